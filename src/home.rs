@@ -1,0 +1,1 @@
+//! The kit home: layout, config, init.

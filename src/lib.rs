@@ -1,0 +1,13 @@
+//! jemput: a field kit for mobile KTP-el enrollment outreach.
+//!
+//! The library holds everything; the `jemput` binary only parses the command line and dispatches to
+//! [`cli`]. See `DESIGN.md` in the steering repository and `docs/packet-format.md` here.
+
+pub mod cli;
+pub mod fsutil;
+pub mod home;
+pub mod keys;
+pub mod packet;
+pub mod schemas;
+pub mod store;
+pub mod visit;

@@ -1,0 +1,1 @@
+//! Capture packet v1: header, manifest, seal, verify, open.

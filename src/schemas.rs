@@ -1,0 +1,1 @@
+//! JSON Schemas of every file and JSON output, generated from the Rust types.

@@ -1,0 +1,1 @@
+//! Packet files and the SQLite queue.

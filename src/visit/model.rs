@@ -1,0 +1,363 @@
+//! The typed model of one visit: who, why, where, consent, and every capture or exception.
+//!
+//! A [`Visit`] is what the manifest of a sealed packet carries (without the biometric bytes, which are
+//! files of the packet named by each [`Capture::file`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::Timestamp;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use jemput_drivers::DeviceInfo;
+
+/// One home, ward or village visit to one resident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Visit {
+    /// Random id of the visit (UUID v4).
+    pub id: Uuid,
+    pub resident: Resident,
+    pub category: Category,
+    pub operator: Operator,
+    /// Consent of the resident (or of a guardian). Sealing needs `given = true`.
+    pub consent: Option<Consent>,
+    pub place: Place,
+    pub started_at: Timestamp,
+    pub captures: Captures,
+    /// Warnings the operator saw and explicitly confirmed (e.g. a NIK that disagrees with the entered
+    /// birth date). A warning that is not confirmed blocks sealing.
+    #[serde(default)]
+    pub confirmed_warnings: Vec<String>,
+}
+
+/// Who the visit is for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resident {
+    pub reference: ResidentRef,
+    pub name: Option<String>,
+    pub sex: Option<Sex>,
+    /// Birth date as entered by the operator (from the KK or another document), `YYYY-MM-DD`.
+    pub birth_date: Option<jiff::civil::Date>,
+}
+
+/// How the resident is identified: by NIK, or by the id of a worklist entry when the NIK is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum ResidentRef {
+    /// Nomor Induk Kependudukan, 16 digits.
+    Nik(String),
+    /// The id of an entry in the worklist downloaded from the office.
+    Worklist(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+/// Why the team came to the resident rather than the resident to the office.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Elderly resident at home.
+    Lansia,
+    /// Seriously ill resident at home.
+    Sakit,
+    /// Resident with a disability.
+    Disabilitas,
+    /// Orang dengan gangguan jiwa: resident with a mental illness.
+    Odgj,
+    /// Patient in a hospital ward.
+    RumahSakit,
+    /// General outreach (school, village hall, blank-spot village).
+    Umum,
+    /// Document-only service (e.g. newborn documents in hospital): no biometric recording.
+    Dokumen,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] = [
+        Category::Lansia,
+        Category::Sakit,
+        Category::Disabilitas,
+        Category::Odgj,
+        Category::RumahSakit,
+        Category::Umum,
+        Category::Dokumen,
+    ];
+
+    /// The machine name used in files and on the command line.
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::Lansia => "lansia",
+            Category::Sakit => "sakit",
+            Category::Disabilitas => "disabilitas",
+            Category::Odgj => "odgj",
+            Category::RumahSakit => "rumah_sakit",
+            Category::Umum => "umum",
+            Category::Dokumen => "dokumen",
+        }
+    }
+
+    /// Operator-facing label in Bahasa Indonesia.
+    pub fn label_id(self) -> &'static str {
+        match self {
+            Category::Lansia => "Lansia",
+            Category::Sakit => "Sakit",
+            Category::Disabilitas => "Penyandang disabilitas",
+            Category::Odgj => "ODGJ (orang dengan gangguan jiwa)",
+            Category::RumahSakit => "Pasien rumah sakit",
+            Category::Umum => "Umum",
+            Category::Dokumen => "Layanan dokumen saja",
+        }
+    }
+
+    /// Label in English.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Category::Lansia => "Elderly",
+            Category::Sakit => "Seriously ill",
+            Category::Disabilitas => "Person with a disability",
+            Category::Odgj => "Person with a mental illness",
+            Category::RumahSakit => "Hospital patient",
+            Category::Umum => "General outreach",
+            Category::Dokumen => "Documents only",
+        }
+    }
+
+    /// Whether a visit of this category records biometrics (face, fingers, signature).
+    pub fn records_biometrics(self) -> bool {
+        self != Category::Dokumen
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for Category {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.code() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = Category::ALL.iter().map(|c| c.code()).collect();
+                format!("unknown visit category {s:?}; one of: {}", all.join(", "))
+            })
+    }
+}
+
+/// The officer doing the recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    /// Operator id (NIP or a local login).
+    pub id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    pub given: bool,
+    /// Who gave consent: the resident, or a guardian / family member named here.
+    pub given_by: ConsentBy,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum ConsentBy {
+    Resident,
+    /// A guardian or family member, with their name and relation.
+    Guardian(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Place {
+    /// Free text: address, ward, village.
+    pub description: String,
+    pub location: Option<GeoPoint>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+    /// Horizontal accuracy in metres, when the source reports it.
+    pub accuracy_m: Option<f64>,
+}
+
+/// Standard finger positions (ANSI/NIST-ITL and ISO/IEC 19794-4): 1 right thumb … 10 left little.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct FingerPosition(u8);
+
+impl FingerPosition {
+    pub fn new(code: u8) -> Option<Self> {
+        (1..=10).contains(&code).then_some(FingerPosition(code))
+    }
+    pub fn code(self) -> u8 {
+        self.0
+    }
+    pub fn all() -> impl Iterator<Item = FingerPosition> {
+        (1..=10).map(FingerPosition)
+    }
+    /// English name, as in ANSI/NIST-ITL Table 8.
+    pub fn name_en(self) -> &'static str {
+        [
+            "right thumb",
+            "right index",
+            "right middle",
+            "right ring",
+            "right little",
+            "left thumb",
+            "left index",
+            "left middle",
+            "left ring",
+            "left little",
+        ][usize::from(self.0 - 1)]
+    }
+    /// Name in Bahasa Indonesia.
+    pub fn name_id(self) -> &'static str {
+        [
+            "ibu jari kanan",
+            "telunjuk kanan",
+            "jari tengah kanan",
+            "jari manis kanan",
+            "kelingking kanan",
+            "ibu jari kiri",
+            "telunjuk kiri",
+            "jari tengah kiri",
+            "jari manis kiri",
+            "kelingking kiri",
+        ][usize::from(self.0 - 1)]
+    }
+}
+
+impl TryFrom<u8> for FingerPosition {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, String> {
+        FingerPosition::new(v).ok_or_else(|| format!("finger position {v} is not 1–10"))
+    }
+}
+
+impl From<FingerPosition> for u8 {
+    fn from(f: FingerPosition) -> u8 {
+        f.0
+    }
+}
+
+/// Every biometric slot of a visit. A slot is either captured or has an exception; `None` means
+/// "not done yet", which blocks sealing for visits that record biometrics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Captures {
+    pub face: Option<Slot>,
+    /// Keyed by finger position 1–10.
+    pub fingers: BTreeMap<FingerPosition, Slot>,
+    pub signature: Option<Slot>,
+    /// Photos of documents (KK, birth letter, referral); no exception needed when there are none.
+    pub documents: Vec<Capture>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Slot {
+    Captured(Capture),
+    Exception(Exception),
+}
+
+/// One captured image (or pen trace) and how it was taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    /// Name of the file inside the packet (and of the draft blob), e.g. `finger-02.png`.
+    pub file: String,
+    /// Media type of `file`: `image/png`, `image/jpeg`, `application/json` (pen trace).
+    pub media_type: String,
+    /// Extra files belonging to this capture, e.g. the pen trace beside the signature image.
+    #[serde(default)]
+    pub extra_files: Vec<String>,
+    pub captured_at: Timestamp,
+    pub device: DeviceInfo,
+    /// Id of the calibration in force when the capture was taken, if the device is calibrated.
+    pub calibration_id: Option<String>,
+    /// Quality score 0–100 and the algorithm that produced it.
+    pub quality: Option<Quality>,
+    /// Attempts before this one was kept.
+    pub retries: u32,
+    /// The operator kept this capture although it did not meet the quality threshold.
+    pub forced: bool,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub ppi: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quality {
+    pub score: u8,
+    /// Algorithm id, e.g. `jemput-synthetic-v1` until a real quality measure lands (imaging issue).
+    pub algorithm: String,
+}
+
+/// Why a biometric is missing. Never a silent gap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    pub reason: ExceptionReason,
+    pub permanence: Permanence,
+    /// Optional photo proving the exception (e.g. a bandaged hand), a packet file name.
+    pub proof_file: Option<String>,
+    pub noted_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "code", content = "text")]
+pub enum ExceptionReason {
+    Amputated,
+    BandagedOrInjured,
+    UnableToSign,
+    Blind,
+    Refused,
+    DeviceFailure,
+    /// Anything else, described by the operator.
+    Other(String),
+}
+
+impl ExceptionReason {
+    pub fn label_id(&self) -> String {
+        match self {
+            ExceptionReason::Amputated => "Diamputasi".into(),
+            ExceptionReason::BandagedOrInjured => "Diperban / luka".into(),
+            ExceptionReason::UnableToSign => "Tidak dapat tanda tangan".into(),
+            ExceptionReason::Blind => "Tunanetra".into(),
+            ExceptionReason::Refused => "Menolak".into(),
+            ExceptionReason::DeviceFailure => "Perangkat gagal".into(),
+            ExceptionReason::Other(t) => format!("Lainnya: {t}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permanence {
+    Temporary,
+    Permanent,
+}

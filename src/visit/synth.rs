@@ -1,0 +1,1 @@
+//! Synthetic captures (placeholder).
