@@ -110,6 +110,12 @@ pub fn remove_temp_leftovers(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
+/// Whether an I/O error is the filesystem running out of space (ENOSPC) or quota (EDQUOT).
+pub fn is_disk_full(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+        || matches!(e.raw_os_error(), Some(28) | Some(122))
+}
+
 /// Free bytes available to unprivileged users on the filesystem holding `path`.
 pub fn free_bytes(path: &Path) -> io::Result<u64> {
     let st = rustix::fs::statvfs(path).map_err(io::Error::from)?;

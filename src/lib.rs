@@ -3,10 +3,11 @@
 //! The library holds everything; the `jemput` binary only parses the command line and dispatches to
 //! [`cli`]. See `DESIGN.md` in the steering repository and `docs/packet-format.md` here.
 
-pub mod cli;
 pub mod fsutil;
 pub mod home;
 pub mod keys;
+pub mod kit;
+pub mod outputs;
 pub mod packet;
 pub mod schemas;
 pub mod store;

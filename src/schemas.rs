@@ -1,1 +1,29 @@
-//! JSON Schemas of every file and JSON output, generated from the Rust types.
+//! JSON Schemas of every file and JSON output jemput writes, generated from the Rust types.
+//!
+//! `schemas/*.schema.json` are the committed copies; `tests/schemas.rs` fails when they drift from
+//! the types (regenerate with `JEMPUT_UPDATE_SCHEMAS=1 cargo test --test schemas`).
+
+use schemars::{schema_for, Schema};
+
+/// (file name, schema) for every schema jemput publishes.
+pub fn all() -> Vec<(&'static str, Schema)> {
+    vec![
+        ("packet-header.schema.json", schema_for!(crate::packet::Header)),
+        ("packet-manifest.schema.json", schema_for!(crate::packet::Manifest)),
+        ("kit-config.schema.json", schema_for!(crate::home::Config)),
+        ("queue.schema.json", schema_for!(Vec<crate::store::QueueEntry>)),
+        ("packet-inspect.schema.json", schema_for!(crate::outputs::InspectOutput)),
+        ("packet-verify.schema.json", schema_for!(crate::outputs::VerifyOutput)),
+        ("seal.schema.json", schema_for!(crate::outputs::SealOutput)),
+        ("demo.schema.json", schema_for!(crate::outputs::DemoOutput)),
+        ("office-keygen.schema.json", schema_for!(crate::keys::office::OfficeKeys)),
+        ("pen-trace.schema.json", schema_for!(jemput_drivers::PenTrace)),
+    ]
+}
+
+/// Renders a schema the way the committed files are written (pretty JSON, trailing newline).
+pub fn render(schema: &Schema) -> String {
+    let mut s = serde_json::to_string_pretty(schema).expect("schemas serialise");
+    s.push('\n');
+    s
+}

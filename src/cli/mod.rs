@@ -1,1 +1,95 @@
-//! Command-line interface: one file per subcommand.
+//! The command line: one file per subcommand, each with its args struct and a `run` function.
+
+pub mod demo;
+pub mod init;
+pub mod office;
+pub mod open;
+pub mod output;
+pub mod packet;
+pub mod queue;
+pub mod seal;
+pub mod settings;
+pub mod stress;
+pub mod visit;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// jemput: capture biometrics in the field, seal them into encrypted signed packets, and get them
+/// safely to the civil registry.
+#[derive(Debug, Parser)]
+#[command(name = "jemput", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Kit home directory [default: $XDG_DATA_HOME/jemput]
+    #[arg(long, global = true, env = "JEMPUT_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Global {
+    pub fn home_dir(&self) -> PathBuf {
+        jemput::home::resolve(self.home.as_deref())
+    }
+    pub fn open_home(&self) -> anyhow::Result<jemput::home::KitHome> {
+        Ok(jemput::home::KitHome::open(&self.home_dir())?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a kit home: signing key, draft key, config, queue
+    Init(init::InitArgs),
+    /// Office keys: create the identity that opens packets and the hub key
+    Office(office::OfficeArgs),
+    /// Show or change the kit config
+    Config(settings::ConfigArgs),
+    /// Visits in progress (encrypted drafts)
+    Visit(visit::VisitArgs),
+    /// Seal visit drafts into packets in the queue
+    Seal(seal::SealArgs),
+    /// Inspect, verify or extract the payload of a packet file
+    Packet(packet::PacketArgs),
+    /// Open a packet with the office identity: verify, decrypt, extract
+    Open(open::OpenArgs),
+    /// List the packets in the kit's queue
+    Queue(queue::QueueArgs),
+    /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
+    Demo(demo::DemoArgs),
+    /// Test harness: seal synthetic visits in a loop, reporting each success (crash tests)
+    #[command(hide = true)]
+    StressSeal(stress::StressArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Init(a) => init::run(g, a),
+        Command::Office(a) => office::run(a),
+        Command::Config(a) => settings::run(g, a),
+        Command::Visit(a) => visit::run(g, a),
+        Command::Seal(a) => seal::run(g, a),
+        Command::Packet(a) => packet::run(a),
+        Command::Open(a) => open::run(a),
+        Command::Queue(a) => queue::run(g, a),
+        Command::Demo(a) => demo::run(a),
+        Command::StressSeal(a) => stress::run(g, a),
+    }
+}
+
+/// Reads a whole packet file, naming it in the error.
+pub fn read_packet(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read packet {}: {e}", path.display()))
+}

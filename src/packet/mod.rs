@@ -1,1 +1,15 @@
-//! Capture packet v1: header, manifest, seal, verify, open.
+//! Capture packet v1: the signed cleartext header, the manifest, sealing, verifying, opening.
+//!
+//! The format is specified in `docs/packet-format.md` and by the JSON Schemas in `schemas/`.
+
+mod error;
+pub mod format;
+pub mod manifest;
+mod open;
+mod seal;
+
+pub use error::PacketError;
+pub use format::{parse_prelude, Header, Prelude, EXTENSION, FORMAT_VERSION, MAGIC};
+pub use manifest::{FileEntry, Manifest};
+pub use open::{decrypt, open_to_dir, read_archive, verify, verify_file, Contents, MAX_ARCHIVE_BYTES};
+pub use seal::{estimate_size, seal, PacketFile, SealParams, Sealed};

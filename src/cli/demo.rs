@@ -1,0 +1,173 @@
+//! `jemput demo`: the whole kit on embedded defaults — a throw-away office and kit, a handful of
+//! synthetic visits (different categories, one with finger exceptions), sealed, verified, and one
+//! opened with the office identity.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use age::secrecy::SecretString;
+use clap::Args;
+use jemput::home::{InitOptions, KitHome};
+use jemput::keys::{draft, office};
+use jemput::kit;
+use jemput::packet;
+use jemput::visit::sample::{synthetic_visit, SampleOptions};
+use jemput::visit::{Category, ExceptionReason, FingerPosition, Permanence};
+use jemput::outputs::DemoOutput;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep everything in DIR (reuses the kit and office already there)
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Number of visits
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub visits: u32,
+    /// Seal only, do not upload (upload to a local hub arrives with the upload issue; until then
+    /// the demo always seals only)
+    #[arg(long)]
+    pub offline: bool,
+    /// stdout is one JSON object: kit_home, office_identity, packets, receipts, visits
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The passphrase of demo kits, unless JEMPUT_PASSPHRASE says otherwise.
+pub const DEMO_PASSPHRASE: &str = "jemput-demo";
+
+const CATEGORIES: [Category; 7] = [
+    Category::Lansia,
+    Category::Disabilitas,
+    Category::RumahSakit,
+    Category::Dokumen,
+    Category::Odgj,
+    Category::Sakit,
+    Category::Umum,
+];
+
+pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let temp;
+    let dir: &Path = match &a.keep {
+        Some(d) => d,
+        None => {
+            temp = tempfile::Builder::new().prefix("jemput-demo-").tempdir()?;
+            temp.path()
+        }
+    };
+    let passphrase = SecretString::from(
+        std::env::var("JEMPUT_PASSPHRASE").unwrap_or_else(|_| DEMO_PASSPHRASE.to_string()),
+    );
+
+    let office_dir = dir.join("office");
+    let identity_file = office_dir.join(office::IDENTITY_FILE);
+    let (recipient, hub_public) = if identity_file.exists() {
+        let ids = office::load_identities(&identity_file)?;
+        let hub = std::fs::read_to_string(office_dir.join(office::HUB_PUBLIC_FILE))?;
+        (ids[0].to_public().to_string(), hub.trim().parse().ok())
+    } else {
+        let k = office::keygen(&office_dir)?;
+        (k.recipient, Some(k.hub_public_key.parse()?))
+    };
+
+    let kit_dir = dir.join("kit");
+    let home = match KitHome::open(&kit_dir) {
+        Ok(h) => h,
+        Err(jemput::home::HomeError::NotInitialised(_)) => KitHome::init(
+            &kit_dir,
+            InitOptions {
+                office_recipients: vec![recipient],
+                hub_key: hub_public,
+                operator: Some("op-demo".into()),
+                passphrase: passphrase.clone(),
+                work_factor: draft::DEFAULT_WORK_FACTOR,
+            },
+        )?,
+        Err(e) => return Err(e.into()),
+    };
+    let drafts = home.drafts()?;
+    let identity = home.unlock_drafts(&passphrase)?;
+    let (mut store, _) = kit::open_store(&home)?;
+    let kit_key = home.kit_key()?.public();
+
+    let seed0 = rand::random::<u32>() as u64;
+    let mut packets = Vec::new();
+    let mut lines = Vec::new();
+    for i in 0..a.visits {
+        let category = CATEGORIES[i as usize % CATEGORIES.len()];
+        let mut opts = SampleOptions {
+            category,
+            operator: home.config.operator.clone().unwrap_or_else(|| "op-demo".into()),
+            ..Default::default()
+        };
+        if category == Category::Disabilitas {
+            // One resident with missing fingers: recorded as exceptions, never a silent gap.
+            for (code, reason, perm) in [
+                (4, ExceptionReason::Amputated, Permanence::Permanent),
+                (5, ExceptionReason::Amputated, Permanence::Permanent),
+                (7, ExceptionReason::BandagedOrInjured, Permanence::Temporary),
+            ] {
+                opts.finger_exceptions.push((FingerPosition::new(code).expect("1-10"), reason, perm));
+            }
+        }
+        let (visit, files) = synthetic_visit(seed0 + u64::from(i), &opts);
+        // Captured file by file into the encrypted draft, as a real visit would be.
+        for f in &files {
+            drafts.save_file(visit.id, &f.name, &f.bytes)?;
+        }
+        drafts.save_visit(&visit)?;
+        let o = kit::seal_draft(&home, &mut store, &drafts, &identity, visit.id)?;
+        packet::verify_file(&o.path, Some(&kit_key))?;
+        lines.push(format!(
+            "  {:<12} {:>2} files  {:>2} exceptions  {:>9}  {}",
+            category.code(),
+            files.len(),
+            visit.exception_count(),
+            super::output::bytes(o.size),
+            o.packet_id
+        ));
+        packets.push(o.path);
+    }
+
+    let ids = office::load_identities(&identity_file)?;
+    let opened = dir.join("opened").join(
+        packets[0]
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    let bytes = std::fs::read(&packets[0])?;
+    let contents = packet::open_to_dir(&bytes, &ids, Some(&kit_key), &opened)?;
+
+    if a.json {
+        super::output::json(&DemoOutput {
+            kit_home: home.root.clone(),
+            office_identity: identity_file,
+            packets,
+            receipts: Vec::new(),
+            visits: a.visits,
+            opened,
+        })?;
+    } else {
+        println!("jemput demo — kit {} at {}", home.config.kit_id, home.root.display());
+        println!("{} visits sealed and verified:", a.visits);
+        for l in lines {
+            println!("{l}");
+        }
+        println!(
+            "opened {} with the office identity: {} files, inner signature and hashes verified",
+            contents.manifest.packet_id,
+            contents.files.len()
+        );
+        if !a.offline {
+            println!("upload: not yet implemented (upload and hub issue); packets stay sealed in the queue");
+        }
+        match &a.keep {
+            Some(d) => println!("everything kept in {}", d.display()),
+            None => println!("throw-away directory removed (use --keep DIR to keep it)"),
+        }
+        println!("done in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(ExitCode::SUCCESS)
+}

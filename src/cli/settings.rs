@@ -1,0 +1,82 @@
+//! `jemput config`: show or change the kit config.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use jemput::keys::{self, PublicKey};
+
+use super::Global;
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the config (TOML, or JSON with --json)
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one setting
+    Set { key: ConfigKey, value: String },
+    /// Remove an office recipient
+    RemoveRecipient { recipient: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConfigKey {
+    /// Add an office recipient (age1…)
+    OfficeRecipient,
+    /// Pin the hub's ed25519 public key (base64)
+    HubKey,
+    /// Default operator id
+    Operator,
+    /// Largest packet to seal, in bytes
+    MaxPacketBytes,
+}
+
+pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
+    let mut home = g.open_home()?;
+    match a.command {
+        ConfigCommand::Show { json } => {
+            if json {
+                super::output::json(&home.config)?;
+            } else {
+                print!("{}", toml::to_string_pretty(&home.config)?);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        ConfigCommand::Set { key, value } => {
+            let c = &mut home.config;
+            match key {
+                ConfigKey::OfficeRecipient => {
+                    keys::parse_recipient(&value)?;
+                    let v = value.trim().to_string();
+                    if !c.office_recipients.contains(&v) {
+                        c.office_recipients.push(v);
+                    }
+                }
+                ConfigKey::HubKey => c.hub_key = Some(value.parse::<PublicKey>()?),
+                ConfigKey::Operator => c.operator = Some(value),
+                ConfigKey::MaxPacketBytes => {
+                    c.limits.max_packet_bytes = value
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("max-packet-bytes must be a number of bytes"))?
+                }
+            }
+        }
+        ConfigCommand::RemoveRecipient { recipient } => {
+            let before = home.config.office_recipients.len();
+            home.config.office_recipients.retain(|r| r != recipient.trim());
+            anyhow::ensure!(
+                home.config.office_recipients.len() < before,
+                "{recipient} is not an office recipient of this kit"
+            );
+        }
+    }
+    home.save_config()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,62 @@
+//! `jemput stress-seal` (hidden): the child of the crash-test harness. Seals synthetic visits through
+//! the real code path (draft files, draft record, seal, queue commit, draft removal) and prints
+//! `SEALED <packet id> <path>` on stdout only after each seal has returned.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Args;
+use jemput::keys::draft;
+use jemput::kit;
+use jemput::visit::sample::{synthetic_visit, SampleOptions};
+
+use super::Global;
+
+#[derive(Debug, Args)]
+pub struct StressArgs {
+    /// Number of visits to seal
+    #[arg(long, default_value_t = 1000)]
+    pub count: u32,
+    /// Seed of the synthetic captures
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn run(g: &Global, a: StressArgs) -> anyhow::Result<ExitCode> {
+    let home = g.open_home()?;
+    let drafts = home.drafts()?;
+    let pass = draft::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+    let identity = home.unlock_drafts(&pass)?;
+    let (mut store, report) = kit::open_store(&home)?;
+    eprintln!(
+        "recovery: {} temp removed, {} adopted, {} quarantined, {} missing",
+        report.temp_removed.len(),
+        report.adopted.len(),
+        report.quarantined.len(),
+        report.missing.len()
+    );
+    // Drafts left by a killed run are sealed first: nothing captured is ever dropped.
+    for id in drafts.list()? {
+        let o = kit::seal_draft(&home, &mut store, &drafts, &identity, id)?;
+        announce(&o)?;
+    }
+    let (template, files) = synthetic_visit(a.seed, &SampleOptions::default());
+    for _ in 0..a.count {
+        let mut visit = template.clone();
+        visit.id = uuid::Uuid::new_v4();
+        for f in &files {
+            drafts.save_file(visit.id, &f.name, &f.bytes)?;
+        }
+        drafts.save_visit(&visit)?;
+        let o = kit::seal_draft(&home, &mut store, &drafts, &identity, visit.id)?;
+        announce(&o)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn announce(o: &kit::SealOutcome) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "SEALED {} {}", o.packet_id, o.path.display())?;
+    out.flush()?;
+    Ok(())
+}

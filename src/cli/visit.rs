@@ -1,0 +1,271 @@
+//! `jemput visit`: start, list, show and confirm visits in progress (encrypted drafts).
+//!
+//! Capturing from real devices comes with the device issues; until then `visit new --synthetic`
+//! fills every capture from the built-in generators.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use jemput::keys::draft;
+use jemput::visit::sample::{synthetic_visit, SampleOptions};
+use jemput::visit::{
+    nik, Category, Consent, ConsentBy, ExceptionReason, FingerPosition, GeoPoint, Operator,
+    Permanence, Place, Resident, ResidentRef, Sex, Visit,
+};
+use uuid::Uuid;
+
+use super::Global;
+
+#[derive(Debug, Args)]
+pub struct VisitArgs {
+    #[command(subcommand)]
+    pub command: VisitCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VisitCommand {
+    /// Start a visit (saved at once as an encrypted draft)
+    New(NewArgs),
+    /// List the drafts on this kit (no passphrase needed)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a draft and what still blocks sealing (needs the passphrase)
+    Show {
+        id: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Confirm warnings (e.g. nik_sex_mismatch) after checking them with the resident
+    Confirm {
+        id: Uuid,
+        #[arg(required = true)]
+        codes: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Resident's NIK (16 digits)
+    #[arg(long, conflicts_with = "worklist", required_unless_present = "worklist")]
+    pub nik: Option<String>,
+    /// Worklist entry id, when the NIK is not known
+    #[arg(long)]
+    pub worklist: Option<String>,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_parser = parse_sex)]
+    pub sex: Option<Sex>,
+    /// Birth date as YYYY-MM-DD
+    #[arg(long)]
+    pub birth_date: Option<jiff::civil::Date>,
+    /// lansia, sakit, disabilitas, odgj, rumah_sakit, umum, dokumen
+    #[arg(long)]
+    pub category: Category,
+    /// Operator id [default: from config]
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Place: address, ward or village
+    #[arg(long, default_value = "")]
+    pub place: String,
+    #[arg(long, requires = "lon", allow_hyphen_values = true)]
+    pub lat: Option<f64>,
+    #[arg(long, requires = "lat", allow_hyphen_values = true)]
+    pub lon: Option<f64>,
+    /// Consent given by the resident (`resident`) or a guardian (`guardian:NAME`)
+    #[arg(long)]
+    pub consent: Option<String>,
+    /// Fill every capture from the built-in synthetic generators (no devices yet)
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Finger exception POS=REASON[,permanent], e.g. 7=amputated,permanent; REASON is amputated,
+    /// bandaged, unable_to_sign, blind, refused, device_failure or other:TEXT
+    #[arg(long = "exception", value_parser = parse_exception)]
+    pub exceptions: Vec<(FingerPosition, ExceptionReason, Permanence)>,
+    /// Warning codes already confirmed with the resident
+    #[arg(long = "confirm")]
+    pub confirm: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_sex(s: &str) -> Result<Sex, String> {
+    match s {
+        "male" | "m" | "laki-laki" | "l" => Ok(Sex::Male),
+        "female" | "f" | "perempuan" | "p" => Ok(Sex::Female),
+        _ => Err("use male/female (or laki-laki/perempuan)".into()),
+    }
+}
+
+fn parse_exception(s: &str) -> Result<(FingerPosition, ExceptionReason, Permanence), String> {
+    let (pos, rest) = s.split_once('=').ok_or("expected POS=REASON[,permanent]")?;
+    let pos: FingerPosition = pos.parse::<u8>().map_err(|e| e.to_string())?.try_into()?;
+    let (reason, perm) = match rest.rsplit_once(',') {
+        Some((r, "permanent")) => (r, Permanence::Permanent),
+        Some((r, "temporary")) => (r, Permanence::Temporary),
+        _ => (rest, Permanence::Temporary),
+    };
+    let reason = match reason {
+        "amputated" => ExceptionReason::Amputated,
+        "bandaged" => ExceptionReason::BandagedOrInjured,
+        "unable_to_sign" => ExceptionReason::UnableToSign,
+        "blind" => ExceptionReason::Blind,
+        "refused" => ExceptionReason::Refused,
+        "device_failure" => ExceptionReason::DeviceFailure,
+        r => match r.strip_prefix("other:") {
+            Some(t) if !t.trim().is_empty() => ExceptionReason::Other(t.trim().into()),
+            _ => return Err(format!("unknown exception reason {r:?}")),
+        },
+    };
+    Ok((pos, reason, perm))
+}
+
+pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
+    let home = g.open_home()?;
+    let drafts = home.drafts()?;
+    match a.command {
+        VisitCommand::New(n) => {
+            let operator = n
+                .operator
+                .clone()
+                .or(home.config.operator.clone())
+                .ok_or_else(|| anyhow::anyhow!("no operator: pass --operator or `jemput config set operator ID`"))?;
+            if let Some(nik) = &n.nik {
+                nik::parse(nik)?;
+            }
+            let mut files = Vec::new();
+            let mut visit = if n.synthetic {
+                let seed = rand::random::<u32>() as u64;
+                let (v, f) = synthetic_visit(
+                    seed,
+                    &SampleOptions {
+                        category: n.category,
+                        operator: operator.clone(),
+                        finger_exceptions: n.exceptions.clone(),
+                        ..Default::default()
+                    },
+                );
+                files = f;
+                v
+            } else {
+                Visit {
+                    id: Uuid::new_v4(),
+                    resident: Resident {
+                        reference: ResidentRef::Nik(String::new()),
+                        name: None,
+                        sex: None,
+                        birth_date: None,
+                    },
+                    category: n.category,
+                    operator: Operator { id: operator.clone(), name: None },
+                    consent: None,
+                    place: Place { description: String::new(), location: None },
+                    started_at: jiff::Timestamp::now(),
+                    captures: Default::default(),
+                    confirmed_warnings: Vec::new(),
+                }
+            };
+            visit.resident = Resident {
+                reference: match (&n.nik, &n.worklist) {
+                    (Some(nik), _) => ResidentRef::Nik(nik.trim().into()),
+                    (None, Some(w)) => ResidentRef::Worklist(w.clone()),
+                    (None, None) => unreachable!("clap requires one"),
+                },
+                name: n.name.clone(),
+                sex: n.sex,
+                birth_date: n.birth_date,
+            };
+            visit.operator = Operator { id: operator, name: None };
+            if !n.place.is_empty() || n.lat.is_some() {
+                visit.place = Place {
+                    description: n.place.clone(),
+                    location: n.lat.zip(n.lon).map(|(lat, lon)| GeoPoint { lat, lon, accuracy_m: None }),
+                };
+            }
+            if let Some(c) = &n.consent {
+                let by = match c.as_str() {
+                    "resident" => ConsentBy::Resident,
+                    g => match g.strip_prefix("guardian:") {
+                        Some(name) if !name.trim().is_empty() => ConsentBy::Guardian(name.trim().into()),
+                        _ => anyhow::bail!("--consent is `resident` or `guardian:NAME`"),
+                    },
+                };
+                visit.consent = Some(Consent { given: true, given_by: by, at: jiff::Timestamp::now() });
+            } else if !n.synthetic {
+                visit.consent = None;
+            }
+            visit.confirmed_warnings = n.confirm.clone();
+            for f in &files {
+                drafts.save_file(visit.id, &f.name, &f.bytes)?;
+            }
+            drafts.save_visit(&visit)?;
+            let problems: Vec<String> = visit.readiness().iter().map(|p| p.to_string()).collect();
+            if n.json {
+                super::output::json(&serde_json::json!({
+                    "visit_id": visit.id,
+                    "ready": problems.is_empty(),
+                    "problems": problems,
+                }))?;
+            } else {
+                println!("{}", visit.id);
+                for p in &problems {
+                    eprintln!("  belum siap / not ready: {p}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VisitCommand::List { json } => {
+            let ids = drafts.list()?;
+            if json {
+                super::output::json(&ids)?;
+            } else if ids.is_empty() {
+                eprintln!("no drafts");
+            } else {
+                for id in ids {
+                    println!("{id}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VisitCommand::Show { id, json } => {
+            let pass = draft::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+            let identity = home.unlock_drafts(&pass)?;
+            let (visit, files) = drafts.load(id, &identity)?;
+            let problems: Vec<String> = visit.readiness().iter().map(|p| p.to_string()).collect();
+            if json {
+                super::output::json(&serde_json::json!({
+                    "visit": visit,
+                    "files": files.iter().map(|f| serde_json::json!({"name": f.name, "size": f.bytes.len()})).collect::<Vec<_>>(),
+                    "problems": problems,
+                }))?;
+            } else {
+                println!("visit {} ({}, {})", visit.id, visit.category.label_id(), visit.category.label_en());
+                println!("resident: {:?}", visit.resident.reference);
+                println!("files: {}", files.len());
+                println!("exceptions: {}", visit.exception_count());
+                if problems.is_empty() {
+                    println!("siap disegel / ready to seal");
+                }
+                for p in problems {
+                    println!("  belum siap / not ready: {p}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VisitCommand::Confirm { id, codes } => {
+            let pass = draft::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+            let identity = home.unlock_drafts(&pass)?;
+            let (mut visit, _) = drafts.load(id, &identity)?;
+            let known: Vec<&str> = visit.nik_warnings().iter().map(|w| w.code).collect();
+            for c in codes {
+                anyhow::ensure!(known.contains(&c.as_str()), "visit {id} has no warning {c:?} (warnings: {known:?})");
+                if !visit.confirmed_warnings.contains(&c) {
+                    visit.confirmed_warnings.push(c);
+                }
+            }
+            drafts.save_visit(&visit)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

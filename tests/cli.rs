@@ -1,0 +1,252 @@
+//! The command line end to end: init, keys, config, visits, seal, inspect, verify, open, queue.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+
+fn seal_one(home: &std::path::Path) -> std::path::PathBuf {
+    let out = jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["visit", "new", "--synthetic", "--category", "lansia", "--nik", "7408014512500001"])
+        .args(["--sex", "female", "--birth-date", "1950-12-05", "--consent", "resident"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let id = String::from_utf8(out).unwrap().trim().to_string();
+    let out = jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["seal", &id, "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["failed"].as_array().unwrap().len(), 0);
+    v["sealed"][0]["path"].as_str().unwrap().into()
+}
+
+#[test]
+fn a_command_on_a_missing_home_says_how_to_create_it() {
+    let d = tempfile::tempdir().unwrap();
+    jemput()
+        .arg("--home")
+        .arg(d.path().join("nope"))
+        .args(["queue"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no kit at").and(predicate::str::contains("jemput init")));
+}
+
+#[test]
+fn the_home_comes_from_jemput_home_when_no_flag_is_given() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    jemput()
+        .env("JEMPUT_HOME", &home)
+        .args(["config", "show", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"kit_id\": \"kit-"));
+}
+
+#[test]
+fn init_writes_keys_with_safe_modes_and_refuses_to_run_twice() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let (home, keys) = kit_with_office(d.path());
+    let mode = |p: &str| std::fs::metadata(home.join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("keys/kit.ed25519"), 0o600);
+    assert_eq!(mode("keys/draft.key.age"), 0o600);
+    assert!(home.join("queue.sqlite").is_file());
+    assert!(home.join("packets").is_dir());
+    let cfg = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(cfg.contains(&keys.recipient));
+    assert!(cfg.contains(&keys.hub_public_key));
+    // No office secret anywhere in the kit home.
+    let office_secret = std::fs::read_to_string(&keys.identity_file).unwrap();
+    let secret_line = office_secret.lines().find(|l| l.starts_with("AGE-SECRET-KEY-1")).unwrap();
+    for f in walk(&home) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(secret_line), "{f:?} holds the office key");
+    }
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["init", "--work-factor", "10"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already exists"));
+}
+
+#[test]
+fn sealing_without_an_office_recipient_is_a_clear_error_and_keeps_the_draft() {
+    let d = tempfile::tempdir().unwrap();
+    let home = d.path().join("kit");
+    jemput().arg("--home").arg(&home).args(["init", "--work-factor", "10", "--operator", "op"]).assert().success();
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "new", "--synthetic", "--category", "umum", "--worklist", "WL-1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let id = String::from_utf8(out).unwrap().trim().to_string();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["seal", &id])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no office recipient configured"));
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(&id));
+}
+
+#[test]
+fn seal_inspect_verify_open_round_trip() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, keys) = kit_with_office(d.path());
+    let packet = seal_one(&home);
+    assert!(jemput().arg("--home").arg(&home).args(["visit", "list", "--json"]).assert().success().get_output().stdout.starts_with(b"[]"));
+
+    let out = jemput().args(["packet", "inspect", "--json"]).arg(&packet).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["header"]["format_version"], 1);
+    assert_eq!(v["header"]["recipients"][0], jemput::keys::recipient_key_id(&keys.recipient));
+
+    let kit_key = v["header"]["kit_key"].as_str().unwrap().to_string();
+    jemput().args(["packet", "verify"]).arg(&packet).args(["--kit-key", &kit_key]).assert().success().stdout(predicate::str::starts_with("ok:"));
+    let other = jemput::keys::SigningKey::generate().public().to_string();
+    jemput()
+        .args(["packet", "verify", "--json"])
+        .arg(&packet)
+        .args(["--kit-key", &other])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("\"error_code\": \"wrong_kit\""));
+
+    let out_dir = d.path().join("opened");
+    jemput().arg("open").arg(&packet).arg("--identity").arg(&keys.identity_file).arg("--out").arg(&out_dir).assert().success();
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["visit"]["category"], "lansia");
+    assert!(out_dir.join("finger-01.png").is_file());
+    assert!(out_dir.join("face.jpg").is_file());
+
+    // Opening again into the same (now full) directory is refused.
+    jemput().arg("open").arg(&packet).arg("-i").arg(&keys.identity_file).arg("--out").arg(&out_dir).assert().failure().stderr(predicate::str::contains("choose a new --out"));
+
+    let out = jemput().arg("--home").arg(&home).args(["queue", "--json"]).assert().success().get_output().stdout.clone();
+    let q: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(q.as_array().unwrap().len(), 1);
+    assert_eq!(q[0]["state"], "sealed");
+}
+
+#[test]
+fn verify_names_what_failed_with_a_nonzero_exit() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let packet = seal_one(&home);
+    let mut bytes = std::fs::read(&packet).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff;
+    let bad = d.path().join("bad.jpk");
+    std::fs::write(&bad, &bytes).unwrap();
+    jemput().args(["packet", "verify"]).arg(&bad).assert().failure().stderr(predicate::str::contains("tampered payload"));
+    std::fs::write(&bad, &bytes[..n / 2]).unwrap();
+    jemput().args(["packet", "verify"]).arg(&bad).assert().failure().stderr(predicate::str::contains("truncated payload"));
+    jemput().args(["packet", "payload"]).arg(&bad).assert().failure();
+}
+
+#[test]
+fn a_nik_that_disagrees_with_the_entered_data_must_be_confirmed() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    // The NIK says female (day 45); the operator entered male.
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "new", "--synthetic", "--category", "sakit", "--nik", "7408014503900001"])
+        .args(["--sex", "male", "--birth-date", "1990-03-05", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["ready"], false);
+    assert!(v["problems"][0].as_str().unwrap().contains("nik_sex_mismatch"));
+    let id = v["visit_id"].as_str().unwrap();
+    jemput().arg("--home").arg(&home).args(["seal", id]).assert().failure().stderr(predicate::str::contains("nik_sex_mismatch"));
+    jemput().arg("--home").arg(&home).args(["visit", "confirm", id, "nik_sex_mismatch"]).assert().success();
+    jemput().arg("--home").arg(&home).args(["seal", id]).assert().success();
+}
+
+#[test]
+fn an_invalid_nik_is_refused_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "new", "--category", "umum", "--nik", "12345"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("16 digit"));
+}
+
+#[test]
+fn a_missing_or_corrupt_config_is_named_and_nothing_is_lost() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let packet = seal_one(&home);
+    let cfg = home.join("config.toml");
+    std::fs::write(&cfg, "kit_id = [broken").unwrap();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["queue"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("config").and(predicate::str::contains("corrupt")));
+    std::fs::write(&cfg, "kit_id = \"kit-1\"\noffice_recipients = [\"age1nope\"]\n").unwrap();
+    jemput().arg("--home").arg(&home).args(["queue"]).assert().failure().stderr(predicate::str::contains("age1nope"));
+    std::fs::remove_file(&cfg).unwrap();
+    jemput().arg("--home").arg(&home).args(["queue"]).assert().failure().stderr(predicate::str::contains("no kit at"));
+    assert!(packet.is_file(), "the packet survives a broken config");
+}
+
+#[test]
+fn payload_is_what_the_office_decrypts() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, keys) = kit_with_office(d.path());
+    let packet = seal_one(&home);
+    let out = jemput().args(["packet", "payload"]).arg(&packet).assert().success().get_output().stdout.clone();
+    assert!(out.starts_with(b"age-encryption.org/v1\n"));
+    let ids = jemput::keys::office::load_identities(&keys.identity_file).unwrap();
+    let tar = age::decrypt(&ids[0], &out).unwrap();
+    let (manifest, _, files) = jemput::packet::read_archive(&tar).unwrap();
+    assert!(std::str::from_utf8(&manifest).unwrap().contains("\"packet_id\""));
+    assert_eq!(files.len(), 13); // face, 10 fingers, signature image + trace
+}
+
+#[test]
+fn office_keygen_prints_what_to_configure() {
+    let d = tempfile::tempdir().unwrap();
+    let out = jemput().args(["office", "keygen", "--json", "--out"]).arg(d.path().join("o")).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["recipient"].as_str().unwrap().starts_with("age1"));
+    jemput().args(["office", "keygen", "--out"]).arg(d.path().join("o")).assert().failure().stderr(predicate::str::contains("refusing to overwrite"));
+}

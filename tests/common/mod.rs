@@ -1,0 +1,161 @@
+//! Helpers shared by the integration tests: small visits, office keys, hand-built packets.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use jemput::keys::office::{self, OfficeKeys};
+use jemput::keys::sign::OUTER_DOMAIN;
+use jemput::keys::{recipient_key_id, SigningKey};
+use jemput::packet::{self, format, PacketFile, SealParams, Sealed};
+use jemput::visit::sample::{synthetic_visit, SampleOptions};
+use jemput::visit::*;
+use sha2::{Digest, Sha256};
+
+pub struct Office {
+    pub dir: tempfile::TempDir,
+    pub keys: OfficeKeys,
+    pub identities: Vec<age::x25519::Identity>,
+}
+
+pub fn office() -> Office {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = office::keygen(dir.path()).unwrap();
+    let identities = office::load_identities(&keys.identity_file).unwrap();
+    Office {
+        dir,
+        keys,
+        identities,
+    }
+}
+
+/// A small, complete document-only visit (fast to seal; bytes are not an image on purpose).
+pub fn small_visit() -> (Visit, Vec<PacketFile>) {
+    let opts = SampleOptions {
+        category: Category::Dokumen,
+        ..Default::default()
+    };
+    let (mut visit, _) = synthetic_visit(7, &opts);
+    let now = jiff::Timestamp::now();
+    visit.captures.documents = vec![Capture {
+        file: "document-1.jpg".into(),
+        media_type: "image/jpeg".into(),
+        extra_files: vec![],
+        captured_at: now,
+        device: DeviceInfo {
+            driver: "synthetic".into(),
+            model: "test".into(),
+            serial: None,
+            firmware: None,
+        },
+        calibration_id: None,
+        quality: None,
+        retries: 0,
+        forced: false,
+        width: None,
+        height: None,
+        ppi: None,
+    }];
+    let bytes: Vec<u8> = (0..6000u32).map(|i| (i * 7 % 251) as u8).collect();
+    (
+        visit,
+        vec![PacketFile {
+            name: "document-1.jpg".into(),
+            bytes,
+        }],
+    )
+}
+
+pub fn seal_with(kit: &SigningKey, recipients: &[String], visit: &Visit, files: &[PacketFile]) -> Sealed {
+    packet::seal(
+        visit,
+        files,
+        &SealParams {
+            kit_id: "kit-test",
+            kit_key: kit,
+            recipients,
+            max_packet_bytes: 64 << 20,
+        },
+    )
+    .unwrap()
+}
+
+/// Seals the small visit for the office.
+pub fn small_packet(kit: &SigningKey, office: &Office) -> Sealed {
+    let (v, f) = small_visit();
+    seal_with(kit, std::slice::from_ref(&office.keys.recipient), &v, &f)
+}
+
+/// Builds a packet by hand around an arbitrary plaintext `tar`, correctly encrypted and signed by
+/// `kit` — for payloads jemput itself would never write.
+pub fn packet_around(kit: &SigningKey, recipient: &str, tar: &[u8]) -> Vec<u8> {
+    let r: age::x25519::Recipient = recipient.parse().unwrap();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
+    let mut payload = Vec::new();
+    let mut w = enc.wrap_output(&mut payload).unwrap();
+    w.write_all(tar).unwrap();
+    w.finish().unwrap();
+    resign(kit, "kit-test", recipient, &payload)
+}
+
+/// A packet with the given payload bytes and a valid header signed by `kit`.
+pub fn resign(kit: &SigningKey, kit_id: &str, recipient: &str, payload: &[u8]) -> Vec<u8> {
+    let header = packet::Header {
+        format_version: 1,
+        packet_id: uuid::Uuid::new_v4().to_string(),
+        kit_id: kit_id.into(),
+        kit_key: kit.public(),
+        created_at: jiff::Timestamp::now(),
+        recipients: vec![recipient_key_id(recipient)],
+        payload_length: payload.len() as u64,
+        payload_sha256: hex::encode(Sha256::digest(payload)),
+    };
+    let hb = serde_json::to_vec(&header).unwrap();
+    let sig = kit.sign(OUTER_DOMAIN, &hb);
+    let mut out = format::encode_prelude(&hb, &sig);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Every file under `dir`, recursively.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The `jemput` binary under test, with a clean environment for the kit.
+pub fn jemput() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("jemput").unwrap();
+    c.env_remove("JEMPUT_HOME")
+        .env("JEMPUT_PASSPHRASE", "rahasia-uji")
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// Creates an office and a kit home (low scrypt work factor to keep tests fast).
+pub fn kit_with_office(root: &Path) -> (PathBuf, OfficeKeys) {
+    let keys = office::keygen(&root.join("office")).unwrap();
+    let home = root.join("kit");
+    jemput()
+        .args(["--home"])
+        .arg(&home)
+        .args(["init", "--work-factor", "10", "--operator", "op-1", "--office-recipient"])
+        .arg(&keys.recipient)
+        .args(["--hub-key", &keys.hub_public_key])
+        .assert()
+        .success();
+    (home, keys)
+}

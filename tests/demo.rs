@@ -1,0 +1,114 @@
+//! `jemput demo`: the README's first command, and what it leaves on disk.
+
+mod common;
+
+use common::*;
+
+/// Finds plaintext biometric formats in `bytes`: PNG, JPEG (JFIF/Exif), WSQ, pen-trace JSON.
+fn plaintext_biometric(bytes: &[u8]) -> Option<&'static str> {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    for i in 0..bytes.len() {
+        let rest = &bytes[i..];
+        if rest.starts_with(PNG) {
+            return Some("PNG");
+        }
+        if rest.starts_with(b"\xff\xd8\xff") && rest.len() > 11 && (&rest[6..11] == b"JFIF\0" || &rest[6..11] == b"Exif\0") {
+            return Some("JPEG");
+        }
+        if rest.starts_with(b"\xff\xa0\xff") && rest.len() > 4 && matches!(rest[3], 0xa4 | 0xa5 | 0xa6 | 0xa8) {
+            let window = &rest[4..rest.len().min(2048)];
+            if window.windows(2).any(|w| w == b"\xff\xa2") {
+                return Some("WSQ");
+            }
+        }
+        if rest.starts_with(b"\"t_ms\"") {
+            return Some("pen trace");
+        }
+    }
+    None
+}
+
+#[test]
+fn the_scanner_finds_what_it_looks_for() {
+    // The privacy test below is only meaningful if this detector works.
+    let img = image::GrayImage::from_pixel(8, 8, image::Luma([9]));
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    assert_eq!(plaintext_biometric(&[b"xx".as_slice(), &png].concat()), Some("PNG"));
+    let mut jpg = Vec::new();
+    image::RgbImage::new(8, 8).write_to(&mut std::io::Cursor::new(&mut jpg), image::ImageFormat::Jpeg).unwrap();
+    assert_eq!(plaintext_biometric(&jpg), Some("JPEG"));
+    assert_eq!(plaintext_biometric(b"\xff\xa0\xff\xa8\x00\x10NIST_COM 9\xff\xa2"), Some("WSQ"));
+    assert_eq!(plaintext_biometric(b"{\"t_ms\":1}"), Some("pen trace"));
+    assert_eq!(plaintext_biometric(b"age-encryption.org/v1"), None);
+}
+
+#[test]
+fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
+    let d = tempfile::tempdir().unwrap();
+    let keep = d.path().join("demo");
+    let out = jemput()
+        .env_remove("JEMPUT_PASSPHRASE")
+        .args(["demo", "--offline", "--json", "--visits", "4", "--keep"])
+        .arg(&keep)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("stdout is one JSON object");
+    assert_eq!(v["visits"], 4);
+    assert_eq!(v["receipts"].as_array().unwrap().len(), 0);
+    let packets = v["packets"].as_array().unwrap();
+    assert_eq!(packets.len(), 4);
+    let identity = v["office_identity"].as_str().unwrap();
+    let ids = jemput::keys::office::load_identities(identity.as_ref()).unwrap();
+    let mut categories = Vec::new();
+    let mut exceptions = 0;
+    for p in packets {
+        let bytes = std::fs::read(p.as_str().unwrap()).unwrap();
+        let c = jemput::packet::decrypt(&bytes, &ids, None).unwrap();
+        categories.push(c.manifest.visit.category);
+        exceptions += c.manifest.visit.exception_count();
+    }
+    categories.dedup();
+    assert_eq!(categories.len(), 4, "the demo visits differ in category");
+    assert!(exceptions >= 1, "one demo visit records finger exceptions");
+
+    // No biometric in plaintext anywhere in the kit home (drafts, queue, packets, keys).
+    let kit_home = v["kit_home"].as_str().unwrap();
+    let files = walk(kit_home.as_ref());
+    assert!(files.len() > 5);
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        assert_eq!(plaintext_biometric(&bytes), None, "{} holds a plaintext biometric", f.display());
+    }
+
+    // Running again in the same directory reuses the kit and adds to its queue.
+    jemput()
+        .env_remove("JEMPUT_PASSPHRASE")
+        .args(["demo", "--offline", "--visits", "1", "--keep"])
+        .arg(&keep)
+        .assert()
+        .success();
+    let out = jemput().arg("--home").arg(kit_home).args(["queue", "--json"]).env_remove("JEMPUT_PASSPHRASE").assert().success().get_output().stdout.clone();
+    let q: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(q.as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn demo_without_keep_cleans_up_and_prints_a_summary() {
+    let out = jemput()
+        .env_remove("JEMPUT_PASSPHRASE")
+        .args(["demo", "--visits", "2"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("2 visits sealed and verified"), "{text}");
+    assert!(text.contains("inner signature and hashes verified"), "{text}");
+    let path = text.lines().next().unwrap().rsplit(" at ").next().unwrap();
+    assert!(!std::path::Path::new(path).exists(), "throw-away kit {path} was left behind");
+}
