@@ -103,7 +103,10 @@ mod tests {
         create(d.path(), &SecretString::from("benar".to_string()), 10).unwrap();
         let id = unlock(d.path(), &SecretString::from("benar".to_string())).unwrap();
         assert_eq!(id.to_public().to_string(), recipient(d.path()).unwrap().to_string());
-        let e = unlock(d.path(), &SecretString::from("salah".to_string())).unwrap_err();
+        // `Identity` has no `Debug`, so `unwrap_err` is not available.
+        let Err(e) = unlock(d.path(), &SecretString::from("salah".to_string())) else {
+            panic!("the wrong passphrase unlocked the draft key");
+        };
         assert!(matches!(e, KeyError::WrongPassphrase), "{e}");
         // The secret file is an age file, not the identity in plaintext.
         let raw = std::fs::read(d.path().join(SECRET_FILE)).unwrap();
