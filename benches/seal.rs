@@ -49,7 +49,11 @@ fn bench(c: &mut Criterion) {
         let p = packet::parse_prelude(&sample.bytes).unwrap();
         age::decrypt(&ids[0], &sample.bytes[p.payload_offset..]).unwrap()
     };
-    eprintln!("bench plaintext (tar): {} bytes; packet: {} bytes", tar.len(), sample.bytes.len());
+    eprintln!(
+        "bench plaintext (tar): {} bytes; packet: {} bytes",
+        tar.len(),
+        sample.bytes.len()
+    );
 
     let mut g = c.benchmark_group("seal_2_5mb");
     g.sample_size(20);

@@ -112,8 +112,10 @@ pub fn remove_temp_leftovers(dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// Whether an I/O error is the filesystem running out of space (ENOSPC) or quota (EDQUOT).
 pub fn is_disk_full(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
-        || matches!(e.raw_os_error(), Some(28) | Some(122))
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    ) || matches!(e.raw_os_error(), Some(28) | Some(122))
 }
 
 /// Free bytes available to unprivileged users on the filesystem holding `path`.
@@ -133,7 +135,10 @@ mod tests {
         write_atomic(&p, b"one", 0o600).unwrap();
         write_atomic(&p, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.bin")]);
     }
 
@@ -143,7 +148,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("secret");
         write_atomic(&p, b"k", 0o600).unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]

@@ -81,7 +81,9 @@ impl Default for Limits {
 pub enum HomeError {
     #[error("no kit at {0}; create one with `jemput init --home {0} --office-recipient age1…` (or set JEMPUT_HOME)")]
     NotInitialised(PathBuf),
-    #[error("a kit already exists at {0}; use another --home, or `jemput config set` to change it")]
+    #[error(
+        "a kit already exists at {0}; use another --home, or `jemput config set` to change it"
+    )]
     AlreadyInitialised(PathBuf),
     #[error("cannot read the kit config {path}: {source}")]
     ReadConfig {
@@ -210,11 +212,17 @@ impl KitHome {
 
     /// The drafts directory, writable without the passphrase.
     pub fn drafts(&self) -> Result<Drafts, HomeError> {
-        Ok(Drafts::new(self.drafts_dir(), keys::draft::recipient(&self.keys_dir())?))
+        Ok(Drafts::new(
+            self.drafts_dir(),
+            keys::draft::recipient(&self.keys_dir())?,
+        ))
     }
 
     /// Unlocks the draft identity with the operator passphrase.
-    pub fn unlock_drafts(&self, passphrase: &SecretString) -> Result<age::x25519::Identity, HomeError> {
+    pub fn unlock_drafts(
+        &self,
+        passphrase: &SecretString,
+    ) -> Result<age::x25519::Identity, HomeError> {
         Ok(keys::draft::unlock(&self.keys_dir(), passphrase)?)
     }
 }

@@ -69,9 +69,14 @@ pub fn seal_draft(
     identity: &age::x25519::Identity,
     visit_id: Uuid,
 ) -> Result<SealOutcome, SealError> {
-    // A crash after the queue commit but before the draft was removed leaves a draft that is
-    // already sealed: finish removing it instead of sealing the visit twice.
-    if let Some(done) = store.find_by_visit(&visit_id.to_string())? {
+    // A crash after the packet file landed (adopted by recovery, found by the draft's sealing
+    // marker) or after the queue commit (found by visit id) but before the draft was removed
+    // leaves a draft that is already sealed: finish removing it instead of sealing it twice.
+    let earlier = match drafts.sealing_marker(visit_id) {
+        Some(packet_id) => store.get(&packet_id)?,
+        None => None,
+    };
+    if let Some(done) = earlier.or(store.find_by_visit(&visit_id.to_string())?) {
         drafts.remove(visit_id)?;
         return Ok(SealOutcome {
             visit_id,
@@ -95,6 +100,7 @@ pub fn seal_draft(
     let mut meta = meta_of(&sealed.header);
     meta.size = sealed.bytes.len() as u64;
     meta.visit_id = Some(visit_id.to_string());
+    drafts.mark_sealing(visit_id, &meta.packet_id)?;
     let path = store.commit_packet(&meta, &sealed.bytes)?;
     drafts.remove(visit_id)?;
     Ok(SealOutcome {

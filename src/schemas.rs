@@ -8,16 +8,37 @@ use schemars::{schema_for, Schema};
 /// (file name, schema) for every schema jemput publishes.
 pub fn all() -> Vec<(&'static str, Schema)> {
     vec![
-        ("packet-header.schema.json", schema_for!(crate::packet::Header)),
-        ("packet-manifest.schema.json", schema_for!(crate::packet::Manifest)),
+        (
+            "packet-header.schema.json",
+            schema_for!(crate::packet::Header),
+        ),
+        (
+            "packet-manifest.schema.json",
+            schema_for!(crate::packet::Manifest),
+        ),
         ("kit-config.schema.json", schema_for!(crate::home::Config)),
-        ("queue.schema.json", schema_for!(Vec<crate::store::QueueEntry>)),
-        ("packet-inspect.schema.json", schema_for!(crate::outputs::InspectOutput)),
-        ("packet-verify.schema.json", schema_for!(crate::outputs::VerifyOutput)),
+        (
+            "queue.schema.json",
+            schema_for!(Vec<crate::store::QueueEntry>),
+        ),
+        (
+            "packet-inspect.schema.json",
+            schema_for!(crate::outputs::InspectOutput),
+        ),
+        (
+            "packet-verify.schema.json",
+            schema_for!(crate::outputs::VerifyOutput),
+        ),
         ("seal.schema.json", schema_for!(crate::outputs::SealOutput)),
         ("demo.schema.json", schema_for!(crate::outputs::DemoOutput)),
-        ("office-keygen.schema.json", schema_for!(crate::keys::office::OfficeKeys)),
-        ("pen-trace.schema.json", schema_for!(jemput_drivers::PenTrace)),
+        (
+            "office-keygen.schema.json",
+            schema_for!(crate::keys::office::OfficeKeys),
+        ),
+        (
+            "pen-trace.schema.json",
+            schema_for!(jemput_drivers::PenTrace),
+        ),
     ]
 }
 

@@ -9,8 +9,23 @@ fn seal_one(home: &std::path::Path) -> std::path::PathBuf {
     let out = jemput()
         .arg("--home")
         .arg(home)
-        .args(["visit", "new", "--synthetic", "--category", "lansia", "--nik", "7408014512500001"])
-        .args(["--sex", "female", "--birth-date", "1950-12-05", "--consent", "resident"])
+        .args([
+            "visit",
+            "new",
+            "--synthetic",
+            "--category",
+            "lansia",
+            "--nik",
+            "7408014512500001",
+        ])
+        .args([
+            "--sex",
+            "female",
+            "--birth-date",
+            "1950-12-05",
+            "--consent",
+            "resident",
+        ])
         .assert()
         .success()
         .get_output()
@@ -60,7 +75,13 @@ fn init_writes_keys_with_safe_modes_and_refuses_to_run_twice() {
     use std::os::unix::fs::PermissionsExt;
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = kit_with_office(d.path());
-    let mode = |p: &str| std::fs::metadata(home.join(p)).unwrap().permissions().mode() & 0o777;
+    let mode = |p: &str| {
+        std::fs::metadata(home.join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
     assert_eq!(mode("keys/kit.ed25519"), 0o600);
     assert_eq!(mode("keys/draft.key.age"), 0o600);
     assert!(home.join("queue.sqlite").is_file());
@@ -70,10 +91,16 @@ fn init_writes_keys_with_safe_modes_and_refuses_to_run_twice() {
     assert!(cfg.contains(&keys.hub_public_key));
     // No office secret anywhere in the kit home.
     let office_secret = std::fs::read_to_string(&keys.identity_file).unwrap();
-    let secret_line = office_secret.lines().find(|l| l.starts_with("AGE-SECRET-KEY-1")).unwrap();
+    let secret_line = office_secret
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap();
     for f in walk(&home) {
         let bytes = std::fs::read(&f).unwrap();
-        assert!(!String::from_utf8_lossy(&bytes).contains(secret_line), "{f:?} holds the office key");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret_line),
+            "{f:?} holds the office key"
+        );
     }
     jemput()
         .arg("--home")
@@ -88,11 +115,24 @@ fn init_writes_keys_with_safe_modes_and_refuses_to_run_twice() {
 fn sealing_without_an_office_recipient_is_a_clear_error_and_keeps_the_draft() {
     let d = tempfile::tempdir().unwrap();
     let home = d.path().join("kit");
-    jemput().arg("--home").arg(&home).args(["init", "--work-factor", "10", "--operator", "op"]).assert().success();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["init", "--work-factor", "10", "--operator", "op"])
+        .assert()
+        .success();
     let out = jemput()
         .arg("--home")
         .arg(&home)
-        .args(["visit", "new", "--synthetic", "--category", "umum", "--worklist", "WL-1"])
+        .args([
+            "visit",
+            "new",
+            "--synthetic",
+            "--category",
+            "umum",
+            "--worklist",
+            "WL-1",
+        ])
         .assert()
         .success()
         .get_output()
@@ -120,15 +160,39 @@ fn seal_inspect_verify_open_round_trip() {
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = kit_with_office(d.path());
     let packet = seal_one(&home);
-    assert!(jemput().arg("--home").arg(&home).args(["visit", "list", "--json"]).assert().success().get_output().stdout.starts_with(b"[]"));
+    assert!(jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "list", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .starts_with(b"[]"));
 
-    let out = jemput().args(["packet", "inspect", "--json"]).arg(&packet).assert().success().get_output().stdout.clone();
+    let out = jemput()
+        .args(["packet", "inspect", "--json"])
+        .arg(&packet)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["header"]["format_version"], 1);
-    assert_eq!(v["header"]["recipients"][0], jemput::keys::recipient_key_id(&keys.recipient));
+    assert_eq!(
+        v["header"]["recipients"][0],
+        jemput::keys::recipient_key_id(&keys.recipient)
+    );
 
     let kit_key = v["header"]["kit_key"].as_str().unwrap().to_string();
-    jemput().args(["packet", "verify"]).arg(&packet).args(["--kit-key", &kit_key]).assert().success().stdout(predicate::str::starts_with("ok:"));
+    jemput()
+        .args(["packet", "verify"])
+        .arg(&packet)
+        .args(["--kit-key", &kit_key])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("ok:"));
     let other = jemput::keys::SigningKey::generate().public().to_string();
     jemput()
         .args(["packet", "verify", "--json"])
@@ -139,16 +203,42 @@ fn seal_inspect_verify_open_round_trip() {
         .stdout(predicate::str::contains("\"error_code\": \"wrong_kit\""));
 
     let out_dir = d.path().join("opened");
-    jemput().arg("open").arg(&packet).arg("--identity").arg(&keys.identity_file).arg("--out").arg(&out_dir).assert().success();
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
+    jemput()
+        .arg("open")
+        .arg(&packet)
+        .arg("--identity")
+        .arg(&keys.identity_file)
+        .arg("--out")
+        .arg(&out_dir)
+        .assert()
+        .success();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["visit"]["category"], "lansia");
     assert!(out_dir.join("finger-01.png").is_file());
     assert!(out_dir.join("face.jpg").is_file());
 
     // Opening again into the same (now full) directory is refused.
-    jemput().arg("open").arg(&packet).arg("-i").arg(&keys.identity_file).arg("--out").arg(&out_dir).assert().failure().stderr(predicate::str::contains("choose a new --out"));
+    jemput()
+        .arg("open")
+        .arg(&packet)
+        .arg("-i")
+        .arg(&keys.identity_file)
+        .arg("--out")
+        .arg(&out_dir)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("choose a new --out"));
 
-    let out = jemput().arg("--home").arg(&home).args(["queue", "--json"]).assert().success().get_output().stdout.clone();
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["queue", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let q: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(q.as_array().unwrap().len(), 1);
     assert_eq!(q[0]["state"], "sealed");
@@ -164,10 +254,24 @@ fn verify_names_what_failed_with_a_nonzero_exit() {
     bytes[n - 10] ^= 0xff;
     let bad = d.path().join("bad.jpk");
     std::fs::write(&bad, &bytes).unwrap();
-    jemput().args(["packet", "verify"]).arg(&bad).assert().failure().stderr(predicate::str::contains("tampered payload"));
+    jemput()
+        .args(["packet", "verify"])
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("tampered payload"));
     std::fs::write(&bad, &bytes[..n / 2]).unwrap();
-    jemput().args(["packet", "verify"]).arg(&bad).assert().failure().stderr(predicate::str::contains("truncated payload"));
-    jemput().args(["packet", "payload"]).arg(&bad).assert().failure();
+    jemput()
+        .args(["packet", "verify"])
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("truncated payload"));
+    jemput()
+        .args(["packet", "payload"])
+        .arg(&bad)
+        .assert()
+        .failure();
 }
 
 #[test]
@@ -178,7 +282,15 @@ fn a_nik_that_disagrees_with_the_entered_data_must_be_confirmed() {
     let out = jemput()
         .arg("--home")
         .arg(&home)
-        .args(["visit", "new", "--synthetic", "--category", "sakit", "--nik", "7408014503900001"])
+        .args([
+            "visit",
+            "new",
+            "--synthetic",
+            "--category",
+            "sakit",
+            "--nik",
+            "7408014503900001",
+        ])
         .args(["--sex", "male", "--birth-date", "1990-03-05", "--json"])
         .assert()
         .success()
@@ -187,11 +299,30 @@ fn a_nik_that_disagrees_with_the_entered_data_must_be_confirmed() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["ready"], false);
-    assert!(v["problems"][0].as_str().unwrap().contains("nik_sex_mismatch"));
+    assert!(v["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("nik_sex_mismatch"));
     let id = v["visit_id"].as_str().unwrap();
-    jemput().arg("--home").arg(&home).args(["seal", id]).assert().failure().stderr(predicate::str::contains("nik_sex_mismatch"));
-    jemput().arg("--home").arg(&home).args(["visit", "confirm", id, "nik_sex_mismatch"]).assert().success();
-    jemput().arg("--home").arg(&home).args(["seal", id]).assert().success();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["seal", id])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("nik_sex_mismatch"));
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "confirm", id, "nik_sex_mismatch"])
+        .assert()
+        .success();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["seal", id])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -221,10 +352,26 @@ fn a_missing_or_corrupt_config_is_named_and_nothing_is_lost() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("config").and(predicate::str::contains("corrupt")));
-    std::fs::write(&cfg, "kit_id = \"kit-1\"\noffice_recipients = [\"age1nope\"]\n").unwrap();
-    jemput().arg("--home").arg(&home).args(["queue"]).assert().failure().stderr(predicate::str::contains("age1nope"));
+    std::fs::write(
+        &cfg,
+        "kit_id = \"kit-1\"\noffice_recipients = [\"age1nope\"]\n",
+    )
+    .unwrap();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["queue"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("age1nope"));
     std::fs::remove_file(&cfg).unwrap();
-    jemput().arg("--home").arg(&home).args(["queue"]).assert().failure().stderr(predicate::str::contains("no kit at"));
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["queue"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no kit at"));
     assert!(packet.is_file(), "the packet survives a broken config");
 }
 
@@ -233,20 +380,41 @@ fn payload_is_what_the_office_decrypts() {
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = kit_with_office(d.path());
     let packet = seal_one(&home);
-    let out = jemput().args(["packet", "payload"]).arg(&packet).assert().success().get_output().stdout.clone();
+    let out = jemput()
+        .args(["packet", "payload"])
+        .arg(&packet)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     assert!(out.starts_with(b"age-encryption.org/v1\n"));
     let ids = jemput::keys::office::load_identities(&keys.identity_file).unwrap();
     let tar = age::decrypt(&ids[0], &out).unwrap();
     let (manifest, _, files) = jemput::packet::read_archive(&tar).unwrap();
-    assert!(std::str::from_utf8(&manifest).unwrap().contains("\"packet_id\""));
+    assert!(std::str::from_utf8(&manifest)
+        .unwrap()
+        .contains("\"packet_id\""));
     assert_eq!(files.len(), 13); // face, 10 fingers, signature image + trace
 }
 
 #[test]
 fn office_keygen_prints_what_to_configure() {
     let d = tempfile::tempdir().unwrap();
-    let out = jemput().args(["office", "keygen", "--json", "--out"]).arg(d.path().join("o")).assert().success().get_output().stdout.clone();
+    let out = jemput()
+        .args(["office", "keygen", "--json", "--out"])
+        .arg(d.path().join("o"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert!(v["recipient"].as_str().unwrap().starts_with("age1"));
-    jemput().args(["office", "keygen", "--out"]).arg(d.path().join("o")).assert().failure().stderr(predicate::str::contains("refusing to overwrite"));
+    jemput()
+        .args(["office", "keygen", "--out"])
+        .arg(d.path().join("o"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("refusing to overwrite"));
 }

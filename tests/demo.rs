@@ -12,10 +12,16 @@ fn plaintext_biometric(bytes: &[u8]) -> Option<&'static str> {
         if rest.starts_with(PNG) {
             return Some("PNG");
         }
-        if rest.starts_with(b"\xff\xd8\xff") && rest.len() > 11 && (&rest[6..11] == b"JFIF\0" || &rest[6..11] == b"Exif\0") {
+        if rest.starts_with(b"\xff\xd8\xff")
+            && rest.len() > 11
+            && (&rest[6..11] == b"JFIF\0" || &rest[6..11] == b"Exif\0")
+        {
             return Some("JPEG");
         }
-        if rest.starts_with(b"\xff\xa0\xff") && rest.len() > 4 && matches!(rest[3], 0xa4 | 0xa5 | 0xa6 | 0xa8) {
+        if rest.starts_with(b"\xff\xa0\xff")
+            && rest.len() > 4
+            && matches!(rest[3], 0xa4 | 0xa5 | 0xa6 | 0xa8)
+        {
             let window = &rest[4..rest.len().min(2048)];
             if window.windows(2).any(|w| w == b"\xff\xa2") {
                 return Some("WSQ");
@@ -33,12 +39,24 @@ fn the_scanner_finds_what_it_looks_for() {
     // The privacy test below is only meaningful if this detector works.
     let img = image::GrayImage::from_pixel(8, 8, image::Luma([9]));
     let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
-    assert_eq!(plaintext_biometric(&[b"xx".as_slice(), &png].concat()), Some("PNG"));
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    assert_eq!(
+        plaintext_biometric(&[b"xx".as_slice(), &png].concat()),
+        Some("PNG")
+    );
     let mut jpg = Vec::new();
-    image::RgbImage::new(8, 8).write_to(&mut std::io::Cursor::new(&mut jpg), image::ImageFormat::Jpeg).unwrap();
+    image::RgbImage::new(8, 8)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
     assert_eq!(plaintext_biometric(&jpg), Some("JPEG"));
-    assert_eq!(plaintext_biometric(b"\xff\xa0\xff\xa8\x00\x10NIST_COM 9\xff\xa2"), Some("WSQ"));
+    assert_eq!(
+        plaintext_biometric(b"\xff\xa0\xff\xa8\x00\x10NIST_COM 9\xff\xa2"),
+        Some("WSQ")
+    );
     assert_eq!(plaintext_biometric(b"{\"t_ms\":1}"), Some("pen trace"));
     assert_eq!(plaintext_biometric(b"age-encryption.org/v1"), None);
 }
@@ -81,7 +99,12 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
     assert!(files.len() > 5);
     for f in files {
         let bytes = std::fs::read(&f).unwrap();
-        assert_eq!(plaintext_biometric(&bytes), None, "{} holds a plaintext biometric", f.display());
+        assert_eq!(
+            plaintext_biometric(&bytes),
+            None,
+            "{} holds a plaintext biometric",
+            f.display()
+        );
     }
 
     // Running again in the same directory reuses the kit and adds to its queue.
@@ -91,7 +114,16 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
         .arg(&keep)
         .assert()
         .success();
-    let out = jemput().arg("--home").arg(kit_home).args(["queue", "--json"]).env_remove("JEMPUT_PASSPHRASE").assert().success().get_output().stdout.clone();
+    let out = jemput()
+        .arg("--home")
+        .arg(kit_home)
+        .args(["queue", "--json"])
+        .env_remove("JEMPUT_PASSPHRASE")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let q: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(q.as_array().unwrap().len(), 5);
 }
@@ -108,7 +140,13 @@ fn demo_without_keep_cleans_up_and_prints_a_summary() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("2 visits sealed and verified"), "{text}");
-    assert!(text.contains("inner signature and hashes verified"), "{text}");
+    assert!(
+        text.contains("inner signature and hashes verified"),
+        "{text}"
+    );
     let path = text.lines().next().unwrap().rsplit(" at ").next().unwrap();
-    assert!(!std::path::Path::new(path).exists(), "throw-away kit {path} was left behind");
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "throw-away kit {path} was left behind"
+    );
 }

@@ -12,7 +12,9 @@ use common::*;
 fn sealing_on_a_full_disk_keeps_the_draft_and_the_queue() {
     let probe = Command::new("unshare").args(["-m", "true"]).output();
     if !matches!(probe, Ok(ref o) if o.status.success()) {
-        eprintln!("SKIPPED full-disk test: `unshare -m` is not permitted here (needs root); CI runs it");
+        eprintln!(
+            "SKIPPED full-disk test: `unshare -m` is not permitted here (needs root); CI runs it"
+        );
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -52,9 +54,16 @@ exit 0
     let read = |n: &str| std::fs::read_to_string(out.join(n)).unwrap();
     let id = read("id").trim().to_string();
 
-    assert_ne!(read("seal1.rc").trim(), "0", "seal succeeded on a full disk");
+    assert_ne!(
+        read("seal1.rc").trim(),
+        "0",
+        "seal succeeded on a full disk"
+    );
     let err = read("seal1.err");
-    assert!(err.contains("disk is full") || err.contains("No space left"), "{err}");
+    assert!(
+        err.contains("disk is full") || err.contains("No space left"),
+        "{err}"
+    );
     assert!(err.contains("draft is kept"), "{err}");
     let q1: serde_json::Value = serde_json::from_str(&read("queue1.json")).unwrap();
     assert_eq!(q1.as_array().unwrap().len(), 0, "queue changed: {q1}");

@@ -14,8 +14,16 @@ use jemput::keys::SigningKey;
 use jemput::packet;
 
 fn need(tool: &str) {
-    let ok = Command::new(tool).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
-        || Command::new(tool).arg("version").output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+        || Command::new(tool)
+            .arg("version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
     assert!(ok, "`{tool}` is not installed: `apt-get install age openssl` (the interop tests need the stock tools)");
 }
 
@@ -25,21 +33,44 @@ fn stock_age_decrypts_the_payload_into_the_archive() {
     let office = office();
     let kit = SigningKey::generate();
     let (visit, files) = small_visit();
-    let sealed = seal_with(&kit, std::slice::from_ref(&office.keys.recipient), &visit, &files);
+    let sealed = seal_with(
+        &kit,
+        std::slice::from_ref(&office.keys.recipient),
+        &visit,
+        &files,
+    );
     let d = tempfile::tempdir().unwrap();
     let p = packet::parse_prelude(&sealed.bytes).unwrap();
     let payload = d.path().join("payload.age");
     std::fs::write(&payload, &sealed.bytes[p.payload_offset..]).unwrap();
-    let out = Command::new("age").arg("-d").arg("-i").arg(&office.keys.identity_file).arg(&payload).output().unwrap();
-    assert!(out.status.success(), "age -d failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&office.keys.identity_file)
+        .arg(&payload)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "age -d failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (manifest, sig, got) = packet::read_archive(&out.stdout).unwrap();
-    assert!(kit.public().verify(jemput::keys::sign::INNER_DOMAIN, &manifest, &sig));
+    assert!(kit
+        .public()
+        .verify(jemput::keys::sign::INNER_DOMAIN, &manifest, &sig));
     assert_eq!(got[0].1, files[0].bytes);
 
     // A truncated payload is refused by the stock tool too.
     let cut = &sealed.bytes[p.payload_offset..sealed.bytes.len() - 20];
     std::fs::write(&payload, cut).unwrap();
-    let out = Command::new("age").arg("-d").arg("-i").arg(&office.keys.identity_file).arg(&payload).output().unwrap();
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&office.keys.identity_file)
+        .arg(&payload)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 }
 
@@ -52,7 +83,17 @@ fn the_packet_payload_command_pipes_into_stock_age() {
         jemput()
             .arg("--home")
             .arg(&home)
-            .args(["visit", "new", "--synthetic", "--category", "umum", "--worklist", "WL-9", "--consent", "resident"])
+            .args([
+                "visit",
+                "new",
+                "--synthetic",
+                "--category",
+                "umum",
+                "--worklist",
+                "WL-9",
+                "--consent",
+                "resident",
+            ])
             .assert()
             .success()
             .get_output()
@@ -60,7 +101,12 @@ fn the_packet_payload_command_pipes_into_stock_age() {
             .clone(),
     )
     .unwrap();
-    jemput().arg("--home").arg(&home).args(["seal", id.trim()]).assert().success();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["seal", id.trim()])
+        .assert()
+        .success();
     let packet = walk(&home.join("packets")).pop().unwrap();
     let script = format!(
         "{} packet payload {} | age -d -i {} | tar -tf -",
@@ -69,7 +115,11 @@ fn the_packet_payload_command_pipes_into_stock_age() {
         keys.identity_file.display()
     );
     let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listing = String::from_utf8(out.stdout).unwrap();
     let names: Vec<&str> = listing.lines().collect();
     assert_eq!(&names[..2], ["manifest.json", "manifest.sig"]);
@@ -84,7 +134,14 @@ fn stock_age_output_decrypts_in_jemput() {
     let plain = d.path().join("p.txt");
     std::fs::write(&plain, b"halo dari age").unwrap();
     let enc = d.path().join("p.age");
-    let st = Command::new("age").arg("-r").arg(&office.keys.recipient).arg("-o").arg(&enc).arg(&plain).status().unwrap();
+    let st = Command::new("age")
+        .arg("-r")
+        .arg(&office.keys.recipient)
+        .arg("-o")
+        .arg(&enc)
+        .arg(&plain)
+        .status()
+        .unwrap();
     assert!(st.success());
     let got = age::decrypt(&office.identities[0], &std::fs::read(&enc).unwrap()).unwrap();
     assert_eq!(got, b"halo dari age");
@@ -95,7 +152,11 @@ fn spki_pem(key: &[u8; 32], path: &Path) {
     let mut der = hex::decode("302a300506032b6570032100").unwrap();
     der.extend_from_slice(key);
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    std::fs::write(path, format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")).unwrap();
+    std::fs::write(
+        path,
+        format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n"),
+    )
+    .unwrap();
 }
 
 fn openssl_verifies(dir: &Path, key: &[u8; 32], message: &[u8], sig: &[u8]) -> bool {
@@ -103,7 +164,10 @@ fn openssl_verifies(dir: &Path, key: &[u8; 32], message: &[u8], sig: &[u8]) -> b
     std::fs::write(dir.join("msg"), message).unwrap();
     std::fs::write(dir.join("sig"), sig).unwrap();
     Command::new("openssl")
-        .args(["pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg", "-sigfile", "sig"])
+        .args([
+            "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+            "-sigfile", "sig",
+        ])
         .current_dir(dir)
         .output()
         .unwrap()
@@ -146,7 +210,12 @@ fn openssl_reads_the_kit_signing_key_file() {
     let k = SigningKey::generate();
     let path = d.path().join("kit.ed25519");
     k.save(&path).unwrap();
-    let out = Command::new("openssl").args(["pkey", "-in"]).arg(&path).args(["-pubout", "-outform", "DER"]).output().unwrap();
+    let out = Command::new("openssl")
+        .args(["pkey", "-in"])
+        .arg(&path)
+        .args(["-pubout", "-outform", "DER"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(&out.stdout[12..], &k.public().to_bytes());
 }

@@ -11,7 +11,10 @@ fn open_fails_cleanly(bytes: &[u8], office: &Office) -> PacketError {
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("out");
     let err = packet::open_to_dir(bytes, &office.identities, None, &out).unwrap_err();
-    assert!(walk(parent.path()).is_empty(), "open left files behind after: {err}");
+    assert!(
+        walk(parent.path()).is_empty(),
+        "open left files behind after: {err}"
+    );
     assert!(!out.exists());
     err
 }
@@ -21,13 +24,22 @@ fn a_good_packet_verifies_and_opens_with_every_file_intact() {
     let office = office();
     let kit = SigningKey::generate();
     let (visit, files) = small_visit();
-    let sealed = seal_with(&kit, std::slice::from_ref(&office.keys.recipient), &visit, &files);
+    let sealed = seal_with(
+        &kit,
+        std::slice::from_ref(&office.keys.recipient),
+        &visit,
+        &files,
+    );
     packet::verify(&sealed.bytes, Some(&kit.public())).unwrap();
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("out");
-    let c = packet::open_to_dir(&sealed.bytes, &office.identities, Some(&kit.public()), &out).unwrap();
+    let c =
+        packet::open_to_dir(&sealed.bytes, &office.identities, Some(&kit.public()), &out).unwrap();
     assert_eq!(c.manifest.visit, visit);
-    assert_eq!(std::fs::read(out.join("document-1.jpg")).unwrap(), files[0].bytes);
+    assert_eq!(
+        std::fs::read(out.join("document-1.jpg")).unwrap(),
+        files[0].bytes
+    );
     for name in ["header.json", "manifest.json", "manifest.sig"] {
         assert!(out.join(name).is_file(), "{name} missing");
     }
@@ -60,9 +72,15 @@ fn every_flipped_byte_of_the_prelude_is_rejected() {
     // A flip inside the signature or the JSON is named as tampering.
     let mut b = sealed.bytes.clone();
     b[prelude_len - 1] ^= 0x80;
-    assert!(matches!(packet::verify(&b, None), Err(PacketError::BadOuterSignature)));
+    assert!(matches!(
+        packet::verify(&b, None),
+        Err(PacketError::BadOuterSignature)
+    ));
     // And open refuses it without writing anything.
-    assert!(matches!(open_fails_cleanly(&b, &office), PacketError::BadOuterSignature));
+    assert!(matches!(
+        open_fails_cleanly(&b, &office),
+        PacketError::BadOuterSignature
+    ));
 }
 
 #[test]
@@ -113,7 +131,10 @@ fn truncation_at_any_offset_is_named() {
                 "cut at {n}: {e}"
             );
         } else {
-            assert!(matches!(e, PacketError::TruncatedPayload { .. }), "cut at {n}: {e}");
+            assert!(
+                matches!(e, PacketError::TruncatedPayload { .. }),
+                "cut at {n}: {e}"
+            );
             assert!(e.to_string().starts_with("truncated payload"), "{e}");
         }
     }
@@ -121,7 +142,10 @@ fn truncation_at_any_offset_is_named() {
     let payload = &sealed.bytes[start..];
     for cut in [payload.len() - 1, payload.len() - 17, payload.len() / 2] {
         let b = resign(&kit, "kit-test", &office.keys.recipient, &payload[..cut]);
-        assert!(matches!(open_fails_cleanly(&b, &office), PacketError::Decrypt(_)), "cut {cut}");
+        assert!(
+            matches!(open_fails_cleanly(&b, &office), PacketError::Decrypt(_)),
+            "cut {cut}"
+        );
     }
 }
 
@@ -131,7 +155,10 @@ fn trailing_bytes_are_rejected() {
     let kit = SigningKey::generate();
     let mut b = small_packet(&kit, &office).bytes;
     b.push(0);
-    assert!(matches!(packet::verify(&b, None), Err(PacketError::TrailingBytes { .. })));
+    assert!(matches!(
+        packet::verify(&b, None),
+        Err(PacketError::TrailingBytes { .. })
+    ));
 }
 
 #[test]
@@ -161,7 +188,9 @@ fn a_packet_from_another_kit_is_refused_when_the_kit_key_is_given() {
     assert!(matches!(e, PacketError::WrongKit { .. }), "{e}");
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("o");
-    assert!(packet::open_to_dir(&sealed.bytes, &office.identities, Some(&kit.public()), &out).is_err());
+    assert!(
+        packet::open_to_dir(&sealed.bytes, &office.identities, Some(&kit.public()), &out).is_err()
+    );
     assert!(!out.exists());
 }
 
@@ -177,7 +206,10 @@ fn a_header_signed_by_another_key_than_it_names_is_tampered() {
     let hb = serde_json::to_vec(&h).unwrap();
     let mut b = packet::format::encode_prelude(&hb, &p.signature);
     b.extend_from_slice(&sealed.bytes[p.payload_offset..]);
-    assert!(matches!(packet::verify(&b, None), Err(PacketError::BadOuterSignature)));
+    assert!(matches!(
+        packet::verify(&b, None),
+        Err(PacketError::BadOuterSignature)
+    ));
 }
 
 #[test]
@@ -188,7 +220,10 @@ fn unknown_format_versions_are_named() {
     let mut b = sealed.bytes.clone();
     b[15] = b'7';
     let e = packet::verify(&b, None).unwrap_err();
-    assert!(matches!(&e, PacketError::UnknownVersion(v) if v == "7"), "{e}");
+    assert!(
+        matches!(&e, PacketError::UnknownVersion(v) if v == "7"),
+        "{e}"
+    );
     assert!(e.to_string().contains("unknown packet format version"));
     // A v1 magic line with a header that claims another version.
     let p = packet::parse_prelude(&sealed.bytes).unwrap();
@@ -229,7 +264,7 @@ fn a_path_traversal_entry_is_refused_and_nothing_is_written() {
     }
     tar.extend(raw_tar_entry(b"../evil.txt", b"pwned"));
     tar.extend([0u8; 1024]);
-    let b = packet_around(&kit, &office.keys.recipient, &tar);
+    let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("a").join("out");
     let e = packet::open_to_dir(&b, &office.identities, None, &out).unwrap_err();
@@ -241,8 +276,11 @@ fn a_path_traversal_entry_is_refused_and_nothing_is_written() {
         t.extend(raw_tar_entry(b"manifest.sig", &c.signature));
         t.extend(raw_tar_entry(bad, b"x"));
         t.extend([0u8; 1024]);
-        let b = packet_around(&kit, &office.keys.recipient, &t);
-        assert!(matches!(open_fails_cleanly(&b, &office), PacketError::BadArchive(_)));
+        let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &t);
+        assert!(matches!(
+            open_fails_cleanly(&b, &office),
+            PacketError::BadArchive(_)
+        ));
     }
 }
 
@@ -259,8 +297,11 @@ fn a_manifest_signed_by_another_key_fails_the_inner_signature() {
         tar.extend(raw_tar_entry(n.as_bytes(), d));
     }
     tar.extend([0u8; 1024]);
-    let b = packet_around(&kit, &office.keys.recipient, &tar);
-    assert!(matches!(open_fails_cleanly(&b, &office), PacketError::BadInnerSignature));
+    let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
+    assert!(matches!(
+        open_fails_cleanly(&b, &office),
+        PacketError::BadInnerSignature
+    ));
     // The outer signature's bytes cannot stand in for the inner one either (domain separation).
     let outer_style = kit.sign(jemput::keys::sign::OUTER_DOMAIN, &c.manifest_bytes);
     let mut tar = raw_tar_entry(b"manifest.json", &c.manifest_bytes);
@@ -269,8 +310,11 @@ fn a_manifest_signed_by_another_key_fails_the_inner_signature() {
         tar.extend(raw_tar_entry(n.as_bytes(), d));
     }
     tar.extend([0u8; 1024]);
-    let b = packet_around(&kit, &office.keys.recipient, &tar);
-    assert!(matches!(open_fails_cleanly(&b, &office), PacketError::BadInnerSignature));
+    let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
+    assert!(matches!(
+        open_fails_cleanly(&b, &office),
+        PacketError::BadInnerSignature
+    ));
 }
 
 #[test]
@@ -286,9 +330,18 @@ fn a_changed_file_fails_its_hash_and_extra_or_missing_files_are_named() {
             tar.extend(raw_tar_entry(n.as_bytes(), d));
         }
         tar.extend([0u8; 1024]);
-        packet_around(&kit, &office.keys.recipient, &tar)
+        packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar)
     };
     let (name, data) = &c.files[0];
+    // The genuine content re-wrapped opens; so each failure below is the one change made.
+    let parent = tempfile::tempdir().unwrap();
+    packet::open_to_dir(
+        &build(&[(name, data)]),
+        &office.identities,
+        None,
+        &parent.path().join("ok"),
+    )
+    .unwrap();
     let mut changed = data.clone();
     changed[10] ^= 1;
     assert!(matches!(
@@ -303,6 +356,27 @@ fn a_changed_file_fails_its_hash_and_extra_or_missing_files_are_named() {
         open_fails_cleanly(&build(&[(name, data), ("extra.png", b"x")]), &office),
         PacketError::UnlistedFile(n) if n == "extra.png"
     ));
+}
+
+#[test]
+fn a_manifest_moved_into_another_packet_is_refused() {
+    // Same kit, valid signatures, but the manifest names another packet id than the header.
+    let office = office();
+    let kit = SigningKey::generate();
+    let sealed = small_packet(&kit, &office);
+    let c = packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
+    let mut tar = raw_tar_entry(b"manifest.json", &c.manifest_bytes);
+    tar.extend(raw_tar_entry(b"manifest.sig", &c.signature));
+    for (n, d) in &c.files {
+        tar.extend(raw_tar_entry(n.as_bytes(), d));
+    }
+    tar.extend([0u8; 1024]);
+    let b = packet_around(&kit, &office.keys.recipient, &tar);
+    let e = open_fails_cleanly(&b, &office);
+    assert!(
+        matches!(&e, PacketError::ManifestMismatch(w) if w.contains("packet id")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -356,11 +430,18 @@ fn sealing_refuses_an_oversized_packet_before_encrypting() {
     let (mut lo, mut hi) = (4000u64, 1 << 20);
     while lo + 1 < hi {
         let mid = (lo + hi) / 2;
-        if seals(mid).is_ok() { hi = mid } else { lo = mid }
+        if seals(mid).is_ok() {
+            hi = mid
+        } else {
+            lo = mid
+        }
     }
     let real = seals(hi).unwrap();
     assert!(hi >= real, "limit {hi} admitted a packet of {real} bytes");
-    assert!(hi <= real + 2048, "estimate {hi} is far above the real size {real}");
+    assert!(
+        hi <= real + 2048,
+        "estimate {hi} is far above the real size {real}"
+    );
 }
 
 #[test]
@@ -381,7 +462,9 @@ fn sealing_an_incomplete_visit_lists_every_problem() {
         },
     )
     .unwrap_err();
-    let PacketError::Incomplete(problems) = &e else { panic!("{e}") };
+    let PacketError::Incomplete(problems) = &e else {
+        panic!("{e}")
+    };
     // consent, face, 10 fingers, signature
     assert_eq!(problems.len(), 13, "{problems:#?}");
     assert!(e.to_string().contains("sidik jari 1"));
@@ -402,5 +485,8 @@ fn sealing_with_no_recipient_is_a_clear_error() {
         },
     )
     .unwrap_err();
-    assert!(e.to_string().contains("no office recipient configured"), "{e}");
+    assert!(
+        e.to_string().contains("no office recipient configured"),
+        "{e}"
+    );
 }

@@ -30,11 +30,25 @@ fn committed_schemas_match_the_types() {
 #[test]
 fn a_sealed_header_validates_against_its_schema_shape() {
     // Every required member of the header schema is in a real header, and nothing else is.
-    let schema = jemput::schemas::all().into_iter().find(|(n, _)| *n == "packet-header.schema.json").unwrap().1;
+    let schema = jemput::schemas::all()
+        .into_iter()
+        .find(|(n, _)| *n == "packet-header.schema.json")
+        .unwrap()
+        .1;
     let v = serde_json::to_value(&schema).unwrap();
-    let mut required: Vec<String> = v["required"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    let mut required: Vec<String> = v["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
     required.sort();
-    let mut props: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+    let mut props: Vec<String> = v["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     props.sort();
     assert_eq!(required, props);
     assert_eq!(v["additionalProperties"], false);

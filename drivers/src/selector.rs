@@ -125,7 +125,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed_selectors_with_reason() {
-        for bad in ["", "5ba:a", "zzzz:0001", "usb:", "usb:abc", "sim:", "sim:x:y", "05ba:000a:"] {
+        for bad in [
+            "",
+            "5ba:a",
+            "zzzz:0001",
+            "usb:",
+            "usb:abc",
+            "sim:",
+            "sim:x:y",
+            "05ba:000a:",
+        ] {
             let e = bad.parse::<Selector>().unwrap_err();
             assert_eq!(e.input, bad);
             assert!(e.to_string().contains("VID:PID"), "{e}");

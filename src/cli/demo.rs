@@ -11,10 +11,10 @@ use clap::Args;
 use jemput::home::{InitOptions, KitHome};
 use jemput::keys::{draft, office};
 use jemput::kit;
+use jemput::outputs::DemoOutput;
 use jemput::packet;
 use jemput::visit::sample::{synthetic_visit, SampleOptions};
 use jemput::visit::{Category, ExceptionReason, FingerPosition, Permanence};
-use jemput::outputs::DemoOutput;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -98,7 +98,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         let category = CATEGORIES[i as usize % CATEGORIES.len()];
         let mut opts = SampleOptions {
             category,
-            operator: home.config.operator.clone().unwrap_or_else(|| "op-demo".into()),
+            operator: home
+                .config
+                .operator
+                .clone()
+                .unwrap_or_else(|| "op-demo".into()),
             ..Default::default()
         };
         if category == Category::Disabilitas {
@@ -108,7 +112,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 (5, ExceptionReason::Amputated, Permanence::Permanent),
                 (7, ExceptionReason::BandagedOrInjured, Permanence::Temporary),
             ] {
-                opts.finger_exceptions.push((FingerPosition::new(code).expect("1-10"), reason, perm));
+                opts.finger_exceptions.push((
+                    FingerPosition::new(code).expect("1-10"),
+                    reason,
+                    perm,
+                ));
             }
         }
         let (visit, files) = synthetic_visit(seed0 + u64::from(i), &opts);
@@ -150,7 +158,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             opened,
         })?;
     } else {
-        println!("jemput demo — kit {} at {}", home.config.kit_id, home.root.display());
+        println!(
+            "jemput demo — kit {} at {}",
+            home.config.kit_id,
+            home.root.display()
+        );
         println!("{} visits sealed and verified:", a.visits);
         for l in lines {
             println!("{l}");

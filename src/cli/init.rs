@@ -49,7 +49,11 @@ pub fn run(g: &Global, a: InitArgs) -> anyhow::Result<ExitCode> {
             "office_recipients": home.config.office_recipients,
         }))?;
     } else {
-        println!("kit {} created at {}", home.config.kit_id, home.root.display());
+        println!(
+            "kit {} created at {}",
+            home.config.kit_id,
+            home.root.display()
+        );
         println!("kit key (register it on the hub): {kit_key}");
         if home.config.office_recipients.is_empty() {
             eprintln!(

@@ -31,7 +31,10 @@ pub fn run(a: OfficeArgs) -> anyhow::Result<ExitCode> {
             if json {
                 super::output::json(&k)?;
             } else {
-                println!("office identity: {} (keep it secret; `age -d -i` reads it)", k.identity_file.display());
+                println!(
+                    "office identity: {} (keep it secret; `age -d -i` reads it)",
+                    k.identity_file.display()
+                );
                 println!("office recipient: {}", k.recipient);
                 println!("hub key: {}", k.hub_key_file.display());
                 println!("hub public key: {}", k.hub_public_key);

@@ -37,8 +37,19 @@ pub fn run(a: OpenArgs) -> anyhow::Result<ExitCode> {
         }))?;
     } else {
         let v = &c.manifest.visit;
-        println!("opened {} from {} into {}", c.manifest.packet_id, c.manifest.kit_id, a.out.display());
-        println!("visit {} ({}), {} files, {} exceptions", v.id, v.category, c.files.len(), v.exception_count());
+        println!(
+            "opened {} from {} into {}",
+            c.manifest.packet_id,
+            c.manifest.kit_id,
+            a.out.display()
+        );
+        println!(
+            "visit {} ({}), {} files, {} exceptions",
+            v.id,
+            v.category,
+            c.files.len(),
+            v.exception_count()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use jemput::keys::PublicKey;
-use jemput::packet;
 use jemput::outputs::{InspectOutput, VerifyOutput};
+use jemput::packet;
 
 #[derive(Debug, Args)]
 pub struct PacketArgs {
@@ -61,12 +61,22 @@ pub fn run(a: PacketArgs) -> anyhow::Result<ExitCode> {
                 println!("kit         {} (key {})", h.kit_id, h.kit_key);
                 println!("created     {}", h.created_at);
                 println!("recipients  {}", h.recipients.join(", "));
-                println!("payload     {} bytes, sha256 {}", h.payload_length, h.payload_sha256);
-                println!("file        {} bytes (not verified; use `jemput packet verify`)", out.file_size);
+                println!(
+                    "payload     {} bytes, sha256 {}",
+                    h.payload_length, h.payload_sha256
+                );
+                println!(
+                    "file        {} bytes (not verified; use `jemput packet verify`)",
+                    out.file_size
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        PacketCommand::Verify { packet: path, kit_key, json } => {
+        PacketCommand::Verify {
+            packet: path,
+            kit_key,
+            json,
+        } => {
             let bytes = super::read_packet(&path)?;
             let result = packet::verify(&bytes, kit_key.as_ref());
             let header = packet::parse_prelude(&bytes).ok().map(|p| p.header);
@@ -89,7 +99,11 @@ pub fn run(a: PacketArgs) -> anyhow::Result<ExitCode> {
                             "ok: {} from {} — outer signature, payload length and SHA-256 verify{}",
                             p.header.packet_id,
                             p.header.kit_id,
-                            if kit_key.is_some() { ", kit key matches" } else { "" }
+                            if kit_key.is_some() {
+                                ", kit key matches"
+                            } else {
+                                ""
+                            }
                         );
                     }
                     Ok(ExitCode::SUCCESS)
@@ -100,9 +114,16 @@ pub fn run(a: PacketArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        PacketCommand::Payload { packet: path, no_verify } => {
+        PacketCommand::Payload {
+            packet: path,
+            no_verify,
+        } => {
             let bytes = super::read_packet(&path)?;
-            let p = if no_verify { packet::parse_prelude(&bytes)? } else { packet::verify(&bytes, None)? };
+            let p = if no_verify {
+                packet::parse_prelude(&bytes)?
+            } else {
+                packet::verify(&bytes, None)?
+            };
             let mut out = std::io::stdout().lock();
             out.write_all(&bytes[p.payload_offset..])?;
             out.flush()?;

@@ -25,7 +25,10 @@ pub fn run(g: &Global, a: QueueArgs) -> anyhow::Result<ExitCode> {
         }
         let now = jiff::Timestamp::now();
         for e in &entries {
-            let age = now.since(e.created_at).map(|s| s.get_seconds()).unwrap_or(0);
+            let age = now
+                .since(e.created_at)
+                .map(|s| s.get_seconds())
+                .unwrap_or(0);
             println!(
                 "{}  {:<12}  {:>9}  {:>6}{}",
                 e.packet_id,
@@ -36,7 +39,11 @@ pub fn run(g: &Global, a: QueueArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if report.missing.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.missing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn human_age(secs: i64) -> String {

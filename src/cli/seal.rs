@@ -35,13 +35,21 @@ pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
         match kit::seal_draft(&home, &mut store, &drafts, &identity, id) {
             Ok(o) => {
                 if !a.json {
-                    println!("{}  {}  {}", o.packet_id, super::output::bytes(o.size), o.path.display());
+                    println!(
+                        "{}  {}  {}",
+                        o.packet_id,
+                        super::output::bytes(o.size),
+                        o.path.display()
+                    );
                 }
                 sealed.push(o);
             }
             Err(e) => {
                 eprintln!("error: visit {id} not sealed (its draft is kept): {e}");
-                failed.push(SealFailure { visit_id: id, error: e.to_string() });
+                failed.push(SealFailure {
+                    visit_id: id,
+                    error: e.to_string(),
+                });
             }
         }
     }
@@ -49,5 +57,9 @@ pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         super::output::json(&SealOutput { sealed, failed })?;
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -62,15 +62,17 @@ pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
                 ConfigKey::HubKey => c.hub_key = Some(value.parse::<PublicKey>()?),
                 ConfigKey::Operator => c.operator = Some(value),
                 ConfigKey::MaxPacketBytes => {
-                    c.limits.max_packet_bytes = value
-                        .parse()
-                        .map_err(|_| anyhow::anyhow!("max-packet-bytes must be a number of bytes"))?
+                    c.limits.max_packet_bytes = value.parse().map_err(|_| {
+                        anyhow::anyhow!("max-packet-bytes must be a number of bytes")
+                    })?
                 }
             }
         }
         ConfigCommand::RemoveRecipient { recipient } => {
             let before = home.config.office_recipients.len();
-            home.config.office_recipients.retain(|r| r != recipient.trim());
+            home.config
+                .office_recipients
+                .retain(|r| r != recipient.trim());
             anyhow::ensure!(
                 home.config.office_recipients.len() < before,
                 "{recipient} is not an office recipient of this kit"

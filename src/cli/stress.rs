@@ -35,15 +35,23 @@ pub fn run(g: &Global, a: StressArgs) -> anyhow::Result<ExitCode> {
         report.quarantined.len(),
         report.missing.len()
     );
-    // Drafts left by a killed run are sealed first: nothing captured is ever dropped.
+    // Complete drafts left by a killed run are sealed first: nothing captured is ever dropped.
+    // Incomplete ones (killed mid-visit) stay drafts, as for an operator who resumes later.
     for id in drafts.list()? {
-        let o = kit::seal_draft(&home, &mut store, &drafts, &identity, id)?;
-        announce(&o)?;
+        let (visit, _) = drafts.load(id, &identity)?;
+        if visit.readiness().is_empty() {
+            let o = kit::seal_draft(&home, &mut store, &drafts, &identity, id)?;
+            announce(&o)?;
+        }
     }
     let (template, files) = synthetic_visit(a.seed, &SampleOptions::default());
     for _ in 0..a.count {
         let mut visit = template.clone();
         visit.id = uuid::Uuid::new_v4();
+        // As in a real visit: the record first, then each capture, then the record that uses them.
+        let mut empty = visit.clone();
+        empty.captures = Default::default();
+        drafts.save_visit(&empty)?;
         for f in &files {
             drafts.save_file(visit.id, &f.name, &f.bytes)?;
         }

@@ -48,7 +48,11 @@ pub enum VisitCommand {
 #[derive(Debug, Args)]
 pub struct NewArgs {
     /// Resident's NIK (16 digits)
-    #[arg(long, conflicts_with = "worklist", required_unless_present = "worklist")]
+    #[arg(
+        long,
+        conflicts_with = "worklist",
+        required_unless_present = "worklist"
+    )]
     pub nik: Option<String>,
     /// Worklist entry id, when the NIK is not known
     #[arg(long)]
@@ -130,7 +134,11 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 .operator
                 .clone()
                 .or(home.config.operator.clone())
-                .ok_or_else(|| anyhow::anyhow!("no operator: pass --operator or `jemput config set operator ID`"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no operator: pass --operator or `jemput config set operator ID`"
+                    )
+                })?;
             if let Some(nik) = &n.nik {
                 nik::parse(nik)?;
             }
@@ -158,9 +166,15 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                         birth_date: None,
                     },
                     category: n.category,
-                    operator: Operator { id: operator.clone(), name: None },
+                    operator: Operator {
+                        id: operator.clone(),
+                        name: None,
+                    },
                     consent: None,
-                    place: Place { description: String::new(), location: None },
+                    place: Place {
+                        description: String::new(),
+                        location: None,
+                    },
                     started_at: jiff::Timestamp::now(),
                     captures: Default::default(),
                     confirmed_warnings: Vec::new(),
@@ -176,22 +190,35 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 sex: n.sex,
                 birth_date: n.birth_date,
             };
-            visit.operator = Operator { id: operator, name: None };
+            visit.operator = Operator {
+                id: operator,
+                name: None,
+            };
             if !n.place.is_empty() || n.lat.is_some() {
                 visit.place = Place {
                     description: n.place.clone(),
-                    location: n.lat.zip(n.lon).map(|(lat, lon)| GeoPoint { lat, lon, accuracy_m: None }),
+                    location: n.lat.zip(n.lon).map(|(lat, lon)| GeoPoint {
+                        lat,
+                        lon,
+                        accuracy_m: None,
+                    }),
                 };
             }
             if let Some(c) = &n.consent {
                 let by = match c.as_str() {
                     "resident" => ConsentBy::Resident,
                     g => match g.strip_prefix("guardian:") {
-                        Some(name) if !name.trim().is_empty() => ConsentBy::Guardian(name.trim().into()),
+                        Some(name) if !name.trim().is_empty() => {
+                            ConsentBy::Guardian(name.trim().into())
+                        }
                         _ => anyhow::bail!("--consent is `resident` or `guardian:NAME`"),
                     },
                 };
-                visit.consent = Some(Consent { given: true, given_by: by, at: jiff::Timestamp::now() });
+                visit.consent = Some(Consent {
+                    given: true,
+                    given_by: by,
+                    at: jiff::Timestamp::now(),
+                });
             } else if !n.synthetic {
                 visit.consent = None;
             }
@@ -240,7 +267,12 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                     "problems": problems,
                 }))?;
             } else {
-                println!("visit {} ({}, {})", visit.id, visit.category.label_id(), visit.category.label_en());
+                println!(
+                    "visit {} ({}, {})",
+                    visit.id,
+                    visit.category.label_id(),
+                    visit.category.label_en()
+                );
                 println!("resident: {:?}", visit.resident.reference);
                 println!("files: {}", files.len());
                 println!("exceptions: {}", visit.exception_count());
@@ -259,7 +291,10 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
             let (mut visit, _) = drafts.load(id, &identity)?;
             let known: Vec<&str> = visit.nik_warnings().iter().map(|w| w.code).collect();
             for c in codes {
-                anyhow::ensure!(known.contains(&c.as_str()), "visit {id} has no warning {c:?} (warnings: {known:?})");
+                anyhow::ensure!(
+                    known.contains(&c.as_str()),
+                    "visit {id} has no warning {c:?} (warnings: {known:?})"
+                );
                 if !visit.confirmed_warnings.contains(&c) {
                     visit.confirmed_warnings.push(c);
                 }

@@ -32,7 +32,11 @@ pub fn create(keys_dir: &Path, passphrase: &SecretString, work_factor: u8) -> Re
         fsutil::write_atomic(&path, bytes, mode).map_err(|source| KeyError::Write { path, source })
     };
     write(SECRET_FILE, &sealed, 0o600)?;
-    write(PUBLIC_FILE, format!("{}\n", identity.to_public()).as_bytes(), 0o644)
+    write(
+        PUBLIC_FILE,
+        format!("{}\n", identity.to_public()).as_bytes(),
+        0o644,
+    )
 }
 
 /// The draft recipient (public half), for writing drafts.
@@ -49,7 +53,10 @@ pub fn recipient(keys_dir: &Path) -> Result<age::x25519::Recipient, KeyError> {
 }
 
 /// Unlocks the draft identity with the operator passphrase.
-pub fn unlock(keys_dir: &Path, passphrase: &SecretString) -> Result<age::x25519::Identity, KeyError> {
+pub fn unlock(
+    keys_dir: &Path,
+    passphrase: &SecretString,
+) -> Result<age::x25519::Identity, KeyError> {
     let path = keys_dir.join(SECRET_FILE);
     let sealed = std::fs::read(&path).map_err(|source| KeyError::Read {
         path: path.clone(),
@@ -73,10 +80,13 @@ pub fn unlock(keys_dir: &Path, passphrase: &SecretString) -> Result<age::x25519:
         path: path.clone(),
         why: "not UTF-8".into(),
     })?;
-    secret.trim().parse().map_err(|e: &str| KeyError::Malformed {
-        path,
-        why: e.to_string(),
-    })
+    secret
+        .trim()
+        .parse()
+        .map_err(|e: &str| KeyError::Malformed {
+            path,
+            why: e.to_string(),
+        })
 }
 
 /// The operator passphrase: `JEMPUT_PASSPHRASE`, else asked on the terminal.
@@ -102,7 +112,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         create(d.path(), &SecretString::from("benar".to_string()), 10).unwrap();
         let id = unlock(d.path(), &SecretString::from("benar".to_string())).unwrap();
-        assert_eq!(id.to_public().to_string(), recipient(d.path()).unwrap().to_string());
+        assert_eq!(
+            id.to_public().to_string(),
+            recipient(d.path()).unwrap().to_string()
+        );
         // `Identity` has no `Debug`, so `unwrap_err` is not available.
         let Err(e) = unlock(d.path(), &SecretString::from("salah".to_string())) else {
             panic!("the wrong passphrase unlocked the draft key");

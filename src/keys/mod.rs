@@ -46,7 +46,10 @@ pub enum KeyError {
         source: std::io::Error,
     },
     #[error("key file {path} is malformed: {why}")]
-    Malformed { path: std::path::PathBuf, why: String },
+    Malformed {
+        path: std::path::PathBuf,
+        why: String,
+    },
     #[error("not an ed25519 public key: {0}")]
     BadPublicKey(String),
     #[error("wrong passphrase for the draft key (or the key file is damaged)")]

@@ -50,7 +50,8 @@ pub fn keygen(out: &Path) -> Result<OfficeKeys, KeyError> {
         identity.to_string().expose_secret()
     );
     let id_path = out.join(IDENTITY_FILE);
-    fsutil::write_atomic(&id_path, id_text.as_bytes(), 0o600).map_err(write_err(id_path.clone()))?;
+    fsutil::write_atomic(&id_path, id_text.as_bytes(), 0o600)
+        .map_err(write_err(id_path.clone()))?;
     let rp = out.join(RECIPIENT_FILE);
     fsutil::write_atomic(&rp, format!("{recipient}\n").as_bytes(), 0o644).map_err(write_err(rp))?;
 

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{Signer, Verifier};
 
@@ -49,8 +49,12 @@ impl SigningKey {
 
     /// Writes the key as PKCS#8 PEM (readable by OpenSSL), mode 0600.
     pub fn save(&self, path: &Path) -> Result<(), KeyError> {
-        let pem = self
-            .0
+        // PKCS#8 v1 (no embedded public key): the form OpenSSL 3.0 reads.
+        let pair = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.0.to_bytes(),
+            public_key: None,
+        };
+        let pem = pair
             .to_pkcs8_pem(Default::default())
             .map_err(|e| KeyError::Malformed {
                 path: path.into(),
@@ -165,7 +169,10 @@ mod tests {
         let p = d.path().join("k.pem");
         let k = SigningKey::generate();
         k.save(&p).unwrap();
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(SigningKey::load(&p).unwrap().public(), k.public());
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(text.starts_with("-----BEGIN PRIVATE KEY-----"));

@@ -15,7 +15,9 @@ pub enum PacketError {
     BadHeader(String),
     #[error("tampered header: the outer signature does not verify with the kit key in the header")]
     BadOuterSignature,
-    #[error("truncated payload: the header says {expected} payload bytes, the file holds {actual}")]
+    #[error(
+        "truncated payload: the header says {expected} payload bytes, the file holds {actual}"
+    )]
     TruncatedPayload { expected: u64, actual: u64 },
     #[error("trailing bytes: the header says {expected} payload bytes, the file holds {actual}")]
     TrailingBytes { expected: u64, actual: u64 },

@@ -123,7 +123,9 @@ pub fn parse_prelude(bytes: &[u8]) -> Result<Prelude, PacketError> {
     let header: Header = serde_json::from_slice(&header_bytes)
         .map_err(|e| PacketError::BadHeader(format!("header JSON: {e}")))?;
     if header.format_version != FORMAT_VERSION {
-        return Err(PacketError::UnknownVersion(header.format_version.to_string()));
+        return Err(PacketError::UnknownVersion(
+            header.format_version.to_string(),
+        ));
     }
     Ok(Prelude {
         header,
@@ -178,7 +180,10 @@ mod tests {
         let hb = serde_json::to_vec(&sample_header()).unwrap();
         let bytes = encode_prelude(&hb, &[7u8; 64]);
         for n in 0..bytes.len() {
-            assert!(parse_prelude(&bytes[..n]).is_err(), "prefix of {n} bytes parsed");
+            assert!(
+                parse_prelude(&bytes[..n]).is_err(),
+                "prefix of {n} bytes parsed"
+            );
         }
     }
 

@@ -11,5 +11,7 @@ mod seal;
 pub use error::PacketError;
 pub use format::{parse_prelude, Header, Prelude, EXTENSION, FORMAT_VERSION, MAGIC};
 pub use manifest::{FileEntry, Manifest};
-pub use open::{decrypt, open_to_dir, read_archive, verify, verify_file, Contents, MAX_ARCHIVE_BYTES};
+pub use open::{
+    decrypt, open_to_dir, read_archive, verify, verify_file, Contents, MAX_ARCHIVE_BYTES,
+};
 pub use seal::{estimate_size, seal, PacketFile, SealParams, Sealed};

@@ -17,7 +17,11 @@ use crate::keys::{recipient_key_id, PublicKey};
 /// SHA-256, and (when given) that the kit key is the expected one.
 pub fn verify(bytes: &[u8], expected_kit_key: Option<&PublicKey>) -> Result<Prelude, PacketError> {
     let p = parse_prelude(bytes)?;
-    if !p.header.kit_key.verify(OUTER_DOMAIN, &p.header_bytes, &p.signature) {
+    if !p
+        .header
+        .kit_key
+        .verify(OUTER_DOMAIN, &p.header_bytes, &p.signature)
+    {
         return Err(PacketError::BadOuterSignature);
     }
     if let Some(k) = expected_kit_key {
@@ -44,7 +48,10 @@ pub fn verify(bytes: &[u8], expected_kit_key: Option<&PublicKey>) -> Result<Prel
 }
 
 /// Reads a packet file and verifies it (see [`verify`]).
-pub fn verify_file(path: &Path, expected_kit_key: Option<&PublicKey>) -> Result<Prelude, PacketError> {
+pub fn verify_file(
+    path: &Path,
+    expected_kit_key: Option<&PublicKey>,
+) -> Result<Prelude, PacketError> {
     let bytes = read_file(path)?;
     verify(&bytes, expected_kit_key)
 }
@@ -82,7 +89,11 @@ pub fn decrypt(
     let payload = &bytes[prelude.payload_offset..];
     let tar = decrypt_payload(payload, identities, &prelude.header.recipients)?;
     let (manifest_bytes, signature, files) = read_archive(&tar)?;
-    if !prelude.header.kit_key.verify(INNER_DOMAIN, &manifest_bytes, &signature) {
+    if !prelude
+        .header
+        .kit_key
+        .verify(INNER_DOMAIN, &manifest_bytes, &signature)
+    {
         return Err(PacketError::BadInnerSignature);
     }
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
@@ -166,7 +177,9 @@ pub fn read_archive(tar: &[u8]) -> Result<Archive, PacketError> {
             return Err(bad(format!("entry {raw_name:?} claims {size} bytes")));
         }
         let mut data = Vec::with_capacity(size as usize);
-        entry.read_to_end(&mut data).map_err(|e| bad(format!("{raw_name}: {e}")))?;
+        entry
+            .read_to_end(&mut data)
+            .map_err(|e| bad(format!("{raw_name}: {e}")))?;
         match index {
             0 => manifest = Some(data),
             1 => {

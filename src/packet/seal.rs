@@ -5,7 +5,9 @@ use std::io::Write;
 use sha2::{Digest, Sha256};
 
 use super::format::{encode_prelude, Header, EXTENSION, FORMAT_VERSION};
-use super::manifest::{media_type_for, valid_file_name, FileEntry, Manifest, MANIFEST_NAME, SIGNATURE_NAME};
+use super::manifest::{
+    media_type_for, valid_file_name, FileEntry, Manifest, MANIFEST_NAME, SIGNATURE_NAME,
+};
 use super::PacketError;
 use crate::keys::sign::{INNER_DOMAIN, OUTER_DOMAIN};
 use crate::keys::{recipient_key_id, SigningKey};
@@ -62,7 +64,11 @@ pub fn estimate_size(tar_len: u64, recipients: usize) -> u64 {
 }
 
 /// Seals a visit and its files into a packet. Nothing touches the disk here.
-pub fn seal(visit: &Visit, files: &[PacketFile], params: &SealParams<'_>) -> Result<Sealed, PacketError> {
+pub fn seal(
+    visit: &Visit,
+    files: &[PacketFile],
+    params: &SealParams<'_>,
+) -> Result<Sealed, PacketError> {
     if params.recipients.is_empty() {
         return Err(PacketError::NoRecipients);
     }
@@ -112,8 +118,8 @@ pub fn seal(visit: &Visit, files: &[PacketFile], params: &SealParams<'_>) -> Res
             })
             .collect(),
     };
-    let manifest_bytes =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| PacketError::BadManifest(e.to_string()))?;
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| PacketError::BadManifest(e.to_string()))?;
     let inner_sig = params.kit_key.sign(INNER_DOMAIN, &manifest_bytes);
 
     let tar = build_tar(&manifest_bytes, &inner_sig, files, now.as_second())?;
@@ -132,11 +138,16 @@ pub fn seal(visit: &Visit, files: &[PacketFile], params: &SealParams<'_>) -> Res
         kit_id: params.kit_id.to_string(),
         kit_key,
         created_at: now,
-        recipients: params.recipients.iter().map(|r| recipient_key_id(r)).collect(),
+        recipients: params
+            .recipients
+            .iter()
+            .map(|r| recipient_key_id(r))
+            .collect(),
         payload_length: payload.len() as u64,
         payload_sha256: hex::encode(Sha256::digest(&payload)),
     };
-    let header_bytes = serde_json::to_vec(&header).map_err(|e| PacketError::BadHeader(e.to_string()))?;
+    let header_bytes =
+        serde_json::to_vec(&header).map_err(|e| PacketError::BadHeader(e.to_string()))?;
     let outer_sig = params.kit_key.sign(OUTER_DOMAIN, &header_bytes);
     let mut bytes = encode_prelude(&header_bytes, &outer_sig);
     bytes.extend_from_slice(&payload);
@@ -163,10 +174,14 @@ fn build_tar(
         b.append_data(&mut h, name, data)
             .map_err(|e| PacketError::BadArchive(e.to_string()))?;
     }
-    b.into_inner().map_err(|e| PacketError::BadArchive(e.to_string()))
+    b.into_inner()
+        .map_err(|e| PacketError::BadArchive(e.to_string()))
 }
 
-fn encrypt(recipients: &[age::x25519::Recipient], plaintext: &[u8]) -> Result<Vec<u8>, PacketError> {
+fn encrypt(
+    recipients: &[age::x25519::Recipient],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, PacketError> {
     let enc = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
         .map_err(|e| PacketError::Encrypt(e.to_string()))?;
     let mut out = Vec::with_capacity(plaintext.len() + plaintext.len() / 2048 + 1024);

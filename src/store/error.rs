@@ -33,7 +33,10 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+    pub(crate) fn io(
+        what: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> StoreError {
         let path = path.into();
         move |source| {
             if crate::fsutil::is_disk_full(&source) {

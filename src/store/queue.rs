@@ -107,7 +107,8 @@ fn parse_ts(id: &str, s: &str) -> Result<Timestamp, StoreError> {
 }
 
 fn parse_state(id: &str, s: &str) -> Result<State, StoreError> {
-    s.parse().map_err(|why| StoreError::Corrupt { id: id.into(), why })
+    s.parse()
+        .map_err(|why| StoreError::Corrupt { id: id.into(), why })
 }
 
 const ENTRY_COLUMNS: &str =
@@ -159,7 +160,11 @@ impl Store {
     /// Durably stores a sealed packet, then commits its queue row. If the file cannot be written
     /// (e.g. the disk is full) nothing is inserted and no temp file remains; if the row cannot be
     /// committed the file is removed again, so the caller's draft stays the one copy.
-    pub fn commit_packet(&mut self, meta: &PacketMeta, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+    pub fn commit_packet(
+        &mut self,
+        meta: &PacketMeta,
+        bytes: &[u8],
+    ) -> Result<PathBuf, StoreError> {
         if self.get(&meta.packet_id)?.is_some() {
             return Err(StoreError::Duplicate(meta.packet_id.clone()));
         }
@@ -209,7 +214,8 @@ impl Store {
     }
 
     fn entries(&self, filter: &str, arg: Option<&str>) -> Result<Vec<QueueEntry>, StoreError> {
-        let sql = format!("SELECT {ENTRY_COLUMNS} FROM packets {filter} ORDER BY created_at, packet_id");
+        let sql =
+            format!("SELECT {ENTRY_COLUMNS} FROM packets {filter} ORDER BY created_at, packet_id");
         let mut stmt = self.conn.prepare(&sql)?;
         let map = |r: &rusqlite::Row<'_>| {
             Ok((
@@ -229,23 +235,25 @@ impl Store {
             None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
         };
         rows.into_iter()
-            .map(|(id, kit_id, visit_id, file, state, size, sha, created, since)| {
-                let state = parse_state(&id, &state)?;
-                let mut e = QueueEntry {
-                    created_at: parse_ts(&id, &created)?,
-                    state_since: parse_ts(&id, &since)?,
-                    packet_id: id,
-                    kit_id,
-                    visit_id,
-                    file,
-                    state,
-                    size: size.max(0) as u64,
-                    payload_sha256: sha,
-                    file_present: false,
-                };
-                e.file_present = state != State::Purged && self.path_of(&e).is_file();
-                Ok(e)
-            })
+            .map(
+                |(id, kit_id, visit_id, file, state, size, sha, created, since)| {
+                    let state = parse_state(&id, &state)?;
+                    let mut e = QueueEntry {
+                        created_at: parse_ts(&id, &created)?,
+                        state_since: parse_ts(&id, &since)?,
+                        packet_id: id,
+                        kit_id,
+                        visit_id,
+                        file,
+                        state,
+                        size: size.max(0) as u64,
+                        payload_sha256: sha,
+                        file_present: false,
+                    };
+                    e.file_present = state != State::Purged && self.path_of(&e).is_file();
+                    Ok(e)
+                },
+            )
             .collect()
     }
 
@@ -274,7 +282,12 @@ impl Store {
     /// Moves a packet to another state, recording the transition. The row changes first; then a
     /// quarantined file is moved to `quarantine/` and a purged file removed (recovery finishes
     /// either if a crash falls in between).
-    pub fn transition(&mut self, packet_id: &str, to: State, note: Option<&str>) -> Result<(), StoreError> {
+    pub fn transition(
+        &mut self,
+        packet_id: &str,
+        to: State,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
         let entry = self
             .get(packet_id)?
             .ok_or_else(|| StoreError::NotFound(packet_id.into()))?;
@@ -309,7 +322,8 @@ impl Store {
             State::Quarantined => {
                 let dst = self.quarantine.join(file);
                 std::fs::rename(&src, &dst).map_err(StoreError::io("move to quarantine", &src))?;
-                fsutil::sync_dir(&self.quarantine).map_err(StoreError::io("sync", &self.quarantine))?;
+                fsutil::sync_dir(&self.quarantine)
+                    .map_err(StoreError::io("sync", &self.quarantine))?;
                 fsutil::sync_dir(&self.packets).map_err(StoreError::io("sync", &self.packets))
             }
             State::Purged => fsutil::remove_durable(&src).map_err(StoreError::io("remove", &src)),

@@ -40,13 +40,15 @@ impl Store {
     ) -> Result<RecoveryReport, StoreError> {
         let mut report = RecoveryReport::default();
         for dir in [self.packets.clone(), self.quarantine.clone()] {
-            report
-                .temp_removed
-                .extend(fsutil::remove_temp_leftovers(&dir).map_err(StoreError::io("clean", &dir))?);
+            report.temp_removed.extend(
+                fsutil::remove_temp_leftovers(&dir).map_err(StoreError::io("clean", &dir))?,
+            );
         }
 
         let mut names = Vec::new();
-        for entry in std::fs::read_dir(&self.packets).map_err(StoreError::io("read", &self.packets))? {
+        for entry in
+            std::fs::read_dir(&self.packets).map_err(StoreError::io("read", &self.packets))?
+        {
             let entry = entry.map_err(StoreError::io("read", &self.packets))?;
             if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
                 names.push(entry.file_name().to_string_lossy().into_owned());
@@ -91,12 +93,17 @@ impl Store {
             if meta.packet_id == stem {
                 Ok(meta)
             } else {
-                Err(format!("file name does not match its packet id {}", meta.packet_id))
+                Err(format!(
+                    "file name does not match its packet id {}",
+                    meta.packet_id
+                ))
             }
         });
         match verdict {
             Ok(mut meta) => {
-                meta.size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(meta.size);
+                meta.size = std::fs::metadata(&path)
+                    .map(|m| m.len())
+                    .unwrap_or(meta.size);
                 tracing::warn!(packet = %meta.packet_id, "adopting a packet file that had no queue row");
                 self.insert(&meta, name, State::Sealed, "adopted by recovery")?;
                 report.adopted.push(meta.packet_id);
@@ -116,10 +123,17 @@ impl Store {
                 // Move first, then record: a crash in between leaves the file in quarantine/,
                 // which the office can still inspect.
                 let dst = self.quarantine.join(name);
-                std::fs::rename(&path, &dst).map_err(StoreError::io("move to quarantine", &path))?;
-                fsutil::sync_dir(&self.quarantine).map_err(StoreError::io("sync", &self.quarantine))?;
+                std::fs::rename(&path, &dst)
+                    .map_err(StoreError::io("move to quarantine", &path))?;
+                fsutil::sync_dir(&self.quarantine)
+                    .map_err(StoreError::io("sync", &self.quarantine))?;
                 fsutil::sync_dir(&self.packets).map_err(StoreError::io("sync", &self.packets))?;
-                self.insert(&meta, name, State::Quarantined, &format!("quarantined by recovery: {reason}"))?;
+                self.insert(
+                    &meta,
+                    name,
+                    State::Quarantined,
+                    &format!("quarantined by recovery: {reason}"),
+                )?;
                 report.quarantined.push((name.to_string(), reason));
             }
         }

@@ -90,7 +90,11 @@ mod tests {
         ];
         for from in State::ALL {
             for to in State::ALL {
-                assert_eq!(from.can_go_to(to), allowed.contains(&(from, to)), "{from} -> {to}");
+                assert_eq!(
+                    from.can_go_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
             }
         }
     }

@@ -136,7 +136,8 @@ impl Visit {
     /// Number of biometric exceptions recorded.
     pub fn exception_count(&self) -> usize {
         let c = &self.captures;
-        c.face.iter()
+        c.face
+            .iter()
             .chain(c.fingers.values())
             .chain(c.signature.iter())
             .filter(|s| matches!(s, Slot::Exception(_)))

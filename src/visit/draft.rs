@@ -15,6 +15,10 @@ use crate::fsutil;
 use crate::packet::{manifest::valid_file_name, PacketFile};
 
 const RECORD: &str = "visit.json.age";
+/// Written just before a draft's packet is stored: the id of that packet. If the kit dies between
+/// storing the packet and removing the draft, the next seal finds the packet by this id (its row,
+/// or the file recovery adopted) and removes the draft instead of sealing the visit twice.
+const SEALING: &str = "sealing";
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -27,8 +31,13 @@ pub enum DraftError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the disk is full writing {path}: free space on the kit's disk; the draft so far is kept")]
-    DiskFull { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the disk is full writing {path}: free space on the kit's disk; the draft so far is kept"
+    )]
+    DiskFull {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("draft {path} does not decrypt ({why}); wrong draft key or a damaged file")]
     Decrypt { path: PathBuf, why: String },
     #[error("draft record {path} is malformed: {why}")]
@@ -121,12 +130,13 @@ impl Drafts {
         if !record.exists() {
             return Err(DraftError::NotFound(id));
         }
-        let visit: Visit = serde_json::from_slice(&read_decrypted(&record, identity)?).map_err(|e| {
-            DraftError::Malformed {
-                path: record.clone(),
-                why: e.to_string(),
-            }
-        })?;
+        let visit: Visit =
+            serde_json::from_slice(&read_decrypted(&record, identity)?).map_err(|e| {
+                DraftError::Malformed {
+                    path: record.clone(),
+                    why: e.to_string(),
+                }
+            })?;
         let mut files = Vec::new();
         for name in visit.referenced_files() {
             let p = dir.join(format!("{name}.age"));
@@ -136,6 +146,17 @@ impl Drafts {
             });
         }
         Ok((visit, files))
+    }
+
+    /// Records that the draft is being sealed into `packet_id` (durably, before the packet is stored).
+    pub fn mark_sealing(&self, id: Uuid, packet_id: &str) -> Result<(), DraftError> {
+        let p = self.visit_dir(id).join(SEALING);
+        fsutil::write_atomic(&p, packet_id.as_bytes(), 0o600).map_err(io_err("write", &p))
+    }
+
+    /// The packet id a previous, interrupted seal of this draft was storing, if any.
+    pub fn sealing_marker(&self, id: Uuid) -> Option<String> {
+        std::fs::read_to_string(self.visit_dir(id).join(SEALING)).ok()
     }
 
     /// Removes a draft once its packet is committed to the queue.

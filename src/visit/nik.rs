@@ -56,10 +56,18 @@ pub fn parse(nik: &str) -> Result<NikInfo, NikError> {
     let (sex, day) = match raw_day {
         1..=31 => (Sex::Male, raw_day),
         41..=71 => (Sex::Female, raw_day - 40),
-        _ => return Err(NikError::BadDate { day: raw_day, month }),
+        _ => {
+            return Err(NikError::BadDate {
+                day: raw_day,
+                month,
+            })
+        }
     };
     if !(1..=12).contains(&month) || day > days_in_month_max(month) {
-        return Err(NikError::BadDate { day: raw_day, month });
+        return Err(NikError::BadDate {
+            day: raw_day,
+            month,
+        });
     }
     let serial = n(12, 16);
     if serial == 0 {
@@ -101,7 +109,13 @@ pub struct Warning {
 /// Cross-checks a parsed NIK against the entered sex and birth date.
 pub fn cross_check(info: &NikInfo, sex: Option<Sex>, birth: Option<Date>) -> Vec<Warning> {
     let mut out = Vec::new();
-    let sex_id = |s: Sex| if s == Sex::Female { "perempuan" } else { "laki-laki" };
+    let sex_id = |s: Sex| {
+        if s == Sex::Female {
+            "perempuan"
+        } else {
+            "laki-laki"
+        }
+    };
     let sex_en = |s: Sex| if s == Sex::Female { "female" } else { "male" };
     if let Some(s) = sex {
         if s != info.sex {
@@ -112,7 +126,11 @@ pub fn cross_check(info: &NikInfo, sex: Option<Sex>, birth: Option<Date>) -> Vec
                     sex_id(info.sex),
                     sex_id(s)
                 ),
-                text_en: format!("the NIK says {}, the entered sex is {}", sex_en(info.sex), sex_en(s)),
+                text_en: format!(
+                    "the NIK says {}, the entered sex is {}",
+                    sex_en(info.sex),
+                    sex_en(s)
+                ),
             });
         }
     }
@@ -146,7 +164,10 @@ mod tests {
         let i = parse("3174054503900001").unwrap();
         assert_eq!(i.sex, Sex::Female);
         assert_eq!((i.birth_day, i.birth_month, i.birth_year_2d), (5, 3, 90));
-        assert_eq!((i.province, i.regency, i.district, i.serial), (31, 74, 5, 1));
+        assert_eq!(
+            (i.province, i.regency, i.district, i.serial),
+            (31, 74, 5, 1)
+        );
     }
 
     #[test]
@@ -160,10 +181,22 @@ mod tests {
     fn malformed_niks_are_rejected_with_reason() {
         assert_eq!(parse("317405450390000"), Err(NikError::Length(15)));
         assert_eq!(parse("31740545039000a1"), Err(NikError::NotDigits));
-        assert!(matches!(parse("3174053503900001"), Err(NikError::BadDate { .. }))); // day 35
-        assert!(matches!(parse("3174057203900001"), Err(NikError::BadDate { .. }))); // day 72
-        assert!(matches!(parse("3174051513900001"), Err(NikError::BadDate { .. }))); // month 13
-        assert!(matches!(parse("3174053102900001"), Err(NikError::BadDate { .. }))); // 31 Feb
+        assert!(matches!(
+            parse("3174053503900001"),
+            Err(NikError::BadDate { .. })
+        )); // day 35
+        assert!(matches!(
+            parse("3174057203900001"),
+            Err(NikError::BadDate { .. })
+        )); // day 72
+        assert!(matches!(
+            parse("3174051513900001"),
+            Err(NikError::BadDate { .. })
+        )); // month 13
+        assert!(matches!(
+            parse("3174053102900001"),
+            Err(NikError::BadDate { .. })
+        )); // 31 Feb
         assert_eq!(parse("3174054503900000"), Err(NikError::BadSerial));
         assert_eq!(parse("0074054503900001"), Err(NikError::BadRegion));
     }

@@ -60,7 +60,11 @@ pub fn synthetic_nik(seed: u64, sex: Sex, birth: jiff::civil::Date) -> String {
 /// Builds a complete synthetic visit and its files, deterministic in `seed` (except times and ids).
 pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFile>) {
     let now = Timestamp::now();
-    let sex = if seed % 2 == 0 { Sex::Female } else { Sex::Male };
+    let sex = if seed % 2 == 0 {
+        Sex::Female
+    } else {
+        Sex::Male
+    };
     let year = 1940 + (seed % 60) as i16;
     let birth = jiff::civil::Date::new(year, (seed % 12) as i8 + 1, (seed % 28) as i8 + 1)
         .expect("valid date");
@@ -83,7 +87,11 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
 
     if opts.category.records_biometrics() {
         // Background by birth-year parity (reference/field.md §2; a setting in later issues).
-        let bg = if year % 2 == 1 { [200, 30, 35] } else { [30, 70, 200] };
+        let bg = if year % 2 == 1 {
+            [200, 30, 35]
+        } else {
+            [30, 70, 200]
+        };
         let face = synth::face(seed, bg);
         files.push(PacketFile {
             name: "face.jpg".into(),
@@ -99,7 +107,8 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
 
         let mut fingers = BTreeMap::new();
         for pos in FingerPosition::all() {
-            if let Some((_, reason, perm)) = opts.finger_exceptions.iter().find(|(p, _, _)| *p == pos)
+            if let Some((_, reason, perm)) =
+                opts.finger_exceptions.iter().find(|(p, _, _)| *p == pos)
             {
                 fingers.insert(
                     pos,
@@ -118,7 +127,13 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
                 name: name.clone(),
                 bytes: synth::png_gray(img.width, img.height, &img.pixels),
             });
-            let mut c = capture(&name, "synthetic-scanner", img.width, img.height, Some(img.ppi));
+            let mut c = capture(
+                &name,
+                "synthetic-scanner",
+                img.width,
+                img.height,
+                Some(img.ppi),
+            );
             c.quality = Some(Quality {
                 score: (opts.quality.clamp(0.0, 1.0) * 100.0) as u8,
                 algorithm: "jemput-synthetic-knob".into(),
@@ -145,12 +160,22 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
                 name: "signature-trace.json".into(),
                 bytes: serde_json::to_vec(&trace).expect("trace serialises"),
             });
-            let mut c = capture("signature.png", "synthetic-pad", img.width(), img.height(), None);
+            let mut c = capture(
+                "signature.png",
+                "synthetic-pad",
+                img.width(),
+                img.height(),
+                None,
+            );
             c.extra_files = vec!["signature-trace.json".into()];
             Slot::Captured(c)
         });
     }
-    let docs = if opts.category == Category::Dokumen { opts.documents.max(1) } else { opts.documents };
+    let docs = if opts.category == Category::Dokumen {
+        opts.documents.max(1)
+    } else {
+        opts.documents
+    };
     for i in 0..docs {
         let img = synth::document(seed.wrapping_add(i as u64), "dokumen");
         let name = format!("document-{}.jpg", i + 1);
@@ -158,9 +183,13 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
             name: name.clone(),
             bytes: synth::jpeg_rgb(&img, 80),
         });
-        captures
-            .documents
-            .push(capture(&name, "synthetic-camera", img.width(), img.height(), None));
+        captures.documents.push(capture(
+            &name,
+            "synthetic-camera",
+            img.width(),
+            img.height(),
+            None,
+        ));
     }
 
     let visit = Visit {

@@ -66,7 +66,12 @@ pub fn small_visit() -> (Visit, Vec<PacketFile>) {
     )
 }
 
-pub fn seal_with(kit: &SigningKey, recipients: &[String], visit: &Visit, files: &[PacketFile]) -> Sealed {
+pub fn seal_with(
+    kit: &SigningKey,
+    recipients: &[String],
+    visit: &Visit,
+    files: &[PacketFile],
+) -> Sealed {
     packet::seal(
         visit,
         files,
@@ -89,20 +94,41 @@ pub fn small_packet(kit: &SigningKey, office: &Office) -> Sealed {
 /// Builds a packet by hand around an arbitrary plaintext `tar`, correctly encrypted and signed by
 /// `kit` — for payloads jemput itself would never write.
 pub fn packet_around(kit: &SigningKey, recipient: &str, tar: &[u8]) -> Vec<u8> {
+    packet_around_id(kit, recipient, &uuid::Uuid::new_v4().to_string(), tar)
+}
+
+/// Like [`packet_around`], with a chosen packet id (to match a manifest taken from a real packet).
+pub fn packet_around_id(kit: &SigningKey, recipient: &str, packet_id: &str, tar: &[u8]) -> Vec<u8> {
     let r: age::x25519::Recipient = recipient.parse().unwrap();
     let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
     let mut payload = Vec::new();
     let mut w = enc.wrap_output(&mut payload).unwrap();
     w.write_all(tar).unwrap();
     w.finish().unwrap();
-    resign(kit, "kit-test", recipient, &payload)
+    resign_id(kit, "kit-test", packet_id, recipient, &payload)
 }
 
 /// A packet with the given payload bytes and a valid header signed by `kit`.
 pub fn resign(kit: &SigningKey, kit_id: &str, recipient: &str, payload: &[u8]) -> Vec<u8> {
+    resign_id(
+        kit,
+        kit_id,
+        &uuid::Uuid::new_v4().to_string(),
+        recipient,
+        payload,
+    )
+}
+
+pub fn resign_id(
+    kit: &SigningKey,
+    kit_id: &str,
+    packet_id: &str,
+    recipient: &str,
+    payload: &[u8],
+) -> Vec<u8> {
     let header = packet::Header {
         format_version: 1,
-        packet_id: uuid::Uuid::new_v4().to_string(),
+        packet_id: packet_id.into(),
         kit_id: kit_id.into(),
         kit_key: kit.public(),
         created_at: jiff::Timestamp::now(),
@@ -122,7 +148,9 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -152,7 +180,14 @@ pub fn kit_with_office(root: &Path) -> (PathBuf, OfficeKeys) {
     jemput()
         .args(["--home"])
         .arg(&home)
-        .args(["init", "--work-factor", "10", "--operator", "op-1", "--office-recipient"])
+        .args([
+            "init",
+            "--work-factor",
+            "10",
+            "--operator",
+            "op-1",
+            "--office-recipient",
+        ])
         .arg(&keys.recipient)
         .args(["--hub-key", &keys.hub_public_key])
         .assert()
