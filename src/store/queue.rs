@@ -1,365 +1,406 @@
-//! The SQLite queue: schema and migrations, committing packets, the state machine, history.
+//! The SQLite queue: connection settings, schema migrations, and the SQL behind the store.
+//!
+//! Timestamps are stored as RFC 3339 text in UTC with exactly nine fractional digits, so that text
+//! order is time order and `ORDER BY created_at` sorts correctly.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::time::Duration;
 
 use jiff::Timestamp;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
-use schemars::JsonSchema;
-use serde::Serialize;
 
-use super::{State, StoreError};
-use crate::fsutil;
+use super::{PacketMeta, State, StoreError, Transition};
 
-/// Name of the queue database in the kit home.
-pub const DB_FILE: &str = "queue.sqlite";
+/// How long a statement waits for another connection's lock before failing with "busy".
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The migrations, oldest first. Never edit a released one: add a new one.
-pub(crate) fn migrations() -> Migrations<'static> {
+/// Version 1: packets and their transitions.
+const V1_PACKETS_AND_TRANSITIONS: &str = "
+CREATE TABLE packets (
+    packet_id      TEXT PRIMARY KEY NOT NULL,
+    kit_id         TEXT NOT NULL,
+    file           TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN
+                       ('sealed', 'uploading', 'acknowledged', 'purged', 'quarantined')),
+    size           INTEGER NOT NULL CHECK (size >= 0),
+    payload_sha256 TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    state_since    TEXT NOT NULL
+) STRICT;
+CREATE INDEX packets_by_creation ON packets (created_at, packet_id);
+
+CREATE TABLE transitions (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    packet_id  TEXT NOT NULL REFERENCES packets (packet_id),
+    from_state TEXT,
+    to_state   TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    note       TEXT
+) STRICT;
+CREATE INDEX transitions_by_packet ON transitions (packet_id, id);
+";
+
+/// Version 2: the visit a packet seals (so a draft is never sealed twice after a crash), where a
+/// resumable upload stands, and the hub's receipt.
+const V2_UPLOAD_COLUMNS: &str = "
+ALTER TABLE packets ADD COLUMN visit_id TEXT;
+CREATE INDEX packets_by_visit ON packets (visit_id);
+ALTER TABLE packets ADD COLUMN upload_url TEXT;
+ALTER TABLE packets ADD COLUMN upload_offset INTEGER CHECK (upload_offset >= 0);
+ALTER TABLE packets ADD COLUMN receipt BLOB;
+";
+
+/// Every schema version, oldest first. Append only: never edit a migration that has shipped.
+pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
-        M::up(
-            "CREATE TABLE packets (
-                packet_id TEXT PRIMARY KEY NOT NULL,
-                kit_id TEXT NOT NULL,
-                file TEXT NOT NULL,
-                state TEXT NOT NULL,
-                size INTEGER NOT NULL,
-                payload_sha256 TEXT NOT NULL,
-                created_at TEXT NOT NULL,
-                state_since TEXT NOT NULL
-            );
-            CREATE TABLE transitions (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                packet_id TEXT NOT NULL REFERENCES packets(packet_id),
-                from_state TEXT,
-                to_state TEXT NOT NULL,
-                at TEXT NOT NULL,
-                note TEXT
-            );
-            CREATE INDEX transitions_packet ON transitions(packet_id);",
-        ),
-        // The visit a packet seals (to never seal a draft twice after a crash), and the upload
-        // bookkeeping the upload issue fills in.
-        M::up(
-            "ALTER TABLE packets ADD COLUMN visit_id TEXT;
-            ALTER TABLE packets ADD COLUMN upload_url TEXT;
-            ALTER TABLE packets ADD COLUMN upload_offset INTEGER;
-            ALTER TABLE packets ADD COLUMN receipt BLOB;
-            CREATE INDEX packets_visit ON packets(visit_id);",
-        ),
+        M::up(V1_PACKETS_AND_TRANSITIONS).comment("packets and transitions"),
+        M::up(V2_UPLOAD_COLUMNS).comment("upload url, offset and receipt"),
     ])
 }
 
-/// What the store records about a packet when it is committed or adopted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PacketMeta {
-    pub packet_id: String,
-    pub kit_id: String,
-    pub size: u64,
-    pub payload_sha256: String,
-    pub created_at: Timestamp,
-    /// The visit sealed into the packet; unknown for packets adopted by recovery.
-    pub visit_id: Option<String>,
+/// Opens `db` (creating it), sets WAL, `synchronous=FULL`, foreign keys and a busy timeout, and
+/// migrates it to the latest schema.
+pub(super) fn open(db: &Path) -> Result<Connection, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: db.to_path_buf(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(db, flags).map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
+        .map_err(open_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::NotWal {
+            path: db.to_path_buf(),
+            mode,
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(open_err)?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
 }
 
-/// One row of `jemput queue --json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct QueueEntry {
-    pub packet_id: String,
-    pub kit_id: String,
-    pub visit_id: Option<String>,
-    /// File name in `packets/` (or `quarantine/` when quarantined).
-    pub file: String,
-    pub state: State,
-    pub size: u64,
-    pub payload_sha256: String,
-    pub created_at: Timestamp,
-    pub state_since: Timestamp,
-    /// Whether the file is where the state says it should be (false for purged packets).
-    pub file_present: bool,
+/// A timestamp as stored: RFC 3339, UTC, nine fractional digits.
+pub(super) fn ts_text(ts: Timestamp) -> String {
+    format!("{ts:.9}")
 }
 
-/// One recorded state change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct Transition {
-    pub packet_id: String,
-    /// `None` for the first record (the packet entering the queue).
-    pub from: Option<State>,
-    pub to: State,
-    pub at: Timestamp,
-    pub note: Option<String>,
-}
-
-/// The packet directory and the queue database of one kit home.
-#[derive(Debug)]
-pub struct Store {
-    pub(crate) root: PathBuf,
-    pub(crate) packets: PathBuf,
-    pub(crate) quarantine: PathBuf,
-    pub(crate) conn: Connection,
-}
-
-fn parse_ts(id: &str, s: &str) -> Result<Timestamp, StoreError> {
-    s.parse().map_err(|e| StoreError::Corrupt {
-        id: id.into(),
-        why: format!("bad time {s:?}: {e}"),
+fn parse_ts(packet_id: &str, column: &'static str, value: String) -> Result<Timestamp, StoreError> {
+    value.parse().map_err(|_| StoreError::Corrupt {
+        packet_id: packet_id.to_owned(),
+        column,
+        value,
     })
 }
 
-fn parse_state(id: &str, s: &str) -> Result<State, StoreError> {
-    s.parse()
-        .map_err(|why| StoreError::Corrupt { id: id.into(), why })
+fn parse_state(packet_id: &str, column: &'static str, value: String) -> Result<State, StoreError> {
+    value.parse().map_err(|_| StoreError::Corrupt {
+        packet_id: packet_id.to_owned(),
+        column,
+        value,
+    })
 }
 
-const ENTRY_COLUMNS: &str =
-    "packet_id, kit_id, visit_id, file, state, size, payload_sha256, created_at, state_since";
+/// A `packets` row as stored, before the file check the store adds.
+#[derive(Debug, Clone)]
+pub(super) struct PacketRow {
+    pub meta: PacketMeta,
+    pub file: String,
+    pub state: State,
+    pub state_since: Timestamp,
+}
 
-impl Store {
-    /// Opens the store in `root` (a kit home), creating directories and the database if needed and
-    /// migrating it to the latest schema.
-    pub fn open(root: &Path) -> Result<Store, StoreError> {
-        let packets = root.join("packets");
-        let quarantine = root.join("quarantine");
-        for d in [root, &packets, &quarantine] {
-            fsutil::ensure_dir(d, 0o700).map_err(StoreError::io("create", d))?;
-        }
-        let db = root.join(DB_FILE);
-        let mut conn = Connection::open(&db)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt {
-                id: db.display().to_string(),
-                why: format!("cannot switch to WAL (journal mode is {mode})"),
-            });
-        }
-        conn.execute_batch(
-            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
-        )?;
-        migrations().to_latest(&mut conn)?;
-        Ok(Store {
-            root: root.into(),
-            packets,
-            quarantine,
-            conn,
-        })
-    }
+const ROW_COLUMNS: &str =
+    "packet_id, kit_id, file, state, size, payload_sha256, created_at, state_since, visit_id";
 
-    pub fn packets_dir(&self) -> &Path {
-        &self.packets
-    }
+type RawRow = (
+    String,
+    String,
+    String,
+    String,
+    u64,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 
-    pub fn quarantine_dir(&self) -> &Path {
-        &self.quarantine
-    }
+fn raw_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
 
-    /// File name of a packet in the store.
-    pub fn file_name(packet_id: &str) -> String {
-        format!("{packet_id}.{}", crate::packet::EXTENSION)
-    }
+fn packet_row(raw: RawRow) -> Result<PacketRow, StoreError> {
+    let (packet_id, kit_id, file, state, size, payload_sha256, created_at, state_since, visit_id) =
+        raw;
+    let state = parse_state(&packet_id, "state", state)?;
+    let created_at = parse_ts(&packet_id, "created_at", created_at)?;
+    let state_since = parse_ts(&packet_id, "state_since", state_since)?;
+    Ok(PacketRow {
+        meta: PacketMeta {
+            packet_id,
+            kit_id,
+            size,
+            payload_sha256,
+            created_at,
+            visit_id,
+        },
+        file,
+        state,
+        state_since,
+    })
+}
 
-    /// Durably stores a sealed packet, then commits its queue row. If the file cannot be written
-    /// (e.g. the disk is full) nothing is inserted and no temp file remains; if the row cannot be
-    /// committed the file is removed again, so the caller's draft stays the one copy.
-    pub fn commit_packet(
-        &mut self,
-        meta: &PacketMeta,
-        bytes: &[u8],
-    ) -> Result<PathBuf, StoreError> {
-        if self.get(&meta.packet_id)?.is_some() {
-            return Err(StoreError::Duplicate(meta.packet_id.clone()));
-        }
-        let file = Self::file_name(&meta.packet_id);
-        let path = self.packets.join(&file);
-        if path.exists() {
-            return Err(StoreError::Duplicate(meta.packet_id.clone()));
-        }
-        fsutil::write_atomic(&path, bytes, 0o600).map_err(StoreError::io("write", &path))?;
-        if let Err(e) = self.insert(meta, &file, State::Sealed, "sealed") {
-            let _ = fsutil::remove_durable(&path);
-            return Err(e);
-        }
-        Ok(path)
-    }
+/// All rows, oldest first (then by id).
+pub(super) fn all(conn: &Connection) -> Result<Vec<PacketRow>, StoreError> {
+    let sql = format!("SELECT {ROW_COLUMNS} FROM packets ORDER BY created_at, packet_id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let raws = stmt
+        .query_map([], raw_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raws.into_iter().map(packet_row).collect()
+}
 
-    pub(crate) fn insert(
-        &mut self,
-        meta: &PacketMeta,
-        file: &str,
-        state: State,
-        note: &str,
-    ) -> Result<(), StoreError> {
-        let now = Timestamp::now().to_string();
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO packets (packet_id, kit_id, visit_id, file, state, size, payload_sha256, created_at, state_since)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                meta.packet_id,
-                meta.kit_id,
-                meta.visit_id,
-                file,
-                state.as_str(),
-                meta.size as i64,
-                meta.payload_sha256,
-                meta.created_at.to_string(),
-                now
-            ],
-        )?;
-        tx.execute(
-            "INSERT INTO transitions (packet_id, from_state, to_state, at, note) VALUES (?1, NULL, ?2, ?3, ?4)",
-            params![meta.packet_id, state.as_str(), now, note],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
+/// The row of `packet_id`, if any.
+pub(super) fn one(conn: &Connection, packet_id: &str) -> Result<Option<PacketRow>, StoreError> {
+    let sql = format!("SELECT {ROW_COLUMNS} FROM packets WHERE packet_id = ?1");
+    let raw = conn
+        .prepare_cached(&sql)?
+        .query_row([packet_id], raw_row)
+        .optional()?;
+    raw.map(packet_row).transpose()
+}
 
-    fn entries(&self, filter: &str, arg: Option<&str>) -> Result<Vec<QueueEntry>, StoreError> {
-        let sql =
-            format!("SELECT {ENTRY_COLUMNS} FROM packets {filter} ORDER BY created_at, packet_id");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let map = |r: &rusqlite::Row<'_>| {
+/// The row of the packet that sealed `visit_id`, if any.
+pub(super) fn by_visit(conn: &Connection, visit_id: &str) -> Result<Option<PacketRow>, StoreError> {
+    let sql = format!("SELECT {ROW_COLUMNS} FROM packets WHERE visit_id = ?1");
+    let raw = conn
+        .prepare_cached(&sql)?
+        .query_row([visit_id], raw_row)
+        .optional()?;
+    raw.map(packet_row).transpose()
+}
+
+/// Inserts a packet row in `state`, with its first transition (from nothing), at `at`.
+pub(super) fn insert(
+    conn: &Connection,
+    meta: &PacketMeta,
+    file: &str,
+    state: State,
+    at: Timestamp,
+    note: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO packets (packet_id, kit_id, file, state, size, payload_sha256, created_at, state_since, visit_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        meta.packet_id,
+        meta.kit_id,
+        file,
+        state.as_str(),
+        meta.size,
+        meta.payload_sha256,
+        ts_text(meta.created_at),
+        ts_text(at),
+        meta.visit_id,
+    ])?;
+    record(conn, &meta.packet_id, None, state, at, note)
+}
+
+/// Moves the row of `packet_id` to `to` and records the transition.
+pub(super) fn set_state(
+    conn: &Connection,
+    packet_id: &str,
+    from: State,
+    to: State,
+    at: Timestamp,
+    note: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE packets SET state = ?2, state_since = ?3 WHERE packet_id = ?1")?
+        .execute(params![packet_id, to.as_str(), ts_text(at)])?;
+    record(conn, packet_id, Some(from), to, at, note)
+}
+
+fn record(
+    conn: &Connection,
+    packet_id: &str,
+    from: Option<State>,
+    to: State,
+    at: Timestamp,
+    note: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO transitions (packet_id, from_state, to_state, at, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        packet_id,
+        from.map(State::as_str),
+        to.as_str(),
+        ts_text(at),
+        note
+    ])?;
+    Ok(())
+}
+
+/// Every transition of `packet_id`, in the order they happened.
+pub(super) fn history(conn: &Connection, packet_id: &str) -> Result<Vec<Transition>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT from_state, to_state, at, note FROM transitions WHERE packet_id = ?1 ORDER BY id",
+    )?;
+    let raws = stmt
+        .query_map([packet_id], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, String>(8)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
             ))
-        };
-        let rows = match arg {
-            Some(a) => stmt.query_map([a], map)?.collect::<Result<Vec<_>, _>>()?,
-            None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
-        };
-        rows.into_iter()
-            .map(
-                |(id, kit_id, visit_id, file, state, size, sha, created, since)| {
-                    let state = parse_state(&id, &state)?;
-                    let mut e = QueueEntry {
-                        created_at: parse_ts(&id, &created)?,
-                        state_since: parse_ts(&id, &since)?,
-                        packet_id: id,
-                        kit_id,
-                        visit_id,
-                        file,
-                        state,
-                        size: size.max(0) as u64,
-                        payload_sha256: sha,
-                        file_present: false,
-                    };
-                    e.file_present = state != State::Purged && self.path_of(&e).is_file();
-                    Ok(e)
-                },
-            )
-            .collect()
-    }
-
-    /// Every packet in the queue, oldest first.
-    pub fn list(&self) -> Result<Vec<QueueEntry>, StoreError> {
-        self.entries("", None)
-    }
-
-    pub fn get(&self, packet_id: &str) -> Result<Option<QueueEntry>, StoreError> {
-        Ok(self.entries("WHERE packet_id = ?1", Some(packet_id))?.pop())
-    }
-
-    /// The packet that sealed a visit, if any.
-    pub fn find_by_visit(&self, visit_id: &str) -> Result<Option<QueueEntry>, StoreError> {
-        Ok(self.entries("WHERE visit_id = ?1", Some(visit_id))?.pop())
-    }
-
-    /// Where the entry's file is (or would be): `packets/` or, when quarantined, `quarantine/`.
-    pub fn path_of(&self, entry: &QueueEntry) -> PathBuf {
-        match entry.state {
-            State::Quarantined => self.quarantine.join(&entry.file),
-            _ => self.packets.join(&entry.file),
-        }
-    }
-
-    /// Moves a packet to another state, recording the transition. The row changes first; then a
-    /// quarantined file is moved to `quarantine/` and a purged file removed (recovery finishes
-    /// either if a crash falls in between).
-    pub fn transition(
-        &mut self,
-        packet_id: &str,
-        to: State,
-        note: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let entry = self
-            .get(packet_id)?
-            .ok_or_else(|| StoreError::NotFound(packet_id.into()))?;
-        if !entry.state.can_go_to(to) {
-            return Err(StoreError::BadTransition {
-                id: packet_id.into(),
-                from: entry.state,
-                to,
-            });
-        }
-        let now = Timestamp::now().to_string();
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "UPDATE packets SET state = ?1, state_since = ?2 WHERE packet_id = ?3",
-            params![to.as_str(), now, packet_id],
-        )?;
-        tx.execute(
-            "INSERT INTO transitions (packet_id, from_state, to_state, at, note) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![packet_id, entry.state.as_str(), to.as_str(), now, note],
-        )?;
-        tx.commit()?;
-        self.settle_file(&entry.file, to)
-    }
-
-    /// Puts a packet's file where its state says: quarantined → `quarantine/`, purged → gone.
-    pub(crate) fn settle_file(&self, file: &str, state: State) -> Result<(), StoreError> {
-        let src = self.packets.join(file);
-        if !src.exists() {
-            return Ok(());
-        }
-        match state {
-            State::Quarantined => {
-                let dst = self.quarantine.join(file);
-                std::fs::rename(&src, &dst).map_err(StoreError::io("move to quarantine", &src))?;
-                fsutil::sync_dir(&self.quarantine)
-                    .map_err(StoreError::io("sync", &self.quarantine))?;
-                fsutil::sync_dir(&self.packets).map_err(StoreError::io("sync", &self.packets))
-            }
-            State::Purged => fsutil::remove_durable(&src).map_err(StoreError::io("remove", &src)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Every recorded state change of a packet, oldest first.
-    pub fn history(&self, packet_id: &str) -> Result<Vec<Transition>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT from_state, to_state, at, note FROM transitions WHERE packet_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt
-            .query_map([packet_id], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(|(from, to, at, note)| {
-                Ok(Transition {
-                    packet_id: packet_id.into(),
-                    from: from.map(|f| parse_state(packet_id, &f)).transpose()?,
-                    to: parse_state(packet_id, &to)?,
-                    at: parse_ts(packet_id, &at)?,
-                    note,
-                })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raws.into_iter()
+        .map(|(from, to, at, note)| {
+            Ok(Transition {
+                packet_id: packet_id.to_owned(),
+                from: from
+                    .map(|f| parse_state(packet_id, "from_state", f))
+                    .transpose()?,
+                to: parse_state(packet_id, "to_state", to)?,
+                at: parse_ts(packet_id, "at", at)?,
+                note,
             })
-            .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str) -> PacketMeta {
+        PacketMeta {
+            packet_id: id.into(),
+            kit_id: "kit-1".into(),
+            size: 42,
+            payload_sha256: "ab".repeat(32),
+            created_at: "2025-03-01T08:00:00Z".parse().unwrap(),
+            visit_id: None,
+        }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn open_sets_wal_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("q.sqlite")).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        let busy: i64 = conn
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2);
+        assert_eq!(fk, 1);
+        assert_eq!(busy, 5000);
+    }
+
+    #[test]
+    fn a_version_1_database_upgrades_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("q.sqlite");
+        {
+            let mut old = Connection::open(&db).unwrap();
+            migrations().to_version(&mut old, 1).unwrap();
+            // A row as version 1 wrote it (no visit or upload columns yet).
+            let m = meta("p1");
+            let now = ts_text(Timestamp::now());
+            old.execute(
+                "INSERT INTO packets (packet_id, kit_id, file, state, size, payload_sha256, created_at, state_since)
+                 VALUES (?1, ?2, 'p1.jpk', 'sealed', ?3, ?4, ?5, ?6)",
+                params![m.packet_id, m.kit_id, m.size, m.payload_sha256, ts_text(m.created_at), now],
+            )
+            .unwrap();
+            record(&old, "p1", None, State::Sealed, Timestamp::now(), None).unwrap();
+            let has_url = old.prepare("SELECT upload_url FROM packets").is_ok();
+            assert!(!has_url, "version 1 has no upload columns");
+        }
+        let conn = open(&db).unwrap();
+        let rows = all(&conn).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].meta, meta("p1"));
+        assert_eq!(history(&conn, "p1").unwrap().len(), 1);
+        let (url, offset, receipt): (Option<String>, Option<i64>, Option<Vec<u8>>) = conn
+            .query_row(
+                "SELECT upload_url, upload_offset, receipt FROM packets WHERE packet_id = 'p1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((url, offset, receipt), (None, None, None));
+        let version = migrations().current_version(&conn).unwrap();
+        assert_eq!(
+            version,
+            rusqlite_migration::SchemaVersion::Inside(2.try_into().unwrap())
+        );
+    }
+
+    #[test]
+    fn stored_timestamps_sort_as_text_in_time_order() {
+        let whole: Timestamp = "2025-03-01T08:00:00Z".parse().unwrap();
+        let later: Timestamp = "2025-03-01T08:00:00.5Z".parse().unwrap();
+        assert_eq!(ts_text(whole), "2025-03-01T08:00:00.000000000Z");
+        assert!(ts_text(whole) < ts_text(later));
+        assert_eq!(ts_text(later).parse::<Timestamp>().unwrap(), later);
+    }
+
+    #[test]
+    fn a_damaged_state_is_reported_as_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("q.sqlite")).unwrap();
+        insert(
+            &conn,
+            &meta("p1"),
+            "p1.jpk",
+            State::Sealed,
+            Timestamp::now(),
+            None,
+        )
+        .unwrap();
+        conn.execute("UPDATE packets SET created_at = 'yesterday'", [])
+            .unwrap();
+        match one(&conn, "p1").unwrap_err() {
+            StoreError::Corrupt { column, value, .. } => {
+                assert_eq!((column, value.as_str()), ("created_at", "yesterday"));
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
     }
 }

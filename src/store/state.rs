@@ -1,25 +1,34 @@
-//! Queue states and the transitions allowed between them.
+//! Queue states of a packet and the transitions allowed between them.
+
+use std::fmt;
+use std::str::FromStr;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Where a packet is in its life on the kit.
+///
+/// ```text
+/// sealed ⇄ uploading → acknowledged → purged
+///    └───────┴──────────────┴──→ quarantined
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
-    /// Sealed and durable on disk, waiting for upload.
+    /// Written durably and waiting for upload.
     Sealed,
-    /// An upload is in progress (or was interrupted; the hub's offset is the truth).
+    /// An upload is under way (or was interrupted and will resume).
     Uploading,
-    /// The hub signed a receipt; the packet file is kept until the retention policy purges it.
+    /// The hub acknowledged the packet; the receipt is stored.
     Acknowledged,
-    /// The file was removed after acknowledgement; the row stays as the record.
+    /// The file was removed per the retention policy; only the row remains.
     Purged,
     /// The file failed verification on disk and was moved to `quarantine/`.
     Quarantined,
 }
 
 impl State {
+    /// Every state, in life order.
     pub const ALL: [State; 5] = [
         State::Sealed,
         State::Uploading,
@@ -28,6 +37,7 @@ impl State {
         State::Quarantined,
     ];
 
+    /// The name stored in the queue and printed (`snake_case`).
     pub fn as_str(self) -> &'static str {
         match self {
             State::Sealed => "sealed",
@@ -38,8 +48,12 @@ impl State {
         }
     }
 
-    /// Whether `self → to` is a legal transition.
-    pub fn can_go_to(self, to: State) -> bool {
+    /// True when the state machine allows going from `self` to `to`.
+    ///
+    /// Allowed: sealed → uploading, uploading → sealed (upload abandoned, retry later),
+    /// uploading → acknowledged, acknowledged → purged, and any state but purged and quarantined →
+    /// quarantined.
+    pub fn can_become(self, to: State) -> bool {
         use State::*;
         matches!(
             (self, to),
@@ -51,34 +65,49 @@ impl State {
         )
     }
 
-    /// Whether a packet in this state should have its file in `packets/`.
-    pub fn expects_file(self) -> bool {
+    /// The states `self` may go to, in life order.
+    pub fn next_states(self) -> Vec<State> {
+        State::ALL
+            .into_iter()
+            .filter(|&to| self.can_become(to))
+            .collect()
+    }
+
+    /// True when the packet's file lives in `packets/` (and must exist there).
+    pub fn file_in_packets(self) -> bool {
         matches!(self, State::Sealed | State::Uploading | State::Acknowledged)
     }
 }
 
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl std::str::FromStr for State {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+/// A state name that is not one of [`State::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown queue state {0:?}: expected one of sealed, uploading, acknowledged, purged, quarantined")]
+pub struct ParseStateError(pub String);
+
+impl FromStr for State {
+    type Err = ParseStateError;
+
+    fn from_str(s: &str) -> Result<State, ParseStateError> {
         State::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown queue state {s:?}"))
+            .ok_or_else(|| ParseStateError(s.to_owned()))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::State::{self, *};
+    use super::State::*;
+    use super::*;
 
     #[test]
-    fn exactly_the_designed_transitions_are_allowed() {
+    fn exactly_the_documented_transitions_are_allowed() {
         let allowed = [
             (Sealed, Uploading),
             (Uploading, Sealed),
@@ -91,7 +120,7 @@ mod tests {
         for from in State::ALL {
             for to in State::ALL {
                 assert_eq!(
-                    from.can_go_to(to),
+                    from.can_become(to),
                     allowed.contains(&(from, to)),
                     "{from} -> {to}"
                 );
@@ -100,10 +129,23 @@ mod tests {
     }
 
     #[test]
-    fn names_round_trip() {
-        for s in State::ALL {
-            assert_eq!(s.as_str().parse::<State>().unwrap(), s);
+    fn purged_and_quarantined_are_final() {
+        assert!(Purged.next_states().is_empty());
+        assert!(Quarantined.next_states().is_empty());
+        assert_eq!(Sealed.next_states(), vec![Uploading, Quarantined]);
+    }
+
+    #[test]
+    fn names_round_trip_through_display_fromstr_and_serde() {
+        for st in State::ALL {
+            assert_eq!(st.to_string().parse::<State>().unwrap(), st);
+            let json = serde_json::to_string(&st).unwrap();
+            assert_eq!(json, format!("\"{}\"", st.as_str()));
+            assert_eq!(serde_json::from_str::<State>(&json).unwrap(), st);
         }
-        assert!("lost".parse::<State>().is_err());
+        assert_eq!(
+            "Sealed".parse::<State>().unwrap_err(),
+            ParseStateError("Sealed".into())
+        );
     }
 }

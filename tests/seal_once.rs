@@ -1,0 +1,106 @@
+//! A visit is sealed exactly once, wherever a crash falls between storing its packet and removing
+//! its draft.
+
+mod common;
+
+use age::secrecy::SecretString;
+use common::*;
+use jemput::home::KitHome;
+use jemput::kit;
+use jemput::packet::{self, SealParams};
+use jemput::visit::sample::{synthetic_visit, SampleOptions};
+
+fn setup() -> (
+    tempfile::TempDir,
+    KitHome,
+    age::x25519::Identity,
+    uuid::Uuid,
+) {
+    let d = tempfile::tempdir().unwrap();
+    let (home_dir, _) = kit_with_office(d.path());
+    let home = KitHome::open(&home_dir).unwrap();
+    let identity = home
+        .unlock_drafts(&SecretString::from("rahasia-uji".to_string()))
+        .unwrap();
+    let drafts = home.drafts().unwrap();
+    let (visit, files) = synthetic_visit(3, &SampleOptions::default());
+    for f in &files {
+        drafts.save_file(visit.id, &f.name, &f.bytes).unwrap();
+    }
+    drafts.save_visit(&visit).unwrap();
+    (d, home, identity, visit.id)
+}
+
+/// Seals the draft the way `seal_draft` does, stopping after the packet file is in place (before
+/// the queue row): what a kill at that instant leaves.
+fn seal_until_file(home: &KitHome, identity: &age::x25519::Identity, id: uuid::Uuid) -> String {
+    let drafts = home.drafts().unwrap();
+    let (visit, files) = drafts.load(id, identity).unwrap();
+    let key = home.kit_key().unwrap();
+    let sealed = packet::seal(
+        &visit,
+        &files,
+        &SealParams {
+            kit_id: &home.config.kit_id,
+            kit_key: &key,
+            recipients: &home.config.office_recipients,
+            max_packet_bytes: 1 << 30,
+        },
+    )
+    .unwrap();
+    drafts.mark_sealing(id, &sealed.header.packet_id).unwrap();
+    let path = home.root.join("packets").join(sealed.file_name());
+    jemput::fsutil::write_atomic(&path, &sealed.bytes, 0o600).unwrap();
+    sealed.header.packet_id
+}
+
+#[test]
+fn a_kill_after_the_file_but_before_the_row_adopts_and_does_not_reseal() {
+    let (_d, home, identity, id) = setup();
+    let packet_id = seal_until_file(&home, &identity, id);
+    // Restart: recovery adopts the file; sealing the leftover draft finds it instead of sealing again.
+    let (mut store, report) = kit::open_store(&home).unwrap();
+    assert_eq!(report.adopted, std::slice::from_ref(&packet_id));
+    let drafts = home.drafts().unwrap();
+    let o = kit::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    assert_eq!(o.packet_id, packet_id);
+    assert_eq!(store.list().unwrap().len(), 1);
+    assert!(
+        drafts.list().unwrap().is_empty(),
+        "the draft was not removed"
+    );
+}
+
+#[test]
+fn a_kill_after_the_row_but_before_the_draft_removal_does_not_reseal() {
+    let (_d, home, identity, id) = setup();
+    let (mut store, _) = kit::open_store(&home).unwrap();
+    let drafts = home.drafts().unwrap();
+    let first = kit::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    // Put the draft back as a kill before its removal would have left it.
+    let (visit, files) = synthetic_visit(3, &SampleOptions::default());
+    let mut visit = visit;
+    visit.id = id;
+    for f in &files {
+        drafts.save_file(id, &f.name, &f.bytes).unwrap();
+    }
+    drafts.save_visit(&visit).unwrap();
+    let again = kit::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    assert_eq!(again.packet_id, first.packet_id);
+    assert_eq!(store.list().unwrap().len(), 1);
+    assert!(drafts.list().unwrap().is_empty());
+}
+
+#[test]
+fn a_marker_for_a_packet_that_never_landed_seals_normally() {
+    let (_d, home, identity, id) = setup();
+    let drafts = home.drafts().unwrap();
+    drafts
+        .mark_sealing(id, "00000000-0000-4000-8000-000000000000")
+        .unwrap();
+    let (mut store, _) = kit::open_store(&home).unwrap();
+    let o = kit::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    assert_ne!(o.packet_id, "00000000-0000-4000-8000-000000000000");
+    assert!(o.path.is_file());
+    assert_eq!(store.list().unwrap().len(), 1);
+}
