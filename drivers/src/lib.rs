@@ -11,8 +11,13 @@
 
 #![forbid(unsafe_code)]
 
+mod finger;
 mod selector;
+pub mod synth;
 mod traits;
+pub mod transport;
 
+pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};
 pub use traits::*;
+pub use transport::{LinkError, MemLink, PortLink, SerialLink};

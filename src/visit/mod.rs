@@ -4,9 +4,9 @@ pub mod check;
 pub mod draft;
 pub mod model;
 pub mod nik;
-pub mod synth;
 
 pub use check::Problem;
 pub use draft::{DraftError, Drafts};
+pub use jemput_drivers::synth;
 pub use model::*;
 pub mod sample;

@@ -384,7 +384,7 @@ fn shaded_head(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::visit::synth::testutil::save_sample;
+    use crate::synth::testutil::save_sample;
 
     const RED: [u8; 3] = [200, 30, 40];
 

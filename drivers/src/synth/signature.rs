@@ -6,8 +6,8 @@
 //! letter is a hump or a cusp. Letter height follows the letters of the name: capitals and ascenders are
 //! tall, descenders dip below the line.
 
+use crate::{PenPoint, PenTrace};
 use image::GrayImage;
-use jemput_drivers::{PenPoint, PenTrace};
 
 use super::{derive_seed, smooth, Rng};
 
@@ -330,7 +330,7 @@ pub fn render_signature(trace: &PenTrace, width: u32, height: u32) -> GrayImage 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::visit::synth::{png_gray_image, testutil::save_sample};
+    use crate::synth::{png_gray_image, testutil::save_sample};
 
     const NAMES: [&str; 5] = ["Siti Aminah", "Budi", "", "Ni Luh Putu Ayu Sri", "  "];
 

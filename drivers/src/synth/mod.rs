@@ -242,7 +242,7 @@ mod tests {
     #[test]
     #[ignore = "timing report; run by name in --release"]
     fn reports_generation_times_and_file_sizes_of_a_visit() {
-        use crate::visit::model::FingerPosition;
+        use crate::FingerPosition;
         use std::time::Instant;
         let best_of = |runs: u32, f: &mut dyn FnMut()| {
             (0..runs)

@@ -226,7 +226,7 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::visit::synth::testutil::save_sample;
+    use crate::synth::testutil::save_sample;
 
     #[test]
     fn is_an_800_by_600_photo_of_light_paper_with_dark_marks() {

@@ -5,10 +5,10 @@
 //! the filtering four times cheaper; the smooth ridge field is then interpolated to full resolution,
 //! where the ridge profile, the mask and the noise are applied.
 
-use jemput_drivers::FingerImage;
+use crate::FingerImage;
 
 use super::{derive_seed, smooth, Rng, ValueNoise};
-use crate::visit::model::FingerPosition;
+use crate::FingerPosition;
 
 /// Width of a synthetic print in pixels (a plain impression at 500 ppi, 20.3 mm).
 pub const FINGER_WIDTH: u32 = 400;
@@ -507,7 +507,7 @@ fn render(shape: &Finger, field: &[f32], q: f32, rng: &mut Rng) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::visit::synth::{png_gray, testutil::save_sample};
+    use crate::synth::{png_gray, testutil::save_sample};
 
     fn finger(code: u8) -> FingerPosition {
         FingerPosition::new(code).unwrap()
