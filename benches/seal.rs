@@ -58,6 +58,14 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("seal_2_5mb");
     g.sample_size(20);
     g.throughput(Throughput::Elements(1));
+    // Decomposition, to see where the time goes.
+    g.bench_function("jemput_seal_in_memory", |b| {
+        b.iter(|| packet::seal(&visit, &files, &params).unwrap())
+    });
+    let plain = dir.path().join("plain.jpk");
+    g.bench_function("write_fsync_rename_dirsync_only", |b| {
+        b.iter(|| jemput::fsutil::write_atomic(&plain, &sample.bytes, 0o600).unwrap())
+    });
     let store_root = dir.path().join("kit");
     let mut store = Store::open(&store_root).unwrap();
     g.bench_function("jemput_seal_fsync_queue", |b| {

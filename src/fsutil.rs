@@ -1,4 +1,4 @@
-//! Durable file writes: temp file in the same directory, `sync_all`, rename, fsync of the directory.
+//! Durable file writes: temp file in the same directory, fdatasync, rename, fsync of the directory.
 //!
 //! Everything jemput must not lose (packets, drafts, keys, config) is written through here, in the
 //! order `reference/formats.md` §8.2 gives. A crash at any point leaves either the old file or the new
@@ -38,7 +38,9 @@ pub fn write_atomic_with(
         let mut file = create_with_mode(&tmp, mode)?;
         fill(&mut file)?;
         file.flush()?;
-        file.sync_all()?;
+        // fdatasync: the data and the size of this new file; its name is made durable by the
+        // directory fsync after the rename.
+        file.sync_data()?;
         drop(file);
         fs::rename(&tmp, path)?;
         sync_dir(&dir)

@@ -100,6 +100,7 @@ pub fn seal(
     let packet_id = uuid::Uuid::new_v4().to_string();
     let now = jiff::Timestamp::now();
     let kit_key = params.kit_key.public();
+    let hashes = sha256_each(files);
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         packet_id: packet_id.clone(),
@@ -110,11 +111,12 @@ pub fn seal(
         visit: visit.clone(),
         files: files
             .iter()
-            .map(|f| FileEntry {
+            .zip(hashes)
+            .map(|(f, sha256)| FileEntry {
                 name: f.name.clone(),
                 media_type: media_type_for(&f.name).to_string(),
                 size: f.bytes.len() as u64,
-                sha256: hex::encode(Sha256::digest(&f.bytes)),
+                sha256,
             })
             .collect(),
     };
@@ -131,7 +133,7 @@ pub fn seal(
         });
     }
 
-    let payload = encrypt(&recipients, &tar)?;
+    let (payload, payload_sha256) = encrypt_and_hash(&recipients, &tar)?;
     let header = Header {
         format_version: FORMAT_VERSION,
         packet_id,
@@ -144,7 +146,7 @@ pub fn seal(
             .map(|r| recipient_key_id(r))
             .collect(),
         payload_length: payload.len() as u64,
-        payload_sha256: hex::encode(Sha256::digest(&payload)),
+        payload_sha256,
     };
     let header_bytes =
         serde_json::to_vec(&header).map_err(|e| PacketError::BadHeader(e.to_string()))?;
@@ -178,16 +180,101 @@ fn build_tar(
         .map_err(|e| PacketError::BadArchive(e.to_string()))
 }
 
-fn encrypt(
+/// SHA-256 (hex) of every file, spread over the available cores (a visit is ~2.5 MB of images).
+fn sha256_each(files: &[PacketFile]) -> Vec<String> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    if threads < 2 || files.len() < 2 {
+        return files
+            .iter()
+            .map(|f| hex::encode(Sha256::digest(&f.bytes)))
+            .collect();
+    }
+    // Deal files to workers largest first, each to the least loaded one.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].bytes.len()));
+    let mut bins: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
+    for i in order {
+        let bin = bins
+            .iter_mut()
+            .min_by_key(|b| b.0)
+            .expect("at least one bin");
+        bin.0 += files[i].bytes.len();
+        bin.1.push(i);
+    }
+    let mut out = vec![String::new(); files.len()];
+    std::thread::scope(|s| {
+        let handles: Vec<_> = bins
+            .into_iter()
+            .map(|(_, idx)| {
+                s.spawn(move || {
+                    idx.into_iter()
+                        .map(|i| (i, hex::encode(Sha256::digest(&files[i].bytes))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, hash) in h.join().expect("hashing thread") {
+                out[i] = hash;
+            }
+        }
+    });
+    out
+}
+
+/// A writer that keeps the bytes and hands a copy of each write to a hashing thread.
+struct TeeToHasher<'a> {
+    out: &'a mut Vec<u8>,
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+impl Write for TeeToHasher<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.extend_from_slice(buf);
+        self.tx
+            .send(buf.to_vec())
+            .map_err(|_| std::io::Error::other("hashing thread stopped"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Encrypts to the recipients while a second thread hashes the ciphertext as it is produced.
+fn encrypt_and_hash(
     recipients: &[age::x25519::Recipient],
     plaintext: &[u8],
-) -> Result<Vec<u8>, PacketError> {
+) -> Result<(Vec<u8>, String), PacketError> {
+    let mut out = Vec::with_capacity(plaintext.len() + plaintext.len() / 2048 + 1024);
+    let digest = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        let hasher = s.spawn(move || {
+            let mut h = Sha256::new();
+            for chunk in rx {
+                h.update(&chunk);
+            }
+            hex::encode(h.finalize())
+        });
+        let result = encrypt_into(recipients, plaintext, TeeToHasher { out: &mut out, tx });
+        let digest = hasher.join().expect("hashing thread");
+        result.map(|()| digest)
+    })?;
+    Ok((out, digest))
+}
+
+fn encrypt_into(
+    recipients: &[age::x25519::Recipient],
+    plaintext: &[u8],
+    sink: impl Write,
+) -> Result<(), PacketError> {
     let enc = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
         .map_err(|e| PacketError::Encrypt(e.to_string()))?;
-    let mut out = Vec::with_capacity(plaintext.len() + plaintext.len() / 2048 + 1024);
     let io = |e: std::io::Error| PacketError::Encrypt(e.to_string());
-    let mut w = enc.wrap_output(&mut out).map_err(io)?;
+    let mut w = enc.wrap_output(sink).map_err(io)?;
     w.write_all(plaintext).map_err(io)?;
     w.finish().map_err(io)?;
-    Ok(out)
+    Ok(())
 }
