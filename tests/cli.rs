@@ -418,3 +418,23 @@ fn office_keygen_prints_what_to_configure() {
         .failure()
         .stderr(predicate::str::contains("refusing to overwrite"));
 }
+
+#[test]
+fn devices_json_lists_every_serial_port_with_its_access() {
+    let out = jemput()
+        .args(["devices", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for p in v.as_array().expect("a JSON array") {
+        assert!(p["path"].as_str().unwrap().starts_with("/dev/"));
+        let status = p["access"]["status"].as_str().unwrap();
+        assert!(
+            ["accessible", "permission_denied", "busy", "unavailable"].contains(&status),
+            "{status}"
+        );
+    }
+}

@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod discover;
 mod finger;
 mod selector;
 pub mod synth;

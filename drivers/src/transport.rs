@@ -89,24 +89,23 @@ impl std::fmt::Debug for PortLink {
 }
 
 fn map_serial(path: &Path, e: serialport::Error) -> LinkError {
+    // serialport keeps an error kind and the errno's description: EBUSY (a port another program
+    // holds with TIOCEXCL) arrives as `NoDevice`, EACCES and ENOENT as I/O kinds, EIO and ENXIO only
+    // as descriptions.
+    let d = e.to_string();
     match e.kind() {
+        serialport::ErrorKind::NoDevice if path.exists() => LinkError::Busy(path.into()),
         serialport::ErrorKind::NoDevice => LinkError::NotFound(path.into()),
-        serialport::ErrorKind::Io(kind) => {
-            // serialport keeps only the kind; the description carries the errno name.
-            let d = e.to_string();
-            if d.contains("EBUSY") || kind == io::ErrorKind::ResourceBusy {
-                LinkError::Busy(path.into())
-            } else if d.contains("EACCES") || kind == io::ErrorKind::PermissionDenied {
-                LinkError::PermissionDenied(path.into())
-            } else if d.contains("ENOENT") || kind == io::ErrorKind::NotFound {
-                LinkError::NotFound(path.into())
-            } else if d.contains("EIO") || d.contains("ENXIO") || d.contains("ENODEV") {
-                LinkError::Disconnected
-            } else {
-                LinkError::Io(io::Error::new(kind, d))
-            }
+        serialport::ErrorKind::Io(io::ErrorKind::PermissionDenied) => {
+            LinkError::PermissionDenied(path.into())
         }
-        _ => LinkError::Io(io::Error::other(e.to_string())),
+        serialport::ErrorKind::Io(io::ErrorKind::NotFound) => LinkError::NotFound(path.into()),
+        serialport::ErrorKind::Io(io::ErrorKind::ResourceBusy) => LinkError::Busy(path.into()),
+        _ if d.contains("Input/output error") || d.contains("No such device") => {
+            LinkError::Disconnected
+        }
+        serialport::ErrorKind::Io(kind) => LinkError::Io(io::Error::new(kind, d)),
+        _ => LinkError::Io(io::Error::other(d)),
     }
 }
 

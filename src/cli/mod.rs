@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each with its args struct and a `run` function.
 
 pub mod demo;
+pub mod devices;
 pub mod init;
 pub mod office;
 pub mod open;
@@ -66,6 +67,8 @@ pub enum Command {
     Open(open::OpenArgs),
     /// List the packets in the kit's queue
     Queue(queue::QueueArgs),
+    /// List serial devices with their access status (technicians)
+    Devices(devices::DevicesArgs),
     /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
     Demo(demo::DemoArgs),
     /// Test harness: seal synthetic visits in a loop, reporting each success (crash tests)
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Open(a) => open::run(a),
         Command::Queue(a) => queue::run(g, a),
         Command::Demo(a) => demo::run(a),
+        Command::Devices(a) => devices::run(a),
         Command::StressSeal(a) => stress::run(g, a),
     }
 }

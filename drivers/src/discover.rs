@@ -1,0 +1,179 @@
+//! Finding serial devices: every port the OS knows, with its USB identity and whether this user
+//! can open it — and if not, why and what to do.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::transport::{LinkError, PortLink};
+
+/// Whether a device can be opened by this user now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Access {
+    Accessible,
+    PermissionDenied {
+        /// What to do about it.
+        fix: String,
+    },
+    Busy {
+        /// The process holding it, when it can be seen (`/proc/<pid>/fd`).
+        held_by: Option<String>,
+    },
+    /// Any other failure to open, with the OS message.
+    Unavailable {
+        reason: String,
+    },
+}
+
+/// The USB identity of a USB-serial adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct UsbIdentity {
+    /// Vendor id, 4 lowercase hex digits.
+    pub vid: String,
+    /// Product id, 4 lowercase hex digits.
+    pub pid: String,
+    pub serial: Option<String>,
+    pub manufacturer: Option<String>,
+    pub product: Option<String>,
+}
+
+/// One serial port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct SerialPortInfo {
+    /// The tty path, e.g. `/dev/ttyUSB0`.
+    pub path: PathBuf,
+    /// Present for USB-serial adapters.
+    pub usb: Option<UsbIdentity>,
+    pub access: Access,
+}
+
+/// Every serial port the OS reports, with access checked by opening it briefly.
+pub fn serial_ports() -> Vec<SerialPortInfo> {
+    let ports = serialport::available_ports().unwrap_or_default();
+    ports
+        .into_iter()
+        .map(|p| {
+            let usb = match p.port_type {
+                serialport::SerialPortType::UsbPort(u) => Some(UsbIdentity {
+                    vid: format!("{:04x}", u.vid),
+                    pid: format!("{:04x}", u.pid),
+                    serial: u.serial_number,
+                    manufacturer: u.manufacturer,
+                    product: u.product,
+                }),
+                _ => None,
+            };
+            let path = PathBuf::from(&p.port_name);
+            let access = check_access(&path);
+            SerialPortInfo { path, usb, access }
+        })
+        .collect()
+}
+
+/// Opens `path` briefly to see whether this user can use it.
+pub fn check_access(path: &Path) -> Access {
+    match PortLink::open(path, 9600) {
+        Ok(_) => Access::Accessible,
+        Err(LinkError::PermissionDenied(_)) => Access::PermissionDenied {
+            fix: permission_fix(path),
+        },
+        Err(LinkError::Busy(_)) => Access::Busy {
+            held_by: holder_of(path),
+        },
+        Err(e) => Access::Unavailable {
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// What to do when a tty is not accessible: the group that owns it, or jemput's udev rules.
+pub fn permission_fix(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let group = std::fs::metadata(path)
+        .ok()
+        .and_then(|m| group_name(m.gid()));
+    match group {
+        Some(g) => format!(
+            "add the operator to the `{g}` group (`sudo usermod -aG {g} $USER`, then log in again), \
+             or install jemput's udev rules (udev/) for seat access"
+        ),
+        None => "install jemput's udev rules (udev/) or add the operator to the `dialout` group".into(),
+    }
+}
+
+fn group_name(gid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/group").ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let _ = f.next();
+        (f.next()?.parse::<u32>().ok()? == gid).then(|| name.to_string())
+    })
+}
+
+/// The process (`name (pid N)`) that has `path` open, found through `/proc/<pid>/fd`.
+pub fn holder_of(path: &Path) -> Option<String> {
+    let target = std::fs::canonicalize(path).ok()?;
+    let me = std::process::id();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).ok().as_deref() == Some(target.as_path()) {
+                let name = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+                return Some(format!("{} (pid {pid})", name.trim()));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serialport::SerialPort;
+
+    #[test]
+    fn an_open_pty_is_busy_and_the_holder_is_named_when_visible() {
+        let (_master, slave) = serialport::TTYPort::pair().unwrap();
+        let name = slave.name().unwrap();
+        drop(slave);
+        let held = PortLink::open(Path::new(&name), 9600).unwrap();
+        // serialport opens ports exclusively: a second open is refused as busy.
+        match check_access(Path::new(&name)) {
+            Access::Busy { held_by } => {
+                // We hold it ourselves, and holder_of skips our own pid.
+                assert_eq!(held_by, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+        assert_eq!(check_access(Path::new(&name)), Access::Accessible);
+    }
+
+    #[test]
+    fn a_missing_port_is_unavailable_with_the_reason() {
+        match check_access(Path::new("/dev/ttyUSB-jemput-none")) {
+            Access::Unavailable { reason } => {
+                assert!(reason.contains("does not exist"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_permission_fix_names_the_owning_group() {
+        // /dev/null is owned by root's group on every Linux; the fix names a group or the rules.
+        let fix = permission_fix(Path::new("/dev/null"));
+        assert!(fix.contains("group") || fix.contains("udev"), "{fix}");
+    }
+}
