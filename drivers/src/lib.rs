@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ef01;
 mod finger;
 mod selector;
 pub mod synth;
