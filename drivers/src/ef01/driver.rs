@@ -200,9 +200,10 @@ impl<L: SerialLink> Ef01<L> {
     pub fn gen_img(&mut self) -> Result<bool, Ef01Error> {
         match self.ack_values(Instruction::GenImg, &[], 0) {
             Ok(_) => Ok(true),
-            Err(Ef01Error::Device { code, .. }) if code == protocol::Confirmation::NoFinger => {
-                Ok(false)
-            }
+            Err(Ef01Error::Device {
+                code: protocol::Confirmation::NoFinger,
+                ..
+            }) => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -457,7 +458,7 @@ impl<L: SerialLink> Ef01<L> {
         let per_packet = self.config.processing + self.wire_time(packet_wire) * 3;
         let budget = Duration::from_secs(2) + self.wire_time(packets * packet_wire) * 2;
         let transfer_end = Instant::now() + budget;
-        let result = self.receive_image(cancel, expected, per_packet, transfer_end);
+        let result = self.receive_image(cancel, expected, per_packet, (transfer_end, budget));
         if result.is_err() {
             self.busy_until = Some(transfer_end);
         }
@@ -470,7 +471,7 @@ impl<L: SerialLink> Ef01<L> {
         cancel: Option<&AtomicBool>,
         expected: usize,
         per_packet: Duration,
-        transfer_end: Instant,
+        (transfer_end, budget): (Instant, Duration),
     ) -> Result<Vec<u8>, Ef01Error> {
         let command = "UpImage";
         let mut data = Vec::with_capacity(expected);
@@ -485,7 +486,7 @@ impl<L: SerialLink> Ef01<L> {
             if now >= transfer_end {
                 return Err(Ef01Error::Timeout {
                     command,
-                    waited: transfer_end.saturating_duration_since(now),
+                    waited: budget,
                 });
             }
             let deadline = (now + per_packet).min(transfer_end);
