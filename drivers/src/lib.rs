@@ -4,14 +4,16 @@
 //! ([`DeviceInfo`]), the capabilities a visit uses (fingerprint scanner, signature pad, location
 //! source, calibration) and how a technician names a device ([`Selector`]).
 //!
-//! **Not here yet:** the drivers themselves (EF01 fingerprint modules, ISDV4 pens and NMEA GPS over
-//! serial; PTP cameras, UVC webcams and U.are.U 4000-class readers over USB) and their device models
-//! come next, in the "serial devices" and "USB devices" issues. Until then jemput's captures come
-//! from the synthetic generators in the `jemput` crate, which report a `synthetic` [`DeviceInfo`].
+//! Drivers: [`ef01`] (EF01 serial fingerprint modules, with its device model).
+//!
+//! **Not here yet:** ISDV4 pens and NMEA GPS over serial; PTP cameras, UVC webcams and U.are.U
+//! 4000-class readers over USB, and their device models, come next in the "serial devices" and "USB
+//! devices" issues. Until then those captures come from the synthetic generators in [`synth`].
 
 #![forbid(unsafe_code)]
 
 pub mod discover;
+pub mod ef01;
 mod finger;
 mod selector;
 pub mod synth;

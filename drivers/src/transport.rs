@@ -136,8 +136,38 @@ impl PortLink {
 }
 
 impl SerialLink for PortLink {
-    fn write_all(&mut self, data: &[u8]) -> Result<(), LinkError> {
-        io::Write::write_all(&mut self.port, data).map_err(|e| map_io(&self.path, e))
+    fn write_all(&mut self, mut data: &[u8]) -> Result<(), LinkError> {
+        // The port timeout is whatever the last read left (possibly a millisecond), and a full
+        // output buffer (a pty whose reader is slower than us) is normal: keep writing while the
+        // other side makes progress, give up after a long stall.
+        const STALL: Duration = Duration::from_secs(5);
+        self.port
+            .set_timeout(Duration::from_millis(100))
+            .map_err(|e| map_serial(&self.path, e))?;
+        let mut progress = Instant::now();
+        while !data.is_empty() {
+            match io::Write::write(&mut self.port, data) {
+                Ok(0) => return Err(LinkError::Disconnected),
+                Ok(n) => {
+                    data = &data[n..];
+                    progress = Instant::now();
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut
+                            | io::ErrorKind::WouldBlock
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    if progress.elapsed() > STALL {
+                        return Err(LinkError::Timeout(STALL));
+                    }
+                }
+                Err(e) => return Err(map_io(&self.path, e)),
+            }
+        }
+        Ok(())
     }
 
     fn read_some(&mut self, buf: &mut [u8], deadline: Instant) -> Result<usize, LinkError> {
