@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod finger;
+pub mod isdv4;
 mod selector;
 pub mod synth;
 mod traits;

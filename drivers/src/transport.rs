@@ -75,6 +75,9 @@ pub trait SerialLink: Send {
     }
 }
 
+/// How long one write may wait for room in the output buffer before it fails.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A real serial port (tty, USB-serial adapter, or pty) through `serialport`. Modem lines are never
 /// required: ptys have none.
 pub struct PortLink {
@@ -138,6 +141,11 @@ impl PortLink {
 
 impl SerialLink for PortLink {
     fn write_all(&mut self, data: &[u8]) -> Result<(), LinkError> {
+        // The port's timeout is whatever the last read left; a write that timed out half way would
+        // cut a frame, so writes get their own, generous one.
+        self.port
+            .set_timeout(WRITE_TIMEOUT)
+            .map_err(|e| map_serial(&self.path, e))?;
         io::Write::write_all(&mut self.port, data).map_err(|e| map_io(&self.path, e))
     }
 
