@@ -114,6 +114,11 @@ fn unplugging_the_pad_mid_stroke_is_a_disconnect_on_the_slave() {
     assert!(matches!(e, Isdv4Error::Disconnected { .. }), "{e}");
     assert!(e.to_string().contains(&path.display().to_string()), "{e}");
     assert!(started.elapsed() < Duration::from_secs(2));
+    // The model's thread ends right after closing the master.
+    let gone = Instant::now();
+    while !model.is_finished() && gone.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert!(model.is_finished());
 }
 
