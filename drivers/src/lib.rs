@@ -4,17 +4,22 @@
 //! ([`DeviceInfo`]), the capabilities a visit uses (fingerprint scanner, signature pad, location
 //! source, calibration) and how a technician names a device ([`Selector`]).
 //!
-//! Drivers: [`ef01`] (EF01 serial fingerprint modules, with its device model).
+//! Drivers, each with its device model (the device's side of the same wire protocol, for running
+//! without hardware): [`ef01`] (EF01 serial fingerprint modules), [`isdv4`] (Wacom ISDV4/W8001
+//! serial pen digitizers, signature pads) and [`nmea`] (NMEA-0183 GPS receivers, a location
+//! source). [`discover`] lists serial ports with their access status.
 //!
-//! **Not here yet:** ISDV4 pens and NMEA GPS over serial; PTP cameras, UVC webcams and U.are.U
-//! 4000-class readers over USB, and their device models, come next in the "serial devices" and "USB
-//! devices" issues. Until then those captures come from the synthetic generators in [`synth`].
+//! **Not here yet:** the factory registry and `sim:` selectors; PTP cameras, UVC webcams and
+//! U.are.U 4000-class readers over USB come with the "USB devices" issue. Captures the kit cannot
+//! take from a device yet come from the synthetic generators in [`synth`].
 
 #![forbid(unsafe_code)]
 
 pub mod discover;
 pub mod ef01;
 mod finger;
+pub mod isdv4;
+pub mod nmea;
 mod selector;
 pub mod synth;
 mod traits;
