@@ -86,8 +86,26 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
     for p in packets {
         let bytes = std::fs::read(p.as_str().unwrap()).unwrap();
         let c = jemput::packet::decrypt(&bytes, &ids, None).unwrap();
-        categories.push(c.manifest.visit.category);
-        exceptions += c.manifest.visit.exception_count();
+        let visit = &c.manifest.visit;
+        categories.push(visit.category);
+        exceptions += visit.exception_count();
+        if visit.category.records_biometrics() {
+            // Fingers and signature came through the real drivers from the device models.
+            for slot in visit.captures.fingers.values() {
+                if let jemput::visit::Slot::Captured(cap) = slot {
+                    assert_eq!(cap.device.driver, "ef01");
+                    assert_eq!(
+                        (cap.width, cap.height, cap.ppi),
+                        (Some(256), Some(288), Some(500))
+                    );
+                }
+            }
+            match &visit.captures.signature {
+                Some(jemput::visit::Slot::Captured(cap)) => assert_eq!(cap.device.driver, "isdv4"),
+                other => panic!("signature: {other:?}"),
+            }
+            assert!(visit.place.location.is_some(), "the GPS model gives a fix");
+        }
     }
     categories.dedup();
     assert_eq!(categories.len(), 4, "the demo visits differ in category");

@@ -28,6 +28,9 @@ pub struct DemoArgs {
     /// the demo always seals only)
     #[arg(long)]
     pub offline: bool,
+    /// Run the device models at true device speed (an EF01 image takes ~7 s at 57 600 baud)
+    #[arg(long)]
+    pub realtime: bool,
     /// stdout is one JSON object: kit_home, office_identity, packets, receipts, visits
     #[arg(long)]
     pub json: bool,
@@ -119,18 +122,45 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 ));
             }
         }
-        let (visit, files) = synthetic_visit(seed0 + u64::from(i), &opts);
-        // Captured file by file into the encrypted draft, as a real visit would be.
+        let seed = seed0 + u64::from(i);
+        opts.biometrics_from_devices = category.records_biometrics();
+        let (mut visit, files) = synthetic_visit(seed, &opts);
+        // Captured file by file into the encrypted draft, as a real visit would be: the face and
+        // documents from the generators (no camera driver yet), fingers, signature and location
+        // through the real drivers talking to device models on ptys.
         for f in &files {
             drafts.save_file(visit.id, &f.name, &f.bytes)?;
         }
         drafts.save_visit(&visit)?;
+        let mut device_note = String::from("no devices (documents only)");
+        if opts.biometrics_from_devices {
+            let near = visit
+                .place
+                .location
+                .map(|p| (p.lat, p.lon))
+                .unwrap_or((-3.1, 121.1));
+            let name = visit.resident.name.clone().unwrap_or_default();
+            let rig = super::rig::SimRig::start(seed, &name, near, a.realtime)?;
+            let report = rig.capture(&mut visit, &drafts, opts.finger_exceptions.clone())?;
+            device_note = format!(
+                "fingers: {}; signature: {}; {}",
+                report.scanner,
+                report.pad,
+                match report.fix {
+                    jemput::visit::capture::FixOutcome::Fix(p) =>
+                        format!("GPS fix {:.4}, {:.4}", p.lat, p.lon),
+                    jemput::visit::capture::FixOutcome::NoFix(why) =>
+                        format!("GPS: no fix ({why})"),
+                }
+            );
+        }
+        let files_count = visit.referenced_files().len();
         let o = kit::seal_draft(&home, &mut store, &drafts, &identity, visit.id)?;
         packet::verify_file(&o.path, Some(&kit_key))?;
         lines.push(format!(
-            "  {:<12} {:>2} files  {:>2} exceptions  {:>9}  {}",
+            "  {:<12} {:>2} files  {:>2} exceptions  {:>9}  {}\n      {device_note}",
             category.code(),
-            files.len(),
+            files_count,
             visit.exception_count(),
             super::output::bytes(o.size),
             o.packet_id

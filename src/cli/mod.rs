@@ -8,6 +8,7 @@ pub mod open;
 pub mod output;
 pub mod packet;
 pub mod queue;
+pub mod rig;
 pub mod seal;
 pub mod settings;
 pub mod stress;

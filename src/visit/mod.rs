@@ -1,5 +1,6 @@
 //! A visit: resident, consent, captures, exceptions, synthetic generators and encrypted drafts.
 
+pub mod capture;
 pub mod check;
 pub mod draft;
 pub mod model;

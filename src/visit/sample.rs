@@ -22,6 +22,9 @@ pub struct SampleOptions {
     /// Fingerprint quality knob, 0.0–1.0.
     pub quality: f32,
     pub documents: usize,
+    /// Leave fingers and signature empty: they are taken from devices
+    /// ([`super::capture::capture_with_devices`]).
+    pub biometrics_from_devices: bool,
 }
 
 impl Default for SampleOptions {
@@ -33,6 +36,7 @@ impl Default for SampleOptions {
             signature_exception: false,
             quality: 0.9,
             documents: 0,
+            biometrics_from_devices: false,
         }
     }
 }
@@ -106,7 +110,12 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
         )));
 
         let mut fingers = BTreeMap::new();
-        for pos in FingerPosition::all() {
+        let synthetic_fingers = if opts.biometrics_from_devices {
+            Vec::new()
+        } else {
+            FingerPosition::all().collect()
+        };
+        for pos in synthetic_fingers {
             if let Some((_, reason, perm)) =
                 opts.finger_exceptions.iter().find(|(p, _, _)| *p == pos)
             {
@@ -142,34 +151,38 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
         }
         captures.fingers = fingers;
 
-        captures.signature = Some(if opts.signature_exception {
-            Slot::Exception(Exception {
-                reason: ExceptionReason::UnableToSign,
-                permanence: Permanence::Permanent,
-                proof_file: None,
-                noted_at: now,
-            })
+        captures.signature = if opts.biometrics_from_devices {
+            None
         } else {
-            let trace = synth::signature_trace(seed, "warga");
-            let img = synth::render_signature(&trace, 600, 180);
-            files.push(PacketFile {
-                name: "signature.png".into(),
-                bytes: synth::png_gray_image(&img),
-            });
-            files.push(PacketFile {
-                name: "signature-trace.json".into(),
-                bytes: serde_json::to_vec(&trace).expect("trace serialises"),
-            });
-            let mut c = capture(
-                "signature.png",
-                "synthetic-pad",
-                img.width(),
-                img.height(),
-                None,
-            );
-            c.extra_files = vec!["signature-trace.json".into()];
-            Slot::Captured(c)
-        });
+            Some(if opts.signature_exception {
+                Slot::Exception(Exception {
+                    reason: ExceptionReason::UnableToSign,
+                    permanence: Permanence::Permanent,
+                    proof_file: None,
+                    noted_at: now,
+                })
+            } else {
+                let trace = synth::signature_trace(seed, "warga");
+                let img = synth::render_signature(&trace, 600, 180);
+                files.push(PacketFile {
+                    name: "signature.png".into(),
+                    bytes: synth::png_gray_image(&img),
+                });
+                files.push(PacketFile {
+                    name: "signature-trace.json".into(),
+                    bytes: serde_json::to_vec(&trace).expect("trace serialises"),
+                });
+                let mut c = capture(
+                    "signature.png",
+                    "synthetic-pad",
+                    img.width(),
+                    img.height(),
+                    None,
+                );
+                c.extra_files = vec!["signature-trace.json".into()];
+                Slot::Captured(c)
+            })
+        };
     }
     let docs = if opts.category == Category::Dokumen {
         opts.documents.max(1)

@@ -1,0 +1,156 @@
+//! The demo's device rig: device models on fresh ptys, and the real drivers opened on their tty
+//! paths — the same code path as a scanner, pen and GPS receiver on USB-serial adapters.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jemput::visit::capture::{capture_with_devices, CapturePlan, Devices, FixOutcome};
+use jemput::visit::{Drafts, ExceptionReason, FingerPosition, Permanence, Visit};
+use jemput_drivers::ef01::{self, Ef01, Ef01Model, ModelOptions};
+use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
+use jemput_drivers::nmea::{NmeaConfig, NmeaGps, NmeaModel, NmeaModelConfig};
+use jemput_drivers::{Device, PortLink};
+
+/// Running models for one visit, and where they are.
+pub struct SimRig {
+    ef01: Option<ef01::ModelHandle>,
+    isdv4: Option<Isdv4Model>,
+    gps: Option<NmeaModel>,
+    pub ef01_path: PathBuf,
+    pub isdv4_path: PathBuf,
+    pub gps_path: PathBuf,
+    realtime: bool,
+}
+
+impl std::fmt::Debug for SimRig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimRig")
+            .field("ef01", &self.ef01_path)
+            .field("isdv4", &self.isdv4_path)
+            .field("gps", &self.gps_path)
+            .finish()
+    }
+}
+
+/// What the devices did for one visit.
+#[derive(Debug)]
+pub struct RigReport {
+    pub scanner: String,
+    pub pad: String,
+    pub fix: FixOutcome,
+}
+
+impl SimRig {
+    /// Starts a fingerprint module, a pen pad and a GPS receiver for one resident (`seed`).
+    pub fn start(seed: u64, name: &str, near: (f64, f64), realtime: bool) -> anyhow::Result<Self> {
+        let mut fp = if realtime {
+            ModelOptions::default()
+        } else {
+            // Fast: no line pacing, and the finger is already on the sensor.
+            ModelOptions {
+                finger_after_polls: 0,
+                ..ModelOptions::fast()
+            }
+        };
+        fp.person_seed = seed;
+        fp.first_finger = FingerPosition::new(1).expect("1-10");
+        let (ef01, ef01_path) = Ef01Model::spawn_on_pty(fp)?;
+
+        let mut pen = Isdv4ModelConfig {
+            handwriting: Handwriting::Signature {
+                seed,
+                name: name.to_string(),
+            },
+            ..Default::default()
+        };
+        if !realtime {
+            pen = pen.fast();
+        }
+        let (isdv4, isdv4_path) = Isdv4Model::on_pty(pen)?;
+
+        let mut gps = NmeaModelConfig {
+            lat: near.0,
+            lon: near.1,
+            ..Default::default()
+        };
+        if !realtime {
+            gps = gps.fast();
+        }
+        let (gps, gps_path) = NmeaModel::on_pty(gps)?;
+        Ok(SimRig {
+            ef01: Some(ef01),
+            isdv4: Some(isdv4),
+            gps: Some(gps),
+            ef01_path,
+            isdv4_path,
+            gps_path,
+            realtime,
+        })
+    }
+
+    /// Opens the real drivers on the models' ttys and captures the visit's biometrics.
+    pub fn capture(
+        &self,
+        visit: &mut Visit,
+        drafts: &Drafts,
+        finger_exceptions: Vec<(FingerPosition, ExceptionReason, Permanence)>,
+    ) -> anyhow::Result<RigReport> {
+        let link = PortLink::open(&self.ef01_path, 57_600)?;
+        let mut scanner = Ef01::open(link, ef01::DEFAULT_ADDRESS, ef01::DEFAULT_PASSWORD)?;
+        let mut pad = Isdv4::open(
+            &self.isdv4_path,
+            Isdv4Config {
+                idle_end: if self.realtime {
+                    Duration::from_millis(1500)
+                } else {
+                    Duration::from_millis(300)
+                },
+                ..Default::default()
+            },
+        )?;
+        let mut gps = NmeaGps::open(&self.gps_path, NmeaConfig { baud: 4_800 })?;
+        let scanner_name = describe(&scanner, &self.ef01_path);
+        let pad_name = describe(&pad, &self.isdv4_path);
+        let pad_calibration = pad.calibration().map(|c| c.id.clone());
+        let fix = capture_with_devices(
+            visit,
+            drafts,
+            Devices {
+                scanner: &mut scanner,
+                scanner_calibration: None,
+                pad: &mut pad,
+                pad_calibration,
+                gps: Some(&mut gps),
+            },
+            &CapturePlan {
+                finger_exceptions,
+                timeout: Duration::from_secs(if self.realtime { 60 } else { 20 }),
+                fix_timeout: Duration::from_secs(if self.realtime { 10 } else { 3 }),
+            },
+        )?;
+        Ok(RigReport {
+            scanner: scanner_name,
+            pad: pad_name,
+            fix,
+        })
+    }
+}
+
+fn describe(d: &dyn Device, path: &std::path::Path) -> String {
+    let i = d.info();
+    format!("{} {} on {}", i.driver, i.model, path.display())
+}
+
+impl Drop for SimRig {
+    fn drop(&mut self) {
+        if let Some(m) = self.ef01.take() {
+            m.stop();
+        }
+        if let Some(m) = self.isdv4.take() {
+            m.stop();
+        }
+        if let Some(m) = self.gps.take() {
+            m.stop();
+        }
+    }
+}
