@@ -438,3 +438,79 @@ fn devices_json_lists_every_serial_port_with_its_access() {
         );
     }
 }
+
+fn doctor_json(home: &std::path::Path, expect_ok: bool) -> serde_json::Value {
+    let mut cmd = jemput();
+    cmd.arg("--home").arg(home).args(["doctor", "--json"]);
+    let a = cmd.assert();
+    let a = if expect_ok { a.success() } else { a.failure() };
+    serde_json::from_slice(&a.get_output().stdout).unwrap()
+}
+
+fn statuses(report: &serde_json::Value, check: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .map(|f| f["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn doctor_passes_a_healthy_kit_and_names_each_problem_with_its_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let (home, keys) = kit_with_office(d.path());
+    let r = doctor_json(&home, true);
+    for check in [
+        "config",
+        "keys",
+        "office_recipient",
+        "hub_key",
+        "queue",
+        "clock",
+        "disk",
+    ] {
+        let s = statuses(&r, check);
+        assert!(
+            !s.is_empty() && s.iter().all(|s| s == "ok"),
+            "{check}: {s:?} in {r:#}"
+        );
+    }
+
+    // A signing key readable by others is an error, with the chmod that fixes it.
+    let key = home.join("keys/kit.ed25519");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = doctor_json(&home, false);
+    let bad = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "keys" && f["status"] == "error")
+        .unwrap();
+    assert!(
+        bad["fix"].as_str().unwrap().starts_with("chmod 600"),
+        "{bad}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // No office recipient: an error saying how to configure one.
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["config", "remove-recipient", &keys.recipient])
+        .assert()
+        .success();
+    let r = doctor_json(&home, false);
+    assert_eq!(statuses(&r, "office_recipient"), ["error"]);
+}
+
+#[test]
+fn doctor_on_a_missing_home_says_how_to_create_it() {
+    let d = tempfile::tempdir().unwrap();
+    let r = doctor_json(&d.path().join("none"), false);
+    assert_eq!(statuses(&r, "home"), ["error"]);
+    let fix = r["findings"][0]["fix"].as_str().unwrap();
+    assert!(fix.starts_with("jemput init --home"), "{fix}");
+}

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod devices;
+pub mod doctor;
 pub mod init;
 pub mod office;
 pub mod open;
@@ -70,6 +71,8 @@ pub enum Command {
     Queue(queue::QueueArgs),
     /// List serial devices with their access status (technicians)
     Devices(devices::DevicesArgs),
+    /// Check a kit: home, keys, config, serial access, ModemManager, disk, clock, queue
+    Doctor(doctor::DoctorArgs),
     /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
     Demo(demo::DemoArgs),
     /// Test harness: seal synthetic visits in a loop, reporting each success (crash tests)
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Queue(a) => queue::run(g, a),
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),
+        Command::Doctor(a) => doctor::run(g, a),
         Command::StressSeal(a) => stress::run(g, a),
     }
 }
