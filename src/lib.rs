@@ -13,3 +13,4 @@ pub mod packet;
 pub mod schemas;
 pub mod store;
 pub mod visit;
+pub mod wire;
