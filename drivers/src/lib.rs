@@ -7,7 +7,8 @@
 //! Drivers, each with its device model (the device's side of the same wire protocol, for running
 //! without hardware): [`ef01`] (EF01 serial fingerprint modules), [`isdv4`] (Wacom ISDV4/W8001
 //! serial pen digitizers, signature pads) and [`nmea`] (NMEA-0183 GPS receivers, a location
-//! source). [`discover`] lists serial ports with their access status.
+//! source). [`discover`] lists serial ports with their access status; [`udev`] writes the udev
+//! rules for all of them from their ID tables.
 //!
 //! **Not here yet:** the factory registry and `sim:` selectors; PTP cameras, UVC webcams and
 //! U.are.U 4000-class readers over USB come with the "USB devices" issue. Captures the kit cannot
@@ -24,6 +25,7 @@ mod selector;
 pub mod synth;
 mod traits;
 pub mod transport;
+pub mod udev;
 
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};

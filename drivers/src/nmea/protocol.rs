@@ -169,14 +169,23 @@ fn format_coord(v: f64, deg_digits: usize, pos: char, neg: char) -> String {
     format!("{:0w$}{:08.5},{hemi}", deg as u32, min, w = deg_digits)
 }
 
+/// An optional numeric field: empty, or a plain decimal (`-12.5`, `08`). Rust's own parsers also
+/// take `+5`, `1e3`, `inf` and `NaN`, which no receiver sends and which must not reach an accuracy
+/// or an altitude as a non-finite number.
 fn opt<T: std::str::FromStr>(s: &str, which: &'static str) -> Result<Option<T>, SentenceError> {
     if s.is_empty() {
-        Ok(None)
-    } else {
-        s.parse()
-            .map(Some)
-            .map_err(|_| SentenceError::field(which, s))
+        return Ok(None);
     }
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = !(int.is_empty() && frac.is_empty())
+        && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
+    if !plain {
+        return Err(SentenceError::field(which, s));
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|_| SentenceError::field(which, s))
 }
 
 fn opt_time(s: &str) -> Result<Option<TimeOfDay>, SentenceError> {
@@ -250,9 +259,10 @@ pub fn parse(line: &str) -> Result<Sentence, SentenceError> {
     }
     let body = line.strip_prefix('$').ok_or(SentenceError::NoDollar)?;
     let (body, sum) = body.rsplit_once('*').ok_or(SentenceError::NoChecksum)?;
-    let found = u8::from_str_radix(sum, 16)
-        .ok()
-        .filter(|_| sum.len() == 2)
+    // Exactly two hex digits (`from_str_radix` alone would also take `+A`).
+    let found = Some(sum)
+        .filter(|s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .and_then(|s| u8::from_str_radix(s, 16).ok())
         .ok_or_else(|| SentenceError::field("checksum", sum))?;
     let expected = checksum(body.as_bytes());
     if found != expected {

@@ -91,6 +91,65 @@ fn a_wrong_or_missing_checksum_is_rejected() {
     assert!(matches!(parse(&lower), Ok(Sentence::Rmc(_))));
 }
 
+/// Found while writing the `nmea_parser` fuzz target: `u8::from_str_radix` takes a sign, so `*+A`
+/// passed for the checksum 0A.
+#[test]
+fn a_checksum_is_exactly_two_hex_digits() {
+    let body = "GPGSA,A,1,,,,,,,,,,,,,,,";
+    assert_eq!(checksum(body.as_bytes()), 0x1E);
+    assert!(matches!(
+        parse(&format!("${body}*1E")),
+        Ok(Sentence::Other { .. })
+    ));
+    // A body whose checksum is 0A, written "0A" (accepted) and "+A" (refused).
+    let body = "GPTXT,AAP9";
+    assert_eq!(checksum(body.as_bytes()), 0x0A);
+    assert!(matches!(
+        parse(&format!("${body}*0A")),
+        Ok(Sentence::Other { .. })
+    ));
+    assert_eq!(
+        parse(&format!("${body}*+A")),
+        Err(SentenceError::Field {
+            which: "checksum",
+            value: "+A".into()
+        })
+    );
+}
+
+/// Found while writing the `nmea_parser` fuzz target: Rust's float parser takes `NaN`, `inf` and
+/// `1e3`, so a correctly checksummed `NaN` HDOP became a NaN accuracy.
+#[test]
+fn numeric_fields_are_plain_decimals_never_nan_infinity_or_exponents() {
+    for hdop in ["NaN", "inf", "-infinity", "1e3", "+0.9", "0x1", "-", "."] {
+        let line = frame(&format!(
+            "GPGGA,123519,4807.038,N,01131.000,E,1,08,{hdop},545.4,M,46.9,M,,"
+        ));
+        assert_eq!(
+            parse(&line),
+            Err(SentenceError::Field {
+                which: "HDOP",
+                value: hdop.into()
+            }),
+            "{line}"
+        );
+    }
+    for (hdop, want) in [("0.9", 0.9), ("12", 12.0), (".5", 0.5), ("3.", 3.0)] {
+        let line = frame(&format!(
+            "GPGGA,123519,4807.038,N,01131.000,E,1,08,{hdop},-12.5,M,46.9,M,,"
+        ));
+        let Ok(Sentence::Gga(g)) = parse(&line) else {
+            panic!("{line}")
+        };
+        assert_eq!((g.hdop, g.altitude_m), (Some(want), Some(-12.5)));
+    }
+    let rmc = frame("GPRMC,123519,A,4807.038,N,01131.000,E,NaN,084.4,230394,003.1,W");
+    assert!(matches!(
+        parse(&rmc),
+        Err(SentenceError::Field { which: "speed", .. })
+    ));
+}
+
 #[test]
 fn no_fix_sentences_say_so_and_carry_no_position() {
     let gga = frame("GPGGA,235959.00,,,,,0,00,99.99,,,,,,");

@@ -18,6 +18,9 @@ use crate::transport::{LinkError, SerialLink};
 /// The buffers and the library, keyed by whose finger a template came from.
 type Template = Vec<u8>;
 
+/// How late a write may start and still continue the previous one's schedule (see `send`).
+const CATCH_UP: Duration = Duration::from_millis(2);
+
 enum Flow {
     Continue,
     Unplug,
@@ -93,7 +96,11 @@ impl<L: SerialLink> Module<L> {
             }
             while let Some(next) = self.decoder.next_frame() {
                 let flow = match next {
-                    Ok(frame) if frame.pid == Pid::Command => self.handle(frame),
+                    Ok(frame) if frame.pid == Pid::Command => {
+                        // The reply cannot start before the command has arrived.
+                        self.line_free = self.line_free.max(Instant::now());
+                        self.handle(frame)
+                    }
                     Ok(_) => Ok(Flow::Continue), // data outside a download: ignored
                     Err(_) => self
                         .reply(Confirmation::ReceiveError.code(), &[])
@@ -153,11 +160,23 @@ impl<L: SerialLink> Module<L> {
 
     /// Writes bytes, paced at the active line rate when pacing is on: each write lands when its
     /// last byte would have left the module's UART.
+    ///
+    /// Back-to-back writes (the packets of an upload) keep one schedule: a write that starts a
+    /// little after the line fell free (the sleep overshot, the write took time) still follows on
+    /// at the line rate, as a UART fed from its FIFO does, instead of adding that lateness as a
+    /// gap on the line each time. Only a line idle for longer than [`CATCH_UP`] starts afresh, and
+    /// every reply starts no earlier than its command arrived.
     fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         if self.opts.pacing {
             let on_wire =
                 Duration::from_secs_f64(bytes.len() as f64 * 10.0 / f64::from(self.active_baud));
-            self.line_free = self.line_free.max(Instant::now()) + on_wire;
+            let now = Instant::now();
+            let start = if now > self.line_free + CATCH_UP {
+                now
+            } else {
+                self.line_free
+            };
+            self.line_free = start + on_wire;
             if let Some(wait) = self.line_free.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }
