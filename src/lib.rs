@@ -3,6 +3,7 @@
 //! The library holds everything; the `jemput` binary only parses the command line and dispatches to
 //! [`cli`]. See `DESIGN.md` in the steering repository and `docs/packet-format.md` here.
 
+pub mod calibration;
 pub mod doctor;
 pub mod fsutil;
 pub mod home;
