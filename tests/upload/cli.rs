@@ -92,3 +92,34 @@ fn jemput_upload_without_a_hub_says_how_to_set_one_and_an_unreachable_one_exits_
                 .and(predicate::str::contains("1 of 1 packets not delivered")),
         );
 }
+
+#[test]
+fn hub_url_and_retention_hours_are_settings_checked_when_set() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let config = |args: &[&str]| {
+        let mut c = jemput();
+        c.arg("--home").arg(&home).arg("config").args(args);
+        c
+    };
+    let shown = config(&["show", "--json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    assert_eq!(v["retention_hours"], 24);
+    assert_eq!(v["hub_url"], serde_json::Value::Null);
+    config(&["set", "hub-url", "ftp://hub"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not an http:// or https:// URL"));
+    config(&["set", "retention-hours", "a day"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("whole number of hours"));
+    config(&["set", "hub-url", "http://10.0.0.2:8080"])
+        .assert()
+        .success();
+    config(&["set", "retention-hours", "72"]).assert().success();
+    let shown = config(&["show", "--json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    assert_eq!(v["hub_url"], "http://10.0.0.2:8080");
+    assert_eq!(v["retention_hours"], 72);
+}
