@@ -51,8 +51,23 @@ pub struct Config {
     /// Default operator id for new visits.
     #[serde(default)]
     pub operator: Option<String>,
+    /// The hub's base URL (e.g. `http://10.0.0.2:8080`); `jemput upload` sends packets to its
+    /// `/v1/uploads`. Unset until the kit is enrolled or told.
+    #[serde(default)]
+    pub hub_url: Option<String>,
+    /// Hours an acknowledged packet's file is kept before it is purged (default 24, as MOSIP keeps
+    /// one day). Nothing is purged without a verified receipt, whatever this says.
+    #[serde(default = "default_retention_hours")]
+    pub retention_hours: u32,
     #[serde(default)]
     pub limits: Limits,
+}
+
+/// Hours an acknowledged packet is kept by default.
+pub const DEFAULT_RETENTION_HOURS: u32 = 24;
+
+fn default_retention_hours() -> u32 {
+    DEFAULT_RETENTION_HOURS
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -161,6 +176,8 @@ impl KitHome {
                 office_recipients: opts.office_recipients,
                 hub_key: opts.hub_key,
                 operator: opts.operator,
+                hub_url: None,
+                retention_hours: DEFAULT_RETENTION_HOURS,
                 limits: Limits::default(),
             },
         };

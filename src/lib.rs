@@ -13,5 +13,6 @@ pub mod outputs;
 pub mod packet;
 pub mod schemas;
 pub mod store;
+pub mod upload;
 pub mod visit;
 pub mod wire;

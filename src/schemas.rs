@@ -32,6 +32,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("seal.schema.json", schema_for!(crate::outputs::SealOutput)),
         ("demo.schema.json", schema_for!(crate::outputs::DemoOutput)),
         (
+            "upload.schema.json",
+            schema_for!(crate::upload::UploadReport),
+        ),
+        (
             "office-keygen.schema.json",
             schema_for!(crate::keys::office::OfficeKeys),
         ),

@@ -13,6 +13,7 @@ pub mod rig;
 pub mod seal;
 pub mod settings;
 pub mod stress;
+pub mod upload;
 pub mod visit;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,8 @@ pub enum Command {
     Open(open::OpenArgs),
     /// List the packets in the kit's queue
     Queue(queue::QueueArgs),
+    /// Upload the queue once to the hub (resumable tus), store receipts, purge after retention
+    Upload(upload::UploadArgs),
     /// List serial devices with their access status (technicians)
     Devices(devices::DevicesArgs),
     /// Check a kit: home, keys, config, serial access, ModemManager, disk, clock, queue
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Packet(a) => packet::run(a),
         Command::Open(a) => open::run(a),
         Command::Queue(a) => queue::run(g, a),
+        Command::Upload(a) => upload::run(g, a),
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Doctor(a) => doctor::run(g, a),

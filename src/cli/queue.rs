@@ -29,13 +29,19 @@ pub fn run(g: &Global, a: QueueArgs) -> anyhow::Result<ExitCode> {
                 .since(e.created_at)
                 .map(|s| s.get_seconds())
                 .unwrap_or(0);
+            let note = if e.uploaded_without_receipt {
+                "  uploaded, no receipt"
+            } else {
+                ""
+            };
             println!(
-                "{}  {:<12}  {:>9}  {:>6}{}",
+                "{}  {:<12}  {:>9}  {:>6}{}{}",
                 e.packet_id,
                 e.state.to_string(),
                 super::output::bytes(e.size),
                 human_age(age),
-                if e.file_present { "" } else { "  FILE MISSING" }
+                if e.file_present { "" } else { "  FILE MISSING" },
+                note
             );
         }
     }

@@ -36,6 +36,10 @@ pub enum ConfigKey {
     Operator,
     /// Largest packet to seal, in bytes
     MaxPacketBytes,
+    /// The hub's base URL (http:// or https://), where `jemput upload` sends packets
+    HubUrl,
+    /// Hours to keep an acknowledged packet before purging it (default 24)
+    RetentionHours,
 }
 
 pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
@@ -61,6 +65,15 @@ pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
                 }
                 ConfigKey::HubKey => c.hub_key = Some(value.parse::<PublicKey>()?),
                 ConfigKey::Operator => c.operator = Some(value),
+                ConfigKey::HubUrl => {
+                    jemput::upload::parse_endpoint(&value)?;
+                    c.hub_url = Some(value.trim().to_string());
+                }
+                ConfigKey::RetentionHours => {
+                    c.retention_hours = value.parse().map_err(|_| {
+                        anyhow::anyhow!("retention-hours must be a whole number of hours")
+                    })?
+                }
                 ConfigKey::MaxPacketBytes => {
                     c.limits.max_packet_bytes = value.parse().map_err(|_| {
                         anyhow::anyhow!("max-packet-bytes must be a number of bytes")

@@ -110,6 +110,15 @@ pub enum StoreError {
         to: State,
     },
 
+    /// Acknowledging or purging a packet needs its receipt stored first.
+    #[error("packet {id} cannot become {to} without a stored hub receipt; upload it to a hub (`jemput upload`) to get one")]
+    NoReceipt {
+        /// The packet.
+        id: String,
+        /// The state asked for.
+        to: State,
+    },
+
     /// A packet with this id is already queued, or its file already exists.
     #[error("packet {0} is already in the queue (or its file exists in packets/); seal the visit again to get a new packet id")]
     Duplicate(String),

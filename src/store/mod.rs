@@ -13,6 +13,7 @@ mod error;
 mod queue;
 mod recovery;
 mod state;
+mod upload;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use crate::fsutil;
 pub use error::StoreError;
 pub use recovery::RecoveryReport;
 pub use state::{ParseStateError, State};
+pub use upload::UploadRecord;
 
 /// Directory of sealed packet files, under the kit home.
 pub const PACKETS_DIR: &str = "packets";
@@ -83,6 +85,13 @@ pub struct QueueEntry {
     pub state_since: Timestamp,
     /// Whether its file is on disk where its state says it should be.
     pub file_present: bool,
+    /// Bytes the upload server last confirmed, when an upload was started.
+    pub upload_offset: Option<u64>,
+    /// Whether a verified hub receipt is stored (always true once acknowledged).
+    pub receipt: bool,
+    /// Every byte was uploaded but no verified receipt came back (a plain tus server, or a receipt
+    /// that did not verify): the packet stays `uploading` and is never purged.
+    pub uploaded_without_receipt: bool,
 }
 
 /// One recorded change of state.
@@ -191,6 +200,9 @@ impl Store {
 
     /// Moves `packet_id` to `to`, recording the transition with `note`.
     ///
+    /// Acknowledged and purged need a stored receipt ([`Store::set_receipt`], or
+    /// [`Store::acknowledge`] which stores it and moves the packet at once).
+    ///
     /// Quarantine also moves the file into `quarantine/`, purge removes it; both durably, after the
     /// row is committed. A forbidden transition is [`StoreError::BadTransition`].
     pub fn transition(
@@ -210,6 +222,12 @@ impl Store {
             return Err(StoreError::BadTransition {
                 id: packet_id.to_owned(),
                 from: row.state,
+                to,
+            });
+        }
+        if matches!(to, State::Acknowledged | State::Purged) && !row.has_receipt {
+            return Err(StoreError::NoReceipt {
+                id: packet_id.to_owned(),
                 to,
             });
         }
@@ -257,6 +275,9 @@ impl Store {
 
     fn entry(&self, row: queue::PacketRow) -> QueueEntry {
         let file_present = self.path_for(row.state, &row.file).is_file();
+        let uploaded_without_receipt = row.state == State::Uploading
+            && !row.has_receipt
+            && row.upload_offset == Some(row.meta.size);
         QueueEntry {
             packet_id: row.meta.packet_id,
             kit_id: row.meta.kit_id,
@@ -268,6 +289,9 @@ impl Store {
             created_at: row.meta.created_at,
             state_since: row.state_since,
             file_present,
+            upload_offset: row.upload_offset,
+            receipt: row.has_receipt,
+            uploaded_without_receipt,
         }
     }
 

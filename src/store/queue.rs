@@ -116,40 +116,35 @@ pub(super) struct PacketRow {
     pub file: String,
     pub state: State,
     pub state_since: Timestamp,
+    /// The last upload offset the server confirmed, if an upload was started.
+    pub upload_offset: Option<u64>,
+    /// Whether a receipt is stored.
+    pub has_receipt: bool,
 }
 
-const ROW_COLUMNS: &str =
-    "packet_id, kit_id, file, state, size, payload_sha256, created_at, state_since, visit_id";
+const ROW_COLUMNS: &str = "packet_id, kit_id, file, state, size, payload_sha256, created_at, \
+     state_since, visit_id, upload_offset, receipt IS NOT NULL";
 
 type RawRow = (
-    String,
-    String,
-    String,
-    String,
-    u64,
-    String,
-    String,
-    String,
-    Option<String>,
+    (String, String, String, String),
+    (u64, String, String, String, Option<String>),
+    (Option<u64>, bool),
 );
 
 fn raw_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+        (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?),
+        (r.get(9)?, r.get(10)?),
     ))
 }
 
 fn packet_row(raw: RawRow) -> Result<PacketRow, StoreError> {
-    let (packet_id, kit_id, file, state, size, payload_sha256, created_at, state_since, visit_id) =
-        raw;
+    let (
+        (packet_id, kit_id, file, state),
+        (size, payload_sha256, created_at, state_since, visit_id),
+        (upload_offset, has_receipt),
+    ) = raw;
     let state = parse_state(&packet_id, "state", state)?;
     let created_at = parse_ts(&packet_id, "created_at", created_at)?;
     let state_since = parse_ts(&packet_id, "state_since", state_since)?;
@@ -165,6 +160,8 @@ fn packet_row(raw: RawRow) -> Result<PacketRow, StoreError> {
         file,
         state,
         state_since,
+        upload_offset,
+        has_receipt,
     })
 }
 

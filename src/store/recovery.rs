@@ -366,7 +366,7 @@ mod tests {
         s.commit_packet(&meta("a", "2025-03-01T08:00:00Z"), b"x")
             .unwrap();
         s.transition("a", State::Uploading, None).unwrap();
-        s.transition("a", State::Acknowledged, None).unwrap();
+        s.acknowledge("a", b"receipt", None).unwrap();
         s.transition("a", State::Purged, None).unwrap();
         s.commit_packet(&meta("q", "2025-03-01T08:00:00Z"), b"x")
             .unwrap();
@@ -382,7 +382,7 @@ mod tests {
                 .unwrap();
         }
         s.transition("a", State::Uploading, None).unwrap();
-        s.transition("a", State::Acknowledged, None).unwrap();
+        s.acknowledge("a", b"receipt", None).unwrap();
         s.transition("a", State::Purged, None).unwrap();
         s.transition("q", State::Quarantined, None).unwrap();
         // Simulate a crash after the row commit and before the file operation.

@@ -34,6 +34,9 @@ fn store_with(path: &[State]) -> (tempfile::TempDir, Store) {
     s.commit_packet(&meta("p", "2025-03-01T08:00:00Z"), b"bytes")
         .unwrap();
     for &st in path {
+        if st == State::Acknowledged {
+            s.set_receipt("p", b"receipt").unwrap();
+        }
         s.transition("p", st, None).unwrap();
     }
     (dir, s)
@@ -200,6 +203,7 @@ fn a_transition_of_an_unknown_packet_is_not_found() {
 fn history_records_every_transition_with_its_time_and_note() {
     let before = Timestamp::now();
     let (_dir, mut s) = store_with(&[State::Uploading, State::Sealed, State::Uploading]);
+    s.set_receipt("p", b"r-1").unwrap();
     s.transition("p", State::Acknowledged, Some("receipt r-1"))
         .unwrap();
     let after = Timestamp::now();
@@ -252,7 +256,7 @@ fn reopening_after_drop_keeps_files_rows_and_history() {
     let mut s = Store::open(dir.path()).unwrap();
     assert_eq!(s.list().unwrap(), list);
     assert_eq!(s.history("p").unwrap(), history);
-    s.transition("p", State::Acknowledged, None).unwrap();
+    s.acknowledge("p", b"receipt", None).unwrap();
     let report = s.recover(&|_| Err("no orphan expected".into())).unwrap();
     assert!(report.is_clean(), "{report:?}");
 }

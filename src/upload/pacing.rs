@@ -1,0 +1,155 @@
+//! How much to send at once and how long to wait between attempts.
+//!
+//! **Chunk size.** A `PATCH` carries one chunk. The first is 64 KiB (a second of a 2G link's
+//! 64 kbit/s is 8 KiB, so the first chunk takes ~8 s there and well under one on anything better).
+//! After a full chunk confirmed in under [`FAST`] the size doubles, up to 1 MiB; after one that
+//! took longer than [`SLOW`] it halves; after a cut (no answer) it halves too, down to 16 KiB. So a
+//! fast link soon sends 1 MiB per request, and a link that drops every few minutes loses at most
+//! one small chunk per cut (bytes the server kept from a cut chunk are not re-sent either: the
+//! next `HEAD` tells where to go on).
+//!
+//! **Back-off.** Between attempts at one packet the kit waits `base · 2^n` (capped at `max`), with
+//! full jitter in the upper half, so many kits coming back into coverage at once do not retry in
+//! step.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// The first chunk of every packet.
+pub const INITIAL_CHUNK: usize = 64 * 1024;
+/// The largest chunk.
+pub const MAX_CHUNK: usize = 1024 * 1024;
+/// The smallest chunk, after cuts or slow requests.
+pub const MIN_CHUNK: usize = 16 * 1024;
+/// A full chunk confirmed faster than this grows the next one.
+pub const FAST: Duration = Duration::from_secs(2);
+/// A chunk that took longer than this shrinks the next one.
+pub const SLOW: Duration = Duration::from_secs(10);
+
+/// Chooses chunk sizes from how the link behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkSizer {
+    current: usize,
+}
+
+impl Default for ChunkSizer {
+    fn default() -> Self {
+        ChunkSizer {
+            current: INITIAL_CHUNK,
+        }
+    }
+}
+
+impl ChunkSizer {
+    /// The size of the next chunk.
+    pub fn size(&self) -> usize {
+        self.current
+    }
+
+    /// A chunk of `len` bytes was confirmed after `took`.
+    pub fn confirmed(&mut self, len: usize, took: Duration) {
+        if len >= self.current && took < FAST {
+            self.current = (self.current * 2).min(MAX_CHUNK);
+        } else if took > SLOW {
+            self.shrink();
+        }
+    }
+
+    /// The connection was cut or timed out during a chunk.
+    pub fn cut(&mut self) {
+        self.shrink();
+    }
+
+    fn shrink(&mut self) {
+        self.current = (self.current / 2).max(MIN_CHUNK);
+    }
+}
+
+/// Exponential back-off with jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first wait.
+    pub base: Duration,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before retry number `retry` (0 for the first retry): a random time between half
+    /// of and the whole of `min(max, base · 2^retry)`.
+    pub fn delay(&self, retry: u32) -> Duration {
+        let full = self
+            .base
+            .saturating_mul(1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX))
+            .min(self.max);
+        let half = full / 2;
+        let nanos = u64::try_from((full - half).as_nanos()).unwrap_or(u64::MAX);
+        half + Duration::from_nanos(rand::thread_rng().gen_range(0..=nanos))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_grow_from_64_kib_to_1_mib_on_a_fast_link() {
+        let mut c = ChunkSizer::default();
+        let mut sizes = vec![c.size()];
+        for _ in 0..6 {
+            c.confirmed(c.size(), Duration::from_millis(100));
+            sizes.push(c.size());
+        }
+        let kib: Vec<usize> = sizes.iter().map(|s| s / 1024).collect();
+        assert_eq!(kib, [64, 128, 256, 512, 1024, 1024, 1024]);
+    }
+
+    #[test]
+    fn a_short_last_chunk_or_a_middling_time_keeps_the_size() {
+        let mut c = ChunkSizer::default();
+        c.confirmed(1000, Duration::from_millis(10));
+        assert_eq!(c.size(), INITIAL_CHUNK);
+        c.confirmed(INITIAL_CHUNK, Duration::from_secs(5));
+        assert_eq!(c.size(), INITIAL_CHUNK);
+    }
+
+    #[test]
+    fn cuts_and_slow_chunks_halve_the_size_down_to_16_kib() {
+        let mut c = ChunkSizer::default();
+        c.cut();
+        assert_eq!(c.size(), 32 * 1024);
+        c.confirmed(c.size(), Duration::from_secs(11));
+        assert_eq!(c.size(), MIN_CHUNK);
+        c.cut();
+        assert_eq!(c.size(), MIN_CHUNK);
+    }
+
+    #[test]
+    fn back_off_doubles_with_jitter_in_the_upper_half_and_is_capped() {
+        let b = Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
+        for _ in 0..50 {
+            let d0 = b.delay(0);
+            assert!((50..=100).contains(&d0.as_millis()), "{d0:?}");
+            let d2 = b.delay(2);
+            assert!((200..=400).contains(&d2.as_millis()), "{d2:?}");
+            let d9 = b.delay(9);
+            assert!((500..=1000).contains(&d9.as_millis()), "{d9:?}");
+            assert!(b.delay(u32::MAX) <= b.max);
+        }
+        let spread: std::collections::HashSet<_> = (0..20).map(|_| b.delay(3)).collect();
+        assert!(spread.len() > 1, "jitter varies the wait");
+    }
+}

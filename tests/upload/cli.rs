@@ -1,0 +1,125 @@
+//! `jemput upload` and `jemput queue` on the command line.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use super::common::*;
+use super::peer::{free_port, TusPeer};
+
+fn seal_one(home: &Path) {
+    let out = jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["visit", "new", "--synthetic", "--category", "lansia"])
+        .args(["--nik", "7408014512500001", "--sex", "female"])
+        .args(["--birth-date", "1950-12-05", "--consent", "resident"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let id = String::from_utf8(out).unwrap().trim().to_string();
+    jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["seal", &id])
+        .assert()
+        .success();
+}
+
+#[test]
+fn jemput_upload_json_reports_each_packet_and_queue_says_uploaded_no_receipt() {
+    let peer = TusPeer::start();
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    seal_one(&home);
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["upload", "--endpoint", &peer.endpoint(), "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["endpoint"], peer.endpoint());
+    assert_eq!(v["packets"][0]["outcome"], "uploaded_no_receipt");
+    assert_eq!(v["packets"][0]["bytes_sent"], v["packets"][0]["size"]);
+    assert_eq!(v["stopped"], serde_json::Value::Null);
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .arg("queue")
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("uploading")
+                .and(predicate::str::contains("uploaded, no receipt")),
+        );
+}
+
+#[test]
+fn jemput_upload_without_a_hub_says_how_to_set_one_and_an_unreachable_one_exits_1_naming_why() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .arg("upload")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("jemput config set hub-url"));
+    seal_one(&home);
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["config", "set", "hub-url", &closed])
+        .assert()
+        .success();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["upload", "--attempts", "1"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not attempted"))
+        .stderr(
+            predicate::str::contains("upload stopped")
+                .and(predicate::str::contains("/v1/uploads"))
+                .and(predicate::str::contains("1 of 1 packets not delivered")),
+        );
+}
+
+#[test]
+fn hub_url_and_retention_hours_are_settings_checked_when_set() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let config = |args: &[&str]| {
+        let mut c = jemput();
+        c.arg("--home").arg(&home).arg("config").args(args);
+        c
+    };
+    let shown = config(&["show", "--json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    assert_eq!(v["retention_hours"], 24);
+    assert_eq!(v["hub_url"], serde_json::Value::Null);
+    config(&["set", "hub-url", "ftp://hub"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not an http:// or https:// URL"));
+    config(&["set", "retention-hours", "a day"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("whole number of hours"));
+    config(&["set", "hub-url", "http://10.0.0.2:8080"])
+        .assert()
+        .success();
+    config(&["set", "retention-hours", "72"]).assert().success();
+    let shown = config(&["show", "--json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    assert_eq!(v["hub_url"], "http://10.0.0.2:8080");
+    assert_eq!(v["retention_hours"], 72);
+}

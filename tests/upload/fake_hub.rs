@@ -1,0 +1,189 @@
+//! A fake hub: enough of `docs/hub-protocol.md` to exercise the kit's receipt and error paths
+//! (signed or forged receipts, a packet already held, `409`, `460`, `413`, `401`).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State as AxState;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use jemput::keys::{PublicKey, SigningKey};
+use jemput::wire::auth::AuthHeader;
+use jemput::wire::receipt::{Receipt, ReceiptBody};
+use sha2::{Digest, Sha256};
+
+use super::Kit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    Normal,
+    AlreadyHeld,
+    Status(u16),
+}
+
+pub struct FakeHub {
+    pub kit_key: PublicKey,
+    pub receipt_key: SigningKey,
+    pub creation: Creation,
+    pub patch_faults: VecDeque<u16>,
+    pub header: Option<jemput::packet::Header>,
+    pub data: Vec<u8>,
+    pub length: u64,
+    pub checksums: Vec<String>,
+    pub requests: Vec<String>,
+}
+
+pub type Hub = Arc<Mutex<FakeHub>>;
+
+fn reply(status: u16, headers: &[(&str, String)]) -> Response {
+    let mut r = Response::builder()
+        .status(status)
+        .header("Tus-Resumable", "1.0.0");
+    for (k, v) in headers {
+        r = r.header(*k, v);
+    }
+    r.body(axum::body::Body::empty()).unwrap()
+}
+
+impl FakeHub {
+    fn receipt(&self) -> String {
+        let h = self.header.as_ref().unwrap();
+        let body = ReceiptBody {
+            receipt_version: 1,
+            hub_id: "hub-fake".into(),
+            packet_id: h.packet_id.clone(),
+            kit_id: h.kit_id.clone(),
+            payload_sha256: h.payload_sha256.clone(),
+            size: self.length,
+            received_at: jiff::Timestamp::now(),
+        };
+        Receipt::sign(&body, &self.receipt_key).to_header_value()
+    }
+
+    /// Checks `Jemput-Auth` as a hub does; `Some(401)` when it fails.
+    fn auth(&mut self, method: &str, path: &str, headers: &HeaderMap) -> Option<Response> {
+        self.requests.push(method.to_owned());
+        let offset = headers
+            .get("upload-offset")
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        let ok = headers
+            .get("jemput-auth")
+            .and_then(|v| AuthHeader::parse(v.to_str().ok()?).ok())
+            .is_some_and(|a| {
+                a.verify(
+                    &self.kit_key,
+                    method,
+                    path,
+                    offset,
+                    jiff::Timestamp::now().as_second(),
+                )
+                .is_ok()
+            });
+        (!ok).then(|| (StatusCode::UNAUTHORIZED, "bad signature").into_response())
+    }
+}
+
+async fn hub_options() -> Response {
+    reply(
+        204,
+        &[
+            ("Tus-Version", "1.0.0".into()),
+            ("Tus-Extension", "creation,termination,checksum".into()),
+            ("Tus-Checksum-Algorithm", "sha1,sha256".into()),
+        ],
+    )
+}
+
+async fn hub_create(AxState(hub): AxState<Hub>, headers: HeaderMap) -> Response {
+    let mut h = hub.lock().unwrap();
+    if let Some(r) = h.auth("POST", "/v1/uploads", &headers) {
+        return r;
+    }
+    let meta = headers["upload-metadata"].to_str().unwrap();
+    let prelude = B64.decode(meta.strip_prefix("packet ").unwrap()).unwrap();
+    h.header = Some(
+        jemput::packet::format::parse_prelude(&prelude)
+            .unwrap()
+            .header,
+    );
+    h.length = headers["upload-length"].to_str().unwrap().parse().unwrap();
+    match h.creation {
+        Creation::Status(401) => (StatusCode::UNAUTHORIZED, "revoked kit").into_response(),
+        Creation::Status(s) => reply(s, &[]),
+        Creation::AlreadyHeld => reply(200, &[("Jemput-Receipt", h.receipt())]),
+        Creation::Normal => reply(201, &[("Location", "/v1/uploads/u1".into())]),
+    }
+}
+
+async fn hub_head(AxState(hub): AxState<Hub>, headers: HeaderMap) -> Response {
+    let mut h = hub.lock().unwrap();
+    if let Some(r) = h.auth("HEAD", "/v1/uploads/u1", &headers) {
+        return r;
+    }
+    reply(
+        200,
+        &[
+            ("Upload-Offset", h.data.len().to_string()),
+            ("Upload-Length", h.length.to_string()),
+            ("Cache-Control", "no-store".into()),
+        ],
+    )
+}
+
+async fn hub_patch(AxState(hub): AxState<Hub>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut h = hub.lock().unwrap();
+    if let Some(r) = h.auth("PATCH", "/v1/uploads/u1", &headers) {
+        return r;
+    }
+    let checksum = headers["upload-checksum"].to_str().unwrap().to_owned();
+    let want = format!("sha256 {}", B64.encode(Sha256::digest(&body)));
+    assert_eq!(checksum, want, "the kit sends the sha256 of each chunk");
+    h.checksums.push(checksum);
+    if let Some(fault) = h.patch_faults.pop_front() {
+        return reply(fault, &[]);
+    }
+    let offset: usize = headers["upload-offset"].to_str().unwrap().parse().unwrap();
+    if offset != h.data.len() {
+        return reply(409, &[]);
+    }
+    h.data.extend_from_slice(&body);
+    let mut extra = vec![("Upload-Offset", h.data.len().to_string())];
+    if h.data.len() as u64 == h.length {
+        extra.push(("Jemput-Receipt", h.receipt()));
+    }
+    reply(204, &extra)
+}
+
+pub async fn start_hub(
+    kit: &Kit,
+    receipt_key: SigningKey,
+    creation: Creation,
+    faults: &[u16],
+) -> (String, Hub) {
+    let hub = Arc::new(Mutex::new(FakeHub {
+        kit_key: kit.key.public(),
+        receipt_key,
+        creation,
+        patch_faults: faults.iter().copied().collect(),
+        header: None,
+        data: Vec::new(),
+        length: 0,
+        checksums: Vec::new(),
+        requests: Vec::new(),
+    }));
+    let app = axum::Router::new()
+        .route("/v1/uploads", post(hub_create).options(hub_options))
+        .route(
+            "/v1/uploads/u1",
+            axum::routing::head(hub_head).patch(hub_patch),
+        )
+        .with_state(hub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://127.0.0.1:{port}"), hub)
+}

@@ -1,0 +1,106 @@
+//! `jemput upload` end to end: against the independent Node.js tus reference server (`@tus/server`
+//! with `@tus/file-store`), through a proxy that cuts the connection mid-chunk, and against a small
+//! fake hub that signs receipts (good or forged) and injects `409`, `460`, `413` and `401`.
+//!
+//! The Node.js peer is required, not optional: install it with
+//! `npm install --prefix /opt/jemput-test @tus/server@2.4.5 @tus/file-store@2.1.1`
+//! (or point `JEMPUT_TUS_NODE_MODULES` at another `node_modules`).
+
+#[path = "../common/mod.rs"]
+mod common;
+mod fake_hub;
+mod peer;
+mod proxy;
+
+mod cli;
+mod receipts;
+mod reference_server;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use jemput::keys::{PublicKey, SigningKey};
+use jemput::store::Store;
+use jemput::upload::pacing::Backoff;
+use jemput::upload::{parse_endpoint, UploadOptions, Uploader};
+
+// ---------------------------------------------------------------------------------------------
+// The kit side: a store with packets sealed by a test kit key.
+
+struct Kit {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    key: SigningKey,
+    key_file: PathBuf,
+    office: Office,
+}
+
+impl Kit {
+    fn new() -> Kit {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("kit");
+        let key = SigningKey::generate();
+        let key_file = dir.path().join("kit.ed25519");
+        key.save(&key_file).unwrap();
+        Kit {
+            _dir: dir,
+            root,
+            key,
+            key_file,
+            office: office(),
+        }
+    }
+
+    /// Another copy of the kit key (the uploader takes one).
+    fn key_copy(&self) -> SigningKey {
+        SigningKey::load(&self.key_file).unwrap()
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.root).unwrap()
+    }
+
+    /// Seals a visit whose document is `payload` bytes of noise and queues it; returns its id.
+    fn queue_packet(&self, payload: usize) -> String {
+        let (mut visit, mut files) = small_visit();
+        visit.id = uuid::Uuid::new_v4();
+        let mut x: u32 = 0x9e37_79b9;
+        files[0].bytes = (0..payload)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let recipients = [self.office.keys.recipient.clone()];
+        let sealed = seal_with(&self.key, &recipients, &visit, &files);
+        let mut meta = jemput::kit::meta_of(&sealed.header);
+        meta.size = sealed.bytes.len() as u64;
+        self.store().commit_packet(&meta, &sealed.bytes).unwrap();
+        sealed.header.packet_id
+    }
+
+    fn packet_bytes(&self, id: &str) -> Vec<u8> {
+        std::fs::read(self.root.join("packets").join(format!("{id}.jpk"))).unwrap()
+    }
+
+    fn uploader(&self, endpoint: &str, hub_key: Option<PublicKey>, attempts: u32) -> Uploader {
+        let key = self.key_copy();
+        Uploader::new(
+            parse_endpoint(endpoint).unwrap(),
+            "kit-test",
+            key,
+            hub_key,
+            UploadOptions {
+                max_attempts: attempts,
+                backoff: Backoff {
+                    base: Duration::from_millis(20),
+                    max: Duration::from_millis(100),
+                },
+                retention_hours: 24,
+            },
+        )
+    }
+}

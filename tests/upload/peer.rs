@@ -1,0 +1,100 @@
+//! The independent tus server: `@tus/server` with `@tus/file-store` on Node.js, one per test.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn node_modules() -> PathBuf {
+    let dir = std::env::var_os("JEMPUT_TUS_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/jemput-test/node_modules"));
+    let node = Command::new("node").arg("--version").output();
+    let ok = matches!(&node, Ok(o) if o.status.success());
+    assert!(
+        ok,
+        "the tus interop tests need Node.js >= 20.19 on PATH (apt-get install nodejs npm)"
+    );
+    for pkg in ["@tus/server", "@tus/file-store"] {
+        assert!(
+            dir.join(pkg).join("package.json").is_file(),
+            "the tus interop tests need {pkg} in {}: run `npm install --prefix {} @tus/server@2.4.5 @tus/file-store@2.1.1`, or set JEMPUT_TUS_NODE_MODULES to a node_modules that has them",
+            dir.display(),
+            dir.parent().unwrap_or(Path::new(".")).display(),
+        );
+    }
+    dir
+}
+
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `@tus/server` with its file store; killed on drop.
+pub struct TusPeer {
+    pub child: Child,
+    pub port: u16,
+    pub files: PathBuf,
+    pub _dir: tempfile::TempDir,
+}
+
+impl TusPeer {
+    pub fn start() -> TusPeer {
+        let modules = node_modules();
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("tus-server.mjs");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/tus-server.mjs"),
+            &script,
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(&modules, dir.path().join("node_modules")).unwrap();
+        let files = dir.path().join("files");
+        std::fs::create_dir(&files).unwrap();
+        let port = free_port();
+        let mut child = Command::new("node")
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(&files)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(
+            line.trim(),
+            format!("LISTENING {port}"),
+            "@tus/server did not start"
+        );
+        TusPeer {
+            child,
+            port,
+            files,
+            _dir: dir,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/files", self.port)
+    }
+
+    /// The bytes the server stored for the upload at `url`.
+    pub fn stored(&self, url: &str) -> Vec<u8> {
+        let id = url.rsplit('/').next().unwrap();
+        std::fs::read(self.files.join(id)).unwrap()
+    }
+}
+
+impl Drop for TusPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
