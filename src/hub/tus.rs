@@ -718,8 +718,9 @@ async fn patch(
         .and_then(|v| v.parse::<u64>().ok());
     match patch_checks(&st, &id, &method, &uri, &headers, declared).await {
         Ok(Ready::Append(job)) => {
-            // The work runs in its own task: if the kit's connection drops, hyper drops this
-            // handler, but what arrived is still written, fsynced and recorded.
+            // The work runs in its own task, so that whatever ends this handler early (a
+            // connection torn down, a server shutting down) cannot stop it between the write and
+            // the fsync and the offset update: what arrived is always kept and recorded.
             let st2 = st.clone();
             tokio::spawn(async move { append(st2, job, body, declared, idle).await })
                 .await
