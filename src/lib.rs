@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod doctor;
 pub mod fsutil;
 pub mod home;
+pub mod hub;
 pub mod keys;
 pub mod kit;
 pub mod outputs;

@@ -39,6 +39,24 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "office-keygen.schema.json",
             schema_for!(crate::keys::office::OfficeKeys),
         ),
+        ("hub-config.schema.json", schema_for!(crate::hub::HubConfig)),
+        ("hub-info.schema.json", schema_for!(crate::hub::HubInfo)),
+        (
+            "hub-init.schema.json",
+            schema_for!(crate::hub::HubInitOutput),
+        ),
+        (
+            "hub-kits.schema.json",
+            schema_for!(Vec<crate::hub::KitEntry>),
+        ),
+        (
+            "receipt.schema.json",
+            schema_for!(crate::wire::receipt::Receipt),
+        ),
+        (
+            "receipt-body.schema.json",
+            schema_for!(crate::wire::receipt::ReceiptBody),
+        ),
         (
             "pen-trace.schema.json",
             schema_for!(jemput_drivers::PenTrace),

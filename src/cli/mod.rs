@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod devices;
 pub mod doctor;
+pub mod hub;
 pub mod init;
 pub mod office;
 pub mod open;
@@ -78,6 +79,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
     Demo(demo::DemoArgs),
+    /// The office hub: receive packets from kits, verify them, sign receipts
+    Hub(hub::HubArgs),
     /// Test harness: seal synthetic visits in a loop, reporting each success (crash tests)
     #[command(hide = true)]
     StressSeal(stress::StressArgs),
@@ -98,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Doctor(a) => doctor::run(g, a),
+        Command::Hub(a) => hub::run(a),
         Command::StressSeal(a) => stress::run(g, a),
     }
 }

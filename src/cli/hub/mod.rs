@@ -1,0 +1,48 @@
+//! `jemput hub …`: the office hub that receives packets from kits. One file per subcommand.
+
+pub mod init;
+pub mod kits;
+pub mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    /// The hub's data directory (key, config, database, packets)
+    #[arg(long, global = true, env = "JEMPUT_HUB_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: HubCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HubCommand {
+    /// Create a hub: id, signing key, config, database
+    Init(init::InitArgs),
+    /// Serve the kit-hub protocol (tus 1.0.0 + signed receipts) over plain HTTP
+    ///
+    /// TLS with the hub's own certificate, pinned by kits at enrollment, comes in a later step.
+    /// Until then the hub serves plain HTTP, and only on loopback addresses (put it behind a TLS
+    /// proxy) unless --insecure-http says otherwise.
+    Serve(serve::ServeArgs),
+    /// List the registered kits, or add and revoke them
+    Kits(kits::KitsArgs),
+}
+
+pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
+    let data = a.data.as_deref();
+    match a.command {
+        HubCommand::Init(c) => init::run(need_data(data)?, c),
+        HubCommand::Serve(c) => serve::run(need_data(data)?, c),
+        HubCommand::Kits(c) => kits::run(need_data(data)?, c),
+    }
+}
+
+fn need_data(data: Option<&Path>) -> anyhow::Result<&Path> {
+    data.ok_or_else(|| {
+        anyhow::anyhow!("no hub data directory: pass --data DIR (or set JEMPUT_HUB_DATA)")
+    })
+}

@@ -1,0 +1,143 @@
+//! Running the hub: on a listener in the caller's runtime ([`serve`], [`serve_until`]), or on a
+//! loopback port in a thread with its own runtime ([`spawn_local`], for the demo and tests).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use super::{tus, Hub, HubError};
+use crate::keys::PublicKey;
+
+/// How long a stopping hub waits for requests in flight before it drops them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves the hub in `data` on `listener` until an error.
+pub async fn serve(data: &Path, listener: TcpListener) -> Result<(), HubError> {
+    serve_until(data, listener, std::future::pending()).await
+}
+
+/// Serves the hub in `data` on `listener` until `shutdown` resolves, then lets requests in flight
+/// finish (for at most a few seconds).
+pub async fn serve_until(
+    data: &Path,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HubError> {
+    let data = data.to_path_buf();
+    let hub = tokio::task::spawn_blocking(move || Hub::open(&data))
+        .await
+        .expect("opening the hub panicked")?;
+    serve_hub(hub, listener, shutdown).await
+}
+
+async fn serve_hub(
+    hub: Hub,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HubError> {
+    let app = tus::router(Arc::new(hub));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut grace_rx = stop_rx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let mut rx = stop_rx;
+        let _ = rx.wait_for(|s| *s).await;
+    });
+    let grace = async move {
+        let _ = grace_rx.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        r = server => r.map_err(HubError::Serve),
+        _ = grace => Ok(()),
+    }
+}
+
+/// A hub running on a loopback port in a background thread; stopped on [`HubHandle::shutdown`]
+/// or drop.
+#[derive(Debug)]
+pub struct HubHandle {
+    /// Base URL, e.g. `http://127.0.0.1:40123` (the protocol's paths start with `/v1/`).
+    pub url: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The hub's id.
+    pub hub_id: String,
+    /// The hub's public key: receipts verify with it.
+    pub hub_key: PublicKey,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), HubError>>>,
+}
+
+impl HubHandle {
+    /// Stops the hub and waits for its thread; returns the server's error, if it failed.
+    pub fn shutdown(mut self) -> Result<(), HubError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), HubError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(HubError::Serve(std::io::Error::other(
+                "the hub thread panicked",
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for HubHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}
+
+/// Opens the hub in `data` and serves it on `127.0.0.1:<free port>` from a new thread with its own
+/// runtime. Errors opening the hub or binding come back here, not from the thread.
+pub fn spawn_local(data: &Path) -> Result<HubHandle, HubError> {
+    let hub = Hub::open(data)?;
+    let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(HubError::Serve)?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(HubError::Serve)?;
+    let addr = std_listener.local_addr().map_err(HubError::Serve)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("jemput-hub")
+        .enable_all()
+        .build()
+        .map_err(HubError::Serve)?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let hub_id = hub.config().hub_id.clone();
+    let hub_key = hub.public_key();
+    let thread = std::thread::Builder::new()
+        .name("jemput-hub".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).map_err(HubError::Serve)?;
+                serve_hub(hub, listener, async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+            })
+        })
+        .map_err(HubError::Serve)?;
+    Ok(HubHandle {
+        url: format!("http://{addr}"),
+        addr,
+        hub_id,
+        hub_key,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}

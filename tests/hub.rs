@@ -1,0 +1,1129 @@
+//! The hub over real HTTP on loopback: tus 1.0.0 with request signatures, the packet header checked
+//! at creation, verify-before-accept at completion, signed receipts, and every refusal with its
+//! status code, its reason, and what is (not) left on disk. Protocol: `docs/hub-protocol.md`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use common::*;
+use jemput::hub::{self, HubConfig, HubHandle, Registry};
+use jemput::keys::SigningKey;
+use jemput::packet::parse_prelude;
+use jemput::wire::auth;
+use jemput::wire::receipt::Receipt;
+use predicates::prelude::*;
+use reqwest::{Method, Response, StatusCode};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const KIT_ID: &str = "kit-test";
+
+/// A hub on loopback with one registered kit (`kit-test`) and an office to seal packets for.
+struct Fixture {
+    hub: HubHandle,
+    data: PathBuf,
+    kit: SigningKey,
+    office: Office,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+/// Like [`fixture`], with `hub.toml` changed by `tune` before the hub starts.
+fn fixture_with(tune: impl FnOnce(&mut HubConfig)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let mut config = hub::init(&data).unwrap();
+    tune(&mut config);
+    config.save(&data).unwrap();
+    let kit = SigningKey::generate();
+    Registry::open(&data)
+        .unwrap()
+        .add(KIT_ID, &kit.public(), Some("tim uji"))
+        .unwrap();
+    let hub = hub::spawn_local(&data).unwrap();
+    Fixture {
+        hub,
+        data,
+        kit,
+        office: office(),
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn prelude(packet: &[u8]) -> &[u8] {
+    &packet[..parse_prelude(packet).unwrap().payload_offset]
+}
+
+fn metadata(packet: &[u8]) -> String {
+    format!("packet {}", B64.encode(prelude(packet)))
+}
+
+fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+    r.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+fn offset_of(r: &Response) -> u64 {
+    header(r, "upload-offset")
+        .expect("an Upload-Offset header")
+        .parse()
+        .unwrap()
+}
+
+fn b64_digest<D: Digest>(bytes: &[u8]) -> String {
+    B64.encode(D::digest(bytes))
+}
+
+/// Files under `dir`, as paths relative to it.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+        .into_iter()
+        .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
+        .collect()
+}
+
+impl Fixture {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.hub.url)
+    }
+
+    /// A request from the kit, signed for `path` and `offset`.
+    fn request(&self, method: Method, path: &str, offset: Option<u64>) -> reqwest::RequestBuilder {
+        let a = auth::sign(KIT_ID, &self.kit, method.as_str(), path, offset, now());
+        let mut b = self
+            .http
+            .request(method, self.url(path))
+            .header("Tus-Resumable", "1.0.0")
+            .header(auth::HEADER, a);
+        if let Some(o) = offset {
+            b = b.header("Upload-Offset", o.to_string());
+        }
+        b
+    }
+
+    async fn create(&self, packet: &[u8]) -> Response {
+        self.request(Method::POST, "/v1/uploads", None)
+            .header("Upload-Length", packet.len().to_string())
+            .header("Upload-Metadata", metadata(packet))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates an upload and returns its path (`/v1/uploads/<id>`).
+    async fn created(&self, packet: &[u8]) -> String {
+        let r = self.create(packet).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+        header(&r, "location").unwrap().to_string()
+    }
+
+    async fn patch(&self, location: &str, offset: u64, chunk: &[u8]) -> Response {
+        self.patch_with(location, offset, chunk, None).await
+    }
+
+    async fn patch_with(
+        &self,
+        location: &str,
+        offset: u64,
+        chunk: &[u8],
+        checksum: Option<String>,
+    ) -> Response {
+        let mut b = self
+            .request(Method::PATCH, location, Some(offset))
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(chunk.to_vec());
+        if let Some(c) = checksum {
+            b = b.header("Upload-Checksum", c);
+        }
+        b.send().await.unwrap()
+    }
+
+    async fn head(&self, location: &str) -> Response {
+        self.request(Method::HEAD, location, None)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads a whole packet in one PATCH; returns the receipt.
+    async fn upload(&self, packet: &[u8]) -> Receipt {
+        let loc = self.created(packet).await;
+        let r = self.patch(&loc, 0, packet).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        Receipt::from_header_value(header(&r, "jemput-receipt").unwrap()).unwrap()
+    }
+
+    fn part_len(&self, location: &str) -> u64 {
+        let id = location.rsplit('/').next().unwrap();
+        std::fs::metadata(self.data.join("uploads").join(format!("{id}.part")))
+            .unwrap()
+            .len()
+    }
+
+    fn stored(&self, packet_id: &str) -> PathBuf {
+        self.data.join("packets").join(format!("{packet_id}.jpk"))
+    }
+
+    /// A valid packet of `kit-test` around `payload` (no real encryption: the hub never decrypts).
+    fn packet_with_payload(&self, payload: &[u8]) -> Vec<u8> {
+        resign(&self.kit, KIT_ID, &self.office.keys.recipient, payload)
+    }
+}
+
+fn payload(n: usize, seed: u8) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+}
+
+#[tokio::test]
+async fn discovery_and_info_advertise_tus_1_0_0_checksums_and_limits() {
+    let f = fixture();
+    let r = f
+        .http
+        .request(Method::OPTIONS, f.url("/v1/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&r, "tus-version"), Some("1.0.0"));
+    assert_eq!(
+        header(&r, "tus-extension"),
+        Some("creation,termination,checksum,expiration")
+    );
+    assert_eq!(header(&r, "tus-checksum-algorithm"), Some("sha1,sha256"));
+    assert_eq!(header(&r, "tus-max-size"), Some("67108864"));
+
+    let r = f.http.get(f.url("/v1/info")).send().await.unwrap();
+    assert_eq!(header(&r, "content-type"), Some("application/json"));
+    let info: hub::HubInfo = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(info.hub_id, f.hub.hub_id);
+    assert_eq!(info.hub_key, f.hub.hub_key);
+    assert_eq!(info.tus_version, "1.0.0");
+    assert_eq!(info.max_size, 64 << 20);
+    assert!(info.hub_id.starts_with("hub-") && info.hub_id.len() == 12);
+}
+
+#[tokio::test]
+async fn a_sealed_packet_uploaded_in_several_patches_is_stored_byte_identical_with_a_receipt_that_verifies(
+) {
+    let f = fixture();
+    let sealed = small_packet(&f.kit, &f.office);
+    let packet = &sealed.bytes;
+    let loc = f.created(packet).await;
+    assert!(loc.starts_with("/v1/uploads/") && loc.len() == "/v1/uploads/".len() + 32);
+
+    let r = f.head(&loc).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(offset_of(&r), 0);
+    assert_eq!(
+        header(&r, "upload-length"),
+        Some(&*packet.len().to_string())
+    );
+    assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    assert_eq!(header(&r, "upload-metadata"), Some(&*metadata(packet)));
+    assert_eq!(header(&r, "tus-resumable"), Some("1.0.0"));
+
+    // Four chunks, checksummed with sha1, sha256, nothing, sha256.
+    let bounds = [0, 1000, packet.len() / 2, packet.len() - 100, packet.len()];
+    let mut last = None;
+    for (i, w) in bounds.windows(2).enumerate() {
+        let chunk = &packet[w[0]..w[1]];
+        let checksum = match i {
+            0 => Some(format!("sha1 {}", b64_digest::<Sha1>(chunk))),
+            1 | 3 => Some(format!("sha256 {}", b64_digest::<Sha256>(chunk))),
+            _ => None,
+        };
+        let r = f.patch_with(&loc, w[0] as u64, chunk, checksum).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(offset_of(&r), w[1] as u64);
+        assert_eq!(header(&r, "tus-resumable"), Some("1.0.0"));
+        if w[1] < packet.len() {
+            assert!(header(&r, "jemput-receipt").is_none());
+            assert_eq!(
+                f.part_len(&loc),
+                w[1] as u64,
+                "the offset is what is on disk"
+            );
+        }
+        last = Some(r);
+    }
+    let last = last.unwrap();
+    let receipt = Receipt::from_header_value(header(&last, "jemput-receipt").unwrap()).unwrap();
+    let body = receipt
+        .verify_for(
+            &f.hub.hub_key,
+            &sealed.header.packet_id,
+            &sealed.header.payload_sha256,
+        )
+        .unwrap();
+    assert_eq!(body.hub_id, f.hub.hub_id);
+    assert_eq!(body.kit_id, KIT_ID);
+    assert_eq!(body.size, packet.len() as u64);
+
+    assert_eq!(
+        std::fs::read(f.stored(&sealed.header.packet_id)).unwrap(),
+        *packet
+    );
+    assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
+
+    // The receipt is there to fetch again, and HEAD on the finished upload carries it.
+    let path = format!("/v1/receipts/{}", sealed.header.packet_id);
+    let r = f.request(Method::GET, &path, None).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let fetched: Receipt = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(fetched, receipt);
+    let r = f.head(&loc).await;
+    assert_eq!(offset_of(&r), packet.len() as u64);
+    assert_eq!(
+        Receipt::from_header_value(header(&r, "jemput-receipt").unwrap()).unwrap(),
+        receipt
+    );
+}
+
+#[tokio::test]
+async fn creating_a_packet_the_hub_already_holds_returns_the_same_receipt_and_stores_nothing_twice()
+{
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(5000, 1));
+    let first = f.upload(&packet).await;
+    let stored_before = files_under(&f.data);
+
+    let r = f.create(&packet).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(header(&r, "location").is_none());
+    let again = Receipt::from_header_value(header(&r, "jemput-receipt").unwrap()).unwrap();
+    assert_eq!(again, first, "the very same receipt, not a new one");
+    assert_eq!(files_under(&f.data), stored_before);
+    assert_eq!(files_under(&f.data.join("packets")).len(), 1);
+}
+
+#[tokio::test]
+async fn creating_an_unfinished_packet_again_resumes_the_same_upload() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(5000, 2));
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..700]).await.status(), 204);
+
+    let r = f.create(&packet).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(header(&r, "location"), Some(&*loc));
+    assert_eq!(offset_of(&f.head(&loc).await), 700);
+    assert_eq!(files_under(&f.data.join("uploads")).len(), 1);
+}
+
+#[tokio::test]
+async fn a_patch_at_the_wrong_offset_is_refused_with_409_and_changes_nothing() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(5000, 3));
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..500]).await.status(), 204);
+    for wrong in [0, 400, 600] {
+        let r = f.patch(&loc, wrong, &packet[wrong as usize..1000]).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_eq!(offset_of(&r), 500, "the 409 names the hub's offset");
+        assert!(r.text().await.unwrap().contains("HEAD and resume"));
+    }
+    assert_eq!(offset_of(&f.head(&loc).await), 500);
+    assert_eq!(f.part_len(&loc), 500);
+}
+
+#[tokio::test]
+async fn a_chunk_with_a_wrong_checksum_is_discarded_with_460_and_the_offset_stays() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(5000, 4));
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..500]).await.status(), 204);
+    for algo in ["sha1", "sha256"] {
+        let wrong = match algo {
+            "sha1" => b64_digest::<Sha1>(b"something else"),
+            _ => b64_digest::<Sha256>(b"something else"),
+        };
+        let r = f
+            .patch_with(
+                &loc,
+                500,
+                &packet[500..3000],
+                Some(format!("{algo} {wrong}")),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 460);
+        assert_eq!(offset_of(&r), 500);
+        assert!(r.text().await.unwrap().contains("checksum mismatch"));
+        assert_eq!(offset_of(&f.head(&loc).await), 500);
+        assert_eq!(f.part_len(&loc), 500, "the discarded chunk is not on disk");
+    }
+    // The same chunk with its right checksum is then accepted.
+    let chunk = &packet[500..3000];
+    let r = f
+        .patch_with(
+            &loc,
+            500,
+            chunk,
+            Some(format!("sha256 {}", b64_digest::<Sha256>(chunk))),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&r), 3000);
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_checksum_is_refused_with_400() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 5));
+    let loc = f.created(&packet).await;
+    for (value, says) in [
+        ("md5 1B2M2Y8AsgTpgAmY7PhCfg==", "not supported"),
+        ("crc32 AAAAAA==", "not supported"),
+        ("sha1", "<algorithm> <base64 digest>"),
+        ("sha1 !!!", "not base64"),
+        (
+            "sha256 Kq5sNclPz7QV2+lfQIuc6R7oRu0=",
+            "sha256 digests are 32",
+        ),
+    ] {
+        let r = f
+            .patch_with(&loc, 0, &packet[..100], Some(value.into()))
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{value}");
+        assert!(r.text().await.unwrap().contains(says), "{value}");
+    }
+    assert_eq!(offset_of(&f.head(&loc).await), 0);
+}
+
+#[tokio::test]
+async fn requests_without_tus_resumable_1_0_0_get_412_with_tus_version() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 6));
+    let loc = f.created(&packet).await;
+    for (method, path) in [
+        (Method::POST, "/v1/uploads"),
+        (Method::HEAD, loc.as_str()),
+        (Method::PATCH, loc.as_str()),
+        (Method::DELETE, loc.as_str()),
+    ] {
+        for version in [None, Some("0.2.2")] {
+            let a = auth::sign(KIT_ID, &f.kit, method.as_str(), path, None, now());
+            let mut b = f
+                .http
+                .request(method.clone(), f.url(path))
+                .header(auth::HEADER, a);
+            if let Some(v) = version {
+                b = b.header("Tus-Resumable", v);
+            }
+            let r = b.send().await.unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::PRECONDITION_FAILED,
+                "{method} {version:?}"
+            );
+            assert_eq!(header(&r, "tus-version"), Some("1.0.0"));
+        }
+    }
+    assert_eq!(offset_of(&f.head(&loc).await), 0);
+}
+
+#[tokio::test]
+async fn a_packet_over_the_max_size_is_refused_at_creation_with_413() {
+    let f = fixture_with(|c| c.max_size = 4000);
+    let packet = f.packet_with_payload(&payload(5000, 7));
+    let r = f.create(&packet).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().await.unwrap().contains("Tus-Max-Size of 4000"));
+    assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
+}
+
+#[tokio::test]
+async fn a_patch_over_the_chunk_limit_or_past_the_upload_length_is_refused_and_nothing_kept() {
+    let f = fixture_with(|c| c.max_chunk = 1000);
+    let packet = f.packet_with_payload(&payload(5000, 8));
+    let loc = f.created(&packet).await;
+    let r = f.patch(&loc, 0, &packet[..1001]).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().await.unwrap().contains("at most 1000 bytes"));
+    assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
+
+    let mut long = packet[packet.len() - 500..].to_vec();
+    let start = packet.len() as u64 - 500;
+    // Walk to 500 bytes before the end, then send 501.
+    let mut at = 1000u64;
+    while at < start {
+        let end = (at + 1000).min(start);
+        let r = f.patch(&loc, at, &packet[at as usize..end as usize]).await;
+        assert_eq!(r.status(), 204);
+        at = end;
+    }
+    long.push(0);
+    let r = f.patch(&loc, start, &long).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("past Upload-Length"));
+    assert_eq!(offset_of(&f.head(&loc).await), start);
+}
+
+#[tokio::test]
+async fn a_patch_with_the_wrong_content_type_is_refused_with_415() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 9));
+    let loc = f.created(&packet).await;
+    for ct in [None, Some("application/octet-stream"), Some("text/plain")] {
+        let mut b = f
+            .request(Method::PATCH, &loc, Some(0))
+            .body(packet[..100].to_vec());
+        if let Some(ct) = ct {
+            b = b.header("Content-Type", ct);
+        }
+        let r = b.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
+    }
+    assert_eq!(offset_of(&f.head(&loc).await), 0);
+}
+
+#[tokio::test]
+async fn unknown_revoked_stale_and_badly_signed_requests_are_refused_with_401_and_a_reason() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 10));
+    let post = |a: Option<String>| {
+        let mut b = f
+            .http
+            .post(f.url("/v1/uploads"))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", packet.len().to_string())
+            .header("Upload-Metadata", metadata(&packet));
+        if let Some(a) = a {
+            b = b.header(auth::HEADER, a);
+        }
+        b.send()
+    };
+    let expect = |r: Response, reason: &'static str| async move {
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{reason}");
+        let body = r.text().await.unwrap();
+        assert!(
+            body.starts_with(reason),
+            "{body:?} should start with {reason:?}"
+        );
+    };
+    let stranger = SigningKey::generate();
+    let p = "/v1/uploads";
+    expect(
+        post(None).await.unwrap(),
+        "missing or malformed Jemput-Auth",
+    )
+    .await;
+    expect(
+        post(Some("kit=kit-test, t=1".into())).await.unwrap(),
+        "missing or malformed Jemput-Auth",
+    )
+    .await;
+    expect(
+        post(Some(auth::sign(
+            "kit-other",
+            &stranger,
+            "POST",
+            p,
+            None,
+            now(),
+        )))
+        .await
+        .unwrap(),
+        "unknown kit",
+    )
+    .await;
+    expect(
+        post(Some(auth::sign(KIT_ID, &stranger, "POST", p, None, now())))
+            .await
+            .unwrap(),
+        "bad signature",
+    )
+    .await;
+    expect(
+        post(Some(auth::sign(
+            KIT_ID,
+            &f.kit,
+            "POST",
+            p,
+            None,
+            now() - 301,
+        )))
+        .await
+        .unwrap(),
+        "stale request time",
+    )
+    .await;
+    expect(
+        post(Some(auth::sign(
+            KIT_ID,
+            &f.kit,
+            "POST",
+            p,
+            None,
+            now() + 400,
+        )))
+        .await
+        .unwrap(),
+        "stale request time",
+    )
+    .await;
+    // Signed for another path: a captured signature cannot be replayed elsewhere.
+    expect(
+        post(Some(auth::sign(
+            KIT_ID,
+            &f.kit,
+            "POST",
+            "/v1/other",
+            None,
+            now(),
+        )))
+        .await
+        .unwrap(),
+        "bad signature",
+    )
+    .await;
+
+    let loc = f.created(&packet).await;
+    Registry::open(&f.data).unwrap().revoke(KIT_ID).unwrap();
+    expect(
+        post(Some(auth::sign(KIT_ID, &f.kit, "POST", p, None, now())))
+            .await
+            .unwrap(),
+        "revoked kit",
+    )
+    .await;
+    let r = f.patch(&loc, 0, &packet[..100]).await;
+    expect(r, "revoked kit").await;
+    assert_eq!(f.part_len(&loc), 0);
+}
+
+#[tokio::test]
+async fn a_packet_of_another_kit_is_refused_at_creation_with_403() {
+    let f = fixture();
+    let other = SigningKey::generate();
+    Registry::open(&f.data)
+        .unwrap()
+        .add("kit-other", &other.public(), None)
+        .unwrap();
+    let recipient = &f.office.keys.recipient;
+    let cases = [
+        // kit-other's own packet, replayed by kit-test.
+        resign(&other, "kit-other", recipient, &payload(2000, 11)),
+        // Claims to be kit-test's but is signed by another key.
+        resign(&other, KIT_ID, recipient, &payload(2000, 12)),
+    ];
+    for packet in cases {
+        let r = f.create(&packet).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("not by the authenticated kit kit-test"));
+    }
+    assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
+}
+
+#[tokio::test]
+async fn a_forged_header_is_refused_at_creation_before_any_byte() {
+    let f = fixture();
+    let mut packet = f.packet_with_payload(&payload(3000, 13));
+    let p = parse_prelude(&packet).unwrap();
+    // Change the declared payload length in the header JSON without re-signing it.
+    let text = String::from_utf8(p.header_bytes.clone()).unwrap();
+    let forged = text.replace("\"payload_length\":3000", "\"payload_length\":3001");
+    assert_ne!(forged, text);
+    let start = jemput::packet::MAGIC.len() + 4;
+    packet.splice(start..start + text.len(), forged.bytes());
+    packet.push(0);
+    let r = f.create(&packet).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("outer signature"));
+
+    // A flipped bit in the signature itself.
+    let mut packet = f.packet_with_payload(&payload(3000, 14));
+    let sig_end = parse_prelude(&packet).unwrap().payload_offset;
+    packet[sig_end - 1] ^= 1;
+    assert_eq!(f.create(&packet).await.status(), 422);
+    assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
+}
+
+#[tokio::test]
+async fn a_payload_that_does_not_match_its_signed_hash_is_refused_at_completion_with_422_and_nothing_is_stored(
+) {
+    let f = fixture();
+    let mut packet = f.packet_with_payload(&payload(4000, 15));
+    let id = parse_prelude(&packet).unwrap().header.packet_id;
+    let last = packet.len() - 1;
+    packet[last] ^= 0x80;
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..2000]).await.status(), 204);
+    let r = f.patch(&loc, 2000, &packet[2000..]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(header(&r, "jemput-receipt").is_none());
+    assert!(r.text().await.unwrap().contains("SHA-256"));
+
+    assert!(!f.stored(&id).exists());
+    assert_eq!(files_under(&f.data.join("packets")), Vec::<PathBuf>::new());
+    assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
+    assert_eq!(f.head(&loc).await.status(), StatusCode::GONE);
+    let r = f
+        .request(Method::GET, &format!("/v1/receipts/{id}"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn garbage_oversized_or_mismatched_metadata_is_refused_with_400() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 16));
+    let mut with_payload_byte = prelude(&packet).to_vec();
+    with_payload_byte.push(packet[with_payload_byte.len()]);
+    let big = B64.encode(vec![7u8; hub::MAX_METADATA_LEN]);
+    let cases: Vec<(Option<String>, &str)> = vec![
+        (None, "missing Upload-Metadata"),
+        (Some("packet".into()), "no `packet` value"),
+        (Some("filename aGVsbG8=".into()), "no `packet` value"),
+        (Some("packet !!!not-base64".into()), "not base64"),
+        (
+            Some("packet aGVsbG8=,packet aGVsbG8=".into()),
+            "given twice",
+        ),
+        (
+            Some(format!("packet {}", B64.encode(b"GIF89a not a packet"))),
+            "not a packet prelude",
+        ),
+        (
+            Some(format!("packet {}", B64.encode(&prelude(&packet)[..50]))),
+            "not a packet prelude",
+        ),
+        (
+            Some(format!("packet {}", B64.encode(&with_payload_byte))),
+            "send exactly the prelude",
+        ),
+        (Some(format!("packet {big}")), "over the limit"),
+    ];
+    for (value, says) in cases {
+        let mut b = f
+            .request(Method::POST, "/v1/uploads", None)
+            .header("Upload-Length", packet.len().to_string());
+        if let Some(v) = &value {
+            b = b.header("Upload-Metadata", v);
+        }
+        let r = b.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{says}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(says), "{body:?} should say {says:?}");
+    }
+    for length in [
+        "".to_string(),
+        "-1".into(),
+        "abc".into(),
+        (packet.len() - 1).to_string(),
+        (packet.len() + 1).to_string(),
+    ] {
+        let r = f
+            .request(Method::POST, "/v1/uploads", None)
+            .header("Upload-Length", length.clone())
+            .header("Upload-Metadata", metadata(&packet))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "Upload-Length {length:?}"
+        );
+    }
+    assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
+}
+
+#[tokio::test]
+async fn an_upload_id_with_path_traversal_is_404_and_touches_no_file() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 17));
+    let loc = f.created(&packet).await;
+    let config_before = std::fs::read(f.data.join(hub::CONFIG_FILE)).unwrap();
+    let key_before = std::fs::read(f.data.join(hub::KEY_FILE)).unwrap();
+    let files_before = files_under(&f.data);
+    for path in [
+        "/v1/uploads/..%2F..%2Fhub.toml",
+        "/v1/uploads/..%2Fhub.ed25519",
+        "/v1/uploads/%2E%2E%2Fpackets",
+        "/v1/uploads/..",
+        "/v1/uploads/0123456789abcdef0123456789ABCDEF",
+    ] {
+        for method in [Method::HEAD, Method::DELETE] {
+            let r = f.request(method.clone(), path, None).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        }
+        let r = f
+            .request(Method::PATCH, path, Some(0))
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(b"hub_id = \"hub-evil\"\n".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "PATCH {path}");
+    }
+    assert_eq!(
+        std::fs::read(f.data.join(hub::CONFIG_FILE)).unwrap(),
+        config_before
+    );
+    assert_eq!(
+        std::fs::read(f.data.join(hub::KEY_FILE)).unwrap(),
+        key_before
+    );
+    let ignore_db = |v: Vec<PathBuf>| -> Vec<PathBuf> {
+        v.into_iter()
+            .filter(|p| !p.to_string_lossy().starts_with("hub.sqlite"))
+            .collect()
+    };
+    assert_eq!(ignore_db(files_under(&f.data)), ignore_db(files_before));
+    assert_eq!(f.part_len(&loc), 0);
+}
+
+#[tokio::test]
+async fn another_kits_upload_is_invisible_404() {
+    let f = fixture();
+    let other = SigningKey::generate();
+    Registry::open(&f.data)
+        .unwrap()
+        .add("kit-other", &other.public(), None)
+        .unwrap();
+    let packet = f.packet_with_payload(&payload(3000, 18));
+    let loc = f.created(&packet).await;
+    let a = auth::sign("kit-other", &other, "HEAD", &loc, None, now());
+    let r = f
+        .http
+        .head(f.url(&loc))
+        .header("Tus-Resumable", "1.0.0")
+        .header(auth::HEADER, a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn delete_terminates_an_upload_and_later_requests_get_410() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 19));
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
+    let r = f.request(Method::DELETE, &loc, None).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
+    assert_eq!(f.head(&loc).await.status(), StatusCode::GONE);
+    assert_eq!(f.patch(&loc, 1000, &packet[1000..]).await.status(), 410);
+    // A new creation starts over.
+    let again = f.created(&packet).await;
+    assert_ne!(again, loc);
+    assert_eq!(offset_of(&f.head(&again).await), 0);
+}
+
+#[tokio::test]
+async fn an_upload_idle_past_its_expiry_is_gone_410() {
+    let f = fixture_with(|c| c.upload_expiry_secs = 1);
+    let packet = f.packet_with_payload(&payload(3000, 20));
+    let loc = f.created(&packet).await;
+    let r = f.patch(&loc, 0, &packet[..100]).await;
+    assert!(header(&r, "upload-expires").unwrap().ends_with(" GMT"));
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let r = f.head(&loc).await;
+    assert_eq!(r.status(), StatusCode::GONE);
+    assert!(
+        r.text().await.unwrap_or_default().is_empty(),
+        "HEAD has no body"
+    );
+    assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
+}
+
+/// Opens a connection and sends the head of a PATCH announcing `declared` body bytes.
+async fn raw_patch_head(
+    f: &Fixture,
+    loc: &str,
+    offset: u64,
+    declared: usize,
+) -> tokio::net::TcpStream {
+    let mut s = tokio::net::TcpStream::connect(f.hub.addr).await.unwrap();
+    let a = auth::sign(KIT_ID, &f.kit, "PATCH", loc, Some(offset), now());
+    let head = format!(
+        "PATCH {loc} HTTP/1.1\r\nHost: {}\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
+         Upload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n\
+         Content-Length: {declared}\r\n\r\n",
+        f.hub.addr,
+        auth::HEADER
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn a_patch_cut_mid_body_keeps_exactly_the_bytes_that_arrived_and_the_upload_resumes() {
+    let f = fixture();
+    let sealed = small_packet(&f.kit, &f.office);
+    let packet = &sealed.bytes;
+    let loc = f.created(packet).await;
+
+    let mut s = raw_patch_head(&f, &loc, 0, 4000).await;
+    s.write_all(&packet[..1500]).await.unwrap();
+    s.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(s);
+
+    let r = f.head(&loc).await;
+    assert_eq!(offset_of(&r), 1500);
+    assert_eq!(
+        f.part_len(&loc),
+        1500,
+        "the offset is exactly what is on disk"
+    );
+
+    let r = f.patch(&loc, 1500, &packet[1500..]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let receipt = Receipt::from_header_value(header(&r, "jemput-receipt").unwrap()).unwrap();
+    receipt
+        .verify_for(
+            &f.hub.hub_key,
+            &sealed.header.packet_id,
+            &sealed.header.payload_sha256,
+        )
+        .unwrap();
+    assert_eq!(
+        std::fs::read(f.stored(&sealed.header.packet_id)).unwrap(),
+        *packet
+    );
+}
+
+#[tokio::test]
+async fn a_cut_checksummed_chunk_is_discarded_whole() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(5000, 21));
+    let loc = f.created(&packet).await;
+    let mut s = tokio::net::TcpStream::connect(f.hub.addr).await.unwrap();
+    let a = auth::sign(KIT_ID, &f.kit, "PATCH", &loc, Some(0), now());
+    let head = format!(
+        "PATCH {loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
+         Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Upload-Checksum: sha1 {}\r\nContent-Length: 4000\r\n\r\n",
+        auth::HEADER,
+        b64_digest::<Sha1>(&packet[..4000])
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&packet[..1500]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(s);
+    assert_eq!(offset_of(&f.head(&loc).await), 0);
+    assert_eq!(f.part_len(&loc), 0);
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_mid_body_keeps_what_arrived_and_the_hub_serves_others_meanwhile() {
+    let f = fixture_with(|c| c.idle_timeout_secs = 1);
+    let packet = f.packet_with_payload(&payload(5000, 22));
+    let loc = f.created(&packet).await;
+    let mut s = raw_patch_head(&f, &loc, 0, 4000).await;
+    s.write_all(&packet[..1200]).await.unwrap();
+
+    // Meanwhile another upload goes through.
+    let other = f.packet_with_payload(&payload(2000, 23));
+    let receipt = f.upload(&other).await;
+    receipt.verify(&f.hub.hub_key).unwrap();
+
+    // The stalled request ends after the idle timeout with what arrived kept.
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer))
+        .await
+        .expect("the hub ends a stalled request")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"));
+    assert_eq!(offset_of(&f.head(&loc).await), 1200);
+    assert_eq!(f.part_len(&loc), 1200);
+}
+
+#[tokio::test]
+async fn receipts_are_served_only_to_the_kit_that_uploaded() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(2000, 24));
+    let id = parse_prelude(&packet).unwrap().header.packet_id;
+    f.upload(&packet).await;
+    let other = SigningKey::generate();
+    Registry::open(&f.data)
+        .unwrap()
+        .add("kit-other", &other.public(), None)
+        .unwrap();
+    let path = format!("/v1/receipts/{id}");
+    let a = auth::sign("kit-other", &other, "GET", &path, None, now());
+    let r = f
+        .http
+        .get(f.url(&path))
+        .header(auth::HEADER, a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = f
+        .request(Method::GET, "/v1/receipts/no-such-packet", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = f.http.get(f.url(&path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_restarted_hub_keeps_uploads_in_progress_and_receipts() {
+    let f = fixture();
+    let done = f.packet_with_payload(&payload(2000, 25));
+    let receipt = f.upload(&done).await;
+    let packet = f.packet_with_payload(&payload(4000, 26));
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
+    let Fixture {
+        hub,
+        data,
+        kit,
+        office,
+        http,
+        _dir,
+    } = f;
+    hub.shutdown().unwrap();
+    let f = Fixture {
+        hub: hub::spawn_local(&data).unwrap(),
+        data,
+        kit,
+        office,
+        http,
+        _dir,
+    };
+    assert_eq!(offset_of(&f.head(&loc).await), 1000);
+    let r = f.patch(&loc, 1000, &packet[1000..]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = f.create(&done).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        Receipt::from_header_value(header(&r, "jemput-receipt").unwrap()).unwrap(),
+        receipt
+    );
+}
+
+#[test]
+fn the_hub_cli_creates_a_hub_registers_lists_and_revokes_kits() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("hub");
+    let out = jemput()
+        .args(["hub", "init", "--json", "--data"])
+        .arg(&data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["hub_id"].as_str().unwrap().starts_with("hub-"));
+    let key_file = data.join(hub::KEY_FILE);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(
+        SigningKey::load(&key_file).unwrap().public().to_string(),
+        v["hub_key"].as_str().unwrap()
+    );
+    jemput()
+        .args(["hub", "init", "--data"])
+        .arg(&data)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already holds a hub"));
+
+    let kit = SigningKey::generate().public().to_string();
+    jemput()
+        .args([
+            "hub",
+            "kits",
+            "add",
+            "--kit-id",
+            "kit-a1",
+            "--name",
+            "Tim Nunukan",
+        ])
+        .args(["--kit-key", &kit, "--data"])
+        .arg(&data)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kit-a1"));
+    jemput()
+        .args([
+            "hub",
+            "kits",
+            "add",
+            "--kit-id",
+            "kit-a1",
+            "--kit-key",
+            &kit,
+            "--data",
+        ])
+        .arg(&data)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already registered"));
+    jemput()
+        .args(["hub", "kits", "revoke", "kit-a1", "--data"])
+        .arg(&data)
+        .assert()
+        .success();
+    let out = jemput()
+        .args(["hub", "kits", "--json", "--data"])
+        .arg(&data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v[0]["kit_id"], "kit-a1");
+    assert_eq!(v[0]["kit_key"], kit.as_str());
+    assert_eq!(v[0]["name"], "Tim Nunukan");
+    assert_eq!(v[0]["revoked"], true);
+    jemput()
+        .args(["hub", "kits", "revoke", "kit-zz", "--data"])
+        .arg(&data)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no kit kit-zz"));
+}
+
+#[test]
+fn hub_serve_refuses_plain_http_off_loopback_without_the_flag() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("hub");
+    hub::init(&data).unwrap();
+    jemput()
+        .args(["hub", "serve", "--listen", "0.0.0.0:0", "--data"])
+        .arg(&data)
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("not a loopback address")
+                .and(predicate::str::contains("--insecure-http")),
+        );
+    jemput()
+        .args(["hub", "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("JEMPUT_HUB_DATA")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--data"));
+}
