@@ -37,8 +37,10 @@ pub struct DemoOutput {
     pub office_identity: PathBuf,
     /// Paths of the packets sealed in this run.
     pub packets: Vec<PathBuf>,
-    /// Paths of hub receipts (empty until the hub exists).
+    /// Paths of the hub receipts of this run's packets (empty with `--offline`).
     pub receipts: Vec<PathBuf>,
+    /// URL of the embedded hub the demo uploaded to (absent with `--offline`).
+    pub hub_url: Option<String>,
     /// Number of visits run.
     pub visits: u32,
     /// Directory the first packet was opened into with the office identity.

@@ -168,3 +168,56 @@ fn demo_without_keep_cleans_up_and_prints_a_summary() {
         "throw-away kit {path} was left behind"
     );
 }
+
+#[test]
+fn demo_uploads_to_an_embedded_hub_and_every_receipt_verifies() {
+    let d = tempfile::tempdir().unwrap();
+    let keep = d.path().join("demo");
+    let out = jemput()
+        .env_remove("JEMPUT_PASSPHRASE")
+        .args(["demo", "--json", "--visits", "3", "--keep"])
+        .arg(&keep)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["hub_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    let packets = v["packets"].as_array().unwrap();
+    let receipts = v["receipts"].as_array().unwrap();
+    assert_eq!(receipts.len(), packets.len());
+    let home = jemput::home::KitHome::open(v["kit_home"].as_str().unwrap().as_ref()).unwrap();
+    let hub_key = home.config.hub_key.expect("the demo pins the hub key");
+    for (p, r) in packets.iter().zip(receipts) {
+        let bytes = std::fs::read(p.as_str().unwrap()).unwrap();
+        let header = jemput::packet::parse_prelude(&bytes).unwrap().header;
+        let receipt: jemput::wire::receipt::Receipt =
+            serde_json::from_slice(&std::fs::read(r.as_str().unwrap()).unwrap()).unwrap();
+        let body = receipt
+            .verify_for(&hub_key, &header.packet_id, &header.payload_sha256)
+            .unwrap();
+        assert_eq!(body.size, bytes.len() as u64);
+    }
+    // The queue shows them acknowledged (kept until the retention period passes).
+    let out = jemput()
+        .arg("--home")
+        .arg(&home.root)
+        .args(["queue", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let q: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(
+        q.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["state"] == "acknowledged"),
+        "{q:#}"
+    );
+}

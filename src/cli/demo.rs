@@ -24,8 +24,7 @@ pub struct DemoArgs {
     /// Number of visits
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub visits: u32,
-    /// Seal only, do not upload (upload to a local hub arrives with the upload issue; until then
-    /// the demo always seals only)
+    /// Seal only, do not start the embedded hub or upload (a blank-spot trip)
     #[arg(long)]
     pub offline: bool,
     /// Run the device models at true device speed (an EF01 image takes ~7 s at 57 600 baud)
@@ -88,6 +87,27 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             },
         )?,
         Err(e) => return Err(e.into()),
+    };
+    // Unless offline: an embedded hub on loopback that knows this kit; the kit pins its key.
+    let mut home = home;
+    let hub = if a.offline {
+        None
+    } else {
+        let hub_dir = dir.join("hub");
+        if !hub_dir.join("hub.toml").exists() {
+            jemput::hub::init(&hub_dir)?;
+        }
+        let registry = jemput::hub::Registry::open(&hub_dir)?;
+        let kit_key = home.kit_key()?.public();
+        if registry.get(&home.config.kit_id)?.is_none() {
+            registry.add(&home.config.kit_id, &kit_key, Some("demo kit"))?;
+        }
+        drop(registry);
+        let handle = jemput::hub::spawn_local(&hub_dir)?;
+        home.config.hub_key = Some(handle.hub_key);
+        home.config.hub_url = Some(handle.url.clone());
+        home.save_config()?;
+        Some(handle)
     };
     let drafts = home.drafts()?;
     let identity = home.unlock_drafts(&passphrase)?;
@@ -168,6 +188,49 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         packets.push(o.path);
     }
 
+    let mut receipts = Vec::new();
+    let mut upload_line = String::from(
+        "upload: skipped (--offline); `jemput --home <kit> upload` drains the queue later",
+    );
+    if let Some(handle) = &hub {
+        let uploader = jemput::upload::Uploader::new(
+            jemput::upload::parse_endpoint(&handle.url)?,
+            &home.config.kit_id,
+            home.kit_key()?,
+            home.config.hub_key,
+            jemput::upload::UploadOptions {
+                retention_hours: home.config.retention_hours,
+                ..Default::default()
+            },
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let report = runtime.block_on(uploader.drain(&mut store, &jemput::upload::NoProgress))?;
+        let receipts_dir = dir.join("receipts");
+        jemput::fsutil::ensure_dir(&receipts_dir, 0o700)?;
+        for p in &report.packets {
+            if let Some(bytes) = store.receipt_of(&p.packet_id)? {
+                let path = receipts_dir.join(format!("{}.json", p.packet_id));
+                jemput::fsutil::write_atomic(&path, &bytes, 0o644)?;
+                receipts.push(path);
+            }
+        }
+        let acked = report
+            .packets
+            .iter()
+            .filter(|p| p.outcome == jemput::upload::Outcome::Acknowledged)
+            .count();
+        anyhow::ensure!(
+            acked == report.packets.len() && report.stopped.is_none(),
+            "the demo hub did not acknowledge every packet: {:?}",
+            report
+        );
+        upload_line = format!(
+            "uploaded to the hub at {} ({}): {acked} receipts, each verified with the pinned hub key",
+            handle.url, handle.hub_id
+        );
+    }
     let ids = office::load_identities(&identity_file)?;
     let opened = dir.join("opened").join(
         packets[0]
@@ -183,7 +246,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             kit_home: home.root.clone(),
             office_identity: identity_file,
             packets,
-            receipts: Vec::new(),
+            receipts,
+            hub_url: hub.as_ref().map(|h| h.url.clone()),
             visits: a.visits,
             opened,
         })?;
@@ -202,9 +266,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             contents.manifest.packet_id,
             contents.files.len()
         );
-        if !a.offline {
-            println!("upload: not yet implemented (upload and hub issue); packets stay sealed in the queue");
-        }
+        println!("{upload_line}");
         match &a.keep {
             Some(d) => println!("everything kept in {}", d.display()),
             None => println!("throw-away directory removed (use --keep DIR to keep it)"),
