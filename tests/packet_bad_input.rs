@@ -249,6 +249,25 @@ fn raw_tar_entry(name: &[u8], data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A payload archive written by hand: manifest, signature, then `files`, whatever their names.
+fn archive(manifest: &[u8], signature: &[u8], files: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut tar = raw_tar_entry(b"manifest.json", manifest);
+    tar.extend(raw_tar_entry(b"manifest.sig", signature));
+    for (name, data) in files {
+        tar.extend(raw_tar_entry(name, data));
+    }
+    tar.extend([0u8; 1024]);
+    tar
+}
+
+/// The files of decrypted contents, as `archive` takes them.
+fn files_of(c: &packet::Contents) -> Vec<(&[u8], &[u8])> {
+    c.files
+        .iter()
+        .map(|(n, d)| (n.as_bytes(), d.as_slice()))
+        .collect()
+}
+
 #[test]
 fn a_path_traversal_entry_is_refused_and_nothing_is_written() {
     let office = office();
@@ -256,14 +275,9 @@ fn a_path_traversal_entry_is_refused_and_nothing_is_written() {
     let sealed = small_packet(&kit, &office);
     // Take the genuine archive and append an entry that climbs out of the output directory.
     let c = packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
-    let mut tar = Vec::new();
-    tar.extend(raw_tar_entry(b"manifest.json", &c.manifest_bytes));
-    tar.extend(raw_tar_entry(b"manifest.sig", &c.signature));
-    for (n, d) in &c.files {
-        tar.extend(raw_tar_entry(n.as_bytes(), d));
-    }
-    tar.extend(raw_tar_entry(b"../evil.txt", b"pwned"));
-    tar.extend([0u8; 1024]);
+    let mut files = files_of(&c);
+    files.push((b"../evil.txt", b"pwned"));
+    let tar = archive(&c.manifest_bytes, &c.signature, &files);
     let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("a").join("out");
@@ -272,10 +286,7 @@ fn a_path_traversal_entry_is_refused_and_nothing_is_written() {
     assert!(walk(parent.path()).is_empty());
     // Absolute paths and directories are refused the same way.
     for bad in [&b"/tmp/evil"[..], b"sub/dir.png"] {
-        let mut t = raw_tar_entry(b"manifest.json", &c.manifest_bytes);
-        t.extend(raw_tar_entry(b"manifest.sig", &c.signature));
-        t.extend(raw_tar_entry(bad, b"x"));
-        t.extend([0u8; 1024]);
+        let t = archive(&c.manifest_bytes, &c.signature, &[(bad, b"x")]);
         let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &t);
         assert!(matches!(
             open_fails_cleanly(&b, &office),
@@ -291,12 +302,7 @@ fn a_manifest_signed_by_another_key_fails_the_inner_signature() {
     let sealed = small_packet(&kit, &office);
     let c = packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
     let forged = SigningKey::generate().sign(jemput::keys::sign::INNER_DOMAIN, &c.manifest_bytes);
-    let mut tar = raw_tar_entry(b"manifest.json", &c.manifest_bytes);
-    tar.extend(raw_tar_entry(b"manifest.sig", &forged));
-    for (n, d) in &c.files {
-        tar.extend(raw_tar_entry(n.as_bytes(), d));
-    }
-    tar.extend([0u8; 1024]);
+    let tar = archive(&c.manifest_bytes, &forged, &files_of(&c));
     let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
     assert!(matches!(
         open_fails_cleanly(&b, &office),
@@ -304,12 +310,7 @@ fn a_manifest_signed_by_another_key_fails_the_inner_signature() {
     ));
     // The outer signature's bytes cannot stand in for the inner one either (domain separation).
     let outer_style = kit.sign(jemput::keys::sign::OUTER_DOMAIN, &c.manifest_bytes);
-    let mut tar = raw_tar_entry(b"manifest.json", &c.manifest_bytes);
-    tar.extend(raw_tar_entry(b"manifest.sig", &outer_style));
-    for (n, d) in &c.files {
-        tar.extend(raw_tar_entry(n.as_bytes(), d));
-    }
-    tar.extend([0u8; 1024]);
+    let tar = archive(&c.manifest_bytes, &outer_style, &files_of(&c));
     let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
     assert!(matches!(
         open_fails_cleanly(&b, &office),
@@ -324,12 +325,8 @@ fn a_changed_file_fails_its_hash_and_extra_or_missing_files_are_named() {
     let sealed = small_packet(&kit, &office);
     let c = packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
     let build = |files: &[(&str, &[u8])]| {
-        let mut tar = raw_tar_entry(b"manifest.json", &c.manifest_bytes);
-        tar.extend(raw_tar_entry(b"manifest.sig", &c.signature));
-        for (n, d) in files {
-            tar.extend(raw_tar_entry(n.as_bytes(), d));
-        }
-        tar.extend([0u8; 1024]);
+        let files: Vec<(&[u8], &[u8])> = files.iter().map(|(n, d)| (n.as_bytes(), *d)).collect();
+        let tar = archive(&c.manifest_bytes, &c.signature, &files);
         packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar)
     };
     let (name, data) = &c.files[0];
@@ -365,12 +362,7 @@ fn a_manifest_moved_into_another_packet_is_refused() {
     let kit = SigningKey::generate();
     let sealed = small_packet(&kit, &office);
     let c = packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
-    let mut tar = raw_tar_entry(b"manifest.json", &c.manifest_bytes);
-    tar.extend(raw_tar_entry(b"manifest.sig", &c.signature));
-    for (n, d) in &c.files {
-        tar.extend(raw_tar_entry(n.as_bytes(), d));
-    }
-    tar.extend([0u8; 1024]);
+    let tar = archive(&c.manifest_bytes, &c.signature, &files_of(&c));
     let b = packet_around(&kit, &office.keys.recipient, &tar);
     let e = open_fails_cleanly(&b, &office);
     assert!(
