@@ -514,3 +514,50 @@ fn doctor_on_a_missing_home_says_how_to_create_it() {
     let fix = r["findings"][0]["fix"].as_str().unwrap();
     assert!(fix.starts_with("jemput init --home"), "{fix}");
 }
+
+#[test]
+fn calibrate_keeps_a_record_that_later_captures_reference() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["calibrate", "sim:isdv4", "--json", "--timeout", "20"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rec: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let id = rec["id"].as_str().unwrap();
+    assert!(id.starts_with("isdv4-cal-"), "{id}");
+    assert_eq!(rec["device"]["driver"], "isdv4");
+    assert_eq!(rec["data"]["area"], serde_json::json!([600, 180]));
+    assert!(home
+        .join("calibrations")
+        .join(format!("{id}.json"))
+        .is_file());
+
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["calibrate", "sim:ef01", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rec: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(rec["data"]["packet_size_bytes"], 128);
+    assert_eq!(rec["data"]["security_level"], 3);
+    assert_eq!(rec["data"]["blank_polls_without_finger"], 3);
+
+    // A tty path needs its driver named.
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["calibrate", "/dev/ttyUSB9"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--driver"));
+}

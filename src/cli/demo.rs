@@ -161,7 +161,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or((-3.1, 121.1));
             let name = visit.resident.name.clone().unwrap_or_default();
             let rig = super::rig::SimRig::start(seed, &name, near, a.realtime)?;
-            let report = rig.capture(&mut visit, &drafts, opts.finger_exceptions.clone())?;
+            let report = rig.capture(
+                &home.root,
+                &mut visit,
+                &drafts,
+                opts.finger_exceptions.clone(),
+            )?;
             device_note = format!(
                 "fingers: {}; signature: {}; {}",
                 report.scanner,

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, each with its args struct and a `run` function.
 
+pub mod calibrate;
 pub mod demo;
 pub mod devices;
 pub mod doctor;
@@ -75,6 +76,8 @@ pub enum Command {
     Upload(upload::UploadArgs),
     /// List serial devices with their access status (technicians)
     Devices(devices::DevicesArgs),
+    /// Calibrate a device (pad corners; fingerprint module settings and blank baseline)
+    Calibrate(calibrate::CalibrateArgs),
     /// Check a kit: home, keys, config, serial access, ModemManager, disk, clock, queue
     Doctor(doctor::DoctorArgs),
     /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
@@ -101,6 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Doctor(a) => doctor::run(g, a),
+        Command::Calibrate(a) => calibrate::run(g, a),
         Command::Hub(a) => hub::run(a),
         Command::StressSeal(a) => stress::run(g, a),
     }

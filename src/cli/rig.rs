@@ -91,6 +91,7 @@ impl SimRig {
     /// Opens the real drivers on the models' ttys and captures the visit's biometrics.
     pub fn capture(
         &self,
+        home: &std::path::Path,
         visit: &mut Visit,
         drafts: &Drafts,
         finger_exceptions: Vec<(FingerPosition, ExceptionReason, Permanence)>,
@@ -111,6 +112,10 @@ impl SimRig {
         let mut gps = NmeaGps::open(&self.gps_path, NmeaConfig { baud: 4_800 })?;
         let scanner_name = describe(&scanner, &self.ef01_path);
         let pad_name = describe(&pad, &self.isdv4_path);
+        // A pad calibrated with `jemput calibrate` maps its traces onto the signing area.
+        if let Some(rec) = jemput::calibration::current(home, pad.info())? {
+            pad.set_calibration(Some(serde_json::from_value(rec.data)?))?;
+        }
         let pad_calibration = pad.calibration().map(|c| c.id.clone());
         let fix = capture_with_devices(
             visit,
