@@ -473,7 +473,7 @@ pub struct FoundDevice {
     /// Drivers whose ID tables list this port; several when a bridge chip is shared.
     pub drivers: Vec<DriverCandidate>,
     /// A selector naming this port alone: VID:PID:SERIAL when the serial is unique here, else
-    /// usb:<port path>, else the tty path.
+    /// `usb:<port path>`, else the tty path.
     pub selector: String,
     pub access: Access,
 }

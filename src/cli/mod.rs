@@ -1,15 +1,20 @@
 //! The command line: one file per subcommand, each with its args struct and a `run` function.
 
+pub mod capture;
 pub mod demo;
 pub mod devices;
+pub mod devices_test;
 pub mod init;
+pub mod interrupt;
 pub mod office;
 pub mod open;
 pub mod output;
 pub mod packet;
 pub mod queue;
 pub mod seal;
+pub mod select;
 pub mod settings;
+pub mod sim;
 pub mod stress;
 pub mod visit;
 
@@ -67,8 +72,12 @@ pub enum Command {
     Open(open::OpenArgs),
     /// List the packets in the kit's queue
     Queue(queue::QueueArgs),
-    /// List serial devices with their access status (technicians)
+    /// List capture devices with their drivers and access status; `devices test` tries one
     Devices(devices::DevicesArgs),
+    /// One capture from a device to files, for bench tests (finger PNG; signature PNG + trace)
+    Capture(capture::CaptureArgs),
+    /// Run device models (fingerprint module, pen pad, GPS) on new ptys until Ctrl-C
+    Sim(sim::SimArgs),
     /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
     Demo(demo::DemoArgs),
     /// Test harness: seal synthetic visits in a loop, reporting each success (crash tests)
@@ -89,6 +98,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Queue(a) => queue::run(g, a),
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),
+        Command::Capture(a) => capture::run(a),
+        Command::Sim(a) => sim::run(a),
         Command::StressSeal(a) => stress::run(g, a),
     }
 }
