@@ -59,3 +59,137 @@ pub struct SealFailure {
     pub visit_id: uuid::Uuid,
     pub error: String,
 }
+
+/// `jemput devices --json`: every port listed, with candidate drivers, access and the fix.
+pub type DevicesOutput = Vec<jemput_drivers::registry::FoundDevice>;
+
+/// What one capture of `jemput devices test` returned (no biometric data: sizes and counts only).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaptureSummary {
+    Finger {
+        width: u32,
+        height: u32,
+        ppi: u32,
+        /// Distinct grey levels in the image (16 for EF01 modules' 4-bit uploads).
+        grey_levels: u32,
+    },
+    Signature {
+        points: usize,
+        pen_down_points: usize,
+        strokes: usize,
+        extent_x: u32,
+        extent_y: u32,
+        /// Time from the first pen-down to the last point.
+        duration_ms: u32,
+    },
+    Location {
+        fix: jemput_drivers::Fix,
+    },
+}
+
+impl CaptureSummary {
+    pub fn finger(img: &jemput_drivers::FingerImage) -> Self {
+        let mut seen = [false; 256];
+        img.pixels.iter().for_each(|&p| seen[usize::from(p)] = true);
+        CaptureSummary::Finger {
+            width: img.width,
+            height: img.height,
+            ppi: img.ppi,
+            grey_levels: seen.iter().filter(|s| **s).count() as u32,
+        }
+    }
+
+    pub fn signature(trace: &jemput_drivers::PenTrace) -> Self {
+        CaptureSummary::Signature {
+            points: trace.points.len(),
+            pen_down_points: trace.points.iter().filter(|p| p.touching).count(),
+            strokes: strokes(trace),
+            extent_x: trace.extent_x,
+            extent_y: trace.extent_y,
+            duration_ms: trace.points.last().map_or(0, |p| p.t_ms),
+        }
+    }
+}
+
+/// Pen-down runs in a trace.
+pub fn strokes(trace: &jemput_drivers::PenTrace) -> usize {
+    let mut down = false;
+    let mut n = 0;
+    for p in &trace.points {
+        if p.touching && !down {
+            n += 1;
+        }
+        down = p.touching;
+    }
+    n
+}
+
+/// `jemput devices test --json`: liveness, identity, one capture, timings.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeviceTestOutput {
+    /// The selector as given.
+    pub selector: String,
+    /// The tty the driver talked over (a pty for `sim:`).
+    pub path: PathBuf,
+    pub simulated: bool,
+    /// How the driver was chosen.
+    pub identified_by: jemput_drivers::registry::Identified,
+    pub capability: jemput_drivers::registry::Capability,
+    pub info: jemput_drivers::DeviceInfo,
+    /// Time to open the port and initialise the device (and start the model, for `sim:`).
+    pub open_ms: u64,
+    /// The capture, when it succeeded.
+    pub capture: Option<CaptureSummary>,
+    /// Time the capture took, including waiting for the finger, the pen or the fix.
+    pub capture_ms: u64,
+    /// Whether the device opened and captured.
+    pub ok: bool,
+    /// Why the capture failed, with what to do.
+    pub error: Option<String>,
+}
+
+/// `jemput capture finger --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CaptureFingerOutput {
+    /// The PNG written (8-bit grey).
+    pub out: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    pub ppi: u32,
+    /// Finger position code, 1 (right thumb) … 10 (left little).
+    pub position: u8,
+    pub position_name: String,
+    pub device: jemput_drivers::DeviceInfo,
+    pub path: PathBuf,
+    pub capture_ms: u64,
+}
+
+/// `jemput capture signature --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CaptureSignatureOutput {
+    /// The PNG written (the pen-down strokes, dark on white).
+    pub out: PathBuf,
+    /// The pen trace written as JSON (`pen-trace.schema.json`).
+    pub trace: PathBuf,
+    pub points: usize,
+    pub strokes: usize,
+    pub device: jemput_drivers::DeviceInfo,
+    pub path: PathBuf,
+    pub capture_ms: u64,
+}
+
+/// One line of `jemput sim --json`, printed as soon as the model runs.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SimOutput {
+    /// The model (`ef01`, `isdv4`, `gps`).
+    pub model: String,
+    /// The driver that talks to it (`--driver` for a tty selector).
+    pub driver: String,
+    /// The tty to open, as a real device's.
+    pub path: PathBuf,
+    /// The line speed the model paces its output at (unpaced with `fast`).
+    pub baud: u32,
+    pub fast: bool,
+    pub faults: Vec<String>,
+}

@@ -61,6 +61,23 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "pen-trace.schema.json",
             schema_for!(jemput_drivers::PenTrace),
         ),
+        (
+            "devices.schema.json",
+            schema_for!(crate::outputs::DevicesOutput),
+        ),
+        (
+            "devices-test.schema.json",
+            schema_for!(crate::outputs::DeviceTestOutput),
+        ),
+        (
+            "capture-finger.schema.json",
+            schema_for!(crate::outputs::CaptureFingerOutput),
+        ),
+        (
+            "capture-signature.schema.json",
+            schema_for!(crate::outputs::CaptureSignatureOutput),
+        ),
+        ("sim.schema.json", schema_for!(crate::outputs::SimOutput)),
     ]
 }
 

@@ -51,6 +51,18 @@ pub struct SerialPortInfo {
 
 /// Every serial port the OS reports, with access checked by opening it briefly.
 pub fn serial_ports() -> Vec<SerialPortInfo> {
+    port_identities()
+        .into_iter()
+        .map(|(path, usb)| {
+            let access = check_access(&path);
+            SerialPortInfo { path, usb, access }
+        })
+        .collect()
+}
+
+/// Every serial port the OS reports with its USB identity, without opening any of them (for
+/// resolving a selector: opening a port can reset the board behind it).
+pub fn port_identities() -> Vec<(PathBuf, Option<UsbIdentity>)> {
     let ports = serialport::available_ports().unwrap_or_default();
     ports
         .into_iter()
@@ -65,11 +77,45 @@ pub fn serial_ports() -> Vec<SerialPortInfo> {
                 }),
                 _ => None,
             };
-            let path = PathBuf::from(&p.port_name);
-            let access = check_access(&path);
-            SerialPortInfo { path, usb, access }
+            (PathBuf::from(&p.port_name), usb)
         })
         .collect()
+}
+
+/// The USB port path (`1-2.3`, as `usb:` selectors take it) of the tty at `path`, from sysfs.
+pub fn usb_port_of(path: &Path) -> Option<String> {
+    let name = path.file_name()?;
+    let device =
+        std::fs::canonicalize(Path::new("/sys/class/tty").join(name).join("device")).ok()?;
+    usb_port_in_sysfs_path(&device)
+}
+
+/// The USB port in a sysfs device path: the last component shaped like `1-2.3` (bus, then the
+/// port chain), as in `/sys/devices/pci0000:00/…/usb1/1-2/1-2.3/1-2.3:1.0/ttyUSB0`.
+pub fn usb_port_in_sysfs_path(device: &Path) -> Option<String> {
+    device.components().rev().find_map(|c| {
+        let s = c.as_os_str().to_str()?;
+        let (bus, ports) = s.split_once('-')?;
+        let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+        (digits(bus) && ports.split('.').all(digits)).then(|| s.to_string())
+    })
+}
+
+/// The ACPI/PNP ids of a built-in serial port (`/sys/class/tty/<name>/device/id`), e.g. `WACf004`
+/// for a TabletPC pen digitizer; empty for other ports.
+pub fn pnp_ids_of(path: &Path) -> Vec<String> {
+    let Some(name) = path.file_name() else {
+        return Vec::new();
+    };
+    let file = Path::new("/sys/class/tty").join(name).join("device/id");
+    std::fs::read_to_string(file)
+        .map(|s| {
+            s.lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Opens `path` briefly to see whether this user can use it.
@@ -168,6 +214,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_usb_port_is_read_from_the_sysfs_device_path() {
+        let usb =
+            Path::new("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2.3/1-2.3:1.0/ttyUSB0");
+        assert_eq!(usb_port_in_sysfs_path(usb).as_deref(), Some("1-2.3"));
+        let acm = Path::new("/sys/devices/pci0000:00/0000:00:14.0/usb3/3-1/3-1:1.0");
+        assert_eq!(usb_port_in_sysfs_path(acm).as_deref(), Some("3-1"));
+        let builtin = Path::new("/sys/devices/pnp0/00:05/tty/ttyS4");
+        assert_eq!(usb_port_in_sysfs_path(builtin), None);
     }
 
     #[test]

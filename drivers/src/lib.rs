@@ -7,11 +7,13 @@
 //! Drivers, each with its device model (the device's side of the same wire protocol, for running
 //! without hardware): [`ef01`] (EF01 serial fingerprint modules), [`isdv4`] (Wacom ISDV4/W8001
 //! serial pen digitizers, signature pads) and [`nmea`] (NMEA-0183 GPS receivers, a location
-//! source). [`discover`] lists serial ports with their access status; [`udev`] writes the udev
-//! rules for all of them from their ID tables.
+//! source). [`discover`] lists serial ports with their access status; [`registry`] holds a factory
+//! per driver, lists what each finds and opens a device by selector (including `sim:` selectors
+//! that start a device model in-process); [`udev`] writes the udev rules for all of them from
+//! their ID tables.
 //!
-//! **Not here yet:** the factory registry and `sim:` selectors; PTP cameras, UVC webcams and
-//! U.are.U 4000-class readers over USB come with the "USB devices" issue. Captures the kit cannot
+//! **Not here yet:** PTP cameras, UVC webcams and U.are.U 4000-class readers over USB come with the
+//! "USB devices" issue. Captures the kit cannot
 //! take from a device yet come from the synthetic generators in [`synth`].
 
 #![forbid(unsafe_code)]
@@ -21,6 +23,7 @@ pub mod ef01;
 mod finger;
 pub mod isdv4;
 pub mod nmea;
+pub mod registry;
 mod selector;
 pub mod synth;
 mod traits;

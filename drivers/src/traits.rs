@@ -105,9 +105,18 @@ pub trait Device {
     fn info(&self) -> &DeviceInfo;
 }
 
+/// Called during a long transfer (an image upload) with (bytes received, bytes expected).
+pub type TransferProgress = Box<dyn FnMut(usize, usize) + Send>;
+
 /// A scanner that captures one finger at a time.
 pub trait FingerprintScanner: Device {
     fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError>;
+
+    /// Reports the progress of image transfers to `progress` (`None`: stop reporting). Scanners
+    /// whose images arrive at once ignore it.
+    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
+        let _ = progress;
+    }
 }
 
 /// A pad that records a signature.

@@ -1,58 +1,112 @@
-//! `jemput devices`: every serial device found, accessible or not, with the reason and the fix.
-//!
-//! Not finished: matching ports to drivers by their ID tables, `devices test`, and USB devices
-//! (cameras, U.are.U readers) arrive with the device issues.
+//! `jemput devices`: every serial device a driver may talk to, accessible or not, with the
+//! candidate drivers, the reason it cannot be opened and the fix. `jemput devices test` is in
+//! `devices_test.rs`.
 
 use std::process::ExitCode;
 
-use clap::Args;
-use jemput_drivers::discover::{self, Access};
+use clap::{Args, Subcommand};
+use jemput_drivers::discover::Access;
+use jemput_drivers::registry::{self, FoundDevice};
 
 #[derive(Debug, Args)]
 pub struct DevicesArgs {
     /// Print the list as JSON
     #[arg(long)]
     pub json: bool,
+    /// Also list serial ports no driver's ID table names (built-in UARTs)
+    #[arg(long)]
+    pub all: bool,
+    #[command(subcommand)]
+    pub command: Option<DevicesCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    /// Open one device, read its identity, take one capture, and time it
+    Test(super::devices_test::TestArgs),
 }
 
 pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
-    let ports = discover::serial_ports();
+    if let Some(DevicesCommand::Test(t)) = a.command {
+        return super::devices_test::run(t);
+    }
+    let ports: jemput::outputs::DevicesOutput = registry::list_all()
+        .into_iter()
+        .filter(|d| a.all || !d.drivers.is_empty() || d.usb.is_some())
+        .collect();
     if a.json {
         super::output::json(&ports)?;
         return Ok(ExitCode::SUCCESS);
     }
     if ports.is_empty() {
-        eprintln!("no serial devices found (plug in the scanner or pen; `jemput sim` runs a device model)");
+        super::output::note(
+            "no serial devices found: plug in the scanner, pen pad or GPS receiver (and check the \
+             cable and hub); `jemput devices --all` lists every serial port, and \
+             `jemput sim ef01` runs a device model to try the kit without hardware",
+        );
+        return Ok(ExitCode::SUCCESS);
     }
-    for p in &ports {
-        let id = p
-            .usb
-            .as_ref()
-            .map(|u| {
-                format!(
-                    "{}:{} {}",
-                    u.vid,
-                    u.pid,
-                    u.product
-                        .as_deref()
-                        .or(u.manufacturer.as_deref())
-                        .unwrap_or("")
-                )
-            })
-            .unwrap_or_else(|| "(not USB)".into());
-        let access = match &p.access {
-            Access::Accessible => "ok".to_string(),
-            Access::PermissionDenied { fix } => format!("permission denied: {fix}"),
-            Access::Busy { held_by } => format!(
-                "busy{}",
-                held_by
-                    .as_deref()
-                    .map(|h| format!(" (held by {h})"))
-                    .unwrap_or_default()
-            ),
-            Access::Unavailable { reason } => format!("unavailable: {reason}"),
-        };
-        println!("{:<16} {:<32} {access}", p.path.display(), id);
+    println!(
+        "{:<16} {:<16} {:<34} {:<16} ACCESS",
+        "SELECTOR", "PATH", "USB ID", "DRIVERS"
+    );
+    for d in &ports {
+        print_port(d);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_port(d: &FoundDevice) {
+    let id = match &d.usb {
+        Some(u) => format!(
+            "{}:{} {}",
+            u.vid,
+            u.pid,
+            u.product
+                .as_deref()
+                .or(u.manufacturer.as_deref())
+                .unwrap_or("")
+        ),
+        None if !d.pnp_ids.is_empty() => format!("(built-in, {})", d.pnp_ids.join(" ")),
+        None => "(built-in)".into(),
+    };
+    let drivers = if d.drivers.is_empty() {
+        "-".to_string()
+    } else {
+        d.drivers
+            .iter()
+            .map(|c| c.driver.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let access = match &d.access {
+        Access::Accessible => "ok".to_string(),
+        Access::PermissionDenied { .. } => "permission denied".into(),
+        Access::Busy { held_by } => match held_by {
+            Some(h) => format!("busy (held by {h})"),
+            None => "busy".into(),
+        },
+        Access::Unavailable { reason } => format!("unavailable: {reason}"),
+    };
+    println!(
+        "{:<16} {:<16} {:<34} {:<16} {access}",
+        d.selector,
+        d.path.display(),
+        id,
+        drivers
+    );
+    match &d.access {
+        Access::PermissionDenied { fix } => println!("    fix: {fix}"),
+        Access::Busy { .. } => println!(
+            "    fix: close the program holding it (a serial console, another jemput), or stop \
+             ModemManager probing it (install the rules in udev/)"
+        ),
+        _ => {}
+    }
+    if d.drivers.len() > 1 {
+        println!(
+            "    shared USB-serial bridge: add --driver {} (or let jemput probe)",
+            drivers
+        );
+    }
 }

@@ -1,11 +1,14 @@
 //! The command line: one file per subcommand, each with its args struct and a `run` function.
 
 pub mod calibrate;
+pub mod capture;
 pub mod demo;
 pub mod devices;
+pub mod devices_test;
 pub mod doctor;
 pub mod hub;
 pub mod init;
+pub mod interrupt;
 pub mod office;
 pub mod open;
 pub mod output;
@@ -13,7 +16,9 @@ pub mod packet;
 pub mod queue;
 pub mod rig;
 pub mod seal;
+pub mod select;
 pub mod settings;
+pub mod sim;
 pub mod stress;
 pub mod upload;
 pub mod visit;
@@ -74,12 +79,16 @@ pub enum Command {
     Queue(queue::QueueArgs),
     /// Upload the queue once to the hub (resumable tus), store receipts, purge after retention
     Upload(upload::UploadArgs),
-    /// List serial devices with their access status (technicians)
-    Devices(devices::DevicesArgs),
     /// Calibrate a device (pad corners; fingerprint module settings and blank baseline)
     Calibrate(calibrate::CalibrateArgs),
     /// Check a kit: home, keys, config, serial access, ModemManager, disk, clock, queue
     Doctor(doctor::DoctorArgs),
+    /// List capture devices with their drivers and access status; `devices test` tries one
+    Devices(devices::DevicesArgs),
+    /// One capture from a device to files, for bench tests (finger PNG; signature PNG + trace)
+    Capture(capture::CaptureArgs),
+    /// Run device models (fingerprint module, pen pad, GPS) on new ptys until Ctrl-C
+    Sim(sim::SimArgs),
     /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
     Demo(demo::DemoArgs),
     /// The office hub: receive packets from kits, verify them, sign receipts
@@ -106,6 +115,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(a) => doctor::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Hub(a) => hub::run(a),
+        Command::Capture(a) => capture::run(a),
+        Command::Sim(a) => sim::run(a),
         Command::StressSeal(a) => stress::run(g, a),
     }
 }

@@ -556,6 +556,10 @@ impl<L: SerialLink> FingerprintScanner for Ef01<L> {
     fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
         self.capture(control).map_err(DeviceError::from)
     }
+
+    fn set_transfer_progress(&mut self, progress: Option<crate::TransferProgress>) {
+        self.progress = progress;
+    }
 }
 
 impl<L: SerialLink> Calibration for Ef01<L> {}

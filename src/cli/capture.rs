@@ -1,0 +1,204 @@
+//! `jemput capture finger|signature <selector>`: one capture to files, for bench tests.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use jemput::outputs::{strokes, CaptureFingerOutput, CaptureSignatureOutput};
+use jemput_drivers::{synth, DeviceError, FingerPosition};
+
+use super::output;
+use super::select::{self, DeviceSelect};
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    #[command(subcommand)]
+    pub what: CaptureCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaptureCommand {
+    /// Capture one finger from a fingerprint scanner into an 8-bit grey PNG
+    Finger(FingerArgs),
+    /// Record one signature from a pen pad: a PNG of the strokes and the pen trace as JSON
+    Signature(SignatureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FingerArgs {
+    #[command(flatten)]
+    pub device: DeviceSelect,
+    /// The PNG to write
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// Finger position: 1 right thumb, 2 right index … 6 left thumb … 10 left little
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub position: u8,
+    /// Seconds to wait for the finger
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub timeout: f64,
+    /// Print what was written as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignatureArgs {
+    #[command(flatten)]
+    pub device: DeviceSelect,
+    /// The PNG to write
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// The pen trace to write as JSON (schemas/pen-trace.schema.json)
+    #[arg(long, value_name = "FILE.json")]
+    pub trace: PathBuf,
+    /// Seconds to wait for the pen to touch the pad
+    #[arg(long, default_value_t = 60.0, value_name = "S")]
+    pub timeout: f64,
+    /// Print what was written as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Width of the rendered signature; the height follows the pad's aspect ratio.
+const SIGNATURE_WIDTH: u32 = 1200;
+
+pub fn run(a: CaptureArgs) -> anyhow::Result<ExitCode> {
+    match a.what {
+        CaptureCommand::Finger(f) => finger(f),
+        CaptureCommand::Signature(s) => signature(s),
+    }
+}
+
+/// Exit status for a failed capture: 130 when Ctrl-C cancelled it.
+fn failed(e: DeviceError, what: &str) -> anyhow::Result<ExitCode> {
+    if matches!(e, DeviceError::Cancelled) {
+        output::note(&format!("{what} cancelled; the device is left idle"));
+        return Ok(ExitCode::from(super::interrupt::EXIT_INTERRUPTED));
+    }
+    Err(anyhow::Error::new(e).context(format!("{what} failed")))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn finger(a: FingerArgs) -> anyhow::Result<ExitCode> {
+    let position = FingerPosition::new(a.position).expect("clap checks 1..=10");
+    let control = select::control(a.timeout)?;
+    let mut dev = a.device.open()?;
+    let info = dev.info().clone();
+    let path = dev.path().to_path_buf();
+    let scanner = dev.scanner()?;
+    let bar = output::waiting(&format!("place the {} on the sensor", position.name_en()));
+    if !bar.is_shown() && !a.json {
+        output::note(&format!(
+            "place the {} on the sensor of {}…",
+            position.name_en(),
+            path.display()
+        ));
+    }
+    scanner.set_transfer_progress(bar.progress("image"));
+    let begun = Instant::now();
+    let result = scanner.capture_finger(&control);
+    scanner.set_transfer_progress(None);
+    drop(bar);
+    let img = match result {
+        Ok(img) => img,
+        Err(e) => return failed(e, "the finger capture"),
+    };
+    let capture_ms = begun.elapsed().as_millis() as u64;
+    anyhow::ensure!(
+        img.pixels.len() == (img.width * img.height) as usize,
+        "the scanner returned {} bytes for a {} × {} image",
+        img.pixels.len(),
+        img.width,
+        img.height
+    );
+    write_file(&a.out, &synth::png_gray(img.width, img.height, &img.pixels))?;
+    let report = CaptureFingerOutput {
+        out: a.out,
+        width: img.width,
+        height: img.height,
+        ppi: img.ppi,
+        position: position.code(),
+        position_name: position.name_en().into(),
+        device: info,
+        path,
+        capture_ms,
+    };
+    if a.json {
+        output::json(&report)?;
+    } else {
+        println!(
+            "{}: {} ({}), {} × {} at {} ppi from {} {} in {} ms",
+            report.out.display(),
+            report.position_name,
+            report.position,
+            report.width,
+            report.height,
+            report.ppi,
+            report.device.driver,
+            report.device.model,
+            report.capture_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signature(a: SignatureArgs) -> anyhow::Result<ExitCode> {
+    let control = select::control(a.timeout)?;
+    let mut dev = a.device.open()?;
+    let info = dev.info().clone();
+    let path = dev.path().to_path_buf();
+    let pad = dev.pad()?;
+    let bar = output::waiting("sign on the pad; lift the pen when done");
+    if !bar.is_shown() && !a.json {
+        output::note(&format!(
+            "sign on the pad at {}; lift the pen when done…",
+            path.display()
+        ));
+    }
+    let begun = Instant::now();
+    let result = pad.record_signature(&control);
+    drop(bar);
+    let trace = match result {
+        Ok(t) => t,
+        Err(e) => return failed(e, "the signature"),
+    };
+    let capture_ms = begun.elapsed().as_millis() as u64;
+    let height = ((u64::from(SIGNATURE_WIDTH) * u64::from(trace.extent_y.max(1)))
+        / u64::from(trace.extent_x.max(1)))
+    .clamp(1, u64::from(SIGNATURE_WIDTH) * 4) as u32;
+    let img = synth::render_signature(&trace, SIGNATURE_WIDTH, height);
+    write_file(&a.out, &synth::png_gray_image(&img))?;
+    let mut json = serde_json::to_vec_pretty(&trace)?;
+    json.push(b'\n');
+    write_file(&a.trace, &json)?;
+    let report = CaptureSignatureOutput {
+        out: a.out,
+        trace: a.trace,
+        points: trace.points.len(),
+        strokes: strokes(&trace),
+        device: info,
+        path,
+        capture_ms,
+    };
+    if a.json {
+        output::json(&report)?;
+    } else {
+        println!(
+            "{} and {}: {} points in {} strokes from {} {} in {} ms",
+            report.out.display(),
+            report.trace.display(),
+            report.points,
+            report.strokes,
+            report.device.driver,
+            report.device.model,
+            report.capture_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,74 @@
+//! The flags every command that opens one device takes: the selector, `--driver`, `--baud`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::builder::PossibleValuesParser;
+use clap::Args;
+use jemput_drivers::registry::{self, OpenError, OpenOptions, OpenedDevice};
+use jemput_drivers::{CaptureControl, Selector};
+
+#[derive(Debug, Args)]
+pub struct DeviceSelect {
+    /// The device: VID:PID[:SERIAL], usb:<port path>, a tty path, or sim:<ef01|isdv4|gps>[:n] for
+    /// a device model started in-process (see `jemput devices`)
+    #[arg(value_name = "SELECTOR")]
+    pub selector: Selector,
+    /// The driver to use when the port's USB id does not tell (a shared USB-serial bridge, a bare
+    /// tty); without it jemput probes: EF01, then ISDV4, then NMEA
+    #[arg(long, value_name = "DRIVER", value_parser = driver_names())]
+    pub driver: Option<String>,
+    /// Line speed, when the device does not run at its driver's usual one
+    #[arg(long, value_name = "BAUD")]
+    pub baud: Option<u32>,
+}
+
+fn driver_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        registry::factories()
+            .iter()
+            .flat_map(|f| std::iter::once(f.name()).chain(f.aliases().iter().copied())),
+    )
+}
+
+impl DeviceSelect {
+    /// Opens the device, adding the setup hint an error calls for.
+    pub fn open(&self) -> anyhow::Result<OpenedDevice> {
+        let options = OpenOptions {
+            driver: self.driver.clone(),
+            baud: self.baud,
+        };
+        registry::open(&self.selector, &options).map_err(|e| match hint_for(&e) {
+            // The messages quote their causes: the hint goes after them.
+            Some(hint) => anyhow::anyhow!("{e}\nhint: {hint}"),
+            None => anyhow::Error::new(e),
+        })
+    }
+}
+
+/// Setup hints that belong to the CLI, not the library.
+fn hint_for(e: &OpenError) -> Option<&'static str> {
+    match e {
+        OpenError::PermissionDenied { .. } => Some(
+            "`jemput doctor` checks serial permissions; the rules in udev/ give the logged-in \
+             operator access",
+        ),
+        OpenError::Busy { held_by: None, .. } => Some(
+            "ModemManager often probes a new USB-serial adapter for a few seconds: wait and retry, \
+             or install the rules in udev/ so it leaves jemput's devices alone",
+        ),
+        _ => None,
+    }
+}
+
+/// A capture control with `timeout` that Ctrl-C cancels.
+pub fn control(timeout: f64) -> anyhow::Result<CaptureControl> {
+    let timeout = Duration::try_from_secs_f64(timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .context("--timeout takes a positive number of seconds")?;
+    Ok(CaptureControl {
+        timeout,
+        cancel: super::interrupt::flag(),
+    })
+}
