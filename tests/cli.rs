@@ -552,6 +552,14 @@ fn calibrate_keeps_a_record_that_later_captures_reference() {
     assert_eq!(rec["data"]["security_level"], 3);
     assert_eq!(rec["data"]["blank_polls_without_finger"], 3);
 
+    // A USB id that matches no adapter says what it looked for.
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["calibrate", "10c4:ea60"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("jemput devices"));
     // A tty path needs its driver named.
     jemput()
         .arg("--home")

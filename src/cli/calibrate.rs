@@ -6,8 +6,9 @@
 //! - EF01 module: packet size and security level are checked and set (persisted) to the kit's
 //!   values, and a blank-sensor baseline is taken: the sensor must report "no finger" on three polls.
 //!
-//! Selectors: a tty path with `--driver`, or `sim:isdv4` / `sim:ef01` (a device model on a pty).
-//! `VID:PID` and `usb:` selectors arrive with the driver registry.
+//! Selectors: `VID:PID[:SERIAL]` or `usb:<port>` (resolved through the driver registry; `--driver`
+//! when the adapter is shared by several drivers), a tty path with `--driver`, or `sim:isdv4` /
+//! `sim:ef01` (a device model on a pty).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,8 +86,28 @@ pub fn run(g: &Global, a: CalibrateArgs) -> anyhow::Result<ExitCode> {
                 let (m, p) = Ef01Model::spawn_on_pty(opts)?;
                 (CalDriver::Ef01, p, Some(Box::new(SimEf01(Some(m)))))
             }
-            other => anyhow::bail!(
-            "cannot calibrate {other} yet: use a tty path with --driver, or sim:ef01 / sim:isdv4"
+            sel @ (Selector::UsbId { .. } | Selector::UsbPort(_)) => {
+            let found = jemput_drivers::registry::list();
+            let dev = jemput_drivers::registry::resolve(sel, &found)?;
+            let d = match a.driver {
+                Some(d) => d,
+                None => {
+                    let names: Vec<&str> = dev.drivers.iter().map(|c| c.driver.as_str()).collect();
+                    match names.as_slice() {
+                        ["ef01"] => CalDriver::Ef01,
+                        ["isdv4"] => CalDriver::Isdv4,
+                        many => anyhow::bail!(
+                            "{} may be any of {}: name the driver with --driver ef01 or --driver isdv4",
+                            dev.path.display(),
+                            many.join(", ")
+                        ),
+                    }
+                }
+            };
+            (d, dev.path.clone(), None)
+        }
+        other => anyhow::bail!(
+            "cannot calibrate {other}: use VID:PID, usb:<port>, a tty path with --driver, or sim:ef01 / sim:isdv4"
         ),
         };
 
