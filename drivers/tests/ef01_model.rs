@@ -490,3 +490,71 @@ fn a_paced_model_delivers_the_image_no_faster_than_the_line_rate() {
         "{took:?} vs {minimum:?}"
     );
 }
+
+/// Every fault the model injects, over a real pty pair (model on the master, the driver on the
+/// slave path): the same observable result as over the in-memory link.
+#[test]
+fn over_a_pty_every_injected_fault_gives_its_result() {
+    let on_pty = |faults: Vec<Fault>| {
+        let options = ModelOptions {
+            faults,
+            ..ModelOptions::fast()
+        };
+        let (model, path) = Ef01Model::spawn_on_pty(options.clone()).unwrap();
+        (model, path, options)
+    };
+    let open_at =
+        |path: &std::path::Path| Ef01::open_with(PortLink::open(path, 57_600).unwrap(), quick());
+
+    // A damaged and a cut-short data packet are retried; the image is exact.
+    for fault in [
+        Fault::ChecksumError { packet: 3 },
+        Fault::TruncatedPacket { packet: 3 },
+    ] {
+        let (_m, path, options) = on_pty(vec![fault.clone()]);
+        let mut dev = open_at(&path).unwrap();
+        let img = dev.capture(&control(10_000)).unwrap();
+        assert!(img.pixels == expected(&options, 0), "{fault:?}");
+    }
+
+    // A NACK to UpImage names the command, the code and what to do.
+    let (_m, path, _) = on_pty(vec![Fault::Nack {
+        instruction: 0x0A,
+        code: 0x0F,
+    }]);
+    let e = open_at(&path)
+        .unwrap()
+        .capture(&control(5_000))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("UpImage failed: the module could not send the image (code 0x0F)"),
+        "{e}"
+    );
+
+    // No reply to ReadSysPara: a timeout naming it.
+    let (_m, path, _) = on_pty(vec![Fault::Mute { instruction: 0x0F }]);
+    let e = open_at(&path).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Ef01Error::Timeout {
+                command: "ReadSysPara",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+
+    // A wrong password fails the open.
+    let (_m, path, _) = on_pty(vec![Fault::WrongPassword]);
+    assert!(matches!(open_at(&path), Err(Ef01Error::WrongPassword)));
+
+    // Garbage before a reply (including XON/XOFF and CR, which a non-raw line would eat) is skipped.
+    let (model, path, options) = on_pty(vec![Fault::Garbage(vec![
+        0x55, 0x00, 0xEF, 0x42, 0x0D, 0x11, 0x13,
+    ])]);
+    let mut dev = open_at(&path).unwrap();
+    assert!(model.pending_faults().is_empty());
+    assert!(dev.capture(&control(10_000)).unwrap().pixels == expected(&options, 0));
+}

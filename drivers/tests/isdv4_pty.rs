@@ -137,3 +137,26 @@ fn a_silent_pad_on_a_pty_fails_the_query_naming_the_port() {
     );
     assert!(msg.contains(&path.display().to_string()), "{msg}");
 }
+
+#[test]
+fn over_a_pty_truncated_packets_are_dropped_and_the_rest_kept() {
+    use jemput_drivers::isdv4::truncated_indices;
+    let config = Isdv4ModelConfig {
+        faults: vec![Isdv4Fault::Truncate { every: 10 }],
+        ..Isdv4ModelConfig::default().fast()
+    };
+    let (_model, path) = Isdv4Model::on_pty(config.clone()).unwrap();
+    let mut pad = Isdv4::open(&path, driver(19_200)).unwrap();
+    let trace = pad.record(&control(5_000)).unwrap();
+    let full = script(&config);
+    let lost = truncated_indices(&config, full.len());
+    let kept: Vec<PenSample> = full
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !lost.contains(i))
+        .map(|(_, s)| *s)
+        .collect();
+    assert!(!lost.is_empty());
+    assert_eq!(seen(&trace.points), expected(&kept));
+    assert!(pad.decode_stats().truncated >= lost.len() as u64 - 1);
+}

@@ -67,3 +67,39 @@ fn a_receiver_at_real_pace_gives_a_fix_within_its_first_seconds() {
         fix.unix_time
     );
 }
+
+#[test]
+fn over_a_pty_every_injected_fault_gives_its_result() {
+    use jemput_drivers::nmea::NmeaFault;
+    let open = |faults: Vec<NmeaFault>| {
+        let (model, path) = NmeaModel::on_pty(NmeaModelConfig {
+            faults,
+            ..NmeaModelConfig::default().fast()
+        })
+        .unwrap();
+        (
+            model,
+            NmeaGps::open(&path, NmeaConfig { baud: 4_800 }).unwrap(),
+        )
+    };
+    // Garbage and every second checksum bad: still a fix, and the rejects are counted.
+    let (_m, mut gps) = open(vec![
+        NmeaFault::Garbage { every: 1 },
+        NmeaFault::BadChecksum { every: 2 },
+    ]);
+    let fix = gps.wait_fix(&control(3_000)).unwrap();
+    assert!((fix.lat + 3.1).abs() < 1e-7 && (fix.lon - 121.1).abs() < 1e-7);
+    let stats = gps.stats();
+    assert!(stats.rejected > 0 && stats.garbage_bytes > 0, "{stats:?}");
+    // Every checksum bad: no valid data, with the baud hint.
+    let (_m, mut gps) = open(vec![NmeaFault::BadChecksum { every: 1 }]);
+    let e = gps.wait_fix(&control(400)).unwrap_err();
+    assert!(
+        matches!(e, NmeaError::NoData { rejected, .. } if rejected > 0),
+        "{e}"
+    );
+    // Silent: no data at all.
+    let (_m, mut gps) = open(vec![NmeaFault::Silent]);
+    let e = gps.wait_fix(&control(300)).unwrap_err();
+    assert!(matches!(e, NmeaError::NoData { rejected: 0, .. }), "{e}");
+}
