@@ -55,6 +55,13 @@ pub struct Config {
     /// `/v1/uploads`. Unset until the kit is enrolled or told.
     #[serde(default)]
     pub hub_url: Option<String>,
+    /// SHA-256 of the hub's TLS certificate (64 hex digits), pinned at enrollment: uploads to the
+    /// hub over `https` accept exactly this certificate and no other.
+    #[serde(default)]
+    pub hub_cert_sha256: Option<String>,
+    /// The id of the hub the kit enrolled with.
+    #[serde(default)]
+    pub hub_id: Option<String>,
     /// Hours an acknowledged packet's file is kept before it is purged (default 24, as MOSIP keeps
     /// one day). Nothing is purged without a verified receipt, whatever this says.
     #[serde(default = "default_retention_hours")]
@@ -177,6 +184,8 @@ impl KitHome {
                 hub_key: opts.hub_key,
                 operator: opts.operator,
                 hub_url: None,
+                hub_cert_sha256: None,
+                hub_id: None,
                 retention_hours: DEFAULT_RETENTION_HOURS,
                 limits: Limits::default(),
             },
@@ -206,6 +215,13 @@ impl KitHome {
                 path: path.clone(),
                 why: e.to_string(),
             })?;
+        }
+        if let Some(pin) = &config.hub_cert_sha256 {
+            pin.parse::<crate::upload::CertPin>()
+                .map_err(|e| HomeError::CorruptConfig {
+                    path: path.clone(),
+                    why: format!("hub_cert_sha256: {e}"),
+                })?;
         }
         Ok(KitHome {
             root: root.into(),

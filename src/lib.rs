@@ -5,6 +5,7 @@
 
 pub mod calibration;
 pub mod doctor;
+pub mod enroll;
 pub mod fsutil;
 pub mod home;
 pub mod hub;

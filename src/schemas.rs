@@ -78,6 +78,22 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(crate::outputs::CaptureSignatureOutput),
         ),
         ("sim.schema.json", schema_for!(crate::outputs::SimOutput)),
+        (
+            "enroll.schema.json",
+            schema_for!(crate::enroll::EnrollOutcome),
+        ),
+        (
+            "enroll-request.schema.json",
+            schema_for!(crate::wire::enroll::EnrollRequest),
+        ),
+        (
+            "enroll-response.schema.json",
+            schema_for!(crate::wire::enroll::EnrollResponse),
+        ),
+        (
+            "hub-enroll-token.schema.json",
+            schema_for!(crate::hub::IssuedToken),
+        ),
     ]
 }
 

@@ -186,7 +186,7 @@ fn demo_uploads_to_an_embedded_hub_and_every_receipt_verifies() {
     assert!(v["hub_url"]
         .as_str()
         .unwrap()
-        .starts_with("http://127.0.0.1:"));
+        .starts_with("https://127.0.0.1:"));
     let packets = v["packets"].as_array().unwrap();
     let receipts = v["receipts"].as_array().unwrap();
     assert_eq!(receipts.len(), packets.len());

@@ -79,7 +79,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         Err(jemput::home::HomeError::NotInitialised(_)) => KitHome::init(
             &kit_dir,
             InitOptions {
-                office_recipients: vec![recipient],
+                office_recipients: vec![recipient.clone()],
                 hub_key: hub_public,
                 operator: Some("op-demo".into()),
                 passphrase: passphrase.clone(),
@@ -88,26 +88,13 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         )?,
         Err(e) => return Err(e.into()),
     };
-    // Unless offline: an embedded hub on loopback that knows this kit; the kit pins its key.
+    // Unless offline: an embedded hub serving HTTPS on loopback; the kit enrolls with a token
+    // (pinning the hub's certificate and key) the first time, as a field kit would.
     let mut home = home;
     let hub = if a.offline {
         None
     } else {
-        let hub_dir = dir.join("hub");
-        if !hub_dir.join("hub.toml").exists() {
-            jemput::hub::init(&hub_dir)?;
-        }
-        let registry = jemput::hub::Registry::open(&hub_dir)?;
-        let kit_key = home.kit_key()?.public();
-        if registry.get(&home.config.kit_id)?.is_none() {
-            registry.add(&home.config.kit_id, &kit_key, Some("demo kit"))?;
-        }
-        drop(registry);
-        let handle = jemput::hub::spawn_local(&hub_dir)?;
-        home.config.hub_key = Some(handle.hub_key);
-        home.config.hub_url = Some(handle.url.clone());
-        home.save_config()?;
-        Some(handle)
+        Some(start_hub_and_enroll(dir, &mut home, &recipient)?)
     };
     let drafts = home.drafts()?;
     let identity = home.unlock_drafts(&passphrase)?;
@@ -198,6 +185,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         "upload: skipped (--offline); `jemput --home <kit> upload` drains the queue later",
     );
     if let Some(handle) = &hub {
+        let pin: jemput::upload::CertPin = home
+            .config
+            .hub_cert_sha256
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("the demo kit has no pinned hub certificate"))?
+            .parse()?;
         let uploader = jemput::upload::Uploader::new(
             jemput::upload::parse_endpoint(&handle.url)?,
             &home.config.kit_id,
@@ -207,7 +200,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 retention_hours: home.config.retention_hours,
                 ..Default::default()
             },
-        );
+        )
+        .pin_certificate(&pin);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -232,7 +226,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             report
         );
         upload_line = format!(
-            "uploaded to the hub at {} ({}): {acked} receipts, each verified with the pinned hub key",
+            "uploaded over TLS (pinned certificate) to the hub at {} ({}): {acked} receipts, each verified with the pinned hub key",
             handle.url, handle.hub_id
         );
     }
@@ -279,4 +273,55 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("done in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the demo's hub (HTTPS on loopback, created on first use) and, unless the kit is already
+/// registered there, enrolls the kit with a fresh token through the real `POST /v1/enroll`.
+fn start_hub_and_enroll(
+    dir: &Path,
+    home: &mut KitHome,
+    recipient: &str,
+) -> anyhow::Result<jemput::hub::HubHandle> {
+    let hub_dir = dir.join("hub");
+    if !hub_dir.join(jemput::hub::CONFIG_FILE).exists() {
+        jemput::hub::init_with(
+            &hub_dir,
+            &jemput::hub::InitOptions {
+                sans: vec!["localhost".into(), "127.0.0.1".into()],
+                office_recipients: vec![recipient.to_string()],
+            },
+        )?;
+    }
+    let mut config = jemput::hub::HubConfig::load(&hub_dir)?;
+    if !config.office_recipients.iter().any(|r| r == recipient) {
+        // A demo hub kept from before enrollment existed.
+        config.office_recipients.push(recipient.to_string());
+        config.save(&hub_dir)?;
+    }
+    let handle = jemput::hub::spawn_local_tls(&hub_dir)?;
+    let registered = jemput::hub::Registry::open(&hub_dir)?
+        .get(&home.config.kit_id)?
+        .is_some_and(|k| !k.revoked);
+    if registered && home.config.hub_cert_sha256 == handle.cert_sha256 {
+        // Enrolled in an earlier run kept with --keep: only the port is new.
+        home.config.hub_url = Some(handle.url.clone());
+        home.save_config()?;
+        return Ok(handle);
+    }
+    let cert = handle
+        .cert_sha256
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the demo hub serves no certificate"))?;
+    let issued = jemput::hub::Tokens::open(&hub_dir)?.issue(Some("demo kit"), 1, &cert)?;
+    let token: jemput::wire::enroll::EnrollToken = issued.token.parse()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(jemput::enroll::enroll(
+        home,
+        &handle.url,
+        &token,
+        jemput::enroll::EnrollOptions::default(),
+    ))?;
+    Ok(handle)
 }

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod devices;
 pub mod devices_test;
 pub mod doctor;
+pub mod enroll;
 pub mod hub;
 pub mod init;
 pub mod interrupt;
@@ -77,6 +78,8 @@ pub enum Command {
     Open(open::OpenArgs),
     /// List the packets in the kit's queue
     Queue(queue::QueueArgs),
+    /// Enroll this kit with a hub using a one-time token from the office
+    Enroll(enroll::EnrollArgs),
     /// Upload the queue once to the hub (resumable tus), store receipts, purge after retention
     Upload(upload::UploadArgs),
     /// Calibrate a device (pad corners; fingerprint module settings and blank baseline)
@@ -109,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Packet(a) => packet::run(a),
         Command::Open(a) => open::run(a),
         Command::Queue(a) => queue::run(g, a),
+        Command::Enroll(a) => enroll::run(g, a),
         Command::Upload(a) => upload::run(g, a),
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),

@@ -40,6 +40,8 @@ pub enum ConfigKey {
     HubUrl,
     /// Hours to keep an acknowledged packet before purging it (default 24)
     RetentionHours,
+    /// Pin the hub's TLS certificate by its SHA-256 (64 hex digits; `jemput enroll` sets it)
+    HubCertSha256,
 }
 
 pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
@@ -68,6 +70,10 @@ pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
                 ConfigKey::HubUrl => {
                     jemput::upload::parse_endpoint(&value)?;
                     c.hub_url = Some(value.trim().to_string());
+                }
+                ConfigKey::HubCertSha256 => {
+                    let pin: jemput::upload::CertPin = value.parse()?;
+                    c.hub_cert_sha256 = Some(pin.to_string());
                 }
                 ConfigKey::RetentionHours => {
                     c.retention_hours = value.parse().map_err(|_| {

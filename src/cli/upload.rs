@@ -35,7 +35,7 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
     };
     let endpoint = upload::parse_endpoint(given)?;
     let (mut store, _) = kit::open_store(&home)?;
-    let uploader = Uploader::new(
+    let mut uploader = Uploader::new(
         endpoint,
         &home.config.kit_id,
         home.kit_key()?,
@@ -46,6 +46,11 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
             ..UploadOptions::default()
         },
     );
+    // The pinned certificate applies to the enrolled hub; another --endpoint (any tus server)
+    // is checked against the usual roots.
+    if let Some(pin) = pinned_for(&home.config, &endpoint)? {
+        uploader = uploader.pin_certificate(&pin);
+    }
     let progress = StderrProgress {
         on: !a.json && std::io::stderr().is_terminal(),
     };
@@ -87,6 +92,21 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
         eprintln!("  {}: {}", p.packet_id, p.error.as_deref().unwrap_or(""));
     }
     Ok(ExitCode::FAILURE)
+}
+
+/// The certificate pin to use for `endpoint`: the kit's, when the endpoint is on the enrolled
+/// hub's origin.
+fn pinned_for(
+    config: &jemput::home::Config,
+    endpoint: &reqwest::Url,
+) -> anyhow::Result<Option<upload::CertPin>> {
+    let (Some(pin), Some(hub)) = (&config.hub_cert_sha256, &config.hub_url) else {
+        return Ok(None);
+    };
+    let hub = upload::parse_endpoint(hub)?;
+    Ok((hub.origin() == endpoint.origin())
+        .then(|| pin.parse())
+        .transpose()?)
 }
 
 fn describe(o: Outcome) -> &'static str {

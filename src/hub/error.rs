@@ -99,6 +99,35 @@ pub enum HubError {
     #[error("no kit {0} in the registry; `jemput hub kits` lists them")]
     UnknownKit(String),
 
+    /// The hub has no TLS certificate yet.
+    #[error("the hub at {path} has no TLS certificate yet; `jemput hub serve --data {path}` creates one on its first start")]
+    NoCertificate {
+        /// The data directory.
+        path: PathBuf,
+    },
+
+    /// The hub certificate or its key could not be made or read.
+    #[error("the hub certificate {path} is unusable: {why}")]
+    BadCertificate {
+        /// The certificate or key file.
+        path: PathBuf,
+        /// What failed.
+        why: String,
+    },
+
+    /// An office recipient given to the hub is not an age X25519 recipient.
+    #[error("bad office recipient {value:?}: {why}; give the office's age1… public key")]
+    BadRecipient {
+        /// The value given.
+        value: String,
+        /// What the parser said.
+        why: String,
+    },
+
+    /// An enrollment token could not be issued.
+    #[error("bad enrollment token request: {0}")]
+    BadToken(String),
+
     /// Binding or serving failed.
     #[error("the hub server failed: {0}")]
     Serve(#[source] io::Error),

@@ -6,19 +6,25 @@
 //! ```text
 //! <data>/hub.toml               hub id and limits (HubConfig)
 //! <data>/hub.ed25519            the hub's signing key (PKCS#8 PEM, 0600): receipts are signed with it
-//! <data>/hub.sqlite             kit registry, uploads in progress, receipts (WAL, synchronous=FULL)
+//! <data>/hub-cert.pem           the hub's self-signed TLS certificate; kits pin its SHA-256
+//! <data>/hub-cert.key           its private key (PKCS#8 PEM, 0600)
+//! <data>/hub.sqlite             kit registry, enrollment tokens, uploads in progress, receipts
+//!                               (WAL, synchronous=FULL)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
 //! ```
 //!
-//! This is the first step of the hub: plain HTTP (loopback unless told otherwise), kits registered
-//! by hand (`jemput hub kits add`). TLS, enrollment tokens, worklists, settings, webhooks and
-//! opening packets with the office identity come later.
+//! The hub serves HTTPS with its own certificate (plain HTTP only on loopback or when told
+//! `--insecure-http`); kits enroll with one-time tokens ([`enroll`]) or are registered by hand
+//! (`jemput hub kits add`). Worklists, settings, webhooks and opening packets with the office
+//! identity come later.
 
+pub mod enroll;
 pub mod error;
 pub mod registry;
 pub mod server;
 pub mod storage;
+pub mod tls;
 mod tus;
 
 use std::path::{Path, PathBuf};
@@ -33,9 +39,10 @@ use serde::{Deserialize, Serialize};
 use crate::fsutil;
 use crate::keys::{PublicKey, SigningKey};
 
+pub use enroll::{IssuedToken, Tokens};
 pub use error::HubError;
 pub use registry::{KitEntry, Registry};
-pub use server::{serve, serve_until, spawn_local, HubHandle};
+pub use server::{serve, serve_tls_until, serve_until, spawn_local, spawn_local_tls, HubHandle};
 pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage, Upload, UploadState, Uploads};
 pub use tus::{MAX_METADATA_LEN, RECEIPT_HEADER};
 
@@ -79,6 +86,9 @@ pub struct HubConfig {
     /// Seconds a `PATCH` body may stall before the hub keeps what arrived and ends the request.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
+    /// The office age recipients (`age1…`) enrolled kits are told to encrypt packets to.
+    #[serde(default)]
+    pub office_recipients: Vec<String>,
 }
 
 fn default_max_size() -> u64 {
@@ -114,6 +124,12 @@ impl HubConfig {
                 path,
                 why: "max_size and max_chunk must be positive".into(),
             });
+        }
+        for r in &config.office_recipients {
+            crate::keys::parse_recipient(r).map_err(|e| HubError::BadConfig {
+                path: path.clone(),
+                why: format!("office_recipients: {e}"),
+            })?;
         }
         Ok(config)
     }
@@ -154,13 +170,43 @@ pub struct HubInitOutput {
     pub key_file: PathBuf,
     /// Largest packet file accepted, in bytes.
     pub max_size: u64,
+    /// The hub's TLS certificate (PEM).
+    pub cert_file: PathBuf,
+    /// Its SHA-256, which enrolled kits pin.
+    pub cert_sha256: String,
+    /// The names in the certificate.
+    pub sans: Vec<String>,
+    /// The office recipients enrolled kits receive.
+    pub office_recipients: Vec<String>,
 }
 
-/// Creates a hub in `data` (created if missing): id, signing key, `hub.toml`, database, directories.
-/// Refuses to touch a directory that already holds a hub key or config.
+/// What a new hub gets besides its keys.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// Names for the TLS certificate; empty means [`tls::default_sans`].
+    pub sans: Vec<String>,
+    /// Office age recipients handed to enrolled kits.
+    pub office_recipients: Vec<String>,
+}
+
+/// Creates a hub in `data` with the default certificate names and no office recipient; see
+/// [`init_with`].
 pub fn init(data: &Path) -> Result<HubConfig, HubError> {
+    init_with(data, &InitOptions::default())
+}
+
+/// Creates a hub in `data` (created if missing): id, signing key, TLS certificate, `hub.toml`,
+/// database, directories. Refuses to touch a directory that already holds a hub key, certificate
+/// or config.
+pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError> {
+    for r in &opts.office_recipients {
+        crate::keys::parse_recipient(r).map_err(|e| HubError::BadRecipient {
+            value: r.clone(),
+            why: e.to_string(),
+        })?;
+    }
     fsutil::ensure_dir(data, DIR_MODE).map_err(HubError::io("create", data))?;
-    for f in [KEY_FILE, CONFIG_FILE] {
+    for f in [KEY_FILE, CONFIG_FILE, tls::CERT_FILE, tls::CERT_KEY_FILE] {
         let p = data.join(f);
         if p.exists() {
             return Err(HubError::AlreadyInitialised { path: p });
@@ -178,7 +224,14 @@ pub fn init(data: &Path) -> Result<HubConfig, HubError> {
         max_chunk: DEFAULT_MAX_CHUNK,
         upload_expiry_secs: DEFAULT_UPLOAD_EXPIRY_SECS,
         idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+        office_recipients: opts.office_recipients.clone(),
     };
+    let sans = if opts.sans.is_empty() {
+        tls::default_sans()
+    } else {
+        opts.sans.clone()
+    };
+    tls::create_cert(data, &sans)?;
     open_db(&data.join(DB_FILE))?;
     // The config is written last: a directory with hub.toml is a complete hub.
     config.save(data)?;
@@ -231,9 +284,26 @@ CREATE TABLE receipts (
 ) STRICT;
 ";
 
+/// Version 2: enrollment tokens (only the secret's hash), and when each kit was last seen and by
+/// which token it enrolled.
+const V2_ENROLLMENT: &str = "
+CREATE TABLE enroll_tokens (
+    token_id      TEXT PRIMARY KEY NOT NULL,
+    secret_sha256 TEXT NOT NULL,
+    name          TEXT,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    used_at       TEXT,
+    used_by       TEXT
+) STRICT;
+ALTER TABLE kits ADD COLUMN last_seen_at TEXT;
+ALTER TABLE kits ADD COLUMN enrolled_with TEXT;
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
-        M::up(V1_KITS_UPLOADS_RECEIPTS).comment("kits, uploads and receipts")
+        M::up(V1_KITS_UPLOADS_RECEIPTS).comment("kits, uploads and receipts"),
+        M::up(V2_ENROLLMENT).comment("enrollment tokens, kits last seen"),
     ])
 }
 
@@ -285,6 +355,8 @@ pub struct Hub {
     config: HubConfig,
     key: SigningKey,
     registry: Registry,
+    tokens: Tokens,
+    cert_sha256: Option<String>,
     uploads: Uploads,
     storage: Box<dyn Storage>,
 }
@@ -308,10 +380,17 @@ impl Hub {
             let p = data.join(d);
             fsutil::ensure_dir(&p, DIR_MODE).map_err(HubError::io("create", &p))?;
         }
+        let cert_sha256 = match tls::HubCert::load(data) {
+            Ok(c) => Some(c.fingerprint()),
+            Err(HubError::NoCertificate { .. }) => None,
+            Err(e) => return Err(e),
+        };
         let db = open_hub_db(data)?;
         let hub = Hub {
             data: data.to_path_buf(),
             registry: Registry::with_db(db.clone()),
+            tokens: Tokens::with_db(db.clone()),
+            cert_sha256,
             uploads: Uploads::new(data, db.clone()),
             storage: Box::new(DirStorage::new(data, db)),
             config,
@@ -337,6 +416,16 @@ impl Hub {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The enrollment tokens.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// The SHA-256 of the hub's TLS certificate, when it has one (kits pin it).
+    pub fn cert_sha256(&self) -> Option<&str> {
+        self.cert_sha256.as_deref()
     }
 
     pub fn storage(&self) -> &dyn Storage {

@@ -26,7 +26,15 @@ pub struct KitEntry {
     pub revoked: bool,
     /// When it was revoked.
     pub revoked_at: Option<Timestamp>,
+    /// The id of the enrollment token it enrolled with; `None` when registered by hand.
+    pub enrolled_with: Option<String>,
+    /// When it last made an authenticated request (to the minute); `None` if never.
+    pub last_seen: Option<Timestamp>,
 }
+
+/// How often a kit's "last seen" time is written: at most once a minute per kit, so that a busy
+/// upload does not commit to the database on every request.
+const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 
 /// The registry, over the hub database.
 #[derive(Debug, Clone)]
@@ -91,12 +99,27 @@ impl Registry {
         Ok(self.get(kit_id)?.expect("the kit exists"))
     }
 
+    /// Records that `kit_id` made an authenticated request now (written at most once a minute).
+    pub fn touch(&self, kit_id: &str) -> Result<(), HubError> {
+        let now = Timestamp::now();
+        let stale_before = now
+            .checked_sub(jiff::SignedDuration::from_secs(LAST_SEEN_RESOLUTION_SECS))
+            .unwrap_or(now);
+        lock(&self.db).execute(
+            "UPDATE kits SET last_seen_at = ?2
+             WHERE kit_id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?3)",
+            params![kit_id, ts_text(now), ts_text(stale_before)],
+        )?;
+        Ok(())
+    }
+
     /// The kit with this id, revoked or not.
     pub fn get(&self, kit_id: &str) -> Result<Option<KitEntry>, HubError> {
         let conn = lock(&self.db);
         let row = conn
             .query_row(
-                "SELECT kit_id, kit_key, name, added_at, revoked_at FROM kits WHERE kit_id = ?1",
+                "SELECT kit_id, kit_key, name, added_at, revoked_at, enrolled_with, last_seen_at
+                 FROM kits WHERE kit_id = ?1",
                 [kit_id],
                 raw_row,
             )
@@ -108,7 +131,8 @@ impl Registry {
     pub fn list(&self) -> Result<Vec<KitEntry>, HubError> {
         let conn = lock(&self.db);
         let mut stmt = conn.prepare(
-            "SELECT kit_id, kit_key, name, added_at, revoked_at FROM kits ORDER BY added_at, kit_id",
+            "SELECT kit_id, kit_key, name, added_at, revoked_at, enrolled_with, last_seen_at
+             FROM kits ORDER BY added_at, kit_id",
         )?;
         let rows = stmt
             .query_map([], raw_row)?
@@ -117,13 +141,38 @@ impl Registry {
     }
 }
 
-type RawKit = (String, String, Option<String>, String, Option<String>);
-
-fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawKit> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+struct RawKit {
+    kit_id: String,
+    key: String,
+    name: Option<String>,
+    added: String,
+    revoked: Option<String>,
+    enrolled_with: Option<String>,
+    last_seen: Option<String>,
 }
 
-fn entry((kit_id, key, name, added, revoked): RawKit) -> Result<KitEntry, HubError> {
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawKit> {
+    Ok(RawKit {
+        kit_id: r.get(0)?,
+        key: r.get(1)?,
+        name: r.get(2)?,
+        added: r.get(3)?,
+        revoked: r.get(4)?,
+        enrolled_with: r.get(5)?,
+        last_seen: r.get(6)?,
+    })
+}
+
+fn entry(raw: RawKit) -> Result<KitEntry, HubError> {
+    let RawKit {
+        kit_id,
+        key,
+        name,
+        added,
+        revoked,
+        enrolled_with,
+        last_seen,
+    } = raw;
     let kit_key = key.parse().map_err(|_| HubError::Corrupt {
         what: "kit key",
         value: key,
@@ -138,5 +187,9 @@ fn entry((kit_id, key, name, added, revoked): RawKit) -> Result<KitEntry, HubErr
         added_at: parse_ts("registration time", added)?,
         revoked: revoked_at.is_some(),
         revoked_at,
+        enrolled_with,
+        last_seen: last_seen
+            .map(|t| parse_ts("last seen time", t))
+            .transpose()?,
     })
 }

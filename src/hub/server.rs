@@ -1,5 +1,6 @@
-//! Running the hub: on a listener in the caller's runtime ([`serve`], [`serve_until`]), or on a
-//! loopback port in a thread with its own runtime ([`spawn_local`], for the demo and tests).
+//! Running the hub: on a listener in the caller's runtime ([`serve`], [`serve_until`] for plain
+//! HTTP, [`serve_tls_until`] for HTTPS with the hub's certificate), or on a loopback port in a
+//! thread with its own runtime ([`spawn_local`], [`spawn_local_tls`], for the demo and tests).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use super::tls::{HubCert, TlsListener};
 use super::{tus, Hub, HubError};
 use crate::keys::PublicKey;
 
@@ -34,11 +36,45 @@ pub async fn serve_until(
     serve_hub(hub, listener, shutdown).await
 }
 
-async fn serve_hub(
-    hub: Hub,
+/// Serves the hub in `data` over HTTPS with its certificate (created first, with the default
+/// names, if the hub has none) on `listener` until `shutdown` resolves.
+pub async fn serve_tls_until(
+    data: &Path,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
+    let data = data.to_path_buf();
+    let (hub, cert) = tokio::task::spawn_blocking(move || open_with_cert(&data))
+        .await
+        .expect("opening the hub panicked")?;
+    let tls = TlsListener::new(listener, cert.server_config()?).map_err(HubError::Serve)?;
+    serve_hub(hub, tls, shutdown).await
+}
+
+/// Loads the hub certificate, creating it with the default names if the hub has none (a hub made
+/// before TLS), then opens the hub.
+pub fn open_with_cert(data: &Path) -> Result<(Hub, HubCert), HubError> {
+    super::HubConfig::load(data)?;
+    let cert = match HubCert::load(data) {
+        Ok(c) => c,
+        Err(HubError::NoCertificate { .. }) => {
+            let fp = super::tls::create_cert(data, &super::tls::default_sans())?;
+            tracing::warn!("created a TLS certificate for this hub (SHA-256 {fp})");
+            HubCert::load(data)?
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((Hub::open(data)?, cert))
+}
+
+async fn serve_hub<L>(
+    hub: Hub,
+    listener: L,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HubError>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
     let app = tus::router(Arc::new(hub));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut grace_rx = stop_rx.clone();
@@ -64,8 +100,11 @@ async fn serve_hub(
 /// or drop.
 #[derive(Debug)]
 pub struct HubHandle {
-    /// Base URL, e.g. `http://127.0.0.1:40123` (the protocol's paths start with `/v1/`).
+    /// Base URL, e.g. `http://127.0.0.1:40123` or `https://127.0.0.1:40123` (the protocol's
+    /// paths start with `/v1/`).
     pub url: String,
+    /// The SHA-256 of the certificate served, when serving HTTPS.
+    pub cert_sha256: Option<String>,
     /// The bound address.
     pub addr: SocketAddr,
     /// The hub's id.
@@ -102,10 +141,22 @@ impl Drop for HubHandle {
     }
 }
 
-/// Opens the hub in `data` and serves it on `127.0.0.1:<free port>` from a new thread with its own
-/// runtime. Errors opening the hub or binding come back here, not from the thread.
+/// Opens the hub in `data` and serves it over plain HTTP on `127.0.0.1:<free port>` from a new
+/// thread with its own runtime. Errors opening the hub or binding come back here, not from the
+/// thread.
 pub fn spawn_local(data: &Path) -> Result<HubHandle, HubError> {
-    let hub = Hub::open(data)?;
+    spawn(Hub::open(data)?, None)
+}
+
+/// As [`spawn_local`], over HTTPS with the hub's certificate (created if the hub has none).
+pub fn spawn_local_tls(data: &Path) -> Result<HubHandle, HubError> {
+    let (hub, cert) = open_with_cert(data)?;
+    spawn(hub, Some(cert))
+}
+
+fn spawn(hub: Hub, cert: Option<HubCert>) -> Result<HubHandle, HubError> {
+    let tls_config = cert.as_ref().map(|c| c.server_config()).transpose()?;
+    let cert_sha256 = cert.as_ref().map(|c| c.fingerprint());
     let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(HubError::Serve)?;
     std_listener
         .set_nonblocking(true)
@@ -125,15 +176,27 @@ pub fn spawn_local(data: &Path) -> Result<HubHandle, HubError> {
         .spawn(move || {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).map_err(HubError::Serve)?;
-                serve_hub(hub, listener, async move {
+                let stop = async move {
                     let _ = stop_rx.await;
-                })
-                .await
+                };
+                match tls_config {
+                    Some(c) => {
+                        let tls = TlsListener::new(listener, c).map_err(HubError::Serve)?;
+                        serve_hub(hub, tls, stop).await
+                    }
+                    None => serve_hub(hub, listener, stop).await,
+                }
             })
         })
         .map_err(HubError::Serve)?;
+    let scheme = if cert_sha256.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     Ok(HubHandle {
-        url: format!("http://{addr}"),
+        url: format!("{scheme}://{addr}"),
+        cert_sha256,
         addr,
         hub_id,
         hub_key,

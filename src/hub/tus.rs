@@ -160,11 +160,13 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router {
                 r
             },
         ));
+    let enroll = super::enroll::routes(state.hub.clone());
     Router::new()
         .route("/v1/info", get(info))
         .route("/v1/receipts/{packet_id}", get(receipt))
         .merge(uploads)
         .with_state(state)
+        .merge(enroll)
 }
 
 /// Runs `f` on the blocking pool (SQLite commits and fsyncs must not stall the runtime).
@@ -236,7 +238,7 @@ async fn authenticate(
     let kit = blocking(&st.hub, move |hub| hub.registry().get(&kit_id)).await?;
     let Some(kit) = kit else {
         return Err(unauthorized(format!(
-            "unknown kit: {} is not registered at this hub; the office registers it with `jemput hub kits add`",
+            "unknown kit: {} is not registered at this hub; enroll it (`jemput enroll` with a token from `jemput hub enroll-token`)",
             parsed.kit_id
         )));
     };
@@ -248,7 +250,16 @@ async fn authenticate(
     }
     let now = jiff::Timestamp::now().as_second();
     match parsed.verify(&kit.kit_key, method.as_str(), uri.path(), offset, now) {
-        Ok(()) => Ok(kit),
+        Ok(()) => {
+            // "Last seen" for `jemput hub kits`; never holds up the request.
+            let (hub, kit_id) = (st.hub.clone(), kit.kit_id.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = hub.registry().touch(&kit_id) {
+                    tracing::warn!(kit = %kit_id, "cannot record when the kit was last seen: {e}");
+                }
+            });
+            Ok(kit)
+        }
         Err(AuthError::Stale { t, now }) => Err(unauthorized(format!(
             "stale request time: t={t} is more than {} s from the hub's time {now}; check the kit's clock",
             auth::REPLAY_WINDOW_SECS

@@ -6,6 +6,7 @@
 //! its packets are then "uploaded, no receipt": never acknowledged, never purged.
 
 pub mod pacing;
+pub mod pin;
 pub mod purge;
 pub mod tus;
 pub mod uploader;
@@ -14,6 +15,7 @@ use reqwest::Url;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use pin::CertPin;
 pub use purge::purge_expired;
 pub use uploader::{UploadOptions, Uploader};
 

@@ -5,6 +5,7 @@
 //! `Jemput-Auth` signature over method, path, offset and time (`docs/hub-protocol.md` §1). Status
 //! codes are turned into [`TusError`] variants the uploader acts on (§5 of the same document).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -15,6 +16,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
+use super::pin::{self, CertPin, PinMismatch, PinnedVerifier};
 use crate::keys::SigningKey;
 use crate::wire::auth;
 
@@ -207,6 +209,9 @@ pub enum TusError {
         status: u16,
         reason: String,
     },
+    /// The hub presented another TLS certificate than the pinned one.
+    #[error(transparent)]
+    PinMismatch(#[from] PinMismatch),
     /// An answer that breaks the protocol (a missing or unreadable header).
     #[error("{method} {url}: not a tus 1.0.0 answer: {what}")]
     Protocol {
@@ -239,21 +244,35 @@ pub struct TusClient {
     http: reqwest::Client,
     endpoint: Url,
     auth: Option<KitAuth>,
+    pin: Option<Arc<PinnedVerifier>>,
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("jemput/", env!("CARGO_PKG_VERSION")))
 }
 
 impl TusClient {
     /// A client creating uploads at `endpoint`, signing requests with `auth` when given.
     pub fn new(endpoint: Url, auth: Option<KitAuth>) -> TusClient {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("jemput/", env!("CARGO_PKG_VERSION")))
+        let http = client_builder()
             .build()
             .expect("the HTTP client builds with rustls");
         TusClient {
             http,
             endpoint,
             auth,
+            pin: None,
         }
+    }
+
+    /// From now on, `https` connections accept exactly the certificate with this SHA-256 (and
+    /// never the WebPKI roots); another certificate fails with [`TusError::PinMismatch`].
+    pub fn pin_certificate(&mut self, pin: &CertPin) {
+        let (http, verifier) = pin::pinned_client(client_builder(), pin);
+        self.http = http;
+        self.pin = Some(verifier);
     }
 
     /// The creation endpoint.
@@ -286,10 +305,15 @@ impl TusClient {
         url: &Url,
         req: reqwest::RequestBuilder,
     ) -> Result<Response, TusError> {
-        let resp = req.send().await.map_err(|source| TusError::Network {
-            method: method.clone(),
-            url: url.clone(),
-            source,
+        let resp = req.send().await.map_err(|source| {
+            match self.pin.as_ref().and_then(|p| p.take_mismatch()) {
+                Some(m) => TusError::PinMismatch(m),
+                None => TusError::Network {
+                    method: method.clone(),
+                    url: url.clone(),
+                    source,
+                },
+            }
         })?;
         let status = resp.status();
         if status.is_success() {

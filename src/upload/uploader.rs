@@ -74,7 +74,7 @@ impl From<StoreError> for Step {
 impl From<TusError> for Step {
     fn from(e: TusError) -> Step {
         match e {
-            TusError::Unauthorized { .. } => Step::Stop(e.to_string()),
+            TusError::Unauthorized { .. } | TusError::PinMismatch(_) => Step::Stop(e.to_string()),
             TusError::TooLarge { .. } => Step::TooLarge,
             e if e.is_transient() => Step::Transient(e.to_string()),
             TusError::Gone { .. } | TusError::Conflict { .. } => Step::Transient(e.to_string()),
@@ -112,6 +112,13 @@ impl Uploader {
             hub_key,
             options,
         }
+    }
+
+    /// Accepts only the hub certificate with this SHA-256 on `https` (see [`super::pin`]); a
+    /// different certificate stops the drain with both fingerprints in the reason.
+    pub fn pin_certificate(mut self, pin: &super::CertPin) -> Uploader {
+        self.client.pin_certificate(pin);
+        self
     }
 
     /// Uploads every sealed or uploading packet once, then purges acknowledged packets older

@@ -1,5 +1,7 @@
-//! What kit and hub say to each other beyond tus: request authentication and signed receipts.
+//! What kit and hub say to each other beyond tus: request authentication, signed receipts and
+//! enrollment.
 //! Specified in `docs/hub-protocol.md`.
 
 pub mod auth;
+pub mod enroll;
 pub mod receipt;

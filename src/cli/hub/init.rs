@@ -1,4 +1,4 @@
-//! `jemput hub init`: create a hub's data directory.
+//! `jemput hub init`: create a hub's data directory, with its signing key and TLS certificate.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,13 +8,27 @@ use jemput::hub::{self, Hub, HubInitOutput};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
+    /// A name or address for the hub's TLS certificate; repeat for several [default: localhost,
+    /// 127.0.0.1, ::1 and the host name]. Kits pin the certificate itself, so these matter only
+    /// to other clients
+    #[arg(long = "san", value_name = "NAME|IP")]
+    pub sans: Vec<String>,
+    /// An office age recipient (age1…) that enrolled kits encrypt packets to; repeat for several
+    #[arg(long = "office-recipient", value_name = "AGE1…")]
+    pub office_recipients: Vec<String>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
-    let config = hub::init(data)?;
+    let config = hub::init_with(
+        data,
+        &hub::InitOptions {
+            sans: a.sans.clone(),
+            office_recipients: a.office_recipients,
+        },
+    )?;
     let opened = Hub::open(data)?;
     let out = HubInitOutput {
         data: data.to_path_buf(),
@@ -22,17 +36,33 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
         hub_key: opened.public_key(),
         key_file: data.join(hub::KEY_FILE),
         max_size: config.max_size,
+        cert_file: data.join(hub::tls::CERT_FILE),
+        cert_sha256: opened.cert_sha256().unwrap_or_default().to_string(),
+        sans: if a.sans.is_empty() {
+            hub::tls::default_sans()
+        } else {
+            a.sans
+        },
+        office_recipients: config.office_recipients,
     };
     if a.json {
         crate::cli::output::json(&out)?;
     } else {
         println!("hub {} created in {}", out.hub_id, data.display());
+        println!("hub public key: {}", out.hub_key);
         println!(
-            "hub public key: {} (pin it on kits: jemput init --hub-key …)",
-            out.hub_key
+            "TLS certificate SHA-256: {} (names: {})",
+            out.cert_sha256,
+            out.sans.join(", ")
         );
+        if out.office_recipients.is_empty() {
+            eprintln!(
+                "note: no office recipient yet; kits cannot enroll until office_recipients is set in {}",
+                data.join(hub::CONFIG_FILE).display()
+            );
+        }
         println!(
-            "register a kit: jemput hub kits add --data {} --kit-id ID --kit-key KEY",
+            "enroll a kit: jemput hub enroll-token --data {} --name TEAM, then on the kit: jemput enroll https://<hub>:<port> <token>",
             data.display()
         );
     }

@@ -19,7 +19,7 @@ pub struct KitsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KitsCommand {
-    /// Register a kit's public key (until enrollment tokens exist)
+    /// Register a kit's public key by hand (`jemput hub enroll-token` is the usual way)
     Add {
         /// The kit's id, as in its config (`jemput config`)
         #[arg(long, value_name = "ID")]
@@ -51,7 +51,9 @@ pub fn run(data: &Path, a: KitsArgs) -> anyhow::Result<ExitCode> {
                 crate::cli::output::json(&kits)?;
             } else {
                 if kits.is_empty() {
-                    eprintln!("no kits registered; add one with `jemput hub kits add`");
+                    eprintln!(
+                        "no kits registered; enroll one with a token from `jemput hub enroll-token`"
+                    );
                 }
                 for k in &kits {
                     print_kit(k);
@@ -81,14 +83,24 @@ pub fn run(data: &Path, a: KitsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_kit(k: &KitEntry) {
+    let how = match &k.enrolled_with {
+        Some(t) => format!(
+            "enrolled {} (token {t})",
+            k.added_at.strftime("%Y-%m-%d %H:%M")
+        ),
+        None => format!("added {} (by hand)", k.added_at.strftime("%Y-%m-%d %H:%M")),
+    };
+    let seen = match k.last_seen {
+        Some(t) => format!("last seen {}", t.strftime("%Y-%m-%d %H:%M")),
+        None => "never seen".into(),
+    };
     println!(
-        "{}  {}  {}  added {}{}",
+        "{}  {}  {}  {how}  {seen}{}",
         k.kit_id,
         k.kit_key,
         k.name.as_deref().unwrap_or("-"),
-        k.added_at.strftime("%Y-%m-%d"),
         k.revoked_at
-            .map(|t| format!("  REVOKED {}", t.strftime("%Y-%m-%d")))
+            .map(|t| format!("  REVOKED {}", t.strftime("%Y-%m-%d %H:%M")))
             .unwrap_or_default()
     );
 }

@@ -1,5 +1,6 @@
 //! `jemput hub …`: the office hub that receives packets from kits. One file per subcommand.
 
+pub mod enroll_token;
 pub mod init;
 pub mod kits;
 pub mod serve;
@@ -20,14 +21,15 @@ pub struct HubArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum HubCommand {
-    /// Create a hub: id, signing key, config, database
+    /// Create a hub: id, signing key, TLS certificate, config, database
     Init(init::InitArgs),
-    /// Serve the kit-hub protocol (tus 1.0.0 + signed receipts) over plain HTTP
+    /// Serve the kit-hub protocol (tus 1.0.0 + signed receipts + enrollment) over HTTPS
     ///
-    /// TLS with the hub's own certificate, pinned by kits at enrollment, comes in a later step.
-    /// Until then the hub serves plain HTTP, and only on loopback addresses (put it behind a TLS
-    /// proxy) unless --insecure-http says otherwise.
+    /// The hub presents its own self-signed certificate; kits pin its SHA-256, learnt from the
+    /// enrollment token. Plain HTTP only on loopback (--plain-http) or with --insecure-http.
     Serve(serve::ServeArgs),
+    /// Issue a one-time enrollment token for one kit (shown once; the hub keeps its hash)
+    EnrollToken(enroll_token::EnrollTokenArgs),
     /// List the registered kits, or add and revoke them
     Kits(kits::KitsArgs),
 }
@@ -37,6 +39,7 @@ pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
     match a.command {
         HubCommand::Init(c) => init::run(need_data(data)?, c),
         HubCommand::Serve(c) => serve::run(need_data(data)?, c),
+        HubCommand::EnrollToken(c) => enroll_token::run(need_data(data)?, c),
         HubCommand::Kits(c) => kits::run(need_data(data)?, c),
     }
 }

@@ -1,4 +1,5 @@
-//! `jemput hub serve`: run the hub until Ctrl-C.
+//! `jemput hub serve`: run the hub until Ctrl-C, over HTTPS with its own certificate (or plain
+//! HTTP on loopback when asked).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -6,35 +7,37 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-/// Plain HTTP only for now: TLS with the hub's own certificate, which kits pin at enrollment,
-/// comes in a later step. Until then the hub refuses non-loopback addresses unless told
-/// `--insecure-http`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on, e.g. 127.0.0.1:8470
+    /// Address to listen on, e.g. 0.0.0.0:8470
     #[arg(long, value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Serve plain HTTP on a non-loopback address (TLS is not implemented yet). Request
-    /// signatures and receipts still hold, but packet headers, kit ids and upload URLs travel in
-    /// clear text and anyone on the path can watch or cut uploads
+    /// Serve plain HTTP instead of HTTPS, on a loopback address only (e.g. behind a TLS proxy on
+    /// this machine)
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Serve plain HTTP on any address. Unsafe: kits cannot pin the hub, packet headers, kit ids,
+    /// upload URLs and enrollment tokens travel in clear text, and anyone on the path can watch
+    /// or cut uploads (packets stay encrypted and signed, receipts stay verifiable)
     #[arg(long)]
     pub insecure_http: bool,
 }
 
 pub fn run(data: &Path, a: ServeArgs) -> anyhow::Result<ExitCode> {
-    if !a.listen.ip().is_loopback() {
+    let plain = a.plain_http || a.insecure_http;
+    if plain && !a.listen.ip().is_loopback() {
         if !a.insecure_http {
             anyhow::bail!(
-                "refusing to serve plain HTTP on {}, which is not a loopback address: this hub has no \
-                 TLS yet. Listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-http on a network \
-                 you trust",
+                "refusing to serve plain HTTP on {}, which is not a loopback address. Serve HTTPS \
+                 (drop --plain-http), or pass --insecure-http on a network you trust",
                 a.listen
             );
         }
         eprintln!(
-            "warning: serving plain HTTP on {}: packet headers, kit ids and upload URLs travel in clear \
-             text, and anyone on the path can watch or cut uploads. Packets stay encrypted and signed, \
-             requests stay authenticated, receipts stay verifiable.",
+            "warning: serving plain HTTP on {}: kits cannot pin this hub; packet headers, kit ids, \
+             upload URLs and enrollment tokens travel in clear text, and anyone on the path can \
+             watch or cut uploads. Packets stay encrypted and signed, requests stay authenticated, \
+             receipts stay verifiable.",
             a.listen
         );
     }
@@ -45,21 +48,29 @@ pub fn run(data: &Path, a: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
-        let info = {
+        let (info, cert) = {
             let data = data.to_path_buf();
-            tokio::task::spawn_blocking(move || jemput::hub::Hub::open(&data).map(|h| h.info()))
-                .await??
+            tokio::task::spawn_blocking(move || {
+                jemput::hub::server::open_with_cert(&data)
+                    .map(|(h, c)| (h.info(), c.fingerprint()))
+            })
+            .await??
         };
+        let scheme = if plain { "http" } else { "https" };
         eprintln!(
-            "hub {} listening on http://{} (hub key {}); Ctrl-C stops it",
+            "hub {} listening on {scheme}://{} (hub key {}; certificate SHA-256 {cert}); Ctrl-C stops it",
             info.hub_id,
             listener.local_addr()?,
             info.hub_key
         );
-        jemput::hub::serve_until(data, listener, async {
+        let stop = async {
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+        };
+        if plain {
+            jemput::hub::serve_until(data, listener, stop).await?;
+        } else {
+            jemput::hub::serve_tls_until(data, listener, stop).await?;
+        }
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
