@@ -36,7 +36,7 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
     let endpoint = upload::parse_endpoint(given)?;
     let (mut store, _) = kit::open_store(&home)?;
     let mut uploader = Uploader::new(
-        endpoint,
+        endpoint.clone(),
         &home.config.kit_id,
         home.kit_key()?,
         home.config.hub_key,
