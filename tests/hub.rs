@@ -1112,7 +1112,14 @@ fn hub_serve_refuses_plain_http_off_loopback_without_the_flag() {
     let data = d.path().join("hub");
     hub::init(&data).unwrap();
     jemput()
-        .args(["hub", "serve", "--listen", "0.0.0.0:0", "--data"])
+        .args([
+            "hub",
+            "serve",
+            "--plain-http",
+            "--listen",
+            "0.0.0.0:0",
+            "--data",
+        ])
         .arg(&data)
         .assert()
         .failure()
