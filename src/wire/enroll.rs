@@ -233,7 +233,7 @@ mod tests {
             ("", "does not start"),
             ("hello", "does not start"),
             ("jemput-enroll.abc", "four parts"),
-            (&good.replacen(".", "..", 1), "id is not"),
+            (&good.replacen(".", "..", 1), "four parts"),
             (&format!("{good}.x"), "four parts"),
             (
                 &format!(
