@@ -9,6 +9,8 @@
 //! <data>/hub.sqlite             kit registry, uploads in progress, receipts (WAL, synchronous=FULL)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
+//! <data>/worklist.json          the worklist kits receive in their sync document
+//! <data>/kit-settings.toml      settings kits receive (offline policy, retention, recipients)
 //! ```
 //!
 //! This is the first step of the hub: plain HTTP (loopback unless told otherwise), kits registered
@@ -16,6 +18,7 @@
 //! opening packets with the office identity come later.
 
 pub mod error;
+pub mod kit_sync;
 pub mod registry;
 pub mod server;
 pub mod storage;
