@@ -574,3 +574,37 @@ fn status_json_counts_the_queue_and_says_how_close_each_limit_is() {
         .success()
         .stdout(predicate::str::contains("NEW VISITS REFUSED"));
 }
+
+#[test]
+fn the_demo_syncs_a_worklist_from_its_hub_and_starts_its_visits_from_it() {
+    let d = tempfile::tempdir().unwrap();
+    let keep = d.path().join("demo");
+    let v = json(
+        jemput()
+            .args(["demo", "--json", "--visits", "2", "--keep"])
+            .arg(&keep)
+            .assert(),
+    );
+    let home = PathBuf::from(v["kit_home"].as_str().unwrap());
+    let list = json(run(&home, &["worklist", "--json"]));
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["DEMO-001", "DEMO-002"]);
+    let s = json(run(&home, &["status", "--json"]));
+    assert_eq!(s["last_sync"]["worklist_entries"], 2);
+    assert_eq!(s["new_visit_allowed"], true);
+    // The packet the demo opened carries the first entry as its resident reference.
+    let manifest =
+        std::fs::read_to_string(PathBuf::from(v["opened"].as_str().unwrap()).join("manifest.json"))
+            .unwrap();
+    let m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(
+        m["visit"]["resident"]["reference"],
+        serde_json::json!({"kind": "worklist", "value": "DEMO-001"}),
+        "{m:#}"
+    );
+}

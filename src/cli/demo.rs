@@ -301,6 +301,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             contents.manifest.packet_id,
             contents.files.len()
         );
+        if !worklist.is_empty() {
+            println!(
+                "synced with the hub first: {} worklist entries (signed, verified with the pinned hub key); each visit started from one",
+                worklist.len()
+            );
+        }
         println!("{upload_line}");
         match &a.keep {
             Some(d) => println!("everything kept in {}", d.display()),
