@@ -458,4 +458,44 @@ mod tests {
             Err(WorklistError::Empty)
         );
     }
+
+    /// What any input gives, clean or not: never a panic; on success unique, valid ids and NIKs
+    /// that check; on failure, rows named from line 2 on.
+    fn check_any(data: &[u8]) {
+        match parse_csv(data) {
+            Ok(entries) => {
+                let mut ids = HashSet::new();
+                for e in &entries {
+                    assert!(ids.insert(e.id.clone()), "duplicate id {:?}", e.id);
+                    assert!(!e.id.is_empty() && !e.name.is_empty() && !e.desa.is_empty());
+                    if let Some(n) = &e.nik {
+                        assert!(nik::parse(n).is_ok(), "{n:?}");
+                    }
+                }
+            }
+            Err(WorklistError::Rows(rows)) => {
+                assert!(!rows.is_empty());
+                assert!(rows.iter().all(|r| r.line >= 2), "{rows:?}");
+            }
+            Err(_) => {}
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            check_any(&data);
+        }
+
+        #[test]
+        fn csv_like_text_never_panics_and_keeps_its_promises(
+            rows in proptest::collection::vec(
+                "(7408014501500003|740801[0-9]{10}|[0-9]{0,17}|)?,([A-Z0-9-]{0,6})?,[a-z ]{0,5},[a-z\\\"]{0,4},(lansia|umum|x)?,([0-9]{1,3}/[0-9]{1,3}|3-5)?",
+                0..8,
+            )
+        ) {
+            let text = format!("nik,id,name,desa,category,rt_rw\n{}", rows.join("\n"));
+            check_any(text.as_bytes());
+        }
+    }
 }

@@ -222,8 +222,8 @@ pub async fn sync(home: &mut KitHome, http: &reqwest::Client) -> Result<SyncOutc
             "larger than {MAX_DOCUMENT_BYTES} bytes"
         )));
     }
-    let document: SyncDocument =
-        serde_json::from_slice(&bytes).map_err(|e| SyncError::NotADocument(e.to_string()))?;
+    let document =
+        SyncDocument::from_json(&bytes).map_err(|e| SyncError::NotADocument(e.to_string()))?;
     let body = document.verify(&hub_key)?;
     accept(home, document, body, &hub_url, sent, received)
 }

@@ -110,6 +110,11 @@ impl SyncDocument {
         }
     }
 
+    /// Decodes a document as it comes off the network (nothing is trusted until [`Self::verify`]).
+    pub fn from_json(bytes: &[u8]) -> Result<SyncDocument, DocumentError> {
+        serde_json::from_slice(bytes).map_err(|e| DocumentError::Malformed(e.to_string()))
+    }
+
     /// Verifies the signature with `hub_key` and returns the body.
     pub fn verify(&self, hub_key: &PublicKey) -> Result<SyncBody, DocumentError> {
         let sig: [u8; 64] = B64
@@ -174,5 +179,16 @@ mod tests {
             cross.verify(&hub.public()),
             Err(DocumentError::BadSignature)
         );
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes as an answer from the network: never a panic, never a verified body.
+        #[test]
+        fn arbitrary_answers_never_verify(data in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let hub = SigningKey::generate();
+            if let Ok(doc) = SyncDocument::from_json(&data) {
+                proptest::prop_assert!(doc.verify(&hub.public()).is_err());
+            }
+        }
     }
 }
