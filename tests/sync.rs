@@ -608,3 +608,26 @@ fn the_demo_syncs_a_worklist_from_its_hub_and_starts_its_visits_from_it() {
         "{m:#}"
     );
 }
+
+#[test]
+fn hub_settings_start_from_the_recommended_limits_and_refuse_bad_values() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("hub");
+    hub_cmd(&data, &["init"]).success();
+    let s = json(hub_cmd(&data, &["settings", "--json"]));
+    assert_eq!(s["policy"]["max_days_since_sync"], 14);
+    assert_eq!(s["policy"]["max_clock_skew_secs"], 300);
+    assert_eq!(s["policy"]["online_only"], false);
+    hub_cmd(&data, &["settings", "set", "max-days-since-sync", "seven"])
+        .failure()
+        .stderr(predicate::str::contains("takes a whole number, or `off`"));
+    hub_cmd(
+        &data,
+        &["settings", "set", "office-recipient", "age1nonsense"],
+    )
+    .failure();
+    hub_cmd(&data, &["settings", "set", "max-days-since-sync", "off"]).success();
+    let s = json(hub_cmd(&data, &["settings", "--json"]));
+    assert!(s["policy"].get("max_days_since_sync").is_none(), "{s}");
+    assert_eq!(s["policy"]["max_backlog_packets"], 500);
+}
