@@ -631,3 +631,53 @@ fn hub_settings_start_from_the_recommended_limits_and_refuse_bad_values() {
     assert!(s["policy"].get("max_days_since_sync").is_none(), "{s}");
     assert_eq!(s["policy"]["max_backlog_packets"], 500);
 }
+
+#[test]
+fn a_kit_whose_clock_the_hub_finds_stale_is_told_how_far_off_it_is() {
+    use axum::http::{header, StatusCode};
+    // A hub that refuses as ours does when the request time is outside the replay window, and
+    // whose clock (Date) is an hour behind the kit's.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        let app = axum::Router::new().route(
+            "/v1/sync",
+            axum::routing::get(|| async {
+                let hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(
+                        header::DATE,
+                        hour_ago.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+                    )],
+                    "stale request time: t=1 is more than 300 s from the hub's time 2\n",
+                )
+            }),
+        );
+        axum::serve(listener, app).await.unwrap();
+    });
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    pin_test_hub(&home);
+    let out = run(&home, &["sync", "--hub-url", &format!("http://{addr}")])
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(
+        err.contains("HTTP 401") && err.contains("stale request time"),
+        "{err}"
+    );
+    let off: i64 = err
+        .split("clock is ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no skew in: {err}"));
+    assert!((3595..=3605).contains(&off), "{err}");
+    assert!(!home.join(SYNC_FILE).exists());
+}
