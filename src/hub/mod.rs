@@ -14,8 +14,8 @@
 //! ```
 //!
 //! This is the first step of the hub: plain HTTP (loopback unless told otherwise), kits registered
-//! by hand (`jemput hub kits add`). TLS, enrollment tokens, worklists, settings, webhooks and
-//! opening packets with the office identity come later.
+//! by hand (`jemput hub kits add`), worklist and kit settings served signed ([`kit_sync`]). TLS,
+//! enrollment tokens, webhooks and opening packets with the office identity come later.
 
 pub mod error;
 pub mod kit_sync;
