@@ -9,6 +9,7 @@
 //! <home>/packets/            sealed packets (<packet id>.jpk)
 //! <home>/quarantine/         packets that failed verification on disk
 //! <home>/queue.sqlite        the upload queue
+//! <home>/sync.json           the last sync document accepted from the hub (settings, worklist)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,10 @@ pub struct Config {
     pub retention_hours: u32,
     #[serde(default)]
     pub limits: Limits,
+    /// Local offline limits (`jemput config set max-days-since-sync 5`, …); each one the hub's
+    /// sync document sets overrides the value here.
+    #[serde(default)]
+    pub policy: crate::sync::OfflinePolicy,
 }
 
 /// Hours an acknowledged packet is kept by default.
@@ -188,6 +193,7 @@ impl KitHome {
                 hub_id: None,
                 retention_hours: DEFAULT_RETENTION_HOURS,
                 limits: Limits::default(),
+                policy: Default::default(),
             },
         };
         crate::store::Store::open(root)?;

@@ -15,6 +15,8 @@ pub mod outputs;
 pub mod packet;
 pub mod schemas;
 pub mod store;
+pub mod sync;
 pub mod upload;
 pub mod visit;
 pub mod wire;
+pub mod worklist;

@@ -94,6 +94,28 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "hub-enroll-token.schema.json",
             schema_for!(crate::hub::IssuedToken),
         ),
+        (
+            "sync-document.schema.json",
+            schema_for!(crate::sync::SyncDocument),
+        ),
+        ("sync-body.schema.json", schema_for!(crate::sync::SyncBody)),
+        (
+            "sync-state.schema.json",
+            schema_for!(crate::sync::SyncState),
+        ),
+        ("sync.schema.json", schema_for!(crate::sync::SyncOutcome)),
+        (
+            "kit-settings.schema.json",
+            schema_for!(crate::sync::KitSettings),
+        ),
+        (
+            "worklist.schema.json",
+            schema_for!(Vec<crate::worklist::WorklistEntry>),
+        ),
+        (
+            "status.schema.json",
+            schema_for!(crate::sync::status::KitStatus),
+        ),
     ]
 }
 

@@ -14,7 +14,7 @@ use jemput::kit;
 use jemput::outputs::DemoOutput;
 use jemput::packet;
 use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::{Category, ExceptionReason, FingerPosition, Permanence};
+use jemput::visit::{Category, ExceptionReason, FingerPosition, Permanence, ResidentRef};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -94,8 +94,32 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let hub = if a.offline {
         None
     } else {
-        Some(start_hub_and_enroll(dir, &mut home, &recipient)?)
+        let hub_dir = dir.join("hub");
+        let handle = start_hub_and_enroll(dir, &mut home, &recipient)?;
+        import_demo_worklist(dir, &hub_dir, a.visits)?;
+        Some(handle)
     };
+    // With a hub: sync before the trip (settings, worklist), then the offline policy decides
+    // whether visits may start, as on a real kit.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut worklist = Vec::new();
+    if hub.is_some() {
+        let http = jemput::sync::client::client_for(&home)?;
+        let synced = runtime.block_on(jemput::sync::sync(&mut home, &http))?;
+        worklist = jemput::sync::client::load_state(&home)?
+            .map(|(_, b)| b.worklist)
+            .unwrap_or_default();
+        anyhow::ensure!(
+            worklist.len() == synced.worklist_entries,
+            "the demo worklist did not survive the sync"
+        );
+    }
+    {
+        let store = jemput::store::Store::open(&home.root)?;
+        jemput::sync::status::check_new_visit(&home, &store)?;
+    }
     let drafts = home.drafts()?;
     let identity = home.unlock_drafts(&passphrase)?;
     let (mut store, _) = kit::open_store(&home)?;
@@ -105,7 +129,10 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut packets = Vec::new();
     let mut lines = Vec::new();
     for i in 0..a.visits {
-        let category = CATEGORIES[i as usize % CATEGORIES.len()];
+        let entry = worklist.get(i as usize);
+        let category = entry
+            .map(|e| e.category)
+            .unwrap_or(CATEGORIES[i as usize % CATEGORIES.len()]);
         let mut opts = SampleOptions {
             category,
             operator: home
@@ -132,6 +159,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         let seed = seed0 + u64::from(i);
         opts.biometrics_from_devices = category.records_biometrics();
         let (mut visit, files) = synthetic_visit(seed, &opts);
+        if let Some(e) = entry {
+            // Started from the worklist entry: its reference (no NIK known), name and place.
+            visit.resident.reference = ResidentRef::Worklist(e.id.clone());
+            visit.resident.name = Some(e.name.clone());
+            visit.place.description = e.place();
+        }
         // Captured file by file into the encrypted draft, as a real visit would be: the face and
         // documents from the generators (no camera driver yet), fingers, signature and location
         // through the real drivers talking to device models on ptys.
@@ -202,9 +235,6 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             },
         )
         .pin_certificate(&pin);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let report = runtime.block_on(uploader.drain(&mut store, &jemput::upload::NoProgress))?;
         let receipts_dir = dir.join("receipts");
         jemput::fsutil::ensure_dir(&receipts_dir, 0o700)?;
@@ -265,6 +295,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             contents.manifest.packet_id,
             contents.files.len()
         );
+        if !worklist.is_empty() {
+            println!(
+                "synced with the hub first: {} worklist entries (signed, verified with the pinned hub key); each visit started from one",
+                worklist.len()
+            );
+        }
         println!("{upload_line}");
         match &a.keep {
             Some(d) => println!("everything kept in {}", d.display()),
@@ -324,4 +360,37 @@ fn start_hub_and_enroll(
         jemput::enroll::EnrollOptions::default(),
     ))?;
     Ok(handle)
+}
+
+/// Writes a small synthetic worklist CSV (one entry per visit, ids only: residents whose NIK the
+/// office does not know) and imports it on the demo hub, as `jemput hub worklist import` does.
+fn import_demo_worklist(dir: &Path, hub_dir: &Path, visits: u32) -> anyhow::Result<()> {
+    const DESA: [&str; 4] = ["Lapadi", "Pujungan", "Long Bia", "Sungai Anai"];
+    let mut csv = String::from("id,name,address,rt_rw,desa,category,notes\n");
+    for i in 0..visits as usize {
+        let category = CATEGORIES[i % CATEGORIES.len()];
+        csv.push_str(&format!(
+            "DEMO-{:03},Warga Contoh {},\"Jl. Contoh {}, rumah {}\",{:03}/{:03},{},{},synthetic demo resident\n",
+            i + 1,
+            i + 1,
+            i % 5 + 1,
+            i + 1,
+            i % 9 + 1,
+            i % 4 + 1,
+            DESA[i % DESA.len()],
+            category.code()
+        ));
+    }
+    let path = dir.join("worklist.csv");
+    jemput::fsutil::write_atomic(&path, csv.as_bytes(), 0o644)?;
+    let entries = jemput::worklist::parse_csv(csv.as_bytes())?;
+    jemput::hub::kit_sync::save_worklist(
+        hub_dir,
+        &jemput::hub::kit_sync::StoredWorklist {
+            imported_at: jiff::Timestamp::now(),
+            source: path.display().to_string(),
+            entries,
+        },
+    )?;
+    Ok(())
 }

@@ -42,6 +42,10 @@ pub fn run(g: &Global, a: EnrollArgs) -> anyhow::Result<ExitCode> {
             insecure_http: a.insecure_http,
         },
     ))?;
+    // The hub's settings, offline policy and worklist come in its signed sync document: fetch it
+    // now over the pinned connection, so an enrolled kit starts with them.
+    let http = jemput::sync::client::client_for(&home)?;
+    let synced = runtime.block_on(jemput::sync::sync(&mut home, &http));
     if a.json {
         super::output::json(&out)?;
     } else {
@@ -58,6 +62,15 @@ pub fn run(g: &Global, a: EnrollArgs) -> anyhow::Result<ExitCode> {
             println!("office recipient: {r}");
         }
         println!("next: `jemput upload` sends sealed packets to this hub");
+    }
+    match synced {
+        Ok(s) => eprintln!(
+            "sinkron / synced: {} worklist entries, settings and offline policy from the hub",
+            s.worklist_entries
+        ),
+        Err(e) => eprintln!(
+            "peringatan / warning: enrolled, but the first sync failed ({e}); run `jemput sync`"
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

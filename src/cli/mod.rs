@@ -20,9 +20,12 @@ pub mod seal;
 pub mod select;
 pub mod settings;
 pub mod sim;
+pub mod status;
 pub mod stress;
+pub mod sync;
 pub mod upload;
 pub mod visit;
+pub mod worklist;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -82,6 +85,12 @@ pub enum Command {
     Enroll(enroll::EnrollArgs),
     /// Upload the queue once to the hub (resumable tus), store receipts, purge after retention
     Upload(upload::UploadArgs),
+    /// Download the hub's signed settings and worklist before a trip
+    Sync(sync::SyncArgs),
+    /// List the worklist from the last sync
+    Worklist(worklist::WorklistArgs),
+    /// Queue, last sync and the offline policy limits
+    Status(status::StatusArgs),
     /// Calibrate a device (pad corners; fingerprint module settings and blank baseline)
     Calibrate(calibrate::CalibrateArgs),
     /// Check a kit: home, keys, config, serial access, ModemManager, disk, clock, queue
@@ -114,6 +123,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Queue(a) => queue::run(g, a),
         Command::Enroll(a) => enroll::run(g, a),
         Command::Upload(a) => upload::run(g, a),
+        Command::Sync(a) => sync::run(g, a),
+        Command::Worklist(a) => worklist::run(g, a),
+        Command::Status(a) => status::run(g, a),
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Doctor(a) => doctor::run(g, a),

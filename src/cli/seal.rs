@@ -53,7 +53,21 @@ pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let ok = failed.is_empty();
+    let mut ok = failed.is_empty();
+    // Online-only recording: what was sealed goes to the hub at once.
+    if !sealed.is_empty()
+        && jemput::sync::status::effective_policy(&home)?
+            .online_only()
+            .0
+    {
+        if let Err(why) = upload_now(&home, &mut store) {
+            eprintln!(
+                "mode wajib daring: paket tersegel dan aman di antrean, tetapi belum terunggah ({why}); jalankan `jemput upload` / \
+                 online-only mode: the packets are sealed and safe in the queue but not uploaded ({why}); run `jemput upload`"
+            );
+            ok = false;
+        }
+    }
     if a.json {
         super::output::json(&SealOutput { sealed, failed })?;
     }
@@ -62,4 +76,53 @@ pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Drains the queue once to the configured hub; `Err` says why not everything was acknowledged.
+fn upload_now(
+    home: &jemput::home::KitHome,
+    store: &mut jemput::store::Store,
+) -> Result<(), String> {
+    let url = home.config.hub_url.as_deref().ok_or("no hub-url is set")?;
+    let endpoint = jemput::upload::parse_endpoint(url).map_err(|e| e.to_string())?;
+    let key = home.kit_key().map_err(|e| e.to_string())?;
+    let pin = super::upload::pinned_for(&home.config, &endpoint).map_err(|e| e.to_string())?;
+    let mut uploader = jemput::upload::Uploader::new(
+        endpoint,
+        &home.config.kit_id,
+        key,
+        home.config.hub_key,
+        jemput::upload::UploadOptions {
+            retention_hours: home.config.retention_hours,
+            max_attempts: 2,
+            ..Default::default()
+        },
+    );
+    if let Some(pin) = pin {
+        uploader = uploader.pin_certificate(&pin);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime
+        .block_on(uploader.drain(store, &jemput::upload::NoProgress))
+        .map_err(|e| e.to_string())?;
+    let acked = report
+        .packets
+        .iter()
+        .filter(|p| p.outcome == jemput::upload::Outcome::Acknowledged)
+        .count();
+    if let Some(why) = report.stopped {
+        return Err(why);
+    }
+    if acked < report.packets.len() {
+        return Err(format!(
+            "{} of {} packets acknowledged",
+            acked,
+            report.packets.len()
+        ));
+    }
+    eprintln!("online-only: {acked} packet(s) uploaded and acknowledged by the hub");
+    Ok(())
 }

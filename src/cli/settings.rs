@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use jemput::keys::{self, PublicKey};
 
+use super::hub::settings::{flag, optional};
 use super::Global;
 
 #[derive(Debug, Args)]
@@ -42,6 +43,18 @@ pub enum ConfigKey {
     RetentionHours,
     /// Pin the hub's TLS certificate by its SHA-256 (64 hex digits; `jemput enroll` sets it)
     HubCertSha256,
+    /// Offline policy: most days without a sync (`off` to remove; the hub's value wins)
+    MaxDaysSinceSync,
+    /// Offline policy: most packets waiting for a receipt
+    MaxBacklogPackets,
+    /// Offline policy: most bytes waiting for a receipt
+    MaxBacklogBytes,
+    /// Offline policy: least free disk, in bytes
+    MinFreeDiskBytes,
+    /// Offline policy: largest clock difference from the hub, in seconds
+    MaxClockSkewSecs,
+    /// Offline policy: online-only recording (true, false, or off to unset)
+    OnlineOnly,
 }
 
 pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
@@ -79,6 +92,27 @@ pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
                     c.retention_hours = value.parse().map_err(|_| {
                         anyhow::anyhow!("retention-hours must be a whole number of hours")
                     })?
+                }
+                ConfigKey::MaxDaysSinceSync => {
+                    c.policy.max_days_since_sync = optional("max-days-since-sync", &value)?
+                }
+                ConfigKey::MaxBacklogPackets => {
+                    c.policy.max_backlog_packets = optional("max-backlog-packets", &value)?
+                }
+                ConfigKey::MaxBacklogBytes => {
+                    c.policy.max_backlog_bytes = optional("max-backlog-bytes", &value)?
+                }
+                ConfigKey::MinFreeDiskBytes => {
+                    c.policy.min_free_disk_bytes = optional("min-free-disk-bytes", &value)?
+                }
+                ConfigKey::MaxClockSkewSecs => {
+                    c.policy.max_clock_skew_secs = optional("max-clock-skew-secs", &value)?
+                }
+                ConfigKey::OnlineOnly => {
+                    c.policy.online_only = match value.trim() {
+                        "unset" | "none" => None,
+                        v => Some(flag(v)?),
+                    }
                 }
                 ConfigKey::MaxPacketBytes => {
                     c.limits.max_packet_bytes = value.parse().map_err(|_| {

@@ -96,7 +96,7 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
 
 /// The certificate pin to use for `endpoint`: the kit's, when the endpoint is on the enrolled
 /// hub's origin.
-fn pinned_for(
+pub(crate) fn pinned_for(
     config: &jemput::home::Config,
     endpoint: &reqwest::Url,
 ) -> anyhow::Result<Option<upload::CertPin>> {

@@ -12,6 +12,7 @@ use jemput::visit::{
     nik, Category, Consent, ConsentBy, ExceptionReason, FingerPosition, GeoPoint, Operator,
     Permanence, Place, Resident, ResidentRef, Sex, Visit,
 };
+use jemput::worklist::WorklistEntry;
 use uuid::Uuid;
 
 use super::Global;
@@ -54,7 +55,9 @@ pub struct NewArgs {
         required_unless_present = "worklist"
     )]
     pub nik: Option<String>,
-    /// Worklist entry id, when the NIK is not known
+    /// Start from a worklist entry (`jemput worklist`): fills the resident reference (its NIK,
+    /// else the entry id), name, category and place; an id the synced worklist does not hold is
+    /// recorded as given, with a warning
     #[arg(long)]
     pub worklist: Option<String>,
     #[arg(long)]
@@ -64,9 +67,10 @@ pub struct NewArgs {
     /// Birth date as YYYY-MM-DD
     #[arg(long)]
     pub birth_date: Option<jiff::civil::Date>,
-    /// lansia, sakit, disabilitas, odgj, rumah_sakit, umum, dokumen
-    #[arg(long)]
-    pub category: Category,
+    /// lansia, sakit, disabilitas, odgj, rumah_sakit, umum, dokumen [default: the worklist
+    /// entry's]
+    #[arg(long, required_unless_present = "worklist")]
+    pub category: Option<Category>,
     /// Operator id [default: from config]
     #[arg(long)]
     pub operator: Option<String>,
@@ -125,6 +129,21 @@ fn parse_exception(s: &str) -> Result<(FingerPosition, ExceptionReason, Permanen
     Ok((pos, reason, perm))
 }
 
+/// The synced worklist's entry `id`; `None` (with a warning) when the kit's worklist lacks it.
+fn worklist_entry(home: &jemput::home::KitHome, id: &str) -> anyhow::Result<Option<WorklistEntry>> {
+    let entries = jemput::sync::client::load_state(home)?
+        .map(|(_, b)| b.worklist)
+        .unwrap_or_default();
+    let found = entries.into_iter().find(|e| e.id == id.trim());
+    if found.is_none() {
+        eprintln!(
+            "peringatan: {id:?} tidak ada di daftar kunjungan hasil sinkron; dicatat apa adanya / \
+             warning: {id:?} is not in the synced worklist (`jemput worklist`); recorded as given"
+        );
+    }
+    Ok(found)
+}
+
 pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
     let home = g.open_home()?;
     let drafts = home.drafts()?;
@@ -142,13 +161,24 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
             if let Some(nik) = &n.nik {
                 nik::parse(nik)?;
             }
+            // The offline policy first: past a limit, nothing is started.
+            let store = jemput::store::Store::open(&home.root)?;
+            jemput::sync::status::check_new_visit(&home, &store)?;
+            drop(store);
+            let entry = match &n.worklist {
+                Some(id) => worklist_entry(&home, id)?,
+                None => None,
+            };
+            let Some(category) = n.category.or(entry.as_ref().map(|e| e.category)) else {
+                anyhow::bail!("no category: pass --category (the worklist entry {:?} is not in the synced worklist)", n.worklist.as_deref().unwrap_or(""));
+            };
             let mut files = Vec::new();
             let mut visit = if n.synthetic {
                 let seed = rand::random::<u32>() as u64;
                 let (v, f) = synthetic_visit(
                     seed,
                     &SampleOptions {
-                        category: n.category,
+                        category,
                         operator: operator.clone(),
                         finger_exceptions: n.exceptions.clone(),
                         ..Default::default()
@@ -165,7 +195,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                         sex: None,
                         birth_date: None,
                     },
-                    category: n.category,
+                    category,
                     operator: Operator {
                         id: operator.clone(),
                         name: None,
@@ -181,12 +211,15 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 }
             };
             visit.resident = Resident {
-                reference: match (&n.nik, &n.worklist) {
-                    (Some(nik), _) => ResidentRef::Nik(nik.trim().into()),
-                    (None, Some(w)) => ResidentRef::Worklist(w.clone()),
-                    (None, None) => unreachable!("clap requires one"),
+                reference: match (&n.nik, &n.worklist, &entry) {
+                    (Some(nik), _, _) => ResidentRef::Nik(nik.trim().into()),
+                    (None, _, Some(WorklistEntry { nik: Some(nik), .. })) => {
+                        ResidentRef::Nik(nik.clone())
+                    }
+                    (None, Some(w), _) => ResidentRef::Worklist(w.clone()),
+                    (None, None, _) => unreachable!("clap requires one"),
                 },
-                name: n.name.clone(),
+                name: n.name.clone().or(entry.as_ref().map(|e| e.name.clone())),
                 sex: n.sex,
                 birth_date: n.birth_date,
             };
@@ -194,6 +227,9 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 id: operator,
                 name: None,
             };
+            if let (true, Some(e)) = (n.place.is_empty(), &entry) {
+                visit.place.description = e.place();
+            }
             if !n.place.is_empty() || n.lat.is_some() {
                 visit.place = Place {
                     description: n.place.clone(),

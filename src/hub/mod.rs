@@ -12,15 +12,18 @@
 //!                               (WAL, synchronous=FULL)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
+//! <data>/worklist.json          the worklist kits receive in their sync document
+//! <data>/kit-settings.toml      settings kits receive (offline policy, retention, recipients)
 //! ```
 //!
 //! The hub serves HTTPS with its own certificate (plain HTTP only on loopback or when told
 //! `--insecure-http`); kits enroll with one-time tokens ([`enroll`]) or are registered by hand
-//! (`jemput hub kits add`). Worklists, settings, webhooks and opening packets with the office
-//! identity come later.
+//! (`jemput hub kits add`); the worklist and kit settings are served signed ([`kit_sync`]).
+//! Webhooks and opening packets with the office identity come later.
 
 pub mod enroll;
 pub mod error;
+pub mod kit_sync;
 pub mod registry;
 pub mod server;
 pub mod storage;

@@ -123,7 +123,7 @@ type ApiResult = Result<Response, ApiError>;
 
 /// Shared state of the handlers.
 pub(crate) struct AppState {
-    hub: Arc<Hub>,
+    pub(crate) hub: Arc<Hub>,
     /// One lock per upload: `HEAD`, `PATCH`, `DELETE` and completion of an upload never interleave.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Creation is serialised so that two creations of one packet yield one upload.
@@ -164,13 +164,14 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/v1/info", get(info))
         .route("/v1/receipts/{packet_id}", get(receipt))
+        .route(crate::sync::SYNC_PATH, get(super::kit_sync::get_sync))
         .merge(uploads)
         .with_state(state)
         .merge(enroll)
 }
 
 /// Runs `f` on the blocking pool (SQLite commits and fsyncs must not stall the runtime).
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     hub: &Arc<Hub>,
     f: impl FnOnce(&Hub) -> T + Send + 'static,
 ) -> T {
@@ -221,7 +222,7 @@ fn check_tus_resumable(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Checks `Jemput-Auth` against the registry; the kit on success.
-async fn authenticate(
+pub(crate) async fn authenticate(
     st: &AppState,
     method: &Method,
     uri: &Uri,

@@ -16,6 +16,8 @@ pub const OUTER_DOMAIN: &[u8] = b"jemput/outer/v1\0";
 pub const INNER_DOMAIN: &[u8] = b"jemput/inner/v1\0";
 /// Domain-separation prefix of hub receipts.
 pub const RECEIPT_DOMAIN: &[u8] = b"jemput/receipt/v1\0";
+/// Domain-separation prefix of the hub's sync documents (settings and worklist for a kit).
+pub const SYNC_DOMAIN: &[u8] = b"jemput/sync/v1\0";
 
 /// An ed25519 signing key.
 pub struct SigningKey(ed25519_dalek::SigningKey);

@@ -4,6 +4,8 @@ pub mod enroll_token;
 pub mod init;
 pub mod kits;
 pub mod serve;
+pub mod settings;
+pub mod worklist;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +34,10 @@ pub enum HubCommand {
     EnrollToken(enroll_token::EnrollTokenArgs),
     /// List the registered kits, or add and revoke them
     Kits(kits::KitsArgs),
+    /// List the worklist kits receive, or import it from CSV
+    Worklist(worklist::WorklistArgs),
+    /// Show or change the settings kits receive at sync (offline policy, retention, recipients)
+    Settings(settings::SettingsArgs),
 }
 
 pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
@@ -41,6 +47,8 @@ pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
         HubCommand::Serve(c) => serve::run(need_data(data)?, c),
         HubCommand::EnrollToken(c) => enroll_token::run(need_data(data)?, c),
         HubCommand::Kits(c) => kits::run(need_data(data)?, c),
+        HubCommand::Worklist(c) => worklist::run(need_data(data)?, c),
+        HubCommand::Settings(c) => settings::run(need_data(data)?, c),
     }
 }
 
