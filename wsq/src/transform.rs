@@ -20,10 +20,11 @@ pub struct Filters {
     pub lo: Vec<f32>,
     /// Analysis high-pass, centre tap first.
     pub hi: Vec<f32>,
-    /// Synthesis low-pass (from `hi`).
-    synth_lo: Vec<f32>,
-    /// Synthesis high-pass (from `lo`).
-    synth_hi: Vec<f32>,
+    /// Synthesis taps for an even output sample: the synthesis low-pass `g0` at even distances (where
+    /// the low-pass coefficients sit), the synthesis high-pass `g1` at odd ones.
+    synth_even: Vec<f32>,
+    /// Likewise for an odd output sample: `g1` at even distances, `g0` at odd ones.
+    synth_odd: Vec<f32>,
 }
 
 /// The specification's 9-tap low-pass analysis filter, centre tap first.
@@ -52,13 +53,21 @@ fn modulate(taps: &[f32]) -> Vec<f32> {
 impl Filters {
     /// A filter bank from the centre-outward halves of odd-length symmetric analysis filters.
     pub fn new(lo: Vec<f32>, hi: Vec<f32>) -> Filters {
-        let synth_lo = modulate(&hi);
-        let synth_hi = modulate(&lo);
+        let g0 = modulate(&hi);
+        let g1 = modulate(&lo);
+        let n = g0.len().max(g1.len());
+        let tap = |g: &[f32], k: usize| g.get(k).copied().unwrap_or(0.0);
+        let synth_even = (0..n)
+            .map(|k| if k % 2 == 0 { tap(&g0, k) } else { tap(&g1, k) })
+            .collect();
+        let synth_odd = (0..n)
+            .map(|k| if k % 2 == 0 { tap(&g1, k) } else { tap(&g0, k) })
+            .collect();
         Filters {
             lo,
             hi,
-            synth_lo,
-            synth_hi,
+            synth_even,
+            synth_odd,
         }
     }
 
@@ -77,6 +86,9 @@ impl Filters {
 
 /// Whole-sample symmetric reflection of index `i` into `0..n` (`n` ≥ 1).
 fn reflect(i: isize, n: usize) -> usize {
+    if i >= 0 && (i as usize) < n {
+        return i as usize;
+    }
     if n <= 1 {
         return 0;
     }
@@ -94,8 +106,6 @@ fn reflect(i: isize, n: usize) -> usize {
 struct Scratch {
     line: Vec<f32>,
     ext: Vec<f32>,
-    even: Vec<f32>,
-    odd: Vec<f32>,
 }
 
 /// One-dimensional analysis of `scratch.line` into `low` then `high` (written to `out`, in the
@@ -143,27 +153,26 @@ fn synthesize(f: &Filters, s: &mut Scratch, out: &mut [f32], inverted: bool) {
     let pad = f.reach();
     let (nl, _) = (n.div_ceil(2), n / 2);
     let (low_at, high_at) = if inverted { (n / 2, 0) } else { (0, nl) };
-    s.even.clear();
-    s.odd.clear();
-    for j in 0..n + 2 * pad {
+    s.ext.clear();
+    s.ext.extend((0..n + 2 * pad).map(|j| {
         let r = reflect(j as isize - pad as isize, n);
         if r % 2 == 0 {
-            s.even.push(s.line[low_at + r / 2]);
-            s.odd.push(0.0);
+            s.line[low_at + r / 2]
         } else {
-            s.even.push(0.0);
-            s.odd.push(s.line[high_at + r / 2]);
+            s.line[high_at + r / 2]
         }
-    }
-    let (ev, od) = (&s.even, &s.odd);
+    }));
+    let u = &s.ext;
     for (m, o) in out.iter_mut().enumerate().take(n) {
         let c = pad + m;
-        let mut acc = f.synth_lo[0] * ev[c] + f.synth_hi[0] * od[c];
-        for (k, &t) in f.synth_lo.iter().enumerate().skip(1) {
-            acc += t * (ev[c - k] + ev[c + k]);
-        }
-        for (k, &t) in f.synth_hi.iter().enumerate().skip(1) {
-            acc += t * (od[c - k] + od[c + k]);
+        let taps = if m % 2 == 0 {
+            &f.synth_even
+        } else {
+            &f.synth_odd
+        };
+        let mut acc = taps[0] * u[c];
+        for (k, &t) in taps.iter().enumerate().skip(1) {
+            acc += t * (u[c - k] + u[c + k]);
         }
         *o = acc;
     }
