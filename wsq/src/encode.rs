@@ -140,12 +140,16 @@ fn bin_widths(var: &[f64; SUBBANDS], bitrate: f64) -> [f64; SUBBANDS] {
     out
 }
 
+/// Largest quantised magnitude the 16-bit escapes can carry.
+const MAX_INDEX: f32 = 65535.0;
+
 fn quantize(v: f32, q: f32, z: f32) -> i32 {
     let half = z / 2.0;
+    // Clamped before the conversion: a tiny bin width must not overflow the index.
     if v > half {
-        ((v - half) / q).floor() as i32 + 1
+        (((v - half) / q).floor() + 1.0).min(MAX_INDEX) as i32
     } else if v < -half {
-        ((v + half) / q).ceil() as i32 - 1
+        (((v + half) / q).ceil() - 1.0).max(-MAX_INDEX) as i32
     } else {
         0
     }
@@ -364,4 +368,20 @@ pub fn encode(image: &Image, options: &EncodeOptions) -> Result<Vec<u8>> {
     }
     out.extend([0xFF, marker::EOI]);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantisation_has_a_dead_zone_and_never_overflows() {
+        assert_eq!(quantize(0.59, 1.0, 1.2), 0);
+        assert_eq!(quantize(0.61, 1.0, 1.2), 1);
+        assert_eq!(quantize(-1.61, 1.0, 1.2), -2);
+        // Found by the wsq_decoder fuzz target: a minute bin width once overflowed the index.
+        assert_eq!(quantize(3.0, 1e-20, 1.2e-20), 65535);
+        assert_eq!(quantize(-3.0, 1e-20, 1.2e-20), -65535);
+        assert_eq!(quantize(f32::INFINITY, 1.0, 1.2), 65535);
+    }
 }

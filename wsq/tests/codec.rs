@@ -225,3 +225,17 @@ fn not_wsq_and_unknown_markers_are_errors() {
         "no frame at all"
     );
 }
+
+#[test]
+fn fuzz_regression_decoded_image_re_encodes() {
+    // A damaged NBIS file found by the wsq_decoder fuzz target: it decodes, and re-encoding the
+    // result overflowed a quantisation index.
+    let data = include_bytes!("fuzz-encode-overflow.wsq");
+    let d = decode(data).unwrap();
+    let again = encode(&d.image, &EncodeOptions::default()).unwrap();
+    let back = decode(&again).unwrap();
+    assert_eq!(
+        (back.image.width, back.image.height),
+        (d.image.width, d.image.height)
+    );
+}
