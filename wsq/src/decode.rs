@@ -272,6 +272,14 @@ pub fn decode(data: &[u8]) -> Result<Decoded> {
                 format!("{ff:02X} where a marker was due"),
             ));
         }
+        if blocks > 0 && matches!(m, marker::DTT | marker::DQT) {
+            // The coefficient count and the reconstruction rest on the tables of the first block.
+            return Err(invalid(
+                "file",
+                at,
+                "a transform or quantisation table after coded data began",
+            ));
+        }
         match m {
             marker::EOI => break,
             marker::COM => comments.push(segment(&mut c, "COM")?.data[at + 4..].to_vec()),
@@ -421,7 +429,8 @@ fn reconstruct(frame: &Frame, quant: &Quantization, filters: &Filters, coeffs: &
         let b = layout.bands[k];
         for y in b.y..b.y + b.h {
             for v in &mut plane[y * w + b.x..y * w + b.x + b.w] {
-                let p = *next.next().expect("coefficient count checked") as f32;
+                // The count was checked against the tables; a shortfall would read as zeros.
+                let p = next.next().copied().unwrap_or(0) as f32;
                 *v = if p > 0.0 {
                     (p - c) * q + z / 2.0
                 } else if p < 0.0 {

@@ -239,3 +239,17 @@ fn fuzz_regression_decoded_image_re_encodes() {
         (d.image.width, d.image.height)
     );
 }
+
+#[test]
+fn tables_redefined_after_coded_data_are_refused() {
+    let data = encode(&synthetic_print(80, 66, 11), &EncodeOptions::default()).unwrap();
+    let segs = segments(&data);
+    let dqt = segs.iter().find(|s| s.0 == 0xA5).unwrap();
+    let second_dht = segs.iter().filter(|s| s.0 == 0xA6).nth(1).unwrap().1;
+    // Copy the DQT segment in between block 1 and block 2.
+    let mut d = data[..second_dht].to_vec();
+    d.extend(&data[dqt.1..dqt.1 + 2 + dqt.2]);
+    d.extend(&data[second_dht..]);
+    let err = decode(&d).unwrap_err();
+    assert!(err.to_string().contains("after coded data began"), "{err}");
+}
