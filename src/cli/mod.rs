@@ -8,6 +8,7 @@ pub mod devices_test;
 pub mod doctor;
 pub mod enroll;
 pub mod hub;
+pub mod imaging;
 pub mod init;
 pub mod interrupt;
 pub mod office;
@@ -105,6 +106,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// The office hub: receive packets from kits, verify them, sign receipts
     Hub(hub::HubArgs),
+    /// Image encodings: WSQ fingerprint compression (`imaging wsq encode|decode`)
+    Imaging(imaging::ImagingArgs),
     /// Test harness: seal synthetic visits in a loop, reporting each success (crash tests)
     #[command(hide = true)]
     StressSeal(stress::StressArgs),
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(a) => doctor::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Hub(a) => hub::run(a),
+        Command::Imaging(a) => imaging::run(a),
         Command::Capture(a) => capture::run(a),
         Command::Sim(a) => sim::run(a),
         Command::StressSeal(a) => stress::run(g, a),
