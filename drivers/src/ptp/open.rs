@@ -16,7 +16,7 @@ pub const SIM_NAME: &str = "ptp";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenCameraError {
-    #[error("no PTP camera matches {selector}; connect the camera, switch it on and set its USB mode to PTP (\"PTP\", \"PC connect\" or \"camera\"), then run `jemput devices`")]
+    #[error("no PTP camera matches {selector}; connect the camera, switch it on and set its USB mode to PTP (\"PTP\", \"PC connect\" or \"camera\"), then retry; `lsusb` shows whether it is connected")]
     NotFound { selector: String },
     #[error("{selector} matches {} cameras: {}; name one by VID:PID:SERIAL or usb:<port path>", candidates.len(), candidates.join("; "))]
     Ambiguous {

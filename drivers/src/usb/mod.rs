@@ -62,7 +62,7 @@ pub enum UsbError {
     AccessDenied(String),
     #[error("{0} is busy: another program (gphoto2, a file manager's camera import, gvfs) or a kernel driver holds it; close that program and retry")]
     Busy(String),
-    #[error("{0} was not found (unplugged, or a wrong selector); run `jemput devices`")]
+    #[error("{0} was not found (unplugged, or a wrong selector); check the cable, and `lsusb`")]
     NotFound(String),
     #[error("the device sent more data than the transfer asked for")]
     Overflow,
