@@ -339,3 +339,104 @@ fn a_camera_that_never_answers_times_out_with_a_hint() {
     assert!(matches!(err, PtpError::Timeout { .. }), "{err:?}");
     assert!(err.to_string().contains("PTP"), "{err}");
 }
+
+/// A device that answers every IN transfer with the next bytes of a fixed stream: garbage, or a
+/// valid opening followed by garbage.
+struct Scripted {
+    bulk: Vec<u8>,
+    events: Vec<u8>,
+    sizes: Vec<usize>,
+    turn: usize,
+}
+
+impl Scripted {
+    fn next(buf: &mut Vec<u8>, size: usize, max: usize) -> Option<Vec<u8>> {
+        if buf.is_empty() {
+            return None;
+        }
+        let n = size.clamp(1, max.max(1)).min(buf.len());
+        Some(buf.drain(..n).collect())
+    }
+}
+
+impl jemput_drivers::usb::UsbFunction for Scripted {
+    fn control(
+        &mut self,
+        _: &jemput_drivers::usb::ControlRequest,
+        _: &[u8],
+        max: usize,
+    ) -> Result<Vec<u8>, jemput_drivers::usb::UsbError> {
+        Ok(Self::next(&mut self.events, 6, max).unwrap_or_default())
+    }
+    fn bulk_out(&mut self, _: u8, _: &[u8]) -> Result<(), jemput_drivers::usb::UsbError> {
+        Ok(())
+    }
+    fn bulk_in(
+        &mut self,
+        _: u8,
+        max: usize,
+    ) -> Result<Option<Vec<u8>>, jemput_drivers::usb::UsbError> {
+        self.turn += 1;
+        let size = self.sizes[self.turn % self.sizes.len()];
+        Ok(Self::next(&mut self.bulk, size, max))
+    }
+    fn interrupt_in(
+        &mut self,
+        _: u8,
+        max: usize,
+    ) -> Result<Option<Vec<u8>>, jemput_drivers::usb::UsbError> {
+        Ok(Self::next(&mut self.events, 5, max))
+    }
+}
+
+/// The opening a real camera gives: DeviceInfo (with InitiateCapture) and two OK responses.
+fn valid_opening() -> Vec<u8> {
+    use jemput_drivers::ptp::protocol::{data, ContainerType, ParamContainer};
+    let info = jemput_drivers::ptp::DeviceInfo {
+        operations_supported: vec![0x1001, 0x1002, 0x1003, 0x1008, 0x1009, 0x100B, 0x100E],
+        model: "Scripted".into(),
+        ..Default::default()
+    };
+    let ok = |tid| {
+        ParamContainer {
+            kind: ContainerType::Response,
+            code: 0x2001,
+            transaction_id: tid,
+            params: vec![],
+        }
+        .encode()
+        .unwrap()
+    };
+    let mut v = data(0x1001, 0, &info.encode().unwrap()).unwrap();
+    v.extend(ok(0));
+    v.extend(ok(0)); // OpenSession
+    v.extend(ok(1)); // InitiateCapture
+    v
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn garbage_from_the_camera_is_an_error_never_a_panic(
+        opening in proptest::bool::ANY,
+        bulk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        events in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+        sizes in proptest::collection::vec(1usize..700, 1..8),
+    ) {
+        let mut stream = if opening { valid_opening() } else { Vec::new() };
+        stream.extend(bulk);
+        let device = Scripted { bulk: stream, events, sizes, turn: 0 };
+        let cfg = PtpConfig {
+            timeout: Duration::from_millis(3),
+            capture_timeout: Duration::from_millis(30),
+            busy_wait: Duration::from_millis(1),
+            ..PtpConfig::default()
+        };
+        if let Ok(mut cam) = PtpCamera::open(MemUsb::new(device), Default::default(), cfg) {
+            // Whatever comes back, it is a value: a JPEG only if the bytes were one.
+            if let Ok((jpeg, _)) = cam.capture_jpeg(&control(1)) {
+                proptest::prop_assert!(jpeg.starts_with(&[0xFF, 0xD8]));
+            }
+        }
+    }
+}
