@@ -165,6 +165,22 @@ pub struct CaptureFingerOutput {
     pub capture_ms: u64,
 }
 
+/// `jemput capture face --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CaptureFaceOutput {
+    /// The JPEG written, byte for byte as the camera delivered it.
+    pub out: PathBuf,
+    /// Size of the JPEG in bytes.
+    pub bytes: usize,
+    /// Pixels, as the camera reports them (0 when it does not say).
+    pub width: u32,
+    pub height: u32,
+    pub device: jemput_drivers::DeviceInfo,
+    /// The selector the camera was opened by.
+    pub selector: String,
+    pub capture_ms: u64,
+}
+
 /// `jemput capture signature --json`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CaptureSignatureOutput {

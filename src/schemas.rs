@@ -74,6 +74,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(crate::outputs::CaptureFingerOutput),
         ),
         (
+            "capture-face.schema.json",
+            schema_for!(crate::outputs::CaptureFaceOutput),
+        ),
+        (
             "capture-signature.schema.json",
             schema_for!(crate::outputs::CaptureSignatureOutput),
         ),

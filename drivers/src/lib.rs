@@ -12,7 +12,10 @@
 //! that start a device model in-process); [`udev`] writes the udev rules for all of them from
 //! their ID tables.
 //!
-//! **Not here yet:** PTP cameras, UVC webcams and U.are.U 4000-class readers over USB come with the
+//! [`usb`] is the small USB transport (libusb through `rusb`, or an in-memory link to a device
+//! model); [`ptp`] drives PTP still cameras over it, with its camera model.
+//!
+//! **Not here yet:** UVC webcams and U.are.U 4000-class readers over USB come with the
 //! "USB devices" issue. Captures the kit cannot
 //! take from a device yet come from the synthetic generators in [`synth`].
 
@@ -23,12 +26,14 @@ pub mod ef01;
 mod finger;
 pub mod isdv4;
 pub mod nmea;
+pub mod ptp;
 pub mod registry;
 mod selector;
 pub mod synth;
 mod traits;
 pub mod transport;
 pub mod udev;
+pub mod usb;
 
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};

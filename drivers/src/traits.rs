@@ -119,6 +119,37 @@ pub trait FingerprintScanner: Device {
     }
 }
 
+/// A photo as a camera delivered it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Photo {
+    /// The JPEG file the camera wrote.
+    pub jpeg: Vec<u8>,
+    /// Pixels, as the camera reports them (0 when it does not say).
+    pub width: u32,
+    pub height: u32,
+}
+
+impl std::fmt::Debug for Photo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print biometric bytes.
+        f.debug_struct("Photo")
+            .field("bytes", &self.jpeg.len())
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish()
+    }
+}
+
+/// A camera that takes the face photo.
+pub trait Camera: Device {
+    fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError>;
+
+    /// Reports the progress of the photo's download to `progress` (`None`: stop reporting).
+    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
+        let _ = progress;
+    }
+}
+
 /// A pad that records a signature.
 pub trait SignaturePad: Device {
     fn record_signature(&mut self, control: &CaptureControl) -> Result<PenTrace, DeviceError>;

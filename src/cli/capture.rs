@@ -1,4 +1,4 @@
-//! `jemput capture finger|signature <selector>`: one capture to files, for bench tests.
+//! `jemput capture finger|face|signature <selector>`: one capture to files, for bench tests.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use jemput::outputs::{strokes, CaptureFingerOutput, CaptureSignatureOutput};
-use jemput_drivers::{synth, DeviceError, FingerPosition};
+use jemput::outputs::{strokes, CaptureFaceOutput, CaptureFingerOutput, CaptureSignatureOutput};
+use jemput_drivers::{ptp, synth, DeviceError, FingerPosition, Selector};
 
 use super::output;
 use super::select::{self, DeviceSelect};
@@ -22,6 +22,8 @@ pub struct CaptureArgs {
 pub enum CaptureCommand {
     /// Capture one finger from a fingerprint scanner into an 8-bit grey PNG
     Finger(FingerArgs),
+    /// Take the face photo with a PTP camera and write the camera's JPEG
+    Face(FaceArgs),
     /// Record one signature from a pen pad: a PNG of the strokes and the pen trace as JSON
     Signature(SignatureArgs),
 }
@@ -37,6 +39,23 @@ pub struct FingerArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=10))]
     pub position: u8,
     /// Seconds to wait for the finger
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub timeout: f64,
+    /// Print what was written as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FaceArgs {
+    /// The camera: VID:PID[:SERIAL] or usb:<port path> of a PTP camera, or sim:ptp[:n] for the
+    /// camera model started in-process
+    #[arg(value_name = "SELECTOR")]
+    pub selector: Selector,
+    /// The JPEG to write
+    #[arg(long, value_name = "FILE.jpg")]
+    pub out: PathBuf,
+    /// Seconds to wait for the camera to take the photo
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     pub timeout: f64,
     /// Print what was written as JSON
@@ -68,6 +87,7 @@ const SIGNATURE_WIDTH: u32 = 1200;
 pub fn run(a: CaptureArgs) -> anyhow::Result<ExitCode> {
     match a.what {
         CaptureCommand::Finger(f) => finger(f),
+        CaptureCommand::Face(f) => face(f),
         CaptureCommand::Signature(s) => signature(s),
     }
 }
@@ -140,6 +160,51 @@ fn finger(a: FingerArgs) -> anyhow::Result<ExitCode> {
             report.width,
             report.height,
             report.ppi,
+            report.device.driver,
+            report.device.model,
+            report.capture_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
+    let control = select::control(a.timeout)?;
+    let mut cam = ptp::open(&a.selector, ptp::PtpConfig::default())?;
+    let info = cam.info().clone();
+    let bar = output::waiting("taking the photo");
+    if !bar.is_shown() && !a.json {
+        output::note(&format!("taking the photo with {}…", info.model));
+    }
+    cam.set_transfer_progress(bar.progress("photo"));
+    let begun = Instant::now();
+    let result = cam.capture_photo(&control);
+    cam.set_transfer_progress(None);
+    drop(bar);
+    let photo = match result {
+        Ok(p) => p,
+        Err(e) => return failed(e, "the face photo"),
+    };
+    let capture_ms = begun.elapsed().as_millis() as u64;
+    write_file(&a.out, &photo.jpeg)?;
+    let report = CaptureFaceOutput {
+        out: a.out,
+        bytes: photo.jpeg.len(),
+        width: photo.width,
+        height: photo.height,
+        device: info,
+        selector: a.selector.to_string(),
+        capture_ms,
+    };
+    if a.json {
+        output::json(&report)?;
+    } else {
+        println!(
+            "{}: {} × {} JPEG ({} bytes) from {} {} in {} ms",
+            report.out.display(),
+            report.width,
+            report.height,
+            report.bytes,
             report.device.driver,
             report.device.model,
             report.capture_ms

@@ -1,0 +1,9 @@
+//! How PTP cameras are recognised: by interface class, whatever their vendor (USB Still Image
+//! Capture class, devices.md §5). udev rules match the class too.
+
+/// bInterfaceClass of a still image capture interface.
+pub const INTERFACE_CLASS: u8 = 0x06;
+/// bInterfaceSubClass of a still image capture interface.
+pub const INTERFACE_SUBCLASS: u8 = 0x01;
+/// bInterfaceProtocol of PTP.
+pub const INTERFACE_PROTOCOL: u8 = 0x01;

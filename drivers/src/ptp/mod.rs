@@ -1,0 +1,37 @@
+//! PTP still cameras over USB (ISO 15740, USB Still Image Capture class): the pure codec
+//! ([`protocol`], [`dataset`]), the driver ([`PtpCamera`]) over any [`crate::usb::UsbTransport`],
+//! the camera model ([`PtpModel`]) and how cameras are recognised ([`ids`]). devices.md §5.
+//!
+//! ```no_run
+//! use jemput_drivers::ptp::{PtpCamera, PtpConfig, PtpModel, PtpModelConfig};
+//! use jemput_drivers::{Camera, CaptureControl};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (usb, _log, endpoints) = PtpModel::transport(PtpModelConfig::default().fast());
+//! let mut camera = PtpCamera::open(usb, endpoints, PtpConfig::default())?;
+//! let control = CaptureControl {
+//!     timeout: std::time::Duration::from_secs(10),
+//!     cancel: Default::default(),
+//! };
+//! let photo = camera.capture_photo(&control)?; // JPEG bytes of a synthetic face
+//! # let _ = photo; Ok(()) }
+//! ```
+//!
+//! **Not done yet:** no vendor capture hook ships (Canon EOS, Nikon and Sony bodies that need
+//! vendor operations get a clear error naming them); GetPartialObject is not used (GetObject is
+//! read in many bulk transfers instead); device properties (exposure, white balance) are not read
+//! or set; the model is not served over USB/IP yet.
+
+pub mod dataset;
+mod driver;
+mod error;
+pub mod ids;
+pub mod model;
+mod open;
+pub mod protocol;
+
+pub use dataset::{DeviceInfo, ObjectInfo, StorageInfo};
+pub use driver::{Event, PtpCamera, PtpConfig, PtpEndpoints, PtpSession, Reply, VendorCapture};
+pub use error::{explain, PtpError};
+pub use model::{ModelLog, PtpFault, PtpModel, PtpModelConfig, STORAGE_ID};
+pub use open::{is_sim, open, OpenCameraError, SIM_NAME};
+pub use protocol::{CodecError, EventCode, FormatCode, OperationCode, ResponseCode};
