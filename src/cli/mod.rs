@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, each with its args struct and a `run` function.
 
+pub mod agent;
 pub mod calibrate;
 pub mod capture;
 pub mod demo;
@@ -79,6 +80,8 @@ pub enum Command {
     Queue(queue::QueueArgs),
     /// Upload the queue once to the hub (resumable tus), store receipts, purge after retention
     Upload(upload::UploadArgs),
+    /// Upload whenever the hub answers, until Ctrl-C or SIGTERM (back-off while it does not)
+    Agent(agent::AgentArgs),
     /// Calibrate a device (pad corners; fingerprint module settings and blank baseline)
     Calibrate(calibrate::CalibrateArgs),
     /// Check a kit: home, keys, config, serial access, ModemManager, disk, clock, queue
@@ -110,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Open(a) => open::run(a),
         Command::Queue(a) => queue::run(g, a),
         Command::Upload(a) => upload::run(g, a),
+        Command::Agent(a) => agent::run(g, a),
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Doctor(a) => doctor::run(g, a),

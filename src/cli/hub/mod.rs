@@ -2,6 +2,7 @@
 
 pub mod init;
 pub mod kits;
+pub mod packets;
 pub mod serve;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub enum HubCommand {
     Serve(serve::ServeArgs),
     /// List the registered kits, or add and revoke them
     Kits(kits::KitsArgs),
+    /// List the packets the hub knows of, with kit, size, time received and state
+    Packets(packets::PacketsArgs),
 }
 
 pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
@@ -38,6 +41,7 @@ pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
         HubCommand::Init(c) => init::run(need_data(data)?, c),
         HubCommand::Serve(c) => serve::run(need_data(data)?, c),
         HubCommand::Kits(c) => kits::run(need_data(data)?, c),
+        HubCommand::Packets(c) => packets::run(need_data(data)?, c),
     }
 }
 
