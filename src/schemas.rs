@@ -50,6 +50,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(Vec<crate::hub::packets::PacketRow>),
         ),
         (
+            "hub-events.schema.json",
+            schema_for!(Vec<crate::hub::events::Delivery>),
+        ),
+        (
             "hub-event.schema.json",
             schema_for!(crate::hub::events::StatusEvent),
         ),

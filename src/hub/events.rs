@@ -153,13 +153,40 @@ pub fn verify_signature(secret: &str, body: &[u8], header: &str) -> bool {
     mac.verify_slice(&sig).is_ok()
 }
 
+/// Where delivering one event to one webhook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not tried yet, or to be retried.
+    Pending,
+    /// The webhook answered 2xx.
+    Delivered,
+    /// Older than `event_max_age_secs` before it was delivered; never tried again.
+    GaveUp,
+}
+
+impl DeliveryState {
+    fn parse(s: Option<String>) -> Result<DeliveryState, HubError> {
+        Ok(match s.as_deref() {
+            None | Some("pending") => DeliveryState::Pending,
+            Some("delivered") => DeliveryState::Delivered,
+            Some("gave_up") => DeliveryState::GaveUp,
+            Some(other) => {
+                return Err(HubError::Corrupt {
+                    what: "delivery state",
+                    value: other.into(),
+                })
+            }
+        })
+    }
+}
+
 /// Where one event stands for one webhook (`jemput hub events --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Delivery {
     pub event: StatusEvent,
     pub url: String,
-    /// `pending`, `delivered` or `gave_up`.
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: u32,
     pub last_error: Option<String>,
 }
@@ -289,7 +316,7 @@ pub fn deliveries(data: &Path) -> Result<Vec<Delivery>, HubError> {
             out.push(Delivery {
                 event: finish_event(raw)?.0,
                 url: hook.url.clone(),
-                state: state.unwrap_or_else(|| "pending".into()),
+                state: DeliveryState::parse(state)?,
                 attempts: attempts.unwrap_or(0) as u32,
                 last_error,
             });

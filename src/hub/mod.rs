@@ -85,8 +85,9 @@ pub struct HubConfig {
     /// Seconds a `PATCH` body may stall before the hub keeps what arrived and ends the request.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
-    /// The office's age identity file (`AGE-SECRET-KEY-1…`): with it the hub opens every verified
-    /// packet and records the result; without it packets are recorded "not opened".
+    /// The office's age identity file (`AGE-SECRET-KEY-1…`; a relative path is taken from the data
+    /// directory): with it the hub opens every verified packet and records the result; without it
+    /// packets are recorded "not opened".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub office_identity: Option<PathBuf>,
     /// Seconds a status event is retried before the hub gives up delivering it.
@@ -412,12 +413,15 @@ impl Hub {
             fsutil::ensure_dir(&p, DIR_MODE).map_err(HubError::io("create", &p))?;
         }
         let identities = match &config.office_identity {
-            Some(path) => Some(crate::keys::office::load_identities(path).map_err(|e| {
-                HubError::OfficeIdentity {
-                    path: path.clone(),
-                    why: e.to_string(),
-                }
-            })?),
+            Some(path) => {
+                let path = data.join(path);
+                Some(crate::keys::office::load_identities(&path).map_err(|e| {
+                    HubError::OfficeIdentity {
+                        path: path.clone(),
+                        why: e.to_string(),
+                    }
+                })?)
+            }
             None => None,
         };
         let db = open_hub_db(data)?;

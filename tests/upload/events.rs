@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State as AxState;
 use axum::http::{HeaderMap, StatusCode};
-use jemput::hub::events::{self, EventKind, StatusEvent, WebhookConfig};
+use jemput::hub::events::{self, DeliveryState, EventKind, StatusEvent, WebhookConfig};
 use jemput::hub::packets::{self, PacketState};
 use jemput::hub::{self, HubConfig, HubHandle, Registry};
 use jemput::upload::{NoProgress, Outcome};
@@ -263,7 +263,10 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
     drop(r);
     let d = events::deliveries(&data).unwrap();
     assert_eq!(d.len(), 3);
-    assert!(d.iter().all(|d| d.state == "delivered"), "{d:?}");
+    assert!(
+        d.iter().all(|d| d.state == DeliveryState::Delivered),
+        "{d:?}"
+    );
     h.shutdown().unwrap();
 }
 
@@ -337,7 +340,7 @@ async fn an_event_older_than_the_maximum_age_is_given_up_and_that_is_recorded() 
     upload_all(&kit, &h).await;
     eventually("both events given up", || {
         let d = events::deliveries(&data).unwrap();
-        d.len() == 2 && d.iter().all(|d| d.state == "gave_up")
+        d.len() == 2 && d.iter().all(|d| d.state == DeliveryState::GaveUp)
     })
     .await;
     let d = events::deliveries(&data).unwrap();
@@ -346,6 +349,25 @@ async fn an_event_older_than_the_maximum_age_is_given_up_and_that_is_recorded() 
         assert!(why.contains("gave up") && why.contains("HTTP 500"), "{why}");
         assert!(x.attempts >= 1);
     }
+    // `jemput hub events` shows the same.
+    let out = super::common::jemput()
+        .args(["hub", "events", "--undelivered", "--json", "--data"])
+        .arg(&data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let states: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["gave_up", "gave_up"]);
+    assert_eq!(v[0]["event"]["event"], "received");
+    assert_eq!(v[1]["event"]["event"], "verified");
     let calls = received.lock().unwrap().calls;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
@@ -354,4 +376,19 @@ async fn an_event_older_than_the_maximum_age_is_given_up_and_that_is_recorded() 
         "no more tries after giving up"
     );
     h.shutdown().unwrap();
+}
+
+#[test]
+fn hub_init_refuses_an_office_identity_it_cannot_read_and_creates_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("hub");
+    super::common::jemput()
+        .args(["hub", "init", "--data"])
+        .arg(&data)
+        .arg("--office-identity")
+        .arg(d.path().join("tidak-ada.age"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("tidak-ada.age"));
+    assert!(!data.join("hub.toml").exists());
 }

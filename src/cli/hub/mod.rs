@@ -1,5 +1,6 @@
 //! `jemput hub …`: the office hub that receives packets from kits. One file per subcommand.
 
+pub mod events;
 pub mod init;
 pub mod kits;
 pub mod packets;
@@ -33,6 +34,8 @@ pub enum HubCommand {
     Kits(kits::KitsArgs),
     /// List the packets the hub knows of, with kit, size, time received and state
     Packets(packets::PacketsArgs),
+    /// List status events and their delivery to each webhook
+    Events(events::EventsArgs),
 }
 
 pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
@@ -42,6 +45,7 @@ pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
         HubCommand::Serve(c) => serve::run(need_data(data)?, c),
         HubCommand::Kits(c) => kits::run(need_data(data)?, c),
         HubCommand::Packets(c) => packets::run(need_data(data)?, c),
+        HubCommand::Events(c) => events::run(need_data(data)?, c),
     }
 }
 
