@@ -357,7 +357,7 @@ async fn post(
 pub(crate) async fn run_worker(
     hub: Arc<Hub>,
     wake: Arc<tokio::sync::Notify>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let hooks = hub.config().webhooks.clone();
     if hooks.is_empty() {
@@ -375,87 +375,129 @@ pub(crate) async fn run_worker(
     let max_age = jiff::SignedDuration::from_secs(
         hub.config().event_max_age_secs.min(i64::MAX as u64) as i64,
     );
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        for hook in &hooks {
-            let h = hub.clone();
-            let url = hook.url.clone();
-            let found = tokio::task::spawn_blocking(move || {
-                let conn = lock(&h.db);
-                due(&conn, &h.config().hub_id, &url, Timestamp::now())
-            })
-            .await
-            .expect("the outbox query panicked");
-            let due = match found {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::error!("cannot read the event outbox: {e}");
-                    break;
-                }
+    // One task per webhook: a slow or dead receiver delays only its own events.
+    let tasks: Vec<_> = hooks
+        .into_iter()
+        .map(|hook| {
+            let worker = HookWorker {
+                hub: hub.clone(),
+                hook,
+                http: http.clone(),
+                backoff,
+                max_age,
             };
-            for d in due {
-                if *stop.borrow() {
-                    return;
-                }
-                let now = Timestamp::now();
-                let outcome = if now.duration_since(d.created_at) > max_age {
-                    let why = format!(
-                        "gave up after {} attempts, the event is older than {} s{}",
-                        d.attempts,
-                        max_age.as_secs(),
-                        d.last_error
-                            .as_deref()
-                            .map(|e| format!("; last error: {e}"))
-                            .unwrap_or_default()
-                    );
-                    tracing::warn!(event = d.event.event_id, url = %hook.url, "{why}");
-                    ("gave_up", d.attempts, now, Some(why))
-                } else {
-                    let attempt = d.attempts + 1;
-                    match post(&http, hook, &d.event, attempt).await {
-                        Ok(()) => {
-                            tracing::info!(event = d.event.event_id, url = %hook.url, attempt, "status event delivered");
-                            ("delivered", attempt, now, None)
-                        }
-                        Err(why) => {
-                            let wait = backoff.delay(attempt - 1);
-                            tracing::info!(event = d.event.event_id, url = %hook.url, attempt, ?wait, "status event not delivered: {why}");
-                            let next = now
-                                .checked_add(
-                                    jiff::SignedDuration::try_from(wait)
-                                        .unwrap_or(jiff::SignedDuration::ZERO),
-                                )
-                                .unwrap_or(now);
-                            ("pending", attempt, next, Some(why))
-                        }
-                    }
-                };
-                let (h, url, id) = (hub.clone(), hook.url.clone(), d.event.event_id);
-                let saved = tokio::task::spawn_blocking(move || {
-                    let (state, attempts, next, why) = outcome;
-                    record(
-                        &lock(&h.db),
-                        id,
-                        &url,
-                        state,
-                        attempts,
-                        next,
-                        why.as_deref(),
-                    )
-                })
-                .await
-                .expect("recording a delivery panicked");
-                if let Err(e) = saved {
-                    tracing::error!("cannot record a webhook delivery: {e}");
-                }
+            tokio::spawn(worker.run(wake.clone(), stop.clone()))
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// Delivers the events of one webhook.
+struct HookWorker {
+    hub: Arc<Hub>,
+    hook: WebhookConfig,
+    http: reqwest::Client,
+    backoff: Backoff,
+    max_age: jiff::SignedDuration,
+}
+
+impl HookWorker {
+    async fn run(
+        self,
+        wake: Arc<tokio::sync::Notify>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        while !*stop.borrow() {
+            self.round(&stop).await;
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => {}
             }
         }
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
-            _ = stop.changed() => {}
+    }
+
+    /// Tries every due event once (or gives it up).
+    async fn round(&self, stop: &tokio::sync::watch::Receiver<bool>) {
+        let (hub, hook, http, backoff, max_age) = (
+            &self.hub,
+            &self.hook,
+            &self.http,
+            self.backoff,
+            self.max_age,
+        );
+        let h = hub.clone();
+        let url = hook.url.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let conn = lock(&h.db);
+            due(&conn, &h.config().hub_id, &url, Timestamp::now())
+        })
+        .await
+        .expect("the outbox query panicked");
+        let due = match found {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("cannot read the event outbox: {e}");
+                return;
+            }
+        };
+        for d in due {
+            if *stop.borrow() {
+                return;
+            }
+            let now = Timestamp::now();
+            let outcome = if now.duration_since(d.created_at) > max_age {
+                let why = format!(
+                    "gave up after {} attempts, the event is older than {} s{}",
+                    d.attempts,
+                    max_age.as_secs(),
+                    d.last_error
+                        .as_deref()
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
+                );
+                tracing::warn!(event = d.event.event_id, url = %hook.url, "{why}");
+                ("gave_up", d.attempts, now, Some(why))
+            } else {
+                let attempt = d.attempts + 1;
+                match post(http, hook, &d.event, attempt).await {
+                    Ok(()) => {
+                        tracing::info!(event = d.event.event_id, url = %hook.url, attempt, "status event delivered");
+                        ("delivered", attempt, now, None)
+                    }
+                    Err(why) => {
+                        let wait = backoff.delay(attempt - 1);
+                        tracing::info!(event = d.event.event_id, url = %hook.url, attempt, ?wait, "status event not delivered: {why}");
+                        let next = now
+                            .checked_add(
+                                jiff::SignedDuration::try_from(wait)
+                                    .unwrap_or(jiff::SignedDuration::ZERO),
+                            )
+                            .unwrap_or(now);
+                        ("pending", attempt, next, Some(why))
+                    }
+                }
+            };
+            let (h, url, id) = (hub.clone(), hook.url.clone(), d.event.event_id);
+            let saved = tokio::task::spawn_blocking(move || {
+                let (state, attempts, next, why) = outcome;
+                record(
+                    &lock(&h.db),
+                    id,
+                    &url,
+                    state,
+                    attempts,
+                    next,
+                    why.as_deref(),
+                )
+            })
+            .await
+            .expect("recording a delivery panicked");
+            if let Err(e) = saved {
+                tracing::error!("cannot record a webhook delivery: {e}");
+            }
         }
     }
 }

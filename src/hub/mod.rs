@@ -450,7 +450,8 @@ impl Hub {
     /// Wakes the opener and the webhook worker (after a packet's state changed).
     pub(crate) fn wake_workers(&self) {
         self.wake_opener.notify_one();
-        self.wake_events.notify_one();
+        // Every webhook task waits on it; one that is busy finds the event on its next round.
+        self.wake_events.notify_waiters();
     }
 
     /// Where a held packet's file is.

@@ -219,14 +219,22 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
     let kit = Kit::new();
     let id = kit.queue_packet(25_000);
     let (url, received) = start_receiver(0, 3).await;
+    let dead = format!("http://127.0.0.1:{}/hook", free_port());
     let dir = tempfile::tempdir().unwrap();
     let identity = kit.office.keys.identity_file.clone();
     let data = hub_for(&kit, dir.path(), |c| {
         c.office_identity = Some(identity);
-        c.webhooks = vec![WebhookConfig {
-            url: url.clone(),
-            secret: SECRET.into(),
-        }];
+        c.webhooks = vec![
+            // A receiver that is down: it must not hold up the other one.
+            WebhookConfig {
+                url: dead.clone(),
+                secret: SECRET.into(),
+            },
+            WebhookConfig {
+                url: url.clone(),
+                secret: SECRET.into(),
+            },
+        ];
     });
     let h = hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
@@ -262,11 +270,15 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
     );
     drop(r);
     let d = events::deliveries(&data).unwrap();
-    assert_eq!(d.len(), 3);
-    assert!(
-        d.iter().all(|d| d.state == DeliveryState::Delivered),
-        "{d:?}"
-    );
+    assert_eq!(d.len(), 6, "three events for each of two webhooks");
+    for x in &d {
+        let want = if x.url == url {
+            DeliveryState::Delivered
+        } else {
+            DeliveryState::Pending
+        };
+        assert_eq!(x.state, want, "{x:?}");
+    }
     h.shutdown().unwrap();
 }
 
