@@ -46,6 +46,18 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(crate::hub::HubInitOutput),
         ),
         (
+            "hub-packets.schema.json",
+            schema_for!(Vec<crate::hub::packets::PacketRow>),
+        ),
+        (
+            "hub-events.schema.json",
+            schema_for!(Vec<crate::hub::events::Delivery>),
+        ),
+        (
+            "hub-event.schema.json",
+            schema_for!(crate::hub::events::StatusEvent),
+        ),
+        (
             "hub-kits.schema.json",
             schema_for!(Vec<crate::hub::KitEntry>),
         ),

@@ -204,6 +204,7 @@ async fn discovery_and_info_advertise_tus_1_0_0_checksums_and_limits() {
     );
     assert_eq!(header(&r, "tus-checksum-algorithm"), Some("sha1,sha256"));
     assert_eq!(header(&r, "tus-max-size"), Some("67108864"));
+    assert_eq!(header(&r, "jemput-max-chunk"), Some("8388608"));
 
     let r = f.http.get(f.url("/v1/info")).send().await.unwrap();
     assert_eq!(header(&r, "content-type"), Some("application/json"));
@@ -451,6 +452,7 @@ async fn a_patch_over_the_chunk_limit_or_past_the_upload_length_is_refused_and_n
     let loc = f.created(&packet).await;
     let r = f.patch(&loc, 0, &packet[..1001]).await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(header(&r, "jemput-max-chunk"), Some("1000"));
     assert!(r.text().await.unwrap().contains("at most 1000 bytes"));
     assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
 
@@ -680,6 +682,21 @@ async fn a_payload_that_does_not_match_its_signed_hash_is_refused_at_completion_
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // `hub packets` lists it rejected with the reason, and the outbox holds its events.
+    let rows = hub::packets::list(&f.data).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, hub::packets::PacketState::Rejected);
+    assert!(rows[0].reason.as_deref().unwrap().contains("SHA-256"));
+    let conn = rusqlite::Connection::open(f.data.join(hub::DB_FILE)).unwrap();
+    let kinds: Vec<String> = conn
+        .prepare("SELECT kind FROM events WHERE packet_id = ?1 ORDER BY event_id")
+        .unwrap()
+        .query_map([&id], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(kinds, ["received", "rejected"]);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, each with its args struct and a `run` function.
 
+pub mod agent;
 pub mod calibrate;
 pub mod capture;
 pub mod demo;
@@ -92,6 +93,8 @@ pub enum Command {
     Worklist(worklist::WorklistArgs),
     /// Queue, last sync and the offline policy limits
     Status(status::StatusArgs),
+    /// Upload whenever the hub answers, until Ctrl-C or SIGTERM (back-off while it does not)
+    Agent(agent::AgentArgs),
     /// Calibrate a device (pad corners; fingerprint module settings and blank baseline)
     Calibrate(calibrate::CalibrateArgs),
     /// Check a kit: home, keys, config, serial access, ModemManager, disk, clock, queue
@@ -129,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(a) => sync::run(g, a),
         Command::Worklist(a) => worklist::run(g, a),
         Command::Status(a) => status::run(g, a),
+        Command::Agent(a) => agent::run(g, a),
         Command::Demo(a) => demo::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Doctor(a) => doctor::run(g, a),

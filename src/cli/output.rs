@@ -74,6 +74,25 @@ pub fn waiting(message: &str) -> Transfer {
     Transfer(Some(bar))
 }
 
+/// A byte bar on stderr for a transfer of `total` bytes that starts at `position`, when stderr is
+/// a terminal (nothing otherwise).
+pub fn byte_bar(message: &str, total: u64, position: u64) -> Transfer {
+    if !std::io::stderr().is_terminal() {
+        return Transfer(None);
+    }
+    let bar = bars().add(ProgressBar::new(total));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar.set_position(position);
+    Transfer(Some(bar))
+}
+
 /// A spinner or bar on stderr (or nothing, when stderr is not a terminal); cleared on drop.
 #[derive(Debug)]
 pub struct Transfer(Option<ProgressBar>);
@@ -104,6 +123,13 @@ impl Transfer {
 
     pub fn is_shown(&self) -> bool {
         self.0.is_some()
+    }
+
+    /// Moves a byte bar to `position`.
+    pub fn set_position(&self, position: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(position);
+        }
     }
 }
 

@@ -117,11 +117,12 @@ fn describe(o: Outcome) -> &'static str {
         Outcome::Quarantined => "QUARANTINED",
         Outcome::Failed => "FAILED",
         Outcome::NotAttempted => "not attempted",
+        Outcome::Interrupted => "interrupted",
     }
 }
 
 /// One line per packet: id, outcome, size, and what to know about it.
-fn line(p: &PacketResult) -> String {
+pub(crate) fn line(p: &PacketResult) -> String {
     let detail = match (&p.outcome, &p.hub_id, &p.error) {
         (Outcome::Acknowledged, Some(hub), _) => format!("receipt from {hub}"),
         (Outcome::UploadedNoReceipt, _, _) => "kept until a hub signs for it".into(),

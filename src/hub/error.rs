@@ -128,6 +128,15 @@ pub enum HubError {
     #[error("bad enrollment token request: {0}")]
     BadToken(String),
 
+    /// The office identity named in `hub.toml` cannot be read.
+    #[error("cannot read the office identity {path}: {why}; fix office_identity in hub.toml (or `jemput hub init --office-identity FILE` for a new hub)")]
+    OfficeIdentity {
+        /// The identity file.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
+
     /// Binding or serving failed.
     #[error("the hub server failed: {0}")]
     Serve(#[source] io::Error),

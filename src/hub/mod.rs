@@ -19,11 +19,17 @@
 //! The hub serves HTTPS with its own certificate (plain HTTP only on loopback or when told
 //! `--insecure-http`); kits enroll with one-time tokens ([`enroll`]) or are registered by hand
 //! (`jemput hub kits add`); the worklist and kit settings are served signed ([`kit_sync`]).
-//! Webhooks and opening packets with the office identity come later.
+//!
+//! After a packet is stored, a background task opens it with the office identity when one is
+//! configured ([`opener`]), and every packet state change goes to a durable outbox that a second
+//! task posts to the configured webhooks ([`events`]).
 
 pub mod enroll;
 pub mod error;
+pub mod events;
 pub mod kit_sync;
+pub mod opener;
+pub mod packets;
 pub mod registry;
 pub mod server;
 pub mod storage;
@@ -47,7 +53,7 @@ pub use error::HubError;
 pub use registry::{KitEntry, Registry};
 pub use server::{serve, serve_tls_until, serve_until, spawn_local, spawn_local_tls, HubHandle};
 pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage, Upload, UploadState, Uploads};
-pub use tus::{MAX_METADATA_LEN, RECEIPT_HEADER};
+pub use tus::{MAX_CHUNK_HEADER, MAX_METADATA_LEN, RECEIPT_HEADER};
 
 /// The hub config file, in the data directory.
 pub const CONFIG_FILE: &str = "hub.toml";
@@ -92,6 +98,36 @@ pub struct HubConfig {
     /// The office age recipients (`age1…`) enrolled kits are told to encrypt packets to.
     #[serde(default)]
     pub office_recipients: Vec<String>,
+    /// The office's age identity file (`AGE-SECRET-KEY-1…`; a relative path is taken from the data
+    /// directory): with it the hub opens every verified packet and records the result; without it
+    /// packets are recorded "not opened".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office_identity: Option<PathBuf>,
+    /// Seconds a status event is retried before the hub gives up delivering it.
+    #[serde(default = "default_event_max_age")]
+    pub event_max_age_secs: u64,
+    /// First wait, in milliseconds, before retrying a webhook delivery (doubles each time).
+    #[serde(default = "default_webhook_retry_base")]
+    pub webhook_retry_base_ms: u64,
+    /// Longest wait, in seconds, between retries of a webhook delivery.
+    #[serde(default = "default_webhook_retry_max")]
+    pub webhook_retry_max_secs: u64,
+    /// Where status events are posted (`[[webhooks]]` tables: `url`, `secret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<events::WebhookConfig>,
+}
+
+/// Status events are retried for three days by default.
+pub const DEFAULT_EVENT_MAX_AGE_SECS: u64 = 3 * 24 * 3600;
+
+fn default_event_max_age() -> u64 {
+    DEFAULT_EVENT_MAX_AGE_SECS
+}
+fn default_webhook_retry_base() -> u64 {
+    1000
+}
+fn default_webhook_retry_max() -> u64 {
+    600
 }
 
 fn default_max_size() -> u64 {
@@ -133,6 +169,28 @@ impl HubConfig {
                 path: path.clone(),
                 why: format!("office_recipients: {e}"),
             })?;
+        }
+        for hook in &config.webhooks {
+            let ok = reqwest::Url::parse(&hook.url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !ok {
+                return Err(HubError::BadConfig {
+                    path,
+                    why: format!(
+                        "webhook url {:?} is not an http:// or https:// URL",
+                        hook.url
+                    ),
+                });
+            }
+            if hook.secret.len() < 16 {
+                return Err(HubError::BadConfig {
+                    path,
+                    why: format!(
+                        "the secret of webhook {} is shorter than 16 characters; use a long random one",
+                        hook.url
+                    ),
+                });
+            }
         }
         Ok(config)
     }
@@ -228,6 +286,11 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         upload_expiry_secs: DEFAULT_UPLOAD_EXPIRY_SECS,
         idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
         office_recipients: opts.office_recipients.clone(),
+        office_identity: None,
+        event_max_age_secs: DEFAULT_EVENT_MAX_AGE_SECS,
+        webhook_retry_base_ms: default_webhook_retry_base(),
+        webhook_retry_max_secs: default_webhook_retry_max(),
+        webhooks: Vec::new(),
     };
     let sans = if opts.sans.is_empty() {
         tls::default_sans()
@@ -303,10 +366,45 @@ ALTER TABLE kits ADD COLUMN last_seen_at TEXT;
 ALTER TABLE kits ADD COLUMN enrolled_with TEXT;
 ";
 
+/// Version 3: opening results of held packets, the status event outbox and its deliveries.
+const V3_OPENINGS_EVENTS: &str = "
+CREATE TABLE openings (
+    packet_id  TEXT PRIMARY KEY NOT NULL REFERENCES receipts (packet_id),
+    state      TEXT NOT NULL CHECK (state IN ('pending', 'opened', 'open_failed', 'not_opened')),
+    reason     TEXT,
+    files      INTEGER,
+    updated_at TEXT NOT NULL
+) STRICT;
+INSERT INTO openings (packet_id, state, updated_at)
+    SELECT packet_id, 'pending', received_at FROM receipts;
+
+CREATE TABLE events (
+    event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL,
+    packet_id  TEXT NOT NULL,
+    kit_id     TEXT NOT NULL,
+    size       INTEGER,
+    reason     TEXT,
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE deliveries (
+    event_id   INTEGER NOT NULL REFERENCES events (event_id),
+    url        TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'gave_up')),
+    attempts   INTEGER NOT NULL,
+    next_at    TEXT NOT NULL,
+    last_error TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (event_id, url)
+) STRICT;
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_KITS_UPLOADS_RECEIPTS).comment("kits, uploads and receipts"),
         M::up(V2_ENROLLMENT).comment("enrollment tokens, kits last seen"),
+        M::up(V3_OPENINGS_EVENTS).comment("openings, status events and deliveries"),
     ])
 }
 
@@ -362,6 +460,12 @@ pub struct Hub {
     cert_sha256: Option<String>,
     uploads: Uploads,
     storage: Box<dyn Storage>,
+    db: Db,
+    /// The office identity, when configured: packets are opened with it.
+    identities: Option<Vec<age::x25519::Identity>>,
+    /// Wakes the opener and the webhook worker after a state change.
+    wake_opener: Arc<tokio::sync::Notify>,
+    wake_events: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -388,6 +492,18 @@ impl Hub {
             Err(HubError::NoCertificate { .. }) => None,
             Err(e) => return Err(e),
         };
+        let identities = match &config.office_identity {
+            Some(path) => {
+                let path = data.join(path);
+                Some(crate::keys::office::load_identities(&path).map_err(|e| {
+                    HubError::OfficeIdentity {
+                        path: path.clone(),
+                        why: e.to_string(),
+                    }
+                })?)
+            }
+            None => None,
+        };
         let db = open_hub_db(data)?;
         let hub = Hub {
             data: data.to_path_buf(),
@@ -395,12 +511,41 @@ impl Hub {
             tokens: Tokens::with_db(db.clone()),
             cert_sha256,
             uploads: Uploads::new(data, db.clone()),
-            storage: Box::new(DirStorage::new(data, db)),
+            storage: Box::new(DirStorage::new(data, db.clone())),
+            db,
+            identities,
+            wake_opener: Arc::default(),
+            wake_events: Arc::default(),
             config,
             key,
         };
         hub.recover()?;
+        if hub.identities.is_some() {
+            let n = opener::requeue_not_opened(&hub)?;
+            if n > 0 {
+                tracing::info!("{n} packets not opened before will be opened now");
+            }
+        }
         Ok(hub)
+    }
+
+    /// Wakes the opener and the webhook worker (after a packet's state changed).
+    pub(crate) fn wake_workers(&self) {
+        self.wake_opener.notify_one();
+        // Every webhook task waits on it; one that is busy finds the event on its next round.
+        self.wake_events.notify_waiters();
+    }
+
+    /// Where a held packet's file is.
+    pub fn packet_path(&self, packet_id: &str) -> PathBuf {
+        self.data
+            .join(PACKETS_DIR)
+            .join(format!("{packet_id}.{}", crate::packet::EXTENSION))
+    }
+
+    /// Whether packets are opened (an office identity is configured).
+    pub fn opens_packets(&self) -> bool {
+        self.identities.is_some()
     }
 
     /// The data directory.

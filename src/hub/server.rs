@@ -75,9 +75,21 @@ async fn serve_hub<L>(
 where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
-    let app = tus::router(Arc::new(hub));
+    let hub = Arc::new(hub);
+    let app = tus::router(hub.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut grace_rx = stop_rx.clone();
+    // Background work after the receipt path: opening packets, posting status events.
+    tokio::spawn(super::opener::run(
+        hub.clone(),
+        hub.wake_opener.clone(),
+        stop_rx.clone(),
+    ));
+    tokio::spawn(super::events::run_worker(
+        hub.clone(),
+        hub.wake_events.clone(),
+        stop_rx.clone(),
+    ));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

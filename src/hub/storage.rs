@@ -141,7 +141,7 @@ impl Storage for DirStorage {
     ) -> Result<PutOutcome, HubError> {
         // Holding the connection serialises puts: two completions of one packet id cannot both
         // rename into place.
-        let conn = lock(&self.db);
+        let mut conn = lock(&self.db);
         if let Some(held) = held_row(&conn, &header.packet_id)? {
             if held.kit_id == header.kit_id && held.payload_sha256 == header.payload_sha256 {
                 return Ok(PutOutcome::AlreadyHeld(held.receipt));
@@ -162,7 +162,9 @@ impl Storage for DirStorage {
         let from = fsutil::parent_dir(file);
         fsutil::sync_dir(&from).map_err(HubError::io("sync", &from))?;
         let body = receipt_received_at(receipt);
-        conn.execute(
+        // The receipt, the packet's opening row and its `verified` event are one transaction.
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT INTO receipts (packet_id, kit_id, payload_sha256, size, file, received_at, receipt)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -175,6 +177,20 @@ impl Storage for DirStorage {
                 serde_json::to_string(receipt).expect("a receipt serialises"),
             ],
         )?;
+        tx.execute(
+            "INSERT INTO openings (packet_id, state, updated_at) VALUES (?1, 'pending', ?2)
+             ON CONFLICT (packet_id) DO UPDATE SET state = 'pending', reason = NULL, updated_at = ?2",
+            params![header.packet_id, body],
+        )?;
+        super::events::enqueue(
+            &tx,
+            super::events::EventKind::Verified,
+            &header.packet_id,
+            &header.kit_id,
+            Some(size),
+            None,
+        )?;
+        tx.commit()?;
         Ok(PutOutcome::Stored(receipt.clone()))
     }
 
@@ -357,20 +373,33 @@ impl Uploads {
         }
         fsutil::sync_dir(&self.dir).map_err(HubError::io("sync", &self.dir))?;
         let now = ts_text(Timestamp::now());
-        lock(&self.db).execute(
-            "INSERT INTO uploads (upload_id, kit_id, packet_id, metadata, prelude, length, offset,
-                                  state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'open', ?7, ?7)",
-            params![
-                upload_id,
-                new.kit_id,
+        {
+            let mut conn = lock(&self.db);
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO uploads (upload_id, kit_id, packet_id, metadata, prelude, length, offset,
+                                      state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'open', ?7, ?7)",
+                params![
+                    upload_id,
+                    new.kit_id,
+                    new.packet_id,
+                    new.metadata,
+                    new.prelude,
+                    new.length as i64,
+                    now
+                ],
+            )?;
+            super::events::enqueue(
+                &tx,
+                super::events::EventKind::Received,
                 new.packet_id,
-                new.metadata,
-                new.prelude,
-                new.length as i64,
-                now
-            ],
-        )?;
+                new.kit_id,
+                Some(new.length),
+                None,
+            )?;
+            tx.commit()?;
+        }
         Ok(self.get(&upload_id)?.expect("the upload was just created"))
     }
 
@@ -422,10 +451,35 @@ impl Uploads {
     ) -> Result<(), HubError> {
         debug_assert!(state != UploadState::Open);
         // The row leads: a crash after it leaves a stray .part that `remove_expired` clears.
-        lock(&self.db).execute(
-            "UPDATE uploads SET state = ?2, note = ?3, updated_at = ?4 WHERE upload_id = ?1",
-            params![upload_id, state.as_str(), note, ts_text(Timestamp::now())],
-        )?;
+        // A refusal's `rejected` event is in the same transaction.
+        {
+            let mut conn = lock(&self.db);
+            let tx = conn.transaction()?;
+            tx.execute(
+                "UPDATE uploads SET state = ?2, note = ?3, updated_at = ?4 WHERE upload_id = ?1",
+                params![upload_id, state.as_str(), note, ts_text(Timestamp::now())],
+            )?;
+            if state == UploadState::Failed {
+                let row: Option<(String, String, i64)> = tx
+                    .query_row(
+                        "SELECT packet_id, kit_id, length FROM uploads WHERE upload_id = ?1",
+                        [upload_id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                if let Some((packet_id, kit_id, length)) = row {
+                    super::events::enqueue(
+                        &tx,
+                        super::events::EventKind::Rejected,
+                        &packet_id,
+                        &kit_id,
+                        Some(length as u64),
+                        note,
+                    )?;
+                }
+            }
+            tx.commit()?;
+        }
         let part = self.part_path(upload_id);
         match fsutil::remove_durable(&part) {
             Ok(()) => Ok(()),

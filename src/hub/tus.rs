@@ -40,6 +40,10 @@ const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 /// The receipt header (base64 of the receipt JSON).
 pub const RECEIPT_HEADER: &str = "Jemput-Receipt";
+/// The header in which the hub advertises its largest `PATCH` body (`OPTIONS`, creation, and a
+/// `413` to a `PATCH`), so a kit never sends more and can tell "chunk too big" from "packet too
+/// big".
+pub const MAX_CHUNK_HEADER: &str = "Jemput-Max-Chunk";
 /// Longest `Upload-Metadata` value read: a prelude with the largest header the format allows
 /// (64 KiB), in base64, fits.
 pub const MAX_METADATA_LEN: usize = 96 * 1024;
@@ -54,6 +58,7 @@ static UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 static UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 static UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
 static JEMPUT_RECEIPT: HeaderName = HeaderName::from_static("jemput-receipt");
+static JEMPUT_MAX_CHUNK: HeaderName = HeaderName::from_static("jemput-max-chunk");
 
 /// A refusal: status, one-line reason, extra headers.
 #[derive(Debug)]
@@ -306,6 +311,10 @@ async fn discovery(State(st): State<Arc<AppState>>) -> Response {
                 CHECKSUM_ALGORITHMS.to_string(),
             ),
             (HeaderName::from_static("tus-max-size"), max),
+            (
+                JEMPUT_MAX_CHUNK.clone(),
+                st.hub.config().max_chunk.to_string(),
+            ),
         ],
     )
         .into_response()
@@ -483,15 +492,22 @@ async fn create(
             tracing::info!(kit = %kit.kit_id, "creation of a packet already held: its receipt again");
             Ok((
                 StatusCode::OK,
-                [(JEMPUT_RECEIPT.clone(), receipt.to_header_value())],
+                [
+                    (JEMPUT_RECEIPT.clone(), receipt.to_header_value()),
+                    (JEMPUT_MAX_CHUNK.clone(), config.max_chunk.to_string()),
+                ],
             )
                 .into_response())
         }
         Created::New(up) | Created::Resume(up) => {
+            st.hub.wake_workers();
             tracing::info!(kit = %kit.kit_id, upload = %up.upload_id, packet = %up.packet_id, offset = up.offset, "upload created or resumed");
             let mut r = (
                 StatusCode::CREATED,
-                [(header::LOCATION, format!("/v1/uploads/{}", up.upload_id))],
+                [
+                    (header::LOCATION, format!("/v1/uploads/{}", up.upload_id)),
+                    (JEMPUT_MAX_CHUNK.clone(), config.max_chunk.to_string()),
+                ],
             )
                 .into_response();
             if let Some(e) = expires(&up, expiry).and_then(|e| HeaderValue::from_str(&e).ok()) {
@@ -821,7 +837,8 @@ async fn patch_checks(
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("a PATCH body may be at most {max_chunk} bytes; this one is {n}: send smaller chunks"),
-            ));
+            )
+            .with(&JEMPUT_MAX_CHUNK, max_chunk));
         }
         if offset + n > up.length {
             return Err(ApiError::bad_request(format!(
@@ -928,10 +945,13 @@ async fn append(
         }
         BodyEnd::OverChunk => (
             false,
-            Some(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("a PATCH body may be at most {max_chunk} bytes: send smaller chunks"),
-            )),
+            Some(
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("a PATCH body may be at most {max_chunk} bytes: send smaller chunks"),
+                )
+                .with(&JEMPUT_MAX_CHUNK, max_chunk),
+            ),
         ),
         BodyEnd::OverLength => (
             false,
@@ -965,7 +985,12 @@ async fn append(
     if new_offset == up.length {
         let mut done = up.clone();
         done.offset = new_offset;
-        let receipt = blocking(&st.hub, move |hub| complete(hub, &done)).await?;
+        let receipt = blocking(&st.hub, move |hub| {
+            let r = complete(hub, &done);
+            hub.wake_workers();
+            r
+        })
+        .await?;
         tracing::info!(upload = %up.upload_id, packet = %up.packet_id, "packet verified and stored");
         return Ok((
             StatusCode::NO_CONTENT,

@@ -149,10 +149,11 @@ pub fn client_for(home: &KitHome) -> Result<reqwest::Client, SyncError> {
     match home.config.hub_cert_sha256.as_deref() {
         None => Ok(default_client()),
         Some(pin) => {
-            let pin: crate::upload::pin::CertPin = pin.parse().map_err(|e| SyncError::BadState {
-                path: home.config_path(),
-                why: format!("hub_cert_sha256: {e}"),
-            })?;
+            let pin: crate::upload::pin::CertPin =
+                pin.parse().map_err(|e| SyncError::BadState {
+                    path: home.config_path(),
+                    why: format!("hub_cert_sha256: {e}"),
+                })?;
             Ok(crate::upload::pin::pinned_client(client_builder(), &pin).0)
         }
     }

@@ -201,9 +201,7 @@ pub fn check_new_visit(home: &KitHome, store: &Store) -> Result<KitStatus, NewVi
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())
-                .and_then(|rt| {
-                    rt.block_on(probe_hub(url, home.config.hub_cert_sha256.as_deref()))
-                }),
+                .and_then(|rt| rt.block_on(probe_hub(url, home.config.hub_cert_sha256.as_deref()))),
         };
         if let Err(why) = probe {
             reasons.push(policy::online_only_line(

@@ -5,6 +5,7 @@
 //! The protocol is `docs/hub-protocol.md`; a plain tus 1.0.0 server can stand in for the hub, and
 //! its packets are then "uploaded, no receipt": never acknowledged, never purged.
 
+pub mod agent;
 pub mod pacing;
 pub mod pin;
 pub mod purge;
@@ -64,6 +65,9 @@ pub enum Outcome {
     Failed,
     /// Not tried: the drain stopped first (see the report's `stopped`).
     NotAttempted,
+    /// Stopped between two chunks because the kit was asked to stop (Ctrl-C, SIGTERM); the
+    /// confirmed offset is recorded and the next drain resumes from the server's offset.
+    Interrupted,
 }
 
 impl Outcome {

@@ -27,24 +27,53 @@ pub const FAST: Duration = Duration::from_secs(2);
 /// A chunk that took longer than this shrinks the next one.
 pub const SLOW: Duration = Duration::from_secs(10);
 
-/// Chooses chunk sizes from how the link behaves.
+/// The smallest chunk tried after a server refused chunks as too large (`413` to a `PATCH`)
+/// without saying its limit; a server refusing even this is not a tus server a kit can use.
+pub const FLOOR_CHUNK: usize = 1024;
+
+/// Chooses chunk sizes from how the link behaves, within the server's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkSizer {
     current: usize,
+    /// The largest body the server takes (advertised, or learnt from a `413`).
+    cap: usize,
 }
 
 impl Default for ChunkSizer {
     fn default() -> Self {
         ChunkSizer {
             current: INITIAL_CHUNK,
+            cap: MAX_CHUNK,
         }
     }
 }
 
 impl ChunkSizer {
-    /// The size of the next chunk.
+    /// The size of the next chunk: never over the server's limit.
     pub fn size(&self) -> usize {
-        self.current
+        self.current.min(self.cap)
+    }
+
+    /// The server advertised that it reads at most `max` bytes per `PATCH`.
+    pub fn limit(&mut self, max: u64) {
+        let max = usize::try_from(max).unwrap_or(usize::MAX).max(1);
+        self.cap = self.cap.min(max);
+    }
+
+    /// The server refused a chunk of `sent` bytes with `413`, saying its limit (`max`) or not.
+    /// Lowers the cap to the limit, or to half of what was sent; `false` when nothing smaller is
+    /// worth trying (half of `sent` would be below [`FLOOR_CHUNK`]).
+    pub fn refused(&mut self, sent: usize, max: Option<u64>) -> bool {
+        let before = self.size();
+        match max {
+            Some(m) if m > 0 && m < sent as u64 => self.limit(m),
+            // No limit said, or one the refused chunk kept (a proxy before the server refused
+            // it): halve.
+            _ if sent / 2 >= FLOOR_CHUNK => self.cap = self.cap.min(sent / 2),
+            _ => return false,
+        }
+        self.current = self.current.min(self.cap);
+        self.size() < before
     }
 
     /// A chunk of `len` bytes was confirmed after `took`.
@@ -62,7 +91,7 @@ impl ChunkSizer {
     }
 
     fn shrink(&mut self) {
-        self.current = (self.current / 2).max(MIN_CHUNK);
+        self.current = (self.current / 2).max(MIN_CHUNK.min(self.cap));
     }
 }
 
@@ -132,6 +161,32 @@ mod tests {
         assert_eq!(c.size(), MIN_CHUNK);
         c.cut();
         assert_eq!(c.size(), MIN_CHUNK);
+    }
+
+    #[test]
+    fn an_advertised_limit_caps_every_chunk_and_a_413_shrinks_below_it() {
+        let mut c = ChunkSizer::default();
+        c.limit(20_000);
+        assert_eq!(c.size(), 20_000);
+        for _ in 0..5 {
+            c.confirmed(c.size(), Duration::from_millis(10));
+        }
+        assert_eq!(c.size(), 20_000, "growth stays under the server's limit");
+        // A proxy refusing 20 000 without saying its limit: halve until it passes.
+        assert!(c.refused(20_000, None));
+        assert_eq!(c.size(), 10_000);
+        // The server says 4 096: take exactly that.
+        assert!(c.refused(10_000, Some(4096)));
+        assert_eq!(c.size(), 4096);
+        // Refused at the advertised limit (a proxy in front limits more): halve again.
+        assert!(c.refused(4096, Some(4096)));
+        assert_eq!(c.size(), 2048);
+        // Nothing below the floor is tried.
+        assert!(!c.refused(2047, None));
+        assert_eq!(c.size(), 2048);
+        let mut d = ChunkSizer::default();
+        assert!(!d.refused(FLOOR_CHUNK, None));
+        assert_eq!(d.size(), INITIAL_CHUNK);
     }
 
     #[test]

@@ -24,6 +24,8 @@ use crate::wire::auth;
 pub const TUS_VERSION: &str = "1.0.0";
 /// The response header carrying a hub receipt (base64 of the receipt JSON).
 pub const RECEIPT_HEADER: &str = "Jemput-Receipt";
+/// The header in which a jemput hub advertises its largest `PATCH` body.
+pub const MAX_CHUNK_HEADER: &str = "Jemput-Max-Chunk";
 /// Content type of a `PATCH` body.
 pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 
@@ -71,6 +73,8 @@ pub struct Capabilities {
     pub checksum_algorithms: Vec<String>,
     /// `Tus-Max-Size`, when given.
     pub max_size: Option<u64>,
+    /// `Jemput-Max-Chunk`: the largest `PATCH` body the hub reads, when it says.
+    pub max_chunk: Option<u64>,
 }
 
 fn list(headers: &HeaderMap, name: &str) -> Vec<String> {
@@ -92,6 +96,7 @@ impl Capabilities {
             extensions: list(headers, "tus-extension"),
             checksum_algorithms: list(headers, "tus-checksum-algorithm"),
             max_size: header_u64(headers, "tus-max-size"),
+            max_chunk: header_u64(headers, MAX_CHUNK_HEADER).filter(|&m| m > 0),
         }
     }
 
@@ -135,8 +140,9 @@ pub struct KitAuth {
 /// What a creation request produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Creation {
-    /// `201`: a new upload (or the hub's unfinished one of the same packet) at this URL.
-    Created(Url),
+    /// `201`: a new upload (or the hub's unfinished one of the same packet) at `url`; the hub's
+    /// `Jemput-Max-Chunk`, when it sent one.
+    Created { url: Url, max_chunk: Option<u64> },
     /// `200`: the hub already holds this packet; its receipt header, if it sent one.
     AlreadyHeld { receipt: Option<String> },
 }
@@ -184,9 +190,17 @@ pub enum TusError {
         "{method} {url}: the server found a checksum mismatch and discarded the chunk (HTTP 460)"
     )]
     ChecksumMismatch { method: Method, url: Url },
-    /// `413`: larger than the server accepts.
+    /// `413` at creation: the packet is larger than the server accepts.
     #[error("the packet is larger than this server accepts (HTTP 413{}); it stays queued for a hub that takes it", max.map(|m| format!(", Tus-Max-Size {m}")).unwrap_or_default())]
     TooLarge { max: Option<u64> },
+    /// `413` to a `PATCH`: the chunk was larger than the server (or a proxy before it) reads in
+    /// one request; the packet is fine, smaller chunks will do.
+    #[error("{method} {url}: the chunk was larger than the server takes in one request (HTTP 413{})", max.map(|m| format!(", {MAX_CHUNK_HEADER} {m}")).unwrap_or_default())]
+    ChunkTooLarge {
+        method: Method,
+        url: Url,
+        max: Option<u64>,
+    },
     /// `401`: the hub does not accept this kit.
     #[error(
         "the hub refused this kit (HTTP 401): {reason}; {}",
@@ -319,6 +333,8 @@ impl TusClient {
         if status.is_success() {
             return Ok(resp);
         }
+        let advertised_chunk = header_u64(resp.headers(), MAX_CHUNK_HEADER).filter(|&m| m > 0);
+        let max_size = header_u64(resp.headers(), "tus-max-size");
         let reason = first_line(resp.text().await.unwrap_or_default());
         let (m, u, code) = (method.clone(), url.clone(), status.as_u16());
         Err(match code {
@@ -335,7 +351,12 @@ impl TusClient {
             },
             409 => TusError::Conflict { method: m, url: u },
             460 => TusError::ChecksumMismatch { method: m, url: u },
-            413 => TusError::TooLarge { max: None },
+            413 if method == Method::PATCH => TusError::ChunkTooLarge {
+                method: m,
+                url: u,
+                max: advertised_chunk,
+            },
+            413 => TusError::TooLarge { max: max_size },
             429 | 500..=599 => TusError::Server {
                 method: m,
                 url: u,
@@ -399,6 +420,7 @@ impl TusClient {
             req = req.header("Upload-Metadata", meta);
         }
         let resp = self.send(Method::POST, url, req).await?;
+        let max_chunk = header_u64(resp.headers(), MAX_CHUNK_HEADER).filter(|&m| m > 0);
         let receipt = header_str(resp.headers(), RECEIPT_HEADER).map(str::to_owned);
         if resp.status() == StatusCode::OK && receipt.is_some() {
             return Ok(Creation::AlreadyHeld { receipt });
@@ -408,7 +430,10 @@ impl TusClient {
         let upload = url.join(location).map_err(|e| {
             self.protocol(Method::POST, url, format!("bad Location {location:?}: {e}"))
         })?;
-        Ok(Creation::Created(upload))
+        Ok(Creation::Created {
+            url: upload,
+            max_chunk,
+        })
     }
 
     /// `HEAD` of an upload: the server's offset (the truth on resume) and length.

@@ -3,11 +3,15 @@
 //! and acknowledged when a receipt that verifies with the pinned hub key comes back.
 //!
 //! What the kit does on each answer is `docs/hub-protocol.md` §5: `409` → ask the offset again;
-//! `404`/`410`/`403` on an upload → create a new one; `460` → send the chunk again; `413` → keep the
-//! packet sealed and say it is too large; `401` → stop the whole drain with the reason; no answer
+//! `404`/`410`/`403` on an upload → create a new one; `460` → send the chunk again; `413` at
+//! creation → keep the packet sealed and say it is too large; `413` to a `PATCH` → the chunk was
+//! over the server's limit: send it again smaller (never more than the hub's advertised
+//! `Jemput-Max-Chunk` in the first place); `401` → stop the whole drain with the reason; no answer
 //! or `5xx` → back off with jitter and try again, a bounded number of times.
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::Url;
@@ -48,7 +52,13 @@ pub struct Uploader {
     kit_public: PublicKey,
     hub_key: Option<PublicKey>,
     options: UploadOptions,
+    /// Set when the kit is asked to stop: the drain ends between chunks.
+    stop: Option<Arc<AtomicBool>>,
 }
+
+/// The `stopped` reason of a drain that was asked to stop.
+pub const STOPPED_BY_REQUEST: &str =
+    "stopped on request (Ctrl-C or SIGTERM); the next upload resumes from the server's offset";
 
 /// Why one attempt at a packet ended without a final outcome.
 #[derive(Debug)]
@@ -61,6 +71,8 @@ enum Step {
     Fatal(String),
     /// The hub refused the kit: stop the drain.
     Stop(String),
+    /// The kit was asked to stop (between chunks).
+    Interrupted,
     /// The queue failed: end the drain with this error.
     Store(StoreError),
 }
@@ -111,6 +123,30 @@ impl Uploader {
             kit_public,
             hub_key,
             options,
+            stop: None,
+        }
+    }
+
+    /// Makes the drain stop between chunks (and during waits) once `stop` turns true.
+    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Uploader {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Whether the kit was asked to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
+    }
+
+    /// Sleeps for `wait`, waking early when asked to stop.
+    async fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        while !self.stop_requested() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(left.min(Duration::from_millis(100))).await;
         }
     }
 
@@ -159,6 +195,9 @@ impl Uploader {
             .and_then(|c| c.checksum())
             .map(|a| a.name().to_owned());
         for entry in &waiting {
+            if self.stop_requested() && report.stopped.is_none() {
+                report.stopped = Some(STOPPED_BY_REQUEST.into());
+            }
             let result = match (&caps, &report.stopped) {
                 (Some(caps), None) => {
                     let (result, stop) = self.upload_packet(store, entry, caps, progress).await?;
@@ -183,7 +222,10 @@ impl Uploader {
                 Ok(c) => return Ok(c),
                 Err(e) if e.is_transient() && retry + 1 < self.options.max_attempts => {
                     tracing::warn!(error = %e, "upload endpoint not answering; retrying");
-                    tokio::time::sleep(self.options.backoff.delay(retry)).await;
+                    self.pause(self.options.backoff.delay(retry)).await;
+                    if self.stop_requested() {
+                        return Err(STOPPED_BY_REQUEST.into());
+                    }
                     retry += 1;
                 }
                 Err(e) => {
@@ -235,12 +277,16 @@ impl Uploader {
         if entry.state == State::Sealed {
             store.transition(&entry.packet_id, State::Uploading, None)?;
         }
+        let mut sizer = ChunkSizer::default();
+        if let Some(max) = caps.max_chunk {
+            sizer.limit(max);
+        }
         let mut job = Job {
             entry,
             bytes,
             prelude,
             result,
-            sizer: ChunkSizer::default(),
+            sizer,
         };
         let checksum = caps.checksum();
         loop {
@@ -259,6 +305,10 @@ impl Uploader {
                     job.result.error = Some(why.clone());
                     return Ok((job.result, Some(why)));
                 }
+                Step::Interrupted => {
+                    job.result.outcome = Outcome::Interrupted;
+                    return Ok((job.result, Some(STOPPED_BY_REQUEST.into())));
+                }
                 Step::TooLarge => {
                     let why = too_large(job.result.size, caps.max_size);
                     self.keep_sealed(store, entry, &why)?;
@@ -275,7 +325,12 @@ impl Uploader {
                 Step::Transient(why) => {
                     let wait = self.options.backoff.delay(job.result.attempts - 1);
                     tracing::warn!(packet_id = %entry.packet_id, error = %why, ?wait, "upload interrupted; retrying");
-                    tokio::time::sleep(wait).await;
+                    self.pause(wait).await;
+                    if self.stop_requested() {
+                        job.result.outcome = Outcome::Interrupted;
+                        job.result.error = Some(why);
+                        return Ok((job.result, Some(STOPPED_BY_REQUEST.into())));
+                    }
                 }
             }
         }
@@ -294,7 +349,10 @@ impl Uploader {
         let (url, mut offset) = match self.resume_point(store, job).await? {
             Some(point) => point,
             None => match self.client.create(len, &[("packet", &job.prelude)]).await? {
-                Creation::Created(url) => {
+                Creation::Created { url, max_chunk } => {
+                    if let Some(max) = max_chunk {
+                        job.sizer.limit(max);
+                    }
                     store.set_upload(id, url.as_str(), 0)?;
                     (url, 0)
                 }
@@ -307,6 +365,10 @@ impl Uploader {
         let mut conflicts = 0;
         let mut mismatches = 0;
         while offset < len {
+            if self.stop_requested() {
+                tracing::info!(packet_id = id, offset, "stopping between chunks on request");
+                return Err(Step::Interrupted);
+            }
             let n = (job.sizer.size() as u64).min(len - offset);
             let chunk = job.bytes.slice(offset as usize..(offset + n) as usize);
             job.result.bytes_sent += n;
@@ -339,6 +401,19 @@ impl Uploader {
                         packet_id = id,
                         offset,
                         "checksum mismatch at the server; sending the chunk again"
+                    );
+                }
+                Err(TusError::ChunkTooLarge { max, .. }) => {
+                    if !job.sizer.refused(n as usize, max) {
+                        return Err(Step::Fatal(format!(
+                            "the server refused a chunk of {n} bytes as too large (HTTP 413) and smaller chunks are not worth trying; check the proxy in front of the hub (its request body limit)"
+                        )));
+                    }
+                    tracing::info!(
+                        packet_id = id,
+                        refused = n,
+                        next = job.sizer.size(),
+                        "the server takes smaller chunks; sending the chunk again smaller"
                     );
                 }
                 Err(TusError::Gone { .. }) => {

@@ -7,7 +7,7 @@ use predicates::prelude::*;
 use super::common::*;
 use super::peer::{free_port, TusPeer};
 
-fn seal_one(home: &Path) {
+pub(super) fn seal_one(home: &Path) {
     let out = jemput()
         .arg("--home")
         .arg(home)

@@ -35,6 +35,14 @@ pub struct FakeHub {
     pub length: u64,
     pub checksums: Vec<String>,
     pub requests: Vec<String>,
+    /// Bodies over this many bytes are refused with `413` (a hub's or a proxy's limit).
+    pub max_body: Option<usize>,
+    /// Whether `OPTIONS` advertises `max_body` as `Jemput-Max-Chunk` (a hub does, a proxy not).
+    pub advertise: bool,
+    /// The size of every `PATCH` body received, refused ones included.
+    pub chunk_sizes: Vec<usize>,
+    /// Set this flag once this many `PATCH`es were applied (a kit asked to stop mid-upload).
+    pub stop_after: Option<(usize, Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 pub type Hub = Arc<Mutex<FakeHub>>;
@@ -87,15 +95,17 @@ impl FakeHub {
     }
 }
 
-async fn hub_options() -> Response {
-    reply(
-        204,
-        &[
-            ("Tus-Version", "1.0.0".into()),
-            ("Tus-Extension", "creation,termination,checksum".into()),
-            ("Tus-Checksum-Algorithm", "sha1,sha256".into()),
-        ],
-    )
+async fn hub_options(AxState(hub): AxState<Hub>) -> Response {
+    let h = hub.lock().unwrap();
+    let mut headers = vec![
+        ("Tus-Version", "1.0.0".into()),
+        ("Tus-Extension", "creation,termination,checksum".into()),
+        ("Tus-Checksum-Algorithm", "sha1,sha256".into()),
+    ];
+    if let (true, Some(m)) = (h.advertise, h.max_body) {
+        headers.push(("Jemput-Max-Chunk", m.to_string()));
+    }
+    reply(204, &headers)
 }
 
 async fn hub_create(AxState(hub): AxState<Hub>, headers: HeaderMap) -> Response {
@@ -143,6 +153,10 @@ async fn hub_patch(AxState(hub): AxState<Hub>, headers: HeaderMap, body: Bytes) 
     let want = format!("sha256 {}", B64.encode(Sha256::digest(&body)));
     assert_eq!(checksum, want, "the kit sends the sha256 of each chunk");
     h.checksums.push(checksum);
+    h.chunk_sizes.push(body.len());
+    if h.max_body.is_some_and(|m| body.len() > m) {
+        return reply(413, &[]);
+    }
     if let Some(fault) = h.patch_faults.pop_front() {
         return reply(fault, &[]);
     }
@@ -151,6 +165,12 @@ async fn hub_patch(AxState(hub): AxState<Hub>, headers: HeaderMap, body: Bytes) 
         return reply(409, &[]);
     }
     h.data.extend_from_slice(&body);
+    let applied = h.chunk_sizes.len();
+    if let Some((n, flag)) = &h.stop_after {
+        if applied >= *n {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
     let mut extra = vec![("Upload-Offset", h.data.len().to_string())];
     if h.data.len() as u64 == h.length {
         extra.push(("Jemput-Receipt", h.receipt()));
@@ -174,6 +194,10 @@ pub async fn start_hub(
         length: 0,
         checksums: Vec::new(),
         requests: Vec::new(),
+        max_body: None,
+        advertise: false,
+        chunk_sizes: Vec::new(),
+        stop_after: None,
     }));
     let app = axum::Router::new()
         .route("/v1/uploads", post(hub_create).options(hub_options))

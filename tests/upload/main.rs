@@ -12,7 +12,10 @@ mod fake_hub;
 mod peer;
 mod proxy;
 
+mod agent;
+mod chunk_limit;
 mod cli;
+mod events;
 mod receipts;
 mod reference_server;
 

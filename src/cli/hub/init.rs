@@ -16,19 +16,36 @@ pub struct InitArgs {
     /// An office age recipient (age1…) that enrolled kits encrypt packets to; repeat for several
     #[arg(long = "office-recipient", value_name = "AGE1…")]
     pub office_recipients: Vec<String>,
+    /// The office's age identity file (from `jemput office keygen`): the hub opens every verified
+    /// packet with it and records the result. Without it packets are recorded "not opened"; add
+    /// `office_identity = "FILE"` to hub.toml later to open them.
+    #[arg(long, value_name = "FILE")]
+    pub office_identity: Option<std::path::PathBuf>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
-    let config = hub::init_with(
+    let identity = match &a.office_identity {
+        Some(f) => {
+            // Check it before creating anything: a hub that cannot open its packets is a typo.
+            jemput::keys::office::load_identities(f)?;
+            Some(std::path::absolute(f)?)
+        }
+        None => None,
+    };
+    let mut config = hub::init_with(
         data,
         &hub::InitOptions {
             sans: a.sans.clone(),
             office_recipients: a.office_recipients,
         },
     )?;
+    if identity.is_some() {
+        config.office_identity = identity;
+        config.save(data)?;
+    }
     let opened = Hub::open(data)?;
     let out = HubInitOutput {
         data: data.to_path_buf(),

@@ -1,8 +1,10 @@
 //! `jemput hub …`: the office hub that receives packets from kits. One file per subcommand.
 
 pub mod enroll_token;
+pub mod events;
 pub mod init;
 pub mod kits;
+pub mod packets;
 pub mod serve;
 pub mod settings;
 pub mod worklist;
@@ -38,6 +40,10 @@ pub enum HubCommand {
     Worklist(worklist::WorklistArgs),
     /// Show or change the settings kits receive at sync (offline policy, retention, recipients)
     Settings(settings::SettingsArgs),
+    /// List the packets the hub knows of, with kit, size, time received and state
+    Packets(packets::PacketsArgs),
+    /// List status events and their delivery to each webhook
+    Events(events::EventsArgs),
 }
 
 pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
@@ -49,6 +55,8 @@ pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
         HubCommand::Kits(c) => kits::run(need_data(data)?, c),
         HubCommand::Worklist(c) => worklist::run(need_data(data)?, c),
         HubCommand::Settings(c) => settings::run(need_data(data)?, c),
+        HubCommand::Packets(c) => packets::run(need_data(data)?, c),
+        HubCommand::Events(c) => events::run(need_data(data)?, c),
     }
 }
 
