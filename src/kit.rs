@@ -87,25 +87,33 @@ pub fn seal_draft(
     }
     let (visit, files) = drafts.load(visit_id, identity)?;
     let kit_key = home.kit_key()?;
-    let sealed = packet::seal(
-        &visit,
-        &files,
-        &SealParams {
-            kit_id: &home.config.kit_id,
-            kit_key: &kit_key,
-            recipients: &home.config.office_recipients,
-            max_packet_bytes: home.config.limits.max_packet_bytes,
-        },
-    )?;
-    let mut meta = meta_of(&sealed.header);
-    meta.size = sealed.bytes.len() as u64;
-    meta.visit_id = Some(visit_id.to_string());
-    drafts.mark_sealing(visit_id, &meta.packet_id)?;
-    let path = store.commit_packet(&meta, &sealed.bytes)?;
+    let params = SealParams {
+        kit_id: &home.config.kit_id,
+        kit_key: &kit_key,
+        recipients: &home.config.office_recipients,
+        max_packet_bytes: home.config.limits.max_packet_bytes,
+    };
+    let prepared = packet::prepare(&visit, &files, &params)?;
+    let packet_id = prepared.packet_id().to_string();
+    drafts.mark_sealing(visit_id, &packet_id)?;
+    let packet_path = store
+        .packets_dir()
+        .join(format!("{packet_id}.{}", packet::EXTENSION));
+    let (path, meta) = store.commit_packet_with(&packet_id, |file| {
+        // A full disk while streaming the payload reads as the store's "disk is full" error.
+        let (header, size) = prepared.write_to(file).map_err(|e| match e {
+            PacketError::Write(io) => SealError::Store(StoreError::write(&packet_path, io)),
+            other => SealError::Packet(other),
+        })?;
+        let mut meta = meta_of(&header);
+        meta.size = size;
+        meta.visit_id = Some(visit_id.to_string());
+        Ok::<_, SealError>(meta)
+    })?;
     drafts.remove(visit_id)?;
     Ok(SealOutcome {
         visit_id,
-        packet_id: sealed.header.packet_id,
+        packet_id: meta.packet_id,
         path,
         size: meta.size,
     })

@@ -64,6 +64,8 @@ pub enum PacketError {
     },
     #[error("encryption failed: {0}")]
     Encrypt(String),
+    #[error("cannot write the packet file: {0}")]
+    Write(std::io::Error),
 }
 
 impl PacketError {
@@ -94,11 +96,17 @@ impl PacketError {
             PacketError::OutExists { .. } => "out_exists",
             PacketError::Io { .. } => "io",
             PacketError::Encrypt(_) => "encrypt_failed",
+            PacketError::Write(_) => "write_failed",
         }
     }
 
     /// Whether this is the disk running full (ENOSPC) somewhere underneath.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, PacketError::Io { source, .. } if crate::fsutil::is_disk_full(source))
+        match self {
+            PacketError::Io { source, .. } | PacketError::Write(source) => {
+                crate::fsutil::is_disk_full(source)
+            }
+            _ => false,
+        }
     }
 }

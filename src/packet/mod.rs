@@ -14,4 +14,6 @@ pub use manifest::{FileEntry, Manifest};
 pub use open::{
     decrypt, open_to_dir, read_archive, verify, verify_file, Contents, MAX_ARCHIVE_BYTES,
 };
-pub use seal::{estimate_size, seal, PacketFile, SealParams, Sealed};
+pub use seal::{
+    estimate_size, force_rewrite_for_tests, prepare, seal, PacketFile, Prepared, SealParams, Sealed,
+};

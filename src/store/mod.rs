@@ -180,6 +180,65 @@ impl Store {
         Ok(path)
     }
 
+    /// Like [`Store::commit_packet`], with the packet written by `fill` straight into the temp
+    /// file that becomes `packets/<packet_id>.jpk` (so a seal can stream its payload to disk). `fill`
+    /// returns the packet's metadata; its `packet_id` must be `packet_id`. The file is made durable
+    /// (fdatasync, rename, directory fsync) before the queue row is committed, as for
+    /// `commit_packet`; an error from `fill` leaves no file behind.
+    pub fn commit_packet_with<E: From<StoreError>>(
+        &mut self,
+        packet_id: &str,
+        fill: impl FnOnce(&mut std::fs::File) -> Result<PacketMeta, E>,
+    ) -> Result<(PathBuf, PacketMeta), E> {
+        let file = packet_file_name(packet_id)?;
+        let path = self.packets.join(&file);
+        if queue::one(&self.conn, packet_id)
+            .map_err(StoreError::from)?
+            .is_some()
+            || path.symlink_metadata().is_ok()
+        {
+            return Err(StoreError::Duplicate(packet_id.to_string()).into());
+        }
+        let mut filled: Option<Result<PacketMeta, E>> = None;
+        let written = fsutil::write_atomic_with(&path, PACKET_MODE, |f| match fill(f) {
+            Ok(meta) if meta.packet_id == packet_id => {
+                filled = Some(Ok(meta));
+                Ok(())
+            }
+            Ok(meta) => Err(std::io::Error::other(format!(
+                "sealed packet {} where {packet_id} was expected",
+                meta.packet_id
+            ))),
+            Err(e) => {
+                filled = Some(Err(e));
+                Err(std::io::Error::other("sealing failed"))
+            }
+        });
+        let meta = match (written, filled) {
+            (Ok(()), Some(Ok(meta))) => meta,
+            (_, Some(Err(e))) => return Err(e),
+            (Err(e), _) => return Err(StoreError::write(&path, e).into()),
+            (Ok(()), _) => unreachable!("a successful write filled the packet"),
+        };
+        let committed = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            queue::insert(&tx, &meta, &file, State::Sealed, Timestamp::now(), None)?;
+            tx.commit()
+        })();
+        if let Err(e) = committed {
+            tracing::warn!(
+                packet_id = %meta.packet_id,
+                path = %path.display(),
+                "packet file written but not queued; recovery adopts it on the next start"
+            );
+            return Err(StoreError::sqlite(&self.db, e).into());
+        }
+        tracing::info!(packet_id = %meta.packet_id, size = meta.size, "packet sealed and queued");
+        Ok((path, meta))
+    }
+
     /// Every packet in the queue, oldest first (then by id).
     pub fn list(&self) -> Result<Vec<QueueEntry>, StoreError> {
         Ok(queue::all(&self.conn)?
