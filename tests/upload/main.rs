@@ -11,10 +11,13 @@ mod common;
 mod fake_hub;
 mod peer;
 mod proxy;
+#[allow(dead_code)] // the kill and load tests use the rest of it
+mod shaper;
 
 mod cli;
 mod receipts;
 mod reference_server;
+mod shaped;
 
 use std::path::PathBuf;
 use std::time::Duration;
