@@ -5,9 +5,14 @@
 //!
 //! 20 kits by default; `JEMPUT_LOAD_KITS=200 cargo test --release --test load -- --nocapture` for
 //! the long run (`JEMPUT_LOAD_BYTES` sets each packet's payload size, `JEMPUT_LOAD_SEED` replays
-//! the cuts).
+//! the cuts). `JEMPUT_LOAD_SERVER=node` runs the same load against the Node.js tus reference
+//! server instead, for the side-by-side figures of BENCHMARKS.md (its packets end "uploaded, no
+//! receipt"; its memory is reported, not bounded).
 
 mod common;
+#[allow(dead_code)]
+#[path = "upload/peer.rs"]
+mod peer;
 #[allow(dead_code)]
 #[path = "upload/shaper.rs"]
 mod shaper;
@@ -64,14 +69,14 @@ impl HubProcess {
         }
         HubProcess(child)
     }
+}
 
-    /// A `kB` line of `/proc/<pid>/status`, in bytes.
-    fn status_bytes(&self, field: &str) -> u64 {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap();
-        let line = s.lines().find(|l| l.starts_with(field)).unwrap();
-        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        kb * 1024
-    }
+/// A `kB` line of `/proc/<pid>/status`, in bytes.
+fn status_bytes(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = s.lines().find(|l| l.starts_with(field)).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
 }
 
 /// One kit: its key, and a store holding one sealed packet.
@@ -141,9 +146,22 @@ fn many_kits_at_once_with_cut_connections_all_get_receipts_and_hub_memory_stays_
     drop(registry);
     let total: u64 = kits.iter().map(|k| k.packet.len() as u64).sum();
 
-    let port = free_port();
-    let hub = HubProcess::start(&data, port);
-    let base_rss = hub.status_bytes("VmRSS:");
+    let node = std::env::var("JEMPUT_LOAD_SERVER").as_deref() == Ok("node");
+    // Whichever server runs lives until the end of the test (dropping it stops it).
+    let (mut _hub, mut peer) = (None, None);
+    let (pid, port, path) = if node {
+        let p = peer::TusPeer::start();
+        let r = (p.child.id(), p.port, "/files");
+        peer = Some(p);
+        r
+    } else {
+        let port = free_port();
+        let h = HubProcess::start(&data, port);
+        let r = (h.0.id(), port, "");
+        _hub = Some(h);
+        r
+    };
+    let base_rss = status_bytes(pid, "VmRSS:");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -160,7 +178,7 @@ fn many_kits_at_once_with_cut_connections_all_get_receipts_and_hub_memory_stays_
             },
         },
     ));
-    let endpoint = format!("http://127.0.0.1:{}", link.port);
+    let endpoint = format!("http://127.0.0.1:{}{path}", link.port);
 
     let started = Instant::now();
     let results: Vec<(Outcome, Option<String>)> = runtime.block_on(async {
@@ -201,15 +219,18 @@ fn many_kits_at_once_with_cut_connections_all_get_receipts_and_hub_memory_stays_
         out
     });
     let took = started.elapsed();
-    let peak = hub.status_bytes("VmHWM:");
+    let peak = status_bytes(pid, "VmHWM:");
 
     for (k, (outcome, error)) in kits.iter().zip(&results) {
+        let store = Store::open(&k.root).unwrap();
+        if let Some(peer) = &peer {
+            assert_eq!(*outcome, Outcome::UploadedNoReceipt, "{}: {error:?}", k.id);
+            let url = store.upload_of(&k.packet_id).unwrap().unwrap().url;
+            assert_eq!(peer.stored(&url), k.packet, "{}", k.id);
+            continue;
+        }
         assert_eq!(*outcome, Outcome::Acknowledged, "{}: {error:?}", k.id);
-        let e = Store::open(&k.root)
-            .unwrap()
-            .get(&k.packet_id)
-            .unwrap()
-            .unwrap();
+        let e = store.get(&k.packet_id).unwrap().unwrap();
         assert_eq!(e.state, State::Acknowledged);
         let at_hub = data.join("packets").join(format!("{}.jpk", k.packet_id));
         assert_eq!(std::fs::read(at_hub).unwrap(), k.packet, "{}", k.id);
@@ -218,7 +239,8 @@ fn many_kits_at_once_with_cut_connections_all_get_receipts_and_hub_memory_stays_
     let cut = log.patches.iter().filter(|p| p.cut).count();
     let bound = HUB_BASE_BYTES + kits_n as u64 * MAX_CHUNK as u64;
     eprintln!(
-        "load: {kits_n} kits, {total} bytes in {:.1} s ({:.1} packets/s, {:.1} MB/s); {} PATCHes, {cut} cut; hub RSS at start {:.1} MiB, peak {:.1} MiB (bound {:.1} MiB)",
+        "load ({}): {kits_n} kits, {total} bytes in {:.1} s ({:.1} packets/s, {:.1} MB/s); {} PATCHes, {cut} cut; server RSS at start {:.1} MiB, peak {:.1} MiB (bound {:.1} MiB)",
+        if node { "@tus/server" } else { "jemput hub" },
         took.as_secs_f64(),
         kits_n as f64 / took.as_secs_f64(),
         total as f64 / took.as_secs_f64() / 1e6,
@@ -230,6 +252,9 @@ fn many_kits_at_once_with_cut_connections_all_get_receipts_and_hub_memory_stays_
     assert!(cut > 0 || log.patches.len() < 20, "the link cut nothing");
     if total <= bound {
         eprintln!("note: the packets ({total} bytes) fit in the bound; raise JEMPUT_LOAD_BYTES to make it bite");
+    }
+    if node {
+        return;
     }
     assert!(
         peak <= bound,
