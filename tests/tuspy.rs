@@ -3,10 +3,17 @@
 //! `tests/peers/tuspy_upload.py`. The packet arrives byte-identical and the hub signs a receipt
 //! for it that verifies with the hub key.
 //!
+//! The drain-time benchmark (20 queued packets, jemput's uploader vs tuspy, each to its own hub
+//! through the same shaped link) is opt-in: `JEMPUT_BENCH_DRAIN=1 cargo test --test tuspy --
+//! --nocapture` (`JEMPUT_BENCH_KBIT`, `JEMPUT_BENCH_BYTES`, `JEMPUT_BENCH_CUT_EVERY` shape it).
+//!
 //! Needs `python3` with `tuspy` and `cryptography` (`.ci/run` installs them); a missing one fails
 //! the test with that message rather than skipping silently.
 
 mod common;
+#[allow(dead_code)]
+#[path = "upload/shaper.rs"]
+mod shaper;
 
 use std::path::Path;
 use std::process::Command;
@@ -62,9 +69,8 @@ async fn tuspy_uploads_a_packet_to_the_hub_byte_identical_and_the_hub_signs_a_re
         .arg(&hub.url)
         .arg("kit-test")
         .arg(&key_file)
-        .arg(&packet_file)
-        .arg(prelude_len.to_string())
         .arg(chunk.to_string())
+        .arg(format!("{}:{prelude_len}", packet_file.display()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -105,4 +111,142 @@ async fn tuspy_uploads_a_packet_to_the_hub_byte_identical_and_the_hub_signs_a_re
         .unwrap();
     assert_eq!(body.size, sealed.bytes.len() as u64);
     assert_eq!(body.kit_id, "kit-test");
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A fresh hub with `kit` registered as `kit-test`, behind its own shaped link.
+async fn shaped_hub(
+    kit: &SigningKey,
+    dir: &Path,
+    shape: shaper::Shape,
+) -> (hub::HubHandle, shaper::Link) {
+    let data = dir.join("hub");
+    hub::init(&data).unwrap();
+    Registry::open(&data)
+        .unwrap()
+        .add("kit-test", &kit.public(), None)
+        .unwrap();
+    let h = hub::spawn_local(&data).unwrap();
+    let link = shaper::start(h.addr.port(), shape).await;
+    (h, link)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_drain_of_a_20_packet_backlog_jemput_vs_tuspy_through_the_same_link() {
+    if std::env::var_os("JEMPUT_BENCH_DRAIN").is_none() {
+        eprintln!("SKIPPED: the drain benchmark runs only with JEMPUT_BENCH_DRAIN=1");
+        return;
+    }
+    need_python_peer();
+    let kbit = env_u64("JEMPUT_BENCH_KBIT", 64);
+    let bytes = env_u64("JEMPUT_BENCH_BYTES", 20_000) as usize;
+    let cut_every = env_u64("JEMPUT_BENCH_CUT_EVERY", 240_000);
+    let shape = || {
+        shaper::Shape::kbit(
+            kbit,
+            40,
+            shaper::Cuts::Random {
+                mean: cut_every,
+                seed: 7,
+            },
+        )
+    };
+    let d = tempfile::tempdir().unwrap();
+    let kit = SigningKey::generate();
+    let key_file = d.path().join("kit.ed25519");
+    kit.save(&key_file).unwrap();
+    let recipient = office().keys.recipient;
+    let packets: Vec<Vec<u8>> = (0..20u8)
+        .map(|i| resign(&kit, "kit-test", &recipient, &vec![i; bytes]))
+        .collect();
+    let total: usize = packets.iter().map(Vec::len).sum();
+
+    // jemput: the packets in a kit queue, one drain.
+    let root = d.path().join("kit");
+    let mut store = jemput::store::Store::open(&root).unwrap();
+    for p in &packets {
+        let h = parse_prelude(p).unwrap().header;
+        let mut meta = jemput::kit::meta_of(&h);
+        meta.size = p.len() as u64;
+        store.commit_packet(&meta, p).unwrap();
+    }
+    let jd = d.path().join("j");
+    std::fs::create_dir(&jd).unwrap();
+    let (jhub, jlink) = shaped_hub(&kit, &jd, shape()).await;
+    let up = jemput::upload::Uploader::new(
+        jemput::upload::parse_endpoint(&jhub.url).unwrap(),
+        "kit-test",
+        SigningKey::load(&key_file).unwrap(),
+        Some(jhub.hub_key),
+        jemput::upload::UploadOptions {
+            max_attempts: 10,
+            ..Default::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let report = up
+        .drain(&mut store, &jemput::upload::NoProgress)
+        .await
+        .unwrap();
+    let jemput_took = started.elapsed();
+    assert!(report.all_delivered(), "{report:?}");
+
+    // tuspy: the same packets as files, one process uploading them one after the other.
+    let td = d.path().join("t");
+    std::fs::create_dir(&td).unwrap();
+    let (thub, tlink) = shaped_hub(&kit, &td, shape()).await;
+    let mut args = Vec::new();
+    for (i, p) in packets.iter().enumerate() {
+        let f = td.join(format!("{i}.jpk"));
+        std::fs::write(&f, p).unwrap();
+        args.push(format!(
+            "{}:{}",
+            f.display(),
+            parse_prelude(p).unwrap().payload_offset
+        ));
+    }
+    let url = format!("http://127.0.0.1:{}", tlink.port);
+    let started = std::time::Instant::now();
+    let script = script();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .arg(&url)
+            .arg("kit-test")
+            .arg(&key_file)
+            .arg((64 * 1024).to_string())
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let tuspy_took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "tuspy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for p in &packets {
+        let id = parse_prelude(p).unwrap().header.packet_id;
+        assert!(td.join("hub/packets").join(format!("{id}.jpk")).is_file());
+    }
+    drop((jhub, thub));
+    let (jl, tl) = (jlink.log.lock().unwrap(), tlink.log.lock().unwrap());
+    eprintln!(
+        "drain of 20 packets ({total} bytes) at {kbit} kbit/s, cut every ~{cut_every} B:\n  \
+         jemput {:.1} s, {} cuts, {} PATCH body bytes\n  tuspy  {:.1} s, {} cuts, {} PATCH body bytes",
+        jemput_took.as_secs_f64(),
+        jl.cuts_at.len(),
+        jl.body_bytes,
+        tuspy_took.as_secs_f64(),
+        tl.cuts_at.len(),
+        tl.body_bytes
+    );
 }

@@ -7,8 +7,8 @@ request authentication is added beneath it: every request tuspy sends through `r
 The packet prelude travels in `Upload-Metadata` as `packet <base64>`: tuspy base64-encodes each
 value after encoding it with `metadata_encoding`, and latin-1 maps bytes to characters one to one.
 
-Usage: tuspy_upload.py HUB_URL KIT_ID KIT_KEY_PEM PACKET PRELUDE_LEN CHUNK_SIZE
-Prints `UPLOADED <upload url>` on success.
+Usage: tuspy_upload.py HUB_URL KIT_ID KIT_KEY_PEM CHUNK_SIZE PACKET:PRELUDE_LEN...
+Uploads the packets one after the other; prints `UPLOADED <upload url>` for each.
 """
 
 import base64
@@ -24,11 +24,9 @@ DOMAIN = b"jemput/request/v1\x00"
 
 
 def main():
-    hub, kit_id, key_pem, packet_path, prelude_len, chunk_size = sys.argv[1:7]
+    hub, kit_id, key_pem, chunk_size = sys.argv[1:5]
     with open(key_pem, "rb") as f:
         key = load_pem_private_key(f.read(), password=None)
-    with open(packet_path, "rb") as f:
-        prelude = f.read(int(prelude_len))
 
     send = requests.Session.send
 
@@ -44,17 +42,21 @@ def main():
     requests.Session.send = signed_send
 
     tus = client.TusClient(hub.rstrip("/") + "/v1/uploads")
-    uploader = tus.uploader(
-        packet_path,
-        chunk_size=int(chunk_size),
-        metadata={"packet": prelude.decode("latin-1")},
-        metadata_encoding="latin-1",
-        upload_checksum=True,
-        retries=3,
-        retry_delay=1,
-    )
-    uploader.upload()
-    print("UPLOADED", uploader.url, flush=True)
+    for arg in sys.argv[5:]:
+        packet_path, prelude_len = arg.rsplit(":", 1)
+        with open(packet_path, "rb") as f:
+            prelude = f.read(int(prelude_len))
+        uploader = tus.uploader(
+            packet_path,
+            chunk_size=int(chunk_size),
+            metadata={"packet": prelude.decode("latin-1")},
+            metadata_encoding="latin-1",
+            upload_checksum=True,
+            retries=10,
+            retry_delay=1,
+        )
+        uploader.upload()
+        print("UPLOADED", uploader.url, flush=True)
 
 
 if __name__ == "__main__":
