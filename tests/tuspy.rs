@@ -180,7 +180,7 @@ async fn bench_drain_of_a_20_packet_backlog_jemput_vs_tuspy_through_the_same_lin
     std::fs::create_dir(&jd).unwrap();
     let (jhub, jlink) = shaped_hub(&kit, &jd, shape()).await;
     let up = jemput::upload::Uploader::new(
-        jemput::upload::parse_endpoint(&jhub.url).unwrap(),
+        jemput::upload::parse_endpoint(&format!("http://127.0.0.1:{}", jlink.port)).unwrap(),
         "kit-test",
         SigningKey::load(&key_file).unwrap(),
         Some(jhub.hub_key),
@@ -239,6 +239,12 @@ async fn bench_drain_of_a_20_packet_backlog_jemput_vs_tuspy_through_the_same_lin
     }
     drop((jhub, thub));
     let (jl, tl) = (jlink.log.lock().unwrap(), tlink.log.lock().unwrap());
+    for l in [&jl, &tl] {
+        assert!(
+            l.body_bytes >= total as u64 - 20 * 300,
+            "every packet crossed the link"
+        );
+    }
     eprintln!(
         "drain of 20 packets ({total} bytes) at {kbit} kbit/s, cut every ~{cut_every} B:\n  \
          jemput {:.1} s, {} cuts, {} PATCH body bytes\n  tuspy  {:.1} s, {} cuts, {} PATCH body bytes",
