@@ -53,7 +53,10 @@ pub use error::HubError;
 pub use registry::{KitEntry, Registry};
 pub use server::{serve, serve_tls_until, serve_until, spawn_local, spawn_local_tls, HubHandle};
 pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage, Upload, UploadState, Uploads};
-pub use tus::{MAX_CHUNK_HEADER, MAX_METADATA_LEN, RECEIPT_HEADER};
+pub use tus::{
+    parse_metadata, parse_upload_checksum, parse_upload_number, MetadataPair, MAX_CHUNK_HEADER,
+    MAX_METADATA_LEN, RECEIPT_HEADER,
+};
 
 /// The hub config file, in the data directory.
 pub const CONFIG_FILE: &str = "hub.toml";

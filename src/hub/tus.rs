@@ -207,6 +207,20 @@ fn parse_decimal(name: &str, v: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{name} {v:?} is out of range")))
 }
 
+/// `Upload-Offset` or `Upload-Length` as the hub reads them: `Err` is the hub's reason for a `400`.
+pub fn parse_upload_number(name: &str, v: &str) -> Result<u64, String> {
+    parse_decimal(name, v).map_err(|e| e.message)
+}
+
+/// `Upload-Checksum` as the hub reads it: the algorithm (`sha1`, `sha256`) and the digest, whose
+/// length is checked against the algorithm. `Err` is the hub's reason for a `400`.
+pub fn parse_upload_checksum(v: &str) -> Result<(&'static str, Vec<u8>), String> {
+    match Checksum::parse(v).map_err(|e| e.message)? {
+        Checksum::Sha1(_, d) => Ok(("sha1", d)),
+        Checksum::Sha256(_, d) => Ok(("sha256", d)),
+    }
+}
+
 fn check_tus_resumable(headers: &HeaderMap) -> Result<(), ApiError> {
     match headers.get(&TUS_RESUMABLE).map(|v| v.as_bytes()) {
         Some(v) if v == TUS_VERSION.as_bytes() => Ok(()),
@@ -328,11 +342,11 @@ async fn info(State(st): State<Arc<AppState>>) -> Response {
 // Creation
 
 /// A key of `Upload-Metadata` and its decoded value, if it has one.
-pub(crate) type MetadataPair = (String, Option<Vec<u8>>);
+pub type MetadataPair = (String, Option<Vec<u8>>);
 
 /// Parses a tus `Upload-Metadata` value: `key base64,key base64,key` (keys unique, no spaces or
-/// commas in keys; the value may be absent).
-pub(crate) fn parse_metadata(v: &str) -> Result<Vec<MetadataPair>, String> {
+/// commas in keys; the value may be absent). `Err` names what is wrong.
+pub fn parse_metadata(v: &str) -> Result<Vec<MetadataPair>, String> {
     let mut out: Vec<MetadataPair> = Vec::new();
     for pair in v.split(',') {
         let pair = pair.trim();

@@ -103,7 +103,8 @@ impl AuthHeader {
         offset: Option<u64>,
         now: i64,
     ) -> Result<(), AuthError> {
-        if (self.t - now).abs() > REPLAY_WINDOW_SECS {
+        // `abs_diff`: a `t` near the ends of the i64 range must be stale, not an overflow.
+        if self.t.abs_diff(now) > REPLAY_WINDOW_SECS.unsigned_abs() {
             return Err(AuthError::Stale { t: self.t, now });
         }
         if key.verify(
@@ -154,6 +155,22 @@ mod tests {
                 1000
             )
             .is_err());
+    }
+
+    #[test]
+    fn times_at_the_ends_of_the_integer_range_are_stale_not_an_overflow() {
+        let k = SigningKey::generate();
+        for (t, now) in [
+            (i64::MIN, 1_800_000_000),
+            (i64::MAX, -5),
+            (i64::MIN, i64::MAX),
+        ] {
+            let h = AuthHeader::parse(&sign("kit-1", &k, "HEAD", "/v1/x", None, t)).unwrap();
+            assert_eq!(
+                h.verify(&k.public(), "HEAD", "/v1/x", None, now),
+                Err(AuthError::Stale { t, now })
+            );
+        }
     }
 
     #[test]

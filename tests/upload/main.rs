@@ -11,6 +11,8 @@ mod common;
 mod fake_hub;
 mod peer;
 mod proxy;
+#[allow(dead_code)] // the kill and load tests use the rest of it
+mod shaper;
 
 mod agent;
 mod chunk_limit;
@@ -18,6 +20,7 @@ mod cli;
 mod events;
 mod receipts;
 mod reference_server;
+mod shaped;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,604 @@
+//! The hub under bad input, over real HTTP on loopback: every kind of bad request at once, next to
+//! good uploads that must still go through. Each bad request gets its precise status and reason,
+//! nothing of it is stored as accepted (no packet file, no receipt row), and the good packets end
+//! byte-identical with receipts that verify. Also the requests that never reach a handler: a head
+//! that stalls, bytes that are not HTTP, headers too large for any request.
+//!
+//! The single refusals are specified one by one in `tests/hub.rs`; this file is about all of them
+//! together, and about the transport.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use common::*;
+use jemput::hub::{self, HubConfig, HubHandle, Registry};
+use jemput::keys::SigningKey;
+use jemput::packet::parse_prelude;
+use jemput::wire::auth;
+use jemput::wire::receipt::Receipt;
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const KIT_A: &str = "kit-a";
+const KIT_B: &str = "kit-b";
+
+struct Hub {
+    hub: HubHandle,
+    data: PathBuf,
+    a: SigningKey,
+    b: SigningKey,
+    recipient: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A hub on loopback with two registered kits.
+fn start(tune: impl FnOnce(&mut HubConfig)) -> Hub {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let mut config = hub::init(&data).unwrap();
+    tune(&mut config);
+    config.save(&data).unwrap();
+    let (a, b) = (SigningKey::generate(), SigningKey::generate());
+    let reg = Registry::open(&data).unwrap();
+    reg.add(KIT_A, &a.public(), None).unwrap();
+    reg.add(KIT_B, &b.public(), None).unwrap();
+    Hub {
+        hub: hub::spawn_local(&data).unwrap(),
+        data,
+        a,
+        b,
+        recipient: office().keys.recipient,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn noise(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+fn metadata(packet: &[u8]) -> String {
+    let end = parse_prelude(packet).unwrap().payload_offset;
+    format!("packet {}", B64.encode(&packet[..end]))
+}
+
+fn packet_id(packet: &[u8]) -> String {
+    parse_prelude(packet).unwrap().header.packet_id
+}
+
+/// What a bad request got: status and body.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+impl Answer {
+    async fn of(r: reqwest::Response) -> Answer {
+        Answer {
+            status: r.status().as_u16(),
+            body: r.text().await.unwrap_or_default(),
+        }
+    }
+
+    fn expect(&self, status: u16, says: &str, what: &str) {
+        assert_eq!(self.status, status, "{what}: {self:?}");
+        assert!(
+            self.body.contains(says),
+            "{what}: {:?} should say {says:?}",
+            self.body
+        );
+    }
+}
+
+impl Hub {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.hub.url)
+    }
+
+    fn key(&self, kit: &str) -> &SigningKey {
+        if kit == KIT_A {
+            &self.a
+        } else {
+            &self.b
+        }
+    }
+
+    fn request(
+        &self,
+        kit: &str,
+        method: Method,
+        path: &str,
+        offset: Option<u64>,
+    ) -> reqwest::RequestBuilder {
+        let a = auth::sign(kit, self.key(kit), method.as_str(), path, offset, now());
+        let mut b = self
+            .http
+            .request(method, self.url(path))
+            .header("Tus-Resumable", "1.0.0")
+            .header(auth::HEADER, a);
+        if let Some(o) = offset {
+            b = b.header("Upload-Offset", o.to_string());
+        }
+        b
+    }
+
+    fn packet(&self, kit: &str, payload: &[u8]) -> Vec<u8> {
+        resign(self.key(kit), kit, &self.recipient, payload)
+    }
+
+    async fn create(&self, kit: &str, packet: &[u8]) -> reqwest::Response {
+        self.request(kit, Method::POST, "/v1/uploads", None)
+            .header("Upload-Length", packet.len().to_string())
+            .header("Upload-Metadata", metadata(packet))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn created(&self, kit: &str, packet: &[u8]) -> String {
+        let r = self.create(kit, packet).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    async fn patch(
+        &self,
+        kit: &str,
+        loc: &str,
+        offset: u64,
+        chunk: &[u8],
+        checksum: Option<String>,
+    ) -> reqwest::Response {
+        let mut b = self
+            .request(kit, Method::PATCH, loc, Some(offset))
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(chunk.to_vec());
+        if let Some(c) = checksum {
+            b = b.header("Upload-Checksum", c);
+        }
+        b.send().await.unwrap()
+    }
+
+    async fn head_offset(&self, kit: &str, loc: &str) -> u64 {
+        let r = self
+            .request(kit, Method::HEAD, loc, None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.headers()["upload-offset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Uploads `packet` in chunks of `chunk` bytes; returns the verified receipt.
+    async fn upload(&self, kit: &str, packet: &[u8], chunk: usize) -> Receipt {
+        let loc = self.created(kit, packet).await;
+        let mut at = 0;
+        loop {
+            let end = (at + chunk).min(packet.len());
+            let r = self
+                .patch(kit, &loc, at as u64, &packet[at..end], None)
+                .await;
+            assert_eq!(r.status(), StatusCode::NO_CONTENT, "good upload at {at}");
+            if end == packet.len() {
+                let v = r.headers()["jemput-receipt"].to_str().unwrap();
+                let receipt = Receipt::from_header_value(v).unwrap();
+                let h = parse_prelude(packet).unwrap().header;
+                receipt
+                    .verify_for(&self.hub.hub_key, &h.packet_id, &h.payload_sha256)
+                    .unwrap();
+                return receipt;
+            }
+            at = end;
+        }
+    }
+
+    /// Packet ids that have a receipt row in the hub database.
+    fn receipt_rows(&self) -> Vec<String> {
+        let db = rusqlite::Connection::open(self.data.join(hub::DB_FILE)).unwrap();
+        let mut q = db
+            .prepare("SELECT packet_id FROM receipts ORDER BY packet_id")
+            .unwrap();
+        let rows = q.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    /// Packet files the hub holds, by packet id.
+    fn packet_files(&self) -> Vec<String> {
+        let mut v: Vec<String> = walk(&self.data.join(hub::PACKETS_DIR))
+            .into_iter()
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Sends `bytes` on a fresh connection, then reads until the hub closes it (or `wait` ends).
+    async fn raw(&self, bytes: &[u8], wait: Duration) -> String {
+        let mut s = tokio::net::TcpStream::connect(self.hub.addr).await.unwrap();
+        s.write_all(bytes).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(wait, s.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}
+
+/// Every bad request of one kind: runs it against the hub and checks the answer. Returns the
+/// packet ids it tried to get stored (none may be).
+async fn bad_requests(h: &Hub, round: u32) -> Vec<String> {
+    let mut tried = Vec::new();
+
+    // Forged header: the declared payload length changed without re-signing.
+    let mut forged = h.packet(KIT_A, &noise(3000, round));
+    let p = parse_prelude(&forged).unwrap();
+    let text = String::from_utf8(p.header_bytes.clone()).unwrap();
+    let changed = text.replace("\"payload_length\":3000", "\"payload_length\":3001");
+    let start = jemput::packet::MAGIC.len() + 4;
+    forged.splice(start..start + text.len(), changed.bytes());
+    forged.push(0);
+    tried.push(packet_id(&forged));
+    Answer::of(h.create(KIT_A, &forged).await).await.expect(
+        422,
+        "forged or damaged packet header",
+        "forged header",
+    );
+
+    // Damaged header: one bit of the signature flipped.
+    let mut damaged = h.packet(KIT_A, &noise(3000, round + 1));
+    let end = parse_prelude(&damaged).unwrap().payload_offset;
+    damaged[end - 1] ^= 0x01;
+    tried.push(packet_id(&damaged));
+    Answer::of(h.create(KIT_A, &damaged).await).await.expect(
+        422,
+        "outer signature",
+        "damaged header",
+    );
+
+    // An unknown kit, signing with its own key.
+    let stranger = SigningKey::generate();
+    let pkt = resign(&stranger, "kit-x", &h.recipient, &noise(2000, round + 2));
+    tried.push(packet_id(&pkt));
+    let a = auth::sign("kit-x", &stranger, "POST", "/v1/uploads", None, now());
+    let r = h
+        .http
+        .post(h.url("/v1/uploads"))
+        .header("Tus-Resumable", "1.0.0")
+        .header(auth::HEADER, a)
+        .header("Upload-Length", pkt.len().to_string())
+        .header("Upload-Metadata", metadata(&pkt))
+        .send()
+        .await
+        .unwrap();
+    Answer::of(r)
+        .await
+        .expect(401, "unknown kit: kit-x", "unknown kit");
+
+    // Kit B's packet replayed under kit A's authentication.
+    let of_b = h.packet(KIT_B, &noise(2000, round + 3));
+    tried.push(packet_id(&of_b));
+    Answer::of(h.create(KIT_A, &of_b).await).await.expect(
+        403,
+        "sealed by kit kit-b",
+        "another kit's packet",
+    );
+
+    // Wrong Upload-Length, and one over Tus-Max-Size.
+    let pkt = h.packet(KIT_A, &noise(2000, round + 4));
+    tried.push(packet_id(&pkt));
+    for (len, status, says) in [
+        (pkt.len() + 1, 400, "does not match the header"),
+        (pkt.len() - 1, 400, "does not match the header"),
+        (
+            h.config_max() as usize + 1,
+            413,
+            "over this hub's Tus-Max-Size",
+        ),
+    ] {
+        let r = h
+            .request(KIT_A, Method::POST, "/v1/uploads", None)
+            .header("Upload-Length", len.to_string())
+            .header("Upload-Metadata", metadata(&pkt))
+            .send()
+            .await
+            .unwrap();
+        Answer::of(r).await.expect(status, says, "Upload-Length");
+    }
+
+    // Malformed and oversized metadata.
+    let big = format!("packet {}", B64.encode(vec![1u8; hub::MAX_METADATA_LEN]));
+    for (meta, says) in [
+        ("packet", "no `packet` value"),
+        ("packet ****", "not base64"),
+        ("packet aGk=,packet aGk=", "given twice"),
+        ("packet aGVsbG8gd29ybGQ=", "not a packet prelude"),
+        (big.as_str(), "over the limit"),
+    ] {
+        let r = h
+            .request(KIT_A, Method::POST, "/v1/uploads", None)
+            .header("Upload-Length", "5000")
+            .header("Upload-Metadata", meta)
+            .send()
+            .await
+            .unwrap();
+        Answer::of(r).await.expect(400, says, "metadata");
+    }
+
+    // A real upload of kit A that then gets wrong offsets, bad checksums and a garbage body.
+    let pkt = h.packet(KIT_A, &noise(6000, round + 5));
+    let id = packet_id(&pkt);
+    tried.push(id.clone());
+    let loc = h.created(KIT_A, &pkt).await;
+    assert_eq!(
+        h.patch(KIT_A, &loc, 0, &pkt[..1000], None).await.status(),
+        204
+    );
+    let r = h.patch(KIT_A, &loc, 700, &pkt[700..2000], None).await;
+    assert_eq!(
+        r.headers()["upload-offset"],
+        "1000",
+        "a 409 names the offset"
+    );
+    Answer::of(r)
+        .await
+        .expect(409, "HEAD and resume", "wrong offset");
+    let wrong = format!("sha256 {}", B64.encode(Sha256::digest(b"not this chunk")));
+    Answer::of(
+        h.patch(KIT_A, &loc, 1000, &pkt[1000..3000], Some(wrong))
+            .await,
+    )
+    .await
+    .expect(460, "checksum mismatch", "bad checksum");
+    // Kit B cannot see or touch kit A's upload.
+    Answer::of(h.patch(KIT_B, &loc, 1000, &pkt[1000..3000], None).await)
+        .await
+        .expect(404, "no such upload", "another kit's upload");
+    // A captured request signature does not carry over to another offset.
+    let captured = auth::sign(KIT_A, &h.a, "PATCH", &loc, Some(1000), now());
+    let r = h
+        .http
+        .patch(h.url(&loc))
+        .header("Tus-Resumable", "1.0.0")
+        .header(auth::HEADER, captured)
+        .header("Upload-Offset", "1001")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(pkt[1001..2000].to_vec())
+        .send()
+        .await
+        .unwrap();
+    Answer::of(r)
+        .await
+        .expect(401, "bad signature", "replayed request signature");
+    assert_eq!(h.head_offset(KIT_A, &loc).await, 1000);
+    // The rest as garbage of the right length: refused at completion, upload gone.
+    let garbage = noise(pkt.len() - 1000, round + 99);
+    Answer::of(h.patch(KIT_A, &loc, 1000, &garbage, None).await)
+        .await
+        .expect(422, "SHA-256 does not match", "garbage body");
+    let r = h
+        .request(KIT_A, Method::HEAD, &loc, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE, "a refused upload is gone");
+
+    // Ids with path traversal, on uploads and receipts.
+    for path in [
+        "/v1/uploads/..%2F..%2Fhub.toml",
+        "/v1/uploads/%2e%2e%2fhub.ed25519",
+        "/v1/uploads/....%2f",
+    ] {
+        let r = h
+            .request(KIT_A, Method::PATCH, path, Some(0))
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(b"hub_id = \"hub-evil\"\n".to_vec())
+            .send()
+            .await
+            .unwrap();
+        Answer::of(r).await.expect(404, "no such upload", path);
+    }
+    for path in [
+        "/v1/receipts/..%2Fhub.toml",
+        "/v1/receipts/%2e%2e%2f%2e%2e%2fhub.sqlite",
+    ] {
+        let r = h
+            .request(KIT_A, Method::GET, path, None)
+            .send()
+            .await
+            .unwrap();
+        Answer::of(r)
+            .await
+            .expect(404, "holds no verified packet", path);
+    }
+    tried
+}
+
+impl Hub {
+    fn config_max(&self) -> u64 {
+        HubConfig::load(&self.data).unwrap().max_size
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_bad_request_at_once_is_refused_precisely_while_good_uploads_go_through() {
+    let h = std::sync::Arc::new(start(|c| {
+        c.max_size = 1 << 20;
+        c.idle_timeout_secs = 2;
+    }));
+    let files_before = walk(&h.data.join(hub::PACKETS_DIR));
+    assert!(files_before.is_empty());
+
+    // Stalled clients first: one mid-head, one mid-body; they must not hold anyone up.
+    let pkt = h.packet(KIT_A, &noise(4000, 7));
+    let stalled_loc = h.created(KIT_A, &pkt).await;
+    let mut mid_body = tokio::net::TcpStream::connect(h.hub.addr).await.unwrap();
+    let a = auth::sign(KIT_A, &h.a, "PATCH", &stalled_loc, Some(0), now());
+    let head = format!(
+        "PATCH {stalled_loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
+         Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Content-Length: 4000\r\n\r\n",
+        auth::HEADER
+    );
+    mid_body.write_all(head.as_bytes()).await.unwrap();
+    mid_body.write_all(&pkt[..1234]).await.unwrap();
+    let mut mid_head = tokio::net::TcpStream::connect(h.hub.addr).await.unwrap();
+    mid_head
+        .write_all(b"POST /v1/uploads HTTP/1.1\r\nHost: x\r\nTus-Resum")
+        .await
+        .unwrap();
+
+    let mut good = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..4u32 {
+        let kit = if i % 2 == 0 { KIT_A } else { KIT_B };
+        let packet = h.packet(kit, &noise(20_000 + 5000 * i as usize, 100 + i));
+        good.push(packet.clone());
+        let h = h.clone();
+        tasks.spawn(async move {
+            h.upload(kit, &packet, 4096).await;
+            Vec::new()
+        });
+    }
+    for round in 0..3u32 {
+        let h = h.clone();
+        tasks.spawn(async move { bad_requests(&h, round * 10).await });
+    }
+    let mut tried = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        tried.extend(r.unwrap());
+    }
+
+    // The hub ended the stalled body after its idle timeout, keeping what arrived.
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), mid_body.read_to_end(&mut answer))
+        .await
+        .expect("the hub ends a stalled body")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"));
+    assert_eq!(h.head_offset(KIT_A, &stalled_loc).await, 1234);
+    drop(mid_head);
+
+    let mut want: Vec<String> = good.iter().map(|p| packet_id(p)).collect();
+    want.sort();
+    assert_eq!(h.receipt_rows(), want, "receipts for the good packets only");
+    assert_eq!(
+        h.packet_files(),
+        want,
+        "packet files of the good packets only"
+    );
+    for id in &tried {
+        assert!(!want.contains(id));
+    }
+    for p in &good {
+        let stored = h
+            .data
+            .join(hub::PACKETS_DIR)
+            .join(format!("{}.jpk", packet_id(p)));
+        assert_eq!(&std::fs::read(stored).unwrap(), p, "byte-identical");
+    }
+}
+
+#[tokio::test]
+async fn a_request_time_at_the_ends_of_the_integer_range_is_stale_not_a_crash() {
+    let h = start(|_| {});
+    let pkt = h.packet(KIT_A, &noise(2000, 1));
+    for t in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+        let a = auth::sign(KIT_A, &h.a, "POST", "/v1/uploads", None, t);
+        let r = h
+            .http
+            .post(h.url("/v1/uploads"))
+            .header("Tus-Resumable", "1.0.0")
+            .header(auth::HEADER, a)
+            .header("Upload-Length", pkt.len().to_string())
+            .header("Upload-Metadata", metadata(&pkt))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("t={t}: the hub dropped the request: {e}"));
+        Answer::of(r)
+            .await
+            .expect(401, "stale request time", &format!("t={t}"));
+    }
+    h.upload(KIT_A, &pkt, 1000).await;
+}
+
+#[tokio::test]
+async fn bytes_that_are_not_http_get_400_and_the_connection_is_closed() {
+    let h = start(|_| {});
+    for junk in [
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not a TLS hello really\r\n\r\n"[..],
+        b"GARBAGE\r\n\r\n",
+        b"PATCH /v1/uploads/x HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"PATCH /v1/uploads/x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        b"PATCH /v1/uploads/x HTTP/1.1\r\nHo st: x\r\n\r\n",
+    ] {
+        let answer = h.raw(junk, Duration::from_secs(5)).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "{:?} got {answer:?}",
+            String::from_utf8_lossy(junk)
+        );
+    }
+    let pkt = h.packet(KIT_A, &noise(3000, 2));
+    h.upload(KIT_A, &pkt, 3000).await;
+}
+
+#[tokio::test]
+async fn headers_too_large_for_any_request_get_431_and_the_hub_serves_on() {
+    let h = start(|_| {});
+    // Past the HTTP layer's buffer (about 400 KiB): refused before a handler runs.
+    let huge = format!(
+        "POST /v1/uploads HTTP/1.1\r\nHost: x\r\nUpload-Metadata: packet {}\r\n\r\n",
+        "A".repeat(600 * 1024)
+    );
+    let answer = h.raw(huge.as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
+    // Too many header lines.
+    let mut many = String::from("POST /v1/uploads HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..200 {
+        many.push_str(&format!("X-Filler-{i}: {i}\r\n"));
+    }
+    many.push_str("\r\n");
+    let answer = h.raw(many.as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
+    let pkt = h.packet(KIT_B, &noise(3000, 3));
+    h.upload(KIT_B, &pkt, 1500).await;
+}
+
+#[tokio::test]
+async fn many_clients_stalled_mid_head_do_not_hold_up_an_upload() {
+    let h = start(|_| {});
+    let mut stalled = Vec::new();
+    for _ in 0..100 {
+        let mut s = tokio::net::TcpStream::connect(h.hub.addr).await.unwrap();
+        s.write_all(b"PATCH /v1/uploads/0123 HTTP/1.1\r\nHost: x\r\nUpload-Off")
+            .await
+            .unwrap();
+        stalled.push(s);
+    }
+    let pkt = h.packet(KIT_A, &noise(50_000, 4));
+    tokio::time::timeout(Duration::from_secs(20), h.upload(KIT_A, &pkt, 8192))
+        .await
+        .expect("an upload goes through beside 100 stalled clients");
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+}
