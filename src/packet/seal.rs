@@ -356,9 +356,7 @@ impl<'f> FileSink<'f> {
 
     fn put(&mut self, buf: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt;
-        self.file
-            .write_all_at(buf, self.offset + self.written)
-            .map_err(|e| e)?;
+        self.file.write_all_at(buf, self.offset + self.written)?;
         self.written += buf.len() as u64;
         if let Some(h) = &mut self.hasher {
             h.update(buf)?;

@@ -192,11 +192,7 @@ impl Store {
     ) -> Result<(PathBuf, PacketMeta), E> {
         let file = packet_file_name(packet_id)?;
         let path = self.packets.join(&file);
-        if queue::one(&self.conn, packet_id)
-            .map_err(StoreError::from)?
-            .is_some()
-            || path.symlink_metadata().is_ok()
-        {
+        if queue::one(&self.conn, packet_id)?.is_some() || path.symlink_metadata().is_ok() {
             return Err(StoreError::Duplicate(packet_id.to_string()).into());
         }
         let mut filled: Option<Result<PacketMeta, E>> = None;
