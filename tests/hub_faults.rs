@@ -602,3 +602,23 @@ async fn many_clients_stalled_mid_head_do_not_hold_up_an_upload() {
         .expect("an upload goes through beside 100 stalled clients");
     assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
 }
+
+#[tokio::test]
+async fn a_client_stalled_mid_head_is_disconnected_after_the_idle_timeout() {
+    let h = start(|c| c.idle_timeout_secs = 1);
+    let mut s = tokio::net::TcpStream::connect(h.hub.addr).await.unwrap();
+    s.write_all(b"PATCH /v1/uploads/0123 HTTP/1.1\r\nHost: x\r\nUpload-Off")
+        .await
+        .unwrap();
+    // The hub closes the connection (no request head, so no answer): the read sees the end.
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(15), s.read(&mut buf))
+        .await
+        .expect("the hub closes a connection whose request head stalls")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "got {:?}", String::from_utf8_lossy(&buf[..n]));
+    // A request that completes its head in time is still served on a new connection.
+    let pkt = h.packet(KIT_A, &noise(5_000, 9));
+    h.upload(KIT_A, &pkt, 4096).await;
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+}

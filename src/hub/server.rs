@@ -69,7 +69,7 @@ pub fn open_with_cert(data: &Path) -> Result<(Hub, HubCert), HubError> {
 
 async fn serve_hub<L>(
     hub: Hub,
-    listener: L,
+    mut listener: L,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError>
 where
@@ -94,18 +94,41 @@ where
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let mut rx = stop_rx;
-        let _ = rx.wait_for(|s| *s).await;
-    });
+    // Each connection is served by hyper directly rather than through `axum::serve`, which sets
+    // no timer: without one a client that stalls while sending its request head would hold its
+    // connection (and a file descriptor) for ever. With the timer hyper closes a connection whose
+    // head has not arrived within the hub's idle timeout.
+    let header_timeout = Duration::from_secs(hub.config().idle_timeout_secs.max(1));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = stop_rx;
+    loop {
+        tokio::select! {
+            (io, addr) = listener.accept() => {
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%addr, "connection ended: {e}");
+                    }
+                });
+            }
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    drop(listener);
     let grace = async move {
         let _ = grace_rx.wait_for(|s| *s).await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     tokio::select! {
-        r = server => r.map_err(HubError::Serve),
-        _ = grace => Ok(()),
+        () = graceful.shutdown() => {}
+        () = grace => {}
     }
+    Ok(())
 }
 
 /// A hub running on a loopback port in a background thread; stopped on [`HubHandle::shutdown`]
