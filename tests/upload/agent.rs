@@ -106,6 +106,83 @@ fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// The field set-up: the hub serves HTTPS with its own certificate, the kit enrolls with a token
+/// (pinning that certificate), and the agent uploads over the pinned connection.
+#[test]
+fn an_enrolled_kits_agent_uploads_over_the_hubs_pinned_certificate() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, office) = kit_with_office(d.path());
+    let data = d.path().join("hub");
+    jemput()
+        .args(["hub", "init", "--data"])
+        .arg(&data)
+        .args(["--office-recipient", &office.recipient, "--office-identity"])
+        .arg(&office.identity_file)
+        .assert()
+        .success();
+    let issued = jemput()
+        .args(["hub", "enroll-token", "--json", "--data"])
+        .arg(&data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let issued: serde_json::Value = serde_json::from_slice(&issued).unwrap();
+    let token = issued["token"].as_str().unwrap().to_owned();
+    let port = free_port();
+    let _hub = Reaped(
+        bin()
+            .args([
+                "hub",
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data",
+            ])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("https://127.0.0.1:{port}");
+    wait_for("the kit enrolled", Duration::from_secs(30), || {
+        bin()
+            .arg("--home")
+            .arg(&home)
+            .args(["enroll", &url, &token])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    });
+    let config = KitHome::open(&home).unwrap().config;
+    assert_eq!(
+        config.hub_cert_sha256.as_deref(),
+        issued["hub_cert_sha256"].as_str()
+    );
+    assert_eq!(config.hub_url.as_deref(), Some(url.as_str()));
+
+    seal_one(&home);
+    let agent = bin()
+        .arg("--home")
+        .arg(&home)
+        .args(["agent", "--poll", "1", "--max-wait", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let agent = Reaped(agent);
+    wait_for(
+        "the packet acknowledged over TLS",
+        Duration::from_secs(30),
+        || queue_states(&home)[0].1 == "acknowledged",
+    );
+    drop(agent);
+}
+
 #[test]
 fn the_agent_waits_for_the_hub_uploads_what_is_sealed_meanwhile_and_exits_0_on_sigterm() {
     let d = tempfile::tempdir().unwrap();
