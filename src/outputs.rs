@@ -39,8 +39,11 @@ pub struct DemoOutput {
     pub packets: Vec<PathBuf>,
     /// Paths of the hub receipts of this run's packets (empty with `--offline`).
     pub receipts: Vec<PathBuf>,
-    /// URL of the embedded hub the demo uploaded to (absent with `--offline`).
+    /// URL of the embedded hub: the one the demo uploaded to, or with `--offline` the one the kit
+    /// enrolled with before the trip (serve the hub there again to drain the queue).
     pub hub_url: Option<String>,
+    /// The embedded hub's data directory (`jemput hub serve --data`).
+    pub hub_data: PathBuf,
     /// Number of visits run.
     pub visits: u32,
     /// Directory the first packet was opened into with the office identity.

@@ -221,3 +221,56 @@ fn demo_uploads_to_an_embedded_hub_and_every_receipt_verifies() {
         "{q:#}"
     );
 }
+
+/// A blank-spot trip: `demo --offline` enrolls and syncs, then seals with the hub gone; serving the
+/// hub again where the kit enrolled and running `jemput upload` drains the queue with receipts.
+#[test]
+fn an_offline_demo_queue_drains_later_with_hub_serve_and_upload() {
+    let d = tempfile::tempdir().unwrap();
+    let keep = d.path().join("demo");
+    let out = jemput()
+        .args(["demo", "--offline", "--json", "--visits", "2", "--keep"])
+        .arg(&keep)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["receipts"].as_array().unwrap().len(), 0);
+    let url = v["hub_url"]
+        .as_str()
+        .expect("the URL the kit enrolled with");
+    let listen = url.strip_prefix("https://").expect("an https hub");
+    let kit_home = v["kit_home"].as_str().unwrap().to_owned();
+    let mut hub = std::process::Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        .args(["hub", "serve", "--listen", listen, "--data"])
+        .arg(v["hub_data"].as_str().unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let drained = loop {
+        let o = jemput()
+            .args(["--home", &kit_home, "upload", "--json"])
+            .output()
+            .unwrap();
+        if o.status.success() {
+            break o.stdout;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = hub.kill();
+            panic!(
+                "upload never succeeded: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let _ = hub.kill();
+    let _ = hub.wait();
+    let r: serde_json::Value = serde_json::from_slice(&drained).unwrap();
+    let text = r.to_string();
+    assert_eq!(text.matches("\"acknowledged\"").count(), 2, "{text}");
+}

@@ -90,17 +90,18 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     // Unless offline: an embedded hub serving HTTPS on loopback; the kit enrolls with a token
     // (pinning the hub's certificate and key) the first time, as a field kit would.
+    // With --offline the same happens "at the office" before the trip, and then the hub goes away:
+    // the visits are sealed in a blank spot, and `jemput hub serve` + `jemput upload` (or `agent`)
+    // drain the queue later.
     let mut home = home;
-    let hub = if a.offline {
-        None
-    } else {
-        let hub_dir = dir.join("hub");
+    let hub_dir = dir.join("hub");
+    let mut hub = {
         let handle = start_hub_and_enroll(dir, &mut home, &recipient)?;
         import_demo_worklist(dir, &hub_dir, a.visits)?;
         Some(handle)
     };
-    // With a hub: sync before the trip (settings, worklist), then the offline policy decides
-    // whether visits may start, as on a real kit.
+    // Sync before the trip (settings, worklist), then the offline policy decides whether visits
+    // may start, as on a real kit.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -115,6 +116,14 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             worklist.len() == synced.worklist_entries,
             "the demo worklist did not survive the sync"
         );
+    }
+    // The trip: with --offline the team leaves coverage here, so the hub stops answering.
+    let mut enrolled_url = None;
+    if a.offline {
+        if let Some(h) = hub.take() {
+            enrolled_url = Some(h.url.clone());
+            h.shutdown()?;
+        }
     }
     {
         let store = jemput::store::Store::open(&home.root)?;
@@ -214,9 +223,17 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut receipts = Vec::new();
-    let mut upload_line = String::from(
-        "upload: skipped (--offline); `jemput --home <kit> upload` drains the queue later",
-    );
+    let mut upload_line = match &enrolled_url {
+        Some(url) => format!(
+            "upload: none (--offline: sealed in a blank spot). Back in coverage, serve the hub again \
+             with `jemput hub serve --data {} --listen {}` and drain the queue with \
+             `jemput --home {} upload` (or `agent`)",
+            hub_dir.display(),
+            url.trim_start_matches("https://"),
+            home.root.display()
+        ),
+        None => String::from("upload: none"),
+    };
     if let Some(handle) = &hub {
         let pin: jemput::upload::CertPin = home
             .config
@@ -276,7 +293,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             office_identity: identity_file,
             packets,
             receipts,
-            hub_url: hub.as_ref().map(|h| h.url.clone()),
+            hub_url: hub.as_ref().map(|h| h.url.clone()).or(enrolled_url.clone()),
+            hub_data: hub_dir.clone(),
             visits: a.visits,
             opened,
         })?;
