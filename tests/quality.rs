@@ -308,3 +308,35 @@ fn report_names_its_measures_and_is_deterministic() {
         }
     }
 }
+
+#[test]
+fn score_follows_the_generators_own_quality() {
+    // The synthetic generator's `quality` (1.0 clean … 0.0 faint, blurred, noisy, smudged) is an
+    // independent degradation: the score must fall with it too.
+    let qualities = [1.0f32, 0.85, 0.7, 0.55, 0.4, 0.25, 0.1];
+    let steps: Vec<f64> = (0..qualities.len()).map(|s| s as f64).collect();
+    for &(seed, code) in &[(3u64, 1u8), (55, 7)] {
+        let scores: Vec<f64> = qualities
+            .iter()
+            .map(|&q| {
+                let f = fingerprint(seed, FingerPosition::new(code).expect("finger code"), q);
+                let img = GrayImage::from_raw(f.width, f.height, f.pixels).expect("image size");
+                f64::from(JemputFq.score(&img).score)
+            })
+            .collect();
+        let rho = spearman(&steps, &scores);
+        eprintln!("generator quality, seed {seed}: scores {scores:?}, Spearman {rho:.3}");
+        assert!(rho <= -0.9, "seed {seed}: {scores:?} (Spearman {rho:.3})");
+    }
+}
+
+#[test]
+fn odd_sizes_never_panic() {
+    let print = &prints()[1];
+    for (w, h) in [(33u32, 33u32), (257, 31), (63, 401), (399, 499)] {
+        let crop = image::imageops::crop_imm(print, 0, 0, w, h).to_image();
+        let r = JemputFq.score(&crop);
+        assert!(r.score <= 100);
+        assert!(r.measures.values().all(|v| v.is_finite()), "{w}x{h}");
+    }
+}
