@@ -9,6 +9,7 @@ pub mod enroll;
 pub mod fsutil;
 pub mod home;
 pub mod hub;
+pub mod imaging;
 pub mod keys;
 pub mod kit;
 pub mod outputs;
