@@ -15,7 +15,7 @@ mod shaper;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use jemput::home::KitHome;
@@ -40,21 +40,7 @@ fn free_port() -> u16 {
 
 /// Starts `jemput hub serve` on `port` and waits until it answers.
 fn start_hub(data: &Path, port: u16) -> Child {
-    let child = Command::new(bin())
-        .args(["hub", "serve", "--plain-http", "--data"])
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the hub did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    spawn_hub_serve(data, port)
 }
 
 fn start_upload(home: &Path, endpoint: &str, log: &Path) -> Child {

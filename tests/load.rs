@@ -18,7 +18,7 @@ mod peer;
 mod shaper;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -53,21 +53,7 @@ impl Drop for HubProcess {
 
 impl HubProcess {
     fn start(data: &Path, port: u16) -> HubProcess {
-        let child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-            .args(["hub", "serve", "--plain-http", "--data"])
-            .arg(data)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the hub did not start listening");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        HubProcess(child)
+        HubProcess(spawn_hub_serve(data, port))
     }
 }
 

@@ -194,3 +194,25 @@ pub fn kit_with_office(root: &Path) -> (PathBuf, OfficeKeys) {
         .success();
     (home, keys)
 }
+
+/// Starts `jemput hub serve --plain-http` for `data` on `127.0.0.1:port` and waits (up to 20 s)
+/// until it accepts connections.
+pub fn spawn_hub_serve(data: &Path, port: u16) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        .args(["hub", "serve", "--plain-http", "--data"])
+        .arg(data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the hub did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
