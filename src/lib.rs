@@ -6,6 +6,7 @@
 pub mod calibration;
 pub mod doctor;
 pub mod enroll;
+pub mod export;
 pub mod fsutil;
 pub mod home;
 pub mod hub;

@@ -129,6 +129,14 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(Vec<crate::worklist::WorklistEntry>),
         ),
         (
+            "export-nist.schema.json",
+            schema_for!(crate::export::nist::ExportSummary),
+        ),
+        (
+            "export-inspect.schema.json",
+            schema_for!(crate::export::nist::InspectOutput),
+        ),
+        (
             "status.schema.json",
             schema_for!(crate::sync::status::KitStatus),
         ),

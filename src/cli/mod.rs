@@ -8,6 +8,7 @@ pub mod devices;
 pub mod devices_test;
 pub mod doctor;
 pub mod enroll;
+pub mod export;
 pub mod hub;
 pub mod imaging;
 pub mod init;
@@ -109,6 +110,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// The office hub: receive packets from kits, verify them, sign receipts
     Hub(hub::HubArgs),
+    /// Office exports: ANSI/NIST-ITL transactions from packets (`export nist`, `export inspect`)
+    Export(export::ExportArgs),
     /// Image encodings: WSQ fingerprint compression (`imaging wsq encode|decode`)
     Imaging(imaging::ImagingArgs),
     /// Test harness: seal synthetic visits in a loop, reporting each success (crash tests)
@@ -139,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Hub(a) => hub::run(a),
         Command::Imaging(a) => imaging::run(a),
+        Command::Export(a) => export::run(a),
         Command::Capture(a) => capture::run(a),
         Command::Sim(a) => sim::run(a),
         Command::StressSeal(a) => stress::run(g, a),

@@ -1,0 +1,445 @@
+//! `jemput export nist` and `jemput export inspect`: a sealed synthetic visit becomes an
+//! ANSI/NIST-ITL 1-2011 Update 2015 transaction whose records carry exactly the packet's content,
+//! and the reader refuses malformed files with a clear error.
+//!
+//! The independent oracle (Python `nistitl`, with NBIS WSQ through the `wsq` package) is in
+//! tests/export_nist_oracle.rs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use jemput::export::nist::{self, Record};
+use jemput::keys::SigningKey;
+use jemput::packet::PacketFile;
+use jemput::visit::sample::{synthetic_visit, SampleOptions};
+use jemput::visit::*;
+use predicates::prelude::*;
+
+struct Sealed {
+    _dir: tempfile::TempDir,
+    office: Office,
+    packet: PathBuf,
+    visit: Visit,
+    files: Vec<PacketFile>,
+}
+
+fn finger(n: u8) -> FingerPosition {
+    FingerPosition::new(n).unwrap()
+}
+
+/// A synthetic visit with finger 3 amputated, 7 bandaged and 9 refused, sealed to a file.
+fn sealed_visit(edit: impl FnOnce(&mut Visit, &mut Vec<PacketFile>)) -> Sealed {
+    let opts = SampleOptions {
+        category: Category::Lansia,
+        finger_exceptions: vec![
+            (finger(3), ExceptionReason::Amputated, Permanence::Permanent),
+            (
+                finger(7),
+                ExceptionReason::BandagedOrInjured,
+                Permanence::Temporary,
+            ),
+            (finger(9), ExceptionReason::Refused, Permanence::Temporary),
+        ],
+        ..Default::default()
+    };
+    let (mut visit, mut files) = synthetic_visit(42, &opts);
+    edit(&mut visit, &mut files);
+    let office = office();
+    let kit = SigningKey::generate();
+    let sealed = seal_with(
+        &kit,
+        std::slice::from_ref(&office.keys.recipient),
+        &visit,
+        &files,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let packet = dir.path().join(sealed.file_name());
+    std::fs::write(&packet, &sealed.bytes).unwrap();
+    Sealed {
+        _dir: dir,
+        office,
+        packet,
+        visit,
+        files,
+    }
+}
+
+fn export(s: &Sealed, out: &Path) -> serde_json::Value {
+    let o = jemput()
+        .args(["export", "nist", "--json"])
+        .arg(&s.packet)
+        .arg("--identity")
+        .arg(&s.office.keys.identity_file)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&o).unwrap()
+}
+
+fn file<'a>(files: &'a [PacketFile], name: &str) -> &'a [u8] {
+    &files.iter().find(|f| f.name == name).unwrap().bytes
+}
+
+fn text(r: &Record, n: u32) -> String {
+    r.field(n)
+        .unwrap_or_else(|| panic!("field {n} missing in type {}", r.record_type()))
+        .as_text()
+}
+
+#[test]
+fn a_sealed_visit_exports_to_the_records_the_mapping_documents() {
+    let s = sealed_visit(|_, _| {});
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("visit.an2");
+    let summary = export(&s, &out);
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(summary["bytes"], bytes.len() as u64);
+    let t = nist::parse(&bytes).unwrap();
+    let types: Vec<u32> = t.records.iter().map(Record::record_type).collect();
+    // Type-1, Type-2, 7 captured + 2 missing fingers (the refused one has no record), face, signature.
+    assert_eq!(types, [1, 2, 14, 14, 14, 14, 14, 14, 14, 14, 14, 10, 8]);
+
+    let t1 = &t.records[0];
+    assert_eq!(text(t1, 2), "0502");
+    assert_eq!(text(t1, 4), "KTPEL");
+    assert_eq!(text(t1, 7), "DUKCAPIL");
+    assert_eq!(text(t1, 8), "JEMPUT");
+    let packet_id = s.packet.file_stem().unwrap().to_string_lossy().into_owned();
+    assert_eq!(text(t1, 9), packet_id);
+    assert_eq!(summary["tcn"], packet_id.as_str());
+    assert_eq!(text(t1, 11), "19.69");
+    assert_eq!(text(t1, 12), "19.69");
+
+    // Type-2: the default profile's resident and visit fields.
+    let t2 = &t.records[1];
+    let ResidentRef::Nik(nik) = &s.visit.resident.reference else {
+        panic!()
+    };
+    assert_eq!(text(t2, 2), "0");
+    assert_eq!(&text(t2, 900), nik);
+    assert_eq!(
+        Some(text(t2, 18)),
+        s.visit.resident.name.clone(),
+        "2.018 is the resident's name"
+    );
+    let birth = s.visit.resident.birth_date.unwrap();
+    assert_eq!(text(t2, 22), birth.strftime("%Y%m%d").to_string());
+    assert_eq!(text(t2, 902), "lansia");
+    assert_eq!(text(t2, 903), s.visit.id.to_string());
+    let exceptions = t2.field(910).unwrap().subfields();
+    assert_eq!(
+        exceptions,
+        vec![
+            vec!["finger-03", "amputated", "permanent"],
+            vec!["finger-07", "bandaged_or_injured", "temporary"],
+            vec!["finger-09", "refused", "temporary"],
+        ]
+    );
+
+    // Type-14 with images: FGP, size, 500 ppi, WSQ that decodes to the packet's PNG size.
+    let captured: Vec<&Record> = t.records[2..11]
+        .iter()
+        .filter(|r| r.field(999).is_some())
+        .collect();
+    let fgps: Vec<String> = captured.iter().map(|r| text(r, 13)).collect();
+    assert_eq!(fgps, ["1", "2", "4", "5", "6", "8", "10"]);
+    for r in &captured {
+        let fgp: u8 = text(r, 13).parse().unwrap();
+        let png = image::load_from_memory(file(&s.files, &format!("finger-{fgp:02}.png")))
+            .unwrap()
+            .to_luma8();
+        assert_eq!(text(r, 3), "0", "live-scan plain");
+        assert_eq!(text(r, 6), png.width().to_string());
+        assert_eq!(text(r, 7), png.height().to_string());
+        assert_eq!(text(r, 8), "1");
+        assert_eq!(text(r, 9), "500");
+        assert_eq!(text(r, 10), "500");
+        assert_eq!(text(r, 11), "WSQ20");
+        assert_eq!(text(r, 12), "8");
+        assert_eq!(text(r, 992), "0", "T2C names the Type-2 IDC");
+        let wsq = &r.field(999).unwrap().value;
+        let back = jemput_wsq::decode(wsq).unwrap().image;
+        assert_eq!((back.width, back.height), png.dimensions());
+        // 0.75 bpp: about 15:1, never near lossless.
+        let ratio = (png.width() * png.height()) as f64 / wsq.len() as f64;
+        assert!((8.0..40.0).contains(&ratio), "ratio {ratio}");
+        // 14.024: FRMP = FGP, the score, vendor id, product code.
+        let Some(Slot::Captured(c)) = s.visit.captures.fingers.get(&finger(fgp)) else {
+            panic!()
+        };
+        let q = c.quality.as_ref().unwrap();
+        assert_eq!(
+            r.field(24).unwrap().subfields(),
+            vec![vec![
+                fgp.to_string(),
+                q.score.to_string(),
+                "0000".into(),
+                "65535".into()
+            ]]
+        );
+    }
+    assert_eq!(summary["fingers_compressed"].as_array().unwrap().len(), 7);
+
+    // Amputated and bandaged fingers: a Type-14 with AMP and no image.
+    let missing: Vec<(String, Vec<Vec<String>>)> = t.records[2..11]
+        .iter()
+        .filter(|r| r.field(999).is_none())
+        .map(|r| (text(r, 13), r.field(18).unwrap().subfields()))
+        .collect();
+    assert_eq!(
+        missing,
+        vec![
+            ("3".to_string(), vec![vec!["3".to_string(), "XX".into()]]),
+            ("7".to_string(), vec![vec!["7".to_string(), "UP".into()]]),
+        ]
+    );
+
+    // Type-10: the packet's JPEG, byte for byte.
+    let face = &t.records[11];
+    assert_eq!(text(face, 3), "FACE");
+    assert_eq!(text(face, 11), "JPEGB");
+    assert_eq!(face.field(999).unwrap().value, file(&s.files, "face.jpg"));
+    let jpeg = image::load_from_memory(file(&s.files, "face.jpg")).unwrap();
+    assert_eq!(text(face, 6), jpeg.width().to_string());
+    assert_eq!(text(face, 7), jpeg.height().to_string());
+
+    // Type-8: the signature, 1 bit per pixel, ink = 1.
+    let Record::Type8(sig) = &t.records[12] else {
+        panic!()
+    };
+    let png = image::load_from_memory(file(&s.files, "signature.png"))
+        .unwrap()
+        .to_luma8();
+    assert_eq!((sig.hll as u32, sig.vll as u32), png.dimensions());
+    assert_eq!((sig.sig, sig.srt), (0, 0));
+    assert_eq!(sig.data, nist::build::pack_binary(&png));
+    assert!(sig.data.iter().any(|&b| b != 0), "some ink");
+
+    // IDCs: Type-2 is 0, the images 1.. in file order, and CNT lists exactly that.
+    let cnt = t1.field(3).unwrap().subfields();
+    assert_eq!(cnt[0], vec!["1".to_string(), "12".into()]);
+    for (i, r) in t.records.iter().enumerate().skip(1) {
+        assert_eq!(
+            cnt[i],
+            vec![r.record_type().to_string(), (i - 1).to_string()]
+        );
+    }
+}
+
+#[test]
+fn wsq_fingers_in_the_packet_go_into_type14_unchanged() {
+    let mut wsq_bytes = Vec::new();
+    let s = sealed_visit(|visit, files| {
+        let png = files
+            .iter()
+            .position(|f| f.name == "finger-01.png")
+            .unwrap();
+        let img = image::load_from_memory(&files[png].bytes)
+            .unwrap()
+            .to_luma8();
+        let (w, h) = img.dimensions();
+        let wsq = jemput_wsq::encode(
+            &jemput_wsq::Image {
+                width: w,
+                height: h,
+                ppi: Some(500),
+                pixels: img.into_raw(),
+            },
+            &jemput_wsq::EncodeOptions::default(),
+        )
+        .unwrap();
+        wsq_bytes = wsq.clone();
+        files[png] = PacketFile {
+            name: "finger-01.wsq".into(),
+            bytes: wsq,
+        };
+        if let Some(Slot::Captured(c)) = visit.captures.fingers.get_mut(&finger(1)) {
+            c.file = "finger-01.wsq".into();
+            c.media_type = "image/x-wsq".into();
+        }
+    });
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("v.an2");
+    let summary = export(&s, &out);
+    let t = nist::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let r1 = t
+        .records
+        .iter()
+        .find(|r| r.record_type() == 14 && text(r, 13) == "1")
+        .unwrap();
+    assert_eq!(r1.field(999).unwrap().value, wsq_bytes);
+    let compressed: Vec<u64> = summary["fingers_compressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(!compressed.contains(&1), "{compressed:?}");
+    assert_eq!(compressed.len(), 6);
+}
+
+#[test]
+fn inspect_json_lists_every_record_and_field() {
+    let s = sealed_visit(|_, _| {});
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("v.an2");
+    export(&s, &out);
+    let o = jemput()
+        .args(["export", "inspect", "--json"])
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
+    assert_eq!(v["version"], "0502");
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 13);
+    assert!(recs[0]["idc"].is_null(), "Type-1 has no IDC");
+    let fgp = recs[2]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["tag"] == "14.013")
+        .unwrap();
+    assert_eq!(fgp["name"], "FGP");
+    assert_eq!(fgp["subfields"][0][0], "1");
+    let data = recs[11]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["tag"] == "10.999")
+        .unwrap();
+    assert_eq!(data["data_bytes"], file(&s.files, "face.jpg").len() as u64);
+    assert_eq!(recs[12]["type8"]["srt"], 0);
+    // The human form names the fields too.
+    jemput()
+        .args(["export", "inspect"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("14.013 FGP  1").and(predicate::str::contains("AMP")));
+}
+
+#[test]
+fn malformed_files_are_refused_with_what_is_wrong() {
+    let s = sealed_visit(|_, _| {});
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("v.an2");
+    export(&s, &out);
+    let good = std::fs::read(&out).unwrap();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (Vec::new(), "empty file"),
+        (b"hello world".to_vec(), "1.001"),
+        (good[..good.len() - 100].to_vec(), "truncated"),
+        ([good.as_slice(), b"junk"].concat(), "after the last record"),
+    ];
+    for (bytes, want) in cases {
+        let f = d.path().join("bad.an2");
+        std::fs::write(&f, &bytes).unwrap();
+        jemput()
+            .args(["export", "inspect"])
+            .arg(&f)
+            .assert()
+            .failure()
+            .stderr(
+                predicate::str::contains("not a valid ANSI/NIST-ITL transaction")
+                    .and(predicate::str::contains(want)),
+            );
+    }
+}
+
+#[test]
+fn export_refuses_to_overwrite_and_writes_nothing_on_a_wrong_key() {
+    let s = sealed_visit(|_, _| {});
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("v.an2");
+    std::fs::write(&out, b"keep me").unwrap();
+    jemput()
+        .args(["export", "nist"])
+        .arg(&s.packet)
+        .arg("--identity")
+        .arg(&s.office.keys.identity_file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+
+    let other = office();
+    let out2 = d.path().join("v2.an2");
+    jemput()
+        .args(["export", "nist"])
+        .arg(&s.packet)
+        .arg("--identity")
+        .arg(&other.keys.identity_file)
+        .arg("--out")
+        .arg(&out2)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("wrong key"));
+    assert!(!out2.exists());
+}
+
+#[test]
+fn a_profile_file_changes_type1_and_type2() {
+    let s = sealed_visit(|_, _| {});
+    let d = tempfile::tempdir().unwrap();
+    let profile = d.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "tot = \"CIVREG\"\ndai = \"DKB01\"\nori = \"KAB7408\"\nnsr = \"19.69\"\nntr = \"19.69\"\n\
+         face_sap = \"1\"\nquality_vendor_id = \"00ff\"\n\
+         [[type2]]\nfield = 30\nvalue = \"resident.nik\"\n\
+         [[type2]]\nfield = 31\nliteral = \"JEMPUT BOLA\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("v.an2");
+    jemput()
+        .args(["export", "nist"])
+        .arg(&s.packet)
+        .arg("--identity")
+        .arg(&s.office.keys.identity_file)
+        .arg("--profile")
+        .arg(&profile)
+        .args(["--ori", "KAB7409"])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no product code"));
+    let t = nist::parse(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(text(&t.records[0], 4), "CIVREG");
+    assert_eq!(text(&t.records[0], 7), "DKB01");
+    assert_eq!(text(&t.records[0], 8), "KAB7409");
+    let t2 = &t.records[1];
+    let fields: Vec<u32> = match t2 {
+        Record::Tagged { fields, .. } => fields.iter().map(|f| f.number).collect(),
+        _ => panic!(),
+    };
+    assert_eq!(fields, [1, 2, 30, 31]);
+    assert_eq!(text(t2, 31), "JEMPUT BOLA");
+    // No product code for the synthetic quality algorithm in this profile: no 14.024.
+    assert!(t.records[2].field(24).is_none());
+
+    // A bad override is refused before anything is opened.
+    jemput()
+        .args(["export", "nist"])
+        .arg(&s.packet)
+        .arg("--identity")
+        .arg(&s.office.keys.identity_file)
+        .args(["--tot", "NOT-LETTERS"])
+        .arg("--out")
+        .arg(d.path().join("x.an2"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("tot"));
+}
