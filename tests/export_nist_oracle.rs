@@ -1,0 +1,179 @@
+//! The independent oracle for `jemput export nist`: Python `nistitl` (idemia, an ANSI/NIST-ITL
+//! parser written without reference to jemput) parses the transaction; its records, IDCs, field
+//! values and image bytes must equal what the packet holds and what jemput's reader sees. NBIS's
+//! WSQ decoder (the `wsq` package) decodes every Type-14 image to the size its HLL/VLL state.
+//!
+//! Needs `python3` with `nistitl`, `wsq` and Pillow (`.ci/run` installs them); a missing one fails
+//! the test with that message rather than skipping silently.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use jemput::export::nist::{self, Record};
+use jemput::keys::SigningKey;
+use jemput::visit::sample::{synthetic_visit, SampleOptions};
+use jemput::visit::*;
+use sha2::{Digest, Sha256};
+
+const SCRIPT: &str = r#"
+import hashlib, io, json, sys
+import nistitl
+import wsq  # registers the NBIS WSQ codec with Pillow
+from PIL import Image
+
+data = open(sys.argv[1], 'rb').read()
+msg = nistitl.Message()
+msg.parse(data)
+out = {'reencoded_equal': msg.NIST == data, 'records': []}
+for r in msg:
+    if isinstance(r, nistitl.AsciiRecord):
+        fields = {}
+        for f in r._fields:
+            raw = f.NIST
+            value = raw[raw.index(b':') + 1:]
+            if f.tag == 999:
+                fields['999'] = {'sha256': hashlib.sha256(value).hexdigest(), 'len': len(value)}
+                if r.type == 14:
+                    img = Image.open(io.BytesIO(value))
+                    fields['999']['nbis_size'] = list(img.size)
+                    img.load()
+            else:
+                fields[str(f.tag)] = value.decode('latin-1')
+        out['records'].append({'type': r.type, 'fields': fields})
+    else:
+        sig, srt, isr, hll, vll, rest = r.unpack('!BBBHH')
+        out['records'].append({'type': r.type, 'idc': int(r.IDC), 'sig': sig, 'srt': srt,
+                               'isr': isr, 'hll': hll, 'vll': vll,
+                               'sha256': hashlib.sha256(rest).hexdigest()})
+print(json.dumps(out))
+"#;
+
+fn need_python_peer() {
+    let ok = Command::new("python3")
+        .args(["-c", "import nistitl, wsq, PIL"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "the ANSI/NIST-ITL oracle test needs python3 with nistitl, wsq and Pillow: \
+         `python3 -m pip install nistitl wsq` (add --break-system-packages on Debian)"
+    );
+}
+
+fn sha(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+#[test]
+fn nistitl_reads_what_jemput_writes_record_for_record() {
+    need_python_peer();
+    let opts = SampleOptions {
+        category: Category::Disabilitas,
+        finger_exceptions: vec![(
+            FingerPosition::new(6).unwrap(),
+            ExceptionReason::Amputated,
+            Permanence::Permanent,
+        )],
+        ..Default::default()
+    };
+    let (visit, files) = synthetic_visit(1234, &opts);
+    let office = office();
+    let sealed = seal_with(
+        &SigningKey::generate(),
+        std::slice::from_ref(&office.keys.recipient),
+        &visit,
+        &files,
+    );
+    let d = tempfile::tempdir().unwrap();
+    let packet = d.path().join(sealed.file_name());
+    std::fs::write(&packet, &sealed.bytes).unwrap();
+    let out = d.path().join("visit.an2");
+    jemput()
+        .args(["export", "nist"])
+        .arg(&packet)
+        .arg("--identity")
+        .arg(&office.keys.identity_file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let bytes = std::fs::read(&out).unwrap();
+    let ours = nist::parse(&bytes).unwrap();
+
+    let run = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "nistitl failed on jemput's file: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let theirs: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    // nistitl recomputes LEN and CNT when it writes: equal bytes mean it agrees with ours.
+    assert_eq!(
+        theirs["reencoded_equal"], true,
+        "nistitl re-encodes differently"
+    );
+    let recs = theirs["records"].as_array().unwrap();
+    assert_eq!(recs.len(), ours.records.len());
+    assert_eq!(
+        recs.len(),
+        2 + 10 + 1 + 1,
+        "Type-1, Type-2, 10 fingers, face, signature"
+    );
+
+    for (r, t) in ours.records.iter().zip(recs) {
+        assert_eq!(t["type"], r.record_type());
+        match r {
+            Record::Tagged { fields, .. } => {
+                let tf = t["fields"].as_object().unwrap();
+                assert_eq!(tf.len(), fields.len(), "fields of type {}", r.record_type());
+                for f in fields {
+                    let v = &tf[&f.number.to_string()];
+                    if f.number == 999 {
+                        assert_eq!(v["sha256"], sha(&f.value));
+                        if r.record_type() == 14 {
+                            let size = [
+                                r.field(6).unwrap().as_text().parse::<u64>().unwrap(),
+                                r.field(7).unwrap().as_text().parse::<u64>().unwrap(),
+                            ];
+                            assert_eq!(v["nbis_size"], serde_json::json!(size));
+                        }
+                    } else {
+                        assert_eq!(v, &f.as_text(), "{}.{:03}", r.record_type(), f.number);
+                    }
+                }
+            }
+            Record::Type8(s) => {
+                assert_eq!(t["idc"], s.idc);
+                assert_eq!((t["sig"].clone(), t["srt"].clone()), (0.into(), 0.into()));
+                assert_eq!(t["hll"], s.hll);
+                assert_eq!(t["vll"], s.vll);
+                assert_eq!(t["sha256"], sha(&s.data));
+            }
+        }
+    }
+
+    // The values nistitl read are the packet's: TCN, NIK, the face JPEG and the amputation.
+    let field = |i: usize, n: &str| recs[i]["fields"][n].as_str().unwrap().to_string();
+    assert_eq!(field(0, "9"), sealed.header.packet_id);
+    assert_eq!(field(0, "2"), "0502");
+    let ResidentRef::Nik(nik) = &visit.resident.reference else {
+        panic!()
+    };
+    assert_eq!(&field(1, "900"), nik);
+    let face = files.iter().find(|f| f.name == "face.jpg").unwrap();
+    assert_eq!(recs[12]["fields"]["999"]["sha256"], sha(&face.bytes));
+    assert_eq!(field(12, "3"), "FACE");
+    let amp = recs[2..12]
+        .iter()
+        .find(|r| r["fields"].get("18").is_some())
+        .unwrap();
+    assert_eq!(amp["fields"]["18"], "6\u{1f}XX");
+    assert_eq!(amp["fields"]["13"], "6");
+}
