@@ -390,6 +390,21 @@ fn export_refuses_to_overwrite_and_writes_nothing_on_a_wrong_key() {
 }
 
 #[test]
+fn export_profile_prints_the_built_in_profile() {
+    let o = jemput()
+        .args(["export", "profile"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(o).unwrap();
+    assert_eq!(text, nist::profile::DEFAULT_PROFILE);
+    let p = nist::Profile::parse(&text).unwrap();
+    assert_eq!((p.tot.as_str(), p.dai.as_str()), ("KTPEL", "DUKCAPIL"));
+}
+
+#[test]
 fn a_profile_file_changes_type1_and_type2() {
     let s = sealed_visit(|_, _| {});
     let d = tempfile::tempdir().unwrap();

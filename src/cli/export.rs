@@ -22,6 +22,8 @@ pub enum ExportCommand {
     Nist(Box<NistArgs>),
     /// Read an ANSI/NIST-ITL transaction and show its records and fields (checks LEN and CNT)
     Inspect(InspectArgs),
+    /// Print the built-in agency profile (TOML), to copy and edit for `export nist --profile`
+    Profile,
 }
 
 #[derive(Debug, Args)]
@@ -49,9 +51,7 @@ pub struct NistArgs {
     /// The kit's public key (base64) the packet must be signed with
     #[arg(long)]
     pub kit_key: Option<PublicKey>,
-    /// Print the built-in default profile and exit (nothing else is needed)
-    #[arg(long, exclusive = true)]
-    pub print_default_profile: bool,
+    /// Print what was written as JSON (schemas/export-nist.schema.json)
     #[arg(long)]
     pub json: bool,
 }
@@ -60,6 +60,7 @@ pub struct NistArgs {
 pub struct InspectArgs {
     /// The transaction file (`.an2`, `.eft`, …)
     pub file: PathBuf,
+    /// Print the records and fields as JSON (schemas/export-inspect.schema.json)
     #[arg(long)]
     pub json: bool,
 }
@@ -68,6 +69,10 @@ pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
     match a.command {
         ExportCommand::Nist(a) => run_nist(*a),
         ExportCommand::Inspect(a) => run_inspect(a),
+        ExportCommand::Profile => {
+            print!("{}", nist::profile::DEFAULT_PROFILE);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -95,10 +100,6 @@ fn load_profile(a: &NistArgs) -> anyhow::Result<Profile> {
 }
 
 fn run_nist(a: NistArgs) -> anyhow::Result<ExitCode> {
-    if a.print_default_profile {
-        print!("{}", nist::profile::DEFAULT_PROFILE);
-        return Ok(ExitCode::SUCCESS);
-    }
     if a.out.exists() {
         anyhow::bail!(
             "{} already exists; choose another --out (nothing was overwritten) / \
