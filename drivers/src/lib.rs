@@ -36,6 +36,7 @@ pub mod transport;
 pub mod udev;
 pub mod uru4000;
 pub mod usb;
+pub mod usb_registry;
 
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};
