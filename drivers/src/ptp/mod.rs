@@ -34,6 +34,6 @@ pub use dataset::{DeviceInfo, ObjectInfo, StorageInfo};
 pub use driver::{Event, PtpCamera, PtpConfig, PtpEndpoints, PtpSession, Reply, VendorCapture};
 pub use error::{explain, PtpError};
 pub use model::{ModelLog, PtpFault, PtpModel, PtpModelConfig, STORAGE_ID};
-pub use open::{is_sim, open, OpenCameraError, SIM_NAME};
+pub use open::{is_sim, open, open_camera, AnyCamera, OpenCameraError, SIM_NAME};
 pub use props::{DevicePropDesc, PropForm, PropValue};
 pub use protocol::{CodecError, EventCode, FormatCode, OperationCode, ResponseCode};
