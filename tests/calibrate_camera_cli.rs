@@ -78,7 +78,7 @@ fn calibrate_sim_ptp_in_plain_text_lists_each_property_with_what_it_allows() {
             "allowed: auto (2), daylight (4), fluorescent (5), tungsten (6), flash (7)",
         ))
         .stdout(predicate::str::contains(
-            "-3.00 EV to +3.00 EV in steps of 500",
+            "-3.00 EV to +3.00 EV in steps of 0.50 EV",
         ))
         .stdout(predicate::str::contains(
             "not exposed over PTP: exposure_time_100us, f_number_x100",

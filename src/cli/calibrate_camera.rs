@@ -90,7 +90,7 @@ fn allowed(desc: &DevicePropDesc) -> String {
             "{} to {} in steps of {}",
             show(desc.code, min),
             show(desc.code, max),
-            step
+            show(desc.code, step).trim_start_matches('+')
         ),
         PropForm::Enumeration(v) => v
             .iter()
