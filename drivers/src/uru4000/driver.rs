@@ -88,7 +88,7 @@ impl<T: UsbTransport> Uru4000<T> {
         Ok(d)
     }
 
-    /// Installs a descrambler (only [`Identity`] exists: see [`super::descramble`]).
+    /// Installs a descrambler (only [`Identity`] exists: see [`Descrambler`]).
     pub fn set_descrambler(&mut self, d: Box<dyn Descrambler>) {
         self.descrambler = d;
     }
