@@ -89,6 +89,12 @@ pub enum CaptureSummary {
     Location {
         fix: jemput_drivers::Fix,
     },
+    /// A face photo from a camera (the JPEG's size only).
+    Photo {
+        width: u32,
+        height: u32,
+        bytes: usize,
+    },
 }
 
 impl CaptureSummary {

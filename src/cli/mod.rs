@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod calibrate;
+pub mod calibrate_camera;
 pub mod capture;
 pub mod demo;
 pub mod devices;
