@@ -34,6 +34,7 @@ mod traits;
 pub mod transport;
 pub mod udev;
 pub mod usb;
+pub mod usbip;
 
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};

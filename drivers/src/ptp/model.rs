@@ -16,7 +16,10 @@ use super::protocol::{
     ParamContainer, ResponseCode,
 };
 use crate::synth;
-use crate::usb::{ControlRequest, MemUsb, UsbError, UsbFunction};
+use crate::usb::{
+    ControlRequest, EndpointDescription, EndpointKind, InterfaceDescription, MemUsb,
+    UsbDescription, UsbDevice, UsbError, UsbFunction, UsbSpeed,
+};
 
 /// The one storage of the model.
 pub const STORAGE_ID: u32 = 0x0001_0001;
@@ -445,6 +448,51 @@ impl PtpModel {
         match self.unplugged {
             true => Err(UsbError::Disconnected),
             false => Ok(()),
+        }
+    }
+}
+
+impl UsbDevice for PtpModel {
+    /// A still image capture interface (class 6/1/1) with bulk IN 0x81, bulk OUT 0x02 and
+    /// interrupt IN 0x83, high speed for 512-byte bulk packets (full speed otherwise), under the
+    /// pid.codes test VID:PID.
+    fn description(&self) -> UsbDescription {
+        let bulk = self.cfg.bulk_packet.min(1024) as u16;
+        let bulk_endpoint = |address| EndpointDescription {
+            address,
+            kind: EndpointKind::Bulk,
+            max_packet: bulk,
+            interval: 0,
+        };
+        UsbDescription {
+            vendor_id: super::ids::SIM_VENDOR_ID,
+            product_id: super::ids::SIM_PRODUCT_ID,
+            bcd_device: 0x0100,
+            device_class: [0, 0, 0],
+            manufacturer: self.cfg.manufacturer.clone(),
+            product: self.cfg.model.clone(),
+            serial: self.cfg.serial.clone(),
+            speed: if bulk >= 512 {
+                UsbSpeed::High
+            } else {
+                UsbSpeed::Full
+            },
+            interfaces: vec![InterfaceDescription {
+                class: super::ids::INTERFACE_CLASS,
+                subclass: super::ids::INTERFACE_SUBCLASS,
+                protocol: super::ids::INTERFACE_PROTOCOL,
+                name: Some("PTP".into()),
+                endpoints: vec![
+                    bulk_endpoint(0x81),
+                    bulk_endpoint(0x02),
+                    EndpointDescription {
+                        address: 0x83,
+                        kind: EndpointKind::Interrupt,
+                        max_packet: self.cfg.interrupt_packet.min(1024) as u16,
+                        interval: 4,
+                    },
+                ],
+            }],
         }
     }
 }
