@@ -201,14 +201,27 @@ pub struct CaptureSignatureOutput {
 /// One line of `jemput sim --json`, printed as soon as the model runs.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SimOutput {
-    /// The model (`ef01`, `isdv4`, `gps`).
+    /// The model (`ef01`, `isdv4`, `gps`, `ptp`).
     pub model: String,
     /// The driver that talks to it (`--driver` for a tty selector).
     pub driver: String,
-    /// The tty to open, as a real device's.
-    pub path: PathBuf,
-    /// The line speed the model paces its output at (unpaced with `fast`).
-    pub baud: u32,
+    /// How the model is reached: `pty` (serial models) or `usbip` (USB models).
+    pub transport: String,
+    /// The tty to open, as a real device's (serial models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The line speed the model paces its output at (serial models; unpaced with `fast`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
+    /// `host:port` of the USB/IP server exporting the model (USB models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The bus id to import from that server (USB models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busid: Option<String>,
+    /// `VID:PID` the model shows once attached (USB models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usb_id: Option<String>,
     pub fast: bool,
     pub faults: Vec<String>,
 }

@@ -12,12 +12,14 @@
 //!   holds IN URBs until the model has data; answers CMD_UNLINK.
 //! * [`UsbIpClient`]: imports a device and is a [`crate::usb::UsbTransport`].
 //! * [`vhci::attach`]: imports a device and hands the socket to the kernel.
+//! * [`models`]: the USB models `jemput sim` serves, by name.
 //!
 //! **Not done:** isochronous transfers (a CMD_SUBMIT with packets ends the connection); one
 //! device per server; alternate settings other than 0; no TLS or authentication — the server
 //! listens on loopback by default and must not be exposed to a network.
 
 pub mod client;
+pub mod models;
 pub mod protocol;
 mod server;
 pub mod vhci;

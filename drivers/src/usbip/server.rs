@@ -85,6 +85,11 @@ pub fn device_record(d: &UsbDescription) -> DeviceRecord {
 impl UsbIpServer {
     /// Listens on `addr` (use `127.0.0.1:0` for a free loopback port) and exports `device`.
     pub fn start(addr: SocketAddr, device: impl UsbDevice + 'static) -> Result<Self, ServerError> {
+        Self::start_boxed(addr, Box::new(device))
+    }
+
+    /// As [`UsbIpServer::start`], for a model chosen at run time.
+    pub fn start_boxed(addr: SocketAddr, device: Box<dyn UsbDevice>) -> Result<Self, ServerError> {
         let listener =
             TcpListener::bind(addr).map_err(|source| ServerError::Bind { addr, source })?;
         let local = listener
@@ -96,7 +101,7 @@ impl UsbIpServer {
         let description = device.description();
         let record = device_record(&description);
         record.encode()?;
-        let shared: Shared = Arc::new(Mutex::new(Box::new(device)));
+        let shared: Shared = Arc::new(Mutex::new(device));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
