@@ -225,3 +225,28 @@ pub struct SimOutput {
     pub fast: bool,
     pub faults: Vec<String>,
 }
+
+/// One device of `jemput usbip list --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UsbIpDeviceOutput {
+    /// The bus id to import.
+    pub busid: String,
+    /// `VID:PID`.
+    pub usb_id: String,
+    /// Linux `usb_device_speed`: 1 low, 2 full, 3 high, 5 super.
+    pub speed: u32,
+    /// `class/subclass/protocol` of each interface, hex.
+    pub interfaces: Vec<String>,
+}
+
+/// `jemput usbip attach --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UsbIpAttachOutput {
+    pub server: String,
+    pub busid: String,
+    /// The vhci port the device was attached to (`detach` takes it).
+    pub port: u32,
+    /// `busnum << 16 | devnum` on the server.
+    pub devid: u32,
+    pub speed: u32,
+}

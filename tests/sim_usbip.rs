@@ -118,3 +118,40 @@ fn one_fixed_port_for_two_usb_models_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("port 0"), "{err}");
 }
+
+#[test]
+fn usbip_list_json_shows_what_sim_ptp_exports() {
+    let sim = Sim::start(1, &["ptp", "--json", "--fast"]);
+    let out = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        .args(["usbip", "list", &sim.address(0).to_string(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        list,
+        serde_json::json!([{
+            "busid": "1-1",
+            "usb_id": "1209:0001",
+            "speed": 3,
+            "interfaces": ["06/01/01"],
+        }])
+    );
+}
+
+#[test]
+fn usbip_attach_without_vhci_says_to_load_the_module() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        .args(["usbip", "attach", "127.0.0.1:9", "--sysfs"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("modprobe vhci-hcd"), "{err}");
+}

@@ -367,6 +367,8 @@ impl PtpModel {
                 }
             }
             OperationCode::INITIATE_CAPTURE if self.info.supports(op) => {
+                // Logged with its time: tests/vm/run.sh measures InitiateCapture → photo sent.
+                tracing::info!(tid, "PTP model: InitiateCapture received");
                 self.initiate_capture(c.param(0), c.param(1), tid)
             }
             _ => self.respond(ResponseCode::OPERATION_NOT_SUPPORTED, tid, &[]),
@@ -606,6 +608,12 @@ impl UsbFunction for PtpModel {
         t.pos += n;
         if t.pos == t.data.len() {
             let whole = t.data.len();
+            let is_photo = whole > 12
+                && t.data[4] == ContainerType::Data as u8
+                && u16::from_le_bytes([t.data[6], t.data[7]]) == OperationCode::GET_OBJECT.0;
+            if is_photo {
+                tracing::info!(bytes = whole - 12, "PTP model: GetObject data sent");
+            }
             self.bulk_in.pop_front();
             if whole % packet == 0 {
                 // The transfer filled its last packet: a zero-length packet ends it.
