@@ -19,7 +19,7 @@
 //! **Not done yet:** no vendor capture hook ships (Canon EOS, Nikon and Sony bodies that need
 //! vendor operations get a clear error naming them); GetPartialObject is not used (GetObject is
 //! read in many bulk transfers instead); device properties (exposure, white balance) are not read
-//! or set; the model is not served over USB/IP yet.
+//! or set. The model is served over USB/IP by [`crate::usbip`] (`jemput sim ptp`).
 
 pub mod dataset;
 mod driver;
