@@ -215,3 +215,52 @@ fn the_ptp_driver_captures_a_jpeg_over_usbip() {
     assert!(photo.jpeg.ends_with(&[0xFF, 0xD9]));
     assert!(photo.jpeg.len() > 1000);
 }
+
+#[test]
+fn garbage_closes_that_connection_and_the_server_keeps_serving() {
+    use std::io::{Read, Write};
+    let srv = server(PtpModelConfig::default().fast());
+    // A bad operation header: the connection is closed without a reply.
+    let mut s = std::net::TcpStream::connect(srv.address()).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(s.read(&mut buf).unwrap_or(0), 0, "no reply to garbage");
+    // Garbage after an import: that session ends and the device is free again.
+    let (mut urbs, _) = jemput_drivers::usbip::import_socket(srv.address(), "1-1").unwrap();
+    urbs.write_all(&[0xEE; 48]).unwrap();
+    urbs.set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(urbs.read(&mut buf).unwrap_or(0), 0, "the session is closed");
+    let mut again = None;
+    for _ in 0..100 {
+        if let Ok(c) = UsbIpClient::import(srv.address(), srv.busid()) {
+            again = Some(c);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(again.is_some(), "the device can be imported again");
+    assert_eq!(devlist(srv.address()).unwrap().len(), 1);
+}
+
+#[test]
+fn an_unplug_mid_download_reaches_the_driver_as_a_disconnect() {
+    use jemput_drivers::ptp::PtpFault;
+    let srv = server(PtpModelConfig {
+        faults: vec![PtpFault::UnplugMidTransfer { after: 2000 }],
+        ..PtpModelConfig::default().fast()
+    });
+    let c = UsbIpClient::import(srv.address(), srv.busid()).unwrap();
+    let mut cam = PtpCamera::open(c, PtpEndpoints::default(), PtpConfig::default()).unwrap();
+    let err = cam
+        .capture_photo(&CaptureControl {
+            timeout: Duration::from_secs(20),
+            cancel: Arc::default(),
+        })
+        .unwrap_err();
+    let msg = err.to_string().to_lowercase();
+    assert!(
+        msg.contains("disconnect") || msg.contains("unplug"),
+        "{msg}"
+    );
+}
