@@ -114,6 +114,8 @@ gp_iolibs="$(ls -d /usr/lib/x86_64-linux-gnu/libgphoto2_port/*/ | head -n 1)"
 copy_with_libs "$(command -v gphoto2)" "${gp_camlibs}ptp2.so" "${gp_iolibs}usb1.so"
 mkdir -p "$fs/usr/local/bin"
 cp "$jemput" "$fs/usr/local/bin/jemput"
+# A debug build carries ~100 MB of line tables the guest does not need.
+if command -v strip >/dev/null; then strip --strip-debug "$fs/usr/local/bin/jemput"; fi
 for lib in $(ldd "$jemput" | grep -o '/[^ ]*'); do
   mkdir -p "$fs$(dirname "$lib")"
   cp -L "$lib" "$fs$lib"
