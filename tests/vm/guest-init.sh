@@ -35,6 +35,24 @@ is_jpeg() { # a JPEG of more than 1000 bytes
   [ -f "$1" ] && [ "$(head -c 2 "$1" | od -An -tx1 | tr -d ' ')" = "ffd8" ] && [ "$(wc -c <"$1")" -gt 1000 ]
 }
 
+# usbmon text traces (all buses), printed as base64 blocks the host can save as fixtures.
+usbmon_pid=""
+usbmon_start() {
+  [ -e /sys/kernel/debug/usb/usbmon/0u ] || return 0
+  cat /sys/kernel/debug/usb/usbmon/0u >"/tmp/usbmon-$1.txt" &
+  usbmon_pid=$!
+  sleep 0.2
+}
+usbmon_stop() {
+  [ -n "$usbmon_pid" ] || return 0
+  sleep 0.2
+  kill "$usbmon_pid"
+  usbmon_pid=""
+  echo "@@ BEGIN usbmon $1" >&3
+  base64 "/tmp/usbmon-$1.txt" >&3
+  echo "@@ END usbmon $1" >&3
+}
+
 for m in $(cat /etc/modules.order); do
   insmod "/lib/modules/$m.ko" || echo "@@ insmod $m failed"
 done
@@ -44,6 +62,7 @@ ip link set eth0 up
 echo "@@ booted"
 
 # Attach the host's camera model to vhci-hcd (jemput's own sysfs attach, no usbip tool).
+usbmon_start enumerate
 if jemput usbip attach 10.0.2.100:3240 --busid 1-1; then
   result attach pass vhci port 0
 else
@@ -71,6 +90,7 @@ if [ -e "$node" ] && [ "$(cat /sys/bus/usb/devices/$dev/$dev:1.0/bInterfaceClass
 else
   result enumerate fail "$dev enumerated without $node or a class 06 interface"
 fi
+usbmon_stop enumerate
 
 # The independent oracle: gphoto2 (libgphoto2's ptp2 camlib over libusb).
 mkdir -p /tmp/out
@@ -81,6 +101,7 @@ else
   result gphoto2-summary fail "see below"
   sed 's/^/@@ gphoto2: /' /tmp/summary.txt | head -n 30
 fi
+usbmon_start gphoto2-capture
 if timed gphoto2 gphoto2 --capture-image-and-download --filename /tmp/out/gphoto2.jpg --force-overwrite >/tmp/capture.txt 2>&1 \
   && is_jpeg /tmp/out/gphoto2.jpg; then
   result gphoto2-capture pass "$(wc -c </tmp/out/gphoto2.jpg) byte JPEG"
@@ -88,13 +109,10 @@ else
   result gphoto2-capture fail "see below"
   sed 's/^/@@ gphoto2: /' /tmp/capture.txt | head -n 30
 fi
+usbmon_stop gphoto2-capture
 
 # jemput's own PTP driver through rusb/libusb and the guest kernel, selected by port path.
-usbmon=""
-if [ -d /sys/kernel/debug/usb/usbmon ]; then
-  cat "/sys/kernel/debug/usb/usbmon/${busnum}u" >/tmp/usbmon.txt &
-  usbmon=$!
-fi
+usbmon_start jemput-capture
 if timed jemput jemput capture face "usb:$dev" --out /tmp/out/jemput.jpg --json --timeout 120 >/tmp/jemput.json 2>/tmp/jemput.err \
   && is_jpeg /tmp/out/jemput.jpg; then
   result jemput-capture pass "$(wc -c </tmp/out/jemput.jpg) byte JPEG; capture_ms $(grep -o '"capture_ms": *[0-9]*' /tmp/jemput.json | grep -o '[0-9]*$')"
@@ -102,11 +120,5 @@ else
   result jemput-capture fail "see below"
   sed 's/^/@@ jemput: /' /tmp/jemput.err | head -n 30
 fi
-if [ -n "$usbmon" ]; then
-  sleep 0.2
-  kill "$usbmon"
-  echo "@@ BEGIN usbmon"
-  base64 /tmp/usbmon.txt
-  echo "@@ END usbmon"
-fi
+usbmon_stop jemput-capture
 finish

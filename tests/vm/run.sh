@@ -21,7 +21,8 @@
 #   JEMPUT_VM_CACHE       where the extracted kernel is kept (default: <target>/vm-cache)
 #   JEMPUT_VM_TIMEOUT     seconds the guest may run (default 300)
 #   JEMPUT_VM_KEEP        keep the work directory (printed) instead of deleting it
-#   JEMPUT_VM_USBMON_OUT  save the guest's usbmon text capture of jemput's session there
+#   JEMPUT_VM_USBMON_DIR  save the guest's usbmon text traces there (enumerate, gphoto2-capture,
+#                         jemput-capture .usbmon.txt)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -172,9 +173,13 @@ if grep -q '^@@ RESULT .* fail' "$work/console.txt"; then failed=1; fi
 for check in attach enumerate gphoto2-summary gphoto2-capture jemput-capture; do
   grep -q "^@@ RESULT $check " "$work/console.txt" || { echo "RESULT $check fail never ran"; failed=1; }
 done
-if [ -n "${JEMPUT_VM_USBMON_OUT:-}" ]; then
-  sed -n '/^@@ BEGIN usbmon/,/^@@ END usbmon/p' "$work/console.txt" | sed '1d;$d' | base64 -d >"$JEMPUT_VM_USBMON_OUT" 2>/dev/null \
-    && echo "usbmon capture saved to $JEMPUT_VM_USBMON_OUT" >&2
+if [ -n "${JEMPUT_VM_USBMON_DIR:-}" ]; then
+  mkdir -p "$JEMPUT_VM_USBMON_DIR"
+  for trace in enumerate gphoto2-capture jemput-capture; do
+    sed -n "/^@@ BEGIN usbmon $trace\$/,/^@@ END usbmon $trace\$/p" "$work/console.txt" | sed '1d;$d' \
+      | base64 -d >"$JEMPUT_VM_USBMON_DIR/$trace.usbmon.txt" \
+      && echo "usbmon trace saved: $JEMPUT_VM_USBMON_DIR/$trace.usbmon.txt" >&2
+  done
 fi
 
 # The benchmark: InitiateCapture → last byte of the photo, on the host's clock (the model's log);
