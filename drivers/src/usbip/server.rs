@@ -256,7 +256,8 @@ fn done(seqnum: u32, result: Result<Vec<u8>, UsbError>, dir_in: bool, out_len: u
 impl Session {
     fn serve(self, mut stream: TcpStream) -> io::Result<()> {
         stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        // A client has 10 s to send its request; a stopping server waits at most that long.
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         let mut header = [0u8; OP_HEADER_LEN];
         stream.read_exact(&mut header)?;
         let body_len = op_request_body_len(&header)
