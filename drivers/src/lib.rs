@@ -37,6 +37,7 @@ pub mod udev;
 pub mod uru4000;
 pub mod usb;
 pub mod usb_registry;
+pub mod usbip;
 
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};

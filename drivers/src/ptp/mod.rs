@@ -18,8 +18,8 @@
 //!
 //! **Not done yet:** no vendor capture hook ships (Canon EOS, Nikon and Sony bodies that need
 //! vendor operations get a clear error naming them); GetPartialObject is not used (GetObject is
-//! read in many bulk transfers instead); the model is not served over USB/IP yet. Device
-//! properties ([`props`]): integers up to 64 bits and strings only.
+//! read in many bulk transfers instead). Device properties ([`props`]): integers up to 64 bits
+//! and strings only. The model is served over USB/IP by [`crate::usbip`] (`jemput sim ptp`).
 
 pub mod dataset;
 mod driver;

@@ -18,7 +18,10 @@ use super::protocol::{
     ParamContainer, ResponseCode,
 };
 use crate::synth;
-use crate::usb::{ControlRequest, MemUsb, UsbError, UsbFunction};
+use crate::usb::{
+    ControlRequest, EndpointDescription, EndpointKind, InterfaceDescription, MemUsb,
+    UsbDescription, UsbDevice, UsbError, UsbFunction, UsbSpeed,
+};
 
 /// The one storage of the model.
 pub const STORAGE_ID: u32 = 0x0001_0001;
@@ -454,6 +457,8 @@ impl PtpModel {
                 }
             }
             OperationCode::INITIATE_CAPTURE if self.info.supports(op) => {
+                // Logged with its time: tests/vm/run.sh measures InitiateCapture → photo sent.
+                tracing::info!(tid, "PTP model: InitiateCapture received");
                 self.initiate_capture(c.param(0), c.param(1), tid)
             }
             OperationCode::GET_DEVICE_PROP_DESC | OperationCode::GET_DEVICE_PROP_VALUE => {
@@ -556,6 +561,51 @@ impl PtpModel {
         match self.unplugged {
             true => Err(UsbError::Disconnected),
             false => Ok(()),
+        }
+    }
+}
+
+impl UsbDevice for PtpModel {
+    /// A still image capture interface (class 6/1/1) with bulk IN 0x81, bulk OUT 0x02 and
+    /// interrupt IN 0x83, high speed for 512-byte bulk packets (full speed otherwise), under the
+    /// pid.codes test VID:PID.
+    fn description(&self) -> UsbDescription {
+        let bulk = self.cfg.bulk_packet.min(1024) as u16;
+        let bulk_endpoint = |address| EndpointDescription {
+            address,
+            kind: EndpointKind::Bulk,
+            max_packet: bulk,
+            interval: 0,
+        };
+        UsbDescription {
+            vendor_id: super::ids::SIM_VENDOR_ID,
+            product_id: super::ids::SIM_PRODUCT_ID,
+            bcd_device: 0x0100,
+            device_class: [0, 0, 0],
+            manufacturer: self.cfg.manufacturer.clone(),
+            product: self.cfg.model.clone(),
+            serial: self.cfg.serial.clone(),
+            speed: if bulk >= 512 {
+                UsbSpeed::High
+            } else {
+                UsbSpeed::Full
+            },
+            interfaces: vec![InterfaceDescription {
+                class: super::ids::INTERFACE_CLASS,
+                subclass: super::ids::INTERFACE_SUBCLASS,
+                protocol: super::ids::INTERFACE_PROTOCOL,
+                name: Some("PTP".into()),
+                endpoints: vec![
+                    bulk_endpoint(0x81),
+                    bulk_endpoint(0x02),
+                    EndpointDescription {
+                        address: 0x83,
+                        kind: EndpointKind::Interrupt,
+                        max_packet: self.cfg.interrupt_packet.min(1024) as u16,
+                        interval: 4,
+                    },
+                ],
+            }],
         }
     }
 }
@@ -673,6 +723,12 @@ impl UsbFunction for PtpModel {
         t.pos += n;
         if t.pos == t.data.len() {
             let whole = t.data.len();
+            let is_photo = whole > 12
+                && t.data[4] == ContainerType::Data as u8
+                && u16::from_le_bytes([t.data[6], t.data[7]]) == OperationCode::GET_OBJECT.0;
+            if is_photo {
+                tracing::info!(bytes = whole - 12, "PTP model: GetObject data sent");
+            }
             self.bulk_in.pop_front();
             if whole % packet == 0 {
                 // The transfer filled its last packet: a zero-length packet ends it.
