@@ -73,6 +73,10 @@ pub struct Config {
     /// sync document sets overrides the value here.
     #[serde(default)]
     pub policy: crate::sync::OfflinePolicy,
+    /// The capture policy: quality thresholds, attempts, keep-best and forced captures per
+    /// modality, and the WSQ bit rate of fingerprints (MOSIP's defaults; `[capture]` here).
+    #[serde(default)]
+    pub capture: crate::visit::policy::CapturePolicy,
 }
 
 /// Hours an acknowledged packet is kept by default.
@@ -194,6 +198,7 @@ impl KitHome {
                 retention_hours: DEFAULT_RETENTION_HOURS,
                 limits: Limits::default(),
                 policy: Default::default(),
+                capture: Default::default(),
             },
         };
         crate::store::Store::open(root)?;

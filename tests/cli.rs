@@ -215,7 +215,7 @@ fn seal_inspect_verify_open_round_trip() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["visit"]["category"], "lansia");
-    assert!(out_dir.join("finger-01.png").is_file());
+    assert!(out_dir.join("finger-01.wsq").is_file());
     assert!(out_dir.join("face.jpg").is_file());
 
     // Opening again into the same (now full) directory is refused.

@@ -195,10 +195,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 &mut visit,
                 &drafts,
                 opts.finger_exceptions.clone(),
+                &home.config.capture,
             )?;
             device_note = format!(
-                "fingers: {}; signature: {}; {}",
+                "fingers: {}; {}; signature: {}; {}",
                 report.scanner,
+                report.fingers_summary(),
                 report.pad,
                 match report.fix {
                     jemput::visit::capture::FixOutcome::Fix(p) =>
