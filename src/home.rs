@@ -221,6 +221,13 @@ impl KitHome {
             path: path.clone(),
             why: e.to_string(),
         })?;
+        config
+            .capture
+            .validate()
+            .map_err(|e| HomeError::CorruptConfig {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
         for r in &config.office_recipients {
             keys::parse_recipient(r).map_err(|e| HomeError::CorruptConfig {
                 path: path.clone(),

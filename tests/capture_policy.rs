@@ -244,6 +244,29 @@ fn with_forcing_off_three_poor_attempts_make_an_exception() {
 }
 
 #[test]
+fn fingers_recorded_as_exceptions_are_skipped_by_the_resident_too() {
+    let opts = ModelOptions {
+        skipped_fingers: vec![finger(4), finger(5)],
+        first_finger: finger(3),
+        ..model(vec![PoorPrint::repeated(
+            finger(6),
+            1,
+            Degradation::PartialContact,
+        )])
+    };
+    let (outcomes, events) = run(opts, policy(true), &[3, 6, 7], Duration::from_secs(10));
+    assert_eq!(events.len(), 4, "finger 6 is retried once");
+    for (o, code) in outcomes.iter().zip([3u8, 6, 7]) {
+        match o {
+            FingerOutcome::Kept { image, .. } => {
+                assert_eq!(image.pixels, expected(code, None).pixels, "finger {code}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_finger_never_placed_is_an_exception_not_a_skip() {
     let opts = ModelOptions {
         absent_fingers: vec![finger(1)],

@@ -364,6 +364,21 @@ fn a_missing_or_corrupt_config_is_named_and_nothing_is_lost() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("age1nope"));
+    // A capture policy that could never capture anything is named, not obeyed.
+    std::fs::write(
+        &cfg,
+        "kit_id = \"kit-1\"\n[capture.finger]\nthreshold = 40\nmax_attempts = 0\nkeep_best = true\nallow_forced = true\n",
+    )
+    .unwrap();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["queue"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "finger must be at least 1 attempt",
+        ));
     std::fs::remove_file(&cfg).unwrap();
     jemput()
         .arg("--home")

@@ -73,7 +73,7 @@ impl RigReport {
             .map(|e| e.algorithm.as_str())
             .unwrap_or("-");
         format!(
-            "finger scores ({algorithm}) {}; {retries} retries",
+            "finger scores ({algorithm}) {}; retries: {retries}",
             kept.join(" ")
         )
     }
@@ -91,7 +91,14 @@ impl CaptureObserver for PrintAttempts {
 
 impl SimRig {
     /// Starts a fingerprint module, a pen pad and a GPS receiver for one resident (`seed`).
-    pub fn start(seed: u64, name: &str, near: (f64, f64), realtime: bool) -> anyhow::Result<Self> {
+    /// `skipped` are the fingers recorded as exceptions: the operator does not ask for them.
+    pub fn start(
+        seed: u64,
+        name: &str,
+        near: (f64, f64),
+        realtime: bool,
+        skipped: &[FingerPosition],
+    ) -> anyhow::Result<Self> {
         let mut fp = if realtime {
             ModelOptions::default()
         } else {
@@ -110,6 +117,7 @@ impl SimRig {
             1,
             Degradation::PartialContact,
         )];
+        fp.skipped_fingers = skipped.to_vec();
         let (ef01, ef01_path) = Ef01Model::spawn_on_pty(fp)?;
 
         let mut pen = Isdv4ModelConfig {

@@ -103,6 +103,9 @@ pub struct ModelOptions {
     pub absent_fingers: Vec<FingerPosition>,
     /// How long an absent finger keeps the sensor empty (from the first poll for it).
     pub absent_for: Duration,
+    /// Fingers the operator does not ask for (already recorded as exceptions, e.g. amputated):
+    /// the resident skips them and places the next one.
+    pub skipped_fingers: Vec<FingerPosition>,
     /// Placements of one finger the resident makes while its prints come out poor before moving
     /// on to the next finger (match it to the host's attempt limit; a good print always moves on).
     pub placements_per_finger: u32,
@@ -129,6 +132,7 @@ impl Default for ModelOptions {
             poor_prints: Vec::new(),
             absent_fingers: Vec::new(),
             absent_for: Duration::from_secs(30),
+            skipped_fingers: Vec::new(),
             placements_per_finger: 3,
             faults: Vec::new(),
         }

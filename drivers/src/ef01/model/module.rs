@@ -71,7 +71,7 @@ impl<L: SerialLink> Module<L> {
             library: BTreeMap::new(),
             random: opts.person_seed ^ 0x9E37_79B9_7F4A_7C15,
             line_free: Instant::now(),
-            finger: opts.first_finger,
+            finger: first_unskipped(&opts, opts.first_finger),
             placements: 0,
             opts,
             shared,
@@ -511,9 +511,9 @@ impl<L: SerialLink> Module<L> {
         self.reply(Confirmation::Ok.code(), &[])
     }
 
-    /// The resident moves on to the next finger position (after 10 comes 1).
+    /// The resident moves on to the next finger position (after 10 comes 1), past skipped ones.
     fn next_finger(&mut self) {
-        self.finger = finger_for_capture(self.finger, 1);
+        self.finger = first_unskipped(&self.opts, finger_for_capture(self.finger, 1));
         self.placements = 0;
     }
 
@@ -581,6 +581,14 @@ impl<L: SerialLink> Module<L> {
 }
 
 /// A template: a tag, whose finger it is, and padding to the char-file size.
+/// `from` or the first finger after it that is not skipped (`from` itself when all are).
+fn first_unskipped(opts: &ModelOptions, from: crate::FingerPosition) -> crate::FingerPosition {
+    (0..10)
+        .map(|n| finger_for_capture(from, n))
+        .find(|f| !opts.skipped_fingers.contains(f))
+        .unwrap_or(from)
+}
+
 fn template((seed, finger): (u64, u8)) -> Template {
     let mut t = vec![0u8; TEMPLATE_LEN];
     t[0..2].copy_from_slice(b"JT");
