@@ -90,7 +90,7 @@ fn default_retention_hours() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Largest packet the kit will seal, checked before sealing (MOSIP's server default is 5 MB;
-    /// a full visit with synthetic captures is about 2–3 MB).
+    /// a full visit with synthetic captures and WSQ fingers is about 200 KB).
     #[serde(default = "default_max_packet")]
     pub max_packet_bytes: u64,
 }
