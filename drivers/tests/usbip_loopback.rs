@@ -264,3 +264,19 @@ fn an_unplug_mid_download_reaches_the_driver_as_a_disconnect() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_client_that_connects_early_and_speaks_later_is_served() {
+    // QEMU's guestfwd connects when the VM starts; the guest imports once it has booted.
+    use jemput_drivers::usbip::protocol::OpRequest;
+    use std::io::{Read, Write};
+    let srv = server(PtpModelConfig::default().fast());
+    let mut s = std::net::TcpStream::connect(srv.address()).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    s.write_all(&OpRequest::DevList.encode().unwrap()).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head[..4], &[0x01, 0x11, 0x00, 0x05]);
+    assert_eq!(&head[8..], &[0, 0, 0, 1], "one device");
+}

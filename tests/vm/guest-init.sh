@@ -62,11 +62,18 @@ ip link set eth0 up
 echo "@@ booted"
 
 # Attach the host's camera model to vhci-hcd (jemput's own sysfs attach, no usbip tool).
+# The virtio link can come up a moment after `ip link set up`: wait for it. QEMU's guestfwd
+# reaches the host server over one connection it opened at start, so there is no second try.
+for i in $(seq 50); do
+  [ "$(cat /sys/class/net/eth0/operstate 2>/dev/null)" = up ] && break
+  sleep 0.2
+done
 usbmon_start enumerate
 if jemput usbip attach 10.0.2.100:3240 --busid 1-1; then
   result attach pass vhci port 0
 else
-  result attach fail "jemput usbip attach"
+  result attach fail "jemput usbip attach (link $(cat /sys/class/net/eth0/operstate))"
+  dmesg | tail -n 20
   finish
 fi
 dev=""

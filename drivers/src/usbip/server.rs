@@ -256,15 +256,16 @@ fn done(seqnum: u32, result: Result<Vec<u8>, UsbError>, dir_in: bool, out_len: u
 impl Session {
     fn serve(self, mut stream: TcpStream) -> io::Result<()> {
         stream.set_nonblocking(false)?;
-        // A client has 10 s to send its request; a stopping server waits at most that long.
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        // No deadline for the request: QEMU's guestfwd connects when the VM starts and the guest
+        // speaks once it has booted. Short read timeouts only let a stopping server notice.
+        stream.set_read_timeout(Some(Duration::from_millis(100)))?;
         let mut header = [0u8; OP_HEADER_LEN];
-        stream.read_exact(&mut header)?;
+        self.read_full(&mut stream, &mut header)?;
         let body_len = op_request_body_len(&header)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let mut whole = header.to_vec();
         whole.resize(OP_HEADER_LEN + body_len, 0);
-        stream.read_exact(&mut whole[OP_HEADER_LEN..])?;
+        self.read_full(&mut stream, &mut whole[OP_HEADER_LEN..])?;
         let request = OpRequest::decode(&whole)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
             .expect("the whole request was read");
@@ -289,6 +290,30 @@ impl Session {
                 result
             }
         }
+    }
+
+    /// Fills `buf`, waiting as long as it takes unless the server stops.
+    fn read_full(&self, stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<()> {
+        let mut got = 0;
+        while got < buf.len() {
+            if self.stop.load(Ordering::SeqCst) {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "server stopping",
+                ));
+            }
+            match stream.read(&mut buf[got..]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => got += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// The URB phase: a reader thread decodes commands; this thread runs them against the model,
