@@ -29,9 +29,9 @@ mount -t tmpfs -o size=16m tmpfs "$MNT" || exit 90
 cp -a "$KIT"/. "$MNT"/
 id=$("$BIN" --home "$MNT" visit new --synthetic --category umum --worklist WL-1 --consent resident) || exit 91
 echo "$id" > "$OUT/id"
-# Fill the disk, leaving room for SQLite but not for a packet (about 2 MB).
+# Fill the disk, leaving room for SQLite but not for a packet (about 180 KB with WSQ fingers).
 avail=$(df --output=avail -k "$MNT" | tail -1)
-dd if=/dev/zero of="$MNT/filler" bs=1k count=$((avail - 400)) status=none 2>/dev/null
+dd if=/dev/zero of="$MNT/filler" bs=1k count=$((avail - 100)) status=none 2>/dev/null
 "$BIN" --home "$MNT" seal "$id" > "$OUT/seal1.out" 2> "$OUT/seal1.err"; echo $? > "$OUT/seal1.rc"
 "$BIN" --home "$MNT" queue --json > "$OUT/queue1.json" 2> "$OUT/queue1.err"
 ls -A "$MNT/packets" > "$OUT/packets1.ls"

@@ -123,7 +123,7 @@ fn the_packet_payload_command_pipes_into_stock_age() {
     let listing = String::from_utf8(out.stdout).unwrap();
     let names: Vec<&str> = listing.lines().collect();
     assert_eq!(&names[..2], ["manifest.json", "manifest.sig"]);
-    assert!(names.contains(&"finger-10.png"));
+    assert!(names.contains(&"finger-10.wsq"));
 }
 
 #[test]
