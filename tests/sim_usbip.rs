@@ -155,3 +155,45 @@ fn usbip_attach_without_vhci_says_to_load_the_module() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("modprobe vhci-hcd"), "{err}");
 }
+
+#[test]
+fn sim_uru4000_json_serves_the_reader_that_the_uru4000_driver_captures_a_finger_from() {
+    use jemput_drivers::uru4000::{device_info, Uru4000, UruConfig};
+    use jemput_drivers::FingerprintScanner;
+
+    let sim = Sim::start(1, &["uru4000", "--json", "--fast"]);
+    let line = &sim.lines[0];
+    assert_eq!(line["model"], "uru4000");
+    assert_eq!(line["transport"], "usbip");
+    assert_eq!(line["usb_id"], "05ba:000a");
+    let addr = sim.address(0);
+    let list = devlist(addr).unwrap();
+    assert_eq!(list[0].interfaces, vec![[0xFF, 0xFF, 0xFF]]);
+    let usb = UsbIpClient::import(addr, "1-1").unwrap();
+    let info = device_info(0x05ba, 0x000a, Some("SIMURU0001".into()));
+    let mut reader = Uru4000::open(usb, info, UruConfig::default()).unwrap();
+    let img = reader.capture_finger(&control()).unwrap();
+    assert_eq!((img.width, img.height), (384, 290));
+    assert_eq!(img.pixels.len(), 384 * 290);
+    // A synthetic print, not a blank transfer: the ridges make the grey levels spread.
+    let (lo, hi) = img
+        .pixels
+        .iter()
+        .fold((255u8, 0u8), |(lo, hi), &p| (lo.min(p), hi.max(p)));
+    assert!(hi - lo > 100, "grey levels {lo}..{hi}");
+    drop(reader);
+    assert!(sim.stop(), "SIGTERM stops the server cleanly");
+}
+
+#[test]
+fn a_uru4000_fault_reaches_the_driver_over_usbip() {
+    use jemput_drivers::uru4000::{device_info, Uru4000, UruConfig};
+    use jemput_drivers::FingerprintScanner;
+
+    let sim = Sim::start(1, &["uru4000", "--json", "--fast", "--fault", "short-image"]);
+    let usb = UsbIpClient::import(sim.address(0), "1-1").unwrap();
+    let info = device_info(0x05ba, 0x000a, None);
+    let mut reader = Uru4000::open(usb, info, UruConfig::default()).unwrap();
+    let err = reader.capture_finger(&control()).unwrap_err().to_string();
+    assert!(err.contains("1000"), "{err}");
+}

@@ -24,5 +24,5 @@ pub mod protocol;
 pub use descramble::{Descrambler, Identity};
 pub use driver::{device_info, Connect, Reconnecting, Uru4000, UruConfig};
 pub use error::UruError;
-pub use model::{UruFault, UruHandle, UruModel, UruModelConfig, UruOp, UsbDescription};
+pub use model::{UruFault, UruHandle, UruModel, UruModelConfig, UruOp};
 pub use open::{is_sim, open, OpenReaderError, SIM_NAME};

@@ -15,7 +15,10 @@ use super::protocol::{
     HWSTAT_POWERED, HWSTAT_RESET_DONE, IMAGE_HEIGHT, IMAGE_WIDTH,
 };
 use crate::synth;
-use crate::usb::{ControlRequest, MemUsb, UsbError, UsbFunction};
+use crate::usb::{
+    ControlRequest, EndpointDescription, EndpointKind, InterfaceDescription, MemUsb, UsbDescription,
+    UsbDevice, UsbError, UsbFunction, UsbSpeed,
+};
 use crate::FingerPosition;
 
 /// A fault the model injects.
@@ -64,29 +67,6 @@ impl Default for UruModelConfig {
     }
 }
 
-/// One USB endpoint of the model, for a USB/IP server to describe the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EndpointInfo {
-    pub address: u8,
-    /// `bmAttributes` transfer type: 2 bulk, 3 interrupt.
-    pub transfer_type: u8,
-    pub max_packet: u16,
-    /// `bInterval` (interrupt endpoints).
-    pub interval: u8,
-}
-
-/// What the model looks like on the bus: ids, class and endpoints.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsbDescription {
-    pub vid: u16,
-    pub pid: u16,
-    pub serial: String,
-    pub product: &'static str,
-    /// Vendor-specific interface (0xFF / 0xFF / 0xFF).
-    pub interface_class: u8,
-    pub endpoints: Vec<EndpointInfo>,
-}
-
 /// What the model was asked, in order, for tests to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UruOp {
@@ -108,6 +88,9 @@ pub struct UruModel {
     finger_after: u32,
     finger_on: bool,
     image: Option<Vec<u8>>,
+    /// What is left of an image a host reads in several bulk transfers (libusb and the kernel
+    /// split large transfers into URBs).
+    image_rest: Option<Vec<u8>>,
     captures: u64,
     unplugged: bool,
     log: Vec<UruOp>,
@@ -128,36 +111,11 @@ impl UruModel {
             finger_after: cfg.finger_after_polls,
             finger_on: false,
             image: None,
+            image_rest: None,
             captures: 0,
             unplugged: false,
             log: Vec::new(),
             cfg,
-        }
-    }
-
-    /// The bus description: VID:PID, serial, a vendor interface with 0x81 interrupt IN (64
-    /// bytes) and 0x82 bulk IN.
-    pub fn description(&self) -> UsbDescription {
-        UsbDescription {
-            vid: self.cfg.vid,
-            pid: self.cfg.pid,
-            serial: self.cfg.serial.clone(),
-            product: ids::lookup(self.cfg.vid, self.cfg.pid).map_or("U.are.U 4000B", |i| i.name),
-            interface_class: 0xFF,
-            endpoints: vec![
-                EndpointInfo {
-                    address: ids::EP_INTERRUPT,
-                    transfer_type: 3,
-                    max_packet: 64,
-                    interval: 1,
-                },
-                EndpointInfo {
-                    address: ids::EP_IMAGE,
-                    transfer_type: 2,
-                    max_packet: 64,
-                    interval: 0,
-                },
-            ],
         }
     }
 
@@ -196,6 +154,7 @@ impl UruModel {
         self.polls = 0;
         self.finger_on = false;
         self.image = None;
+        self.image_rest = None;
     }
 
     fn take_fault(&mut self, pick: impl Fn(&UruFault) -> bool) -> Option<UruFault> {
@@ -326,6 +285,57 @@ impl UruModel {
     }
 }
 
+impl UruModel {
+    /// The first `max_len` bytes of `image` (all of it if it fits); the rest waits for the
+    /// host's next bulk IN transfer, as a device streams one image across several URBs.
+    fn deliver(&mut self, mut image: Vec<u8>, max_len: usize) -> Vec<u8> {
+        if image.len() > max_len {
+            self.image_rest = Some(image.split_off(max_len));
+        }
+        image
+    }
+}
+
+impl UsbDevice for UruModel {
+    /// The reader's VID:PID and serial, one vendor-specific interface (0xFF/0xFF/0xFF) with the
+    /// event endpoint 0x81 (interrupt IN, 64 bytes) and the image endpoint 0x82 (bulk IN). High
+    /// speed (512-byte bulk packets) is an assumption: devices.md does not give the reader's speed.
+    fn description(&self) -> UsbDescription {
+        UsbDescription {
+            vendor_id: self.cfg.vid,
+            product_id: self.cfg.pid,
+            bcd_device: 0x0100,
+            device_class: [0, 0, 0],
+            manufacturer: "DigitalPersona (jemput model)".into(),
+            product: ids::lookup(self.cfg.vid, self.cfg.pid)
+                .map_or("U.are.U 4000B", |i| i.name)
+                .into(),
+            serial: self.cfg.serial.clone(),
+            speed: UsbSpeed::High,
+            interfaces: vec![InterfaceDescription {
+                class: 0xFF,
+                subclass: 0xFF,
+                protocol: 0xFF,
+                name: None,
+                endpoints: vec![
+                    EndpointDescription {
+                        address: ids::EP_INTERRUPT,
+                        kind: EndpointKind::Interrupt,
+                        max_packet: 64,
+                        interval: 1,
+                    },
+                    EndpointDescription {
+                        address: ids::EP_IMAGE,
+                        kind: EndpointKind::Bulk,
+                        max_packet: 512,
+                        interval: 0,
+                    },
+                ],
+            }],
+        }
+    }
+}
+
 impl UsbFunction for UruModel {
     fn control(
         &mut self,
@@ -360,6 +370,9 @@ impl UsbFunction for UruModel {
         if ep != ids::EP_IMAGE {
             return Err(UsbError::Stall { endpoint: ep });
         }
+        if let Some(rest) = self.image_rest.take() {
+            return Ok(Some(self.deliver(rest, max_len)));
+        }
         let Some(mut image) = self.image.take() else {
             return Ok(None);
         };
@@ -376,10 +389,7 @@ impl UsbFunction for UruModel {
         {
             image.truncate(bytes);
         }
-        if image.len() > max_len {
-            return Err(UsbError::Overflow);
-        }
-        Ok(Some(image))
+        Ok(Some(self.deliver(image, max_len)))
     }
 
     fn interrupt_in(&mut self, ep: u8, max_len: usize) -> Result<Option<Vec<u8>>, UsbError> {

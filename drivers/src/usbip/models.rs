@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use super::server::{ServerError, UsbIpServer};
 use crate::ptp::{PtpFault, PtpModel, PtpModelConfig};
+use crate::uru4000::{UruFault, UruModel, UruModelConfig};
 use crate::registry::SimFault;
 use crate::usb::UsbDevice;
 
@@ -35,12 +36,38 @@ static PTP_FAULTS: &[SimFault] = &[
     },
 ];
 
+static URU_FAULTS: &[SimFault] = &[
+    SimFault {
+        name: "no-finger",
+        help: "the first finger arrives only after 200 event polls",
+    },
+    SimFault {
+        name: "fault-event",
+        help: "the first wait for a finger ends with a fault event",
+    },
+    SimFault {
+        name: "short-image",
+        help: "the first image transfer ends after 1000 bytes",
+    },
+    SimFault {
+        name: "stuck",
+        help: "HWSTAT reads 0x84 at power-up until the low nibble is written back",
+    },
+];
+
 /// Every USB model, sorted by name.
-pub static USB_SIM_MODELS: &[UsbSimModel] = &[UsbSimModel {
-    name: "ptp",
-    driver: "ptp",
-    faults: PTP_FAULTS,
-}];
+pub static USB_SIM_MODELS: &[UsbSimModel] = &[
+    UsbSimModel {
+        name: "ptp",
+        driver: "ptp",
+        faults: PTP_FAULTS,
+    },
+    UsbSimModel {
+        name: "uru4000",
+        driver: "uru4000",
+        faults: URU_FAULTS,
+    },
+];
 
 /// The USB model called `name`.
 pub fn usb_sim_model(name: &str) -> Option<&'static UsbSimModel> {
@@ -92,6 +119,7 @@ pub fn start(name: &str, options: &UsbSimOptions) -> Result<UsbIpServer, UsbSimE
     }
     let device: Box<dyn UsbDevice> = match model.name {
         "ptp" => Box::new(ptp(options)),
+        "uru4000" => Box::new(uru4000(options)),
         other => unreachable!("{other} is listed in USB_SIM_MODELS without a start arm"),
     };
     UsbIpServer::start_boxed(options.listen, device).map_err(|e| UsbSimError::Server(Box::new(e)))
@@ -116,6 +144,26 @@ fn ptp(options: &UsbSimOptions) -> PtpModel {
         });
     }
     PtpModel::new(cfg)
+}
+
+fn uru4000(options: &UsbSimOptions) -> UruModel {
+    let mut cfg = UruModelConfig {
+        person_seed: 1 + u64::from(options.index),
+        serial: format!("SIMURU{:04}", options.index + 1),
+        ..UruModelConfig::default()
+    };
+    if options.fast {
+        cfg.finger_after_polls = 0;
+    }
+    for f in &options.faults {
+        cfg.faults.push(match f.as_str() {
+            "no-finger" => UruFault::NoFinger { polls: 200 },
+            "fault-event" => UruFault::FaultEvent,
+            "short-image" => UruFault::ShortImage { bytes: 1000 },
+            _ => UruFault::Stuck { reads: 2 },
+        });
+    }
+    UruModel::new(cfg)
 }
 
 #[cfg(test)]
