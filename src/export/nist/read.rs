@@ -66,7 +66,7 @@ pub fn parse(bytes: &[u8]) -> Result<Transaction, ReadError> {
             _ => return Err(ReadError::Unsupported { index, record_type }),
         };
         let found = record.idc().unwrap_or_default();
-        if found.trim().parse::<u32>().ok() != Some(idc) {
+        if number(found.as_bytes()) != Some(idc) {
             return Err(ReadError::Cnt(format!(
                 "entry {index} says type {record_type} IDC {idc}, the record has IDC {found:?}"
             )));
@@ -404,6 +404,28 @@ mod tests {
         bad[at] = 7;
         let e = parse(&bad).unwrap_err();
         assert!(matches!(e, ReadError::Cnt(_)), "{e}");
+    }
+
+    #[test]
+    fn an_idc_that_is_not_plain_digits_does_not_match_cnt() {
+        let b = sample();
+        let text = String::from_utf8_lossy(&b).replacen("14.002:1", "14.002: 1", 1);
+        // The record grew by one byte: LEN no longer fits, or (after fixing LEN) the IDC fails.
+        assert!(parse(text.as_bytes()).is_err());
+        let t = Transaction {
+            records: vec![
+                Record::Tagged {
+                    record_type: 1,
+                    fields: vec![Field::text(2, "0502")],
+                },
+                Record::Tagged {
+                    record_type: 2,
+                    fields: vec![Field::text(2, " 0")],
+                },
+            ],
+        };
+        let e = parse(&t.encode().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("CNT"), "{e}");
     }
 
     #[test]
