@@ -458,3 +458,57 @@ fn a_profile_file_changes_type1_and_type2() {
         .failure()
         .stderr(predicate::str::contains("tot"));
 }
+
+#[test]
+fn non_ascii_text_is_declared_and_control_characters_never_act_as_separators() {
+    let s = sealed_visit(|visit, _| {
+        visit.resident.name = Some("Ni Made Ayu Ñoman".into());
+        visit.place.description = "Desa\u{1d}Contoh\u{1c}\tRT 3".into();
+    });
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("v.an2");
+    export(&s, &out);
+    let t = nist::parse(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        t.records[0].field(15).unwrap().subfields(),
+        vec![vec!["3".to_string(), "UTF-8".into()]],
+        "1.015 DCS declares UTF-8"
+    );
+    assert_eq!(text(&t.records[1], 18), "Ni Made Ayu Ñoman");
+    assert_eq!(text(&t.records[1], 905), "Desa Contoh  RT 3");
+}
+
+#[test]
+fn a_document_only_visit_exports_type1_and_type2_only() {
+    let opts = SampleOptions {
+        category: Category::Dokumen,
+        ..Default::default()
+    };
+    let (visit, files) = synthetic_visit(5, &opts);
+    let office = office();
+    let sealed = seal_with(
+        &SigningKey::generate(),
+        std::slice::from_ref(&office.keys.recipient),
+        &visit,
+        &files,
+    );
+    let d = tempfile::tempdir().unwrap();
+    let packet = d.path().join(sealed.file_name());
+    std::fs::write(&packet, &sealed.bytes).unwrap();
+    let out = d.path().join("v.an2");
+    jemput()
+        .args(["export", "nist"])
+        .arg(&packet)
+        .arg("--identity")
+        .arg(&office.keys.identity_file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fingers: 0 with image"));
+    let t = nist::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let types: Vec<u32> = t.records.iter().map(Record::record_type).collect();
+    assert_eq!(types, [1, 2]);
+    assert_eq!(text(&t.records[1], 902), "dokumen");
+    assert!(t.records[0].field(15).is_none(), "all ASCII: no DCS");
+}
