@@ -1,6 +1,6 @@
 //! ANSI/NIST-ITL 1-2011 Update 2015 (NIST SP 500-290e3) transactions, traditional encoding:
-//! the writer ([`record`], [`build`]), the agency profile ([`profile`]), the reader ([`read`])
-//! and the summary `jemput export inspect` prints ([`inspect`]).
+//! the writer ([`record`], [`mod@build`]), the agency profile ([`profile`]), the reader ([`read`])
+//! and the summary `jemput export inspect` prints ([`mod@inspect`]).
 //!
 //! The mapping from a visit to records and fields is documented in `docs/export-nist.md`.
 
