@@ -428,6 +428,76 @@ mod tests {
         assert!(e.to_string().contains("CNT"), "{e}");
     }
 
+    fn record_strategy() -> impl proptest::strategy::Strategy<Value = Record> {
+        use proptest::prelude::*;
+        let text = proptest::collection::vec(proptest::collection::vec("[ -~]{0,12}", 1..4), 1..3);
+        let tagged = (
+            prop_oneof![Just(2u32), 9u32..=99],
+            0u32..300,
+            proptest::collection::btree_map(3u32..998, text, 0..6),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
+        )
+            .prop_map(|(record_type, idc, map, data)| {
+                let mut fields = vec![Field::text(2, idc.to_string())];
+                fields.extend(map.iter().map(|(n, sf)| Field::items(*n, sf)));
+                if let Some(d) = data {
+                    fields.push(Field::binary(999, d));
+                }
+                Record::Tagged {
+                    record_type,
+                    fields,
+                }
+            });
+        let type8 = (any::<u8>(), 0u16..40, 0u16..10).prop_map(|(idc, hll, vll)| {
+            Record::Type8(Type8 {
+                idc,
+                sig: 1,
+                srt: 0,
+                isr: 1,
+                hll,
+                vll,
+                data: vec![0x5A; usize::from(hll).div_ceil(8) * usize::from(vll)],
+            })
+        });
+        prop_oneof![3 => tagged, 1 => type8]
+    }
+
+    fn without_len(r: &Record) -> Record {
+        match r {
+            Record::Tagged {
+                record_type,
+                fields,
+            } => Record::Tagged {
+                record_type: *record_type,
+                fields: fields
+                    .iter()
+                    .filter(|f| f.number != 1 && !(*record_type == 1 && f.number == 3))
+                    .cloned()
+                    .collect(),
+            },
+            other => other.clone(),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_transaction_the_writer_encodes_reads_back_the_same(
+            records in proptest::collection::vec(record_strategy(), 0..6)
+        ) {
+            let mut all = vec![Record::Tagged {
+                record_type: 1,
+                fields: vec![Field::text(2, "0502"), Field::text(4, "T")],
+            }];
+            all.extend(records);
+            let t = Transaction { records: all };
+            let bytes = t.encode().unwrap();
+            let back = parse(&bytes).unwrap();
+            let a: Vec<Record> = t.records.iter().map(without_len).collect();
+            let b: Vec<Record> = back.records.iter().map(without_len).collect();
+            proptest::prop_assert_eq!(a, b);
+        }
+    }
+
     #[test]
     fn a_huge_type8_len_is_refused_without_allocating() {
         let mut b = sample();
