@@ -35,10 +35,9 @@ pub fn export(
     let bytes = t.encode().ok_or(ExportError::TooLarge)?;
     if let Err(e) = parse(&bytes) {
         // The writer and the reader disagree: a bug, reported rather than written out.
-        return Err(ExportError::Image {
-            file: "(transaction)".into(),
-            message: format!("the encoded transaction does not read back: {e}"),
-        });
+        return Err(ExportError::Internal(format!(
+            "the encoded transaction does not read back: {e}"
+        )));
     }
     summary.bytes = bytes.len() as u64;
     Ok((bytes, summary))
