@@ -73,6 +73,10 @@ pub struct Config {
     /// sync document sets overrides the value here.
     #[serde(default)]
     pub policy: crate::sync::OfflinePolicy,
+    /// The capture policy: quality thresholds, attempts, keep-best and forced captures per
+    /// modality, and the WSQ bit rate of fingerprints (MOSIP's defaults; `[capture]` here).
+    #[serde(default)]
+    pub capture: crate::visit::policy::CapturePolicy,
 }
 
 /// Hours an acknowledged packet is kept by default.
@@ -86,7 +90,7 @@ fn default_retention_hours() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Largest packet the kit will seal, checked before sealing (MOSIP's server default is 5 MB;
-    /// a full visit with synthetic captures is about 2–3 MB).
+    /// a full visit with synthetic captures and WSQ fingers is about 200 KB).
     #[serde(default = "default_max_packet")]
     pub max_packet_bytes: u64,
 }
@@ -194,6 +198,7 @@ impl KitHome {
                 retention_hours: DEFAULT_RETENTION_HOURS,
                 limits: Limits::default(),
                 policy: Default::default(),
+                capture: Default::default(),
             },
         };
         crate::store::Store::open(root)?;
@@ -216,6 +221,13 @@ impl KitHome {
             path: path.clone(),
             why: e.to_string(),
         })?;
+        config
+            .capture
+            .validate()
+            .map_err(|e| HomeError::CorruptConfig {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
         for r in &config.office_recipients {
             keys::parse_recipient(r).map_err(|e| HomeError::CorruptConfig {
                 path: path.clone(),

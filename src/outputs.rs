@@ -89,6 +89,12 @@ pub enum CaptureSummary {
     Location {
         fix: jemput_drivers::Fix,
     },
+    /// A face photo from a camera (the JPEG's size only).
+    Photo {
+        width: u32,
+        height: u32,
+        bytes: usize,
+    },
 }
 
 impl CaptureSummary {
@@ -201,14 +207,52 @@ pub struct CaptureSignatureOutput {
 /// One line of `jemput sim --json`, printed as soon as the model runs.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SimOutput {
-    /// The model (`ef01`, `isdv4`, `gps`).
+    /// The model (`ef01`, `isdv4`, `gps`, `ptp`).
     pub model: String,
     /// The driver that talks to it (`--driver` for a tty selector).
     pub driver: String,
-    /// The tty to open, as a real device's.
-    pub path: PathBuf,
-    /// The line speed the model paces its output at (unpaced with `fast`).
-    pub baud: u32,
+    /// How the model is reached: `pty` (serial models) or `usbip` (USB models).
+    pub transport: String,
+    /// The tty to open, as a real device's (serial models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The line speed the model paces its output at (serial models; unpaced with `fast`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
+    /// `host:port` of the USB/IP server exporting the model (USB models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The bus id to import from that server (USB models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busid: Option<String>,
+    /// `VID:PID` the model shows once attached (USB models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usb_id: Option<String>,
     pub fast: bool,
     pub faults: Vec<String>,
+}
+
+/// One device of `jemput usbip list --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UsbIpDeviceOutput {
+    /// The bus id to import.
+    pub busid: String,
+    /// `VID:PID`.
+    pub usb_id: String,
+    /// Linux `usb_device_speed`: 1 low, 2 full, 3 high, 5 super.
+    pub speed: u32,
+    /// `class/subclass/protocol` of each interface, hex.
+    pub interfaces: Vec<String>,
+}
+
+/// `jemput usbip attach --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UsbIpAttachOutput {
+    pub server: String,
+    pub busid: String,
+    /// The vhci port the device was attached to (`detach` takes it).
+    pub port: u32,
+    /// `busnum << 16 | devnum` on the server.
+    pub devid: u32,
+    pub speed: u32,
 }

@@ -95,6 +95,14 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ),
         ("sim.schema.json", schema_for!(crate::outputs::SimOutput)),
         (
+            "usbip-list.schema.json",
+            schema_for!(Vec<crate::outputs::UsbIpDeviceOutput>),
+        ),
+        (
+            "usbip-attach.schema.json",
+            schema_for!(crate::outputs::UsbIpAttachOutput),
+        ),
+        (
             "enroll.schema.json",
             schema_for!(crate::enroll::EnrollOutcome),
         ),

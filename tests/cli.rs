@@ -215,7 +215,7 @@ fn seal_inspect_verify_open_round_trip() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["visit"]["category"], "lansia");
-    assert!(out_dir.join("finger-01.png").is_file());
+    assert!(out_dir.join("finger-01.wsq").is_file());
     assert!(out_dir.join("face.jpg").is_file());
 
     // Opening again into the same (now full) directory is refused.
@@ -339,6 +339,65 @@ fn an_invalid_nik_is_refused_at_once() {
 }
 
 #[test]
+fn config_set_changes_the_capture_policy_and_refuses_an_unusable_one() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let show = || -> serde_json::Value {
+        let out = jemput()
+            .arg("--home")
+            .arg(&home)
+            .args(["config", "show", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let c = show();
+    assert_eq!(c["capture"]["finger"]["threshold"], 40);
+    assert_eq!(c["capture"]["finger"]["max_attempts"], 3);
+    assert_eq!(c["capture"]["wsq_bitrate"], 0.75);
+    for (key, value) in [
+        ("finger-threshold", "55"),
+        ("finger-max-attempts", "5"),
+        ("finger-allow-forced", "false"),
+        ("wsq-bitrate", "1.5"),
+    ] {
+        jemput()
+            .arg("--home")
+            .arg(&home)
+            .args(["config", "set", key, value])
+            .assert()
+            .success();
+    }
+    let c = show();
+    assert_eq!(c["capture"]["finger"]["threshold"], 55);
+    assert_eq!(c["capture"]["finger"]["max_attempts"], 5);
+    assert_eq!(c["capture"]["finger"]["allow_forced"], false);
+    assert_eq!(c["capture"]["wsq_bitrate"], 1.5);
+    for (key, value, says) in [
+        ("finger-max-attempts", "0", "at least 1 attempt"),
+        ("finger-threshold", "101", "above 100"),
+        ("wsq-bitrate", "20", "0.1–8.0"),
+        ("finger-keep-best", "maybe", "true or false"),
+    ] {
+        jemput()
+            .arg("--home")
+            .arg(&home)
+            .args(["config", "set", key, value])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
+    }
+    assert_eq!(
+        show()["capture"]["finger"]["max_attempts"],
+        5,
+        "nothing bad was saved"
+    );
+}
+
+#[test]
 fn a_missing_or_corrupt_config_is_named_and_nothing_is_lost() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
@@ -364,6 +423,21 @@ fn a_missing_or_corrupt_config_is_named_and_nothing_is_lost() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("age1nope"));
+    // A capture policy that could never capture anything is named, not obeyed.
+    std::fs::write(
+        &cfg,
+        "kit_id = \"kit-1\"\n[capture.finger]\nthreshold = 40\nmax_attempts = 0\nkeep_best = true\nallow_forced = true\n",
+    )
+    .unwrap();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["queue"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "finger must be at least 1 attempt",
+        ));
     std::fs::remove_file(&cfg).unwrap();
     jemput()
         .arg("--home")

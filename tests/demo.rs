@@ -83,6 +83,7 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
     let ids = jemput::keys::office::load_identities(identity.as_ref()).unwrap();
     let mut categories = Vec::new();
     let mut exceptions = 0;
+    let mut retries = 0;
     for p in packets {
         let bytes = std::fs::read(p.as_str().unwrap()).unwrap();
         let c = jemput::packet::decrypt(&bytes, &ids, None).unwrap();
@@ -94,6 +95,15 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
             for slot in visit.captures.fingers.values() {
                 if let jemput::visit::Slot::Captured(cap) = slot {
                     assert_eq!(cap.device.driver, "ef01");
+                    // Through the capture policy: scored before compression, stored as WSQ.
+                    assert_eq!(cap.media_type, "image/x-wsq");
+                    let q = cap.quality.as_ref().expect("every kept finger has a score");
+                    assert_eq!(q.algorithm, "jemput-fq/1");
+                    assert!(q.score >= 40 || cap.forced, "{cap:?}");
+                    retries += cap.retries;
+                    let wsq = &c.files.iter().find(|(n, _)| *n == cap.file).unwrap().1;
+                    let d = jemput_wsq::decode(wsq).unwrap();
+                    assert_eq!((d.image.width, d.image.height), (256, 288));
                     assert_eq!(
                         (cap.width, cap.height, cap.ppi),
                         (Some(256), Some(288), Some(500))
@@ -110,6 +120,10 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
     categories.dedup();
     assert_eq!(categories.len(), 4, "the demo visits differ in category");
     assert!(exceptions >= 1, "one demo visit records finger exceptions");
+    assert!(
+        retries >= 1,
+        "a demo finger needs a retry (the model's poor first print)"
+    );
 
     // No biometric in plaintext anywhere in the kit home (drafts, queue, packets, keys).
     let kit_home = v["kit_home"].as_str().unwrap();

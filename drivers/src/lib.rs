@@ -13,11 +13,12 @@
 //! their ID tables.
 //!
 //! [`usb`] is the small USB transport (libusb through `rusb`, or an in-memory link to a device
-//! model); [`ptp`] drives PTP still cameras over it, with its camera model.
+//! model) and the listing of USB devices with their access status; [`ptp`] drives PTP still
+//! cameras over it, with its camera model, and [`uru4000`] the DigitalPersona U.are.U 4000-class
+//! fingerprint readers, with their reader model.
 //!
-//! **Not here yet:** UVC webcams and U.are.U 4000-class readers over USB come with the
-//! "USB devices" issue. Captures the kit cannot
-//! take from a device yet come from the synthetic generators in [`synth`].
+//! **Not here yet:** UVC webcams. Captures the kit cannot take from a device yet come from the
+//! synthetic generators in [`synth`].
 
 #![forbid(unsafe_code)]
 
@@ -33,7 +34,10 @@ pub mod synth;
 mod traits;
 pub mod transport;
 pub mod udev;
+pub mod uru4000;
 pub mod usb;
+pub mod usb_registry;
+pub mod usbip;
 
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};

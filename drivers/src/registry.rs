@@ -33,8 +33,8 @@ use serde::Serialize;
 use crate::discover::{self, Access, UsbIdentity};
 use crate::transport::{LinkError, PortLink, SerialLink};
 use crate::{
-    ef01, isdv4, nmea, DeviceInfo, FingerPosition, FingerprintScanner, LocationSource, Selector,
-    SignaturePad,
+    ef01, isdv4, nmea, usb_registry, Camera, DeviceInfo, FingerPosition, FingerprintScanner,
+    LocationSource, Selector, SignaturePad,
 };
 
 /// What a driver's devices do for a visit.
@@ -44,6 +44,8 @@ pub enum Capability {
     Fingerprint,
     Signature,
     Location,
+    /// A camera for the face photo (PTP over USB).
+    Camera,
 }
 
 impl Capability {
@@ -53,6 +55,7 @@ impl Capability {
             Capability::Fingerprint => "fingerprint scanner",
             Capability::Signature => "signature pad",
             Capability::Location => "GPS receiver",
+            Capability::Camera => "camera",
         }
     }
 }
@@ -159,6 +162,7 @@ pub enum Capabilities {
     Fingerprint(Box<dyn FingerprintScanner + Send>),
     Signature(Box<dyn SignaturePad + Send>),
     Location(Box<dyn LocationSource + Send>),
+    Camera(Box<dyn Camera + Send>),
 }
 
 impl Capabilities {
@@ -167,6 +171,7 @@ impl Capabilities {
             Capabilities::Fingerprint(_) => Capability::Fingerprint,
             Capabilities::Signature(_) => Capability::Signature,
             Capabilities::Location(_) => Capability::Location,
+            Capabilities::Camera(_) => Capability::Camera,
         }
     }
 
@@ -175,6 +180,7 @@ impl Capabilities {
             Capabilities::Fingerprint(d) => d.info(),
             Capabilities::Signature(d) => d.info(),
             Capabilities::Location(d) => d.info(),
+            Capabilities::Camera(d) => d.info(),
         }
     }
 }
@@ -203,6 +209,26 @@ pub struct SimModel {
     pub faults: Vec<String>,
     /// Keeps the model running; dropping it stops the model thread.
     _handle: Box<dyn fmt::Debug + Send>,
+}
+
+impl SimModel {
+    /// A device model on the in-memory USB transport (`sim:uru4000`, `sim:ptp`); `path` names
+    /// the link, as there is no tty.
+    pub(crate) fn in_memory(
+        model: &'static str,
+        driver: &'static str,
+        keep: Box<dyn fmt::Debug + Send>,
+    ) -> Self {
+        SimModel {
+            model,
+            driver,
+            path: PathBuf::from(format!("memory:{model}")),
+            baud: 0,
+            fast: true,
+            faults: Vec::new(),
+            _handle: keep,
+        }
+    }
 }
 
 /// How the driver of an opened device was chosen.
@@ -273,6 +299,7 @@ impl OpenedDevice {
                 Capability::Fingerprint => "ef01",
                 Capability::Signature => "isdv4",
                 Capability::Location => "gps",
+                Capability::Camera => "ptp",
             },
         }
     }
@@ -298,6 +325,29 @@ impl OpenedDevice {
         match &mut self.device {
             Capabilities::Location(d) => Ok(d.as_mut()),
             _ => Err(err),
+        }
+    }
+
+    pub fn camera(&mut self) -> Result<&mut (dyn Camera + Send), NotCapable> {
+        let err = self.not(Capability::Camera);
+        match &mut self.device {
+            Capabilities::Camera(d) => Ok(d.as_mut()),
+            _ => Err(err),
+        }
+    }
+
+    /// An opened USB device (see [`crate::usb_registry`]).
+    pub(crate) fn usb(
+        device: Capabilities,
+        path: PathBuf,
+        identified: Identified,
+        sim: Option<SimModel>,
+    ) -> Self {
+        OpenedDevice {
+            device,
+            path,
+            identified,
+            sim,
         }
     }
 }
@@ -423,6 +473,7 @@ fn known_models() -> String {
     factories()
         .iter()
         .map(|f| format!("sim:{}", f.sim_name()))
+        .chain(usb_registry::SIM_MODELS.iter().map(|m| format!("sim:{m}")))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -633,6 +684,9 @@ pub fn open(selector: &Selector, options: &OpenOptions) -> Result<OpenedDevice, 
         }
         None => None,
     };
+    if let Some(opened) = usb_registry::open(selector, options)? {
+        return Ok(opened);
+    }
     match selector {
         Selector::Sim { model, index } => {
             let f = sim_factory(model).ok_or_else(|| OpenError::UnknownModel {

@@ -100,6 +100,10 @@ pub enum DeviceError {
     Io(#[from] std::io::Error),
 }
 
+/// What a [`DeviceError::Timeout`] says it waited for when no finger came to the sensor: capture
+/// policies count that as an attempt that detected nothing, not as a device fault.
+pub const NO_FINGER: &str = "a finger on the sensor";
+
 /// Every opened device.
 pub trait Device {
     fn info(&self) -> &DeviceInfo;

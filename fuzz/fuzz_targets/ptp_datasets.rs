@@ -1,5 +1,5 @@
-//! Fuzzes the PTP codec: container headers, parameter containers and the DeviceInfo, StorageInfo
-//! and ObjectInfo datasets, as a camera could send them.
+//! Fuzzes the PTP codec: container headers, parameter containers and the DeviceInfo, StorageInfo,
+//! ObjectInfo and DevicePropDesc datasets, as a camera could send them.
 //!
 //! Invariants: nothing panics; whatever decodes and re-encodes decodes to the same value (a string
 //! of 255 units without its NUL is read, from a sloppy camera, but cannot be written back).
@@ -7,7 +7,7 @@
 
 use jemput_drivers::ptp::dataset::decode_u32_array;
 use jemput_drivers::ptp::protocol::{decode_header, ParamContainer};
-use jemput_drivers::ptp::{DeviceInfo, ObjectInfo, StorageInfo};
+use jemput_drivers::ptp::{DeviceInfo, DevicePropDesc, ObjectInfo, StorageInfo};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,6 +29,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = ObjectInfo::decode(data) {
         if let Ok(bytes) = v.encode() {
             assert_eq!(ObjectInfo::decode(&bytes).as_ref(), Ok(&v));
+        }
+    }
+    if let Ok(v) = DevicePropDesc::decode(data) {
+        if let Ok(bytes) = v.encode() {
+            assert_eq!(DevicePropDesc::decode(&bytes).as_ref(), Ok(&v));
         }
     }
     let _ = decode_u32_array(data, "handles");

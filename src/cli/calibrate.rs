@@ -6,9 +6,12 @@
 //! - EF01 module: packet size and security level are checked and set (persisted) to the kit's
 //!   values, and a blank-sensor baseline is taken: the sensor must report "no finger" on three polls.
 //!
+//! - PTP camera: exposure and white balance device properties are read and, with
+//!   `--white-balance`, `--exposure-bias`, `--iso`, set (`calibrate_camera.rs`).
+//!
 //! Selectors: `VID:PID[:SERIAL]` or `usb:<port>` (resolved through the driver registry; `--driver`
 //! when the adapter is shared by several drivers), a tty path with `--driver`, or `sim:isdv4` /
-//! `sim:ef01` (a device model on a pty).
+//! `sim:ef01` (a device model on a pty) / `sim:ptp` (the camera model in-process).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,11 +30,14 @@ use super::Global;
 pub enum CalDriver {
     Ef01,
     Isdv4,
+    /// A PTP camera (exposure and white balance; see `calibrate_camera.rs`)
+    Ptp,
 }
 
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
-    /// A tty path (with --driver) or sim:ef01 / sim:isdv4
+    /// A tty path (with --driver), VID:PID[:SERIAL] or usb:<port> of a serial device or a PTP
+    /// camera, or sim:ef01 / sim:isdv4 / sim:ptp
     pub selector: Selector,
     /// The driver of a tty path
     #[arg(long)]
@@ -44,15 +50,33 @@ pub struct CalibrateArgs {
     pub timeout: u64,
     #[arg(long)]
     pub json: bool,
+    /// Camera: the white balance to set
+    #[arg(long, value_enum)]
+    pub white_balance: Option<super::calibrate_camera::WhiteBalance>,
+    /// Camera: the exposure bias to set, in EV (e.g. -0.5, 1)
+    #[arg(long, allow_negative_numbers = true, value_name = "EV")]
+    pub exposure_bias: Option<f64>,
+    /// Camera: the ISO speed to set
+    #[arg(long)]
+    pub iso: Option<u32>,
 }
 
-fn calibration_id(prefix: &str, data: &serde_json::Value) -> String {
+pub(super) fn calibration_id(prefix: &str, data: &serde_json::Value) -> String {
     let d = Sha256::digest(data.to_string().as_bytes());
     format!("{prefix}-cal-{}", hex::encode(&d[..6]))
 }
 
 pub fn run(g: &Global, a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let home = g.open_home()?;
+    if super::calibrate_camera::is_camera(&a) {
+        return super::calibrate_camera::run(&home.root, &a);
+    }
+    if a.white_balance.is_some() || a.exposure_bias.is_some() || a.iso.is_some() {
+        anyhow::bail!(
+            "--white-balance, --exposure-bias and --iso are camera settings; {} is not a camera",
+            a.selector
+        );
+    }
     let control = CaptureControl {
         timeout: Duration::from_secs(a.timeout),
         cancel: Default::default(),
@@ -107,11 +131,13 @@ pub fn run(g: &Global, a: CalibrateArgs) -> anyhow::Result<ExitCode> {
             (d, dev.path.clone(), None)
         }
         other => anyhow::bail!(
-            "cannot calibrate {other}: use VID:PID, usb:<port>, a tty path with --driver, or sim:ef01 / sim:isdv4"
+            "cannot calibrate {other}: use VID:PID, usb:<port>, a tty path with --driver, or sim:ef01 / sim:isdv4 / sim:ptp"
         ),
         };
 
     let record = match driver {
+        // Cameras were handed to calibrate_camera above.
+        CalDriver::Ptp => anyhow::bail!("{} is not a PTP camera selector", a.selector),
         CalDriver::Isdv4 => {
             let mut pad = Isdv4::open(
                 &path,

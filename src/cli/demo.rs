@@ -189,16 +189,20 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 .map(|p| (p.lat, p.lon))
                 .unwrap_or((-3.1, 121.1));
             let name = visit.resident.name.clone().unwrap_or_default();
-            let rig = super::rig::SimRig::start(seed, &name, near, a.realtime)?;
+            let skipped: Vec<FingerPosition> =
+                opts.finger_exceptions.iter().map(|(p, _, _)| *p).collect();
+            let rig = super::rig::SimRig::start(seed, &name, near, a.realtime, &skipped)?;
             let report = rig.capture(
                 &home.root,
                 &mut visit,
                 &drafts,
                 opts.finger_exceptions.clone(),
+                &home.config.capture,
             )?;
             device_note = format!(
-                "fingers: {}; signature: {}; {}",
+                "fingers: {}; {}; signature: {}; {}",
                 report.scanner,
+                report.fingers_summary(),
                 report.pad,
                 match report.fix {
                     jemput::visit::capture::FixOutcome::Fix(p) =>

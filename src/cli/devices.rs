@@ -1,5 +1,6 @@
-//! `jemput devices`: every serial device a driver may talk to, accessible or not, with the
-//! candidate drivers, the reason it cannot be opened and the fix. `jemput devices test` is in
+//! `jemput devices`: every serial device a driver may talk to, and every USB fingerprint reader
+//! and PTP camera, accessible or not, with the candidate drivers, the reason it cannot be opened
+//! and the fix. `jemput devices test` is in
 //! `devices_test.rs`.
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
     let ports: jemput::outputs::DevicesOutput = registry::list_all()
         .into_iter()
         .filter(|d| a.all || !d.drivers.is_empty() || d.usb.is_some())
+        // USB readers and cameras (path /dev/bus/usb/…), after the serial ports.
+        .chain(jemput_drivers::usb_registry::list_usb())
         .collect();
     if a.json {
         super::output::json(&ports)?;
@@ -40,7 +43,7 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
     }
     if ports.is_empty() {
         super::output::note(
-            "no serial devices found: plug in the scanner, pen pad or GPS receiver (and check the \
+            "no devices found: plug in the scanner, pen pad, GPS receiver or camera (and check the \
              cable and hub); `jemput devices --all` lists every serial port, and \
              `jemput sim ef01` runs a device model to try the kit without hardware",
         );
@@ -95,8 +98,13 @@ fn print_port(d: &FoundDevice) {
         id,
         drivers
     );
+    let on_usb = d.path.starts_with("/dev/bus/usb");
     match &d.access {
         Access::PermissionDenied { fix } => println!("    fix: {fix}"),
+        Access::Busy { .. } if on_usb => println!(
+            "    fix: close the program holding it (fprintd, gphoto2, a file manager's camera \
+             import), then retry"
+        ),
         Access::Busy { .. } => println!(
             "    fix: close the program holding it (a serial console, another jemput), or stop \
              ModemManager probing it (install the rules in udev/)"

@@ -1,5 +1,5 @@
 //! `jemput devices test <selector>`: is the device alive, what it says it is, one capture (a
-//! finger image, a signature or a fix), and how long each took.
+//! finger image, a signature, a fix or a photo), and how long each took.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -57,6 +57,17 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
             let _bar = output::waiting("waiting for a GPS fix");
             gps.fix(&control)
                 .map(|fix| CaptureSummary::Location { fix })
+        }
+        Capabilities::Camera(cam) => {
+            let bar = output::waiting("taking a photo");
+            cam.set_transfer_progress(bar.progress("photo"));
+            let r = cam.capture_photo(&control);
+            cam.set_transfer_progress(None);
+            r.map(|p| CaptureSummary::Photo {
+                width: p.width,
+                height: p.height,
+                bytes: p.jpeg.len(),
+            })
         }
         _ => Err(DeviceError::NotSupported(
             "this kind of device in `devices test`",
@@ -139,6 +150,14 @@ fn print_report(r: &DeviceTestOutput) {
                 .map(|m| format!(" ±{m:.0} m"))
                 .unwrap_or_default(),
             fix.unix_time,
+            r.capture_ms
+        ),
+        Some(CaptureSummary::Photo {
+            width,
+            height,
+            bytes,
+        }) => println!(
+            "capture    photo {width} × {height} JPEG ({bytes} bytes), in {} ms",
             r.capture_ms
         ),
         None => println!(

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod calibrate;
+pub mod calibrate_camera;
 pub mod capture;
 pub mod demo;
 pub mod devices;
@@ -27,6 +28,7 @@ pub mod status;
 pub mod stress;
 pub mod sync;
 pub mod upload;
+pub mod usbip;
 pub mod visit;
 pub mod worklist;
 
@@ -104,8 +106,11 @@ pub enum Command {
     Devices(devices::DevicesArgs),
     /// One capture from a device to files, for bench tests (finger PNG; signature PNG + trace)
     Capture(capture::CaptureArgs),
-    /// Run device models (fingerprint module, pen pad, GPS) on new ptys until Ctrl-C
+    /// Run device models until Ctrl-C: fingerprint module, pen pad, GPS on new ptys; camera (ptp)
+    /// over USB/IP
     Sim(sim::SimArgs),
+    /// USB/IP client: list a server's devices, attach one to this machine's vhci-hcd
+    Usbip(usbip::UsbIpArgs),
     /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
     Demo(demo::DemoArgs),
     /// The office hub: receive packets from kits, verify them, sign receipts
@@ -145,6 +150,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(a),
         Command::Capture(a) => capture::run(a),
         Command::Sim(a) => sim::run(a),
+        Command::Usbip(a) => usbip::run(a),
         Command::StressSeal(a) => stress::run(g, a),
     }
 }

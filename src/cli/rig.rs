@@ -4,9 +4,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jemput::visit::capture::{capture_with_devices, CapturePlan, Devices, FixOutcome};
+use jemput::imaging::quality::JemputFq;
+use jemput::visit::capture::{
+    capture_with_devices, CaptureHooks, CapturePlan, Devices, FixOutcome,
+};
+use jemput::visit::fingers::{AttemptEvent, AttemptNext, CaptureObserver};
+use jemput::visit::policy::CapturePolicy;
 use jemput::visit::{Drafts, ExceptionReason, FingerPosition, Permanence, Visit};
-use jemput_drivers::ef01::{self, Ef01, Ef01Model, ModelOptions};
+use jemput_drivers::ef01::{self, Degradation, Ef01, Ef01Model, ModelOptions, PoorPrint};
 use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
 use jemput_drivers::nmea::{NmeaConfig, NmeaGps, NmeaModel, NmeaModelConfig};
 use jemput_drivers::{Device, PortLink};
@@ -38,11 +43,62 @@ pub struct RigReport {
     pub scanner: String,
     pub pad: String,
     pub fix: FixOutcome,
+    /// Every finger attempt, in order.
+    pub attempts: Vec<AttemptEvent>,
+}
+
+impl RigReport {
+    /// A summary of the fingers for the demo: the kept scores, retries and forced captures.
+    pub fn fingers_summary(&self) -> String {
+        let kept: Vec<String> = self
+            .attempts
+            .iter()
+            .filter_map(|e| match (&e.next, &e.result) {
+                (
+                    AttemptNext::Accepted,
+                    jemput::visit::fingers::AttemptResult::Scored { score, .. },
+                ) => Some(format!("{:02}:{score}", e.finger.code())),
+                (AttemptNext::Forced { .. }, _) => Some(format!("{:02}:forced", e.finger.code())),
+                _ => None,
+            })
+            .collect();
+        let retries = self
+            .attempts
+            .iter()
+            .filter(|e| e.next == AttemptNext::Retry)
+            .count();
+        let algorithm = self
+            .attempts
+            .first()
+            .map(|e| e.algorithm.as_str())
+            .unwrap_or("-");
+        format!(
+            "finger scores ({algorithm}) {}; retries: {retries}",
+            kept.join(" ")
+        )
+    }
+}
+
+/// Prints one line per finger attempt for the operator (Indonesian, then English) and keeps them.
+struct PrintAttempts(Vec<AttemptEvent>);
+
+impl CaptureObserver for PrintAttempts {
+    fn attempt(&mut self, e: &AttemptEvent) {
+        super::output::note(&format!("  {}\n    {}", e.line_id(), e.line_en()));
+        self.0.push(e.clone());
+    }
 }
 
 impl SimRig {
     /// Starts a fingerprint module, a pen pad and a GPS receiver for one resident (`seed`).
-    pub fn start(seed: u64, name: &str, near: (f64, f64), realtime: bool) -> anyhow::Result<Self> {
+    /// `skipped` are the fingers recorded as exceptions: the operator does not ask for them.
+    pub fn start(
+        seed: u64,
+        name: &str,
+        near: (f64, f64),
+        realtime: bool,
+        skipped: &[FingerPosition],
+    ) -> anyhow::Result<Self> {
         let mut fp = if realtime {
             ModelOptions::default()
         } else {
@@ -54,6 +110,14 @@ impl SimRig {
         };
         fp.person_seed = seed;
         fp.first_finger = FingerPosition::new(1).expect("1-10");
+        // The resident's right index touches the sensor with its tip only the first time, so
+        // the capture policy retries it (and the demo shows the policy at work).
+        fp.poor_prints = vec![PoorPrint::repeated(
+            FingerPosition::new(2).expect("1-10"),
+            1,
+            Degradation::PartialContact,
+        )];
+        fp.skipped_fingers = skipped.to_vec();
         let (ef01, ef01_path) = Ef01Model::spawn_on_pty(fp)?;
 
         let mut pen = Isdv4ModelConfig {
@@ -95,6 +159,7 @@ impl SimRig {
         visit: &mut Visit,
         drafts: &Drafts,
         finger_exceptions: Vec<(FingerPosition, ExceptionReason, Permanence)>,
+        policy: &CapturePolicy,
     ) -> anyhow::Result<RigReport> {
         let link = PortLink::open(&self.ef01_path, 57_600)?;
         let mut scanner = Ef01::open(link, ef01::DEFAULT_ADDRESS, ef01::DEFAULT_PASSWORD)?;
@@ -117,6 +182,7 @@ impl SimRig {
             pad.set_calibration(Some(serde_json::from_value(rec.data)?))?;
         }
         let pad_calibration = pad.calibration().map(|c| c.id.clone());
+        let mut printer = PrintAttempts(Vec::new());
         let fix = capture_with_devices(
             visit,
             drafts,
@@ -131,12 +197,18 @@ impl SimRig {
                 finger_exceptions,
                 timeout: Duration::from_secs(if self.realtime { 60 } else { 20 }),
                 fix_timeout: Duration::from_secs(if self.realtime { 10 } else { 3 }),
+                policy: policy.clone(),
+            },
+            CaptureHooks {
+                quality: &JemputFq,
+                observer: &mut printer,
             },
         )?;
         Ok(RigReport {
             scanner: scanner_name,
             pad: pad_name,
             fix,
+            attempts: printer.0,
         })
     }
 }

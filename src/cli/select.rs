@@ -10,8 +10,9 @@ use jemput_drivers::{CaptureControl, Selector};
 
 #[derive(Debug, Args)]
 pub struct DeviceSelect {
-    /// The device: VID:PID[:SERIAL], usb:<port path>, a tty path, or sim:<ef01|isdv4|gps>[:n] for
-    /// a device model started in-process (see `jemput devices`)
+    /// The device: VID:PID[:SERIAL], usb:<port path>, a tty path, or
+    /// sim:<ef01|isdv4|gps|uru4000|ptp>[:n] for a device model started in-process (see
+    /// `jemput devices`)
     #[arg(value_name = "SELECTOR")]
     pub selector: Selector,
     /// The driver to use when the port's USB id does not tell (a shared USB-serial bridge, a bare

@@ -55,6 +55,17 @@ pub enum ConfigKey {
     MaxClockSkewSecs,
     /// Offline policy: online-only recording (true, false, or off to unset)
     OnlineOnly,
+    /// Capture policy: jemput-fq/1 score (0–100) a finger needs (default 40)
+    FingerThreshold,
+    /// Capture policy: captures tried per finger, the first included (default 3)
+    FingerMaxAttempts,
+    /// Capture policy: keep the best attempt rather than the last (true/false, default true)
+    FingerKeepBest,
+    /// Capture policy: keep a finger below the threshold as forced (true/false, default true;
+    /// false makes it an exception)
+    FingerAllowForced,
+    /// WSQ bit rate of stored fingers (default 0.75 ≈ 15:1)
+    WsqBitrate,
 }
 
 pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
@@ -114,6 +125,27 @@ pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
                         v => Some(flag(v)?),
                     }
                 }
+                ConfigKey::FingerThreshold => {
+                    c.capture.finger.threshold = value.trim().parse().map_err(|_| {
+                        anyhow::anyhow!("finger-threshold must be a score from 0 to 100")
+                    })?
+                }
+                ConfigKey::FingerMaxAttempts => {
+                    c.capture.finger.max_attempts = value.trim().parse().map_err(|_| {
+                        anyhow::anyhow!("finger-max-attempts must be a whole number, at least 1")
+                    })?
+                }
+                ConfigKey::FingerKeepBest => {
+                    c.capture.finger.keep_best = switch("finger-keep-best", &value)?
+                }
+                ConfigKey::FingerAllowForced => {
+                    c.capture.finger.allow_forced = switch("finger-allow-forced", &value)?
+                }
+                ConfigKey::WsqBitrate => {
+                    c.capture.wsq_bitrate = value.trim().parse().map_err(|_| {
+                        anyhow::anyhow!("wsq-bitrate must be a number of bits per pixel, e.g. 0.75")
+                    })?
+                }
                 ConfigKey::MaxPacketBytes => {
                     c.limits.max_packet_bytes = value.parse().map_err(|_| {
                         anyhow::anyhow!("max-packet-bytes must be a number of bytes")
@@ -132,6 +164,16 @@ pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    home.config.capture.validate()?;
     home.save_config()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A true/false setting named `key`.
+fn switch(key: &str, v: &str) -> anyhow::Result<bool> {
+    match v.trim() {
+        "true" | "on" | "yes" => Ok(true),
+        "false" | "off" | "no" => Ok(false),
+        _ => anyhow::bail!("{key} takes true or false, got {v:?}"),
+    }
 }

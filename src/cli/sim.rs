@@ -1,19 +1,25 @@
-//! `jemput sim <ef01|isdv4|gps>...`: runs device models on new ptys until Ctrl-C (or SIGTERM), so
-//! the kit, `jemput capture` or any other program can use them as real devices.
+//! `jemput sim <ef01|isdv4|gps|ptp>...`: runs device models until Ctrl-C (or SIGTERM), so the kit,
+//! `jemput capture` or any other program can use them as real devices: serial models on new ptys,
+//! USB models (`ptp`) behind a USB/IP server on loopback, which Linux's vhci-hcd can attach
+//! (`usbip attach`, or tests/vm/run.sh in a VM).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 use jemput::outputs::SimOutput;
-use jemput_drivers::registry::{self, SimModel, SimOptions};
+use jemput_drivers::registry::{self, SimFault, SimModel, SimOptions};
+use jemput_drivers::usbip::models::{self as usb_models, UsbSimOptions, USB_SIM_MODELS};
+use jemput_drivers::usbip::UsbIpServer;
 
 use super::output;
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// The models to run: ef01 (fingerprint module), isdv4 (signature pad), gps (NMEA receiver);
-    /// the same model twice runs two devices (different people)
+    /// The models to run: ef01 (fingerprint module), isdv4 (signature pad), gps (NMEA receiver)
+    /// on ptys; ptp (still camera) over USB/IP; the same model twice runs two devices (different
+    /// people)
     #[arg(required = true, value_name = "MODEL", value_parser = model_names())]
     pub models: Vec<String>,
     /// No pacing and no waiting for the operator (tests); default: real device speed
@@ -23,13 +29,31 @@ pub struct SimArgs {
     /// (`jemput sim ef01 --fault list` lists them)
     #[arg(long, value_name = "F")]
     pub fault: Vec<String>,
-    /// One line of JSON per model on stdout ({"model", "path", …}), printed as each starts
+    /// One line of JSON per model on stdout ({"model", "path", …}; USB models {"model",
+    /// "address", "busid", …}), printed as each starts
     #[arg(long)]
     pub json: bool,
+    /// Where USB models' USB/IP servers listen (port 0: a free port each; a fixed port serves one
+    /// USB model). Keep it on loopback: USB/IP has no authentication
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
 }
 
 fn model_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(registry::factories().iter().map(|f| f.sim_name()))
+    clap::builder::PossibleValuesParser::new(
+        registry::factories()
+            .iter()
+            .map(|f| f.sim_name())
+            .chain(USB_SIM_MODELS.iter().map(|m| m.name)),
+    )
+}
+
+/// The faults model `name` knows (serial or USB).
+fn known_faults(name: &str) -> &'static [SimFault] {
+    match registry::sim_factory(name) {
+        Some(f) => f.sim_faults(),
+        None => usb_models::usb_sim_model(name).map_or(&[], |m| m.faults),
+    }
 }
 
 /// The faults each model gets: `name` goes to every model that knows it, `model:name` to that
@@ -43,11 +67,10 @@ fn faults_for(models: &[String], faults: &[String]) -> anyhow::Result<Vec<Vec<St
         };
         let mut used = false;
         for (i, m) in models.iter().enumerate() {
-            let f = registry::sim_factory(m).expect("clap checks model names");
             if only.is_some_and(|o| o != m) {
                 continue;
             }
-            if f.sim_faults().iter().any(|k| k.name == name) {
+            if known_faults(m).iter().any(|k| k.name == name) {
                 out[i].push(name.to_string());
                 used = true;
             }
@@ -70,9 +93,7 @@ fn fault_list(models: &[String]) -> String {
             continue;
         }
         seen.push(m.clone());
-        let f = registry::sim_factory(m).expect("clap checks model names");
-        let names: Vec<_> = f
-            .sim_faults()
+        let names: Vec<_> = known_faults(m)
             .iter()
             .map(|k| format!("{} ({})", k.name, k.help))
             .collect();
@@ -89,49 +110,81 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     let faults = faults_for(&a.models, &a.fault)?;
     // Catch Ctrl-C before the models start, so that no signal can leave them half set up.
     let stop = super::interrupt::flag();
-    let mut running: Vec<SimModel> = Vec::new();
+    let usb_count = a
+        .models
+        .iter()
+        .filter(|m| usb_models::usb_sim_model(m).is_some())
+        .count();
+    if usb_count > 1 && a.listen.port() != 0 {
+        anyhow::bail!(
+            "--listen {} names one port, but {usb_count} USB models need one each; use port 0 / pakai port 0",
+            a.listen
+        );
+    }
+    // Kept until the end: dropping a model stops it.
+    let mut ptys: Vec<SimModel> = Vec::new();
+    let mut servers: Vec<UsbIpServer> = Vec::new();
     let mut next_index = std::collections::HashMap::<&str, u32>::new();
     for (model, faults) in a.models.iter().zip(faults) {
         let index = next_index.entry(model.as_str()).or_insert(0);
-        let sim = registry::start_sim(
-            model,
-            &SimOptions {
-                fast: a.fast,
-                index: *index,
-                faults,
-            },
-        )?;
-        *index += 1;
-        let line = SimOutput {
-            model: sim.model.into(),
-            driver: sim.driver.into(),
-            path: sim.path.clone(),
-            baud: sim.baud,
-            fast: sim.fast,
-            faults: sim.faults.clone(),
+        let line = match usb_models::usb_sim_model(model) {
+            Some(usb) => {
+                let server = usb_models::start(
+                    usb.name,
+                    &UsbSimOptions {
+                        listen: a.listen,
+                        fast: a.fast,
+                        index: *index,
+                        faults: faults.clone(),
+                    },
+                )?;
+                let r = server.record();
+                let line = SimOutput {
+                    model: usb.name.into(),
+                    driver: usb.driver.into(),
+                    transport: "usbip".into(),
+                    path: None,
+                    baud: None,
+                    address: Some(server.address().to_string()),
+                    busid: Some(server.busid().to_string()),
+                    usb_id: Some(format!("{:04x}:{:04x}", r.vendor_id, r.product_id)),
+                    fast: a.fast,
+                    faults,
+                };
+                servers.push(server);
+                line
+            }
+            None => {
+                let sim = registry::start_sim(
+                    model,
+                    &SimOptions {
+                        fast: a.fast,
+                        index: *index,
+                        faults,
+                    },
+                )?;
+                let line = SimOutput {
+                    model: sim.model.into(),
+                    driver: sim.driver.into(),
+                    transport: "pty".into(),
+                    path: Some(sim.path.clone()),
+                    baud: Some(sim.baud),
+                    address: None,
+                    busid: None,
+                    usb_id: None,
+                    fast: sim.fast,
+                    faults: sim.faults.clone(),
+                };
+                ptys.push(sim);
+                line
+            }
         };
+        *index += 1;
         if a.json {
             output::json_line(&line)?;
         } else {
-            println!(
-                "{:<6} {}  (open with: {} --driver {}; {}{})",
-                line.model,
-                line.path.display(),
-                line.path.display(),
-                line.driver,
-                if line.fast {
-                    "fast".to_string()
-                } else {
-                    format!("real speed, {} baud", line.baud)
-                },
-                if line.faults.is_empty() {
-                    String::new()
-                } else {
-                    format!(", faults: {}", line.faults.join(" "))
-                }
-            );
+            print_human(&line);
         }
-        running.push(sim);
     }
     if !a.json {
         output::note("device models running; Ctrl-C stops them");
@@ -139,7 +192,38 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    drop(running);
+    drop(servers);
+    drop(ptys);
     tracing::info!("device models stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_human(line: &SimOutput) {
+    let faults = if line.faults.is_empty() {
+        String::new()
+    } else {
+        format!(", faults: {}", line.faults.join(" "))
+    };
+    match (&line.path, &line.address, &line.busid) {
+        (Some(path), _, _) => println!(
+            "{:<6} {}  (open with: {} --driver {}; {}{faults})",
+            line.model,
+            path.display(),
+            path.display(),
+            line.driver,
+            match line.baud {
+                Some(baud) if !line.fast => format!("real speed, {baud} baud"),
+                _ => "fast".to_string(),
+            },
+        ),
+        (None, Some(addr), Some(busid)) => {
+            let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "3240"));
+            println!(
+                "{:<6} usbip {addr} busid {busid} {}  (attach as root: usbip --tcp-port {port} attach -r {host} -b {busid}{faults})",
+                line.model,
+                line.usb_id.as_deref().unwrap_or(""),
+            )
+        }
+        _ => println!("{:<6} running", line.model),
+    }
 }

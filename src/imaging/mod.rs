@@ -1,4 +1,4 @@
-//! Image checks on captured biometrics. For now: the fingerprint quality score ([`quality`]); the
-//! capture policy that uses it is not wired in yet.
+//! Image checks on captured biometrics. For now: the fingerprint quality score ([`quality`]), which
+//! the capture policy (`crate::visit::policy`) applies to every finger attempt.
 
 pub mod quality;

@@ -9,7 +9,7 @@
 //! recorded with its algorithm id. It expects an uncompressed 8-bit grey image at 500 ppi (ridges
 //! dark, background light), scored before any WSQ compression.
 //!
-//! The capture policy (thresholds, retries, forced captures) does not use this yet.
+//! The capture policy ([`crate::visit::policy`]) scores every finger attempt with it.
 
 use std::collections::BTreeMap;
 

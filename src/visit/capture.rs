@@ -1,6 +1,6 @@
-//! Taking a visit's captures from devices: a location fix, each finger, the signature. Every capture
-//! is saved to the encrypted draft the moment it is taken, so a crash or a flat battery mid-visit
-//! loses nothing already captured.
+//! Taking a visit's captures from devices: a location fix, each finger (through the capture policy,
+//! [`super::fingers`], stored as WSQ), the signature. Every capture is saved to the encrypted draft
+//! the moment it is taken, so a crash or a flat battery mid-visit loses nothing already captured.
 
 use std::time::Duration;
 
@@ -8,9 +8,12 @@ use jemput_drivers::{
     CaptureControl, DeviceError, FingerprintScanner, LocationSource, PenTrace, SignaturePad,
 };
 
+use super::fingers::{capture_finger, encode_wsq, wsq_file_name, CaptureObserver, FingerOutcome};
 use super::model::*;
+use super::policy::{CapturePolicy, Failure};
 use super::synth;
 use super::{DraftError, Drafts};
+use crate::imaging::quality::FingerQuality;
 
 /// The devices a visit captures with. The face stays synthetic until the camera drivers land.
 pub struct Devices<'a> {
@@ -41,6 +44,22 @@ pub struct CapturePlan {
     pub timeout: Duration,
     /// Wait for a GPS fix at most this long (a fix is logged, never required).
     pub fix_timeout: Duration,
+    /// Thresholds, attempts, keep-best, forcing, and the WSQ bit rate (the kit's `[capture]`).
+    pub policy: CapturePolicy,
+}
+
+/// The fingerprint quality algorithm in use and who hears about each attempt.
+pub struct CaptureHooks<'a> {
+    pub quality: &'a dyn FingerQuality,
+    pub observer: &'a mut dyn CaptureObserver,
+}
+
+impl std::fmt::Debug for CaptureHooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureHooks")
+            .field("quality", &self.quality.algorithm_id())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +73,14 @@ pub enum CaptureError {
     },
     #[error(transparent)]
     Draft(#[from] DraftError),
+    #[error("compressing finger {finger} to WSQ failed: {source}")]
+    Wsq {
+        finger: u8,
+        #[source]
+        source: jemput_wsq::Error,
+    },
+    #[error(transparent)]
+    Policy(#[from] super::policy::PolicyError),
 }
 
 /// What the visit learned about its location.
@@ -65,18 +92,23 @@ pub enum FixOutcome {
 }
 
 /// Captures location, fingers and signature into `visit`, saving each to the draft at once.
+/// Each finger goes through `plan.policy` (scored by `hooks.quality`, every attempt reported to
+/// `hooks.observer`) and is stored as `finger-NN.wsq`.
 pub fn capture_with_devices(
     visit: &mut Visit,
     drafts: &Drafts,
     devices: Devices<'_>,
     plan: &CapturePlan,
+    hooks: CaptureHooks<'_>,
 ) -> Result<FixOutcome, CaptureError> {
     let control = |timeout| CaptureControl {
         timeout,
         cancel: Default::default(),
     };
+    plan.policy.validate()?;
     drafts.save_visit(visit)?;
 
+    let mut hooks = hooks;
     let fix = match devices.gps {
         Some(gps) => match gps.fix(&control(plan.fix_timeout)) {
             Ok(f) => {
@@ -102,36 +134,15 @@ pub fn capture_with_devices(
                 proof_file: None,
                 noted_at: now,
             }),
-            None => {
-                let img = devices
-                    .scanner
-                    .capture_finger(&control(plan.timeout))
-                    .map_err(|source| CaptureError::Device {
-                        what: format!("capturing finger {} ({})", pos.code(), pos.name_en()),
-                        source,
-                    })?;
-                let name = format!("finger-{:02}.png", pos.code());
-                drafts.save_file(
-                    visit.id,
-                    &name,
-                    &synth::png_gray(img.width, img.height, &img.pixels),
-                )?;
-                Slot::Captured(Capture {
-                    file: name.clone(),
-                    media_type: "image/png".into(),
-                    extra_files: Vec::new(),
-                    captured_at: now,
-                    device: devices.scanner.info().clone(),
-                    calibration_id: devices.scanner_calibration.clone(),
-                    // No quality measure yet (imaging issue): none is claimed.
-                    quality: None,
-                    retries: 0,
-                    forced: false,
-                    width: Some(img.width),
-                    height: Some(img.height),
-                    ppi: Some(img.ppi),
-                })
-            }
+            None => finger_slot(
+                visit,
+                drafts,
+                &mut *devices.scanner,
+                devices.scanner_calibration.clone(),
+                pos,
+                plan,
+                &mut hooks,
+            )?,
         };
         visit.captures.fingers.insert(pos, slot);
         drafts.save_visit(visit)?;
@@ -167,4 +178,68 @@ pub fn capture_with_devices(
     }));
     drafts.save_visit(visit)?;
     Ok(fix)
+}
+
+/// One finger through the policy: the kept image saved to the draft as WSQ, or an exception.
+fn finger_slot(
+    visit: &Visit,
+    drafts: &Drafts,
+    scanner: &mut dyn FingerprintScanner,
+    calibration: Option<String>,
+    pos: FingerPosition,
+    plan: &CapturePlan,
+    hooks: &mut CaptureHooks<'_>,
+) -> Result<Slot, CaptureError> {
+    let started = jiff::Timestamp::now();
+    let outcome = capture_finger(
+        scanner,
+        pos,
+        &plan.policy.finger,
+        hooks.quality,
+        plan.timeout,
+        &mut *hooks.observer,
+    )?;
+    Ok(match outcome {
+        FingerOutcome::Kept {
+            image,
+            score,
+            attempts,
+            forced,
+        } => {
+            let wsq = encode_wsq(&image, plan.policy.wsq_bitrate).map_err(|source| {
+                CaptureError::Wsq {
+                    finger: pos.code(),
+                    source,
+                }
+            })?;
+            let name = wsq_file_name(pos);
+            drafts.save_file(visit.id, &name, &wsq)?;
+            Slot::Captured(Capture {
+                file: name,
+                media_type: "image/x-wsq".into(),
+                extra_files: Vec::new(),
+                captured_at: started,
+                device: scanner.info().clone(),
+                calibration_id: calibration,
+                quality: Some(Quality {
+                    score,
+                    algorithm: hooks.quality.algorithm_id().to_string(),
+                }),
+                retries: attempts.saturating_sub(1),
+                forced,
+                width: Some(image.width),
+                height: Some(image.height),
+                ppi: Some(image.ppi),
+            })
+        }
+        FingerOutcome::Exception { failure, .. } => Slot::Exception(Exception {
+            reason: match failure {
+                Failure::BelowThreshold { .. } => ExceptionReason::PoorQuality,
+                Failure::NothingDetected => ExceptionReason::NotDetected,
+            },
+            permanence: Permanence::Temporary,
+            proof_file: None,
+            noted_at: jiff::Timestamp::now(),
+        }),
+    })
 }

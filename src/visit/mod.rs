@@ -3,8 +3,10 @@
 pub mod capture;
 pub mod check;
 pub mod draft;
+pub mod fingers;
 pub mod model;
 pub mod nik;
+pub mod policy;
 
 pub use check::Problem;
 pub use draft::{DraftError, Drafts};

@@ -225,9 +225,10 @@ pub enum Slot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capture {
-    /// Name of the file inside the packet (and of the draft blob), e.g. `finger-02.png`.
+    /// Name of the file inside the packet (and of the draft blob), e.g. `finger-02.wsq`.
     pub file: String,
-    /// Media type of `file`: `image/png`, `image/jpeg`, `application/json` (pen trace).
+    /// Media type of `file`: `image/x-wsq` (fingers), `image/png`, `image/jpeg`,
+    /// `application/json` (pen trace).
     pub media_type: String,
     /// Extra files belonging to this capture, e.g. the pen trace beside the signature image.
     #[serde(default)]
@@ -238,9 +239,10 @@ pub struct Capture {
     pub calibration_id: Option<String>,
     /// Quality score 0–100 and the algorithm that produced it.
     pub quality: Option<Quality>,
-    /// Attempts before this one was kept.
+    /// Attempts made beyond the first under the capture policy (attempts in all = `retries` + 1);
+    /// with keep-best the kept capture is the best of them.
     pub retries: u32,
-    /// The operator kept this capture although it did not meet the quality threshold.
+    /// Kept although below the capture policy's quality threshold after every attempt.
     pub forced: bool,
     pub width: Option<u32>,
     pub height: Option<u32>,
@@ -251,7 +253,7 @@ pub struct Capture {
 #[serde(deny_unknown_fields)]
 pub struct Quality {
     pub score: u8,
-    /// Algorithm id, e.g. `jemput-synthetic-v1` until a real quality measure lands (imaging issue).
+    /// Algorithm id, e.g. `jemput-fq/1` (jemput's own finger measure, not NFIQ 2).
     pub algorithm: String,
 }
 
@@ -275,6 +277,10 @@ pub enum ExceptionReason {
     Blind,
     Refused,
     DeviceFailure,
+    /// Every attempt scored below the capture policy's threshold and forcing is not allowed.
+    PoorQuality,
+    /// The device detected nothing in any attempt (no finger on the sensor before the timeout).
+    NotDetected,
     /// Anything else, described by the operator.
     Other(String),
 }
@@ -288,6 +294,8 @@ impl ExceptionReason {
             ExceptionReason::Blind => "Tunanetra".into(),
             ExceptionReason::Refused => "Menolak".into(),
             ExceptionReason::DeviceFailure => "Perangkat gagal".into(),
+            ExceptionReason::PoorQuality => "Kualitas di bawah ambang".into(),
+            ExceptionReason::NotDetected => "Tidak terdeteksi".into(),
             ExceptionReason::Other(t) => format!("Lainnya: {t}"),
         }
     }

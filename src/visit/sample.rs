@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::synth;
+use crate::imaging::quality::{FingerQuality, JemputFq};
 use crate::packet::PacketFile;
 
 /// Choices for a synthetic visit.
@@ -19,8 +20,10 @@ pub struct SampleOptions {
     pub finger_exceptions: Vec<(FingerPosition, ExceptionReason, Permanence)>,
     /// Record the signature as an exception (unable to sign) instead of a trace.
     pub signature_exception: bool,
-    /// Fingerprint quality knob, 0.0–1.0.
+    /// Fingerprint quality knob of the generator, 0.0–1.0 (the recorded score is `jemput-fq/1`'s).
     pub quality: f32,
+    /// WSQ bit rate of the fingers.
+    pub wsq_bitrate: f32,
     pub documents: usize,
     /// Leave fingers and signature empty: they are taken from devices
     /// ([`super::capture::capture_with_devices`]).
@@ -35,6 +38,7 @@ impl Default for SampleOptions {
             finger_exceptions: Vec::new(),
             signature_exception: false,
             quality: 0.9,
+            wsq_bitrate: super::policy::WSQ_BITRATE,
             documents: 0,
             biometrics_from_devices: false,
         }
@@ -131,10 +135,15 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
                 continue;
             }
             let img = synth::fingerprint(seed, pos, opts.quality);
-            let name = format!("finger-{:02}.png", pos.code());
+            // Scored on the uncompressed image, then stored as WSQ like a captured finger.
+            let score = image::GrayImage::from_raw(img.width, img.height, img.pixels.clone())
+                .map(|g| JemputFq.score(&g).score)
+                .unwrap_or(0);
+            let name = super::fingers::wsq_file_name(pos);
             files.push(PacketFile {
                 name: name.clone(),
-                bytes: synth::png_gray(img.width, img.height, &img.pixels),
+                bytes: super::fingers::encode_wsq(&img, opts.wsq_bitrate)
+                    .expect("a synthetic print encodes to WSQ"),
             });
             let mut c = capture(
                 &name,
@@ -144,8 +153,8 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
                 Some(img.ppi),
             );
             c.quality = Some(Quality {
-                score: (opts.quality.clamp(0.0, 1.0) * 100.0) as u8,
-                algorithm: "jemput-synthetic-knob".into(),
+                score,
+                algorithm: JemputFq.algorithm_id().into(),
             });
             fingers.insert(pos, Slot::Captured(c));
         }

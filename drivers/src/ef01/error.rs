@@ -218,9 +218,7 @@ impl From<Ef01Error> for DeviceError {
     fn from(e: Ef01Error) -> DeviceError {
         match e {
             Ef01Error::Timeout { command, waited } => DeviceError::Timeout(waited, command),
-            Ef01Error::NoFinger { waited } => {
-                DeviceError::Timeout(waited, "a finger on the sensor")
-            }
+            Ef01Error::NoFinger { waited } => DeviceError::Timeout(waited, crate::NO_FINGER),
             Ef01Error::Disconnected { .. } => DeviceError::Disconnected,
             Ef01Error::Link {
                 source: LinkError::Busy(_),

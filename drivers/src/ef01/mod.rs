@@ -25,7 +25,7 @@ pub mod protocol;
 pub use driver::{AuraLed, Ef01, Ef01Config, LedColour, LedMode, Progress};
 pub use error::{explain, Ef01Error};
 pub use ids::{ModuleModel, UsbBridge, MODULES, USB_BRIDGES};
-pub use model::{Ef01Model, Fault, ModelHandle, ModelOptions};
+pub use model::{Degradation, Ef01Model, Fault, ModelHandle, ModelOptions, PoorPrint};
 pub use protocol::{
     Confirmation, Decoder, Frame, FrameError, Instruction, PacketSize, Pid, SysParams,
     DEFAULT_ADDRESS, DEFAULT_PASSWORD,

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::dataset::{decode_u32_array, DeviceInfo, ObjectInfo, StorageInfo};
+use super::dataset::{decode_u32_array, DeviceInfo, ObjectInfo, Reader, StorageInfo, Writer};
 use super::error::PtpError;
+use super::props::{read_value, write_value, DevicePropDesc, PropValue};
 use super::protocol::{
     class, command, data, decode_header, ContainerType, EventCode, FormatCode, OperationCode,
     ParamContainer, ResponseCode, HEADER_LEN,
@@ -549,6 +550,45 @@ impl<T: UsbTransport> PtpCamera<T> {
     pub fn delete_object(&mut self, handle: u32) -> Result<(), PtpError> {
         self.expect_ok(OperationCode::DELETE_OBJECT, &[handle, 0])
             .map(drop)
+    }
+
+    /// Whether the camera lists device property `code` in its DeviceInfo.
+    pub fn has_property(&self, code: u16) -> bool {
+        self.info.device_properties_supported.contains(&code)
+    }
+
+    /// GetDevicePropDesc: the property's type, current and default value, and allowed values.
+    pub fn property_desc(&mut self, code: u16) -> Result<DevicePropDesc, PtpError> {
+        let d = self.ok_dataset(OperationCode::GET_DEVICE_PROP_DESC, &[u32::from(code)])?;
+        DevicePropDesc::decode(&d).map_err(|source| codec("GetDevicePropDesc", source))
+    }
+
+    /// GetDevicePropValue of a property of data type `data_type`.
+    pub fn property_value(&mut self, code: u16, data_type: u16) -> Result<PropValue, PtpError> {
+        let d = self.ok_dataset(OperationCode::GET_DEVICE_PROP_VALUE, &[u32::from(code)])?;
+        let mut r = Reader::new(&d, "DevicePropValue");
+        let v = read_value(&mut r, data_type)
+            .and_then(|v| r.finish().map(|()| v))
+            .map_err(|source| codec("GetDevicePropValue", source))?;
+        Ok(v)
+    }
+
+    /// SetDevicePropValue (the value goes in the data phase, encoded as `data_type`).
+    pub fn set_property(
+        &mut self,
+        code: u16,
+        data_type: u16,
+        value: &PropValue,
+    ) -> Result<(), PtpError> {
+        let mut w = Writer(Vec::new());
+        write_value(&mut w, data_type, value)
+            .map_err(|source| codec("SetDevicePropValue", source))?;
+        let op = OperationCode::SET_DEVICE_PROP_VALUE;
+        let reply = self.run(op, &[u32::from(code)], Some(&w.0))?;
+        match reply.code {
+            ResponseCode::OK => Ok(()),
+            code => Err(PtpError::Response { op, code }),
+        }
     }
 
     /// InitiateCapture on the default storage in the default format, retried while the camera is

@@ -18,8 +18,8 @@
 //!
 //! **Not done yet:** no vendor capture hook ships (Canon EOS, Nikon and Sony bodies that need
 //! vendor operations get a clear error naming them); GetPartialObject is not used (GetObject is
-//! read in many bulk transfers instead); device properties (exposure, white balance) are not read
-//! or set; the model is not served over USB/IP yet.
+//! read in many bulk transfers instead). Device properties ([`props`]): integers up to 64 bits
+//! and strings only. The model is served over USB/IP by [`crate::usbip`] (`jemput sim ptp`).
 
 pub mod dataset;
 mod driver;
@@ -27,11 +27,13 @@ mod error;
 pub mod ids;
 pub mod model;
 mod open;
+pub mod props;
 pub mod protocol;
 
 pub use dataset::{DeviceInfo, ObjectInfo, StorageInfo};
 pub use driver::{Event, PtpCamera, PtpConfig, PtpEndpoints, PtpSession, Reply, VendorCapture};
 pub use error::{explain, PtpError};
 pub use model::{ModelLog, PtpFault, PtpModel, PtpModelConfig, STORAGE_ID};
-pub use open::{is_sim, open, OpenCameraError, SIM_NAME};
+pub use open::{is_sim, open, open_camera, AnyCamera, OpenCameraError, SIM_NAME};
+pub use props::{DevicePropDesc, PropForm, PropValue};
 pub use protocol::{CodecError, EventCode, FormatCode, OperationCode, ResponseCode};

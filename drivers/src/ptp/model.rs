@@ -1,7 +1,8 @@
 //! A PTP still camera model: the camera's side of the same codec, with one storage (a memory
-//! card), DeviceInfo, synthetic face photos on a coloured background (never a real person), and
-//! faults on request — busy, store full, a transfer the camera cancels, an unplug mid-transfer, a
-//! body without InitiateCapture.
+//! card), DeviceInfo, device properties (white balance, exposure program, exposure bias, ISO),
+//! synthetic face photos on a coloured background (never a real person), and faults on request —
+//! busy, store full, a transfer the camera cancels, an unplug mid-transfer, a body without
+//! InitiateCapture, a body without properties.
 //!
 //! It plugs in under the driver through [`crate::usb::MemUsb`] (see [`PtpModel::transport`]).
 
@@ -9,14 +10,18 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::dataset::{encode_u32_array, DeviceInfo, ObjectInfo, StorageInfo};
+use super::dataset::{encode_u32_array, DeviceInfo, ObjectInfo, Reader, StorageInfo, Writer};
 use super::driver::PtpEndpoints;
+use super::props::{self, DevicePropDesc, PropForm, PropValue};
 use super::protocol::{
     class, data, decode_header, ContainerType, EventCode, FormatCode, OperationCode,
     ParamContainer, ResponseCode,
 };
 use crate::synth;
-use crate::usb::{ControlRequest, MemUsb, UsbError, UsbFunction};
+use crate::usb::{
+    ControlRequest, EndpointDescription, EndpointKind, InterfaceDescription, MemUsb,
+    UsbDescription, UsbDevice, UsbError, UsbFunction, UsbSpeed,
+};
 
 /// The one storage of the model.
 pub const STORAGE_ID: u32 = 0x0001_0001;
@@ -39,6 +44,8 @@ pub enum PtpFault {
         vendor_extension: u32,
         vendor_ops: Vec<u16>,
     },
+    /// A body that exposes no device properties (exposure, white balance are set on the camera).
+    NoProperties,
 }
 
 /// How the model looks and behaves.
@@ -139,6 +146,57 @@ pub struct PtpModel {
     event_out: Vec<u8>,
     unplugged: bool,
     log: ModelLog,
+    /// Device properties: exposure and white balance.
+    props: BTreeMap<u16, DevicePropDesc>,
+    /// A SetDevicePropValue waiting for its data phase: (property, transaction).
+    pending_set: Option<(u16, u32)>,
+}
+
+/// The properties of the model: white balance, exposure program, exposure bias and ISO.
+fn model_properties() -> BTreeMap<u16, DevicePropDesc> {
+    let int = PropValue::Int;
+    let e = |v: &[i128]| PropForm::Enumeration(v.iter().copied().map(PropValue::Int).collect());
+    [
+        DevicePropDesc {
+            code: props::code::WHITE_BALANCE,
+            data_type: props::data_type::UINT16,
+            writable: true,
+            factory_default: int(2),
+            current: int(2),
+            form: e(&[2, 4, 5, 6, 7]),
+        },
+        DevicePropDesc {
+            code: props::code::EXPOSURE_PROGRAM_MODE,
+            data_type: props::data_type::UINT16,
+            writable: true,
+            factory_default: int(2),
+            current: int(2),
+            form: e(&[1, 2, 3, 4]),
+        },
+        DevicePropDesc {
+            code: props::code::EXPOSURE_BIAS_COMPENSATION,
+            data_type: props::data_type::INT16,
+            writable: true,
+            factory_default: int(0),
+            current: int(0),
+            form: PropForm::Range {
+                min: int(-3000),
+                max: int(3000),
+                step: int(500),
+            },
+        },
+        DevicePropDesc {
+            code: props::code::EXPOSURE_INDEX,
+            data_type: props::data_type::UINT16,
+            writable: true,
+            factory_default: int(200),
+            current: int(200),
+            form: e(&[100, 200, 400, 800, 1600]),
+        },
+    ]
+    .into_iter()
+    .map(|d| (d.code, d))
+    .collect()
 }
 
 /// Operations the model implements.
@@ -154,6 +212,9 @@ const OPERATIONS: &[OperationCode] = &[
     OperationCode::GET_OBJECT,
     OperationCode::DELETE_OBJECT,
     OperationCode::INITIATE_CAPTURE,
+    OperationCode::GET_DEVICE_PROP_DESC,
+    OperationCode::GET_DEVICE_PROP_VALUE,
+    OperationCode::SET_DEVICE_PROP_VALUE,
 ];
 
 impl PtpModel {
@@ -171,6 +232,11 @@ impl PtpModel {
                 vendor_extension_id = *vendor_extension;
             }
         }
+        let props = if cfg.faults.contains(&PtpFault::NoProperties) {
+            BTreeMap::new()
+        } else {
+            model_properties()
+        };
         let info = DeviceInfo {
             standard_version: 100,
             vendor_extension_id,
@@ -187,7 +253,7 @@ impl PtpModel {
             .iter()
             .map(|e| e.0)
             .collect(),
-            device_properties_supported: Vec::new(),
+            device_properties_supported: props.keys().copied().collect(),
             capture_formats: vec![FormatCode::EXIF_JPEG.0],
             image_formats: vec![FormatCode::EXIF_JPEG.0, FormatCode::ASSOCIATION.0],
             manufacturer: cfg.manufacturer.clone(),
@@ -218,7 +284,34 @@ impl PtpModel {
             event_out: Vec::new(),
             unplugged: false,
             log: ModelLog::default(),
+            props,
+            pending_set: None,
         }
+    }
+
+    /// The current value of device property `code`, if the model has it.
+    pub fn property(&self, code: u16) -> Option<&PropValue> {
+        self.props.get(&code).map(|d| &d.current)
+    }
+
+    /// The data phase of a SetDevicePropValue: checks the value against the property's type and
+    /// allowed values, and answers.
+    fn set_property(&mut self, code: u16, tid: u32, payload: &[u8]) {
+        let Some(desc) = self.props.get_mut(&code) else {
+            return self.respond(ResponseCode::DEVICE_PROP_NOT_SUPPORTED, tid, &[]);
+        };
+        let mut r = Reader::new(payload, "DevicePropValue");
+        let value = props::read_value(&mut r, desc.data_type).and_then(|v| r.finish().map(|()| v));
+        let code = match value {
+            Err(_) => ResponseCode::INVALID_DEVICE_PROP_FORMAT,
+            Ok(_) if !desc.writable => ResponseCode::ACCESS_DENIED,
+            Ok(v) if !desc.allows(&v) => ResponseCode::INVALID_DEVICE_PROP_VALUE,
+            Ok(v) => {
+                desc.current = v;
+                ResponseCode::OK
+            }
+        };
+        self.respond(code, tid, &[]);
     }
 
     /// The model behind an in-memory USB transport, with the log of what it was asked and the
@@ -364,8 +457,31 @@ impl PtpModel {
                 }
             }
             OperationCode::INITIATE_CAPTURE if self.info.supports(op) => {
+                // Logged with its time: tests/vm/run.sh measures InitiateCapture → photo sent.
+                tracing::info!(tid, "PTP model: InitiateCapture received");
                 self.initiate_capture(c.param(0), c.param(1), tid)
             }
+            OperationCode::GET_DEVICE_PROP_DESC | OperationCode::GET_DEVICE_PROP_VALUE => {
+                let Some(desc) = u16::try_from(c.param(0))
+                    .ok()
+                    .and_then(|p| self.props.get(&p))
+                else {
+                    return self.respond(ResponseCode::DEVICE_PROP_NOT_SUPPORTED, tid, &[]);
+                };
+                let d = if op == OperationCode::GET_DEVICE_PROP_DESC {
+                    desc.encode()
+                } else {
+                    let mut w = Writer(Vec::new());
+                    props::write_value(&mut w, desc.data_type, &desc.current).map(|()| w.0)
+                }
+                .expect("the model's own values fit their types");
+                self.send_data(op, tid, &d);
+            }
+            OperationCode::SET_DEVICE_PROP_VALUE => match u16::try_from(c.param(0)) {
+                // The value follows in a data container.
+                Ok(p) => self.pending_set = Some((p, tid)),
+                Err(_) => self.respond(ResponseCode::DEVICE_PROP_NOT_SUPPORTED, tid, &[]),
+            },
             _ => self.respond(ResponseCode::OPERATION_NOT_SUPPORTED, tid, &[]),
         }
     }
@@ -449,6 +565,51 @@ impl PtpModel {
     }
 }
 
+impl UsbDevice for PtpModel {
+    /// A still image capture interface (class 6/1/1) with bulk IN 0x81, bulk OUT 0x02 and
+    /// interrupt IN 0x83, high speed for 512-byte bulk packets (full speed otherwise), under the
+    /// pid.codes test VID:PID.
+    fn description(&self) -> UsbDescription {
+        let bulk = self.cfg.bulk_packet.min(1024) as u16;
+        let bulk_endpoint = |address| EndpointDescription {
+            address,
+            kind: EndpointKind::Bulk,
+            max_packet: bulk,
+            interval: 0,
+        };
+        UsbDescription {
+            vendor_id: super::ids::SIM_VENDOR_ID,
+            product_id: super::ids::SIM_PRODUCT_ID,
+            bcd_device: 0x0100,
+            device_class: [0, 0, 0],
+            manufacturer: self.cfg.manufacturer.clone(),
+            product: self.cfg.model.clone(),
+            serial: self.cfg.serial.clone(),
+            speed: if bulk >= 512 {
+                UsbSpeed::High
+            } else {
+                UsbSpeed::Full
+            },
+            interfaces: vec![InterfaceDescription {
+                class: super::ids::INTERFACE_CLASS,
+                subclass: super::ids::INTERFACE_SUBCLASS,
+                protocol: super::ids::INTERFACE_PROTOCOL,
+                name: Some("PTP".into()),
+                endpoints: vec![
+                    bulk_endpoint(0x81),
+                    bulk_endpoint(0x02),
+                    EndpointDescription {
+                        address: 0x83,
+                        kind: EndpointKind::Interrupt,
+                        max_packet: self.cfg.interrupt_packet.min(1024) as u16,
+                        interval: 4,
+                    },
+                ],
+            }],
+        }
+    }
+}
+
 impl UsbFunction for PtpModel {
     fn control(
         &mut self,
@@ -515,8 +676,12 @@ impl UsbFunction for PtpModel {
                 if let Ok(c) = ParamContainer::decode(&container) {
                     self.command(c);
                 }
+            } else if h.kind == ContainerType::Data {
+                // Only SetDevicePropValue takes data; data for nothing pending is dropped.
+                if let Some((prop, tid)) = self.pending_set.take() {
+                    self.set_property(prop, tid, &container[12..]);
+                }
             }
-            // Data from the host: no operation the model implements takes any; dropped.
         }
         Ok(())
     }
@@ -558,6 +723,12 @@ impl UsbFunction for PtpModel {
         t.pos += n;
         if t.pos == t.data.len() {
             let whole = t.data.len();
+            let is_photo = whole > 12
+                && t.data[4] == ContainerType::Data as u8
+                && u16::from_le_bytes([t.data[6], t.data[7]]) == OperationCode::GET_OBJECT.0;
+            if is_photo {
+                tracing::info!(bytes = whole - 12, "PTP model: GetObject data sent");
+            }
             self.bulk_in.pop_front();
             if whole % packet == 0 {
                 // The transfer filled its last packet: a zero-length packet ends it.

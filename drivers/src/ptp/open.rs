@@ -6,7 +6,7 @@ use super::driver::{PtpCamera, PtpConfig, PtpEndpoints};
 use super::error::PtpError;
 use super::ids;
 use super::model::{PtpModel, PtpModelConfig};
-use crate::usb::{self, RusbLink, UsbError};
+use crate::usb::{self, RusbLink, UsbError, UsbTransport};
 use crate::{Camera, Selector};
 
 /// The model's name after `sim:`.
@@ -51,6 +51,14 @@ pub fn open(
     selector: &Selector,
     config: PtpConfig,
 ) -> Result<Box<dyn Camera + Send>, OpenCameraError> {
+    Ok(Box::new(open_camera(selector, config)?))
+}
+
+/// A camera over whichever USB transport its selector needs.
+pub type AnyCamera = PtpCamera<Box<dyn UsbTransport>>;
+
+/// Opens the camera `selector` names as the PTP driver itself (for device properties, say).
+pub fn open_camera(selector: &Selector, config: PtpConfig) -> Result<AnyCamera, OpenCameraError> {
     match selector {
         Selector::Sim { index, .. } if is_sim(selector) => {
             let model = PtpModelConfig {
@@ -58,12 +66,11 @@ pub fn open(
                 ..PtpModelConfig::default().fast()
             };
             let (link, _log, ep) = PtpModel::transport(model);
-            let cam =
-                PtpCamera::open(link, ep, config).map_err(|source| OpenCameraError::Driver {
-                    at: selector.to_string(),
-                    source,
-                })?;
-            Ok(Box::new(cam))
+            let link: Box<dyn UsbTransport> = Box::new(link);
+            PtpCamera::open(link, ep, config).map_err(|source| OpenCameraError::Driver {
+                at: selector.to_string(),
+                source,
+            })
         }
         Selector::UsbId { .. } | Selector::UsbPort(_) => {
             let found = usb::list_interfaces(
@@ -118,9 +125,9 @@ pub fn open(
                 interrupt_in: f.interrupt_in.unwrap_or(0x83),
                 max_packet: usize::from(f.max_packet.max(8)),
             };
-            let cam = PtpCamera::open(link, ep, config)
-                .map_err(|source| OpenCameraError::Driver { at, source })?;
-            Ok(Box::new(cam))
+            let link: Box<dyn UsbTransport> = Box::new(link);
+            PtpCamera::open(link, ep, config)
+                .map_err(|source| OpenCameraError::Driver { at, source })
         }
         Selector::Tty(_) | Selector::Sim { .. } => Err(OpenCameraError::NotACamera {
             selector: selector.to_string(),

@@ -45,6 +45,12 @@ pub enum CodecError {
     },
     #[error("{what}: {extra} unexpected bytes after the dataset")]
     TrailingBytes { what: &'static str, extra: usize },
+    #[error("device property data type {0:#06x} is not one jemput reads (integers up to 64 bits and strings)")]
+    UnsupportedDataType(u16),
+    #[error("device property form flag {0} is not none (0), range (1) or enumeration (2)")]
+    BadFormFlag(u8),
+    #[error("value {value} does not fit the property's data type {data_type:#06x}")]
+    ValueOutOfType { value: i128, data_type: u16 },
 }
 
 /// Container types of the USB bulk pipe.

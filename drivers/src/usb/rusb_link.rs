@@ -172,11 +172,16 @@ impl RusbLink {
             "usb {} {:04x}:{:04x}",
             found.port_path, found.vid, found.pid
         );
+        Self::open_at(found.bus, found.address, name)
+    }
+
+    /// Opens the device at `bus`/`address`, calling it `name` in messages.
+    pub fn open_at(bus: u8, address: u8, name: String) -> Result<Self, UsbError> {
         let context = rusb::Context::new().map_err(|e| map_rusb(e, "libusb"))?;
         let devices = context.devices().map_err(|e| map_rusb(e, &name))?;
         let device = devices
             .iter()
-            .find(|d| d.bus_number() == found.bus && d.address() == found.address)
+            .find(|d| d.bus_number() == bus && d.address() == address)
             .ok_or_else(|| UsbError::NotFound(name.clone()))?;
         let handle = device.open().map_err(|e| map_rusb(e, &name))?;
         // Linux: let libusb unbind a kernel driver for the claimed interface and rebind it on

@@ -45,6 +45,34 @@ pub enum Fault {
     Garbage(Vec<u8>),
 }
 
+/// How a poor placement of a finger comes out on the sensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Degradation {
+    /// A light touch or a dry finger: ridges barely darker than the platen.
+    LowContrast,
+    /// Only the finger tip touches: a small patch of ridges in an empty window.
+    PartialContact,
+}
+
+/// The resident places `finger` poorly at first: placement *i* (0-based) comes out as
+/// `placements[i]`; the placements after those give good prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoorPrint {
+    pub finger: FingerPosition,
+    pub placements: Vec<Degradation>,
+}
+
+impl PoorPrint {
+    /// The first `n` placements of `finger` all come out as `kind`.
+    pub fn repeated(finger: FingerPosition, n: usize, kind: Degradation) -> PoorPrint {
+        PoorPrint {
+            finger,
+            placements: vec![kind; n],
+        }
+    }
+}
+
 /// How the model behaves.
 #[derive(Debug, Clone)]
 pub struct ModelOptions {
@@ -67,6 +95,20 @@ pub struct ModelOptions {
     pub first_finger: FingerPosition,
     /// Synthetic image quality, 0.0–1.0.
     pub quality: f32,
+    /// Fingers the resident places poorly at first (degraded prints), so that a host's capture
+    /// policy retries or forces them.
+    pub poor_prints: Vec<PoorPrint>,
+    /// Fingers the resident cannot place (missing, bandaged): while one is due the sensor stays
+    /// empty (GenImg answers "no finger") for `absent_for`, then the resident moves on to the next.
+    pub absent_fingers: Vec<FingerPosition>,
+    /// How long an absent finger keeps the sensor empty (from the first poll for it).
+    pub absent_for: Duration,
+    /// Fingers the operator does not ask for (already recorded as exceptions, e.g. amputated):
+    /// the resident skips them and places the next one.
+    pub skipped_fingers: Vec<FingerPosition>,
+    /// Placements of one finger the resident makes while its prints come out poor before moving
+    /// on to the next finger (match it to the host's attempt limit; a good print always moves on).
+    pub placements_per_finger: u32,
     /// Faults armed at start (more can be added through the handle).
     pub faults: Vec<Fault>,
 }
@@ -87,6 +129,11 @@ impl Default for ModelOptions {
             person_seed: 1,
             first_finger: FingerPosition::new(2).expect("right index"),
             quality: 0.8,
+            poor_prints: Vec::new(),
+            absent_fingers: Vec::new(),
+            absent_for: Duration::from_secs(30),
+            skipped_fingers: Vec::new(),
+            placements_per_finger: 3,
             faults: Vec::new(),
         }
     }
@@ -139,6 +186,34 @@ pub fn sensor_image(
         height: module.height,
         ppi: module.ppi,
         pixels,
+    }
+}
+
+/// Grey level of the empty platen in [`degrade`]d images.
+const PLATEN: f32 = 250.0;
+
+/// A poor placement of `img`: the ridges faded towards the platen (low contrast), or only a small
+/// patch around the centre in contact (partial contact).
+pub fn degrade(img: &mut FingerImage, kind: Degradation) {
+    let (w, h) = (img.width as f32, img.height as f32);
+    match kind {
+        Degradation::LowContrast => img.pixels.iter_mut().for_each(|p| {
+            *p = (PLATEN + (f32::from(*p) - PLATEN) * 0.08)
+                .round()
+                .clamp(0.0, 255.0) as u8;
+        }),
+        Degradation::PartialContact => {
+            let (cx, cy, r) = (w / 2.0, h * 0.7, w.min(h) * 0.16);
+            for (i, p) in img.pixels.iter_mut().enumerate() {
+                let (x, y) = (
+                    (i % img.width as usize) as f32,
+                    (i / img.width as usize) as f32,
+                );
+                if (x - cx).powi(2) + (y - cy).powi(2) > r * r {
+                    *p = PLATEN as u8;
+                }
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{
-    finger_for_capture, sensor_image, Fault, ModelOptions, Shared, TEMPLATE_LEN,
+    degrade, finger_for_capture, sensor_image, Fault, ModelOptions, Shared, TEMPLATE_LEN,
     UNKNOWN_INSTRUCTION,
 };
 use crate::ef01::protocol::{
@@ -46,6 +46,9 @@ pub(super) struct Module<L> {
     library: BTreeMap<u16, Template>,
     random: u64,
     line_free: Instant,
+    /// The finger due on the sensor, and how many placements of it were made so far.
+    finger: crate::FingerPosition,
+    placements: u32,
 }
 
 impl<L: SerialLink> Module<L> {
@@ -68,6 +71,8 @@ impl<L: SerialLink> Module<L> {
             library: BTreeMap::new(),
             random: opts.person_seed ^ 0x9E37_79B9_7F4A_7C15,
             line_free: Instant::now(),
+            finger: first_unskipped(&opts, opts.first_finger),
+            placements: 0,
             opts,
             shared,
         }
@@ -455,6 +460,14 @@ impl<L: SerialLink> Module<L> {
 
     fn gen_img(&mut self) -> Result<(), LinkError> {
         let since = *self.waiting_since.get_or_insert_with(Instant::now);
+        if self.opts.absent_fingers.contains(&self.finger) {
+            // The resident cannot place this finger: the sensor stays empty, then they move on.
+            if since.elapsed() >= self.opts.absent_for {
+                self.next_finger();
+                self.waiting_since = Some(Instant::now());
+            }
+            return self.reply(Confirmation::NoFinger.code(), &[]);
+        }
         if self.polls < self.opts.finger_after_polls || since.elapsed() < self.opts.finger_after {
             self.polls += 1;
             return self.reply(Confirmation::NoFinger.code(), &[]);
@@ -462,28 +475,46 @@ impl<L: SerialLink> Module<L> {
         // A finger is down: capture it; it leaves again right after.
         self.polls = 0;
         self.waiting_since = None;
-        let n = {
-            let mut c = self
-                .shared
-                .control
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            c.captures += 1;
-            c.captures - 1
-        };
-        let finger = finger_for_capture(self.opts.first_finger, n);
-        let img = sensor_image(
+        self.shared
+            .control
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .captures += 1;
+        let finger = self.finger;
+        let poor = self
+            .opts
+            .poor_prints
+            .iter()
+            .find(|p| p.finger == finger)
+            .and_then(|p| p.placements.get(self.placements as usize).copied());
+        let mut img = sensor_image(
             self.opts.module,
             self.opts.person_seed,
             finger,
             self.opts.quality,
         );
+        self.placements += 1;
+        match poor {
+            Some(kind) => {
+                degrade(&mut img, kind);
+                if self.placements >= self.opts.placements_per_finger.max(1) {
+                    self.next_finger();
+                }
+            }
+            None => self.next_finger(),
+        }
         self.image = Some(match self.opts.module.bits_per_pixel {
             4 => protocol::pack_4bit(&img.pixels),
             _ => img.pixels,
         });
         self.image_identity = Some((self.opts.person_seed, finger.code()));
         self.reply(Confirmation::Ok.code(), &[])
+    }
+
+    /// The resident moves on to the next finger position (after 10 comes 1), past skipped ones.
+    fn next_finger(&mut self) {
+        self.finger = first_unskipped(&self.opts, finger_for_capture(self.finger, 1));
+        self.placements = 0;
     }
 
     /// Sends `data` as data packets of the active size, with any armed transfer fault.
@@ -550,6 +581,14 @@ impl<L: SerialLink> Module<L> {
 }
 
 /// A template: a tag, whose finger it is, and padding to the char-file size.
+/// `from` or the first finger after it that is not skipped (`from` itself when all are).
+fn first_unskipped(opts: &ModelOptions, from: crate::FingerPosition) -> crate::FingerPosition {
+    (0..10)
+        .map(|n| finger_for_capture(from, n))
+        .find(|f| !opts.skipped_fingers.contains(f))
+        .unwrap_or(from)
+}
+
 fn template((seed, finger): (u64, u8)) -> Template {
     let mut t = vec![0u8; TEMPLATE_LEN];
     t[0..2].copy_from_slice(b"JT");

@@ -1,0 +1,237 @@
+//! The U.are.U driver against the reader model over the in-memory USB transport: power-up, the
+//! capture flow on the wire, every fault the model injects, and an unplug, replug and capture
+//! again through the reconnecting handle.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jemput_drivers::uru4000::protocol::{reg, Mode, IMAGE_HEIGHT, IMAGE_WIDTH};
+use jemput_drivers::uru4000::{
+    device_info, Reconnecting, Uru4000, UruConfig, UruError, UruFault, UruHandle, UruModelConfig,
+    UruOp,
+};
+use jemput_drivers::{CaptureControl, Device, DeviceError, FingerprintScanner};
+
+fn control(ms: u64) -> CaptureControl {
+    CaptureControl {
+        timeout: Duration::from_millis(ms),
+        cancel: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+fn fast() -> UruConfig {
+    UruConfig {
+        timeout: Duration::from_millis(500),
+        power_up: Duration::from_millis(500),
+        poll: Duration::from_millis(10),
+    }
+}
+
+fn reader(cfg: UruModelConfig) -> (Uru4000<jemput_drivers::usb::MemUsb>, UruHandle) {
+    let info = device_info(cfg.vid, cfg.pid, Some(cfg.serial.clone()));
+    let handle = UruHandle::new(cfg);
+    let d = Uru4000::open(handle.transport().unwrap(), info, fast()).unwrap();
+    (d, handle)
+}
+
+fn writes(h: &UruHandle, register: u16) -> Vec<Vec<u8>> {
+    h.with(|m| {
+        m.log()
+            .iter()
+            .filter_map(|op| match op {
+                UruOp::WriteRegister(r, v) if *r == register => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn open_powers_the_reader_up_through_hwstat_and_waits_for_the_power_on_event() {
+    let (d, h) = reader(UruModelConfig::default());
+    assert_eq!(writes(&h, reg::HWSTAT), vec![vec![0x80]], "bit 7 set");
+    assert_eq!(d.info().model, "DigitalPersona U.are.U 4000B / 4500");
+    assert_eq!(d.info().driver, "uru4000");
+    assert_eq!(d.info().serial.as_deref(), Some("SIMURU0001"));
+}
+
+#[test]
+fn a_capture_sets_await_finger_then_capture_and_returns_a_384_by_290_image_at_512_ppi() {
+    let (mut d, h) = reader(UruModelConfig::default());
+    let img = d.capture(&control(2000)).unwrap();
+    assert_eq!((img.width, img.height, img.ppi), (384, 290, 512));
+    assert_eq!(img.pixels.len(), IMAGE_WIDTH * IMAGE_HEIGHT);
+    let levels = {
+        let mut seen = [false; 256];
+        img.pixels.iter().for_each(|&p| seen[p as usize] = true);
+        seen.iter().filter(|s| **s).count()
+    };
+    assert!(
+        levels > 100,
+        "a real 8-bit ridge image, not a flat fill: {levels} levels"
+    );
+    assert_eq!(
+        writes(&h, reg::MODE),
+        vec![
+            vec![Mode::AwaitFingerOn.value()],
+            vec![Mode::Capture.value()],
+            vec![Mode::AwaitFingerOff.value()]
+        ]
+    );
+    // A second capture is the next finger: a different image.
+    let second = d.capture(&control(2000)).unwrap();
+    assert_ne!(second.pixels, img.pixels);
+    drop(d);
+    assert_eq!(
+        h.with(|m| m.mode()),
+        Mode::Off,
+        "dropping the driver switches the reader off"
+    );
+}
+
+#[test]
+fn a_stuck_unit_gets_its_low_nibble_written_back_and_powers_up_once_bit_1_is_set() {
+    let cfg = UruModelConfig {
+        faults: vec![UruFault::Stuck { reads: 3 }],
+        ..UruModelConfig::default()
+    };
+    let (mut d, h) = reader(cfg);
+    assert_eq!(writes(&h, reg::HWSTAT), vec![vec![0x04], vec![0x86]]);
+    assert!(d.capture(&control(2000)).is_ok());
+}
+
+#[test]
+fn no_finger_within_the_timeout_is_a_clear_error_and_leaves_the_reader_idle() {
+    let cfg = UruModelConfig {
+        faults: vec![UruFault::NoFinger { polls: u32::MAX }],
+        ..UruModelConfig::default()
+    };
+    let (mut d, h) = reader(cfg);
+    let begun = Instant::now();
+    let err = d.capture(&control(150)).unwrap_err();
+    assert!(begun.elapsed() >= Duration::from_millis(150));
+    assert!(matches!(err, UruError::NoFinger(_)), "{err}");
+    assert!(err.to_string().contains("place the finger"), "{err}");
+    assert_eq!(h.with(|m| m.mode()), Mode::Init);
+    // The fault was for one wait: the next finger comes.
+    assert!(d.capture(&control(2000)).is_ok());
+}
+
+#[test]
+fn a_late_finger_is_still_taken() {
+    let cfg = UruModelConfig {
+        faults: vec![UruFault::NoFinger { polls: 20 }],
+        ..UruModelConfig::default()
+    };
+    let (mut d, _h) = reader(cfg);
+    assert!(d.capture(&control(3000)).is_ok());
+}
+
+#[test]
+fn cancel_stops_the_wait_for_a_finger() {
+    let cfg = UruModelConfig {
+        finger_after_polls: u32::MAX,
+        ..UruModelConfig::default()
+    };
+    let (mut d, _h) = reader(cfg);
+    let c = control(10_000);
+    let flag = c.cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let begun = Instant::now();
+    assert!(matches!(d.capture(&c), Err(UruError::Cancelled)));
+    assert!(begun.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_fault_event_is_reported_with_what_to_do() {
+    let cfg = UruModelConfig {
+        faults: vec![UruFault::FaultEvent],
+        ..UruModelConfig::default()
+    };
+    let (mut d, _h) = reader(cfg);
+    let err = d.capture(&control(2000)).unwrap_err();
+    assert!(matches!(err, UruError::DeviceFault { .. }), "{err}");
+    assert!(err.to_string().contains("unplug it"), "{err}");
+}
+
+#[test]
+fn a_short_image_transfer_is_an_error_naming_the_bytes() {
+    let cfg = UruModelConfig {
+        faults: vec![UruFault::ShortImage { bytes: 50_000 }],
+        ..UruModelConfig::default()
+    };
+    let (mut d, _h) = reader(cfg);
+    match d.capture(&control(2000)) {
+        Err(UruError::ShortImage { got, want }) => assert_eq!((got, want), (50_000, 111_424)),
+        other => panic!("{other:?}"),
+    }
+    assert!(d.capture(&control(2000)).is_ok(), "the next scan works");
+}
+
+#[test]
+fn a_scrambled_image_is_refused_clearly_until_a_verified_descrambler_exists() {
+    let cfg = UruModelConfig {
+        faults: vec![UruFault::Scrambled],
+        ..UruModelConfig::default()
+    };
+    let (mut d, _h) = reader(cfg);
+    let err = d.capture(&control(2000)).unwrap_err();
+    assert!(matches!(err, UruError::Scrambled { blocks: 2 }), "{err}");
+    assert!(err.to_string().contains("no verified descrambler"), "{err}");
+}
+
+#[test]
+fn progress_reports_the_image_transfer() {
+    let (mut d, _h) = reader(UruModelConfig::default());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    d.set_transfer_progress(Some(Box::new(move |a, b| s.lock().unwrap().push((a, b)))));
+    d.capture_finger(&control(2000)).unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(0, 111_424), (111_424, 111_424)]
+    );
+}
+
+#[test]
+fn unplug_mid_transfer_is_disconnected_then_the_reader_is_found_again_after_a_replug() {
+    let cfg = UruModelConfig::default();
+    let info = device_info(cfg.vid, cfg.pid, Some(cfg.serial.clone()));
+    let handle = UruHandle::new(cfg);
+    let h = handle.clone();
+    let mut r = Reconnecting::open(Box::new(move || h.transport()), info, fast()).unwrap();
+    r.retry = Duration::from_millis(10);
+    assert!(r.capture(&control(2000)).is_ok());
+
+    handle.inject(UruFault::UnplugMidTransfer);
+    let err = r.capture_finger(&control(2000)).unwrap_err();
+    assert!(matches!(err, DeviceError::Disconnected), "{err}");
+    assert!(!r.is_connected());
+
+    // Still unplugged: the capture looks for the reader until its timeout, then says so.
+    let err = r.capture(&control(100)).unwrap_err();
+    assert!(err.is_disconnect(), "{err}");
+
+    // Replugged while the capture waits: it powers the reader up again and takes the finger.
+    let h = handle.clone();
+    let replug = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        h.replug();
+    });
+    let img = r.capture(&control(3000)).unwrap();
+    replug.join().unwrap();
+    assert_eq!((img.width, img.height), (384, 290));
+    assert!(r.is_connected());
+    let power_ups = writes(&handle, reg::HWSTAT)
+        .iter()
+        .filter(|v| v[0] & 0x80 != 0)
+        .count();
+    assert_eq!(
+        power_ups, 2,
+        "powered up at open and again after the replug"
+    );
+}

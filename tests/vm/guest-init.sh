@@ -1,0 +1,124 @@
+#!/bin/sh
+# /init of the VM tier's guest (tests/vm/run.sh builds the initramfs around it). Prints
+# "@@ RESULT <check> pass|fail <detail>" and "@@ TIME <tool> <rc> <ms>" lines on the console,
+# then powers off.
+export PATH=/bin:/sbin:/usr/bin:/usr/local/bin
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
+export HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+
+# fd 3 is the console, also inside commands whose output goes to files.
+exec 3>&1
+result() { echo "@@ RESULT $*" >&3; }
+finish() {
+  echo "@@ DONE"
+  poweroff -f
+  sleep 10
+}
+uptime_ms() { # /proc/uptime has centiseconds
+  cut -d' ' -f1 /proc/uptime | sed 's/\.//; s/$/0/; s/^0*//'
+}
+timed() { # timed <tool> <command…>: runs it, prints its exit code and wall time
+  tool=$1
+  shift
+  t0=$(uptime_ms)
+  "$@"
+  rc=$?
+  echo "@@ TIME $tool $rc $(($(uptime_ms) - t0))" >&3
+  return $rc
+}
+is_jpeg() { # a JPEG of more than 1000 bytes
+  [ -f "$1" ] && [ "$(head -c 2 "$1" | od -An -tx1 | tr -d ' ')" = "ffd8" ] && [ "$(wc -c <"$1")" -gt 1000 ]
+}
+
+# usbmon text traces (all buses), printed as base64 blocks the host can save as fixtures.
+usbmon_pid=""
+usbmon_start() {
+  [ -e /sys/kernel/debug/usb/usbmon/0u ] || return 0
+  cat /sys/kernel/debug/usb/usbmon/0u >"/tmp/usbmon-$1.txt" &
+  usbmon_pid=$!
+  sleep 0.2
+}
+usbmon_stop() {
+  [ -n "$usbmon_pid" ] || return 0
+  sleep 0.2
+  kill "$usbmon_pid"
+  usbmon_pid=""
+  echo "@@ BEGIN usbmon $1" >&3
+  base64 "/tmp/usbmon-$1.txt" >&3
+  echo "@@ END usbmon $1" >&3
+}
+
+for m in $(cat /etc/modules.order); do
+  insmod "/lib/modules/$m.ko" || echo "@@ insmod $m failed"
+done
+ip link set lo up
+ip addr add 10.0.2.15/24 dev eth0
+ip link set eth0 up
+echo "@@ booted"
+
+# Attach the host's camera model to vhci-hcd (jemput's own sysfs attach, no usbip tool).
+usbmon_start enumerate
+if jemput usbip attach 10.0.2.100:3240 --busid 1-1; then
+  result attach pass vhci port 0
+else
+  result attach fail "jemput usbip attach"
+  finish
+fi
+dev=""
+for i in $(seq 100); do
+  for d in /sys/bus/usb/devices/*; do
+    [ -f "$d/idVendor" ] && [ "$(cat "$d/idVendor")" = "1209" ] && dev=$(basename "$d")
+  done
+  [ -n "$dev" ] && break
+  sleep 0.2
+done
+if [ -z "$dev" ]; then
+  result enumerate fail "no 1209:0001 device in /sys/bus/usb/devices"
+  dmesg | tail -n 20
+  finish
+fi
+busnum=$(cat /sys/bus/usb/devices/$dev/busnum)
+devnum=$(cat /sys/bus/usb/devices/$dev/devnum)
+node=$(printf '/dev/bus/usb/%03d/%03d' "$busnum" "$devnum")
+if [ -e "$node" ] && [ "$(cat /sys/bus/usb/devices/$dev/$dev:1.0/bInterfaceClass)" = "06" ]; then
+  result enumerate pass "$dev $(cat /sys/bus/usb/devices/$dev/product) at $node, interface class 06"
+else
+  result enumerate fail "$dev enumerated without $node or a class 06 interface"
+fi
+usbmon_stop enumerate
+
+# The independent oracle: gphoto2 (libgphoto2's ptp2 camlib over libusb).
+mkdir -p /tmp/out
+cd /tmp/out
+if gphoto2 --summary >/tmp/summary.txt 2>&1 && grep -q 'Simulated PTP camera' /tmp/summary.txt; then
+  result gphoto2-summary pass "$(grep -m1 'Model:' /tmp/summary.txt | tr -s ' ')"
+else
+  result gphoto2-summary fail "see below"
+  sed 's/^/@@ gphoto2: /' /tmp/summary.txt | head -n 30
+fi
+usbmon_start gphoto2-capture
+if timed gphoto2 gphoto2 --capture-image-and-download --filename /tmp/out/gphoto2.jpg --force-overwrite >/tmp/capture.txt 2>&1 \
+  && is_jpeg /tmp/out/gphoto2.jpg; then
+  result gphoto2-capture pass "$(wc -c </tmp/out/gphoto2.jpg) byte JPEG"
+else
+  result gphoto2-capture fail "see below"
+  sed 's/^/@@ gphoto2: /' /tmp/capture.txt | head -n 30
+fi
+usbmon_stop gphoto2-capture
+
+# jemput's own PTP driver through rusb/libusb and the guest kernel, selected by port path.
+usbmon_start jemput-capture
+if timed jemput jemput capture face "usb:$dev" --out /tmp/out/jemput.jpg --json --timeout 120 >/tmp/jemput.json 2>/tmp/jemput.err \
+  && is_jpeg /tmp/out/jemput.jpg; then
+  result jemput-capture pass "$(wc -c </tmp/out/jemput.jpg) byte JPEG; capture_ms $(grep -o '"capture_ms": *[0-9]*' /tmp/jemput.json | grep -o '[0-9]*$')"
+else
+  result jemput-capture fail "see below"
+  sed 's/^/@@ jemput: /' /tmp/jemput.err | head -n 30
+fi
+usbmon_stop jemput-capture
+finish
