@@ -151,40 +151,38 @@ fn a_sealed_visit_exports_to_the_records_the_mapping_documents() {
     assert_eq!(fgps, ["1", "2", "4", "5", "6", "8", "10"]);
     for r in &captured {
         let fgp: u8 = text(r, 13).parse().unwrap();
-        let png = image::load_from_memory(file(&s.files, &format!("finger-{fgp:02}.png")))
-            .unwrap()
-            .to_luma8();
+        let Some(Slot::Captured(c)) = s.visit.captures.fingers.get(&finger(fgp)) else {
+            panic!()
+        };
+        // Packets carry WSQ fingers: the Type-14 holds the packet's file byte for byte.
+        assert_eq!(c.media_type, "image/x-wsq");
+        let packet_wsq = file(&s.files, &c.file);
+        let img = jemput_wsq::decode(packet_wsq).unwrap().image;
         assert_eq!(text(r, 3), "0", "live-scan plain");
-        assert_eq!(text(r, 6), png.width().to_string());
-        assert_eq!(text(r, 7), png.height().to_string());
+        assert_eq!(text(r, 6), img.width.to_string());
+        assert_eq!(text(r, 7), img.height.to_string());
         assert_eq!(text(r, 8), "1");
         assert_eq!(text(r, 9), "500");
         assert_eq!(text(r, 10), "500");
         assert_eq!(text(r, 11), "WSQ20");
         assert_eq!(text(r, 12), "8");
         assert_eq!(text(r, 992), "0", "T2C names the Type-2 IDC");
-        let wsq = &r.field(999).unwrap().value;
-        let back = jemput_wsq::decode(wsq).unwrap().image;
-        assert_eq!((back.width, back.height), png.dimensions());
-        // 0.75 bpp: about 15:1, never near lossless.
-        let ratio = (png.width() * png.height()) as f64 / wsq.len() as f64;
-        assert!((8.0..40.0).contains(&ratio), "ratio {ratio}");
-        // 14.024: FRMP = FGP, the score, vendor id, product code.
-        let Some(Slot::Captured(c)) = s.visit.captures.fingers.get(&finger(fgp)) else {
-            panic!()
-        };
+        assert_eq!(r.field(999).unwrap().value, packet_wsq);
+        // 14.024: FRMP = FGP, the score, vendor id, product code (jemput-fq/1 → 1).
         let q = c.quality.as_ref().unwrap();
+        assert_eq!(q.algorithm, "jemput-fq/1");
         assert_eq!(
             r.field(24).unwrap().subfields(),
             vec![vec![
                 fgp.to_string(),
                 q.score.to_string(),
                 "0000".into(),
-                "65535".into()
+                "1".into()
             ]]
         );
+        assert_eq!(text(r, 20), "quality algorithm jemput-fq/1");
     }
-    assert_eq!(summary["fingers_compressed"].as_array().unwrap().len(), 7);
+    assert_eq!(summary["fingers_compressed"].as_array().unwrap().len(), 0);
 
     // Amputated and bandaged fingers: a Type-14 with AMP and no image.
     let missing: Vec<(String, Vec<Vec<String>>)> = t.records[2..11]
@@ -233,55 +231,43 @@ fn a_sealed_visit_exports_to_the_records_the_mapping_documents() {
 }
 
 #[test]
-fn wsq_fingers_in_the_packet_go_into_type14_unchanged() {
-    let mut wsq_bytes = Vec::new();
+fn png_fingers_in_the_packet_are_compressed_to_wsq_at_export() {
+    let mut png_size = (0, 0);
     let s = sealed_visit(|visit, files| {
-        let png = files
-            .iter()
-            .position(|f| f.name == "finger-01.png")
-            .unwrap();
-        let img = image::load_from_memory(&files[png].bytes)
-            .unwrap()
-            .to_luma8();
-        let (w, h) = img.dimensions();
-        let wsq = jemput_wsq::encode(
-            &jemput_wsq::Image {
-                width: w,
-                height: h,
-                ppi: Some(500),
-                pixels: img.into_raw(),
-            },
-            &jemput_wsq::EncodeOptions::default(),
-        )
-        .unwrap();
-        wsq_bytes = wsq.clone();
-        files[png] = PacketFile {
-            name: "finger-01.wsq".into(),
-            bytes: wsq,
+        let Some(Slot::Captured(c)) = visit.captures.fingers.get_mut(&finger(1)) else {
+            panic!()
         };
-        if let Some(Slot::Captured(c)) = visit.captures.fingers.get_mut(&finger(1)) {
-            c.file = "finger-01.wsq".into();
-            c.media_type = "image/x-wsq".into();
-        }
+        let at = files.iter().position(|f| f.name == c.file).unwrap();
+        let img = jemput_wsq::decode(&files[at].bytes).unwrap().image;
+        png_size = (img.width, img.height);
+        files[at] = PacketFile {
+            name: "finger-01.png".into(),
+            bytes: jemput::visit::synth::png_gray(img.width, img.height, &img.pixels),
+        };
+        c.file = "finger-01.png".into();
+        c.media_type = "image/png".into();
     });
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("v.an2");
     let summary = export(&s, &out);
+    assert_eq!(summary["fingers_compressed"], serde_json::json!([1]));
     let t = nist::parse(&std::fs::read(&out).unwrap()).unwrap();
     let r1 = t
         .records
         .iter()
         .find(|r| r.record_type() == 14 && text(r, 13) == "1")
         .unwrap();
-    assert_eq!(r1.field(999).unwrap().value, wsq_bytes);
-    let compressed: Vec<u64> = summary["fingers_compressed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
-    assert!(!compressed.contains(&1), "{compressed:?}");
-    assert_eq!(compressed.len(), 6);
+    assert_eq!(text(r1, 11), "WSQ20");
+    let wsq = &r1.field(999).unwrap().value;
+    let back = jemput_wsq::decode(wsq).unwrap().image;
+    assert_eq!((back.width, back.height), png_size);
+    assert_eq!(
+        (text(r1, 6), text(r1, 7)),
+        (png_size.0.to_string(), png_size.1.to_string())
+    );
+    // 0.75 bpp: about 15:1, never near lossless.
+    let ratio = (png_size.0 * png_size.1) as f64 / wsq.len() as f64;
+    assert!((8.0..40.0).contains(&ratio), "ratio {ratio}");
 }
 
 #[test]
@@ -457,4 +443,58 @@ fn a_profile_file_changes_type1_and_type2() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("tot"));
+}
+
+#[test]
+fn non_ascii_text_is_declared_and_control_characters_never_act_as_separators() {
+    let s = sealed_visit(|visit, _| {
+        visit.resident.name = Some("Ni Made Ayu Ñoman".into());
+        visit.place.description = "Desa\u{1d}Contoh\u{1c}\tRT 3".into();
+    });
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("v.an2");
+    export(&s, &out);
+    let t = nist::parse(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        t.records[0].field(15).unwrap().subfields(),
+        vec![vec!["3".to_string(), "UTF-8".into()]],
+        "1.015 DCS declares UTF-8"
+    );
+    assert_eq!(text(&t.records[1], 18), "Ni Made Ayu Ñoman");
+    assert_eq!(text(&t.records[1], 905), "Desa Contoh  RT 3");
+}
+
+#[test]
+fn a_document_only_visit_exports_type1_and_type2_only() {
+    let opts = SampleOptions {
+        category: Category::Dokumen,
+        ..Default::default()
+    };
+    let (visit, files) = synthetic_visit(5, &opts);
+    let office = office();
+    let sealed = seal_with(
+        &SigningKey::generate(),
+        std::slice::from_ref(&office.keys.recipient),
+        &visit,
+        &files,
+    );
+    let d = tempfile::tempdir().unwrap();
+    let packet = d.path().join(sealed.file_name());
+    std::fs::write(&packet, &sealed.bytes).unwrap();
+    let out = d.path().join("v.an2");
+    jemput()
+        .args(["export", "nist"])
+        .arg(&packet)
+        .arg("--identity")
+        .arg(&office.keys.identity_file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fingers: 0 with image"));
+    let t = nist::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let types: Vec<u32> = t.records.iter().map(Record::record_type).collect();
+    assert_eq!(types, [1, 2]);
+    assert_eq!(text(&t.records[1], 902), "dokumen");
+    assert!(t.records[0].field(15).is_none(), "all ASCII: no DCS");
 }

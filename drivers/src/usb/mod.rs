@@ -9,17 +9,17 @@
 //! device that went away (unplugged mid-transfer), access denied (udev rules), busy (another program
 //! or a kernel driver holds the interface). After an unplug, reopen by selector.
 
-mod list;
 pub mod descriptor;
+mod list;
 mod mem;
 mod rusb_link;
 
 use std::time::Duration;
 
-pub use list::{access_of, list_devices, outcome_of_error, OpenOutcome, UsbDeviceEntry};
 pub use descriptor::{
     EndpointDescription, EndpointKind, InterfaceDescription, UsbDescription, UsbDevice, UsbSpeed,
 };
+pub use list::{access_of, list_devices, outcome_of_error, OpenOutcome, UsbDeviceEntry};
 pub use mem::{MemUsb, Unplug, UsbFunction};
 pub use rusb_link::{find_interface, list_interfaces, FoundInterface, RusbLink};
 

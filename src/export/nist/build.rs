@@ -30,6 +30,10 @@ pub enum ExportError {
     TooManyRecords,
     #[error("the signature image is larger than a Type-8 record holds")]
     TooLarge,
+    /// The writer produced bytes its own reader refuses: a bug in jemput, reported instead of
+    /// writing a broken file.
+    #[error("internal error, please report it: {0}")]
+    Internal(String),
 }
 
 /// What an export wrote, for the CLI and the JSON output.

@@ -1,6 +1,6 @@
 //! ANSI/NIST-ITL 1-2011 Update 2015 (NIST SP 500-290e3) transactions, traditional encoding:
-//! the writer ([`record`], [`build`]), the agency profile ([`profile`]), the reader ([`read`])
-//! and the summary `jemput export inspect` prints ([`inspect`]).
+//! the writer ([`record`], [`mod@build`]), the agency profile ([`profile`]), the reader ([`read`])
+//! and the summary `jemput export inspect` prints ([`mod@inspect`]).
 //!
 //! The mapping from a visit to records and fields is documented in `docs/export-nist.md`.
 
@@ -35,10 +35,9 @@ pub fn export(
     let bytes = t.encode().ok_or(ExportError::TooLarge)?;
     if let Err(e) = parse(&bytes) {
         // The writer and the reader disagree: a bug, reported rather than written out.
-        return Err(ExportError::Image {
-            file: "(transaction)".into(),
-            message: format!("the encoded transaction does not read back: {e}"),
-        });
+        return Err(ExportError::Internal(format!(
+            "the encoded transaction does not read back: {e}"
+        )));
     }
     summary.bytes = bytes.len() as u64;
     Ok((bytes, summary))

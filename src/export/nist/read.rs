@@ -66,7 +66,7 @@ pub fn parse(bytes: &[u8]) -> Result<Transaction, ReadError> {
             _ => return Err(ReadError::Unsupported { index, record_type }),
         };
         let found = record.idc().unwrap_or_default();
-        if found.trim().parse::<u32>().ok() != Some(idc) {
+        if number(found.as_bytes()) != Some(idc) {
             return Err(ReadError::Cnt(format!(
                 "entry {index} says type {record_type} IDC {idc}, the record has IDC {found:?}"
             )));
@@ -404,6 +404,98 @@ mod tests {
         bad[at] = 7;
         let e = parse(&bad).unwrap_err();
         assert!(matches!(e, ReadError::Cnt(_)), "{e}");
+    }
+
+    #[test]
+    fn an_idc_that_is_not_plain_digits_does_not_match_cnt() {
+        let b = sample();
+        let text = String::from_utf8_lossy(&b).replacen("14.002:1", "14.002: 1", 1);
+        // The record grew by one byte: LEN no longer fits, or (after fixing LEN) the IDC fails.
+        assert!(parse(text.as_bytes()).is_err());
+        let t = Transaction {
+            records: vec![
+                Record::Tagged {
+                    record_type: 1,
+                    fields: vec![Field::text(2, "0502")],
+                },
+                Record::Tagged {
+                    record_type: 2,
+                    fields: vec![Field::text(2, " 0")],
+                },
+            ],
+        };
+        let e = parse(&t.encode().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("CNT"), "{e}");
+    }
+
+    fn record_strategy() -> impl proptest::strategy::Strategy<Value = Record> {
+        use proptest::prelude::*;
+        let text = proptest::collection::vec(proptest::collection::vec("[ -~]{0,12}", 1..4), 1..3);
+        let tagged = (
+            prop_oneof![Just(2u32), 9u32..=99],
+            0u32..300,
+            proptest::collection::btree_map(3u32..998, text, 0..6),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
+        )
+            .prop_map(|(record_type, idc, map, data)| {
+                let mut fields = vec![Field::text(2, idc.to_string())];
+                fields.extend(map.iter().map(|(n, sf)| Field::items(*n, sf)));
+                if let Some(d) = data {
+                    fields.push(Field::binary(999, d));
+                }
+                Record::Tagged {
+                    record_type,
+                    fields,
+                }
+            });
+        let type8 = (any::<u8>(), 0u16..40, 0u16..10).prop_map(|(idc, hll, vll)| {
+            Record::Type8(Type8 {
+                idc,
+                sig: 1,
+                srt: 0,
+                isr: 1,
+                hll,
+                vll,
+                data: vec![0x5A; usize::from(hll).div_ceil(8) * usize::from(vll)],
+            })
+        });
+        prop_oneof![3 => tagged, 1 => type8]
+    }
+
+    fn without_len(r: &Record) -> Record {
+        match r {
+            Record::Tagged {
+                record_type,
+                fields,
+            } => Record::Tagged {
+                record_type: *record_type,
+                fields: fields
+                    .iter()
+                    .filter(|f| f.number != 1 && !(*record_type == 1 && f.number == 3))
+                    .cloned()
+                    .collect(),
+            },
+            other => other.clone(),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_transaction_the_writer_encodes_reads_back_the_same(
+            records in proptest::collection::vec(record_strategy(), 0..6)
+        ) {
+            let mut all = vec![Record::Tagged {
+                record_type: 1,
+                fields: vec![Field::text(2, "0502"), Field::text(4, "T")],
+            }];
+            all.extend(records);
+            let t = Transaction { records: all };
+            let bytes = t.encode().unwrap();
+            let back = parse(&bytes).unwrap();
+            let a: Vec<Record> = t.records.iter().map(without_len).collect();
+            let b: Vec<Record> = back.records.iter().map(without_len).collect();
+            proptest::prop_assert_eq!(a, b);
+        }
     }
 
     #[test]
