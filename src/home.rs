@@ -73,6 +73,9 @@ pub struct Config {
     /// sync document sets overrides the value here.
     #[serde(default)]
     pub policy: crate::sync::OfflinePolicy,
+    /// Face photo checks, the backdrop colour rule and the stored JPEG size (`[face]`).
+    #[serde(default)]
+    pub face: crate::imaging::face::FaceSettings,
 }
 
 /// Hours an acknowledged packet is kept by default.
@@ -194,6 +197,7 @@ impl KitHome {
                 retention_hours: DEFAULT_RETENTION_HOURS,
                 limits: Limits::default(),
                 policy: Default::default(),
+                face: Default::default(),
             },
         };
         crate::store::Store::open(root)?;

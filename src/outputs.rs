@@ -212,3 +212,15 @@ pub struct SimOutput {
     pub fast: bool,
     pub faults: Vec<String>,
 }
+
+/// `jemput imaging face check --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FaceCheckOutput {
+    /// The photo checked.
+    pub input: PathBuf,
+    /// The backdrop colour the rule expected (`#rrggbb (why)`), or null when the rule was off
+    /// (no birth year given, or disabled in the settings).
+    pub backdrop: Option<String>,
+    /// The checks.
+    pub report: crate::imaging::face::FaceReport,
+}

@@ -138,7 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(a) => doctor::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Hub(a) => hub::run(a),
-        Command::Imaging(a) => imaging::run(a),
+        Command::Imaging(a) => imaging::run(g, a),
         Command::Capture(a) => capture::run(a),
         Command::Sim(a) => sim::run(a),
         Command::StressSeal(a) => stress::run(g, a),

@@ -4,11 +4,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use jemput::imaging::face::FaceSettings;
+use jemput::imaging::signature::SignatureKind;
 use jemput::visit::capture::{capture_with_devices, CapturePlan, Devices, FixOutcome};
+use jemput::visit::face::{context_of, FacePolicy};
 use jemput::visit::{Drafts, ExceptionReason, FingerPosition, Permanence, Visit};
 use jemput_drivers::ef01::{self, Ef01, Ef01Model, ModelOptions};
 use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
 use jemput_drivers::nmea::{NmeaConfig, NmeaGps, NmeaModel, NmeaModelConfig};
+use jemput_drivers::ptp::{PtpCamera, PtpConfig, PtpModel, PtpModelConfig};
 use jemput_drivers::{Device, PortLink};
 
 /// Running models for one visit, and where they are.
@@ -20,6 +24,7 @@ pub struct SimRig {
     pub isdv4_path: PathBuf,
     pub gps_path: PathBuf,
     realtime: bool,
+    seed: u64,
 }
 
 impl std::fmt::Debug for SimRig {
@@ -37,6 +42,7 @@ impl std::fmt::Debug for SimRig {
 pub struct RigReport {
     pub scanner: String,
     pub pad: String,
+    pub camera: String,
     pub fix: FixOutcome,
 }
 
@@ -85,17 +91,40 @@ impl SimRig {
             isdv4_path,
             gps_path,
             realtime,
+            seed,
         })
     }
 
-    /// Opens the real drivers on the models' ttys and captures the visit's biometrics.
+    /// Opens the real drivers on the models' ttys (and the PTP driver on the camera model over
+    /// the in-memory USB transport) and captures the visit's biometrics.
     pub fn capture(
         &self,
         home: &std::path::Path,
         visit: &mut Visit,
         drafts: &Drafts,
         finger_exceptions: Vec<(FingerPosition, ExceptionReason, Permanence)>,
+        face: &FaceSettings,
     ) -> anyhow::Result<RigReport> {
+        // The resident stands in front of the backdrop the colour rule asks for.
+        let background = face
+            .background
+            .expected(&context_of(visit))
+            .map_or(PtpModelConfig::default().background, |(c, _)| c);
+        let mut camera_model = PtpModelConfig {
+            person_seed: self.seed,
+            background,
+            ..Default::default()
+        };
+        if !self.realtime {
+            camera_model = camera_model.fast();
+        }
+        let (usb, _log, endpoints) = PtpModel::transport(camera_model);
+        let mut camera = PtpCamera::open(usb, endpoints, PtpConfig::default())?;
+        let camera_name = format!(
+            "{} {} over in-memory USB",
+            camera.info().driver,
+            camera.info().model
+        );
         let link = PortLink::open(&self.ef01_path, 57_600)?;
         let mut scanner = Ef01::open(link, ef01::DEFAULT_ADDRESS, ef01::DEFAULT_PASSWORD)?;
         let mut pad = Isdv4::open(
@@ -121,6 +150,7 @@ impl SimRig {
             visit,
             drafts,
             Devices {
+                camera: Some(&mut camera),
                 scanner: &mut scanner,
                 scanner_calibration: None,
                 pad: &mut pad,
@@ -131,11 +161,15 @@ impl SimRig {
                 finger_exceptions,
                 timeout: Duration::from_secs(if self.realtime { 60 } else { 20 }),
                 fix_timeout: Duration::from_secs(if self.realtime { 10 } else { 3 }),
+                face: face.clone(),
+                face_policy: FacePolicy::default(),
+                signature_kind: SignatureKind::Signature,
             },
         )?;
         Ok(RigReport {
             scanner: scanner_name,
             pad: pad_name,
+            camera: camera_name,
             fix,
         })
     }

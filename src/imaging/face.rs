@@ -273,7 +273,9 @@ impl FacePhoto {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FaceError {
-    #[error("the photo is not a readable image ({0}); take it again, and check the camera saves JPEG")]
+    #[error(
+        "the photo is not a readable image ({0}); take it again, and check the camera saves JPEG"
+    )]
     Decode(String),
     #[error("cannot encode the photo as JPEG: {0}")]
     Encode(String),
@@ -810,7 +812,10 @@ mod tests {
         let (_, w, h) = encode_for_storage(&wide, &JpegSettings::default()).unwrap();
         assert_eq!((w, h), (300, 400));
         // Lower quality, fewer bytes.
-        let low = JpegSettings { quality: 30, ..store };
+        let low = JpegSettings {
+            quality: 30,
+            ..store
+        };
         assert!(encode_for_storage(&face(2, RED), &low).unwrap().0.len() < bytes.len());
     }
 

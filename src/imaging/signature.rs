@@ -355,7 +355,10 @@ mod tests {
     fn a_bare_pen_trace_still_reads_and_other_formats_do_not() {
         let bare = serde_json::to_vec(&strokes().pen_trace()).unwrap();
         let t = SignatureTrace::parse(&bare).unwrap();
-        assert_eq!((t.kind, t.device, t.points.len()), (SignatureKind::Signature, None, 126));
+        assert_eq!(
+            (t.kind, t.device, t.points.len()),
+            (SignatureKind::Signature, None, 126)
+        );
         let mut other = strokes();
         other.format = "jemput-pen-trace/9".into();
         let e = SignatureTrace::parse(&other.to_json()).unwrap_err();

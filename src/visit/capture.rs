@@ -1,19 +1,21 @@
-//! Taking a visit's captures from devices: a location fix, each finger, the signature. Every capture
+//! Taking a visit's captures from devices: a location fix, the face, each finger, the signature. Every capture
 //! is saved to the encrypted draft the moment it is taken, so a crash or a flat battery mid-visit
 //! loses nothing already captured.
 
 use std::time::Duration;
 
 use jemput_drivers::{
-    CaptureControl, DeviceError, FingerprintScanner, LocationSource, PenTrace, SignaturePad,
+    Camera, CaptureControl, DeviceError, FingerprintScanner, LocationSource, SignaturePad,
 };
 
 use super::model::*;
 use super::synth;
 use super::{DraftError, Drafts};
 
-/// The devices a visit captures with. The face stays synthetic until the camera drivers land.
+/// The devices a visit captures with.
 pub struct Devices<'a> {
+    /// The camera for the face photo ([`super::face`]); `None` leaves the face slot as it is.
+    pub camera: Option<&'a mut dyn Camera>,
     pub scanner: &'a mut dyn FingerprintScanner,
     /// The scanner's calibration in force, recorded with each capture.
     pub scanner_calibration: Option<String>,
@@ -41,6 +43,12 @@ pub struct CapturePlan {
     pub timeout: Duration,
     /// Wait for a GPS fix at most this long (a fix is logged, never required).
     pub fix_timeout: Duration,
+    /// What the face photo is held to and how it is stored.
+    pub face: crate::imaging::face::FaceSettings,
+    /// Face photo attempts and what to keep.
+    pub face_policy: super::face::FacePolicy,
+    /// What the operator said the resident will write on the pad.
+    pub signature_kind: crate::imaging::signature::SignatureKind,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +62,10 @@ pub enum CaptureError {
     },
     #[error(transparent)]
     Draft(#[from] DraftError),
+    #[error(transparent)]
+    Face(#[from] crate::imaging::face::FaceError),
+    #[error("the face photo failed its checks in {attempts} attempts: {}", failed.join("; "))]
+    FaceChecks { attempts: u32, failed: Vec<String> },
 }
 
 /// What the visit learned about its location.
@@ -93,6 +105,17 @@ pub fn capture_with_devices(
         None => FixOutcome::NoFix("no GPS receiver".into()),
     };
 
+    if let Some(camera) = devices.camera {
+        super::face::capture_face(
+            visit,
+            drafts,
+            camera,
+            &plan.face,
+            &plan.face_policy,
+            &control(plan.timeout),
+        )?;
+    }
+
     for pos in FingerPosition::all() {
         let now = jiff::Timestamp::now();
         let slot = match plan.finger_exceptions.iter().find(|(p, _, _)| *p == pos) {
@@ -130,6 +153,8 @@ pub fn capture_with_devices(
                     width: Some(img.width),
                     height: Some(img.height),
                     ppi: Some(img.ppi),
+                    face_checks: None,
+                    signature_kind: None,
                 })
             }
         };
@@ -137,34 +162,13 @@ pub fn capture_with_devices(
         drafts.save_visit(visit)?;
     }
 
-    let trace: PenTrace = devices
-        .pad
-        .record_signature(&control(plan.timeout))
-        .map_err(|source| CaptureError::Device {
-            what: "recording the signature".into(),
-            source,
-        })?;
-    let img = synth::render_signature(&trace, 600, 180);
-    drafts.save_file(visit.id, "signature.png", &synth::png_gray_image(&img))?;
-    drafts.save_file(
-        visit.id,
-        "signature-trace.json",
-        &serde_json::to_vec(&trace).expect("a trace serialises"),
+    super::signature::capture_signature(
+        visit,
+        drafts,
+        devices.pad,
+        devices.pad_calibration.clone(),
+        plan.signature_kind,
+        &control(plan.timeout),
     )?;
-    visit.captures.signature = Some(Slot::Captured(Capture {
-        file: "signature.png".into(),
-        media_type: "image/png".into(),
-        extra_files: vec!["signature-trace.json".into()],
-        captured_at: jiff::Timestamp::now(),
-        device: devices.pad.info().clone(),
-        calibration_id: devices.pad_calibration.clone(),
-        quality: None,
-        retries: 0,
-        forced: false,
-        width: Some(img.width()),
-        height: Some(img.height()),
-        ppi: None,
-    }));
-    drafts.save_visit(visit)?;
     Ok(fix)
 }

@@ -3,8 +3,10 @@
 pub mod capture;
 pub mod check;
 pub mod draft;
+pub mod face;
 pub mod model;
 pub mod nik;
+pub mod signature;
 
 pub use check::Problem;
 pub use draft::{DraftError, Drafts};
