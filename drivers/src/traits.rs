@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 pub struct DeviceInfo {
     /// Driver name, e.g. `ef01`, `isdv4`, or `synthetic` for the built-in generators.
     pub driver: String,
+    /// Model name as the device reports it (or as its ID table names it).
     pub model: String,
+    /// Serial number, when the device reports one.
     pub serial: Option<String>,
+    /// Firmware version, when the device reports one.
     pub firmware: Option<String>,
 }
 
