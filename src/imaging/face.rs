@@ -6,10 +6,12 @@
 //! face, pose, neutral expression) can be added beside them with [`FaceChecker::with`].
 //!
 //! **No face detector ships.** None of the checks here knows where the face is: they measure the
-//! whole frame, its centre and its border. A detector needs a trained model, and none can be
-//! installed from a package registry with a licence and a size fit for the kit; see the README
-//! ("Face checks") for what was looked at. The algorithm id [`FACE_CHECKS_ID`] is recorded with
-//! every report so results are never mistaken for a detector's.
+//! whole frame, its centre and its border, so eyes closed, a turned head, two people or no one at
+//! all pass unnoticed. A detector could be installed from a registry — the `rustface` crate
+//! (SeetaFace, BSD-2, with its model file in the crate), or on PyPI `opencv-python-headless` (Haar
+//! cascades bundled) and `mediapipe` (BlazeFace bundled) — but none is wired in yet: it is left for
+//! later, behind [`FaceCheck`]. The algorithm id [`FACE_CHECKS_ID`] is recorded with every report
+//! so results are never mistaken for a detector's.
 
 use image::{imageops, GrayImage, RgbImage};
 use schemars::JsonSchema;
