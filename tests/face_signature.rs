@@ -222,3 +222,75 @@ fn the_signature_kind_survives_a_seal_and_open() {
         assert_eq!(SignatureTrace::parse(trace).unwrap().kind, kind);
     }
 }
+
+#[test]
+fn visit_new_records_the_signature_kind_and_open_shows_it_flagged() {
+    let root = tempfile::tempdir().unwrap();
+    let (home, keys) = common::kit_with_office(root.path());
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "new", "--synthetic", "--category", "lansia"])
+        .args(["--nik", "7408014512500001", "--sex", "female"])
+        .args(["--birth-date", "1950-12-05", "--consent", "resident"])
+        .args(["--signature-kind", "simple-mark"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["seal", &id, "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packet = v["sealed"][0]["path"].as_str().unwrap().to_string();
+    let opened = root.path().join("opened");
+    let out = jemput()
+        .args(["open", &packet, "--identity"])
+        .arg(&keys.identity_file)
+        .arg("--out")
+        .arg(&opened)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(opened.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["visit"]["captures"]["signature"]["signature_kind"],
+        "simple_mark"
+    );
+    let trace = std::fs::read(opened.join("signature-trace.json")).unwrap();
+    assert_eq!(
+        SignatureTrace::parse(&trace).unwrap().kind,
+        SignatureKind::SimpleMark
+    );
+
+    // Without --synthetic there is no signature to qualify: clap says so.
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args([
+            "visit",
+            "new",
+            "--category",
+            "lansia",
+            "--nik",
+            "7408014512500001",
+        ])
+        .args(["--signature-kind", "written-name"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--synthetic"));
+}
