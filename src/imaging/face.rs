@@ -432,7 +432,7 @@ impl FaceCheck for Exposure {
 struct Sharpness(FaceSettings);
 
 /// Variance of the 4-neighbour Laplacian over the central half (in each direction) of `luma`,
-/// after scaling it to [`ANALYSIS_WIDTH`] when it is wider.
+/// after scaling it to 480 px wide when it is wider.
 pub fn laplacian_variance(luma: &GrayImage) -> f64 {
     let scaled;
     let img = if luma.width() > ANALYSIS_WIDTH {
