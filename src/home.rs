@@ -77,6 +77,9 @@ pub struct Config {
     /// modality, and the WSQ bit rate of fingerprints (MOSIP's defaults; `[capture]` here).
     #[serde(default)]
     pub capture: crate::visit::policy::CapturePolicy,
+    /// Face photo checks, the backdrop colour rule and the stored JPEG size (`[face]`).
+    #[serde(default)]
+    pub face: crate::imaging::face::FaceSettings,
 }
 
 /// Hours an acknowledged packet is kept by default.
@@ -199,6 +202,7 @@ impl KitHome {
                 limits: Limits::default(),
                 policy: Default::default(),
                 capture: Default::default(),
+                face: Default::default(),
             },
         };
         crate::store::Store::open(root)?;

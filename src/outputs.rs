@@ -256,3 +256,15 @@ pub struct UsbIpAttachOutput {
     pub devid: u32,
     pub speed: u32,
 }
+
+/// `jemput imaging face check --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FaceCheckOutput {
+    /// The photo checked.
+    pub input: PathBuf,
+    /// The backdrop colour the rule expected (`#rrggbb (why)`), or null when the rule was off
+    /// (no birth year given, or disabled in the settings).
+    pub backdrop: Option<String>,
+    /// The checks.
+    pub report: crate::imaging::face::FaceReport,
+}

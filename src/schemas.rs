@@ -71,7 +71,11 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ),
         (
             "pen-trace.schema.json",
-            schema_for!(jemput_drivers::PenTrace),
+            schema_for!(crate::imaging::signature::SignatureTrace),
+        ),
+        (
+            "imaging-face-check.schema.json",
+            schema_for!(crate::outputs::FaceCheckOutput),
         ),
         (
             "devices.schema.json",

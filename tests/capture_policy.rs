@@ -339,12 +339,15 @@ fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
             pad: &mut pad,
             pad_calibration: None,
             gps: None,
+            camera: None,
         },
         &CapturePlan {
             finger_exceptions: Vec::new(),
             timeout: Duration::from_secs(10),
             fix_timeout: Duration::from_secs(1),
             policy: CapturePolicy::default(),
+            face: Default::default(),
+            signature_kind: Default::default(),
         },
         CaptureHooks {
             quality: &JemputFq,
@@ -462,12 +465,15 @@ fn forcing_off_in_a_visit_records_a_poor_quality_exception() {
             pad: &mut pad,
             pad_calibration: None,
             gps: None,
+            camera: None,
         },
         &CapturePlan {
             finger_exceptions: Vec::new(),
             timeout: Duration::from_secs(10),
             fix_timeout: Duration::from_secs(1),
             policy,
+            face: Default::default(),
+            signature_kind: Default::default(),
         },
         CaptureHooks {
             quality: &JemputFq,

@@ -111,8 +111,43 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
                 }
             }
             match &visit.captures.signature {
-                Some(jemput::visit::Slot::Captured(cap)) => assert_eq!(cap.device.driver, "isdv4"),
+                Some(jemput::visit::Slot::Captured(cap)) => {
+                    assert_eq!(cap.device.driver, "isdv4");
+                    assert_eq!(
+                        cap.signature_kind,
+                        Some(jemput::imaging::signature::SignatureKind::Signature)
+                    );
+                    // The trace file is the record: it names the pad and parses as the format.
+                    let (_, bytes) = c
+                        .files
+                        .iter()
+                        .find(|(n, _)| n == "signature-trace.json")
+                        .expect("the pen trace is in the packet");
+                    let t = jemput::imaging::signature::SignatureTrace::parse(bytes).unwrap();
+                    assert_eq!(t.device.unwrap().driver, "isdv4");
+                }
                 other => panic!("signature: {other:?}"),
+            }
+            // The face came through the PTP driver from the camera model, on the backdrop the
+            // colour rule asks for, so it passed every check at the first attempt.
+            match &visit.captures.face {
+                Some(jemput::visit::Slot::Captured(cap)) => {
+                    assert_eq!(cap.device.driver, "ptp");
+                    assert_eq!(cap.media_type, "image/jpeg");
+                    let checks = cap.face_checks.as_ref().expect("face checks recorded");
+                    assert!(checks.passed, "{checks:#?}");
+                    assert!(checks.checks.iter().any(|c| c.check == "background_colour"));
+                    assert_eq!((cap.forced, cap.retries), (false, 0));
+                }
+                other => panic!("face: {other:?}"),
+            }
+        } else {
+            // Documents only: document photos as JPEG, no face and so no face checks.
+            assert!(visit.captures.face.is_none());
+            assert!(!visit.captures.documents.is_empty());
+            for d in &visit.captures.documents {
+                assert_eq!(d.media_type, "image/jpeg");
+                assert!(d.face_checks.is_none());
             }
             assert!(visit.place.location.is_some(), "the GPS model gives a fix");
         }

@@ -190,7 +190,10 @@ fn a_uru4000_fault_reaches_the_driver_over_usbip() {
     use jemput_drivers::uru4000::{device_info, Uru4000, UruConfig};
     use jemput_drivers::FingerprintScanner;
 
-    let sim = Sim::start(1, &["uru4000", "--json", "--fast", "--fault", "short-image"]);
+    let sim = Sim::start(
+        1,
+        &["uru4000", "--json", "--fast", "--fault", "short-image"],
+    );
     let usb = UsbIpClient::import(sim.address(0), "1-1").unwrap();
     let info = device_info(0x05ba, 0x000a, None);
     let mut reader = Uru4000::open(usb, info, UruConfig::default()).unwrap();

@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 pub struct DeviceInfo {
     /// Driver name, e.g. `ef01`, `isdv4`, or `synthetic` for the built-in generators.
     pub driver: String,
+    /// Model name as the device reports it (or as its ID table names it).
     pub model: String,
+    /// Serial number, when the device reports one.
     pub serial: Option<String>,
+    /// Firmware version, when the device reports one.
     pub firmware: Option<String>,
 }
 
@@ -41,8 +44,9 @@ impl std::fmt::Debug for FingerImage {
 /// One sample of a pen trace.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PenPoint {
-    /// Device units (see [`PenTrace::extent_x`]).
+    /// Horizontal position in device units, 0 (left) … `extent_x` (right).
     pub x: u32,
+    /// Vertical position in device units, 0 (top) … `extent_y` (bottom).
     pub y: u32,
     /// Pressure in device units, 0 … `max_pressure`.
     pub pressure: u32,
@@ -55,9 +59,13 @@ pub struct PenPoint {
 /// A signature as recorded by a pad: the points and the device's extents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PenTrace {
+    /// Width of the coordinate space: `x` runs from 0 to this.
     pub extent_x: u32,
+    /// Height of the coordinate space: `y` runs from 0 to this.
     pub extent_y: u32,
+    /// Full-scale pressure: `pressure` runs from 0 (pen up) to this.
     pub max_pressure: u32,
+    /// The samples in the order the pad reported them.
     pub points: Vec<PenPoint>,
 }
 

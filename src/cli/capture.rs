@@ -76,6 +76,10 @@ pub struct SignatureArgs {
     /// Seconds to wait for the pen to touch the pad
     #[arg(long, default_value_t = 60.0, value_name = "S")]
     pub timeout: f64,
+    /// What the resident writes: a signature, or, for someone who cannot sign, a simple line or
+    /// the written name (recorded in the trace, and flagged)
+    #[arg(long, value_enum, default_value_t = jemput::imaging::signature::SignatureKind::Signature)]
+    pub kind: jemput::imaging::signature::SignatureKind,
     /// Print what was written as JSON
     #[arg(long)]
     pub json: bool,
@@ -234,14 +238,23 @@ fn signature(a: SignatureArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return failed(e, "the signature"),
     };
     let capture_ms = begun.elapsed().as_millis() as u64;
-    let height = ((u64::from(SIGNATURE_WIDTH) * u64::from(trace.extent_y.max(1)))
-        / u64::from(trace.extent_x.max(1)))
-    .clamp(1, u64::from(SIGNATURE_WIDTH) * 4) as u32;
-    let img = synth::render_signature(&trace, SIGNATURE_WIDTH, height);
-    write_file(&a.out, &synth::png_gray_image(&img))?;
-    let mut json = serde_json::to_vec_pretty(&trace)?;
-    json.push(b'\n');
-    write_file(&a.trace, &json)?;
+    let file = jemput::imaging::signature::SignatureTrace::new(
+        trace,
+        a.kind,
+        Some(info.clone()),
+        // This bench command applies no calibration: the trace is in the pad's raw units.
+        None,
+    );
+    let img = jemput::imaging::signature::render(
+        &file,
+        &jemput::imaging::signature::RenderOptions {
+            width: SIGNATURE_WIDTH,
+            ..Default::default()
+        },
+    );
+    write_file(&a.out, &jemput::imaging::signature::png(&img))?;
+    write_file(&a.trace, &file.to_json())?;
+    let trace = file.pen_trace();
     let report = CaptureSignatureOutput {
         out: a.out,
         trace: a.trace,

@@ -174,9 +174,10 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             visit.resident.name = Some(e.name.clone());
             visit.place.description = e.place();
         }
-        // Captured file by file into the encrypted draft, as a real visit would be: the face and
-        // documents from the generators (no camera driver yet), fingers, signature and location
-        // through the real drivers talking to device models on ptys.
+        // Captured file by file into the encrypted draft, as a real visit would be: documents from
+        // the generator; the face through the PTP driver talking to the camera model over the
+        // in-memory USB transport; fingers, signature and location through the real drivers
+        // talking to device models on ptys.
         for f in &files {
             drafts.save_file(visit.id, &f.name, &f.bytes)?;
         }
@@ -198,9 +199,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 &drafts,
                 opts.finger_exceptions.clone(),
                 &home.config.capture,
+                &home.config.face,
             )?;
             device_note = format!(
-                "fingers: {}; {}; signature: {}; {}",
+                "face: {}; fingers: {}; {}; signature: {}; {}",
+                report.camera,
                 report.scanner,
                 report.fingers_summary(),
                 report.pad,

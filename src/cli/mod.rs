@@ -146,7 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(a) => doctor::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Hub(a) => hub::run(a),
-        Command::Imaging(a) => imaging::run(a),
+        Command::Imaging(a) => imaging::run(g, a),
         Command::Export(a) => export::run(a),
         Command::Capture(a) => capture::run(a),
         Command::Sim(a) => sim::run(a),

@@ -4,16 +4,20 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use jemput::imaging::face::FaceSettings;
 use jemput::imaging::quality::JemputFq;
+use jemput::imaging::signature::SignatureKind;
 use jemput::visit::capture::{
     capture_with_devices, CaptureHooks, CapturePlan, Devices, FixOutcome,
 };
+use jemput::visit::face::context_of;
 use jemput::visit::fingers::{AttemptEvent, AttemptNext, CaptureObserver};
 use jemput::visit::policy::CapturePolicy;
 use jemput::visit::{Drafts, ExceptionReason, FingerPosition, Permanence, Visit};
 use jemput_drivers::ef01::{self, Degradation, Ef01, Ef01Model, ModelOptions, PoorPrint};
 use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
 use jemput_drivers::nmea::{NmeaConfig, NmeaGps, NmeaModel, NmeaModelConfig};
+use jemput_drivers::ptp::{PtpCamera, PtpConfig, PtpModel, PtpModelConfig};
 use jemput_drivers::{Device, PortLink};
 
 /// Running models for one visit, and where they are.
@@ -25,6 +29,7 @@ pub struct SimRig {
     pub isdv4_path: PathBuf,
     pub gps_path: PathBuf,
     realtime: bool,
+    seed: u64,
 }
 
 impl std::fmt::Debug for SimRig {
@@ -42,6 +47,7 @@ impl std::fmt::Debug for SimRig {
 pub struct RigReport {
     pub scanner: String,
     pub pad: String,
+    pub camera: String,
     pub fix: FixOutcome,
     /// Every finger attempt, in order.
     pub attempts: Vec<AttemptEvent>,
@@ -149,10 +155,12 @@ impl SimRig {
             isdv4_path,
             gps_path,
             realtime,
+            seed,
         })
     }
 
-    /// Opens the real drivers on the models' ttys and captures the visit's biometrics.
+    /// Opens the real drivers on the models' ttys (and the PTP driver on the camera model over
+    /// the in-memory USB transport) and captures the visit's biometrics.
     pub fn capture(
         &self,
         home: &std::path::Path,
@@ -160,7 +168,28 @@ impl SimRig {
         drafts: &Drafts,
         finger_exceptions: Vec<(FingerPosition, ExceptionReason, Permanence)>,
         policy: &CapturePolicy,
+        face: &FaceSettings,
     ) -> anyhow::Result<RigReport> {
+        // The resident stands in front of the backdrop the colour rule asks for.
+        let background = face
+            .background
+            .expected(&context_of(visit))
+            .map_or(PtpModelConfig::default().background, |(c, _)| c);
+        let mut camera_model = PtpModelConfig {
+            person_seed: self.seed,
+            background,
+            ..Default::default()
+        };
+        if !self.realtime {
+            camera_model = camera_model.fast();
+        }
+        let (usb, _log, endpoints) = PtpModel::transport(camera_model);
+        let mut camera = PtpCamera::open(usb, endpoints, PtpConfig::default())?;
+        let camera_name = format!(
+            "{} {} over in-memory USB",
+            camera.info().driver,
+            camera.info().model
+        );
         let link = PortLink::open(&self.ef01_path, 57_600)?;
         let mut scanner = Ef01::open(link, ef01::DEFAULT_ADDRESS, ef01::DEFAULT_PASSWORD)?;
         let mut pad = Isdv4::open(
@@ -187,6 +216,7 @@ impl SimRig {
             visit,
             drafts,
             Devices {
+                camera: Some(&mut camera),
                 scanner: &mut scanner,
                 scanner_calibration: None,
                 pad: &mut pad,
@@ -198,6 +228,8 @@ impl SimRig {
                 timeout: Duration::from_secs(if self.realtime { 60 } else { 20 }),
                 fix_timeout: Duration::from_secs(if self.realtime { 10 } else { 3 }),
                 policy: policy.clone(),
+                face: face.clone(),
+                signature_kind: SignatureKind::Signature,
             },
             CaptureHooks {
                 quality: &JemputFq,
@@ -207,6 +239,7 @@ impl SimRig {
         Ok(RigReport {
             scanner: scanner_name,
             pad: pad_name,
+            camera: camera_name,
             fix,
             attempts: printer.0,
         })

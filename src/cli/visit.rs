@@ -87,6 +87,11 @@ pub struct NewArgs {
     /// Fill every capture from the built-in synthetic generators (no devices yet)
     #[arg(long)]
     pub synthetic: bool,
+    /// What the resident wrote on the pad: `signature`, or for someone who cannot sign
+    /// `simple-mark` (a simple line) or `written-name`; recorded and flagged (needs --synthetic
+    /// until `visit` captures from a pad)
+    #[arg(long, value_enum, requires = "synthetic")]
+    pub signature_kind: Option<jemput::imaging::signature::SignatureKind>,
     /// Finger exception POS=REASON[,permanent], e.g. 7=amputated,permanent; REASON is amputated,
     /// bandaged, unable_to_sign, blind, refused, device_failure or other:TEXT
     #[arg(long = "exception", value_parser = parse_exception)]
@@ -181,6 +186,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                         category,
                         operator: operator.clone(),
                         finger_exceptions: n.exceptions.clone(),
+                        signature_kind: n.signature_kind.unwrap_or_default(),
                         ..Default::default()
                     },
                 );

@@ -1,22 +1,24 @@
-//! Taking a visit's captures from devices: a location fix, each finger (through the capture policy,
-//! [`super::fingers`], stored as WSQ), the signature. Every capture is saved to the encrypted draft
-//! the moment it is taken, so a crash or a flat battery mid-visit loses nothing already captured.
+//! Taking a visit's captures from devices: a location fix, the face (through the PTP camera and
+//! the face checks, [`super::face`]), each finger (through the capture policy, [`super::fingers`],
+//! stored as WSQ), the signature. Every capture is saved to the encrypted draft the moment it is
+//! taken, so a crash or a flat battery mid-visit loses nothing already captured.
 
 use std::time::Duration;
 
 use jemput_drivers::{
-    CaptureControl, DeviceError, FingerprintScanner, LocationSource, PenTrace, SignaturePad,
+    Camera, CaptureControl, DeviceError, FingerprintScanner, LocationSource, SignaturePad,
 };
 
 use super::fingers::{capture_finger, encode_wsq, wsq_file_name, CaptureObserver, FingerOutcome};
 use super::model::*;
 use super::policy::{CapturePolicy, Failure};
-use super::synth;
 use super::{DraftError, Drafts};
 use crate::imaging::quality::FingerQuality;
 
-/// The devices a visit captures with. The face stays synthetic until the camera drivers land.
+/// The devices a visit captures with.
 pub struct Devices<'a> {
+    /// The camera for the face photo ([`super::face`]); `None` leaves the face slot as it is.
+    pub camera: Option<&'a mut dyn Camera>,
     pub scanner: &'a mut dyn FingerprintScanner,
     /// The scanner's calibration in force, recorded with each capture.
     pub scanner_calibration: Option<String>,
@@ -46,6 +48,10 @@ pub struct CapturePlan {
     pub fix_timeout: Duration,
     /// Thresholds, attempts, keep-best, forcing, and the WSQ bit rate (the kit's `[capture]`).
     pub policy: CapturePolicy,
+    /// What the face photo is held to and how it is stored.
+    pub face: crate::imaging::face::FaceSettings,
+    /// What the operator said the resident will write on the pad.
+    pub signature_kind: crate::imaging::signature::SignatureKind,
 }
 
 /// The fingerprint quality algorithm in use and who hears about each attempt.
@@ -81,6 +87,10 @@ pub enum CaptureError {
     },
     #[error(transparent)]
     Policy(#[from] super::policy::PolicyError),
+    #[error(transparent)]
+    Face(#[from] crate::imaging::face::FaceError),
+    #[error("the face photo failed its checks in {attempts} attempts: {}", failed.join("; "))]
+    FaceChecks { attempts: u32, failed: Vec<String> },
 }
 
 /// What the visit learned about its location.
@@ -125,6 +135,17 @@ pub fn capture_with_devices(
         None => FixOutcome::NoFix("no GPS receiver".into()),
     };
 
+    if let Some(camera) = devices.camera {
+        super::face::capture_face(
+            visit,
+            drafts,
+            camera,
+            &plan.face,
+            &super::face::FacePolicy::from(&plan.policy.face),
+            &control(plan.timeout),
+        )?;
+    }
+
     for pos in FingerPosition::all() {
         let now = jiff::Timestamp::now();
         let slot = match plan.finger_exceptions.iter().find(|(p, _, _)| *p == pos) {
@@ -148,35 +169,14 @@ pub fn capture_with_devices(
         drafts.save_visit(visit)?;
     }
 
-    let trace: PenTrace = devices
-        .pad
-        .record_signature(&control(plan.timeout))
-        .map_err(|source| CaptureError::Device {
-            what: "recording the signature".into(),
-            source,
-        })?;
-    let img = synth::render_signature(&trace, 600, 180);
-    drafts.save_file(visit.id, "signature.png", &synth::png_gray_image(&img))?;
-    drafts.save_file(
-        visit.id,
-        "signature-trace.json",
-        &serde_json::to_vec(&trace).expect("a trace serialises"),
+    super::signature::capture_signature(
+        visit,
+        drafts,
+        devices.pad,
+        devices.pad_calibration.clone(),
+        plan.signature_kind,
+        &control(plan.timeout),
     )?;
-    visit.captures.signature = Some(Slot::Captured(Capture {
-        file: "signature.png".into(),
-        media_type: "image/png".into(),
-        extra_files: vec!["signature-trace.json".into()],
-        captured_at: jiff::Timestamp::now(),
-        device: devices.pad.info().clone(),
-        calibration_id: devices.pad_calibration.clone(),
-        quality: None,
-        retries: 0,
-        forced: false,
-        width: Some(img.width()),
-        height: Some(img.height()),
-        ppi: None,
-    }));
-    drafts.save_visit(visit)?;
     Ok(fix)
 }
 
@@ -230,6 +230,8 @@ fn finger_slot(
                 width: Some(image.width),
                 height: Some(image.height),
                 ppi: Some(image.ppi),
+                face_checks: None,
+                signature_kind: None,
             })
         }
         FingerOutcome::Exception { failure, .. } => Slot::Exception(Exception {

@@ -3,10 +3,12 @@
 pub mod capture;
 pub mod check;
 pub mod draft;
+pub mod face;
 pub mod fingers;
 pub mod model;
 pub mod nik;
 pub mod policy;
+pub mod signature;
 
 pub use check::Problem;
 pub use draft::{DraftError, Drafts};

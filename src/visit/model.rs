@@ -216,6 +216,8 @@ pub struct Captures {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "status")]
+// A visit holds a dozen slots at most: boxing the capture would save nothing worth the noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Slot {
     Captured(Capture),
     Exception(Exception),
@@ -247,6 +249,14 @@ pub struct Capture {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub ppi: Option<u32>,
+    /// Face photo checks (face captures only): each check's value, threshold and outcome, for
+    /// the attempt that was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_checks: Option<Box<crate::imaging::face::FaceReport>>,
+    /// What the resident wrote (signature captures only): anything but `signature` (a simple
+    /// mark or the written name of someone who cannot sign) is accepted and flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_kind: Option<crate::imaging::signature::SignatureKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -34,8 +34,9 @@ pub struct CapturePolicy {
     /// Each finger (scored with the kit's fingerprint quality algorithm on the uncompressed image).
     #[serde(default = "default_finger")]
     pub finger: ModalityPolicy,
-    /// The face photo (MOSIP's face threshold is 9). Not enforced yet: jemput has no face quality
-    /// score; the face step records the rules for when it does.
+    /// The face photo: `max_attempts` and `allow_forced` drive the face step (a photo passes when
+    /// every face check passes, [`crate::visit::face`]); the threshold (MOSIP's is 9) is not used
+    /// yet, as jemput has no face quality score.
     #[serde(default = "default_face")]
     pub face: ModalityPolicy,
     /// The signature. Not enforced yet: jemput has no signature quality score.

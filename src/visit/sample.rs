@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::synth;
+use crate::imaging::face::{BackgroundRule, FaceContext};
 use crate::imaging::quality::{FingerQuality, JemputFq};
+use crate::imaging::signature::{self, RenderOptions, SignatureKind, SignatureTrace};
 use crate::packet::PacketFile;
 
 /// Choices for a synthetic visit.
@@ -25,9 +27,11 @@ pub struct SampleOptions {
     /// WSQ bit rate of the fingers.
     pub wsq_bitrate: f32,
     pub documents: usize,
-    /// Leave fingers and signature empty: they are taken from devices
+    /// Leave the face, fingers and signature empty: they are taken from devices
     /// ([`super::capture::capture_with_devices`]).
     pub biometrics_from_devices: bool,
+    /// What the synthetic resident wrote on the pad.
+    pub signature_kind: SignatureKind,
 }
 
 impl Default for SampleOptions {
@@ -41,6 +45,7 @@ impl Default for SampleOptions {
             wsq_bitrate: super::policy::WSQ_BITRATE,
             documents: 0,
             biometrics_from_devices: false,
+            signature_kind: SignatureKind::Signature,
         }
     }
 }
@@ -91,27 +96,33 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
         width: Some(w),
         height: Some(h),
         ppi,
+        face_checks: None,
+        signature_kind: None,
     };
 
     if opts.category.records_biometrics() {
-        // Background by birth-year parity (reference/field.md §2; a setting in later issues).
-        let bg = if year % 2 == 1 {
-            [200, 30, 35]
-        } else {
-            [30, 70, 200]
-        };
-        let face = synth::face(seed, bg);
-        files.push(PacketFile {
-            name: "face.jpg".into(),
-            bytes: synth::jpeg_rgb(&face, 90),
-        });
-        captures.face = Some(Slot::Captured(capture(
-            "face.jpg",
-            "synthetic-camera",
-            face.width(),
-            face.height(),
-            None,
-        )));
+        if !opts.biometrics_from_devices {
+            // The backdrop the default colour rule asks for (reference/field.md §2).
+            let ctx = FaceContext {
+                birth_year: Some(year),
+                foreigner: false,
+            };
+            let bg = BackgroundRule::default()
+                .expected(&ctx)
+                .map_or([200, 30, 40], |(c, _)| c);
+            let face = synth::face(seed, bg);
+            files.push(PacketFile {
+                name: "face.jpg".into(),
+                bytes: synth::jpeg_rgb(&face, 90),
+            });
+            captures.face = Some(Slot::Captured(capture(
+                "face.jpg",
+                "synthetic-camera",
+                face.width(),
+                face.height(),
+                None,
+            )));
+        }
 
         let mut fingers = BTreeMap::new();
         let synthetic_fingers = if opts.biometrics_from_devices {
@@ -171,15 +182,20 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
                     noted_at: now,
                 })
             } else {
-                let trace = synth::signature_trace(seed, "warga");
-                let img = synth::render_signature(&trace, 600, 180);
+                let trace = SignatureTrace::new(
+                    synth::signature_trace(seed, "warga"),
+                    opts.signature_kind,
+                    Some(synthetic_device("synthetic-pad")),
+                    None,
+                );
+                let img = signature::render(&trace, &RenderOptions::default());
                 files.push(PacketFile {
                     name: "signature.png".into(),
-                    bytes: synth::png_gray_image(&img),
+                    bytes: signature::png(&img),
                 });
                 files.push(PacketFile {
                     name: "signature-trace.json".into(),
-                    bytes: serde_json::to_vec(&trace).expect("trace serialises"),
+                    bytes: trace.to_json(),
                 });
                 let mut c = capture(
                     "signature.png",
@@ -189,6 +205,7 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
                     None,
                 );
                 c.extra_files = vec!["signature-trace.json".into()];
+                c.signature_kind = Some(opts.signature_kind);
                 Slot::Captured(c)
             })
         };

@@ -55,6 +55,8 @@ pub fn small_visit() -> (Visit, Vec<PacketFile>) {
         width: None,
         height: None,
         ppi: None,
+        face_checks: None,
+        signature_kind: None,
     }];
     let bytes: Vec<u8> = (0..6000u32).map(|i| (i * 7 % 251) as u8).collect();
     (

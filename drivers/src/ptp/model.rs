@@ -38,6 +38,9 @@ pub enum PtpFault {
     CancelTransfer { after: usize },
     /// The camera is unplugged during the next GetObject after `after` bytes of data.
     UnplugMidTransfer { after: usize },
+    /// The first `times` photos come out nearly black (a lens cap, a room without light); the
+    /// next ones are normal. For the face checks and the retry policy.
+    Underexposed { times: u32 },
     /// A body that captures only through vendor operations: no InitiateCapture in DeviceInfo,
     /// these vendor operation codes instead.
     NoInitiateCapture {
@@ -521,7 +524,14 @@ impl PtpModel {
             return self.respond(ResponseCode::STORE_FULL, tid, &[]);
         }
         let seed = self.cfg.person_seed.wrapping_add(self.captures);
-        let img = synth::face(seed, self.cfg.background);
+        let mut img = synth::face(seed, self.cfg.background);
+        let dark = self.cfg.faults.iter().any(
+            |f| matches!(f, PtpFault::Underexposed { times } if self.captures < u64::from(*times)),
+        );
+        if dark {
+            img.pixels_mut()
+                .for_each(|p| p.0 = p.0.map(|v| (u16::from(v) / 25) as u8));
+        }
         let jpeg = synth::jpeg_rgb(&img, self.cfg.quality);
         if self.used() + jpeg.len() as u64 > self.cfg.card_capacity {
             return self.respond(ResponseCode::STORE_FULL, tid, &[]);

@@ -16,8 +16,8 @@ use super::protocol::{
 };
 use crate::synth;
 use crate::usb::{
-    ControlRequest, EndpointDescription, EndpointKind, InterfaceDescription, MemUsb, UsbDescription,
-    UsbDevice, UsbError, UsbFunction, UsbSpeed,
+    ControlRequest, EndpointDescription, EndpointKind, InterfaceDescription, MemUsb,
+    UsbDescription, UsbDevice, UsbError, UsbFunction, UsbSpeed,
 };
 use crate::FingerPosition;
 

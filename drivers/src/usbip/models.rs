@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use super::server::{ServerError, UsbIpServer};
 use crate::ptp::{PtpFault, PtpModel, PtpModelConfig};
-use crate::uru4000::{UruFault, UruModel, UruModelConfig};
 use crate::registry::SimFault;
+use crate::uru4000::{UruFault, UruModel, UruModelConfig};
 use crate::usb::UsbDevice;
 
 /// A USB model `jemput sim` knows: its name, the driver that talks to it, its faults.

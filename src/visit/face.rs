@@ -1,0 +1,367 @@
+//! The visit's face photo: taken with a [`Camera`] (the PTP driver over any USB transport), held
+//! to the face checks ([`crate::imaging::face`]) under the capture policy's simple form (up to
+//! three attempts, keep the best, record when it was kept below the checks), stored as JPEG at the
+//! configured size with the check results in the manifest.
+
+use jemput_drivers::{Camera, CaptureControl};
+
+use super::capture::CaptureError;
+use super::model::*;
+use super::Drafts;
+use crate::imaging::face::{
+    encode_for_storage, FaceChecker, FaceContext, FacePhoto, FaceReport, FaceSettings,
+};
+
+/// Name of the face photo inside the packet.
+pub const FACE_FILE: &str = "face.jpg";
+
+/// How many photos to take and what to keep: the face's part of the kit's capture policy
+/// (`[capture.face]`, [`crate::visit::policy::CapturePolicy::face`]). The face has no quality score,
+/// so the policy's threshold does not apply; "passes" means every face check passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FacePolicy {
+    /// Photos to take at most until one passes every check (at least 1).
+    pub max_attempts: u32,
+    /// After the last attempt, keep the best photo (flagged `forced`) instead of failing.
+    pub keep_best: bool,
+}
+
+impl Default for FacePolicy {
+    fn default() -> Self {
+        FacePolicy {
+            max_attempts: 3,
+            keep_best: true,
+        }
+    }
+}
+
+impl From<&crate::visit::policy::ModalityPolicy> for FacePolicy {
+    fn from(p: &crate::visit::policy::ModalityPolicy) -> Self {
+        FacePolicy {
+            max_attempts: p.max_attempts.max(1),
+            keep_best: p.allow_forced,
+        }
+    }
+}
+
+/// What the face step did.
+#[derive(Debug, Clone)]
+pub struct FaceOutcome {
+    /// Photos taken, including the kept one.
+    pub attempts: u32,
+    /// The kept photo's checks.
+    pub report: FaceReport,
+    /// Kept although a check failed.
+    pub forced: bool,
+}
+
+/// What the checks know about `visit`'s resident: the birth year, when entered. (The visit model
+/// has no nationality yet, so the foreigner backdrop is not chosen from a visit.)
+pub fn context_of(visit: &Visit) -> FaceContext {
+    FaceContext {
+        birth_year: visit.resident.birth_date.map(|d| d.year()),
+        foreigner: false,
+    }
+}
+
+/// Takes the face photo for `visit` with `camera`, checks it, and saves it to the draft: up to
+/// `policy.max_attempts` photos until one passes; else the one that passed the most checks (the
+/// first of equals), marked forced. A photo that is no readable image counts as a failed attempt;
+/// a camera error ends the step with the error (nothing captured so far in the visit is lost: it
+/// is already in the draft).
+pub fn capture_face(
+    visit: &mut Visit,
+    drafts: &Drafts,
+    camera: &mut dyn Camera,
+    settings: &FaceSettings,
+    policy: &FacePolicy,
+    control: &CaptureControl,
+) -> Result<FaceOutcome, CaptureError> {
+    let checker = FaceChecker::new(settings);
+    let ctx = context_of(visit);
+    let mut best: Option<(FacePhoto, FaceReport)> = None;
+    let mut attempts = 0;
+    let mut last_decode_error = None;
+    while attempts < policy.max_attempts.max(1) {
+        attempts += 1;
+        let shot = camera
+            .capture_photo(control)
+            .map_err(|source| CaptureError::Device {
+                what: format!("taking the face photo (attempt {attempts})"),
+                source,
+            })?;
+        let photo = match FacePhoto::decode(&shot.jpeg) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(attempt = attempts, %e, "the camera's photo is unreadable");
+                last_decode_error = Some(e);
+                continue;
+            }
+        };
+        let report = checker.run(&photo, &ctx);
+        let failed: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.message_en.as_str())
+            .collect();
+        tracing::info!(
+            attempt = attempts,
+            passed = report.passed,
+            failed = ?failed,
+            "face photo checked"
+        );
+        let better = best
+            .as_ref()
+            .is_none_or(|(_, b)| report.passed_count() > b.passed_count());
+        let passed = report.passed;
+        if better {
+            best = Some((photo, report));
+        }
+        if passed {
+            break;
+        }
+    }
+    let Some((photo, report)) = best else {
+        return Err(CaptureError::Face(
+            last_decode_error.expect("no photo means every attempt failed to decode"),
+        ));
+    };
+    if !report.passed && !policy.keep_best {
+        return Err(CaptureError::FaceChecks {
+            attempts,
+            failed: report
+                .checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.message_en.clone())
+                .collect(),
+        });
+    }
+    let forced = !report.passed;
+    let (jpeg, width, height) = encode_for_storage(&photo.rgb, &settings.store)?;
+    drafts.save_file(visit.id, FACE_FILE, &jpeg)?;
+    visit.captures.face = Some(Slot::Captured(Capture {
+        file: FACE_FILE.into(),
+        media_type: "image/jpeg".into(),
+        extra_files: Vec::new(),
+        captured_at: jiff::Timestamp::now(),
+        device: camera.info().clone(),
+        calibration_id: None,
+        quality: None,
+        retries: attempts - 1,
+        forced,
+        width: Some(width),
+        height: Some(height),
+        ppi: None,
+        face_checks: Some(Box::new(report.clone())),
+        signature_kind: None,
+    }));
+    drafts.save_visit(visit)?;
+    Ok(FaceOutcome {
+        attempts,
+        report,
+        forced,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::visit::sample::{synthetic_visit, SampleOptions};
+    use jemput_drivers::ptp::{ModelLog, OperationCode, PtpCamera, PtpConfig, PtpFault};
+    use jemput_drivers::ptp::{PtpModel, PtpModelConfig};
+    use jemput_drivers::usb::MemUsb;
+
+    const RED: [u8; 3] = [200, 30, 40];
+    const BLUE: [u8; 3] = [30, 70, 200];
+
+    struct Kit {
+        _dir: tempfile::TempDir,
+        drafts: Drafts,
+        identity: age::x25519::Identity,
+    }
+
+    fn kit() -> Kit {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = age::x25519::Identity::generate();
+        let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
+        Kit {
+            _dir: dir,
+            drafts,
+            identity,
+        }
+    }
+
+    /// A visit whose face slot is still empty, for a resident born in `year`.
+    fn visit(year: i16) -> Visit {
+        let opts = SampleOptions {
+            biometrics_from_devices: true,
+            ..Default::default()
+        };
+        let (mut v, _) = synthetic_visit(3, &opts);
+        assert!(v.captures.face.is_none());
+        v.resident.birth_date = Some(jiff::civil::date(year, 5, 17));
+        v
+    }
+
+    /// The PTP driver opened on the camera model over the in-memory USB transport.
+    fn camera(background: [u8; 3], faults: Vec<PtpFault>) -> (PtpCamera<MemUsb>, ModelLog) {
+        let (usb, log, ep) = PtpModel::transport(PtpModelConfig {
+            background,
+            faults,
+            ..PtpModelConfig::default().fast()
+        });
+        (PtpCamera::open(usb, ep, PtpConfig::default()).unwrap(), log)
+    }
+
+    fn control() -> CaptureControl {
+        CaptureControl {
+            timeout: std::time::Duration::from_secs(10),
+            cancel: Default::default(),
+        }
+    }
+
+    fn captures(log: &ModelLog) -> usize {
+        let ops = log.operations();
+        ops.iter()
+            .filter(|o| **o == OperationCode::INITIATE_CAPTURE)
+            .count()
+    }
+
+    fn face_capture(v: &Visit) -> &Capture {
+        match v.captures.face.as_ref() {
+            Some(Slot::Captured(c)) => c,
+            other => panic!("face slot: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_photo_through_the_ptp_driver_is_checked_and_stored_at_the_configured_size() {
+        let k = kit();
+        let mut v = visit(1981); // odd: red
+        let (mut cam, log) = camera(RED, vec![]);
+        let mut settings = FaceSettings::default();
+        settings.store.width = 360;
+        settings.store.height = 480;
+        settings.store.quality = 85;
+        let out = capture_face(
+            &mut v,
+            &k.drafts,
+            &mut cam,
+            &settings,
+            &FacePolicy::default(),
+            &control(),
+        )
+        .unwrap();
+        assert_eq!((out.attempts, out.forced), (1, false));
+        assert_eq!(captures(&log), 1);
+        let c = face_capture(&v);
+        assert_eq!((c.retries, c.forced), (0, false));
+        assert_eq!((c.width, c.height), (Some(360), Some(480)));
+        assert_eq!(c.device.driver, "ptp");
+        let report = c.face_checks.as_ref().unwrap();
+        assert!(report.passed);
+        assert!(report.checks.iter().any(|r| r.check == "background_colour"));
+        // In the draft, as a JPEG of that size.
+        let (back, files) = k.drafts.load(v.id, &k.identity).unwrap();
+        assert_eq!(back, v);
+        let jpeg = &files.iter().find(|f| f.name == FACE_FILE).unwrap().bytes;
+        let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).unwrap();
+        assert_eq!((img.width(), img.height()), (360, 480));
+    }
+
+    #[test]
+    fn a_dark_first_photo_is_retaken_and_the_second_kept() {
+        let k = kit();
+        let mut v = visit(1990); // even: blue
+        let (mut cam, log) = camera(BLUE, vec![PtpFault::Underexposed { times: 1 }]);
+        let out = capture_face(
+            &mut v,
+            &k.drafts,
+            &mut cam,
+            &FaceSettings::default(),
+            &FacePolicy::default(),
+            &control(),
+        )
+        .unwrap();
+        assert_eq!((out.attempts, out.forced), (2, false));
+        assert_eq!(captures(&log), 2);
+        let c = face_capture(&v);
+        assert_eq!((c.retries, c.forced), (1, false));
+        assert!(c.face_checks.as_ref().unwrap().passed);
+    }
+
+    #[test]
+    fn the_wrong_backdrop_is_tried_three_times_then_kept_as_forced() {
+        let k = kit();
+        let mut v = visit(1981); // odd: red expected, the studio has blue
+        let (mut cam, log) = camera(BLUE, vec![]);
+        let out = capture_face(
+            &mut v,
+            &k.drafts,
+            &mut cam,
+            &FaceSettings::default(),
+            &FacePolicy::default(),
+            &control(),
+        )
+        .unwrap();
+        assert_eq!((out.attempts, out.forced), (3, true));
+        assert_eq!(captures(&log), 3);
+        let c = face_capture(&v);
+        assert_eq!((c.retries, c.forced), (2, true));
+        let failed: Vec<_> = c
+            .face_checks
+            .as_ref()
+            .unwrap()
+            .checks
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| r.check.as_str())
+            .collect();
+        assert_eq!(failed, ["background_colour"]);
+    }
+
+    #[test]
+    fn without_keep_best_a_failing_face_is_an_error_and_the_slot_stays_empty() {
+        let k = kit();
+        let mut v = visit(1981);
+        let (mut cam, _) = camera(BLUE, vec![]);
+        let policy = FacePolicy {
+            max_attempts: 2,
+            keep_best: false,
+        };
+        let e = capture_face(
+            &mut v,
+            &k.drafts,
+            &mut cam,
+            &FaceSettings::default(),
+            &policy,
+            &control(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("2 attempts") && e.to_string().contains("red backdrop"),
+            "{e}"
+        );
+        assert!(v.captures.face.is_none());
+    }
+
+    #[test]
+    fn an_unplugged_camera_is_a_device_error_naming_the_face() {
+        let k = kit();
+        let mut v = visit(1981);
+        let (mut cam, _) = camera(RED, vec![PtpFault::UnplugMidTransfer { after: 2000 }]);
+        let e = capture_face(
+            &mut v,
+            &k.drafts,
+            &mut cam,
+            &FaceSettings::default(),
+            &FacePolicy::default(),
+            &control(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("face photo"), "{e}");
+        assert!(v.captures.face.is_none());
+    }
+}
