@@ -249,6 +249,12 @@ fn an_image_read_in_several_bulk_transfers_arrives_whole_and_in_order() {
         m.control(&write_register(reg::MODE), &[v.value()], 0)
             .unwrap();
     };
+    // Power up as the driver does: HWSTAT bit 7 set, then the power-on event.
+    m.control(&write_register(reg::HWSTAT), &[0x80], 0).unwrap();
+    assert_eq!(
+        Event::decode(&m.interrupt_in(0x81, 64).unwrap().unwrap()).unwrap(),
+        Event::PoweredOn
+    );
     mode(&mut m, Mode::AwaitFingerOn);
     let mut polls = 0;
     loop {
