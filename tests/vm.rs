@@ -1,6 +1,7 @@
 //! The VM tier: tests/vm/run.sh boots Debian 12's kernel in QEMU (TCG), attaches `jemput sim ptp`
 //! through USB/IP and vhci-hcd, and captures a photo with gphoto2 (the independent oracle) and
-//! with jemput's own PTP driver through the guest's real USB stack. About half a minute.
+//! with jemput's own PTP driver through the guest's real USB stack; then attaches `jemput sim
+//! uru4000` and captures a finger with jemput's U.are.U driver the same way. About half a minute.
 //!
 //! Without QEMU, gphoto2, a static busybox or the kernel package the script exits 77 and this test
 //! prints "skipped: <why>" straight to the terminal (past the test harness's capture), so a
@@ -43,6 +44,8 @@ fn ptp_model_over_usbip_captures_with_gphoto2_and_jemput_in_a_vm() {
         "gphoto2-summary",
         "gphoto2-capture",
         "jemput-capture",
+        "attach-uru4000",
+        "jemput-uru4000",
     ] {
         assert!(
             stdout.contains(&format!("RESULT {check} pass")),
@@ -233,5 +236,64 @@ fn the_guest_kernel_enumerated_the_model_from_the_descriptors_the_server_serves(
         ours.iter()
             .any(|e| e.event == 'S' && e.setup.as_deref() == Some("00 09 0001")),
         "the kernel chose configuration 1"
+    );
+}
+
+#[test]
+fn the_recorded_trace_of_the_uru4000_capture_in_the_vm_follows_the_readers_protocol() {
+    use jemput_drivers::uru4000::protocol::{reg, Event, Mode, HWSTAT_POWERED, IMAGE_TRANSFER_LEN};
+    let text = include_str!("vm/fixtures/uru4000-capture.usbmon.txt");
+    let events = parse_usbmon(text);
+    let on_reader = |e: &&UsbmonEvent| e.address == "1:003";
+
+    // Register writes as the kernel saw them (vendor OUT request 0x04, wValue = register).
+    let writes: Vec<(u16, u8)> = events
+        .iter()
+        .filter(on_reader)
+        .filter(|e| e.event == 'S' && e.kind == "Co")
+        .map(|e| {
+            let setup = e.setup.as_deref().unwrap();
+            let f: Vec<&str> = setup.split(' ').collect();
+            assert_eq!(&f[..2], &["40", "04"], "a vendor register write: {setup}");
+            (u16::from_str_radix(f[2], 16).unwrap(), e.data[0])
+        })
+        .collect();
+    assert_eq!(writes[0], (reg::HWSTAT, HWSTAT_POWERED), "power-up first");
+    let modes: Vec<Mode> = writes
+        .iter()
+        .filter(|w| w.0 == reg::MODE)
+        .map(|w| Mode::from_value(w.1).unwrap())
+        .collect();
+    assert_eq!(&modes[..2], &[Mode::AwaitFingerOn, Mode::Capture]);
+
+    // Events on interrupt IN 1 (the trace keeps 32 of their 64 bytes; the rest is padding).
+    let received: Vec<Event> = events
+        .iter()
+        .filter(on_reader)
+        .filter(|e| e.event == 'C' && e.kind == "Ii")
+        .map(|e| {
+            let mut packet = e.data.clone();
+            packet.resize(64, 0);
+            Event::decode(&packet).unwrap()
+        })
+        .collect();
+    assert_eq!(received, vec![Event::PoweredOn, Event::FingerOn]);
+
+    // One bulk IN transfer on endpoint 2 carried the whole image, after MODE = capture.
+    let image_line = text
+        .lines()
+        .find(|l| l.contains(" C Bi:1:003:2 "))
+        .expect("an image read");
+    let f: Vec<&str> = image_line.split_whitespace().collect();
+    assert_eq!(f[4], "0", "the image read succeeded");
+    assert_eq!(f[5].parse::<usize>().unwrap(), IMAGE_TRANSFER_LEN);
+    let capture_at = text
+        .lines()
+        .position(|l| l.contains(" S Co:1:003:0 s 40 04 004e ") && l.ends_with(" = 20"))
+        .expect("MODE = capture written");
+    let read_at = text.lines().position(|l| l == image_line).unwrap();
+    assert!(
+        read_at > capture_at,
+        "the image is read after MODE = capture"
     );
 }

@@ -128,4 +128,35 @@ else
   sed 's/^/@@ jemput: /' /tmp/jemput.err | head -n 30
 fi
 usbmon_stop jemput-capture
+
+# The U.are.U reader model from the host's second server (vhci port 1), driven by jemput's
+# uru4000 driver through rusb and the guest kernel, selected by port path.
+if jemput usbip attach 10.0.2.100:3241 --busid 1-1 >/tmp/attach2.txt 2>&1; then
+  result attach-uru4000 pass "$(cat /tmp/attach2.txt)"
+else
+  result attach-uru4000 fail "$(cat /tmp/attach2.txt)"
+  finish
+fi
+uru=""
+for i in $(seq 100); do
+  for d in /sys/bus/usb/devices/*; do
+    [ -f "$d/idVendor" ] && [ "$(cat "$d/idVendor")" = "05ba" ] && uru=$(basename "$d")
+  done
+  [ -n "$uru" ] && break
+  sleep 0.2
+done
+if [ -z "$uru" ]; then
+  result jemput-uru4000 fail "no 05ba device in /sys/bus/usb/devices"
+  dmesg | tail -n 20
+  finish
+fi
+usbmon_start uru4000-capture
+if timed jemput-uru4000 jemput capture finger "usb:$uru" --out /tmp/out/finger.png --json --timeout 120 >/tmp/uru.json 2>/tmp/uru.err \
+  && grep -q '"width": *384' /tmp/uru.json && grep -q '"height": *290' /tmp/uru.json; then
+  result jemput-uru4000 pass "$uru $(cat /sys/bus/usb/devices/$uru/product), speed $(cat /sys/bus/usb/devices/$uru/speed) Mbit/s, 384 x 290; capture_ms $(grep -o '"capture_ms": *[0-9]*' /tmp/uru.json | grep -o '[0-9]*$')"
+else
+  result jemput-uru4000 fail "see below"
+  sed 's/^/@@ jemput: /' /tmp/uru.err /tmp/uru.json | head -n 30
+fi
+usbmon_stop uru4000-capture
 finish

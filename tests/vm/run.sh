@@ -2,7 +2,8 @@
 # The VM tier (docs/testing: testing.md §4): the PTP camera model, served over USB/IP by
 # `jemput sim ptp` on the host's loopback, attached inside a QEMU guest (Debian 12's stock kernel,
 # vhci-hcd) and driven through the guest's real USB stack by gphoto2 (the independent oracle) and
-# by jemput's own PTP driver (rusb/libusb).
+# by jemput's own PTP driver (rusb/libusb); and the U.are.U reader model (`jemput sim uru4000`, a
+# second server) driven by jemput's uru4000 driver the same way.
 #
 # Needs only Debian packages: qemu-system-x86, busybox-static, gphoto2, cpio, xz-utils, and the
 # kernel package linux-image-6.1.0-<N>-amd64 fetched with `apt-get download` (.ci/run puts it in
@@ -74,8 +75,10 @@ fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/jemput-vm.XXXXXX")"
 sim_pid=""
+sim_uru_pid=""
 cleanup() {
-  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
+  local p
+  for p in $sim_pid $sim_uru_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   if [ -n "${JEMPUT_VM_KEEP:-}" ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -137,6 +140,16 @@ done
 address="$(grep -o '"address":"[^"]*"' "$work/sim.json" | cut -d'"' -f4)"
 [ -n "$address" ] || { echo "jemput sim ptp printed no address"; cat "$work/sim.log"; exit 1; }
 port="${address##*:}"
+# The U.are.U reader model on a second server (the guest reaches it as 10.0.2.100:3241: QEMU names each guestfwd by its port, so two on 3240 collide).
+  "$jemput" sim uru4000 --json --listen 127.0.0.1:0 >"$work/sim-uru.json" 2>"$work/sim-uru.log" &
+sim_uru_pid=$!
+for _ in $(seq 100); do
+  [ -s "$work/sim-uru.json" ] && break
+  sleep 0.1
+done
+address_uru="$(grep -o '"address":"[^"]*"' "$work/sim-uru.json" | cut -d'"' -f4)"
+[ -n "$address_uru" ] || { echo "jemput sim uru4000 printed no address"; cat "$work/sim-uru.log"; exit 1; }
+port_uru="${address_uru##*:}"
 
 # 4. Boot. The guest reaches the server as 10.0.2.100:3240 through QEMU's guestfwd; restrict=on
 #    keeps it off any other network.
@@ -147,7 +160,7 @@ timeout "$timeout_s" qemu-system-x86_64 \
   -nodefaults -display none -no-reboot \
   -kernel "$kdir/vmlinux" -initrd "$work/initrd.gz" \
   -append "console=ttyS0 panic=-1 quiet rdinit=/init" \
-  -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3240-tcp:127.0.0.1:$port" \
+  -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3240-tcp:127.0.0.1:$port,guestfwd=tcp:10.0.2.100:3241-tcp:127.0.0.1:$port_uru" \
   -device virtio-net-pci,netdev=n0,romfile= \
   -serial "file:$work/console.log" </dev/null >"$work/qemu.log" 2>&1
 qemu_rc=$?
@@ -170,12 +183,12 @@ if ! grep -q '^@@ DONE' "$work/console.txt"; then
   failed=1
 fi
 if grep -q '^@@ RESULT .* fail' "$work/console.txt"; then failed=1; fi
-for check in attach enumerate gphoto2-summary gphoto2-capture jemput-capture; do
+for check in attach enumerate gphoto2-summary gphoto2-capture jemput-capture attach-uru4000 jemput-uru4000; do
   grep -q "^@@ RESULT $check " "$work/console.txt" || { echo "RESULT $check fail never ran"; failed=1; }
 done
 if [ -n "${JEMPUT_VM_USBMON_DIR:-}" ]; then
   mkdir -p "$JEMPUT_VM_USBMON_DIR"
-  for trace in enumerate gphoto2-capture jemput-capture; do
+  for trace in enumerate gphoto2-capture jemput-capture uru4000-capture; do
     sed -n "/^@@ BEGIN usbmon $trace\$/,/^@@ END usbmon $trace\$/p" "$work/console.txt" | sed '1d;$d' \
       | base64 -d >"$JEMPUT_VM_USBMON_DIR/$trace.usbmon.txt" \
       && echo "usbmon trace saved: $JEMPUT_VM_USBMON_DIR/$trace.usbmon.txt" >&2
@@ -197,6 +210,15 @@ for i in 0 1; do
     echo "BENCH $tool initiate_to_photo_ms=$(($(ms_of "${sent[$i]}") - $(ms_of "${initiated[$i]}"))) command_ms=${cmd_ms:-?}"
   fi
 done
+# The U.are.U image read in the guest: submission to completion of the 111 424-byte bulk IN URB
+# on endpoint 2, from the guest's usbmon (µs timestamps), against what high-speed bulk allows at
+# best (13 packets of 512 bytes per 125 µs microframe: 53.2 MB/s, 2.09 ms for the image).
+sed -n '/^@@ BEGIN usbmon uru4000-capture$/,/^@@ END usbmon uru4000-capture$/p' "$work/console.txt" | sed '1d;$d' \
+  | base64 -d >"$work/uru4000-capture.usbmon.txt" 2>/dev/null || true
+uru_read_us="$(awk '$4 ~ /^Bi:.*:2$/ && $3 == "S" { s = $2 } $4 ~ /^Bi:.*:2$/ && $3 == "C" && s != "" && $6 == 111424 { print $2 - s; exit }' "$work/uru4000-capture.usbmon.txt")"
+if [ -n "$uru_read_us" ]; then
+  echo "BENCH uru4000 image_read_us=$uru_read_us high_speed_bulk_minimum_us=2093 command_ms=$(grep '^@@ TIME jemput-uru4000 ' "$work/console.txt" | awk '{print $5}' | head -n 1)"
+fi
 echo "VM run: ${boot_ms} ms from QEMU start to poweroff (TCG)"
 if [ "$failed" != 0 ]; then
   echo "--- guest console (tail) ---"

@@ -291,6 +291,8 @@ impl UruModel {
     fn deliver(&mut self, mut image: Vec<u8>, max_len: usize) -> Vec<u8> {
         if image.len() > max_len {
             self.image_rest = Some(image.split_off(max_len));
+        } else {
+            tracing::info!("U.are.U model: image read done");
         }
         image
     }
@@ -389,6 +391,7 @@ impl UsbFunction for UruModel {
         {
             image.truncate(bytes);
         }
+        tracing::info!(bytes = image.len(), "U.are.U model: image read started");
         Ok(Some(self.deliver(image, max_len)))
     }
 
