@@ -38,11 +38,7 @@ fn calibrate_sim_ptp_sets_white_balance_and_exposure_and_records_them() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let rec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = rec["id"].as_str().unwrap();
     assert!(id.starts_with("ptp-cal-"), "{id}");

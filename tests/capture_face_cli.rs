@@ -15,11 +15,7 @@ fn capture_face_from_the_camera_model_writes_the_cameras_jpeg() {
         .arg(&jpg)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let bytes = std::fs::read(&jpg).unwrap();
     assert_eq!(r["bytes"], bytes.len());

@@ -4,23 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn stdout_json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
 
 /// Every member the committed schema requires is present in `value`.
 fn has_schema_members(schema_file: &str, value: &Value) {
@@ -40,47 +28,6 @@ fn grey_png(path: &Path) -> image::GrayImage {
     let img = image::open(path).unwrap();
     assert_eq!(img.color(), image::ColorType::L8, "{}", path.display());
     img.into_luma8()
-}
-
-/// A running `jemput sim`, killed when dropped.
-struct Sim {
-    child: Child,
-    lines: Vec<Value>,
-}
-
-impl Sim {
-    /// Runs `jemput sim <args>` and reads the first line of each of its `models`.
-    fn start(models: usize, args: &[&str]) -> Sim {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-            .arg("sim")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut lines = Vec::new();
-        for _ in 0..models {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            lines.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}")));
-        }
-        // Keep the pipe open: a closed stdout must not end the models.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        Sim { child, lines }
-    }
-
-    fn path(&self, i: usize) -> PathBuf {
-        PathBuf::from(self.lines[i]["path"].as_str().unwrap())
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -109,11 +56,7 @@ fn devices_test_sim_ef01_reports_identity_capture_and_timings() {
         .args(["devices", "test", "sim:ef01", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r = stdout_json(&out);
     has_schema_members("devices-test.schema.json", &r);
     assert_eq!(r["ok"], true);
@@ -186,11 +129,7 @@ fn capture_finger_writes_the_models_image_as_8_bit_grey_png() {
         .arg(&png)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r = stdout_json(&out);
     has_schema_members("capture-finger.schema.json", &r);
     assert_eq!(r["position"], 7);
@@ -220,11 +159,7 @@ fn capture_signature_writes_the_strokes_and_the_pen_trace() {
         .arg(&trace)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r = stdout_json(&out);
     has_schema_members("capture-signature.schema.json", &r);
     let t: jemput_drivers::PenTrace =
@@ -316,7 +251,7 @@ fn sim_prints_a_json_line_per_model_and_the_ttys_work_as_devices() {
 
 #[test]
 fn sim_runs_several_models_and_stops_cleanly_on_sigterm() {
-    let mut sim = Sim::start(4, &["ef01", "isdv4", "gps", "gps", "--fast", "--json"]);
+    let sim = Sim::start(4, &["ef01", "isdv4", "gps", "gps", "--fast", "--json"]);
     let models: Vec<_> = sim.lines.iter().map(|l| l["model"].clone()).collect();
     assert_eq!(models, ["ef01", "isdv4", "gps", "gps"]);
     let paths: std::collections::HashSet<_> = (0..4).map(|i| sim.path(i)).collect();
@@ -332,24 +267,9 @@ fn sim_runs_several_models_and_stops_cleanly_on_sigterm() {
     };
     assert!((fix(sim.path(3)) - fix(sim.path(2)) - 0.01).abs() < 1e-6);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &sim.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let begun = Instant::now();
-    let code = loop {
-        if let Some(s) = sim.child.try_wait().unwrap() {
-            break s.code();
-        }
-        assert!(
-            begun.elapsed() < Duration::from_secs(5),
-            "sim ignored SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(code, Some(0), "stopped by SIGTERM, not killed");
-    assert!(!sim.path(0).exists(), "the ptys are gone");
+    let pty = sim.path(0);
+    assert!(sim.stop(), "stopped by SIGTERM, not killed");
+    assert!(!pty.exists(), "the ptys are gone");
 }
 
 #[test]

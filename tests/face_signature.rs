@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{jemput, office, seal_with};
+use common::{assert_success, jemput, office, seal_with};
 use jemput::imaging::signature::{SignatureKind, SignatureTrace};
 use jemput::keys::SigningKey;
 use jemput::visit::sample::{synthetic_visit, SampleOptions};
@@ -138,11 +138,7 @@ fn isdv4_model_traces_validate_against_the_documented_schema_and_render() {
         .arg(&trace)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let t = SignatureTrace::parse(&std::fs::read(&trace).unwrap()).unwrap();
     assert_eq!(t.kind, SignatureKind::WrittenName);
     assert_eq!(t.device.as_ref().unwrap().driver, "isdv4");
@@ -178,11 +174,7 @@ fn isdv4_model_traces_validate_against_the_documented_schema_and_render() {
         .arg(&again)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let img = image::open(&again).unwrap().to_luma8();
     assert_eq!(img.width(), 900);
     assert!(img.pixels().filter(|p| p.0[0] < 128).count() > 1_000);
@@ -236,11 +228,7 @@ fn visit_new_records_the_signature_kind_and_open_shows_it_flagged() {
         .args(["--signature-kind", "simple-mark"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let out = jemput()
         .arg("--home")
@@ -259,11 +247,7 @@ fn visit_new_records_the_signature_kind_and_open_shows_it_flagged() {
         .arg(&opened)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(opened.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(

@@ -115,11 +115,7 @@ fn the_packet_payload_command_pipes_into_stock_age() {
         keys.identity_file.display()
     );
     let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let listing = String::from_utf8(out.stdout).unwrap();
     let names: Vec<&str> = listing.lines().collect();
     assert_eq!(&names[..2], ["manifest.json", "manifest.sig"]);

@@ -2,8 +2,7 @@
 //! drivers crate's USB/IP client and driven by the real PTP driver; serial models keep their pty
 //! lines alongside.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,53 +11,8 @@ use jemput_drivers::usbip::{devlist, UsbIpClient};
 use jemput_drivers::{Camera, CaptureControl};
 use serde_json::Value;
 
-struct Sim {
-    child: Child,
-    lines: Vec<Value>,
-}
-
-impl Sim {
-    fn start(models: usize, args: &[&str]) -> Sim {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-            .arg("sim")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut lines = Vec::new();
-        for _ in 0..models {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            lines.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}")));
-        }
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        Sim { child, lines }
-    }
-
-    fn address(&self, i: usize) -> std::net::SocketAddr {
-        self.lines[i]["address"].as_str().unwrap().parse().unwrap()
-    }
-
-    /// Sends SIGTERM and returns whether it exited successfully.
-    fn stop(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        let status = self.child.wait().unwrap();
-        std::mem::forget(self);
-        status.success()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::{assert_success, Sim};
 
 fn control() -> CaptureControl {
     CaptureControl {
@@ -126,11 +80,7 @@ fn usbip_list_json_shows_what_sim_ptp_exports() {
         .args(["usbip", "list", &sim.address(0).to_string(), "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         list,

@@ -9,12 +9,8 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 fn json_of(out: &std::process::Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    assert_success(out);
+    stdout_json(out)
 }
 
 #[test]

@@ -12,6 +12,10 @@ use jemput::visit::sample::{synthetic_visit, SampleOptions};
 use jemput::visit::*;
 use sha2::{Digest, Sha256};
 
+mod sim;
+#[allow(unused_imports)] // not every test binary runs jemput this way
+pub use sim::*;
+
 pub struct Office {
     pub dir: tempfile::TempDir,
     pub keys: OfficeKeys,

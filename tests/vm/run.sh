@@ -74,11 +74,10 @@ if [ ! -f "$kdir/vmlinux" ]; then
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/jemput-vm.XXXXXX")"
-sim_pid=""
-sim_uru_pid=""
+sim_pids=""
 cleanup() {
   local p
-  for p in $sim_pid $sim_uru_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for p in $sim_pids; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   if [ -n "${JEMPUT_VM_KEEP:-}" ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -128,28 +127,26 @@ cp "$here/guest-init.sh" "$fs/init"
 chmod +x "$fs/init"
 (cd "$fs" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
 
-# 3. The camera model on the host's loopback, logging the times of InitiateCapture and of the
-#    photo's last byte.
-RUST_LOG="jemput_drivers::ptp::model=info,jemput_drivers::usbip=info" \
-  "$jemput" sim ptp --json --listen 127.0.0.1:0 >"$work/sim.json" 2>"$work/sim.log" &
-sim_pid=$!
-for _ in $(seq 100); do
-  [ -s "$work/sim.json" ] && break
-  sleep 0.1
-done
-address="$(grep -o '"address":"[^"]*"' "$work/sim.json" | cut -d'"' -f4)"
-[ -n "$address" ] || { echo "jemput sim ptp printed no address"; cat "$work/sim.log"; exit 1; }
-port="${address##*:}"
-# The U.are.U reader model on a second server (the guest reaches it as 10.0.2.100:3241: QEMU names each guestfwd by its port, so two on 3240 collide).
-  "$jemput" sim uru4000 --json --listen 127.0.0.1:0 >"$work/sim-uru.json" 2>"$work/sim-uru.log" &
-sim_uru_pid=$!
-for _ in $(seq 100); do
-  [ -s "$work/sim-uru.json" ] && break
-  sleep 0.1
-done
-address_uru="$(grep -o '"address":"[^"]*"' "$work/sim-uru.json" | cut -d'"' -f4)"
-[ -n "$address_uru" ] || { echo "jemput sim uru4000 printed no address"; cat "$work/sim-uru.log"; exit 1; }
-port_uru="${address_uru##*:}"
+# 3. The device models on the host's loopback, each behind its own USB/IP server; the camera logs
+#    the times of InitiateCapture and of the photo's last byte.
+start_sim() { # start_sim <model> <log filter>: serves the model on loopback; sets sim_port
+  RUST_LOG="$2" "$jemput" sim "$1" --json --listen 127.0.0.1:0 >"$work/sim-$1.json" 2>"$work/sim-$1.log" &
+  sim_pids="$sim_pids $!"
+  local address=""
+  for _ in $(seq 100); do
+    address="$(grep -o '"address":"[^"]*"' "$work/sim-$1.json" 2>/dev/null | cut -d'"' -f4 || true)"
+    [ -n "$address" ] && break
+    sleep 0.1
+  done
+  [ -n "$address" ] || { echo "jemput sim $1 printed no address"; cat "$work/sim-$1.log"; exit 1; }
+  sim_port="${address##*:}"
+}
+start_sim ptp "jemput_drivers::ptp::model=info,jemput_drivers::usbip=info"
+port="$sim_port"
+# The U.are.U reader model on a second server (the guest reaches it as 10.0.2.100:3241: QEMU
+# names each guestfwd by its port, so two on 3240 collide).
+start_sim uru4000 ""
+port_uru="$sim_port"
 
 # 4. Boot. The guest reaches the server as 10.0.2.100:3240 through QEMU's guestfwd; restrict=on
 #    keeps it off any other network.
@@ -200,8 +197,8 @@ fi
 ms_of() { # an RFC 3339 timestamp of the log → milliseconds since the epoch
   date -d "$1" +%s%3N
 }
-mapfile -t initiated < <(grep 'InitiateCapture received' "$work/sim.log" | grep -o '^[0-9T:.-]*Z' || true)
-mapfile -t sent < <(grep 'GetObject data sent' "$work/sim.log" | grep -o '^[0-9T:.-]*Z' || true)
+mapfile -t initiated < <(grep 'InitiateCapture received' "$work/sim-ptp.log" | grep -o '^[0-9T:.-]*Z' || true)
+mapfile -t sent < <(grep 'GetObject data sent' "$work/sim-ptp.log" | grep -o '^[0-9T:.-]*Z' || true)
 tools=(gphoto2 jemput)
 for i in 0 1; do
   tool="${tools[$i]}"
@@ -224,7 +221,7 @@ if [ "$failed" != 0 ]; then
   echo "--- guest console (tail) ---"
   tail -n 80 "$work/console.txt"
   echo "--- jemput sim log (tail) ---"
-  tail -n 20 "$work/sim.log"
+  tail -n 20 "$work/sim-ptp.log"
   exit 1
 fi
 exit 0
