@@ -14,6 +14,12 @@
 //! * [`vhci::attach`]: imports a device and hands the socket to the kernel.
 //! * [`models`]: the USB models `jemput sim` serves, by name.
 //!
+//! Why not the `usbip` crate that DESIGN's dependency table names: its interface handlers answer
+//! each URB synchronously, in order, on the connection's one task, so an interrupt IN URB with
+//! nothing to report cannot be held while bulk transfers go on, and a held URB cannot be
+//! unlinked. A PTP camera needs exactly that (the event endpoint stays pending through the whole
+//! capture; the kernel unlinks it at close), and so does the U.are.U reader's event endpoint.
+//!
 //! **Not done:** isochronous transfers (a CMD_SUBMIT with packets ends the connection); one
 //! device per server; alternate settings other than 0; no TLS or authentication — the server
 //! listens on loopback by default and must not be exposed to a network.
