@@ -29,6 +29,7 @@ pub mod isdv4;
 pub mod nmea;
 pub mod ptp;
 pub mod registry;
+pub mod replug;
 mod selector;
 pub mod synth;
 mod traits;

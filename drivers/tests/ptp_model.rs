@@ -440,3 +440,60 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_camera_unplugged_mid_transfer_is_found_again_when_it_returns_and_captures() {
+    use jemput_drivers::replug::Replugging;
+
+    // The first camera is pulled out during the photo's download; while it is away the selector
+    // finds nothing (twice); then it is back, as a camera without the fault.
+    let (first, _) = camera(PtpModelConfig {
+        faults: vec![PtpFault::UnplugMidTransfer { after: 20_000 }],
+        ..PtpModelConfig::default().fast()
+    });
+    let looked = Arc::new(Mutex::new(0u32));
+    let counter = looked.clone();
+    let mut cam = Replugging::new(
+        first,
+        Box::new(move || {
+            let mut n = counter.lock().unwrap();
+            *n += 1;
+            if *n <= 2 {
+                return Err(DeviceError::Disconnected);
+            }
+            Ok(camera(PtpModelConfig::default().fast()).0)
+        }),
+    );
+    cam.retry = Duration::from_millis(10);
+    let err = cam.capture_photo(&control(10)).unwrap_err();
+    assert!(matches!(err, DeviceError::Disconnected), "{err:?}");
+    assert!(!cam.is_connected());
+    let photo = cam
+        .capture_photo(&control(10))
+        .expect("found again by the selector");
+    assert!(photo.jpeg.starts_with(&[0xFF, 0xD8]));
+    assert!(cam.is_connected());
+    assert_eq!(*looked.lock().unwrap(), 3, "looked for until it came back");
+    assert_eq!(cam.info().driver, "ptp");
+}
+
+#[test]
+fn a_camera_that_stays_away_fails_within_the_captures_timeout() {
+    use jemput_drivers::replug::Replugging;
+
+    let (first, _) = camera(PtpModelConfig {
+        faults: vec![PtpFault::UnplugMidTransfer { after: 20_000 }],
+        ..PtpModelConfig::default().fast()
+    });
+    let mut cam = Replugging::new(first, Box::new(|| Err(DeviceError::Disconnected)));
+    cam.retry = Duration::from_millis(20);
+    assert!(cam.capture_photo(&control(10)).is_err());
+    let begun = Instant::now();
+    let err = cam.capture_photo(&control(1)).unwrap_err();
+    assert!(matches!(err, DeviceError::Disconnected), "{err:?}");
+    assert!(
+        begun.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        begun.elapsed()
+    );
+}

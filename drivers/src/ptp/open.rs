@@ -6,8 +6,9 @@ use super::driver::{PtpCamera, PtpConfig, PtpEndpoints};
 use super::error::PtpError;
 use super::ids;
 use super::model::{PtpModel, PtpModelConfig};
+use crate::replug::Replugging;
 use crate::usb::{self, RusbLink, UsbError, UsbTransport};
-use crate::{Camera, Selector};
+use crate::{Camera, DeviceError, Selector};
 
 /// The model's name after `sim:`.
 pub const SIM_NAME: &str = "ptp";
@@ -46,12 +47,26 @@ pub fn is_sim(selector: &Selector) -> bool {
     matches!(selector, Selector::Sim { model, .. } if model.eq_ignore_ascii_case(SIM_NAME))
 }
 
-/// Opens the camera `selector` names; `config` tunes the driver.
+/// Opens the camera `selector` names; `config` tunes the driver. A camera unplugged and plugged
+/// back in is found again by the same selector at the next capture ([`Replugging`]).
 pub fn open(
     selector: &Selector,
     config: PtpConfig,
 ) -> Result<Box<dyn Camera + Send>, OpenCameraError> {
-    Ok(Box::new(open_camera(selector, config)?))
+    let camera = open_camera(selector, config.clone())?;
+    let again = selector.clone();
+    let reopen = Box::new(move || {
+        open_camera(&again, config.clone()).map_err(|e| match e {
+            OpenCameraError::NotFound { .. }
+            | OpenCameraError::Open {
+                source: UsbError::NotFound(_) | UsbError::Disconnected,
+                ..
+            } => DeviceError::Disconnected,
+            OpenCameraError::Driver { source, .. } => source.into(),
+            other => DeviceError::Protocol(other.to_string()),
+        })
+    });
+    Ok(Box::new(Replugging::new(camera, reopen)))
 }
 
 /// A camera over whichever USB transport its selector needs.

@@ -1,0 +1,123 @@
+//! A device that survives a replug, for any driver behind the [`Camera`] or
+//! [`FingerprintScanner`] traits: when a capture fails with [`DeviceError::Disconnected`] the
+//! driver is dropped, and the next capture opens the device again through `reopen` (by its
+//! selector, never by the old bus address), waiting up to that capture's timeout for it to come
+//! back.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::{
+    Camera, CaptureControl, Device, DeviceError, DeviceInfo, FingerImage, FingerprintScanner,
+    Photo, TransferProgress,
+};
+
+/// Opens the device again (for example by its selector).
+pub type Reopen<D> = Box<dyn FnMut() -> Result<D, DeviceError> + Send>;
+
+/// A driver that is opened again after an unplug.
+pub struct Replugging<D> {
+    reopen: Reopen<D>,
+    info: DeviceInfo,
+    device: Option<D>,
+    /// How often to look for the device while it is away.
+    pub retry: Duration,
+}
+
+impl<D> std::fmt::Debug for Replugging<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replugging")
+            .field("info", &self.info)
+            .field("connected", &self.device.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: Device> Replugging<D> {
+    /// Wraps the open `device`; `reopen` finds it again after an unplug.
+    pub fn new(device: D, reopen: Reopen<D>) -> Self {
+        Replugging {
+            info: device.info().clone(),
+            reopen,
+            device: Some(device),
+            retry: Duration::from_millis(200),
+        }
+    }
+
+    /// Whether the device is connected now (as far as the last capture knows).
+    pub fn is_connected(&self) -> bool {
+        self.device.is_some()
+    }
+
+    /// Runs one capture, opening the device again first if it went away, within the capture's
+    /// timeout.
+    fn run<R>(
+        &mut self,
+        control: &CaptureControl,
+        capture: impl FnOnce(&mut D, &CaptureControl) -> Result<R, DeviceError>,
+    ) -> Result<R, DeviceError> {
+        let begun = Instant::now();
+        let deadline = begun + control.timeout;
+        while self.device.is_none() {
+            if control.cancel.load(Ordering::SeqCst) {
+                return Err(DeviceError::Cancelled);
+            }
+            match (self.reopen)() {
+                Ok(d) => {
+                    tracing::info!(info = ?self.info, "the device is back");
+                    self.device = Some(d);
+                }
+                Err(e @ (DeviceError::Disconnected | DeviceError::Busy)) => {
+                    if Instant::now() + self.retry >= deadline {
+                        return Err(e);
+                    }
+                    std::thread::sleep(self.retry);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let left = control.timeout.saturating_sub(begun.elapsed());
+        let control = CaptureControl {
+            timeout: left.max(Duration::from_millis(1)),
+            cancel: control.cancel.clone(),
+        };
+        let device = self.device.as_mut().expect("connected above");
+        let result = capture(device, &control);
+        if matches!(result, Err(DeviceError::Disconnected)) {
+            tracing::warn!(info = ?self.info, "the device went away; it is looked for again at the next capture");
+            self.device = None;
+        }
+        result
+    }
+}
+
+impl<D> Device for Replugging<D> {
+    fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+}
+
+impl<D: Camera> Camera for Replugging<D> {
+    fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError> {
+        self.run(control, |d, c| d.capture_photo(c))
+    }
+    /// Goes to the driver connected now; a driver opened again after an unplug starts without
+    /// it (set it again).
+    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
+        if let Some(d) = self.device.as_mut() {
+            d.set_transfer_progress(progress);
+        }
+    }
+}
+
+impl<D: FingerprintScanner> FingerprintScanner for Replugging<D> {
+    fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
+        self.run(control, |d, c| d.capture_finger(c))
+    }
+    /// As for the camera: the driver connected now.
+    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
+        if let Some(d) = self.device.as_mut() {
+            d.set_transfer_progress(progress);
+        }
+    }
+}
