@@ -2,9 +2,10 @@
 //! [`FingerprintScanner`] traits: when a capture fails with [`DeviceError::Disconnected`] the
 //! driver is dropped, and the next capture opens the device again through `reopen` (by its
 //! selector, never by the old bus address), waiting up to that capture's timeout for it to come
-//! back.
+//! back. Transfer progress set on it reaches every driver it opens.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::{
@@ -20,6 +21,8 @@ pub struct Replugging<D> {
     reopen: Reopen<D>,
     info: DeviceInfo,
     device: Option<D>,
+    /// Where the drivers' transfer progress goes (each driver gets a forwarder to it).
+    progress: Arc<Mutex<Option<TransferProgress>>>,
     /// How often to look for the device while it is away.
     pub retry: Duration,
 }
@@ -40,6 +43,7 @@ impl<D: Device> Replugging<D> {
             info: device.info().clone(),
             reopen,
             device: Some(device),
+            progress: Arc::default(),
             retry: Duration::from_millis(200),
         }
     }
@@ -49,11 +53,37 @@ impl<D: Device> Replugging<D> {
         self.device.is_some()
     }
 
+    /// A progress callback that forwards to the one set on this wrapper (if any).
+    fn forwarder(&self) -> TransferProgress {
+        let to = self.progress.clone();
+        Box::new(move |done, total| {
+            if let Some(p) = to.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                p(done, total);
+            }
+        })
+    }
+
+    /// Sets where transfer progress goes, for this driver and every one opened after a replug;
+    /// `install` hands a forwarder to a driver.
+    fn set_progress(
+        &mut self,
+        progress: Option<TransferProgress>,
+        install: fn(&mut D, Option<TransferProgress>),
+    ) {
+        let on = progress.is_some();
+        *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
+        let forward = on.then(|| self.forwarder());
+        if let Some(d) = self.device.as_mut() {
+            install(d, forward);
+        }
+    }
+
     /// Runs one capture, opening the device again first if it went away, within the capture's
-    /// timeout.
+    /// timeout; `install` gives a newly opened driver the progress forwarder.
     fn run<R>(
         &mut self,
         control: &CaptureControl,
+        install: fn(&mut D, Option<TransferProgress>),
         capture: impl FnOnce(&mut D, &CaptureControl) -> Result<R, DeviceError>,
     ) -> Result<R, DeviceError> {
         let begun = Instant::now();
@@ -63,8 +93,14 @@ impl<D: Device> Replugging<D> {
                 return Err(DeviceError::Cancelled);
             }
             match (self.reopen)() {
-                Ok(d) => {
+                Ok(mut d) => {
                     tracing::info!(info = ?self.info, "the device is back");
+                    let on = self
+                        .progress
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .is_some();
+                    install(&mut d, on.then(|| self.forwarder()));
                     self.device = Some(d);
                 }
                 Err(e @ (DeviceError::Disconnected | DeviceError::Busy)) => {
@@ -99,25 +135,20 @@ impl<D> Device for Replugging<D> {
 
 impl<D: Camera> Camera for Replugging<D> {
     fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError> {
-        self.run(control, |d, c| d.capture_photo(c))
+        self.run(control, D::set_transfer_progress, |d, c| d.capture_photo(c))
     }
-    /// Goes to the driver connected now; a driver opened again after an unplug starts without
-    /// it (set it again).
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
-        if let Some(d) = self.device.as_mut() {
-            d.set_transfer_progress(progress);
-        }
+        self.set_progress(progress, D::set_transfer_progress);
     }
 }
 
 impl<D: FingerprintScanner> FingerprintScanner for Replugging<D> {
     fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
-        self.run(control, |d, c| d.capture_finger(c))
+        self.run(control, D::set_transfer_progress, |d, c| {
+            d.capture_finger(c)
+        })
     }
-    /// As for the camera: the driver connected now.
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
-        if let Some(d) = self.device.as_mut() {
-            d.set_transfer_progress(progress);
-        }
+        self.set_progress(progress, D::set_transfer_progress);
     }
 }

@@ -497,3 +497,34 @@ fn a_camera_that_stays_away_fails_within_the_captures_timeout() {
         begun.elapsed()
     );
 }
+
+#[test]
+fn transfer_progress_set_once_reaches_the_camera_opened_after_a_replug() {
+    use jemput_drivers::replug::Replugging;
+
+    let (first, _) = camera(PtpModelConfig {
+        faults: vec![PtpFault::UnplugMidTransfer { after: 20_000 }],
+        ..PtpModelConfig::default().fast()
+    });
+    let mut cam = Replugging::new(
+        first,
+        Box::new(|| Ok(camera(PtpModelConfig::default().fast()).0)),
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    cam.set_transfer_progress(Some(Box::new(move |done, total| {
+        s.lock().unwrap().push((done, total))
+    })));
+    assert!(cam.capture_photo(&control(10)).is_err());
+    let during_the_first = seen.lock().unwrap().len();
+    assert!(
+        during_the_first > 0,
+        "the first camera reported its download"
+    );
+    let photo = cam.capture_photo(&control(10)).unwrap();
+    let seen = seen.lock().unwrap();
+    let last = *seen.last().unwrap();
+    assert!(seen.len() > during_the_first, "the new camera reports too");
+    assert_eq!(last.0, last.1, "the download ends complete");
+    assert_eq!(last.1, photo.jpeg.len(), "{last:?}");
+}

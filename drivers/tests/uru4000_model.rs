@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use jemput_drivers::uru4000::protocol::{reg, Mode, IMAGE_HEIGHT, IMAGE_WIDTH};
 use jemput_drivers::uru4000::{
-    device_info, Reconnecting, Uru4000, UruConfig, UruError, UruFault, UruHandle, UruModelConfig,
+    device_info, replugging, Uru4000, UruConfig, UruError, UruFault, UruHandle, UruModelConfig,
     UruOp,
 };
 use jemput_drivers::{CaptureControl, Device, DeviceError, FingerprintScanner};
@@ -203,9 +203,9 @@ fn unplug_mid_transfer_is_disconnected_then_the_reader_is_found_again_after_a_re
     let info = device_info(cfg.vid, cfg.pid, Some(cfg.serial.clone()));
     let handle = UruHandle::new(cfg);
     let h = handle.clone();
-    let mut r = Reconnecting::open(Box::new(move || h.transport()), info, fast()).unwrap();
+    let mut r = replugging(move || h.transport(), info, fast()).unwrap();
     r.retry = Duration::from_millis(10);
-    assert!(r.capture(&control(2000)).is_ok());
+    assert!(r.capture_finger(&control(2000)).is_ok());
 
     handle.inject(UruFault::UnplugMidTransfer);
     let err = r.capture_finger(&control(2000)).unwrap_err();
@@ -213,8 +213,8 @@ fn unplug_mid_transfer_is_disconnected_then_the_reader_is_found_again_after_a_re
     assert!(!r.is_connected());
 
     // Still unplugged: the capture looks for the reader until its timeout, then says so.
-    let err = r.capture(&control(100)).unwrap_err();
-    assert!(err.is_disconnect(), "{err}");
+    let err = r.capture_finger(&control(100)).unwrap_err();
+    assert!(matches!(err, DeviceError::Disconnected), "{err}");
 
     // Replugged while the capture waits: it powers the reader up again and takes the finger.
     let h = handle.clone();
@@ -222,7 +222,7 @@ fn unplug_mid_transfer_is_disconnected_then_the_reader_is_found_again_after_a_re
         std::thread::sleep(Duration::from_millis(100));
         h.replug();
     });
-    let img = r.capture(&control(3000)).unwrap();
+    let img = r.capture_finger(&control(3000)).unwrap();
     replug.join().unwrap();
     assert_eq!((img.width, img.height), (384, 290));
     assert!(r.is_connected());

@@ -1,6 +1,6 @@
 //! The U.are.U 4000 driver over any [`UsbTransport`]: power-up through HWSTAT, mode changes
 //! through the MODE register, the finger-on event on the interrupt endpoint, then one bulk read
-//! of the whole image (devices.md §3). [`Reconnecting`] wraps it to find the reader again by its
+//! of the whole image (devices.md §3). [`replugging`] wraps it to find the reader again by its
 //! selector after an unplug.
 
 use std::sync::atomic::Ordering;
@@ -13,6 +13,7 @@ use super::protocol::{
     self, reg, Event, ImageHeader, Mode, RawImage, EVENT_LEN, HWSTAT_POWERED, HWSTAT_RESET_DONE,
     IMAGE_PPI, IMAGE_TRANSFER_LEN, IMAGE_WIDTH,
 };
+use crate::replug::Replugging;
 use crate::usb::{UsbError, UsbTransport};
 use crate::{
     CaptureControl, Device, DeviceError, DeviceInfo, FingerImage, FingerprintScanner,
@@ -349,120 +350,24 @@ impl<T: UsbTransport> FingerprintScanner for Uru4000<T> {
     }
 }
 
-/// Finds the reader's transport again (by its selector) after an unplug.
-pub type Connect<T> = Box<dyn FnMut() -> Result<T, UsbError> + Send>;
-
-/// A U.are.U reader that survives a replug: when the reader goes away mid-transfer the capture
-/// fails with `Disconnected` and the driver is dropped; the next capture finds the reader again
-/// through `connect` (by selector, never by the old bus address), waiting up to the capture's
-/// timeout for it to come back.
-pub struct Reconnecting<T: UsbTransport> {
-    connect: Connect<T>,
-    config: UruConfig,
+/// The reader behind `connect`, opened (and powered up) now, and found again through `connect` —
+/// by its selector, never by the old bus address — at the first capture after an unplug
+/// ([`Replugging`]).
+pub fn replugging<T: UsbTransport + 'static>(
+    mut connect: impl FnMut() -> Result<T, UsbError> + Send + 'static,
     info: DeviceInfo,
-    driver: Option<Uru4000<T>>,
-    progress: Option<TransferProgress>,
-    /// How often to look for the reader while it is away.
-    pub retry: Duration,
-}
-
-impl<T: UsbTransport> std::fmt::Debug for Reconnecting<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reconnecting")
-            .field("info", &self.info)
-            .field("connected", &self.driver.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T: UsbTransport> Reconnecting<T> {
-    /// Connects once (an error now is returned as is) and powers the reader up.
-    pub fn open(
-        mut connect: Connect<T>,
-        info: DeviceInfo,
-        config: UruConfig,
-    ) -> Result<Self, UruError> {
-        let usb = connect().map_err(|e| UruError::usb("opening the reader", e))?;
-        let driver = Uru4000::open(usb, info.clone(), config.clone())?;
-        Ok(Reconnecting {
-            connect,
-            config,
-            info,
-            driver: Some(driver),
-            progress: None,
-            retry: Duration::from_millis(200),
-        })
-    }
-
-    /// Whether the reader is connected now.
-    pub fn is_connected(&self) -> bool {
-        self.driver.is_some()
-    }
-
-    /// Finds the reader again, waiting until `deadline`.
-    fn reconnect(&mut self, control: &CaptureControl, deadline: Instant) -> Result<(), UruError> {
-        loop {
-            if control.cancel.load(Ordering::SeqCst) {
-                return Err(UruError::Cancelled);
-            }
-            let err = match (self.connect)() {
-                Ok(usb) => match Uru4000::open(usb, self.info.clone(), self.config.clone()) {
-                    Ok(d) => {
-                        tracing::info!(info = ?self.info, "the reader is back");
-                        self.driver = Some(d);
-                        return Ok(());
-                    }
-                    Err(e) if e.is_disconnect() => e,
-                    Err(e) => return Err(e),
-                },
-                Err(e @ (UsbError::NotFound(_) | UsbError::Disconnected)) => {
-                    UruError::usb("finding the reader again", e)
-                }
-                Err(e) => return Err(UruError::usb("opening the reader again", e)),
-            };
-            if Instant::now() + self.retry >= deadline {
-                return Err(err);
-            }
-            std::thread::sleep(self.retry);
-        }
-    }
-
-    /// Captures one finger, finding the reader again first if it went away.
-    pub fn capture(&mut self, control: &CaptureControl) -> Result<FingerImage, UruError> {
-        let begun = Instant::now();
-        if self.driver.is_none() {
-            self.reconnect(control, begun + control.timeout)?;
-        }
-        let left = control.timeout.saturating_sub(begun.elapsed());
-        let control = CaptureControl {
-            timeout: left.max(Duration::from_millis(1)),
-            cancel: control.cancel.clone(),
-        };
-        let driver = self.driver.as_mut().expect("connected above");
-        driver.progress = self.progress.take();
-        let result = driver.capture(&control);
-        self.progress = driver.progress.take();
-        if let Err(e) = &result {
-            if e.is_disconnect() {
-                tracing::warn!(%e, "the reader went away; it is looked for again at the next capture");
-                self.driver = None;
-            }
-        }
-        result
-    }
-}
-
-impl<T: UsbTransport> Device for Reconnecting<T> {
-    fn info(&self) -> &DeviceInfo {
-        &self.info
-    }
-}
-
-impl<T: UsbTransport> FingerprintScanner for Reconnecting<T> {
-    fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
-        Ok(self.capture(control)?)
-    }
-    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
-        self.progress = progress;
-    }
+    config: UruConfig,
+) -> Result<Replugging<Uru4000<T>>, UruError> {
+    let usb = connect().map_err(|e| UruError::usb("opening the reader", e))?;
+    let reader = Uru4000::open(usb, info.clone(), config.clone())?;
+    Ok(Replugging::new(
+        reader,
+        Box::new(move || {
+            let usb = connect().map_err(|e| match e {
+                UsbError::NotFound(_) | UsbError::Disconnected => DeviceError::Disconnected,
+                e => UruError::usb("opening the reader again", e).into(),
+            })?;
+            Ok(Uru4000::open(usb, info.clone(), config.clone())?)
+        }),
+    ))
 }

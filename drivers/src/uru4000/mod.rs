@@ -1,5 +1,5 @@
 //! DigitalPersona U.are.U 4000 / 4000B (and 4500) USB fingerprint readers (devices.md §3): the
-//! pure codec ([`protocol`]), the driver ([`Uru4000`], and [`Reconnecting`] which finds the reader
+//! pure codec ([`protocol`]), the driver ([`Uru4000`], and [`replugging`] which finds the reader
 //! again after an unplug) over any [`crate::usb::UsbTransport`], the reader model ([`UruModel`])
 //! and the ids ([`ids`]).
 //!
@@ -22,7 +22,7 @@ mod open;
 pub mod protocol;
 
 pub use descramble::{Descrambler, Identity};
-pub use driver::{device_info, Connect, Reconnecting, Uru4000, UruConfig};
+pub use driver::{device_info, replugging, Uru4000, UruConfig};
 pub use error::UruError;
 pub use model::{UruFault, UruHandle, UruModel, UruModelConfig, UruOp};
 pub use open::{is_sim, open, OpenReaderError, SIM_NAME};

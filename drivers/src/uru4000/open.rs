@@ -1,9 +1,9 @@
 //! Opening a U.are.U reader by selector: `sim:uru4000[:n]` starts the reader model in-process on
 //! the in-memory USB transport; `VID:PID[:SERIAL]` and `usb:<port path>` find the reader through
-//! libusb, by its id table. The opened reader is a [`Reconnecting`] one: after an unplug it is
+//! libusb, by its id table. The opened reader is a [`replugging`] one: after an unplug it is
 //! found again by the same selector. Several matching readers are an error that lists them.
 
-use super::driver::{device_info, Reconnecting, UruConfig};
+use super::driver::{device_info, replugging, UruConfig};
 use super::error::UruError;
 use super::ids;
 use super::model::{UruHandle, UruModelConfig};
@@ -85,11 +85,12 @@ pub fn open(
             let info = device_info(cfg.vid, cfg.pid, Some(cfg.serial.clone()));
             let handle = UruHandle::new(cfg);
             let h = handle.clone();
-            let reader = Reconnecting::open(Box::new(move || h.transport()), info, config)
-                .map_err(|source| OpenReaderError::Driver {
+            let reader = replugging(move || h.transport(), info, config).map_err(|source| {
+                OpenReaderError::Driver {
                     at: selector.to_string(),
                     source,
-                })?;
+                }
+            })?;
             Ok((Box::new(reader), Some(handle)))
         }
         Selector::UsbId { .. } | Selector::UsbPort(_) => {
@@ -135,7 +136,7 @@ pub fn open(
                     _ => Err(UsbError::Io(format!("{sel} matches several readers"))),
                 }
             };
-            let reader = Reconnecting::open(Box::new(connect), info, config)
+            let reader = replugging(connect, info, config)
                 .map_err(|source| OpenReaderError::Driver { at, source })?;
             Ok((Box::new(reader), None))
         }
