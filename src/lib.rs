@@ -1,7 +1,8 @@
 //! jemput: a field kit for mobile KTP-el enrollment outreach.
 //!
 //! The library holds everything; the `jemput` binary only parses the command line and dispatches to
-//! [`cli`]. See `DESIGN.md` in the steering repository and `docs/packet-format.md` here.
+//! its `cli` module (`src/cli/`). See `DESIGN.md` in the steering repository and
+//! `docs/packet-format.md` here.
 
 pub mod calibration;
 pub mod doctor;
