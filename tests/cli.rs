@@ -339,6 +339,46 @@ fn an_invalid_nik_is_refused_at_once() {
 }
 
 #[test]
+fn visit_new_foreigner_is_recorded_on_the_resident_and_absent_for_citizens() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let resident_of = |extra: &[&str]| -> serde_json::Value {
+        let out = jemput()
+            .arg("--home")
+            .arg(&home)
+            .args([
+                "visit",
+                "new",
+                "--category",
+                "umum",
+                "--nik",
+                "7408014501500003",
+            ])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let id = String::from_utf8(out).unwrap().trim().to_string();
+        let out = jemput()
+            .arg("--home")
+            .arg(&home)
+            .args(["visit", "show", &id, "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        v["visit"]["resident"].clone()
+    };
+    assert_eq!(resident_of(&["--foreigner"])["foreigner"], true);
+    let citizen = resident_of(&[]);
+    assert!(citizen.get("foreigner").is_none(), "{citizen}");
+}
+
+#[test]
 fn config_set_changes_the_capture_policy_and_refuses_an_unusable_one() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());

@@ -67,6 +67,9 @@ pub struct NewArgs {
     /// Birth date as YYYY-MM-DD
     #[arg(long)]
     pub birth_date: Option<jiff::civil::Date>,
+    /// A foreign national (KTP-el for foreigners): the face backdrop rule asks for orange
+    #[arg(long)]
+    pub foreigner: bool,
     /// lansia, sakit, disabilitas, odgj, rumah_sakit, umum, dokumen [default: the worklist
     /// entry's]
     #[arg(long, required_unless_present = "worklist")]
@@ -200,6 +203,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                         name: None,
                         sex: None,
                         birth_date: None,
+                        foreigner: false,
                     },
                     category,
                     operator: Operator {
@@ -228,6 +232,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 name: n.name.clone().or(entry.as_ref().map(|e| e.name.clone())),
                 sex: n.sex,
                 birth_date: n.birth_date,
+                foreigner: n.foreigner,
             };
             visit.operator = Operator {
                 id: operator,

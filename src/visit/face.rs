@@ -60,7 +60,7 @@ pub struct FaceOutcome {
 pub fn context_of(visit: &Visit) -> FaceContext {
     FaceContext {
         birth_year: visit.resident.birth_date.map(|d| d.year()),
-        foreigner: false,
+        foreigner: visit.resident.foreigner,
     }
 }
 
@@ -290,6 +290,43 @@ mod tests {
         let c = face_capture(&v);
         assert_eq!((c.retries, c.forced), (1, false));
         assert!(c.face_checks.as_ref().unwrap().passed);
+    }
+
+    #[test]
+    fn a_foreign_resident_is_held_to_the_foreigners_backdrop_whatever_the_birth_year() {
+        const ORANGE: [u8; 3] = [240, 130, 30];
+        let k = kit();
+        let mut v = visit(1981); // odd, but a foreigner: orange, not red
+        v.resident.foreigner = true;
+        let (mut cam, _) = camera(ORANGE, vec![]);
+        let out = capture_face(
+            &mut v,
+            &k.drafts,
+            &mut cam,
+            &FaceSettings::default(),
+            &FacePolicy::default(),
+            &control(),
+        )
+        .unwrap();
+        assert_eq!((out.attempts, out.forced), (1, false));
+
+        let mut v = visit(1981);
+        v.resident.foreigner = true;
+        let (mut cam, _) = camera(RED, vec![]);
+        let out = capture_face(
+            &mut v,
+            &k.drafts,
+            &mut cam,
+            &FaceSettings::default(),
+            &FacePolicy::default(),
+            &control(),
+        )
+        .unwrap();
+        assert_eq!(
+            (out.attempts, out.forced),
+            (3, true),
+            "red is a citizen's backdrop"
+        );
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub struct Resident {
     pub sex: Option<Sex>,
     /// Birth date as entered by the operator (from the KK or another document), `YYYY-MM-DD`.
     pub birth_date: Option<jiff::civil::Date>,
+    /// A foreign national (KTP-el for foreigners, WNA): the face photo's backdrop rule then asks
+    /// for the foreigners' colour whatever the birth year. Absent (false) in older manifests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub foreigner: bool,
 }
 
 /// How the resident is identified: by NIK, or by the id of a worklist entry when the NIK is unknown.

@@ -238,6 +238,7 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
             name: Some(format!("Warga Contoh {seed}")),
             sex: Some(sex),
             birth_date: Some(birth),
+            foreigner: false,
         },
         category: opts.category,
         operator: Operator {
