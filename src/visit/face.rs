@@ -215,6 +215,22 @@ mod tests {
         (PtpCamera::open(usb, ep, PtpConfig::default()).unwrap(), log)
     }
 
+    /// One face step with the default settings and policy.
+    fn take(
+        k: &Kit,
+        v: &mut Visit,
+        cam: &mut PtpCamera<MemUsb>,
+    ) -> Result<FaceOutcome, CaptureError> {
+        capture_face(
+            v,
+            &k.drafts,
+            cam,
+            &FaceSettings::default(),
+            &FacePolicy::default(),
+            &control(),
+        )
+    }
+
     fn control() -> CaptureControl {
         CaptureControl {
             timeout: std::time::Duration::from_secs(10),
@@ -276,15 +292,7 @@ mod tests {
         let k = kit();
         let mut v = visit(1990); // even: blue
         let (mut cam, log) = camera(BLUE, vec![PtpFault::Underexposed { times: 1 }]);
-        let out = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            &FaceSettings::default(),
-            &FacePolicy::default(),
-            &control(),
-        )
-        .unwrap();
+        let out = take(&k, &mut v, &mut cam).unwrap();
         assert_eq!((out.attempts, out.forced), (2, false));
         assert_eq!(captures(&log), 2);
         let c = face_capture(&v);
@@ -299,29 +307,13 @@ mod tests {
         let mut v = visit(1981); // odd, but a foreigner: orange, not red
         v.resident.foreigner = true;
         let (mut cam, _) = camera(ORANGE, vec![]);
-        let out = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            &FaceSettings::default(),
-            &FacePolicy::default(),
-            &control(),
-        )
-        .unwrap();
+        let out = take(&k, &mut v, &mut cam).unwrap();
         assert_eq!((out.attempts, out.forced), (1, false));
 
         let mut v = visit(1981);
         v.resident.foreigner = true;
         let (mut cam, _) = camera(RED, vec![]);
-        let out = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            &FaceSettings::default(),
-            &FacePolicy::default(),
-            &control(),
-        )
-        .unwrap();
+        let out = take(&k, &mut v, &mut cam).unwrap();
         assert_eq!(
             (out.attempts, out.forced),
             (3, true),
@@ -334,15 +326,7 @@ mod tests {
         let k = kit();
         let mut v = visit(1981); // odd: red expected, the studio has blue
         let (mut cam, log) = camera(BLUE, vec![]);
-        let out = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            &FaceSettings::default(),
-            &FacePolicy::default(),
-            &control(),
-        )
-        .unwrap();
+        let out = take(&k, &mut v, &mut cam).unwrap();
         assert_eq!((out.attempts, out.forced), (3, true));
         assert_eq!(captures(&log), 3);
         let c = face_capture(&v);
@@ -389,15 +373,7 @@ mod tests {
         let k = kit();
         let mut v = visit(1981);
         let (mut cam, _) = camera(RED, vec![PtpFault::UnplugMidTransfer { after: 2000 }]);
-        let e = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            &FaceSettings::default(),
-            &FacePolicy::default(),
-            &control(),
-        )
-        .unwrap_err();
+        let e = take(&k, &mut v, &mut cam).unwrap_err();
         assert!(e.to_string().contains("face photo"), "{e}");
         assert!(v.captures.face.is_none());
     }
