@@ -89,8 +89,19 @@ pub enum CaptureError {
     Policy(#[from] super::policy::PolicyError),
     #[error(transparent)]
     Face(#[from] crate::imaging::face::FaceError),
-    #[error("the face photo failed its checks in {attempts} attempts: {}", failed.join("; "))]
-    FaceChecks { attempts: u32, failed: Vec<String> },
+    #[error("the signature scored {best_score} at best in {attempts} attempts, under the threshold {threshold} (jemput-sigq/1), and forced capture is off; ask the resident to sign again, or record a simple mark or the written name")]
+    SignatureQuality {
+        attempts: u32,
+        best_score: u8,
+        threshold: u8,
+    },
+    #[error("the best face photo of {attempts} attempts scored {score}, under the threshold {threshold} (jemput-faceq/1); failed checks: {}", if failed.is_empty() { "none (the threshold asks for headroom above every check)".to_string() } else { failed.join("; ") })]
+    FaceChecks {
+        attempts: u32,
+        score: u8,
+        threshold: u8,
+        failed: Vec<String>,
+    },
 }
 
 /// What the visit learned about its location.
@@ -175,6 +186,7 @@ pub fn capture_with_devices(
         devices.pad,
         devices.pad_calibration.clone(),
         plan.signature_kind,
+        &plan.policy.signature,
         &control(plan.timeout),
     )?;
     Ok(fix)
