@@ -2,7 +2,8 @@
 //! with no dependencies beyond `std` and `thiserror`.
 //!
 //! Implements the *WSQ Gray-Scale Fingerprint Image Compression Specification* (IAFIS-IC-0110, v3):
-//! the 64-subband symmetric wavelet decomposition with the specification's 9/7 filters, uniform scalar
+//! the 64-subband symmetric wavelet decomposition with the specification's 9/7 filters (the decoder
+//! takes any pair from the transform table, odd- or even-length; see [`transform`]), uniform scalar
 //! quantisation with a dead zone, and Huffman coding in three blocks. Files interoperate with NIST's
 //! reference implementation (NBIS); see the tests in `tests/nbis.rs`.
 //!
@@ -14,8 +15,9 @@
 //! # Ok::<(), jemput_wsq::Error>(())
 //! ```
 //!
-//! Not implemented: even-length transform filters (allowed by the specification, written by no known
-//! encoder); such files are refused with [`Error::Unsupported`].
+//! Even-length transform filters (allowed by the specification, written by no known encoder) are
+//! decoded, and [`encode_with`] writes them on request ([`FilterPair::two_six`]); NBIS decodes those
+//! files to within one grey level of this decoder (`tests/nbis.rs`).
 #![forbid(unsafe_code)]
 
 mod decode;
@@ -26,8 +28,9 @@ pub mod transform;
 pub mod tree;
 
 pub use decode::{decode, Decoded, Frame, Quantization};
-pub use encode::{encode, EncodeOptions};
+pub use encode::{encode, encode_with, EncodeOptions};
 pub use error::{Error, Result};
+pub use transform::FilterPair;
 
 /// Largest image the decoder accepts (pixels): 64 megapixels.
 pub const MAX_PIXELS: usize = 64 << 20;
