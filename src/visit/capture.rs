@@ -19,6 +19,8 @@ use crate::imaging::quality::FingerQuality;
 pub struct Devices<'a> {
     /// The camera for the face photo ([`super::face`]); `None` leaves the face slot as it is.
     pub camera: Option<&'a mut dyn Camera>,
+    /// The camera's calibration in force (`jemput calibrate CAMERA`), recorded with the face.
+    pub camera_calibration: Option<String>,
     pub scanner: &'a mut dyn FingerprintScanner,
     /// The scanner's calibration in force, recorded with each capture.
     pub scanner_calibration: Option<String>,
@@ -151,6 +153,7 @@ pub fn capture_with_devices(
             visit,
             drafts,
             camera,
+            devices.camera_calibration.clone(),
             &plan.face,
             &super::face::FacePolicy::from(&plan.policy.face),
             &control(plan.timeout),

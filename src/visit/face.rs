@@ -81,6 +81,7 @@ pub fn capture_face(
     visit: &mut Visit,
     drafts: &Drafts,
     camera: &mut dyn Camera,
+    calibration_id: Option<String>,
     settings: &FaceSettings,
     policy: &FacePolicy,
     control: &CaptureControl,
@@ -156,7 +157,7 @@ pub fn capture_face(
         extra_files: Vec::new(),
         captured_at: jiff::Timestamp::now(),
         device: camera.info().clone(),
-        calibration_id: None,
+        calibration_id,
         quality: Some(Quality {
             score,
             algorithm: FACE_QUALITY_ID.into(),
@@ -238,6 +239,7 @@ mod tests {
             v,
             &k.drafts,
             cam,
+            None,
             &FaceSettings::default(),
             &FacePolicy::default(),
             &control(),
@@ -278,6 +280,7 @@ mod tests {
             &mut v,
             &k.drafts,
             &mut cam,
+            Some("ptp-0123abcd".into()),
             &settings,
             &FacePolicy::default(),
             &control(),
@@ -287,6 +290,7 @@ mod tests {
         assert_eq!(captures(&log), 1);
         let c = face_capture(&v);
         assert_eq!((c.retries, c.forced), (0, false));
+        assert_eq!(c.calibration_id.as_deref(), Some("ptp-0123abcd"));
         let q = c.quality.as_ref().expect("the face is scored");
         assert_eq!(q.algorithm, FACE_QUALITY_ID);
         assert!(q.score >= 50 && q.score == out.score, "{q:?}");
@@ -373,6 +377,7 @@ mod tests {
             &mut v,
             &k.drafts,
             &mut cam,
+            None,
             &FaceSettings::default(),
             &strict,
             &control(),
@@ -392,6 +397,7 @@ mod tests {
             &mut v,
             &k.drafts,
             &mut cam,
+            None,
             &FaceSettings::default(),
             &refuse,
             &control(),
@@ -414,6 +420,7 @@ mod tests {
             &mut v,
             &k.drafts,
             &mut cam,
+            None,
             &FaceSettings::default(),
             &lenient,
             &control(),
@@ -437,6 +444,7 @@ mod tests {
             &mut v,
             &k.drafts,
             &mut cam,
+            None,
             &FaceSettings::default(),
             &policy,
             &control(),
