@@ -18,6 +18,14 @@
 //! Even-length transform filters (allowed by the specification, written by no known encoder) are
 //! decoded, and [`encode_with`] writes them on request ([`FilterPair::two_six`]); NBIS decodes those
 //! files to within one grey level of this decoder (`tests/nbis.rs`).
+//!
+//! **NBIS on very small images.** Compared on images under about 64 × 64 pixels, NBIS (the PyPI
+//! `wsq` package) sometimes disagrees with this decoder by up to 255 grey levels. Measured on
+//! 2026-11-27: decoding one and the same 48 × 40 NBIS-made file 30 times in one process, NBIS gave
+//! two different images while this decoder gave the same one every time, equal to one of NBIS's.
+//! So NBIS's output is nondeterministic there (it reads memory it did not set), not evidence
+//! against this decoder. NBIS also refuses to encode images as small as 9 × 9 ("putc_byte : buffer
+//! overflow"). The interop tests therefore use fingerprint-sized images.
 #![forbid(unsafe_code)]
 
 mod decode;
