@@ -235,13 +235,23 @@ mod tests {
         v: &mut Visit,
         cam: &mut PtpCamera<MemUsb>,
     ) -> Result<FaceOutcome, CaptureError> {
+        take_with(k, v, cam, &FacePolicy::default())
+    }
+
+    /// One face step with the default settings under `policy`.
+    fn take_with(
+        k: &Kit,
+        v: &mut Visit,
+        cam: &mut PtpCamera<MemUsb>,
+        policy: &FacePolicy,
+    ) -> Result<FaceOutcome, CaptureError> {
         capture_face(
             v,
             &k.drafts,
             cam,
             None,
             &FaceSettings::default(),
-            &FacePolicy::default(),
+            policy,
             &control(),
         )
     }
@@ -373,16 +383,7 @@ mod tests {
             threshold: 100,
             ..FacePolicy::default()
         };
-        let out = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            None,
-            &FaceSettings::default(),
-            &strict,
-            &control(),
-        )
-        .unwrap();
+        let out = take_with(&k, &mut v, &mut cam, &strict).unwrap();
         assert!(out.report.passed && out.score < 100, "score {}", out.score);
         assert_eq!((out.attempts, out.forced, captures(&log)), (3, true, 3));
         assert_eq!(face_capture(&v).quality.as_ref().unwrap().score, out.score);
@@ -393,16 +394,7 @@ mod tests {
             keep_best: false,
             ..strict
         };
-        let e = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            None,
-            &FaceSettings::default(),
-            &refuse,
-            &control(),
-        )
-        .unwrap_err();
+        let e = take_with(&k, &mut v, &mut cam, &refuse).unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("threshold 100") && msg.contains("headroom"),
@@ -416,16 +408,7 @@ mod tests {
             threshold: 0,
             ..FacePolicy::default()
         };
-        let out = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            None,
-            &FaceSettings::default(),
-            &lenient,
-            &control(),
-        )
-        .unwrap();
+        let out = take_with(&k, &mut v, &mut cam, &lenient).unwrap();
         assert!(!out.report.passed && out.score < 50, "score {}", out.score);
         assert_eq!((out.attempts, out.forced, captures(&log)), (1, false, 1));
     }
@@ -440,16 +423,7 @@ mod tests {
             keep_best: false,
             ..FacePolicy::default()
         };
-        let e = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            None,
-            &FaceSettings::default(),
-            &policy,
-            &control(),
-        )
-        .unwrap_err();
+        let e = take_with(&k, &mut v, &mut cam, &policy).unwrap_err();
         assert!(
             e.to_string().contains("2 attempts") && e.to_string().contains("red backdrop"),
             "{e}"
