@@ -200,10 +200,10 @@ servm_w8001() {
   # BTN_TOOL_PEN is 0x140 (40 01): wait for a press and a later release, at most 40 s.
   whole=""
   for i in $(seq 200); do
-    in=$(servm_evdev_has /tmp/w8001.evdev "40 01" 01 | head -n 1)
-    if [ -n "$in" ]; then
-      for out in $(servm_evdev_has /tmp/w8001.evdev "40 01" 00); do
-        [ "$out" -gt "$in" ] && whole=yes
+    pen_in=$(servm_evdev_has /tmp/w8001.evdev "40 01" 01 | head -n 1)
+    if [ -n "$pen_in" ]; then
+      for pen_out in $(servm_evdev_has /tmp/w8001.evdev "40 01" 00); do
+        [ "$pen_out" -gt "$pen_in" ] && whole=yes
       done
     fi
     [ -n "$whole" ] && break
