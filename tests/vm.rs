@@ -1,7 +1,7 @@
 //! The VM tier: tests/vm/run.sh boots Debian 12's kernel in QEMU (TCG), attaches `jemput sim ptp`
 //! through USB/IP and vhci-hcd, and captures a photo with gphoto2 (the independent oracle) and
 //! with jemput's own PTP driver through the guest's real USB stack; then attaches `jemput sim
-//! uru4000` and captures a finger with jemput's U.are.U driver the same way. About half a minute.
+//! uru4000` and captures a finger with jemput's U.are.U driver the same way. About 40 seconds.
 //!
 //! Without QEMU, gphoto2, a static busybox or the kernel package the script exits 77 and this test
 //! prints "skipped: <why>" straight to the terminal (past the test harness's capture), so a
