@@ -46,6 +46,14 @@ fn umockdev_run() -> Result<PathBuf, String> {
     if !out.status.success() {
         return Err(format!("umockdev-run --version failed ({})", out.status));
     }
+    // Replaying usbmon pcaps (`-p`) came in umockdev 0.16.
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let numbers: Vec<u32> = version.split('.').map_while(|n| n.parse().ok()).collect();
+    if numbers.len() < 2 || (numbers[0], numbers[1]) < (0, 16) {
+        return Err(format!(
+            "umockdev {version} cannot replay pcaps (0.16 or later can)"
+        ));
+    }
     Ok(PathBuf::from("umockdev-run"))
 }
 
