@@ -96,6 +96,12 @@ pub fn current(
         })
 }
 
+/// The id of the record in force for a device, which its captures reference; `None` when it was
+/// never calibrated.
+pub fn current_id(home: &Path, info: &DeviceInfo) -> Result<Option<String>, CalibrationError> {
+    Ok(current(home, info)?.map(|r| r.id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +130,13 @@ mod tests {
             Some(r.clone())
         );
         assert_eq!(current(d.path(), &info(Some("SN/2"))).unwrap(), None);
+        assert_eq!(
+            current_id(d.path(), &info(Some("SN/1")))
+                .unwrap()
+                .as_deref(),
+            Some("isdv4-cal-1")
+        );
+        assert_eq!(current_id(d.path(), &info(Some("SN/2"))).unwrap(), None);
         assert!(d.path().join("calibrations/isdv4-cal-1.json").is_file());
         // A damaged record is named, not silently ignored.
         std::fs::write(

@@ -340,6 +340,7 @@ fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
             pad_calibration: None,
             gps: None,
             camera: None,
+            camera_calibration: None,
         },
         &CapturePlan {
             finger_exceptions: Vec::new(),
@@ -466,6 +467,7 @@ fn forcing_off_in_a_visit_records_a_poor_quality_exception() {
             pad_calibration: None,
             gps: None,
             camera: None,
+            camera_calibration: None,
         },
         &CapturePlan {
             finger_exceptions: Vec::new(),

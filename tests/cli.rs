@@ -396,12 +396,15 @@ fn config_set_changes_the_capture_policy_and_refuses_an_unusable_one() {
     };
     let c = show();
     assert_eq!(c["capture"]["finger"]["threshold"], 40);
+    assert_eq!(c["capture"]["face"]["threshold"], 50);
     assert_eq!(c["capture"]["finger"]["max_attempts"], 3);
     assert_eq!(c["capture"]["wsq_bitrate"], 0.75);
     for (key, value) in [
         ("finger-threshold", "55"),
         ("finger-max-attempts", "5"),
         ("finger-allow-forced", "false"),
+        ("face-threshold", "70"),
+        ("signature-threshold", "40"),
         ("wsq-bitrate", "1.5"),
     ] {
         jemput()
@@ -415,10 +418,14 @@ fn config_set_changes_the_capture_policy_and_refuses_an_unusable_one() {
     assert_eq!(c["capture"]["finger"]["threshold"], 55);
     assert_eq!(c["capture"]["finger"]["max_attempts"], 5);
     assert_eq!(c["capture"]["finger"]["allow_forced"], false);
+    assert_eq!(c["capture"]["face"]["threshold"], 70);
+    assert_eq!(c["capture"]["signature"]["threshold"], 40);
     assert_eq!(c["capture"]["wsq_bitrate"], 1.5);
     for (key, value, says) in [
         ("finger-max-attempts", "0", "at least 1 attempt"),
         ("finger-threshold", "101", "above 100"),
+        ("face-threshold", "high", "score from 0 to 100"),
+        ("signature-threshold", "101", "above 100"),
         ("wsq-bitrate", "20", "0.1–8.0"),
         ("finger-keep-best", "maybe", "true or false"),
     ] {

@@ -188,6 +188,10 @@ fn a_sealed_visit_exports_to_the_records_the_mapping_documents() {
     let missing: Vec<(String, Vec<Vec<String>>)> = t.records[2..11]
         .iter()
         .filter(|r| r.field(999).is_none())
+        .inspect(|r| {
+            // CGA and BPX go only with an image (ANSI/NIST-ITL 1-2011 §8.14).
+            assert!(r.field(11).is_none() && r.field(12).is_none());
+        })
         .map(|r| (text(r, 13), r.field(18).unwrap().subfields()))
         .collect();
     assert_eq!(
@@ -202,6 +206,12 @@ fn a_sealed_visit_exports_to_the_records_the_mapping_documents() {
     let face = &t.records[11];
     assert_eq!(text(face, 3), "FACE");
     assert_eq!(text(face, 11), "JPEGB");
+    assert_eq!(
+        text(face, 12),
+        "SRGB",
+        "the preferred colour space, not the legacy YCC"
+    );
+    assert_eq!(text(face, 13), "0", "SAP 0: unknown profile");
     assert_eq!(face.field(999).unwrap().value, file(&s.files, "face.jpg"));
     let jpeg = image::load_from_memory(file(&s.files, "face.jpg")).unwrap();
     assert_eq!(text(face, 6), jpeg.width().to_string());

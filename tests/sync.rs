@@ -320,6 +320,28 @@ fn a_stale_or_misdirected_document_is_refused_and_the_accepted_one_stays() {
     assert!(e.to_string().contains("cannot be used"), "{e}");
 }
 
+#[test]
+fn a_document_with_an_unusable_capture_policy_is_refused_and_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let key = pin_test_hub(&home);
+    let kit = kit_id(&home);
+    let before = KitHome::open(&home).unwrap().config;
+    let mut capture = jemput::visit::policy::CapturePolicy::default();
+    capture.finger.max_attempts = 0;
+    let settings = KitSettings {
+        capture: Some(capture),
+        retention_hours: Some(1),
+        ..KitSettings::default()
+    };
+    let now = jiff::Timestamp::now();
+    let err = accept_doc(&home, &key, body(&kit, now, settings), now).unwrap_err();
+    assert!(matches!(err, SyncError::BadCapturePolicy(_)), "{err}");
+    assert!(err.to_string().contains("at least 1 attempt"), "{err}");
+    assert!(!home.join(SYNC_FILE).exists());
+    assert_eq!(KitHome::open(&home).unwrap().config, before);
+}
+
 fn drafts(home: &Path) -> usize {
     json(run(home, &["visit", "list", "--json"]))
         .as_array()
@@ -630,6 +652,72 @@ fn hub_settings_start_from_the_recommended_limits_and_refuse_bad_values() {
     let s = json(hub_cmd(&data, &["settings", "--json"]));
     assert!(s["policy"].get("max_days_since_sync").is_none(), "{s}");
     assert_eq!(s["policy"]["max_backlog_packets"], 500);
+
+    // No capture policy until one is set; an unusable one is refused and nothing is saved.
+    assert!(s.get("capture").is_none(), "{s}");
+    for (key, value, says) in [
+        ("finger-max-attempts", "0", "at least 1 attempt"),
+        ("face-threshold", "101", "above 100"),
+        ("wsq-bitrate", "fast", "takes a number"),
+        ("capture-policy", "strict", "`default` or `off`"),
+    ] {
+        hub_cmd(&data, &["settings", "set", key, value])
+            .failure()
+            .stderr(predicate::str::contains(says));
+    }
+    assert!(json(hub_cmd(&data, &["settings", "--json"]))
+        .get("capture")
+        .is_none());
+    // A hand-edited settings file with an unusable policy is named, not served.
+    let file = data.join("kit-settings.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        format!("{text}\n[capture.finger]\nthreshold = 120\nmax_attempts = 3\nkeep_best = true\nallow_forced = true\n"),
+    )
+    .unwrap();
+    hub_cmd(&data, &["settings"]).failure().stderr(
+        predicate::str::contains("kit-settings.toml").and(predicate::str::contains("above 100")),
+    );
+}
+
+#[test]
+fn the_hubs_capture_policy_reaches_the_kit_at_sync_and_off_leaves_the_kits_own() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _office) = kit_with_office(d.path());
+    let (data, _hub) = hub_with_worklist(d.path(), &home);
+    run(&home, &["config", "set", "finger-threshold", "30"]).success();
+    hub_cmd(&data, &["settings", "set", "finger-threshold", "55"]).success();
+    hub_cmd(&data, &["settings", "set", "face-threshold", "60"]).success();
+    hub_cmd(&data, &["settings", "set", "finger-allow-forced", "false"]).success();
+    let s = json(hub_cmd(&data, &["settings", "--json"]));
+    assert_eq!(
+        s["capture"]["finger"]["max_attempts"], 3,
+        "the rest from the defaults: {s}"
+    );
+
+    let out = json(run(&home, &["sync", "--json"]));
+    assert_eq!(out["capture_policy_from_hub"], true);
+    let c = KitHome::open(&home).unwrap().config.capture;
+    assert_eq!(
+        (c.finger.threshold, c.finger.allow_forced, c.face.threshold),
+        (55, false, 60)
+    );
+
+    // `off`: the next sync leaves whatever the kit has.
+    hub_cmd(&data, &["settings", "set", "capture-policy", "off"]).success();
+    run(&home, &["config", "set", "finger-threshold", "35"]).success();
+    let out = json(run(&home, &["sync", "--json"]));
+    assert_eq!(out["capture_policy_from_hub"], false);
+    assert_eq!(
+        KitHome::open(&home)
+            .unwrap()
+            .config
+            .capture
+            .finger
+            .threshold,
+        35
+    );
 }
 
 #[test]

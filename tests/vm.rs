@@ -1,11 +1,17 @@
 //! The VM tier: tests/vm/run.sh boots Debian 12's kernel in QEMU (TCG), attaches `jemput sim ptp`
 //! through USB/IP and vhci-hcd, and captures a photo with gphoto2 (the independent oracle) and
 //! with jemput's own PTP driver through the guest's real USB stack; then attaches `jemput sim
-//! uru4000` and captures a finger with jemput's U.are.U driver the same way. About half a minute.
+//! uru4000` and captures a finger with jemput's U.are.U driver the same way. About 40 seconds.
 //!
 //! Without QEMU, gphoto2, a static busybox or the kernel package the script exits 77 and this test
 //! prints "skipped: <why>" straight to the terminal (past the test harness's capture), so a
 //! skipped tier is never a silent pass. `JEMPUT_VM=0` skips it on purpose.
+//!
+//! Serial oracles (servm): the kernel's `wacom_w8001` decodes `jemput sim isdv4` on the guest's
+//! ttyS1 and must agree with `jemput capture signature` on the same script (`w8001-*`); `ftdi_sio`
+//! fronts `jemput sim ef01` through QEMU's usb-serial and jemput discovers, tests and captures
+//! through `/dev/ttyUSB0`, by VID:PID and by its by-id link (`ftdi-*`). Without `inputattach` or
+//! udev the script skips as for the other prerequisites.
 
 use std::io::Write;
 use std::process::Command;
@@ -46,6 +52,13 @@ fn ptp_model_over_usbip_captures_with_gphoto2_and_jemput_in_a_vm() {
         "jemput-capture",
         "attach-uru4000",
         "jemput-uru4000",
+        // servm: serial oracles
+        "w8001-attach",
+        "w8001-events",
+        "ftdi-enumerate",
+        "ftdi-discover",
+        "ftdi-capture",
+        "ftdi-by-id",
     ] {
         assert!(
             stdout.contains(&format!("RESULT {check} pass")),
@@ -297,3 +310,141 @@ fn the_recorded_trace_of_the_uru4000_capture_in_the_vm_follows_the_readers_proto
         "the image is read after MODE = capture"
     );
 }
+
+// ---- servm: serial oracles (begin) ------------------------------------------------------------
+
+/// The pen state after one evdev frame: (in proximity, tip down, x, y, pressure).
+type PenState = (bool, bool, u32, u32, u32);
+
+/// The frames of the first whole pen visit (BTN_TOOL_PEN pressed … released) in a dump of
+/// `struct input_event` records as read from `/dev/input/eventN` on x86_64: 16 bytes of time,
+/// then type u16, code u16, value i32, little-endian.
+fn w8001_frames(dump: &[u8]) -> Vec<PenState> {
+    const EV_SYN: u16 = 0;
+    const EV_KEY: u16 = 1;
+    const EV_ABS: u16 = 3;
+    const ABS_X: u16 = 0;
+    const ABS_Y: u16 = 1;
+    const ABS_PRESSURE: u16 = 24;
+    const BTN_TOOL_PEN: u16 = 0x140;
+    const BTN_TOUCH: u16 = 0x14a;
+    assert_eq!(dump.len() % 24, 0, "whole input_event records");
+    let mut state: PenState = (false, false, 0, 0, 0);
+    let mut frames = Vec::new();
+    let mut started = false;
+    for e in dump.chunks_exact(24) {
+        let kind = u16::from_le_bytes([e[16], e[17]]);
+        let code = u16::from_le_bytes([e[18], e[19]]);
+        let value = i32::from_le_bytes([e[20], e[21], e[22], e[23]]);
+        let v = u32::try_from(value).expect("no negative pen values");
+        match (kind, code) {
+            (EV_ABS, ABS_X) => state.2 = v,
+            (EV_ABS, ABS_Y) => state.3 = v,
+            (EV_ABS, ABS_PRESSURE) => state.4 = v,
+            (EV_KEY, BTN_TOUCH) => state.1 = v == 1,
+            (EV_KEY, BTN_TOOL_PEN) => {
+                state.0 = v == 1;
+                started |= state.0;
+            }
+            (EV_SYN, 0) if started => {
+                frames.push(state);
+                if !state.0 {
+                    return frames;
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("no whole pen visit in the dump ({} frames)", frames.len());
+}
+
+/// Consecutive equal states merged: evdev reports only changes, so a repeated packet makes no
+/// frame.
+fn merged<T: PartialEq>(states: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for s in states {
+        if out.last() != Some(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// What `jemput sim isdv4` plays (registry: seed 1, "Siti Aminah", the default sensor), as pen
+/// states.
+fn isdv4_sim_script() -> Vec<PenState> {
+    use jemput_drivers::isdv4::{script, Handwriting, Isdv4ModelConfig};
+    let config = Isdv4ModelConfig {
+        handwriting: Handwriting::Signature {
+            seed: 1,
+            name: "Siti Aminah".into(),
+        },
+        ..Isdv4ModelConfig::default()
+    };
+    script(&config)
+        .iter()
+        .map(|s| {
+            (
+                s.proximity,
+                s.tip,
+                u32::from(s.x),
+                u32::from(s.y),
+                u32::from(s.pressure),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_kernels_w8001_events_recorded_in_the_vm_are_the_samples_the_isdv4_model_sent() {
+    // Recorded by tests/vm/run.sh: wacom_w8001 (via inputattach --w8001 on ttyS1) decoding
+    // `jemput sim isdv4`. The kernel reports a pen-only sensor's x, y and pressure unscaled.
+    let kernel = w8001_frames(include_bytes!("vm/fixtures/w8001.evdev"));
+    let sent = merged(isdv4_sim_script());
+    assert!(
+        sent.iter().filter(|s| s.1).count() > 100,
+        "a real signature"
+    );
+    assert_eq!(
+        kernel.len(),
+        sent.len(),
+        "one evdev frame per distinct sample"
+    );
+    for (i, (k, s)) in kernel.iter().zip(&sent).enumerate() {
+        assert_eq!(k, s, "sample {i} of {}", sent.len());
+    }
+}
+
+#[test]
+fn jemputs_trace_recorded_in_the_vm_matches_the_kernels_decoding_of_the_same_script() {
+    // The same script as jemput's own driver recorded it on the guest's ttyS1: from the first
+    // pen-down to the lift after the last stroke, pressure 0 while the pen is up.
+    let trace: serde_json::Value =
+        serde_json::from_str(include_str!("vm/fixtures/w8001-jemput.trace.json")).unwrap();
+    let jemput = merged(trace["points"].as_array().unwrap().iter().map(|p| {
+        let n = |k: &str| u32::try_from(p[k].as_u64().unwrap()).unwrap();
+        (
+            p["touching"].as_bool().unwrap(),
+            n("x"),
+            n("y"),
+            n("pressure"),
+        )
+    }));
+    let kernel = w8001_frames(include_bytes!("vm/fixtures/w8001.evdev"));
+    let first = kernel.iter().position(|s| s.1).unwrap();
+    let last = kernel.iter().rposition(|s| s.1).unwrap();
+    let kernel = merged(
+        kernel[first..=(last + 1).min(kernel.len() - 1)]
+            .iter()
+            .map(|s| (s.1, s.2, s.3, if s.1 { s.4 } else { 0 })),
+    );
+    let strokes = |states: &[(bool, u32, u32, u32)]| {
+        states.windows(2).filter(|w| w[1].0 && !w[0].0).count() + usize::from(states[0].0)
+    };
+    assert_eq!(strokes(&jemput), strokes(&kernel), "pen-down strokes");
+    assert_eq!(jemput, kernel);
+    assert_eq!(trace["extent_x"], 26_312);
+    assert_eq!(trace["extent_y"], 16_520);
+    assert_eq!(trace["max_pressure"], 1023);
+}
+// ---- servm: serial oracles (end) --------------------------------------------------------------

@@ -2,8 +2,8 @@
 //! camera exposes (GetDevicePropDesc), sets the ones asked for (`--white-balance`,
 //! `--exposure-bias`, `--iso`; SetDevicePropValue) and keeps the record in the kit home under the
 //! camera's identity. Properties the camera does not expose over PTP are listed as such: set those
-//! in the camera's own menu. **Not done yet:** the visit's face photo does not come from a PTP
-//! camera yet, so no capture references a camera calibration id.
+//! in the camera's own menu. A visit's face photo taken with that camera then records the record's
+//! id as its `calibration_id` (looked up by the camera's identity, [`calibration::current_id`]).
 
 use std::process::ExitCode;
 

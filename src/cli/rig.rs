@@ -211,14 +211,18 @@ impl SimRig {
             pad.set_calibration(Some(serde_json::from_value(rec.data)?))?;
         }
         let pad_calibration = pad.calibration().map(|c| c.id.clone());
+        // The camera and the scanner: whatever `jemput calibrate` recorded for them, by identity.
+        let camera_calibration = jemput::calibration::current_id(home, camera.info())?;
+        let scanner_calibration = jemput::calibration::current_id(home, scanner.info())?;
         let mut printer = PrintAttempts(Vec::new());
         let fix = capture_with_devices(
             visit,
             drafts,
             Devices {
                 camera: Some(&mut camera),
+                camera_calibration,
                 scanner: &mut scanner,
-                scanner_calibration: None,
+                scanner_calibration,
                 pad: &mut pad,
                 pad_calibration,
                 gps: Some(&mut gps),

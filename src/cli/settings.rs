@@ -64,6 +64,10 @@ pub enum ConfigKey {
     /// Capture policy: keep a finger below the threshold as forced (true/false, default true;
     /// false makes it an exception)
     FingerAllowForced,
+    /// Capture policy: jemput-faceq/1 score a face photo needs (default 50: every face check passed)
+    FaceThreshold,
+    /// Capture policy: jemput-sigq/1 score a usual signature needs (default 0: any trace)
+    SignatureThreshold,
     /// WSQ bit rate of stored fingers (default 0.75 ≈ 15:1)
     WsqBitrate,
 }
@@ -140,6 +144,16 @@ pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
                 }
                 ConfigKey::FingerAllowForced => {
                     c.capture.finger.allow_forced = switch("finger-allow-forced", &value)?
+                }
+                ConfigKey::FaceThreshold => {
+                    c.capture.face.threshold = value.trim().parse().map_err(|_| {
+                        anyhow::anyhow!("face-threshold must be a score from 0 to 100")
+                    })?
+                }
+                ConfigKey::SignatureThreshold => {
+                    c.capture.signature.threshold = value.trim().parse().map_err(|_| {
+                        anyhow::anyhow!("signature-threshold must be a score from 0 to 100")
+                    })?
                 }
                 ConfigKey::WsqBitrate => {
                     c.capture.wsq_bitrate = value.trim().parse().map_err(|_| {

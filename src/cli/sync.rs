@@ -46,6 +46,9 @@ pub fn run(g: &Global, a: SyncArgs) -> anyhow::Result<ExitCode> {
             out.office_recipients.len(),
             out.retention_hours
         );
+        if out.capture_policy_from_hub {
+            println!("capture policy: set by the hub (see `jemput config show`)");
+        }
         println!(
             "clock: the kit is {} s {} the hub",
             out.clock_skew_secs.abs(),

@@ -61,10 +61,19 @@ pub fn save_worklist(data: &Path, w: &StoredWorklist) -> Result<(), HubError> {
 pub fn load_settings(data: &Path) -> Result<KitSettings, HubError> {
     let path = data.join(KIT_SETTINGS_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(t) => toml::from_str(&t).map_err(|e| HubError::BadConfig {
-            path,
-            why: e.to_string(),
-        }),
+        Ok(t) => {
+            let s: KitSettings = toml::from_str(&t).map_err(|e| HubError::BadConfig {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
+            if let Some(c) = &s.capture {
+                c.validate().map_err(|e| HubError::BadConfig {
+                    path,
+                    why: e.to_string(),
+                })?;
+            }
+            Ok(s)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(KitSettings::recommended()),
         Err(e) => Err(HubError::io("read", &path)(e)),
     }

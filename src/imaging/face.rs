@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 /// Identifier of the built-in checks, recorded in every [`FaceReport`].
 pub const FACE_CHECKS_ID: &str = "jemput-face-checks/1";
 
+/// Identifier of the face quality score ([`FaceReport::quality_score`]), recorded with the score.
+pub const FACE_QUALITY_ID: &str = "jemput-faceq/1";
+
 /// Width the sharpness measure works at: larger photos are scaled down to it first, so the same
 /// scene scores the same whatever the camera's resolution.
 const ANALYSIS_WIDTH: u32 = 480;
@@ -239,9 +242,45 @@ pub struct FaceReport {
 }
 
 impl FaceReport {
-    /// How many checks passed (the capture policy keeps the attempt with the most).
+    /// How many checks passed.
     pub fn passed_count(&self) -> usize {
         self.checks.iter().filter(|c| c.passed).count()
+    }
+
+    /// The photo's quality score 0–100 ([`FACE_QUALITY_ID`]): the margin of its weakest check.
+    ///
+    /// Each check's measured value is set against its threshold as a ratio `r` (`value /
+    /// threshold` for an at-least bound, `threshold / value` for an at-most one), so `r ≥ 1` is a
+    /// pass; the check's part is `50 · min(r, 2)`, and the score is the smallest part, rounded
+    /// down. So **50 means every check passed** (with no headroom on at least one), 100 that every
+    /// check passed with its value at least twice as good as needed, and a score under 50 tells
+    /// how far the worst check fell short (25: half of what it needed). A report with no checks
+    /// scores 0. This is jemput's own measure of how far the photo is from the checks' limits —
+    /// not an ISO/IEC 29794-5 face quality nor MOSIP's SDK score — so its thresholds are not
+    /// comparable with theirs.
+    pub fn quality_score(&self) -> u8 {
+        let parts = self.checks.iter().map(|c| {
+            let r = match c.bound {
+                Bound::AtLeast if c.threshold <= 0.0 => 2.0,
+                Bound::AtLeast => c.value / c.threshold,
+                Bound::AtMost if c.value <= 0.0 => 2.0,
+                Bound::AtMost => c.threshold / c.value,
+            };
+            let r = if r.is_nan() { 0.0 } else { r };
+            // A failed check never reaches 50, even where rounding would lift it there.
+            let part = 50.0 * r.clamp(0.0, 2.0);
+            if c.passed {
+                part.max(50.0)
+            } else {
+                part.min(49.0)
+            }
+        });
+        let worst = parts.fold(f64::INFINITY, f64::min);
+        if worst.is_finite() {
+            worst.floor().clamp(0.0, 100.0) as u8
+        } else {
+            0
+        }
     }
 }
 
@@ -610,6 +649,74 @@ pub fn encode_for_storage(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn measured(value: f64, threshold: f64, bound: Bound) -> CheckResult {
+        CheckResult::measure("c", value, threshold, bound, "u", ("", ""), ("", ""))
+    }
+
+    fn report_of(checks: Vec<CheckResult>) -> FaceReport {
+        FaceReport {
+            algorithms: vec![FACE_CHECKS_ID.into()],
+            passed: checks.iter().all(|c| c.passed),
+            checks,
+            width: 480,
+            height: 640,
+        }
+    }
+
+    #[test]
+    fn the_quality_score_is_the_weakest_checks_margin_and_50_means_all_passed() {
+        use Bound::*;
+        // Exactly at every threshold: 50.
+        let at = report_of(vec![
+            measured(100.0, 100.0, AtLeast),
+            measured(0.1, 0.1, AtMost),
+        ]);
+        assert_eq!(at.quality_score(), 50);
+        // Twice as good as needed everywhere (or better): 100.
+        let good = report_of(vec![
+            measured(300.0, 100.0, AtLeast),
+            measured(0.0, 0.1, AtMost),
+        ]);
+        assert_eq!(good.quality_score(), 100);
+        // The weakest decides: one check at 1.5× gives 75 whatever the others.
+        let mixed = report_of(vec![
+            measured(150.0, 100.0, AtLeast),
+            measured(0.01, 0.1, AtMost),
+        ]);
+        assert_eq!(mixed.quality_score(), 75);
+        // A failed check, however close, stays under 50, and how far it fell shows.
+        let close = report_of(vec![
+            measured(99.9, 100.0, AtLeast),
+            measured(0.0, 0.1, AtMost),
+        ]);
+        assert!(!close.passed);
+        assert_eq!(close.quality_score(), 49);
+        let half = report_of(vec![measured(0.2, 0.1, AtMost)]);
+        assert_eq!(half.quality_score(), 25);
+        // Nothing measured, or nonsense measured, is no quality.
+        assert_eq!(report_of(Vec::new()).quality_score(), 0);
+        assert_eq!(
+            report_of(vec![measured(f64::NAN, 1.0, AtLeast)]).quality_score(),
+            0
+        );
+    }
+
+    #[test]
+    fn the_quality_score_falls_as_a_photo_is_blurred_more() {
+        let photo = FacePhoto::new(face(1, [200, 30, 40]));
+        let checker = FaceChecker::new(&FaceSettings::default());
+        let ctx = ODD;
+        let mut prev = checker.run(&photo, &ctx).quality_score();
+        assert!(prev >= 50, "the sharp photo passes: {prev}");
+        for sigma in [1.0, 2.0, 4.0, 8.0] {
+            let blurred = FacePhoto::new(imageops::blur(&photo.rgb, sigma));
+            let q = checker.run(&blurred, &ctx).quality_score();
+            assert!(q <= prev, "blur {sigma}: {q} > {prev}");
+            prev = q;
+        }
+        assert!(prev < 50, "heavily blurred fails: {prev}");
+    }
     use jemput_drivers::synth;
 
     const RED: [u8; 3] = [200, 30, 40];

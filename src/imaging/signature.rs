@@ -266,9 +266,184 @@ pub fn png(img: &GrayImage) -> Vec<u8> {
     jemput_drivers::synth::png_gray_image(img)
 }
 
+/// Identifier of the signature quality score ([`quality`]), recorded with the score.
+pub const SIGNATURE_QUALITY_ID: &str = "jemput-sigq/1";
+
+/// What [`quality`] measured on a trace, and the score it gives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignatureQuality {
+    /// The score, 0–100.
+    pub score: u8,
+    /// Pen-down samples.
+    pub samples: usize,
+    /// Pen-down strokes.
+    pub strokes: usize,
+    /// Ink path length, in widths of the signing area.
+    pub ink_widths: f64,
+    /// Width of the ink's bounding box, as a fraction of the signing area's width.
+    pub span: f64,
+    /// How much the pen turned along its strokes, in radians.
+    pub turning: f64,
+}
+
+/// How much was written, as a quality score 0–100 (`jemput-sigq/1`, jemput's own measure).
+///
+/// A signature is judged by how much it records, not by whose it is. Four parts, each capped at
+/// 1 — the pen-down samples (against 60), the strokes (against 2), the ink length (against 1.5
+/// widths of the signing area) and the horizontal span of the ink (against 30 % of the width) —
+/// give their geometric mean; that is weighed by how much the pen turned (`0.5 + 0.5 × turning`,
+/// the turning summed along each stroke against three full turns, 6π), so a straight stroke gets
+/// half of what a curving one does. The score is 100 × the result, rounded down. An empty trace, a
+/// tap or a dot score 0; a single straight line across the pad about 35; a usual signature of a
+/// couple of words 90–100. It finds a pad that recorded nothing useful (a pen lifted too early, a
+/// stuck button, a trace cut short); it does not verify the signer.
+pub fn quality(trace: &PenTrace) -> SignatureQuality {
+    let w = f64::from(trace.extent_x.max(1));
+    // Turning is measured between points at least this far apart (in widths), so sensor jitter
+    // on a pen held still does not count as writing.
+    const STEP: f64 = 0.005;
+    let mut samples = 0usize;
+    let mut strokes = 0usize;
+    let mut ink = 0.0f64;
+    let mut turning = 0.0f64;
+    let (mut min_x, mut max_x) = (u32::MAX, 0u32);
+    let mut last: Option<&PenPoint> = None;
+    // Within a stroke: the last vertex the turning was measured from, and the heading from it.
+    let mut vertex = (0.0f64, 0.0f64);
+    let mut heading: Option<f64> = None;
+    for p in &trace.points {
+        if !p.touching {
+            last = None;
+            continue;
+        }
+        samples += 1;
+        min_x = min_x.min(p.x);
+        max_x = max_x.max(p.x);
+        let here = (f64::from(p.x) / w, f64::from(p.y) / w);
+        match last {
+            None => {
+                strokes += 1;
+                vertex = here;
+                heading = None;
+            }
+            Some(q) => {
+                // Both axes in widths of the area (the pads' units are square).
+                let dx = f64::from(p.x) - f64::from(q.x);
+                let dy = f64::from(p.y) - f64::from(q.y);
+                ink += dx.hypot(dy) / w;
+                let (vx, vy) = (here.0 - vertex.0, here.1 - vertex.1);
+                if vx.hypot(vy) >= STEP {
+                    let h = vy.atan2(vx);
+                    if let Some(prev) = heading {
+                        let mut d = (h - prev).abs();
+                        if d > std::f64::consts::PI {
+                            d = 2.0 * std::f64::consts::PI - d;
+                        }
+                        turning += d;
+                    }
+                    heading = Some(h);
+                    vertex = here;
+                }
+            }
+        }
+        last = Some(p);
+    }
+    let span = if samples == 0 {
+        0.0
+    } else {
+        f64::from(max_x - min_x) / w
+    };
+    let parts = [
+        samples as f64 / 60.0,
+        strokes as f64 / 2.0,
+        ink / 1.5,
+        span / 0.3,
+    ];
+    let amount = parts
+        .iter()
+        .map(|p| p.clamp(0.0, 1.0))
+        .product::<f64>()
+        .powf(1.0 / parts.len() as f64);
+    let curving = (turning / (6.0 * std::f64::consts::PI)).clamp(0.0, 1.0);
+    let q = amount * (0.5 + 0.5 * curving);
+    SignatureQuality {
+        score: (100.0 * q).floor().clamp(0.0, 100.0) as u8,
+        samples,
+        strokes,
+        ink_widths: ink,
+        span,
+        turning,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A trace of `points` on the synthetic pad's area.
+    fn pad_trace(points: Vec<PenPoint>) -> PenTrace {
+        let pad = jemput_drivers::synth::signature_trace(1, "x");
+        PenTrace { points, ..pad }
+    }
+
+    #[test]
+    fn quality_is_zero_for_nothing_and_low_for_a_dot() {
+        let empty = pad_trace(Vec::new());
+        assert_eq!(quality(&empty).score, 0);
+        let hover = pad_trace(
+            (0..50)
+                .map(|i| point(100 + i * 10, 500, 0, i * 5))
+                .collect(),
+        );
+        assert_eq!(quality(&hover).score, 0, "hovering never touches");
+        let dot = pad_trace((0..50).map(|i| point(3_000, 2_000, 500, i * 5)).collect());
+        let q = quality(&dot);
+        assert_eq!((q.samples, q.strokes), (50, 1));
+        assert_eq!(q.score, 0, "a pen held still draws no ink: {q:?}");
+    }
+
+    #[test]
+    fn quality_ranks_a_line_below_a_signature() {
+        let pad = jemput_drivers::synth::signature_trace(1, "x");
+        let line = pad_trace(
+            (0..=80)
+                .map(|i| {
+                    point(
+                        pad.extent_x / 10 + i * pad.extent_x / 100,
+                        pad.extent_y / 2,
+                        600,
+                        i * 5,
+                    )
+                })
+                .collect(),
+        );
+        let line_q = quality(&line);
+        assert!(line_q.score > 0 && line_q.score < 50, "{line_q:?}");
+        for (seed, name) in [
+            (1, "Siti Aminah"),
+            (2, "Budi"),
+            (3, "Wayan Sudarsana Putra"),
+            (4, ""),
+        ] {
+            let sig = jemput_drivers::synth::signature_trace(seed, name);
+            let q = quality(&sig);
+            assert!(q.score >= 85, "{name:?}: {q:?}");
+            assert!(q.score > line_q.score);
+        }
+    }
+
+    #[test]
+    fn quality_never_falls_as_more_of_the_signature_is_kept() {
+        for seed in 1..6 {
+            let sig = jemput_drivers::synth::signature_trace(seed, "Siti Aminah");
+            let mut prev = 0;
+            for keep in (0..=sig.points.len()).step_by(sig.points.len() / 12 + 1) {
+                let q = quality(&pad_trace(sig.points[..keep].to_vec())).score;
+                assert!(q >= prev, "seed {seed}: {keep} points score {q} < {prev}");
+                prev = q;
+            }
+        }
+    }
 
     fn point(x: u32, y: u32, pressure: u32, t_ms: u32) -> PenPoint {
         PenPoint {

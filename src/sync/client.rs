@@ -54,6 +54,8 @@ pub struct SyncOutcome {
     pub office_recipients: Vec<String>,
     /// Retention now configured on the kit, in hours.
     pub retention_hours: u32,
+    /// Whether the hub set the kit's capture policy (`[capture]`) in this sync.
+    pub capture_policy_from_hub: bool,
     /// The sync document now stored.
     pub file: PathBuf,
 }
@@ -92,6 +94,10 @@ pub enum SyncError {
         "the sync document names a bad office recipient: {0}; nothing was changed, tell the office"
     )]
     BadRecipient(String),
+    #[error(
+        "the sync document's capture policy is unusable: {0}; nothing was changed, tell the office"
+    )]
+    BadCapturePolicy(crate::visit::policy::PolicyError),
     #[error("the stored sync document {path} cannot be used: {why}; run `jemput sync` again")]
     BadState { path: PathBuf, why: String },
     #[error("cannot write {path}: {source}")]
@@ -278,6 +284,9 @@ pub fn accept(
     for r in &body.settings.office_recipients {
         keys::parse_recipient(r).map_err(|e| SyncError::BadRecipient(e.to_string()))?;
     }
+    if let Some(capture) = &body.settings.capture {
+        capture.validate().map_err(SyncError::BadCapturePolicy)?;
+    }
     // The kit's clock at the middle of the exchange, against the hub's time of issue.
     let half = received.duration_since(sent) / 2;
     let midpoint = sent.checked_add(half).unwrap_or(received);
@@ -301,6 +310,9 @@ pub fn accept(
     if let Some(h) = settings.retention_hours {
         home.config.retention_hours = h;
     }
+    if let Some(capture) = &settings.capture {
+        home.config.capture = capture.clone();
+    }
     home.save_config()?;
     Ok(SyncOutcome {
         hub_id: body.hub_id,
@@ -311,6 +323,7 @@ pub fn accept(
         worklist_entries: body.worklist.len(),
         office_recipients: home.config.office_recipients.clone(),
         retention_hours: home.config.retention_hours,
+        capture_policy_from_hub: settings.capture.is_some(),
         file: path,
     })
 }

@@ -24,7 +24,8 @@ pub const SYNC_PATH: &str = "/v1/sync";
 pub const SYNC_VERSION: u32 = 1;
 
 /// What the office sets for its kits (`jemput hub settings`); carried in every sync document.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+/// (Not `Eq`: the capture policy's WSQ bit rate is a float.)
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KitSettings {
     /// Office age recipients (`age1…`) kits encrypt packets to; when not empty, a sync replaces
@@ -38,6 +39,12 @@ pub struct KitSettings {
     /// Offline limits; each one set here overrides the kit's local value.
     #[serde(default)]
     pub policy: OfflinePolicy,
+    /// The capture policy (thresholds, attempts, keep-best, forcing, WSQ bit rate); when set, a
+    /// sync replaces the kit's `[capture]` with it. Unset leaves each kit's own. Hubs before this
+    /// field send none, and kits before it refuse a document that has one (`deny_unknown_fields`),
+    /// so set it only once every kit runs a jemput that knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<crate::visit::policy::CapturePolicy>,
 }
 
 impl KitSettings {
@@ -55,12 +62,13 @@ impl KitSettings {
                 max_clock_skew_secs: Some(300),
                 online_only: Some(false),
             },
+            capture: None,
         }
     }
 }
 
 /// What the hub attests in a sync document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncBody {
     /// Format version: 1.

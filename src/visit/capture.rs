@@ -19,6 +19,8 @@ use crate::imaging::quality::FingerQuality;
 pub struct Devices<'a> {
     /// The camera for the face photo ([`super::face`]); `None` leaves the face slot as it is.
     pub camera: Option<&'a mut dyn Camera>,
+    /// The camera's calibration in force (`jemput calibrate CAMERA`), recorded with the face.
+    pub camera_calibration: Option<String>,
     pub scanner: &'a mut dyn FingerprintScanner,
     /// The scanner's calibration in force, recorded with each capture.
     pub scanner_calibration: Option<String>,
@@ -89,8 +91,19 @@ pub enum CaptureError {
     Policy(#[from] super::policy::PolicyError),
     #[error(transparent)]
     Face(#[from] crate::imaging::face::FaceError),
-    #[error("the face photo failed its checks in {attempts} attempts: {}", failed.join("; "))]
-    FaceChecks { attempts: u32, failed: Vec<String> },
+    #[error("the signature scored {best_score} at best in {attempts} attempts, under the threshold {threshold} (jemput-sigq/1), and forced capture is off; ask the resident to sign again, or record a simple mark or the written name")]
+    SignatureQuality {
+        attempts: u32,
+        best_score: u8,
+        threshold: u8,
+    },
+    #[error("the best face photo of {attempts} attempts scored {score}, under the threshold {threshold} (jemput-faceq/1); failed checks: {}", if failed.is_empty() { "none (the threshold asks for headroom above every check)".to_string() } else { failed.join("; ") })]
+    FaceChecks {
+        attempts: u32,
+        score: u8,
+        threshold: u8,
+        failed: Vec<String>,
+    },
 }
 
 /// What the visit learned about its location.
@@ -140,6 +153,7 @@ pub fn capture_with_devices(
             visit,
             drafts,
             camera,
+            devices.camera_calibration.clone(),
             &plan.face,
             &super::face::FacePolicy::from(&plan.policy.face),
             &control(plan.timeout),
@@ -175,6 +189,7 @@ pub fn capture_with_devices(
         devices.pad,
         devices.pad_calibration.clone(),
         plan.signature_kind,
+        &plan.policy.signature,
         &control(plan.timeout),
     )?;
     Ok(fix)

@@ -10,17 +10,21 @@ use super::model::*;
 use super::Drafts;
 use crate::imaging::face::{
     encode_for_storage, FaceChecker, FaceContext, FacePhoto, FaceReport, FaceSettings,
+    FACE_QUALITY_ID,
 };
 
 /// Name of the face photo inside the packet.
 pub const FACE_FILE: &str = "face.jpg";
 
 /// How many photos to take and what to keep: the face's part of the kit's capture policy
-/// (`[capture.face]`, [`crate::visit::policy::CapturePolicy::face`]). The face has no quality score,
-/// so the policy's threshold does not apply; "passes" means every face check passes.
+/// (`[capture.face]`, [`crate::visit::policy::CapturePolicy::face`]). A photo passes when its
+/// quality score ([`FaceReport::quality_score`], `jemput-faceq/1`) reaches `threshold`; at the
+/// default 50 that is exactly "every face check passed".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FacePolicy {
-    /// Photos to take at most until one passes every check (at least 1).
+    /// Lowest quality score (0–100) a photo needs to be kept without being flagged forced.
+    pub threshold: u8,
+    /// Photos to take at most until one passes (at least 1).
     pub max_attempts: u32,
     /// After the last attempt, keep the best photo (flagged `forced`) instead of failing.
     pub keep_best: bool,
@@ -29,6 +33,7 @@ pub struct FacePolicy {
 impl Default for FacePolicy {
     fn default() -> Self {
         FacePolicy {
+            threshold: crate::visit::policy::FACE_THRESHOLD,
             max_attempts: 3,
             keep_best: true,
         }
@@ -38,6 +43,7 @@ impl Default for FacePolicy {
 impl From<&crate::visit::policy::ModalityPolicy> for FacePolicy {
     fn from(p: &crate::visit::policy::ModalityPolicy) -> Self {
         FacePolicy {
+            threshold: p.threshold,
             max_attempts: p.max_attempts.max(1),
             keep_best: p.allow_forced,
         }
@@ -51,7 +57,9 @@ pub struct FaceOutcome {
     pub attempts: u32,
     /// The kept photo's checks.
     pub report: FaceReport,
-    /// Kept although a check failed.
+    /// The kept photo's quality score (`jemput-faceq/1`).
+    pub score: u8,
+    /// Kept although its score is below the policy's threshold.
     pub forced: bool,
 }
 
@@ -65,21 +73,22 @@ pub fn context_of(visit: &Visit) -> FaceContext {
 }
 
 /// Takes the face photo for `visit` with `camera`, checks it, and saves it to the draft: up to
-/// `policy.max_attempts` photos until one passes; else the one that passed the most checks (the
-/// first of equals), marked forced. A photo that is no readable image counts as a failed attempt;
+/// `policy.max_attempts` photos until one's quality score reaches `policy.threshold`; else the
+/// best-scoring one (the first of equals), marked forced. A photo that is no readable image counts as a failed attempt;
 /// a camera error ends the step with the error (nothing captured so far in the visit is lost: it
 /// is already in the draft).
 pub fn capture_face(
     visit: &mut Visit,
     drafts: &Drafts,
     camera: &mut dyn Camera,
+    calibration_id: Option<String>,
     settings: &FaceSettings,
     policy: &FacePolicy,
     control: &CaptureControl,
 ) -> Result<FaceOutcome, CaptureError> {
     let checker = FaceChecker::new(settings);
     let ctx = context_of(visit);
-    let mut best: Option<(FacePhoto, FaceReport)> = None;
+    let mut best: Option<(FacePhoto, FaceReport, u8)> = None;
     let mut attempts = 0;
     let mut last_decode_error = None;
     while attempts < policy.max_attempts.max(1) {
@@ -99,6 +108,7 @@ pub fn capture_face(
             }
         };
         let report = checker.run(&photo, &ctx);
+        let score = report.quality_score();
         let failed: Vec<&str> = report
             .checks
             .iter()
@@ -107,29 +117,30 @@ pub fn capture_face(
             .collect();
         tracing::info!(
             attempt = attempts,
+            score,
             passed = report.passed,
             failed = ?failed,
             "face photo checked"
         );
-        let better = best
-            .as_ref()
-            .is_none_or(|(_, b)| report.passed_count() > b.passed_count());
-        let passed = report.passed;
+        let better = best.as_ref().is_none_or(|(_, _, b)| score > *b);
         if better {
-            best = Some((photo, report));
+            best = Some((photo, report, score));
         }
-        if passed {
+        if score >= policy.threshold {
             break;
         }
     }
-    let Some((photo, report)) = best else {
+    let Some((photo, report, score)) = best else {
         return Err(CaptureError::Face(
             last_decode_error.expect("no photo means every attempt failed to decode"),
         ));
     };
-    if !report.passed && !policy.keep_best {
+    let forced = score < policy.threshold;
+    if forced && !policy.keep_best {
         return Err(CaptureError::FaceChecks {
             attempts,
+            score,
+            threshold: policy.threshold,
             failed: report
                 .checks
                 .iter()
@@ -138,7 +149,6 @@ pub fn capture_face(
                 .collect(),
         });
     }
-    let forced = !report.passed;
     let (jpeg, width, height) = encode_for_storage(&photo.rgb, &settings.store)?;
     drafts.save_file(visit.id, FACE_FILE, &jpeg)?;
     visit.captures.face = Some(Slot::Captured(Capture {
@@ -147,8 +157,11 @@ pub fn capture_face(
         extra_files: Vec::new(),
         captured_at: jiff::Timestamp::now(),
         device: camera.info().clone(),
-        calibration_id: None,
-        quality: None,
+        calibration_id,
+        quality: Some(Quality {
+            score,
+            algorithm: FACE_QUALITY_ID.into(),
+        }),
         retries: attempts - 1,
         forced,
         width: Some(width),
@@ -161,6 +174,7 @@ pub fn capture_face(
     Ok(FaceOutcome {
         attempts,
         report,
+        score,
         forced,
     })
 }
@@ -221,12 +235,23 @@ mod tests {
         v: &mut Visit,
         cam: &mut PtpCamera<MemUsb>,
     ) -> Result<FaceOutcome, CaptureError> {
+        take_with(k, v, cam, &FacePolicy::default())
+    }
+
+    /// One face step with the default settings under `policy`.
+    fn take_with(
+        k: &Kit,
+        v: &mut Visit,
+        cam: &mut PtpCamera<MemUsb>,
+        policy: &FacePolicy,
+    ) -> Result<FaceOutcome, CaptureError> {
         capture_face(
             v,
             &k.drafts,
             cam,
+            None,
             &FaceSettings::default(),
-            &FacePolicy::default(),
+            policy,
             &control(),
         )
     }
@@ -265,6 +290,7 @@ mod tests {
             &mut v,
             &k.drafts,
             &mut cam,
+            Some("ptp-0123abcd".into()),
             &settings,
             &FacePolicy::default(),
             &control(),
@@ -274,6 +300,10 @@ mod tests {
         assert_eq!(captures(&log), 1);
         let c = face_capture(&v);
         assert_eq!((c.retries, c.forced), (0, false));
+        assert_eq!(c.calibration_id.as_deref(), Some("ptp-0123abcd"));
+        let q = c.quality.as_ref().expect("the face is scored");
+        assert_eq!(q.algorithm, FACE_QUALITY_ID);
+        assert!(q.score >= 50 && q.score == out.score, "{q:?}");
         assert_eq!((c.width, c.height), (Some(360), Some(480)));
         assert_eq!(c.device.driver, "ptp");
         let report = c.face_checks.as_ref().unwrap();
@@ -344,6 +374,46 @@ mod tests {
     }
 
     #[test]
+    fn the_threshold_decides_on_the_score_both_ways() {
+        let k = kit();
+        // Above what a good photo reaches: every attempt taken, the best kept as forced.
+        let mut v = visit(1981);
+        let (mut cam, log) = camera(RED, vec![]);
+        let strict = FacePolicy {
+            threshold: 100,
+            ..FacePolicy::default()
+        };
+        let out = take_with(&k, &mut v, &mut cam, &strict).unwrap();
+        assert!(out.report.passed && out.score < 100, "score {}", out.score);
+        assert_eq!((out.attempts, out.forced, captures(&log)), (3, true, 3));
+        assert_eq!(face_capture(&v).quality.as_ref().unwrap().score, out.score);
+        // Without forcing, the error says the score and that no check failed.
+        let mut v = visit(1981);
+        let (mut cam, _) = camera(RED, vec![]);
+        let refuse = FacePolicy {
+            keep_best: false,
+            ..strict
+        };
+        let e = take_with(&k, &mut v, &mut cam, &refuse).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("threshold 100") && msg.contains("headroom"),
+            "{msg}"
+        );
+        assert!(v.captures.face.is_none());
+        // Lowered to 0: a photo on the wrong backdrop is kept at once, not forced.
+        let mut v = visit(1981);
+        let (mut cam, log) = camera(BLUE, vec![]);
+        let lenient = FacePolicy {
+            threshold: 0,
+            ..FacePolicy::default()
+        };
+        let out = take_with(&k, &mut v, &mut cam, &lenient).unwrap();
+        assert!(!out.report.passed && out.score < 50, "score {}", out.score);
+        assert_eq!((out.attempts, out.forced, captures(&log)), (1, false, 1));
+    }
+
+    #[test]
     fn without_keep_best_a_failing_face_is_an_error_and_the_slot_stays_empty() {
         let k = kit();
         let mut v = visit(1981);
@@ -351,16 +421,9 @@ mod tests {
         let policy = FacePolicy {
             max_attempts: 2,
             keep_best: false,
+            ..FacePolicy::default()
         };
-        let e = capture_face(
-            &mut v,
-            &k.drafts,
-            &mut cam,
-            &FaceSettings::default(),
-            &policy,
-            &control(),
-        )
-        .unwrap_err();
+        let e = take_with(&k, &mut v, &mut cam, &policy).unwrap_err();
         assert!(
             e.to_string().contains("2 attempts") && e.to_string().contains("red backdrop"),
             "{e}"

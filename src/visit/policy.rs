@@ -3,10 +3,13 @@
 //! machine one slot (one finger) goes through; it never touches a device or a file, so the rules
 //! are tested on their own and the capture loop only feeds it attempts.
 //!
-//! Defaults follow MOSIP's registration client (reference/field.md §8.1): fingers 40, face 9,
-//! three attempts, keep the highest-quality attempt, forced capture allowed and recorded. jemput's
+//! Defaults follow MOSIP's registration client (reference/field.md §8.1): fingers 40, three
+//! attempts, keep the highest-quality attempt, forced capture allowed and recorded. jemput's
 //! finger score is its own measure (`jemput-fq/1`), not NFIQ 2, so the threshold 40 is a starting
-//! point to be tuned in the field, not an NFIQ 2 equivalence.
+//! point to be tuned in the field, not an NFIQ 2 equivalence. The face's score (`jemput-faceq/1`)
+//! is the margin of its weakest check, so its threshold is 50 ("every check passed") rather than
+//! MOSIP's 9; the signature's (`jemput-sigq/1`) measures how much was written, with threshold 0
+//! (MOSIP has none).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -34,12 +37,14 @@ pub struct CapturePolicy {
     /// Each finger (scored with the kit's fingerprint quality algorithm on the uncompressed image).
     #[serde(default = "default_finger")]
     pub finger: ModalityPolicy,
-    /// The face photo: `max_attempts` and `allow_forced` drive the face step (a photo passes when
-    /// every face check passes, [`crate::visit::face`]); the threshold (MOSIP's is 9) is not used
-    /// yet, as jemput has no face quality score.
+    /// The face photo, scored with `jemput-faceq/1` ([`crate::imaging::face::FaceReport::quality_score`]):
+    /// 50, the default, means every face check passed; MOSIP's face threshold (9) belongs to its
+    /// SDK's scale and is not comparable.
     #[serde(default = "default_face")]
     pub face: ModalityPolicy,
-    /// The signature. Not enforced yet: jemput has no signature quality score.
+    /// The signature (a usual signature only: a simple mark or a written name is accepted and
+    /// flagged whatever it scores), scored with `jemput-sigq/1` ([`crate::imaging::signature::quality`]).
+    /// MOSIP has no signature threshold, so the default 0 accepts any trace.
     #[serde(default = "default_signature")]
     pub signature: ModalityPolicy,
     /// WSQ bit rate fingerprints are compressed at (0.75 ≈ 15:1, the FBI's usual setting).
@@ -49,8 +54,9 @@ pub struct CapturePolicy {
 
 /// MOSIP's finger threshold (slaps and thumbs).
 pub const FINGER_THRESHOLD: u8 = 40;
-/// MOSIP's face threshold.
-pub const FACE_THRESHOLD: u8 = 9;
+/// The face threshold: on jemput's face score (`jemput-faceq/1`) 50 means every face check passed.
+/// (MOSIP's is 9 on its SDK's scale, which this score does not share.)
+pub const FACE_THRESHOLD: u8 = 50;
 /// MOSIP's number of tries per modality.
 pub const MAX_ATTEMPTS: u32 = 3;
 /// The FBI's usual WSQ bit rate.
@@ -296,7 +302,7 @@ mod tests {
     fn mosip_defaults() {
         let p = CapturePolicy::default();
         assert_eq!(p.finger, policy(40, 3, true, true));
-        assert_eq!(p.face.threshold, 9);
+        assert_eq!(p.face.threshold, 50);
         assert_eq!(p.wsq_bitrate, 0.75);
         p.validate().unwrap();
     }

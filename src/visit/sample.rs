@@ -206,6 +206,10 @@ pub fn synthetic_visit(seed: u64, opts: &SampleOptions) -> (Visit, Vec<PacketFil
                 );
                 c.extra_files = vec!["signature-trace.json".into()];
                 c.signature_kind = Some(opts.signature_kind);
+                c.quality = Some(Quality {
+                    score: signature::quality(&trace.pen_trace()).score,
+                    algorithm: signature::SIGNATURE_QUALITY_ID.into(),
+                });
                 Slot::Captured(c)
             })
         };

@@ -161,15 +161,15 @@ fi
 usbmon_stop uru4000-capture
 # ---- umock: usbmon pcap recording for the umockdev replay tier (tests/umockdev_replay.rs) ----
 # Only when run.sh put /etc/jemput-pcap into the initramfs (JEMPUT_VM_PCAP_DIR). For each device:
-# umockdev-record of its sysfs description (with /bin/udevadm, a shim that reports what udevadm
-# would without udevd: the kernel's uevent), then tcpdump on usbmon1 (binary, link type
+# umockdev-record of its sysfs description (with run.sh's udevadm shim first on its PATH: what
+# udevadm reports for a device udevd never saw, the kernel's uevent), then tcpdump on usbmon1 (binary, link type
 # USB_LINUX_MMAPPED) around one `jemput capture`, then the SHA-256 of what jemput wrote. All three
 # go to the console as base64 blocks.
 pcap_record() { # pcap_record <name> <sysfs name> <jemput capture args…>
   name=$1
   sysname=$2
   shift 2
-  umockdev-record "/sys/bus/usb/devices/$sysname" >"/tmp/$name.umockdev" 2>"/tmp/$name.record.err"
+  PATH=/usr/local/lib/umock:$PATH umockdev-record "/sys/bus/usb/devices/$sysname" >"/tmp/$name.umockdev" 2>"/tmp/$name.record.err"
   record_rc=$?
   tcpdump -Z root -U -i usbmon1 -s 0 -w "/tmp/$name.pcap" 2>"/tmp/$name.tcpdump.err" &
   tcpdump_pid=$!
@@ -202,4 +202,128 @@ if [ -f /etc/jemput-pcap ]; then
   done
 fi
 # ---- end umock ----
+
+# ---- servm: serial oracles (begin) ----------------------------------------------------------
+# See run.sh's servm block. ttyS1 is QEMU's second 16550, wired to `jemput sim isdv4`; the xHCI
+# controller carries QEMU's usb-serial (FTDI 0403:6001) wired to `jemput sim ef01 --fast`.
+servm_modules() {
+  for m in $(cat /etc/modules.servm); do
+    insmod "/lib/modules/$m.ko" || echo "@@ insmod $m failed"
+  done
+}
+
+# The kernel's wacom_w8001 decodes the ISDV4 model's pen packets into input events; the raw
+# struct input_event records of one whole signature (BTN_TOOL_PEN in, then out) go to the host
+# as a base64 block, then jemput's own driver records the same script on the same line.
+servm_evdev_has() { # servm_evdev_has <file> <code> <value>: line numbers of that EV_KEY event
+  od -An -v -tx1 -w24 "$1" | grep -n " 01 00 $2 $3 00 00 00\$" | cut -d: -f1
+}
+servm_w8001() {
+  inputattach --w8001 /dev/ttyS1 >/tmp/inputattach.txt 2>&1 &
+  ia=$!
+  ev=""
+  for i in $(seq 150); do
+    for d in /sys/class/input/event*; do
+      [ -f "$d/device/name" ] && grep -q '^Wacom Serial' "$d/device/name" && ev=$(basename "$d")
+    done
+    [ -n "$ev" ] && break
+    sleep 0.1
+  done
+  if [ -z "$ev" ]; then
+    result w8001-attach fail "no Wacom input device after inputattach --w8001: $(cat /tmp/inputattach.txt)"
+    dmesg | tail -n 10 | sed 's/^/@@ dmesg: /'
+    kill "$ia" 2>/dev/null
+    return
+  fi
+  # cat passes each read() on at once (no stdio buffer): the file grows as events come.
+  cat "/dev/input/$ev" >/tmp/w8001.evdev &
+  reader=$!
+  id=/sys/class/input/$ev/device/id
+  result w8001-attach pass "$ev \"$(cat /sys/class/input/$ev/device/name)\" $(cat $id/vendor):$(cat $id/product) on ttyS1 (serio $(basename "$(readlink /sys/class/input/$ev/device/device)"))"
+  # BTN_TOOL_PEN is 0x140 (40 01): wait for a press and a later release, at most 40 s.
+  whole=""
+  for i in $(seq 200); do
+    pen_in=$(servm_evdev_has /tmp/w8001.evdev "40 01" 01 | head -n 1)
+    if [ -n "$pen_in" ]; then
+      for pen_out in $(servm_evdev_has /tmp/w8001.evdev "40 01" 00); do
+        [ "$pen_out" -gt "$pen_in" ] && whole=yes
+      done
+    fi
+    [ -n "$whole" ] && break
+    sleep 0.2
+  done
+  kill "$reader" "$ia" 2>/dev/null
+  wait "$ia" 2>/dev/null
+  echo "@@ BEGIN w8001-evdev" >&3
+  base64 /tmp/w8001.evdev >&3
+  echo "@@ END w8001-evdev" >&3
+  [ -n "$whole" ] || echo "@@ w8001: no whole signature in $(($(wc -c </tmp/w8001.evdev) / 24)) events"
+  if timed jemput-isdv4 jemput capture signature /dev/ttyS1 --driver isdv4 --out /tmp/out/signature.png \
+    --trace /tmp/out/signature.json --json --timeout 60 >/tmp/sig.json 2>/tmp/sig.err; then
+    echo "@@ BEGIN w8001-trace" >&3
+    base64 /tmp/out/signature.json >&3
+    echo "@@ END w8001-trace" >&3
+  else
+    sed 's/^/@@ jemput: /' /tmp/sig.err | head -n 20
+  fi
+}
+
+# QEMU's usb-serial through the guest's xHCI, usbserial and ftdi_sio: /dev/ttyUSB0; udev gives
+# it ID_BUS/ID_VENDOR_ID/… (what serialport's enumeration reads) and /dev/serial/by-id.
+servm_ftdi() {
+  tty=""
+  for i in $(seq 300); do
+    [ -e /sys/class/tty/ttyUSB0/device/driver ] && [ -e /dev/ttyUSB0 ] && tty=ttyUSB0 && break
+    sleep 0.1
+  done
+  if [ -z "$tty" ]; then
+    result ftdi-enumerate fail "no /dev/ttyUSB0 from ftdi_sio"
+    dmesg | tail -n 15 | sed 's/^/@@ dmesg: /'
+    return
+  fi
+  drv=$(basename "$(readlink /sys/class/tty/ttyUSB0/device/driver)")
+  usb=$(readlink -f /sys/class/tty/ttyUSB0/device/../..)
+  ids="$(cat "$usb/idVendor"):$(cat "$usb/idProduct")"
+  if [ "$drv" = ftdi_sio ] && [ "$ids" = "0403:6001" ]; then
+    result ftdi-enumerate pass "ttyUSB0 on usb $(basename "$usb") $ids \"$(cat "$usb/manufacturer" 2>/dev/null) $(cat "$usb/product" 2>/dev/null)\", driver $drv"
+  else
+    result ftdi-enumerate fail "ttyUSB0 is $ids with driver $drv"
+  fi
+  mkdir -p /run/udev
+  systemd-udevd --daemon --resolve-names=never 2>/tmp/udevd.err
+  udevadm trigger --action=add --subsystem-match=tty --subsystem-match=usb --subsystem-match=usb-serial
+  udevadm settle --timeout=60
+  if jemput devices --json >/tmp/devices.json 2>/tmp/devices.err \
+    && tr -d ' \n' </tmp/devices.json | grep -q '"path":"/dev/ttyUSB0","usb":{"vid":"0403","pid":"6001"[^}]*},[^{]*"drivers":\[{"driver":"ef01"'; then
+    result ftdi-discover pass "jemput devices: /dev/ttyUSB0 0403:6001, first candidate ef01"
+  else
+    result ftdi-discover fail "see below"
+    sed 's/^/@@ devices: /' /tmp/devices.err /tmp/devices.json | head -n 40
+    udevadm info /dev/ttyUSB0 | sed 's/^/@@ udev: /'
+  fi
+  if timed jemput-ef01-test jemput devices test 0403:6001 --json --timeout 60 >/tmp/ftdi-test.json 2>/tmp/ftdi-test.err \
+    && tr -d ' \n' </tmp/ftdi-test.json | grep -q '"kind":"finger","width":256,"height":288' \
+    && timed jemput-ef01 jemput capture finger 0403:6001 --out /tmp/out/ef01.png --json --timeout 60 >/tmp/ftdi.json 2>/tmp/ftdi.err \
+    && tr -d ' \n' </tmp/ftdi.json | grep -q '"width":256,"height":288'; then
+    result ftdi-capture pass "devices test and capture finger 0403:6001: 256 x 288; capture_ms $(tr -d ' \n' </tmp/ftdi.json | grep -o '"capture_ms":[0-9]*' | cut -d: -f2)"
+  else
+    result ftdi-capture fail "see below"
+    sed 's/^/@@ jemput: /' /tmp/ftdi-test.err /tmp/ftdi-test.json /tmp/ftdi.err | head -n 40
+  fi
+  byid=$(ls /dev/serial/by-id/ 2>/dev/null | head -n 1)
+  if [ -n "$byid" ] && [ "$(readlink -f "/dev/serial/by-id/$byid")" = /dev/ttyUSB0 ] \
+    && jemput devices test "/dev/serial/by-id/$byid" --driver ef01 --json --timeout 60 >/tmp/byid.json 2>/tmp/byid.err; then
+    result ftdi-by-id pass "/dev/serial/by-id/$byid -> ttyUSB0; devices test over it"
+  else
+    result ftdi-by-id fail "by-id: '$byid' ($(ls -l /dev/serial/by-id/ 2>&1 | tail -n 1))"
+    sed 's/^/@@ jemput: /' /tmp/byid.err | head -n 20
+  fi
+}
+mkdir -p /tmp/out
+servm_t0=$(uptime_ms)
+servm_modules
+servm_w8001
+servm_ftdi
+echo "@@ TIME servm-serial 0 $(($(uptime_ms) - servm_t0))"
+# ---- servm: serial oracles (end) ------------------------------------------------------------
 finish

@@ -58,6 +58,143 @@ if [ -z "$deb" ]; then
 fi
 [ -n "$deb" ] && [ -f "$deb" ] || skip "no Debian kernel package: run 'apt-get download linux-image-6.1.0-<N>-amd64' (N from 'apt-cache depends linux-image-amd64') into /opt/jemput-test/vm or set JEMPUT_VM_KERNEL_DEB"
 
+# ---- servm: serial oracles (begin) ----------------------------------------------------------
+# The kernel's own serial drivers as oracles of jemput's serial device models:
+#  - wacom_w8001: `jemput sim isdv4` (the ISDV4 pen model, real pacing, one fixed signature,
+#    "Siti Aminah", seed 1) on a host pty behind QEMU's second 16550 (the guest's ttyS1);
+#    `inputattach --w8001` hands the line to serport + wacom_w8001, the guest records the raw
+#    struct input_event stream of one signature, then `jemput capture signature /dev/ttyS1`
+#    records the same script; the host compares the two (servm_compare_w8001).
+#  - ftdi_sio: `jemput sim ef01 --fast` on a host pty behind QEMU's `usb-serial` (an FTDI
+#    FT232, 0403:6001) on an xHCI controller; usbserial + ftdi_sio make /dev/ttyUSB0,
+#    systemd-udevd with Debian's 60-serial.rules gives it its USB identity and by-id link, and
+#    jemput discovers, tests and captures through it.
+# Needs the Debian packages inputattach and udev (systemd-udevd, udevadm).
+servm_check_tools() {
+  local tool
+  for tool in inputattach udevadm; do
+    command -v "$tool" >/dev/null || skip "$tool is not installed (apt-get install inputattach udev)"
+  done
+  [ -f /usr/lib/udev/rules.d/60-serial.rules ] || skip "no /usr/lib/udev/rules.d/60-serial.rules (apt-get install udev)"
+}
+
+# The guest's extra modules (loaded by the servm block of guest-init.sh, not at boot, so that
+# the xHCI bus comes after vhci-hcd's), inputattach, udevadm and the serial rules.
+servm_initramfs() {
+  local m ko
+  : >"$fs/etc/modules.servm"
+  for m in evdev serport wacom_w8001 xhci-hcd xhci-pci usbserial ftdi_sio; do
+    ko="$(find "$kdir/modules" -name "$m.ko" | head -n 1)"
+    [ -n "$ko" ] || { echo "module $m is not in $deb"; exit 1; }
+    cp "$ko" "$fs/lib/modules/"
+    echo "$m" >>"$fs/etc/modules.servm"
+  done
+  for m in readlink tail; do ln -sf busybox "$fs/bin/$m"; done
+  copy_with_libs "$(command -v inputattach)" "$(command -v udevadm)"
+  ln -sf "$(command -v udevadm)" "$fs/bin/systemd-udevd"
+  mkdir -p "$fs/usr/lib/udev/rules.d" "$fs/etc/udev"
+  cp /usr/lib/udev/rules.d/60-serial.rules "$fs/usr/lib/udev/rules.d/"
+}
+
+# `jemput sim isdv4` and `jemput sim ef01 --fast`, each on a new pty; sets servm_qemu_args.
+servm_qemu_args=()
+servm_start_models() {
+  local model flags path
+  for model in isdv4 ef01; do
+    flags=""
+    [ "$model" = ef01 ] && flags="--fast"
+    "$jemput" sim "$model" $flags --json >"$work/sim-$model.json" 2>"$work/sim-$model.log" &
+    sim_pids="$sim_pids $!"
+    path=""
+    for _ in $(seq 100); do
+      path="$(grep -o '"path":"[^"]*"' "$work/sim-$model.json" 2>/dev/null | cut -d'"' -f4 || true)"
+      [ -n "$path" ] && break
+      sleep 0.1
+    done
+    [ -n "$path" ] || { echo "jemput sim $model printed no pty path"; cat "$work/sim-$model.log"; exit 1; }
+    eval "servm_${model}_pty=\$path"
+  done
+  servm_qemu_args=(
+    -chardev "serial,id=pen,path=$servm_isdv4_pty" -device isa-serial,index=1,chardev=pen
+    -device qemu-xhci,id=xhci -chardev "serial,id=fp,path=$servm_ef01_pty"
+    -device usb-serial,bus=xhci.0,chardev=fp
+  )
+}
+
+# servm_compare_w8001 <evdev dump> <jemput's trace JSON>: the pen states the kernel reported
+# for the first whole signature (BTN_TOOL_PEN in … out) against the points jemput's driver
+# recorded, both from the first pen-down to the lift after the last stroke, repeated states
+# merged (evdev sends only what changed, so a repeated packet makes no event). Both are in the
+# sensor's own units (x, y at 100 per mm, 10-bit pressure): wacom_w8001 reports a pen-only
+# sensor's values unscaled. Prints "<strokes> <states>" when they agree, else why not.
+servm_compare_w8001() {
+  od -An -v -w24 -tu2 "$1" | awk -v trace="$2" '
+    function push(list, n, s) { if (n == 0 || list[n] != s) list[++n] = s; return n }
+    BEGIN { x = y = p = touch = 0; nk = 0; play = 0; done = 0 }
+    {
+      type = $9; code = $10; value = $11 + 65536 * $12
+      if (type == 3 && code == 0) x = value
+      if (type == 3 && code == 1) y = value
+      if (type == 3 && code == 24) p = value
+      if (type == 1 && code == 330) touch = value
+      if (type == 1 && code == 320 && value == 1 && !done) play = 1
+      if (type == 1 && code == 320 && value == 0 && play) { play = 0; done = 1; nk = push(k, nk, touch " " x " " y " " p) }
+      if (type == 0 && code == 0 && play) nk = push(k, nk, touch " " x " " y " " p)
+    }
+    END {
+      nj = 0
+      while ((getline line < trace) > 0) {
+        if (line ~ /"x":/) { gsub(/[^0-9]/, "", line); jx = line }
+        else if (line ~ /"y":/) { gsub(/[^0-9]/, "", line); jy = line }
+        else if (line ~ /"pressure":/) { gsub(/[^0-9]/, "", line); jp = line }
+        else if (line ~ /"touching":/) nj = push(j, nj, (line ~ /true/ ? 1 : 0) " " jx " " jy " " jp)
+      }
+      if (!done) { print "no whole signature in the kernel events (" nk " states)"; exit 1 }
+      first = 0; last = 0
+      for (i = 1; i <= nk; i++) if (k[i] ~ /^1 /) { if (!first) first = i; last = i }
+      if (!first) { print "the kernel reported no pen-down"; exit 1 }
+      if (last < nk) last++
+      n = 0; strokes_k = 0; strokes_j = 0; prev = "0"
+      for (i = first; i <= last; i++) { kt[++n] = k[i]; if (k[i] ~ /^1 / && prev !~ /^1 /) strokes_k++; prev = k[i] }
+      prev = "0"
+      for (i = 1; i <= nj; i++) { if (j[i] ~ /^1 / && prev !~ /^1 /) strokes_j++; prev = j[i] }
+      if (strokes_k != strokes_j) { print "pen-down strokes: kernel " strokes_k ", jemput " strokes_j; exit 1 }
+      if (n != nj) { print "distinct pen states: kernel " n ", jemput " nj " (" strokes_k " strokes)"; exit 1 }
+      for (i = 1; i <= n; i++) if (kt[i] != j[i]) {
+        print "state " i " of " n " differs (touch x y pressure): kernel " kt[i] ", jemput " j[i]; exit 1
+      }
+      print strokes_k " " n
+    }'
+}
+
+# The host's side of the results: the W8001 comparison (RESULT w8001-events), and the guest's
+# evdev dump and jemput's trace saved next to the usbmon traces when asked.
+servm_results() {
+  local block detail
+  for block in w8001-evdev w8001-trace; do
+    sed -n "/^@@ BEGIN $block\$/,/^@@ END $block\$/p" "$work/console.txt" | sed '1d;$d' \
+      | base64 -d >"$work/$block" 2>/dev/null || true
+  done
+  if [ ! -s "$work/w8001-evdev" ] || [ ! -s "$work/w8001-trace" ]; then
+    echo "RESULT w8001-events fail the guest sent no kernel events or no jemput trace"
+    failed=1
+  elif detail="$(servm_compare_w8001 "$work/w8001-evdev" "$work/w8001-trace")"; then
+    echo "RESULT w8001-events pass wacom_w8001 and jemput agree: ${detail% *} pen-down strokes, ${detail#* } distinct pen states (x, y, pressure equal, sensor units)"
+  else
+    echo "RESULT w8001-events fail $detail"
+    failed=1
+  fi
+  echo "BENCH serial-oracles guest_ms=$(grep '^@@ TIME servm-serial ' "$work/console.txt" | awk '{print $5}' | head -n 1) w8001_jemput_ms=$(grep '^@@ TIME jemput-isdv4 ' "$work/console.txt" | awk '{print $5}' | head -n 1)"
+  if [ -n "${JEMPUT_VM_USBMON_DIR:-}" ] && [ -s "$work/w8001-evdev" ]; then
+    mkdir -p "$JEMPUT_VM_USBMON_DIR"
+    cp "$work/w8001-evdev" "$JEMPUT_VM_USBMON_DIR/w8001.evdev"
+    cp "$work/w8001-trace" "$JEMPUT_VM_USBMON_DIR/w8001-jemput.trace.json"
+    echo "W8001 events and trace saved in $JEMPUT_VM_USBMON_DIR" >&2
+  fi
+}
+servm_check_tools
+# ---- servm: serial oracles (end) ------------------------------------------------------------
+
 # 1. The kernel: extracted once per package, and the ELF vmlinux cut out of the xz bzImage.
 kname="$(basename "$deb" .deb)"
 kdir="$cache/$kname"
@@ -127,6 +264,7 @@ for lib in $(ldd "$jemput" | grep -o '/[^ ]*'); do
   mkdir -p "$fs$(dirname "$lib")"
   cp -L "$lib" "$fs$lib"
 done
+servm_initramfs # servm: serial oracles
 cp "$here/guest-init.sh" "$fs/init"
 chmod +x "$fs/init"
 
@@ -144,7 +282,9 @@ if [ -n "$pcap_dir" ]; then
   for applet in sha256sum readlink kill; do ln -sf busybox "$fs/bin/$applet"; done
   echo 'root:x:0:0:root:/root:/bin/sh' >"$fs/etc/passwd"
   echo 'root:x:0:' >"$fs/etc/group"
-  cat >"$fs/bin/udevadm" <<'SHIM'
+  # Not on the guest's PATH: the servm block's real udevadm and udevd stay in charge there.
+  mkdir -p "$fs/usr/local/lib/umock"
+  cat >"$fs/usr/local/lib/umock/udevadm" <<'SHIM'
 #!/bin/sh
 # udevadm info --query=all --path /sys/…, for a system without udevd (the VM tier's guest).
 [ "$1" = info ] || { echo "udevadm shim: only 'info --query=all --path' is implemented" >&2; exit 1; }
@@ -157,7 +297,7 @@ echo "E: DEVPATH=${dev#/sys}"
 [ -e "$dev/subsystem" ] && echo "E: SUBSYSTEM=$(basename "$(readlink -f "$dev/subsystem")")"
 sed 's/^/E: /' "$dev/uevent"
 SHIM
-  chmod +x "$fs/bin/udevadm"
+  chmod +x "$fs/usr/local/lib/umock/udevadm"
   touch "$fs/etc/jemput-pcap"
 fi
 # ---- end umock ----
@@ -183,6 +323,7 @@ port="$sim_port"
 # names each guestfwd by its port, so two on 3240 collide).
 start_sim uru4000 ""
 port_uru="$sim_port"
+servm_start_models # servm: serial oracles (ISDV4 and EF01 models on ptys)
 
 # 4. Boot. The guest reaches the server as 10.0.2.100:3240 through QEMU's guestfwd; restrict=on
 #    keeps it off any other network.
@@ -195,6 +336,7 @@ timeout "$timeout_s" qemu-system-x86_64 \
   -append "console=ttyS0 panic=-1 quiet rdinit=/init" \
   -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3240-tcp:127.0.0.1:$port,guestfwd=tcp:10.0.2.100:3241-tcp:127.0.0.1:$port_uru" \
   -device virtio-net-pci,netdev=n0,romfile= \
+  "${servm_qemu_args[@]}" \
   -serial "file:$work/console.log" </dev/null >"$work/qemu.log" 2>&1
 qemu_rc=$?
 set -e
@@ -216,7 +358,7 @@ if ! grep -q '^@@ DONE' "$work/console.txt"; then
   failed=1
 fi
 if grep -q '^@@ RESULT .* fail' "$work/console.txt"; then failed=1; fi
-for check in attach enumerate gphoto2-summary gphoto2-capture jemput-capture attach-uru4000 jemput-uru4000; do
+for check in attach enumerate gphoto2-summary gphoto2-capture jemput-capture attach-uru4000 jemput-uru4000 w8001-attach ftdi-enumerate ftdi-discover ftdi-capture ftdi-by-id; do
   grep -q "^@@ RESULT $check " "$work/console.txt" || { echo "RESULT $check fail never ran"; failed=1; }
 done
 if [ -n "${JEMPUT_VM_USBMON_DIR:-}" ]; then
@@ -228,6 +370,7 @@ if [ -n "${JEMPUT_VM_USBMON_DIR:-}" ]; then
   done
 fi
 
+servm_results # servm: serial oracles
 # The benchmark: InitiateCapture → last byte of the photo, on the host's clock (the model's log);
 # the first capture of the run is gphoto2's, the second jemput's. Command times are the guest's.
 ms_of() { # an RFC 3339 timestamp of the log → milliseconds since the epoch

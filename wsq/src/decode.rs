@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::huffman::{self, BitReader, Table};
-use crate::transform::{self, Filters, Plane};
+use crate::transform::{self, FilterPair, Filters, Plane};
 use crate::tree::{Layout, CODED_SUBBANDS, SUBBANDS};
 use crate::{marker, Image, MAX_PIXELS, MAX_RATIO};
 
@@ -124,26 +124,15 @@ fn read_dtt(mut c: Cursor) -> Result<Filters> {
     let at = c.pos;
     let lo_len = c.u8("DTT")? as usize;
     let hi_len = c.u8("DTT")? as usize;
-    if lo_len == 0 || hi_len == 0 || lo_len > 31 || hi_len > 31 {
-        return Err(invalid(
-            "DTT",
-            at,
-            format!("filter lengths {lo_len}/{hi_len} outside 1–31"),
-        ));
-    }
-    if lo_len % 2 == 0 || hi_len % 2 == 0 {
-        return Err(Error::Unsupported(format!(
-            "even-length transform filters ({lo_len}/{hi_len} taps) are not implemented yet"
-        )));
-    }
-    let mut read = |n: usize| -> Result<Vec<f32>> {
+    transform::check_lengths(lo_len, hi_len).map_err(|r| invalid("DTT", at, r))?;
+    let mut read = |n: usize| -> Result<Vec<f64>> {
         (0..n.div_ceil(2))
             .map(|_| {
                 let at = c.pos;
                 let sign = c.u8("DTT")?;
                 let exp = c.u8("DTT")?;
                 let raw = c.u32("DTT")?;
-                let v = unscale(raw, exp) as f32;
+                let v = unscale(raw, exp);
                 match sign {
                     0 => Ok(v),
                     1 => Ok(-v),
@@ -159,7 +148,8 @@ fn read_dtt(mut c: Cursor) -> Result<Filters> {
     let lo = read(lo_len)?;
     let hi = read(hi_len)?;
     expect_end(&c, "DTT")?;
-    Ok(Filters::new(lo, hi))
+    let pair = FilterPair::new(lo_len, hi_len, lo, hi).map_err(|r| invalid("DTT", at, r))?;
+    Ok(pair.filters())
 }
 
 fn read_dqt(mut c: Cursor) -> Result<Quantization> {

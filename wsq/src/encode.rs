@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::huffman::{self, BitWriter, Table};
-use crate::transform::{self, Filters, Plane, SPEC_HIGHPASS, SPEC_LOWPASS};
+use crate::transform::{self, FilterPair, Plane};
 use crate::tree::{Layout, Rect, BLOCK_STARTS, CODED_SUBBANDS, SUBBANDS};
 use crate::{marker, Image};
 
@@ -200,8 +200,16 @@ fn dht_body(id: u8, t: &Table) -> Vec<u8> {
     b
 }
 
-/// Encodes an 8-bit grey image.
+/// Encodes an 8-bit grey image with the specification's 9/7 filters.
 pub fn encode(image: &Image, options: &EncodeOptions) -> Result<Vec<u8>> {
+    encode_with(image, options, &FilterPair::spec())
+}
+
+/// Encodes with another analysis filter pair, written to the DTT segment: for example the
+/// even-length [`FilterPair::two_six`], to exercise decoders. The quantiser's subband weights are
+/// the specification's, tuned for the 9/7 pair, so other pairs give somewhat lower quality at the
+/// same bit rate. Files from [`encode`] are what interoperates everywhere; use that for real data.
+pub fn encode_with(image: &Image, options: &EncodeOptions, pair: &FilterPair) -> Result<Vec<u8>> {
     let (w, h) = (image.width as usize, image.height as usize);
     if w == 0 || h == 0 || w > 65535 || h > 65535 {
         return Err(Error::BadInput(format!(
@@ -238,7 +246,7 @@ pub fn encode(image: &Image, options: &EncodeOptions) -> Result<Vec<u8>> {
         .map(|&p| (p as f32 - mean_w) / range_w)
         .collect();
     let layout = Layout::new(w, h);
-    let filters = Filters::spec();
+    let filters = pair.filters();
     transform::forward(
         &filters,
         &layout,
@@ -309,8 +317,9 @@ pub fn encode(image: &Image, options: &EncodeOptions) -> Result<Vec<u8>> {
     );
     put_segment(&mut out, marker::COM, com.as_bytes());
     // DTT: filter lengths, then the centre-outward halves as sign, exponent, u32.
-    let mut dtt = vec![9u8, 7];
-    for &v in SPEC_LOWPASS.iter().chain(SPEC_HIGHPASS.iter()) {
+    let (lo_len, hi_len) = pair.lengths();
+    let mut dtt = vec![lo_len as u8, hi_len as u8];
+    for &v in pair.lo().iter().chain(pair.hi()) {
         let (e, r) = scaled(v.abs(), 4_294_967_296.0);
         dtt.push(u8::from(v < 0.0));
         dtt.push(e);

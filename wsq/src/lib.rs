@@ -2,7 +2,8 @@
 //! with no dependencies beyond `std` and `thiserror`.
 //!
 //! Implements the *WSQ Gray-Scale Fingerprint Image Compression Specification* (IAFIS-IC-0110, v3):
-//! the 64-subband symmetric wavelet decomposition with the specification's 9/7 filters, uniform scalar
+//! the 64-subband symmetric wavelet decomposition with the specification's 9/7 filters (the decoder
+//! takes any pair from the transform table, odd- or even-length; see [`transform`]), uniform scalar
 //! quantisation with a dead zone, and Huffman coding in three blocks. Files interoperate with NIST's
 //! reference implementation (NBIS); see the tests in `tests/nbis.rs`.
 //!
@@ -14,8 +15,17 @@
 //! # Ok::<(), jemput_wsq::Error>(())
 //! ```
 //!
-//! Not implemented: even-length transform filters (allowed by the specification, written by no known
-//! encoder); such files are refused with [`Error::Unsupported`].
+//! Even-length transform filters (allowed by the specification, written by no known encoder) are
+//! decoded, and [`encode_with`] writes them on request ([`FilterPair::two_six`]); NBIS decodes those
+//! files to within one grey level of this decoder (`tests/nbis.rs`).
+//!
+//! **NBIS on very small images.** Compared on images under about 64 × 64 pixels, NBIS (the PyPI
+//! `wsq` package) sometimes disagrees with this decoder by up to 255 grey levels. Measured on
+//! 2026-11-27: decoding one and the same 48 × 40 NBIS-made file 30 times in one process, NBIS gave
+//! two different images while this decoder gave the same one every time, equal to one of NBIS's.
+//! So NBIS's output is nondeterministic there (it reads memory it did not set), not evidence
+//! against this decoder. NBIS also refuses to encode images as small as 9 × 9 ("putc_byte : buffer
+//! overflow"). The interop tests therefore use fingerprint-sized images.
 #![forbid(unsafe_code)]
 
 mod decode;
@@ -26,8 +36,9 @@ pub mod transform;
 pub mod tree;
 
 pub use decode::{decode, Decoded, Frame, Quantization};
-pub use encode::{encode, EncodeOptions};
+pub use encode::{encode, encode_with, EncodeOptions};
 pub use error::{Error, Result};
+pub use transform::FilterPair;
 
 /// Largest image the decoder accepts (pixels): 64 megapixels.
 pub const MAX_PIXELS: usize = 64 << 20;

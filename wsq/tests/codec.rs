@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use jemput_wsq::{decode, encode, EncodeOptions, Error, Image};
+use jemput_wsq::{decode, encode, encode_with, EncodeOptions, Error, FilterPair, Image};
 
 fn segments(data: &[u8]) -> Vec<(u8, usize, usize)> {
     // (marker, offset, segment length) for every marker segment outside the coded data.
@@ -203,13 +203,118 @@ fn declared_sizes_are_checked_before_allocating() {
     assert!(matches!(decode(&zero), Err(Error::Invalid { .. })));
 }
 
+/// `data` with its DTT segment's body replaced by `body`.
+fn with_dtt(data: &[u8], body: &[u8]) -> Vec<u8> {
+    let (_, at, len) = *segments(data).iter().find(|s| s.0 == 0xA4).unwrap();
+    let mut d = data[..at].to_vec();
+    d.extend([0xFF, 0xA4]);
+    d.extend(((body.len() + 2) as u16).to_be_bytes());
+    d.extend(body);
+    d.extend(&data[at + 2 + len..]);
+    d
+}
+
+/// A DTT body: the two lengths, then each transmitted tap as sign, exponent 9, value × 10⁹.
+fn dtt_body(lo_len: u8, hi_len: u8, taps: &[f64]) -> Vec<u8> {
+    let mut b = vec![lo_len, hi_len];
+    for &t in taps {
+        b.push(u8::from(t < 0.0));
+        b.push(9);
+        b.extend(((t.abs() * 1e9).round() as u32).to_be_bytes());
+    }
+    b
+}
+
 #[test]
-fn even_length_filters_are_refused_as_unsupported() {
+fn even_length_filters_round_trip_at_a_high_bit_rate() {
+    let image = synthetic_print(301, 347, 12);
+    for pair in [FilterPair::two_six(), FilterPair::six_two()] {
+        let (lo, hi) = pair.lengths();
+        let options = EncodeOptions {
+            bitrate: 2.25,
+            ..EncodeOptions::default()
+        };
+        let data = encode_with(&image, &options, &pair).unwrap();
+        let (_, at, len) = *segments(&data).iter().find(|s| s.0 == 0xA4).unwrap();
+        assert_eq!(&data[at + 4..at + 6], &[lo as u8, hi as u8]);
+        // Two lengths, then 6 bytes for each of the lo/2 + hi/2 transmitted taps.
+        assert_eq!(len, 2 + 2 + 6 * (lo / 2 + hi / 2));
+        let back = decode(&data).unwrap();
+        let p = psnr(&image.pixels, &back.image.pixels);
+        println!(
+            "{lo}/{hi} at 2.25 bpp: {} bytes, PSNR {p:.2} dB",
+            data.len()
+        );
+        // The 9/7 pair gives about 40 dB here; the quantiser's weights are tuned for it.
+        assert!(p > 33.0, "{lo}/{hi}: PSNR {p:.2} dB at 2.25 bpp");
+        // The quality follows the bit rate here too.
+        let low = decode(&encode_with(&image, &EncodeOptions::default(), &pair).unwrap()).unwrap();
+        let pl = psnr(&image.pixels, &low.image.pixels);
+        assert!(
+            pl > 25.0 && p > pl + 2.0,
+            "{lo}/{hi}: {pl:.2} dB at 0.75, {p:.2} at 2.25"
+        );
+    }
+}
+
+#[test]
+fn an_even_filter_table_written_by_hand_decodes_like_the_encoders_own() {
+    // The same 2/6 pair, written with other exponents, decodes to the same pixels (±1 for the
+    // rounding of the taps): the decoder reads the filters from the table, it does not assume them.
+    let image = synthetic_print(120, 150, 13);
+    let data = encode_with(&image, &EncodeOptions::default(), &FilterPair::two_six()).unwrap();
+    let s = std::f64::consts::FRAC_1_SQRT_2;
+    let edited = with_dtt(&data, &dtt_body(2, 6, &[s, s, -s / 8.0, -s / 8.0]));
+    let (a, b) = (decode(&data).unwrap(), decode(&edited).unwrap());
+    assert!(a
+        .image
+        .pixels
+        .iter()
+        .zip(&b.image.pixels)
+        .all(|(x, y)| x.abs_diff(*y) <= 1));
+    // And the 9/7 table of an ordinary file swapped for the 2/6 one changes the image: the table is
+    // really used.
+    let spec = encode(&image, &EncodeOptions::default()).unwrap();
+    let swapped = decode(&with_dtt(
+        &spec,
+        &dtt_body(2, 6, &[s, s, -s / 8.0, -s / 8.0]),
+    ))
+    .unwrap();
+    let ok = decode(&spec).unwrap();
+    assert!(psnr(&ok.image.pixels, &swapped.image.pixels) < 30.0);
+}
+
+#[test]
+fn malformed_transform_tables_are_errors() {
     let data = encode(&synthetic_print(64, 48, 9), &EncodeOptions::default()).unwrap();
-    let dtt = segments(&data).iter().find(|s| s.0 == 0xA4).unwrap().1;
-    let mut d = data.clone();
-    d[dtt + 4] = 8; // low-pass length 8
-    assert!(matches!(decode(&d), Err(Error::Unsupported(_))));
+    let s = std::f64::consts::FRAC_1_SQRT_2;
+    let cases: [(&str, Vec<u8>, &str); 7] = [
+        ("zero low-pass", dtt_body(0, 6, &[s, s, s]), "outside 1–31"),
+        ("zero high-pass", dtt_body(2, 0, &[s]), "outside 1–31"),
+        ("odd/even", dtt_body(9, 6, &[s; 8]), "one odd and one even"),
+        ("even/odd", dtt_body(2, 7, &[s; 5]), "one odd and one even"),
+        ("absurd", dtt_body(200, 200, &[s; 200]), "outside 1–31"),
+        ("too few taps", dtt_body(2, 6, &[s, s]), "truncated"),
+        ("too many taps", dtt_body(2, 6, &[s; 5]), "left over"),
+    ];
+    for (what, body, expect) in cases {
+        let err = decode(&with_dtt(&data, &body)).unwrap_err();
+        assert!(
+            err.to_string().contains(expect),
+            "{what}: {err} (expected {expect:?})"
+        );
+    }
+    let mut bad_sign = dtt_body(2, 6, &[s, s, -s / 8.0, -s / 8.0]);
+    bad_sign[2 + 6] = 2; // the sign byte of the first high-pass tap
+    let err = decode(&with_dtt(&data, &bad_sign)).unwrap_err();
+    assert!(err.to_string().contains("sign byte 2"), "{err}");
+}
+
+#[test]
+fn bad_filter_pairs_are_refused_before_encoding() {
+    assert!(FilterPair::new(2, 6, vec![0.7], vec![0.7, -0.1, -0.1]).is_ok());
+    assert!(FilterPair::new(2, 7, vec![0.7], vec![0.7; 4]).is_err());
+    assert!(FilterPair::new(2, 6, vec![f64::INFINITY], vec![0.7; 3]).is_err());
 }
 
 #[test]

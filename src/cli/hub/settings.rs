@@ -1,5 +1,6 @@
 //! `jemput hub settings [set KEY VALUE]`: what kits receive in their sync documents — office
-//! recipients, retention and the offline policy (`kit-settings.toml` in the data directory).
+//! recipients, retention, the offline policy and the capture policy (`kit-settings.toml` in the
+//! data directory).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,6 +44,29 @@ pub enum SettingKey {
     MaxClockSkewSecs,
     /// Online-only recording: true or false
     OnlineOnly,
+    /// The whole capture policy: `default` (MOSIP's defaults) or `off` (kits keep their own)
+    CapturePolicy,
+    /// Capture policy: jemput-fq/1 score a finger needs (sets the policy, from the defaults)
+    FingerThreshold,
+    /// Capture policy: captures tried per finger
+    FingerMaxAttempts,
+    /// Capture policy: keep the best attempt rather than the last (true/false)
+    FingerKeepBest,
+    /// Capture policy: keep a finger below the threshold as forced (true/false)
+    FingerAllowForced,
+    /// Capture policy: jemput-faceq/1 score a face photo needs (50: every face check passed)
+    FaceThreshold,
+    /// Capture policy: jemput-sigq/1 score a usual signature needs
+    SignatureThreshold,
+    /// Capture policy: WSQ bit rate of stored fingers
+    WsqBitrate,
+}
+
+/// A number for the capture policy key `key`.
+fn number<T: std::str::FromStr>(key: &str, v: &str) -> anyhow::Result<T> {
+    v.trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{key} takes a number; got {v:?}"))
 }
 
 /// `off`/`none` → None, else a number.
@@ -61,7 +85,7 @@ pub fn flag(v: &str) -> anyhow::Result<bool> {
     match v.trim() {
         "true" | "on" | "yes" => Ok(true),
         "false" | "off" | "no" => Ok(false),
-        _ => anyhow::bail!("online-only takes true or false, got {v:?}"),
+        _ => anyhow::bail!("takes true or false, got {v:?}"),
     }
 }
 
@@ -105,6 +129,37 @@ pub fn run(data: &Path, a: SettingsArgs) -> anyhow::Result<ExitCode> {
                     p.max_clock_skew_secs = optional("max-clock-skew-secs", &value)?
                 }
                 SettingKey::OnlineOnly => p.online_only = Some(flag(&value)?),
+                SettingKey::CapturePolicy => {
+                    s.capture = match value.trim() {
+                        "off" | "none" => None,
+                        "default" => Some(Default::default()),
+                        _ => {
+                            anyhow::bail!("capture-policy takes `default` or `off`, got {value:?}")
+                        }
+                    }
+                }
+                key => {
+                    let c = s.capture.get_or_insert_with(Default::default);
+                    match key {
+                        SettingKey::FingerThreshold => {
+                            c.finger.threshold = number("finger-threshold", &value)?
+                        }
+                        SettingKey::FingerMaxAttempts => {
+                            c.finger.max_attempts = number("finger-max-attempts", &value)?
+                        }
+                        SettingKey::FingerKeepBest => c.finger.keep_best = flag(&value)?,
+                        SettingKey::FingerAllowForced => c.finger.allow_forced = flag(&value)?,
+                        SettingKey::FaceThreshold => {
+                            c.face.threshold = number("face-threshold", &value)?
+                        }
+                        SettingKey::SignatureThreshold => {
+                            c.signature.threshold = number("signature-threshold", &value)?
+                        }
+                        SettingKey::WsqBitrate => c.wsq_bitrate = number("wsq-bitrate", &value)?,
+                        _ => unreachable!("the other keys are matched above"),
+                    }
+                    c.validate()?;
+                }
             }
         }
         Some(SettingsCommand::RemoveRecipient { recipient }) => {

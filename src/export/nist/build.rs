@@ -312,10 +312,13 @@ fn face_record(c: &Contents, p: &Profile, cap: &Capture, idc: u32) -> Result<Rec
     };
     let img =
         image::load_from_memory_with_format(bytes, format).map_err(|e| image_err(&cap.file, e))?;
-    let csp = match (format, img.color().has_color()) {
-        (_, false) => "GRAY",
-        (image::ImageFormat::Jpeg, true) => "YCC",
-        (_, true) => "SRGB",
+    // ANSI/NIST-ITL 1-2011 §4.5: sRGB is the preferred colour space for compressed images;
+    // `YCC` is the legacy label (read as device-dependent RGB) and `SYCC` is for JPEG 2000. The
+    // cameras' and jemput's own JPEGs are sRGB (JFIF's YCbCr is only how JPEG stores them).
+    let csp = if img.color().has_color() {
+        "SRGB"
+    } else {
+        "GRAY"
     };
     Ok(Record::Tagged {
         record_type: 10,
