@@ -191,16 +191,20 @@ fn check_fixture(name: &str) -> Vec<UsbPacket> {
     ours
 }
 
-/// Replays `name` under umockdev-run with `jemput capture <args> --out <dir>/<out>` and returns
-/// the bytes jemput wrote, or None when umockdev is not installed.
-fn replay(name: &str, args: &[&str], out: &str) -> Option<Vec<u8>> {
-    let umockdev = match umockdev_run() {
-        Ok(p) => p,
-        Err(why) => {
-            say(&format!("umockdev replay of {name} skipped: {why}"));
-            return None;
-        }
-    };
+/// What one replay gave: jemput's exit status, its stdout, the end of the log, the written file.
+struct Replay {
+    status: std::process::ExitStatus,
+    stdout: String,
+    /// The last 40 lines of stderr: the end of umockdev's log says where a replay stopped.
+    stderr: String,
+    written: Option<Vec<u8>>,
+    took: Duration,
+}
+
+/// Runs `jemput capture <args> --out <tmp>/<out>` under umockdev-run with the description of
+/// `name` and the pcap `pcap`, or says why umockdev cannot run here.
+fn run_replay(name: &str, pcap: &Path, args: &[&str], out: &str) -> Result<Replay, String> {
+    let umockdev = umockdev_run()?;
     let description = fixture(&format!("{name}.umockdev"));
     let sysfs = sysfs_path(&std::fs::read_to_string(&description).unwrap());
     let dir = tempfile::tempdir().unwrap();
@@ -211,10 +215,7 @@ fn replay(name: &str, args: &[&str], out: &str) -> Option<Vec<u8>> {
         .arg("-d")
         .arg(&description)
         .arg("-p")
-        .arg(format!(
-            "{sysfs}={}",
-            fixture(&format!("{name}.pcap")).display()
-        ))
+        .arg(format!("{sysfs}={}", pcap.display()))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_jemput"))
         .arg("capture")
@@ -242,21 +243,47 @@ fn replay(name: &str, args: &[&str], out: &str) -> Option<Vec<u8>> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    // The end of umockdev's log says where the replay stopped; the start repeats itself.
     let lines: Vec<&str> = stderr.lines().collect();
-    let stderr = lines[lines.len().saturating_sub(40)..].join("\n");
+    Ok(Replay {
+        status,
+        stdout: std::fs::read_to_string(&stdout_path).unwrap_or_default(),
+        stderr: lines[lines.len().saturating_sub(40)..].join("\n"),
+        written: std::fs::read(&out_path).ok(),
+        took: begun.elapsed(),
+    })
+}
+
+/// Replays the recording `name` and returns the bytes jemput wrote, or None (saying so) when
+/// umockdev is not installed.
+fn replay(name: &str, args: &[&str], out: &str) -> Option<Vec<u8>> {
+    let pcap = fixture(&format!("{name}.pcap"));
+    let r = match run_replay(name, &pcap, args, out) {
+        Ok(r) => r,
+        Err(why) => {
+            say(&format!("umockdev replay of {name} skipped: {why}"));
+            return None;
+        }
+    };
     assert!(
-        status.success(),
-        "jemput capture under the replay of {name} failed ({status}) — the driver's URB sequence no \
-         longer matches the recording, or the replay broke:\n{stdout}\n{stderr}"
+        r.status.success(),
+        "jemput capture under the replay of {name} failed ({}) — the driver's URB sequence no \
+         longer matches the recording, or the replay broke:\n{}\n{}",
+        r.status,
+        r.stdout,
+        r.stderr
     );
     say(&format!(
         "umockdev replay of {name}: {} ms",
-        begun.elapsed().as_millis()
+        r.took.as_millis()
     ));
-    Some(std::fs::read(&out_path).unwrap())
+    Some(r.written.expect("jemput wrote its output file"))
+}
+
+/// The port path (`1-1`) of the device in the description of `name`.
+fn port_of(name: &str) -> String {
+    let sysfs = sysfs_path(&std::fs::read_to_string(fixture(&format!("{name}.umockdev"))).unwrap());
+    sysfs.rsplit('/').next().unwrap().to_string()
 }
 
 #[test]
@@ -325,8 +352,7 @@ fn reader_model_image(n: u64) -> Vec<u8> {
 
 #[test]
 fn a_replayed_ptp_capture_writes_the_jpeg_the_camera_model_sent_in_the_vm() {
-    let sysfs = sysfs_path(&std::fs::read_to_string(fixture("ptp-face.umockdev")).unwrap());
-    let port = sysfs.rsplit('/').next().unwrap().to_string();
+    let port = port_of("ptp-face");
     let Some(jpeg) = replay("ptp-face", &["face", &format!("usb:{port}")], "face.jpg") else {
         return;
     };
@@ -342,8 +368,7 @@ fn a_replayed_ptp_capture_writes_the_jpeg_the_camera_model_sent_in_the_vm() {
 
 #[test]
 fn a_replayed_uru4000_capture_writes_the_finger_image_the_reader_model_sent_in_the_vm() {
-    let sysfs = sysfs_path(&std::fs::read_to_string(fixture("uru4000-finger.umockdev")).unwrap());
-    let port = sysfs.rsplit('/').next().unwrap().to_string();
+    let port = port_of("uru4000-finger");
     let Some(png) = replay(
         "uru4000-finger",
         &["finger", &format!("usb:{port}")],
@@ -359,5 +384,57 @@ fn a_replayed_uru4000_capture_writes_the_finger_image_the_reader_model_sent_in_t
     assert!(
         image.as_raw() == &reader_model_image(1),
         "not the reader model's second image"
+    );
+}
+
+#[test]
+fn a_driver_that_sends_other_bytes_than_the_recording_fails_the_replay() {
+    // The recording as it would be had the driver sent InitiateCapture(0, 0x3801) (JPEG only)
+    // instead of (0, 0): the replay must not hand back a photo for what the driver really sends.
+    let mut pcap = std::fs::read(fixture("ptp-face.pcap")).unwrap();
+    let mut at = 24;
+    let mut changed = 0;
+    while at < pcap.len() {
+        let caplen = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
+        let body = at + 16;
+        let data = body + 64;
+        if pcap[body + 8] == b'S'
+            && pcap[body + 10] == 0x02
+            && pcap.get(data + 6..data + 8) == Some(&[0x0E, 0x10])
+        {
+            pcap[data + 16..data + 20].copy_from_slice(&0x3801u32.to_le_bytes());
+            changed += 1;
+        }
+        at += 16 + caplen;
+    }
+    assert_eq!(changed, 1, "one InitiateCapture in the recording");
+    let dir = tempfile::tempdir().unwrap();
+    let doctored = dir.path().join("ptp-face-other-format.pcap");
+    std::fs::write(&doctored, &pcap).unwrap();
+
+    let port = port_of("ptp-face");
+    let r = match run_replay(
+        "ptp-face",
+        &doctored,
+        &["face", &format!("usb:{port}")],
+        "face.jpg",
+    ) {
+        Ok(r) => r,
+        Err(why) => {
+            return say(&format!(
+                "umockdev replay of a doctored pcap skipped: {why}"
+            ))
+        }
+    };
+    assert!(
+        !r.status.success(),
+        "jemput succeeded against a recording of other bytes:\n{}",
+        r.stdout
+    );
+    assert!(r.written.is_none(), "no photo is written");
+    assert!(
+        r.stderr.contains("waiting for the camera"),
+        "jemput says the camera did not answer:\n{}",
+        r.stderr
     );
 }
