@@ -162,9 +162,9 @@ usbmon_stop uru4000-capture
 # ---- umock: usbmon pcap recording for the umockdev replay tier (tests/umockdev_replay.rs) ----
 # Only when run.sh put /etc/jemput-pcap into the initramfs (JEMPUT_VM_PCAP_DIR). For each device:
 # umockdev-record of its sysfs description (with run.sh's udevadm shim first on its PATH: what
-# udevadm reports for a device udevd never saw, the kernel's uevent), then tcpdump on usbmon1 (binary, link type
-# USB_LINUX_MMAPPED) around one `jemput capture`, then the SHA-256 of what jemput wrote. All three
-# go to the console as base64 blocks.
+# udevadm reports for a device udevd never saw, the kernel's uevent), then tcpdump on usbmon1
+# (binary, link type USB_LINUX_MMAPPED) around one `jemput capture`, then the SHA-256 of what
+# jemput wrote. All three go to the console as base64 blocks.
 pcap_record() { # pcap_record <name> <sysfs name> <jemput capture args…>
   name=$1
   sysname=$2
