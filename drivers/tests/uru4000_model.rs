@@ -282,3 +282,91 @@ fn an_image_read_in_several_bulk_transfers_arrives_whole_and_in_order() {
         .fold((255u8, 0u8), |(lo, hi), &p| (lo.min(p), hi.max(p)));
     assert!(hi - lo > 100, "grey levels {lo}..{hi}");
 }
+
+/// The reader model's transport, except that the first `empty` interrupt reads complete with no
+/// bytes: a zero-length packet, and what libusb reports for a poll that timed out in a usbmon
+/// recording replayed by umockdev (the URB comes back with status -ENOENT, which libusb treats as
+/// complete with 0 bytes when it did not cancel the transfer itself).
+struct EmptyPolls<T> {
+    inner: T,
+    empty: usize,
+}
+
+impl<T: jemput_drivers::usb::UsbTransport> jemput_drivers::usb::UsbTransport for EmptyPolls<T> {
+    fn claim_interface(&mut self, n: u8) -> Result<(), jemput_drivers::usb::UsbError> {
+        self.inner.claim_interface(n)
+    }
+    fn release_interface(&mut self, n: u8) -> Result<(), jemput_drivers::usb::UsbError> {
+        self.inner.release_interface(n)
+    }
+    fn control_in(
+        &mut self,
+        r: jemput_drivers::usb::ControlRequest,
+        buf: &mut [u8],
+        timeout: Duration,
+    ) -> Result<usize, jemput_drivers::usb::UsbError> {
+        self.inner.control_in(r, buf, timeout)
+    }
+    fn control_out(
+        &mut self,
+        r: jemput_drivers::usb::ControlRequest,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<usize, jemput_drivers::usb::UsbError> {
+        self.inner.control_out(r, data, timeout)
+    }
+    fn bulk_out(
+        &mut self,
+        ep: u8,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<usize, jemput_drivers::usb::UsbError> {
+        self.inner.bulk_out(ep, data, timeout)
+    }
+    fn bulk_in(
+        &mut self,
+        ep: u8,
+        buf: &mut [u8],
+        timeout: Duration,
+    ) -> Result<usize, jemput_drivers::usb::UsbError> {
+        self.inner.bulk_in(ep, buf, timeout)
+    }
+    fn interrupt_in(
+        &mut self,
+        ep: u8,
+        buf: &mut [u8],
+        timeout: Duration,
+    ) -> Result<usize, jemput_drivers::usb::UsbError> {
+        if self.empty > 0 {
+            self.empty -= 1;
+            return Ok(0);
+        }
+        self.inner.interrupt_in(ep, buf, timeout)
+    }
+    fn clear_halt(&mut self, ep: u8) -> Result<(), jemput_drivers::usb::UsbError> {
+        self.inner.clear_halt(ep)
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+#[test]
+fn empty_interrupt_reads_are_no_event_yet_and_the_capture_goes_on() {
+    let cfg = UruModelConfig::default();
+    let info = device_info(cfg.vid, cfg.pid, Some(cfg.serial.clone()));
+    let handle = UruHandle::new(cfg);
+    let usb = EmptyPolls {
+        inner: handle.transport().unwrap(),
+        empty: 3,
+    };
+    let mut d = Uru4000::open(usb, info, fast()).unwrap();
+    d.capture(&control(2000)).unwrap();
+    assert_eq!(
+        writes(&handle, reg::MODE)[..2],
+        [
+            vec![Mode::AwaitFingerOn.value()],
+            vec![Mode::Capture.value()]
+        ]
+    );
+}

@@ -159,6 +159,49 @@ else
   sed 's/^/@@ jemput: /' /tmp/uru.err /tmp/uru.json | head -n 30
 fi
 usbmon_stop uru4000-capture
+# ---- umock: usbmon pcap recording for the umockdev replay tier (tests/umockdev_replay.rs) ----
+# Only when run.sh put /etc/jemput-pcap into the initramfs (JEMPUT_VM_PCAP_DIR). For each device:
+# umockdev-record of its sysfs description (with run.sh's udevadm shim first on its PATH: what
+# udevadm reports for a device udevd never saw, the kernel's uevent), then tcpdump on usbmon1
+# (binary, link type USB_LINUX_MMAPPED) around one `jemput capture`, then the SHA-256 of what
+# jemput wrote. All three go to the console as base64 blocks.
+pcap_record() { # pcap_record <name> <sysfs name> <jemput capture args…>
+  name=$1
+  sysname=$2
+  shift 2
+  PATH=/usr/local/lib/umock:$PATH umockdev-record "/sys/bus/usb/devices/$sysname" >"/tmp/$name.umockdev" 2>"/tmp/$name.record.err"
+  record_rc=$?
+  tcpdump -Z root -U -i usbmon1 -s 0 -w "/tmp/$name.pcap" 2>"/tmp/$name.tcpdump.err" &
+  tcpdump_pid=$!
+  for i in $(seq 100); do
+    grep -q 'listening on' "/tmp/$name.tcpdump.err" && break
+    sleep 0.1
+  done
+  jemput capture "$@" --json --timeout 120 >"/tmp/$name.json" 2>"/tmp/$name.err"
+  capture_rc=$?
+  sleep 0.3
+  kill -INT "$tcpdump_pid"
+  wait "$tcpdump_pid"
+  if [ "$record_rc" = 0 ] && [ "$capture_rc" = 0 ] && [ -s "/tmp/$name.pcap" ]; then
+    result "pcap-$name" pass "$(wc -c <"/tmp/$name.pcap") byte pcap, $(grep -c '^P:' "/tmp/$name.umockdev") sysfs devices; $(head -n 1 "/tmp/$name.tcpdump.err")"
+  else
+    result "pcap-$name" fail "umockdev-record $record_rc, jemput capture $capture_rc, see below"
+    sed "s/^/@@ pcap-$name: /" "/tmp/$name.record.err" "/tmp/$name.tcpdump.err" "/tmp/$name.err" | head -n 30
+  fi
+  for f in umockdev pcap; do
+    echo "@@ BEGIN pcap-file $name.$f" >&3
+    base64 "/tmp/$name.$f" >&3
+    echo "@@ END pcap-file $name.$f" >&3
+  done
+}
+if [ -f /etc/jemput-pcap ]; then
+  pcap_record ptp-face "$dev" face "usb:$dev" --out /tmp/out/pcap-face.jpg
+  pcap_record uru4000-finger "$uru" finger "usb:$uru" --out /tmp/out/pcap-finger.png
+  for f in /tmp/out/pcap-face.jpg /tmp/out/pcap-finger.png; do
+    [ -f "$f" ] && echo "@@ SHA256 $(sha256sum "$f")" >&3
+  done
+fi
+# ---- end umock ----
 
 # ---- servm: serial oracles (begin) ----------------------------------------------------------
 # See run.sh's servm block. ttyS1 is QEMU's second 16550, wired to `jemput sim isdv4`; the xHCI

@@ -24,6 +24,10 @@
 #   JEMPUT_VM_KEEP        keep the work directory (printed) instead of deleting it
 #   JEMPUT_VM_USBMON_DIR  save the guest's usbmon text traces there (enumerate, gphoto2-capture,
 #                         jemput-capture .usbmon.txt)
+#   JEMPUT_VM_PCAP_DIR    record, for the umockdev replay tier, one more face and finger capture
+#                         each as a usbmon pcap (tcpdump) with the device's umockdev-record
+#                         description, and save them there with the SHA-256 of jemput's output
+#                         (ptp-face.*, uru4000-finger.*, replay.sha256); see the "umock" blocks
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -263,6 +267,40 @@ done
 servm_initramfs # servm: serial oracles
 cp "$here/guest-init.sh" "$fs/init"
 chmod +x "$fs/init"
+
+# ---- umock: what the guest needs to record usbmon pcaps (JEMPUT_VM_PCAP_DIR) ----
+# tcpdump (libpcap's usbmon support, link type USB_LINUX_MMAPPED) and umockdev-record with their
+# libraries; umockdev-record asks `udevadm info` for the device's properties, and the guest has
+# no udev: the shim prints what udevadm prints for a device udevd never saw (the sysfs path, the
+# node, the subsystem and the kernel's uevent), which is all a udev-less system knows.
+pcap_dir="${JEMPUT_VM_PCAP_DIR:-}"
+if [ -n "$pcap_dir" ]; then
+  for tool in tcpdump umockdev-record; do
+    command -v "$tool" >/dev/null || { echo "JEMPUT_VM_PCAP_DIR needs $tool (apt-get install tcpdump umockdev)"; exit 1; }
+  done
+  copy_with_libs "$(command -v tcpdump)" "$(command -v umockdev-record)"
+  for applet in sha256sum readlink kill; do ln -sf busybox "$fs/bin/$applet"; done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$fs/etc/passwd"
+  echo 'root:x:0:' >"$fs/etc/group"
+  # Not on the guest's PATH: the servm block's real udevadm and udevd stay in charge there.
+  mkdir -p "$fs/usr/local/lib/umock"
+  cat >"$fs/usr/local/lib/umock/udevadm" <<'SHIM'
+#!/bin/sh
+# udevadm info --query=all --path /sys/…, for a system without udevd (the VM tier's guest).
+[ "$1" = info ] || { echo "udevadm shim: only 'info --query=all --path' is implemented" >&2; exit 1; }
+for last; do :; done
+dev=$(readlink -f "$last")
+echo "P: ${dev#/sys}"
+name=$(sed -n 's/^DEVNAME=//p' "$dev/uevent")
+[ -n "$name" ] && echo "N: $name"
+echo "E: DEVPATH=${dev#/sys}"
+[ -e "$dev/subsystem" ] && echo "E: SUBSYSTEM=$(basename "$(readlink -f "$dev/subsystem")")"
+sed 's/^/E: /' "$dev/uevent"
+SHIM
+  chmod +x "$fs/usr/local/lib/umock/udevadm"
+  touch "$fs/etc/jemput-pcap"
+fi
+# ---- end umock ----
 (cd "$fs" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
 
 # 3. The device models on the host's loopback, each behind its own USB/IP server; the camera logs
@@ -357,6 +395,20 @@ uru_read_us="$(awk '$4 ~ /^Bi:.*:2$/ && $3 == "S" { s = $2 } $4 ~ /^Bi:.*:2$/ &&
 if [ -n "$uru_read_us" ]; then
   echo "BENCH uru4000 image_read_us=$uru_read_us high_speed_bulk_minimum_us=2093 command_ms=$(grep '^@@ TIME jemput-uru4000 ' "$work/console.txt" | awk '{print $5}' | head -n 1)"
 fi
+# ---- umock: bring the pcap recordings back (JEMPUT_VM_PCAP_DIR) ----
+if [ -n "$pcap_dir" ]; then
+  for check in pcap-ptp-face pcap-uru4000-finger; do
+    grep -q "^@@ RESULT $check " "$work/console.txt" || { echo "RESULT $check fail never ran"; failed=1; }
+  done
+  mkdir -p "$pcap_dir"
+  for f in ptp-face.umockdev ptp-face.pcap uru4000-finger.umockdev uru4000-finger.pcap; do
+    sed -n "/^@@ BEGIN pcap-file $f\$/,/^@@ END pcap-file $f\$/p" "$work/console.txt" | sed '1d;$d' \
+      | base64 -d >"$pcap_dir/$f" \
+      && echo "pcap fixture saved: $pcap_dir/$f ($(wc -c <"$pcap_dir/$f") bytes)" >&2
+  done
+  grep '^@@ SHA256 ' "$work/console.txt" | sed 's/^@@ SHA256 //; s#/tmp/out/pcap-##' >"$pcap_dir/replay.sha256"
+fi
+# ---- end umock ----
 echo "VM run: ${boot_ms} ms from QEMU start to poweroff (TCG)"
 if [ "$failed" != 0 ]; then
   echo "--- guest console (tail) ---"

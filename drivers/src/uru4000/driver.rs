@@ -195,6 +195,10 @@ impl<T: UsbTransport> Uru4000<T> {
     fn read_event(&mut self, wait: Duration, during: &str) -> Result<Option<Event>, UruError> {
         let mut buf = [0u8; EVENT_LEN];
         match self.usb.interrupt_in(ids::EP_INTERRUPT, &mut buf, wait) {
+            // A zero-length packet carries no event. It is also how a poll that timed out in a
+            // usbmon recording comes back when umockdev replays it (status -ENOENT, which libusb
+            // reports as complete with no bytes when it did not cancel the transfer itself).
+            Ok(0) => Ok(None),
             Ok(n) => Event::decode(&buf[..n])
                 .map(Some)
                 .map_err(|source| UruError::Codec {

@@ -213,9 +213,25 @@ impl Drop for RusbLink {
 
 impl UsbTransport for RusbLink {
     fn claim_interface(&mut self, number: u8) -> Result<(), UsbError> {
-        self.handle
-            .claim_interface(number)
-            .map_err(|e| map_rusb(e, &self.name))?;
+        match self.handle.claim_interface(number) {
+            Ok(()) => {}
+            // With auto-detach on, libusb first tries usbfs's disconnect-and-claim, then the
+            // get-driver and disconnect ioctls, and gives up with "other" when the usbfs behind
+            // the node implements none of them (ENOTTY): umockdev's pcap replay is one such. A
+            // plain claim is then the right thing; a kernel driver still bound makes it fail as
+            // busy, which says what is wrong.
+            Err(rusb::Error::Other) => {
+                tracing::debug!(
+                    interface = number,
+                    "detaching a kernel driver failed; claiming without detaching"
+                );
+                let _ = self.handle.set_auto_detach_kernel_driver(false);
+                self.handle
+                    .claim_interface(number)
+                    .map_err(|e| map_rusb(e, &self.name))?;
+            }
+            Err(e) => return Err(map_rusb(e, &self.name)),
+        }
         self.claimed.push(number);
         Ok(())
     }
