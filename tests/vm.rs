@@ -84,6 +84,9 @@ fn check_vivid(stdout: &str, jpeg: &std::path::Path) {
             "{check} did not pass:\n{stdout}"
         );
     }
+    for line in stdout.lines().filter(|l| l.starts_with("RESULT vivid")) {
+        say(&format!("vm tier: {line}"));
+    }
     let bytes = std::fs::read(jpeg).expect("run.sh saved the vivid still");
     let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
         .expect("the vivid still decodes as a JPEG")
@@ -100,6 +103,21 @@ fn check_vivid(stdout: &str, jpeg: &std::path::Path) {
         "vivid's colour bars give many colours; the still has {}",
         colours.len()
     );
+    // vivid's default pattern is the 75% colour bars, eight bars of 80 pixels at 640 wide: the
+    // green, red and blue bars below the text overlay show the YUYV conversion kept the channels
+    // in their places.
+    for (x, name, channel) in [(280, "green", 1), (440, "red", 0), (520, "blue", 2)] {
+        let p = img.get_pixel(x, 400).0;
+        let others = (0..3)
+            .filter(|&c| c != channel)
+            .map(|c| p[c])
+            .max()
+            .unwrap();
+        assert!(
+            p[channel] >= others.saturating_add(60),
+            "the {name} bar at x {x} is {p:?}"
+        );
+    }
 }
 
 // ---- vivid (V4L2) part: end ---------------------------------------------------------------------

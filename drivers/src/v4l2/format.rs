@@ -28,14 +28,21 @@ impl FourCc {
 }
 
 impl std::fmt::Display for FourCc {
+    /// The four characters as `v4l2-ctl` prints them: bit 31 marks the big-endian variant of a
+    /// format (`v4l2_fourcc_be`) and is shown as a `-BE` suffix; other bytes outside printable
+    /// ASCII as `.`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for b in self.0.to_le_bytes() {
+        const BIG_ENDIAN: u32 = 1 << 31;
+        for b in (self.0 & !BIG_ENDIAN).to_le_bytes() {
             let c = if b.is_ascii_graphic() || b == b' ' {
                 b as char
             } else {
                 '.'
             };
             write!(f, "{c}")?;
+        }
+        if self.0 & BIG_ENDIAN != 0 {
+            f.write_str("-BE")?;
         }
         Ok(())
     }
@@ -263,6 +270,15 @@ mod tests {
         assert_eq!(FourCc::YUYV.0, 0x5659_5559);
         assert_eq!(FourCc::YUYV.to_string(), "YUYV");
         assert_eq!(FourCc(0x0000_0001).to_string(), "....");
+        // V4L2_PIX_FMT_Y16_BE = v4l2_fourcc_be('Y', '1', '6', ' '), as v4l2-ctl shows it.
+        assert_eq!(
+            FourCc(u32::from_le_bytes(*b"Y16 ") | 1 << 31).to_string(),
+            "Y16 -BE"
+        );
+        assert_eq!(
+            FourCc(u32::from_le_bytes(*b"XR15") | 1 << 31).to_string(),
+            "XR15-BE"
+        );
     }
 
     #[test]
