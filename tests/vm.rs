@@ -67,8 +67,8 @@ fn ptp_model_over_usbip_captures_with_gphoto2_and_jemput_in_a_vm() {
 // ---- vivid (V4L2) part: begin -------------------------------------------------------------------
 
 /// The vivid part of the run: v4l2-ctl (the oracle) streamed a frame, `jemput devices --json`
-/// listed the node with the formats and sizes v4l2-ctl lists, and jemput's V4L2 driver took a
-/// still that decodes here, on the host, as a 640 × 480 image of vivid's test pattern (many
+/// listed the node with the formats and sizes v4l2-ctl lists, a capture while v4l2-ctl streamed
+/// failed as busy naming it, and jemput's V4L2 driver took a still that decodes here, on the host, as a 640 × 480 image of vivid's test pattern (many
 /// colours, not a blank frame). Skipped, and said so, when the host has no v4l2-ctl.
 fn check_vivid(stdout: &str, jpeg: &std::path::Path) {
     if let Some(line) = stdout
@@ -78,7 +78,12 @@ fn check_vivid(stdout: &str, jpeg: &std::path::Path) {
         say(&format!("vm tier: {line}"));
         return;
     }
-    for check in ["vivid-oracle", "vivid-formats", "vivid-capture"] {
+    for check in [
+        "vivid-oracle",
+        "vivid-formats",
+        "vivid-capture",
+        "vivid-busy",
+    ] {
         assert!(
             stdout.contains(&format!("RESULT {check} pass")),
             "{check} did not pass:\n{stdout}"

@@ -134,6 +134,23 @@ vivid_checks() {
     result vivid-capture fail "jemput capture face v4l2:$vnode, see below"
     sed 's/^/@@ jemput: /' /tmp/vivid-capture.err /tmp/vivid-capture.json | head -n 30
   fi
+  # While v4l2-ctl streams, the node is busy: jemput's capture fails naming v4l2-ctl, and
+  # `jemput devices` lists the node as busy.
+  v4l2-ctl -d "$vnode" --stream-mmap --stream-count=100000 >/dev/null 2>&1 &
+  holder=$!
+  sleep 1
+  jemput capture face "v4l2:$vnode" --max-size 640x480 --out /tmp/out/busy.jpg --timeout 10 >/dev/null 2>/tmp/vivid-busy.err
+  busy_rc=$?
+  jemput devices --json >/tmp/vivid-busy.json 2>/dev/null
+  kill "$holder"
+  wait "$holder" 2>/dev/null
+  if [ "$busy_rc" != 0 ] && grep -q "is busy: v4l2-ctl (pid $holder)" /tmp/vivid-busy.err \
+    && grep -q '"status": *"busy"' /tmp/vivid-busy.json && [ ! -e /tmp/out/busy.jpg ]; then
+    result vivid-busy pass "$(head -n 1 /tmp/vivid-busy.err | cut -c1-120)"
+  else
+    result vivid-busy fail "capture exit $busy_rc while v4l2-ctl (pid $holder) streamed, see below"
+    sed 's/^/@@ jemput: /' /tmp/vivid-busy.err /tmp/vivid-busy.json | head -n 40
+  fi
 }
 vivid_checks
 # ---- vivid (V4L2) part: end --------------------------------------------------------------------
