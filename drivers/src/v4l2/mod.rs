@@ -2,8 +2,8 @@
 //! jemput speaks V4L2 to `/dev/videoN` (devices.md §6). Selectors `v4l2:/dev/videoN` or a bare
 //! `/dev/videoN` (also `/dev/v4l/by-id/…`).
 //!
-//! * [`sys`]: the ioctls and the kernel's structures — the only unsafe code of this driver.
-//! * [`format`] (pure): formats and sizes, and the choice: MJPEG if offered, else YUYV, at the
+//! * `sys`: the ioctls and the kernel's structures — the only unsafe code of this driver.
+//! * [`format`](mod@format) (pure): formats and sizes, and the choice: MJPEG if offered, else YUYV, at the
 //!   largest size within [`V4l2Config::max_size`].
 //! * [`convert`] (pure): MJPEG frame checks, YUYV → RGB, JPEG encoding.
 //! * [`V4l2Camera`]: QUERYCAP (a streaming single-planar capture node, else a clear error),
