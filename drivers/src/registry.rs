@@ -737,7 +737,9 @@ pub fn open(selector: &Selector, options: &OpenOptions) -> Result<OpenedDevice, 
     }
 }
 
-/// Opens a V4L2 node (`v4l2:` selectors); `--driver` may only name `v4l2`.
+/// Opens a V4L2 node (`v4l2:` selectors); `--driver` may only name `v4l2`. A camera unplugged
+/// mid-capture is opened again by the same path at the next capture (a `/dev/v4l/by-id/…` path
+/// keeps its name across a replug; `/dev/videoN` may not).
 fn open_v4l2(
     path: &Path,
     hint: Option<&'static dyn DeviceFactory>,
@@ -750,15 +752,18 @@ fn open_v4l2(
             ),
         });
     }
-    let cam = crate::v4l2::open(path, crate::v4l2::V4l2Config::default()).map_err(|e| {
-        OpenError::Driver {
-            driver: "v4l2",
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        }
+    let config = crate::v4l2::V4l2Config::default();
+    let cam = crate::v4l2::open(path, config.clone()).map_err(|e| OpenError::Driver {
+        driver: "v4l2",
+        path: path.to_path_buf(),
+        source: Box::new(e),
     })?;
+    let again = path.to_path_buf();
+    let reopen = Box::new(move || {
+        crate::v4l2::open(&again, config.clone()).map_err(crate::DeviceError::from)
+    });
     Ok(OpenedDevice::usb(
-        Capabilities::Camera(Box::new(cam)),
+        Capabilities::Camera(Box::new(crate::replug::Replugging::new(cam, reopen))),
         path.to_path_buf(),
         Identified::DeviceClass,
         None,
