@@ -188,6 +188,21 @@ pub struct CaptureFaceOutput {
     /// The selector the camera was opened by.
     pub selector: String,
     pub capture_ms: u64,
+    /// Webcams: the negotiated V4L2 format and size, e.g. `YUYV 1280x720`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Webcams: the preview frames streamed before the still (`--preview-frames`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<PreviewSummary>,
+}
+
+/// The preview frames of `capture face v4l2:… --preview-frames N`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PreviewSummary {
+    pub frames: u64,
+    pub elapsed_ms: u64,
+    /// Frames a second, by the driver's frame timestamps.
+    pub fps: f64,
 }
 
 /// `jemput capture signature --json`.

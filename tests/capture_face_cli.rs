@@ -55,3 +55,68 @@ fn capture_face_from_a_tty_says_what_a_camera_selector_is() {
         "nothing is written on failure"
     );
 }
+
+// ---- V4L2 webcams (v4l2: selectors); a real node is exercised in the VM tier against vivid ----
+
+#[test]
+fn a_webcam_node_that_is_missing_or_not_v4l2_is_a_clear_error_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let jpg = dir.path().join("x.jpg");
+    for (selector, says) in [
+        ("v4l2:/dev/video-jemput-none", "plug the webcam in"),
+        ("/dev/video987654", "does not exist"),
+        ("v4l2:/dev/null", "not a V4L2 device"),
+    ] {
+        let out = jemput()
+            .args(["capture", "face", selector, "--out"])
+            .arg(&jpg)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{selector}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{selector}: {err}");
+        assert!(!jpg.exists(), "nothing is written on failure");
+    }
+    let out = jemput()
+        .args(["devices", "test", "v4l2:/dev/null", "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a V4L2 device"), "{err}");
+}
+
+#[test]
+fn preview_frames_are_refused_for_a_ptp_camera_and_a_bad_max_size_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = jemput()
+        .args([
+            "capture",
+            "face",
+            "sim:ptp",
+            "--preview-frames",
+            "3",
+            "--out",
+        ])
+        .arg(dir.path().join("x.jpg"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--preview-frames is for webcams"), "{err}");
+    let out = jemput()
+        .args([
+            "capture",
+            "face",
+            "v4l2:/dev/video0",
+            "--max-size",
+            "640",
+            "--out",
+        ])
+        .arg(dir.path().join("x.jpg"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("WIDTHxHEIGHT"), "{err}");
+}

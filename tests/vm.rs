@@ -28,9 +28,12 @@ fn ptp_model_over_usbip_captures_with_gphoto2_and_jemput_in_a_vm() {
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vm/run.sh");
+    let vivid_dir = tempfile::tempdir().expect("a temp dir for the vivid still");
+    let vivid_jpeg = vivid_dir.path().join("vivid.jpg");
     let out = Command::new("bash")
         .arg(script)
         .env("JEMPUT_BIN", env!("CARGO_BIN_EXE_jemput"))
+        .env("JEMPUT_VM_VIVID_JPEG", &vivid_jpeg)
         .output()
         .expect("bash runs tests/vm/run.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -65,6 +68,7 @@ fn ptp_model_over_usbip_captures_with_gphoto2_and_jemput_in_a_vm() {
             "{check} did not pass:\n{stdout}"
         );
     }
+    check_vivid(&stdout, &vivid_jpeg);
     for line in stdout
         .lines()
         .filter(|l| l.starts_with("BENCH") || l.starts_with("VM run"))
@@ -72,6 +76,69 @@ fn ptp_model_over_usbip_captures_with_gphoto2_and_jemput_in_a_vm() {
         say(&format!("vm tier: {line}"));
     }
 }
+
+// ---- vivid (V4L2) part: begin -------------------------------------------------------------------
+
+/// The vivid part of the run: v4l2-ctl (the oracle) streamed a frame, `jemput devices --json`
+/// listed the node with the formats and sizes v4l2-ctl lists, a capture while v4l2-ctl streamed
+/// failed as busy naming it, and jemput's V4L2 driver took a still that decodes here, on the host, as a 640 × 480 image of vivid's test pattern (many
+/// colours, not a blank frame). Skipped, and said so, when the host has no v4l2-ctl.
+fn check_vivid(stdout: &str, jpeg: &std::path::Path) {
+    if let Some(line) = stdout
+        .lines()
+        .find(|l| l.starts_with("skipped: vivid part"))
+    {
+        say(&format!("vm tier: {line}"));
+        return;
+    }
+    for check in [
+        "vivid-oracle",
+        "vivid-formats",
+        "vivid-capture",
+        "vivid-busy",
+    ] {
+        assert!(
+            stdout.contains(&format!("RESULT {check} pass")),
+            "{check} did not pass:\n{stdout}"
+        );
+    }
+    for line in stdout.lines().filter(|l| l.starts_with("RESULT vivid")) {
+        say(&format!("vm tier: {line}"));
+    }
+    let bytes = std::fs::read(jpeg).expect("run.sh saved the vivid still");
+    let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+        .expect("the vivid still decodes as a JPEG")
+        .to_rgb8();
+    assert_eq!(img.dimensions(), (640, 480), "the negotiated size");
+    let mut colours: Vec<[u8; 3]> = img
+        .pixels()
+        .map(|p| [p[0] & 0xf0, p[1] & 0xf0, p[2] & 0xf0])
+        .collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(
+        colours.len() >= 8,
+        "vivid's colour bars give many colours; the still has {}",
+        colours.len()
+    );
+    // vivid's default pattern is the 75% colour bars, eight bars of 80 pixels at 640 wide: the
+    // green, red and blue bars below the text overlay show the YUYV conversion kept the channels
+    // in their places.
+    for (x, name, channel) in [(280, "green", 1), (440, "red", 0), (520, "blue", 2)] {
+        let p = img.get_pixel(x, 400).0;
+        let others = (0..3)
+            .filter(|&c| c != channel)
+            .map(|c| p[c])
+            .max()
+            .unwrap();
+        assert!(
+            p[channel] >= others.saturating_add(60),
+            "the {name} bar at x {x} is {p:?}"
+        );
+    }
+}
+
+// ---- vivid (V4L2) part: end ---------------------------------------------------------------------
 
 /// One line of a usbmon text trace: event (S submit, C complete), type+direction (`Bo`, `Bi`,
 /// `Ii`, `Ci`…), endpoint, status and the data words as bytes.

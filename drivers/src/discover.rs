@@ -149,7 +149,7 @@ pub fn permission_fix(path: &Path) -> String {
     }
 }
 
-fn group_name(gid: u32) -> Option<String> {
+pub(crate) fn group_name(gid: u32) -> Option<String> {
     let text = std::fs::read_to_string("/etc/group").ok()?;
     text.lines().find_map(|l| {
         let mut f = l.split(':');

@@ -17,10 +17,12 @@
 //! cameras over it, with its camera model, and [`uru4000`] the DigitalPersona U.are.U 4000-class
 //! fingerprint readers, with their reader model.
 //!
-//! **Not here yet:** UVC webcams. Captures the kit cannot take from a device yet come from the
-//! synthetic generators in [`synth`].
+//! [`v4l2`] drives UVC webcams (and any V4L2 video capture node) through the kernel's V4L2
+//! interface. Captures the kit cannot take from a device yet come from the synthetic generators
+//! in [`synth`].
 
-#![forbid(unsafe_code)]
+// Unsafe code is denied everywhere but in `v4l2::sys` (the V4L2 ioctls), which allows it.
+#![deny(unsafe_code)]
 
 pub mod discover;
 pub mod ef01;
@@ -39,6 +41,7 @@ pub mod uru4000;
 pub mod usb;
 pub mod usb_registry;
 pub mod usbip;
+pub mod v4l2;
 
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};

@@ -243,6 +243,8 @@ pub enum Identified {
     IdTable,
     /// The device answered a probe.
     Probe,
+    /// The device's own description says what it is (a V4L2 node's capabilities).
+    DeviceClass,
 }
 
 /// An opened device: the driver behind its capability, where it is, and (for `sim:`) the device
@@ -527,6 +529,9 @@ pub struct FoundDevice {
     /// `usb:<port path>`, else the tty path.
     pub selector: String,
     pub access: Access,
+    /// For a V4L2 node (`v4l2:` selectors): its name, driver, capabilities and formats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v4l2: Option<crate::v4l2::V4l2Node>,
 }
 
 fn candidates(usb: Option<&UsbIdentity>, pnp_ids: &[String]) -> Vec<DriverCandidate> {
@@ -566,6 +571,7 @@ fn enumerate() -> Vec<FoundDevice> {
                 usb,
                 pnp_ids,
                 access: Access::Accessible,
+                v4l2: None,
             }
         })
         .collect();
@@ -649,7 +655,7 @@ pub fn resolve<'a>(
                 .collect(),
             format!("a serial port on USB port {port}"),
         ),
-        Selector::Tty(_) | Selector::Sim { .. } => {
+        Selector::Tty(_) | Selector::V4l2(_) | Selector::Sim { .. } => {
             return Err(OpenError::NotFound {
                 selector: selector.to_string(),
                 looked_for: "a USB device (tty paths and sim: are opened directly)".into(),
@@ -716,6 +722,7 @@ pub fn open(selector: &Selector, options: &OpenOptions) -> Result<OpenedDevice, 
                 sim: Some(sim),
             })
         }
+        Selector::V4l2(path) => open_v4l2(path, hint),
         Selector::Tty(path) => {
             let found = enumerate();
             let port = canonical(path);
@@ -728,6 +735,39 @@ pub fn open(selector: &Selector, options: &OpenOptions) -> Result<OpenedDevice, 
             open_port(&d.path, Some(d), hint, options)
         }
     }
+}
+
+/// Opens a V4L2 node (`v4l2:` selectors); `--driver` may only name `v4l2`. A camera unplugged
+/// mid-capture is opened again by the same path at the next capture (a `/dev/v4l/by-id/…` path
+/// keeps its name across a replug; `/dev/videoN` may not).
+fn open_v4l2(
+    path: &Path,
+    hint: Option<&'static dyn DeviceFactory>,
+) -> Result<OpenedDevice, OpenError> {
+    if let Some(h) = hint {
+        return Err(OpenError::UnknownDriver {
+            name: format!(
+                "{} (a V4L2 node is opened by the v4l2 driver: drop --driver)",
+                h.name()
+            ),
+        });
+    }
+    let config = crate::v4l2::V4l2Config::default();
+    let cam = crate::v4l2::open(path, config.clone()).map_err(|e| OpenError::Driver {
+        driver: "v4l2",
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let again = path.to_path_buf();
+    let reopen = Box::new(move || {
+        crate::v4l2::open(&again, config.clone()).map_err(crate::DeviceError::from)
+    });
+    Ok(OpenedDevice::usb(
+        Capabilities::Camera(Box::new(crate::replug::Replugging::new(cam, reopen))),
+        path.to_path_buf(),
+        Identified::DeviceClass,
+        None,
+    ))
 }
 
 fn canonical(p: &Path) -> PathBuf {

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// A device selector: `VID:PID[:SERIAL]`, a USB port path (`usb:1-2.3`), a tty path (`/dev/ttyUSB0`),
-/// or `sim:<model>[:<n>]` for a device model started in-process.
+/// `v4l2:/dev/videoN` (or a bare `/dev/videoN`, `/dev/v4l/…`) for a V4L2 camera, or
+/// `sim:<model>[:<n>]` for a device model started in-process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
     UsbId {
@@ -16,6 +17,8 @@ pub enum Selector {
     /// USB bus-port path as in sysfs, e.g. `1-2.3`.
     UsbPort(String),
     Tty(PathBuf),
+    /// A V4L2 video node (UVC webcam), e.g. `/dev/video0`.
+    V4l2(PathBuf),
     Sim {
         model: String,
         index: u32,
@@ -23,7 +26,7 @@ pub enum Selector {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a device selector: {input:?} ({why}); use VID:PID[:SERIAL], usb:<port path>, a /dev path, or sim:<model>[:<n>]")]
+#[error("not a device selector: {input:?} ({why}); use VID:PID[:SERIAL], usb:<port path>, a /dev path, v4l2:/dev/videoN, or sim:<model>[:<n>]")]
 pub struct SelectorError {
     pub input: String,
     pub why: &'static str,
@@ -61,8 +64,19 @@ impl FromStr for Selector {
                 Err(err("a USB port path looks like 1-2.3"))
             };
         }
+        if let Some(node) = s.strip_prefix("v4l2:") {
+            return if node.starts_with('/') {
+                Ok(Selector::V4l2(PathBuf::from(node)))
+            } else {
+                Err(err("a V4L2 node is a path, e.g. v4l2:/dev/video0"))
+            };
+        }
         if s.starts_with('/') {
-            return Ok(Selector::Tty(PathBuf::from(s)));
+            let path = PathBuf::from(s);
+            if crate::v4l2::is_video_path(&path) {
+                return Ok(Selector::V4l2(path));
+            }
+            return Ok(Selector::Tty(path));
         }
         let mut parts = s.splitn(3, ':');
         let (Some(v), Some(p)) = (parts.next(), parts.next()) else {
@@ -98,6 +112,7 @@ impl fmt::Display for Selector {
             }
             Selector::UsbPort(p) => write!(f, "usb:{p}"),
             Selector::Tty(p) => write!(f, "{}", p.display()),
+            Selector::V4l2(p) => write!(f, "v4l2:{}", p.display()),
             Selector::Sim { model, index } => write!(f, "sim:{model}:{index}"),
         }
     }
@@ -116,6 +131,12 @@ mod tests {
             ("/dev/ttyUSB0", "/dev/ttyUSB0"),
             ("sim:ef01", "sim:ef01:0"),
             ("sim:ef01:2", "sim:ef01:2"),
+            ("v4l2:/dev/video0", "v4l2:/dev/video0"),
+            ("/dev/video2", "v4l2:/dev/video2"),
+            (
+                "/dev/v4l/by-id/usb-cam-index0",
+                "v4l2:/dev/v4l/by-id/usb-cam-index0",
+            ),
         ] {
             let sel: Selector = input.parse().unwrap();
             assert_eq!(sel.to_string(), shown);
@@ -134,6 +155,7 @@ mod tests {
             "sim:",
             "sim:x:y",
             "05ba:000a:",
+            "v4l2:video0",
         ] {
             let e = bad.parse::<Selector>().unwrap_err();
             assert_eq!(e.input, bad);

@@ -69,6 +69,7 @@ pub fn usb_found(entries: &[UsbDeviceEntry]) -> Vec<FoundDevice> {
                 drivers,
                 selector: String::new(),
                 access: e.access.clone(),
+                v4l2: None,
             })
         })
         .collect();
@@ -110,7 +111,7 @@ fn usb_driver_for(selector: &Selector) -> Option<&'static str> {
                 .find_map(|d| d.drivers.first().map(|c| c.driver.as_str()))
                 .and_then(|name| ["uru4000", "ptp"].into_iter().find(|n| *n == name))
         }
-        Selector::Tty(_) => None,
+        Selector::Tty(_) | Selector::V4l2(_) => None,
     }
 }
 

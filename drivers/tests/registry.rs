@@ -40,6 +40,7 @@ fn port(path: &str, vid: &str, pid: &str, serial: Option<&str>, usb_port: &str) 
         drivers: vec![],
         selector: String::new(),
         access: Access::Accessible,
+        v4l2: None,
     }
 }
 

@@ -6,8 +6,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use jemput::outputs::{strokes, CaptureFaceOutput, CaptureFingerOutput, CaptureSignatureOutput};
-use jemput_drivers::{ptp, synth, DeviceError, FingerPosition, Selector};
+use jemput::outputs::{
+    strokes, CaptureFaceOutput, CaptureFingerOutput, CaptureSignatureOutput, PreviewSummary,
+};
+use jemput_drivers::{ptp, synth, v4l2, DeviceError, FingerPosition, Selector};
 
 use super::output;
 use super::select::{self, DeviceSelect};
@@ -22,7 +24,7 @@ pub struct CaptureArgs {
 pub enum CaptureCommand {
     /// Capture one finger from a fingerprint scanner into an 8-bit grey PNG
     Finger(FingerArgs),
-    /// Take the face photo with a PTP camera and write the camera's JPEG
+    /// Take the face photo with a PTP camera or a V4L2 webcam and write a JPEG
     Face(FaceArgs),
     /// Record one signature from a pen pad: a PNG of the strokes and the pen trace as JSON
     Signature(SignatureArgs),
@@ -48,10 +50,16 @@ pub struct FingerArgs {
 
 #[derive(Debug, Args)]
 pub struct FaceArgs {
-    /// The camera: VID:PID[:SERIAL] or usb:<port path> of a PTP camera, or sim:ptp[:n] for the
-    /// camera model started in-process
+    /// The camera: VID:PID[:SERIAL] or usb:<port path> of a PTP camera, v4l2:/dev/videoN (or
+    /// /dev/videoN) of a webcam, or sim:ptp[:n] for the camera model started in-process
     #[arg(value_name = "SELECTOR")]
     pub selector: Selector,
+    /// Webcams: stream this many preview frames first and print the frame rate
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preview_frames: u64,
+    /// Webcams: the largest frame size to negotiate (the largest offered size within it)
+    #[arg(long, value_name = "WxH", default_value = "1920x1080")]
+    pub max_size: jemput_drivers::v4l2::Size,
     /// The JPEG to write
     #[arg(long, value_name = "FILE.jpg")]
     pub out: PathBuf,
@@ -174,6 +182,13 @@ fn finger(a: FingerArgs) -> anyhow::Result<ExitCode> {
 
 fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
     let control = select::control(a.timeout)?;
+    if let Some(node) = v4l2::node_path(&a.selector) {
+        return webcam_face(&a, node.to_path_buf(), &control);
+    }
+    anyhow::ensure!(
+        a.preview_frames == 0,
+        "--preview-frames is for webcams (v4l2:/dev/videoN); a PTP camera has no preview stream"
+    );
     let mut cam = ptp::open(&a.selector, ptp::PtpConfig::default())?;
     let info = cam.info().clone();
     let bar = output::waiting("taking the photo");
@@ -199,6 +214,92 @@ fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
         device: info,
         selector: a.selector.to_string(),
         capture_ms,
+        format: None,
+        preview: None,
+    };
+    if a.json {
+        output::json(&report)?;
+    } else {
+        println!(
+            "{}: {} × {} JPEG ({} bytes) from {} {} in {} ms",
+            report.out.display(),
+            report.width,
+            report.height,
+            report.bytes,
+            report.device.driver,
+            report.device.model,
+            report.capture_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `capture face v4l2:…`: optional preview frames (one line each on stderr, then the rate), then
+/// the still.
+fn webcam_face(
+    a: &FaceArgs,
+    node: PathBuf,
+    control: &jemput_drivers::CaptureControl,
+) -> anyhow::Result<ExitCode> {
+    use jemput_drivers::Device;
+    let config = v4l2::V4l2Config {
+        max_size: a.max_size,
+        ..v4l2::V4l2Config::default()
+    };
+    let mut cam = v4l2::open(&node, config)?;
+    let info = cam.info().clone();
+    let n = cam.negotiated();
+    let format = format!("{} {}", n.fourcc, n.size);
+    if !a.json {
+        output::note(&format!("{} on {}: {format}", info.model, node.display()));
+    }
+    let mut preview = None;
+    if a.preview_frames > 0 {
+        let stats = match cam.preview(a.preview_frames, control, |f| {
+            if !a.json {
+                output::note(&format!(
+                    "frame {:>4}  seq {:>6}  t {:>12.6} s  {} bytes",
+                    f.count,
+                    f.sequence,
+                    f.timestamp.as_secs_f64(),
+                    f.bytes
+                ));
+            }
+        }) {
+            Ok(s) => s,
+            Err(e) => return failed(e.into(), "the preview"),
+        };
+        if !a.json {
+            output::note(&format!(
+                "preview: {} frames in {:.2} s, {:.1} frames/s",
+                stats.frames,
+                stats.elapsed.as_secs_f64(),
+                stats.fps
+            ));
+        }
+        preview = Some(PreviewSummary {
+            frames: stats.frames,
+            elapsed_ms: stats.elapsed.as_millis() as u64,
+            fps: stats.fps,
+        });
+    }
+    let begun = Instant::now();
+    let photo = match cam.still(control) {
+        Ok(p) => p,
+        Err(e) => return failed(e.into(), "the face photo"),
+    };
+    let capture_ms = begun.elapsed().as_millis() as u64;
+    write_file(&a.out, &photo.jpeg)?;
+    let report = CaptureFaceOutput {
+        out: a.out.clone(),
+        bytes: photo.jpeg.len(),
+        width: photo.width,
+        height: photo.height,
+        device: info,
+        selector: a.selector.to_string(),
+        capture_ms,
+        format: Some(format),
+        preview,
     };
     if a.json {
         output::json(&report)?;

@@ -36,6 +36,8 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
         .filter(|d| a.all || !d.drivers.is_empty() || d.usb.is_some())
         // USB readers and cameras (path /dev/bus/usb/…), after the serial ports.
         .chain(jemput_drivers::usb_registry::list_usb())
+        // V4L2 video capture nodes (webcams), selector v4l2:/dev/videoN.
+        .chain(jemput_drivers::v4l2::list::list())
         .collect();
     if a.json {
         super::output::json(&ports)?;
@@ -70,6 +72,10 @@ fn print_port(d: &FoundDevice) {
                 .or(u.manufacturer.as_deref())
                 .unwrap_or("")
         ),
+        None if d.v4l2.is_some() => {
+            let v = d.v4l2.as_ref().expect("checked");
+            v.card.clone().unwrap_or_else(|| v.name.clone())
+        }
         None if !d.pnp_ids.is_empty() => format!("(built-in, {})", d.pnp_ids.join(" ")),
         None => "(built-in)".into(),
     };
@@ -99,7 +105,14 @@ fn print_port(d: &FoundDevice) {
         drivers
     );
     let on_usb = d.path.starts_with("/dev/bus/usb");
+    if let Some(v) = &d.v4l2 {
+        print_v4l2(v);
+    }
     match &d.access {
+        Access::Busy { .. } if d.v4l2.is_some() => println!(
+            "    fix: close the program using the camera (a video call, a camera app, another \
+             jemput), then retry"
+        ),
         Access::PermissionDenied { fix } => println!("    fix: {fix}"),
         Access::Busy { .. } if on_usb => println!(
             "    fix: close the program holding it (fprintd, gphoto2, a file manager's camera \
@@ -116,5 +129,22 @@ fn print_port(d: &FoundDevice) {
             "    shared USB-serial bridge: add --driver {} (or let jemput probe)",
             drivers
         );
+    }
+}
+
+/// The formats of a V4L2 node, one line each: `YUYV (YUYV 4:2:2): 320x180 640x360 …`.
+fn print_v4l2(v: &jemput_drivers::v4l2::V4l2Node) {
+    use jemput_drivers::v4l2::FrameSizes;
+    for f in &v.formats {
+        let sizes = match &f.sizes {
+            FrameSizes::Discrete { sizes } => sizes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            FrameSizes::Stepwise { min, max, step } => format!("{min} to {max} in steps of {step}"),
+            FrameSizes::Unknown => "sizes not listed".into(),
+        };
+        println!("    {} ({}): {sizes}", f.fourcc, f.description);
     }
 }

@@ -111,6 +111,7 @@ fn print_report(r: &DeviceTestOutput) {
         Identified::Hint => "driver named with --driver",
         Identified::IdTable => "driver from the USB id",
         Identified::Probe => "driver found by probing",
+        Identified::DeviceClass => "driver from the node's V4L2 capabilities",
     };
     println!("device     {} on {} ({how})", r.selector, r.path.display());
     println!(

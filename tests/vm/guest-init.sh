@@ -61,6 +61,100 @@ ip addr add 10.0.2.15/24 dev eth0
 ip link set eth0 up
 echo "@@ booted"
 
+# ---- vivid (V4L2) part: begin ------------------------------------------------------------------
+# The kernel's vivid driver as one webcam (node_types=0x1: a video capture node only;
+# num_inputs=1 input_types=0: input 0 is a webcam; multiplanar=1: single-planar). v4l2-ctl is the
+# oracle: it lists the formats and streams one frame through mmap; then jemput lists the node
+# (the same formats and sizes) and takes a still through its own V4L2 driver.
+vivid_checks() {
+  [ -f /etc/modules.vivid ] || return 0
+  for m in $(cat /etc/modules.vivid); do
+    if [ "$m" = vivid ]; then
+      insmod /lib/modules/vivid.ko n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0 multiplanar=1
+    else
+      insmod "/lib/modules/$m.ko"
+    fi || echo "@@ insmod $m failed"
+  done
+  vnode=""
+  for i in $(seq 50); do
+    for n in /sys/class/video4linux/video*; do
+      [ -f "$n/name" ] && grep -q vivid "$n/name" && vnode="/dev/$(basename "$n")"
+    done
+    [ -n "$vnode" ] && [ -e "$vnode" ] && break
+    vnode=""
+    sleep 0.1
+  done
+  if [ -z "$vnode" ]; then
+    for check in vivid-oracle vivid-formats vivid-capture; do result $check fail "no vivid video node"; done
+    dmesg | tail -n 20
+    return 0
+  fi
+  # The oracle: v4l2-ctl streams one 640x480 YUYV frame through mmap (614 400 bytes).
+  v4l2-ctl -d "$vnode" --list-formats-ext >/tmp/vivid-formats.txt 2>&1
+  if v4l2-ctl -d "$vnode" --set-fmt-video=width=640,height=480,pixelformat=YUYV \
+    --stream-mmap --stream-count=1 --stream-to=/tmp/vivid-oracle.raw >/tmp/vivid-oracle.txt 2>&1 \
+    && [ "$(wc -c </tmp/vivid-oracle.raw)" = 614400 ]; then
+    result vivid-oracle pass "v4l2-ctl: $(grep -c "^[[:space:]]*\[[0-9]*\]:" /tmp/vivid-formats.txt) formats on $vnode, one 640x480 YUYV frame of 614400 bytes"
+  else
+    result vivid-oracle fail "v4l2-ctl --stream-mmap on $vnode, see below"
+    sed 's/^/@@ v4l2-ctl: /' /tmp/vivid-oracle.txt | head -n 20
+  fi
+  # jemput devices --json lists the node with the formats and sizes v4l2-ctl lists, in order.
+  jemput devices --json >/tmp/vivid-devices.json 2>/tmp/vivid-devices.err
+  sed -n "s/^[[:space:]]*\[[0-9]*\]: '\([^']*\)'.*/\1/p" /tmp/vivid-formats.txt | tr '\n' ' ' >/tmp/vivid-oracle-fourccs
+  grep -o '"fourcc": *"[^"]*"' /tmp/vivid-devices.json | cut -d'"' -f4 | tr '\n' ' ' >/tmp/vivid-jemput-fourccs
+  sed -n 's/.*Size: Discrete \([0-9]*x[0-9]*\).*/\1/p' /tmp/vivid-formats.txt | tr '\n' ' ' >/tmp/vivid-oracle-sizes
+  grep -o '"width": *[0-9]*\|"height": *[0-9]*' /tmp/vivid-devices.json | grep -o '[0-9]*$' \
+    | sed 'N;s/\n/x/' | tr '\n' ' ' >/tmp/vivid-jemput-sizes
+  if grep -q "\"selector\": *\"v4l2:$vnode\"" /tmp/vivid-devices.json \
+    && [ -s /tmp/vivid-oracle-fourccs ] \
+    && [ "$(cat /tmp/vivid-oracle-fourccs)" = "$(cat /tmp/vivid-jemput-fourccs)" ] \
+    && [ "$(cat /tmp/vivid-oracle-sizes)" = "$(cat /tmp/vivid-jemput-sizes)" ]; then
+    result vivid-formats pass "v4l2:$vnode, formats as v4l2-ctl lists them: $(cat /tmp/vivid-jemput-fourccs)"
+  else
+    result vivid-formats fail "jemput devices --json and v4l2-ctl differ, see below"
+    echo "@@ v4l2-ctl fourccs: $(cat /tmp/vivid-oracle-fourccs)"
+    echo "@@ jemput   fourccs: $(cat /tmp/vivid-jemput-fourccs)"
+    echo "@@ v4l2-ctl sizes: $(cat /tmp/vivid-oracle-sizes)"
+    echo "@@ jemput   sizes: $(cat /tmp/vivid-jemput-sizes)"
+    sed 's/^/@@ jemput: /' /tmp/vivid-devices.err | head -n 20
+  fi
+  # jemput's V4L2 driver: ten preview frames, then a still at the largest size within 640x480.
+  mkdir -p /tmp/out
+  if timed jemput-vivid jemput capture face "v4l2:$vnode" --max-size 640x480 --preview-frames 10 \
+    --out /tmp/out/vivid.jpg --json --timeout 60 >/tmp/vivid-capture.json 2>/tmp/vivid-capture.err \
+    && is_jpeg /tmp/out/vivid.jpg \
+    && grep -q '"format": *"YUYV 640x480"' /tmp/vivid-capture.json \
+    && grep -q '"width": *640' /tmp/vivid-capture.json && grep -q '"height": *480' /tmp/vivid-capture.json; then
+    result vivid-capture pass "$(wc -c </tmp/out/vivid.jpg) byte JPEG, YUYV 640x480; preview $(grep -o '"fps": *[0-9.]*' /tmp/vivid-capture.json | grep -o '[0-9.]*$') frames/s"
+    echo "@@ BEGIN vivid-jpeg" >&3
+    base64 /tmp/out/vivid.jpg >&3
+    echo "@@ END vivid-jpeg" >&3
+  else
+    result vivid-capture fail "jemput capture face v4l2:$vnode, see below"
+    sed 's/^/@@ jemput: /' /tmp/vivid-capture.err /tmp/vivid-capture.json | head -n 30
+  fi
+  # While v4l2-ctl streams, the node is busy: jemput's capture fails naming v4l2-ctl, and
+  # `jemput devices` lists the node as busy.
+  v4l2-ctl -d "$vnode" --stream-mmap --stream-count=100000 >/dev/null 2>&1 &
+  holder=$!
+  sleep 1
+  jemput capture face "v4l2:$vnode" --max-size 640x480 --out /tmp/out/busy.jpg --timeout 10 >/dev/null 2>/tmp/vivid-busy.err
+  busy_rc=$?
+  jemput devices --json >/tmp/vivid-busy.json 2>/dev/null
+  kill "$holder"
+  wait "$holder" 2>/dev/null
+  if [ "$busy_rc" != 0 ] && grep -q "is busy: v4l2-ctl (pid $holder)" /tmp/vivid-busy.err \
+    && grep -q '"status": *"busy"' /tmp/vivid-busy.json && [ ! -e /tmp/out/busy.jpg ]; then
+    result vivid-busy pass "$(head -n 1 /tmp/vivid-busy.err | cut -c1-120)"
+  else
+    result vivid-busy fail "capture exit $busy_rc while v4l2-ctl (pid $holder) streamed, see below"
+    sed 's/^/@@ jemput: /' /tmp/vivid-busy.err /tmp/vivid-busy.json | head -n 40
+  fi
+}
+vivid_checks
+# ---- vivid (V4L2) part: end --------------------------------------------------------------------
+
 # Attach the host's camera model to vhci-hcd (jemput's own sysfs attach, no usbip tool).
 # The virtio link can come up a moment after `ip link set up`: wait for it. QEMU's guestfwd
 # reaches the host server over one connection it opened at start, so there is no second try.

@@ -265,6 +265,30 @@ for lib in $(ldd "$jemput" | grep -o '/[^ ]*'); do
   cp -L "$lib" "$fs$lib"
 done
 servm_initramfs # servm: serial oracles
+# ---- vivid (V4L2) part: begin ------------------------------------------------------------------
+# The kernel's vivid virtual capture driver, one webcam-type input, for jemput's V4L2 driver;
+# v4l2-ctl (Debian v4l-utils) is the independent oracle. The modules go in the order testing.md
+# §4.1 gives; the guest loads them from /etc/modules.vivid (vivid_checks in guest-init.sh).
+# Without v4l2-ctl the part is skipped, and says so on stdout.
+vivid_modules="mc videodev videobuf2-common videobuf2-v4l2 rc-core cec v4l2-dv-timings v4l2-tpg videobuf2-memops videobuf2-dma-contig videobuf2-vmalloc vivid"
+vivid_enabled=""
+if command -v v4l2-ctl >/dev/null; then
+  vivid_enabled=1
+  : >"$fs/etc/modules.vivid"
+  for m in $vivid_modules; do
+    ko="$(find "$kdir/modules" -name "$m.ko" | head -n 1)"
+    [ -n "$ko" ] || { echo "module $m is not in $deb"; exit 1; }
+    cp "$ko" "$fs/lib/modules/"
+    echo "$m" >>"$fs/etc/modules.vivid"
+  done
+  copy_with_libs "$(command -v v4l2-ctl)"
+  for applet in tail; do
+    [ -e "$fs/bin/$applet" ] || ln -s busybox "$fs/bin/$applet"
+  done
+else
+  echo "skipped: vivid part (v4l2-ctl is not installed: apt-get install v4l-utils)"
+fi
+# ---- vivid (V4L2) part: end --------------------------------------------------------------------
 cp "$here/guest-init.sh" "$fs/init"
 chmod +x "$fs/init"
 
@@ -409,6 +433,19 @@ if [ -n "$pcap_dir" ]; then
   grep '^@@ SHA256 ' "$work/console.txt" | sed 's/^@@ SHA256 //; s#/tmp/out/pcap-##' >"$pcap_dir/replay.sha256"
 fi
 # ---- end umock ----
+# ---- vivid (V4L2) part: begin ------------------------------------------------------------------
+# Every vivid check must have run; the still jemput took comes back base64-encoded and is saved
+# to $JEMPUT_VM_VIVID_JPEG when set (tests/vm.rs decodes it on the host).
+if [ -n "$vivid_enabled" ]; then
+  for check in vivid-oracle vivid-formats vivid-capture vivid-busy; do
+    grep -q "^@@ RESULT $check " "$work/console.txt" || { echo "RESULT $check fail never ran"; failed=1; }
+  done
+  if [ -n "${JEMPUT_VM_VIVID_JPEG:-}" ]; then
+    sed -n '/^@@ BEGIN vivid-jpeg$/,/^@@ END vivid-jpeg$/p' "$work/console.txt" | sed '1d;$d' \
+      | base64 -d >"$JEMPUT_VM_VIVID_JPEG" 2>/dev/null || true
+  fi
+fi
+# ---- vivid (V4L2) part: end --------------------------------------------------------------------
 echo "VM run: ${boot_ms} ms from QEMU start to poweroff (TCG)"
 if [ "$failed" != 0 ]; then
   echo "--- guest console (tail) ---"

@@ -24,7 +24,7 @@ pub enum OpenCameraError {
         selector: String,
         candidates: Vec<String>,
     },
-    #[error("{selector} is not a camera selector: use VID:PID[:SERIAL], usb:<port path>, or sim:ptp[:n]")]
+    #[error("{selector} is not a camera selector: use VID:PID[:SERIAL], usb:<port path>, v4l2:/dev/videoN (a webcam), or sim:ptp[:n]")]
     NotACamera { selector: String },
     #[error("cannot list USB devices: {0}")]
     Usb(#[source] UsbError),
@@ -144,9 +144,11 @@ pub fn open_camera(selector: &Selector, config: PtpConfig) -> Result<AnyCamera, 
             PtpCamera::open(link, ep, config)
                 .map_err(|source| OpenCameraError::Driver { at, source })
         }
-        Selector::Tty(_) | Selector::Sim { .. } => Err(OpenCameraError::NotACamera {
-            selector: selector.to_string(),
-        }),
+        Selector::Tty(_) | Selector::V4l2(_) | Selector::Sim { .. } => {
+            Err(OpenCameraError::NotACamera {
+                selector: selector.to_string(),
+            })
+        }
     }
 }
 

@@ -140,8 +140,10 @@ pub fn open(
                 .map_err(|source| OpenReaderError::Driver { at, source })?;
             Ok((Box::new(reader), None))
         }
-        Selector::Tty(_) | Selector::Sim { .. } => Err(OpenReaderError::NotAReader {
-            selector: selector.to_string(),
-        }),
+        Selector::Tty(_) | Selector::V4l2(_) | Selector::Sim { .. } => {
+            Err(OpenReaderError::NotAReader {
+                selector: selector.to_string(),
+            })
+        }
     }
 }
