@@ -647,7 +647,20 @@ impl<T: UsbTransport> PtpCamera<T> {
             }
             match self.usb.interrupt_in(self.ep.interrupt_in, &mut buf, left) {
                 Ok(n) => self.event_buf.extend_from_slice(&buf[..n]),
-                Err(UsbError::Timeout(_)) => return Ok(None),
+                Err(UsbError::Timeout(_)) => {
+                    // A camera sends the pieces of one event back to back, so a read that times
+                    // out in the middle of one means its tail was lost (over USB/IP, a read
+                    // cancelled just as the answer came): drop the start, or it would be glued to
+                    // the next event and read as nonsense (a made-up object handle).
+                    if !self.event_buf.is_empty() {
+                        tracing::warn!(
+                            bytes = self.event_buf.len(),
+                            "dropped the start of a camera event whose end never came"
+                        );
+                        self.event_buf.clear();
+                    }
+                    return Ok(None);
+                }
                 Err(e) => return Err(PtpError::usb("reading events", e)),
             }
         }
@@ -732,7 +745,9 @@ impl<T: UsbTransport> PtpCamera<T> {
                 EventCode::CAPTURE_COMPLETE
                     if ev.params.first().is_some_and(|&t| t != capture_tid) => {}
                 EventCode::CAPTURE_COMPLETE if !handles.is_empty() => return Ok(handles),
-                EventCode::CAPTURE_COMPLETE => return Err(PtpError::NoPhoto(wait)),
+                // The capture completed but its ObjectAdded was lost: the newest object on the
+                // card is the photo (cameras number objects upwards).
+                EventCode::CAPTURE_COMPLETE => return self.newest_object(wait),
                 EventCode::STORE_FULL => {
                     return Err(PtpError::Response {
                         op: OperationCode::INITIATE_CAPTURE,
@@ -751,6 +766,22 @@ impl<T: UsbTransport> PtpCamera<T> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// After a CaptureComplete whose ObjectAdded never arrived: the highest object handle on the
+    /// camera, which is the newest photo on cameras that number objects upwards.
+    fn newest_object(&mut self, wait: Duration) -> Result<Vec<u32>, PtpError> {
+        let newest = self.object_handles()?.into_iter().max();
+        match newest {
+            Some(h) => {
+                tracing::warn!(
+                    handle = h,
+                    "the camera reported the capture complete but its ObjectAdded event was lost; taking the newest object on the card"
+                );
+                Ok(vec![h])
+            }
+            None => Err(PtpError::NoPhoto(wait)),
         }
     }
 

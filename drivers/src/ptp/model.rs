@@ -15,7 +15,7 @@ use super::driver::PtpEndpoints;
 use super::props::{self, DevicePropDesc, PropForm, PropValue};
 use super::protocol::{
     class, data, decode_header, ContainerType, EventCode, FormatCode, OperationCode,
-    ParamContainer, ResponseCode,
+    ParamContainer, ResponseCode, HEADER_LEN,
 };
 use crate::synth;
 use crate::usb::{
@@ -49,6 +49,11 @@ pub enum PtpFault {
     },
     /// A body that exposes no device properties (exposure, white balance are set on the camera).
     NoProperties,
+    /// The next capture's ObjectAdded event loses its tail: only its first interrupt packet is
+    /// sent, and CaptureComplete follows 400 ms later. This is what a USB/IP client sees when it
+    /// cancels an interrupt read (its poll timed out) just as the server answers it with the rest
+    /// of the event: the kernel drops the answer of an unlinked URB.
+    LoseObjectAddedTail,
 }
 
 /// How the model looks and behaves.
@@ -564,7 +569,15 @@ impl PtpModel {
         self.respond(ResponseCode::OK, tid, &[]);
         let at = Instant::now() + self.cfg.capture_delay;
         self.event(at, EventCode::OBJECT_ADDED, tid, &[handle]);
-        self.event(at, EventCode::CAPTURE_COMPLETE, tid, &[tid]);
+        let complete_at = match self.take_fault(|f| matches!(f, PtpFault::LoseObjectAddedTail)) {
+            Some(_) => {
+                let (_, added) = self.events.back_mut().expect("just queued");
+                added.truncate(self.cfg.interrupt_packet.clamp(1, HEADER_LEN - 1));
+                at + Duration::from_millis(400)
+            }
+            None => at,
+        };
+        self.event(complete_at, EventCode::CAPTURE_COMPLETE, tid, &[tid]);
     }
 
     fn check_plugged(&self) -> Result<(), UsbError> {
