@@ -217,21 +217,7 @@ fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
         format: None,
         preview: None,
     };
-    if a.json {
-        output::json(&report)?;
-    } else {
-        println!(
-            "{}: {} × {} JPEG ({} bytes) from {} {} in {} ms",
-            report.out.display(),
-            report.width,
-            report.height,
-            report.bytes,
-            report.device.driver,
-            report.device.model,
-            report.capture_ms
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    print_face(&report, a.json)
 }
 
 /// `capture face v4l2:…`: optional preview frames (one line each on stderr, then the rate), then
@@ -301,21 +287,7 @@ fn webcam_face(
         format: Some(format),
         preview,
     };
-    if a.json {
-        output::json(&report)?;
-    } else {
-        println!(
-            "{}: {} × {} JPEG ({} bytes) from {} {} in {} ms",
-            report.out.display(),
-            report.width,
-            report.height,
-            report.bytes,
-            report.device.driver,
-            report.device.model,
-            report.capture_ms
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    print_face(&report, a.json)
 }
 
 fn signature(a: SignatureArgs) -> anyhow::Result<ExitCode> {
@@ -374,6 +346,25 @@ fn signature(a: SignatureArgs) -> anyhow::Result<ExitCode> {
             report.trace.display(),
             report.points,
             report.strokes,
+            report.device.driver,
+            report.device.model,
+            report.capture_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what `capture face` wrote: the JSON report, or one line.
+fn print_face(report: &CaptureFaceOutput, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        output::json(report)?;
+    } else {
+        println!(
+            "{}: {} × {} JPEG ({} bytes) from {} {} in {} ms",
+            report.out.display(),
+            report.width,
+            report.height,
+            report.bytes,
             report.device.driver,
             report.device.model,
             report.capture_ms
