@@ -124,7 +124,15 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
                         .find(|(n, _)| n == "signature-trace.json")
                         .expect("the pen trace is in the packet");
                     let t = jemput::imaging::signature::SignatureTrace::parse(bytes).unwrap();
-                    assert_eq!(t.device.unwrap().driver, "isdv4");
+                    assert_eq!(t.device.as_ref().unwrap().driver, "isdv4");
+                    // Scored from that trace: the model's signature is a full one.
+                    let q = cap.quality.as_ref().expect("the signature is scored");
+                    assert_eq!(q.algorithm, "jemput-sigq/1");
+                    assert_eq!(
+                        q.score,
+                        jemput::imaging::signature::quality(&t.pen_trace()).score
+                    );
+                    assert!(q.score >= 80, "{q:?}");
                 }
                 other => panic!("signature: {other:?}"),
             }
@@ -138,6 +146,12 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
                     assert!(checks.passed, "{checks:#?}");
                     assert!(checks.checks.iter().any(|c| c.check == "background_colour"));
                     assert_eq!((cap.forced, cap.retries), (false, 0));
+                    let q = cap.quality.as_ref().expect("the face is scored");
+                    assert_eq!(
+                        (q.algorithm.as_str(), q.score),
+                        ("jemput-faceq/1", checks.quality_score())
+                    );
+                    assert!(q.score >= 50, "every check passed: {q:?}");
                 }
                 other => panic!("face: {other:?}"),
             }

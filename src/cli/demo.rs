@@ -202,11 +202,13 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 &home.config.face,
             )?;
             device_note = format!(
-                "face: {}; fingers: {}; {}; signature: {}; {}",
+                "face: {}{}; fingers: {}; {}; signature: {}{}; {}",
                 report.camera,
+                score_note(visit.captures.face.as_ref()),
                 report.scanner,
                 report.fingers_summary(),
                 report.pad,
+                score_note(visit.captures.signature.as_ref()),
                 match report.fix {
                     jemput::visit::capture::FixOutcome::Fix(p) =>
                         format!("GPS fix {:.4}, {:.4}", p.lat, p.lon),
@@ -418,4 +420,16 @@ fn import_demo_worklist(dir: &Path, hub_dir: &Path, visits: u32) -> anyhow::Resu
         },
     )?;
     Ok(())
+}
+
+/// `" (score 78, jemput-faceq/1)"` for a scored capture, else nothing.
+fn score_note(slot: Option<&jemput::visit::Slot>) -> String {
+    match slot {
+        Some(jemput::visit::Slot::Captured(c)) => c
+            .quality
+            .as_ref()
+            .map(|q| format!(" (score {}, {})", q.score, q.algorithm))
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
 }
