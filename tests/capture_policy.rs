@@ -288,27 +288,19 @@ fn a_finger_never_placed_is_an_exception_not_a_skip() {
     ));
 }
 
-#[test]
-fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
+/// One visit through the real EF01 and ISDV4 drivers on ptys against their models (the face from
+/// the generator, as in the demo), under `policy`; returns the draft as saved.
+fn visit_through_devices(
+    poor: Vec<PoorPrint>,
+    pen: Isdv4ModelConfig,
+    policy: CapturePolicy,
+    observer: &mut dyn jemput::visit::fingers::CaptureObserver,
+) -> (jemput::visit::Visit, Vec<jemput::packet::PacketFile>) {
     let dir = tempfile::tempdir().unwrap();
     let identity = age::x25519::Identity::generate();
     let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
-    let poor = vec![
-        PoorPrint::repeated(finger(2), 1, Degradation::PartialContact),
-        PoorPrint::repeated(finger(3), 3, Degradation::LowContrast),
-    ];
     let (fp, fp_path) = Ef01Model::spawn_on_pty(model(poor)).unwrap();
-    let (pen, pen_path) = Isdv4Model::on_pty(
-        Isdv4ModelConfig {
-            handwriting: Handwriting::Signature {
-                seed: SEED,
-                name: "Warga".into(),
-            },
-            ..Default::default()
-        }
-        .fast(),
-    )
-    .unwrap();
+    let (pen, pen_path) = Isdv4Model::on_pty(pen.fast()).unwrap();
     let mut scanner = open_scanner(&fp_path);
     let mut pad = Isdv4::open(
         &pen_path,
@@ -329,7 +321,6 @@ fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
     for f in &synthetic {
         drafts.save_file(visit.id, &f.name, &f.bytes).unwrap();
     }
-    let mut events: Vec<AttemptEvent> = Vec::new();
     capture_with_devices(
         &mut visit,
         &drafts,
@@ -346,19 +337,37 @@ fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
             finger_exceptions: Vec::new(),
             timeout: Duration::from_secs(10),
             fix_timeout: Duration::from_secs(1),
-            policy: CapturePolicy::default(),
+            policy,
             face: Default::default(),
             signature_kind: Default::default(),
         },
         CaptureHooks {
             quality: &JemputFq,
-            observer: &mut events,
+            observer,
         },
     )
     .unwrap();
     drop((scanner, pad));
     fp.stop();
     pen.stop();
+    drafts.load(visit.id, &identity).unwrap()
+}
+
+#[test]
+fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
+    let poor = vec![
+        PoorPrint::repeated(finger(2), 1, Degradation::PartialContact),
+        PoorPrint::repeated(finger(3), 3, Degradation::LowContrast),
+    ];
+    let pen = Isdv4ModelConfig {
+        handwriting: Handwriting::Signature {
+            seed: SEED,
+            name: "Warga".into(),
+        },
+        ..Default::default()
+    };
+    let mut events: Vec<AttemptEvent> = Vec::new();
+    let (saved, files) = visit_through_devices(poor, pen, CapturePolicy::default(), &mut events);
     assert_eq!(
         events.len(),
         10 + 1 + 2,
@@ -366,7 +375,6 @@ fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
     );
 
     // What the draft holds is what the packet will carry.
-    let (saved, files) = drafts.load(visit.id, &identity).unwrap();
     assert_eq!(saved.captures.fingers.len(), 10);
     for (pos, slot) in &saved.captures.fingers {
         let c = match slot {
@@ -425,68 +433,19 @@ fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
 
 #[test]
 fn forcing_off_in_a_visit_records_a_poor_quality_exception() {
-    let dir = tempfile::tempdir().unwrap();
-    let identity = age::x25519::Identity::generate();
-    let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
     let poor = vec![PoorPrint::repeated(
         finger(1),
         3,
         Degradation::PartialContact,
     )];
-    let (fp, fp_path) = Ef01Model::spawn_on_pty(model(poor)).unwrap();
-    let (pen, pen_path) = Isdv4Model::on_pty(Isdv4ModelConfig::default().fast()).unwrap();
-    let mut scanner = open_scanner(&fp_path);
-    let mut pad = Isdv4::open(
-        &pen_path,
-        Isdv4Config {
-            idle_end: Duration::from_millis(300),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let (mut visit, synthetic) = synthetic_visit(
-        SEED,
-        &SampleOptions {
-            biometrics_from_devices: true,
-            ..Default::default()
-        },
-    );
-    // The face comes from the generator (as in the demo); fingers and signature from the devices.
-    for f in &synthetic {
-        drafts.save_file(visit.id, &f.name, &f.bytes).unwrap();
-    }
     let mut policy = CapturePolicy::default();
     policy.finger.allow_forced = false;
-    capture_with_devices(
-        &mut visit,
-        &drafts,
-        Devices {
-            scanner: &mut scanner,
-            scanner_calibration: None,
-            pad: &mut pad,
-            pad_calibration: None,
-            gps: None,
-            camera: None,
-            camera_calibration: None,
-        },
-        &CapturePlan {
-            finger_exceptions: Vec::new(),
-            timeout: Duration::from_secs(10),
-            fix_timeout: Duration::from_secs(1),
-            policy,
-            face: Default::default(),
-            signature_kind: Default::default(),
-        },
-        CaptureHooks {
-            quality: &JemputFq,
-            observer: &mut jemput::visit::fingers::NoObserver,
-        },
-    )
-    .unwrap();
-    drop((scanner, pad));
-    fp.stop();
-    pen.stop();
-    let (saved, files) = drafts.load(visit.id, &identity).unwrap();
+    let (saved, files) = visit_through_devices(
+        poor,
+        Isdv4ModelConfig::default(),
+        policy,
+        &mut jemput::visit::fingers::NoObserver,
+    );
     match &saved.captures.fingers[&finger(1)] {
         Slot::Exception(e) => assert_eq!(e.reason, ExceptionReason::PoorQuality),
         other => panic!("{other:?}"),
