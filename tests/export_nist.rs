@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use jemput::export::nist::{self, Record};
-use jemput::keys::SigningKey;
 use jemput::packet::PacketFile;
 use jemput::visit::sample::{synthetic_visit, SampleOptions};
 use jemput::visit::*;
@@ -46,17 +45,12 @@ fn sealed_visit(edit: impl FnOnce(&mut Visit, &mut Vec<PacketFile>)) -> Sealed {
     };
     let (mut visit, mut files) = synthetic_visit(42, &opts);
     edit(&mut visit, &mut files);
-    let office = office();
-    let kit = SigningKey::generate();
-    let sealed = seal_with(
-        &kit,
-        std::slice::from_ref(&office.keys.recipient),
-        &visit,
-        &files,
-    );
     let dir = tempfile::tempdir().unwrap();
-    let packet = dir.path().join(sealed.file_name());
-    std::fs::write(&packet, &sealed.bytes).unwrap();
+    let PacketOnDisk {
+        office,
+        path: packet,
+        ..
+    } = packet_on_disk(&visit, &files, dir.path());
     Sealed {
         _dir: dir,
         office,
@@ -481,16 +475,12 @@ fn a_document_only_visit_exports_type1_and_type2_only() {
         ..Default::default()
     };
     let (visit, files) = synthetic_visit(5, &opts);
-    let office = office();
-    let sealed = seal_with(
-        &SigningKey::generate(),
-        std::slice::from_ref(&office.keys.recipient),
-        &visit,
-        &files,
-    );
     let d = tempfile::tempdir().unwrap();
-    let packet = d.path().join(sealed.file_name());
-    std::fs::write(&packet, &sealed.bytes).unwrap();
+    let PacketOnDisk {
+        office,
+        path: packet,
+        ..
+    } = packet_on_disk(&visit, &files, d.path());
     let out = d.path().join("v.an2");
     jemput()
         .args(["export", "nist"])

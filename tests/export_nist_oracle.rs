@@ -12,7 +12,6 @@ use std::process::Command;
 
 use common::*;
 use jemput::export::nist::{self, Record};
-use jemput::keys::SigningKey;
 use jemput::visit::sample::{synthetic_visit, SampleOptions};
 use jemput::visit::*;
 use sha2::{Digest, Sha256};
@@ -80,16 +79,12 @@ fn nistitl_reads_what_jemput_writes_record_for_record() {
         ..Default::default()
     };
     let (visit, files) = synthetic_visit(1234, &opts);
-    let office = office();
-    let sealed = seal_with(
-        &SigningKey::generate(),
-        std::slice::from_ref(&office.keys.recipient),
-        &visit,
-        &files,
-    );
     let d = tempfile::tempdir().unwrap();
-    let packet = d.path().join(sealed.file_name());
-    std::fs::write(&packet, &sealed.bytes).unwrap();
+    let PacketOnDisk {
+        office,
+        path: packet,
+        packet_id,
+    } = packet_on_disk(&visit, &files, d.path());
     let out = d.path().join("visit.an2");
     jemput()
         .args(["export", "nist"])
@@ -161,7 +156,7 @@ fn nistitl_reads_what_jemput_writes_record_for_record() {
 
     // The values nistitl read are the packet's: TCN, NIK, the face JPEG and the amputation.
     let field = |i: usize, n: &str| recs[i]["fields"][n].as_str().unwrap().to_string();
-    assert_eq!(field(0, "9"), sealed.header.packet_id);
+    assert_eq!(field(0, "9"), packet_id);
     assert_eq!(field(0, "2"), "0502");
     let ResidentRef::Nik(nik) = &visit.resident.reference else {
         panic!()

@@ -91,6 +91,35 @@ pub fn seal_with(
     .unwrap()
 }
 
+/// A packet sealed for a fresh office and written to disk.
+pub struct PacketOnDisk {
+    /// The office it was sealed for (to open it).
+    pub office: Office,
+    /// Where it was written.
+    pub path: PathBuf,
+    /// Its packet id (the header's).
+    pub packet_id: String,
+}
+
+/// Seals `visit` with a fresh kit key for a fresh office and writes the packet into `dir` under
+/// its own file name.
+pub fn packet_on_disk(visit: &Visit, files: &[PacketFile], dir: &Path) -> PacketOnDisk {
+    let office = office();
+    let sealed = seal_with(
+        &SigningKey::generate(),
+        std::slice::from_ref(&office.keys.recipient),
+        visit,
+        files,
+    );
+    let path = dir.join(sealed.file_name());
+    std::fs::write(&path, &sealed.bytes).unwrap();
+    PacketOnDisk {
+        office,
+        path,
+        packet_id: sealed.header.packet_id,
+    }
+}
+
 /// Seals the small visit for the office.
 pub fn small_packet(kit: &SigningKey, office: &Office) -> Sealed {
     let (v, f) = small_visit();
