@@ -6,10 +6,11 @@
 //! not a time). `JEMPUT_BENCH_SEEDS=N` averages over N residents (default 5). Figures go in
 //! BENCHMARKS.md.
 
-use jemput::keys::{office, SigningKey};
-use jemput::packet::{self, PacketFile, SealParams};
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::{synth, FingerPosition, Slot, Visit};
+use jemput_core::keys::{office, SigningKey};
+use jemput_core::packet::{self, PacketFile, SealParams};
+use jemput_core::visit::{FingerPosition, Slot, Visit};
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
+use jemput_kit::visit::synth;
 
 /// Goal for a full visit with WSQ fingers, bytes.
 const GOAL: usize = 300_000;
@@ -29,7 +30,7 @@ fn with_png_fingers(
         .collect();
     for (pos, slot) in visit.captures.fingers.iter_mut() {
         if let Slot::Captured(c) = slot {
-            let img = synth::fingerprint(seed, *pos, opts.quality);
+            let img = synth::fingerprint(seed, jemput_kit::devices::finger_of(*pos), opts.quality);
             let name = format!("finger-{:02}.png", pos.code());
             files.push(PacketFile {
                 name: name.clone(),

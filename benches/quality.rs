@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::GrayImage;
-use jemput::imaging::quality::{FingerQuality, JemputFq};
+use jemput_core::imaging::quality::{FingerQuality, JemputFq};
 use jemput_drivers::synth::fingerprint;
 use jemput_drivers::FingerPosition;
 

@@ -6,13 +6,13 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use jemput::keys::{office, SigningKey};
-use jemput::packet::{self, PacketFile, SealParams};
-use jemput::store::Store;
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
+use jemput_core::keys::{office, SigningKey};
+use jemput_core::packet::{self, PacketFile, SealParams};
+use jemput_kit::store::Store;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 
 /// A full synthetic visit padded with document photos to about 2.5 MB of files.
-fn visit_2_5mb() -> (jemput::visit::Visit, Vec<PacketFile>) {
+fn visit_2_5mb() -> (jemput_core::visit::Visit, Vec<PacketFile>) {
     let mut docs = 0;
     loop {
         let (v, f) = synthetic_visit(
@@ -64,7 +64,7 @@ fn bench(c: &mut Criterion) {
     });
     let plain = dir.path().join("plain.jpk");
     g.bench_function("write_fsync_rename_dirsync_only", |b| {
-        b.iter(|| jemput::fsutil::write_atomic(&plain, &sample.bytes, 0o600).unwrap())
+        b.iter(|| jemput_core::fsutil::write_atomic(&plain, &sample.bytes, 0o600).unwrap())
     });
     let store_root = dir.path().join("kit");
     let mut store = Store::open(&store_root).unwrap();
@@ -77,9 +77,9 @@ fn bench(c: &mut Criterion) {
             store
                 .commit_packet_with(&id, |file| {
                     let (header, size) = prepared.write_to(file).unwrap();
-                    let mut meta = jemput::kit::meta_of(&header);
+                    let mut meta = jemput_kit::seal::meta_of(&header);
                     meta.size = size;
-                    Ok::<_, jemput::store::StoreError>(meta)
+                    Ok::<_, jemput_kit::store::StoreError>(meta)
                 })
                 .unwrap();
         })
@@ -88,7 +88,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("jemput_seal_in_memory_then_write_fsync_queue", |b| {
         b.iter(|| {
             let s = packet::seal(&visit, &files, &params).unwrap();
-            let mut meta = jemput::kit::meta_of(&s.header);
+            let mut meta = jemput_kit::seal::meta_of(&s.header);
             meta.size = s.bytes.len() as u64;
             store.commit_packet(&meta, &s.bytes).unwrap();
         })

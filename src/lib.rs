@@ -1,25 +1,11 @@
 //! jemput: a field kit for mobile KTP-el enrollment outreach.
 //!
-//! The library holds everything; the `jemput` binary only parses the command line and dispatches to
-//! its `cli` module (`src/cli/`). See `DESIGN.md` in the steering repository and
-//! `docs/packet-format.md` here.
+//! This crate is the `jemput` binary's: the command line (`src/cli/`, one file per subcommand),
+//! the shapes of its JSON outputs ([`outputs`]) and the JSON Schemas of every file and output
+//! ([`schemas`]). The work is done by the libraries: `jemput_core` (packets, keys, the wire
+//! protocol, the visit model, imaging, exports), `jemput_kit` (the field kit), `jemput_hub` (the
+//! office hub), `jemput_drivers` (devices) and `jemput_wsq` (the WSQ codec). `ARCHITECTURE.md`
+//! draws the map.
 
-pub mod calibration;
-pub mod doctor;
-pub mod enroll;
-pub mod export;
-pub mod fsutil;
-pub mod home;
-pub mod hub;
-pub mod imaging;
-pub mod keys;
-pub mod kit;
 pub mod outputs;
-pub mod packet;
 pub mod schemas;
-pub mod store;
-pub mod sync;
-pub mod upload;
-pub mod visit;
-pub mod wire;
-pub mod worklist;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::packet::Header;
+use jemput_core::packet::Header;
 
 /// `jemput packet inspect --json`: the header and where it sits in the file.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -53,7 +53,7 @@ pub struct DemoOutput {
 /// `jemput seal --json`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SealOutput {
-    pub sealed: Vec<crate::kit::SealOutcome>,
+    pub sealed: Vec<jemput_kit::seal::SealOutcome>,
     pub failed: Vec<SealFailure>,
 }
 
@@ -113,7 +113,7 @@ impl CaptureSummary {
         CaptureSummary::Signature {
             points: trace.points.len(),
             pen_down_points: trace.points.iter().filter(|p| p.touching).count(),
-            strokes: strokes(trace),
+            strokes: strokes(trace.points.iter().map(|p| p.touching)),
             extent_x: trace.extent_x,
             extent_y: trace.extent_y,
             duration_ms: trace.points.last().map_or(0, |p| p.t_ms),
@@ -121,15 +121,15 @@ impl CaptureSummary {
     }
 }
 
-/// Pen-down runs in a trace.
-pub fn strokes(trace: &jemput_drivers::PenTrace) -> usize {
+/// Pen-down runs in a trace, from each sample's pen-down flag in order.
+pub fn strokes(touching: impl IntoIterator<Item = bool>) -> usize {
     let mut down = false;
     let mut n = 0;
-    for p in &trace.points {
-        if p.touching && !down {
+    for t in touching {
+        if t && !down {
             n += 1;
         }
-        down = p.touching;
+        down = t;
     }
     n
 }
@@ -281,5 +281,5 @@ pub struct FaceCheckOutput {
     /// (no birth year given, or disabled in the settings).
     pub backdrop: Option<String>,
     /// The checks.
-    pub report: crate::imaging::face::FaceReport,
+    pub report: jemput_core::imaging::face::FaceReport,
 }

@@ -10,16 +10,19 @@ pub fn all() -> Vec<(&'static str, Schema)> {
     vec![
         (
             "packet-header.schema.json",
-            schema_for!(crate::packet::Header),
+            schema_for!(jemput_core::packet::Header),
         ),
         (
             "packet-manifest.schema.json",
-            schema_for!(crate::packet::Manifest),
+            schema_for!(jemput_core::packet::Manifest),
         ),
-        ("kit-config.schema.json", schema_for!(crate::home::Config)),
+        (
+            "kit-config.schema.json",
+            schema_for!(jemput_kit::home::Config),
+        ),
         (
             "queue.schema.json",
-            schema_for!(Vec<crate::store::QueueEntry>),
+            schema_for!(Vec<jemput_kit::store::QueueEntry>),
         ),
         (
             "packet-inspect.schema.json",
@@ -33,45 +36,45 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("demo.schema.json", schema_for!(crate::outputs::DemoOutput)),
         (
             "upload.schema.json",
-            schema_for!(crate::upload::UploadReport),
+            schema_for!(jemput_kit::upload::UploadReport),
         ),
         (
             "office-keygen.schema.json",
-            schema_for!(crate::keys::office::OfficeKeys),
+            schema_for!(jemput_core::keys::office::OfficeKeys),
         ),
-        ("hub-config.schema.json", schema_for!(crate::hub::HubConfig)),
-        ("hub-info.schema.json", schema_for!(crate::hub::HubInfo)),
+        ("hub-config.schema.json", schema_for!(jemput_hub::HubConfig)),
+        ("hub-info.schema.json", schema_for!(jemput_hub::HubInfo)),
         (
             "hub-init.schema.json",
-            schema_for!(crate::hub::HubInitOutput),
+            schema_for!(jemput_hub::HubInitOutput),
         ),
         (
             "hub-packets.schema.json",
-            schema_for!(Vec<crate::hub::packets::PacketRow>),
+            schema_for!(Vec<jemput_hub::packets::PacketRow>),
         ),
         (
             "hub-events.schema.json",
-            schema_for!(Vec<crate::hub::events::Delivery>),
+            schema_for!(Vec<jemput_hub::events::Delivery>),
         ),
         (
             "hub-event.schema.json",
-            schema_for!(crate::hub::events::StatusEvent),
+            schema_for!(jemput_hub::events::StatusEvent),
         ),
         (
             "hub-kits.schema.json",
-            schema_for!(Vec<crate::hub::KitEntry>),
+            schema_for!(Vec<jemput_hub::KitEntry>),
         ),
         (
             "receipt.schema.json",
-            schema_for!(crate::wire::receipt::Receipt),
+            schema_for!(jemput_core::wire::receipt::Receipt),
         ),
         (
             "receipt-body.schema.json",
-            schema_for!(crate::wire::receipt::ReceiptBody),
+            schema_for!(jemput_core::wire::receipt::ReceiptBody),
         ),
         (
             "pen-trace.schema.json",
-            schema_for!(crate::imaging::signature::SignatureTrace),
+            schema_for!(jemput_core::imaging::signature::SignatureTrace),
         ),
         (
             "imaging-face-check.schema.json",
@@ -108,49 +111,55 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ),
         (
             "enroll.schema.json",
-            schema_for!(crate::enroll::EnrollOutcome),
+            schema_for!(jemput_kit::enroll::EnrollOutcome),
         ),
         (
             "enroll-request.schema.json",
-            schema_for!(crate::wire::enroll::EnrollRequest),
+            schema_for!(jemput_core::wire::enroll::EnrollRequest),
         ),
         (
             "enroll-response.schema.json",
-            schema_for!(crate::wire::enroll::EnrollResponse),
+            schema_for!(jemput_core::wire::enroll::EnrollResponse),
         ),
         (
             "hub-enroll-token.schema.json",
-            schema_for!(crate::hub::IssuedToken),
+            schema_for!(jemput_hub::IssuedToken),
         ),
         (
             "sync-document.schema.json",
-            schema_for!(crate::sync::SyncDocument),
+            schema_for!(jemput_core::wire::sync::SyncDocument),
         ),
-        ("sync-body.schema.json", schema_for!(crate::sync::SyncBody)),
+        (
+            "sync-body.schema.json",
+            schema_for!(jemput_core::wire::sync::SyncBody),
+        ),
         (
             "sync-state.schema.json",
-            schema_for!(crate::sync::SyncState),
+            schema_for!(jemput_kit::sync::SyncState),
         ),
-        ("sync.schema.json", schema_for!(crate::sync::SyncOutcome)),
+        (
+            "sync.schema.json",
+            schema_for!(jemput_kit::sync::SyncOutcome),
+        ),
         (
             "kit-settings.schema.json",
-            schema_for!(crate::sync::KitSettings),
+            schema_for!(jemput_core::wire::sync::KitSettings),
         ),
         (
             "worklist.schema.json",
-            schema_for!(Vec<crate::worklist::WorklistEntry>),
+            schema_for!(Vec<jemput_core::worklist::WorklistEntry>),
         ),
         (
             "export-nist.schema.json",
-            schema_for!(crate::export::nist::ExportSummary),
+            schema_for!(jemput_core::export::nist::ExportSummary),
         ),
         (
             "export-inspect.schema.json",
-            schema_for!(crate::export::nist::InspectOutput),
+            schema_for!(jemput_core::export::nist::InspectOutput),
         ),
         (
             "status.schema.json",
-            schema_for!(crate::sync::status::KitStatus),
+            schema_for!(jemput_kit::sync::status::KitStatus),
         ),
     ]
 }

@@ -6,23 +6,30 @@
 use std::time::Duration;
 
 use image::GrayImage;
-use jemput::imaging::quality::{FingerQuality, JemputFq, JEMPUT_FQ_ID};
-use jemput::visit::capture::{capture_with_devices, CaptureHooks, CapturePlan, Devices};
-use jemput::visit::fingers::{
-    capture_finger, AttemptEvent, AttemptNext, AttemptResult, FingerOutcome,
-};
-use jemput::visit::policy::{CapturePolicy, Failure, ModalityPolicy};
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::{Drafts, ExceptionReason, FingerPosition, Slot};
+use jemput_core::imaging::quality::{FingerQuality, JemputFq, JEMPUT_FQ_ID};
+use jemput_core::visit::policy::{CapturePolicy, Failure, ModalityPolicy};
+use jemput_core::visit::{ExceptionReason, FingerPosition, Slot};
 use jemput_drivers::ef01::model::{degrade, sensor_image};
 use jemput_drivers::ef01::protocol::quantise_4bit;
 use jemput_drivers::ef01::{self, Degradation, Ef01, Ef01Model, ModelOptions, PoorPrint};
 use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
 use jemput_drivers::{FingerImage, PortLink};
+use jemput_kit::visit::capture::{capture_with_devices, CaptureHooks, CapturePlan, Devices};
+use jemput_kit::visit::fingers::{
+    capture_finger, AttemptEvent, AttemptNext, AttemptResult, FingerOutcome,
+};
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
+use jemput_kit::visit::Drafts;
 
 const SEED: u64 = 17;
 
-fn finger(code: u8) -> FingerPosition {
+/// A finger as the device model takes it.
+fn finger(code: u8) -> jemput_drivers::FingerPosition {
+    jemput_drivers::FingerPosition::new(code).unwrap()
+}
+
+/// A finger as the visit records it.
+fn pos(code: u8) -> FingerPosition {
     FingerPosition::new(code).unwrap()
 }
 
@@ -78,7 +85,7 @@ fn run(
     let mut events = Vec::new();
     let outcomes = codes
         .iter()
-        .map(|&c| capture_finger(&mut scanner, finger(c), &p, &JemputFq, timeout, &mut events))
+        .map(|&c| capture_finger(&mut scanner, pos(c), &p, &JemputFq, timeout, &mut events))
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     drop(scanner);
@@ -294,8 +301,11 @@ fn visit_through_devices(
     poor: Vec<PoorPrint>,
     pen: Isdv4ModelConfig,
     policy: CapturePolicy,
-    observer: &mut dyn jemput::visit::fingers::CaptureObserver,
-) -> (jemput::visit::Visit, Vec<jemput::packet::PacketFile>) {
+    observer: &mut dyn jemput_kit::visit::fingers::CaptureObserver,
+) -> (
+    jemput_core::visit::Visit,
+    Vec<jemput_core::packet::PacketFile>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let identity = age::x25519::Identity::generate();
     let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
@@ -444,9 +454,9 @@ fn forcing_off_in_a_visit_records_a_poor_quality_exception() {
         poor,
         Isdv4ModelConfig::default(),
         policy,
-        &mut jemput::visit::fingers::NoObserver,
+        &mut jemput_kit::visit::fingers::NoObserver,
     );
-    match &saved.captures.fingers[&finger(1)] {
+    match &saved.captures.fingers[&pos(1)] {
         Slot::Exception(e) => assert_eq!(e.reason, ExceptionReason::PoorQuality),
         other => panic!("{other:?}"),
     }

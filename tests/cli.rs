@@ -182,7 +182,7 @@ fn seal_inspect_verify_open_round_trip() {
     assert_eq!(v["header"]["format_version"], 1);
     assert_eq!(
         v["header"]["recipients"][0],
-        jemput::keys::recipient_key_id(&keys.recipient)
+        jemput_core::keys::recipient_key_id(&keys.recipient)
     );
 
     let kit_key = v["header"]["kit_key"].as_str().unwrap().to_string();
@@ -193,7 +193,9 @@ fn seal_inspect_verify_open_round_trip() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("ok:"));
-    let other = jemput::keys::SigningKey::generate().public().to_string();
+    let other = jemput_core::keys::SigningKey::generate()
+        .public()
+        .to_string();
     jemput()
         .args(["packet", "verify", "--json"])
         .arg(&packet)
@@ -510,9 +512,9 @@ fn payload_is_what_the_office_decrypts() {
         .stdout
         .clone();
     assert!(out.starts_with(b"age-encryption.org/v1\n"));
-    let ids = jemput::keys::office::load_identities(&keys.identity_file).unwrap();
+    let ids = jemput_core::keys::office::load_identities(&keys.identity_file).unwrap();
     let tar = age::decrypt(&ids[0], &out).unwrap();
-    let (manifest, _, files) = jemput::packet::read_archive(&tar).unwrap();
+    let (manifest, _, files) = jemput_core::packet::read_archive(&tar).unwrap();
     assert!(std::str::from_utf8(&manifest)
         .unwrap()
         .contains("\"packet_id\""));

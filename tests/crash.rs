@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use jemput::home::KitHome;
-use jemput::packet;
+use jemput_core::packet;
+use jemput_kit::home::KitHome;
 use rand::{Rng, SeedableRng};
 
 #[test]
@@ -33,7 +33,7 @@ fn sigkill_at_random_points_never_loses_or_tears_a_packet() {
 
     let d = tempfile::tempdir().unwrap();
     let (home_dir, keys) = kit_with_office(d.path());
-    let ids = jemput::keys::office::load_identities(&keys.identity_file).unwrap();
+    let ids = jemput_core::keys::office::load_identities(&keys.identity_file).unwrap();
     let kit_key = KitHome::open(&home_dir)
         .unwrap()
         .kit_key()
@@ -96,7 +96,7 @@ fn sigkill_at_random_points_never_loses_or_tears_a_packet() {
 
         // Restart: recovery reconciles files and rows.
         let home = KitHome::open(&home_dir).unwrap();
-        let (store, report) = jemput::kit::open_store(&home).unwrap();
+        let (store, report) = jemput_kit::seal::open_store(&home).unwrap();
         assert!(
             report.missing.is_empty(),
             "round {round}: rows without files: {:?}",
@@ -141,7 +141,7 @@ fn sigkill_at_random_points_never_loses_or_tears_a_packet() {
 
     // Final pass: everything in the directory verifies and decrypts; nothing was sealed twice.
     let home = KitHome::open(&home_dir).unwrap();
-    let (store, _) = jemput::kit::open_store(&home).unwrap();
+    let (store, _) = jemput_kit::seal::open_store(&home).unwrap();
     let mut visits = std::collections::HashSet::new();
     for e in store.list().unwrap() {
         let bytes = std::fs::read(

@@ -80,20 +80,20 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
     let packets = v["packets"].as_array().unwrap();
     assert_eq!(packets.len(), 4);
     let identity = v["office_identity"].as_str().unwrap();
-    let ids = jemput::keys::office::load_identities(identity.as_ref()).unwrap();
+    let ids = jemput_core::keys::office::load_identities(identity.as_ref()).unwrap();
     let mut categories = Vec::new();
     let mut exceptions = 0;
     let mut retries = 0;
     for p in packets {
         let bytes = std::fs::read(p.as_str().unwrap()).unwrap();
-        let c = jemput::packet::decrypt(&bytes, &ids, None).unwrap();
+        let c = jemput_core::packet::decrypt(&bytes, &ids, None).unwrap();
         let visit = &c.manifest.visit;
         categories.push(visit.category);
         exceptions += visit.exception_count();
         if visit.category.records_biometrics() {
             // Fingers and signature came through the real drivers from the device models.
             for slot in visit.captures.fingers.values() {
-                if let jemput::visit::Slot::Captured(cap) = slot {
+                if let jemput_core::visit::Slot::Captured(cap) = slot {
                     assert_eq!(cap.device.driver, "ef01");
                     // Through the capture policy: scored before compression, stored as WSQ.
                     assert_eq!(cap.media_type, "image/x-wsq");
@@ -111,11 +111,11 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
                 }
             }
             match &visit.captures.signature {
-                Some(jemput::visit::Slot::Captured(cap)) => {
+                Some(jemput_core::visit::Slot::Captured(cap)) => {
                     assert_eq!(cap.device.driver, "isdv4");
                     assert_eq!(
                         cap.signature_kind,
-                        Some(jemput::imaging::signature::SignatureKind::Signature)
+                        Some(jemput_core::imaging::signature::SignatureKind::Signature)
                     );
                     // The trace file is the record: it names the pad and parses as the format.
                     let (_, bytes) = c
@@ -123,14 +123,14 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
                         .iter()
                         .find(|(n, _)| n == "signature-trace.json")
                         .expect("the pen trace is in the packet");
-                    let t = jemput::imaging::signature::SignatureTrace::parse(bytes).unwrap();
+                    let t = jemput_core::imaging::signature::SignatureTrace::parse(bytes).unwrap();
                     assert_eq!(t.device.as_ref().unwrap().driver, "isdv4");
                     // Scored from that trace: the model's signature is a full one.
                     let q = cap.quality.as_ref().expect("the signature is scored");
                     assert_eq!(q.algorithm, "jemput-sigq/1");
                     assert_eq!(
                         q.score,
-                        jemput::imaging::signature::quality(&t.pen_trace()).score
+                        jemput_core::imaging::signature::quality(&t.pen_trace()).score
                     );
                     assert!(q.score >= 80, "{q:?}");
                 }
@@ -139,7 +139,7 @@ fn demo_json_seals_visits_and_leaves_no_plaintext_biometrics_in_the_kit() {
             // The face came through the PTP driver from the camera model, on the backdrop the
             // colour rule asks for, so it passed every check at the first attempt.
             match &visit.captures.face {
-                Some(jemput::visit::Slot::Captured(cap)) => {
+                Some(jemput_core::visit::Slot::Captured(cap)) => {
                     assert_eq!(cap.device.driver, "ptp");
                     assert_eq!(cap.media_type, "image/jpeg");
                     let checks = cap.face_checks.as_ref().expect("face checks recorded");
@@ -253,12 +253,12 @@ fn demo_uploads_to_an_embedded_hub_and_every_receipt_verifies() {
     let packets = v["packets"].as_array().unwrap();
     let receipts = v["receipts"].as_array().unwrap();
     assert_eq!(receipts.len(), packets.len());
-    let home = jemput::home::KitHome::open(v["kit_home"].as_str().unwrap().as_ref()).unwrap();
+    let home = jemput_kit::home::KitHome::open(v["kit_home"].as_str().unwrap().as_ref()).unwrap();
     let hub_key = home.config.hub_key.expect("the demo pins the hub key");
     for (p, r) in packets.iter().zip(receipts) {
         let bytes = std::fs::read(p.as_str().unwrap()).unwrap();
-        let header = jemput::packet::parse_prelude(&bytes).unwrap().header;
-        let receipt: jemput::wire::receipt::Receipt =
+        let header = jemput_core::packet::parse_prelude(&bytes).unwrap().header;
+        let receipt: jemput_core::wire::receipt::Receipt =
             serde_json::from_slice(&std::fs::read(r.as_str().unwrap()).unwrap()).unwrap();
         let body = receipt
             .verify_for(&hub_key, &header.packet_id, &header.payload_sha256)

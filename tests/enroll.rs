@@ -7,8 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use jemput::hub::{self, HubHandle};
-use jemput::wire::enroll::EnrollToken;
+use jemput_core::wire::enroll::EnrollToken;
+use jemput_hub::HubHandle;
 use predicates::prelude::*;
 
 /// A hub serving HTTPS on loopback that knows the office recipient, and a kit home (not enrolled).
@@ -23,15 +23,15 @@ fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (home, keys) = kit_with_office(dir.path());
     let data = dir.path().join("hub");
-    hub::init_with(
+    jemput_hub::init_with(
         &data,
-        &hub::InitOptions {
+        &jemput_hub::InitOptions {
             sans: vec!["localhost".into(), "127.0.0.1".into()],
             office_recipients: vec![keys.recipient.clone()],
         },
     )
     .unwrap();
-    let hub = hub::spawn_local_tls(&data).unwrap();
+    let hub = jemput_hub::spawn_local_tls(&data).unwrap();
     assert!(hub.url.starts_with("https://127.0.0.1:"), "{}", hub.url);
     Setup {
         hub,
@@ -158,7 +158,7 @@ fn a_kit_enrolls_with_a_token_then_uploads_over_pinned_tls_and_gets_a_verified_r
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let r = hub::Registry::open(&s.data).unwrap();
+        let r = jemput_hub::Registry::open(&s.data).unwrap();
         seen = serde_json::to_value(r.get(&kit_id).unwrap().unwrap().last_seen).unwrap();
     }
     assert!(!seen.is_null(), "the kit was never marked seen");
@@ -233,7 +233,7 @@ fn a_used_expired_unknown_or_garbage_token_is_refused_with_a_precise_reason() {
 
     // Expired: a fresh token whose expiry is moved into the past.
     let fresh: EnrollToken = token(&s.data, "tim 2").parse().unwrap();
-    let db = rusqlite::Connection::open(s.data.join(hub::DB_FILE)).unwrap();
+    let db = rusqlite::Connection::open(s.data.join(jemput_hub::DB_FILE)).unwrap();
     db.execute(
         "UPDATE enroll_tokens SET expires_at = '2000-01-01T00:00:00.000000000Z' WHERE token_id = ?1",
         [&fresh.id],

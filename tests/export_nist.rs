@@ -10,10 +10,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use jemput::export::nist::{self, Record};
-use jemput::packet::PacketFile;
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::*;
+use jemput_core::export::nist::{self, Record};
+use jemput_core::packet::PacketFile;
+use jemput_core::visit::*;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 use predicates::prelude::*;
 
 struct Sealed {
@@ -246,7 +246,7 @@ fn png_fingers_in_the_packet_are_compressed_to_wsq_at_export() {
         png_size = (img.width, img.height);
         files[at] = PacketFile {
             name: "finger-01.png".into(),
-            bytes: jemput::visit::synth::png_gray(img.width, img.height, &img.pixels),
+            bytes: jemput_kit::visit::synth::png_gray(img.width, img.height, &img.pixels),
         };
         c.file = "finger-01.png".into();
         c.media_type = "image/png".into();

@@ -11,9 +11,9 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use jemput::export::nist::{self, Record};
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::*;
+use jemput_core::export::nist::{self, Record};
+use jemput_core::visit::*;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 use sha2::{Digest, Sha256};
 
 const SCRIPT: &str = r#"

@@ -10,11 +10,11 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{assert_success, jemput, office, seal_with};
-use jemput::imaging::signature::{SignatureKind, SignatureTrace};
-use jemput::keys::SigningKey;
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::Slot;
+use jemput_core::imaging::signature::{SignatureKind, SignatureTrace};
+use jemput_core::keys::SigningKey;
+use jemput_core::visit::Slot;
 use jemput_drivers::synth;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 use serde_json::Value;
 
 fn write_face(dir: &Path, background: [u8; 3]) -> std::path::PathBuf {
@@ -198,7 +198,7 @@ fn the_signature_kind_survives_a_seal_and_open() {
             &visit,
             &files,
         );
-        let c = jemput::packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
+        let c = jemput_core::packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
         match &c.manifest.visit.captures.signature {
             Some(Slot::Captured(cap)) => {
                 assert_eq!(cap.signature_kind, Some(kind));

@@ -10,11 +10,11 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use common::*;
-use jemput::hub::{self, HubConfig, HubHandle, Registry};
-use jemput::keys::SigningKey;
-use jemput::packet::parse_prelude;
-use jemput::wire::auth;
-use jemput::wire::receipt::Receipt;
+use jemput_core::keys::SigningKey;
+use jemput_core::packet::parse_prelude;
+use jemput_core::wire::auth;
+use jemput_core::wire::receipt::Receipt;
+use jemput_hub::{HubConfig, HubHandle, Registry};
 use predicates::prelude::*;
 use reqwest::{Method, Response, StatusCode};
 use sha1::Sha1;
@@ -41,7 +41,7 @@ fn fixture() -> Fixture {
 fn fixture_with(tune: impl FnOnce(&mut HubConfig)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    let mut config = hub::init(&data).unwrap();
+    let mut config = jemput_hub::init(&data).unwrap();
     tune(&mut config);
     config.save(&data).unwrap();
     let kit = SigningKey::generate();
@@ -49,7 +49,7 @@ fn fixture_with(tune: impl FnOnce(&mut HubConfig)) -> Fixture {
         .unwrap()
         .add(KIT_ID, &kit.public(), Some("tim uji"))
         .unwrap();
-    let hub = hub::spawn_local(&data).unwrap();
+    let hub = jemput_hub::spawn_local(&data).unwrap();
     Fixture {
         hub,
         data,
@@ -208,7 +208,7 @@ async fn discovery_and_info_advertise_tus_1_0_0_checksums_and_limits() {
 
     let r = f.http.get(f.url("/v1/info")).send().await.unwrap();
     assert_eq!(header(&r, "content-type"), Some("application/json"));
-    let info: hub::HubInfo = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let info: jemput_hub::HubInfo = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(info.hub_id, f.hub.hub_id);
     assert_eq!(info.hub_key, f.hub.hub_key);
     assert_eq!(info.tus_version, "1.0.0");
@@ -642,7 +642,7 @@ async fn a_forged_header_is_refused_at_creation_before_any_byte() {
     let text = String::from_utf8(p.header_bytes.clone()).unwrap();
     let forged = text.replace("\"payload_length\":3000", "\"payload_length\":3001");
     assert_ne!(forged, text);
-    let start = jemput::packet::MAGIC.len() + 4;
+    let start = jemput_core::packet::MAGIC.len() + 4;
     packet.splice(start..start + text.len(), forged.bytes());
     packet.push(0);
     let r = f.create(&packet).await;
@@ -684,11 +684,11 @@ async fn a_payload_that_does_not_match_its_signed_hash_is_refused_at_completion_
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // `hub packets` lists it rejected with the reason, and the outbox holds its events.
-    let rows = hub::packets::list(&f.data).unwrap();
+    let rows = jemput_hub::packets::list(&f.data).unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].state, hub::packets::PacketState::Rejected);
+    assert_eq!(rows[0].state, jemput_hub::packets::PacketState::Rejected);
     assert!(rows[0].reason.as_deref().unwrap().contains("SHA-256"));
-    let conn = rusqlite::Connection::open(f.data.join(hub::DB_FILE)).unwrap();
+    let conn = rusqlite::Connection::open(f.data.join(jemput_hub::DB_FILE)).unwrap();
     let kinds: Vec<String> = conn
         .prepare("SELECT kind FROM events WHERE packet_id = ?1 ORDER BY event_id")
         .unwrap()
@@ -705,7 +705,7 @@ async fn garbage_oversized_or_mismatched_metadata_is_refused_with_400() {
     let packet = f.packet_with_payload(&payload(3000, 16));
     let mut with_payload_byte = prelude(&packet).to_vec();
     with_payload_byte.push(packet[with_payload_byte.len()]);
-    let big = B64.encode(vec![7u8; hub::MAX_METADATA_LEN]);
+    let big = B64.encode(vec![7u8; jemput_core::wire::tus::MAX_METADATA_LEN]);
     let cases: Vec<(Option<String>, &str)> = vec![
         (None, "missing Upload-Metadata"),
         (Some("packet".into()), "no `packet` value"),
@@ -769,8 +769,8 @@ async fn an_upload_id_with_path_traversal_is_404_and_touches_no_file() {
     let f = fixture();
     let packet = f.packet_with_payload(&payload(3000, 17));
     let loc = f.created(&packet).await;
-    let config_before = std::fs::read(f.data.join(hub::CONFIG_FILE)).unwrap();
-    let key_before = std::fs::read(f.data.join(hub::KEY_FILE)).unwrap();
+    let config_before = std::fs::read(f.data.join(jemput_hub::CONFIG_FILE)).unwrap();
+    let key_before = std::fs::read(f.data.join(jemput_hub::KEY_FILE)).unwrap();
     let files_before = files_under(&f.data);
     for path in [
         "/v1/uploads/..%2F..%2Fhub.toml",
@@ -793,11 +793,11 @@ async fn an_upload_id_with_path_traversal_is_404_and_touches_no_file() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "PATCH {path}");
     }
     assert_eq!(
-        std::fs::read(f.data.join(hub::CONFIG_FILE)).unwrap(),
+        std::fs::read(f.data.join(jemput_hub::CONFIG_FILE)).unwrap(),
         config_before
     );
     assert_eq!(
-        std::fs::read(f.data.join(hub::KEY_FILE)).unwrap(),
+        std::fs::read(f.data.join(jemput_hub::KEY_FILE)).unwrap(),
         key_before
     );
     let ignore_db = |v: Vec<PathBuf>| -> Vec<PathBuf> {
@@ -1017,7 +1017,7 @@ async fn a_restarted_hub_keeps_uploads_in_progress_and_receipts() {
     } = f;
     hub.shutdown().unwrap();
     let f = Fixture {
-        hub: hub::spawn_local(&data).unwrap(),
+        hub: jemput_hub::spawn_local(&data).unwrap(),
         data,
         kit,
         office,
@@ -1049,7 +1049,7 @@ fn the_hub_cli_creates_a_hub_registers_lists_and_revokes_kits() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert!(v["hub_id"].as_str().unwrap().starts_with("hub-"));
-    let key_file = data.join(hub::KEY_FILE);
+    let key_file = data.join(jemput_hub::KEY_FILE);
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
@@ -1127,7 +1127,7 @@ fn the_hub_cli_creates_a_hub_registers_lists_and_revokes_kits() {
 fn hub_serve_refuses_plain_http_off_loopback_without_the_flag() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("hub");
-    hub::init(&data).unwrap();
+    jemput_hub::init(&data).unwrap();
     jemput()
         .args([
             "hub",

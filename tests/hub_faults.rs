@@ -15,11 +15,11 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use common::*;
-use jemput::hub::{self, HubConfig, HubHandle, Registry};
-use jemput::keys::SigningKey;
-use jemput::packet::parse_prelude;
-use jemput::wire::auth;
-use jemput::wire::receipt::Receipt;
+use jemput_core::keys::SigningKey;
+use jemput_core::packet::parse_prelude;
+use jemput_core::wire::auth;
+use jemput_core::wire::receipt::Receipt;
+use jemput_hub::{HubConfig, HubHandle, Registry};
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,7 +41,7 @@ struct Hub {
 fn start(tune: impl FnOnce(&mut HubConfig)) -> Hub {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    let mut config = hub::init(&data).unwrap();
+    let mut config = jemput_hub::init(&data).unwrap();
     tune(&mut config);
     config.save(&data).unwrap();
     let (a, b) = (SigningKey::generate(), SigningKey::generate());
@@ -49,7 +49,7 @@ fn start(tune: impl FnOnce(&mut HubConfig)) -> Hub {
     reg.add(KIT_A, &a.public(), None).unwrap();
     reg.add(KIT_B, &b.public(), None).unwrap();
     Hub {
-        hub: hub::spawn_local(&data).unwrap(),
+        hub: jemput_hub::spawn_local(&data).unwrap(),
         data,
         a,
         b,
@@ -217,7 +217,7 @@ impl Hub {
 
     /// Packet ids that have a receipt row in the hub database.
     fn receipt_rows(&self) -> Vec<String> {
-        let db = rusqlite::Connection::open(self.data.join(hub::DB_FILE)).unwrap();
+        let db = rusqlite::Connection::open(self.data.join(jemput_hub::DB_FILE)).unwrap();
         let mut q = db
             .prepare("SELECT packet_id FROM receipts ORDER BY packet_id")
             .unwrap();
@@ -227,7 +227,7 @@ impl Hub {
 
     /// Packet files the hub holds, by packet id.
     fn packet_files(&self) -> Vec<String> {
-        let mut v: Vec<String> = walk(&self.data.join(hub::PACKETS_DIR))
+        let mut v: Vec<String> = walk(&self.data.join(jemput_hub::PACKETS_DIR))
             .into_iter()
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
@@ -255,7 +255,7 @@ async fn bad_requests(h: &Hub, round: u32) -> Vec<String> {
     let p = parse_prelude(&forged).unwrap();
     let text = String::from_utf8(p.header_bytes.clone()).unwrap();
     let changed = text.replace("\"payload_length\":3000", "\"payload_length\":3001");
-    let start = jemput::packet::MAGIC.len() + 4;
+    let start = jemput_core::packet::MAGIC.len() + 4;
     forged.splice(start..start + text.len(), changed.bytes());
     forged.push(0);
     tried.push(packet_id(&forged));
@@ -327,7 +327,10 @@ async fn bad_requests(h: &Hub, round: u32) -> Vec<String> {
     }
 
     // Malformed and oversized metadata.
-    let big = format!("packet {}", B64.encode(vec![1u8; hub::MAX_METADATA_LEN]));
+    let big = format!(
+        "packet {}",
+        B64.encode(vec![1u8; jemput_core::wire::tus::MAX_METADATA_LEN])
+    );
     for (meta, says) in [
         ("packet", "no `packet` value"),
         ("packet ****", "not base64"),
@@ -446,7 +449,7 @@ async fn every_kind_of_bad_request_at_once_is_refused_precisely_while_good_uploa
         c.max_size = 1 << 20;
         c.idle_timeout_secs = 2;
     }));
-    let files_before = walk(&h.data.join(hub::PACKETS_DIR));
+    let files_before = walk(&h.data.join(jemput_hub::PACKETS_DIR));
     assert!(files_before.is_empty());
 
     // Stalled clients first: one mid-head, one mid-body; they must not hold anyone up.
@@ -513,7 +516,7 @@ async fn every_kind_of_bad_request_at_once_is_refused_precisely_while_good_uploa
     for p in &good {
         let stored = h
             .data
-            .join(hub::PACKETS_DIR)
+            .join(jemput_hub::PACKETS_DIR)
             .join(format!("{}.jpk", packet_id(p)));
         assert_eq!(&std::fs::read(stored).unwrap(), p, "byte-identical");
     }

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use jemput::keys::SigningKey;
-use jemput::packet;
+use jemput_core::keys::SigningKey;
+use jemput_core::packet;
 
 fn need(tool: &str) {
     let ok = Command::new(tool)
@@ -58,7 +58,7 @@ fn stock_age_decrypts_the_payload_into_the_archive() {
     let (manifest, sig, got) = packet::read_archive(&out.stdout).unwrap();
     assert!(kit
         .public()
-        .verify(jemput::keys::sign::INNER_DOMAIN, &manifest, &sig));
+        .verify(jemput_core::keys::sign::INNER_DOMAIN, &manifest, &sig));
     assert_eq!(got[0].1, files[0].bytes);
 
     // A truncated payload is refused by the stock tool too.

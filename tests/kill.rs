@@ -18,8 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use jemput::home::KitHome;
-use jemput::keys::SigningKey;
+use jemput_core::keys::SigningKey;
+use jemput_kit::home::KitHome;
 use rand::{Rng, SeedableRng};
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -68,7 +68,7 @@ fn kill9(child: &mut Child) {
 
 /// One `hub.sqlite` row count per packet id of a query.
 fn counts(data: &Path, sql: &str) -> BTreeMap<String, i64> {
-    let db = rusqlite::Connection::open(data.join(jemput::hub::DB_FILE)).unwrap();
+    let db = rusqlite::Connection::open(data.join(jemput_hub::DB_FILE)).unwrap();
     let mut q = db.prepare(sql).unwrap();
     let rows = q
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
@@ -86,11 +86,11 @@ fn kill_9_of_the_kit_or_the_hub_during_upload_loses_and_duplicates_nothing() {
 
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("hub");
-    jemput::hub::init(&data).unwrap();
-    let hub_key = SigningKey::load(&data.join(jemput::hub::KEY_FILE))
+    jemput_hub::init(&data).unwrap();
+    let hub_key = SigningKey::load(&data.join(jemput_hub::KEY_FILE))
         .unwrap()
         .public();
-    let keys = jemput::keys::office::keygen(&d.path().join("office")).unwrap();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
     let home = d.path().join("kit");
     jemput()
         .arg("--home")
@@ -101,7 +101,7 @@ fn kill_9_of_the_kit_or_the_hub_during_upload_loses_and_duplicates_nothing() {
         .assert()
         .success();
     let kit = KitHome::open(&home).unwrap();
-    jemput::hub::Registry::open(&data)
+    jemput_hub::Registry::open(&data)
         .unwrap()
         .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
         .unwrap();
@@ -170,7 +170,7 @@ fn kill_9_of_the_kit_or_the_hub_during_upload_loses_and_duplicates_nothing() {
         }
         crossed_before = crossed;
         // The kit's queue opens cleanly after every kill.
-        let (store, report) = jemput::kit::open_store(&KitHome::open(&home).unwrap()).unwrap();
+        let (store, report) = jemput_kit::seal::open_store(&KitHome::open(&home).unwrap()).unwrap();
         assert!(report.missing.is_empty(), "round {round}: {report:?}");
         assert!(report.quarantined.is_empty(), "round {round}: {report:?}");
         drop(store);
@@ -194,10 +194,10 @@ fn kill_9_of_the_kit_or_the_hub_during_upload_loses_and_duplicates_nothing() {
     );
 
     // 0 lost: every packet acknowledged with a stored receipt; the hub holds every one exactly.
-    let (store, _) = jemput::kit::open_store(&KitHome::open(&home).unwrap()).unwrap();
+    let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home).unwrap()).unwrap();
     for (id, bytes) in &queued {
         let e = store.get(id).unwrap().unwrap();
-        assert_eq!(e.state, jemput::store::State::Acknowledged, "{id}");
+        assert_eq!(e.state, jemput_kit::store::State::Acknowledged, "{id}");
         assert!(e.receipt, "{id}: no receipt");
         let at_hub = data.join("packets").join(format!("{id}.jpk"));
         assert_eq!(&std::fs::read(&at_hub).unwrap(), bytes, "{id}");

@@ -22,10 +22,10 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::*;
-use jemput::keys::SigningKey;
-use jemput::store::{State, Store};
-use jemput::upload::pacing::{Backoff, MAX_CHUNK};
-use jemput::upload::{parse_endpoint, NoProgress, Outcome, UploadOptions, Uploader};
+use jemput_core::keys::SigningKey;
+use jemput_kit::store::{State, Store};
+use jemput_kit::upload::pacing::{Backoff, MAX_CHUNK};
+use jemput_kit::upload::{parse_endpoint, NoProgress, Outcome, UploadOptions, Uploader};
 
 /// What the hub process holds besides the uploads in flight: runtime, SQLite, buffers.
 const HUB_BASE_BYTES: u64 = 32 << 20;
@@ -91,8 +91,8 @@ fn make_kit(dir: &Path, i: usize, recipient: &str, payload: usize) -> LoadKit {
         .collect();
     // The hub never decrypts: a payload of noise under a header this kit signed is a packet to it.
     let bytes = resign(&key, &format!("kit-{i}"), recipient, &payload);
-    let header = jemput::packet::parse_prelude(&bytes).unwrap().header;
-    let mut meta = jemput::kit::meta_of(&header);
+    let header = jemput_core::packet::parse_prelude(&bytes).unwrap().header;
+    let mut meta = jemput_kit::seal::meta_of(&header);
     meta.size = bytes.len() as u64;
     Store::open(&root)
         .unwrap()
@@ -117,15 +117,15 @@ fn many_kits_at_once_with_cut_connections_all_get_receipts_and_hub_memory_stays_
 
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("hub");
-    jemput::hub::init(&data).unwrap();
-    let hub_key = SigningKey::load(&data.join(jemput::hub::KEY_FILE))
+    jemput_hub::init(&data).unwrap();
+    let hub_key = SigningKey::load(&data.join(jemput_hub::KEY_FILE))
         .unwrap()
         .public();
     let recipient = office().keys.recipient;
     let kits: Vec<LoadKit> = (0..kits_n)
         .map(|i| make_kit(d.path(), i, &recipient, payload))
         .collect();
-    let registry = jemput::hub::Registry::open(&data).unwrap();
+    let registry = jemput_hub::Registry::open(&data).unwrap();
     for k in &kits {
         registry.add(&k.id, &k.key.public(), None).unwrap();
     }

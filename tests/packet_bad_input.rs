@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use jemput::keys::SigningKey;
-use jemput::packet::{self, PacketError};
+use jemput_core::keys::SigningKey;
+use jemput_core::packet::{self, PacketError};
 
 fn open_fails_cleanly(bytes: &[u8], office: &Office) -> PacketError {
     let parent = tempfile::tempdir().unwrap();
@@ -230,7 +230,7 @@ fn unknown_format_versions_are_named() {
     let mut h: serde_json::Value = serde_json::from_slice(&p.header_bytes).unwrap();
     h["format_version"] = 2.into();
     let hb = serde_json::to_vec(&h).unwrap();
-    let sig = kit.sign(jemput::keys::sign::OUTER_DOMAIN, &hb);
+    let sig = kit.sign(jemput_core::keys::sign::OUTER_DOMAIN, &hb);
     let mut b = packet::format::encode_prelude(&hb, &sig);
     b.extend_from_slice(&sealed.bytes[p.payload_offset..]);
     assert!(matches!(packet::verify(&b, None), Err(PacketError::UnknownVersion(v)) if v == "2"));
@@ -301,7 +301,8 @@ fn a_manifest_signed_by_another_key_fails_the_inner_signature() {
     let kit = SigningKey::generate();
     let sealed = small_packet(&kit, &office);
     let c = packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
-    let forged = SigningKey::generate().sign(jemput::keys::sign::INNER_DOMAIN, &c.manifest_bytes);
+    let forged =
+        SigningKey::generate().sign(jemput_core::keys::sign::INNER_DOMAIN, &c.manifest_bytes);
     let tar = archive(&c.manifest_bytes, &forged, &files_of(&c));
     let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
     assert!(matches!(
@@ -309,7 +310,7 @@ fn a_manifest_signed_by_another_key_fails_the_inner_signature() {
         PacketError::BadInnerSignature
     ));
     // The outer signature's bytes cannot stand in for the inner one either (domain separation).
-    let outer_style = kit.sign(jemput::keys::sign::OUTER_DOMAIN, &c.manifest_bytes);
+    let outer_style = kit.sign(jemput_core::keys::sign::OUTER_DOMAIN, &c.manifest_bytes);
     let tar = archive(&c.manifest_bytes, &outer_style, &files_of(&c));
     let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
     assert!(matches!(
@@ -379,8 +380,8 @@ fn the_kit_cannot_open_its_own_packets() {
     let sealed = small_packet(&kit, &office);
     let draft_dir = tempfile::tempdir().unwrap();
     let pass = age::secrecy::SecretString::from("p".to_string());
-    jemput::keys::draft::create(draft_dir.path(), &pass, 10).unwrap();
-    let Ok(draft_id) = jemput::keys::draft::unlock(draft_dir.path(), &pass) else {
+    jemput_kit::draft_key::create(draft_dir.path(), &pass, 10).unwrap();
+    let Ok(draft_id) = jemput_kit::draft_key::unlock(draft_dir.path(), &pass) else {
         panic!("unlock failed")
     };
     let e = packet::decrypt(&sealed.bytes, &[draft_id], None).unwrap_err();
@@ -441,7 +442,7 @@ fn sealing_an_incomplete_visit_lists_every_problem() {
     let office = office();
     let kit = SigningKey::generate();
     let (mut visit, files) = small_visit();
-    visit.category = jemput::visit::Category::Lansia;
+    visit.category = jemput_core::visit::Category::Lansia;
     visit.consent = None;
     let e = packet::seal(
         &visit,

@@ -4,7 +4,7 @@
 //! Only synthetic prints from `jemput_drivers::synth`; no data from real people.
 
 use image::GrayImage;
-use jemput::imaging::quality::{FingerQuality, JemputFq, JEMPUT_FQ_ID};
+use jemput_core::imaging::quality::{FingerQuality, JemputFq, JEMPUT_FQ_ID};
 use jemput_drivers::synth::fingerprint;
 use jemput_drivers::FingerPosition;
 

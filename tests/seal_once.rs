@@ -5,10 +5,10 @@ mod common;
 
 use age::secrecy::SecretString;
 use common::*;
-use jemput::home::KitHome;
-use jemput::kit;
-use jemput::packet::{self, SealParams};
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
+use jemput_core::packet::{self, SealParams};
+use jemput_kit::home::KitHome;
+use jemput_kit::seal;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 
 fn setup() -> (
     tempfile::TempDir,
@@ -50,7 +50,7 @@ fn seal_until_file(home: &KitHome, identity: &age::x25519::Identity, id: uuid::U
     .unwrap();
     drafts.mark_sealing(id, &sealed.header.packet_id).unwrap();
     let path = home.root.join("packets").join(sealed.file_name());
-    jemput::fsutil::write_atomic(&path, &sealed.bytes, 0o600).unwrap();
+    jemput_core::fsutil::write_atomic(&path, &sealed.bytes, 0o600).unwrap();
     sealed.header.packet_id
 }
 
@@ -59,10 +59,10 @@ fn a_kill_after_the_file_but_before_the_row_adopts_and_does_not_reseal() {
     let (_d, home, identity, id) = setup();
     let packet_id = seal_until_file(&home, &identity, id);
     // Restart: recovery adopts the file; sealing the leftover draft finds it instead of sealing again.
-    let (mut store, report) = kit::open_store(&home).unwrap();
+    let (mut store, report) = seal::open_store(&home).unwrap();
     assert_eq!(report.adopted, std::slice::from_ref(&packet_id));
     let drafts = home.drafts().unwrap();
-    let o = kit::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    let o = seal::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
     assert_eq!(o.packet_id, packet_id);
     assert_eq!(store.list().unwrap().len(), 1);
     assert!(
@@ -74,9 +74,9 @@ fn a_kill_after_the_file_but_before_the_row_adopts_and_does_not_reseal() {
 #[test]
 fn a_kill_after_the_row_but_before_the_draft_removal_does_not_reseal() {
     let (_d, home, identity, id) = setup();
-    let (mut store, _) = kit::open_store(&home).unwrap();
+    let (mut store, _) = seal::open_store(&home).unwrap();
     let drafts = home.drafts().unwrap();
-    let first = kit::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    let first = seal::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
     // Put the draft back as a kill before its removal would have left it.
     let (visit, files) = synthetic_visit(3, &SampleOptions::default());
     let mut visit = visit;
@@ -85,7 +85,7 @@ fn a_kill_after_the_row_but_before_the_draft_removal_does_not_reseal() {
         drafts.save_file(id, &f.name, &f.bytes).unwrap();
     }
     drafts.save_visit(&visit).unwrap();
-    let again = kit::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    let again = seal::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
     assert_eq!(again.packet_id, first.packet_id);
     assert_eq!(store.list().unwrap().len(), 1);
     assert!(drafts.list().unwrap().is_empty());
@@ -98,8 +98,8 @@ fn a_marker_for_a_packet_that_never_landed_seals_normally() {
     drafts
         .mark_sealing(id, "00000000-0000-4000-8000-000000000000")
         .unwrap();
-    let (mut store, _) = kit::open_store(&home).unwrap();
-    let o = kit::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    let (mut store, _) = seal::open_store(&home).unwrap();
+    let o = seal::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
     assert_ne!(o.packet_id, "00000000-0000-4000-8000-000000000000");
     assert!(o.path.is_file());
     assert_eq!(store.list().unwrap().len(), 1);

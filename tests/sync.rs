@@ -6,10 +6,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use jemput::home::KitHome;
-use jemput::keys::SigningKey;
-use jemput::sync::client::{accept, load_state, SyncError, SYNC_FILE};
-use jemput::sync::{KitSettings, SyncBody, SyncDocument};
+use jemput_core::keys::SigningKey;
+use jemput_core::wire::sync::{KitSettings, SyncBody, SyncDocument};
+use jemput_kit::home::KitHome;
+use jemput_kit::sync::client::{accept, load_state, SyncError, SYNC_FILE};
 use predicates::prelude::*;
 
 const NIK_1: &str = "7408014501500003";
@@ -38,7 +38,7 @@ fn kit_id(home: &Path) -> String {
 
 /// A hub in `root/hub` with the kit registered and a worklist: one entry for this kit, one for
 /// every kit, one for another kit. Returns the running hub.
-fn hub_with_worklist(root: &Path, home: &Path) -> (PathBuf, jemput::hub::HubHandle) {
+fn hub_with_worklist(root: &Path, home: &Path) -> (PathBuf, jemput_hub::HubHandle) {
     let data = root.join("hub");
     hub_cmd(&data, &["init"]).success();
     let kit = KitHome::open(home).unwrap();
@@ -70,7 +70,7 @@ fn hub_with_worklist(root: &Path, home: &Path) -> (PathBuf, jemput::hub::HubHand
     hub_cmd(&data, &["worklist", "import", csv.to_str().unwrap()])
         .success()
         .stdout(predicate::str::contains("imported 3 entries"));
-    let handle = jemput::hub::spawn_local(&data).unwrap();
+    let handle = jemput_hub::spawn_local(&data).unwrap();
     run(home, &["config", "set", "hub-url", &handle.url]).success();
     run(
         home,
@@ -131,7 +131,7 @@ fn sync_brings_settings_and_this_kits_worklist_and_a_visit_starts_from_an_entry(
     let d = tempfile::tempdir().unwrap();
     let (home, office) = kit_with_office(d.path());
     let (data, _hub) = hub_with_worklist(d.path(), &home);
-    let second = jemput::keys::office::keygen(&d.path().join("office2")).unwrap();
+    let second = jemput_core::keys::office::keygen(&d.path().join("office2")).unwrap();
     hub_cmd(
         &data,
         &["settings", "set", "office-recipient", &office.recipient],
@@ -327,7 +327,7 @@ fn a_document_with_an_unusable_capture_policy_is_refused_and_changes_nothing() {
     let key = pin_test_hub(&home);
     let kit = kit_id(&home);
     let before = KitHome::open(&home).unwrap().config;
-    let mut capture = jemput::visit::policy::CapturePolicy::default();
+    let mut capture = jemput_core::visit::policy::CapturePolicy::default();
     capture.finger.max_attempts = 0;
     let settings = KitSettings {
         capture: Some(capture),
@@ -482,7 +482,7 @@ fn each_offline_limit_refuses_a_new_visit_naming_the_limit_and_the_value_in_both
 
     // The hub's settings win over the kit's: a limit it sets applies though the config has none.
     let strict = KitSettings {
-        policy: jemput::sync::OfflinePolicy {
+        policy: jemput_core::offline::OfflinePolicy {
             max_backlog_packets: Some(1),
             ..Default::default()
         },
@@ -527,7 +527,7 @@ fn online_only_refuses_a_visit_while_the_hub_is_down_and_allows_it_when_it_answe
     // Also when the hub turns it on for its kits and the kit's own config says nothing.
     run(&home, &["config", "set", "online-only", "unset"]).success();
     hub_cmd(&data, &["settings", "set", "online-only", "true"]).success();
-    let hub = jemput::hub::spawn_local(&data).unwrap();
+    let hub = jemput_hub::spawn_local(&data).unwrap();
     run(&home, &["config", "set", "hub-url", &hub.url]).success();
     run(&home, &["sync"]).success();
     let status = json(run(&home, &["status", "--json"]));

@@ -19,11 +19,11 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use jemput::hub::{self, Registry};
-use jemput::keys::SigningKey;
-use jemput::packet::parse_prelude;
-use jemput::wire::auth;
-use jemput::wire::receipt::Receipt;
+use jemput_core::keys::SigningKey;
+use jemput_core::packet::parse_prelude;
+use jemput_core::wire::auth;
+use jemput_core::wire::receipt::Receipt;
+use jemput_hub::Registry;
 
 fn need_python_peer() {
     let ok = Command::new("python3")
@@ -47,7 +47,7 @@ async fn tuspy_uploads_a_packet_to_the_hub_byte_identical_and_the_hub_signs_a_re
     need_python_peer();
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("hub");
-    hub::init(&data).unwrap();
+    jemput_hub::init(&data).unwrap();
     let kit = SigningKey::generate();
     let key_file = d.path().join("kit.ed25519");
     kit.save(&key_file).unwrap();
@@ -55,7 +55,7 @@ async fn tuspy_uploads_a_packet_to_the_hub_byte_identical_and_the_hub_signs_a_re
         .unwrap()
         .add("kit-test", &kit.public(), None)
         .unwrap();
-    let hub = hub::spawn_local(&data).unwrap();
+    let hub = jemput_hub::spawn_local(&data).unwrap();
 
     let sealed = small_packet(&kit, &office());
     let packet_file = d.path().join("p.jpk");
@@ -125,14 +125,14 @@ async fn shaped_hub(
     kit: &SigningKey,
     dir: &Path,
     shape: shaper::Shape,
-) -> (hub::HubHandle, shaper::Link) {
+) -> (jemput_hub::HubHandle, shaper::Link) {
     let data = dir.join("hub");
-    hub::init(&data).unwrap();
+    jemput_hub::init(&data).unwrap();
     Registry::open(&data)
         .unwrap()
         .add("kit-test", &kit.public(), None)
         .unwrap();
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     let link = shaper::start(h.addr.port(), shape).await;
     (h, link)
 }
@@ -169,29 +169,29 @@ async fn bench_drain_of_a_20_packet_backlog_jemput_vs_tuspy_through_the_same_lin
 
     // jemput: the packets in a kit queue, one drain.
     let root = d.path().join("kit");
-    let mut store = jemput::store::Store::open(&root).unwrap();
+    let mut store = jemput_kit::store::Store::open(&root).unwrap();
     for p in &packets {
         let h = parse_prelude(p).unwrap().header;
-        let mut meta = jemput::kit::meta_of(&h);
+        let mut meta = jemput_kit::seal::meta_of(&h);
         meta.size = p.len() as u64;
         store.commit_packet(&meta, p).unwrap();
     }
     let jd = d.path().join("j");
     std::fs::create_dir(&jd).unwrap();
     let (jhub, jlink) = shaped_hub(&kit, &jd, shape()).await;
-    let up = jemput::upload::Uploader::new(
-        jemput::upload::parse_endpoint(&format!("http://127.0.0.1:{}", jlink.port)).unwrap(),
+    let up = jemput_kit::upload::Uploader::new(
+        jemput_kit::upload::parse_endpoint(&format!("http://127.0.0.1:{}", jlink.port)).unwrap(),
         "kit-test",
         SigningKey::load(&key_file).unwrap(),
         Some(jhub.hub_key),
-        jemput::upload::UploadOptions {
+        jemput_kit::upload::UploadOptions {
             max_attempts: 10,
             ..Default::default()
         },
     );
     let started = std::time::Instant::now();
     let report = up
-        .drain(&mut store, &jemput::upload::NoProgress)
+        .drain(&mut store, &jemput_kit::upload::NoProgress)
         .await
         .unwrap();
     let jemput_took = started.elapsed();

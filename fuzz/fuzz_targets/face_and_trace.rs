@@ -6,8 +6,8 @@
 //! width and a height within 8 … 4 × width.
 #![no_main]
 
-use jemput::imaging::face::{FaceChecker, FaceContext, FacePhoto, FaceSettings};
-use jemput::imaging::signature::{render, RenderOptions, SignatureTrace};
+use jemput_core::imaging::face::{FaceChecker, FaceContext, FacePhoto, FaceSettings};
+use jemput_core::imaging::signature::{render, RenderOptions, SignatureTrace};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

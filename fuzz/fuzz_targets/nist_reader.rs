@@ -6,7 +6,7 @@
 //! summary has one entry per record.
 #![no_main]
 
-use jemput::export::nist::{inspect, parse, Record, Transaction};
+use jemput_core::export::nist::{inspect, parse, Record, Transaction};
 use libfuzzer_sys::fuzz_target;
 
 /// The records with LEN (xx.001) and CNT (1.003) removed: the writer recomputes both.

@@ -4,8 +4,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(p) = jemput::packet::parse_prelude(data) {
+    if let Ok(p) = jemput_core::packet::parse_prelude(data) {
         assert!(p.payload_offset <= data.len());
     }
-    let _ = jemput::packet::verify(data, None);
+    let _ = jemput_core::packet::verify(data, None);
 });

@@ -2,9 +2,9 @@
 //! `Jemput-Receipt` header value, the receipt JSON, and the body JSON behind a valid signature.
 #![no_main]
 
-use jemput::keys::sign::RECEIPT_DOMAIN;
-use jemput::keys::SigningKey;
-use jemput::wire::receipt::Receipt;
+use jemput_core::keys::sign::RECEIPT_DOMAIN;
+use jemput_core::keys::SigningKey;
+use jemput_core::wire::receipt::Receipt;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

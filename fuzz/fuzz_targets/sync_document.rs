@@ -4,8 +4,8 @@
 //! Invariant: no input verifies under a key the fuzzer does not hold.
 #![no_main]
 
-use jemput::keys::SigningKey;
-use jemput::sync::SyncDocument;
+use jemput_core::keys::SigningKey;
+use jemput_core::wire::sync::SyncDocument;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

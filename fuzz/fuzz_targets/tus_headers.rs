@@ -4,9 +4,9 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use jemput::hub::{parse_metadata, parse_upload_checksum, parse_upload_number};
-use jemput::keys::SigningKey;
-use jemput::wire::auth::{AuthError, AuthHeader};
+use jemput_core::wire::tus::{parse_metadata, parse_upload_checksum, parse_upload_number};
+use jemput_core::keys::SigningKey;
+use jemput_core::wire::auth::{AuthError, AuthHeader};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     if let Ok((alg, digest)) = parse_upload_checksum(v) {
-        let len = match alg {
+        let len = match alg.name() {
             "sha1" => 20,
             "sha256" => 32,
             other => panic!("unknown algorithm {other}"),

@@ -2,7 +2,7 @@
 //! value in it, and the packet prelude that value must be (exactly, nothing after the signature).
 #![no_main]
 
-use jemput::hub::{parse_metadata, MAX_METADATA_LEN};
+use jemput_core::wire::tus::{parse_metadata, MAX_METADATA_LEN};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(pairs[..i].iter().all(|(o, _)| o != k), "keys are unique");
     }
     if let Some((_, Some(prelude))) = pairs.into_iter().find(|(k, _)| k == "packet") {
-        if let Ok(p) = jemput::packet::parse_prelude(&prelude) {
+        if let Ok(p) = jemput_core::packet::parse_prelude(&prelude) {
             assert!(p.payload_offset <= prelude.len());
         }
     }

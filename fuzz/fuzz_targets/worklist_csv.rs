@@ -6,8 +6,8 @@
 
 use std::collections::HashSet;
 
-use jemput::visit::nik;
-use jemput::worklist::{parse_csv, WorklistError};
+use jemput_core::visit::nik;
+use jemput_core::worklist::{parse_csv, WorklistError};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

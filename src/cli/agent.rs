@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use jemput::kit;
-use jemput::upload::agent::{self, AgentOptions};
-use jemput::upload::pacing::Backoff;
-use jemput::upload::{self, Outcome, Progress, UploadOptions, UploadReport, Uploader};
+use jemput_core::backoff::Backoff;
+use jemput_kit::seal;
+use jemput_kit::upload::agent::{self, AgentOptions};
+use jemput_kit::upload::{self, Outcome, Progress, UploadOptions, UploadReport, Uploader};
 
 use super::output::{self, Transfer};
 use super::Global;
@@ -41,7 +41,7 @@ pub fn run(g: &Global, a: AgentArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let endpoint = upload::parse_endpoint(given)?;
-    let (mut store, _) = kit::open_store(&home)?;
+    let (mut store, _) = seal::open_store(&home)?;
     let stop = super::interrupt::flag();
     // The pinned certificate applies to the enrolled hub (as for `jemput upload`).
     let pin = super::upload::pinned_for(&home.config, &endpoint)?;
@@ -89,7 +89,7 @@ pub fn run(g: &Global, a: AgentArgs) -> anyhow::Result<ExitCode> {
         .filter(|e| {
             matches!(
                 e.state,
-                jemput::store::State::Sealed | jemput::store::State::Uploading
+                jemput_kit::store::State::Sealed | jemput_kit::store::State::Uploading
             )
         })
         .count();

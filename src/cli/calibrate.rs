@@ -18,10 +18,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use jemput::calibration::{self, CalibrationRecord};
 use jemput_drivers::ef01::{self, Ef01, Ef01Model, ModelOptions, PacketSize};
 use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
 use jemput_drivers::{CaptureControl, Device, PortLink, Selector};
+use jemput_kit::calibration::{self, CalibrationRecord};
 use sha2::{Digest, Sha256};
 
 use super::Global;

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use jemput::calibration::{self, CalibrationRecord};
 use jemput_drivers::ptp::props::{code, CALIBRATION_PROPERTIES, WHITE_BALANCE_NAMES};
 use jemput_drivers::ptp::{self, AnyCamera, DevicePropDesc, PropForm, PropValue, PtpConfig};
 use jemput_drivers::registry::Capability;
 use jemput_drivers::{Device, Selector};
+use jemput_kit::calibration::{self, CalibrationRecord};
 
 use super::calibrate::{calibration_id, CalDriver, CalibrateArgs};
 

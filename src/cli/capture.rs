@@ -86,8 +86,8 @@ pub struct SignatureArgs {
     pub timeout: f64,
     /// What the resident writes: a signature, or, for someone who cannot sign, a simple line or
     /// the written name (recorded in the trace, and flagged)
-    #[arg(long, value_enum, default_value_t = jemput::imaging::signature::SignatureKind::Signature)]
-    pub kind: jemput::imaging::signature::SignatureKind,
+    #[arg(long, value_enum, default_value_t = super::args::SignatureKindArg::Signature)]
+    pub kind: super::args::SignatureKindArg,
     /// Print what was written as JSON
     #[arg(long)]
     pub json: bool,
@@ -311,28 +311,28 @@ fn signature(a: SignatureArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return failed(e, "the signature"),
     };
     let capture_ms = begun.elapsed().as_millis() as u64;
-    let file = jemput::imaging::signature::SignatureTrace::new(
-        trace,
-        a.kind,
-        Some(info.clone()),
+    let file = jemput_core::imaging::signature::SignatureTrace::new(
+        jemput_kit::devices::pen_trace(trace),
+        a.kind.into(),
+        Some(jemput_kit::devices::record(&info)),
         // This bench command applies no calibration: the trace is in the pad's raw units.
         None,
     );
-    let img = jemput::imaging::signature::render(
+    let img = jemput_core::imaging::signature::render(
         &file,
-        &jemput::imaging::signature::RenderOptions {
+        &jemput_core::imaging::signature::RenderOptions {
             width: SIGNATURE_WIDTH,
             ..Default::default()
         },
     );
-    write_file(&a.out, &jemput::imaging::signature::png(&img))?;
+    write_file(&a.out, &jemput_core::imaging::signature::png(&img))?;
     write_file(&a.trace, &file.to_json())?;
     let trace = file.pen_trace();
     let report = CaptureSignatureOutput {
         out: a.out,
         trace: a.trace,
         points: trace.points.len(),
-        strokes: strokes(&trace),
+        strokes: strokes(trace.points.iter().map(|p| p.touching)),
         device: info,
         path,
         capture_ms,

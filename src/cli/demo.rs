@@ -8,13 +8,14 @@ use std::time::Instant;
 
 use age::secrecy::SecretString;
 use clap::Args;
-use jemput::home::{InitOptions, KitHome};
-use jemput::keys::{draft, office};
-use jemput::kit;
 use jemput::outputs::DemoOutput;
-use jemput::packet;
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::{Category, ExceptionReason, FingerPosition, Permanence, ResidentRef};
+use jemput_core::keys::office;
+use jemput_core::packet;
+use jemput_core::visit::{Category, ExceptionReason, FingerPosition, Permanence, ResidentRef};
+use jemput_kit::draft_key as draft;
+use jemput_kit::home::{InitOptions, KitHome};
+use jemput_kit::seal;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -76,7 +77,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let kit_dir = dir.join("kit");
     let home = match KitHome::open(&kit_dir) {
         Ok(h) => h,
-        Err(jemput::home::HomeError::NotInitialised(_)) => KitHome::init(
+        Err(jemput_kit::home::HomeError::NotInitialised(_)) => KitHome::init(
             &kit_dir,
             InitOptions {
                 office_recipients: vec![recipient.clone()],
@@ -107,9 +108,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let mut worklist = Vec::new();
     if hub.is_some() {
-        let http = jemput::sync::client::client_for(&home)?;
-        let synced = runtime.block_on(jemput::sync::sync(&mut home, &http))?;
-        worklist = jemput::sync::client::load_state(&home)?
+        let http = jemput_kit::sync::client::client_for(&home)?;
+        let synced = runtime.block_on(jemput_kit::sync::sync(&mut home, &http))?;
+        worklist = jemput_kit::sync::client::load_state(&home)?
             .map(|(_, b)| b.worklist)
             .unwrap_or_default();
         anyhow::ensure!(
@@ -126,12 +127,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     {
-        let store = jemput::store::Store::open(&home.root)?;
-        jemput::sync::status::check_new_visit(&home, &store)?;
+        let store = jemput_kit::store::Store::open(&home.root)?;
+        jemput_kit::sync::status::check_new_visit(&home, &store)?;
     }
     let drafts = home.drafts()?;
     let identity = home.unlock_drafts(&passphrase)?;
-    let (mut store, _) = kit::open_store(&home)?;
+    let (mut store, _) = seal::open_store(&home)?;
     let kit_key = home.kit_key()?.public();
 
     let seed0 = rand::random::<u32>() as u64;
@@ -210,15 +211,15 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 report.pad,
                 score_note(visit.captures.signature.as_ref()),
                 match report.fix {
-                    jemput::visit::capture::FixOutcome::Fix(p) =>
+                    jemput_kit::visit::capture::FixOutcome::Fix(p) =>
                         format!("GPS fix {:.4}, {:.4}", p.lat, p.lon),
-                    jemput::visit::capture::FixOutcome::NoFix(why) =>
+                    jemput_kit::visit::capture::FixOutcome::NoFix(why) =>
                         format!("GPS: no fix ({why})"),
                 }
             );
         }
         let files_count = visit.referenced_files().len();
-        let o = kit::seal_draft(&home, &mut store, &drafts, &identity, visit.id)?;
+        let o = seal::seal_draft(&home, &mut store, &drafts, &identity, visit.id)?;
         packet::verify_file(&o.path, Some(&kit_key))?;
         lines.push(format!(
             "  {:<12} {:>2} files  {:>2} exceptions  {:>9}  {}\n      {device_note}",
@@ -244,37 +245,38 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         None => String::from("upload: none"),
     };
     if let Some(handle) = &hub {
-        let pin: jemput::upload::CertPin = home
+        let pin: jemput_core::wire::pin::CertPin = home
             .config
             .hub_cert_sha256
             .as_deref()
             .ok_or_else(|| anyhow::anyhow!("the demo kit has no pinned hub certificate"))?
             .parse()?;
-        let uploader = jemput::upload::Uploader::new(
-            jemput::upload::parse_endpoint(&handle.url)?,
+        let uploader = jemput_kit::upload::Uploader::new(
+            jemput_kit::upload::parse_endpoint(&handle.url)?,
             &home.config.kit_id,
             home.kit_key()?,
             home.config.hub_key,
-            jemput::upload::UploadOptions {
+            jemput_kit::upload::UploadOptions {
                 retention_hours: home.config.retention_hours,
                 ..Default::default()
             },
         )
         .pin_certificate(&pin);
-        let report = runtime.block_on(uploader.drain(&mut store, &jemput::upload::NoProgress))?;
+        let report =
+            runtime.block_on(uploader.drain(&mut store, &jemput_kit::upload::NoProgress))?;
         let receipts_dir = dir.join("receipts");
-        jemput::fsutil::ensure_dir(&receipts_dir, 0o700)?;
+        jemput_core::fsutil::ensure_dir(&receipts_dir, 0o700)?;
         for p in &report.packets {
             if let Some(bytes) = store.receipt_of(&p.packet_id)? {
                 let path = receipts_dir.join(format!("{}.json", p.packet_id));
-                jemput::fsutil::write_atomic(&path, &bytes, 0o644)?;
+                jemput_core::fsutil::write_atomic(&path, &bytes, 0o644)?;
                 receipts.push(path);
             }
         }
         let acked = report
             .packets
             .iter()
-            .filter(|p| p.outcome == jemput::upload::Outcome::Acknowledged)
+            .filter(|p| p.outcome == jemput_kit::upload::Outcome::Acknowledged)
             .count();
         anyhow::ensure!(
             acked == report.packets.len() && report.stopped.is_none(),
@@ -344,25 +346,25 @@ fn start_hub_and_enroll(
     dir: &Path,
     home: &mut KitHome,
     recipient: &str,
-) -> anyhow::Result<jemput::hub::HubHandle> {
+) -> anyhow::Result<jemput_hub::HubHandle> {
     let hub_dir = dir.join("hub");
-    if !hub_dir.join(jemput::hub::CONFIG_FILE).exists() {
-        jemput::hub::init_with(
+    if !hub_dir.join(jemput_hub::CONFIG_FILE).exists() {
+        jemput_hub::init_with(
             &hub_dir,
-            &jemput::hub::InitOptions {
+            &jemput_hub::InitOptions {
                 sans: vec!["localhost".into(), "127.0.0.1".into()],
                 office_recipients: vec![recipient.to_string()],
             },
         )?;
     }
-    let mut config = jemput::hub::HubConfig::load(&hub_dir)?;
+    let mut config = jemput_hub::HubConfig::load(&hub_dir)?;
     if !config.office_recipients.iter().any(|r| r == recipient) {
         // A demo hub kept from before enrollment existed.
         config.office_recipients.push(recipient.to_string());
         config.save(&hub_dir)?;
     }
-    let handle = jemput::hub::spawn_local_tls(&hub_dir)?;
-    let registered = jemput::hub::Registry::open(&hub_dir)?
+    let handle = jemput_hub::spawn_local_tls(&hub_dir)?;
+    let registered = jemput_hub::Registry::open(&hub_dir)?
         .get(&home.config.kit_id)?
         .is_some_and(|k| !k.revoked);
     if registered && home.config.hub_cert_sha256 == handle.cert_sha256 {
@@ -375,16 +377,16 @@ fn start_hub_and_enroll(
         .cert_sha256
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the demo hub serves no certificate"))?;
-    let issued = jemput::hub::Tokens::open(&hub_dir)?.issue(Some("demo kit"), 1, &cert)?;
-    let token: jemput::wire::enroll::EnrollToken = issued.token.parse()?;
+    let issued = jemput_hub::Tokens::open(&hub_dir)?.issue(Some("demo kit"), 1, &cert)?;
+    let token: jemput_core::wire::enroll::EnrollToken = issued.token.parse()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(jemput::enroll::enroll(
+    runtime.block_on(jemput_kit::enroll::enroll(
         home,
         &handle.url,
         &token,
-        jemput::enroll::EnrollOptions::default(),
+        jemput_kit::enroll::EnrollOptions::default(),
     ))?;
     Ok(handle)
 }
@@ -409,11 +411,11 @@ fn import_demo_worklist(dir: &Path, hub_dir: &Path, visits: u32) -> anyhow::Resu
         ));
     }
     let path = dir.join("worklist.csv");
-    jemput::fsutil::write_atomic(&path, csv.as_bytes(), 0o644)?;
-    let entries = jemput::worklist::parse_csv(csv.as_bytes())?;
-    jemput::hub::kit_sync::save_worklist(
+    jemput_core::fsutil::write_atomic(&path, csv.as_bytes(), 0o644)?;
+    let entries = jemput_core::worklist::parse_csv(csv.as_bytes())?;
+    jemput_hub::kit_sync::save_worklist(
         hub_dir,
-        &jemput::hub::kit_sync::StoredWorklist {
+        &jemput_hub::kit_sync::StoredWorklist {
             imported_at: jiff::Timestamp::now(),
             source: path.display().to_string(),
             entries,
@@ -423,9 +425,9 @@ fn import_demo_worklist(dir: &Path, hub_dir: &Path, visits: u32) -> anyhow::Resu
 }
 
 /// `" (score 78, jemput-faceq/1)"` for a scored capture, else nothing.
-fn score_note(slot: Option<&jemput::visit::Slot>) -> String {
+fn score_note(slot: Option<&jemput_core::visit::Slot>) -> String {
     match slot {
-        Some(jemput::visit::Slot::Captured(c)) => c
+        Some(jemput_core::visit::Slot::Captured(c)) => c
             .quality
             .as_ref()
             .map(|q| format!(" (score {}, {})", q.score, q.algorithm))

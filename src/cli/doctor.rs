@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::doctor::{self, Status};
+use jemput_kit::doctor::{self, Status};
 
 use super::Global;
 

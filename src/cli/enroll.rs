@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::enroll::{self, EnrollOptions};
-use jemput::wire::enroll::EnrollToken;
+use jemput_core::wire::enroll::EnrollToken;
+use jemput_kit::enroll::{self, EnrollOptions};
 
 use super::Global;
 
@@ -44,8 +44,8 @@ pub fn run(g: &Global, a: EnrollArgs) -> anyhow::Result<ExitCode> {
     ))?;
     // The hub's settings, offline policy and worklist come in its signed sync document: fetch it
     // now over the pinned connection, so an enrolled kit starts with them.
-    let http = jemput::sync::client::client_for(&home)?;
-    let synced = runtime.block_on(jemput::sync::sync(&mut home, &http));
+    let http = jemput_kit::sync::client::client_for(&home)?;
+    let synced = runtime.block_on(jemput_kit::sync::sync(&mut home, &http));
     if a.json {
         super::output::json(&out)?;
     } else {

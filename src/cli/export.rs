@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use jemput::export::nist::{self, ExportOptions, Profile};
-use jemput::keys::{office, PublicKey};
+use jemput_core::export::nist::{self, ExportOptions, Profile};
+use jemput_core::keys::{office, PublicKey};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -110,7 +110,7 @@ fn run_nist(a: NistArgs) -> anyhow::Result<ExitCode> {
     let profile = load_profile(&a)?;
     let ids = office::load_identities(&a.identity)?;
     let bytes = super::read_packet(&a.packet)?;
-    let contents = jemput::packet::decrypt(&bytes, &ids, a.kit_key.as_ref())
+    let contents = jemput_core::packet::decrypt(&bytes, &ids, a.kit_key.as_ref())
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.packet.display()))?;
     let opts = ExportOptions {
         profile,
@@ -118,7 +118,7 @@ fn run_nist(a: NistArgs) -> anyhow::Result<ExitCode> {
     };
     let (out, summary) = nist::export(&contents, &opts)
         .map_err(|e| anyhow::anyhow!("{}: cannot export: {e}", a.packet.display()))?;
-    jemput::fsutil::write_atomic(&a.out, &out, 0o600)
+    jemput_core::fsutil::write_atomic(&a.out, &out, 0o600)
         .with_context(|| format!("cannot write {}", a.out.display()))?;
     if a.json {
         super::output::json(&summary)?;

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use jemput::imaging::face::{Bound, FaceChecker, FaceContext, FacePhoto, FaceSettings};
-use jemput::imaging::signature::{self, RenderOptions, SignatureTrace};
 use jemput::outputs::FaceCheckOutput;
+use jemput_core::imaging::face::{Bound, FaceChecker, FaceContext, FacePhoto, FaceSettings};
+use jemput_core::imaging::signature::{self, RenderOptions, SignatureTrace};
 
 #[derive(Debug, Args)]
 pub struct ImagingArgs {

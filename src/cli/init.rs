@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::home::{InitOptions, KitHome};
-use jemput::keys::{draft, PublicKey};
+use jemput_core::keys::PublicKey;
+use jemput_kit::draft_key as draft;
+use jemput_kit::home::{InitOptions, KitHome};
 
 use super::Global;
 

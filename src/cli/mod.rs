@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each with its args struct and a `run` function.
 
 pub mod agent;
+pub mod args;
 pub mod calibrate;
 pub mod calibrate_camera;
 pub mod capture;
@@ -61,10 +62,10 @@ pub struct Global {
 
 impl Global {
     pub fn home_dir(&self) -> PathBuf {
-        jemput::home::resolve(self.home.as_deref())
+        jemput_kit::home::resolve(self.home.as_deref())
     }
-    pub fn open_home(&self) -> anyhow::Result<jemput::home::KitHome> {
-        Ok(jemput::home::KitHome::open(&self.home_dir())?)
+    pub fn open_home(&self) -> anyhow::Result<jemput_kit::home::KitHome> {
+        Ok(jemput_kit::home::KitHome::open(&self.home_dir())?)
     }
 }
 

@@ -27,7 +27,7 @@ pub enum OfficeCommand {
 pub fn run(a: OfficeArgs) -> anyhow::Result<ExitCode> {
     match a.command {
         OfficeCommand::Keygen { out, json } => {
-            let k = jemput::keys::office::keygen(&out)?;
+            let k = jemput_core::keys::office::keygen(&out)?;
             if json {
                 super::output::json(&k)?;
             } else {

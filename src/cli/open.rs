@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::keys::{office, PublicKey};
-use jemput::packet;
+use jemput_core::keys::{office, PublicKey};
+use jemput_core::packet;
 
 #[derive(Debug, Args)]
 pub struct OpenArgs {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use jemput::keys::PublicKey;
 use jemput::outputs::{InspectOutput, VerifyOutput};
-use jemput::packet;
+use jemput_core::keys::PublicKey;
+use jemput_core::packet;
 
 #[derive(Debug, Args)]
 pub struct PacketArgs {

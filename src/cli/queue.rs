@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::kit;
+use jemput_kit::seal;
 
 use super::Global;
 
@@ -15,7 +15,7 @@ pub struct QueueArgs {
 
 pub fn run(g: &Global, a: QueueArgs) -> anyhow::Result<ExitCode> {
     let home = g.open_home()?;
-    let (store, report) = kit::open_store(&home)?;
+    let (store, report) = seal::open_store(&home)?;
     let entries = store.list()?;
     if a.json {
         super::output::json(&entries)?;

@@ -4,21 +4,22 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jemput::imaging::face::FaceSettings;
-use jemput::imaging::quality::JemputFq;
-use jemput::imaging::signature::SignatureKind;
-use jemput::visit::capture::{
-    capture_with_devices, CaptureHooks, CapturePlan, Devices, FixOutcome,
-};
-use jemput::visit::face::context_of;
-use jemput::visit::fingers::{AttemptEvent, AttemptNext, CaptureObserver};
-use jemput::visit::policy::CapturePolicy;
-use jemput::visit::{Drafts, ExceptionReason, FingerPosition, Permanence, Visit};
+use jemput_core::imaging::face::FaceSettings;
+use jemput_core::imaging::quality::JemputFq;
+use jemput_core::imaging::signature::SignatureKind;
+use jemput_core::visit::policy::CapturePolicy;
+use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Visit};
 use jemput_drivers::ef01::{self, Degradation, Ef01, Ef01Model, ModelOptions, PoorPrint};
 use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
 use jemput_drivers::nmea::{NmeaConfig, NmeaGps, NmeaModel, NmeaModelConfig};
 use jemput_drivers::ptp::{PtpCamera, PtpConfig, PtpModel, PtpModelConfig};
 use jemput_drivers::{Device, PortLink};
+use jemput_kit::visit::capture::{
+    capture_with_devices, CaptureHooks, CapturePlan, Devices, FixOutcome,
+};
+use jemput_kit::visit::face::context_of;
+use jemput_kit::visit::fingers::{AttemptEvent, AttemptNext, CaptureObserver};
+use jemput_kit::visit::Drafts;
 
 /// Running models for one visit, and where they are.
 pub struct SimRig {
@@ -62,7 +63,7 @@ impl RigReport {
             .filter_map(|e| match (&e.next, &e.result) {
                 (
                     AttemptNext::Accepted,
-                    jemput::visit::fingers::AttemptResult::Scored { score, .. },
+                    jemput_kit::visit::fingers::AttemptResult::Scored { score, .. },
                 ) => Some(format!("{:02}:{score}", e.finger.code())),
                 (AttemptNext::Forced { .. }, _) => Some(format!("{:02}:forced", e.finger.code())),
                 _ => None,
@@ -115,15 +116,18 @@ impl SimRig {
             }
         };
         fp.person_seed = seed;
-        fp.first_finger = FingerPosition::new(1).expect("1-10");
+        fp.first_finger = jemput_drivers::FingerPosition::new(1).expect("1-10");
         // The resident's right index touches the sensor with its tip only the first time, so
         // the capture policy retries it (and the demo shows the policy at work).
         fp.poor_prints = vec![PoorPrint::repeated(
-            FingerPosition::new(2).expect("1-10"),
+            jemput_drivers::FingerPosition::new(2).expect("1-10"),
             1,
             Degradation::PartialContact,
         )];
-        fp.skipped_fingers = skipped.to_vec();
+        fp.skipped_fingers = skipped
+            .iter()
+            .map(|&f| jemput_kit::devices::finger_of(f))
+            .collect();
         let (ef01, ef01_path) = Ef01Model::spawn_on_pty(fp)?;
 
         let mut pen = Isdv4ModelConfig {
@@ -207,13 +211,13 @@ impl SimRig {
         let scanner_name = describe(&scanner, &self.ef01_path);
         let pad_name = describe(&pad, &self.isdv4_path);
         // A pad calibrated with `jemput calibrate` maps its traces onto the signing area.
-        if let Some(rec) = jemput::calibration::current(home, pad.info())? {
+        if let Some(rec) = jemput_kit::calibration::current(home, pad.info())? {
             pad.set_calibration(Some(serde_json::from_value(rec.data)?))?;
         }
         let pad_calibration = pad.calibration().map(|c| c.id.clone());
         // The camera and the scanner: whatever `jemput calibrate` recorded for them, by identity.
-        let camera_calibration = jemput::calibration::current_id(home, camera.info())?;
-        let scanner_calibration = jemput::calibration::current_id(home, scanner.info())?;
+        let camera_calibration = jemput_kit::calibration::current_id(home, camera.info())?;
+        let scanner_calibration = jemput_kit::calibration::current_id(home, scanner.info())?;
         let mut printer = PrintAttempts(Vec::new());
         let fix = capture_with_devices(
             visit,

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::keys::draft;
-use jemput::kit;
 use jemput::outputs::{SealFailure, SealOutput};
+use jemput_kit::draft_key;
+use jemput_kit::seal;
 use uuid::Uuid;
 
 use super::Global;
@@ -25,14 +25,14 @@ pub struct SealArgs {
 pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
     let home = g.open_home()?;
     let drafts = home.drafts()?;
-    let pass = draft::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+    let pass = draft_key::passphrase_from_env_or_prompt("Kit passphrase: ")?;
     let identity = home.unlock_drafts(&pass)?;
-    let (mut store, _) = kit::open_store(&home)?;
+    let (mut store, _) = seal::open_store(&home)?;
     let ids = if a.all { drafts.list()? } else { a.visits };
     let mut sealed = Vec::new();
     let mut failed = Vec::new();
     for id in ids {
-        match kit::seal_draft(&home, &mut store, &drafts, &identity, id) {
+        match seal::seal_draft(&home, &mut store, &drafts, &identity, id) {
             Ok(o) => {
                 if !a.json {
                     println!(
@@ -56,7 +56,7 @@ pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
     let mut ok = failed.is_empty();
     // Online-only recording: what was sealed goes to the hub at once.
     if !sealed.is_empty()
-        && jemput::sync::status::effective_policy(&home)?
+        && jemput_kit::sync::status::effective_policy(&home)?
             .online_only()
             .0
     {
@@ -80,19 +80,19 @@ pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
 
 /// Drains the queue once to the configured hub; `Err` says why not everything was acknowledged.
 fn upload_now(
-    home: &jemput::home::KitHome,
-    store: &mut jemput::store::Store,
+    home: &jemput_kit::home::KitHome,
+    store: &mut jemput_kit::store::Store,
 ) -> Result<(), String> {
     let url = home.config.hub_url.as_deref().ok_or("no hub-url is set")?;
-    let endpoint = jemput::upload::parse_endpoint(url).map_err(|e| e.to_string())?;
+    let endpoint = jemput_kit::upload::parse_endpoint(url).map_err(|e| e.to_string())?;
     let key = home.kit_key().map_err(|e| e.to_string())?;
     let pin = super::upload::pinned_for(&home.config, &endpoint).map_err(|e| e.to_string())?;
-    let mut uploader = jemput::upload::Uploader::new(
+    let mut uploader = jemput_kit::upload::Uploader::new(
         endpoint,
         &home.config.kit_id,
         key,
         home.config.hub_key,
-        jemput::upload::UploadOptions {
+        jemput_kit::upload::UploadOptions {
             retention_hours: home.config.retention_hours,
             max_attempts: 2,
             ..Default::default()
@@ -106,12 +106,12 @@ fn upload_now(
         .build()
         .map_err(|e| e.to_string())?;
     let report = runtime
-        .block_on(uploader.drain(store, &jemput::upload::NoProgress))
+        .block_on(uploader.drain(store, &jemput_kit::upload::NoProgress))
         .map_err(|e| e.to_string())?;
     let acked = report
         .packets
         .iter()
-        .filter(|p| p.outcome == jemput::upload::Outcome::Acknowledged)
+        .filter(|p| p.outcome == jemput_kit::upload::Outcome::Acknowledged)
         .count();
     if let Some(why) = report.stopped {
         return Err(why);

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use jemput::keys::{self, PublicKey};
+use jemput_core::keys::{self, PublicKey};
 
 use super::hub::settings::{flag, optional};
 use super::Global;
@@ -96,11 +96,11 @@ pub fn run(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
                 ConfigKey::HubKey => c.hub_key = Some(value.parse::<PublicKey>()?),
                 ConfigKey::Operator => c.operator = Some(value),
                 ConfigKey::HubUrl => {
-                    jemput::upload::parse_endpoint(&value)?;
+                    jemput_kit::upload::parse_endpoint(&value)?;
                     c.hub_url = Some(value.trim().to_string());
                 }
                 ConfigKey::HubCertSha256 => {
-                    let pin: jemput::upload::CertPin = value.parse()?;
+                    let pin: jemput_core::wire::pin::CertPin = value.parse()?;
                     c.hub_cert_sha256 = Some(pin.to_string());
                 }
                 ConfigKey::RetentionHours => {

@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::store::Store;
-use jemput::sync::policy::{Limit, LimitStatus, Source};
-use jemput::sync::status::kit_status;
+use jemput_core::offline::{Limit, LimitStatus, Source};
+use jemput_kit::store::Store;
+use jemput_kit::sync::status::kit_status;
 
 use super::output::bytes;
 use super::Global;

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::keys::draft;
-use jemput::kit;
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
+use jemput_kit::draft_key;
+use jemput_kit::seal;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 
 use super::Global;
 
@@ -25,9 +25,9 @@ pub struct StressArgs {
 pub fn run(g: &Global, a: StressArgs) -> anyhow::Result<ExitCode> {
     let home = g.open_home()?;
     let drafts = home.drafts()?;
-    let pass = draft::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+    let pass = draft_key::passphrase_from_env_or_prompt("Kit passphrase: ")?;
     let identity = home.unlock_drafts(&pass)?;
-    let (mut store, report) = kit::open_store(&home)?;
+    let (mut store, report) = seal::open_store(&home)?;
     eprintln!(
         "recovery: {} temp removed, {} adopted, {} quarantined, {} missing",
         report.temp_removed.len(),
@@ -40,7 +40,7 @@ pub fn run(g: &Global, a: StressArgs) -> anyhow::Result<ExitCode> {
     for id in drafts.list()? {
         let (visit, _) = drafts.load(id, &identity)?;
         if visit.readiness().is_empty() {
-            let o = kit::seal_draft(&home, &mut store, &drafts, &identity, id)?;
+            let o = seal::seal_draft(&home, &mut store, &drafts, &identity, id)?;
             announce(&o)?;
         }
     }
@@ -56,13 +56,13 @@ pub fn run(g: &Global, a: StressArgs) -> anyhow::Result<ExitCode> {
             drafts.save_file(visit.id, &f.name, &f.bytes)?;
         }
         drafts.save_visit(&visit)?;
-        let o = kit::seal_draft(&home, &mut store, &drafts, &identity, visit.id)?;
+        let o = seal::seal_draft(&home, &mut store, &drafts, &identity, visit.id)?;
         announce(&o)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn announce(o: &kit::SealOutcome) -> anyhow::Result<()> {
+fn announce(o: &seal::SealOutcome) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "SEALED {} {}", o.packet_id, o.path.display())?;
     out.flush()?;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::sync::client;
+use jemput_kit::sync::client;
 
 use super::Global;
 

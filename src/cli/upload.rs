@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::kit;
-use jemput::upload::{self, Outcome, PacketResult, Progress, UploadOptions, Uploader};
+use jemput_kit::seal;
+use jemput_kit::upload::{self, Outcome, PacketResult, Progress, UploadOptions, Uploader};
 
 use super::Global;
 
@@ -34,7 +34,7 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let endpoint = upload::parse_endpoint(given)?;
-    let (mut store, _) = kit::open_store(&home)?;
+    let (mut store, _) = seal::open_store(&home)?;
     let mut uploader = Uploader::new(
         endpoint.clone(),
         &home.config.kit_id,
@@ -97,9 +97,9 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
 /// The certificate pin to use for `endpoint`: the kit's, when the endpoint is on the enrolled
 /// hub's origin.
 pub(crate) fn pinned_for(
-    config: &jemput::home::Config,
+    config: &jemput_kit::home::Config,
     endpoint: &reqwest::Url,
-) -> anyhow::Result<Option<upload::CertPin>> {
+) -> anyhow::Result<Option<jemput_core::wire::pin::CertPin>> {
     let (Some(pin), Some(hub)) = (&config.hub_cert_sha256, &config.hub_url) else {
         return Ok(None);
     };

@@ -6,13 +6,13 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use jemput::keys::draft;
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::{
+use jemput_core::visit::{
     nik, Category, Consent, ConsentBy, ExceptionReason, FingerPosition, GeoPoint, Operator,
     Permanence, Place, Resident, ResidentRef, Sex, Visit,
 };
-use jemput::worklist::WorklistEntry;
+use jemput_core::worklist::WorklistEntry;
+use jemput_kit::draft_key;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 use uuid::Uuid;
 
 use super::Global;
@@ -94,7 +94,7 @@ pub struct NewArgs {
     /// `simple-mark` (a simple line) or `written-name`; recorded and flagged (needs --synthetic
     /// until `visit` captures from a pad)
     #[arg(long, value_enum, requires = "synthetic")]
-    pub signature_kind: Option<jemput::imaging::signature::SignatureKind>,
+    pub signature_kind: Option<super::args::SignatureKindArg>,
     /// Finger exception POS=REASON[,permanent], e.g. 7=amputated,permanent; REASON is amputated,
     /// bandaged, unable_to_sign, blind, refused, device_failure or other:TEXT
     #[arg(long = "exception", value_parser = parse_exception)]
@@ -138,8 +138,11 @@ fn parse_exception(s: &str) -> Result<(FingerPosition, ExceptionReason, Permanen
 }
 
 /// The synced worklist's entry `id`; `None` (with a warning) when the kit's worklist lacks it.
-fn worklist_entry(home: &jemput::home::KitHome, id: &str) -> anyhow::Result<Option<WorklistEntry>> {
-    let entries = jemput::sync::client::load_state(home)?
+fn worklist_entry(
+    home: &jemput_kit::home::KitHome,
+    id: &str,
+) -> anyhow::Result<Option<WorklistEntry>> {
+    let entries = jemput_kit::sync::client::load_state(home)?
         .map(|(_, b)| b.worklist)
         .unwrap_or_default();
     let found = entries.into_iter().find(|e| e.id == id.trim());
@@ -170,8 +173,8 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 nik::parse(nik)?;
             }
             // The offline policy first: past a limit, nothing is started.
-            let store = jemput::store::Store::open(&home.root)?;
-            jemput::sync::status::check_new_visit(&home, &store)?;
+            let store = jemput_kit::store::Store::open(&home.root)?;
+            jemput_kit::sync::status::check_new_visit(&home, &store)?;
             drop(store);
             let entry = match &n.worklist {
                 Some(id) => worklist_entry(&home, id)?,
@@ -189,7 +192,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                         category,
                         operator: operator.clone(),
                         finger_exceptions: n.exceptions.clone(),
-                        signature_kind: n.signature_kind.unwrap_or_default(),
+                        signature_kind: n.signature_kind.unwrap_or_default().into(),
                         ..Default::default()
                     },
                 );
@@ -303,7 +306,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         VisitCommand::Show { id, json } => {
-            let pass = draft::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+            let pass = draft_key::passphrase_from_env_or_prompt("Kit passphrase: ")?;
             let identity = home.unlock_drafts(&pass)?;
             let (visit, files) = drafts.load(id, &identity)?;
             let problems: Vec<String> = visit.readiness().iter().map(|p| p.to_string()).collect();
@@ -333,7 +336,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         VisitCommand::Confirm { id, codes } => {
-            let pass = draft::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+            let pass = draft_key::passphrase_from_env_or_prompt("Kit passphrase: ")?;
             let identity = home.unlock_drafts(&pass)?;
             let (mut visit, _) = drafts.load(id, &identity)?;
             let known: Vec<&str> = visit.nik_warnings().iter().map(|w| w.code).collect();

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::sync::client::load_state;
+use jemput_kit::sync::client::load_state;
 
 use super::Global;
 

@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use jemput::keys::office::{self, OfficeKeys};
-use jemput::keys::sign::OUTER_DOMAIN;
-use jemput::keys::{recipient_key_id, SigningKey};
-use jemput::packet::{self, format, PacketFile, SealParams, Sealed};
-use jemput::visit::sample::{synthetic_visit, SampleOptions};
-use jemput::visit::*;
+use jemput_core::keys::office::{self, OfficeKeys};
+use jemput_core::keys::sign::OUTER_DOMAIN;
+use jemput_core::keys::{recipient_key_id, SigningKey};
+use jemput_core::packet::{self, format, PacketFile, SealParams, Sealed};
+use jemput_core::visit::*;
+use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 use sha2::{Digest, Sha256};
 
 mod sim;
@@ -46,7 +46,7 @@ pub fn small_visit() -> (Visit, Vec<PacketFile>) {
         media_type: "image/jpeg".into(),
         extra_files: vec![],
         captured_at: now,
-        device: DeviceInfo {
+        device: DeviceRecord {
             driver: "synthetic".into(),
             model: "test".into(),
             serial: None,

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use jemput::home::KitHome;
-use jemput::hub::Registry;
-use jemput::keys::SigningKey;
-use jemput::store::State;
-use jemput::upload::{NoProgress, Outcome};
+use jemput_core::keys::SigningKey;
+use jemput_hub::Registry;
+use jemput_kit::home::KitHome;
+use jemput_kit::store::State;
+use jemput_kit::upload::{NoProgress, Outcome};
 
 use super::cli::seal_one;
 use super::common::*;

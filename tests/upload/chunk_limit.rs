@@ -3,10 +3,10 @@
 //! kit sends the same bytes again in smaller chunks. A hub advertises its limit
 //! (`Jemput-Max-Chunk`), and the kit never sends more than that.
 
-use jemput::hub::{self, Registry};
-use jemput::keys::SigningKey;
-use jemput::store::State;
-use jemput::upload::{NoProgress, Outcome};
+use jemput_core::keys::SigningKey;
+use jemput_hub::Registry;
+use jemput_kit::store::State;
+use jemput_kit::upload::{NoProgress, Outcome};
 
 use super::fake_hub::{start_hub, Creation};
 use super::Kit;
@@ -82,14 +82,14 @@ async fn against_a_real_hub_a_small_max_chunk_is_advertised_and_kept_and_max_siz
     let big = kit.queue_packet(150_000);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    let mut config = hub::init(&data).unwrap();
+    let mut config = jemput_hub::init(&data).unwrap();
     config.max_chunk = 24_000;
     config.save(&data).unwrap();
     Registry::open(&data)
         .unwrap()
         .add("kit-test", &kit.key.public(), None)
         .unwrap();
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
 
     let opts = reqwest::Client::new()
         .request(reqwest::Method::OPTIONS, format!("{}/v1/uploads", h.url))
@@ -112,10 +112,10 @@ async fn against_a_real_hub_a_small_max_chunk_is_advertised_and_kept_and_max_siz
     h.shutdown().unwrap();
 
     // The same hub with a packet limit below the next packet: 413 at creation, kept sealed.
-    let mut config = hub::HubConfig::load(&data).unwrap();
+    let mut config = jemput_hub::HubConfig::load(&data).unwrap();
     config.max_size = 50_000;
     config.save(&data).unwrap();
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     let too_big = kit.queue_packet(60_000);
     let report = kit
         .uploader(&h.url, Some(h.hub_key), 3)

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State as AxState;
 use axum::http::{HeaderMap, StatusCode};
-use jemput::hub::events::{self, DeliveryState, EventKind, StatusEvent, WebhookConfig};
-use jemput::hub::packets::{self, PacketState};
-use jemput::hub::{self, HubConfig, HubHandle, Registry};
-use jemput::upload::{NoProgress, Outcome};
+use jemput_hub::events::{self, DeliveryState, EventKind, StatusEvent, WebhookConfig};
+use jemput_hub::packets::{self, PacketState};
+use jemput_hub::{HubConfig, HubHandle, Registry};
+use jemput_kit::upload::{NoProgress, Outcome};
 
 use super::peer::free_port;
 use super::Kit;
@@ -80,7 +80,7 @@ async fn start_receiver(port: u16, fail_first: usize) -> (String, Receiver) {
 /// A hub for the kit, tuned by `tune` (fast webhook retries).
 fn hub_for(kit: &Kit, dir: &Path, tune: impl FnOnce(&mut HubConfig)) -> PathBuf {
     let data = dir.join("hub");
-    let mut config = hub::init(&data).unwrap();
+    let mut config = jemput_hub::init(&data).unwrap();
     config.webhook_retry_base_ms = 50;
     config.webhook_retry_max_secs = 1;
     tune(&mut config);
@@ -133,7 +133,7 @@ async fn with_the_office_identity_the_hub_opens_each_packet_and_lists_it_opened(
     let dir = tempfile::tempdir().unwrap();
     let identity = kit.office.keys.identity_file.clone();
     let data = hub_for(&kit, dir.path(), |c| c.office_identity = Some(identity));
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("the packet is opened", || {
         state_of(&data, &id).0 == PacketState::Opened
@@ -154,7 +154,7 @@ async fn without_an_identity_packets_are_not_opened_until_a_restart_with_one_and
     let id = kit.queue_packet(20_000);
     let dir = tempfile::tempdir().unwrap();
     let data = hub_for(&kit, dir.path(), |_| {});
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("recorded not opened", || {
         state_of(&data, &id).0 == PacketState::NotOpened
@@ -167,7 +167,7 @@ async fn without_an_identity_packets_are_not_opened_until_a_restart_with_one_and
     let mut c = HubConfig::load(&data).unwrap();
     c.office_identity = Some(other.keys.identity_file.clone());
     c.save(&data).unwrap();
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     eventually("open failed", || {
         state_of(&data, &id).0 == PacketState::OpenFailed
     })
@@ -187,7 +187,7 @@ async fn without_an_identity_packets_are_not_opened_until_a_restart_with_one_and
     let mut c = HubConfig::load(&data).unwrap();
     c.office_identity = None;
     c.save(&data).unwrap();
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("second packet not opened", || {
         state_of(&data, &id2).0 == PacketState::NotOpened
@@ -196,7 +196,7 @@ async fn without_an_identity_packets_are_not_opened_until_a_restart_with_one_and
     h.shutdown().unwrap();
     c.office_identity = Some(kit.office.keys.identity_file.clone());
     c.save(&data).unwrap();
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     eventually("second packet opened after the restart", || {
         state_of(&data, &id2).0 == PacketState::Opened
     })
@@ -207,7 +207,7 @@ async fn without_an_identity_packets_are_not_opened_until_a_restart_with_one_and
     // A hub.toml naming an identity file that is not there: the hub refuses to start, saying why.
     c.office_identity = Some(dir.path().join("missing.age"));
     c.save(&data).unwrap();
-    let e = hub::Hub::open(&data).unwrap_err().to_string();
+    let e = jemput_hub::Hub::open(&data).unwrap_err().to_string();
     assert!(
         e.contains("office identity") && e.contains("missing.age"),
         "{e}"
@@ -236,7 +236,7 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
             },
         ];
     });
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("received, verified and opened delivered", || {
         received.lock().unwrap().events.len() >= 3
@@ -296,7 +296,7 @@ async fn undelivered_events_survive_a_hub_restart_and_are_delivered_then() {
         }];
     });
     // Nobody listens at the webhook yet: the hub tries, fails, and keeps the events.
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("failed attempts recorded", || {
         events::deliveries(&data)
@@ -310,7 +310,7 @@ async fn undelivered_events_survive_a_hub_restart_and_are_delivered_then() {
     h.shutdown().unwrap();
 
     let (_, received) = start_receiver(port, 0).await;
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     eventually("both events delivered after the restart", || {
         received.lock().unwrap().events.len() == 2
     })
@@ -348,7 +348,7 @@ async fn an_event_older_than_the_maximum_age_is_given_up_and_that_is_recorded() 
             secret: SECRET.into(),
         }];
     });
-    let h = hub::spawn_local(&data).unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("both events given up", || {
         let d = events::deliveries(&data).unwrap();

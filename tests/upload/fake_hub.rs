@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use jemput::keys::{PublicKey, SigningKey};
-use jemput::wire::auth::AuthHeader;
-use jemput::wire::receipt::{Receipt, ReceiptBody};
+use jemput_core::keys::{PublicKey, SigningKey};
+use jemput_core::wire::auth::AuthHeader;
+use jemput_core::wire::receipt::{Receipt, ReceiptBody};
 use sha2::{Digest, Sha256};
 
 use super::Kit;
@@ -30,7 +30,7 @@ pub struct FakeHub {
     pub receipt_key: SigningKey,
     pub creation: Creation,
     pub patch_faults: VecDeque<u16>,
-    pub header: Option<jemput::packet::Header>,
+    pub header: Option<jemput_core::packet::Header>,
     pub data: Vec<u8>,
     pub length: u64,
     pub checksums: Vec<String>,
@@ -116,7 +116,7 @@ async fn hub_create(AxState(hub): AxState<Hub>, headers: HeaderMap) -> Response 
     let meta = headers["upload-metadata"].to_str().unwrap();
     let prelude = B64.decode(meta.strip_prefix("packet ").unwrap()).unwrap();
     h.header = Some(
-        jemput::packet::format::parse_prelude(&prelude)
+        jemput_core::packet::format::parse_prelude(&prelude)
             .unwrap()
             .header,
     );

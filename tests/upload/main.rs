@@ -26,10 +26,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
-use jemput::keys::{PublicKey, SigningKey};
-use jemput::store::Store;
-use jemput::upload::pacing::Backoff;
-use jemput::upload::{parse_endpoint, UploadOptions, Uploader};
+use jemput_core::backoff::Backoff;
+use jemput_core::keys::{PublicKey, SigningKey};
+use jemput_kit::store::Store;
+use jemput_kit::upload::{parse_endpoint, UploadOptions, Uploader};
 
 // ---------------------------------------------------------------------------------------------
 // The kit side: a store with packets sealed by a test kit key.
@@ -82,7 +82,7 @@ impl Kit {
             .collect();
         let recipients = [self.office.keys.recipient.clone()];
         let sealed = seal_with(&self.key, &recipients, &visit, &files);
-        let mut meta = jemput::kit::meta_of(&sealed.header);
+        let mut meta = jemput_kit::seal::meta_of(&sealed.header);
         meta.size = sealed.bytes.len() as u64;
         self.store().commit_packet(&meta, &sealed.bytes).unwrap();
         sealed.header.packet_id

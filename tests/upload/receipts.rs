@@ -1,10 +1,10 @@
 //! Receipts and hub answers, against the fake hub: a receipt is stored only when it verifies with
 //! the pinned key; `460`, `409`, `413`, `401` and "already held" do what the protocol says.
 
-use jemput::keys::SigningKey;
-use jemput::store::State;
-use jemput::upload::{parse_endpoint, NoProgress, Outcome, UploadOptions, Uploader};
-use jemput::wire::receipt::Receipt;
+use jemput_core::keys::SigningKey;
+use jemput_core::wire::receipt::Receipt;
+use jemput_kit::store::State;
+use jemput_kit::upload::{parse_endpoint, NoProgress, Outcome, UploadOptions, Uploader};
 
 use super::fake_hub::{start_hub, Creation};
 use super::Kit;
@@ -69,7 +69,7 @@ async fn a_forged_receipt_is_refused_and_the_packet_stays_uploading_and_unpurged
     let e = store.get(&id).unwrap().unwrap();
     assert_eq!((e.state, e.receipt), (State::Uploading, false));
     assert_eq!(store.receipt_of(&id).unwrap(), None);
-    let purged = jemput::upload::purge_expired(
+    let purged = jemput_kit::upload::purge_expired(
         &mut store,
         jiff::SignedDuration::ZERO,
         jiff::Timestamp::now(),

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use jemput::store::State;
-use jemput::upload::{NoProgress, Outcome};
+use jemput_kit::store::State;
+use jemput_kit::upload::{NoProgress, Outcome};
 
 use super::peer::TusPeer;
 use super::proxy::start_proxy;
@@ -34,7 +34,7 @@ async fn a_packet_uploads_byte_identically_to_the_reference_tus_server_and_is_ke
     assert!(e.uploaded_without_receipt && !e.receipt);
 
     // Never purged without a receipt, whatever the retention; a second drain sends nothing.
-    let purged = jemput::upload::purge_expired(
+    let purged = jemput_kit::upload::purge_expired(
         &mut store,
         jiff::SignedDuration::ZERO,
         jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 365),

@@ -8,9 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use jemput::hub;
-use jemput::store::State;
-use jemput::upload::{NoProgress, Outcome};
+use jemput_kit::store::State;
+use jemput_kit::upload::{NoProgress, Outcome};
 
 use super::shaper::{self, Cuts, Shape};
 use super::Kit;
@@ -23,15 +22,15 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 /// A hub on loopback with the test kit registered.
-fn hub_for(kit: &Kit) -> (hub::HubHandle, tempfile::TempDir) {
+fn hub_for(kit: &Kit) -> (jemput_hub::HubHandle, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    hub::init(&data).unwrap();
-    hub::Registry::open(&data)
+    jemput_hub::init(&data).unwrap();
+    jemput_hub::Registry::open(&data)
         .unwrap()
         .add("kit-test", &kit.key.public(), None)
         .unwrap();
-    (hub::spawn_local(&data).unwrap(), dir)
+    (jemput_hub::spawn_local(&data).unwrap(), dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +104,7 @@ async fn uploads_over_a_slow_cut_link_end_byte_identical_and_resend_at_most_one_
         cut.len()
     );
     assert!(
-        resent <= cut.len() as u64 * jemput::upload::pacing::MAX_CHUNK as u64,
+        resent <= cut.len() as u64 * jemput_kit::upload::pacing::MAX_CHUNK as u64,
         "at most one chunk per cut"
     );
     // Nothing past a confirmed offset is sent twice: after each cut the next PATCH of that packet

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::hub::{server, HubConfig, Tokens};
+use jemput_hub::{server, HubConfig, Tokens};
 
 #[derive(Debug, Args)]
 pub struct EnrollTokenArgs {
@@ -13,7 +13,7 @@ pub struct EnrollTokenArgs {
     pub name: Option<String>,
     /// Hours the token stays valid (1 to 720)
     #[arg(long, default_value_t = 24, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(jemput::hub::enroll::MAX_TTL_HOURS)))]
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(jemput_hub::enroll::MAX_TTL_HOURS)))]
     pub ttl_hours: u32,
     /// Print the token as JSON (schemas/hub-enroll-token.schema.json)
     #[arg(long)]
@@ -29,7 +29,7 @@ pub fn run(data: &Path, a: EnrollTokenArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "warning: this hub knows no office recipient, so enrollment will be refused until \
              office_recipients is set in {}",
-            data.join(jemput::hub::CONFIG_FILE).display()
+            data.join(jemput_hub::CONFIG_FILE).display()
         );
     }
     if a.json {

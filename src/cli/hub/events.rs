@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::hub::events::{self, Delivery, DeliveryState};
+use jemput_hub::events::{self, Delivery, DeliveryState};
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
@@ -18,7 +18,7 @@ pub struct EventsArgs {
 }
 
 pub fn run(data: &Path, a: EventsArgs) -> anyhow::Result<ExitCode> {
-    let config = jemput::hub::HubConfig::load(data)?;
+    let config = jemput_hub::HubConfig::load(data)?;
     let mut rows = events::deliveries(data)?;
     if a.undelivered {
         rows.retain(|d| d.state != DeliveryState::Delivered);
@@ -30,7 +30,7 @@ pub fn run(data: &Path, a: EventsArgs) -> anyhow::Result<ExitCode> {
     if config.webhooks.is_empty() {
         eprintln!(
             "no webhooks configured: add [[webhooks]] with url and secret to {}",
-            data.join(jemput::hub::CONFIG_FILE).display()
+            data.join(jemput_hub::CONFIG_FILE).display()
         );
     }
     for d in &rows {

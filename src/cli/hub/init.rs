@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::hub::{self, Hub, HubInitOutput};
+use jemput_hub::{Hub, HubInitOutput};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -30,14 +30,14 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
     let identity = match &a.office_identity {
         Some(f) => {
             // Check it before creating anything: a hub that cannot open its packets is a typo.
-            jemput::keys::office::load_identities(f)?;
+            jemput_core::keys::office::load_identities(f)?;
             Some(std::path::absolute(f)?)
         }
         None => None,
     };
-    let mut config = hub::init_with(
+    let mut config = jemput_hub::init_with(
         data,
-        &hub::InitOptions {
+        &jemput_hub::InitOptions {
             sans: a.sans.clone(),
             office_recipients: a.office_recipients,
         },
@@ -51,12 +51,12 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
         data: data.to_path_buf(),
         hub_id: config.hub_id,
         hub_key: opened.public_key(),
-        key_file: data.join(hub::KEY_FILE),
+        key_file: data.join(jemput_hub::KEY_FILE),
         max_size: config.max_size,
-        cert_file: data.join(hub::tls::CERT_FILE),
+        cert_file: data.join(jemput_hub::tls::CERT_FILE),
         cert_sha256: opened.cert_sha256().unwrap_or_default().to_string(),
         sans: if a.sans.is_empty() {
-            hub::tls::default_sans()
+            jemput_hub::tls::default_sans()
         } else {
             a.sans
         },
@@ -75,7 +75,7 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
         if out.office_recipients.is_empty() {
             eprintln!(
                 "note: no office recipient yet; kits cannot enroll until office_recipients is set in {}",
-                data.join(hub::CONFIG_FILE).display()
+                data.join(jemput_hub::CONFIG_FILE).display()
             );
         }
         println!(

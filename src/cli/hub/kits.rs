@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use jemput::hub::{KitEntry, Registry};
-use jemput::keys::PublicKey;
+use jemput_core::keys::PublicKey;
+use jemput_hub::{KitEntry, Registry};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]

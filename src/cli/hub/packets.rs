@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use jemput::hub::packets::{self, PacketRow, PacketState};
+use jemput_hub::packets::{self, PacketRow, PacketState};
 
 #[derive(Debug, Args)]
 pub struct PacketsArgs {

@@ -51,7 +51,7 @@ pub fn run(data: &Path, a: ServeArgs) -> anyhow::Result<ExitCode> {
         let (info, cert) = {
             let data = data.to_path_buf();
             tokio::task::spawn_blocking(move || {
-                jemput::hub::server::open_with_cert(&data)
+                jemput_hub::server::open_with_cert(&data)
                     .map(|(h, c)| (h.info(), c.fingerprint()))
             })
             .await??
@@ -67,9 +67,9 @@ pub fn run(data: &Path, a: ServeArgs) -> anyhow::Result<ExitCode> {
             let _ = tokio::signal::ctrl_c().await;
         };
         if plain {
-            jemput::hub::serve_until(data, listener, stop).await?;
+            jemput_hub::serve_until(data, listener, stop).await?;
         } else {
-            jemput::hub::serve_tls_until(data, listener, stop).await?;
+            jemput_hub::serve_tls_until(data, listener, stop).await?;
         }
         anyhow::Ok(())
     })?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use jemput::hub::kit_sync::{load_settings, save_settings};
+use jemput_hub::kit_sync::{load_settings, save_settings};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -104,7 +104,7 @@ pub fn run(data: &Path, a: SettingsArgs) -> anyhow::Result<ExitCode> {
             let p = &mut s.policy;
             match key {
                 SettingKey::OfficeRecipient => {
-                    jemput::keys::parse_recipient(&value)?;
+                    jemput_core::keys::parse_recipient(&value)?;
                     let v = value.trim().to_string();
                     if !s.office_recipients.contains(&v) {
                         s.office_recipients.push(v);

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use jemput::hub::kit_sync::{load_worklist, save_worklist, StoredWorklist};
-use jemput::worklist::{parse_csv, WorklistEntry};
+use jemput_core::worklist::{parse_csv, WorklistEntry};
+use jemput_hub::kit_sync::{load_worklist, save_worklist, StoredWorklist};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]

@@ -1,0 +1,153 @@
+//! Errors of the hub library: the data directory, the registry, storage. Each says what to do next.
+//!
+//! Errors a kit sees over HTTP are not these: they are status codes with a one-line reason, built
+//! in `tus.rs`.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong opening or running a hub outside one request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// `hub init` found a hub already there.
+    #[error("{path} already holds a hub; choose another --data directory (an existing hub key is never overwritten)")]
+    AlreadyInitialised {
+        /// The file that exists.
+        path: PathBuf,
+    },
+
+    /// The data directory has no hub.
+    #[error("no hub at {path}: create one with `jemput hub init --data {path}`")]
+    NotInitialised {
+        /// The data directory.
+        path: PathBuf,
+    },
+
+    /// A file or directory of the hub could not be read or written.
+    #[error("cannot {what} {path}: {source}; check that the hub data directory is on a mounted, writable disk")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// `hub.toml` does not parse.
+    #[error("the hub config {path} is malformed: {why}; fix it by hand or restore it")]
+    BadConfig {
+        /// The config file.
+        path: PathBuf,
+        /// What the parser said.
+        why: String,
+    },
+
+    /// The hub key could not be written or read.
+    #[error(transparent)]
+    Key(#[from] jemput_core::keys::KeyError),
+
+    /// The hub database could not be opened or configured.
+    #[error("cannot open the hub database {path}: {source}; check its permissions")]
+    OpenDb {
+        /// The database file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// SQLite refused write-ahead logging.
+    #[error("the hub database {path} cannot use write-ahead logging (journal mode stayed {mode:?}); keep the hub data on a local disk")]
+    NotWal {
+        /// The database file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+
+    /// A query failed.
+    #[error("hub database error: {0}; retry, and if it persists check the disk")]
+    Sqlite(#[from] rusqlite::Error),
+
+    /// The schema could not be brought up to date.
+    #[error("cannot upgrade the hub database schema: {0}; if it was written by a newer jemput, install that version")]
+    Migration(#[from] rusqlite_migration::Error),
+
+    /// A row holds a value this version cannot read.
+    #[error("the hub database holds an unreadable {what} {value:?}; it was edited or damaged")]
+    Corrupt {
+        /// Which value.
+        what: &'static str,
+        /// The value found.
+        value: String,
+    },
+
+    /// A kit id that the registry does not accept.
+    #[error("bad kit id {0:?}: use 1 to 64 characters from A-Z a-z 0-9 . _ -")]
+    BadKitId(String),
+
+    /// `hub kits add` for a kit id already registered.
+    #[error(
+        "kit {0} is already registered; revoke it and register the new key under a new kit id"
+    )]
+    KitExists(String),
+
+    /// `hub kits revoke` for a kit id not registered.
+    #[error("no kit {0} in the registry; `jemput hub kits` lists them")]
+    UnknownKit(String),
+
+    /// The hub has no TLS certificate yet.
+    #[error("the hub at {path} has no TLS certificate yet; `jemput hub serve --data {path}` creates one on its first start")]
+    NoCertificate {
+        /// The data directory.
+        path: PathBuf,
+    },
+
+    /// The hub certificate or its key could not be made or read.
+    #[error("the hub certificate {path} is unusable: {why}")]
+    BadCertificate {
+        /// The certificate or key file.
+        path: PathBuf,
+        /// What failed.
+        why: String,
+    },
+
+    /// An office recipient given to the hub is not an age X25519 recipient.
+    #[error("bad office recipient {value:?}: {why}; give the office's age1… public key")]
+    BadRecipient {
+        /// The value given.
+        value: String,
+        /// What the parser said.
+        why: String,
+    },
+
+    /// An enrollment token could not be issued.
+    #[error("bad enrollment token request: {0}")]
+    BadToken(String),
+
+    /// The office identity named in `hub.toml` cannot be read.
+    #[error("cannot read the office identity {path}: {why}; fix office_identity in hub.toml (or `jemput hub init --office-identity FILE` for a new hub)")]
+    OfficeIdentity {
+        /// The identity file.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
+
+    /// Binding or serving failed.
+    #[error("the hub server failed: {0}")]
+    Serve(#[source] io::Error),
+}
+
+impl HubError {
+    pub(crate) fn io(
+        what: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| HubError::Io { what, path, source }
+    }
+}

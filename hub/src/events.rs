@@ -1,0 +1,540 @@
+//! Status events: every change of a packet's state at the hub (received, verified, rejected,
+//! opened, open-failed) is written to a durable outbox table in the same SQLite transaction as the
+//! change itself, and a background worker POSTs each event to every webhook in `hub.toml`, signed
+//! with HMAC-SHA-256, retrying with exponential back-off and jitter until it is delivered or older
+//! than `event_max_age_secs` (then it gives up and records that). Undelivered events survive
+//! restarts: the outbox is the database. The wire format is `docs/hub-protocol.md` §7.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use std::path::Path;
+
+use rusqlite::{params, Connection};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::{lock, open_hub_db, parse_ts, ts_text, Hub, HubConfig, HubError};
+use jemput_core::backoff::Backoff;
+
+/// The header carrying the HMAC-SHA-256 of the body: `sha256=<lowercase hex>`.
+pub const SIGNATURE_HEADER: &str = "Jemput-Signature";
+/// The header naming the event kind (`verified`, …).
+pub const EVENT_HEADER: &str = "Jemput-Event";
+/// The header carrying the event id (also in the body).
+pub const EVENT_ID_HEADER: &str = "Jemput-Event-Id";
+/// How long one POST to a webhook may take.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the worker looks for due deliveries when nothing wakes it.
+const POLL: Duration = Duration::from_millis(500);
+/// Deliveries tried per webhook per round.
+const BATCH: usize = 32;
+
+/// A webhook the hub posts status events to (`[[webhooks]]` in `hub.toml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where events are POSTed (http:// or https://).
+    pub url: String,
+    /// The shared secret the `Jemput-Signature` HMAC is keyed with (UTF-8 bytes).
+    pub secret: String,
+}
+
+/// A packet's state change, as posted to webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A kit started uploading the packet (its header verified at creation).
+    Received,
+    /// Every byte arrived and verified; the hub stored the packet and signed a receipt.
+    Verified,
+    /// The complete upload failed verification; nothing was stored.
+    Rejected,
+    /// The hub decrypted the packet with the office identity; inner signature and file hashes hold.
+    Opened,
+    /// Decrypting or the inner checks failed (`reason` says which).
+    OpenFailed,
+}
+
+impl EventKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Received => "received",
+            EventKind::Verified => "verified",
+            EventKind::Rejected => "rejected",
+            EventKind::Opened => "opened",
+            EventKind::OpenFailed => "open-failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<EventKind, HubError> {
+        Ok(match s {
+            "received" => EventKind::Received,
+            "verified" => EventKind::Verified,
+            "rejected" => EventKind::Rejected,
+            "opened" => EventKind::Opened,
+            "open-failed" => EventKind::OpenFailed,
+            _ => {
+                return Err(HubError::Corrupt {
+                    what: "event kind",
+                    value: s.into(),
+                })
+            }
+        })
+    }
+}
+
+/// The JSON body of a webhook POST (`schemas/hub-event.schema.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StatusEvent {
+    /// Increasing per hub; a receiver dedupes and orders by it (retries may arrive late).
+    pub event_id: i64,
+    /// What happened.
+    pub event: EventKind,
+    /// The hub that saw it.
+    pub hub_id: String,
+    pub packet_id: String,
+    pub kit_id: String,
+    /// The packet file's size in bytes, when known.
+    pub size: Option<u64>,
+    /// Why, for `rejected` and `open-failed`.
+    pub reason: Option<String>,
+    /// When the state changed.
+    pub at: Timestamp,
+}
+
+/// Writes an event to the outbox. Call it with the transaction that makes the state change.
+pub(crate) fn enqueue(
+    conn: &Connection,
+    kind: EventKind,
+    packet_id: &str,
+    kit_id: &str,
+    size: Option<u64>,
+    reason: Option<&str>,
+) -> Result<(), HubError> {
+    conn.execute(
+        "INSERT INTO events (kind, packet_id, kit_id, size, reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            kind.as_str(),
+            packet_id,
+            kit_id,
+            size.map(|s| s as i64),
+            reason,
+            ts_text(Timestamp::now())
+        ],
+    )?;
+    Ok(())
+}
+
+/// The HMAC-SHA-256 of `body` under `secret`, as sent in `Jemput-Signature`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks a `Jemput-Signature` value against `body` in constant time (for receivers written in
+/// Rust, and the tests).
+pub fn verify_signature(secret: &str, body: &[u8], header: &str) -> bool {
+    let Some(hex_sig) = header.trim().strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(sig) = hex::decode(hex_sig) else {
+        return false;
+    };
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
+}
+
+/// Where delivering one event to one webhook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not tried yet, or to be retried.
+    Pending,
+    /// The webhook answered 2xx.
+    Delivered,
+    /// Older than `event_max_age_secs` before it was delivered; never tried again.
+    GaveUp,
+}
+
+impl DeliveryState {
+    fn parse(s: Option<String>) -> Result<DeliveryState, HubError> {
+        Ok(match s.as_deref() {
+            None | Some("pending") => DeliveryState::Pending,
+            Some("delivered") => DeliveryState::Delivered,
+            Some("gave_up") => DeliveryState::GaveUp,
+            Some(other) => {
+                return Err(HubError::Corrupt {
+                    what: "delivery state",
+                    value: other.into(),
+                })
+            }
+        })
+    }
+}
+
+/// Where one event stands for one webhook (`jemput hub events --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Delivery {
+    pub event: StatusEvent,
+    pub url: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+struct Due {
+    event: StatusEvent,
+    created_at: Timestamp,
+    attempts: u32,
+    last_error: Option<String>,
+}
+
+fn event_row(
+    hub_id: &str,
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(StatusEvent, String, String)> {
+    let kind: String = r.get(1)?;
+    let at: String = r.get(6)?;
+    Ok((
+        StatusEvent {
+            event_id: r.get(0)?,
+            event: EventKind::Received, // replaced below, once the kind is checked
+            hub_id: hub_id.to_owned(),
+            packet_id: r.get(2)?,
+            kit_id: r.get(3)?,
+            size: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
+            reason: r.get(5)?,
+            at: Timestamp::UNIX_EPOCH,
+        },
+        kind,
+        at,
+    ))
+}
+
+fn finish_event(
+    (mut ev, kind, at): (StatusEvent, String, String),
+) -> Result<(StatusEvent, Timestamp), HubError> {
+    ev.event = EventKind::parse(&kind)?;
+    let at = parse_ts("event time", at)?;
+    ev.at = at;
+    Ok((ev, at))
+}
+
+/// Events not yet delivered to (or given up for) `url` whose next attempt is due at `now`.
+fn due(conn: &Connection, hub_id: &str, url: &str, now: Timestamp) -> Result<Vec<Due>, HubError> {
+    let mut stmt = conn.prepare(
+        "SELECT e.event_id, e.kind, e.packet_id, e.kit_id, e.size, e.reason, e.created_at,
+                d.attempts, d.last_error
+         FROM events e LEFT JOIN deliveries d ON d.event_id = e.event_id AND d.url = ?1
+         WHERE d.state IS NULL OR (d.state = 'pending' AND d.next_at <= ?2)
+         ORDER BY e.event_id LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![url, ts_text(now), BATCH as i64], |r| {
+            Ok((
+                event_row(hub_id, r)?,
+                r.get::<_, Option<i64>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(raw, attempts, last_error)| {
+            let (event, created_at) = finish_event(raw)?;
+            Ok(Due {
+                event,
+                created_at,
+                attempts: attempts.unwrap_or(0) as u32,
+                last_error,
+            })
+        })
+        .collect()
+}
+
+fn record(
+    conn: &Connection,
+    event_id: i64,
+    url: &str,
+    state: &str,
+    attempts: u32,
+    next_at: Timestamp,
+    last_error: Option<&str>,
+) -> Result<(), HubError> {
+    conn.execute(
+        "INSERT INTO deliveries (event_id, url, state, attempts, next_at, last_error, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (event_id, url) DO UPDATE SET state = ?3, attempts = ?4, next_at = ?5,
+             last_error = ?6, updated_at = ?7",
+        params![
+            event_id,
+            url,
+            state,
+            attempts,
+            ts_text(next_at),
+            last_error,
+            ts_text(Timestamp::now())
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every event of the hub in `data` with its delivery state for each configured webhook, oldest
+/// first.
+pub fn deliveries(data: &Path) -> Result<Vec<Delivery>, HubError> {
+    let config = HubConfig::load(data)?;
+    let db = open_hub_db(data)?;
+    let conn = lock(&db);
+    let hub_id = config.hub_id.clone();
+    let mut stmt = conn.prepare(
+        "SELECT e.event_id, e.kind, e.packet_id, e.kit_id, e.size, e.reason, e.created_at,
+                d.state, d.attempts, d.last_error
+         FROM events e LEFT JOIN deliveries d ON d.event_id = e.event_id AND d.url = ?1
+         ORDER BY e.event_id",
+    )?;
+    let mut out = Vec::new();
+    for hook in &config.webhooks {
+        let rows = stmt
+            .query_map([&hook.url], |r| {
+                Ok((
+                    event_row(&hub_id, r)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<i64>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (raw, state, attempts, last_error) in rows {
+            out.push(Delivery {
+                event: finish_event(raw)?.0,
+                url: hook.url.clone(),
+                state: DeliveryState::parse(state)?,
+                attempts: attempts.unwrap_or(0) as u32,
+                last_error,
+            });
+        }
+    }
+    out.sort_by_key(|d| d.event.event_id);
+    Ok(out)
+}
+
+/// POSTs one event; `Err` is why it was not delivered.
+async fn post(
+    http: &reqwest::Client,
+    hook: &WebhookConfig,
+    event: &StatusEvent,
+    attempt: u32,
+) -> Result<(), String> {
+    let body = serde_json::to_vec(event).expect("an event serialises");
+    let resp = http
+        .post(&hook.url)
+        .timeout(POST_TIMEOUT)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, signature(&hook.secret, &body))
+        .header(EVENT_HEADER, event.event.as_str())
+        .header(EVENT_ID_HEADER, event.event_id.to_string())
+        .header("Jemput-Delivery-Attempt", attempt.to_string())
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("no answer: {e}"))?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", resp.status().as_u16()))
+    }
+}
+
+/// The webhook worker: delivers due events until `stop` turns true. Spawned by the server.
+pub(crate) async fn run_worker(
+    hub: Arc<Hub>,
+    wake: Arc<tokio::sync::Notify>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let hooks = hub.config().webhooks.clone();
+    if hooks.is_empty() {
+        return;
+    }
+    let http = reqwest::Client::builder()
+        .connect_timeout(POST_TIMEOUT)
+        .user_agent(concat!("jemput-hub/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client builds with rustls");
+    let backoff = Backoff {
+        base: Duration::from_millis(hub.config().webhook_retry_base_ms.max(1)),
+        max: Duration::from_secs(hub.config().webhook_retry_max_secs.max(1)),
+    };
+    let max_age = jiff::SignedDuration::from_secs(
+        hub.config().event_max_age_secs.min(i64::MAX as u64) as i64,
+    );
+    // One task per webhook: a slow or dead receiver delays only its own events.
+    let tasks: Vec<_> = hooks
+        .into_iter()
+        .map(|hook| {
+            let worker = HookWorker {
+                hub: hub.clone(),
+                hook,
+                http: http.clone(),
+                backoff,
+                max_age,
+            };
+            tokio::spawn(worker.run(wake.clone(), stop.clone()))
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// Delivers the events of one webhook.
+struct HookWorker {
+    hub: Arc<Hub>,
+    hook: WebhookConfig,
+    http: reqwest::Client,
+    backoff: Backoff,
+    max_age: jiff::SignedDuration,
+}
+
+impl HookWorker {
+    async fn run(
+        self,
+        wake: Arc<tokio::sync::Notify>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        while !*stop.borrow() {
+            self.round(&stop).await;
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Tries every due event once (or gives it up).
+    async fn round(&self, stop: &tokio::sync::watch::Receiver<bool>) {
+        let (hub, hook, http, backoff, max_age) = (
+            &self.hub,
+            &self.hook,
+            &self.http,
+            self.backoff,
+            self.max_age,
+        );
+        let h = hub.clone();
+        let url = hook.url.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let conn = lock(&h.db);
+            due(&conn, &h.config().hub_id, &url, Timestamp::now())
+        })
+        .await
+        .expect("the outbox query panicked");
+        let due = match found {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("cannot read the event outbox: {e}");
+                return;
+            }
+        };
+        for d in due {
+            if *stop.borrow() {
+                return;
+            }
+            let now = Timestamp::now();
+            let outcome = if now.duration_since(d.created_at) > max_age {
+                let why = format!(
+                    "gave up after {} attempts, the event is older than {} s{}",
+                    d.attempts,
+                    max_age.as_secs(),
+                    d.last_error
+                        .as_deref()
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
+                );
+                tracing::warn!(event = d.event.event_id, url = %hook.url, "{why}");
+                ("gave_up", d.attempts, now, Some(why))
+            } else {
+                let attempt = d.attempts + 1;
+                match post(http, hook, &d.event, attempt).await {
+                    Ok(()) => {
+                        tracing::info!(event = d.event.event_id, url = %hook.url, attempt, "status event delivered");
+                        ("delivered", attempt, now, None)
+                    }
+                    Err(why) => {
+                        let wait = backoff.delay(attempt - 1);
+                        tracing::info!(event = d.event.event_id, url = %hook.url, attempt, ?wait, "status event not delivered: {why}");
+                        let next = now
+                            .checked_add(
+                                jiff::SignedDuration::try_from(wait)
+                                    .unwrap_or(jiff::SignedDuration::ZERO),
+                            )
+                            .unwrap_or(now);
+                        ("pending", attempt, next, Some(why))
+                    }
+                }
+            };
+            let (h, url, id) = (hub.clone(), hook.url.clone(), d.event.event_id);
+            let saved = tokio::task::spawn_blocking(move || {
+                let (state, attempts, next, why) = outcome;
+                record(
+                    &lock(&h.db),
+                    id,
+                    &url,
+                    state,
+                    attempts,
+                    next,
+                    why.as_deref(),
+                )
+            })
+            .await
+            .expect("recording a delivery panicked");
+            if let Err(e) = saved {
+                tracing::error!("cannot record a webhook delivery: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_hmac_sha256_of_the_body_in_hex() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let body = br#"{"event_id":1}"#;
+        let sig = signature("rahasia", body);
+        assert!(verify_signature("rahasia", body, &sig));
+        assert!(!verify_signature("lain", body, &sig));
+        assert!(!verify_signature("rahasia", b"{}", &sig));
+        assert!(!verify_signature("rahasia", body, "sha1=00"));
+        assert!(!verify_signature("rahasia", body, "sha256=zz"));
+    }
+
+    #[test]
+    fn event_kinds_are_kebab_case_on_the_wire_and_round_trip() {
+        for k in [
+            EventKind::Received,
+            EventKind::Verified,
+            EventKind::Rejected,
+            EventKind::Opened,
+            EventKind::OpenFailed,
+        ] {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(EventKind::parse(k.as_str()).unwrap(), k);
+        }
+        assert!(EventKind::parse("opened ").is_err());
+    }
+}

@@ -1,0 +1,622 @@
+//! The office hub: a tus 1.0.0 server that verifies each packet before it accepts it and answers
+//! with a receipt signed by the hub key. The protocol is `docs/hub-protocol.md`.
+//!
+//! Layout of a hub data directory:
+//!
+//! ```text
+//! <data>/hub.toml               hub id and limits (HubConfig)
+//! <data>/hub.ed25519            the hub's signing key (PKCS#8 PEM, 0600): receipts are signed with it
+//! <data>/hub-cert.pem           the hub's self-signed TLS certificate; kits pin its SHA-256
+//! <data>/hub-cert.key           its private key (PKCS#8 PEM, 0600)
+//! <data>/hub.sqlite             kit registry, enrollment tokens, uploads in progress, receipts
+//!                               (WAL, synchronous=FULL)
+//! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
+//! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
+//! <data>/worklist.json          the worklist kits receive in their sync document
+//! <data>/kit-settings.toml      settings kits receive (offline policy, retention, recipients)
+//! ```
+//!
+//! The hub serves HTTPS with its own certificate (plain HTTP only on loopback or when told
+//! `--insecure-http`); kits enroll with one-time tokens ([`enroll`]) or are registered by hand
+//! (`jemput hub kits add`); the worklist and kit settings are served signed ([`kit_sync`]).
+//!
+//! After a packet is stored, a background task opens it with the office identity when one is
+//! configured ([`opener`]), and every packet state change goes to a durable outbox that a second
+//! task posts to the configured webhooks ([`events`]).
+
+pub mod enroll;
+pub mod error;
+pub mod events;
+pub mod kit_sync;
+pub mod opener;
+pub mod packets;
+pub mod registry;
+pub mod server;
+pub mod storage;
+pub mod tls;
+mod tus;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{Migrations, M};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use jemput_core::fsutil;
+use jemput_core::keys::{PublicKey, SigningKey};
+
+pub use enroll::{IssuedToken, Tokens};
+pub use error::HubError;
+pub use registry::{KitEntry, Registry};
+pub use server::{serve, serve_tls_until, serve_until, spawn_local, spawn_local_tls, HubHandle};
+pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage, Upload, UploadState, Uploads};
+
+/// The hub config file, in the data directory.
+pub const CONFIG_FILE: &str = "hub.toml";
+/// The hub signing key, in the data directory.
+pub const KEY_FILE: &str = "hub.ed25519";
+/// The hub database, in the data directory.
+pub const DB_FILE: &str = "hub.sqlite";
+/// Partial uploads, under the data directory.
+pub const UPLOADS_DIR: &str = "uploads";
+/// Verified packets, under the data directory.
+pub const PACKETS_DIR: &str = "packets";
+
+/// Largest packet a new hub accepts (`Tus-Max-Size`).
+pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
+/// Largest body of one `PATCH` a new hub reads; what a kit sends beyond it is refused with `413`.
+pub const DEFAULT_MAX_CHUNK: u64 = 8 << 20;
+/// How long an upload in progress is kept without activity (`Upload-Expires`).
+pub const DEFAULT_UPLOAD_EXPIRY_SECS: u64 = 7 * 24 * 3600;
+/// How long a `PATCH` body may stall before the hub keeps what arrived and ends the request.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+
+const DIR_MODE: u32 = 0o700;
+
+/// The hub's settings, `hub.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    /// The hub's id, `hub-` and 8 hex digits; receipts name it.
+    pub hub_id: String,
+    /// Largest packet file accepted, in bytes (`Tus-Max-Size`).
+    #[serde(default = "default_max_size")]
+    pub max_size: u64,
+    /// Largest body of one `PATCH`, in bytes.
+    #[serde(default = "default_max_chunk")]
+    pub max_chunk: u64,
+    /// Seconds an unfinished upload is kept after its last byte arrived.
+    #[serde(default = "default_upload_expiry")]
+    pub upload_expiry_secs: u64,
+    /// Seconds a `PATCH` body may stall before the hub keeps what arrived and ends the request.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// The office age recipients (`age1…`) enrolled kits are told to encrypt packets to.
+    #[serde(default)]
+    pub office_recipients: Vec<String>,
+    /// The office's age identity file (`AGE-SECRET-KEY-1…`; a relative path is taken from the data
+    /// directory): with it the hub opens every verified packet and records the result; without it
+    /// packets are recorded "not opened".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office_identity: Option<PathBuf>,
+    /// Seconds a status event is retried before the hub gives up delivering it.
+    #[serde(default = "default_event_max_age")]
+    pub event_max_age_secs: u64,
+    /// First wait, in milliseconds, before retrying a webhook delivery (doubles each time).
+    #[serde(default = "default_webhook_retry_base")]
+    pub webhook_retry_base_ms: u64,
+    /// Longest wait, in seconds, between retries of a webhook delivery.
+    #[serde(default = "default_webhook_retry_max")]
+    pub webhook_retry_max_secs: u64,
+    /// Where status events are posted (`[[webhooks]]` tables: `url`, `secret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<events::WebhookConfig>,
+}
+
+/// Status events are retried for three days by default.
+pub const DEFAULT_EVENT_MAX_AGE_SECS: u64 = 3 * 24 * 3600;
+
+fn default_event_max_age() -> u64 {
+    DEFAULT_EVENT_MAX_AGE_SECS
+}
+fn default_webhook_retry_base() -> u64 {
+    1000
+}
+fn default_webhook_retry_max() -> u64 {
+    600
+}
+
+fn default_max_size() -> u64 {
+    DEFAULT_MAX_SIZE
+}
+fn default_max_chunk() -> u64 {
+    DEFAULT_MAX_CHUNK
+}
+fn default_upload_expiry() -> u64 {
+    DEFAULT_UPLOAD_EXPIRY_SECS
+}
+fn default_idle_timeout() -> u64 {
+    DEFAULT_IDLE_TIMEOUT_SECS
+}
+
+impl HubConfig {
+    /// Reads `hub.toml` from a data directory.
+    pub fn load(data: &Path) -> Result<HubConfig, HubError> {
+        let path = data.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(HubError::NotInitialised { path: data.into() })
+            }
+            Err(e) => return Err(HubError::io("read", &path)(e)),
+        };
+        let config: HubConfig = toml::from_str(&text).map_err(|e| HubError::BadConfig {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        if config.max_size == 0 || config.max_chunk == 0 {
+            return Err(HubError::BadConfig {
+                path,
+                why: "max_size and max_chunk must be positive".into(),
+            });
+        }
+        for r in &config.office_recipients {
+            jemput_core::keys::parse_recipient(r).map_err(|e| HubError::BadConfig {
+                path: path.clone(),
+                why: format!("office_recipients: {e}"),
+            })?;
+        }
+        for hook in &config.webhooks {
+            let ok = reqwest::Url::parse(&hook.url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !ok {
+                return Err(HubError::BadConfig {
+                    path,
+                    why: format!(
+                        "webhook url {:?} is not an http:// or https:// URL",
+                        hook.url
+                    ),
+                });
+            }
+            if hook.secret.len() < 16 {
+                return Err(HubError::BadConfig {
+                    path,
+                    why: format!(
+                        "the secret of webhook {} is shorter than 16 characters; use a long random one",
+                        hook.url
+                    ),
+                });
+            }
+        }
+        Ok(config)
+    }
+
+    /// Writes `hub.toml` durably.
+    pub fn save(&self, data: &Path) -> Result<(), HubError> {
+        let path = data.join(CONFIG_FILE);
+        let text = toml::to_string_pretty(self).expect("the hub config serialises");
+        fsutil::write_atomic(&path, text.as_bytes(), 0o600).map_err(HubError::io("write", &path))
+    }
+}
+
+/// What `GET /v1/info` answers (no authentication needed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HubInfo {
+    /// The hub's id.
+    pub hub_id: String,
+    /// The hub's ed25519 public key: receipts verify with it.
+    pub hub_key: PublicKey,
+    /// The tus version spoken: `1.0.0`.
+    pub tus_version: String,
+    /// Largest packet file accepted, in bytes.
+    pub max_size: u64,
+    /// Largest body of one `PATCH`, in bytes.
+    pub max_chunk: u64,
+}
+
+/// `jemput hub init --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HubInitOutput {
+    /// The data directory.
+    pub data: PathBuf,
+    /// The new hub's id.
+    pub hub_id: String,
+    /// The hub's public key, to pin on kits (`jemput init --hub-key`).
+    pub hub_key: PublicKey,
+    /// Path of the hub's signing key.
+    pub key_file: PathBuf,
+    /// Largest packet file accepted, in bytes.
+    pub max_size: u64,
+    /// The hub's TLS certificate (PEM).
+    pub cert_file: PathBuf,
+    /// Its SHA-256, which enrolled kits pin.
+    pub cert_sha256: String,
+    /// The names in the certificate.
+    pub sans: Vec<String>,
+    /// The office recipients enrolled kits receive.
+    pub office_recipients: Vec<String>,
+}
+
+/// What a new hub gets besides its keys.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// Names for the TLS certificate; empty means [`tls::default_sans`].
+    pub sans: Vec<String>,
+    /// Office age recipients handed to enrolled kits.
+    pub office_recipients: Vec<String>,
+}
+
+/// Creates a hub in `data` with the default certificate names and no office recipient; see
+/// [`init_with`].
+pub fn init(data: &Path) -> Result<HubConfig, HubError> {
+    init_with(data, &InitOptions::default())
+}
+
+/// Creates a hub in `data` (created if missing): id, signing key, TLS certificate, `hub.toml`,
+/// database, directories. Refuses to touch a directory that already holds a hub key, certificate
+/// or config.
+pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError> {
+    for r in &opts.office_recipients {
+        jemput_core::keys::parse_recipient(r).map_err(|e| HubError::BadRecipient {
+            value: r.clone(),
+            why: e.to_string(),
+        })?;
+    }
+    fsutil::ensure_dir(data, DIR_MODE).map_err(HubError::io("create", data))?;
+    for f in [KEY_FILE, CONFIG_FILE, tls::CERT_FILE, tls::CERT_KEY_FILE] {
+        let p = data.join(f);
+        if p.exists() {
+            return Err(HubError::AlreadyInitialised { path: p });
+        }
+    }
+    for d in [UPLOADS_DIR, PACKETS_DIR] {
+        let p = data.join(d);
+        fsutil::ensure_dir(&p, DIR_MODE).map_err(HubError::io("create", &p))?;
+    }
+    let key = SigningKey::generate();
+    key.save(&data.join(KEY_FILE))?;
+    let config = HubConfig {
+        hub_id: format!("hub-{}", hex::encode(rand::random::<[u8; 4]>())),
+        max_size: DEFAULT_MAX_SIZE,
+        max_chunk: DEFAULT_MAX_CHUNK,
+        upload_expiry_secs: DEFAULT_UPLOAD_EXPIRY_SECS,
+        idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+        office_recipients: opts.office_recipients.clone(),
+        office_identity: None,
+        event_max_age_secs: DEFAULT_EVENT_MAX_AGE_SECS,
+        webhook_retry_base_ms: default_webhook_retry_base(),
+        webhook_retry_max_secs: default_webhook_retry_max(),
+        webhooks: Vec::new(),
+    };
+    let sans = if opts.sans.is_empty() {
+        tls::default_sans()
+    } else {
+        opts.sans.clone()
+    };
+    tls::create_cert(data, &sans)?;
+    open_db(&data.join(DB_FILE))?;
+    // The config is written last: a directory with hub.toml is a complete hub.
+    config.save(data)?;
+    fsutil::sync_dir(data).map_err(HubError::io("sync", data))?;
+    Ok(config)
+}
+
+/// The hub database connection, shared by the registry and the storage of one process.
+pub(crate) type Db = Arc<Mutex<Connection>>;
+
+pub(crate) fn lock(db: &Db) -> std::sync::MutexGuard<'_, Connection> {
+    // A panic while holding the lock leaves no half-done transaction (rusqlite rolls back on
+    // drop), so a poisoned lock is still usable.
+    db.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Version 1: kits, uploads in progress, receipts.
+const V1_KITS_UPLOADS_RECEIPTS: &str = "
+CREATE TABLE kits (
+    kit_id     TEXT PRIMARY KEY NOT NULL,
+    kit_key    TEXT NOT NULL,
+    name       TEXT,
+    added_at   TEXT NOT NULL,
+    revoked_at TEXT
+) STRICT;
+
+CREATE TABLE uploads (
+    upload_id  TEXT PRIMARY KEY NOT NULL,
+    kit_id     TEXT NOT NULL,
+    packet_id  TEXT NOT NULL,
+    metadata   TEXT NOT NULL,
+    prelude    BLOB NOT NULL,
+    length     INTEGER NOT NULL CHECK (length > 0),
+    offset     INTEGER NOT NULL CHECK (offset >= 0 AND offset <= length),
+    state      TEXT NOT NULL CHECK (state IN ('open', 'done', 'terminated', 'failed')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    note       TEXT
+) STRICT;
+CREATE INDEX uploads_by_packet ON uploads (kit_id, packet_id, state);
+
+CREATE TABLE receipts (
+    packet_id      TEXT PRIMARY KEY NOT NULL,
+    kit_id         TEXT NOT NULL,
+    payload_sha256 TEXT NOT NULL,
+    size           INTEGER NOT NULL CHECK (size > 0),
+    file           TEXT NOT NULL,
+    received_at    TEXT NOT NULL,
+    receipt        TEXT NOT NULL
+) STRICT;
+";
+
+/// Version 2: enrollment tokens (only the secret's hash), and when each kit was last seen and by
+/// which token it enrolled.
+const V2_ENROLLMENT: &str = "
+CREATE TABLE enroll_tokens (
+    token_id      TEXT PRIMARY KEY NOT NULL,
+    secret_sha256 TEXT NOT NULL,
+    name          TEXT,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    used_at       TEXT,
+    used_by       TEXT
+) STRICT;
+ALTER TABLE kits ADD COLUMN last_seen_at TEXT;
+ALTER TABLE kits ADD COLUMN enrolled_with TEXT;
+";
+
+/// Version 3: opening results of held packets, the status event outbox and its deliveries.
+const V3_OPENINGS_EVENTS: &str = "
+CREATE TABLE openings (
+    packet_id  TEXT PRIMARY KEY NOT NULL REFERENCES receipts (packet_id),
+    state      TEXT NOT NULL CHECK (state IN ('pending', 'opened', 'open_failed', 'not_opened')),
+    reason     TEXT,
+    files      INTEGER,
+    updated_at TEXT NOT NULL
+) STRICT;
+INSERT INTO openings (packet_id, state, updated_at)
+    SELECT packet_id, 'pending', received_at FROM receipts;
+
+CREATE TABLE events (
+    event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL,
+    packet_id  TEXT NOT NULL,
+    kit_id     TEXT NOT NULL,
+    size       INTEGER,
+    reason     TEXT,
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE deliveries (
+    event_id   INTEGER NOT NULL REFERENCES events (event_id),
+    url        TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'gave_up')),
+    attempts   INTEGER NOT NULL,
+    next_at    TEXT NOT NULL,
+    last_error TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (event_id, url)
+) STRICT;
+";
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(V1_KITS_UPLOADS_RECEIPTS).comment("kits, uploads and receipts"),
+        M::up(V2_ENROLLMENT).comment("enrollment tokens, kits last seen"),
+        M::up(V3_OPENINGS_EVENTS).comment("openings, status events and deliveries"),
+    ])
+}
+
+/// Opens (creating) the hub database: WAL, `synchronous=FULL`, a busy timeout, migrated.
+pub(crate) fn open_db(path: &Path) -> Result<Connection, HubError> {
+    let open_err = |source| HubError::OpenDb {
+        path: path.to_path_buf(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(open_err)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
+        .map_err(open_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(HubError::NotWal {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_err)?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens the database of an initialised hub.
+pub(crate) fn open_hub_db(data: &Path) -> Result<Db, HubError> {
+    HubConfig::load(data)?;
+    Ok(Arc::new(Mutex::new(open_db(&data.join(DB_FILE))?)))
+}
+
+/// A timestamp as stored: RFC 3339, UTC, nine fractional digits (text order is time order).
+pub(crate) fn ts_text(ts: jiff::Timestamp) -> String {
+    format!("{ts:.9}")
+}
+
+pub(crate) fn parse_ts(what: &'static str, value: String) -> Result<jiff::Timestamp, HubError> {
+    value.parse().map_err(|_| HubError::Corrupt { what, value })
+}
+
+/// An opened hub: config, key, registry, uploads in progress and the packet storage.
+pub struct Hub {
+    data: PathBuf,
+    config: HubConfig,
+    key: SigningKey,
+    registry: Registry,
+    tokens: Tokens,
+    cert_sha256: Option<String>,
+    uploads: Uploads,
+    storage: Box<dyn Storage>,
+    db: Db,
+    /// The office identity, when configured: packets are opened with it.
+    identities: Option<Vec<age::x25519::Identity>>,
+    /// Wakes the opener and the webhook worker after a state change.
+    wake_opener: Arc<tokio::sync::Notify>,
+    wake_events: Arc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("data", &self.data)
+            .field("hub_id", &self.config.hub_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// Opens the hub in `data` with the directory + SQLite storage, and finishes what a crash
+    /// interrupted (see [`Hub::recover`]).
+    pub fn open(data: &Path) -> Result<Hub, HubError> {
+        let config = HubConfig::load(data)?;
+        let key = SigningKey::load(&data.join(KEY_FILE))?;
+        for d in [UPLOADS_DIR, PACKETS_DIR] {
+            let p = data.join(d);
+            fsutil::ensure_dir(&p, DIR_MODE).map_err(HubError::io("create", &p))?;
+        }
+        let cert_sha256 = match tls::HubCert::load(data) {
+            Ok(c) => Some(c.fingerprint()),
+            Err(HubError::NoCertificate { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let identities = match &config.office_identity {
+            Some(path) => {
+                let path = data.join(path);
+                Some(
+                    jemput_core::keys::office::load_identities(&path).map_err(|e| {
+                        HubError::OfficeIdentity {
+                            path: path.clone(),
+                            why: e.to_string(),
+                        }
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let db = open_hub_db(data)?;
+        let hub = Hub {
+            data: data.to_path_buf(),
+            registry: Registry::with_db(db.clone()),
+            tokens: Tokens::with_db(db.clone()),
+            cert_sha256,
+            uploads: Uploads::new(data, db.clone()),
+            storage: Box::new(DirStorage::new(data, db.clone())),
+            db,
+            identities,
+            wake_opener: Arc::default(),
+            wake_events: Arc::default(),
+            config,
+            key,
+        };
+        hub.recover()?;
+        if hub.identities.is_some() {
+            let n = opener::requeue_not_opened(&hub)?;
+            if n > 0 {
+                tracing::info!("{n} packets not opened before will be opened now");
+            }
+        }
+        Ok(hub)
+    }
+
+    /// Wakes the opener and the webhook worker (after a packet's state changed).
+    pub(crate) fn wake_workers(&self) {
+        self.wake_opener.notify_one();
+        // Every webhook task waits on it; one that is busy finds the event on its next round.
+        self.wake_events.notify_waiters();
+    }
+
+    /// Where a held packet's file is.
+    pub fn packet_path(&self, packet_id: &str) -> PathBuf {
+        self.data
+            .join(PACKETS_DIR)
+            .join(format!("{packet_id}.{}", jemput_core::packet::EXTENSION))
+    }
+
+    /// Whether packets are opened (an office identity is configured).
+    pub fn opens_packets(&self) -> bool {
+        self.identities.is_some()
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// The hub's public key (receipts verify with it).
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public()
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The enrollment tokens.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// The SHA-256 of the hub's TLS certificate, when it has one (kits pin it).
+    pub fn cert_sha256(&self) -> Option<&str> {
+        self.cert_sha256.as_deref()
+    }
+
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+
+    pub fn uploads(&self) -> &Uploads {
+        &self.uploads
+    }
+
+    /// What `GET /v1/info` answers.
+    pub fn info(&self) -> HubInfo {
+        HubInfo {
+            hub_id: self.config.hub_id.clone(),
+            hub_key: self.key.public(),
+            tus_version: jemput_core::wire::tus::TUS_VERSION.into(),
+            max_size: self.config.max_size,
+            max_chunk: self.config.max_chunk,
+        }
+    }
+
+    /// Finishes what a crash interrupted: an upload whose last byte was durable but whose packet
+    /// was not yet stored is verified and stored now (or failed); expired uploads are removed.
+    pub fn recover(&self) -> Result<(), HubError> {
+        for up in self.uploads.complete_but_open()? {
+            match tus::complete(self, &up) {
+                Ok(_) => {
+                    tracing::info!(upload = %up.upload_id, "finished an upload a restart interrupted")
+                }
+                Err(e) => {
+                    tracing::warn!(upload = %up.upload_id, "an interrupted upload failed verification: {}", e.message)
+                }
+            }
+        }
+        let expired = self
+            .uploads
+            .remove_expired(jiff::Timestamp::now(), self.config.upload_expiry_secs)?;
+        if expired > 0 {
+            tracing::info!("removed {expired} expired uploads");
+        }
+        fsutil::remove_temp_leftovers(&self.data.join(PACKETS_DIR))
+            .map_err(HubError::io("clean", self.data.join(PACKETS_DIR)))?;
+        Ok(())
+    }
+}

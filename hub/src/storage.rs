@@ -1,0 +1,540 @@
+//! Where the hub keeps bytes: uploads in progress ([`Uploads`]: `.part` files and their rows) and
+//! verified packets with their receipts (the [`Storage`] trait; [`DirStorage`] keeps them in a
+//! directory and SQLite, a later backend may use PostgreSQL and an object store).
+//!
+//! Durability rules:
+//! - an upload's `offset` in the database never exceeds the bytes fsynced in its `.part` file (the
+//!   file may hold more after a crash; the next `PATCH` cuts it back to `offset`);
+//! - a verified packet is renamed into `packets/` and both directories are fsynced before its
+//!   receipt row is committed; a receipt row therefore always names a durable file.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rusqlite::{params, OptionalExtension};
+
+use crate::{lock, parse_ts, ts_text, Db, HubError, PACKETS_DIR, UPLOADS_DIR};
+use jemput_core::fsutil;
+use jemput_core::packet::{Header, EXTENSION};
+use jemput_core::wire::receipt::Receipt;
+
+/// Packet and upload files are readable by the hub's user only.
+const FILE_MODE: u32 = 0o600;
+
+/// What storage holds for a verified packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPacket {
+    pub packet_id: String,
+    pub kit_id: String,
+    pub payload_sha256: String,
+    /// Size of the packet file.
+    pub size: u64,
+    /// The receipt signed when it was stored, exactly as sent then.
+    pub receipt: Receipt,
+}
+
+/// What became of [`Storage::put_packet`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// Stored now, with this receipt.
+    Stored(Receipt),
+    /// The same packet (same kit, same payload hash) was already held: its first receipt.
+    AlreadyHeld(Receipt),
+    /// Another packet with this id is held (another kit's, or other content).
+    Conflict(HeldPacket),
+}
+
+/// Verified packets and their receipts.
+pub trait Storage: Send + Sync {
+    /// Stores a verified packet whose complete, fsynced file is at `file`, with its receipt.
+    ///
+    /// On [`PutOutcome::Stored`] the storage has taken the file (moved or copied it); otherwise the
+    /// file is left where it is. Storing and the receipt are one step for [`Storage::held`]: it
+    /// never sees a receipt without the packet, or a packet without its receipt.
+    fn put_packet(
+        &self,
+        header: &Header,
+        file: &Path,
+        size: u64,
+        receipt: &Receipt,
+    ) -> Result<PutOutcome, HubError>;
+
+    /// The packet with this id, with its receipt, if held.
+    fn held(&self, packet_id: &str) -> Result<Option<HeldPacket>, HubError>;
+
+    /// Whether a packet with this id is held.
+    fn has_packet(&self, packet_id: &str) -> Result<bool, HubError> {
+        Ok(self.held(packet_id)?.is_some())
+    }
+}
+
+/// Storage in `<data>/packets/<packet id>.jpk` plus the `receipts` table.
+#[derive(Debug)]
+pub struct DirStorage {
+    packets: PathBuf,
+    db: Db,
+}
+
+impl DirStorage {
+    pub(crate) fn new(data: &Path, db: Db) -> DirStorage {
+        DirStorage {
+            packets: data.join(PACKETS_DIR),
+            db,
+        }
+    }
+
+    /// Where a held packet's file is.
+    pub fn packet_path(&self, packet_id: &str) -> PathBuf {
+        self.packets.join(format!("{packet_id}.{EXTENSION}"))
+    }
+}
+
+/// Whether `id` is safe as a file name and a packet id: 1 to 128 of `A-Z a-z 0-9 _ -`.
+pub fn valid_packet_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+fn held_row(conn: &rusqlite::Connection, packet_id: &str) -> Result<Option<HeldPacket>, HubError> {
+    let row = conn
+        .query_row(
+            "SELECT packet_id, kit_id, payload_sha256, size, receipt FROM receipts
+             WHERE packet_id = ?1",
+            [packet_id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((packet_id, kit_id, payload_sha256, size, text)) = row else {
+        return Ok(None);
+    };
+    let receipt: Receipt = serde_json::from_str(&text).map_err(|_| HubError::Corrupt {
+        what: "receipt",
+        value: text.clone(),
+    })?;
+    Ok(Some(HeldPacket {
+        packet_id,
+        kit_id,
+        payload_sha256,
+        size: size as u64,
+        receipt,
+    }))
+}
+
+impl Storage for DirStorage {
+    fn put_packet(
+        &self,
+        header: &Header,
+        file: &Path,
+        size: u64,
+        receipt: &Receipt,
+    ) -> Result<PutOutcome, HubError> {
+        // Holding the connection serialises puts: two completions of one packet id cannot both
+        // rename into place.
+        let mut conn = lock(&self.db);
+        if let Some(held) = held_row(&conn, &header.packet_id)? {
+            if held.kit_id == header.kit_id && held.payload_sha256 == header.payload_sha256 {
+                return Ok(PutOutcome::AlreadyHeld(held.receipt));
+            }
+            return Ok(PutOutcome::Conflict(held));
+        }
+        if !valid_packet_id(&header.packet_id) {
+            return Err(HubError::Corrupt {
+                what: "packet id",
+                value: header.packet_id.clone(),
+            });
+        }
+        let dest = self.packet_path(&header.packet_id);
+        // A file here without a receipt row is a leftover of a crash before the commit; the packet
+        // now being stored replaces it.
+        fs::rename(file, &dest).map_err(HubError::io("move a verified packet to", &dest))?;
+        fsutil::sync_dir(&self.packets).map_err(HubError::io("sync", &self.packets))?;
+        let from = fsutil::parent_dir(file);
+        fsutil::sync_dir(&from).map_err(HubError::io("sync", &from))?;
+        let body = receipt_received_at(receipt);
+        // The receipt, the packet's opening row and its `verified` event are one transaction.
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO receipts (packet_id, kit_id, payload_sha256, size, file, received_at, receipt)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                header.packet_id,
+                header.kit_id,
+                header.payload_sha256,
+                size as i64,
+                dest.file_name().unwrap().to_string_lossy(),
+                body,
+                serde_json::to_string(receipt).expect("a receipt serialises"),
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO openings (packet_id, state, updated_at) VALUES (?1, 'pending', ?2)
+             ON CONFLICT (packet_id) DO UPDATE SET state = 'pending', reason = NULL, updated_at = ?2",
+            params![header.packet_id, body],
+        )?;
+        crate::events::enqueue(
+            &tx,
+            crate::events::EventKind::Verified,
+            &header.packet_id,
+            &header.kit_id,
+            Some(size),
+            None,
+        )?;
+        tx.commit()?;
+        Ok(PutOutcome::Stored(receipt.clone()))
+    }
+
+    fn held(&self, packet_id: &str) -> Result<Option<HeldPacket>, HubError> {
+        held_row(&lock(&self.db), packet_id)
+    }
+}
+
+/// The `received_at` of a receipt's body as stored text (the body was made by this hub).
+fn receipt_received_at(receipt: &Receipt) -> String {
+    serde_json::from_str::<jemput_core::wire::receipt::ReceiptBody>(&receipt.body)
+        .map(|b| ts_text(b.received_at))
+        .unwrap_or_else(|_| ts_text(Timestamp::now()))
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadState {
+    /// Receiving bytes.
+    Open,
+    /// Complete, verified and stored; a receipt exists.
+    Done,
+    /// Ended by the kit (`DELETE`), or expired.
+    Terminated,
+    /// Complete but refused at verification (`422`); nothing stored.
+    Failed,
+}
+
+impl UploadState {
+    fn as_str(self) -> &'static str {
+        match self {
+            UploadState::Open => "open",
+            UploadState::Done => "done",
+            UploadState::Terminated => "terminated",
+            UploadState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: String) -> Result<UploadState, HubError> {
+        Ok(match s.as_str() {
+            "open" => UploadState::Open,
+            "done" => UploadState::Done,
+            "terminated" => UploadState::Terminated,
+            "failed" => UploadState::Failed,
+            _ => {
+                return Err(HubError::Corrupt {
+                    what: "upload state",
+                    value: s,
+                })
+            }
+        })
+    }
+}
+
+/// One upload as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// 32 lowercase hex digits (128 random bits).
+    pub upload_id: String,
+    /// The kit that created it; only that kit may touch it.
+    pub kit_id: String,
+    /// The packet being uploaded (from the header given at creation).
+    pub packet_id: String,
+    /// The `Upload-Metadata` value as received.
+    pub metadata: String,
+    /// The packet prelude given at creation (magic, header length, header, outer signature).
+    pub prelude: Vec<u8>,
+    /// `Upload-Length`.
+    pub length: u64,
+    /// Bytes durably received.
+    pub offset: u64,
+    pub state: UploadState,
+    pub created_at: Timestamp,
+    /// Last change (creation or bytes received); expiry counts from here.
+    pub updated_at: Timestamp,
+    /// Why it failed, when it did.
+    pub note: Option<String>,
+}
+
+/// Whether `id` has the shape of an upload id (so it is safe in a path).
+pub fn valid_upload_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Uploads in progress: rows in `uploads`, bytes in `<data>/uploads/<upload id>.part`.
+#[derive(Debug)]
+pub struct Uploads {
+    dir: PathBuf,
+    db: Db,
+}
+
+const UPLOAD_COLUMNS: &str = "upload_id, kit_id, packet_id, metadata, prelude, length, offset, \
+                              state, created_at, updated_at, note";
+
+fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawUpload> {
+    Ok(RawUpload {
+        upload_id: r.get(0)?,
+        kit_id: r.get(1)?,
+        packet_id: r.get(2)?,
+        metadata: r.get(3)?,
+        prelude: r.get(4)?,
+        length: r.get(5)?,
+        offset: r.get(6)?,
+        state: r.get(7)?,
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+        note: r.get(10)?,
+    })
+}
+
+struct RawUpload {
+    upload_id: String,
+    kit_id: String,
+    packet_id: String,
+    metadata: String,
+    prelude: Vec<u8>,
+    length: i64,
+    offset: i64,
+    state: String,
+    created_at: String,
+    updated_at: String,
+    note: Option<String>,
+}
+
+impl RawUpload {
+    fn into_upload(self) -> Result<Upload, HubError> {
+        Ok(Upload {
+            upload_id: self.upload_id,
+            kit_id: self.kit_id,
+            packet_id: self.packet_id,
+            metadata: self.metadata,
+            prelude: self.prelude,
+            length: self.length as u64,
+            offset: self.offset as u64,
+            state: UploadState::parse(self.state)?,
+            created_at: parse_ts("upload creation time", self.created_at)?,
+            updated_at: parse_ts("upload update time", self.updated_at)?,
+            note: self.note,
+        })
+    }
+}
+
+/// What a new upload is created with.
+#[derive(Debug, Clone)]
+pub struct NewUpload<'a> {
+    pub kit_id: &'a str,
+    pub packet_id: &'a str,
+    pub metadata: &'a str,
+    pub prelude: &'a [u8],
+    pub length: u64,
+}
+
+impl Uploads {
+    pub(crate) fn new(data: &Path, db: Db) -> Uploads {
+        Uploads {
+            dir: data.join(UPLOADS_DIR),
+            db,
+        }
+    }
+
+    /// The `.part` file of an upload (`upload_id` must be valid: see [`valid_upload_id`]).
+    pub fn part_path(&self, upload_id: &str) -> PathBuf {
+        debug_assert!(valid_upload_id(upload_id));
+        self.dir.join(format!("{upload_id}.part"))
+    }
+
+    /// Creates an upload: an empty `.part` file made durable, then its row.
+    pub fn create(&self, new: &NewUpload<'_>) -> Result<Upload, HubError> {
+        let upload_id = hex::encode(rand::random::<[u8; 16]>());
+        let part = self.part_path(&upload_id);
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(FILE_MODE)
+                .open(&part)
+                .map_err(HubError::io("create", &part))?;
+            f.sync_all().map_err(HubError::io("sync", &part))?;
+        }
+        fsutil::sync_dir(&self.dir).map_err(HubError::io("sync", &self.dir))?;
+        let now = ts_text(Timestamp::now());
+        {
+            let mut conn = lock(&self.db);
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO uploads (upload_id, kit_id, packet_id, metadata, prelude, length, offset,
+                                      state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'open', ?7, ?7)",
+                params![
+                    upload_id,
+                    new.kit_id,
+                    new.packet_id,
+                    new.metadata,
+                    new.prelude,
+                    new.length as i64,
+                    now
+                ],
+            )?;
+            crate::events::enqueue(
+                &tx,
+                crate::events::EventKind::Received,
+                new.packet_id,
+                new.kit_id,
+                Some(new.length),
+                None,
+            )?;
+            tx.commit()?;
+        }
+        Ok(self.get(&upload_id)?.expect("the upload was just created"))
+    }
+
+    /// The upload with this id.
+    pub fn get(&self, upload_id: &str) -> Result<Option<Upload>, HubError> {
+        let conn = lock(&self.db);
+        let raw = conn
+            .query_row(
+                &format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?1"),
+                [upload_id],
+                upload_row,
+            )
+            .optional()?;
+        raw.map(RawUpload::into_upload).transpose()
+    }
+
+    /// The open upload of this packet by this kit, if any.
+    pub fn find_open(&self, kit_id: &str, packet_id: &str) -> Result<Option<Upload>, HubError> {
+        let conn = lock(&self.db);
+        let raw = conn
+            .query_row(
+                &format!(
+                    "SELECT {UPLOAD_COLUMNS} FROM uploads
+                     WHERE kit_id = ?1 AND packet_id = ?2 AND state = 'open'
+                     ORDER BY created_at DESC LIMIT 1"
+                ),
+                [kit_id, packet_id],
+                upload_row,
+            )
+            .optional()?;
+        raw.map(RawUpload::into_upload).transpose()
+    }
+
+    /// Records that the first `offset` bytes of the `.part` file are durable.
+    pub fn set_offset(&self, upload_id: &str, offset: u64) -> Result<(), HubError> {
+        lock(&self.db).execute(
+            "UPDATE uploads SET offset = ?2, updated_at = ?3 WHERE upload_id = ?1",
+            params![upload_id, offset as i64, ts_text(Timestamp::now())],
+        )?;
+        Ok(())
+    }
+
+    /// Ends an upload in `state` (not [`UploadState::Open`]); removes its `.part` file if left.
+    pub fn finish(
+        &self,
+        upload_id: &str,
+        state: UploadState,
+        note: Option<&str>,
+    ) -> Result<(), HubError> {
+        debug_assert!(state != UploadState::Open);
+        // The row leads: a crash after it leaves a stray .part that `remove_expired` clears.
+        // A refusal's `rejected` event is in the same transaction.
+        {
+            let mut conn = lock(&self.db);
+            let tx = conn.transaction()?;
+            tx.execute(
+                "UPDATE uploads SET state = ?2, note = ?3, updated_at = ?4 WHERE upload_id = ?1",
+                params![upload_id, state.as_str(), note, ts_text(Timestamp::now())],
+            )?;
+            if state == UploadState::Failed {
+                let row: Option<(String, String, i64)> = tx
+                    .query_row(
+                        "SELECT packet_id, kit_id, length FROM uploads WHERE upload_id = ?1",
+                        [upload_id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                if let Some((packet_id, kit_id, length)) = row {
+                    crate::events::enqueue(
+                        &tx,
+                        crate::events::EventKind::Rejected,
+                        &packet_id,
+                        &kit_id,
+                        Some(length as u64),
+                        note,
+                    )?;
+                }
+            }
+            tx.commit()?;
+        }
+        let part = self.part_path(upload_id);
+        match fsutil::remove_durable(&part) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(HubError::io("remove", &part)(e)),
+        }
+    }
+
+    /// Open uploads that hold all their bytes: a crash came between the last byte and storing.
+    pub fn complete_but_open(&self) -> Result<Vec<Upload>, HubError> {
+        let conn = lock(&self.db);
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE state = 'open' AND offset = length"
+        ))?;
+        let raws = stmt
+            .query_map([], upload_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(RawUpload::into_upload).collect()
+    }
+
+    /// Terminates open uploads idle for more than `expiry_secs`, and removes `.part` files that no
+    /// open upload owns. Returns how many uploads expired.
+    pub fn remove_expired(&self, now: Timestamp, expiry_secs: u64) -> Result<usize, HubError> {
+        let cutoff = now
+            .checked_sub(jiff::SignedDuration::from_secs(
+                expiry_secs.min(i64::MAX as u64) as i64,
+            ))
+            .unwrap_or(Timestamp::MIN);
+        let expired: Vec<String> = {
+            let conn = lock(&self.db);
+            let mut stmt = conn.prepare(
+                "SELECT upload_id FROM uploads WHERE state = 'open' AND updated_at < ?1",
+            )?;
+            let ids = stmt
+                .query_map([ts_text(cutoff)], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            ids
+        };
+        for id in &expired {
+            self.finish(id, UploadState::Terminated, Some("expired"))?;
+        }
+        let entries = fs::read_dir(&self.dir).map_err(HubError::io("read", &self.dir))?;
+        for entry in entries {
+            let entry = entry.map_err(HubError::io("read", &self.dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".part") else {
+                continue;
+            };
+            let owned =
+                valid_upload_id(id) && self.get(id)?.is_some_and(|u| u.state == UploadState::Open);
+            if !owned {
+                let p = entry.path();
+                fs::remove_file(&p).map_err(HubError::io("remove", &p))?;
+            }
+        }
+        Ok(expired.len())
+    }
+}

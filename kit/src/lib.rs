@@ -1,0 +1,29 @@
+//! jemput-kit: the field kit on the operator's laptop.
+//!
+//! - [`home`]: the kit home, its config and `init`; [`draft_key`]: the draft key, sealed to the
+//!   operator passphrase;
+//! - [`visit`]: a visit's encrypted draft and its captures from the devices;
+//!   [`devices`]: the drivers' reports as the shared formats record them;
+//!   [`calibration`]: device calibrations and the records captures refer to;
+//! - [`seal`]: sealing a draft into the queue; [`store`]: packet files and the SQLite queue, with
+//!   recovery;
+//! - [`upload`]: the tus client, the uploader and the agent; [`sync`]: the sync client and the
+//!   kit's status against its offline policy; [`enroll`]: enrollment with a hub; [`pin`]: HTTPS
+//!   that trusts the pinned hub certificate alone;
+//! - [`doctor`]: checks of a kit.
+//!
+//! Packets, keys, the wire protocol and the visit's data model are `jemput_core`'s; the devices are
+//! `jemput_drivers`'. No web server and never the hub.
+
+pub mod calibration;
+pub mod devices;
+pub mod doctor;
+pub mod draft_key;
+pub mod enroll;
+pub mod home;
+pub mod pin;
+pub mod seal;
+pub mod store;
+pub mod sync;
+pub mod upload;
+pub mod visit;

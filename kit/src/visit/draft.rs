@@ -1,0 +1,181 @@
+//! Encrypted drafts: a visit in progress, saved capture by capture, never in plaintext.
+//!
+//! A draft is a directory `drafts/<visit id>/` in the kit home holding `visit.json.age` (the visit
+//! record) and one `<file>.age` per capture file, each an age file encrypted to the kit's draft
+//! recipient. Every write is durable (temp, fsync, rename, fsync dir), and a capture file is written
+//! *before* the visit record refers to it, so a crash at any point loses nothing already captured;
+//! a file the record does not refer to yet is ignored when the draft is loaded.
+
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use jemput_core::fsutil;
+use jemput_core::packet::{manifest::valid_file_name, PacketFile};
+use jemput_core::visit::Visit;
+
+const RECORD: &str = "visit.json.age";
+/// Written just before a draft's packet is stored: the id of that packet. If the kit dies between
+/// storing the packet and removing the draft, the next seal finds the packet by this id (its row,
+/// or the file recovery adopted) and removes the draft instead of sealing the visit twice.
+const SEALING: &str = "sealing";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DraftError {
+    #[error("no draft {0}; `jemput visit list` shows the drafts on this kit")]
+    NotFound(Uuid),
+    #[error("cannot {what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the disk is full writing {path}: free space on the kit's disk; the draft so far is kept"
+    )]
+    DiskFull {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("draft {path} does not decrypt ({why}); wrong draft key or a damaged file")]
+    Decrypt { path: PathBuf, why: String },
+    #[error("draft record {path} is malformed: {why}")]
+    Malformed { path: PathBuf, why: String },
+    #[error("capture file name {0:?} is not allowed")]
+    BadName(String),
+}
+
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DraftError {
+    let path = path.to_path_buf();
+    move |source| {
+        if fsutil::is_disk_full(&source) {
+            DraftError::DiskFull { path, source }
+        } else {
+            DraftError::Io { what, path, source }
+        }
+    }
+}
+
+/// The drafts directory of a kit, writable with the public draft recipient alone.
+#[derive(Debug)]
+pub struct Drafts {
+    dir: PathBuf,
+    recipient: age::x25519::Recipient,
+}
+
+impl Drafts {
+    pub fn new(dir: PathBuf, recipient: age::x25519::Recipient) -> Self {
+        Drafts { dir, recipient }
+    }
+
+    fn visit_dir(&self, id: Uuid) -> PathBuf {
+        self.dir.join(id.to_string())
+    }
+
+    fn write_encrypted(&self, path: &Path, plaintext: &[u8]) -> Result<(), DraftError> {
+        let sealed = age::encrypt(&self.recipient, plaintext).map_err(|e| DraftError::Decrypt {
+            path: path.into(),
+            why: e.to_string(),
+        })?;
+        fsutil::write_atomic(path, &sealed, 0o600).map_err(io_err("write", path))
+    }
+
+    /// Saves (creates or replaces) the visit record.
+    pub fn save_visit(&self, visit: &Visit) -> Result<(), DraftError> {
+        let dir = self.visit_dir(visit.id);
+        fsutil::ensure_dir(&dir, 0o700).map_err(io_err("create", &dir))?;
+        let json = serde_json::to_vec(visit).expect("a visit always serialises");
+        self.write_encrypted(&dir.join(RECORD), &json)
+    }
+
+    /// Saves one capture file of a visit. Call before saving the record that refers to it.
+    pub fn save_file(&self, visit_id: Uuid, name: &str, bytes: &[u8]) -> Result<(), DraftError> {
+        if !valid_file_name(name) {
+            return Err(DraftError::BadName(name.into()));
+        }
+        let dir = self.visit_dir(visit_id);
+        fsutil::ensure_dir(&dir, 0o700).map_err(io_err("create", &dir))?;
+        self.write_encrypted(&dir.join(format!("{name}.age")), bytes)
+    }
+
+    /// Ids of the drafts on the kit (directories with a visit record), oldest first by name.
+    pub fn list(&self) -> Result<Vec<Uuid>, DraftError> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io_err("read", &self.dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_err("read", &self.dir))?;
+            if let Ok(id) = entry.file_name().to_string_lossy().parse::<Uuid>() {
+                if entry.path().join(RECORD).exists() {
+                    out.push(id);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Loads a visit record and the files it refers to (needs the unlocked draft identity).
+    pub fn load(
+        &self,
+        id: Uuid,
+        identity: &age::x25519::Identity,
+    ) -> Result<(Visit, Vec<PacketFile>), DraftError> {
+        let dir = self.visit_dir(id);
+        let record = dir.join(RECORD);
+        if !record.exists() {
+            return Err(DraftError::NotFound(id));
+        }
+        let visit: Visit =
+            serde_json::from_slice(&read_decrypted(&record, identity)?).map_err(|e| {
+                DraftError::Malformed {
+                    path: record.clone(),
+                    why: e.to_string(),
+                }
+            })?;
+        let mut files = Vec::new();
+        for name in visit.referenced_files() {
+            let p = dir.join(format!("{name}.age"));
+            files.push(PacketFile {
+                bytes: read_decrypted(&p, identity)?,
+                name,
+            });
+        }
+        Ok((visit, files))
+    }
+
+    /// Records that the draft is being sealed into `packet_id` (durably, before the packet is stored).
+    pub fn mark_sealing(&self, id: Uuid, packet_id: &str) -> Result<(), DraftError> {
+        let p = self.visit_dir(id).join(SEALING);
+        fsutil::write_atomic(&p, packet_id.as_bytes(), 0o600).map_err(io_err("write", &p))
+    }
+
+    /// The packet id a previous, interrupted seal of this draft was storing, if any.
+    pub fn sealing_marker(&self, id: Uuid) -> Option<String> {
+        std::fs::read_to_string(self.visit_dir(id).join(SEALING)).ok()
+    }
+
+    /// Removes a draft once its packet is committed to the queue.
+    pub fn remove(&self, id: Uuid) -> Result<(), DraftError> {
+        let dir = self.visit_dir(id);
+        // Remove the record first: a crash midway leaves no loadable half-draft.
+        let record = dir.join(RECORD);
+        if record.exists() {
+            fsutil::remove_durable(&record).map_err(io_err("remove", &record))?;
+        }
+        std::fs::remove_dir_all(&dir).map_err(io_err("remove", &dir))?;
+        fsutil::sync_dir(&self.dir).map_err(io_err("sync", &self.dir))
+    }
+}
+
+fn read_decrypted(path: &Path, identity: &age::x25519::Identity) -> Result<Vec<u8>, DraftError> {
+    let sealed = std::fs::read(path).map_err(io_err("read", path))?;
+    age::decrypt(identity, &sealed).map_err(|e| DraftError::Decrypt {
+        path: path.into(),
+        why: e.to_string(),
+    })
+}

@@ -1,0 +1,141 @@
+//! The crates' dependency rules (ARCHITECTURE.md): data flows device → driver → visit → packet →
+//! store → upload → hub, and dependencies point one way, `jemput` (CLI) → {`jemput-kit` →
+//! `jemput-drivers`, `jemput-hub`} → `jemput-core` → `jemput-wsq`. Checked on the manifests
+//! (direct dependencies of every kind, tests included) and on what cargo resolves (the hub
+//! compiles no USB or serial crate, however deep).
+
+use std::path::Path;
+use std::process::Command;
+
+/// Every dependency a crate's manifest names, of any kind (normal, dev, build).
+fn declared(manifest: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(manifest);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    ["dependencies", "dev-dependencies", "build-dependencies"]
+        .iter()
+        .filter_map(|k| doc.get(*k).and_then(|v| v.as_table()))
+        .flat_map(|t| t.keys().cloned())
+        .collect()
+}
+
+fn assert_none_of(manifest: &str, forbidden: &[&str]) {
+    let deps = declared(manifest);
+    let bad: Vec<_> = deps
+        .iter()
+        .filter(|d| forbidden.contains(&d.as_str()))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{manifest} depends on {bad:?}, which it must not (ARCHITECTURE.md)"
+    );
+}
+
+#[test]
+fn the_shared_formats_need_no_device_runtime_http_or_sqlite_crate() {
+    assert_none_of(
+        "core/Cargo.toml",
+        &[
+            "jemput",
+            "jemput-kit",
+            "jemput-hub",
+            "jemput-drivers",
+            "tokio",
+            "axum",
+            "hyper",
+            "reqwest",
+            "rusqlite",
+            "serialport",
+            "rusb",
+        ],
+    );
+}
+
+#[test]
+fn the_kit_never_depends_on_the_hub_or_a_web_server() {
+    assert_none_of("kit/Cargo.toml", &["jemput", "jemput-hub", "axum"]);
+}
+
+#[test]
+fn the_hub_never_depends_on_the_kit_or_a_device_crate() {
+    assert_none_of(
+        "hub/Cargo.toml",
+        &[
+            "jemput",
+            "jemput-kit",
+            "jemput-drivers",
+            "serialport",
+            "rusb",
+        ],
+    );
+}
+
+#[test]
+fn the_drivers_and_the_codec_depend_on_no_other_jemput_crate() {
+    let jemput = ["jemput", "jemput-core", "jemput-kit", "jemput-hub"];
+    assert_none_of("drivers/Cargo.toml", &jemput);
+    assert_none_of(
+        "wsq/Cargo.toml",
+        &[&jemput[..], &["jemput-drivers"]].concat(),
+    );
+}
+
+/// The packages `cargo build -p <package>` compiles, as cargo resolves them for this machine.
+fn resolved(package: &str) -> Vec<String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "--locked", "-e", "normal,build"])
+        .args(["--prefix", "none", "--format", "{p}", "-p", package])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn building_the_hub_compiles_no_usb_or_serial_crate() {
+    let hub = resolved("jemput-hub");
+    assert!(hub.iter().any(|p| p == "jemput-core"), "{hub:?}");
+    for p in [
+        "jemput-kit",
+        "jemput-drivers",
+        "rusb",
+        "libusb1-sys",
+        "serialport",
+        "libudev",
+        "libudev-sys",
+    ] {
+        assert!(
+            !hub.iter().any(|h| h == p),
+            "jemput-hub pulls in {p}: {hub:?}"
+        );
+    }
+}
+
+#[test]
+fn building_the_shared_formats_compiles_no_runtime_http_sqlite_or_device_crate() {
+    let core = resolved("jemput-core");
+    for p in [
+        "tokio",
+        "axum",
+        "hyper",
+        "reqwest",
+        "rusqlite",
+        "rusb",
+        "serialport",
+        "jemput-drivers",
+    ] {
+        assert!(
+            !core.iter().any(|c| c == p),
+            "jemput-core pulls in {p}: {core:?}"
+        );
+    }
+}
