@@ -1,14 +1,10 @@
-//! Enrollment on the hub: one-time tokens (only their hash is stored, with an expiry) and
-//! `POST /v1/enroll`, which registers a kit's key in exchange for a valid token and answers with
-//! what the kit needs: office recipients, hub key, certificate fingerprint, hub id.
+//! Enrollment on the hub: one-time tokens (only their hash is stored, with an expiry) and the
+//! answer to `POST /v1/enroll` (served by `http::enroll`), which registers a kit's key in exchange
+//! for a valid token and gives what the kit needs: office recipients, hub key, certificate
+//! fingerprint, hub id.
 
-use std::sync::Arc;
-
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use schemars::JsonSchema;
@@ -16,14 +12,12 @@ use serde::Serialize;
 
 use crate::{lock, parse_ts, registry, ts_text, Db, Hub, HubError};
 use jemput_core::wire::auth::REPLAY_WINDOW_SECS;
-use jemput_core::wire::enroll::{
-    EnrollRequest, EnrollResponse, EnrollToken, ENROLL_PATH, ENROLL_VERSION,
-};
+use jemput_core::wire::enroll::{EnrollRequest, EnrollResponse, EnrollToken, ENROLL_VERSION};
 
 /// Longest a token may live.
 pub const MAX_TTL_HOURS: u32 = 30 * 24;
 /// Largest enrollment request body read.
-const MAX_BODY: usize = 16 * 1024;
+pub(crate) const MAX_BODY: usize = 16 * 1024;
 
 /// `jemput hub enroll-token --json`: a token just issued.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -55,7 +49,7 @@ pub struct Refusal {
     pub message: String,
 }
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
     Refusal {
         status,
         message: message.into(),
@@ -323,35 +317,9 @@ pub fn settings_for_enrolled_kit(
     None
 }
 
-/// The enrollment route, merged into the hub's router.
-pub(crate) fn routes(hub: Arc<Hub>) -> Router {
-    Router::new()
-        .route(ENROLL_PATH, post(enroll))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(hub)
-}
-
-async fn enroll(State(hub): State<Arc<Hub>>, body: axum::body::Bytes) -> Response {
-    let req: EnrollRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("not an enrollment request: {e}"),
-            )
-            .into_response()
-        }
-    };
-    let answer = tokio::task::spawn_blocking(move || answer(&hub, &req))
-        .await
-        .unwrap_or_else(|_| Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "hub error")));
-    match answer {
-        Ok(r) => Json(r).into_response(),
-        Err(r) => r.into_response(),
-    }
-}
-
-fn answer(hub: &Hub, req: &EnrollRequest) -> Result<EnrollResponse, Refusal> {
+/// The answer to an enrollment request (`POST /v1/enroll`, served by `http::enroll`), or the
+/// refusal the kit reads.
+pub(crate) fn answer(hub: &Hub, req: &EnrollRequest) -> Result<EnrollResponse, Refusal> {
     let Some(cert_sha256) = hub.cert_sha256() else {
         return Err(refuse(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,17 +1,12 @@
 //! What the hub gives kits before a trip: the worklist (`worklist.json`, imported from CSV), the
 //! kit settings (`kit-settings.toml`) and, per kit, the signed sync document served at
-//! `GET /v1/sync` (`docs/hub-protocol.md` §8).
+//! `GET /v1/sync` (`docs/hub-protocol.md` §8; the handler is `http::sync`).
 
 use std::path::Path;
-use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::tus::{authenticate, blocking, ApiError, AppState};
 use crate::{Hub, HubError};
 use jemput_core::fsutil;
 use jemput_core::wire::sync::{KitSettings, SyncBody, SyncDocument, SYNC_VERSION};
@@ -108,16 +103,4 @@ impl Hub {
         };
         Ok(SyncDocument::sign(&body, &self.key))
     }
-}
-
-/// `GET /v1/sync`: the requesting kit's sync document.
-pub(crate) async fn get_sync(
-    State(st): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let kit = authenticate(&st, &method, &uri, &headers, None).await?;
-    let doc = blocking(&st.hub, move |hub| hub.sync_document(&kit.kit_id)).await?;
-    Ok(axum::Json(doc).into_response())
 }

@@ -27,6 +27,7 @@
 pub mod enroll;
 pub mod error;
 pub mod events;
+mod http;
 pub mod kit_sync;
 pub mod opener;
 pub mod packets;
@@ -34,7 +35,6 @@ pub mod registry;
 pub mod server;
 pub mod storage;
 pub mod tls;
-mod tus;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -600,7 +600,7 @@ impl Hub {
     /// was not yet stored is verified and stored now (or failed); expired uploads are removed.
     pub fn recover(&self) -> Result<(), HubError> {
         for up in self.uploads.complete_but_open()? {
-            match tus::complete(self, &up) {
+            match http::complete::complete(self, &up) {
                 Ok(_) => {
                     tracing::info!(upload = %up.upload_id, "finished an upload a restart interrupted")
                 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::tls::{HubCert, TlsListener};
-use crate::{tus, Hub, HubError};
+use crate::{Hub, HubError};
 use jemput_core::keys::PublicKey;
 
 /// How long a stopping hub waits for requests in flight before it drops them.
@@ -76,7 +76,7 @@ where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
     let hub = Arc::new(hub);
-    let app = tus::router(hub.clone());
+    let app = crate::http::router(hub.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut grace_rx = stop_rx.clone();
     // Background work after the receipt path: opening packets, posting status events.

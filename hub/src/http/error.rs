@@ -1,0 +1,70 @@
+//! A refusal: a status code, a one-line reason as `text/plain`, and any extra headers.
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// A refusal: status, one-line reason, extra headers.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with(mut self, name: &HeaderName, value: impl ToString) -> ApiError {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            self.headers.push((name.clone(), v));
+        }
+        self
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!("hub error: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("hub error: {e}; try again later"),
+        )
+    }
+
+    pub(crate) fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "no such upload")
+    }
+}
+
+impl From<crate::HubError> for ApiError {
+    fn from(e: crate::HubError) -> ApiError {
+        ApiError::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = self.message;
+        body.push('\n');
+        let mut r = (
+            self.status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response();
+        for (k, v) in self.headers {
+            r.headers_mut().insert(k, v);
+        }
+        r
+    }
+}
+
+pub(crate) type ApiResult = Result<Response, ApiError>;
