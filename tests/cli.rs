@@ -6,10 +6,9 @@ use common::*;
 use predicates::prelude::*;
 
 fn seal_one(home: &std::path::Path) -> std::path::PathBuf {
-    let out = jemput()
-        .arg("--home")
-        .arg(home)
-        .args([
+    let id = stdout(run(
+        home,
+        &[
             "visit",
             "new",
             "--synthetic",
@@ -17,31 +16,15 @@ fn seal_one(home: &std::path::Path) -> std::path::PathBuf {
             "lansia",
             "--nik",
             "7408014512500001",
-        ])
-        .args([
             "--sex",
             "female",
             "--birth-date",
             "1950-12-05",
             "--consent",
             "resident",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let id = String::from_utf8(out).unwrap().trim().to_string();
-    let out = jemput()
-        .arg("--home")
-        .arg(home)
-        .args(["seal", &id, "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        ],
+    ));
+    let v = json(run(home, &["seal", &id, "--json"]));
     assert_eq!(v["failed"].as_array().unwrap().len(), 0);
     v["sealed"][0]["path"].as_str().unwrap().into()
 }
@@ -49,11 +32,7 @@ fn seal_one(home: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn a_command_on_a_missing_home_says_how_to_create_it() {
     let d = tempfile::tempdir().unwrap();
-    jemput()
-        .arg("--home")
-        .arg(d.path().join("nope"))
-        .args(["queue"])
-        .assert()
+    run(&d.path().join("nope"), &["queue"])
         .failure()
         .stderr(predicate::str::contains("no kit at").and(predicate::str::contains("jemput init")));
 }
@@ -102,11 +81,7 @@ fn init_writes_keys_with_safe_modes_and_refuses_to_run_twice() {
             "{f:?} holds the office key"
         );
     }
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["init", "--work-factor", "10"])
-        .assert()
+    run(&home, &["init", "--work-factor", "10"])
         .failure()
         .stderr(predicate::str::contains("already exists"));
 }
@@ -115,16 +90,10 @@ fn init_writes_keys_with_safe_modes_and_refuses_to_run_twice() {
 fn sealing_without_an_office_recipient_is_a_clear_error_and_keeps_the_draft() {
     let d = tempfile::tempdir().unwrap();
     let home = d.path().join("kit");
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["init", "--work-factor", "10", "--operator", "op"])
-        .assert()
-        .success();
-    let out = jemput()
-        .arg("--home")
-        .arg(&home)
-        .args([
+    run(&home, &["init", "--work-factor", "10", "--operator", "op"]).success();
+    let id = stdout(run(
+        &home,
+        &[
             "visit",
             "new",
             "--synthetic",
@@ -132,25 +101,12 @@ fn sealing_without_an_office_recipient_is_a_clear_error_and_keeps_the_draft() {
             "umum",
             "--worklist",
             "WL-1",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let id = String::from_utf8(out).unwrap().trim().to_string();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["seal", &id])
-        .assert()
+        ],
+    ));
+    run(&home, &["seal", &id])
         .failure()
         .stderr(predicate::str::contains("no office recipient configured"));
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["visit", "list"])
-        .assert()
+    run(&home, &["visit", "list"])
         .success()
         .stdout(predicate::str::contains(&id));
 }
@@ -160,25 +116,18 @@ fn seal_inspect_verify_open_round_trip() {
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = kit_with_office(d.path());
     let packet = seal_one(&home);
-    assert!(jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["visit", "list", "--json"])
-        .assert()
+    assert!(run(&home, &["visit", "list", "--json"])
         .success()
         .get_output()
         .stdout
         .starts_with(b"[]"));
 
-    let out = jemput()
-        .args(["packet", "inspect", "--json"])
-        .arg(&packet)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json(
+        jemput()
+            .args(["packet", "inspect", "--json"])
+            .arg(&packet)
+            .assert(),
+    );
     assert_eq!(v["header"]["format_version"], 1);
     assert_eq!(
         v["header"]["recipients"][0],
@@ -232,16 +181,7 @@ fn seal_inspect_verify_open_round_trip() {
         .failure()
         .stderr(predicate::str::contains("choose a new --out"));
 
-    let out = jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["queue", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let q: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let q = json(run(&home, &["queue", "--json"]));
     assert_eq!(q.as_array().unwrap().len(), 1);
     assert_eq!(q[0]["state"], "sealed");
 }
@@ -281,10 +221,9 @@ fn a_nik_that_disagrees_with_the_entered_data_must_be_confirmed() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
     // The NIK says female (day 45); the operator entered male.
-    let out = jemput()
-        .arg("--home")
-        .arg(&home)
-        .args([
+    let v = json(run(
+        &home,
+        &[
             "visit",
             "new",
             "--synthetic",
@@ -292,52 +231,36 @@ fn a_nik_that_disagrees_with_the_entered_data_must_be_confirmed() {
             "sakit",
             "--nik",
             "7408014503900001",
-        ])
-        .args(["--sex", "male", "--birth-date", "1990-03-05", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            "--sex",
+            "male",
+            "--birth-date",
+            "1990-03-05",
+            "--json",
+        ],
+    ));
     assert_eq!(v["ready"], false);
     assert!(v["problems"][0]
         .as_str()
         .unwrap()
         .contains("nik_sex_mismatch"));
     let id = v["visit_id"].as_str().unwrap();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["seal", id])
-        .assert()
+    run(&home, &["seal", id])
         .failure()
         .stderr(predicate::str::contains("nik_sex_mismatch"));
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["visit", "confirm", id, "nik_sex_mismatch"])
-        .assert()
-        .success();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["seal", id])
-        .assert()
-        .success();
+    run(&home, &["visit", "confirm", id, "nik_sex_mismatch"]).success();
+    run(&home, &["seal", id]).success();
 }
 
 #[test]
 fn an_invalid_nik_is_refused_at_once() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["visit", "new", "--category", "umum", "--nik", "12345"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("16 digit"));
+    run(
+        &home,
+        &["visit", "new", "--category", "umum", "--nik", "12345"],
+    )
+    .failure()
+    .stderr(predicate::str::contains("16 digit"));
 }
 
 #[test]
@@ -345,35 +268,16 @@ fn visit_new_foreigner_is_recorded_on_the_resident_and_absent_for_citizens() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
     let resident_of = |extra: &[&str]| -> serde_json::Value {
-        let out = jemput()
-            .arg("--home")
-            .arg(&home)
-            .args([
-                "visit",
-                "new",
-                "--category",
-                "umum",
-                "--nik",
-                "7408014501500003",
-            ])
-            .args(extra)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let id = String::from_utf8(out).unwrap().trim().to_string();
-        let out = jemput()
-            .arg("--home")
-            .arg(&home)
-            .args(["visit", "show", &id, "--json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        v["visit"]["resident"].clone()
+        let new = [
+            "visit",
+            "new",
+            "--category",
+            "umum",
+            "--nik",
+            "7408014501500003",
+        ];
+        let id = stdout(run(&home, &[&new[..], extra].concat()));
+        json(run(&home, &["visit", "show", &id, "--json"]))["visit"]["resident"].clone()
     };
     assert_eq!(resident_of(&["--foreigner"])["foreigner"], true);
     let citizen = resident_of(&[]);
@@ -384,18 +288,7 @@ fn visit_new_foreigner_is_recorded_on_the_resident_and_absent_for_citizens() {
 fn config_set_changes_the_capture_policy_and_refuses_an_unusable_one() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
-    let show = || -> serde_json::Value {
-        let out = jemput()
-            .arg("--home")
-            .arg(&home)
-            .args(["config", "show", "--json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice(&out).unwrap()
-    };
+    let show = || -> serde_json::Value { json(run(&home, &["config", "show", "--json"])) };
     let c = show();
     assert_eq!(c["capture"]["finger"]["threshold"], 40);
     assert_eq!(c["capture"]["face"]["threshold"], 50);
@@ -409,12 +302,7 @@ fn config_set_changes_the_capture_policy_and_refuses_an_unusable_one() {
         ("signature-threshold", "40"),
         ("wsq-bitrate", "1.5"),
     ] {
-        jemput()
-            .arg("--home")
-            .arg(&home)
-            .args(["config", "set", key, value])
-            .assert()
-            .success();
+        run(&home, &["config", "set", key, value]).success();
     }
     let c = show();
     assert_eq!(c["capture"]["finger"]["threshold"], 55);
@@ -431,11 +319,7 @@ fn config_set_changes_the_capture_policy_and_refuses_an_unusable_one() {
         ("wsq-bitrate", "20", "0.1–8.0"),
         ("finger-keep-best", "maybe", "true or false"),
     ] {
-        jemput()
-            .arg("--home")
-            .arg(&home)
-            .args(["config", "set", key, value])
-            .assert()
+        run(&home, &["config", "set", key, value])
             .failure()
             .stderr(predicate::str::contains(says));
     }
@@ -453,11 +337,7 @@ fn a_missing_or_corrupt_config_is_named_and_nothing_is_lost() {
     let packet = seal_one(&home);
     let cfg = home.join("config.toml");
     std::fs::write(&cfg, "kit_id = [broken").unwrap();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["queue"])
-        .assert()
+    run(&home, &["queue"])
         .failure()
         .stderr(predicate::str::contains("config").and(predicate::str::contains("corrupt")));
     std::fs::write(
@@ -465,11 +345,7 @@ fn a_missing_or_corrupt_config_is_named_and_nothing_is_lost() {
         "kit_id = \"kit-1\"\noffice_recipients = [\"age1nope\"]\n",
     )
     .unwrap();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["queue"])
-        .assert()
+    run(&home, &["queue"])
         .failure()
         .stderr(predicate::str::contains("age1nope"));
     // A capture policy that could never capture anything is named, not obeyed.
@@ -478,21 +354,13 @@ fn a_missing_or_corrupt_config_is_named_and_nothing_is_lost() {
         "kit_id = \"kit-1\"\n[capture.finger]\nthreshold = 40\nmax_attempts = 0\nkeep_best = true\nallow_forced = true\n",
     )
     .unwrap();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["queue"])
-        .assert()
+    run(&home, &["queue"])
         .failure()
         .stderr(predicate::str::contains(
             "finger must be at least 1 attempt",
         ));
     std::fs::remove_file(&cfg).unwrap();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["queue"])
-        .assert()
+    run(&home, &["queue"])
         .failure()
         .stderr(predicate::str::contains("no kit at"));
     assert!(packet.is_file(), "the packet survives a broken config");
@@ -524,15 +392,12 @@ fn payload_is_what_the_office_decrypts() {
 #[test]
 fn office_keygen_prints_what_to_configure() {
     let d = tempfile::tempdir().unwrap();
-    let out = jemput()
-        .args(["office", "keygen", "--json", "--out"])
-        .arg(d.path().join("o"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json(
+        jemput()
+            .args(["office", "keygen", "--json", "--out"])
+            .arg(d.path().join("o"))
+            .assert(),
+    );
     assert!(v["recipient"].as_str().unwrap().starts_with("age1"));
     jemput()
         .args(["office", "keygen", "--out"])
@@ -544,14 +409,7 @@ fn office_keygen_prints_what_to_configure() {
 
 #[test]
 fn devices_json_lists_every_serial_port_with_its_access() {
-    let out = jemput()
-        .args(["devices", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json(jemput().args(["devices", "--json"]).assert());
     for p in v.as_array().expect("a JSON array") {
         assert!(p["path"].as_str().unwrap().starts_with("/dev/"));
         let status = p["access"]["status"].as_str().unwrap();
@@ -563,9 +421,7 @@ fn devices_json_lists_every_serial_port_with_its_access() {
 }
 
 fn doctor_json(home: &std::path::Path, expect_ok: bool) -> serde_json::Value {
-    let mut cmd = jemput();
-    cmd.arg("--home").arg(home).args(["doctor", "--json"]);
-    let a = cmd.assert();
+    let a = run(home, &["doctor", "--json"]);
     let a = if expect_ok { a.success() } else { a.failure() };
     serde_json::from_slice(&a.get_output().stdout).unwrap()
 }
@@ -619,12 +475,7 @@ fn doctor_passes_a_healthy_kit_and_names_each_problem_with_its_fix() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
 
     // No office recipient: an error saying how to configure one.
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["config", "remove-recipient", &keys.recipient])
-        .assert()
-        .success();
+    run(&home, &["config", "remove-recipient", &keys.recipient]).success();
     let r = doctor_json(&home, false);
     assert_eq!(statuses(&r, "office_recipient"), ["error"]);
 }
@@ -642,16 +493,10 @@ fn doctor_on_a_missing_home_says_how_to_create_it() {
 fn calibrate_keeps_a_record_that_later_captures_reference() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
-    let out = jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["calibrate", "sim:isdv4", "--json", "--timeout", "20"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let rec: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rec = json(run(
+        &home,
+        &["calibrate", "sim:isdv4", "--json", "--timeout", "20"],
+    ));
     let id = rec["id"].as_str().unwrap();
     assert!(id.starts_with("isdv4-cal-"), "{id}");
     assert_eq!(rec["device"]["driver"], "isdv4");
@@ -661,34 +506,17 @@ fn calibrate_keeps_a_record_that_later_captures_reference() {
         .join(format!("{id}.json"))
         .is_file());
 
-    let out = jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["calibrate", "sim:ef01", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let rec: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rec = json(run(&home, &["calibrate", "sim:ef01", "--json"]));
     assert_eq!(rec["data"]["packet_size_bytes"], 128);
     assert_eq!(rec["data"]["security_level"], 3);
     assert_eq!(rec["data"]["blank_polls_without_finger"], 3);
 
     // A USB id that matches no adapter says what it looked for.
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["calibrate", "10c4:ea60"])
-        .assert()
+    run(&home, &["calibrate", "10c4:ea60"])
         .failure()
         .stderr(predicates::str::contains("jemput devices"));
     // A tty path needs its driver named.
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["calibrate", "/dev/ttyUSB9"])
-        .assert()
+    run(&home, &["calibrate", "/dev/ttyUSB9"])
         .failure()
         .stderr(predicates::str::contains("--driver"));
 }

@@ -56,32 +56,29 @@ fn token(data: &Path, name: &str) -> String {
 }
 
 fn enroll(home: &Path, url: &str, token: &str) -> assert_cmd::assert::Assert {
-    jemput()
-        .arg("--home")
-        .arg(home)
-        .args(["enroll", url, token, "--json"])
-        .assert()
+    run(home, &["enroll", url, token, "--json"])
 }
 
 fn seal_one(home: &Path) {
-    let out = jemput()
-        .arg("--home")
-        .arg(home)
-        .args(["visit", "new", "--synthetic", "--category", "lansia"])
-        .args(["--nik", "7408014512500001", "--sex", "female"])
-        .args(["--birth-date", "1950-12-05", "--consent", "resident"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let id = String::from_utf8(out).unwrap().trim().to_string();
-    jemput()
-        .arg("--home")
-        .arg(home)
-        .args(["seal", &id])
-        .assert()
-        .success();
+    let id = stdout(run(
+        home,
+        &[
+            "visit",
+            "new",
+            "--synthetic",
+            "--category",
+            "lansia",
+            "--nik",
+            "7408014512500001",
+            "--sex",
+            "female",
+            "--birth-date",
+            "1950-12-05",
+            "--consent",
+            "resident",
+        ],
+    ));
+    run(home, &["seal", &id]).success();
 }
 
 fn upload(home: &Path) -> (bool, serde_json::Value, String) {

@@ -80,10 +80,9 @@ fn the_packet_payload_command_pipes_into_stock_age() {
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = kit_with_office(d.path());
     let id = String::from_utf8(
-        jemput()
-            .arg("--home")
-            .arg(&home)
-            .args([
+        run(
+            &home,
+            &[
                 "visit",
                 "new",
                 "--synthetic",
@@ -93,12 +92,12 @@ fn the_packet_payload_command_pipes_into_stock_age() {
                 "WL-9",
                 "--consent",
                 "resident",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
+            ],
+        )
+        .success()
+        .get_output()
+        .stdout
+        .clone(),
     )
     .unwrap();
     jemput()

@@ -92,31 +92,37 @@ fn kill_9_of_the_kit_or_the_hub_during_upload_loses_and_duplicates_nothing() {
         .public();
     let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
     let home = d.path().join("kit");
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["init", "--work-factor", "10", "--operator", "op-1"])
-        .args(["--office-recipient", &keys.recipient])
-        .args(["--hub-key", &hub_key.to_string()])
-        .assert()
-        .success();
+    run(
+        &home,
+        &[
+            "init",
+            "--work-factor",
+            "10",
+            "--operator",
+            "op-1",
+            "--office-recipient",
+            &keys.recipient,
+            "--hub-key",
+            &hub_key.to_string(),
+        ],
+    )
+    .success();
     let kit = KitHome::open(&home).unwrap();
     jemput_hub::Registry::open(&data)
         .unwrap()
         .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
         .unwrap();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args([
+    run(
+        &home,
+        &[
             "stress-seal",
             "--count",
             &packets.to_string(),
             "--seed",
             "7",
-        ])
-        .assert()
-        .success();
+        ],
+    )
+    .success();
     let queued: BTreeMap<String, Vec<u8>> = walk(&home.join("packets"))
         .into_iter()
         .map(|p| {

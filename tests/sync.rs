@@ -15,23 +15,6 @@ use predicates::prelude::*;
 const NIK_1: &str = "7408014501500003";
 const NIK_2: &str = "7408011203610004";
 
-fn run(home: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    jemput().arg("--home").arg(home).args(args).assert()
-}
-
-fn hub_cmd(data: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    jemput()
-        .arg("hub")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .assert()
-}
-
-fn json(a: assert_cmd::assert::Assert) -> serde_json::Value {
-    serde_json::from_slice(&a.success().get_output().stdout).unwrap()
-}
-
 fn kit_id(home: &Path) -> String {
     KitHome::open(home).unwrap().config.kit_id
 }

@@ -208,6 +208,34 @@ pub fn jemput() -> assert_cmd::Command {
     c
 }
 
+/// `jemput --home <home> <args…>`, run.
+pub fn run(home: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    jemput().arg("--home").arg(home).args(args).assert()
+}
+
+/// `jemput hub --data <data> <args…>`, run.
+pub fn hub_cmd(data: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    jemput()
+        .arg("hub")
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .assert()
+}
+
+/// The JSON a successful command printed.
+pub fn json(a: assert_cmd::assert::Assert) -> serde_json::Value {
+    serde_json::from_slice(&a.success().get_output().stdout).unwrap()
+}
+
+/// What a successful command printed, trimmed.
+pub fn stdout(a: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.success().get_output().stdout.clone())
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
 /// Creates an office and a kit home (low scrypt work factor to keep tests fast).
 pub fn kit_with_office(root: &Path) -> (PathBuf, OfficeKeys) {
     let keys = office::keygen(&root.join("office")).unwrap();

@@ -47,12 +47,7 @@ fn kit_and_hub(root: &Path) -> (PathBuf, PathBuf, u16) {
         ("hub-key", hub_key.to_string()),
         ("hub-url", format!("http://127.0.0.1:{port}")),
     ] {
-        jemput()
-            .arg("--home")
-            .arg(&home)
-            .args(["config", "set", k, &v])
-            .assert()
-            .success();
+        run(&home, &["config", "set", k, &v]).success();
     }
     (home, data, port)
 }
@@ -76,11 +71,7 @@ impl Drop for Reaped {
 }
 
 fn queue_states(home: &Path) -> Vec<(String, String)> {
-    let out = jemput()
-        .arg("--home")
-        .arg(home)
-        .args(["queue", "--json"])
-        .assert()
+    let out = run(home, &["queue", "--json"])
         .success()
         .get_output()
         .stdout

@@ -8,24 +8,25 @@ use super::common::*;
 use super::peer::{free_port, TusPeer};
 
 pub(super) fn seal_one(home: &Path) {
-    let out = jemput()
-        .arg("--home")
-        .arg(home)
-        .args(["visit", "new", "--synthetic", "--category", "lansia"])
-        .args(["--nik", "7408014512500001", "--sex", "female"])
-        .args(["--birth-date", "1950-12-05", "--consent", "resident"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let id = String::from_utf8(out).unwrap().trim().to_string();
-    jemput()
-        .arg("--home")
-        .arg(home)
-        .args(["seal", &id])
-        .assert()
-        .success();
+    let id = stdout(run(
+        home,
+        &[
+            "visit",
+            "new",
+            "--synthetic",
+            "--category",
+            "lansia",
+            "--nik",
+            "7408014512500001",
+            "--sex",
+            "female",
+            "--birth-date",
+            "1950-12-05",
+            "--consent",
+            "resident",
+        ],
+    ));
+    run(home, &["seal", &id]).success();
 }
 
 #[test]
@@ -34,11 +35,7 @@ fn jemput_upload_json_reports_each_packet_and_queue_says_uploaded_no_receipt() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
     seal_one(&home);
-    let out = jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["upload", "--endpoint", &peer.endpoint(), "--json"])
-        .assert()
+    let out = run(&home, &["upload", "--endpoint", &peer.endpoint(), "--json"])
         .success()
         .get_output()
         .stdout
@@ -73,17 +70,8 @@ fn jemput_upload_without_a_hub_says_how_to_set_one_and_an_unreachable_one_exits_
         .stderr(predicate::str::contains("jemput config set hub-url"));
     seal_one(&home);
     let closed = format!("http://127.0.0.1:{}", free_port());
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["config", "set", "hub-url", &closed])
-        .assert()
-        .success();
-    jemput()
-        .arg("--home")
-        .arg(&home)
-        .args(["upload", "--attempts", "1"])
-        .assert()
+    run(&home, &["config", "set", "hub-url", &closed]).success();
+    run(&home, &["upload", "--attempts", "1"])
         .code(1)
         .stdout(predicate::str::contains("not attempted"))
         .stderr(
