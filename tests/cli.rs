@@ -5,30 +5,6 @@ mod common;
 use common::*;
 use predicates::prelude::*;
 
-fn seal_one(home: &std::path::Path) -> std::path::PathBuf {
-    let id = stdout(run(
-        home,
-        &[
-            "visit",
-            "new",
-            "--synthetic",
-            "--category",
-            "lansia",
-            "--nik",
-            "7408014512500001",
-            "--sex",
-            "female",
-            "--birth-date",
-            "1950-12-05",
-            "--consent",
-            "resident",
-        ],
-    ));
-    let v = json(run(home, &["seal", &id, "--json"]));
-    assert_eq!(v["failed"].as_array().unwrap().len(), 0);
-    v["sealed"][0]["path"].as_str().unwrap().into()
-}
-
 #[test]
 fn a_command_on_a_missing_home_says_how_to_create_it() {
     let d = tempfile::tempdir().unwrap();

@@ -59,28 +59,6 @@ fn enroll(home: &Path, url: &str, token: &str) -> assert_cmd::assert::Assert {
     run(home, &["enroll", url, token, "--json"])
 }
 
-fn seal_one(home: &Path) {
-    let id = stdout(run(
-        home,
-        &[
-            "visit",
-            "new",
-            "--synthetic",
-            "--category",
-            "lansia",
-            "--nik",
-            "7408014512500001",
-            "--sex",
-            "female",
-            "--birth-date",
-            "1950-12-05",
-            "--consent",
-            "resident",
-        ],
-    ));
-    run(home, &["seal", &id]).success();
-}
-
 fn upload(home: &Path) -> (bool, serde_json::Value, String) {
     let out = jemput()
         .arg("--home")

@@ -96,6 +96,16 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 impl Fixture {
+    /// Registers another kit, `kit_id`, at the hub; its key.
+    fn register(&self, kit_id: &str) -> SigningKey {
+        let key = SigningKey::generate();
+        Registry::open(&self.data)
+            .unwrap()
+            .add(kit_id, &key.public(), None)
+            .unwrap();
+        key
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.hub.url)
     }
@@ -609,11 +619,7 @@ async fn unknown_revoked_stale_and_badly_signed_requests_are_refused_with_401_an
 #[tokio::test]
 async fn a_packet_of_another_kit_is_refused_at_creation_with_403() {
     let f = fixture();
-    let other = SigningKey::generate();
-    Registry::open(&f.data)
-        .unwrap()
-        .add("kit-other", &other.public(), None)
-        .unwrap();
+    let other = f.register("kit-other");
     let recipient = &f.office.keys.recipient;
     let cases = [
         // kit-other's own packet, replayed by kit-test.
@@ -812,11 +818,7 @@ async fn an_upload_id_with_path_traversal_is_404_and_touches_no_file() {
 #[tokio::test]
 async fn another_kits_upload_is_invisible_404() {
     let f = fixture();
-    let other = SigningKey::generate();
-    Registry::open(&f.data)
-        .unwrap()
-        .add("kit-other", &other.public(), None)
-        .unwrap();
+    let other = f.register("kit-other");
     let packet = f.packet_with_payload(&payload(3000, 18));
     let loc = f.created(&packet).await;
     let a = auth::sign("kit-other", &other, "HEAD", &loc, None, now());
@@ -974,11 +976,7 @@ async fn receipts_are_served_only_to_the_kit_that_uploaded() {
     let packet = f.packet_with_payload(&payload(2000, 24));
     let id = parse_prelude(&packet).unwrap().header.packet_id;
     f.upload(&packet).await;
-    let other = SigningKey::generate();
-    Registry::open(&f.data)
-        .unwrap()
-        .add("kit-other", &other.public(), None)
-        .unwrap();
+    let other = f.register("kit-other");
     let path = format!("/v1/receipts/{id}");
     let a = auth::sign("kit-other", &other, "GET", &path, None, now());
     let r = f

@@ -351,29 +351,6 @@ fn refused(home: &Path, says: &[&str]) {
     assert_eq!(drafts(home), before, "a refused visit leaves no draft");
 }
 
-fn seal_one(home: &Path) {
-    let v = json(run(
-        home,
-        &[
-            "visit",
-            "new",
-            "--synthetic",
-            "--category",
-            "lansia",
-            "--nik",
-            "7408014512500001",
-            "--sex",
-            "female",
-            "--birth-date",
-            "1950-12-05",
-            "--consent",
-            "resident",
-            "--json",
-        ],
-    ));
-    run(home, &["seal", v["visit_id"].as_str().unwrap()]).success();
-}
-
 #[test]
 fn each_offline_limit_refuses_a_new_visit_naming_the_limit_and_the_value_in_both_languages() {
     let d = tempfile::tempdir().unwrap();

@@ -236,6 +236,31 @@ pub fn stdout(a: assert_cmd::assert::Assert) -> String {
         .to_string()
 }
 
+/// Starts a synthetic visit in the kit at `home` and seals it; the packet's path.
+pub fn seal_one(home: &Path) -> PathBuf {
+    let id = stdout(run(
+        home,
+        &[
+            "visit",
+            "new",
+            "--synthetic",
+            "--category",
+            "lansia",
+            "--nik",
+            "7408014512500001",
+            "--sex",
+            "female",
+            "--birth-date",
+            "1950-12-05",
+            "--consent",
+            "resident",
+        ],
+    ));
+    let v = json(run(home, &["seal", &id, "--json"]));
+    assert_eq!(v["failed"].as_array().unwrap().len(), 0, "{v}");
+    v["sealed"][0]["path"].as_str().unwrap().into()
+}
+
 /// Creates an office and a kit home (low scrypt work factor to keep tests fast).
 pub fn kit_with_office(root: &Path) -> (PathBuf, OfficeKeys) {
     let keys = office::keygen(&root.join("office")).unwrap();

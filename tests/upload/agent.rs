@@ -16,7 +16,6 @@ use jemput_kit::home::KitHome;
 use jemput_kit::store::State;
 use jemput_kit::upload::{NoProgress, Outcome};
 
-use super::cli::seal_one;
 use super::common::*;
 use super::fake_hub::{start_hub, Creation};
 use super::peer::free_port;

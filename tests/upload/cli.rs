@@ -1,33 +1,9 @@
 //! `jemput upload` and `jemput queue` on the command line.
 
-use std::path::Path;
-
 use predicates::prelude::*;
 
 use super::common::*;
 use super::peer::{free_port, TusPeer};
-
-pub(super) fn seal_one(home: &Path) {
-    let id = stdout(run(
-        home,
-        &[
-            "visit",
-            "new",
-            "--synthetic",
-            "--category",
-            "lansia",
-            "--nik",
-            "7408014512500001",
-            "--sex",
-            "female",
-            "--birth-date",
-            "1950-12-05",
-            "--consent",
-            "resident",
-        ],
-    ));
-    run(home, &["seal", &id]).success();
-}
 
 #[test]
 fn jemput_upload_json_reports_each_packet_and_queue_says_uploaded_no_receipt() {
