@@ -20,12 +20,7 @@ async fn a_413_to_a_patch_without_a_limit_said_shrinks_the_chunk_and_the_packet_
     let (url, hub) = start_hub(&kit, hub_key, Creation::Normal, &[]).await;
     // A proxy in front of the hub that refuses bodies over 20 000 bytes and says nothing more.
     hub.lock().unwrap().max_body = Some(20_000);
-    let mut store = kit.store();
-    let report = kit
-        .uploader(&url, Some(pinned), 3)
-        .drain(&mut store, &NoProgress)
-        .await
-        .unwrap();
+    let (store, report) = kit.drain(&url, Some(pinned)).await;
     let p = &report.packets[0];
     assert_eq!(p.outcome, Outcome::Acknowledged, "{report:?}");
     assert_eq!(p.attempts, 1, "a 413 to a PATCH is not a failed attempt");
@@ -55,12 +50,7 @@ async fn a_kit_never_sends_more_than_the_advertised_max_chunk() {
         h.max_body = Some(20_000);
         h.advertise = true;
     }
-    let mut store = kit.store();
-    let report = kit
-        .uploader(&url, Some(pinned), 3)
-        .drain(&mut store, &NoProgress)
-        .await
-        .unwrap();
+    let (_store, report) = kit.drain(&url, Some(pinned)).await;
     assert_eq!(report.packets[0].outcome, Outcome::Acknowledged);
     let h = hub.lock().unwrap();
     assert_eq!(h.data, kit.packet_bytes(&id));
@@ -98,12 +88,7 @@ async fn against_a_real_hub_a_small_max_chunk_is_advertised_and_kept_and_max_siz
         .unwrap();
     assert_eq!(opts.headers()["jemput-max-chunk"], "24000");
 
-    let mut store = kit.store();
-    let report = kit
-        .uploader(&h.url, Some(h.hub_key), 3)
-        .drain(&mut store, &NoProgress)
-        .await
-        .unwrap();
+    let (mut store, report) = kit.drain(&h.url, Some(h.hub_key)).await;
     let p = &report.packets[0];
     assert_eq!(p.outcome, Outcome::Acknowledged, "{report:?}");
     assert_eq!(p.bytes_sent, p.size, "no chunk was refused");

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use jemput_hub::events::{self, DeliveryState, EventKind, StatusEvent, WebhookConfig};
 use jemput_hub::packets::{self, PacketState};
 use jemput_hub::{HubConfig, HubHandle, Registry};
-use jemput_kit::upload::{NoProgress, Outcome};
+use jemput_kit::upload::Outcome;
 
 use super::peer::free_port;
 use super::Kit;
@@ -93,12 +93,7 @@ fn hub_for(kit: &Kit, dir: &Path, tune: impl FnOnce(&mut HubConfig)) -> PathBuf 
 }
 
 async fn upload_all(kit: &Kit, h: &HubHandle) {
-    let mut store = kit.store();
-    let report = kit
-        .uploader(&h.url, Some(h.hub_key), 3)
-        .drain(&mut store, &NoProgress)
-        .await
-        .unwrap();
+    let (_store, report) = kit.drain(&h.url, Some(h.hub_key)).await;
     assert!(
         report
             .packets

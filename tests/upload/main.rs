@@ -29,7 +29,7 @@ use common::*;
 use jemput_core::backoff::Backoff;
 use jemput_core::keys::{PublicKey, SigningKey};
 use jemput_kit::store::Store;
-use jemput_kit::upload::{parse_endpoint, UploadOptions, Uploader};
+use jemput_kit::upload::{parse_endpoint, NoProgress, UploadOptions, UploadReport, Uploader};
 
 // ---------------------------------------------------------------------------------------------
 // The kit side: a store with packets sealed by a test kit key.
@@ -90,6 +90,18 @@ impl Kit {
 
     fn packet_bytes(&self, id: &str) -> Vec<u8> {
         std::fs::read(self.root.join("packets").join(format!("{id}.jpk"))).unwrap()
+    }
+
+    /// Drains the queue once to `endpoint` (at most 3 attempts per packet), pinning `hub_key`;
+    /// the store after it and the report.
+    async fn drain(&self, endpoint: &str, hub_key: Option<PublicKey>) -> (Store, UploadReport) {
+        let mut store = self.store();
+        let report = self
+            .uploader(endpoint, hub_key, 3)
+            .drain(&mut store, &NoProgress)
+            .await
+            .unwrap();
+        (store, report)
     }
 
     fn uploader(&self, endpoint: &str, hub_key: Option<PublicKey>, attempts: u32) -> Uploader {

@@ -16,12 +16,7 @@ async fn a_receipt_signed_by_the_pinned_hub_key_acknowledges_the_packet_after_46
     let hub_key = SigningKey::generate();
     let pinned = hub_key.public();
     let (url, hub) = start_hub(&kit, hub_key, Creation::Normal, &[460, 409]).await;
-    let mut store = kit.store();
-    let report = kit
-        .uploader(&url, Some(pinned), 3)
-        .drain(&mut store, &NoProgress)
-        .await
-        .unwrap();
+    let (store, report) = kit.drain(&url, Some(pinned)).await;
     let p = &report.packets[0];
     assert_eq!(p.outcome, Outcome::Acknowledged, "{report:?}");
     assert_eq!(p.hub_id.as_deref(), Some("hub-fake"));
@@ -53,12 +48,7 @@ async fn a_forged_receipt_is_refused_and_the_packet_stays_uploading_and_unpurged
     let id = kit.queue_packet(100_000);
     let pinned = SigningKey::generate().public();
     let (url, _hub) = start_hub(&kit, SigningKey::generate(), Creation::Normal, &[]).await;
-    let mut store = kit.store();
-    let report = kit
-        .uploader(&url, Some(pinned), 3)
-        .drain(&mut store, &NoProgress)
-        .await
-        .unwrap();
+    let (mut store, report) = kit.drain(&url, Some(pinned)).await;
     let p = &report.packets[0];
     assert_eq!(p.outcome, Outcome::Failed);
     let err = p.error.as_deref().unwrap();
@@ -118,12 +108,7 @@ async fn too_large_keeps_the_packet_sealed_and_401_stops_the_drain_with_the_reas
     let kit = Kit::new();
     let a = kit.queue_packet(10_000);
     let (url, _hub) = start_hub(&kit, SigningKey::generate(), Creation::Status(413), &[]).await;
-    let mut store = kit.store();
-    let report = kit
-        .uploader(&url, None, 3)
-        .drain(&mut store, &NoProgress)
-        .await
-        .unwrap();
+    let (mut store, report) = kit.drain(&url, None).await;
     assert_eq!(report.packets[0].outcome, Outcome::TooLarge);
     assert!(report.packets[0]
         .error
