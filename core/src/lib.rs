@@ -14,11 +14,14 @@
 //! - [`backoff`]: the retry delays both sides use; [`fsutil`]: durable file writes.
 //!
 //! Device types are not used here: the kit converts what its drivers report into this crate's
-//! own records ([`visit::DeviceRecord`], [`imaging::signature::PenTrace`],
-//! [`visit::FingerPosition`]).
+//! own records ([`device::DeviceRecord`], [`finger::FingerPosition`],
+//! [`imaging::signature::PenTrace`]), which sit below the visit model and imaging so that both
+//! use them without importing each other.
 
 pub mod backoff;
+pub mod device;
 pub mod export;
+pub mod finger;
 pub mod fsutil;
 pub mod imaging;
 pub mod keys;

@@ -1,7 +1,7 @@
 //! A kept fingerprint as a packet stores it: WSQ at the capture policy's bit rate, in a file named
 //! by its finger position.
 
-use crate::visit::FingerPosition;
+use crate::finger::FingerPosition;
 
 /// Media type of a WSQ fingerprint file.
 pub const WSQ_MEDIA_TYPE: &str = "image/x-wsq";

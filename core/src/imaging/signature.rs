@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use super::pen::{PenPoint, PenTrace};
-use crate::visit::DeviceRecord;
+use crate::device::DeviceRecord;
 
 /// Value of [`SignatureTrace::format`].
 pub const TRACE_FORMAT: &str = "jemput-pen-trace/1";

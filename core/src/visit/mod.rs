@@ -4,8 +4,6 @@
 //! kit's (`jemput_kit::visit`).
 
 pub mod check;
-mod device;
-mod finger;
 pub mod model;
 pub mod nik;
 pub mod policy;

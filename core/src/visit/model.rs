@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use super::device::DeviceRecord;
-pub use super::finger::FingerPosition;
+pub use crate::device::DeviceRecord;
+pub use crate::finger::FingerPosition;
 
 /// One home, ward or village visit to one resident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
