@@ -16,6 +16,8 @@ mod rusb_link;
 
 use std::time::Duration;
 
+use crate::DeviceError;
+
 pub use descriptor::{
     EndpointDescription, EndpointKind, InterfaceDescription, UsbDescription, UsbDevice, UsbSpeed,
 };
@@ -76,6 +78,21 @@ pub enum UsbError {
     NotClaimed(u8),
     #[error("USB I/O error: {0}")]
     Io(String),
+}
+
+impl UsbError {
+    /// What a capture reports for this error when a driver's transfer met it, where the operator
+    /// acts on it the same way whatever the driver: permission denied (the udev rules), busy
+    /// (another program holds the device), disconnected (replug it). `None`: the driver's own
+    /// error describes it.
+    pub fn device_error(&self) -> Option<DeviceError> {
+        match self {
+            UsbError::AccessDenied(_) => Some(DeviceError::PermissionDenied),
+            UsbError::Busy(_) => Some(DeviceError::Busy),
+            UsbError::Disconnected => Some(DeviceError::Disconnected),
+            _ => None,
+        }
+    }
 }
 
 /// A USB device as a driver sees it. Timeouts apply to each transfer; a timed-out transfer is
