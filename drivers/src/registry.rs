@@ -32,39 +32,11 @@ use serde::Serialize;
 
 use crate::discover::{self, Access, UsbIdentity};
 use crate::transport::{LinkError, PortLink, SerialLink};
+pub use crate::traits::{Capabilities, Capability};
 use crate::{
     ef01, isdv4, nmea, usb_registry, Camera, DeviceInfo, FingerPosition, FingerprintScanner,
     LocationSource, Selector, SignaturePad,
 };
-
-/// What a driver's devices do for a visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Capability {
-    Fingerprint,
-    Signature,
-    Location,
-    /// A camera for the face photo (PTP over USB).
-    Camera,
-}
-
-impl Capability {
-    /// As a technician says it.
-    pub fn noun(self) -> &'static str {
-        match self {
-            Capability::Fingerprint => "fingerprint scanner",
-            Capability::Signature => "signature pad",
-            Capability::Location => "GPS receiver",
-            Capability::Camera => "camera",
-        }
-    }
-}
-
-impl fmt::Display for Capability {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.noun())
-    }
-}
 
 /// One line of a driver's USB ID table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,43 +125,6 @@ pub trait DeviceFactory: Send + Sync + fmt::Debug {
     fn is_named(&self, name: &str) -> bool {
         self.name().eq_ignore_ascii_case(name)
             || self.aliases().iter().any(|a| a.eq_ignore_ascii_case(name))
-    }
-}
-
-/// A capture device, opened, as the capability it offers.
-#[non_exhaustive]
-pub enum Capabilities {
-    Fingerprint(Box<dyn FingerprintScanner + Send>),
-    Signature(Box<dyn SignaturePad + Send>),
-    Location(Box<dyn LocationSource + Send>),
-    Camera(Box<dyn Camera + Send>),
-}
-
-impl Capabilities {
-    pub fn capability(&self) -> Capability {
-        match self {
-            Capabilities::Fingerprint(_) => Capability::Fingerprint,
-            Capabilities::Signature(_) => Capability::Signature,
-            Capabilities::Location(_) => Capability::Location,
-            Capabilities::Camera(_) => Capability::Camera,
-        }
-    }
-
-    pub fn info(&self) -> &DeviceInfo {
-        match self {
-            Capabilities::Fingerprint(d) => d.info(),
-            Capabilities::Signature(d) => d.info(),
-            Capabilities::Location(d) => d.info(),
-            Capabilities::Camera(d) => d.info(),
-        }
-    }
-}
-
-impl fmt::Debug for Capabilities {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple(self.capability().noun())
-            .field(self.info())
-            .finish()
     }
 }
 

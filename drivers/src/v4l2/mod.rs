@@ -33,9 +33,8 @@ mod sys;
 
 use std::path::Path;
 
-pub use camera::{
-    check_caps, FrameMeta, Negotiated, NodeCaps, PreviewStats, V4l2Camera, V4l2Config,
-};
+pub use crate::{FrameMeta, PreviewStats};
+pub use camera::{check_caps, Negotiated, NodeCaps, V4l2Camera, V4l2Config};
 pub use error::{permission_fix, V4l2Error};
 pub use format::{FormatInfo, FourCc, FrameSizes, Size};
 pub use list::V4l2Node;
