@@ -275,7 +275,7 @@ pub enum Capability {
     Fingerprint,
     Signature,
     Location,
-    /// A camera for the face photo (PTP over USB, or a V4L2 webcam).
+    /// A camera for the face photo (PTP over USB).
     Camera,
 }
 

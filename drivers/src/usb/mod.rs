@@ -22,7 +22,7 @@ pub use descriptor::{
     EndpointDescription, EndpointKind, InterfaceDescription, UsbDescription, UsbDevice, UsbSpeed,
 };
 pub use list::{access_of, list_devices, outcome_of_error, OpenOutcome, UsbDeviceEntry};
-pub use mem::{MemUsb, Unplug, UsbFunction};
+pub use mem::{MemPlug, MemUsb, Unplug, UsbFunction};
 pub use rusb_link::{find_interface, list_interfaces, FoundInterface, RusbLink};
 
 /// The 8-byte setup packet of a control transfer, without `wLength` (the buffer gives it).

@@ -621,7 +621,10 @@ impl Camera for V4l2Camera {
     }
 
     fn stream_format(&self) -> Option<String> {
-        Some(format!("{} {}", self.negotiated.fourcc, self.negotiated.size))
+        Some(format!(
+            "{} {}",
+            self.negotiated.fourcc, self.negotiated.size
+        ))
     }
 
     fn preview(
