@@ -12,6 +12,7 @@ use crate::{Capabilities, Capability, Selector, Size};
 
 /// How a driver's devices are attached, listed and told apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Transport {
     /// A serial port (a tty): recognised by the USB id of the bridge or receiver in front of it,
     /// or by the ACPI/PNP id of a built-in port, and opened at a line speed. Cheap bridges sit in
@@ -41,6 +42,7 @@ impl Transport {
 
 /// A device as its transport lists it, before any driver is chosen.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Seen<'a> {
     /// A serial port, with the USB VID:PID of the adapter in front of it and the ACPI/PNP ids of
     /// a built-in port.
@@ -85,6 +87,7 @@ impl Recognised {
 
 /// Where a driver is to open its device.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Target<'a> {
     /// A serial port the registry opened at [`DriverOptions::baud`] (afresh for each driver a probe
     /// tries).

@@ -45,6 +45,7 @@ pub struct SimOptions {
 pub type RunSerial = Box<dyn FnOnce(PortLink) -> Box<dyn fmt::Debug + Send> + Send>;
 
 /// What a started model plays, before it is given a place to run.
+#[non_exhaustive]
 pub enum ModelDevice {
     /// A serial device: runs on whatever link it is given (the master end of a new pty).
     Serial {

@@ -92,7 +92,7 @@ fn every_model_starts_through_the_registry_on_a_pty_over_usbip_or_in_memory() {
                     PathBuf::from(format!("memory:{}", model.model_name()))
                 );
             }
-            Transport::V4l2 => unreachable!("no V4L2 model"),
+            other => unreachable!("no model on {other:?}"),
         }
         let melt = SimOptions {
             faults: vec!["melt".into()],

@@ -36,6 +36,7 @@
 
 mod list;
 mod open;
+mod opened;
 
 use crate::ef01::factory::Ef01Factory;
 use crate::isdv4::factory::Isdv4Factory;
@@ -54,7 +55,8 @@ pub use list::{
     list, list_all, list_usb, list_video, resolve, usb_found, video_found, with_selectors,
     DriverCandidate, FoundDevice,
 };
-pub use open::{open, Identified, OpenOptions, OpenedDevice};
+pub use open::{open, OpenOptions};
+pub use opened::{Identified, OpenedDevice};
 
 /// Every driver, once. Serial drivers come first, in probe order; the order is also the order of
 /// candidate drivers in listings and of the models in messages.
