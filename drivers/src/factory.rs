@@ -138,6 +138,16 @@ pub enum Attempt {
 }
 
 impl Attempt {
+    /// The device opened, or the driver failed with the error.
+    pub fn of(
+        result: Result<Capabilities, impl Into<Box<dyn std::error::Error + Send + Sync>>>,
+    ) -> Self {
+        match result {
+            Ok(d) => Attempt::Opened(d),
+            Err(e) => Attempt::Failed(e.into()),
+        }
+    }
+
     /// A driver failed with `e`.
     pub fn failed(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Attempt::Failed(Box::new(e))

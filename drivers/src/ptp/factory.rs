@@ -165,6 +165,17 @@ fn on_plug(plug: &MemPlug, config: PtpConfig) -> Result<AnyCamera, PtpError> {
     PtpCamera::open(link, ep, config)
 }
 
+/// The camera on a model plugged in to this process, connected again after an unplug.
+fn replugging_on_plug(
+    plug: &MemPlug,
+    config: PtpConfig,
+) -> Result<Box<dyn Camera + Send>, PtpError> {
+    let camera = on_plug(plug, config.clone())?;
+    let plug = plug.clone();
+    let reopen = Box::new(move || on_plug(&plug, config.clone()).map_err(DeviceError::from));
+    Ok(Box::new(Replugging::new(camera, reopen)))
+}
+
 /// The camera `selector` names on the USB bus, found through libusb by interface class.
 fn on_bus(selector: &Selector, config: PtpConfig) -> Result<AnyCamera, OpenCameraError> {
     let found = usb::list_interfaces(
@@ -269,27 +280,12 @@ impl DeviceFactory for PtpFactory {
     }
     fn open(&self, target: Target<'_>, _options: &DriverOptions) -> Attempt {
         let config = PtpConfig::default();
-        let camera: Result<Box<dyn Camera + Send>, Box<dyn std::error::Error + Send + Sync>> =
-            match target {
-                Target::Selector(s) => open(s, config).map_err(Box::from),
-                Target::Memory(plug) => {
-                    let again = plug.clone();
-                    let reconfig = config.clone();
-                    on_plug(plug, config)
-                        .map(|camera| {
-                            let reopen = Box::new(move || {
-                                on_plug(&again, reconfig.clone()).map_err(DeviceError::from)
-                            });
-                            Box::new(Replugging::new(camera, reopen)) as Box<dyn Camera + Send>
-                        })
-                        .map_err(Box::from)
-                }
-                Target::Port(_) => return Attempt::wrong_target(self.name(), &target),
-            };
-        match camera {
-            Ok(c) => Attempt::Opened(Capabilities::Camera(c)),
-            Err(e) => Attempt::Failed(e),
-        }
+        let camera: Result<_, Box<dyn std::error::Error + Send + Sync>> = match target {
+            Target::Selector(s) => open(s, config).map_err(Box::from),
+            Target::Memory(plug) => replugging_on_plug(plug, config).map_err(Box::from),
+            Target::Port(_) => return Attempt::wrong_target(self.name(), &target),
+        };
+        Attempt::of(camera.map(Capabilities::Camera))
     }
     fn model(&self) -> Option<&dyn DeviceModel> {
         Some(self)

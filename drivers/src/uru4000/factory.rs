@@ -236,15 +236,12 @@ impl DeviceFactory for UruFactory {
     }
     fn open(&self, target: Target<'_>, _options: &DriverOptions) -> Attempt {
         let config = UruConfig::default();
-        let reader = match target {
+        let reader: Result<_, Box<dyn std::error::Error + Send + Sync>> = match target {
             Target::Selector(s) => open(s, config).map_err(Box::from),
             Target::Memory(plug) => on_plug(plug, config).map_err(Box::from),
             Target::Port(_) => return Attempt::wrong_target(self.name(), &target),
         };
-        match reader {
-            Ok(r) => Attempt::Opened(Capabilities::Fingerprint(r)),
-            Err(e) => Attempt::Failed(e),
-        }
+        Attempt::of(reader.map(Capabilities::Fingerprint))
     }
     fn model(&self) -> Option<&dyn DeviceModel> {
         Some(self)

@@ -57,15 +57,13 @@ impl DeviceFactory for V4l2Factory {
                 .unwrap_or(V4l2Config::default().max_size),
             ..V4l2Config::default()
         };
-        let camera = match V4l2Camera::open(path, config.clone()) {
-            Ok(c) => c,
-            Err(e) => return Attempt::failed(e),
-        };
         let again = path.clone();
-        let reopen =
-            Box::new(move || V4l2Camera::open(&again, config.clone()).map_err(DeviceError::from));
-        Attempt::Opened(Capabilities::Camera(Box::new(Replugging::new(
-            camera, reopen,
-        ))))
+        let camera = V4l2Camera::open(path, config.clone()).map(|camera| {
+            let reopen = Box::new(move || {
+                V4l2Camera::open(&again, config.clone()).map_err(DeviceError::from)
+            });
+            Capabilities::Camera(Box::new(Replugging::new(camera, reopen)))
+        });
+        Attempt::of(camera)
     }
 }
