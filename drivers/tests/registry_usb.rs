@@ -179,3 +179,29 @@ fn a_camera_selector_opens_the_camera_model_and_a_usb_id_is_looked_for_by_the_ca
         "{msg}"
     );
 }
+
+#[test]
+fn a_readers_usb_id_goes_to_the_reader_driver_and_with_a_serial_driver_named_to_the_serial_ports() {
+    let sel = "05ba:000a".parse().unwrap();
+    let err = registry::open(&sel, &OpenOptions::default()).unwrap_err();
+    let OpenError::Device { driver, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*driver, "uru4000", "the ID table names the reader");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("no U.are.U reader matches 05ba:000a")
+            || msg.starts_with("cannot list USB"),
+        "{msg}"
+    );
+    let ef01 = OpenOptions {
+        driver: Some("ef01".into()),
+        ..OpenOptions::default()
+    };
+    let err = registry::open(&sel, &ef01).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("looked for a serial port with USB id 05ba:000a"),
+        "{err}"
+    );
+}
