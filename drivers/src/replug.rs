@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     Camera, CaptureControl, Device, DeviceError, DeviceInfo, FingerImage, FingerprintScanner,
-    Photo, TransferProgress,
+    FrameMeta, Photo, PreviewStats, TransferProgress,
 };
 
 /// Opens the device again (for example by its selector).
@@ -139,6 +139,20 @@ impl<D: Camera> Camera for Replugging<D> {
     }
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         self.set_progress(progress, D::set_transfer_progress);
+    }
+    /// The connected camera's format (`None` while it is away).
+    fn stream_format(&self) -> Option<String> {
+        self.device.as_ref().and_then(D::stream_format)
+    }
+    fn preview(
+        &mut self,
+        frames: u64,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(&FrameMeta),
+    ) -> Result<PreviewStats, DeviceError> {
+        self.run(control, D::set_transfer_progress, |d, c| {
+            d.preview(frames, c, each)
+        })
     }
 }
 

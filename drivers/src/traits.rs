@@ -1,5 +1,7 @@
-//! Capability traits and the data they return.
+//! Capability traits and the data they return, and what a driver's devices do for a visit
+//! ([`Capability`], [`Capabilities`]).
 
+use std::fmt;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -160,6 +162,92 @@ pub trait Camera: Device {
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         let _ = progress;
     }
+
+    /// The format a camera that streams (a webcam) streams in, e.g. `YUYV 640x480`; `None` for a
+    /// camera that only takes stills.
+    fn stream_format(&self) -> Option<String> {
+        None
+    }
+
+    /// Streams `frames` preview frames, calling `each` for every one, and returns the rate.
+    /// Cameras without a preview stream answer [`DeviceError::NotSupported`].
+    fn preview(
+        &mut self,
+        frames: u64,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(&FrameMeta),
+    ) -> Result<PreviewStats, DeviceError> {
+        let _ = (frames, control, each);
+        Err(DeviceError::NotSupported("preview frames"))
+    }
+}
+
+/// A frame size in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Size {
+    /// `width × height`.
+    pub fn pixels(self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// Whether both sides are within `max`.
+    pub fn fits(self, max: Size) -> bool {
+        self.width <= max.width && self.height <= max.height
+    }
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+impl std::str::FromStr for Size {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (w, h) = s
+            .split_once(['x', 'X'])
+            .ok_or_else(|| format!("{s:?} is not a size; write WIDTHxHEIGHT, e.g. 1280x720"))?;
+        let n = |t: &str| {
+            t.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|&v| v > 0)
+                .ok_or_else(|| format!("{s:?}: {t:?} is not a positive whole number of pixels"))
+        };
+        Ok(Size {
+            width: n(w)?,
+            height: n(h)?,
+        })
+    }
+}
+
+/// One preview frame as it left the camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameMeta {
+    /// Frames received in this stream so far, this one included.
+    pub count: u64,
+    /// The driver's frame sequence number.
+    pub sequence: u32,
+    /// The driver's timestamp (monotonic clock for UVC and vivid).
+    pub timestamp: Duration,
+    /// Bytes in the frame.
+    pub bytes: usize,
+}
+
+/// A preview run's figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PreviewStats {
+    pub frames: u64,
+    pub elapsed: Duration,
+    /// Frames a second by the driver's timestamps (first to last), else by the wall clock.
+    pub fps: f64,
 }
 
 /// A pad that records a signature.
@@ -177,5 +265,71 @@ pub trait Calibration: Device {
     /// Id of the calibration in force, if any.
     fn calibration_id(&self) -> Option<String> {
         None
+    }
+}
+
+/// What a driver's devices do for a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Fingerprint,
+    Signature,
+    Location,
+    /// A camera for the face photo (PTP over USB).
+    Camera,
+}
+
+impl Capability {
+    /// As a technician says it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Capability::Fingerprint => "fingerprint scanner",
+            Capability::Signature => "signature pad",
+            Capability::Location => "GPS receiver",
+            Capability::Camera => "camera",
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.noun())
+    }
+}
+
+/// A capture device, opened, as the capability it offers.
+#[non_exhaustive]
+pub enum Capabilities {
+    Fingerprint(Box<dyn FingerprintScanner + Send>),
+    Signature(Box<dyn SignaturePad + Send>),
+    Location(Box<dyn LocationSource + Send>),
+    Camera(Box<dyn Camera + Send>),
+}
+
+impl Capabilities {
+    pub fn capability(&self) -> Capability {
+        match self {
+            Capabilities::Fingerprint(_) => Capability::Fingerprint,
+            Capabilities::Signature(_) => Capability::Signature,
+            Capabilities::Location(_) => Capability::Location,
+            Capabilities::Camera(_) => Capability::Camera,
+        }
+    }
+
+    pub fn info(&self) -> &DeviceInfo {
+        match self {
+            Capabilities::Fingerprint(d) => d.info(),
+            Capabilities::Signature(d) => d.info(),
+            Capabilities::Location(d) => d.info(),
+            Capabilities::Camera(d) => d.info(),
+        }
+    }
+}
+
+impl fmt::Debug for Capabilities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple(self.capability().noun())
+            .field(self.info())
+            .finish()
     }
 }

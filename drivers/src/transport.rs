@@ -211,6 +211,19 @@ impl SerialLink for PortLink {
     }
 }
 
+/// A new pty pair for a serial device model: the master end as the model's link, and the slave's
+/// path, which a driver (or any program) opens as it would the device's tty. Closing the slave
+/// does not end the pair: hosts may close and reopen it.
+pub fn pty_pair() -> Result<(PortLink, PathBuf), LinkError> {
+    let (master, slave) =
+        serialport::TTYPort::pair().map_err(|e| LinkError::Io(io::Error::other(e.to_string())))?;
+    let path = serialport::SerialPort::name(&slave)
+        .map(PathBuf::from)
+        .ok_or_else(|| LinkError::Io(io::Error::other("the pty slave has no name")))?;
+    drop(slave);
+    Ok((PortLink::from_port(Box::new(master), "pty master"), path))
+}
+
 #[derive(Debug, Default)]
 struct Pipe {
     buf: VecDeque<u8>,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use jemput_drivers::discover::{Access, UsbIdentity};
 use jemput_drivers::ef01::model::uploaded_image;
 use jemput_drivers::registry::{
-    self, Capability, FoundDevice, Identified, OpenError, OpenOptions, SimOptions,
+    self, Capability, FoundDevice, Identified, OpenError, OpenOptions, Recognised, Seen, SimOptions,
 };
 use jemput_drivers::{ef01, CaptureControl, FingerPosition, Selector};
 
@@ -145,10 +145,14 @@ fn each_port_gets_the_shortest_selector_that_names_it_alone() {
 
 #[test]
 fn shared_bridges_name_every_candidate_driver() {
-    let names = |v, p| -> Vec<&str> {
+    let names = |vid, pid| -> Vec<&str> {
+        let seen = Seen::SerialPort {
+            usb: Some((vid, pid)),
+            pnp_ids: &[],
+        };
         registry::factories()
             .iter()
-            .filter(|f| f.usb_match(v, p).is_some())
+            .filter(|f| f.recognise(&seen).is_some())
             .map(|f| f.name())
             .collect()
     };
@@ -156,9 +160,16 @@ fn shared_bridges_name_every_candidate_driver() {
     assert_eq!(names(0x1546, 0x01a7), ["nmea"]);
     assert_eq!(names(0x1a86, 0x5523), ["isdv4"]);
     let isdv4 = registry::factory("w8001").unwrap();
+    let pnp = ["wacf008".to_string()];
     assert_eq!(
-        isdv4.pnp_match("wacf008"),
-        Some(("Wacom Serial Penabled (pen + touch)", 38_400))
+        isdv4.recognise(&Seen::SerialPort {
+            usb: None,
+            pnp_ids: &pnp
+        }),
+        Some(Recognised {
+            matched: "Wacom Serial Penabled (pen + touch)".into(),
+            baud: Some(38_400)
+        })
     );
     assert_eq!(registry::factory("gps").unwrap().name(), "nmea");
 }

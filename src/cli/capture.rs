@@ -9,7 +9,8 @@ use clap::{Args, Subcommand};
 use jemput::outputs::{
     strokes, CaptureFaceOutput, CaptureFingerOutput, CaptureSignatureOutput, PreviewSummary,
 };
-use jemput_drivers::{ptp, synth, v4l2, DeviceError, FingerPosition, Selector};
+use jemput_drivers::registry::{self, CameraOptions, Capability, OpenOptions};
+use jemput_drivers::{synth, Camera, CaptureControl, DeviceError, FingerPosition, Selector};
 
 use super::output;
 use super::select::{self, DeviceSelect};
@@ -182,23 +183,52 @@ fn finger(a: FingerArgs) -> anyhow::Result<ExitCode> {
 
 fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
     let control = select::control(a.timeout)?;
-    if let Some(node) = v4l2::node_path(&a.selector) {
-        return webcam_face(&a, node.to_path_buf(), &control);
-    }
     anyhow::ensure!(
-        a.preview_frames == 0,
+        a.preview_frames == 0 || matches!(a.selector, Selector::V4l2(_)),
         "--preview-frames is for webcams (v4l2:/dev/videoN); a PTP camera has no preview stream"
     );
-    let mut cam = ptp::open(&a.selector, ptp::PtpConfig::default())?;
-    let info = cam.info().clone();
-    let bar = output::waiting("taking the photo");
-    if !bar.is_shown() && !a.json {
-        output::note(&format!("taking the photo with {}…", info.model));
-    }
-    cam.set_transfer_progress(bar.progress("photo"));
+    let options = OpenOptions {
+        wanted: Some(Capability::Camera),
+        camera: CameraOptions {
+            max_size: Some(a.max_size),
+        },
+        ..OpenOptions::default()
+    };
+    let mut dev = registry::open(&a.selector, &options)?;
+    let info = dev.info().clone();
+    let path = dev.path().to_path_buf();
+    let cam = dev.camera()?;
+    // A camera that streams (a webcam) says its format, may show preview frames, and delivers
+    // its still at once; a still camera (PTP) takes its time and downloads the photo.
+    let format = cam.stream_format();
+    let mut preview = None;
+    let bar = match &format {
+        Some(format) => {
+            if !a.json {
+                output::note(&format!("{} on {}: {format}", info.model, path.display()));
+            }
+            if a.preview_frames > 0 {
+                preview = match preview_frames(cam, a.preview_frames, &control, a.json) {
+                    Ok(p) => Some(p),
+                    Err(e) => return failed(e, "the preview"),
+                };
+            }
+            None
+        }
+        None => {
+            let bar = output::waiting("taking the photo");
+            if !bar.is_shown() && !a.json {
+                output::note(&format!("taking the photo with {}…", info.model));
+            }
+            cam.set_transfer_progress(bar.progress("photo"));
+            Some(bar)
+        }
+    };
     let begun = Instant::now();
     let result = cam.capture_photo(&control);
-    cam.set_transfer_progress(None);
+    if bar.is_some() {
+        cam.set_transfer_progress(None);
+    }
     drop(bar);
     let photo = match result {
         Ok(p) => p,
@@ -214,80 +244,43 @@ fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
         device: info,
         selector: a.selector.to_string(),
         capture_ms,
-        format: None,
-        preview: None,
+        format,
+        preview,
     };
     print_face(&report, a.json)
 }
 
-/// `capture face v4l2:…`: optional preview frames (one line each on stderr, then the rate), then
-/// the still.
-fn webcam_face(
-    a: &FaceArgs,
-    node: PathBuf,
-    control: &jemput_drivers::CaptureControl,
-) -> anyhow::Result<ExitCode> {
-    use jemput_drivers::Device;
-    let config = v4l2::V4l2Config {
-        max_size: a.max_size,
-        ..v4l2::V4l2Config::default()
-    };
-    let mut cam = v4l2::open(&node, config)?;
-    let info = cam.info().clone();
-    let n = cam.negotiated();
-    let format = format!("{} {}", n.fourcc, n.size);
-    if !a.json {
-        output::note(&format!("{} on {}: {format}", info.model, node.display()));
-    }
-    let mut preview = None;
-    if a.preview_frames > 0 {
-        let stats = match cam.preview(a.preview_frames, control, |f| {
-            if !a.json {
-                output::note(&format!(
-                    "frame {:>4}  seq {:>6}  t {:>12.6} s  {} bytes",
-                    f.count,
-                    f.sequence,
-                    f.timestamp.as_secs_f64(),
-                    f.bytes
-                ));
-            }
-        }) {
-            Ok(s) => s,
-            Err(e) => return failed(e.into(), "the preview"),
-        };
-        if !a.json {
+/// Streams `frames` preview frames (one line each on stderr, then the rate).
+fn preview_frames(
+    cam: &mut (dyn Camera + Send),
+    frames: u64,
+    control: &CaptureControl,
+    json: bool,
+) -> Result<PreviewSummary, DeviceError> {
+    let stats = cam.preview(frames, control, &mut |f| {
+        if !json {
             output::note(&format!(
-                "preview: {} frames in {:.2} s, {:.1} frames/s",
-                stats.frames,
-                stats.elapsed.as_secs_f64(),
-                stats.fps
+                "frame {:>4}  seq {:>6}  t {:>12.6} s  {} bytes",
+                f.count,
+                f.sequence,
+                f.timestamp.as_secs_f64(),
+                f.bytes
             ));
         }
-        preview = Some(PreviewSummary {
-            frames: stats.frames,
-            elapsed_ms: stats.elapsed.as_millis() as u64,
-            fps: stats.fps,
-        });
+    })?;
+    if !json {
+        output::note(&format!(
+            "preview: {} frames in {:.2} s, {:.1} frames/s",
+            stats.frames,
+            stats.elapsed.as_secs_f64(),
+            stats.fps
+        ));
     }
-    let begun = Instant::now();
-    let photo = match cam.still(control) {
-        Ok(p) => p,
-        Err(e) => return failed(e.into(), "the face photo"),
-    };
-    let capture_ms = begun.elapsed().as_millis() as u64;
-    write_file(&a.out, &photo.jpeg)?;
-    let report = CaptureFaceOutput {
-        out: a.out.clone(),
-        bytes: photo.jpeg.len(),
-        width: photo.width,
-        height: photo.height,
-        device: info,
-        selector: a.selector.to_string(),
-        capture_ms,
-        format: Some(format),
-        preview,
-    };
-    print_face(&report, a.json)
+    Ok(PreviewSummary {
+        frames: stats.frames,
+        elapsed_ms: stats.elapsed.as_millis() as u64,
+        fps: stats.fps,
+    })
 }
 
 fn signature(a: SignatureArgs) -> anyhow::Result<ExitCode> {

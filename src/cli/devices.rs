@@ -1,6 +1,6 @@
-//! `jemput devices`: every serial device a driver may talk to, and every USB fingerprint reader
-//! and PTP camera, accessible or not, with the candidate drivers, the reason it cannot be opened
-//! and the fix. `jemput devices test` is in
+//! `jemput devices`: everything the driver registry lists — every serial device a driver may talk
+//! to, every USB fingerprint reader and PTP camera, every webcam — accessible or not, with the
+//! candidate drivers, the reason it cannot be opened and the fix. `jemput devices test` is in
 //! `devices_test.rs`.
 
 use std::process::ExitCode;
@@ -31,13 +31,12 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
     if let Some(DevicesCommand::Test(t)) = a.command {
         return super::devices_test::run(t);
     }
+    // Serial ports, then USB readers and cameras (path /dev/bus/usb/…), then V4L2 video capture
+    // nodes (webcams, selector v4l2:/dev/videoN). Serial ports no driver's ID table names are
+    // shown for USB adapters, and for the rest with --all.
     let ports: jemput::outputs::DevicesOutput = registry::list_all()
         .into_iter()
         .filter(|d| a.all || !d.drivers.is_empty() || d.usb.is_some())
-        // USB readers and cameras (path /dev/bus/usb/…), after the serial ports.
-        .chain(jemput_drivers::usb_registry::list_usb())
-        // V4L2 video capture nodes (webcams), selector v4l2:/dev/videoN.
-        .chain(jemput_drivers::v4l2::list::list())
         .collect();
     if a.json {
         super::output::json(&ports)?;

@@ -26,8 +26,7 @@ pub struct DeviceSelect {
 
 fn driver_names() -> PossibleValuesParser {
     PossibleValuesParser::new(
-        registry::factories()
-            .iter()
+        registry::port_drivers()
             .flat_map(|f| std::iter::once(f.name()).chain(f.aliases().iter().copied())),
     )
 }
@@ -38,6 +37,7 @@ impl DeviceSelect {
         let options = OpenOptions {
             driver: self.driver.clone(),
             baud: self.baud,
+            ..OpenOptions::default()
         };
         registry::open(&self.selector, &options).map_err(|e| match hint_for(&e) {
             // The messages quote their causes: the hint goes after them.

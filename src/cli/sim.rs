@@ -1,7 +1,8 @@
-//! `jemput sim <ef01|isdv4|gps|ptp>...`: runs device models until Ctrl-C (or SIGTERM), so the kit,
-//! `jemput capture` or any other program can use them as real devices: serial models on new ptys,
-//! USB models (`ptp`) behind a USB/IP server on loopback, which Linux's vhci-hcd can attach
-//! (`usbip attach`, or tests/vm/run.sh in a VM).
+//! `jemput sim <ef01|isdv4|gps|uru4000|ptp>...`: runs device models until Ctrl-C (or SIGTERM), so
+//! the kit, `jemput capture` or any other program can use them as real devices: serial models on
+//! new ptys, USB models (`uru4000`, `ptp`) behind a USB/IP server on loopback, which Linux's
+//! vhci-hcd can attach (`usbip attach`, or tests/vm/run.sh in a VM). Every model is started by the
+//! driver registry.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -9,9 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 use jemput::outputs::SimOutput;
-use jemput_drivers::registry::{self, SimFault, SimModel, SimOptions};
-use jemput_drivers::usbip::models::{self as usb_models, UsbSimOptions, USB_SIM_MODELS};
-use jemput_drivers::usbip::UsbIpServer;
+use jemput_drivers::registry::{self, SimFault, SimModel, SimOptions, Transport};
 
 use super::output;
 
@@ -40,20 +39,19 @@ pub struct SimArgs {
 }
 
 fn model_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(
-        registry::factories()
-            .iter()
-            .map(|f| f.sim_name())
-            .chain(USB_SIM_MODELS.iter().map(|m| m.name)),
-    )
+    clap::builder::PossibleValuesParser::new(registry::models().map(|m| m.model_name()))
 }
 
-/// The faults model `name` knows (serial or USB).
+/// The faults model `name` knows.
 fn known_faults(name: &str) -> &'static [SimFault] {
-    match registry::sim_factory(name) {
-        Some(f) => f.sim_faults(),
-        None => usb_models::usb_sim_model(name).map_or(&[], |m| m.faults),
-    }
+    registry::sim_factory(name)
+        .and_then(|f| f.model())
+        .map_or(&[], |m| m.faults())
+}
+
+/// Whether model `name` is a USB device (served over USB/IP).
+fn is_usb(name: &str) -> bool {
+    registry::sim_factory(name).is_some_and(|f| f.transport() == Transport::Usb)
 }
 
 /// The faults each model gets: `name` goes to every model that knows it, `model:name` to that
@@ -110,11 +108,7 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     let faults = faults_for(&a.models, &a.fault)?;
     // Catch Ctrl-C before the models start, so that no signal can leave them half set up.
     let stop = super::interrupt::flag();
-    let usb_count = a
-        .models
-        .iter()
-        .filter(|m| usb_models::usb_sim_model(m).is_some())
-        .count();
+    let usb_count = a.models.iter().filter(|m| is_usb(m)).count();
     if usb_count > 1 && a.listen.port() != 0 {
         anyhow::bail!(
             "--listen {} names one port, but {usb_count} USB models need one each; use port 0 / pakai port 0",
@@ -122,63 +116,49 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         );
     }
     // Kept until the end: dropping a model stops it.
-    let mut ptys: Vec<SimModel> = Vec::new();
-    let mut servers: Vec<UsbIpServer> = Vec::new();
+    let mut running: Vec<SimModel> = Vec::new();
     let mut next_index = std::collections::HashMap::<&str, u32>::new();
     for (model, faults) in a.models.iter().zip(faults) {
         let index = next_index.entry(model.as_str()).or_insert(0);
-        let line = match usb_models::usb_sim_model(model) {
-            Some(usb) => {
-                let server = usb_models::start(
-                    usb.name,
-                    &UsbSimOptions {
-                        listen: a.listen,
-                        fast: a.fast,
-                        index: *index,
-                        faults: faults.clone(),
-                    },
-                )?;
+        let sim = registry::start_sim(
+            model,
+            &SimOptions {
+                fast: a.fast,
+                index: *index,
+                faults,
+                usbip: Some(a.listen),
+            },
+        )?;
+        let line = match sim.usbip() {
+            Some(server) => {
                 let r = server.record();
-                let line = SimOutput {
-                    model: usb.name.into(),
-                    driver: usb.driver.into(),
-                    transport: "usbip".into(),
+                SimOutput {
+                    model: sim.model.into(),
+                    driver: sim.driver.into(),
+                    transport: sim.transport().into(),
                     path: None,
                     baud: None,
                     address: Some(server.address().to_string()),
                     busid: Some(server.busid().to_string()),
                     usb_id: Some(format!("{:04x}:{:04x}", r.vendor_id, r.product_id)),
-                    fast: a.fast,
-                    faults,
-                };
-                servers.push(server);
-                line
-            }
-            None => {
-                let sim = registry::start_sim(
-                    model,
-                    &SimOptions {
-                        fast: a.fast,
-                        index: *index,
-                        faults,
-                    },
-                )?;
-                let line = SimOutput {
-                    model: sim.model.into(),
-                    driver: sim.driver.into(),
-                    transport: "pty".into(),
-                    path: Some(sim.path.clone()),
-                    baud: Some(sim.baud),
-                    address: None,
-                    busid: None,
-                    usb_id: None,
                     fast: sim.fast,
                     faults: sim.faults.clone(),
-                };
-                ptys.push(sim);
-                line
+                }
             }
+            None => SimOutput {
+                model: sim.model.into(),
+                driver: sim.driver.into(),
+                transport: sim.transport().into(),
+                path: Some(sim.path.clone()),
+                baud: Some(sim.baud),
+                address: None,
+                busid: None,
+                usb_id: None,
+                fast: sim.fast,
+                faults: sim.faults.clone(),
+            },
         };
+        running.push(sim);
         *index += 1;
         if a.json {
             output::json_line(&line)?;
@@ -192,8 +172,7 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    drop(servers);
-    drop(ptys);
+    drop(running);
     tracing::info!("device models stopped");
     Ok(ExitCode::SUCCESS)
 }

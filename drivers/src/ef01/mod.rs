@@ -18,12 +18,14 @@
 
 mod driver;
 mod error;
+pub mod factory;
 pub mod ids;
 pub mod model;
 pub mod protocol;
 
 pub use driver::{AuraLed, Ef01, Ef01Config, LedColour, LedMode, Progress};
 pub use error::{explain, Ef01Error};
+pub use factory::Ef01Factory;
 pub use ids::{ModuleModel, UsbBridge, MODULES, USB_BRIDGES};
 pub use model::{Degradation, Ef01Model, Fault, ModelHandle, ModelOptions, PoorPrint};
 pub use protocol::{

@@ -17,6 +17,7 @@
 mod calibration;
 mod driver;
 mod error;
+pub mod factory;
 pub mod ids;
 mod model;
 pub mod protocol;
@@ -24,6 +25,7 @@ pub mod protocol;
 pub use calibration::PadCalibration;
 pub use driver::{Isdv4, Isdv4Config};
 pub use error::{CodecError, Isdv4Error};
+pub use factory::Isdv4Factory;
 pub use model::{
     script, truncated_indices, Handwriting, Isdv4Fault, Isdv4Model, Isdv4ModelConfig, GARBAGE,
     REPORT_HZ,

@@ -12,7 +12,7 @@ use super::protocol::{
     PenCaps, PenSample, TouchCaps, CMD_QUERY, CMD_START, CMD_STOP, CMD_TOUCH_QUERY,
 };
 use crate::synth::{signature_trace, PAD_EXTENT_X, PAD_EXTENT_Y, PAD_MAX_PRESSURE};
-use crate::transport::{LinkError, PortLink, SerialLink};
+use crate::transport::{pty_pair, LinkError, SerialLink};
 
 /// Report rate of Wacom Penabled serial sensors: about 133 packets a second **(unverified: the
 /// commonly quoted figure; the xf86 and kernel drivers do not depend on it)**.
@@ -242,14 +242,8 @@ impl Isdv4Model {
     /// Runs the model on the master of a new pty pair; returns it and the slave's path for the
     /// driver. The model survives the slave being closed and reopened.
     pub fn on_pty(mut config: Isdv4ModelConfig) -> Result<(Self, PathBuf), LinkError> {
-        let (master, slave) = serialport::TTYPort::pair()
-            .map_err(|e| LinkError::Io(std::io::Error::other(e.to_string())))?;
-        let path = serialport::SerialPort::name(&slave)
-            .map(PathBuf::from)
-            .ok_or_else(|| LinkError::Io(std::io::Error::other("pty slave has no name")))?;
-        drop(slave);
         config.survive_hangup = true;
-        let link = PortLink::from_port(Box::new(master), "pty-master");
+        let (link, path) = pty_pair()?;
         Ok((Isdv4Model::spawn(link, config), path))
     }
 

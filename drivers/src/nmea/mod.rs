@@ -5,12 +5,14 @@
 
 mod driver;
 mod error;
+pub mod factory;
 pub mod ids;
 mod model;
 pub mod protocol;
 
 pub use driver::{NmeaConfig, NmeaGps, NmeaStats, METRES_PER_HDOP};
 pub use error::{NmeaError, SentenceError};
+pub use factory::{NmeaFactory, NMEA_PROBE};
 pub use model::{epoch_sentences, NmeaFault, NmeaModel, NmeaModelConfig, GARBAGE};
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::protocol::{civil_from_days, frame, Gga, Rmc, TimeOfDay};
-use crate::transport::{LinkError, PortLink, SerialLink};
+use crate::transport::{pty_pair, LinkError, SerialLink};
 
 /// Faults the model injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,14 +155,8 @@ impl NmeaModel {
 
     /// Runs the model on the master of a new pty pair; returns it and the slave's path.
     pub fn on_pty(mut config: NmeaModelConfig) -> Result<(Self, PathBuf), LinkError> {
-        let (master, slave) = serialport::TTYPort::pair()
-            .map_err(|e| LinkError::Io(std::io::Error::other(e.to_string())))?;
-        let path = serialport::SerialPort::name(&slave)
-            .map(PathBuf::from)
-            .ok_or_else(|| LinkError::Io(std::io::Error::other("pty slave has no name")))?;
-        drop(slave);
         config.survive_hangup = true;
-        let link = PortLink::from_port(Box::new(master), "pty-master");
+        let (link, path) = pty_pair()?;
         Ok((NmeaModel::spawn(link, config), path))
     }
 

@@ -201,14 +201,9 @@ impl From<PtpError> for DeviceError {
             PtpError::Disconnected { .. } => DeviceError::Disconnected,
             PtpError::Timeout { after, .. } => DeviceError::Timeout(after, "the camera"),
             PtpError::Cancelled => DeviceError::Cancelled,
-            PtpError::Usb {
-                source: UsbError::AccessDenied(_),
-                ..
-            } => DeviceError::PermissionDenied,
-            PtpError::Usb {
-                source: UsbError::Busy(_),
-                ..
-            } => DeviceError::Busy,
+            PtpError::Usb { ref source, .. } => source
+                .device_error()
+                .unwrap_or_else(|| DeviceError::Protocol(e.to_string())),
             other => DeviceError::Protocol(other.to_string()),
         }
     }

@@ -24,16 +24,16 @@
 pub mod dataset;
 mod driver;
 mod error;
+pub mod factory;
 pub mod ids;
 pub mod model;
-mod open;
 pub mod props;
 pub mod protocol;
 
 pub use dataset::{DeviceInfo, ObjectInfo, StorageInfo};
 pub use driver::{Event, PtpCamera, PtpConfig, PtpEndpoints, PtpSession, Reply, VendorCapture};
 pub use error::{explain, PtpError};
+pub use factory::{is_sim, open, open_camera, AnyCamera, OpenCameraError, PtpFactory, SIM_NAME};
 pub use model::{ModelLog, PtpFault, PtpModel, PtpModelConfig, STORAGE_ID};
-pub use open::{is_sim, open, open_camera, AnyCamera, OpenCameraError, SIM_NAME};
 pub use props::{DevicePropDesc, PropForm, PropValue};
 pub use protocol::{CodecError, EventCode, FormatCode, OperationCode, ResponseCode};

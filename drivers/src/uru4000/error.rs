@@ -76,14 +76,9 @@ impl From<UruError> for DeviceError {
             }
             UruError::NoFinger(after) => DeviceError::Timeout(after, "a finger on the sensor"),
             UruError::Cancelled => DeviceError::Cancelled,
-            UruError::Usb {
-                source: UsbError::AccessDenied(_),
-                ..
-            } => DeviceError::PermissionDenied,
-            UruError::Usb {
-                source: UsbError::Busy(_),
-                ..
-            } => DeviceError::Busy,
+            UruError::Usb { ref source, .. } => source
+                .device_error()
+                .unwrap_or_else(|| DeviceError::Protocol(e.to_string())),
             other => DeviceError::Protocol(other.to_string()),
         }
     }

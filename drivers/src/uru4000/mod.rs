@@ -16,13 +16,13 @@
 mod descramble;
 mod driver;
 mod error;
+pub mod factory;
 pub mod ids;
 pub mod model;
-mod open;
 pub mod protocol;
 
 pub use descramble::{Descrambler, Identity};
 pub use driver::{device_info, replugging, Uru4000, UruConfig};
 pub use error::UruError;
+pub use factory::{is_sim, open, OpenReaderError, UruFactory, SIM_NAME};
 pub use model::{UruFault, UruHandle, UruModel, UruModelConfig, UruOp};
-pub use open::{is_sim, open, OpenReaderError, SIM_NAME};

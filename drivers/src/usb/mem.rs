@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{clear_halt_request, ControlRequest, UsbError, UsbTransport};
+use super::{
+    clear_halt_request, ControlRequest, UsbDescription, UsbDevice, UsbError, UsbTransport,
+};
 
 /// The device side of a USB link: what a device model implements to sit under [`MemUsb`].
 pub trait UsbFunction: Send {
@@ -31,6 +33,29 @@ pub trait UsbFunction: Send {
     fn claim(&mut self, number: u8) -> Result<(), UsbError> {
         let _ = number;
         Ok(())
+    }
+}
+
+impl<T: UsbFunction + ?Sized> UsbFunction for Box<T> {
+    fn control(
+        &mut self,
+        request: &ControlRequest,
+        data_out: &[u8],
+        max_in: usize,
+    ) -> Result<Vec<u8>, UsbError> {
+        (**self).control(request, data_out, max_in)
+    }
+    fn bulk_out(&mut self, ep: u8, data: &[u8]) -> Result<(), UsbError> {
+        (**self).bulk_out(ep, data)
+    }
+    fn bulk_in(&mut self, ep: u8, max_len: usize) -> Result<Option<Vec<u8>>, UsbError> {
+        (**self).bulk_in(ep, max_len)
+    }
+    fn interrupt_in(&mut self, ep: u8, max_len: usize) -> Result<Option<Vec<u8>>, UsbError> {
+        (**self).interrupt_in(ep, max_len)
+    }
+    fn claim(&mut self, number: u8) -> Result<(), UsbError> {
+        (**self).claim(number)
     }
 }
 
@@ -71,8 +96,13 @@ impl std::fmt::Debug for MemUsb {
 impl MemUsb {
     /// A transport to `function`.
     pub fn new(function: impl UsbFunction + 'static) -> Self {
+        MemUsb::shared(Arc::new(Mutex::new(function)))
+    }
+
+    /// A transport to a `function` that other transports may share (see [`MemPlug`]).
+    pub fn shared(function: Arc<Mutex<dyn UsbFunction>>) -> Self {
         MemUsb {
-            function: Arc::new(Mutex::new(function)),
+            function,
             claimed: Vec::new(),
             unplug: Unplug::default(),
             poll: Duration::from_millis(1),
@@ -126,6 +156,43 @@ impl MemUsb {
             }
             std::thread::sleep(self.poll.min(deadline - now));
         }
+    }
+}
+
+/// A USB device model plugged in to this process: each [`MemPlug::connect`] is a new in-memory
+/// transport to the same model, as a driver finding the device on the bus again after a replug.
+#[derive(Clone)]
+pub struct MemPlug {
+    device: Arc<Mutex<Box<dyn UsbDevice>>>,
+    description: UsbDescription,
+}
+
+impl std::fmt::Debug for MemPlug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemPlug")
+            .field("vendor_id", &self.description.vendor_id)
+            .field("product_id", &self.description.product_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemPlug {
+    /// Plugs `device` in.
+    pub fn new(device: Box<dyn UsbDevice>) -> Self {
+        MemPlug {
+            description: device.description(),
+            device: Arc::new(Mutex::new(device)),
+        }
+    }
+
+    /// What the device says it is (its descriptors), as read at plug-in.
+    pub fn description(&self) -> &UsbDescription {
+        &self.description
+    }
+
+    /// A new transport to the device.
+    pub fn connect(&self) -> MemUsb {
+        MemUsb::shared(self.device.clone())
     }
 }
 

@@ -16,11 +16,13 @@ mod rusb_link;
 
 use std::time::Duration;
 
+use crate::DeviceError;
+
 pub use descriptor::{
     EndpointDescription, EndpointKind, InterfaceDescription, UsbDescription, UsbDevice, UsbSpeed,
 };
 pub use list::{access_of, list_devices, outcome_of_error, OpenOutcome, UsbDeviceEntry};
-pub use mem::{MemUsb, Unplug, UsbFunction};
+pub use mem::{MemPlug, MemUsb, Unplug, UsbFunction};
 pub use rusb_link::{find_interface, list_interfaces, FoundInterface, RusbLink};
 
 /// The 8-byte setup packet of a control transfer, without `wLength` (the buffer gives it).
@@ -76,6 +78,21 @@ pub enum UsbError {
     NotClaimed(u8),
     #[error("USB I/O error: {0}")]
     Io(String),
+}
+
+impl UsbError {
+    /// What a capture reports for this error when a driver's transfer met it, where the operator
+    /// acts on it the same way whatever the driver: permission denied (the udev rules), busy
+    /// (another program holds the device), disconnected (replug it). `None`: the driver's own
+    /// error describes it.
+    pub fn device_error(&self) -> Option<DeviceError> {
+        match self {
+            UsbError::AccessDenied(_) => Some(DeviceError::PermissionDenied),
+            UsbError::Busy(_) => Some(DeviceError::Busy),
+            UsbError::Disconnected => Some(DeviceError::Disconnected),
+            _ => None,
+        }
+    }
 }
 
 /// A USB device as a driver sees it. Timeouts apply to each transfer; a timed-out transfer is

@@ -12,7 +12,6 @@
 //!   holds IN URBs until the model has data; answers CMD_UNLINK.
 //! * [`UsbIpClient`]: imports a device and is a [`crate::usb::UsbTransport`].
 //! * [`vhci::attach`]: imports a device and hands the socket to the kernel.
-//! * [`models`]: the USB models `jemput sim` serves, by name.
 //!
 //! Why not the `usbip` crate that DESIGN's dependency table names: its interface handlers answer
 //! each URB synchronously, in order, on the connection's one task, so an interrupt IN URB with
@@ -25,7 +24,6 @@
 //! listens on loopback by default and must not be exposed to a network.
 
 pub mod client;
-pub mod models;
 pub mod protocol;
 mod server;
 pub mod vhci;

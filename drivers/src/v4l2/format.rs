@@ -4,6 +4,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use crate::Size;
+
 /// A V4L2 pixel format code (four ASCII characters, little-endian in a u32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FourCc(pub u32);
@@ -45,52 +47,6 @@ impl std::fmt::Display for FourCc {
             f.write_str("-BE")?;
         }
         Ok(())
-    }
-}
-
-/// A frame size in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
-pub struct Size {
-    pub width: u32,
-    pub height: u32,
-}
-
-impl Size {
-    /// `width × height`.
-    pub fn pixels(self) -> u64 {
-        u64::from(self.width) * u64::from(self.height)
-    }
-
-    /// Whether both sides are within `max`.
-    pub fn fits(self, max: Size) -> bool {
-        self.width <= max.width && self.height <= max.height
-    }
-}
-
-impl std::fmt::Display for Size {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}x{}", self.width, self.height)
-    }
-}
-
-impl std::str::FromStr for Size {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (w, h) = s
-            .split_once(['x', 'X'])
-            .ok_or_else(|| format!("{s:?} is not a size; write WIDTHxHEIGHT, e.g. 1280x720"))?;
-        let n = |t: &str| {
-            t.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|&v| v > 0)
-                .ok_or_else(|| format!("{s:?}: {t:?} is not a positive whole number of pixels"))
-        };
-        Ok(Size {
-            width: n(w)?,
-            height: n(h)?,
-        })
     }
 }
 

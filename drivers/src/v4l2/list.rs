@@ -1,18 +1,17 @@
 //! V4L2 nodes for `jemput devices`: every `/sys/class/video4linux/video*` node, opened briefly
 //! (V4L2 allows several opens; nothing streams) for its capabilities and formats, with its
-//! access status. Nodes that are known not to capture video (a UVC camera's metadata node) are
-//! left out; a node this user cannot open is listed with the reason.
+//! access status. The registry lists those the V4L2 factory recognises (not a UVC camera's
+//! metadata node); a node this user cannot open is listed with the reason.
 
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::camera::{self, NodeCaps};
+use super::driver::{self, NodeCaps};
 use super::error::V4l2Error;
 use super::format::FormatInfo;
 use crate::discover::{self, Access};
-use crate::registry::{Capability, DriverCandidate, FoundDevice};
 
 /// What `jemput devices` shows of a V4L2 node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -88,27 +87,27 @@ pub fn probe(node: &SysfsNode) -> (V4l2Node, Access) {
         capabilities: None,
         formats: Vec::new(),
     };
-    let fd = match camera::open_node(&node.dev) {
+    let fd = match driver::open_node(&node.dev) {
         Ok(fd) => fd,
         Err(e) => return (out, access_of(e)),
     };
-    let caps: NodeCaps = match camera::query_caps(&fd, &node.dev) {
+    let caps: NodeCaps = match driver::query_caps(&fd, &node.dev) {
         Ok(c) => c,
         Err(e) => return (out, access_of(e)),
     };
-    let capture = camera::check_caps(&node.dev, &caps).is_ok();
+    let capture = driver::check_caps(&node.dev, &caps).is_ok();
     out.driver = out.driver.or(Some(caps.driver.clone()));
     out.card = Some(caps.card.clone());
     out.bus_info = Some(caps.bus_info.clone());
     out.capture = Some(capture);
     out.capabilities = Some(caps.describe());
     if capture {
-        match camera::enum_formats(&fd, &node.dev) {
+        match driver::enum_formats(&fd, &node.dev) {
             Ok(f) => out.formats = f,
             Err(e) => return (out, access_of(e)),
         }
     }
-    let access = if capture && camera::queue_busy(&fd) {
+    let access = if capture && driver::queue_busy(&fd) {
         Access::Busy {
             held_by: discover::holder_of(&node.dev),
         }
@@ -126,43 +125,6 @@ fn access_of(e: V4l2Error) -> Access {
             reason: other.to_string(),
         },
     }
-}
-
-/// A listing entry for a probed node, or `None` for a node that is not a video capture node.
-pub fn found(node: &SysfsNode, v: V4l2Node, access: Access) -> Option<FoundDevice> {
-    if v.capture == Some(false) {
-        return None;
-    }
-    let matched = match (&v.card, &v.driver) {
-        (Some(card), Some(d)) => format!("V4L2 video capture: {card} ({d})"),
-        (None, Some(d)) => format!("V4L2 video node ({d})"),
-        _ => "V4L2 video node".to_string(),
-    };
-    Some(FoundDevice {
-        path: node.dev.clone(),
-        usb: None,
-        usb_port: node.usb_port.clone(),
-        pnp_ids: Vec::new(),
-        drivers: vec![DriverCandidate {
-            driver: "v4l2".into(),
-            capability: Capability::Camera,
-            matched,
-        }],
-        selector: format!("v4l2:{}", node.dev.display()),
-        access,
-        v4l2: Some(v),
-    })
-}
-
-/// The V4L2 video capture nodes on this machine.
-pub fn list() -> Vec<FoundDevice> {
-    sysfs_nodes(Path::new("/sys/class/video4linux"), Path::new("/dev"))
-        .iter()
-        .filter_map(|n| {
-            let (v, access) = probe(n);
-            found(n, v, access)
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -196,32 +158,5 @@ mod tests {
     #[test]
     fn a_missing_class_directory_lists_nothing() {
         assert!(sysfs_nodes(Path::new("/nonexistent/video4linux"), Path::new("/dev")).is_empty());
-    }
-
-    #[test]
-    fn non_capture_nodes_are_left_out_and_unopenable_ones_kept_with_the_fix() {
-        let node = SysfsNode {
-            dev: "/dev/video1".into(),
-            name: "HD Webcam".into(),
-            driver: Some("uvcvideo".into()),
-            usb_port: Some("1-2".into()),
-        };
-        let mut v = V4l2Node {
-            name: node.name.clone(),
-            driver: node.driver.clone(),
-            card: None,
-            bus_info: None,
-            capture: Some(false),
-            capabilities: Some("metadata capture, streaming".into()),
-            formats: Vec::new(),
-        };
-        assert!(found(&node, v.clone(), Access::Accessible).is_none());
-        v.capture = None;
-        let fix = "add the operator to the `video` group".to_string();
-        let d = found(&node, v, Access::PermissionDenied { fix: fix.clone() }).unwrap();
-        assert_eq!(d.selector, "v4l2:/dev/video1");
-        assert_eq!(d.drivers[0].capability, Capability::Camera);
-        assert_eq!(d.usb_port.as_deref(), Some("1-2"));
-        assert_eq!(d.access, Access::PermissionDenied { fix });
     }
 }

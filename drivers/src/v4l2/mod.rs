@@ -6,9 +6,10 @@
 //! * [`format`](mod@format) (pure): formats and sizes, and the choice: MJPEG if offered, else YUYV, at the
 //!   largest size within [`V4l2Config::max_size`].
 //! * [`convert`] (pure): MJPEG frame checks, YUYV → RGB, JPEG encoding.
-//! * [`V4l2Camera`]: QUERYCAP (a streaming single-planar capture node, else a clear error),
-//!   ENUM_FMT/ENUM_FRAMESIZES, S_FMT, mmap streaming, preview frames and a still.
+//! * [`V4l2Camera`] (`driver.rs`): QUERYCAP (a streaming single-planar capture node, else a clear
+//!   error), ENUM_FMT/ENUM_FRAMESIZES, S_FMT, mmap streaming, preview frames and a still.
 //! * [`list`]: the nodes for `jemput devices`, with access status.
+//! * [`factory`]: how the registry recognises a node and opens it by its `v4l2:` selector.
 //!
 //! **Why not the `v4l` crate** (which DESIGN.md names): v4l 0.14.0 builds here (~14 s with
 //! bindgen), but its `Capabilities` takes the whole device's `capabilities` rather than the
@@ -24,19 +25,20 @@
 //! that do not supply the default tables will reject them), camera controls (exposure, white
 //! balance) and the USB identity (VID:PID) of UVC nodes in the listing.
 
-mod camera;
 pub mod convert;
+mod driver;
 mod error;
+pub mod factory;
 pub mod format;
 pub mod list;
 mod sys;
 
 use std::path::Path;
 
-pub use camera::{
-    check_caps, FrameMeta, Negotiated, NodeCaps, PreviewStats, V4l2Camera, V4l2Config,
-};
+pub use crate::{FrameMeta, PreviewStats};
+pub use driver::{check_caps, Negotiated, NodeCaps, V4l2Camera, V4l2Config};
 pub use error::{permission_fix, V4l2Error};
+pub use factory::V4l2Factory;
 pub use format::{FormatInfo, FourCc, FrameSizes, Size};
 pub use list::V4l2Node;
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::ids::{self, ModuleModel};
 use super::protocol::{self, PacketSize};
-use crate::transport::{LinkError, PortLink, SerialLink};
+use crate::transport::{pty_pair, LinkError, SerialLink};
 use crate::{synth, FingerImage, FingerPosition};
 
 /// The code the model answers an instruction it does not know with (a "receive error"; what each
@@ -334,12 +334,7 @@ impl Ef01Model {
     /// Runs the model on the master of a new pty pair; returns the slave's path for host software.
     /// The model survives hosts closing and reopening the slave.
     pub fn spawn_on_pty(options: ModelOptions) -> Result<(ModelHandle, PathBuf), LinkError> {
-        let (master, slave) = serialport::TTYPort::pair()
-            .map_err(|e| LinkError::Io(std::io::Error::other(e.to_string())))?;
-        let path = serialport::SerialPort::name(&slave)
-            .ok_or_else(|| LinkError::Io(std::io::Error::other("the pty slave has no name")))?;
-        drop(slave);
-        let link = PortLink::from_port(Box::new(master), "pty master");
-        Ok((Self::spawn(link, options), PathBuf::from(path)))
+        let (link, path) = pty_pair()?;
+        Ok((Self::spawn(link, options), path))
     }
 }

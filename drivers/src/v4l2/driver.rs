@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use super::convert::{self, FrameError};
 use super::error::V4l2Error;
-use super::format::{self, FormatInfo, FourCc, FrameSizes, Size};
+use super::format::{self, FormatInfo, FourCc, FrameSizes};
 use super::sys::{self, Fd};
-use crate::{Camera, CaptureControl, Device, DeviceError, DeviceInfo, Photo};
+use crate::{
+    Camera, CaptureControl, Device, DeviceError, DeviceInfo, FrameMeta, Photo, PreviewStats, Size,
+};
 
 /// How the driver captures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,28 +100,6 @@ pub struct Negotiated {
     pub size: Size,
     /// Bytes a line (YUYV).
     pub stride: usize,
-}
-
-/// One frame as it left the driver (preview).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameMeta {
-    /// Frames received in this stream so far, this one included.
-    pub count: u64,
-    /// The driver's frame sequence number.
-    pub sequence: u32,
-    /// The driver's timestamp (monotonic clock for UVC and vivid).
-    pub timestamp: Duration,
-    /// Bytes in the frame.
-    pub bytes: usize,
-}
-
-/// A preview run's figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PreviewStats {
-    pub frames: u64,
-    pub elapsed: Duration,
-    /// Frames a second by the driver's timestamps (first to last), else by the wall clock.
-    pub fps: f64,
 }
 
 /// An opened V4L2 capture node.
@@ -638,5 +618,21 @@ impl Device for V4l2Camera {
 impl Camera for V4l2Camera {
     fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError> {
         self.still(control).map_err(DeviceError::from)
+    }
+
+    fn stream_format(&self) -> Option<String> {
+        Some(format!(
+            "{} {}",
+            self.negotiated.fourcc, self.negotiated.size
+        ))
+    }
+
+    fn preview(
+        &mut self,
+        frames: u64,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(&FrameMeta),
+    ) -> Result<PreviewStats, DeviceError> {
+        V4l2Camera::preview(self, frames, control, each).map_err(DeviceError::from)
     }
 }

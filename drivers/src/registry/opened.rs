@@ -1,0 +1,112 @@
+//! An opened device ([`OpenedDevice`]): the capability its driver offers, asked for as the one a
+//! caller needs, where it is, how its driver was chosen, and the device model behind a `sim:`
+//! selector.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::factories;
+use crate::error::NotCapable;
+use crate::sim::SimModel;
+use crate::{
+    Camera, Capabilities, Capability, DeviceInfo, FingerprintScanner, LocationSource, SignaturePad,
+};
+
+/// How the driver of an opened device was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Identified {
+    /// A `sim:` selector names its model.
+    Sim,
+    /// `--driver` named it.
+    Hint,
+    /// The port's USB or PNP id is in one driver's table only.
+    IdTable,
+    /// The device answered a probe.
+    Probe,
+    /// The device's own description says what it is (a V4L2 node's capabilities).
+    DeviceClass,
+}
+
+/// An opened device: the driver behind its capability, where it is, and (for `sim:`) the device
+/// model it talks to, which lives exactly as long as the device.
+#[derive(Debug)]
+pub struct OpenedDevice {
+    // Declared before `sim`: the driver leaves the device idle on drop while the model still runs.
+    pub(super) device: Capabilities,
+    pub(super) path: PathBuf,
+    pub(super) identified: Identified,
+    pub(super) sim: Option<SimModel>,
+}
+
+impl OpenedDevice {
+    pub fn info(&self) -> &DeviceInfo {
+        self.device.info()
+    }
+    /// Where the driver talks to the device: the tty (a pty for serial `sim:`), the USB selector,
+    /// the V4L2 node, or `memory:<model>`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn capability(&self) -> Capability {
+        self.device.capability()
+    }
+    pub fn identified_by(&self) -> Identified {
+        self.identified
+    }
+    /// The device model behind a `sim:` selector.
+    pub fn sim(&self) -> Option<&SimModel> {
+        self.sim.as_ref()
+    }
+    pub fn capabilities(&mut self) -> &mut Capabilities {
+        &mut self.device
+    }
+
+    fn not(&self, wanted: Capability) -> NotCapable {
+        NotCapable {
+            path: self.path.clone(),
+            driver: self.info().driver.clone(),
+            has: self.capability(),
+            wanted,
+            sim: factories()
+                .iter()
+                .filter(|f| f.capability() == wanted)
+                .find_map(|f| f.model())
+                .map_or("", |m| m.model_name()),
+        }
+    }
+
+    pub fn scanner(&mut self) -> Result<&mut (dyn FingerprintScanner + Send), NotCapable> {
+        let err = self.not(Capability::Fingerprint);
+        match &mut self.device {
+            Capabilities::Fingerprint(d) => Ok(d.as_mut()),
+            _ => Err(err),
+        }
+    }
+
+    pub fn pad(&mut self) -> Result<&mut (dyn SignaturePad + Send), NotCapable> {
+        let err = self.not(Capability::Signature);
+        match &mut self.device {
+            Capabilities::Signature(d) => Ok(d.as_mut()),
+            _ => Err(err),
+        }
+    }
+
+    pub fn location(&mut self) -> Result<&mut (dyn LocationSource + Send), NotCapable> {
+        let err = self.not(Capability::Location);
+        match &mut self.device {
+            Capabilities::Location(d) => Ok(d.as_mut()),
+            _ => Err(err),
+        }
+    }
+
+    pub fn camera(&mut self) -> Result<&mut (dyn Camera + Send), NotCapable> {
+        let err = self.not(Capability::Camera);
+        match &mut self.device {
+            Capabilities::Camera(d) => Ok(d.as_mut()),
+            _ => Err(err),
+        }
+    }
+}
