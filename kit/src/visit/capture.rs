@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use jemput_drivers::{
-    Camera, CaptureControl, DeviceError, FingerprintScanner, LocationSource, SignaturePad,
-};
+use jemput_drivers::{Camera, CaptureControl, FingerprintScanner, LocationSource, SignaturePad};
 
+use super::error::CaptureError;
 use super::fingers::{capture_finger, CaptureObserver, FingerOutcome};
-use super::{DraftError, Drafts};
+use super::Drafts;
 use jemput_core::imaging::finger::{encode_wsq, wsq_file_name, WSQ_MEDIA_TYPE};
 use jemput_core::imaging::quality::FingerQuality;
 use jemput_core::visit::policy::{CapturePolicy, Failure};
@@ -69,42 +68,6 @@ impl std::fmt::Debug for CaptureHooks<'_> {
             .field("quality", &self.quality.algorithm_id())
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CaptureError {
-    #[error("{what} failed: {source}")]
-    Device {
-        what: String,
-        #[source]
-        source: DeviceError,
-    },
-    #[error(transparent)]
-    Draft(#[from] DraftError),
-    #[error("compressing finger {finger} to WSQ failed: {source}")]
-    Wsq {
-        finger: u8,
-        #[source]
-        source: jemput_wsq::Error,
-    },
-    #[error(transparent)]
-    Policy(#[from] jemput_core::visit::policy::PolicyError),
-    #[error(transparent)]
-    Face(#[from] jemput_core::imaging::face::FaceError),
-    #[error("the signature scored {best_score} at best in {attempts} attempts, under the threshold {threshold} (jemput-sigq/1), and forced capture is off; ask the resident to sign again, or record a simple mark or the written name")]
-    SignatureQuality {
-        attempts: u32,
-        best_score: u8,
-        threshold: u8,
-    },
-    #[error("the best face photo of {attempts} attempts scored {score}, under the threshold {threshold} (jemput-faceq/1); failed checks: {}", if failed.is_empty() { "none (the threshold asks for headroom above every check)".to_string() } else { failed.join("; ") })]
-    FaceChecks {
-        attempts: u32,
-        score: u8,
-        threshold: u8,
-        failed: Vec<String>,
-    },
 }
 
 /// What the visit learned about its location.

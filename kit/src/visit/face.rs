@@ -5,7 +5,7 @@
 
 use jemput_drivers::{Camera, CaptureControl};
 
-use super::capture::CaptureError;
+use super::error::CaptureError;
 use super::Drafts;
 use jemput_core::imaging::face::{
     encode_for_storage, FaceChecker, FaceContext, FacePhoto, FaceReport, FaceSettings,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use image::GrayImage;
 use jemput_drivers::{CaptureControl, DeviceError, FingerImage, FingerprintScanner, NO_FINGER};
 
-use super::capture::CaptureError;
+use super::error::CaptureError;
 use jemput_core::imaging::quality::FingerQuality;
 use jemput_core::visit::policy::{Attempt, Failure, ModalityPolicy, Outcome, PolicyRun, Step};
 use jemput_core::visit::FingerPosition;

@@ -4,10 +4,12 @@
 
 pub mod capture;
 pub mod draft;
+pub mod error;
 pub mod face;
 pub mod fingers;
 pub mod sample;
 pub mod signature;
 
 pub use draft::{DraftError, Drafts};
+pub use error::CaptureError;
 pub use jemput_drivers::synth;

@@ -8,7 +8,7 @@
 
 use jemput_drivers::{CaptureControl, SignaturePad};
 
-use super::capture::CaptureError;
+use super::error::CaptureError;
 use super::Drafts;
 use jemput_core::imaging::signature::{self, RenderOptions, SignatureKind, SignatureTrace};
 use jemput_core::visit::policy::{Attempt, Failure, ModalityPolicy, Outcome, PolicyRun, Step};
