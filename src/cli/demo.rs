@@ -211,9 +211,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 report.pad,
                 score_note(visit.captures.signature.as_ref()),
                 match report.fix {
-                    jemput_kit::visit::capture::FixOutcome::Fix(p) =>
+                    jemput_kit::visit::location::FixOutcome::Fix(p) =>
                         format!("GPS fix {:.4}, {:.4}", p.lat, p.lon),
-                    jemput_kit::visit::capture::FixOutcome::NoFix(why) =>
+                    jemput_kit::visit::location::FixOutcome::NoFix(why) =>
                         format!("GPS: no fix ({why})"),
                 }
             );

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use jemput_core::imaging::face::FaceSettings;
-use jemput_core::imaging::quality::JemputFq;
 use jemput_core::imaging::signature::SignatureKind;
 use jemput_core::visit::policy::CapturePolicy;
 use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Visit};
@@ -14,12 +13,11 @@ use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4Mo
 use jemput_drivers::nmea::{NmeaConfig, NmeaGps, NmeaModel, NmeaModelConfig};
 use jemput_drivers::ptp::{PtpCamera, PtpConfig, PtpModel, PtpModelConfig};
 use jemput_drivers::{Device, PortLink};
-use jemput_kit::visit::capture::{
-    capture_with_devices, CaptureHooks, CapturePlan, Devices, FixOutcome,
-};
+use jemput_kit::visit::attempt::{AttemptEvent, AttemptNext, CaptureObserver};
 use jemput_kit::visit::face::context_of;
-use jemput_kit::visit::fingers::{AttemptEvent, AttemptNext, CaptureObserver};
-use jemput_kit::visit::Drafts;
+use jemput_kit::visit::location::FixOutcome;
+use jemput_kit::visit::plan::CapturePlan;
+use jemput_kit::visit::{Drafts, SessionDevices, VisitSession};
 
 /// Running models for one visit, and where they are.
 pub struct SimRig {
@@ -60,23 +58,25 @@ impl RigReport {
         let kept: Vec<String> = self
             .attempts
             .iter()
-            .filter_map(|e| match (&e.next, &e.result) {
+            .filter_map(|e| match (&e.next, &e.result, e.finger()) {
                 (
                     AttemptNext::Accepted,
-                    jemput_kit::visit::fingers::AttemptResult::Scored { score, .. },
-                ) => Some(format!("{:02}:{score}", e.finger.code())),
-                (AttemptNext::Forced { .. }, _) => Some(format!("{:02}:forced", e.finger.code())),
+                    jemput_kit::visit::attempt::AttemptResult::Scored { score, .. },
+                    Some(f),
+                ) => Some(format!("{:02}:{score}", f.code())),
+                (AttemptNext::Forced { .. }, _, Some(f)) => Some(format!("{:02}:forced", f.code())),
                 _ => None,
             })
             .collect();
         let retries = self
             .attempts
             .iter()
-            .filter(|e| e.next == AttemptNext::Retry)
+            .filter(|e| e.finger().is_some() && e.next == AttemptNext::Retry)
             .count();
         let algorithm = self
             .attempts
-            .first()
+            .iter()
+            .find(|e| e.finger().is_some())
             .map(|e| e.algorithm.as_str())
             .unwrap_or("-");
         format!(
@@ -86,12 +86,15 @@ impl RigReport {
     }
 }
 
-/// Prints one line per finger attempt for the operator (Indonesian, then English) and keeps them.
+/// Prints one line per finger attempt for the operator (Indonesian, then English) and keeps every
+/// attempt.
 struct PrintAttempts(Vec<AttemptEvent>);
 
 impl CaptureObserver for PrintAttempts {
     fn attempt(&mut self, e: &AttemptEvent) {
-        super::output::note(&format!("  {}\n    {}", e.line_id(), e.line_en()));
+        if e.finger().is_some() {
+            super::output::note(&format!("  {}\n    {}", e.line_id(), e.line_en()));
+        }
         self.0.push(e.clone());
     }
 }
@@ -188,14 +191,14 @@ impl SimRig {
             camera_model = camera_model.fast();
         }
         let (usb, _log, endpoints) = PtpModel::transport(camera_model);
-        let mut camera = PtpCamera::open(usb, endpoints, PtpConfig::default())?;
+        let camera = PtpCamera::open(usb, endpoints, PtpConfig::default())?;
         let camera_name = format!(
             "{} {} over in-memory USB",
             camera.info().driver,
             camera.info().model
         );
         let link = PortLink::open(&self.ef01_path, 57_600)?;
-        let mut scanner = Ef01::open(link, ef01::DEFAULT_ADDRESS, ef01::DEFAULT_PASSWORD)?;
+        let scanner = Ef01::open(link, ef01::DEFAULT_ADDRESS, ef01::DEFAULT_PASSWORD)?;
         let mut pad = Isdv4::open(
             &self.isdv4_path,
             Isdv4Config {
@@ -207,7 +210,7 @@ impl SimRig {
                 ..Default::default()
             },
         )?;
-        let mut gps = NmeaGps::open(&self.gps_path, NmeaConfig { baud: 4_800 })?;
+        let gps = NmeaGps::open(&self.gps_path, NmeaConfig { baud: 4_800 })?;
         let scanner_name = describe(&scanner, &self.ef01_path);
         let pad_name = describe(&pad, &self.isdv4_path);
         // A pad calibrated with `jemput calibrate` maps its traces onto the signing area.
@@ -219,31 +222,33 @@ impl SimRig {
         let camera_calibration = jemput_kit::calibration::current_id(home, camera.info())?;
         let scanner_calibration = jemput_kit::calibration::current_id(home, scanner.info())?;
         let mut printer = PrintAttempts(Vec::new());
-        let fix = capture_with_devices(
-            visit,
-            drafts,
-            Devices {
-                camera: Some(&mut camera),
+        let mut session = VisitSession::start(
+            drafts.clone(),
+            visit.clone(),
+            SessionDevices {
+                camera: Some(Box::new(camera)),
                 camera_calibration,
-                scanner: &mut scanner,
+                scanner: Some(Box::new(scanner)),
                 scanner_calibration,
-                pad: &mut pad,
+                pad: Some(Box::new(pad)),
                 pad_calibration,
-                gps: Some(&mut gps),
+                gps: Some(Box::new(gps)),
             },
-            &CapturePlan {
+            CapturePlan {
                 finger_exceptions,
                 timeout: Duration::from_secs(if self.realtime { 60 } else { 20 }),
                 fix_timeout: Duration::from_secs(if self.realtime { 10 } else { 3 }),
                 policy: policy.clone(),
                 face: face.clone(),
                 signature_kind: SignatureKind::Signature,
-            },
-            CaptureHooks {
-                quality: &JemputFq,
-                observer: &mut printer,
+                documents: 0,
             },
         )?;
+        let ran = session.run_all(&mut printer);
+        let fix = session.fix().cloned();
+        *visit = session.into_parts().0;
+        ran?;
+        let fix = fix.expect("every visit runs the location step");
         Ok(RigReport {
             scanner: scanner_name,
             pad: pad_name,

@@ -40,4 +40,10 @@ pub enum CaptureError {
         threshold: u8,
         failed: Vec<String>,
     },
+    #[error("{what}: the camera's photo is no readable JPEG ({why}); take it again")]
+    UnreadablePhoto { what: String, why: String },
+    #[error("no {device} to take the {step} with: connect one and choose it (`jemput devices` lists what is connected)")]
+    NoDevice { step: String, device: &'static str },
+    #[error("document photo {asked} cannot be taken before document photo {next}")]
+    DocumentOutOfOrder { asked: u32, next: u32 },
 }
