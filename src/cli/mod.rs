@@ -20,7 +20,6 @@ pub mod open;
 pub mod output;
 pub mod packet;
 pub mod queue;
-pub mod rig;
 pub mod seal;
 pub mod select;
 pub mod settings;

@@ -1,11 +1,13 @@
 //! A visit on the kit: its encrypted draft ([`draft`]) and the session that captures it from the
 //! devices one step at a time ([`session`], following a [`plan`]): the location ([`location`]),
 //! the face ([`face`]), the fingers ([`fingers`]), the signature ([`signature`]) and document
-//! photos ([`documents`]), every attempt reported to an observer ([`attempt`]). [`sample`] makes
-//! synthetic visits. The visit's data model is `jemput_core::visit`.
+//! photos ([`documents`]), every attempt reported to an observer ([`attempt`]). [`rig`] runs a
+//! visit on the device models; [`sample`] makes synthetic visits. The visit's data model is
+//! `jemput_core::visit`.
 //!
 //! Layers, lowest first: [`error`], [`attempt`], [`step`] and [`draft`] are the shared vocabulary;
-//! each capture module uses only them; [`session`] runs the capture modules.
+//! each capture module uses only them; [`session`] runs the capture modules; [`rig`] runs a
+//! session.
 
 pub mod attempt;
 pub mod documents;
@@ -15,6 +17,7 @@ pub mod face;
 pub mod fingers;
 pub mod location;
 pub mod plan;
+pub mod rig;
 pub mod sample;
 pub mod session;
 pub mod signature;
