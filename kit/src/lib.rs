@@ -4,7 +4,8 @@
 //!   operator passphrase;
 //! - [`visit`]: a visit's encrypted draft and its captures from the devices;
 //!   [`devices`]: the drivers' reports as the shared formats record them;
-//!   [`calibration`]: device calibrations and the records captures refer to;
+//!   [`calibration`]: device calibrations and the records captures refer to; [`calibrate`]: the
+//!   procedures that make them;
 //! - [`seal`]: sealing a draft into the queue; [`store`]: packet files and the SQLite queue, with
 //!   recovery;
 //! - [`upload`]: the tus client, the uploader and the agent; [`sync`]: the sync client and the
@@ -15,6 +16,7 @@
 //! Packets, keys, the wire protocol and the visit's data model are `jemput_core`'s; the devices are
 //! `jemput_drivers`'. No web server and never the hub.
 
+pub mod calibrate;
 pub mod calibration;
 pub mod devices;
 pub mod doctor;

@@ -3,7 +3,6 @@
 pub mod agent;
 pub mod args;
 pub mod calibrate;
-pub mod calibrate_camera;
 pub mod capture;
 pub mod demo;
 pub mod devices;
