@@ -2,7 +2,8 @@
 //!
 //! - [`home`]: the kit home, its config and `init`; [`draft_key`]: the draft key, sealed to the
 //!   operator passphrase;
-//! - [`visit`]: a visit's encrypted draft and its captures from the devices;
+//! - [`visit`]: a visit's encrypted draft and the session that captures it from the devices;
+//!   [`new_visit`]: starting a visit (offline policy, resident, worklist) and confirming warnings;
 //!   [`devices`]: the drivers' reports as the shared formats record them;
 //!   [`calibration`]: device calibrations and the records captures refer to; [`calibrate`]: the
 //!   procedures that make them;
@@ -23,6 +24,7 @@ pub mod doctor;
 pub mod draft_key;
 pub mod enroll;
 pub mod home;
+pub mod new_visit;
 pub mod pin;
 pub mod seal;
 pub mod store;
