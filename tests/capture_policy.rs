@@ -13,7 +13,7 @@ use jemput_drivers::ef01::model::{degrade, sensor_image};
 use jemput_drivers::ef01::protocol::quantise_4bit;
 use jemput_drivers::ef01::{self, Degradation, Ef01, Ef01Model, ModelOptions, PoorPrint};
 use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
-use jemput_drivers::{FingerImage, PortLink};
+use jemput_drivers::{CaptureControl, FingerImage, PortLink};
 use jemput_kit::visit::attempt::{
     AttemptEvent, AttemptNext, AttemptResult, CaptureObserver, NoObserver, Subject,
 };
@@ -84,9 +84,13 @@ fn run(
     let (handle, path) = Ef01Model::spawn_on_pty(opts).unwrap();
     let mut scanner = open_scanner(&path);
     let mut events = Vec::new();
+    let control = CaptureControl {
+        timeout,
+        cancel: Default::default(),
+    };
     let outcomes = codes
         .iter()
-        .map(|&c| capture_finger(&mut scanner, pos(c), &p, &JemputFq, timeout, &mut events))
+        .map(|&c| capture_finger(&mut scanner, pos(c), &p, &JemputFq, &control, &mut events))
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     drop(scanner);

@@ -4,8 +4,6 @@
 //! [`jemput_core::visit::policy::PolicyRun`]; this file does the I/O around them and tells an
 //! observer about every attempt.
 
-use std::time::Duration;
-
 use image::GrayImage;
 use jemput_drivers::{CaptureControl, DeviceError, FingerImage, FingerprintScanner, NO_FINGER};
 
@@ -40,26 +38,23 @@ fn gray(img: &FingerImage) -> Option<GrayImage> {
     GrayImage::from_raw(img.width, img.height, img.pixels.clone())
 }
 
-/// Captures `pos` under `policy`: every attempt is scored by `quality` on the uncompressed image
-/// and reported to `observer`. Device errors other than "no finger" end the visit's capture with
+/// Captures `pos` under `policy`: every attempt waits for the finger within `control`'s timeout
+/// (and stops when its cancel flag is set), is scored by `quality` on the uncompressed image and
+/// is reported to `observer`. Device errors other than "no finger" end the visit's capture with
 /// an error (what was captured before is already in the draft).
 pub fn capture_finger(
     scanner: &mut dyn FingerprintScanner,
     pos: FingerPosition,
     policy: &ModalityPolicy,
     quality: &dyn FingerQuality,
-    timeout: Duration,
+    control: &CaptureControl,
     observer: &mut dyn CaptureObserver,
 ) -> Result<FingerOutcome, CaptureError> {
     let mut run = PolicyRun::new(*policy);
     let max_attempts = policy.max_attempts.max(1);
     loop {
         let attempt_no = run.next_attempt();
-        let control = CaptureControl {
-            timeout,
-            cancel: Default::default(),
-        };
-        let (attempt, result) = match scanner.capture_finger(&control) {
+        let (attempt, result) = match scanner.capture_finger(control) {
             Ok(img) => {
                 // An image whose size disagrees with its pixels is a device fault; it scores 0.
                 let score = gray(&img).map(|g| quality.score(&g).score).unwrap_or(0);
@@ -128,8 +123,8 @@ pub fn capture_finger(
 /// How long a finger waits and what it is held to: the parts of a visit's plan one finger needs.
 #[derive(Clone, Copy)]
 pub struct FingerSettings<'a> {
-    /// Wait for a finger on the sensor at most this long, per attempt.
-    pub timeout: Duration,
+    /// How long to wait for a finger on the sensor, per attempt, and the flag that cuts it short.
+    pub control: &'a CaptureControl,
     /// Thresholds, attempts, keep-best and forcing for fingers.
     pub policy: &'a ModalityPolicy,
     /// The WSQ bit rate the kept image is compressed at.
@@ -141,7 +136,7 @@ pub struct FingerSettings<'a> {
 impl std::fmt::Debug for FingerSettings<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FingerSettings")
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.control.timeout)
             .field("policy", self.policy)
             .field("wsq_bitrate", &self.wsq_bitrate)
             .field("quality", &self.quality.algorithm_id())
@@ -167,7 +162,7 @@ pub fn finger_slot(
         pos,
         settings.policy,
         settings.quality,
-        settings.timeout,
+        settings.control,
         observer,
     )?;
     Ok(match outcome {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jemput_core::imaging::quality::{FingerQuality, JemputFq};
-use jemput_core::visit::{Exception, ExceptionReason, FingerPosition, Permanence, Slot, Visit};
+use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot, Visit};
 use jemput_drivers::{Camera, CaptureControl, FingerprintScanner, LocationSource, SignaturePad};
 
 use super::attempt::{CaptureObserver, Subject};
@@ -254,12 +254,7 @@ impl VisitSession {
     ) -> Result<(), CaptureError> {
         let step = Step::from(subject);
         let previous = slots::take(&mut self.visit, step);
-        let slot = Slot::Exception(Exception {
-            reason,
-            permanence,
-            proof_file: None,
-            noted_at: jiff::Timestamp::now(),
-        });
+        let slot = slots::exception(reason, permanence);
         slots::put(&mut self.visit, step, slot.clone());
         self.drafts.save_visit(&self.visit)?;
         self.remove_stale(previous.as_ref(), &slot);
@@ -344,12 +339,7 @@ impl VisitSession {
                 Ok(slots::get(&self.visit, step).expect("the face step records the face"))
             }
             Step::Finger(pos) => match self.plan.finger_exception(pos) {
-                Some((reason, permanence)) => Ok(Slot::Exception(Exception {
-                    reason: reason.clone(),
-                    permanence,
-                    proof_file: None,
-                    noted_at: jiff::Timestamp::now(),
-                })),
+                Some((reason, permanence)) => Ok(slots::exception(reason.clone(), permanence)),
                 None => finger_slot(
                     &self.visit,
                     &self.drafts,
@@ -357,7 +347,7 @@ impl VisitSession {
                     d.scanner_calibration.clone(),
                     pos,
                     FingerSettings {
-                        timeout: self.plan.timeout,
+                        control: &control,
                         policy: &self.plan.policy.finger,
                         wsq_bitrate: self.plan.policy.wsq_bitrate,
                         quality: &*self.quality,

@@ -2,7 +2,7 @@
 //! an exception) and each document photo (always a capture), read, taken out and put back
 //! uniformly, and the draft files each one uses.
 
-use jemput_core::visit::{Slot, Visit};
+use jemput_core::visit::{Exception, ExceptionReason, Permanence, Slot, Visit};
 
 use super::step::Step;
 
@@ -70,4 +70,14 @@ pub(crate) fn files(slot: &Slot) -> Vec<String> {
             .collect(),
         Slot::Exception(e) => e.proof_file.iter().cloned().collect(),
     }
+}
+
+/// An exception noted now, in place of a capture.
+pub(crate) fn exception(reason: ExceptionReason, permanence: Permanence) -> Slot {
+    Slot::Exception(Exception {
+        reason,
+        permanence,
+        proof_file: None,
+        noted_at: jiff::Timestamp::now(),
+    })
 }

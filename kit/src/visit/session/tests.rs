@@ -435,3 +435,49 @@ fn a_step_without_its_device_says_which_device_is_missing() {
     assert!(e.to_string().contains("no signature pad"), "{e}");
     assert!(s.visit().captures.signature.is_none());
 }
+
+#[test]
+fn the_cancel_flag_cuts_a_finger_short_from_another_thread() {
+    // The resident never places finger 1; the scanner would wait 10 s per attempt.
+    let (model, path) = Ef01Model::spawn_on_pty(ModelOptions {
+        first_finger: jemput_drivers::FingerPosition::new(1).unwrap(),
+        absent_fingers: vec![jemput_drivers::FingerPosition::new(1).unwrap()],
+        absent_for: Duration::from_secs(60),
+        ..ModelOptions::fast()
+    })
+    .unwrap();
+    let scanner = Ef01::open(
+        PortLink::open(&path, 57_600).unwrap(),
+        ef01::DEFAULT_ADDRESS,
+        ef01::DEFAULT_PASSWORD,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let drafts = Drafts::new(
+        dir.path().join("drafts"),
+        age::x25519::Identity::generate().to_public(),
+    );
+    let devices = SessionDevices {
+        scanner: Some(Box::new(scanner)),
+        ..Default::default()
+    };
+    let mut s = VisitSession::start(drafts, visit(Category::Lansia), devices, plan()).unwrap();
+    let cancel = s.cancel_flag();
+    let started = std::time::Instant::now();
+    let operator = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        cancel.store(true, Ordering::SeqCst);
+    });
+    let e = s.run(Step::Finger(pos(1)), &mut NoObserver).unwrap_err();
+    operator.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(e.to_string().contains("cancelled"), "{e}");
+    assert!(s.visit().captures.fingers.is_empty());
+    assert_eq!(s.next_step(), Some(Step::Location));
+    drop(s);
+    model.stop();
+}
