@@ -8,6 +8,28 @@
 //! 7): only its slot changes. The demo runs every step in order ([`VisitSession::run_all`]); an
 //! operator's UI asks for the next one ([`VisitSession::next_step`]) or runs the one the operator
 //! picked, from any thread (the session is `Send`; its devices are owned).
+//!
+//! ```no_run
+//! # fn visit(
+//! #     drafts: jemput_kit::visit::Drafts,
+//! #     visit: jemput_core::visit::Visit,
+//! #     devices: jemput_kit::visit::SessionDevices,
+//! # ) -> Result<(), jemput_kit::visit::CaptureError> {
+//! use jemput_kit::visit::attempt::AttemptEvent;
+//! use jemput_kit::visit::plan::CapturePlan;
+//! use jemput_kit::visit::{Step, VisitSession};
+//!
+//! let mut session = VisitSession::start(drafts, visit, devices, CapturePlan::default())?;
+//! let mut seen: Vec<AttemptEvent> = Vec::new(); // or an observer that updates a page
+//! while let Some(step) = session.next_step() {
+//!     session.run(step, &mut seen)?; // in the draft once it returns
+//! }
+//! // The operator asks for finger 7 again: only its slot changes.
+//! let finger_7: Step = "finger-07".parse().expect("a step id");
+//! session.run(finger_7, &mut seen)?;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -256,7 +278,14 @@ impl VisitSession {
         let previous = slots::take(&mut self.visit, step);
         let slot = slots::exception(reason, permanence);
         slots::put(&mut self.visit, step, slot.clone());
-        self.drafts.save_visit(&self.visit)?;
+        if let Err(e) = self.drafts.save_visit(&self.visit) {
+            // The draft still holds what the slot held: so does the session.
+            slots::take(&mut self.visit, step);
+            if let Some(old) = previous {
+                slots::put(&mut self.visit, step, old);
+            }
+            return Err(e.into());
+        }
         self.remove_stale(previous.as_ref(), &slot);
         self.ran.insert(step);
         Ok(())
