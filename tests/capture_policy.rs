@@ -13,13 +13,14 @@ use jemput_drivers::ef01::model::{degrade, sensor_image};
 use jemput_drivers::ef01::protocol::quantise_4bit;
 use jemput_drivers::ef01::{self, Degradation, Ef01, Ef01Model, ModelOptions, PoorPrint};
 use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
-use jemput_drivers::{FingerImage, PortLink};
-use jemput_kit::visit::capture::{capture_with_devices, CaptureHooks, CapturePlan, Devices};
-use jemput_kit::visit::fingers::{
-    capture_finger, AttemptEvent, AttemptNext, AttemptResult, FingerOutcome,
+use jemput_drivers::{CaptureControl, FingerImage, PortLink};
+use jemput_kit::visit::attempt::{
+    AttemptEvent, AttemptNext, AttemptResult, CaptureObserver, NoObserver, Subject,
 };
+use jemput_kit::visit::fingers::{capture_finger, FingerOutcome};
+use jemput_kit::visit::plan::CapturePlan;
 use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
-use jemput_kit::visit::Drafts;
+use jemput_kit::visit::{Drafts, SessionDevices, VisitSession};
 
 const SEED: u64 = 17;
 
@@ -83,9 +84,13 @@ fn run(
     let (handle, path) = Ef01Model::spawn_on_pty(opts).unwrap();
     let mut scanner = open_scanner(&path);
     let mut events = Vec::new();
+    let control = CaptureControl {
+        timeout,
+        cancel: Default::default(),
+    };
     let outcomes = codes
         .iter()
-        .map(|&c| capture_finger(&mut scanner, pos(c), &p, &JemputFq, timeout, &mut events))
+        .map(|&c| capture_finger(&mut scanner, pos(c), &p, &JemputFq, &control, &mut events))
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     drop(scanner);
@@ -96,10 +101,10 @@ fn run(
 fn scores(events: &[AttemptEvent], code: u8) -> Vec<u8> {
     events
         .iter()
-        .filter(|e| e.finger.code() == code)
+        .filter(|e| e.subject == Subject::Finger(pos(code)))
         .map(|e| match e.result {
             AttemptResult::Scored { score, .. } => score,
-            AttemptResult::NothingDetected => panic!("finger {code}: nothing detected"),
+            ref other => panic!("finger {code}: {other:?}"),
         })
         .collect()
 }
@@ -141,7 +146,7 @@ fn a_poor_print_is_retried_until_the_threshold_is_met() {
     assert!(s2[0] < 40 && s2[1] < 40 && s2[2] >= 40, "{s2:?}");
     let next2: Vec<_> = events
         .iter()
-        .filter(|e| e.finger.code() == 2)
+        .filter(|e| e.finger() == Some(pos(2)))
         .map(|e| (e.attempt, e.next))
         .collect();
     assert_eq!(
@@ -295,13 +300,13 @@ fn a_finger_never_placed_is_an_exception_not_a_skip() {
     ));
 }
 
-/// One visit through the real EF01 and ISDV4 drivers on ptys against their models (the face from
-/// the generator, as in the demo), under `policy`; returns the draft as saved.
+/// One visit session through the real EF01 and ISDV4 drivers on ptys against their models (the
+/// face from the generator: no camera), under `policy`; returns the draft as saved.
 fn visit_through_devices(
     poor: Vec<PoorPrint>,
     pen: Isdv4ModelConfig,
     policy: CapturePolicy,
-    observer: &mut dyn jemput_kit::visit::fingers::CaptureObserver,
+    observer: &mut dyn CaptureObserver,
 ) -> (
     jemput_core::visit::Visit,
     Vec<jemput_core::packet::PacketFile>,
@@ -311,8 +316,8 @@ fn visit_through_devices(
     let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
     let (fp, fp_path) = Ef01Model::spawn_on_pty(model(poor)).unwrap();
     let (pen, pen_path) = Isdv4Model::on_pty(pen.fast()).unwrap();
-    let mut scanner = open_scanner(&fp_path);
-    let mut pad = Isdv4::open(
+    let scanner = open_scanner(&fp_path);
+    let pad = Isdv4::open(
         &pen_path,
         Isdv4Config {
             idle_end: Duration::from_millis(300),
@@ -320,7 +325,7 @@ fn visit_through_devices(
         },
     )
     .unwrap();
-    let (mut visit, synthetic) = synthetic_visit(
+    let (visit, synthetic) = synthetic_visit(
         SEED,
         &SampleOptions {
             biometrics_from_devices: true,
@@ -331,33 +336,21 @@ fn visit_through_devices(
     for f in &synthetic {
         drafts.save_file(visit.id, &f.name, &f.bytes).unwrap();
     }
-    capture_with_devices(
-        &mut visit,
-        &drafts,
-        Devices {
-            scanner: &mut scanner,
-            scanner_calibration: None,
-            pad: &mut pad,
-            pad_calibration: None,
-            gps: None,
-            camera: None,
-            camera_calibration: None,
-        },
-        &CapturePlan {
-            finger_exceptions: Vec::new(),
-            timeout: Duration::from_secs(10),
-            fix_timeout: Duration::from_secs(1),
-            policy,
-            face: Default::default(),
-            signature_kind: Default::default(),
-        },
-        CaptureHooks {
-            quality: &JemputFq,
-            observer,
-        },
-    )
-    .unwrap();
-    drop((scanner, pad));
+    let devices = SessionDevices {
+        scanner: Some(Box::new(scanner)),
+        pad: Some(Box::new(pad)),
+        ..Default::default()
+    };
+    let plan = CapturePlan {
+        timeout: Duration::from_secs(10),
+        fix_timeout: Duration::from_secs(1),
+        policy,
+        ..Default::default()
+    };
+    let mut session = VisitSession::start(drafts.clone(), visit, devices, plan).unwrap();
+    session.run_all(observer).unwrap();
+    let (visit, devices) = session.into_parts();
+    drop(devices);
     fp.stop();
     pen.stop();
     drafts.load(visit.id, &identity).unwrap()
@@ -379,10 +372,13 @@ fn a_visit_keeps_wsq_fingers_with_scores_retries_and_forced_in_the_draft() {
     let mut events: Vec<AttemptEvent> = Vec::new();
     let (saved, files) = visit_through_devices(poor, pen, CapturePolicy::default(), &mut events);
     assert_eq!(
-        events.len(),
+        events.iter().filter(|e| e.finger().is_some()).count(),
         10 + 1 + 2,
         "one retry on finger 2, two on finger 3"
     );
+    // Then the signature, in one attempt (the default threshold 0 takes any trace).
+    assert_eq!(events.len(), 14);
+    assert_eq!(events[13].subject, Subject::Signature);
 
     // What the draft holds is what the packet will carry.
     assert_eq!(saved.captures.fingers.len(), 10);
@@ -450,12 +446,8 @@ fn forcing_off_in_a_visit_records_a_poor_quality_exception() {
     )];
     let mut policy = CapturePolicy::default();
     policy.finger.allow_forced = false;
-    let (saved, files) = visit_through_devices(
-        poor,
-        Isdv4ModelConfig::default(),
-        policy,
-        &mut jemput_kit::visit::fingers::NoObserver,
-    );
+    let (saved, files) =
+        visit_through_devices(poor, Isdv4ModelConfig::default(), policy, &mut NoObserver);
     match &saved.captures.fingers[&pos(1)] {
         Slot::Exception(e) => assert_eq!(e.reason, ExceptionReason::PoorQuality),
         other => panic!("{other:?}"),

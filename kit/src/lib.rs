@@ -2,9 +2,11 @@
 //!
 //! - [`home`]: the kit home, its config and `init`; [`draft_key`]: the draft key, sealed to the
 //!   operator passphrase;
-//! - [`visit`]: a visit's encrypted draft and its captures from the devices;
+//! - [`visit`]: a visit's encrypted draft and the session that captures it from the devices;
+//!   [`new_visit`]: starting a visit (offline policy, resident, worklist) and confirming warnings;
 //!   [`devices`]: the drivers' reports as the shared formats record them;
-//!   [`calibration`]: device calibrations and the records captures refer to;
+//!   [`calibration`]: device calibrations and the records captures refer to; [`calibrate`]: the
+//!   procedures that make them;
 //! - [`seal`]: sealing a draft into the queue; [`store`]: packet files and the SQLite queue, with
 //!   recovery;
 //! - [`upload`]: the tus client, the uploader and the agent; [`sync`]: the sync client and the
@@ -15,12 +17,14 @@
 //! Packets, keys, the wire protocol and the visit's data model are `jemput_core`'s; the devices are
 //! `jemput_drivers`'. No web server and never the hub.
 
+pub mod calibrate;
 pub mod calibration;
 pub mod devices;
 pub mod doctor;
 pub mod draft_key;
 pub mod enroll;
 pub mod home;
+pub mod new_visit;
 pub mod pin;
 pub mod seal;
 pub mod store;

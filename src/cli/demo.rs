@@ -15,6 +15,9 @@ use jemput_core::visit::{Category, ExceptionReason, FingerPosition, Permanence, 
 use jemput_kit::draft_key as draft;
 use jemput_kit::home::{InitOptions, KitHome};
 use jemput_kit::seal;
+use jemput_kit::visit::attempt::{AttemptEvent, CaptureObserver};
+use jemput_kit::visit::location::FixOutcome;
+use jemput_kit::visit::rig::SimRig;
 use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 
 #[derive(Debug, Args)]
@@ -193,7 +196,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             let name = visit.resident.name.clone().unwrap_or_default();
             let skipped: Vec<FingerPosition> =
                 opts.finger_exceptions.iter().map(|(p, _, _)| *p).collect();
-            let rig = super::rig::SimRig::start(seed, &name, near, a.realtime, &skipped)?;
+            let rig = SimRig::start(seed, &name, near, a.realtime, &skipped)?;
             let report = rig.capture(
                 &home.root,
                 &mut visit,
@@ -201,6 +204,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 opts.finger_exceptions.clone(),
                 &home.config.capture,
                 &home.config.face,
+                &mut PrintFingerAttempts,
             )?;
             device_note = format!(
                 "face: {}{}; fingers: {}; {}; signature: {}{}; {}",
@@ -211,10 +215,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 report.pad,
                 score_note(visit.captures.signature.as_ref()),
                 match report.fix {
-                    jemput_kit::visit::capture::FixOutcome::Fix(p) =>
-                        format!("GPS fix {:.4}, {:.4}", p.lat, p.lon),
-                    jemput_kit::visit::capture::FixOutcome::NoFix(why) =>
-                        format!("GPS: no fix ({why})"),
+                    FixOutcome::Fix(p) => format!("GPS fix {:.4}, {:.4}", p.lat, p.lon),
+                    FixOutcome::NoFix(why) => format!("GPS: no fix ({why})"),
                 }
             );
         }
@@ -422,6 +424,18 @@ fn import_demo_worklist(dir: &Path, hub_dir: &Path, visits: u32) -> anyhow::Resu
         },
     )?;
     Ok(())
+}
+
+/// Prints one line per finger attempt for the operator (Indonesian, then English); the face and
+/// the signature show their kept score in the visit's summary line.
+struct PrintFingerAttempts;
+
+impl CaptureObserver for PrintFingerAttempts {
+    fn attempt(&mut self, e: &AttemptEvent) {
+        if e.finger().is_some() {
+            super::output::note(&format!("  {}\n    {}", e.line_id(), e.line_en()));
+        }
+    }
 }
 
 /// `" (score 78, jemput-faceq/1)"` for a scored capture, else nothing.

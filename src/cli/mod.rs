@@ -3,7 +3,6 @@
 pub mod agent;
 pub mod args;
 pub mod calibrate;
-pub mod calibrate_camera;
 pub mod capture;
 pub mod demo;
 pub mod devices;
@@ -20,7 +19,6 @@ pub mod open;
 pub mod output;
 pub mod packet;
 pub mod queue;
-pub mod rig;
 pub mod seal;
 pub mod select;
 pub mod settings;

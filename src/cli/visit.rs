@@ -6,13 +6,9 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use jemput_core::visit::{
-    nik, Category, Consent, ConsentBy, ExceptionReason, FingerPosition, GeoPoint, Operator,
-    Permanence, Place, Resident, ResidentRef, Sex, Visit,
-};
-use jemput_core::worklist::WorklistEntry;
+use jemput_core::visit::{Category, ExceptionReason, FingerPosition, Permanence, Sex};
 use jemput_kit::draft_key;
-use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
+use jemput_kit::new_visit::{self, NewVisit, Notice, Synthetic};
 use uuid::Uuid;
 
 use super::Global;
@@ -137,22 +133,14 @@ fn parse_exception(s: &str) -> Result<(FingerPosition, ExceptionReason, Permanen
     Ok((pos, reason, perm))
 }
 
-/// The synced worklist's entry `id`; `None` (with a warning) when the kit's worklist lacks it.
-fn worklist_entry(
-    home: &jemput_kit::home::KitHome,
-    id: &str,
-) -> anyhow::Result<Option<WorklistEntry>> {
-    let entries = jemput_kit::sync::client::load_state(home)?
-        .map(|(_, b)| b.worklist)
-        .unwrap_or_default();
-    let found = entries.into_iter().find(|e| e.id == id.trim());
-    if found.is_none() {
-        eprintln!(
+/// A notice for the operator, in Bahasa Indonesia then English.
+fn notice(n: &Notice) -> String {
+    match n {
+        Notice::NotInWorklist(id) => format!(
             "peringatan: {id:?} tidak ada di daftar kunjungan hasil sinkron; dicatat apa adanya / \
              warning: {id:?} is not in the synced worklist (`jemput worklist`); recorded as given"
-        );
+        ),
     }
-    Ok(found)
 }
 
 pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
@@ -160,125 +148,30 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
     let drafts = home.drafts()?;
     match a.command {
         VisitCommand::New(n) => {
-            let operator = n
-                .operator
-                .clone()
-                .or(home.config.operator.clone())
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no operator: pass --operator or `jemput config set operator ID`"
-                    )
-                })?;
-            if let Some(nik) = &n.nik {
-                nik::parse(nik)?;
-            }
-            // The offline policy first: past a limit, nothing is started.
-            let store = jemput_kit::store::Store::open(&home.root)?;
-            jemput_kit::sync::status::check_new_visit(&home, &store)?;
-            drop(store);
-            let entry = match &n.worklist {
-                Some(id) => worklist_entry(&home, id)?,
-                None => None,
-            };
-            let Some(category) = n.category.or(entry.as_ref().map(|e| e.category)) else {
-                anyhow::bail!("no category: pass --category (the worklist entry {:?} is not in the synced worklist)", n.worklist.as_deref().unwrap_or(""));
-            };
-            let mut files = Vec::new();
-            let mut visit = if n.synthetic {
-                let seed = rand::random::<u32>() as u64;
-                let (v, f) = synthetic_visit(
-                    seed,
-                    &SampleOptions {
-                        category,
-                        operator: operator.clone(),
-                        finger_exceptions: n.exceptions.clone(),
-                        signature_kind: n.signature_kind.unwrap_or_default().into(),
-                        ..Default::default()
-                    },
-                );
-                files = f;
-                v
-            } else {
-                Visit {
-                    id: Uuid::new_v4(),
-                    resident: Resident {
-                        reference: ResidentRef::Nik(String::new()),
-                        name: None,
-                        sex: None,
-                        birth_date: None,
-                        foreigner: false,
-                    },
-                    category,
-                    operator: Operator {
-                        id: operator.clone(),
-                        name: None,
-                    },
-                    consent: None,
-                    place: Place {
-                        description: String::new(),
-                        location: None,
-                    },
-                    started_at: jiff::Timestamp::now(),
-                    captures: Default::default(),
-                    confirmed_warnings: Vec::new(),
-                }
-            };
-            visit.resident = Resident {
-                reference: match (&n.nik, &n.worklist, &entry) {
-                    (Some(nik), _, _) => ResidentRef::Nik(nik.trim().into()),
-                    (None, _, Some(WorklistEntry { nik: Some(nik), .. })) => {
-                        ResidentRef::Nik(nik.clone())
-                    }
-                    (None, Some(w), _) => ResidentRef::Worklist(w.clone()),
-                    (None, None, _) => unreachable!("clap requires one"),
-                },
-                name: n.name.clone().or(entry.as_ref().map(|e| e.name.clone())),
+            let json = n.json;
+            let new = NewVisit {
+                nik: n.nik,
+                worklist: n.worklist,
+                name: n.name,
                 sex: n.sex,
                 birth_date: n.birth_date,
                 foreigner: n.foreigner,
+                category: n.category,
+                operator: n.operator,
+                place: n.place,
+                location: n.lat.zip(n.lon),
+                consent: n.consent,
+                synthetic: n.synthetic.then(|| Synthetic {
+                    seed: rand::random::<u32>() as u64,
+                    finger_exceptions: n.exceptions,
+                    signature_kind: n.signature_kind.unwrap_or_default().into(),
+                }),
+                confirm: n.confirm,
             };
-            visit.operator = Operator {
-                id: operator,
-                name: None,
-            };
-            if let (true, Some(e)) = (n.place.is_empty(), &entry) {
-                visit.place.description = e.place();
-            }
-            if !n.place.is_empty() || n.lat.is_some() {
-                visit.place = Place {
-                    description: n.place.clone(),
-                    location: n.lat.zip(n.lon).map(|(lat, lon)| GeoPoint {
-                        lat,
-                        lon,
-                        accuracy_m: None,
-                    }),
-                };
-            }
-            if let Some(c) = &n.consent {
-                let by = match c.as_str() {
-                    "resident" => ConsentBy::Resident,
-                    g => match g.strip_prefix("guardian:") {
-                        Some(name) if !name.trim().is_empty() => {
-                            ConsentBy::Guardian(name.trim().into())
-                        }
-                        _ => anyhow::bail!("--consent is `resident` or `guardian:NAME`"),
-                    },
-                };
-                visit.consent = Some(Consent {
-                    given: true,
-                    given_by: by,
-                    at: jiff::Timestamp::now(),
-                });
-            } else if !n.synthetic {
-                visit.consent = None;
-            }
-            visit.confirmed_warnings = n.confirm.clone();
-            for f in &files {
-                drafts.save_file(visit.id, &f.name, &f.bytes)?;
-            }
-            drafts.save_visit(&visit)?;
+            let visit =
+                new_visit::start(&home, &drafts, &new, &mut |n| eprintln!("{}", notice(&n)))?;
             let problems: Vec<String> = visit.readiness().iter().map(|p| p.to_string()).collect();
-            if n.json {
+            if json {
                 super::output::json(&serde_json::json!({
                     "visit_id": visit.id,
                     "ready": problems.is_empty(),
@@ -338,18 +231,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
         VisitCommand::Confirm { id, codes } => {
             let pass = draft_key::passphrase_from_env_or_prompt("Kit passphrase: ")?;
             let identity = home.unlock_drafts(&pass)?;
-            let (mut visit, _) = drafts.load(id, &identity)?;
-            let known: Vec<&str> = visit.nik_warnings().iter().map(|w| w.code).collect();
-            for c in codes {
-                anyhow::ensure!(
-                    known.contains(&c.as_str()),
-                    "visit {id} has no warning {c:?} (warnings: {known:?})"
-                );
-                if !visit.confirmed_warnings.contains(&c) {
-                    visit.confirmed_warnings.push(c);
-                }
-            }
-            drafts.save_visit(&visit)?;
+            new_visit::confirm(&drafts, &identity, id, &codes)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -58,7 +58,7 @@ fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Dra
 }
 
 /// The drafts directory of a kit, writable with the public draft recipient alone.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Drafts {
     dir: PathBuf,
     recipient: age::x25519::Recipient,
@@ -97,6 +97,19 @@ impl Drafts {
         let dir = self.visit_dir(visit_id);
         fsutil::ensure_dir(&dir, 0o700).map_err(io_err("create", &dir))?;
         self.write_encrypted(&dir.join(format!("{name}.age")), bytes)
+    }
+
+    /// Removes one capture file of a visit, once the saved record no longer refers to it (a
+    /// capture taken again that became an exception). A file already gone is no error.
+    pub fn remove_file(&self, visit_id: Uuid, name: &str) -> Result<(), DraftError> {
+        if !valid_file_name(name) {
+            return Err(DraftError::BadName(name.into()));
+        }
+        let path = self.visit_dir(visit_id).join(format!("{name}.age"));
+        match fsutil::remove_durable(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("remove", &path)(e)),
+            _ => Ok(()),
+        }
     }
 
     /// Ids of the drafts on the kit (directories with a visit record), oldest first by name.

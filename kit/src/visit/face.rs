@@ -5,8 +5,9 @@
 
 use jemput_drivers::{Camera, CaptureControl};
 
-use super::capture::CaptureError;
-use super::Drafts;
+use super::attempt::{AttemptEvent, AttemptNext, AttemptResult, CaptureObserver, Subject};
+use super::draft::Drafts;
+use super::error::CaptureError;
 use jemput_core::imaging::face::{
     encode_for_storage, FaceChecker, FaceContext, FacePhoto, FaceReport, FaceSettings,
     FACE_QUALITY_ID,
@@ -74,9 +75,11 @@ pub fn context_of(visit: &Visit) -> FaceContext {
 
 /// Takes the face photo for `visit` with `camera`, checks it, and saves it to the draft: up to
 /// `policy.max_attempts` photos until one's quality score reaches `policy.threshold`; else the
-/// best-scoring one (the first of equals), marked forced. A photo that is no readable image counts as a failed attempt;
-/// a camera error ends the step with the error (nothing captured so far in the visit is lost: it
-/// is already in the draft).
+/// best-scoring one (the first of equals), marked forced. Every attempt is reported to
+/// `observer`. A photo that is no readable image counts as a failed attempt; a camera error ends
+/// the step with the error (nothing captured so far in the visit is lost: it is already in the
+/// draft).
+#[allow(clippy::too_many_arguments)]
 pub fn capture_face(
     visit: &mut Visit,
     drafts: &Drafts,
@@ -85,13 +88,16 @@ pub fn capture_face(
     settings: &FaceSettings,
     policy: &FacePolicy,
     control: &CaptureControl,
+    observer: &mut dyn CaptureObserver,
 ) -> Result<FaceOutcome, CaptureError> {
     let checker = FaceChecker::new(settings);
     let ctx = context_of(visit);
-    let mut best: Option<(FacePhoto, FaceReport, u8)> = None;
+    let max_attempts = policy.max_attempts.max(1);
+    // The best photo so far: the photo, its checks, its score and which attempt it was.
+    let mut best: Option<(FacePhoto, FaceReport, u8, u32)> = None;
     let mut attempts = 0;
     let mut last_decode_error = None;
-    while attempts < policy.max_attempts.max(1) {
+    while attempts < max_attempts {
         attempts += 1;
         let shot = camera
             .capture_photo(control)
@@ -99,11 +105,30 @@ pub fn capture_face(
                 what: format!("taking the face photo (attempt {attempts})"),
                 source,
             })?;
+        let last = attempts == max_attempts;
+        // What the policy does after this attempt, given the best photo once it is counted.
+        let next = |best: &Option<(FacePhoto, FaceReport, u8, u32)>, accepted: bool| match best {
+            _ if accepted => AttemptNext::Accepted,
+            _ if !last => AttemptNext::Retry,
+            Some((_, _, _, kept_attempt)) if policy.keep_best => AttemptNext::Forced {
+                kept_attempt: *kept_attempt,
+            },
+            _ => AttemptNext::Refused,
+        };
         let photo = match FacePhoto::decode(&shot.jpeg) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(attempt = attempts, %e, "the camera's photo is unreadable");
                 last_decode_error = Some(e);
+                observer.attempt(&AttemptEvent {
+                    subject: Subject::Face,
+                    attempt: attempts,
+                    max_attempts,
+                    algorithm: FACE_QUALITY_ID.into(),
+                    result: AttemptResult::Unreadable,
+                    next: next(&best, false),
+                    failed_checks: Vec::new(),
+                });
                 continue;
             }
         };
@@ -122,15 +147,34 @@ pub fn capture_face(
             failed = ?failed,
             "face photo checked"
         );
-        let better = best.as_ref().is_none_or(|(_, _, b)| score > *b);
+        let failed_checks = report
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.check.clone())
+            .collect();
+        let better = best.as_ref().is_none_or(|(_, _, b, _)| score > *b);
         if better {
-            best = Some((photo, report, score));
+            best = Some((photo, report, score, attempts));
         }
-        if score >= policy.threshold {
+        let accepted = score >= policy.threshold;
+        observer.attempt(&AttemptEvent {
+            subject: Subject::Face,
+            attempt: attempts,
+            max_attempts,
+            algorithm: FACE_QUALITY_ID.into(),
+            result: AttemptResult::Scored {
+                score,
+                threshold: policy.threshold,
+            },
+            next: next(&best, accepted),
+            failed_checks,
+        });
+        if accepted {
             break;
         }
     }
-    let Some((photo, report, score)) = best else {
+    let Some((photo, report, score, _)) = best else {
         return Err(CaptureError::Face(
             last_decode_error.expect("no photo means every attempt failed to decode"),
         ));
@@ -182,6 +226,7 @@ pub fn capture_face(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::visit::attempt::{AttemptEvent, NoObserver};
     use crate::visit::sample::{synthetic_visit, SampleOptions};
     use jemput_drivers::ptp::{ModelLog, OperationCode, PtpCamera, PtpConfig, PtpFault};
     use jemput_drivers::ptp::{PtpModel, PtpModelConfig};
@@ -253,7 +298,28 @@ mod tests {
             &FaceSettings::default(),
             policy,
             &control(),
+            &mut NoObserver,
         )
+    }
+
+    /// One face step with the default settings and policy, and every attempt the observer saw.
+    fn take_seen(
+        k: &Kit,
+        v: &mut Visit,
+        cam: &mut PtpCamera<MemUsb>,
+    ) -> (Result<FaceOutcome, CaptureError>, Vec<AttemptEvent>) {
+        let mut events = Vec::new();
+        let r = capture_face(
+            v,
+            &k.drafts,
+            cam,
+            None,
+            &FaceSettings::default(),
+            &FacePolicy::default(),
+            &control(),
+            &mut events,
+        );
+        (r, events)
     }
 
     fn control() -> CaptureControl {
@@ -294,6 +360,7 @@ mod tests {
             &settings,
             &FacePolicy::default(),
             &control(),
+            &mut NoObserver,
         )
         .unwrap();
         assert_eq!((out.attempts, out.forced), (1, false));
@@ -322,8 +389,20 @@ mod tests {
         let k = kit();
         let mut v = visit(1990); // even: blue
         let (mut cam, log) = camera(BLUE, vec![PtpFault::Underexposed { times: 1 }]);
-        let out = take(&k, &mut v, &mut cam).unwrap();
+        let (out, events) = take_seen(&k, &mut v, &mut cam);
+        let out = out.unwrap();
         assert_eq!((out.attempts, out.forced), (2, false));
+        let seen: Vec<_> = events.iter().map(|e| (e.attempt, e.next)).collect();
+        assert_eq!(seen, [(1, AttemptNext::Retry), (2, AttemptNext::Accepted)]);
+        assert!(events.iter().all(|e| e.subject == Subject::Face));
+        assert_eq!(
+            events[1].result,
+            AttemptResult::Scored {
+                score: out.score,
+                threshold: 50
+            }
+        );
+        assert!(!events[0].failed_checks.is_empty() && events[1].failed_checks.is_empty());
         assert_eq!(captures(&log), 2);
         let c = face_capture(&v);
         assert_eq!((c.retries, c.forced), (1, false));
@@ -356,9 +435,18 @@ mod tests {
         let k = kit();
         let mut v = visit(1981); // odd: red expected, the studio has blue
         let (mut cam, log) = camera(BLUE, vec![]);
-        let out = take(&k, &mut v, &mut cam).unwrap();
+        let (out, events) = take_seen(&k, &mut v, &mut cam);
+        let out = out.unwrap();
         assert_eq!((out.attempts, out.forced), (3, true));
         assert_eq!(captures(&log), 3);
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[2].next, AttemptNext::Forced { kept_attempt: 1 });
+        assert!(events
+            .iter()
+            .all(|e| e.failed_checks == ["background_colour"]));
+        assert!(events[2]
+            .line_id()
+            .starts_with("foto wajah percobaan 3/3: skor"));
         let c = face_capture(&v);
         assert_eq!((c.retries, c.forced), (2, true));
         let failed: Vec<_> = c

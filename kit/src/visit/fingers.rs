@@ -1,126 +1,21 @@
 //! One finger through the capture policy: capture from the scanner, score the uncompressed image,
 //! retry while below the threshold, keep the best, force or record an exception — then compress the
-//! kept image to WSQ. The rules themselves are [`jemput_core::visit::policy::PolicyRun`]; this file does the
-//! I/O around them and tells an observer about every attempt.
-
-use std::time::Duration;
+//! kept image to WSQ and save it to the draft ([`finger_slot`]). The rules themselves are
+//! [`jemput_core::visit::policy::PolicyRun`]; this file does the I/O around them and tells an
+//! observer about every attempt.
 
 use image::GrayImage;
 use jemput_drivers::{CaptureControl, DeviceError, FingerImage, FingerprintScanner, NO_FINGER};
 
-use super::capture::CaptureError;
+use super::attempt::{AttemptEvent, AttemptNext, AttemptResult, CaptureObserver, Subject};
+use super::draft::Drafts;
+use super::error::CaptureError;
+use jemput_core::imaging::finger::{encode_wsq, wsq_file_name, WSQ_MEDIA_TYPE};
 use jemput_core::imaging::quality::FingerQuality;
 use jemput_core::visit::policy::{Attempt, Failure, ModalityPolicy, Outcome, PolicyRun, Step};
-use jemput_core::visit::FingerPosition;
-
-/// What one attempt gave, as the operator is told.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AttemptResult {
-    /// Captured and scored.
-    Scored { score: u8, threshold: u8 },
-    /// Nothing on the sensor before the timeout.
-    NothingDetected,
-}
-
-/// What the policy does after the attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptNext {
-    /// At or above the threshold: kept.
-    Accepted,
-    /// Below the threshold (or nothing detected) with attempts left: capture again.
-    Retry,
-    /// No attempts left: the best attempt (`kept_attempt`) is kept, marked forced.
-    Forced { kept_attempt: u32 },
-    /// No attempts left and nothing may be kept: the finger becomes an exception.
-    Exception,
-}
-
-/// One attempt, reported to a [`CaptureObserver`] as soon as it is scored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttemptEvent {
-    pub finger: FingerPosition,
-    /// 1-based.
-    pub attempt: u32,
-    pub max_attempts: u32,
-    /// The quality algorithm's id, e.g. `jemput-fq/1`.
-    pub algorithm: String,
-    pub result: AttemptResult,
-    pub next: AttemptNext,
-}
-
-impl AttemptEvent {
-    /// One line for the operator in Bahasa Indonesia.
-    pub fn line_id(&self) -> String {
-        let head = format!(
-            "jari {:02} ({}) percobaan {}/{}",
-            self.finger.code(),
-            self.finger.name_id(),
-            self.attempt,
-            self.max_attempts
-        );
-        let result = match &self.result {
-            AttemptResult::Scored { score, threshold } => {
-                format!("skor {score} (ambang {threshold}, {})", self.algorithm)
-            }
-            AttemptResult::NothingDetected => "jari tidak terdeteksi".to_string(),
-        };
-        let next = match self.next {
-            AttemptNext::Accepted => "diterima".to_string(),
-            AttemptNext::Retry => "ulangi".to_string(),
-            AttemptNext::Forced { kept_attempt } => {
-                format!("disimpan paksa (percobaan terbaik {kept_attempt})")
-            }
-            AttemptNext::Exception => "dicatat sebagai pengecualian".to_string(),
-        };
-        format!("{head}: {result} — {next}")
-    }
-
-    /// The same line in English.
-    pub fn line_en(&self) -> String {
-        let head = format!(
-            "finger {:02} ({}) attempt {}/{}",
-            self.finger.code(),
-            self.finger.name_en(),
-            self.attempt,
-            self.max_attempts
-        );
-        let result = match &self.result {
-            AttemptResult::Scored { score, threshold } => {
-                format!("score {score} (threshold {threshold}, {})", self.algorithm)
-            }
-            AttemptResult::NothingDetected => "no finger detected".to_string(),
-        };
-        let next = match self.next {
-            AttemptNext::Accepted => "accepted".to_string(),
-            AttemptNext::Retry => "capture again".to_string(),
-            AttemptNext::Forced { kept_attempt } => {
-                format!("kept as forced (best attempt {kept_attempt})")
-            }
-            AttemptNext::Exception => "recorded as an exception".to_string(),
-        };
-        format!("{head}: {result} — {next}")
-    }
-}
-
-/// Told about every attempt while a finger goes through the policy (the CLI prints a line).
-pub trait CaptureObserver {
-    fn attempt(&mut self, event: &AttemptEvent);
-}
-
-/// An observer that ignores everything.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoObserver;
-
-impl CaptureObserver for NoObserver {
-    fn attempt(&mut self, _: &AttemptEvent) {}
-}
-
-/// Collects the events (tests, summaries).
-impl CaptureObserver for Vec<AttemptEvent> {
-    fn attempt(&mut self, event: &AttemptEvent) {
-        self.push(event.clone());
-    }
-}
+use jemput_core::visit::{
+    Capture, Exception, ExceptionReason, FingerPosition, Permanence, Quality, Slot, Visit,
+};
 
 /// How one finger ended.
 #[derive(Debug, Clone)]
@@ -143,26 +38,23 @@ fn gray(img: &FingerImage) -> Option<GrayImage> {
     GrayImage::from_raw(img.width, img.height, img.pixels.clone())
 }
 
-/// Captures `pos` under `policy`: every attempt is scored by `quality` on the uncompressed image
-/// and reported to `observer`. Device errors other than "no finger" end the visit's capture with
+/// Captures `pos` under `policy`: every attempt waits for the finger within `control`'s timeout
+/// (and stops when its cancel flag is set), is scored by `quality` on the uncompressed image and
+/// is reported to `observer`. Device errors other than "no finger" end the visit's capture with
 /// an error (what was captured before is already in the draft).
 pub fn capture_finger(
     scanner: &mut dyn FingerprintScanner,
     pos: FingerPosition,
     policy: &ModalityPolicy,
     quality: &dyn FingerQuality,
-    timeout: Duration,
+    control: &CaptureControl,
     observer: &mut dyn CaptureObserver,
 ) -> Result<FingerOutcome, CaptureError> {
     let mut run = PolicyRun::new(*policy);
     let max_attempts = policy.max_attempts.max(1);
     loop {
         let attempt_no = run.next_attempt();
-        let control = CaptureControl {
-            timeout,
-            cancel: Default::default(),
-        };
-        let (attempt, result) = match scanner.capture_finger(&control) {
+        let (attempt, result) = match scanner.capture_finger(control) {
             Ok(img) => {
                 // An image whose size disagrees with its pixels is a device fault; it scores 0.
                 let score = gray(&img).map(|g| quality.score(&g).score).unwrap_or(0);
@@ -197,12 +89,13 @@ pub fn capture_finger(
             Step::Done(Outcome::Exception { .. }) => AttemptNext::Exception,
         };
         observer.attempt(&AttemptEvent {
-            finger: pos,
+            subject: Subject::Finger(pos),
             attempt: attempt_no,
             max_attempts,
             algorithm: quality.algorithm_id().to_string(),
             result,
             next,
+            failed_checks: Vec::new(),
         });
         match step {
             Step::Retry(r) => run = r,
@@ -225,4 +118,101 @@ pub fn capture_finger(
             }
         }
     }
+}
+
+/// How long a finger waits and what it is held to: the parts of a visit's plan one finger needs.
+#[derive(Clone, Copy)]
+pub struct FingerSettings<'a> {
+    /// How long to wait for a finger on the sensor, per attempt, and the flag that cuts it short.
+    pub control: &'a CaptureControl,
+    /// Thresholds, attempts, keep-best and forcing for fingers.
+    pub policy: &'a ModalityPolicy,
+    /// The WSQ bit rate the kept image is compressed at.
+    pub wsq_bitrate: f32,
+    /// Scores each attempt on the uncompressed image.
+    pub quality: &'a dyn FingerQuality,
+}
+
+impl std::fmt::Debug for FingerSettings<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FingerSettings")
+            .field("timeout", &self.control.timeout)
+            .field("policy", self.policy)
+            .field("wsq_bitrate", &self.wsq_bitrate)
+            .field("quality", &self.quality.algorithm_id())
+            .finish()
+    }
+}
+
+/// One finger through the policy ([`capture_finger`]), the kept image compressed to WSQ and saved
+/// to the draft as `finger-NN.wsq`: the slot to record, a capture or an exception (`poor_quality`,
+/// `not_detected`). The caller records the slot in the visit and saves the record.
+pub fn finger_slot(
+    visit: &Visit,
+    drafts: &Drafts,
+    scanner: &mut dyn FingerprintScanner,
+    calibration: Option<String>,
+    pos: FingerPosition,
+    settings: FingerSettings<'_>,
+    observer: &mut dyn CaptureObserver,
+) -> Result<Slot, CaptureError> {
+    let started = jiff::Timestamp::now();
+    let outcome = capture_finger(
+        scanner,
+        pos,
+        settings.policy,
+        settings.quality,
+        settings.control,
+        observer,
+    )?;
+    Ok(match outcome {
+        FingerOutcome::Kept {
+            image,
+            score,
+            attempts,
+            forced,
+        } => {
+            let wsq = encode_wsq(
+                image.width,
+                image.height,
+                image.ppi,
+                image.pixels.clone(),
+                settings.wsq_bitrate,
+            )
+            .map_err(|source| CaptureError::Wsq {
+                finger: pos.code(),
+                source,
+            })?;
+            let name = wsq_file_name(pos);
+            drafts.save_file(visit.id, &name, &wsq)?;
+            Slot::Captured(Capture {
+                file: name,
+                media_type: WSQ_MEDIA_TYPE.into(),
+                extra_files: Vec::new(),
+                captured_at: started,
+                device: crate::devices::record(scanner.info()),
+                calibration_id: calibration,
+                quality: Some(Quality {
+                    score,
+                    algorithm: settings.quality.algorithm_id().to_string(),
+                }),
+                retries: attempts.saturating_sub(1),
+                forced,
+                width: Some(image.width),
+                height: Some(image.height),
+                ppi: Some(image.ppi),
+                face_checks: None,
+                signature_kind: None,
+            })
+        }
+        FingerOutcome::Exception { failure, .. } => Slot::Exception(Exception {
+            reason: match failure {
+                Failure::BelowThreshold { .. } => ExceptionReason::PoorQuality,
+                Failure::NothingDetected => ExceptionReason::NotDetected,
+            },
+            permanence: Permanence::Temporary,
+            proof_file: None,
+            noted_at: jiff::Timestamp::now(),
+        }),
+    })
 }

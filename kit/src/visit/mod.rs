@@ -1,13 +1,31 @@
-//! A visit on the kit: its encrypted draft ([`draft`]), the captures taken from devices
-//! ([`capture`], [`face`], [`fingers`], [`signature`]) and synthetic visits ([`sample`]). The
-//! visit's data model is `jemput_core::visit`.
+//! A visit on the kit: its encrypted draft ([`draft`]) and the session that captures it from the
+//! devices one step at a time ([`session`], following a [`plan`]): the location ([`location`]),
+//! the face ([`face`]), the fingers ([`fingers`]), the signature ([`signature`]) and document
+//! photos ([`documents`]), every attempt reported to an observer ([`attempt`]). [`rig`] runs a
+//! visit on the device models; [`sample`] makes synthetic visits. The visit's data model is
+//! `jemput_core::visit`.
+//!
+//! Layers, lowest first: [`error`], [`attempt`], [`step`] and [`draft`] are the shared vocabulary;
+//! each capture module uses only them; [`session`] runs the capture modules; [`rig`] runs a
+//! session.
 
-pub mod capture;
+pub mod attempt;
+pub mod documents;
 pub mod draft;
+pub mod error;
 pub mod face;
 pub mod fingers;
+pub mod location;
+pub mod plan;
+pub mod rig;
 pub mod sample;
+pub mod session;
 pub mod signature;
+mod slots;
+pub mod step;
 
 pub use draft::{DraftError, Drafts};
+pub use error::CaptureError;
 pub use jemput_drivers::synth;
+pub use session::{SessionDevices, StepOutcome, VisitSession};
+pub use step::Step;

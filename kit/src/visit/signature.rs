@@ -8,8 +8,9 @@
 
 use jemput_drivers::{CaptureControl, SignaturePad};
 
-use super::capture::CaptureError;
-use super::Drafts;
+use super::attempt::{AttemptEvent, AttemptNext, AttemptResult, CaptureObserver, Subject};
+use super::draft::Drafts;
+use super::error::CaptureError;
 use jemput_core::imaging::signature::{self, RenderOptions, SignatureKind, SignatureTrace};
 use jemput_core::visit::policy::{Attempt, Failure, ModalityPolicy, Outcome, PolicyRun, Step};
 use jemput_core::visit::*;
@@ -20,8 +21,9 @@ pub const SIGNATURE_FILE: &str = "signature.png";
 pub const TRACE_FILE: &str = "signature-trace.json";
 
 /// Records the signature (or the simple mark or written name `kind` says) from `pad` under
-/// `policy`, saves the kept trace and its rendering to the draft, and records the capture in
-/// `visit`.
+/// `policy`, reporting every attempt to `observer`, saves the kept trace and its rendering to the
+/// draft, and records the capture in `visit`.
+#[allow(clippy::too_many_arguments)]
 pub fn capture_signature(
     visit: &mut Visit,
     drafts: &Drafts,
@@ -30,6 +32,7 @@ pub fn capture_signature(
     kind: SignatureKind,
     policy: &ModalityPolicy,
     control: &CaptureControl,
+    observer: &mut dyn CaptureObserver,
 ) -> Result<(), CaptureError> {
     // A simple mark or a written name is what it is: one attempt, kept, never "forced".
     let policy = if kind.is_flagged() {
@@ -60,10 +63,30 @@ pub fn capture_signature(
                 "tanda tangan kurang jelas, minta tanda tangan ulang / the signature is too slight, ask for it again"
             );
         }
-        match run.attempt(Attempt::Scored {
+        let step = run.attempt(Attempt::Scored {
             score,
             capture: trace,
-        }) {
+        });
+        observer.attempt(&AttemptEvent {
+            subject: Subject::Signature,
+            attempt,
+            max_attempts: policy.max_attempts.max(1),
+            algorithm: signature::SIGNATURE_QUALITY_ID.into(),
+            result: AttemptResult::Scored {
+                score,
+                threshold: policy.threshold,
+            },
+            next: match &step {
+                Step::Retry(_) => AttemptNext::Retry,
+                Step::Done(Outcome::Kept { forced: false, .. }) => AttemptNext::Accepted,
+                Step::Done(Outcome::Kept { kept_attempt, .. }) => AttemptNext::Forced {
+                    kept_attempt: *kept_attempt,
+                },
+                Step::Done(Outcome::Exception { .. }) => AttemptNext::Refused,
+            },
+            failed_checks: Vec::new(),
+        });
+        match step {
             Step::Retry(next) => run = next,
             Step::Done(Outcome::Kept {
                 capture,
@@ -195,7 +218,7 @@ mod tests {
         pad: &mut ScriptedPad,
         kind: SignatureKind,
         policy: &ModalityPolicy,
-    ) -> (Visit, Result<(), CaptureError>) {
+    ) -> (Visit, Result<(), CaptureError>, Vec<AttemptEvent>) {
         let dir = tempfile::tempdir().unwrap();
         let drafts = Drafts::new(
             dir.path().join("drafts"),
@@ -212,8 +235,18 @@ mod tests {
             timeout: std::time::Duration::from_secs(1),
             cancel: Default::default(),
         };
-        let r = capture_signature(&mut v, &drafts, pad, None, kind, policy, &control);
-        (v, r)
+        let mut events = Vec::new();
+        let r = capture_signature(
+            &mut v,
+            &drafts,
+            pad,
+            None,
+            kind,
+            policy,
+            &control,
+            &mut events,
+        );
+        (v, r, events)
     }
 
     fn kept(v: &Visit) -> &Capture {
@@ -226,7 +259,7 @@ mod tests {
     #[test]
     fn a_slip_of_the_pen_is_signed_again_and_the_signature_kept_with_its_score() {
         let mut pad = ScriptedPad::new(vec![slip(), signature(2)]);
-        let (v, r) = run(&mut pad, SignatureKind::Signature, &policy(60, true));
+        let (v, r, events) = run(&mut pad, SignatureKind::Signature, &policy(60, true));
         r.unwrap();
         assert_eq!(pad.signed, 2);
         let c = kept(&v);
@@ -238,21 +271,45 @@ mod tests {
         );
         assert!(q.score >= 60);
         assert_eq!((c.retries, c.forced), (1, false));
+        // The observer saw both signings, each with its score against the threshold.
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| (e.subject, e.attempt, e.max_attempts, e.next))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Subject::Signature, 1, 3, AttemptNext::Retry),
+                (Subject::Signature, 2, 3, AttemptNext::Accepted)
+            ]
+        );
+        assert_eq!(
+            events[1].result,
+            AttemptResult::Scored {
+                score: q.score,
+                threshold: 60
+            }
+        );
+        assert!(events[0]
+            .line_id()
+            .starts_with("tanda tangan percobaan 1/3: skor"));
     }
 
     #[test]
     fn below_the_threshold_every_time_the_best_is_kept_forced_or_refused() {
         let slips = || vec![slip(), slip(), slip()];
         let mut pad = ScriptedPad::new(slips());
-        let (v, r) = run(&mut pad, SignatureKind::Signature, &policy(60, true));
+        let (v, r, events) = run(&mut pad, SignatureKind::Signature, &policy(60, true));
         r.unwrap();
         assert_eq!(pad.signed, 3);
+        assert_eq!(events[2].next, AttemptNext::Forced { kept_attempt: 1 });
         let c = kept(&v);
         assert_eq!((c.retries, c.forced), (2, true));
         assert!(c.quality.as_ref().unwrap().score < 60);
 
         let mut pad = ScriptedPad::new(slips());
-        let (v, r) = run(&mut pad, SignatureKind::Signature, &policy(60, false));
+        let (v, r, events) = run(&mut pad, SignatureKind::Signature, &policy(60, false));
+        assert_eq!(events[2].next, AttemptNext::Refused);
         let msg = r.unwrap_err().to_string();
         assert!(
             msg.contains("threshold 60") && msg.contains("3 attempts"),
@@ -264,7 +321,9 @@ mod tests {
     #[test]
     fn a_simple_mark_is_kept_at_once_whatever_it_scores() {
         let mut pad = ScriptedPad::new(vec![slip(), signature(2)]);
-        let (v, r) = run(&mut pad, SignatureKind::SimpleMark, &policy(60, false));
+        let (v, r, events) = run(&mut pad, SignatureKind::SimpleMark, &policy(60, false));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].next, AttemptNext::Accepted);
         r.unwrap();
         assert_eq!(pad.signed, 1);
         let c = kept(&v);

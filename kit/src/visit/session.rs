@@ -1,0 +1,428 @@
+//! A visit's capture session: the visit and its encrypted draft, the devices chosen for it and its
+//! plan, driven one [`Step`] at a time — the location fix, the face, each finger (through the
+//! capture policy, or the exception planned for it), the signature, the document photos.
+//!
+//! Every attempt is reported to the observer the step is given, and the visit is saved to the
+//! draft the moment a step changes it, so a crash, a flat battery or an unplugged device mid-visit
+//! loses nothing already captured. Any step can be run again (retake the face, recapture finger
+//! 7): only its slot changes. The demo runs every step in order ([`VisitSession::run_all`]); an
+//! operator's UI asks for the next one ([`VisitSession::next_step`]) or runs the one the operator
+//! picked, from any thread (the session is `Send`; its devices are owned).
+//!
+//! ```no_run
+//! # fn visit(
+//! #     drafts: jemput_kit::visit::Drafts,
+//! #     visit: jemput_core::visit::Visit,
+//! #     devices: jemput_kit::visit::SessionDevices,
+//! # ) -> Result<(), jemput_kit::visit::CaptureError> {
+//! use jemput_kit::visit::attempt::AttemptEvent;
+//! use jemput_kit::visit::plan::CapturePlan;
+//! use jemput_kit::visit::{Step, VisitSession};
+//!
+//! let mut session = VisitSession::start(drafts, visit, devices, CapturePlan::default())?;
+//! let mut seen: Vec<AttemptEvent> = Vec::new(); // or an observer that updates a page
+//! while let Some(step) = session.next_step() {
+//!     session.run(step, &mut seen)?; // in the draft once it returns
+//! }
+//! // The operator asks for finger 7 again: only its slot changes.
+//! let finger_7: Step = "finger-07".parse().expect("a step id");
+//! session.run(finger_7, &mut seen)?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jemput_core::imaging::quality::{FingerQuality, JemputFq};
+use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot, Visit};
+use jemput_drivers::{Camera, CaptureControl, FingerprintScanner, LocationSource, SignaturePad};
+
+use super::attempt::{CaptureObserver, Subject};
+use super::draft::Drafts;
+use super::error::CaptureError;
+use super::face::{capture_face, FacePolicy};
+use super::fingers::{finger_slot, FingerSettings};
+use super::location::{locate, FixOutcome};
+use super::plan::CapturePlan;
+use super::signature::capture_signature;
+use super::step::Step;
+use super::{documents, slots};
+
+/// The devices a visit captures with, owned by the session (so it can move between threads), and
+/// the calibration in force for each (`jemput calibrate`), recorded with its captures. A device
+/// left out leaves its steps out of the session's plan.
+#[derive(Default)]
+pub struct SessionDevices {
+    /// The camera for the face photo and the document photos.
+    pub camera: Option<Box<dyn Camera + Send>>,
+    pub camera_calibration: Option<String>,
+    pub scanner: Option<Box<dyn FingerprintScanner + Send>>,
+    pub scanner_calibration: Option<String>,
+    pub pad: Option<Box<dyn SignaturePad + Send>>,
+    pub pad_calibration: Option<String>,
+    pub gps: Option<Box<dyn LocationSource + Send>>,
+}
+
+impl fmt::Debug for SessionDevices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionDevices")
+            .field("camera", &self.camera.as_ref().map(|d| d.info()))
+            .field("scanner", &self.scanner.as_ref().map(|d| d.info()))
+            .field("pad", &self.pad.as_ref().map(|d| d.info()))
+            .field("gps", &self.gps.as_ref().map(|d| d.info()))
+            .finish()
+    }
+}
+
+/// What a step did.
+// One per step, returned and dropped: boxing the slot would save nothing that matters.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    /// The location step: a fix, or why there is none.
+    Location(FixOutcome),
+    /// The face, a finger, the signature or a document photo: what its slot now holds (a document
+    /// photo is always a capture).
+    Slot(Slot),
+}
+
+/// A visit being captured: see the module documentation.
+pub struct VisitSession {
+    visit: Visit,
+    drafts: Drafts,
+    devices: SessionDevices,
+    plan: CapturePlan,
+    quality: Box<dyn FingerQuality + Send + Sync>,
+    cancel: Arc<AtomicBool>,
+    /// Steps that ran to the end in this session.
+    ran: BTreeSet<Step>,
+    fix: Option<FixOutcome>,
+}
+
+impl fmt::Debug for VisitSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VisitSession")
+            .field("visit", &self.visit.id)
+            .field("devices", &self.devices)
+            .field("quality", &self.quality.algorithm_id())
+            .field("ran", &self.ran)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VisitSession {
+    /// Starts capturing `visit` with `devices` under `plan`: checks the plan's policy and saves the
+    /// visit to the draft. Fingers are scored with `jemput-fq/1` unless [`Self::with_quality`]
+    /// says otherwise.
+    pub fn start(
+        drafts: Drafts,
+        visit: Visit,
+        devices: SessionDevices,
+        plan: CapturePlan,
+    ) -> Result<Self, CaptureError> {
+        plan.policy.validate()?;
+        drafts.save_visit(&visit)?;
+        Ok(VisitSession {
+            visit,
+            drafts,
+            devices,
+            plan,
+            quality: Box::new(JemputFq),
+            cancel: Arc::default(),
+            ran: BTreeSet::new(),
+            fix: None,
+        })
+    }
+
+    /// Scores fingers with `quality` instead of `jemput-fq/1`.
+    pub fn with_quality(mut self, quality: Box<dyn FingerQuality + Send + Sync>) -> Self {
+        self.quality = quality;
+        self
+    }
+
+    /// The visit as captured so far (as saved in the draft).
+    pub fn visit(&self) -> &Visit {
+        &self.visit
+    }
+
+    pub fn drafts(&self) -> &Drafts {
+        &self.drafts
+    }
+
+    pub fn devices(&self) -> &SessionDevices {
+        &self.devices
+    }
+
+    pub fn plan(&self) -> &CapturePlan {
+        &self.plan
+    }
+
+    /// What the last location step learned, if one ran.
+    pub fn fix(&self) -> Option<&FixOutcome> {
+        self.fix.as_ref()
+    }
+
+    /// Set it (from any thread) to cut the step in progress short: the drivers poll it and the
+    /// step fails with "cancelled". Every step starts with it cleared.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// The visit and the devices, once the session is over.
+    pub fn into_parts(self) -> (Visit, SessionDevices) {
+        (self.visit, self.devices)
+    }
+
+    /// The steps of this visit in order: the location; for a visit that records biometrics the
+    /// face (with a camera), each finger (with a scanner, or when the plan has its exception) and
+    /// the signature (with a pad); the plan's document photos (with a camera).
+    pub fn steps(&self) -> Vec<Step> {
+        let d = &self.devices;
+        let mut out = vec![Step::Location];
+        if self.visit.category.records_biometrics() {
+            if d.camera.is_some() {
+                out.push(Step::Face);
+            }
+            out.extend(
+                FingerPosition::all()
+                    .filter(|&p| d.scanner.is_some() || self.plan.finger_exception(p).is_some())
+                    .map(Step::Finger),
+            );
+            if d.pad.is_some() {
+                out.push(Step::Signature);
+            }
+        }
+        if d.camera.is_some() {
+            out.extend((1..=self.plan.documents).map(Step::Document));
+        }
+        out
+    }
+
+    /// Whether `step` ran in this session, or the visit already holds what it captures (a draft
+    /// resumed after a crash).
+    pub fn is_done(&self, step: Step) -> bool {
+        self.ran.contains(&step)
+            || match step {
+                Step::Location => self.visit.place.location.is_some(),
+                _ => slots::filled(&self.visit, step),
+            }
+    }
+
+    /// The steps not done yet, in order.
+    pub fn pending(&self) -> Vec<Step> {
+        self.steps()
+            .into_iter()
+            .filter(|s| !self.is_done(*s))
+            .collect()
+    }
+
+    /// The first step not done yet; `None` when the visit has every capture its plan asks for.
+    pub fn next_step(&self) -> Option<Step> {
+        self.pending().into_iter().next()
+    }
+
+    /// Runs every step of [`Self::steps`] in order, whether or not the visit already holds its
+    /// capture; stops at the first error (what was captured before it is in the draft).
+    pub fn run_all(&mut self, observer: &mut dyn CaptureObserver) -> Result<(), CaptureError> {
+        for step in self.steps() {
+            self.run(step, observer)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one step, telling `observer` about every attempt, and saves the visit to the draft.
+    ///
+    /// Running a step whose slot is filled takes it again: the slot is emptied in the draft first
+    /// (so the draft never describes a file being replaced) and the new capture or exception takes
+    /// its place; files only the old capture used are removed. When the retake fails before
+    /// anything was written (a device error, a refused capture) the old capture is put back.
+    pub fn run(
+        &mut self,
+        step: Step,
+        observer: &mut dyn CaptureObserver,
+    ) -> Result<StepOutcome, CaptureError> {
+        self.cancel.store(false, Ordering::SeqCst);
+        let outcome = match step {
+            Step::Location => {
+                let control = self.control(self.plan.fix_timeout);
+                let gps = self
+                    .devices
+                    .gps
+                    .as_deref_mut()
+                    .map(|g| g as &mut dyn LocationSource);
+                let fix = locate(&mut self.visit, gps, &control);
+                self.drafts.save_visit(&self.visit)?;
+                self.fix = Some(fix.clone());
+                StepOutcome::Location(fix)
+            }
+            _ => StepOutcome::Slot(self.retake(step, observer)?),
+        };
+        self.ran.insert(step);
+        Ok(outcome)
+    }
+
+    /// Records an exception for the face, a finger or the signature in place of a capture (the
+    /// operator's decision: a bandaged hand, a resident unable to sign) and saves it; a capture
+    /// the slot held is replaced, and its files removed from the draft.
+    pub fn record_exception(
+        &mut self,
+        subject: Subject,
+        reason: ExceptionReason,
+        permanence: Permanence,
+    ) -> Result<(), CaptureError> {
+        let step = Step::from(subject);
+        let previous = slots::take(&mut self.visit, step);
+        let slot = slots::exception(reason, permanence);
+        slots::put(&mut self.visit, step, slot.clone());
+        if let Err(e) = self.drafts.save_visit(&self.visit) {
+            // The draft still holds what the slot held: so does the session.
+            slots::take(&mut self.visit, step);
+            if let Some(old) = previous {
+                slots::put(&mut self.visit, step, old);
+            }
+            return Err(e.into());
+        }
+        self.remove_stale(previous.as_ref(), &slot);
+        self.ran.insert(step);
+        Ok(())
+    }
+
+    fn control(&self, timeout: Duration) -> CaptureControl {
+        CaptureControl {
+            timeout,
+            cancel: self.cancel.clone(),
+        }
+    }
+
+    /// Empties the slot (saving the record), captures it, and puts the old capture back when the
+    /// capture fails before writing anything.
+    fn retake(
+        &mut self,
+        step: Step,
+        observer: &mut dyn CaptureObserver,
+    ) -> Result<Slot, CaptureError> {
+        if let Step::Document(n) = step {
+            let next = self.visit.captures.documents.len() as u32 + 1;
+            if n == 0 || n > next {
+                return Err(CaptureError::DocumentOutOfOrder { asked: n, next });
+            }
+        }
+        let previous = slots::take(&mut self.visit, step);
+        if let Some(old) = &previous {
+            if let Err(e) = self.drafts.save_visit(&self.visit) {
+                slots::put(&mut self.visit, step, old.clone());
+                return Err(e.into());
+            }
+        }
+        match self.capture(step, observer) {
+            Ok(slot) => {
+                slots::put(&mut self.visit, step, slot.clone());
+                self.drafts.save_visit(&self.visit)?;
+                self.remove_stale(previous.as_ref(), &slot);
+                Ok(slot)
+            }
+            // A draft write failed: the files may be half new, so the slot stays empty.
+            Err(e @ CaptureError::Draft(_)) => Err(e),
+            Err(e) => {
+                if let Some(old) = previous {
+                    slots::put(&mut self.visit, step, old);
+                    if let Err(save) = self.drafts.save_visit(&self.visit) {
+                        tracing::warn!(%save, "could not put the earlier {step} back in the draft");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Captures what `step` names, saving its files to the draft; the caller records the slot.
+    fn capture(
+        &mut self,
+        step: Step,
+        observer: &mut dyn CaptureObserver,
+    ) -> Result<Slot, CaptureError> {
+        let control = self.control(self.plan.timeout);
+        let no_device = || CaptureError::NoDevice {
+            step: step.to_string(),
+            device: step.device(),
+        };
+        let d = &mut self.devices;
+        match step {
+            Step::Location => unreachable!("the location is no slot"),
+            Step::Face => {
+                let camera = d.camera.as_deref_mut().ok_or_else(no_device)?;
+                capture_face(
+                    &mut self.visit,
+                    &self.drafts,
+                    camera,
+                    d.camera_calibration.clone(),
+                    &self.plan.face,
+                    &FacePolicy::from(&self.plan.policy.face),
+                    &control,
+                    observer,
+                )?;
+                Ok(slots::get(&self.visit, step).expect("the face step records the face"))
+            }
+            Step::Finger(pos) => match self.plan.finger_exception(pos) {
+                Some((reason, permanence)) => Ok(slots::exception(reason.clone(), permanence)),
+                None => finger_slot(
+                    &self.visit,
+                    &self.drafts,
+                    d.scanner.as_deref_mut().ok_or_else(no_device)?,
+                    d.scanner_calibration.clone(),
+                    pos,
+                    FingerSettings {
+                        control: &control,
+                        policy: &self.plan.policy.finger,
+                        wsq_bitrate: self.plan.policy.wsq_bitrate,
+                        quality: &*self.quality,
+                    },
+                    observer,
+                ),
+            },
+            Step::Signature => {
+                let pad = d.pad.as_deref_mut().ok_or_else(no_device)?;
+                capture_signature(
+                    &mut self.visit,
+                    &self.drafts,
+                    pad,
+                    d.pad_calibration.clone(),
+                    self.plan.signature_kind,
+                    &self.plan.policy.signature,
+                    &control,
+                    observer,
+                )?;
+                Ok(slots::get(&self.visit, step).expect("the signature step records it"))
+            }
+            Step::Document(n) => documents::capture_document(
+                &self.visit,
+                &self.drafts,
+                d.camera.as_deref_mut().ok_or_else(no_device)?,
+                n,
+                d.camera_calibration.clone(),
+                &control,
+            )
+            .map(Slot::Captured),
+        }
+    }
+
+    /// Removes from the draft the files `old` used that `new` does not (the record saved without
+    /// them already). A file that will not go is logged: it is encrypted, and goes with the draft.
+    fn remove_stale(&self, old: Option<&Slot>, new: &Slot) {
+        let keep = slots::files(new);
+        for name in old.map(slots::files).unwrap_or_default() {
+            if !keep.contains(&name) {
+                if let Err(e) = self.drafts.remove_file(self.visit.id, &name) {
+                    tracing::warn!(%e, "could not remove {name}, which the visit no longer uses");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
