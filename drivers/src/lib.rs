@@ -77,11 +77,3 @@ pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};
 pub use traits::*;
 pub use transport::{LinkError, MemLink, PortLink, SerialLink};
-
-/// The USB part of the listing, under its old path for the callers that still use it; the
-/// registry lists serial, USB and V4L2 devices in one call ([`registry::list`]), and the USB part
-/// alone is [`registry::list_usb`].
-#[doc(hidden)]
-pub mod usb_registry {
-    pub use crate::registry::list_usb;
-}

@@ -126,8 +126,18 @@ impl SimModel {
         driver: &'static str,
         options: &SimOptions,
     ) -> Result<SimModel, OpenError> {
-        let name = model.model_name();
-        let (path, baud, host) = match (model.start(options)?, options.usbip) {
+        SimModel::run(model.model_name(), driver, model.start(options)?, options)
+    }
+
+    /// Runs a model already made (`device`, the `name` model talked to by `driver`) where
+    /// `options` says, as [`SimModel::start`] does with the model it makes.
+    pub fn run(
+        name: &'static str,
+        driver: &'static str,
+        device: ModelDevice,
+        options: &SimOptions,
+    ) -> Result<SimModel, OpenError> {
+        let (path, baud, host) = match (device, options.usbip) {
             (ModelDevice::Serial { baud, run }, _) => {
                 let (link, path) = pty_pair().map_err(|source| OpenError::Sim {
                     model: name,

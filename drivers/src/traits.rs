@@ -253,6 +253,66 @@ pub struct PreviewStats {
 /// A pad that records a signature.
 pub trait SignaturePad: Device {
     fn record_signature(&mut self, control: &CaptureControl) -> Result<PenTrace, DeviceError>;
+
+    /// Uses a calibration `jemput calibrate` recorded for this pad (the record's data, as the
+    /// driver wrote it) for later signatures, and says its id. Pads that take no calibration
+    /// refuse with [`DeviceError::NotSupported`].
+    fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
+        let _ = data;
+        Err(DeviceError::NotSupported("pad calibration"))
+    }
+}
+
+// A boxed capability is the capability: devices kept as trait objects (a visit's devices, an
+// opened device's) go wherever a device goes.
+impl<T: Device + ?Sized> Device for Box<T> {
+    fn info(&self) -> &DeviceInfo {
+        (**self).info()
+    }
+}
+
+impl<T: FingerprintScanner + ?Sized> FingerprintScanner for Box<T> {
+    fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
+        (**self).capture_finger(control)
+    }
+    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
+        (**self).set_transfer_progress(progress)
+    }
+}
+
+impl<T: SignaturePad + ?Sized> SignaturePad for Box<T> {
+    fn record_signature(&mut self, control: &CaptureControl) -> Result<PenTrace, DeviceError> {
+        (**self).record_signature(control)
+    }
+    fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
+        (**self).apply_calibration(data)
+    }
+}
+
+impl<T: LocationSource + ?Sized> LocationSource for Box<T> {
+    fn fix(&mut self, control: &CaptureControl) -> Result<Fix, DeviceError> {
+        (**self).fix(control)
+    }
+}
+
+impl<T: Camera + ?Sized> Camera for Box<T> {
+    fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError> {
+        (**self).capture_photo(control)
+    }
+    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
+        (**self).set_transfer_progress(progress)
+    }
+    fn stream_format(&self) -> Option<String> {
+        (**self).stream_format()
+    }
+    fn preview(
+        &mut self,
+        frames: u64,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(&FrameMeta),
+    ) -> Result<PreviewStats, DeviceError> {
+        (**self).preview(frames, control, each)
+    }
 }
 
 /// A source of position fixes (GPS receiver).

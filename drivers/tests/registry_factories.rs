@@ -12,7 +12,7 @@ use jemput_drivers::registry::{
 };
 use jemput_drivers::v4l2::list::SysfsNode;
 use jemput_drivers::v4l2::V4l2Node;
-use jemput_drivers::Selector;
+use jemput_drivers::{Camera, Capabilities, CaptureControl, FingerprintScanner, Selector};
 
 #[test]
 fn every_driver_is_listed_once_under_names_and_model_names_of_its_own() {
@@ -185,4 +185,65 @@ fn video_nodes_that_do_not_capture_are_left_out_and_unopenable_ones_kept_with_th
     assert_eq!(d.usb_port.as_deref(), Some("1-2"));
     assert_eq!(d.access, Access::PermissionDenied { fix });
     assert!(Path::new(&d.path).ends_with("video1"));
+}
+
+fn control() -> CaptureControl {
+    CaptureControl {
+        timeout: std::time::Duration::from_secs(20),
+        cancel: Default::default(),
+    }
+}
+
+#[test]
+fn a_model_made_by_the_caller_opens_through_the_registry_and_runs_as_long_as_its_device() {
+    use jemput_drivers::ef01::ModelOptions;
+    use jemput_drivers::ptp::PtpModelConfig;
+    let scanner = registry::open_model(
+        "ef01",
+        ModelOptions {
+            finger_after_polls: 0,
+            ..ModelOptions::fast()
+        }
+        .into(),
+        true,
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(scanner.identified_by(), Identified::Sim);
+    assert_eq!(scanner.capability(), Capability::Fingerprint);
+    assert_eq!(scanner.sim().unwrap().transport(), "pty");
+    // Kept as the capability it offers, the device still has its model behind it.
+    let Capabilities::Fingerprint(mut s) = scanner.into_capabilities() else {
+        panic!("not a scanner")
+    };
+    let img = s.capture_finger(&control()).unwrap();
+    assert_eq!(img.pixels.len() as u32, img.width * img.height);
+
+    // A camera model in this process, in front of the backdrop the caller chose.
+    let camera = registry::open_model(
+        "ptp",
+        PtpModelConfig {
+            background: [30, 70, 200],
+            ..PtpModelConfig::default().fast()
+        }
+        .into(),
+        true,
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(camera.sim().unwrap().transport(), "memory");
+    let Capabilities::Camera(mut c) = camera.into_capabilities() else {
+        panic!("not a camera")
+    };
+    let photo = c.capture_photo(&control()).unwrap();
+    assert!(photo.jpeg.starts_with(&[0xFF, 0xD8]));
+
+    let err = registry::open_model(
+        "nope",
+        ModelOptions::fast().into(),
+        true,
+        &OpenOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, OpenError::UnknownDriver { .. }), "{err}");
 }

@@ -196,7 +196,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             let name = visit.resident.name.clone().unwrap_or_default();
             let skipped: Vec<FingerPosition> =
                 opts.finger_exceptions.iter().map(|(p, _, _)| *p).collect();
-            let rig = SimRig::start(seed, &name, near, a.realtime, &skipped)?;
+            let rig = SimRig::start(seed, &name, near, a.realtime, &skipped);
             let report = rig.capture(
                 &home.root,
                 &mut visit,

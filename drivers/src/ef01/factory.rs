@@ -110,9 +110,17 @@ impl DeviceModel for Ef01Factory {
                 other => return Err(unknown_fault("ef01", other, FAULTS)),
             });
         }
-        Ok(ModelDevice::Serial {
+        Ok(model.into())
+    }
+}
+
+/// An EF01 module model as the registry starts it (on a new pty): `sim:ef01`, or a caller's own
+/// (`registry::open_model`).
+impl From<ModelOptions> for ModelDevice {
+    fn from(model: ModelOptions) -> ModelDevice {
+        ModelDevice::Serial {
             baud: model.baud,
             run: Box::new(move |link| Box::new(Ef01Model::spawn(link, model))),
-        })
+        }
     }
 }

@@ -391,6 +391,17 @@ impl<L: SerialLink> SignaturePad for Isdv4<L> {
             None => trace,
         })
     }
+
+    /// Takes a [`PadCalibration`] as `jemput calibrate` recorded it.
+    fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
+        let cal: PadCalibration = serde_json::from_value(data.clone()).map_err(|e| {
+            DeviceError::Protocol(format!("the pad calibration record is unreadable: {e}"))
+        })?;
+        let id = cal.id.clone();
+        self.set_calibration(Some(cal))
+            .map_err(|e| DeviceError::Protocol(e.to_string()))?;
+        Ok(id)
+    }
 }
 
 impl<L: SerialLink> Calibration for Isdv4<L> {

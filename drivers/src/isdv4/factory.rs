@@ -140,9 +140,17 @@ impl DeviceModel for Isdv4Factory {
                 other => return Err(unknown_fault("isdv4", other, FAULTS)),
             });
         }
-        Ok(ModelDevice::Serial {
+        Ok(model.into())
+    }
+}
+
+/// A pen pad model as the registry starts it (on a new pty): `sim:isdv4`, or a caller's own
+/// (`registry::open_model`).
+impl From<Isdv4ModelConfig> for ModelDevice {
+    fn from(model: Isdv4ModelConfig) -> ModelDevice {
+        ModelDevice::Serial {
             baud: model.baud,
             run: Box::new(move |link| Box::new(Isdv4Model::spawn(link, model))),
-        })
+        }
     }
 }

@@ -149,9 +149,17 @@ impl DeviceModel for NmeaFactory {
                 other => return Err(unknown_fault("gps", other, FAULTS)),
             }
         }
-        Ok(ModelDevice::Serial {
+        Ok(model.into())
+    }
+}
+
+/// A GPS receiver model as the registry starts it (on a new pty): `sim:gps`, or a caller's own
+/// (`registry::open_model`).
+impl From<NmeaModelConfig> for ModelDevice {
+    fn from(model: NmeaModelConfig) -> ModelDevice {
+        ModelDevice::Serial {
             baud: model.baud,
             run: Box::new(move |link| Box::new(NmeaModel::spawn(link, model))),
-        })
+        }
     }
 }

@@ -304,6 +304,14 @@ impl DeviceModel for PtpFactory {
     }
 }
 
+/// A camera model as the registry starts it (in this process): `sim:ptp`, or a caller's own
+/// (`registry::open_model`).
+impl From<PtpModelConfig> for ModelDevice {
+    fn from(cfg: PtpModelConfig) -> ModelDevice {
+        ModelDevice::Usb(Box::new(PtpModel::new(cfg)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

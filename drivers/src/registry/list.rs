@@ -261,6 +261,20 @@ pub fn list() -> Vec<FoundDevice> {
         .collect()
 }
 
+/// The serial ports of [`list`]: those a serial driver's ID table names (for procedures that
+/// only serial devices have, such as `jemput calibrate`'s).
+pub fn list_serial() -> Vec<FoundDevice> {
+    list()
+        .into_iter()
+        .filter(|d| {
+            d.drivers.iter().any(|c| {
+                super::factory(&c.driver)
+                    .is_some_and(|f| matches!(f.transport(), Transport::Serial { .. }))
+            })
+        })
+        .collect()
+}
+
 /// The one device among `found` that `selector` (`VID:PID[:SERIAL]` or `usb:<port>`) names.
 /// Tty paths, V4L2 nodes and `sim:` need no discovery and are refused here.
 pub fn resolve<'a>(

@@ -52,10 +52,10 @@ pub use crate::factory::{
 pub use crate::sim::{DeviceModel, ModelDevice, SimFault, SimModel, SimOptions};
 pub use crate::traits::{Capabilities, Capability};
 pub use list::{
-    list, list_all, list_usb, list_video, resolve, usb_found, video_found, with_selectors,
-    DriverCandidate, FoundDevice,
+    list, list_all, list_serial, list_usb, list_video, resolve, usb_found, video_found,
+    with_selectors, DriverCandidate, FoundDevice,
 };
-pub use open::{open, OpenOptions};
+pub use open::{open, open_model, OpenOptions};
 pub use opened::{Identified, OpenedDevice};
 
 /// Every driver, once. Serial drivers come first, in probe order; the order is also the order of

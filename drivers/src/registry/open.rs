@@ -12,7 +12,7 @@ use crate::error::OpenError;
 use crate::factory::{
     Attempt, CameraOptions, DeviceFactory, DriverOptions, Seen, Target, Transport,
 };
-use crate::sim::{SimModel, SimOptions};
+use crate::sim::{ModelDevice, SimModel, SimOptions};
 use crate::transport::{LinkError, PortLink};
 use crate::{Capabilities, Capability, Selector};
 
@@ -237,9 +237,47 @@ fn open_sim(
             ..SimOptions::default()
         },
     )?;
+    on_model(f, sim, &selector.to_string(), options)
+}
+
+/// Opens the driver `driver` on a device model the caller made itself — a demo's resident, whose
+/// fingers, signature and backdrop belong to the visit, or a test's scripted faults — exactly as
+/// a `sim:` selector opens its own: a serial model on a new pty, a USB model in this process. The
+/// opened device keeps the model running until it is dropped. `fast` is the model's pacing: the
+/// driver then waits less where the model allows it (a pad's pen-up pause).
+pub fn open_model(
+    driver: &str,
+    device: ModelDevice,
+    fast: bool,
+    options: &OpenOptions,
+) -> Result<OpenedDevice, OpenError> {
+    let f = factory(driver).ok_or_else(|| OpenError::UnknownDriver {
+        name: driver.into(),
+        known: known_drivers(),
+    })?;
+    let name = f.model().map_or(f.name(), |m| m.model_name());
+    let sim = SimModel::run(
+        name,
+        f.name(),
+        device,
+        &SimOptions {
+            fast,
+            ..SimOptions::default()
+        },
+    )?;
+    on_model(f, sim, &format!("a {name} model"), options)
+}
+
+/// Opens `f` on a running model: over the in-memory USB transport, or on the model's pty.
+fn on_model(
+    f: &'static dyn DeviceFactory,
+    sim: SimModel,
+    named: &str,
+    options: &OpenOptions,
+) -> Result<OpenedDevice, OpenError> {
     let driver_options = DriverOptions {
         baud: sim.baud,
-        simulated: true,
+        simulated: sim.fast,
         camera: options.camera.clone(),
     };
     let device = match sim.in_memory() {
@@ -248,7 +286,7 @@ fn open_sim(
             Attempt::NoAnswer(source) | Attempt::Failed(source) => {
                 return Err(OpenError::Device {
                     driver: f.name(),
-                    selector: selector.to_string(),
+                    selector: named.to_string(),
                     source,
                 })
             }

@@ -11,7 +11,9 @@ use super::factories;
 use crate::error::NotCapable;
 use crate::sim::SimModel;
 use crate::{
-    Camera, Capabilities, Capability, DeviceInfo, FingerprintScanner, LocationSource, SignaturePad,
+    Camera, Capabilities, Capability, CaptureControl, Device, DeviceError, DeviceInfo, FingerImage,
+    FingerprintScanner, Fix, FrameMeta, LocationSource, PenTrace, Photo, PreviewStats,
+    SignaturePad, TransferProgress,
 };
 
 /// How the driver of an opened device was chosen.
@@ -102,11 +104,93 @@ impl OpenedDevice {
         }
     }
 
+    /// The device as the capability it offers, owning all it needs: the device model behind a
+    /// `sim:` selector runs until the device is dropped. For a caller that keeps devices by what
+    /// they do (a visit's camera, scanner, pad and receiver).
+    pub fn into_capabilities(self) -> Capabilities {
+        let model = self.sim;
+        match self.device {
+            Capabilities::Fingerprint(d) => Capabilities::Fingerprint(Box::new(WithModel {
+                device: d,
+                _model: model,
+            })),
+            Capabilities::Signature(d) => Capabilities::Signature(Box::new(WithModel {
+                device: d,
+                _model: model,
+            })),
+            Capabilities::Location(d) => Capabilities::Location(Box::new(WithModel {
+                device: d,
+                _model: model,
+            })),
+            Capabilities::Camera(d) => Capabilities::Camera(Box::new(WithModel {
+                device: d,
+                _model: model,
+            })),
+        }
+    }
+
     pub fn camera(&mut self) -> Result<&mut (dyn Camera + Send), NotCapable> {
         let err = self.not(Capability::Camera);
         match &mut self.device {
             Capabilities::Camera(d) => Ok(d.as_mut()),
             _ => Err(err),
         }
+    }
+}
+
+/// A device and the model it talks to, if any: dropped in that order, so the driver leaves the
+/// device idle while the model still runs.
+struct WithModel<D> {
+    device: D,
+    _model: Option<SimModel>,
+}
+
+impl<D: Device> Device for WithModel<D> {
+    fn info(&self) -> &DeviceInfo {
+        self.device.info()
+    }
+}
+
+impl<D: FingerprintScanner> FingerprintScanner for WithModel<D> {
+    fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
+        self.device.capture_finger(control)
+    }
+    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
+        self.device.set_transfer_progress(progress)
+    }
+}
+
+impl<D: SignaturePad> SignaturePad for WithModel<D> {
+    fn record_signature(&mut self, control: &CaptureControl) -> Result<PenTrace, DeviceError> {
+        self.device.record_signature(control)
+    }
+    fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
+        self.device.apply_calibration(data)
+    }
+}
+
+impl<D: LocationSource> LocationSource for WithModel<D> {
+    fn fix(&mut self, control: &CaptureControl) -> Result<Fix, DeviceError> {
+        self.device.fix(control)
+    }
+}
+
+impl<D: Camera> Camera for WithModel<D> {
+    fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError> {
+        self.device.capture_photo(control)
+    }
+    fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
+        self.device.set_transfer_progress(progress)
+    }
+    fn stream_format(&self) -> Option<String> {
+        self.device.stream_format()
+    }
+    fn preview(
+        &mut self,
+        frames: u64,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(&FrameMeta),
+    ) -> Result<PreviewStats, DeviceError> {
+        self.device.preview(frames, control, each)
     }
 }

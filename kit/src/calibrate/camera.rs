@@ -85,7 +85,7 @@ pub fn is_camera(selector: &Selector, driver: Option<CalDriver>) -> bool {
     }
     match selector {
         Selector::UsbId { .. } | Selector::UsbPort(_) => {
-            jemput_drivers::usb_registry::list_usb().iter().any(|d| {
+            jemput_drivers::registry::list_usb().iter().any(|d| {
                 d.drivers.iter().any(|c| c.capability == Capability::Camera)
                     && match selector {
                         Selector::UsbId { vid, pid, .. } => d.usb.as_ref().is_some_and(|u| {

@@ -121,7 +121,7 @@ fn target(request: &CalibrateRequest) -> Result<(CalDriver, PathBuf, Option<Sim>
             (CalDriver::Ef01, p, Some(Sim::Ef01(m)))
         }
         sel @ (Selector::UsbId { .. } | Selector::UsbPort(_)) => {
-            let found = jemput_drivers::registry::list();
+            let found = jemput_drivers::registry::list_serial();
             let dev = jemput_drivers::registry::resolve(sel, &found)?;
             let d = match request.driver {
                 Some(d) => d,

@@ -10,6 +10,7 @@
 //! session.
 
 pub mod attempt;
+pub mod devices;
 pub mod documents;
 pub mod draft;
 pub mod error;
@@ -24,8 +25,9 @@ pub mod signature;
 mod slots;
 pub mod step;
 
+pub use devices::{DevicesError, SessionDevices};
 pub use draft::{DraftError, Drafts};
 pub use error::CaptureError;
 pub use jemput_drivers::synth;
-pub use session::{SessionDevices, StepOutcome, VisitSession};
+pub use session::{StepOutcome, VisitSession};
 pub use step::Step;

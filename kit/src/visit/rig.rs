@@ -1,73 +1,53 @@
 //! A visit on the device models: the EF01 fingerprint module, the ISDV4 pen pad and the NMEA GPS
-//! receiver on fresh ptys, the PTP camera on the in-memory USB transport, and the real drivers
-//! opened on them — the same code path as a scanner, pen and GPS receiver on USB-serial adapters
-//! and a camera on USB. `jemput demo` captures its visits here, through a [`VisitSession`].
+//! receiver on fresh ptys, the PTP camera on the in-memory USB transport, each made for the
+//! resident (their fingers, signature, village and backdrop) and opened through the driver
+//! registry ([`registry::open_model`]) — the same drivers and the same opening as a scanner, pen
+//! and GPS receiver on USB-serial adapters and a camera on USB. `jemput demo` captures its visits
+//! here, through a [`VisitSession`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use jemput_core::imaging::face::FaceSettings;
 use jemput_core::imaging::signature::SignatureKind;
 use jemput_core::visit::policy::CapturePolicy;
 use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Visit};
-use jemput_drivers::ef01::{self, Degradation, Ef01, Ef01Model, ModelOptions, PoorPrint};
-use jemput_drivers::isdv4::{Handwriting, Isdv4, Isdv4Config, Isdv4Model, Isdv4ModelConfig};
-use jemput_drivers::nmea::{NmeaConfig, NmeaGps, NmeaModel, NmeaModelConfig};
-use jemput_drivers::ptp::{PtpCamera, PtpConfig, PtpModel, PtpModelConfig};
-use jemput_drivers::{Device, LinkError, PortLink};
+use jemput_drivers::ef01::{Degradation, ModelOptions, PoorPrint};
+use jemput_drivers::isdv4::{Handwriting, Isdv4ModelConfig};
+use jemput_drivers::nmea::NmeaModelConfig;
+use jemput_drivers::ptp::PtpModelConfig;
+use jemput_drivers::registry::{self, ModelDevice, OpenError, OpenOptions, OpenedDevice};
 
 use super::attempt::{AttemptEvent, AttemptNext, AttemptResult, CaptureObserver};
+use super::devices::{DevicesError, SessionDevices};
 use super::draft::Drafts;
 use super::error::CaptureError;
 use super::face::context_of;
 use super::location::FixOutcome;
 use super::plan::CapturePlan;
-use super::session::{SessionDevices, VisitSession};
-use crate::calibration::{self, CalibrationError};
+use super::session::VisitSession;
 
 /// Starting the models, opening the drivers on them, or the visit's capture failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RigError {
     #[error(transparent)]
-    Link(#[from] LinkError),
+    Open(#[from] OpenError),
     #[error(transparent)]
-    Ef01(#[from] ef01::Ef01Error),
-    #[error(transparent)]
-    Isdv4(#[from] jemput_drivers::isdv4::Isdv4Error),
-    #[error(transparent)]
-    Nmea(#[from] jemput_drivers::nmea::NmeaError),
-    #[error(transparent)]
-    Ptp(#[from] jemput_drivers::ptp::PtpError),
-    #[error(transparent)]
-    Calibration(#[from] CalibrationError),
-    /// The pad's calibration record does not hold a pad calibration.
-    #[error(transparent)]
-    PadCalibration(#[from] serde_json::Error),
+    Devices(#[from] DevicesError),
     #[error(transparent)]
     Capture(#[from] CaptureError),
 }
 
-/// Running models for one visit, and where they are. Dropping it stops them.
+/// The models for one visit's resident, not started yet: [`SimRig::open_devices`] starts each and
+/// opens its driver on it.
+#[derive(Debug, Clone)]
 pub struct SimRig {
-    ef01: Option<ef01::ModelHandle>,
-    isdv4: Option<Isdv4Model>,
-    gps: Option<NmeaModel>,
-    pub ef01_path: PathBuf,
-    pub isdv4_path: PathBuf,
-    pub gps_path: PathBuf,
+    scanner: ModelOptions,
+    pad: Isdv4ModelConfig,
+    gps: NmeaModelConfig,
     realtime: bool,
     seed: u64,
-}
-
-impl std::fmt::Debug for SimRig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimRig")
-            .field("ef01", &self.ef01_path)
-            .field("isdv4", &self.isdv4_path)
-            .field("gps", &self.gps_path)
-            .finish()
-    }
 }
 
 /// The real drivers opened on the rig's models, ready for a [`VisitSession`], and how to name
@@ -139,7 +119,7 @@ impl CaptureObserver for Keep<'_> {
 }
 
 impl SimRig {
-    /// Starts a fingerprint module, a pen pad and a GPS receiver for one resident (`seed`, who
+    /// The camera, fingerprint module, pen pad and GPS receiver for one resident (`seed`, who
     /// signs as `name`, near `near` (lat, lon)). `skipped` are the fingers recorded as
     /// exceptions: the operator does not ask for them. Unless `realtime`, the models run fast.
     pub fn start(
@@ -148,7 +128,7 @@ impl SimRig {
         near: (f64, f64),
         realtime: bool,
         skipped: &[FingerPosition],
-    ) -> Result<Self, RigError> {
+    ) -> Self {
         let mut fp = if realtime {
             ModelOptions::default()
         } else {
@@ -171,7 +151,6 @@ impl SimRig {
             .iter()
             .map(|&f| crate::devices::finger_of(f))
             .collect();
-        let (ef01, ef01_path) = Ef01Model::spawn_on_pty(fp)?;
 
         let mut pen = Isdv4ModelConfig {
             handwriting: Handwriting::Signature {
@@ -183,7 +162,6 @@ impl SimRig {
         if !realtime {
             pen = pen.fast();
         }
-        let (isdv4, isdv4_path) = Isdv4Model::on_pty(pen)?;
 
         let mut gps = NmeaModelConfig {
             lat: near.0,
@@ -193,72 +171,41 @@ impl SimRig {
         if !realtime {
             gps = gps.fast();
         }
-        let (gps, gps_path) = NmeaModel::on_pty(gps)?;
-        Ok(SimRig {
-            ef01: Some(ef01),
-            isdv4: Some(isdv4),
-            gps: Some(gps),
-            ef01_path,
-            isdv4_path,
-            gps_path,
+        SimRig {
+            scanner: fp,
+            pad: pen,
+            gps,
             realtime,
             seed,
-        })
+        }
     }
 
-    /// Opens the real drivers on the models' ttys, and the PTP driver on a camera model (standing
-    /// the resident in front of `backdrop`) over the in-memory USB transport, each with the
-    /// calibration `jemput calibrate` recorded for it in the kit `home`.
+    /// Starts the models and opens the real drivers on them through the registry (the camera in
+    /// front of `backdrop`), with the calibrations `jemput calibrate` recorded at `home`.
     pub fn open_devices(&self, home: &Path, backdrop: [u8; 3]) -> Result<RigDevices, RigError> {
-        let mut camera_model = PtpModelConfig {
+        let mut camera = PtpModelConfig {
             person_seed: self.seed,
             background: backdrop,
             ..Default::default()
         };
         if !self.realtime {
-            camera_model = camera_model.fast();
+            camera = camera.fast();
         }
-        let (usb, _log, endpoints) = PtpModel::transport(camera_model);
-        let camera = PtpCamera::open(usb, endpoints, PtpConfig::default())?;
+        let open = |driver: &str, model: ModelDevice| {
+            registry::open_model(driver, model, !self.realtime, &OpenOptions::default())
+        };
+        let camera = open("ptp", camera.into())?;
+        let scanner = open("ef01", self.scanner.clone().into())?;
+        let pad = open("isdv4", self.pad.clone().into())?;
+        let gps = open("nmea", self.gps.clone().into())?;
         let camera_name = format!(
             "{} {} over in-memory USB",
             camera.info().driver,
             camera.info().model
         );
-        let link = PortLink::open(&self.ef01_path, 57_600)?;
-        let scanner = Ef01::open(link, ef01::DEFAULT_ADDRESS, ef01::DEFAULT_PASSWORD)?;
-        let mut pad = Isdv4::open(
-            &self.isdv4_path,
-            Isdv4Config {
-                idle_end: if self.realtime {
-                    Duration::from_millis(1500)
-                } else {
-                    Duration::from_millis(300)
-                },
-                ..Default::default()
-            },
-        )?;
-        let gps = NmeaGps::open(&self.gps_path, NmeaConfig { baud: 4_800 })?;
-        let scanner_name = describe(&scanner, &self.ef01_path);
-        let pad_name = describe(&pad, &self.isdv4_path);
-        // A pad calibrated with `jemput calibrate` maps its traces onto the signing area.
-        if let Some(rec) = calibration::current(home, pad.info())? {
-            pad.set_calibration(Some(serde_json::from_value(rec.data)?))?;
-        }
-        let pad_calibration = pad.calibration().map(|c| c.id.clone());
-        // The camera and the scanner: whatever `jemput calibrate` recorded for them, by identity.
-        let camera_calibration = calibration::current_id(home, camera.info())?;
-        let scanner_calibration = calibration::current_id(home, scanner.info())?;
+        let (scanner_name, pad_name) = (describe(&scanner), describe(&pad));
         Ok(RigDevices {
-            devices: SessionDevices {
-                camera: Some(Box::new(camera)),
-                camera_calibration,
-                scanner: Some(Box::new(scanner)),
-                scanner_calibration,
-                pad: Some(Box::new(pad)),
-                pad_calibration,
-                gps: Some(Box::new(gps)),
-            },
+            devices: SessionDevices::from_opened(home, vec![camera, scanner, pad, gps])?,
             scanner: scanner_name,
             pad: pad_name,
             camera: camera_name,
@@ -324,23 +271,9 @@ impl SimRig {
     }
 }
 
-fn describe(d: &dyn Device, path: &Path) -> String {
+fn describe(d: &OpenedDevice) -> String {
     let i = d.info();
-    format!("{} {} on {}", i.driver, i.model, path.display())
-}
-
-impl Drop for SimRig {
-    fn drop(&mut self) {
-        if let Some(m) = self.ef01.take() {
-            m.stop();
-        }
-        if let Some(m) = self.isdv4.take() {
-            m.stop();
-        }
-        if let Some(m) = self.gps.take() {
-            m.stop();
-        }
-    }
+    format!("{} {} on {}", i.driver, i.model, d.path().display())
 }
 
 #[cfg(test)]

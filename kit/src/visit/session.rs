@@ -39,9 +39,10 @@ use std::time::Duration;
 
 use jemput_core::imaging::quality::{FingerQuality, JemputFq};
 use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot, Visit};
-use jemput_drivers::{Camera, CaptureControl, FingerprintScanner, LocationSource, SignaturePad};
+use jemput_drivers::{CaptureControl, LocationSource};
 
 use super::attempt::{CaptureObserver, Subject};
+use super::devices::SessionDevices;
 use super::draft::Drafts;
 use super::error::CaptureError;
 use super::face::{capture_face, FacePolicy};
@@ -51,32 +52,6 @@ use super::plan::CapturePlan;
 use super::signature::capture_signature;
 use super::step::Step;
 use super::{documents, slots};
-
-/// The devices a visit captures with, owned by the session (so it can move between threads), and
-/// the calibration in force for each (`jemput calibrate`), recorded with its captures. A device
-/// left out leaves its steps out of the session's plan.
-#[derive(Default)]
-pub struct SessionDevices {
-    /// The camera for the face photo and the document photos.
-    pub camera: Option<Box<dyn Camera + Send>>,
-    pub camera_calibration: Option<String>,
-    pub scanner: Option<Box<dyn FingerprintScanner + Send>>,
-    pub scanner_calibration: Option<String>,
-    pub pad: Option<Box<dyn SignaturePad + Send>>,
-    pub pad_calibration: Option<String>,
-    pub gps: Option<Box<dyn LocationSource + Send>>,
-}
-
-impl fmt::Debug for SessionDevices {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionDevices")
-            .field("camera", &self.camera.as_ref().map(|d| d.info()))
-            .field("scanner", &self.scanner.as_ref().map(|d| d.info()))
-            .field("pad", &self.pad.as_ref().map(|d| d.info()))
-            .field("gps", &self.gps.as_ref().map(|d| d.info()))
-            .finish()
-    }
-}
 
 /// What a step did.
 // One per step, returned and dropped: boxing the slot would save nothing that matters.
