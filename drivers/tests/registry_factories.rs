@@ -247,3 +247,39 @@ fn a_model_made_by_the_caller_opens_through_the_registry_and_runs_as_long_as_its
     .unwrap_err();
     assert!(matches!(err, OpenError::UnknownDriver { .. }), "{err}");
 }
+
+#[test]
+fn a_callers_serial_model_waits_on_its_pty_for_a_driver_that_opens_it_late() {
+    use jemput_drivers::isdv4::Isdv4ModelConfig;
+    use jemput_drivers::nmea::NmeaModelConfig;
+    use jemput_drivers::registry::SimModel;
+    let models = [
+        (
+            "isdv4",
+            SimModel::run(
+                "isdv4",
+                "isdv4",
+                Isdv4ModelConfig::default().fast().into(),
+                &SimOptions::default(),
+            )
+            .unwrap(),
+        ),
+        (
+            "gps",
+            SimModel::run(
+                "gps",
+                "nmea",
+                NmeaModelConfig::default().fast().into(),
+                &SimOptions::default(),
+            )
+            .unwrap(),
+        ),
+    ];
+    // Nobody has the slave open yet: the model's reads of the master fail (EIO) meanwhile. It
+    // must keep the pty (and so the slave's path) until a driver comes.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for (name, m) in &models {
+        assert!(m.path.exists(), "{name}: {} is gone", m.path.display());
+        jemput_drivers::PortLink::open(&m.path, 19_200).unwrap();
+    }
+}

@@ -145,9 +145,11 @@ impl DeviceModel for Isdv4Factory {
 }
 
 /// A pen pad model as the registry starts it (on a new pty): `sim:isdv4`, or a caller's own
-/// (`registry::open_model`).
+/// (`registry::open_model`). On a pty the model outlives the driver closing the slave (and its
+/// reads before the driver first opens it).
 impl From<Isdv4ModelConfig> for ModelDevice {
-    fn from(model: Isdv4ModelConfig) -> ModelDevice {
+    fn from(mut model: Isdv4ModelConfig) -> ModelDevice {
+        model.survive_hangup = true;
         ModelDevice::Serial {
             baud: model.baud,
             run: Box::new(move |link| Box::new(Isdv4Model::spawn(link, model))),

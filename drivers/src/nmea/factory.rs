@@ -154,9 +154,11 @@ impl DeviceModel for NmeaFactory {
 }
 
 /// A GPS receiver model as the registry starts it (on a new pty): `sim:gps`, or a caller's own
-/// (`registry::open_model`).
+/// (`registry::open_model`). On a pty the model outlives the driver closing the slave (and its
+/// reads before the driver first opens it).
 impl From<NmeaModelConfig> for ModelDevice {
-    fn from(model: NmeaModelConfig) -> ModelDevice {
+    fn from(mut model: NmeaModelConfig) -> ModelDevice {
+        model.survive_hangup = true;
         ModelDevice::Serial {
             baud: model.baud,
             run: Box::new(move |link| Box::new(NmeaModel::spawn(link, model))),
