@@ -52,6 +52,7 @@
 // Unsafe code is denied everywhere but in `v4l2::sys` (the V4L2 ioctls), which allows it.
 #![deny(unsafe_code)]
 
+mod captures;
 pub mod discover;
 pub mod ef01;
 pub mod error;
@@ -73,6 +74,7 @@ pub mod usb;
 pub mod usbip;
 pub mod v4l2;
 
+pub use captures::{FingerImage, Fix, FrameMeta, PenPoint, PenTrace, Photo, PreviewStats, Size};
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};
 pub use traits::*;
