@@ -9,6 +9,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::{CameraCalibration, CameraSettings, DeviceCalibration, Prompt};
 use crate::captures::{FingerImage, Fix, FrameMeta, PenTrace, Photo, PreviewStats};
 
 /// What an opened device reports about itself; recorded with every capture.
@@ -52,6 +53,17 @@ pub enum DeviceError {
     Protocol(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The device could not be calibrated: the driver's own error, kept whole, says why and what
+    /// to do next.
+    #[error(transparent)]
+    Calibration(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl DeviceError {
+    /// A calibration that failed with the driver's error `e`.
+    pub fn calibration(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        DeviceError::Calibration(Box::new(e))
+    }
 }
 
 /// What a [`DeviceError::Timeout`] says it waited for when no finger came to the sensor: capture
@@ -74,6 +86,18 @@ pub trait FingerprintScanner: Device {
     /// whose images arrive at once ignore it.
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         let _ = progress;
+    }
+
+    /// Calibrates the scanner (the settings it should hold, a baseline of the empty sensor),
+    /// asking the operator through `prompt` for what it needs within `control`, and returns the
+    /// record's data. Scanners that take no calibration answer [`DeviceError::NotSupported`].
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        let _ = (control, prompt);
+        Err(DeviceError::NotSupported("scanner calibration"))
     }
 }
 
@@ -103,6 +127,19 @@ pub trait Camera: Device {
         let _ = (frames, control, each);
         Err(DeviceError::NotSupported("preview frames"))
     }
+
+    /// Sets what `settings` asks for (white balance, exposure bias, ISO) and reads back the
+    /// exposure and white balance properties, for the record and for the operator; `control`
+    /// bounds waiting for a camera that went away. Cameras that take no calibration answer
+    /// [`DeviceError::NotSupported`].
+    fn calibrate(
+        &mut self,
+        settings: &CameraSettings,
+        control: &CaptureControl,
+    ) -> Result<CameraCalibration, DeviceError> {
+        let _ = (settings, control);
+        Err(DeviceError::NotSupported("camera calibration"))
+    }
 }
 
 /// A pad that records a signature.
@@ -114,6 +151,19 @@ pub trait SignaturePad: Device {
     /// refuse with [`DeviceError::NotSupported`].
     fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
         let _ = data;
+        Err(DeviceError::NotSupported("pad calibration"))
+    }
+
+    /// Calibrates the pad (where its signing area lies), asking the operator through `prompt`
+    /// and waiting for them within `control`, and returns the record's data, which
+    /// [`SignaturePad::apply_calibration`] takes. Does not apply it. Pads that take no
+    /// calibration answer [`DeviceError::NotSupported`].
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        let _ = (control, prompt);
         Err(DeviceError::NotSupported("pad calibration"))
     }
 }
@@ -133,6 +183,13 @@ impl<T: FingerprintScanner + ?Sized> FingerprintScanner for Box<T> {
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         (**self).set_transfer_progress(progress)
     }
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        (**self).calibrate(control, prompt)
+    }
 }
 
 impl<T: SignaturePad + ?Sized> SignaturePad for Box<T> {
@@ -141,6 +198,13 @@ impl<T: SignaturePad + ?Sized> SignaturePad for Box<T> {
     }
     fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
         (**self).apply_calibration(data)
+    }
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        (**self).calibrate(control, prompt)
     }
 }
 
@@ -167,6 +231,13 @@ impl<T: Camera + ?Sized> Camera for Box<T> {
         each: &mut dyn FnMut(&FrameMeta),
     ) -> Result<PreviewStats, DeviceError> {
         (**self).preview(frames, control, each)
+    }
+    fn calibrate(
+        &mut self,
+        settings: &CameraSettings,
+        control: &CaptureControl,
+    ) -> Result<CameraCalibration, DeviceError> {
+        (**self).calibrate(settings, control)
     }
 }
 
