@@ -6,8 +6,11 @@
 use std::time::Duration;
 
 use jemput_drivers::calibration::Prompt;
-use jemput_drivers::registry::{self, OpenOptions, OpenedDevice};
-use jemput_drivers::{Capabilities, CaptureControl, DeviceError, FingerprintScanner};
+use jemput_drivers::isdv4::{Handwriting, Isdv4ModelConfig, PadCalibration, SIGNING_AREA};
+use jemput_drivers::registry::{self, Capability, OpenOptions, OpenedDevice};
+use jemput_drivers::{
+    Capabilities, CaptureControl, DeviceError, FingerprintScanner, PenPoint, PenTrace,
+};
 
 fn control() -> CaptureControl {
     CaptureControl {
@@ -18,6 +21,15 @@ fn control() -> CaptureControl {
 
 fn open(selector: &str) -> OpenedDevice {
     registry::open(&selector.parse().unwrap(), &OpenOptions::default()).unwrap()
+}
+
+/// Opens a model the test configured through the registry, as `wanted`.
+fn model(driver: &str, device: registry::ModelDevice, wanted: Capability) -> OpenedDevice {
+    let options = OpenOptions {
+        wanted: Some(wanted),
+        ..OpenOptions::default()
+    };
+    registry::open_model(driver, device, true, &options).unwrap()
 }
 
 fn no_prompt(p: Prompt) {
@@ -44,4 +56,74 @@ fn a_reader_without_a_procedure_answers_not_supported_opened_or_kept_as_its_capa
     };
     let e = s.calibrate(&control(), &mut no_prompt).unwrap_err();
     assert!(matches!(e, DeviceError::NotSupported(_)), "{e}");
+}
+
+#[test]
+fn the_pad_asks_for_the_corner_taps_and_its_data_maps_traces_onto_the_signing_area() {
+    let config = Isdv4ModelConfig {
+        handwriting: Handwriting::CornerTaps,
+        ..Isdv4ModelConfig::default()
+    }
+    .fast();
+    let (max_x, max_y) = (u32::from(config.caps.max_x), u32::from(config.caps.max_y));
+    let mut opened = model("isdv4", config.into(), Capability::Signature);
+    let pad = opened.pad().unwrap();
+    let mut asked = Vec::new();
+    let done = pad.calibrate(&control(), &mut |p| asked.push(p)).unwrap();
+    assert_eq!(asked, [Prompt::TapCorners]);
+
+    // The data is the pad's calibration, under its own id, which the pad takes back.
+    let cal: PadCalibration = serde_json::from_value(done.data.clone()).unwrap();
+    assert_eq!(done.id.as_deref(), Some(cal.id.as_str()));
+    assert!(cal.id.starts_with("isdv4-cal-"), "{}", cal.id);
+    assert_eq!(cal.area, [SIGNING_AREA.0, SIGNING_AREA.1]);
+    assert_eq!(cal.top_left, [max_x / 20, max_y / 20]);
+    assert_eq!(pad.apply_calibration(&done.data).unwrap(), cal.id);
+
+    // A trace from corner to corner maps onto the whole signing area.
+    let point = |x, y| PenPoint {
+        x,
+        y,
+        pressure: 500,
+        t_ms: 0,
+        touching: true,
+    };
+    let trace = PenTrace {
+        extent_x: max_x,
+        extent_y: max_y,
+        max_pressure: 1023,
+        points: vec![
+            point(max_x / 20, max_y / 20),
+            point(max_x - max_x / 20, max_y - max_y / 20),
+        ],
+    };
+    let mapped = cal.apply(&trace);
+    assert_eq!((mapped.extent_x, mapped.extent_y), SIGNING_AREA);
+    assert_eq!((mapped.points[0].x, mapped.points[0].y), (0, 0));
+    assert_eq!((mapped.points[1].x, mapped.points[1].y), SIGNING_AREA);
+}
+
+#[test]
+fn no_tap_in_time_fails_with_the_pads_own_words() {
+    let config = Isdv4ModelConfig {
+        handwriting: Handwriting::CornerTaps,
+        ..Isdv4ModelConfig::default()
+    }
+    .fast();
+    let mut opened = model("isdv4", config.into(), Capability::Signature);
+    let quick = CaptureControl {
+        timeout: Duration::ZERO,
+        cancel: Default::default(),
+    };
+    let e = opened
+        .pad()
+        .unwrap()
+        .calibrate(&quick, &mut |_| {})
+        .unwrap_err();
+    assert!(matches!(e, DeviceError::Calibration(_)), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "calibration rejected: no tap on the top-left corner within 0ns; tap the two corners \
+         again, firmly and apart"
+    );
 }
