@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use jemput_drivers::calibration::Prompt;
+use jemput_drivers::ef01::ModelOptions;
 use jemput_drivers::isdv4::{Handwriting, Isdv4ModelConfig, PadCalibration, SIGNING_AREA};
 use jemput_drivers::registry::{self, Capability, OpenOptions, OpenedDevice};
 use jemput_drivers::{
@@ -125,5 +126,50 @@ fn no_tap_in_time_fails_with_the_pads_own_words() {
         e.to_string(),
         "calibration rejected: no tap on the top-left corner within 0ns; tap the two corners \
          again, firmly and apart"
+    );
+}
+
+/// The EF01 module model with nothing on its sensor, or a finger from the first poll.
+fn ef01(finger_after_polls: u32) -> OpenedDevice {
+    let options = ModelOptions {
+        finger_after_polls,
+        ..ModelOptions::fast()
+    };
+    model("ef01", options.into(), Capability::Fingerprint)
+}
+
+#[test]
+fn the_ef01_module_gets_the_kits_settings_and_a_blank_baseline_without_asking() {
+    let mut opened = ef01(u32::MAX);
+    let done = opened
+        .scanner()
+        .unwrap()
+        .calibrate(&control(), &mut no_prompt)
+        .unwrap();
+    let d = &done.data;
+    assert_eq!(d["packet_size_bytes"], 128);
+    assert_eq!(d["security_level"], 3);
+    assert_eq!(d["baud"], 57_600);
+    assert_eq!(d["blank_polls_without_finger"], 3);
+    assert_eq!(
+        d["changed"], false,
+        "the model starts at the kit's settings"
+    );
+    assert_eq!(done.id, None, "the module names no calibration of its own");
+}
+
+#[test]
+fn a_finger_on_the_ef01_sensor_spoils_the_baseline_in_the_modules_own_words() {
+    let mut opened = ef01(0);
+    let e = opened
+        .scanner()
+        .unwrap()
+        .calibrate(&control(), &mut no_prompt)
+        .unwrap_err();
+    assert!(matches!(e, DeviceError::Calibration(_)), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "the sensor reports a finger on blank poll 1: clean the sensor, keep fingers off, and \
+         calibrate again"
     );
 }
