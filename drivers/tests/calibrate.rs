@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use jemput_drivers::calibration::Prompt;
+use jemput_drivers::calibration::{CameraSettings, Prompt, WhiteBalance};
 use jemput_drivers::ef01::ModelOptions;
 use jemput_drivers::isdv4::{Handwriting, Isdv4ModelConfig, PadCalibration, SIGNING_AREA};
 use jemput_drivers::registry::{self, Capability, OpenOptions, OpenedDevice};
 use jemput_drivers::{
-    Capabilities, CaptureControl, DeviceError, FingerprintScanner, PenPoint, PenTrace,
+    Camera, Capabilities, CaptureControl, DeviceError, FingerprintScanner, PenPoint, PenTrace,
 };
 
 fn control() -> CaptureControl {
@@ -172,4 +172,76 @@ fn a_finger_on_the_ef01_sensor_spoils_the_baseline_in_the_modules_own_words() {
         "the sensor reports a finger on blank poll 1: clean the sensor, keep fingers off, and \
          calibrate again"
     );
+}
+
+#[test]
+fn the_camera_sets_what_is_asked_and_reads_every_property_back() {
+    let mut camera = open("sim:ptp");
+    let settings = CameraSettings {
+        white_balance: Some(WhiteBalance::Daylight),
+        exposure_bias: Some(-0.5),
+        iso: Some(400),
+    };
+    let done = camera
+        .camera()
+        .unwrap()
+        .calibrate(&settings, &control())
+        .unwrap();
+    let d = &done.calibration.data;
+    // Read back from the camera after setting: it holds the new values.
+    assert_eq!(d["properties"]["white_balance"]["current"], 4);
+    assert_eq!(d["properties"]["exposure_bias_mev"]["current"], -500);
+    assert_eq!(d["properties"]["iso"]["current"], 400);
+    assert_eq!(d["set"]["white_balance"], 4);
+    assert_eq!(d["set"]["iso"], 400);
+    assert_eq!(done.calibration.id, None, "the camera names no calibration");
+
+    let line = |name| {
+        done.report
+            .properties
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+    };
+    assert_eq!(line("white_balance").current, "daylight (4)");
+    assert!(line("white_balance").writable);
+    assert_eq!(line("exposure_bias_mev").current, "-0.50 EV");
+    assert_eq!(
+        line("exposure_bias_mev").allowed,
+        "-3.00 EV to +3.00 EV in steps of 0.50 EV"
+    );
+    assert_eq!(
+        done.report.not_exposed,
+        ["exposure_time_100us", "f_number_x100"]
+    );
+    assert_eq!(d["not_exposed"], serde_json::json!(done.report.not_exposed));
+}
+
+#[test]
+fn a_value_the_camera_does_not_allow_is_refused_with_the_allowed_ones_and_nothing_is_set() {
+    let Capabilities::Camera(mut camera) = open("sim:ptp").into_capabilities() else {
+        panic!("not a camera")
+    };
+    let mut settings = CameraSettings {
+        white_balance: Some(WhiteBalance::Tungsten),
+        iso: Some(333),
+        ..Default::default()
+    };
+    let e = camera.calibrate(&settings, &control()).unwrap_err();
+    assert!(matches!(e, DeviceError::Calibration(_)), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "the camera does not allow iso 333; it allows 100, 200, 400, 800, 1600"
+    );
+
+    settings.iso = None;
+    settings.exposure_bias = Some(11.0);
+    let e = camera.calibrate(&settings, &control()).unwrap_err();
+    assert!(e.to_string().contains("out of range"), "{e}");
+    // Only the white balance asked for before the refused value was set.
+    let read = camera
+        .calibrate(&CameraSettings::default(), &control())
+        .unwrap();
+    assert_eq!(read.calibration.data["properties"]["iso"]["current"], 200);
+    assert_eq!(read.calibration.data["set"], serde_json::json!({}));
 }
