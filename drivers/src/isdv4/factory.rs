@@ -124,8 +124,6 @@ impl DeviceModel for Isdv4Factory {
             },
             // `jemput sim` runs for a while: sign again for every new session.
             repeat_after: Some(Duration::from_secs(5)),
-            // Hosts close and reopen the pty.
-            survive_hangup: true,
             ..Isdv4ModelConfig::default()
         };
         if options.fast {
@@ -147,7 +145,10 @@ impl DeviceModel for Isdv4Factory {
 /// A pen pad model as the registry starts it (on a new pty): `sim:isdv4`, or a caller's own
 /// (`registry::open_model`).
 impl From<Isdv4ModelConfig> for ModelDevice {
-    fn from(model: Isdv4ModelConfig) -> ModelDevice {
+    fn from(mut model: Isdv4ModelConfig) -> ModelDevice {
+        // Nobody holds the pty's slave until the driver opens it (and hosts close and reopen
+        // it): the model waits for them instead of ending at the first hang-up it reads.
+        model.survive_hangup = true;
         ModelDevice::Serial {
             baud: model.baud,
             run: Box::new(move |link| Box::new(Isdv4Model::spawn(link, model))),

@@ -130,11 +130,7 @@ impl DeviceModel for NmeaFactory {
         FAULTS
     }
     fn start(&self, options: &SimOptions) -> Result<ModelDevice, OpenError> {
-        let mut model = NmeaModelConfig {
-            // Hosts close and reopen the pty.
-            survive_hangup: true,
-            ..NmeaModelConfig::default()
-        };
+        let mut model = NmeaModelConfig::default();
         // Each index a village further east along the coast.
         model.lon += 0.01 * f64::from(options.index);
         if options.fast {
@@ -156,7 +152,10 @@ impl DeviceModel for NmeaFactory {
 /// A GPS receiver model as the registry starts it (on a new pty): `sim:gps`, or a caller's own
 /// (`registry::open_model`).
 impl From<NmeaModelConfig> for ModelDevice {
-    fn from(model: NmeaModelConfig) -> ModelDevice {
+    fn from(mut model: NmeaModelConfig) -> ModelDevice {
+        // Nobody holds the pty's slave until the driver opens it (and hosts close and reopen
+        // it): the model waits for them instead of ending at the first hang-up it reads.
+        model.survive_hangup = true;
         ModelDevice::Serial {
             baud: model.baud,
             run: Box::new(move |link| Box::new(NmeaModel::spawn(link, model))),
