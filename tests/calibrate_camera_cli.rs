@@ -102,3 +102,19 @@ fn a_value_the_camera_does_not_allow_is_refused_with_the_allowed_ones() {
         .failure()
         .stderr(predicate::str::contains("is not a camera"));
 }
+
+#[test]
+fn a_calibrated_camera_says_its_face_photos_record_the_calibration() {
+    let (_d, home) = kit();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["calibrate", "sim:ptp", "--white-balance", "flash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("white_balance        flash (7)"))
+        .stdout(predicate::str::contains(
+            "the record is kept under this camera's identity: the face photos it takes record the \
+             calibration's id",
+        ));
+}

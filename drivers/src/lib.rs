@@ -3,7 +3,8 @@
 //!
 //! This crate holds the *shape* every driver fills: what a device reports about itself
 //! ([`DeviceInfo`]), the capabilities a visit uses (fingerprint scanner, camera, signature pad,
-//! location source, calibration) and how a technician names a device ([`Selector`]).
+//! location source, and calibration: an optional capability of the first three, see
+//! [`calibration`]) and how a technician names a device ([`Selector`]).
 //!
 //! **One registry.** Every driver has one [`factory::DeviceFactory`] in its own folder, and
 //! [`registry`] holds them all in one list: it lists what they find (serial ports, USB devices,
@@ -52,6 +53,8 @@
 // Unsafe code is denied everywhere but in `v4l2::sys` (the V4L2 ioctls), which allows it.
 #![deny(unsafe_code)]
 
+pub mod calibration;
+mod captures;
 pub mod discover;
 pub mod ef01;
 pub mod error;
@@ -73,6 +76,7 @@ pub mod usb;
 pub mod usbip;
 pub mod v4l2;
 
+pub use captures::{FingerImage, Fix, FrameMeta, PenPoint, PenTrace, Photo, PreviewStats, Size};
 pub use finger::FingerPosition;
 pub use selector::{Selector, SelectorError};
 pub use traits::*;

@@ -2,12 +2,14 @@
 //! [`FingerprintScanner`] traits: when a capture fails with [`DeviceError::Disconnected`] the
 //! driver is dropped, and the next capture opens the device again through `reopen` (by its
 //! selector, never by the old bus address), waiting up to that capture's timeout for it to come
-//! back. Transfer progress set on it reaches every driver it opens.
+//! back. Transfer progress set on it reaches every driver it opens; a calibration goes to the
+//! connected driver the same way.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::calibration::{CameraCalibration, CameraSettings, DeviceCalibration, Prompt};
 use crate::{
     Camera, CaptureControl, Device, DeviceError, DeviceInfo, FingerImage, FingerprintScanner,
     FrameMeta, Photo, PreviewStats, TransferProgress,
@@ -154,6 +156,15 @@ impl<D: Camera> Camera for Replugging<D> {
             d.preview(frames, c, each)
         })
     }
+    fn calibrate(
+        &mut self,
+        settings: &CameraSettings,
+        control: &CaptureControl,
+    ) -> Result<CameraCalibration, DeviceError> {
+        self.run(control, D::set_transfer_progress, |d, c| {
+            d.calibrate(settings, c)
+        })
+    }
 }
 
 impl<D: FingerprintScanner> FingerprintScanner for Replugging<D> {
@@ -164,5 +175,14 @@ impl<D: FingerprintScanner> FingerprintScanner for Replugging<D> {
     }
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         self.set_progress(progress, D::set_transfer_progress);
+    }
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        self.run(control, D::set_transfer_progress, |d, c| {
+            d.calibrate(c, prompt)
+        })
     }
 }

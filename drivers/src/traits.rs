@@ -1,11 +1,16 @@
-//! Capability traits and the data they return, and what a driver's devices do for a visit
-//! ([`Capability`], [`Capabilities`]).
+//! Capability traits — what every device reports about itself, the capture traits with their
+//! optional capabilities (each with a default that answers "not supported"), and the errors
+//! common to every device — and what a driver's devices do for a visit ([`Capability`],
+//! [`Capabilities`]). What the captures deliver is in `captures.rs`.
 
 use std::fmt;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::calibration::{CameraCalibration, CameraSettings, DeviceCalibration, Prompt};
+use crate::captures::{FingerImage, Fix, FrameMeta, PenTrace, Photo, PreviewStats};
 
 /// What an opened device reports about itself; recorded with every capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -19,66 +24,6 @@ pub struct DeviceInfo {
     pub serial: Option<String>,
     /// Firmware version, when the device reports one.
     pub firmware: Option<String>,
-}
-
-/// An 8-bit greyscale fingerprint image.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FingerImage {
-    pub width: u32,
-    pub height: u32,
-    /// Resolution in pixels per inch (500 for most scanners).
-    pub ppi: u32,
-    /// Row-major, one byte per pixel, 0 = black.
-    pub pixels: Vec<u8>,
-}
-
-impl std::fmt::Debug for FingerImage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print biometric bytes.
-        f.debug_struct("FingerImage")
-            .field("width", &self.width)
-            .field("height", &self.height)
-            .field("ppi", &self.ppi)
-            .finish_non_exhaustive()
-    }
-}
-
-/// One sample of a pen trace.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PenPoint {
-    /// Horizontal position in device units, 0 (left) … `extent_x` (right).
-    pub x: u32,
-    /// Vertical position in device units, 0 (top) … `extent_y` (bottom).
-    pub y: u32,
-    /// Pressure in device units, 0 … `max_pressure`.
-    pub pressure: u32,
-    /// Milliseconds since the start of the trace.
-    pub t_ms: u32,
-    /// Whether the pen touched the surface (pen down).
-    pub touching: bool,
-}
-
-/// A signature as recorded by a pad: the points and the device's extents.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PenTrace {
-    /// Width of the coordinate space: `x` runs from 0 to this.
-    pub extent_x: u32,
-    /// Height of the coordinate space: `y` runs from 0 to this.
-    pub extent_y: u32,
-    /// Full-scale pressure: `pressure` runs from 0 (pen up) to this.
-    pub max_pressure: u32,
-    /// The samples in the order the pad reported them.
-    pub points: Vec<PenPoint>,
-}
-
-/// A position fix.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Fix {
-    /// Seconds since the Unix epoch (UTC) of the fix.
-    pub unix_time: i64,
-    pub lat: f64,
-    pub lon: f64,
-    pub accuracy_m: Option<f64>,
 }
 
 /// How a capture may be cut short: a deadline and a cancel flag the driver polls.
@@ -108,6 +53,17 @@ pub enum DeviceError {
     Protocol(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The device could not be calibrated: the driver's own error, kept whole, says why and what
+    /// to do next.
+    #[error(transparent)]
+    Calibration(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl DeviceError {
+    /// A calibration that failed with the driver's error `e`.
+    pub fn calibration(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        DeviceError::Calibration(Box::new(e))
+    }
 }
 
 /// What a [`DeviceError::Timeout`] says it waited for when no finger came to the sensor: capture
@@ -131,26 +87,17 @@ pub trait FingerprintScanner: Device {
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         let _ = progress;
     }
-}
 
-/// A photo as a camera delivered it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Photo {
-    /// The JPEG file the camera wrote.
-    pub jpeg: Vec<u8>,
-    /// Pixels, as the camera reports them (0 when it does not say).
-    pub width: u32,
-    pub height: u32,
-}
-
-impl std::fmt::Debug for Photo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print biometric bytes.
-        f.debug_struct("Photo")
-            .field("bytes", &self.jpeg.len())
-            .field("width", &self.width)
-            .field("height", &self.height)
-            .finish()
+    /// Calibrates the scanner (the settings it should hold, a baseline of the empty sensor),
+    /// asking the operator through `prompt` for what it needs within `control`, and returns the
+    /// record's data. Scanners that take no calibration answer [`DeviceError::NotSupported`].
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        let _ = (control, prompt);
+        Err(DeviceError::NotSupported("scanner calibration"))
     }
 }
 
@@ -180,74 +127,19 @@ pub trait Camera: Device {
         let _ = (frames, control, each);
         Err(DeviceError::NotSupported("preview frames"))
     }
-}
 
-/// A frame size in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
-pub struct Size {
-    pub width: u32,
-    pub height: u32,
-}
-
-impl Size {
-    /// `width × height`.
-    pub fn pixels(self) -> u64 {
-        u64::from(self.width) * u64::from(self.height)
+    /// Sets what `settings` asks for (white balance, exposure bias, ISO) and reads back the
+    /// exposure and white balance properties, for the record and for the operator; `control`
+    /// bounds waiting for a camera that went away. Cameras that take no calibration answer
+    /// [`DeviceError::NotSupported`].
+    fn calibrate(
+        &mut self,
+        settings: &CameraSettings,
+        control: &CaptureControl,
+    ) -> Result<CameraCalibration, DeviceError> {
+        let _ = (settings, control);
+        Err(DeviceError::NotSupported("camera calibration"))
     }
-
-    /// Whether both sides are within `max`.
-    pub fn fits(self, max: Size) -> bool {
-        self.width <= max.width && self.height <= max.height
-    }
-}
-
-impl std::fmt::Display for Size {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}x{}", self.width, self.height)
-    }
-}
-
-impl std::str::FromStr for Size {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (w, h) = s
-            .split_once(['x', 'X'])
-            .ok_or_else(|| format!("{s:?} is not a size; write WIDTHxHEIGHT, e.g. 1280x720"))?;
-        let n = |t: &str| {
-            t.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|&v| v > 0)
-                .ok_or_else(|| format!("{s:?}: {t:?} is not a positive whole number of pixels"))
-        };
-        Ok(Size {
-            width: n(w)?,
-            height: n(h)?,
-        })
-    }
-}
-
-/// One preview frame as it left the camera.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameMeta {
-    /// Frames received in this stream so far, this one included.
-    pub count: u64,
-    /// The driver's frame sequence number.
-    pub sequence: u32,
-    /// The driver's timestamp (monotonic clock for UVC and vivid).
-    pub timestamp: Duration,
-    /// Bytes in the frame.
-    pub bytes: usize,
-}
-
-/// A preview run's figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PreviewStats {
-    pub frames: u64,
-    pub elapsed: Duration,
-    /// Frames a second by the driver's timestamps (first to last), else by the wall clock.
-    pub fps: f64,
 }
 
 /// A pad that records a signature.
@@ -259,6 +151,19 @@ pub trait SignaturePad: Device {
     /// refuse with [`DeviceError::NotSupported`].
     fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
         let _ = data;
+        Err(DeviceError::NotSupported("pad calibration"))
+    }
+
+    /// Calibrates the pad (where its signing area lies), asking the operator through `prompt`
+    /// and waiting for them within `control`, and returns the record's data, which
+    /// [`SignaturePad::apply_calibration`] takes. Does not apply it. Pads that take no
+    /// calibration answer [`DeviceError::NotSupported`].
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        let _ = (control, prompt);
         Err(DeviceError::NotSupported("pad calibration"))
     }
 }
@@ -278,6 +183,13 @@ impl<T: FingerprintScanner + ?Sized> FingerprintScanner for Box<T> {
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         (**self).set_transfer_progress(progress)
     }
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        (**self).calibrate(control, prompt)
+    }
 }
 
 impl<T: SignaturePad + ?Sized> SignaturePad for Box<T> {
@@ -286,6 +198,13 @@ impl<T: SignaturePad + ?Sized> SignaturePad for Box<T> {
     }
     fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
         (**self).apply_calibration(data)
+    }
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        (**self).calibrate(control, prompt)
     }
 }
 
@@ -312,6 +231,13 @@ impl<T: Camera + ?Sized> Camera for Box<T> {
         each: &mut dyn FnMut(&FrameMeta),
     ) -> Result<PreviewStats, DeviceError> {
         (**self).preview(frames, control, each)
+    }
+    fn calibrate(
+        &mut self,
+        settings: &CameraSettings,
+        control: &CaptureControl,
+    ) -> Result<CameraCalibration, DeviceError> {
+        (**self).calibrate(settings, control)
     }
 }
 

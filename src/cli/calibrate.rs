@@ -1,6 +1,6 @@
 //! `jemput calibrate <selector>`: calibrate a device and keep the record in the kit home; later
-//! captures with the device reference its calibration id. The procedures are the kit's
-//! (`jemput_kit::calibrate`):
+//! captures with the device reference its calibration id. The kit (`jemput_kit::calibrate`)
+//! opens the device through the driver registry, and its driver calibrates it:
 //!
 //! - ISDV4 pad: the operator taps the top-left, then the bottom-right corner of the signing area;
 //!   the mapping from digitizer units to the area is stored.
@@ -50,7 +50,8 @@ pub struct CalibrateArgs {
     /// The driver of a tty path
     #[arg(long)]
     pub driver: Option<CalDriverArg>,
-    /// Line speed of a tty path [default: 57600 for ef01, 19200 for isdv4]
+    /// Line speed of a tty path [default: the port's ID table's, else 57600 for ef01, 19200 for
+    /// isdv4]
     #[arg(long)]
     pub baud: Option<u32>,
     /// Seconds to wait for the operator
@@ -147,10 +148,9 @@ fn print(done: &Calibrated) {
         done.record.id,
         done.file.display()
     );
-    // Nothing takes the visit's face photo from a PTP camera yet (enrollment uses the synthetic
-    // face); the record is kept under the camera's identity for when it does.
+    // A visit's face step looks the record up by the camera's identity and records its id.
     println!(
-        "the record is kept under this camera's identity (captures do not reference it yet: the \
-         visit's face photo does not come from a camera yet)"
+        "the record is kept under this camera's identity: the face photos it takes record the \
+         calibration's id"
     );
 }

@@ -9,6 +9,7 @@ use super::ids::{self, ModuleModel};
 use super::protocol::{
     self, Decoder, Frame, Instruction, PacketSize, Pid, Register, SysParams, FRAME_OVERHEAD,
 };
+use crate::calibration::{DeviceCalibration, Prompt};
 use crate::transport::{LinkError, SerialLink};
 use crate::{
     Calibration, CaptureControl, Device, DeviceError, DeviceInfo, FingerImage, FingerprintScanner,
@@ -559,6 +560,20 @@ impl<L: SerialLink> FingerprintScanner for Ef01<L> {
 
     fn set_transfer_progress(&mut self, progress: Option<crate::TransferProgress>) {
         self.progress = progress;
+    }
+
+    /// Sets the packet size and security level jemput captures with and takes a blank-sensor
+    /// baseline ([`Ef01::calibrate`]); the record's data is what it found and left on the
+    /// module, and it asks the operator nothing.
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        let _ = prompt;
+        let cal = Ef01::calibrate(self, control).map_err(DeviceError::calibration)?;
+        let data = serde_json::to_value(&cal).map_err(DeviceError::calibration)?;
+        Ok(DeviceCalibration { data, id: None })
     }
 }
 

@@ -172,6 +172,8 @@ pub enum Ef01Error {
     InvalidSetting(String),
     #[error("cancelled")]
     Cancelled,
+    #[error("the sensor reports a finger on blank poll {poll}: clean the sensor, keep fingers off, and calibrate again")]
+    FingerOnSensor { poll: u32 },
 }
 
 impl Ef01Error {

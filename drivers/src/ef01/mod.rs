@@ -1,5 +1,6 @@
 //! EF01 serial fingerprint modules (ZhianTec ZFM-20, Hangzhou Grow R30x/R50x, Synochip AS608): the
-//! pure wire codec, the driver, the device model and the ID tables (devices.md §1).
+//! pure wire codec, the driver, its calibration, the device model and the ID tables (devices.md
+//! §1).
 //!
 //! ```no_run
 //! use jemput_drivers::ef01::{Ef01, DEFAULT_ADDRESS, DEFAULT_PASSWORD};
@@ -16,6 +17,7 @@
 //! # let _ = image; Ok(()) }
 //! ```
 
+mod calibrate;
 mod driver;
 mod error;
 pub mod factory;
@@ -23,6 +25,7 @@ pub mod ids;
 pub mod model;
 pub mod protocol;
 
+pub use calibrate::{ModuleCalibration, BLANK_POLLS, PACKET_SIZE, SECURITY_LEVEL};
 pub use driver::{AuraLed, Ef01, Ef01Config, LedColour, LedMode, Progress};
 pub use error::{explain, Ef01Error};
 pub use factory::Ef01Factory;

@@ -1,5 +1,5 @@
 //! Pad calibration: where the signing area lies in digitizer units, learnt from two corner taps, and
-//! how a trace is mapped into it. Serialisable so the kit can keep it; its id is recorded with every
+//! how a trace is mapped into it ([`SIGNING_AREA`] by default). Serialisable so the kit can keep it; its id is recorded with every
 //! capture made under it.
 
 use schemars::JsonSchema;
@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::error::Isdv4Error;
 use crate::{PenPoint, PenTrace};
+
+/// The signing area a pad's calibration maps traces onto, in pixels: what
+/// [`Isdv4::calibrate`](super::Isdv4::calibrate) is given when the pad is calibrated as a
+/// [`SignaturePad`](crate::SignaturePad).
+pub const SIGNING_AREA: (u32, u32) = (600, 180);
 
 /// Taps closer than this (digitizer units, about 2 mm on a 100 units/mm sensor) cannot be corners.
 const MIN_SPAN: u32 = 200;

@@ -1,17 +1,19 @@
 //! The ISDV4 driver: the kernel's init sequence (stop, pen query, optional touch query, start) and
-//! signature sessions that start at the first pen-down and end after a pen-up idle time.
+//! signature sessions that start at the first pen-down and end after a pen-up idle time, or that
+//! wait for the two corner taps of a calibration.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::calibration::PadCalibration;
+use super::calibration::{PadCalibration, SIGNING_AREA};
 use super::error::Isdv4Error;
 use super::protocol::{
     DecodeStats, Decoder, Frame, PenCaps, PenSample, TouchCaps, CMD_QUERY, CMD_START, CMD_STOP,
     CMD_TOUCH_QUERY, CONTROL_LEN,
 };
+use crate::calibration::{DeviceCalibration, Prompt};
 use crate::transport::{LinkError, PortLink, SerialLink};
 use crate::SignaturePad;
 use crate::{Calibration, CaptureControl, Device, DeviceError, DeviceInfo, PenPoint, PenTrace};
@@ -401,6 +403,23 @@ impl<L: SerialLink> SignaturePad for Isdv4<L> {
         self.set_calibration(Some(cal))
             .map_err(|e| DeviceError::Protocol(e.to_string()))?;
         Ok(id)
+    }
+
+    /// Asks for the two corner taps and maps them onto the [`SIGNING_AREA`]: the record's data
+    /// is the [`PadCalibration`], under its own id. Does not apply it.
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        prompt(Prompt::TapCorners);
+        let cal =
+            Isdv4::calibrate(self, control, SIGNING_AREA).map_err(DeviceError::calibration)?;
+        let data = serde_json::to_value(&cal).map_err(DeviceError::calibration)?;
+        Ok(DeviceCalibration {
+            data,
+            id: Some(cal.id),
+        })
     }
 }
 

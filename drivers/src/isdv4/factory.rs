@@ -124,8 +124,6 @@ impl DeviceModel for Isdv4Factory {
             },
             // `jemput sim` runs for a while: sign again for every new session.
             repeat_after: Some(Duration::from_secs(5)),
-            // Hosts close and reopen the pty.
-            survive_hangup: true,
             ..Isdv4ModelConfig::default()
         };
         if options.fast {

@@ -22,7 +22,7 @@ pub mod ids;
 mod model;
 pub mod protocol;
 
-pub use calibration::PadCalibration;
+pub use calibration::{PadCalibration, SIGNING_AREA};
 pub use driver::{Isdv4, Isdv4Config};
 pub use error::{CodecError, Isdv4Error};
 pub use factory::Isdv4Factory;

@@ -130,11 +130,7 @@ impl DeviceModel for NmeaFactory {
         FAULTS
     }
     fn start(&self, options: &SimOptions) -> Result<ModelDevice, OpenError> {
-        let mut model = NmeaModelConfig {
-            // Hosts close and reopen the pty.
-            survive_hangup: true,
-            ..NmeaModelConfig::default()
-        };
+        let mut model = NmeaModelConfig::default();
         // Each index a village further east along the coast.
         model.lon += 0.01 * f64::from(options.index);
         if options.fast {

@@ -15,6 +15,7 @@ use super::protocol::{
     class, command, data, decode_header, ContainerType, EventCode, FormatCode, OperationCode,
     ParamContainer, ResponseCode, HEADER_LEN,
 };
+use crate::calibration::{CameraCalibration, CameraSettings};
 use crate::usb::{ControlRequest, UsbError, UsbTransport};
 use crate::{Camera, CaptureControl, Device, DeviceError, Photo, TransferProgress};
 
@@ -883,5 +884,17 @@ impl<T: UsbTransport> Camera for PtpCamera<T> {
 
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         self.progress = progress;
+    }
+
+    /// Sets and reads back the exposure and white balance properties
+    /// ([`PtpCamera::calibrate_properties`]).
+    fn calibrate(
+        &mut self,
+        settings: &CameraSettings,
+        control: &CaptureControl,
+    ) -> Result<CameraCalibration, DeviceError> {
+        let _ = control;
+        self.calibrate_properties(settings)
+            .map_err(DeviceError::calibration)
     }
 }

@@ -1,5 +1,6 @@
 //! PTP errors: every response code explained with what to do next, USB failures kept with the
-//! operation they interrupted, and the capture-level failures (no capture support, no photo).
+//! operation they interrupted, the capture-level failures (no capture support, no photo), and why
+//! a property could not be calibrated ([`PropertyError`]).
 
 use std::time::Duration;
 
@@ -207,4 +208,39 @@ impl From<PtpError> for DeviceError {
             other => DeviceError::Protocol(other.to_string()),
         }
     }
+}
+
+/// Why a camera's exposure or white balance could not be calibrated; each says where to set the
+/// value instead, or what the camera allows.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PropertyError {
+    #[error("an exposure bias of {ev} EV is out of range: cameras are asked for -10 to 10 EV")]
+    ExposureBiasRange { ev: f64 },
+    #[error(
+        "the camera does not expose {name} ({code:#06x}) over PTP; set it in the camera's own menu"
+    )]
+    NotExposed { name: &'static str, code: u16 },
+    #[error("the camera lets jemput read {name} but not set it; set it in the camera's own menu")]
+    ReadOnly { name: &'static str },
+    #[error("the camera does not allow {name} {value}; it allows {allowed}")]
+    NotAllowed {
+        name: &'static str,
+        value: String,
+        allowed: String,
+    },
+    #[error("reading {name}")]
+    Read {
+        name: &'static str,
+        #[source]
+        source: PtpError,
+    },
+    #[error("setting {name}")]
+    Set {
+        name: &'static str,
+        #[source]
+        source: PtpError,
+    },
+    #[error(transparent)]
+    Record(#[from] serde_json::Error),
 }

@@ -1,6 +1,7 @@
 //! PTP still cameras over USB (ISO 15740, USB Still Image Capture class): the pure codec
 //! ([`protocol`], [`dataset`]), the driver ([`PtpCamera`]) over any [`crate::usb::UsbTransport`],
-//! the camera model ([`PtpModel`]) and how cameras are recognised ([`ids`]). devices.md §5.
+//! its calibration of exposure and white balance ([`PtpCamera::calibrate_properties`]), the
+//! camera model ([`PtpModel`]) and how cameras are recognised ([`ids`]). devices.md §5.
 //!
 //! ```no_run
 //! use jemput_drivers::ptp::{PtpCamera, PtpConfig, PtpModel, PtpModelConfig};
@@ -21,6 +22,7 @@
 //! read in many bulk transfers instead). Device properties ([`props`]): integers up to 64 bits
 //! and strings only. The model is served over USB/IP by [`crate::usbip`] (`jemput sim ptp`).
 
+mod calibrate;
 pub mod dataset;
 mod driver;
 mod error;
@@ -32,7 +34,7 @@ pub mod protocol;
 
 pub use dataset::{DeviceInfo, ObjectInfo, StorageInfo};
 pub use driver::{Event, PtpCamera, PtpConfig, PtpEndpoints, PtpSession, Reply, VendorCapture};
-pub use error::{explain, PtpError};
+pub use error::{explain, PropertyError, PtpError};
 pub use factory::{is_sim, open, open_camera, AnyCamera, OpenCameraError, PtpFactory, SIM_NAME};
 pub use model::{ModelLog, PtpFault, PtpModel, PtpModelConfig, STORAGE_ID};
 pub use props::{DevicePropDesc, PropForm, PropValue};

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::factories;
+use crate::calibration::{CameraCalibration, CameraSettings, DeviceCalibration, Prompt};
 use crate::error::NotCapable;
 use crate::sim::SimModel;
 use crate::{
@@ -158,6 +159,13 @@ impl<D: FingerprintScanner> FingerprintScanner for WithModel<D> {
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         self.device.set_transfer_progress(progress)
     }
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        self.device.calibrate(control, prompt)
+    }
 }
 
 impl<D: SignaturePad> SignaturePad for WithModel<D> {
@@ -166,6 +174,13 @@ impl<D: SignaturePad> SignaturePad for WithModel<D> {
     }
     fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
         self.device.apply_calibration(data)
+    }
+    fn calibrate(
+        &mut self,
+        control: &CaptureControl,
+        prompt: &mut dyn FnMut(Prompt),
+    ) -> Result<DeviceCalibration, DeviceError> {
+        self.device.calibrate(control, prompt)
     }
 }
 
@@ -192,5 +207,12 @@ impl<D: Camera> Camera for WithModel<D> {
         each: &mut dyn FnMut(&FrameMeta),
     ) -> Result<PreviewStats, DeviceError> {
         self.device.preview(frames, control, each)
+    }
+    fn calibrate(
+        &mut self,
+        settings: &CameraSettings,
+        control: &CaptureControl,
+    ) -> Result<CameraCalibration, DeviceError> {
+        self.device.calibrate(settings, control)
     }
 }

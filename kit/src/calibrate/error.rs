@@ -1,6 +1,12 @@
-//! What can go wrong calibrating a device, each saying what to do next.
+//! What can go wrong calibrating a device, each saying what to do next: the refusals made before
+//! anything is opened, and what opening the device, its driver's calibration or keeping the
+//! record said.
 
 use std::path::PathBuf;
+
+use jemput_drivers::ptp::OpenCameraError;
+use jemput_drivers::registry::{NotCapable, OpenError};
+use jemput_drivers::DeviceError;
 
 use crate::calibration::CalibrationError;
 
@@ -15,48 +21,18 @@ pub enum CalibrateError {
     AmbiguousDriver { path: PathBuf, drivers: Vec<String> },
     #[error("cannot calibrate {0}: use VID:PID, usb:<port>, a tty path with --driver, or sim:ef01 / sim:isdv4 / sim:ptp")]
     Unsupported(String),
-    #[error("{0} is not a PTP camera selector")]
-    NotACamera(String),
-    #[error("the sensor reports a finger on blank poll {poll}: clean the sensor, keep fingers off, and calibrate again")]
-    FingerOnSensor { poll: u32 },
+    /// `--driver ptp` with a selector that names no PTP camera.
+    #[error(transparent)]
+    NotACamera(OpenCameraError),
     #[error("--exposure-bias takes EV between -10 and 10")]
     ExposureBiasRange,
-    #[error(
-        "the camera does not expose {name} ({code:#06x}) over PTP; set it in the camera's own menu"
-    )]
-    NotExposed { name: &'static str, code: u16 },
-    #[error("the camera lets jemput read {name} but not set it; set it in the camera's own menu")]
-    ReadOnly { name: &'static str },
-    #[error("the camera does not allow {name} {value}; it allows {allowed}")]
-    NotAllowed {
-        name: &'static str,
-        value: String,
-        allowed: String,
-    },
-    #[error("reading {name}")]
-    Read {
-        name: &'static str,
-        #[source]
-        source: jemput_drivers::ptp::PtpError,
-    },
-    #[error("setting {name}")]
-    Set {
-        name: &'static str,
-        #[source]
-        source: jemput_drivers::ptp::PtpError,
-    },
     #[error(transparent)]
-    Find(#[from] jemput_drivers::registry::OpenError),
+    Open(#[from] OpenError),
     #[error(transparent)]
-    OpenCamera(#[from] jemput_drivers::ptp::OpenCameraError),
+    NotCapable(#[from] NotCapable),
+    /// The device's own calibration failed (in its driver's words), or it has none.
     #[error(transparent)]
-    Link(#[from] jemput_drivers::LinkError),
-    #[error(transparent)]
-    Isdv4(#[from] jemput_drivers::isdv4::Isdv4Error),
-    #[error(transparent)]
-    Ef01(#[from] jemput_drivers::ef01::Ef01Error),
+    Device(#[from] DeviceError),
     #[error(transparent)]
     Record(#[from] CalibrationError),
-    #[error(transparent)]
-    Json(#[from] serde_json::Error),
 }

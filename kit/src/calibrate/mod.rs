@@ -1,26 +1,26 @@
-//! `jemput calibrate`'s procedures: which procedure a selector calls for, and the procedures
-//! themselves — the pad's two-corner tap ([`pad`]), the EF01 module's settings and blank-sensor
-//! baseline ([`ef01`]), the PTP camera's exposure and white balance properties ([`camera`]). Each
-//! keeps its record in the kit home ([`crate::calibration`]), which later captures with the device
-//! reference, and returns what the CLI prints.
+//! `jemput calibrate`: which device a selector names (`choose.rs`), opened through the driver
+//! registry like every other device, then calibrated by its own driver — the capability's
+//! `calibrate` (a pad's two corner taps, an EF01 module's settings and blank-sensor baseline, a
+//! PTP camera's exposure and white balance properties) — and the record of it kept in the kit
+//! home ([`crate::calibration`]), which later captures with the device reference. Returns what
+//! the CLI prints.
 
-pub mod camera;
-pub mod ef01;
+mod choose;
 mod error;
-pub mod pad;
-mod shared;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jemput_drivers::ef01::{Ef01Model, ModelHandle, ModelOptions};
-use jemput_drivers::isdv4::{Handwriting, Isdv4Model, Isdv4ModelConfig};
-use jemput_drivers::{CaptureControl, Selector};
+use jemput_drivers::registry::{Capability, OpenedDevice};
+use jemput_drivers::{CaptureControl, DeviceError, DeviceInfo, Selector};
+use sha2::{Digest, Sha256};
 
 use crate::calibration::{self, CalibrationRecord};
-pub use camera::{CameraReport, CameraSettings, PropertyLine, WhiteBalance};
+pub use choose::{is_camera, CalDriver};
 pub use error::CalibrateError;
-pub use shared::{calibration_id, CalDriver, Prompt};
+pub use jemput_drivers::calibration::{
+    CameraReport, CameraSettings, DeviceCalibration, Prompt, PropertyLine, WhiteBalance,
+};
 
 /// What to calibrate and how.
 #[derive(Debug, Clone)]
@@ -30,7 +30,8 @@ pub struct CalibrateRequest {
     pub selector: Selector,
     /// The driver of a tty path (or of a USB adapter several drivers share).
     pub driver: Option<CalDriver>,
-    /// Line speed of a tty path (default: 57 600 for the EF01, 19 200 for the ISDV4).
+    /// Line speed of a tty path (default: the port's ID table's, else 57 600 for the EF01,
+    /// 19 200 for the ISDV4).
     pub baud: Option<u32>,
     /// How long to wait for the operator.
     pub timeout: Duration,
@@ -55,94 +56,70 @@ pub fn calibrate(
     request: &CalibrateRequest,
     prompt: &mut dyn FnMut(Prompt),
 ) -> Result<Calibrated, CalibrateError> {
-    if camera::is_camera(&request.selector, request.driver) {
-        let (record, report) = camera::calibrate(&request.selector, &request.camera)?;
-        let file = calibration::save(home, &record)?;
-        return Ok(Calibrated {
-            record,
-            file,
-            camera: Some(report),
-        });
-    }
-    if !request.camera.is_empty() {
-        return Err(CalibrateError::CameraSettings(request.selector.to_string()));
-    }
     let control = CaptureControl {
         timeout: request.timeout,
         cancel: Default::default(),
     };
-    // A simulated device stays alive for the whole calibration.
-    let (driver, path, _sim) = target(request)?;
-    let record = match driver {
-        // Cameras were handled above.
-        CalDriver::Ptp => return Err(CalibrateError::NotACamera(request.selector.to_string())),
-        CalDriver::Isdv4 => pad::calibrate(&path, request.baud, &control, prompt)?,
-        CalDriver::Ef01 => ef01::calibrate(&path, request.baud)?,
+    // A device model behind a `sim:` selector runs as long as the opened device.
+    let opened = if is_camera(&request.selector, request.driver) {
+        if !request.camera.exposure_bias_in_range() {
+            return Err(CalibrateError::ExposureBiasRange);
+        }
+        choose::open_camera(&request.selector)?
+    } else if !request.camera.is_empty() {
+        return Err(CalibrateError::CameraSettings(request.selector.to_string()));
+    } else {
+        choose::open_serial(&request.selector, request.driver, request.baud)?
     };
+    calibrate_opened(home, opened, &request.camera, &control, prompt)
+}
+
+/// Calibrates a device opened through the registry as the capability it offers — a camera with
+/// `settings`, a pad or a scanner asking the operator through `prompt` — and keeps the record.
+fn calibrate_opened(
+    home: &Path,
+    mut opened: OpenedDevice,
+    settings: &CameraSettings,
+    control: &CaptureControl,
+    prompt: &mut dyn FnMut(Prompt),
+) -> Result<Calibrated, CalibrateError> {
+    let (done, report) = match opened.capability() {
+        Capability::Camera => {
+            let c = opened.camera()?.calibrate(settings, control)?;
+            (c.calibration, Some(c.report))
+        }
+        Capability::Signature => (opened.pad()?.calibrate(control, prompt)?, None),
+        Capability::Fingerprint => (opened.scanner()?.calibrate(control, prompt)?, None),
+        Capability::Location => return Err(DeviceError::NotSupported("calibration").into()),
+    };
+    let record = record(opened.info(), done);
     let file = calibration::save(home, &record)?;
     Ok(Calibrated {
         record,
         file,
-        camera: None,
+        camera: report,
     })
 }
 
-/// A device model started for a `sim:` selector; dropping it stops the model.
-#[derive(Debug)]
-enum Sim {
-    Isdv4(#[allow(dead_code)] Isdv4Model),
-    Ef01(#[allow(dead_code)] ModelHandle),
+/// The record of a calibration of `device`, under the driver's id for it, else one made of its
+/// data ([`calibration_id`]).
+fn record(device: &DeviceInfo, done: DeviceCalibration) -> CalibrationRecord {
+    let id = done
+        .id
+        .unwrap_or_else(|| calibration_id(&device.driver, &done.data));
+    CalibrationRecord {
+        id,
+        device: device.clone(),
+        created_at: jiff::Timestamp::now(),
+        data: done.data,
+    }
 }
 
-/// The serial device `request` names: its driver, its tty, and the model behind a `sim:` one.
-fn target(request: &CalibrateRequest) -> Result<(CalDriver, PathBuf, Option<Sim>), CalibrateError> {
-    Ok(match &request.selector {
-        Selector::Tty(p) => {
-            let d = request
-                .driver
-                .ok_or_else(|| CalibrateError::DriverNeeded(p.clone()))?;
-            (d, p.clone(), None)
-        }
-        Selector::Sim { model, .. } if model == "isdv4" => {
-            let cfg = Isdv4ModelConfig {
-                handwriting: Handwriting::CornerTaps,
-                ..Default::default()
-            }
-            .fast();
-            let (m, p) = Isdv4Model::on_pty(cfg)?;
-            (CalDriver::Isdv4, p, Some(Sim::Isdv4(m)))
-        }
-        Selector::Sim { model, .. } if model == "ef01" => {
-            let opts = ModelOptions {
-                finger_after_polls: u32::MAX,
-                ..ModelOptions::fast()
-            };
-            let (m, p) = Ef01Model::spawn_on_pty(opts)?;
-            (CalDriver::Ef01, p, Some(Sim::Ef01(m)))
-        }
-        sel @ (Selector::UsbId { .. } | Selector::UsbPort(_)) => {
-            let found = jemput_drivers::registry::list_serial();
-            let dev = jemput_drivers::registry::resolve(sel, &found)?;
-            let d = match request.driver {
-                Some(d) => d,
-                None => {
-                    let names: Vec<&str> = dev.drivers.iter().map(|c| c.driver.as_str()).collect();
-                    match names.as_slice() {
-                        ["ef01"] => CalDriver::Ef01,
-                        ["isdv4"] => CalDriver::Isdv4,
-                        many => {
-                            return Err(CalibrateError::AmbiguousDriver {
-                                path: dev.path.clone(),
-                                drivers: many.iter().map(|s| s.to_string()).collect(),
-                            })
-                        }
-                    }
-                }
-            };
-            (d, dev.path.clone(), None)
-        }
-        other => return Err(CalibrateError::Unsupported(other.to_string())),
-    })
+/// The id of a record of `data` from a `prefix` driver: `<prefix>-cal-<12 hex digits of its
+/// SHA-256>`.
+pub fn calibration_id(prefix: &str, data: &serde_json::Value) -> String {
+    let d = Sha256::digest(data.to_string().as_bytes());
+    format!("{prefix}-cal-{}", hex::encode(&d[..6]))
 }
 
 #[cfg(test)]

@@ -1,4 +1,8 @@
-//! The procedures on the device models, through the real drivers.
+//! Calibration on the device models, opened through the registry and calibrated by the real
+//! drivers.
+
+use jemput_drivers::ef01::ModelOptions;
+use jemput_drivers::registry::{self, OpenOptions};
 
 use super::*;
 
@@ -48,20 +52,62 @@ fn the_ef01_gets_the_kits_settings_and_a_blank_baseline_with_an_id_of_its_data()
     assert!(done.file.is_file());
 }
 
+/// A device opened through the registry: a `sim:` selector, or a model the test configured.
+fn opened(driver: &str, model: Option<registry::ModelDevice>) -> OpenedDevice {
+    let options = OpenOptions::default();
+    match model {
+        Some(m) => registry::open_model(driver, m, true, &options).unwrap(),
+        None => registry::open(&format!("sim:{driver}").parse().unwrap(), &options).unwrap(),
+    }
+}
+
+fn control() -> CaptureControl {
+    CaptureControl {
+        timeout: Duration::from_secs(20),
+        cancel: Default::default(),
+    }
+}
+
 #[test]
 fn a_finger_on_the_sensor_spoils_the_baseline() {
-    let (model, path) = Ef01Model::spawn_on_pty(ModelOptions {
+    let home = tempfile::tempdir().unwrap();
+    let finger = ModelOptions {
         finger_after_polls: 0,
         ..ModelOptions::fast()
-    })
-    .unwrap();
-    let e = ef01::calibrate(&path, None).unwrap_err();
-    assert!(
-        matches!(e, CalibrateError::FingerOnSensor { poll: 1 }),
-        "{e}"
+    };
+    let scanner = opened("ef01", Some(finger.into()));
+    let settings = CameraSettings::default();
+    let e = calibrate_opened(home.path(), scanner, &settings, &control(), &mut |_| {}).unwrap_err();
+    assert!(matches!(e, CalibrateError::Device(_)), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "the sensor reports a finger on blank poll 1: clean the sensor, keep fingers off, and \
+         calibrate again"
     );
-    assert!(e.to_string().contains("clean the sensor"), "{e}");
-    model.stop();
+    assert!(!home.path().join("calibrations").exists());
+}
+
+#[test]
+fn a_device_whose_driver_has_no_calibration_says_so_and_nothing_is_saved() {
+    let home = tempfile::tempdir().unwrap();
+    let settings = CameraSettings::default();
+    for (driver, says) in [
+        (
+            "uru4000",
+            "scanner calibration is not supported by this device",
+        ),
+        ("gps", "calibration is not supported by this device"),
+    ] {
+        let device = opened(driver, None);
+        let e =
+            calibrate_opened(home.path(), device, &settings, &control(), &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(e, CalibrateError::Device(DeviceError::NotSupported(_))),
+            "{e}"
+        );
+        assert_eq!(e.to_string(), says);
+    }
+    assert!(!home.path().join("calibrations").exists());
 }
 
 #[test]
