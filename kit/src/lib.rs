@@ -5,8 +5,9 @@
 //! - [`visit`]: a visit's encrypted draft and the session that captures it from the devices;
 //!   [`new_visit`]: starting a visit (offline policy, resident, worklist) and confirming warnings;
 //!   [`devices`]: the drivers' reports as the shared formats record them;
-//!   [`calibration`]: device calibrations and the records captures refer to; [`calibrate`]: the
-//!   procedures that make them;
+//!   [`calibration`]: device calibrations and the records captures refer to; [`calibrate`]:
+//!   `jemput calibrate` — opening the device through the registry, running the driver's own
+//!   procedure, keeping its record;
 //! - [`seal`]: sealing a draft into the queue; [`store`]: packet files and the SQLite queue, with
 //!   recovery;
 //! - [`upload`]: the tus client, the uploader and the agent; [`sync`]: the sync client and the
