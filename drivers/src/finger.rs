@@ -1,4 +1,5 @@
-//! Standard finger positions: which finger a scanner captured.
+//! Standard finger positions: which finger a device model plays. The shared formats keep their
+//! own (`jemput_core::finger::FingerPosition`, with the fingers' names); the kit converts by code.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -19,36 +20,6 @@ impl FingerPosition {
     }
     pub fn all() -> impl Iterator<Item = FingerPosition> {
         (1..=10).map(FingerPosition)
-    }
-    /// English name, as in ANSI/NIST-ITL Table 8.
-    pub fn name_en(self) -> &'static str {
-        [
-            "right thumb",
-            "right index",
-            "right middle",
-            "right ring",
-            "right little",
-            "left thumb",
-            "left index",
-            "left middle",
-            "left ring",
-            "left little",
-        ][usize::from(self.0 - 1)]
-    }
-    /// Name in Bahasa Indonesia.
-    pub fn name_id(self) -> &'static str {
-        [
-            "ibu jari kanan",
-            "telunjuk kanan",
-            "jari tengah kanan",
-            "jari manis kanan",
-            "kelingking kanan",
-            "ibu jari kiri",
-            "telunjuk kiri",
-            "jari tengah kiri",
-            "jari manis kiri",
-            "kelingking kiri",
-        ][usize::from(self.0 - 1)]
     }
 }
 

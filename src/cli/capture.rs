@@ -9,8 +9,9 @@ use clap::{Args, Subcommand};
 use jemput::outputs::{
     strokes, CaptureFaceOutput, CaptureFingerOutput, CaptureSignatureOutput, PreviewSummary,
 };
+use jemput_core::finger::FingerPosition;
 use jemput_drivers::registry::{self, CameraOptions, Capability, OpenOptions};
-use jemput_drivers::{synth, Camera, CaptureControl, DeviceError, FingerPosition, Selector};
+use jemput_drivers::{synth, Camera, CaptureControl, DeviceError, Selector};
 
 use super::output;
 use super::select::{self, DeviceSelect};
