@@ -527,80 +527,25 @@ async fn unknown_revoked_stale_and_badly_signed_requests_are_refused_with_401_an
     };
     let stranger = SigningKey::generate();
     let p = "/v1/uploads";
-    expect(
-        post(None).await.unwrap(),
-        "missing or malformed Jemput-Auth",
-    )
-    .await;
-    expect(
-        post(Some("kit=kit-test, t=1".into())).await.unwrap(),
-        "missing or malformed Jemput-Auth",
-    )
-    .await;
-    expect(
-        post(Some(auth::sign(
-            "kit-other",
-            &stranger,
-            "POST",
-            p,
-            None,
-            now(),
-        )))
-        .await
-        .unwrap(),
-        "unknown kit",
-    )
-    .await;
-    expect(
-        post(Some(auth::sign(KIT_ID, &stranger, "POST", p, None, now())))
-            .await
-            .unwrap(),
-        "bad signature",
-    )
-    .await;
-    expect(
-        post(Some(auth::sign(
-            KIT_ID,
-            &f.kit,
-            "POST",
-            p,
-            None,
-            now() - 301,
-        )))
-        .await
-        .unwrap(),
-        "stale request time",
-    )
-    .await;
-    expect(
-        post(Some(auth::sign(
-            KIT_ID,
-            &f.kit,
-            "POST",
-            p,
-            None,
-            now() + 400,
-        )))
-        .await
-        .unwrap(),
-        "stale request time",
-    )
-    .await;
-    // Signed for another path: a captured signature cannot be replayed elsewhere.
-    expect(
-        post(Some(auth::sign(
-            KIT_ID,
-            &f.kit,
-            "POST",
-            "/v1/other",
-            None,
-            now(),
-        )))
-        .await
-        .unwrap(),
-        "bad signature",
-    )
-    .await;
+    let signed = |kit: &str, key: &SigningKey, path: &str, t: i64| {
+        Some(auth::sign(kit, key, "POST", path, None, t))
+    };
+    let cases = [
+        (None, "missing or malformed Jemput-Auth"),
+        (
+            Some("kit=kit-test, t=1".into()),
+            "missing or malformed Jemput-Auth",
+        ),
+        (signed("kit-other", &stranger, p, now()), "unknown kit"),
+        (signed(KIT_ID, &stranger, p, now()), "bad signature"),
+        (signed(KIT_ID, &f.kit, p, now() - 301), "stale request time"),
+        (signed(KIT_ID, &f.kit, p, now() + 400), "stale request time"),
+        // Signed for another path: a captured signature cannot be replayed elsewhere.
+        (signed(KIT_ID, &f.kit, "/v1/other", now()), "bad signature"),
+    ];
+    for (header, reason) in cases {
+        expect(post(header).await.unwrap(), reason).await;
+    }
 
     let loc = f.created(&packet).await;
     Registry::open(&f.data).unwrap().revoke(KIT_ID).unwrap();
