@@ -8,6 +8,17 @@
 //! one small chunk per cut (bytes the server kept from a cut chunk are not re-sent either: the
 //! next `HEAD` tells where to go on).
 //!
+//! **Learning from cuts.** The hub discards a cut chunk whole (every chunk is checksummed), so a
+//! cut costs what had crossed of the chunk it hit. Halving alone does not stop a link that dies
+//! every few seconds from costing half its bytes: the next fast chunk doubles the size again and
+//! is cut again. So the sizer remembers how many bytes the link carried between recent cuts
+//! ([`ChunkSizer::cut`] keeps a running estimate) and never grows a chunk past a
+//! [`RUN_SHARE`]th of it; a cut chunk then costs on average an eighth of what the link carries
+//! between cuts. The ceiling rises again as the link carries more without a cut (the bytes since
+//! the last cut count too), so a link that got better is soon used at full size again. The
+//! uploader keeps one sizer for the whole drain: what one packet learnt of the link, the next
+//! starts from.
+//!
 //! **Back-off.** Between attempts at one packet the kit waits as [`Backoff`] says
 //! (`jemput_core::backoff`, shared with the hub's webhook deliveries).
 
@@ -26,6 +37,9 @@ pub const FAST: Duration = Duration::from_secs(2);
 /// A chunk that took longer than this shrinks the next one.
 pub const SLOW: Duration = Duration::from_secs(10);
 
+/// A chunk is at most this fraction (1/`RUN_SHARE`) of what the link carried between recent cuts.
+pub const RUN_SHARE: u64 = 4;
+
 /// The smallest chunk tried after a server refused chunks as too large (`413` to a `PATCH`)
 /// without saying its limit; a server refusing even this is not a tus server a kit can use.
 pub const FLOOR_CHUNK: usize = 1024;
@@ -36,6 +50,10 @@ pub struct ChunkSizer {
     current: usize,
     /// The largest body the server takes (advertised, or learnt from a `413`).
     cap: usize,
+    /// Bytes confirmed since the last cut (since the start before the first).
+    run: u64,
+    /// What the link carried between recent cuts (a running mean); `None` before the first cut.
+    between_cuts: Option<u64>,
 }
 
 impl Default for ChunkSizer {
@@ -43,6 +61,8 @@ impl Default for ChunkSizer {
         ChunkSizer {
             current: INITIAL_CHUNK,
             cap: MAX_CHUNK,
+            run: 0,
+            between_cuts: None,
         }
     }
 }
@@ -75,10 +95,25 @@ impl ChunkSizer {
         self.size() < before
     }
 
+    /// The largest chunk the cuts seen so far allow: a [`RUN_SHARE`]th of what the link carried
+    /// between cuts, or since the last one if that is more; [`MAX_CHUNK`] before any cut.
+    pub fn ceiling(&self) -> usize {
+        match self.between_cuts {
+            None => MAX_CHUNK,
+            Some(between) => {
+                let share = between.max(self.run) / RUN_SHARE;
+                usize::try_from(share)
+                    .unwrap_or(MAX_CHUNK)
+                    .clamp(MIN_CHUNK, MAX_CHUNK)
+            }
+        }
+    }
+
     /// A chunk of `len` bytes was confirmed after `took`.
     pub fn confirmed(&mut self, len: usize, took: Duration) {
+        self.run = self.run.saturating_add(len as u64);
         if len >= self.current && took < FAST {
-            self.current = (self.current * 2).min(MAX_CHUNK);
+            self.current = (self.current * 2).min(MAX_CHUNK).min(self.ceiling());
         } else if took > SLOW {
             self.shrink();
         }
@@ -86,11 +121,18 @@ impl ChunkSizer {
 
     /// The connection was cut or timed out during a chunk.
     pub fn cut(&mut self) {
+        self.between_cuts = Some(match self.between_cuts {
+            None => self.run,
+            Some(before) => before / 2 + self.run / 2,
+        });
+        self.run = 0;
         self.shrink();
     }
 
     fn shrink(&mut self) {
-        self.current = (self.current / 2).max(MIN_CHUNK.min(self.cap));
+        self.current = (self.current / 2)
+            .min(self.ceiling())
+            .max(MIN_CHUNK.min(self.cap));
     }
 }
 
@@ -122,12 +164,72 @@ mod tests {
     #[test]
     fn cuts_and_slow_chunks_halve_the_size_down_to_16_kib() {
         let mut c = ChunkSizer::default();
+        // Three chunks of 8 s each (neither fast nor slow) cross before the first cut.
+        for _ in 0..3 {
+            c.confirmed(c.size(), Duration::from_secs(8));
+        }
         c.cut();
         assert_eq!(c.size(), 32 * 1024);
         c.confirmed(c.size(), Duration::from_secs(11));
         assert_eq!(c.size(), MIN_CHUNK);
         c.cut();
         assert_eq!(c.size(), MIN_CHUNK);
+    }
+
+    /// A link that is reset after about 90 kB (a cut every ~2 s at 40 kB/s, as seen through a
+    /// cutting proxy): the chunks must settle well below what the link carries between cuts
+    /// instead of doubling back into the next cut. Before the sizer learnt from cuts, a 64 KiB
+    /// chunk confirmed in 1.6 s grew to 128 KiB and every other chunk was cut.
+    #[test]
+    fn a_link_cut_every_90_kb_settles_on_chunks_a_quarter_of_that_and_wastes_little() {
+        let mut c = ChunkSizer::default();
+        let link = 40_000.0; // bytes per second
+        let (mut useful, mut sent) = (0u64, 0u64);
+        for _cut in 0..40 {
+            // One connection: chunks go through until 90 000 bytes have crossed it.
+            let mut left = 90_000u64;
+            loop {
+                let n = c.size() as u64;
+                if n > left {
+                    sent += left;
+                    c.cut();
+                    break;
+                }
+                left -= n;
+                sent += n;
+                useful += n;
+                c.confirmed(n as usize, Duration::from_secs_f64(n as f64 / link));
+            }
+        }
+        let share = useful as f64 / sent as f64;
+        assert!(share >= 0.8, "useful share {share:.3}");
+        assert!(c.size() <= 90_000 / RUN_SHARE as usize, "{}", c.size());
+    }
+
+    #[test]
+    fn a_cut_before_anything_crossed_drops_to_the_smallest_chunk() {
+        let mut c = ChunkSizer::default();
+        c.cut();
+        assert_eq!(c.size(), MIN_CHUNK);
+    }
+
+    #[test]
+    fn the_ceiling_rises_again_as_the_link_carries_more_without_a_cut() {
+        let mut c = ChunkSizer::default();
+        for _ in 0..3 {
+            c.confirmed(c.size(), Duration::from_millis(100));
+        }
+        c.cut();
+        assert_eq!(c.ceiling(), (64 + 128 + 256) * 1024 / 4);
+        // Then a good link: 8 MB without a cut lifts the ceiling back to 1 MiB.
+        let mut carried = 0;
+        while carried < 8_000_000 {
+            let n = c.size();
+            c.confirmed(n, Duration::from_millis(100));
+            carried += n;
+        }
+        assert_eq!(c.ceiling(), MAX_CHUNK);
+        assert_eq!(c.size(), MAX_CHUNK);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! or `5xx` → back off with jitter and try again, a bounded number of times.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -54,6 +54,8 @@ pub struct Uploader {
     options: UploadOptions,
     /// Set when the kit is asked to stop: the drain ends between chunks.
     stop: Option<Arc<AtomicBool>>,
+    /// The chunk sizer as the last packet left it: what the drain has learnt of the link.
+    link: Mutex<ChunkSizer>,
 }
 
 /// The `stopped` reason of a drain that was asked to stop.
@@ -124,6 +126,7 @@ impl Uploader {
             hub_key,
             options,
             stop: None,
+            link: Mutex::new(ChunkSizer::default()),
         }
     }
 
@@ -277,7 +280,8 @@ impl Uploader {
         if entry.state == State::Sealed {
             store.transition(&entry.packet_id, State::Uploading, None)?;
         }
-        let mut sizer = ChunkSizer::default();
+        // What the last packets learnt of the link (see `pacing`), not a fresh start.
+        let mut sizer = *self.link.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(max) = caps.max_chunk {
             sizer.limit(max);
         }
@@ -291,7 +295,9 @@ impl Uploader {
         let checksum = caps.checksum();
         loop {
             job.result.attempts += 1;
-            let step = match self.attempt(store, &mut job, checksum, progress).await {
+            let attempted = self.attempt(store, &mut job, checksum, progress).await;
+            *self.link.lock().unwrap_or_else(|e| e.into_inner()) = job.sizer;
+            let step = match attempted {
                 Ok(outcome) => {
                     job.result.outcome = outcome;
                     return Ok((job.result, None));
