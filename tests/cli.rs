@@ -386,7 +386,15 @@ fn office_keygen_prints_what_to_configure() {
 #[test]
 fn devices_json_lists_every_serial_port_with_its_access() {
     let v = json(jemput().args(["devices", "--json"]).assert());
-    for p in v.as_array().expect("a JSON array") {
+    // Never an empty list: a recorded PTP camera under umockdev-run as well as this machine's.
+    let recorded = devices_under_umockdev("ptp-face.umockdev").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(recorded[0]["drivers"][0]["driver"], "ptp", "{recorded}");
+    for p in v
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .chain(recorded.as_array().unwrap())
+    {
         assert!(p["path"].as_str().unwrap().starts_with("/dev/"));
         let status = p["access"]["status"].as_str().unwrap();
         assert!(

@@ -236,12 +236,19 @@ impl Hub {
     }
 
     /// Sends `bytes` on a fresh connection, then reads until the hub closes it (or `wait` ends).
-    async fn raw(&self, bytes: &[u8], wait: Duration) -> String {
+    /// Sends `bytes` on a fresh connection and reads until the hub closes it or `wait` passes:
+    /// what came back, and whether the hub closed the connection (end of stream or a reset).
+    async fn raw(&self, bytes: &[u8], wait: Duration) -> (String, bool) {
         let mut s = tokio::net::TcpStream::connect(self.hub.addr).await.unwrap();
         s.write_all(bytes).await.unwrap();
         let mut answer = Vec::new();
-        let _ = tokio::time::timeout(wait, s.read_to_end(&mut answer)).await;
-        String::from_utf8_lossy(&answer).into_owned()
+        let closed = match tokio::time::timeout(wait, s.read_to_end(&mut answer)).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => true,
+            Ok(Err(e)) => panic!("reading the hub's answer: {e}"),
+            Err(_) => false,
+        };
+        (String::from_utf8_lossy(&answer).into_owned(), closed)
     }
 }
 
@@ -555,13 +562,28 @@ async fn bytes_that_are_not_http_get_400_and_the_connection_is_closed() {
         b"PATCH /v1/uploads/x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
         b"PATCH /v1/uploads/x HTTP/1.1\r\nHo st: x\r\n\r\n",
     ] {
-        let answer = h.raw(junk, Duration::from_secs(5)).await;
+        let (answer, closed) = h.raw(junk, Duration::from_secs(5)).await;
         assert!(
             answer.starts_with("HTTP/1.1 400"),
             "{:?} got {answer:?}",
             String::from_utf8_lossy(junk)
         );
+        assert!(
+            closed,
+            "{:?}: the hub kept the connection open for 5 s after its 400",
+            String::from_utf8_lossy(junk)
+        );
     }
+    // The check can tell the difference: a well-formed request is answered on a connection the
+    // hub keeps open.
+    let (answer, closed) = h
+        .raw(
+            b"GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n",
+            Duration::from_secs(1),
+        )
+        .await;
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer:?}");
+    assert!(!closed, "a well-formed request's connection was closed");
     let pkt = h.packet(KIT_A, &noise(3000, 2));
     h.upload(KIT_A, &pkt, 3000).await;
 }
@@ -574,7 +596,7 @@ async fn headers_too_large_for_any_request_get_431_and_the_hub_serves_on() {
         "POST /v1/uploads HTTP/1.1\r\nHost: x\r\nUpload-Metadata: packet {}\r\n\r\n",
         "A".repeat(600 * 1024)
     );
-    let answer = h.raw(huge.as_bytes(), Duration::from_secs(5)).await;
+    let (answer, _) = h.raw(huge.as_bytes(), Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
     // Too many header lines.
     let mut many = String::from("POST /v1/uploads HTTP/1.1\r\nHost: x\r\n");
@@ -582,7 +604,7 @@ async fn headers_too_large_for_any_request_get_431_and_the_hub_serves_on() {
         many.push_str(&format!("X-Filler-{i}: {i}\r\n"));
     }
     many.push_str("\r\n");
-    let answer = h.raw(many.as_bytes(), Duration::from_secs(5)).await;
+    let (answer, _) = h.raw(many.as_bytes(), Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
     let pkt = h.packet(KIT_B, &noise(3000, 3));
     h.upload(KIT_B, &pkt, 1500).await;

@@ -1,7 +1,12 @@
 //! The committed JSON Schemas in `schemas/` match the Rust types. Regenerate with
 //! `JEMPUT_UPDATE_SCHEMAS=1 cargo test --test schemas`.
 
+mod common;
+
 use std::path::Path;
+
+use jemput_core::keys::SigningKey;
+use jemput_core::packet::format::parse_prelude;
 
 #[test]
 fn committed_schemas_match_the_types() {
@@ -29,7 +34,16 @@ fn committed_schemas_match_the_types() {
 
 #[test]
 fn a_sealed_header_validates_against_its_schema_shape() {
-    // Every required member of the header schema is in a real header, and nothing else is.
+    // A header really sealed: its members are exactly the schema's properties, every one of them
+    // required, and nothing else allowed. (Python's jsonschema validates whole sealed packets'
+    // headers, and every other schema, in tests/schemas_validated.rs.)
+    let office = common::office();
+    let sealed = common::small_packet(&SigningKey::generate(), &office);
+    let prelude = parse_prelude(&sealed.bytes).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&prelude.header_bytes).unwrap();
+    let mut members: Vec<String> = header.as_object().unwrap().keys().cloned().collect();
+    members.sort();
+
     let schema = jemput::schemas::all()
         .into_iter()
         .find(|(n, _)| *n == "packet-header.schema.json")
@@ -50,6 +64,32 @@ fn a_sealed_header_validates_against_its_schema_shape() {
         .cloned()
         .collect();
     props.sort();
+    assert_eq!(
+        members, props,
+        "the sealed header's members against the schema's properties"
+    );
     assert_eq!(required, props);
     assert_eq!(v["additionalProperties"], false);
+    // Each member has the JSON type the schema gives it.
+    for (name, value) in header.as_object().unwrap() {
+        let want = &v["properties"][name]["type"];
+        let have = match value {
+            serde_json::Value::String(_) => "string",
+            serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            serde_json::Value::Number(_) => "number",
+            serde_json::Value::Array(_) => "array",
+            serde_json::Value::Object(_) => "object",
+            serde_json::Value::Bool(_) => "boolean",
+            serde_json::Value::Null => "null",
+        };
+        let allowed = match want {
+            serde_json::Value::String(t) => vec![t.as_str()],
+            serde_json::Value::Array(ts) => ts.iter().filter_map(|t| t.as_str()).collect(),
+            _ => continue,
+        };
+        assert!(
+            allowed.contains(&have) || (have == "integer" && allowed.contains(&"number")),
+            "{name}: a {have} where the schema says {want}"
+        );
+    }
 }

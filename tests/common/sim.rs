@@ -93,3 +93,31 @@ pub fn stdout_json(out: &Output) -> Value {
         )
     })
 }
+
+/// `jemput devices --json` under `umockdev-run` with a device description recorded in
+/// `tests/vm/fixtures` (e.g. `uru4000-finger.umockdev`): the list then holds that recorded
+/// device, on any machine. Needs `umockdev-run` (Debian package `umockdev`, which `.ci/run`
+/// installs); the error says when it is missing.
+pub fn devices_under_umockdev(description: &str) -> Result<Value, String> {
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vm/fixtures")
+        .join(description);
+    let out = Command::new("umockdev-run")
+        .arg("-d")
+        .arg(&fixture)
+        .arg("--")
+        .arg(assert_cmd::cargo::cargo_bin("jemput"))
+        .args(["devices", "--json"])
+        .env_remove("RUST_LOG")
+        .output()
+        .map_err(|e| {
+            format!("umockdev-run is not installed ({e}): `apt-get install umockdev` (see .ci/run)")
+        })?;
+    assert_success(&out);
+    let list = stdout_json(&out);
+    assert!(
+        list.as_array().is_some_and(|l| !l.is_empty()),
+        "under umockdev-run with {description}, `devices --json` listed nothing"
+    );
+    Ok(list)
+}

@@ -7,6 +7,10 @@ use std::process::Command;
 
 use jemput_wsq::Image;
 
+mod prints;
+#[allow(unused_imports)]
+pub use prints::*;
+
 /// A synthetic fingerprint-like image: curved ridges with an 8–10 px period inside an elliptic
 /// fingertip on a light background, with sensor noise. Deterministic in `seed`.
 pub fn synthetic_print(width: u32, height: u32, seed: u64) -> Image {
@@ -67,6 +71,17 @@ elif cmd == "decode":
     im.load()
     open(sys.argv[3], "wb").write(im.tobytes())
     print(im.size[0], im.size[1])
+elif cmd == "encode-all":
+    for line in open(sys.argv[2]):
+        raw, w, h, out = line.split()
+        Image.frombytes("L", (int(w), int(h)), open(raw, "rb").read()).save(out, "WSQ")
+elif cmd == "decode-all":
+    for line in open(sys.argv[2]):
+        src, out = line.split()
+        im = Image.open(src)
+        im.load()
+        open(out, "wb").write(im.tobytes())
+        print(im.size[0], im.size[1])
 "#;
 
 /// NBIS through the Python `wsq` package, or the reason it cannot run here.
@@ -126,6 +141,83 @@ pub fn nbis_decode(dir: &Path, wsq: &[u8]) -> (u32, u32, Vec<u8>) {
     let mut it = dims.split_whitespace().map(|v| v.parse::<u32>().unwrap());
     let (w, h) = (it.next().unwrap(), it.next().unwrap());
     (w, h, std::fs::read(raw).unwrap())
+}
+
+/// NBIS encodes every image in one Python run (at 0.75 bpp, like [`nbis_encode`]).
+pub fn nbis_encode_all(dir: &Path, images: &[Image]) -> Vec<Vec<u8>> {
+    let mut list = String::new();
+    for (i, image) in images.iter().enumerate() {
+        let raw = dir.join(format!("all-{i}.raw"));
+        std::fs::write(&raw, &image.pixels).unwrap();
+        list += &format!(
+            "{} {} {} {}\n",
+            raw.display(),
+            image.width,
+            image.height,
+            dir.join(format!("all-{i}.wsq")).display()
+        );
+    }
+    let list_file = dir.join("encode-all.txt");
+    std::fs::write(&list_file, list).unwrap();
+    peer(&["encode-all", list_file.to_str().unwrap()]);
+    (0..images.len())
+        .map(|i| std::fs::read(dir.join(format!("all-{i}.wsq"))).unwrap())
+        .collect()
+}
+
+/// NBIS decodes every file in one Python run: (width, height, pixels) of each.
+pub fn nbis_decode_all(dir: &Path, files: &[Vec<u8>]) -> Vec<(u32, u32, Vec<u8>)> {
+    let mut list = String::new();
+    for (i, wsq) in files.iter().enumerate() {
+        let src = dir.join(format!("peer-{i}.wsq"));
+        std::fs::write(&src, wsq).unwrap();
+        list += &format!(
+            "{} {}\n",
+            src.display(),
+            dir.join(format!("peer-{i}.raw")).display()
+        );
+    }
+    let list_file = dir.join("decode-all.txt");
+    std::fs::write(&list_file, list).unwrap();
+    let dims = peer(&["decode-all", list_file.to_str().unwrap()]);
+    dims.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut it = line.split_whitespace().map(|v| v.parse::<u32>().unwrap());
+            let (w, h) = (it.next().unwrap(), it.next().unwrap());
+            (
+                w,
+                h,
+                std::fs::read(dir.join(format!("peer-{i}.raw"))).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The bin widths `Q` of a WSQ file's quantisation table (DQT), read straight from the bytes so
+/// that files from either encoder are compared the same way.
+pub fn bin_widths(wsq: &[u8]) -> [f64; 64] {
+    let mut at = 2;
+    while at + 4 <= wsq.len() {
+        assert_eq!(wsq[at], 0xFF, "a marker at byte {at}");
+        let marker = wsq[at + 1];
+        let len = u16::from_be_bytes([wsq[at + 2], wsq[at + 3]]) as usize;
+        let body = &wsq[at + 4..at + 2 + len];
+        if marker == jemput_wsq::marker::DQT {
+            let scaled = |o: usize| {
+                u16::from_be_bytes([body[o + 1], body[o + 2]]) as f64 / 10f64.powi(body[o] as i32)
+            };
+            // Bin centre (3 bytes), then per subband Q (3 bytes) and Z (3 bytes).
+            return std::array::from_fn(|k| scaled(3 + 6 * k));
+        }
+        assert_ne!(
+            marker,
+            jemput_wsq::marker::SOB,
+            "no DQT before the first block"
+        );
+        at += 2 + len;
+    }
+    panic!("no DQT segment");
 }
 
 /// A fresh scratch directory under the target directory.
