@@ -301,3 +301,59 @@ fn ctrl_c_stops_the_step_in_progress_and_the_draft_resumes() {
     assert_eq!(c["fingers"], serde_json::json!({}));
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn a_document_only_visit_takes_its_photo_and_a_step_is_redone_on_request() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let id = json(run(
+        &home,
+        &[
+            "visit",
+            "new",
+            "--nik",
+            NIK,
+            "--category",
+            "dokumen",
+            "--consent",
+            "resident",
+            "--json",
+        ],
+    ))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = capture(&home, &id, &["--camera", "sim:ptp", "--yes"]);
+    assert_success(&out);
+    let v = stdout_json(&out);
+    assert_eq!(ids(&v["ran"]), ["document-1"]);
+    assert_eq!(v["ready"], true, "{v}");
+    let first = shown(&home, &id)["captures"]["documents"][0]["captured_at"].clone();
+
+    let out = capture(
+        &home,
+        &id,
+        &["--camera", "sim:ptp", "--redo", "document-1", "--yes"],
+    );
+    assert_success(&out);
+    assert_eq!(ids(&stdout_json(&out)["ran"]), ["document-1"]);
+    let docs = shown(&home, &id)["captures"]["documents"].clone();
+    assert_eq!(
+        docs.as_array().unwrap().len(),
+        1,
+        "taken again, not added: {docs}"
+    );
+    assert_ne!(docs[0]["captured_at"], first, "a new photo");
+
+    let out = capture(
+        &home,
+        &id,
+        &["--camera", "sim:ptp", "--redo", "face", "--yes"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--redo face: this visit has no such step"),
+        "{err}"
+    );
+}

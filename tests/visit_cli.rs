@@ -29,6 +29,21 @@ fn new_visit(home: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Asse
 fn exceptions_given_at_the_start_are_recorded_for_fingers_face_and_signature() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
+    // A finger's exception without --synthetic is kept, not dropped.
+    let v = json(new_visit(&home, &["--exception", "7=bandaged"]));
+    let shown = json(run(
+        &home,
+        &["visit", "show", v["visit_id"].as_str().unwrap(), "--json"],
+    ));
+    assert_eq!(
+        shown["visit"]["captures"]["fingers"]["7"]["reason"]["code"], "bandaged_or_injured",
+        "{shown}"
+    );
+    assert!(
+        !shown["problems"].to_string().contains("finger 7 "),
+        "{shown}"
+    );
+
     let v = json(new_visit(
         &home,
         &[
