@@ -306,3 +306,19 @@ pub struct VisitListEntry {
     /// Why the draft cannot be read (it is listed all the same).
     pub error: Option<String>,
 }
+
+/// `jemput visit capture --json`: what the run did and what the visit still needs.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VisitCaptureOutput {
+    pub visit_id: uuid::Uuid,
+    /// The steps run to the end (a capture or an exception recorded), by id (`face`,
+    /// `finger-07`, `signature`, `document-1`, `location`), in order.
+    pub ran: Vec<String>,
+    /// The steps this run was to take that the draft still lacks (skipped, failed, or not reached
+    /// after a stop); a rerun starts at the first.
+    pub pending: Vec<String>,
+    /// Whether `jemput seal` would take it now.
+    pub ready: bool,
+    /// What blocks sealing.
+    pub problems: Vec<String>,
+}

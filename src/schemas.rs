@@ -38,6 +38,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(jemput_kit::discard::DiscardRecord),
         ),
         (
+            "visit-capture.schema.json",
+            schema_for!(crate::outputs::VisitCaptureOutput),
+        ),
+        (
             "visit-list.schema.json",
             schema_for!(Vec<crate::outputs::VisitListEntry>),
         ),

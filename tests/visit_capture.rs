@@ -81,6 +81,15 @@ fn a_visit_is_captured_step_by_step_from_the_device_models_resumes_and_seals() {
     let v = stdout_json(&out);
     assert_eq!(ids(&v["ran"]), ["face"]);
     assert_eq!(v["ready"], false);
+    let schema = jemput::schemas::all()
+        .into_iter()
+        .find(|(n, _)| *n == "visit-capture.schema.json")
+        .expect("the visit-capture schema")
+        .1;
+    let schema = serde_json::to_value(&schema).unwrap();
+    for key in schema["required"].as_array().unwrap() {
+        assert!(v.get(key.as_str().unwrap()).is_some(), "{key} missing: {v}");
+    }
     assert_eq!(shown(&home, &id)["captures"]["face"]["status"], "captured");
 
     // Then everything: the face is in the draft, so the run resumes after it.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use jemput::outputs::VisitCaptureOutput;
 use jemput_core::visit::{Slot, Visit};
 use jemput_drivers::registry::{self, Capability, OpenOptions, OpenedDevice};
 use jemput_drivers::{DeviceError, Selector};
@@ -73,6 +74,7 @@ pub struct CaptureArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// stdout is one JSON object: visit_id, ran, pending, ready, problems
+    /// (schemas/visit-capture.schema.json)
     #[arg(long)]
     pub json: bool,
 }
@@ -418,13 +420,13 @@ fn describe(outcome: &StepOutcome) -> String {
 fn report(visit: &Visit, ran: &[Step], pending: &[Step], json: bool) -> anyhow::Result<()> {
     let problems = visit.readiness();
     if json {
-        return super::output::json(&serde_json::json!({
-            "visit_id": visit.id,
-            "ran": ran.iter().map(|s| s.id()).collect::<Vec<_>>(),
-            "pending": pending.iter().map(|s| s.id()).collect::<Vec<_>>(),
-            "ready": problems.is_empty(),
-            "problems": problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-        }));
+        return super::output::json(&VisitCaptureOutput {
+            visit_id: visit.id,
+            ran: ran.iter().map(|s| s.id()).collect(),
+            pending: pending.iter().map(|s| s.id()).collect(),
+            ready: problems.is_empty(),
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+        });
     }
     println!("visit {}", visit.id);
     println!(
