@@ -126,6 +126,15 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         ..CapturePlan::default()
     };
     let mut session = VisitSession::start(drafts, visit, devices, plan)?;
+    for s in &a.redo {
+        if !session.steps().contains(s) {
+            anyhow::bail!(
+                "--redo {}: this visit has no such step with the devices chosen ({})",
+                s.id(),
+                device_flag(*s)
+            );
+        }
+    }
     for (subject, reason, permanence) in &a.exceptions {
         session.record_exception(*subject, reason.clone(), *permanence)?;
         note(&format!(
@@ -158,15 +167,6 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         .filter(|s| *s != Step::Location || has_gps)
         .filter(|s| a.redo.contains(s) || !session.is_done(*s))
         .collect();
-    for s in &a.redo {
-        if !session.steps().contains(s) {
-            anyhow::bail!(
-                "--redo {}: this visit has no such step with the devices chosen ({})",
-                s.id(),
-                device_flag(*s)
-            );
-        }
-    }
     if todo.is_empty() {
         note("nothing to capture with the devices chosen");
     }
@@ -226,7 +226,9 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
                         break 'steps;
                     }
                     note(&format!(
-                        "  check the {} (plugged in, powered) and try again",
+                        "  check the {} (plugged in, powered) and try again; if it was \
+                         unplugged, plug it back in, stop (q) and run the same command again: \
+                         it opens the device afresh and resumes here",
                         step_device(step)
                     ));
                     retry = true;
