@@ -366,3 +366,43 @@ fn a_document_only_visit_takes_its_photo_and_a_step_is_redone_on_request() {
         "{err}"
     );
 }
+
+#[test]
+fn at_a_prompt_a_device_error_is_tried_again_on_the_device_opened_afresh() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let id = blank_visit(&home);
+    // The module is unplugged during its first image and its model ends: the first try fails,
+    // the second opens the port afresh and finds no module behind it; then the operator stops.
+    let broken = Sim::start(1, &["ef01", "--fast", "--fault", "unplug", "--json"]);
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args([
+            "visit",
+            "capture",
+            &id,
+            "--json",
+            "--timeout",
+            "5",
+            "--scanner",
+        ])
+        .arg(broken.path(0))
+        .write_stdin("\n\nq\n")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("finger 01 (right thumb) failed"), "{err}");
+    assert!(err.contains("Enter: try again"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot open the fingerprint scanner {}",
+            broken.path(0).display()
+        )),
+        "the second try opens the port again: {err}"
+    );
+    let v = stdout_json(&out);
+    assert_eq!(ids(&v["ran"]), Vec::<String>::new());
+    assert_eq!(ids(&v["pending"]), fingers(1));
+}

@@ -114,6 +114,12 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let has_gps = a.gps.is_some();
+    let selectors = [
+        (a.camera.clone(), Capability::Camera),
+        (a.scanner.clone(), Capability::Fingerprint),
+        (a.pad.clone(), Capability::Signature),
+        (a.gps.clone(), Capability::Location),
+    ];
     let devices = SessionDevices::from_opened(&home.root, opened)?;
     let plan = CapturePlan {
         timeout,
@@ -189,6 +195,18 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
             }
             if !a.yes {
                 match ask(&mut stdin, step, retry)? {
+                    Answer::Go if retry => {
+                        // Open the device afresh by its selector: it may have been replugged.
+                        let capability = step_capability(step);
+                        if let Some((Some(selector), _)) =
+                            selectors.iter().find(|(_, c)| *c == capability)
+                        {
+                            if let Err(e) = reopen(&mut session, &home.root, selector, capability) {
+                                note(&format!("  {e:#}"));
+                                continue;
+                            }
+                        }
+                    }
                     Answer::Go => {}
                     Answer::Skip => {
                         note(&format!("  {step}: skipped for now"));
@@ -226,9 +244,7 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
                         break 'steps;
                     }
                     note(&format!(
-                        "  check the {} (plugged in, powered) and try again; if it was \
-                         unplugged, plug it back in, stop (q) and run the same command again: \
-                         it opens the device afresh and resumes here",
+                        "  check the {} (plugged in, powered); trying again opens it afresh",
                         step_device(step)
                     ));
                     retry = true;
@@ -316,6 +332,20 @@ fn open(selector: &Selector, capability: Capability) -> anyhow::Result<OpenedDev
     Ok(opened)
 }
 
+/// Closes the session's device of `capability` and opens it again by `selector`.
+fn reopen(
+    session: &mut VisitSession,
+    home: &std::path::Path,
+    selector: &Selector,
+    capability: Capability,
+) -> anyhow::Result<()> {
+    session.devices_mut().remove(capability);
+    let fresh = SessionDevices::from_opened(home, vec![open(selector, capability)?])?;
+    session.devices_mut().replace_with(fresh);
+    note(&format!("  {} {selector} opened afresh", capability.noun()));
+    Ok(())
+}
+
 /// Reads one answer from stdin; end of input stops.
 fn ask(stdin: &mut impl BufRead, step: Step, retry: bool) -> anyhow::Result<Answer> {
     let exception = step
@@ -377,13 +407,17 @@ fn instruction(step: Step) -> String {
     }
 }
 
-fn step_device(step: Step) -> &'static str {
+fn step_capability(step: Step) -> Capability {
     match step.kind() {
-        StepKind::Location => "GPS receiver",
-        StepKind::Face | StepKind::Documents => "camera",
-        StepKind::Fingers => "fingerprint scanner",
-        StepKind::Signature => "signature pad",
+        StepKind::Location => Capability::Location,
+        StepKind::Face | StepKind::Documents => Capability::Camera,
+        StepKind::Fingers => Capability::Fingerprint,
+        StepKind::Signature => Capability::Signature,
     }
+}
+
+fn step_device(step: Step) -> &'static str {
+    step_capability(step).noun()
 }
 
 fn device_flag(step: Step) -> &'static str {
