@@ -269,6 +269,24 @@ fn seal_names_the_command_that_fixes_each_problem() {
         );
     }
     assert!(err.contains("--exception 7=REASON"), "{err}");
+    // Starting a visit names the next commands once each, not once per finger.
+    let out = run(
+        &home,
+        &["visit", "new", "--nik", NIK, "--category", "lansia"],
+    )
+    .success();
+    let started = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let next: Vec<&str> = started.lines().filter(|l| l.contains("next: ")).collect();
+    assert_eq!(
+        next.len(),
+        4,
+        "consent, face, fingers, signature: {started}"
+    );
+    assert!(
+        next.iter()
+            .any(|l| l.contains("--only fingers --scanner SEL")),
+        "{started}"
+    );
     assert!(err.contains("--consent resident"), "{err}");
     let out = run(&home, &["seal", &id, "--json"]).failure();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();

@@ -221,9 +221,12 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 }))?;
             } else {
                 println!("{}", visit.id);
-                for p in visit.readiness() {
+                let problems = visit.readiness();
+                for p in &problems {
                     eprintln!("  belum siap / not ready: {p}");
-                    eprintln!("    fix: {}", fix_for(&p, visit.id));
+                }
+                for fix in fixes(&problems, visit.id) {
+                    eprintln!("  next: {fix}");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -369,6 +372,24 @@ fn list_line(e: &VisitListEntry) -> String {
         ready,
         e.resident.as_deref().unwrap_or("-"),
     )
+}
+
+/// The commands that fix `problems` of the draft `id`, each once: the fingers' share one.
+pub fn fixes(problems: &[Problem], id: Uuid) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in problems {
+        let fix = match p {
+            Problem::MissingFinger(_) => format!(
+                "jemput visit capture {id} --only fingers --scanner SEL; for a finger that cannot \
+                 be taken: jemput visit capture {id} --exception N=REASON"
+            ),
+            p => fix_for(p, id),
+        };
+        if !out.contains(&fix) {
+            out.push(fix);
+        }
+    }
+    out
 }
 
 /// The command that fixes `problem` of the draft `id`.

@@ -478,7 +478,9 @@ fn report(visit: &Visit, ran: &[Step], pending: &[Step], json: bool) -> anyhow::
     }
     for p in &problems {
         println!("  not ready: {p}");
-        println!("    fix: {}", super::visit::fix_for(p, visit.id));
+    }
+    for fix in super::visit::fixes(&problems, visit.id) {
+        println!("  next: {fix}");
     }
     Ok(())
 }
