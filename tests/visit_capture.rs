@@ -255,6 +255,26 @@ fn prompts_are_answered_from_stdin_and_end_of_input_stops_with_the_draft_kept() 
         shown(&home, &id)["captures"]["fingers"]["1"]["status"],
         "captured"
     );
+
+    // A selector of the wrong kind, or a device that is not there: named, and nothing changes.
+    for (args, says) in [
+        (["--camera", "sim:ef01"], "cannot open the camera sim:ef01"),
+        (
+            ["--pad", "/dev/ttyJEMPUT-NONE"],
+            "cannot open the signature pad /dev/ttyJEMPUT-NONE",
+        ),
+    ] {
+        let mut args = args.to_vec();
+        args.push("--yes");
+        let out = capture(&home, &id, &args);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+    assert_eq!(
+        shown(&home, &id)["captures"]["fingers"]["1"]["status"],
+        "captured"
+    );
 }
 
 #[test]

@@ -102,24 +102,20 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         .ok()
         .filter(|t| !t.is_zero())
         .context("--timeout takes a positive number of seconds")?;
-    let mut opened = Vec::new();
-    for (selector, capability) in [
-        (&a.camera, Capability::Camera),
-        (&a.scanner, Capability::Fingerprint),
-        (&a.pad, Capability::Signature),
-        (&a.gps, Capability::Location),
-    ] {
-        if let Some(s) = selector {
-            opened.push(open(s, capability)?);
-        }
-    }
-    let has_gps = a.gps.is_some();
+    // Each device by its selector, as what the flag names it (a camera for --camera …).
     let selectors = [
         (a.camera.clone(), Capability::Camera),
         (a.scanner.clone(), Capability::Fingerprint),
         (a.pad.clone(), Capability::Signature),
         (a.gps.clone(), Capability::Location),
     ];
+    let mut opened = Vec::new();
+    for (selector, capability) in &selectors {
+        if let Some(s) = selector {
+            opened.push(open(s, *capability)?);
+        }
+    }
+    let has_gps = a.gps.is_some();
     let devices = SessionDevices::from_opened(&home.root, opened)?;
     let plan = CapturePlan {
         timeout,
