@@ -1,7 +1,9 @@
 //! Starting a visit (`jemput visit new`): the kit's offline policy first (past a limit nothing is
-//! started), then the resident as the operator entered them or from the synced worklist's entry,
-//! and the visit saved at once as an encrypted draft; and confirming a draft's NIK warnings once
-//! they were checked with the resident (`jemput visit confirm`).
+//! started), then the resident as the operator entered them or from the synced worklist's entry
+//! (an id the worklist lacks is refused), the exceptions already known (a finger, the face, the
+//! signature), and the visit saved at once as an encrypted draft; recording consent on a draft
+//! ([`record_consent`], also `jemput visit capture --consent`); and confirming a draft's NIK
+//! warnings once they were checked with the resident (`jemput visit confirm`).
 
 use jemput_core::imaging::signature::SignatureKind;
 use jemput_core::visit::{
