@@ -283,3 +283,42 @@ pub struct FaceCheckOutput {
     /// The checks.
     pub report: jemput_core::imaging::face::FaceReport,
 }
+
+/// One draft in `jemput visit list --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VisitListEntry {
+    pub visit_id: uuid::Uuid,
+    /// `NIK 7408014512500001, Siti Aminah` or `worklist entry W-9`; absent when the draft cannot
+    /// be read.
+    pub resident: Option<String>,
+    /// The visit category (`lansia` …).
+    pub category: Option<String>,
+    pub started_at: Option<jiff::Timestamp>,
+    /// The first capture the visit still needs (a step id: `face`, `finger-07`, `signature`,
+    /// `document-1`); absent when it has them all.
+    pub next_step: Option<String>,
+    /// Captures and exceptions held, of those the visit needs: `[done, needed]`.
+    pub captures: Option<[usize; 2]>,
+    /// Whether `jemput seal` would take it now.
+    pub ready: bool,
+    /// What blocks sealing.
+    pub problems: Vec<String>,
+    /// Why the draft cannot be read (it is listed all the same).
+    pub error: Option<String>,
+}
+
+/// `jemput visit capture --json`: what the run did and what the visit still needs.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VisitCaptureOutput {
+    pub visit_id: uuid::Uuid,
+    /// The steps run to the end (a capture or an exception recorded), by id (`face`,
+    /// `finger-07`, `signature`, `document-1`, `location`), in order.
+    pub ran: Vec<String>,
+    /// The steps this run was to take that the draft still lacks (skipped, failed, or not reached
+    /// after a stop); a rerun starts at the first.
+    pub pending: Vec<String>,
+    /// Whether `jemput seal` would take it now.
+    pub ready: bool,
+    /// What blocks sealing.
+    pub problems: Vec<String>,
+}

@@ -33,6 +33,18 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(crate::outputs::VerifyOutput),
         ),
         ("seal.schema.json", schema_for!(crate::outputs::SealOutput)),
+        (
+            "discarded.schema.json",
+            schema_for!(jemput_kit::discard::DiscardRecord),
+        ),
+        (
+            "visit-capture.schema.json",
+            schema_for!(crate::outputs::VisitCaptureOutput),
+        ),
+        (
+            "visit-list.schema.json",
+            schema_for!(Vec<crate::outputs::VisitListEntry>),
+        ),
         ("demo.schema.json", schema_for!(crate::outputs::DemoOutput)),
         (
             "upload.schema.json",

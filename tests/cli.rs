@@ -75,8 +75,8 @@ fn sealing_without_an_office_recipient_is_a_clear_error_and_keeps_the_draft() {
             "--synthetic",
             "--category",
             "umum",
-            "--worklist",
-            "WL-1",
+            "--nik",
+            "7408014512500001",
         ],
     ));
     run(&home, &["seal", &id])

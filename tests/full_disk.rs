@@ -27,7 +27,7 @@ fn sealing_on_a_full_disk_keeps_the_draft_and_the_queue() {
 set -u
 mount -t tmpfs -o size=16m tmpfs "$MNT" || exit 90
 cp -a "$KIT"/. "$MNT"/
-id=$("$BIN" --home "$MNT" visit new --synthetic --category umum --worklist WL-1 --consent resident) || exit 91
+id=$("$BIN" --home "$MNT" visit new --synthetic --category umum --nik 7408014512500001 --consent resident) || exit 91
 echo "$id" > "$OUT/id"
 # Fill the disk, leaving room for SQLite but not for a packet (about 180 KB with WSQ fingers).
 avail=$(df --output=avail -k "$MNT" | tail -1)

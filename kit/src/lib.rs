@@ -4,6 +4,7 @@
 //!   operator passphrase;
 //! - [`visit`]: a visit's encrypted draft and the session that captures it from the devices;
 //!   [`new_visit`]: starting a visit (offline policy, resident, worklist) and confirming warnings;
+//!   [`discard`]: discarding a draft with a reason kept in an audit line;
 //!   [`devices`]: the drivers' reports as the shared formats record them;
 //!   [`calibration`]: device calibrations and the records captures refer to; [`calibrate`]:
 //!   `jemput calibrate` — opening the device through the registry, running the driver's own
@@ -21,6 +22,7 @@
 pub mod calibrate;
 pub mod calibration;
 pub mod devices;
+pub mod discard;
 pub mod doctor;
 pub mod draft_key;
 pub mod enroll;

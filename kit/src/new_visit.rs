@@ -1,18 +1,22 @@
 //! Starting a visit (`jemput visit new`): the kit's offline policy first (past a limit nothing is
-//! started), then the resident as the operator entered them or from the synced worklist's entry,
-//! and the visit saved at once as an encrypted draft; and confirming a draft's NIK warnings once
-//! they were checked with the resident (`jemput visit confirm`).
+//! started), then the resident as the operator entered them or from the synced worklist's entry
+//! (an id the worklist lacks is refused), the exceptions already known (a finger, the face, the
+//! signature), and the visit saved at once as an encrypted draft; recording consent on a draft
+//! ([`record_consent`], also `jemput visit capture --consent`); and confirming a draft's NIK
+//! warnings once they were checked with the resident (`jemput visit confirm`).
 
 use jemput_core::imaging::signature::SignatureKind;
 use jemput_core::visit::{
-    nik, Category, Consent, ConsentBy, ExceptionReason, FingerPosition, GeoPoint, Operator,
-    Permanence, Place, Resident, ResidentRef, Sex, Visit,
+    nik, Category, Consent, ConsentBy, Exception, ExceptionReason, FingerPosition, GeoPoint,
+    Operator, Permanence, Place, Resident, ResidentRef, Sex, Slot, Visit,
 };
 use jemput_core::worklist::WorklistEntry;
 use uuid::Uuid;
 
 use crate::home::KitHome;
+use crate::visit::attempt::Subject;
 use crate::visit::sample::{synthetic_visit, SampleOptions};
+use crate::visit::Step;
 use crate::visit::{DraftError, Drafts};
 
 /// A visit as the operator starts it.
@@ -42,6 +46,10 @@ pub struct NewVisit {
     pub synthetic: Option<Synthetic>,
     /// Warning codes already confirmed with the resident.
     pub confirm: Vec<String>,
+    /// Exceptions known before capturing (a bandaged finger, a resident unable to sign, a face
+    /// photo refused), recorded in the draft at once in place of those captures; with `synthetic`
+    /// too.
+    pub exceptions: Vec<(Subject, ExceptionReason, Permanence)>,
 }
 
 /// A visit whose captures come from the synthetic generators.
@@ -54,13 +62,6 @@ pub struct Synthetic {
     pub signature_kind: SignatureKind,
 }
 
-/// Something the operator should know, that does not stop the visit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// The worklist entry is not in the synced worklist: its id is recorded as given.
-    NotInWorklist(String),
-}
-
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
@@ -68,12 +69,16 @@ pub enum StartError {
     NoOperator,
     #[error("no resident: pass --nik or --worklist")]
     NoResident,
-    #[error(
-        "no category: pass --category (the worklist entry {0:?} is not in the synced worklist)"
-    )]
-    NoCategory(String),
+    #[error("no category: pass --category")]
+    NoCategory,
+    #[error("{id:?} is not in the synced worklist ({entries} entries): check the id with `jemput worklist`, run `jemput sync` if the office added it since, or start the visit with --nik")]
+    NotInWorklist { id: String, entries: usize },
     #[error("--consent is `resident` or `guardian:NAME`")]
     BadConsent,
+    #[error("a document-only visit (dokumen) records no face, fingers or signature: leave out the exception for the {0}")]
+    ExceptionWithoutBiometrics(String),
+    #[error("two exceptions for the {0}: give one")]
+    ExceptionTwice(String),
     #[error("visit {id} has no warning {code:?} (warnings: {known:?})")]
     UnknownWarning {
         id: Uuid,
@@ -92,20 +97,20 @@ pub enum StartError {
     Draft(#[from] DraftError),
 }
 
-/// The synced worklist's entry `id`; `None` (told to `notice`) when the kit's worklist lacks it.
-fn worklist_entry(
-    home: &KitHome,
-    id: &str,
-    notice: &mut dyn FnMut(Notice),
-) -> Result<Option<WorklistEntry>, StartError> {
+/// The synced worklist's entry `id`; an id the kit's worklist lacks is refused (a visit with no
+/// name and no NIK check would follow).
+fn worklist_entry(home: &KitHome, id: &str) -> Result<WorklistEntry, StartError> {
     let entries = crate::sync::client::load_state(home)?
         .map(|(_, b)| b.worklist)
         .unwrap_or_default();
-    let found = entries.into_iter().find(|e| e.id == id.trim());
-    if found.is_none() {
-        notice(Notice::NotInWorklist(id.to_string()));
-    }
-    Ok(found)
+    let count = entries.len();
+    entries
+        .into_iter()
+        .find(|e| e.id == id.trim())
+        .ok_or_else(|| StartError::NotInWorklist {
+            id: id.trim().to_string(),
+            entries: count,
+        })
 }
 
 /// A visit with nothing captured yet.
@@ -137,12 +142,7 @@ fn blank(category: Category, operator: &str) -> Visit {
 
 /// Starts the visit `new` describes on the kit at `home` and saves it (and, for a synthetic one,
 /// its files) to `drafts`.
-pub fn start(
-    home: &KitHome,
-    drafts: &Drafts,
-    new: &NewVisit,
-    notice: &mut dyn FnMut(Notice),
-) -> Result<Visit, StartError> {
+pub fn start(home: &KitHome, drafts: &Drafts, new: &NewVisit) -> Result<Visit, StartError> {
     let operator = new
         .operator
         .clone()
@@ -156,27 +156,44 @@ pub fn start(
     crate::sync::status::check_new_visit(home, &store)?;
     drop(store);
     let entry = match &new.worklist {
-        Some(id) => worklist_entry(home, id, notice)?,
+        Some(id) => Some(worklist_entry(home, id)?),
         None => None,
     };
     let Some(category) = new.category.or(entry.as_ref().map(|e| e.category)) else {
-        return Err(StartError::NoCategory(
-            new.worklist.clone().unwrap_or_default(),
-        ));
+        return Err(StartError::NoCategory);
     };
+    check_exceptions(category, &new.exceptions)?;
     let (mut visit, files) = match &new.synthetic {
-        Some(s) => synthetic_visit(
-            s.seed,
-            &SampleOptions {
-                category,
-                operator: operator.clone(),
-                finger_exceptions: s.finger_exceptions.clone(),
-                signature_kind: s.signature_kind,
-                ..Default::default()
-            },
-        ),
+        Some(s) => {
+            let mut finger_exceptions = s.finger_exceptions.clone();
+            finger_exceptions.extend(new.exceptions.iter().filter_map(|(subject, r, p)| {
+                match subject {
+                    Subject::Finger(f) => Some((*f, r.clone(), *p)),
+                    _ => None,
+                }
+            }));
+            synthetic_visit(
+                s.seed,
+                &SampleOptions {
+                    category,
+                    operator: operator.clone(),
+                    finger_exceptions,
+                    signature_kind: s.signature_kind,
+                    ..Default::default()
+                },
+            )
+        }
         None => (blank(category, &operator), Vec::new()),
     };
+    for (subject, reason, permanence) in &new.exceptions {
+        record_exception(&mut visit, *subject, reason.clone(), *permanence);
+    }
+    // A synthetic face or signature an exception replaced is not kept.
+    let referenced = visit.referenced_files();
+    let files: Vec<_> = files
+        .into_iter()
+        .filter(|f| referenced.contains(&f.name))
+        .collect();
     visit.resident = Resident {
         reference: match (&new.nik, &new.worklist, &entry) {
             (Some(nik), _, _) => ResidentRef::Nik(nik.trim().into()),
@@ -207,18 +224,7 @@ pub fn start(
         };
     }
     if let Some(c) = &new.consent {
-        let by = match c.as_str() {
-            "resident" => ConsentBy::Resident,
-            g => match g.strip_prefix("guardian:") {
-                Some(name) if !name.trim().is_empty() => ConsentBy::Guardian(name.trim().into()),
-                _ => return Err(StartError::BadConsent),
-            },
-        };
-        visit.consent = Some(Consent {
-            given: true,
-            given_by: by,
-            at: jiff::Timestamp::now(),
-        });
+        record_consent(&mut visit, c)?;
     } else if new.synthetic.is_none() {
         visit.consent = None;
     }
@@ -228,6 +234,65 @@ pub fn start(
     }
     drafts.save_visit(&visit)?;
     Ok(visit)
+}
+
+/// Records in `visit` the consent given now by `by`: `resident`, or `guardian:NAME`. The caller
+/// saves the visit.
+pub fn record_consent(visit: &mut Visit, by: &str) -> Result<(), StartError> {
+    let given_by = match by.trim() {
+        "resident" => ConsentBy::Resident,
+        g => match g.strip_prefix("guardian:") {
+            Some(name) if !name.trim().is_empty() => ConsentBy::Guardian(name.trim().into()),
+            _ => return Err(StartError::BadConsent),
+        },
+    };
+    visit.consent = Some(Consent {
+        given: true,
+        given_by,
+        at: jiff::Timestamp::now(),
+    });
+    Ok(())
+}
+
+/// Refuses exceptions a visit of `category` cannot hold: any, for a visit that records no
+/// biometrics; two for one face, finger or signature.
+fn check_exceptions(
+    category: Category,
+    exceptions: &[(Subject, ExceptionReason, Permanence)],
+) -> Result<(), StartError> {
+    for (i, (subject, _, _)) in exceptions.iter().enumerate() {
+        let what = Step::from(*subject).to_string();
+        if !category.records_biometrics() {
+            return Err(StartError::ExceptionWithoutBiometrics(what));
+        }
+        if exceptions[..i].iter().any(|(s, _, _)| s == subject) {
+            return Err(StartError::ExceptionTwice(what));
+        }
+    }
+    Ok(())
+}
+
+/// Records an exception for `subject` in `visit`, noted now, in place of whatever its slot held.
+fn record_exception(
+    visit: &mut Visit,
+    subject: Subject,
+    reason: ExceptionReason,
+    permanence: Permanence,
+) {
+    let slot = Slot::Exception(Exception {
+        reason,
+        permanence,
+        proof_file: None,
+        noted_at: jiff::Timestamp::now(),
+    });
+    let c = &mut visit.captures;
+    match subject {
+        Subject::Face => c.face = Some(slot),
+        Subject::Finger(f) => {
+            c.fingers.insert(f, slot);
+        }
+        Subject::Signature => c.signature = Some(slot),
+    }
 }
 
 /// Records `codes` as confirmed on the draft `id` (opened with `identity`): each must be one of
@@ -293,7 +358,7 @@ mod tests {
         let drafts = h.drafts().unwrap();
         let mut n = new(&format!(" {NIK} "));
         n.location = Some((-3.1, 121.1));
-        let v = start(&h, &drafts, &n, &mut |n| panic!("{n:?}")).unwrap();
+        let v = start(&h, &drafts, &n).unwrap();
         assert_eq!(v.resident.reference, ResidentRef::Nik(NIK.into()));
         assert_eq!(v.operator.id, "op-7");
         assert_eq!(
@@ -309,29 +374,24 @@ mod tests {
     }
 
     #[test]
-    fn a_worklist_id_the_kit_does_not_hold_is_recorded_as_given_with_a_notice() {
+    fn a_worklist_id_the_kit_does_not_hold_is_refused_and_nothing_is_saved() {
         let d = tempfile::tempdir().unwrap();
         let h = home(d.path(), Some("op-7"));
         let drafts = h.drafts().unwrap();
-        let n = NewVisit {
-            worklist: Some("W-9".into()),
-            category: Some(Category::Sakit),
-            ..Default::default()
-        };
-        let mut notices = Vec::new();
-        let v = start(&h, &drafts, &n, &mut |n| notices.push(n)).unwrap();
-        assert_eq!(notices, [Notice::NotInWorklist("W-9".into())]);
-        assert_eq!(v.resident.reference, ResidentRef::Worklist("W-9".into()));
-        // Without a category the entry would have given, nothing starts.
-        let n = NewVisit {
-            category: None,
-            ..n
-        };
-        let e = start(&h, &drafts, &n, &mut |_| {}).unwrap_err();
-        assert!(
-            matches!(e, StartError::NoCategory(ref w) if w == "W-9"),
-            "{e}"
-        );
+        for category in [Some(Category::Sakit), None] {
+            let n = NewVisit {
+                worklist: Some("W-9".into()),
+                category,
+                ..Default::default()
+            };
+            let e = start(&h, &drafts, &n).unwrap_err();
+            assert!(
+                matches!(e, StartError::NotInWorklist { ref id, entries: 0 } if id == "W-9"),
+                "{e}"
+            );
+            assert!(e.to_string().contains("jemput sync"), "{e}");
+        }
+        assert!(drafts.list().unwrap().is_empty());
     }
 
     #[test]
@@ -339,18 +399,15 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let h = home(d.path(), None);
         let drafts = h.drafts().unwrap();
-        let e = start(&h, &drafts, &new(NIK), &mut |_| {}).unwrap_err();
+        let e = start(&h, &drafts, &new(NIK)).unwrap_err();
         assert!(matches!(e, StartError::NoOperator), "{e}");
         let mut n = new(NIK);
         n.operator = Some("op-1".into());
         n.consent = Some("guardian: ".into());
-        let e = start(&h, &drafts, &n, &mut |_| {}).unwrap_err();
+        let e = start(&h, &drafts, &n).unwrap_err();
         assert_eq!(e.to_string(), "--consent is `resident` or `guardian:NAME`");
         n.nik = Some("12".into());
-        assert!(matches!(
-            start(&h, &drafts, &n, &mut |_| {}),
-            Err(StartError::Nik(_))
-        ));
+        assert!(matches!(start(&h, &drafts, &n), Err(StartError::Nik(_))));
         assert!(drafts.list().unwrap().is_empty());
     }
 
@@ -361,7 +418,7 @@ mod tests {
         let drafts = h.drafts().unwrap();
         let mut n = new(NIK);
         n.sex = Some(Sex::Male); // the NIK says a woman
-        let v = start(&h, &drafts, &n, &mut |_| {}).unwrap();
+        let v = start(&h, &drafts, &n).unwrap();
         let codes: Vec<String> = v.nik_warnings().iter().map(|w| w.code.into()).collect();
         assert!(!codes.is_empty());
         let identity = h

@@ -29,6 +29,7 @@ pub mod sync;
 pub mod upload;
 pub mod usbip;
 pub mod visit;
+pub mod visit_capture;
 pub mod worklist;
 
 use std::path::{Path, PathBuf};

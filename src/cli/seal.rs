@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use jemput::outputs::{SealFailure, SealOutput};
+use jemput_core::packet::PacketError;
 use jemput_kit::draft_key;
 use jemput_kit::seal;
 use uuid::Uuid;
@@ -45,10 +46,11 @@ pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
                 sealed.push(o);
             }
             Err(e) => {
-                eprintln!("error: visit {id} not sealed (its draft is kept): {e}");
+                let error = with_fixes(&drafts, &identity, id, &e);
+                eprintln!("error: visit {id} not sealed (its draft is kept): {error}");
                 failed.push(SealFailure {
                     visit_id: id,
-                    error: e.to_string(),
+                    error,
                 });
             }
         }
@@ -76,6 +78,30 @@ pub fn run(g: &Global, a: SealArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The error, and for a visit that is not ready each problem with the command that fixes it.
+fn with_fixes(
+    drafts: &jemput_kit::visit::Drafts,
+    identity: &age::x25519::Identity,
+    id: Uuid,
+    e: &seal::SealError,
+) -> String {
+    let seal::SealError::Packet(PacketError::Incomplete(lines)) = e else {
+        return e.to_string();
+    };
+    let problems = drafts
+        .load(id, identity)
+        .map(|(v, _)| v.readiness())
+        .unwrap_or_default();
+    let mut out = String::from("the visit is not ready to seal:");
+    for line in lines {
+        out.push_str(&format!("\n  - {line}"));
+        if let Some(p) = problems.iter().find(|p| p.to_string() == *line) {
+            out.push_str(&format!("\n    fix: {}", super::visit::fix_for(p, id)));
+        }
+    }
+    out
 }
 
 /// Drains the queue once to the configured hub; `Err` says why not everything was acknowledged.

@@ -48,7 +48,7 @@ impl DeviceSelect {
 }
 
 /// Setup hints that belong to the CLI, not the library.
-fn hint_for(e: &OpenError) -> Option<&'static str> {
+pub fn hint_for(e: &OpenError) -> Option<&'static str> {
     match e {
         OpenError::PermissionDenied { .. } => Some(
             "`jemput doctor` checks serial permissions; the rules in udev/ give the logged-in \

@@ -1,14 +1,19 @@
-//! `jemput visit`: start, list, show and confirm visits in progress (encrypted drafts).
-//!
-//! Capturing from real devices comes with the device issues; until then `visit new --synthetic`
-//! fills every capture from the built-in generators.
+//! `jemput visit`: start, list, show, confirm and discard visits in progress (encrypted drafts);
+//! `visit capture` (its own file, [`super::visit_capture`]) fills one from the devices, and
+//! `visit new --synthetic` from the built-in generators (training).
 
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use jemput_core::visit::{Category, ExceptionReason, FingerPosition, Permanence, Sex};
+use jemput::outputs::VisitListEntry;
+use jemput_core::visit::check::Problem;
+use jemput_core::visit::{
+    Category, ExceptionReason, FingerPosition, Permanence, ResidentRef, Sex, Visit,
+};
 use jemput_kit::draft_key;
-use jemput_kit::new_visit::{self, NewVisit, Notice, Synthetic};
+use jemput_kit::new_visit::{self, NewVisit, Synthetic};
+use jemput_kit::visit::attempt::Subject;
+use jemput_kit::visit::{progress, Drafts};
 use uuid::Uuid;
 
 use super::Global;
@@ -23,7 +28,9 @@ pub struct VisitArgs {
 pub enum VisitCommand {
     /// Start a visit (saved at once as an encrypted draft)
     New(NewArgs),
-    /// List the drafts on this kit (no passphrase needed)
+    /// Capture a draft from the devices, step by step (resumes where it stopped)
+    Capture(super::visit_capture::CaptureArgs),
+    /// List the drafts on this kit: resident, category, step reached, ready (needs the passphrase)
     List {
         #[arg(long)]
         json: bool,
@@ -40,6 +47,14 @@ pub enum VisitCommand {
         #[arg(required = true)]
         codes: Vec<String>,
     },
+    /// Discard a draft that will never be finished; the reason is kept in an audit line
+    /// (discarded.jsonl in the kit home)
+    Discard {
+        id: Uuid,
+        /// Why (e.g. "resident moved away"); required
+        #[arg(long, required = true)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -53,7 +68,7 @@ pub struct NewArgs {
     pub nik: Option<String>,
     /// Start from a worklist entry (`jemput worklist`): fills the resident reference (its NIK,
     /// else the entry id), name, category and place; an id the synced worklist does not hold is
-    /// recorded as given, with a warning
+    /// refused
     #[arg(long)]
     pub worklist: Option<String>,
     #[arg(long)]
@@ -86,15 +101,17 @@ pub struct NewArgs {
     /// Fill every capture from the built-in synthetic generators (no devices yet)
     #[arg(long)]
     pub synthetic: bool,
-    /// What the resident wrote on the pad: `signature`, or for someone who cannot sign
-    /// `simple-mark` (a simple line) or `written-name`; recorded and flagged (needs --synthetic
-    /// until `visit` captures from a pad)
+    /// What the synthetic resident wrote on the pad: `signature`, or for someone who cannot sign
+    /// `simple-mark` (a simple line) or `written-name`; recorded and flagged (with --synthetic;
+    /// from a pad: `visit capture --signature-kind`)
     #[arg(long, value_enum, requires = "synthetic")]
     pub signature_kind: Option<super::args::SignatureKindArg>,
-    /// Finger exception POS=REASON[,permanent], e.g. 7=amputated,permanent; REASON is amputated,
-    /// bandaged, unable_to_sign, blind, refused, device_failure or other:TEXT
-    #[arg(long = "exception", value_parser = parse_exception)]
-    pub exceptions: Vec<(FingerPosition, ExceptionReason, Permanence)>,
+    /// An exception in place of a capture, WHAT=REASON[,permanent]: WHAT is a finger 1–10, `face`
+    /// or `signature`; REASON is amputated, bandaged, unable_to_sign, blind, refused,
+    /// device_failure or other:TEXT; e.g. 7=amputated,permanent, signature=unable_to_sign.
+    /// Recorded in the draft at once (repeat the flag for more)
+    #[arg(long = "exception", value_name = "WHAT=REASON", value_parser = parse_exception)]
+    pub exceptions: Vec<ExceptionArg>,
     /// Warning codes already confirmed with the resident
     #[arg(long = "confirm")]
     pub confirm: Vec<String>,
@@ -110,15 +127,42 @@ fn parse_sex(s: &str) -> Result<Sex, String> {
     }
 }
 
-fn parse_exception(s: &str) -> Result<(FingerPosition, ExceptionReason, Permanence), String> {
-    let (pos, rest) = s.split_once('=').ok_or("expected POS=REASON[,permanent]")?;
-    let pos: FingerPosition = pos.parse::<u8>().map_err(|e| e.to_string())?.try_into()?;
+/// An exception as the operator gives it: `WHAT=REASON[,permanent|,temporary]`.
+pub type ExceptionArg = (Subject, ExceptionReason, Permanence);
+
+/// Parses `--exception WHAT=REASON[,permanent|,temporary]`: WHAT is a finger 1–10, `face` or
+/// `signature`.
+pub fn parse_exception(s: &str) -> Result<ExceptionArg, String> {
+    let (what, rest) = s
+        .split_once('=')
+        .ok_or("expected WHAT=REASON[,permanent], e.g. 7=bandaged or face=refused")?;
+    let subject = match what.trim() {
+        "face" => Subject::Face,
+        "signature" => Subject::Signature,
+        "documents" | "document" => {
+            return Err(
+                "document photos need no exception: a visit that records biometrics \
+                        may have none, and a document-only visit needs one (take it with \
+                        `jemput visit capture ID --only documents --camera SEL`)"
+                    .into(),
+            )
+        }
+        n => match n.parse::<u8>().ok().and_then(FingerPosition::new) {
+            Some(p) => Subject::Finger(p),
+            None => {
+                return Err(format!(
+                    "{n:?} is no finger, face or signature: use a finger 1–10 (1 right thumb … \
+                     10 left little), `face` or `signature`"
+                ))
+            }
+        },
+    };
     let (reason, perm) = match rest.rsplit_once(',') {
         Some((r, "permanent")) => (r, Permanence::Permanent),
         Some((r, "temporary")) => (r, Permanence::Temporary),
         _ => (rest, Permanence::Temporary),
     };
-    let reason = match reason {
+    let reason = match reason.trim() {
         "amputated" => ExceptionReason::Amputated,
         "bandaged" => ExceptionReason::BandagedOrInjured,
         "unable_to_sign" => ExceptionReason::UnableToSign,
@@ -127,23 +171,21 @@ fn parse_exception(s: &str) -> Result<(FingerPosition, ExceptionReason, Permanen
         "device_failure" => ExceptionReason::DeviceFailure,
         r => match r.strip_prefix("other:") {
             Some(t) if !t.trim().is_empty() => ExceptionReason::Other(t.trim().into()),
-            _ => return Err(format!("unknown exception reason {r:?}")),
+            _ => {
+                return Err(format!(
+                    "unknown exception reason {r:?}: use amputated, bandaged, unable_to_sign, \
+                     blind, refused, device_failure or other:TEXT"
+                ))
+            }
         },
     };
-    Ok((pos, reason, perm))
-}
-
-/// A notice for the operator, in Bahasa Indonesia then English.
-fn notice(n: &Notice) -> String {
-    match n {
-        Notice::NotInWorklist(id) => format!(
-            "peringatan: {id:?} tidak ada di daftar kunjungan hasil sinkron; dicatat apa adanya / \
-             warning: {id:?} is not in the synced worklist (`jemput worklist`); recorded as given"
-        ),
-    }
+    Ok((subject, reason, perm))
 }
 
 pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
+    if let VisitCommand::Capture(c) = a.command {
+        return super::visit_capture::run(g, c);
+    }
     let home = g.open_home()?;
     let drafts = home.drafts()?;
     match a.command {
@@ -163,13 +205,13 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 consent: n.consent,
                 synthetic: n.synthetic.then(|| Synthetic {
                     seed: rand::random::<u32>() as u64,
-                    finger_exceptions: n.exceptions,
+                    finger_exceptions: Vec::new(),
                     signature_kind: n.signature_kind.unwrap_or_default().into(),
                 }),
                 confirm: n.confirm,
+                exceptions: n.exceptions,
             };
-            let visit =
-                new_visit::start(&home, &drafts, &new, &mut |n| eprintln!("{}", notice(&n)))?;
+            let visit = new_visit::start(&home, &drafts, &new)?;
             let problems: Vec<String> = visit.readiness().iter().map(|p| p.to_string()).collect();
             if json {
                 super::output::json(&serde_json::json!({
@@ -179,21 +221,31 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 }))?;
             } else {
                 println!("{}", visit.id);
+                let problems = visit.readiness();
                 for p in &problems {
                     eprintln!("  belum siap / not ready: {p}");
+                }
+                for fix in fixes(&problems, visit.id) {
+                    eprintln!("  next: {fix}");
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         VisitCommand::List { json } => {
             let ids = drafts.list()?;
+            let pass = draft_key::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+            let identity = home.unlock_drafts(&pass)?;
+            let entries: Vec<VisitListEntry> = ids
+                .into_iter()
+                .map(|id| list_entry(&drafts, &identity, id))
+                .collect();
             if json {
-                super::output::json(&ids)?;
-            } else if ids.is_empty() {
+                super::output::json(&entries)?;
+            } else if entries.is_empty() {
                 eprintln!("no drafts");
             } else {
-                for id in ids {
-                    println!("{id}");
+                for e in &entries {
+                    println!("{}", list_line(e));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -216,14 +268,15 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                     visit.category.label_id(),
                     visit.category.label_en()
                 );
-                println!("resident: {:?}", visit.resident.reference);
+                println!("resident: {}", resident(&visit));
                 println!("files: {}", files.len());
                 println!("exceptions: {}", visit.exception_count());
                 if problems.is_empty() {
                     println!("siap disegel / ready to seal");
                 }
-                for p in problems {
+                for p in visit.readiness() {
                     println!("  belum siap / not ready: {p}");
+                    println!("    fix: {}", fix_for(&p, visit.id));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -234,5 +287,137 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
             new_visit::confirm(&drafts, &identity, id, &codes)?;
             Ok(ExitCode::SUCCESS)
         }
+        VisitCommand::Discard { id, reason } => {
+            let pass = draft_key::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+            let identity = home.unlock_drafts(&pass)?;
+            let r = jemput_kit::discard::discard(&home, &drafts, &identity, id, &reason)?;
+            let progress = r
+                .progress
+                .map(|[done, needed]| format!(", {done} of {needed} captures"))
+                .unwrap_or_default();
+            eprintln!(
+                "discarded visit {id}{progress}: {:?}; recorded in {}",
+                r.reason,
+                home.root.join(jemput_kit::discard::AUDIT_FILE).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        VisitCommand::Capture(_) => unreachable!("dispatched above"),
+    }
+}
+
+/// The resident as the operator reads it: `NIK 7408014512500001, Siti Aminah`.
+fn resident(visit: &Visit) -> String {
+    let reference = match &visit.resident.reference {
+        ResidentRef::Nik(n) => format!("NIK {n}"),
+        ResidentRef::Worklist(w) => format!("worklist entry {w}"),
+    };
+    match &visit.resident.name {
+        Some(name) => format!("{reference}, {name}"),
+        None => reference,
+    }
+}
+
+/// One draft as `visit list` shows it; a draft that cannot be read says why.
+fn list_entry(drafts: &Drafts, identity: &age::x25519::Identity, id: Uuid) -> VisitListEntry {
+    match drafts.load(id, identity) {
+        Ok((visit, _)) => {
+            let (done, needed) = progress::count(&visit);
+            let problems = visit.readiness();
+            VisitListEntry {
+                visit_id: id,
+                resident: Some(resident(&visit)),
+                category: Some(visit.category.code().to_string()),
+                started_at: Some(visit.started_at),
+                next_step: progress::first_missing(&visit).map(|s| s.id()),
+                captures: Some([done, needed]),
+                ready: problems.is_empty(),
+                problems: problems.iter().map(|p| p.to_string()).collect(),
+                error: None,
+            }
+        }
+        Err(e) => VisitListEntry {
+            visit_id: id,
+            resident: None,
+            category: None,
+            started_at: None,
+            next_step: None,
+            captures: None,
+            ready: false,
+            problems: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+fn list_line(e: &VisitListEntry) -> String {
+    if let Some(error) = &e.error {
+        return format!("{}  cannot be read: {error}", e.visit_id);
+    }
+    let step = match (&e.next_step, e.captures) {
+        (Some(s), Some([done, needed])) => format!("next {s} ({done}/{needed})"),
+        (None, _) => "all captured".to_string(),
+        (Some(s), None) => format!("next {s}"),
+    };
+    let ready = if e.ready {
+        "ready to seal".to_string()
+    } else {
+        format!("not ready ({})", e.problems.len())
+    };
+    format!(
+        "{}  {:<12} {:<26} {}  {}",
+        e.visit_id,
+        e.category.as_deref().unwrap_or("-"),
+        step,
+        ready,
+        e.resident.as_deref().unwrap_or("-"),
+    )
+}
+
+/// The commands that fix `problems` of the draft `id`, each once: the fingers' share one.
+pub fn fixes(problems: &[Problem], id: Uuid) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in problems {
+        let fix = match p {
+            Problem::MissingFinger(_) => format!(
+                "jemput visit capture {id} --only fingers --scanner SEL; for a finger that cannot \
+                 be taken: jemput visit capture {id} --exception N=REASON"
+            ),
+            p => fix_for(p, id),
+        };
+        if !out.contains(&fix) {
+            out.push(fix);
+        }
+    }
+    out
+}
+
+/// The command that fixes `problem` of the draft `id`.
+pub fn fix_for(problem: &Problem, id: Uuid) -> String {
+    let capture = format!("jemput visit capture {id}");
+    match problem {
+        Problem::NoConsent => format!("{capture} --consent resident (or --consent guardian:NAME)"),
+        Problem::ConsentRefused => format!(
+            "nothing is sealed without consent: jemput visit discard {id} --reason \"consent refused\""
+        ),
+        Problem::BadNik(_) => format!(
+            "a draft's NIK cannot be changed: jemput visit discard {id} --reason \"wrong NIK\", \
+             then jemput visit new with the right one"
+        ),
+        Problem::Unconfirmed(w) => format!(
+            "check it with the resident, then jemput visit confirm {id} {}",
+            w.code
+        ),
+        Problem::MissingFace => format!(
+            "{capture} --only face --camera SEL; if it cannot be taken: {capture} --exception face=REASON"
+        ),
+        Problem::MissingFinger(f) => format!(
+            "{capture} --only fingers --scanner SEL; if it cannot be taken: {capture} --exception {}=REASON",
+            f.code()
+        ),
+        Problem::MissingSignature => format!(
+            "{capture} --only signature --pad SEL; if the resident cannot sign: {capture} --exception signature=unable_to_sign"
+        ),
+        Problem::NoDocuments => format!("{capture} --only documents --camera SEL"),
     }
 }

@@ -101,6 +101,46 @@ impl SessionDevices {
         }
         Ok(devices)
     }
+
+    /// Drops the device of `capability` and its calibration, closing it (a serial port is free to
+    /// be opened again): before opening a device afresh by its selector, e.g. after a replug.
+    pub fn remove(&mut self, capability: Capability) {
+        match capability {
+            Capability::Camera => {
+                self.camera = None;
+                self.camera_calibration = None;
+            }
+            Capability::Fingerprint => {
+                self.scanner = None;
+                self.scanner_calibration = None;
+            }
+            Capability::Signature => {
+                self.pad = None;
+                self.pad_calibration = None;
+            }
+            Capability::Location => self.gps = None,
+        }
+    }
+
+    /// Moves every device `fresh` holds into these devices, with its calibration, in place of the
+    /// device of the same capability; the others stay.
+    pub fn replace_with(&mut self, fresh: SessionDevices) {
+        if fresh.camera.is_some() {
+            self.camera = fresh.camera;
+            self.camera_calibration = fresh.camera_calibration;
+        }
+        if fresh.scanner.is_some() {
+            self.scanner = fresh.scanner;
+            self.scanner_calibration = fresh.scanner_calibration;
+        }
+        if fresh.pad.is_some() {
+            self.pad = fresh.pad;
+            self.pad_calibration = fresh.pad_calibration;
+        }
+        if fresh.gps.is_some() {
+            self.gps = fresh.gps;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +187,21 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().contains("choose one"), "{e}");
+    }
+
+    #[test]
+    fn a_device_is_removed_and_replaced_alone() {
+        let home = tempfile::tempdir().unwrap();
+        let mut d =
+            SessionDevices::from_opened(home.path(), vec![sim("sim:ef01"), sim("sim:isdv4")])
+                .unwrap();
+        d.remove(Capability::Fingerprint);
+        assert!(d.scanner.is_none());
+        assert!(d.pad.is_some(), "the pad stays");
+        let fresh = SessionDevices::from_opened(home.path(), vec![sim("sim:uru4000")]).unwrap();
+        d.replace_with(fresh);
+        assert_eq!(d.scanner.as_ref().unwrap().info().driver, "uru4000");
+        assert_eq!(d.pad.as_ref().unwrap().info().driver, "isdv4");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! A visit on the kit: its encrypted draft ([`draft`]) and the session that captures it from the
 //! devices one step at a time ([`session`], following a [`plan`]): the location ([`location`]),
 //! the face ([`face`]), the fingers ([`fingers`]), the signature ([`signature`]) and document
-//! photos ([`documents`]), every attempt reported to an observer ([`attempt`]). [`rig`] runs a
-//! visit on the device models; [`sample`] makes synthetic visits. The visit's data model is
+//! photos ([`documents`]), every attempt reported to an observer ([`attempt`]). [`progress`] says
+//! how far a visit has come from its record alone (a list of drafts). [`rig`] runs a visit on the
+//! device models; [`sample`] makes synthetic visits. The visit's data model is
 //! `jemput_core::visit`.
 //!
 //! Layers, lowest first: [`error`], [`attempt`], [`step`] and [`draft`] are the shared vocabulary;
@@ -18,6 +19,7 @@ pub mod face;
 pub mod fingers;
 pub mod location;
 pub mod plan;
+pub mod progress;
 pub mod rig;
 pub mod sample;
 pub mod session;
@@ -30,4 +32,4 @@ pub use draft::{DraftError, Drafts};
 pub use error::CaptureError;
 pub use jemput_drivers::synth;
 pub use session::{StepOutcome, VisitSession};
-pub use step::Step;
+pub use step::{Step, StepKind};

@@ -132,6 +132,13 @@ impl VisitSession {
         &self.devices
     }
 
+    /// The devices, to replace one between steps (a device opened afresh after a replug:
+    /// [`SessionDevices::remove`], then [`SessionDevices::replace_with`]). The steps a visit has
+    /// follow the devices it holds.
+    pub fn devices_mut(&mut self) -> &mut SessionDevices {
+        &mut self.devices
+    }
+
     pub fn plan(&self) -> &CapturePlan {
         &self.plan
     }

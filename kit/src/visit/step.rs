@@ -35,6 +35,28 @@ impl Step {
         }
     }
 
+    /// The kind of step it is (all the fingers are one kind, and all the document photos).
+    pub fn kind(self) -> StepKind {
+        match self {
+            Step::Location => StepKind::Location,
+            Step::Face => StepKind::Face,
+            Step::Finger(_) => StepKind::Fingers,
+            Step::Signature => StepKind::Signature,
+            Step::Document(_) => StepKind::Documents,
+        }
+    }
+
+    /// What the step captures, as an attempt names it (`None` for the location and the document
+    /// photos, which have no exceptions and no attempts).
+    pub fn subject(self) -> Option<Subject> {
+        match self {
+            Step::Face => Some(Subject::Face),
+            Step::Finger(p) => Some(Subject::Finger(p)),
+            Step::Signature => Some(Subject::Signature),
+            Step::Location | Step::Document(_) => None,
+        }
+    }
+
     /// The device the step needs, as an error names it.
     pub(crate) fn device(self) -> &'static str {
         match self {
@@ -66,6 +88,61 @@ impl fmt::Display for Step {
             Step::Signature => write!(f, "signature"),
             Step::Document(n) => write!(f, "document photo {n}"),
         }
+    }
+}
+
+/// A kind of step, for running only some of a visit's steps (`jemput visit capture --only
+/// fingers`): `location`, `face`, `fingers`, `signature`, `documents`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StepKind {
+    Location,
+    Face,
+    Fingers,
+    Signature,
+    Documents,
+}
+
+impl StepKind {
+    pub const ALL: [StepKind; 5] = [
+        StepKind::Location,
+        StepKind::Face,
+        StepKind::Fingers,
+        StepKind::Signature,
+        StepKind::Documents,
+    ];
+
+    /// Its name on the command line and in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Location => "location",
+            StepKind::Face => "face",
+            StepKind::Fingers => "fingers",
+            StepKind::Signature => "signature",
+            StepKind::Documents => "documents",
+        }
+    }
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is no kind of step.
+#[derive(Debug, thiserror::Error)]
+#[error("no kind of step {0:?}: use location, face, fingers, signature or documents")]
+pub struct UnknownStepKind(String);
+
+impl FromStr for StepKind {
+    type Err = UnknownStepKind;
+
+    /// Parses [`StepKind::name`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        StepKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| UnknownStepKind(s.to_string()))
     }
 }
 
@@ -132,6 +209,23 @@ mod tests {
         ] {
             assert!(bad.parse::<Step>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn each_step_has_its_kind_and_kinds_parse_back() {
+        let finger = Step::Finger(FingerPosition::new(7).unwrap());
+        assert_eq!(finger.kind(), StepKind::Fingers);
+        assert_eq!(Step::Document(3).kind(), StepKind::Documents);
+        assert_eq!(
+            finger.subject(),
+            Some(Subject::Finger(FingerPosition::new(7).unwrap()))
+        );
+        assert_eq!(Step::Document(1).subject(), None);
+        for k in StepKind::ALL {
+            assert_eq!(k.name().parse::<StepKind>().unwrap(), k);
+        }
+        let e = "finger".parse::<StepKind>().unwrap_err();
+        assert!(e.to_string().contains("fingers"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,495 @@
+//! `jemput visit capture ID`: the visit engine (`jemput_kit::visit::VisitSession`) on the
+//! terminal — the devices chosen by selector, one step at a time with a prompt before each (or
+//! none with `--yes`), every attempt printed, the draft saved after every capture, and a rerun
+//! resuming at the first step the draft lacks.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use jemput::outputs::VisitCaptureOutput;
+use jemput_core::visit::{Slot, Visit};
+use jemput_drivers::registry::{self, Capability, OpenOptions, OpenedDevice};
+use jemput_drivers::{DeviceError, Selector};
+use jemput_kit::draft_key;
+use jemput_kit::new_visit;
+use jemput_kit::visit::attempt::{AttemptEvent, CaptureObserver};
+use jemput_kit::visit::location::FixOutcome;
+use jemput_kit::visit::plan::CapturePlan;
+use jemput_kit::visit::{CaptureError, SessionDevices, Step, StepKind, StepOutcome, VisitSession};
+use uuid::Uuid;
+
+use super::visit::{parse_exception, ExceptionArg};
+use super::Global;
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The draft to capture into (`jemput visit list`)
+    pub id: Uuid,
+    /// The camera for the face and document photos: VID:PID[:SERIAL], usb:PORT, v4l2:/dev/videoN
+    /// or sim:ptp[:n]
+    #[arg(long, value_name = "SEL")]
+    pub camera: Option<Selector>,
+    /// The fingerprint scanner: a tty path, VID:PID[:SERIAL], usb:PORT or sim:ef01|sim:uru4000
+    #[arg(long, value_name = "SEL")]
+    pub scanner: Option<Selector>,
+    /// The signature pad: a tty path, VID:PID[:SERIAL], usb:PORT or sim:isdv4
+    #[arg(long, value_name = "SEL")]
+    pub pad: Option<Selector>,
+    /// The GPS receiver: a tty path, VID:PID[:SERIAL], usb:PORT or sim:gps (a fix is logged,
+    /// never required)
+    #[arg(long, value_name = "SEL")]
+    pub gps: Option<Selector>,
+    /// An exception in place of a capture, WHAT=REASON[,permanent] as for `visit new` (e.g.
+    /// 7=bandaged, face=refused, signature=unable_to_sign); recorded before any step runs
+    #[arg(long = "exception", value_name = "WHAT=REASON", value_parser = parse_exception)]
+    pub exceptions: Vec<ExceptionArg>,
+    /// Let --exception replace a capture the draft already holds (its files are removed)
+    #[arg(long)]
+    pub replace: bool,
+    /// Run only these kinds of step: location, face, fingers, signature, documents (repeatable)
+    #[arg(long, value_name = "KIND")]
+    pub only: Vec<StepKind>,
+    /// Take a step again although the draft holds it, e.g. face or finger-07 (repeatable)
+    #[arg(long, value_name = "STEP")]
+    pub redo: Vec<Step>,
+    /// Record the resident's consent first: `resident` or `guardian:NAME`
+    #[arg(long)]
+    pub consent: Option<String>,
+    /// What the resident writes on the pad
+    #[arg(long, value_enum, default_value_t = super::args::SignatureKindArg::Signature)]
+    pub signature_kind: super::args::SignatureKindArg,
+    /// Document photos to take with the camera [default: 1 for a document-only visit, else 0]
+    #[arg(long, value_name = "N")]
+    pub documents: Option<u32>,
+    /// Seconds to wait for each finger, photo or signature
+    #[arg(long, default_value_t = 60.0, value_name = "S")]
+    pub timeout: f64,
+    /// No prompts: run every step at once (scripts); without it each step waits for an answer on
+    /// stdin
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// stdout is one JSON object: visit_id, ran, pending, ready, problems
+    /// (schemas/visit-capture.schema.json)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the operator answered at a prompt.
+enum Answer {
+    Go,
+    Skip,
+    Exception(ExceptionArg),
+    Stop,
+}
+
+pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
+    let home = g.open_home()?;
+    let drafts = home.drafts()?;
+    let pass = draft_key::passphrase_from_env_or_prompt("Kit passphrase: ")?;
+    let identity = home.unlock_drafts(&pass)?;
+    let (mut visit, _) = drafts.load(a.id, &identity)?;
+    check_exceptions(&visit, &a)?;
+    if let Some(c) = &a.consent {
+        new_visit::record_consent(&mut visit, c)?;
+    }
+
+    let timeout = Duration::try_from_secs_f64(a.timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .context("--timeout takes a positive number of seconds")?;
+    // Each device by its selector, as what the flag names it (a camera for --camera …).
+    let selectors = [
+        (a.camera.clone(), Capability::Camera),
+        (a.scanner.clone(), Capability::Fingerprint),
+        (a.pad.clone(), Capability::Signature),
+        (a.gps.clone(), Capability::Location),
+    ];
+    let mut opened = Vec::new();
+    for (selector, capability) in &selectors {
+        if let Some(s) = selector {
+            opened.push(open(s, *capability)?);
+        }
+    }
+    let has_gps = a.gps.is_some();
+    let devices = SessionDevices::from_opened(&home.root, opened)?;
+    let plan = CapturePlan {
+        timeout,
+        policy: home.config.capture.clone(),
+        face: home.config.face.clone(),
+        signature_kind: a.signature_kind.into(),
+        documents: a
+            .documents
+            .unwrap_or(u32::from(!visit.category.records_biometrics())),
+        ..CapturePlan::default()
+    };
+    let mut session = VisitSession::start(drafts, visit, devices, plan)?;
+    for s in &a.redo {
+        if !session.steps().contains(s) {
+            anyhow::bail!(
+                "--redo {}: this visit has no such step with the devices chosen ({})",
+                s.id(),
+                device_flag(*s)
+            );
+        }
+    }
+    for (subject, reason, permanence) in &a.exceptions {
+        session.record_exception(*subject, reason.clone(), *permanence)?;
+        note(&format!(
+            "{}: recorded as an exception ({})",
+            Step::from(*subject),
+            reason.label_id()
+        ));
+    }
+
+    // Ctrl-C cuts the step in progress short; the draft keeps what was captured before it.
+    let interrupt = super::interrupt::flag();
+    let cancel = session.cancel_flag();
+    let watching = Arc::new(AtomicBool::new(true));
+    {
+        let (interrupt, watching) = (interrupt.clone(), watching.clone());
+        std::thread::spawn(move || {
+            while watching.load(Ordering::SeqCst) {
+                if interrupt.load(Ordering::SeqCst) {
+                    cancel.store(true, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+    }
+
+    let todo: Vec<Step> = session
+        .steps()
+        .into_iter()
+        .filter(|s| a.only.is_empty() || a.only.contains(&s.kind()))
+        .filter(|s| *s != Step::Location || has_gps)
+        .filter(|s| a.redo.contains(s) || !session.is_done(*s))
+        .collect();
+    if todo.is_empty() {
+        note("nothing to capture with the devices chosen");
+    }
+    let mut stdin = std::io::stdin().lock();
+    let mut ran = Vec::new();
+    let mut failed: Option<Step> = None;
+    let mut stopped = false;
+    'steps: for (i, step) in todo.iter().copied().enumerate() {
+        note(&format!(
+            "[{}/{}] {step}: {}",
+            i + 1,
+            todo.len(),
+            instruction(step)
+        ));
+        let mut retry = false;
+        loop {
+            if interrupt.load(Ordering::SeqCst) {
+                stopped = true;
+                break 'steps;
+            }
+            if !a.yes {
+                match ask(&mut stdin, step, retry)? {
+                    Answer::Go if retry => {
+                        // Open the device afresh by its selector: it may have been replugged.
+                        let capability = step_capability(step);
+                        if let Some((Some(selector), _)) =
+                            selectors.iter().find(|(_, c)| *c == capability)
+                        {
+                            if let Err(e) = reopen(&mut session, &home.root, selector, capability) {
+                                note(&format!("  {e:#}"));
+                                continue;
+                            }
+                        }
+                    }
+                    Answer::Go => {}
+                    Answer::Skip => {
+                        note(&format!("  {step}: skipped for now"));
+                        continue 'steps;
+                    }
+                    Answer::Exception((subject, reason, permanence)) => {
+                        session.record_exception(subject, reason.clone(), permanence)?;
+                        note(&format!(
+                            "  {step}: recorded as an exception ({})",
+                            reason.label_id()
+                        ));
+                        ran.push(step);
+                        continue 'steps;
+                    }
+                    Answer::Stop => {
+                        stopped = true;
+                        break 'steps;
+                    }
+                }
+            }
+            match session.run(step, &mut PrintAttempts) {
+                Ok(outcome) => {
+                    note(&format!("  {step}: {}", describe(&outcome)));
+                    ran.push(step);
+                    continue 'steps;
+                }
+                Err(e) if cancelled(&e) && interrupt.load(Ordering::SeqCst) => {
+                    stopped = true;
+                    break 'steps;
+                }
+                Err(e) => {
+                    note(&format!("  {step} failed: {e}"));
+                    if a.yes {
+                        failed = Some(step);
+                        break 'steps;
+                    }
+                    note(&format!(
+                        "  check the {} (plugged in, powered); trying again opens it afresh",
+                        step_device(step)
+                    ));
+                    retry = true;
+                }
+            }
+        }
+    }
+    watching.store(false, Ordering::SeqCst);
+
+    let visit = session.visit();
+    let pending: Vec<Step> = todo
+        .iter()
+        .copied()
+        .filter(|s| !session.is_done(*s) && !ran.contains(s))
+        .collect();
+    report(visit, &ran, &pending, a.json)?;
+    let resume = format!("jemput visit capture {} …", visit.id);
+    if interrupt.load(Ordering::SeqCst) {
+        note(&format!(
+            "stopped (Ctrl-C): the draft keeps every capture taken; run `{resume}` again to go on"
+        ));
+        return Ok(ExitCode::from(super::interrupt::EXIT_INTERRUPTED));
+    }
+    if let Some(step) = failed {
+        note(&format!(
+            "the {step} could not be captured; what was captured before it is in the draft. \
+             Check the {}, then run `{resume}` again: it resumes at the {step}",
+            step_device(step)
+        ));
+        return Ok(ExitCode::FAILURE);
+    }
+    if stopped {
+        note(&format!(
+            "stopped: the draft keeps every capture taken; run `{resume}` again to go on"
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses, before any device is opened, an exception that would replace a capture unless
+/// `--replace` allows it.
+fn check_exceptions(visit: &Visit, a: &CaptureArgs) -> anyhow::Result<()> {
+    if !visit.category.records_biometrics() && !a.exceptions.is_empty() {
+        anyhow::bail!(
+            "a document-only visit (dokumen) records no face, fingers or signature: leave out --exception"
+        );
+    }
+    for (subject, _, _) in &a.exceptions {
+        let step = Step::from(*subject);
+        let held = match step {
+            Step::Face => visit.captures.face.as_ref(),
+            Step::Finger(p) => visit.captures.fingers.get(&p),
+            Step::Signature => visit.captures.signature.as_ref(),
+            _ => None,
+        };
+        if matches!(held, Some(Slot::Captured(_))) && !a.replace {
+            anyhow::bail!(
+                "the draft already holds a capture of the {step}; it is kept. Add --replace to \
+                 record the exception in its place"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Opens one device as `capability`, with the setup hint an error calls for.
+fn open(selector: &Selector, capability: Capability) -> anyhow::Result<OpenedDevice> {
+    let options = OpenOptions {
+        wanted: Some(capability),
+        ..OpenOptions::default()
+    };
+    let opened = registry::open(selector, &options).map_err(|e| {
+        let what = format!("cannot open the {} {selector}", capability.noun());
+        match super::select::hint_for(&e) {
+            Some(hint) => anyhow::anyhow!("{what}: {e}\nhint: {hint}"),
+            None => anyhow::anyhow!("{what}: {e}"),
+        }
+    })?;
+    anyhow::ensure!(
+        opened.capability() == capability,
+        "{selector} is a {}, not a {}: check the selector (`jemput devices`)",
+        opened.capability().noun(),
+        capability.noun()
+    );
+    Ok(opened)
+}
+
+/// Closes the session's device of `capability` and opens it again by `selector`.
+fn reopen(
+    session: &mut VisitSession,
+    home: &std::path::Path,
+    selector: &Selector,
+    capability: Capability,
+) -> anyhow::Result<()> {
+    session.devices_mut().remove(capability);
+    let fresh = SessionDevices::from_opened(home, vec![open(selector, capability)?])?;
+    session.devices_mut().replace_with(fresh);
+    note(&format!("  {} {selector} opened afresh", capability.noun()));
+    Ok(())
+}
+
+/// Reads one answer from stdin; end of input stops.
+fn ask(stdin: &mut impl BufRead, step: Step, retry: bool) -> anyhow::Result<Answer> {
+    let exception = step
+        .subject()
+        .map_or("", |_| "  ·  x REASON[,permanent]: record an exception");
+    let go = if retry { "try again" } else { "capture" };
+    loop {
+        note(&format!(
+            "  Enter: {go}  ·  s: skip for now{exception}  ·  q: stop (the draft is kept)"
+        ));
+        let mut line = String::new();
+        if stdin.read_line(&mut line)? == 0 {
+            note("  no more answers on stdin (pass --yes to capture without prompts)");
+            return Ok(Answer::Stop);
+        }
+        let line = line.trim();
+        match (line, step.subject()) {
+            ("", _) => return Ok(Answer::Go),
+            ("s", _) => return Ok(Answer::Skip),
+            ("q", _) => return Ok(Answer::Stop),
+            (l, Some(subject)) if l.starts_with("x ") => {
+                let what = match subject {
+                    jemput_kit::visit::attempt::Subject::Face => "face".to_string(),
+                    jemput_kit::visit::attempt::Subject::Signature => "signature".to_string(),
+                    jemput_kit::visit::attempt::Subject::Finger(p) => p.code().to_string(),
+                };
+                match parse_exception(&format!("{what}={}", l[2..].trim())) {
+                    Ok(e) => return Ok(Answer::Exception(e)),
+                    Err(e) => note(&format!("  {e}")),
+                }
+            }
+            (other, _) => note(&format!("  {other:?} is no answer here")),
+        }
+    }
+}
+
+/// Whether the step failed because it was cancelled.
+fn cancelled(e: &CaptureError) -> bool {
+    matches!(
+        e,
+        CaptureError::Device {
+            source: DeviceError::Cancelled,
+            ..
+        }
+    )
+}
+
+/// What the operator does for the step.
+fn instruction(step: Step) -> String {
+    match step {
+        Step::Location => "waiting for a fix from the GPS receiver".into(),
+        Step::Face => "the resident faces the camera in front of the backdrop".into(),
+        Step::Finger(p) if p.name_en().ends_with("thumb") => {
+            format!("place the {} on the scanner", p.name_en())
+        }
+        Step::Finger(p) => format!("place the {} finger on the scanner", p.name_en()),
+        Step::Signature => "hand the pen to the resident to write on the pad".into(),
+        Step::Document(n) => format!("hold document {n} flat in front of the camera"),
+    }
+}
+
+fn step_capability(step: Step) -> Capability {
+    match step.kind() {
+        StepKind::Location => Capability::Location,
+        StepKind::Face | StepKind::Documents => Capability::Camera,
+        StepKind::Fingers => Capability::Fingerprint,
+        StepKind::Signature => Capability::Signature,
+    }
+}
+
+fn step_device(step: Step) -> &'static str {
+    step_capability(step).noun()
+}
+
+fn device_flag(step: Step) -> &'static str {
+    match step.kind() {
+        StepKind::Location => "--gps",
+        StepKind::Face | StepKind::Documents => "--camera",
+        StepKind::Fingers => "--scanner",
+        StepKind::Signature => "--pad",
+    }
+}
+
+/// What a step did, in a few words.
+fn describe(outcome: &StepOutcome) -> String {
+    match outcome {
+        StepOutcome::Location(FixOutcome::Fix(p)) => format!("{:.5}, {:.5}", p.lat, p.lon),
+        StepOutcome::Location(FixOutcome::NoFix(why)) => {
+            format!("no fix ({why}); the visit goes on without one")
+        }
+        StepOutcome::Slot(Slot::Captured(c)) => {
+            let score = c
+                .quality
+                .as_ref()
+                .map(|q| format!(" (score {}, {})", q.score, q.algorithm))
+                .unwrap_or_default();
+            let forced = if c.forced { ", kept as forced" } else { "" };
+            format!("captured{score}{forced}, saved in the draft")
+        }
+        StepOutcome::Slot(Slot::Exception(e)) => {
+            format!("recorded as an exception ({})", e.reason.label_id())
+        }
+    }
+}
+
+/// Prints the visit's state: stdout is the JSON or the summary, and what still blocks sealing
+/// with the command that fixes it.
+fn report(visit: &Visit, ran: &[Step], pending: &[Step], json: bool) -> anyhow::Result<()> {
+    let problems = visit.readiness();
+    if json {
+        return super::output::json(&VisitCaptureOutput {
+            visit_id: visit.id,
+            ran: ran.iter().map(|s| s.id()).collect(),
+            pending: pending.iter().map(|s| s.id()).collect(),
+            ready: problems.is_empty(),
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+        });
+    }
+    println!("visit {}", visit.id);
+    println!(
+        "steps run: {}",
+        if ran.is_empty() {
+            "none".to_string()
+        } else {
+            ran.iter().map(|s| s.id()).collect::<Vec<_>>().join(" ")
+        }
+    );
+    if problems.is_empty() {
+        println!("ready to seal: jemput seal {}", visit.id);
+    }
+    for p in &problems {
+        println!("  not ready: {p}");
+    }
+    for fix in super::visit::fixes(&problems, visit.id) {
+        println!("  next: {fix}");
+    }
+    Ok(())
+}
+
+/// Prints every attempt as it is scored, in Bahasa Indonesia then English.
+struct PrintAttempts;
+
+impl CaptureObserver for PrintAttempts {
+    fn attempt(&mut self, e: &AttemptEvent) {
+        note(&format!("    {}\n      {}", e.line_id(), e.line_en()));
+    }
+}
+
+fn note(message: &str) {
+    super::output::note(message);
+}
