@@ -280,3 +280,53 @@ fn a_client_that_connects_early_and_speaks_later_is_served() {
     assert_eq!(&head[..4], &[0x01, 0x11, 0x00, 0x05]);
     assert_eq!(&head[8..], &[0, 0, 0, 1], "one device");
 }
+
+/// Sends a PTP command on bulk OUT and reads its response (the operation has no data phase).
+fn command(c: &mut UsbIpClient, code: u16, tid: u32, params: Vec<u32>) -> Vec<u8> {
+    let cmd = ParamContainer {
+        kind: ContainerType::Command,
+        code,
+        transaction_id: tid,
+        params,
+    }
+    .encode()
+    .unwrap();
+    let s = c.submit(0x02, [0; 8], &cmd, 0).unwrap();
+    assert!(c.wait(s, WAIT).unwrap().is_some());
+    let s = c.submit(0x81, [0; 8], &[], 512).unwrap();
+    data_of(c.wait(s, WAIT).unwrap().unwrap())
+}
+
+/// A host may read each PTP event with one interrupt URB larger than the endpoint's packets (as
+/// libgphoto2 does, 64 bytes): the transfer ends only on a short or zero-length packet or a full
+/// buffer, so the URB must come back with the whole 16-byte event although the model's interrupt
+/// packets are 8 bytes. (Before the server filled URBs packet by packet it answered with the
+/// first 8 bytes, and a host reading one URB per event never saw ObjectAdded.)
+#[test]
+fn one_interrupt_urb_larger_than_a_packet_receives_a_whole_event() {
+    let srv = server(PtpModelConfig::default().fast());
+    let mut c = UsbIpClient::import(srv.address(), srv.busid()).unwrap();
+    let ok = |r: &[u8]| u16::from_le_bytes([r[6], r[7]]) == 0x2001;
+    assert!(ok(&command(&mut c, 0x1002, 0, vec![1])), "OpenSession");
+    assert!(
+        ok(&command(&mut c, 0x100E, 1, vec![0, 0])),
+        "InitiateCapture"
+    );
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let s = c.submit(0x83, [0; 8], &[], 64).unwrap();
+        let event = data_of(c.wait(s, WAIT).unwrap().expect("an event"));
+        let h = decode_header(&event).unwrap();
+        assert_eq!(h.kind, ContainerType::Event);
+        assert_eq!(h.length as usize, event.len(), "one URB, one whole event");
+        codes.push(h.code);
+    }
+    assert_eq!(codes, [0x4002, 0x400D], "ObjectAdded, then CaptureComplete");
+    // An URB the size of one packet still completes at each packet (a full buffer).
+    assert!(
+        ok(&command(&mut c, 0x100E, 2, vec![0, 0])),
+        "InitiateCapture"
+    );
+    let s = c.submit(0x83, [0; 8], &[], 8).unwrap();
+    assert_eq!(data_of(c.wait(s, WAIT).unwrap().unwrap()).len(), 8);
+}

@@ -152,6 +152,8 @@ pub struct PtpModel {
     halted: bool,
     events: VecDeque<(Instant, Vec<u8>)>,
     event_out: Vec<u8>,
+    /// The event just sent filled its last interrupt packet: a zero-length packet ends it.
+    event_zlp: bool,
     unplugged: bool,
     log: ModelLog,
     /// Device properties: exposure and white balance.
@@ -290,6 +292,7 @@ impl PtpModel {
             halted: false,
             events: VecDeque::new(),
             event_out: Vec::new(),
+            event_zlp: false,
             unplugged: false,
             log: ModelLog::default(),
             props,
@@ -771,6 +774,9 @@ impl UsbFunction for PtpModel {
             return Err(UsbError::Stall { endpoint: ep });
         }
         if self.event_out.is_empty() {
+            if std::mem::take(&mut self.event_zlp) {
+                return Ok(Some(Vec::new()));
+            }
             match self.events.front() {
                 Some((at, _)) if *at <= Instant::now() => {
                     self.event_out = self.events.pop_front().expect("front exists").1;
@@ -778,9 +784,12 @@ impl UsbFunction for PtpModel {
                 _ => return Ok(None),
             }
         }
-        let n = max_len
-            .min(self.cfg.interrupt_packet)
-            .min(self.event_out.len());
-        Ok(Some(self.event_out.drain(..n).collect()))
+        let packet = self.cfg.interrupt_packet.max(1);
+        let n = max_len.min(packet).min(self.event_out.len());
+        let chunk: Vec<u8> = self.event_out.drain(..n).collect();
+        // An event that ends exactly on a packet boundary is ended by a zero-length packet, so a
+        // host reading it with one larger URB sees where it ends (USB 2.0 §5.3.2).
+        self.event_zlp = self.event_out.is_empty() && n == packet;
+        Ok(Some(chunk))
     }
 }

@@ -1,6 +1,15 @@
 //! A USB/IP server exporting one device model: it answers the standard requests from the model's
 //! [`UsbDescription`] and hands everything else to the model, holding IN URBs until the model
 //! has data (a NAKing endpoint the host keeps polling), and cancelling them on CMD_UNLINK.
+//!
+//! A bulk or interrupt IN URB is filled as a host controller fills it: packet by packet (each at
+//! most the endpoint's wMaxPacketSize, asked of the model one at a time), and completed only when
+//! the transfer ends — on a short packet, a zero-length packet, or a full buffer (USB 2.0 §5.3.2,
+//! "a transfer is complete when the endpoint … transfers a packet with a payload size less than
+//! wMaxPacketSize or transfers a zero-length packet", or when the buffer is full). A NAK in the
+//! middle keeps what came and waits. So a host that reads a whole PTP event with one 64-byte URB
+//! gets the whole event, even from a model whose interrupt packets are 8 bytes; models end a
+//! transfer that fills its last packet with a zero-length packet, as devices must.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{self, Read, Write};
@@ -198,13 +207,43 @@ struct Session {
     imported: Arc<AtomicBool>,
 }
 
-/// An IN URB the model has no data for yet.
+/// An IN URB whose transfer has not ended yet.
 #[derive(Debug)]
 struct Held {
     seqnum: u32,
     address: u8,
     kind: EndpointKind,
     length: usize,
+    /// The endpoint's wMaxPacketSize (at least 1).
+    max_packet: usize,
+    /// The packets received so far.
+    data: Vec<u8>,
+}
+
+impl Held {
+    /// Asks the model for packets until the transfer ends (`Some`) or the endpoint NAKs (`None`,
+    /// keeping what came).
+    fn fill(&mut self, device: &mut dyn UsbDevice) -> Option<Result<Vec<u8>, UsbError>> {
+        loop {
+            let want = (self.length - self.data.len()).min(self.max_packet);
+            let asked = match self.kind {
+                EndpointKind::Bulk => device.bulk_in(self.address, want),
+                EndpointKind::Interrupt => device.interrupt_in(self.address, want),
+            };
+            match asked {
+                Ok(None) => return None,
+                Ok(Some(packet)) if packet.len() > want => return Some(Err(UsbError::Overflow)),
+                Ok(Some(packet)) => {
+                    let short = packet.len() < self.max_packet;
+                    self.data.extend_from_slice(&packet);
+                    if short || self.data.len() >= self.length {
+                        return Some(Ok(std::mem::take(&mut self.data)));
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
 }
 
 /// What the device did with a URB.
@@ -406,26 +445,17 @@ impl Session {
         let mut waiting: HashSet<u8> = HashSet::new();
         let mut i = 0;
         while i < held.len() {
-            let h = &held[i];
-            if waiting.contains(&h.address) {
+            let address = held[i].address;
+            if waiting.contains(&address) {
                 i += 1;
                 continue;
             }
-            let asked = match h.kind {
-                EndpointKind::Bulk => device.bulk_in(h.address, h.length),
-                EndpointKind::Interrupt => device.interrupt_in(h.address, h.length),
+            let Some(result) = held[i].fill(&mut **device) else {
+                waiting.insert(address);
+                i += 1;
+                continue;
             };
-            let result = match asked {
-                Ok(None) => {
-                    waiting.insert(h.address);
-                    i += 1;
-                    continue;
-                }
-                Ok(Some(data)) if data.len() > h.length => Err(UsbError::Overflow),
-                Ok(Some(data)) => Ok(data),
-                Err(e) => Err(e),
-            };
-            let seqnum = h.seqnum;
+            let seqnum = held[i].seqnum;
             held.remove(i);
             match done(seqnum, result, true, 0) {
                 Outcome::Done(r) => replies.push(r),
@@ -451,7 +481,11 @@ impl Session {
             return done(seqnum, result, dir_in, s.data.len());
         }
         let address = (s.header.ep as u8 & 0x0F) | if dir_in { 0x80 } else { 0 };
-        let Some(kind) = self.description.endpoint(address).map(|e| e.kind) else {
+        let Some((kind, max_packet)) = self
+            .description
+            .endpoint(address)
+            .map(|e| (e.kind, usize::from(e.max_packet).max(1)))
+        else {
             tracing::debug!(address, "URB for an endpoint the device does not have");
             return done(
                 seqnum,
@@ -466,6 +500,8 @@ impl Session {
                 address,
                 kind,
                 length,
+                max_packet,
+                data: Vec::new(),
             });
         }
         let result = match self.device.lock() {
