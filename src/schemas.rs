@@ -34,6 +34,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ),
         ("seal.schema.json", schema_for!(crate::outputs::SealOutput)),
         ("demo.schema.json", schema_for!(crate::outputs::DemoOutput)),
+        ("ui.schema.json", schema_for!(crate::outputs::UiOutput)),
         (
             "upload.schema.json",
             schema_for!(jemput_kit::upload::UploadReport),
