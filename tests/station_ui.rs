@@ -155,6 +155,10 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
     assert_eq!(mouse["external"], 0, "{mouse}");
     ui.scenario("unlock_keyboard.mjs", &[&ui.url, TRAINING_PASSPHRASE, dir]);
     ui.scenario("refusals.mjs", &[&ui.url, dir]);
+    // Starting visits: from the worklist with a family member's consent; a resident not on the
+    // list with a NIK warning confirmed, who refuses.
+    let visits = ui.scenario("visit_start.mjs", &[&ui.url, TRAINING_PASSPHRASE, dir]);
+    assert!(visits["warnings"].as_u64().unwrap() >= 1, "{visits}");
     for name in [
         "01-buka-kunci",
         "02-kata-sandi-salah",
@@ -163,6 +167,11 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
         "05-keyboard-buka-kunci",
         "06-keyboard-beranda",
         "07-tanpa-token-403",
+        "08-kunjungan-baru",
+        "09-persetujuan",
+        "10-peringatan-nik",
+        "11-menolak",
+        "12-beranda-kunjungan",
     ] {
         assert_eq!(
             png_size(&shots.join(format!("{name}.png"))),

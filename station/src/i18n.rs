@@ -50,6 +50,7 @@ pub const FILES: &[(Lang, &str, &str)] = &[
         include_str!("../i18n/id/unlock.ftl"),
     ),
     (Lang::Id, "home.ftl", include_str!("../i18n/id/home.ftl")),
+    (Lang::Id, "visit.ftl", include_str!("../i18n/id/visit.ftl")),
     (
         Lang::En,
         "station.ftl",
@@ -61,6 +62,7 @@ pub const FILES: &[(Lang, &str, &str)] = &[
         include_str!("../i18n/en/unlock.ftl"),
     ),
     (Lang::En, "home.ftl", include_str!("../i18n/en/home.ftl")),
+    (Lang::En, "visit.ftl", include_str!("../i18n/en/visit.ftl")),
 ];
 
 #[derive(Debug, thiserror::Error)]

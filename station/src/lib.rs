@@ -8,12 +8,13 @@
 //!   session cookie, CSRF on every POST, `no-store`);
 //! - [`lock`]: the draft identity, in memory only while unlocked, dropped after an idle time;
 //! - [`i18n`]: every operator-facing string from Project Fluent, Bahasa Indonesia first;
-//! - [`render`]: the templates; [`pages`]: the routes (unlock, home) and what they show;
+//! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent) and
+//!   what they show;
 //!   [`assets`]: the embedded CSS and the vendored htmx.
 //!
 //! What works now: unlock, the home page (worklist, visits in progress, queue and link, the
-//! offline limits), locking, the language switch. Still to come (not here yet): starting a
-//! visit, consent, the capture steps, review, seal and upload from the station.
+//! offline limits), locking, the language switch, starting a visit and its consent. Still to
+//! come (not here yet): the capture steps, review, seal and upload from the station.
 
 pub mod assets;
 pub mod error;

@@ -18,6 +18,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("unlock.html", include_str!("../templates/unlock.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("link.html", include_str!("../templates/link.html")),
+    (
+        "new_visit.html",
+        include_str!("../templates/new_visit.html"),
+    ),
+    ("consent.html", include_str!("../templates/consent.html")),
     ("error.html", include_str!("../templates/error.html")),
 ];
 

@@ -36,7 +36,9 @@ try {
   await page.getByText('Tersambung ke hub kantor').waitFor();
   await page.getByRole('heading', { name: 'Batas mode luring' }).waitFor();
   await page.getByText('Kunjungan baru boleh dimulai.').waitFor();
-  await page.getByText('Belum tersedia di stasiun').waitFor();
+  // A new visit from each worklist entry, and one for a resident not on the list.
+  const newVisit = await page.getByRole('button', { name: 'Kunjungan baru' }).count();
+  check(newVisit === 6, `6 "Kunjungan baru" buttons, saw ${newVisit}`);
   const small = await smallTargets(page);
   check(small.length === 0, `touch targets under 44 px: ${small.join('; ')}`);
   const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -12,7 +12,6 @@ worklist-notes = Notes
 worklist-in-progress = in progress
 worklist-empty = The office's worklist has no residents.
 worklist-never-synced = The kit has never synced with the office, so there is no worklist yet. Sync before the trip (jemput sync).
-worklist-start-todo = Not in the station yet: starting a visit (New visit, Start the visit). Until then use the command jemput visit new --worklist ID.
 
 drafts-title = Visits in progress
 drafts-who = Resident
@@ -63,3 +62,6 @@ unit-days = { $n } days
 unit-packets = { $n } packets
 unit-bytes = { $n }
 unit-seconds = { $n } seconds
+worklist-other-resident = Resident not on the list?
+action-new-visit = New visit
+drafts-refused = Consent refused: the visit ended with nothing captured

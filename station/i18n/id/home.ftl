@@ -12,7 +12,6 @@ worklist-notes = Catatan
 worklist-in-progress = sedang berjalan
 worklist-empty = Tidak ada warga dalam daftar kunjungan dari kantor.
 worklist-never-synced = Kit belum pernah sinkron dengan kantor, jadi belum ada daftar kunjungan. Sinkronkan sebelum berangkat (jemput sync).
-worklist-start-todo = Belum tersedia di stasiun: memulai kunjungan (Kunjungan baru, Mulai kunjungan). Sementara ini gunakan perintah jemput visit new --worklist ID.
 
 drafts-title = Kunjungan berjalan
 drafts-who = Warga
@@ -60,3 +59,6 @@ unit-days = { $n } hari
 unit-packets = { $n } paket
 unit-bytes = { $n }
 unit-seconds = { $n } detik
+worklist-other-resident = Warga tidak ada di daftar?
+action-new-visit = Kunjungan baru
+drafts-refused = Persetujuan ditolak: kunjungan berakhir tanpa pengambilan data

@@ -5,6 +5,7 @@
 pub mod home;
 pub mod unlock;
 pub mod view;
+pub mod visit;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,6 +29,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/lock", post(unlock::lock))
         .route("/home", get(home::page))
         .route("/home/link", get(home::link))
+        .route("/visit/new", get(visit::new_form).post(visit::new_submit))
+        .route(
+            "/visit/{id}/consent",
+            get(visit::consent_form).post(visit::consent_submit),
+        )
         .route("/lang", post(lang))
         .route("/assets/{name}", get(crate::assets::serve))
         .fallback(not_found)

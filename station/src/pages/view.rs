@@ -46,6 +46,16 @@ pub fn message_ids_used() -> Vec<String> {
             "unlock-failed",
             "error-not-found",
             "home-failed",
+            "visit-need-nik",
+            "visit-bad-date",
+            "visit-need-category",
+            "visit-bad-nik",
+            "visit-confirm-warnings",
+            "visit-not-in-worklist",
+            "visit-start-failed",
+            "consent-need-decision",
+            "consent-need-name",
+            "consent-save-failed",
         ]
         .map(String::from),
     );
@@ -83,6 +93,8 @@ pub struct DraftRow {
     pub started: Option<String>,
     /// What still stands between the visit and sealing.
     pub problems: usize,
+    /// The resident refused consent: the visit ended with nothing captured.
+    pub refused: bool,
     /// The draft could not be read (the error, for a technician).
     pub error: Option<String>,
 }
@@ -198,6 +210,7 @@ pub fn home_view(
                         category: Some(category_id(v.category)),
                         started: Some(when(v.started_at)),
                         problems: v.readiness().len(),
+                        refused: v.consent.as_ref().is_some_and(|c| !c.given),
                         error: None,
                     }
                 }
@@ -207,6 +220,7 @@ pub fn home_view(
                     category: None,
                     started: None,
                     problems: 0,
+                    refused: false,
                     error: Some(e.clone()),
                 },
             })
