@@ -1,5 +1,5 @@
-// Unlock -> home -> lock by keyboard alone: Tab, typing and Enter, each control found by its
-// accessible name. usage: node unlock_keyboard.mjs URL PASSPHRASE SCREENSHOT_DIR
+// Unlock -> home -> a visit from the worklist up to consent -> lock, by keyboard alone: Tab,
+// typing and Enter, each control found by its accessible name. usage: node unlock_keyboard.mjs URL PASSPHRASE SCREENSHOT_DIR
 import { check, launch, newPage, shot } from './lib.mjs';
 
 const [url, passphrase, shots] = process.argv.slice(2);
@@ -47,6 +47,37 @@ try {
   await page.keyboard.press('Tab');
   const skip = await focused(page);
   check(skip.name === 'Langsung ke isi', `first Tab on home reaches ${JSON.stringify(skip)}`);
+  // A visit from the worklist by keyboard: Tab to the second resident's "Kunjungan baru",
+  // Enter; the form is filled from the entry: Tab to "Mulai kunjungan", Enter; consent by the
+  // resident (the default): Tab to "Setuju", Enter; then back home by its link.
+  const rowButton = page
+    .getByRole('row')
+    .filter({ hasText: 'Warga Contoh 2' })
+    .getByRole('button', { name: 'Kunjungan baru' });
+  let reached = false;
+  for (let i = 0; i < 30 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await rowButton.evaluate((b) => b === document.activeElement);
+  }
+  check(reached, 'Tab reaches the worklist row\'s "Kunjungan baru"');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Kunjungan baru' }).waitFor();
+  const start = await tabTo(page, 'Mulai kunjungan', 30);
+  check(start.ring, 'the focused "Mulai kunjungan" shows a focus ring');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Persetujuan' }).waitFor();
+  await tabTo(page, 'Setuju', 30);
+  await page.keyboard.press('Enter');
+  await page.getByRole('status').filter({ hasText: 'Persetujuan dicatat' }).waitFor();
+  await tabTo(page, 'Kembali ke beranda', 30);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Beranda' }).waitFor();
+  await page
+    .locator('section[aria-labelledby=h-drafts]')
+    .getByRole('row')
+    .filter({ hasText: 'Warga Contoh 2' })
+    .waitFor();
+
   const lock = await tabTo(page, 'Kunci');
   check(lock.tag === 'button' && lock.ring, `the lock button takes focus with a ring: ${JSON.stringify(lock)}`);
   await shot(page, shots, '06-keyboard-beranda');
