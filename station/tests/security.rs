@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{csrf_of, get, login, post, send, start};
+use common::{csrf_of, get, login, post, send, start, start_locking_after};
 use jemput_station::{Options, Station, StationError};
 
 #[test]
@@ -204,4 +204,32 @@ fn only_a_loopback_address_is_served() {
     // A loopback address on a directory with no kit: the kit's own error, naming `jemput init`.
     let e = Station::bind(opts("127.0.0.1:0")).unwrap_err();
     assert!(e.to_string().contains("jemput init"), "{e}");
+}
+
+#[test]
+fn an_idle_station_locks_itself_and_says_so() {
+    let r = start_locking_after(Duration::from_secs(2));
+    let cookie = login(&r);
+    let host = r.addr.to_string();
+    let csrf = csrf_of(&get(r.addr, "/unlock", &host, Some(&cookie)).body);
+    let a = post(
+        r.addr,
+        "/unlock",
+        &cookie,
+        "",
+        &format!("passphrase=kata+sandi+uji&csrf={csrf}"),
+    );
+    assert_eq!(a.status, 303);
+    // Activity keeps it open…
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(get(r.addr, "/home", &host, Some(&cookie)).status, 200);
+    }
+    // …and idle time closes it: home sends to the unlock page, which says why.
+    std::thread::sleep(Duration::from_millis(2500));
+    let a = get(r.addr, "/home", &host, Some(&cookie));
+    assert_eq!(a.status, 303);
+    assert_eq!(a.header("location").as_deref(), Some("/unlock"));
+    let page = get(r.addr, "/unlock", &host, Some(&cookie));
+    assert!(page.body.contains("Kit terkunci otomatis"), "{}", page.body);
 }

@@ -33,6 +33,11 @@ impl Drop for Running {
 }
 
 pub fn start() -> Running {
+    start_locking_after(Duration::from_secs(600))
+}
+
+/// A station that locks itself after `lock_after` without activity.
+pub fn start_locking_after(lock_after: Duration) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let home = KitHome::init(
         &dir.path().join("kit"),
@@ -48,7 +53,7 @@ pub fn start() -> Running {
     let station = Station::bind(Options {
         home: home.root.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
-        lock_after: Duration::from_secs(600),
+        lock_after,
         training: None,
     })
     .unwrap();
