@@ -50,6 +50,14 @@ pub struct DemoOutput {
     pub opened: PathBuf,
 }
 
+/// `jemput ui --json`: printed once the station listens.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UiOutput {
+    /// The station's address with its session token (`http://127.0.0.1:PORT/?token=…`): opening
+    /// it starts a browser session.
+    pub url: String,
+}
+
 /// `jemput seal --json`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SealOutput {

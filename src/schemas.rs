@@ -46,6 +46,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(Vec<crate::outputs::VisitListEntry>),
         ),
         ("demo.schema.json", schema_for!(crate::outputs::DemoOutput)),
+        ("ui.schema.json", schema_for!(crate::outputs::UiOutput)),
         (
             "upload.schema.json",
             schema_for!(jemput_kit::upload::UploadReport),

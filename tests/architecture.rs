@@ -1,6 +1,7 @@
 //! The crates' dependency rules (ARCHITECTURE.md): data flows device → driver → visit → packet →
 //! store → upload → hub, and dependencies point one way, `jemput` (CLI) → {`jemput-kit` →
-//! `jemput-drivers`, `jemput-hub`} → `jemput-core` → `jemput-wsq`. Checked on the manifests
+//! `jemput-drivers`, `jemput-hub`} → `jemput-core` → `jemput-wsq`, with `jemput-station` (the
+//! operator station's web UI) over `jemput-kit` and never the hub. Checked on the manifests
 //! (direct dependencies of every kind, tests included) and on what cargo resolves (the hub
 //! compiles no USB or serial crate, however deep).
 
@@ -53,7 +54,40 @@ fn the_shared_formats_need_no_device_runtime_http_or_sqlite_crate() {
 
 #[test]
 fn the_kit_never_depends_on_the_hub_or_a_web_server() {
-    assert_none_of("kit/Cargo.toml", &["jemput", "jemput-hub", "axum"]);
+    assert_none_of(
+        "kit/Cargo.toml",
+        &[
+            "jemput",
+            "jemput-hub",
+            "jemput-station",
+            "axum",
+            "minijinja",
+        ],
+    );
+}
+
+#[test]
+fn the_station_is_over_the_kit_and_never_the_hub() {
+    assert_none_of("station/Cargo.toml", &["jemput", "jemput-hub"]);
+    let declared = declared("station/Cargo.toml");
+    assert!(declared.iter().any(|d| d == "jemput-kit"), "{declared:?}");
+}
+
+#[test]
+fn building_the_station_compiles_no_hub_and_the_kit_no_web_server() {
+    let station = resolved("jemput-station");
+    assert!(station.iter().any(|p| p == "jemput-kit"), "{station:?}");
+    assert!(
+        !station.iter().any(|p| p == "jemput-hub"),
+        "jemput-station pulls in the hub: {station:?}"
+    );
+    let kit = resolved("jemput-kit");
+    for p in ["axum", "minijinja", "jemput-station", "jemput-hub"] {
+        assert!(
+            !kit.iter().any(|k| k == p),
+            "jemput-kit pulls in {p}: {kit:?}"
+        );
+    }
 }
 
 #[test]

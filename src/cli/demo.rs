@@ -42,16 +42,6 @@ pub struct DemoArgs {
 /// The passphrase of demo kits, unless JEMPUT_PASSPHRASE says otherwise.
 pub const DEMO_PASSPHRASE: &str = "jemput-demo";
 
-const CATEGORIES: [Category; 7] = [
-    Category::Lansia,
-    Category::Disabilitas,
-    Category::RumahSakit,
-    Category::Dokumen,
-    Category::Odgj,
-    Category::Sakit,
-    Category::Umum,
-];
-
 pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let temp;
@@ -100,8 +90,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut home = home;
     let hub_dir = dir.join("hub");
     let mut hub = {
-        let handle = start_hub_and_enroll(dir, &mut home, &recipient)?;
-        import_demo_worklist(dir, &hub_dir, a.visits)?;
+        let handle = super::training::start_hub_and_enroll(dir, &mut home, &recipient)?;
+        super::training::import_demo_worklist(dir, &hub_dir, a.visits)?;
         Some(handle)
     };
     // Sync before the trip (settings, worklist), then the offline policy decides whether visits
@@ -145,7 +135,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         let entry = worklist.get(i as usize);
         let category = entry
             .map(|e| e.category)
-            .unwrap_or(CATEGORIES[i as usize % CATEGORIES.len()]);
+            .unwrap_or(super::training::CATEGORIES[i as usize % super::training::CATEGORIES.len()]);
         let mut opts = SampleOptions {
             category,
             operator: home
@@ -340,90 +330,6 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("done in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Starts the demo's hub (HTTPS on loopback, created on first use) and, unless the kit is already
-/// registered there, enrolls the kit with a fresh token through the real `POST /v1/enroll`.
-fn start_hub_and_enroll(
-    dir: &Path,
-    home: &mut KitHome,
-    recipient: &str,
-) -> anyhow::Result<jemput_hub::HubHandle> {
-    let hub_dir = dir.join("hub");
-    if !hub_dir.join(jemput_hub::CONFIG_FILE).exists() {
-        jemput_hub::init_with(
-            &hub_dir,
-            &jemput_hub::InitOptions {
-                sans: vec!["localhost".into(), "127.0.0.1".into()],
-                office_recipients: vec![recipient.to_string()],
-            },
-        )?;
-    }
-    let mut config = jemput_hub::HubConfig::load(&hub_dir)?;
-    if !config.office_recipients.iter().any(|r| r == recipient) {
-        // A demo hub kept from before enrollment existed.
-        config.office_recipients.push(recipient.to_string());
-        config.save(&hub_dir)?;
-    }
-    let handle = jemput_hub::spawn_local_tls(&hub_dir)?;
-    let registered = jemput_hub::Registry::open(&hub_dir)?
-        .get(&home.config.kit_id)?
-        .is_some_and(|k| !k.revoked);
-    if registered && home.config.hub_cert_sha256 == handle.cert_sha256 {
-        // Enrolled in an earlier run kept with --keep: only the port is new.
-        home.config.hub_url = Some(handle.url.clone());
-        home.save_config()?;
-        return Ok(handle);
-    }
-    let cert = handle
-        .cert_sha256
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("the demo hub serves no certificate"))?;
-    let issued = jemput_hub::Tokens::open(&hub_dir)?.issue(Some("demo kit"), 1, &cert)?;
-    let token: jemput_core::wire::enroll::EnrollToken = issued.token.parse()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(jemput_kit::enroll::enroll(
-        home,
-        &handle.url,
-        &token,
-        jemput_kit::enroll::EnrollOptions::default(),
-    ))?;
-    Ok(handle)
-}
-
-/// Writes a small synthetic worklist CSV (one entry per visit, ids only: residents whose NIK the
-/// office does not know) and imports it on the demo hub, as `jemput hub worklist import` does.
-fn import_demo_worklist(dir: &Path, hub_dir: &Path, visits: u32) -> anyhow::Result<()> {
-    const DESA: [&str; 4] = ["Lapadi", "Pujungan", "Long Bia", "Sungai Anai"];
-    let mut csv = String::from("id,name,address,rt_rw,desa,category,notes\n");
-    for i in 0..visits as usize {
-        let category = CATEGORIES[i % CATEGORIES.len()];
-        csv.push_str(&format!(
-            "DEMO-{:03},Warga Contoh {},\"Jl. Contoh {}, rumah {}\",{:03}/{:03},{},{},synthetic demo resident\n",
-            i + 1,
-            i + 1,
-            i % 5 + 1,
-            i + 1,
-            i % 9 + 1,
-            i % 4 + 1,
-            DESA[i % DESA.len()],
-            category.code()
-        ));
-    }
-    let path = dir.join("worklist.csv");
-    jemput_core::fsutil::write_atomic(&path, csv.as_bytes(), 0o644)?;
-    let entries = jemput_core::worklist::parse_csv(csv.as_bytes())?;
-    jemput_hub::kit_sync::save_worklist(
-        hub_dir,
-        &jemput_hub::kit_sync::StoredWorklist {
-            imported_at: jiff::Timestamp::now(),
-            source: path.display().to_string(),
-            entries,
-        },
-    )?;
-    Ok(())
 }
 
 /// Prints one line per finger attempt for the operator (Indonesian, then English); the face and

@@ -26,6 +26,8 @@ pub mod sim;
 pub mod status;
 pub mod stress;
 pub mod sync;
+pub mod training;
+pub mod ui;
 pub mod upload;
 pub mod usbip;
 pub mod visit;
@@ -111,6 +113,9 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// USB/IP client: list a server's devices, attach one to this machine's vhci-hcd
     Usbip(usbip::UsbIpArgs),
+    /// The operator station: a local web UI (loopback only) to unlock the kit and see the
+    /// worklist, visits in progress, queue and offline limits
+    Ui(ui::UiArgs),
     /// Run the whole kit on embedded defaults: throw-away kit and office, synthetic visits
     Demo(demo::DemoArgs),
     /// The office hub: receive packets from kits, verify them, sign receipts
@@ -142,6 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(a) => status::run(g, a),
         Command::Agent(a) => agent::run(g, a),
         Command::Demo(a) => demo::run(a),
+        Command::Ui(a) => ui::run(g, a),
         Command::Devices(a) => devices::run(a),
         Command::Doctor(a) => doctor::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),

@@ -1,0 +1,41 @@
+# Starting a visit and consent.
+
+visit-new-title = New visit
+visit-from-worklist = From the worklist: { $id }
+visit-nik = NIK (16 digits)
+visit-name = Resident's name
+visit-sex = Sex
+visit-sex-female = Female
+visit-sex-male = Male
+visit-birth-date = Date of birth
+visit-category = Visit category
+visit-category-choose = Choose a category
+visit-place = Place (address, RT/RW, village)
+visit-foreigner = Foreign national
+action-start-visit = Start the visit
+visit-warnings-legend = Check with the resident, then tick each one that is right:
+visit-need-nik = Enter the resident's NIK (or start from the worklist).
+visit-bad-date = The date of birth is not valid.
+visit-need-category = Choose the visit category.
+visit-bad-nik = The NIK is not valid:
+visit-confirm-warnings = The resident's details do not match the NIK. Check with the resident and tick each warning, or correct the form.
+visit-not-in-worklist = This resident is not on the kit's worklist. Fill in their details below.
+visit-start-failed = The visit could not start:
+
+consent-title = Consent
+consent-resident = Resident: { $who }
+consent-ask = Tell the resident what will be recorded (face photo, fingerprints, signature) and why, then ask for their consent.
+consent-by = Who gives consent?
+consent-by-resident = The resident
+consent-by-family = Family
+consent-by-guardian = Guardian
+consent-name = Name of the family member or guardian
+consent-relation = Relation to the resident (e.g. child, husband, wife)
+action-consent-given = Agree
+action-consent-refused = Refuse
+consent-need-decision = Choose "Agree" or "Refuse".
+consent-need-name = Enter the name of the family member or guardian who consents.
+consent-save-failed = The consent could not be saved. Details for a technician:
+consent-given = Consent is recorded in the visit.
+consent-next-todo = Not in the station yet: the next steps (face photo, fingerprints, signature, review, seal). Until then continue with the command jemput visit capture { $id }.
+consent-refused = The resident refused: the visit ended without recording any biometrics. The refusal is recorded in the visit.

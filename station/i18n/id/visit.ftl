@@ -1,0 +1,41 @@
+# Memulai kunjungan dan persetujuan.
+
+visit-new-title = Kunjungan baru
+visit-from-worklist = Dari daftar kunjungan: { $id }
+visit-nik = NIK (16 digit)
+visit-name = Nama warga
+visit-sex = Jenis kelamin
+visit-sex-female = Perempuan
+visit-sex-male = Laki-laki
+visit-birth-date = Tanggal lahir
+visit-category = Kategori kunjungan
+visit-category-choose = Pilih kategori
+visit-place = Tempat (alamat, RT/RW, desa)
+visit-foreigner = Warga negara asing
+action-start-visit = Mulai kunjungan
+visit-warnings-legend = Periksa dengan warga, lalu centang bila sudah benar:
+visit-need-nik = Isi NIK warga (atau mulai dari daftar kunjungan).
+visit-bad-date = Tanggal lahir tidak valid.
+visit-need-category = Pilih kategori kunjungan.
+visit-bad-nik = NIK tidak valid:
+visit-confirm-warnings = Data warga tidak cocok dengan NIK. Periksa dengan warga dan centang setiap peringatan, atau perbaiki isiannya.
+visit-not-in-worklist = Warga ini tidak ada di daftar kunjungan kit. Isi datanya di bawah.
+visit-start-failed = Kunjungan tidak dapat dimulai:
+
+consent-title = Persetujuan
+consent-resident = Warga: { $who }
+consent-ask = Jelaskan kepada warga data apa yang akan diambil (foto wajah, sidik jari, tanda tangan) dan untuk apa, lalu tanyakan persetujuannya.
+consent-by = Siapa yang memberi persetujuan?
+consent-by-resident = Warga sendiri
+consent-by-family = Keluarga
+consent-by-guardian = Wali
+consent-name = Nama keluarga atau wali
+consent-relation = Hubungan dengan warga (misalnya anak, suami, istri)
+action-consent-given = Setuju
+action-consent-refused = Menolak
+consent-need-decision = Pilih "Setuju" atau "Menolak".
+consent-need-name = Isi nama keluarga atau wali yang memberi persetujuan.
+consent-save-failed = Persetujuan tidak dapat disimpan. Rincian untuk teknisi:
+consent-given = Persetujuan dicatat di kunjungan.
+consent-next-todo = Belum tersedia di stasiun: langkah berikutnya (foto wajah, sidik jari, tanda tangan, periksa, segel). Sementara ini lanjutkan dengan perintah jemput visit capture { $id }.
+consent-refused = Warga menolak: kunjungan diakhiri tanpa mengambil data biometrik. Penolakan dicatat di kunjungan.

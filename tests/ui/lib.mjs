@@ -1,0 +1,55 @@
+// Shared by the station's browser scenarios (run by tests/station_ui.rs): Debian's Chromium
+// driven by playwright-core (never a downloaded browser), a 1366x768 page, a check that fails
+// the scenario with a message, and the page's weight and any request leaving the station.
+import { chromium } from 'playwright-core';
+
+export const VIEWPORT = { width: 1366, height: 768 };
+
+export function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+}
+
+export async function launch() {
+  const executablePath = process.env.JEMPUT_CHROMIUM || '/usr/bin/chromium';
+  // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
+  return chromium.launch({ executablePath, args: ['--no-sandbox'] });
+}
+
+// A new browser session (its own cookie jar) on a 1366x768 page that records every response's
+// size and every request to another origin.
+export async function newPage(browser, url) {
+  const origin = new URL(url).origin;
+  const context = await browser.newContext({ viewport: VIEWPORT, locale: 'id-ID' });
+  context.setDefaultTimeout(20000);
+  const page = await context.newPage();
+  const seen = { bytes: 0, external: [], errors: [] };
+  page.on('request', (r) => {
+    if (!r.url().startsWith(origin + '/')) seen.external.push(r.url());
+  });
+  page.on('response', async (r) => {
+    try {
+      seen.bytes += (await r.body()).length;
+    } catch {
+      // a redirect has no body
+    }
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') seen.errors.push(m.text());
+  });
+  page.on('pageerror', (e) => seen.errors.push(String(e)));
+  return { context, page, seen, origin };
+}
+
+// Buttons and fields smaller than 44x44 CSS pixels (WCAG 2.5.5 target size).
+export async function smallTargets(page) {
+  return page.$$eval('button, input:not([type=hidden]), select', (els) =>
+    els
+      .map((e) => ({ e, r: e.getBoundingClientRect() }))
+      .filter(({ r }) => r.width > 0 && (r.width < 44 || r.height < 44))
+      .map(({ e, r }) => `${e.outerHTML.slice(0, 60)} ${r.width}x${r.height}`),
+  );
+}
+
+export async function shot(page, dir, name) {
+  await page.screenshot({ path: `${dir}/${name}.png` });
+}
