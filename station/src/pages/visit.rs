@@ -195,7 +195,7 @@ pub async fn new_submit(
     let started = tokio::task::spawn_blocking(move || {
         let home = KitHome::open(&root).map_err(|e| e.to_string())?;
         let drafts = home.drafts().map_err(|e| e.to_string())?;
-        let visit = start(&home, &drafts, &new, &mut |_| {}).map_err(|e| e.to_string())?;
+        let visit = start(&home, &drafts, &new).map_err(|e| e.to_string())?;
         // Read back with the unlocked key: the draft is there and whole.
         drafts
             .load(visit.id, &identity)
