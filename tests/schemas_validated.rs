@@ -190,6 +190,75 @@ fn every_json_output_and_schema_file_validates_with_python_jsonschema() {
     let packet = PathBuf::from(sealed["sealed"][0]["path"].as_str().unwrap());
     c.json("queue.schema.json", &kit(&home, &["queue", "--json"]));
     c.json("status.schema.json", &kit(&home, &["status", "--json"]));
+
+    // A visit captured step by step from a device model (the PTP camera, in memory), the drafts'
+    // list, and a discarded draft's audit line.
+    let draft = kit(
+        &home,
+        &[
+            "visit",
+            "new",
+            "--nik",
+            "7408014512500001",
+            "--category",
+            "lansia",
+            "--consent",
+            "resident",
+            "--json",
+        ],
+    );
+    let draft = draft["visit_id"].as_str().unwrap().to_string();
+    c.json(
+        "visit-capture.schema.json",
+        &kit(
+            &home,
+            &[
+                "visit", "capture", &draft, "--only", "face", "--camera", "sim:ptp", "--yes",
+                "--json",
+            ],
+        ),
+    );
+    c.json(
+        "visit-list.schema.json",
+        &kit(&home, &["visit", "list", "--json"]),
+    );
+    run(
+        &home,
+        &["visit", "discard", &draft, "--reason", "schema check"],
+    )
+    .success();
+    let audit = std::fs::read_to_string(home.join("discarded.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(audit.trim()).unwrap();
+    c.json("discarded.schema.json", &line);
+
+    // `jemput ui --json`: the station's URL, on a home with no kit (a training kit).
+    let mut ui = Command::new(env!("CARGO_BIN_EXE_jemput"))
+        .arg("--home")
+        .arg(r.join("no-kit-yet"))
+        .args([
+            "ui",
+            "--sim",
+            "--no-browser",
+            "--json",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(ui.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    // SIGTERM, so the station removes its training kit (SIGKILL would leave it in the temp dir).
+    let _ = Command::new("kill").arg(ui.id().to_string()).status();
+    let _ = ui.wait();
+    let url: Value =
+        serde_json::from_str(&first).unwrap_or_else(|e| panic!("ui --json printed {first:?}: {e}"));
+    c.json("ui.schema.json", &url);
     let p = packet.to_str().unwrap();
     c.json(
         "packet-inspect.schema.json",

@@ -62,6 +62,9 @@ pub fn run(g: &Global, a: UiArgs) -> anyhow::Result<ExitCode> {
         ),
         (Err(e), _) => return Err(e.into()),
     };
+    // Ctrl-C and SIGTERM are caught before the URL is printed, so a stop right after it still
+    // removes the training kit.
+    let stop = super::interrupt::flag();
     let station = Station::bind(Options {
         home,
         listen: a.listen,
@@ -82,7 +85,6 @@ pub fn run(g: &Global, a: UiArgs) -> anyhow::Result<ExitCode> {
     if !a.no_browser {
         open_browser(&url);
     }
-    let stop = super::interrupt::flag();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
