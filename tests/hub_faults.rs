@@ -625,3 +625,69 @@ async fn a_client_stalled_mid_head_is_disconnected_after_the_idle_timeout() {
     h.upload(KIT_A, &pkt, 4096).await;
     assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
 }
+
+/// A packet prelude of kit A signed over a header with these values (nothing else checks them).
+fn prelude_of(h: &Hub, packet_id: &str, payload_length: u64) -> Vec<u8> {
+    let header = jemput_core::packet::Header {
+        format_version: 1,
+        packet_id: packet_id.into(),
+        kit_id: KIT_A.into(),
+        kit_key: h.a.public(),
+        created_at: jiff::Timestamp::now(),
+        recipients: vec![jemput_core::keys::recipient_key_id(&h.recipient)],
+        payload_length,
+        payload_sha256: "00".repeat(32),
+    };
+    let hb = serde_json::to_vec(&header).unwrap();
+    let sig = h.a.sign(jemput_core::keys::sign::OUTER_DOMAIN, &hb);
+    jemput_core::packet::format::encode_prelude(&hb, &sig)
+}
+
+#[tokio::test]
+async fn a_payload_length_near_2_to_the_64_or_a_packet_id_that_is_not_a_uuid_is_refused_with_400() {
+    let h = start(|_| {});
+    let create = |prelude: Vec<u8>, length: u64| {
+        h.request(KIT_A, Method::POST, "/v1/uploads", None)
+            .header("Upload-Length", length.to_string())
+            .header("Upload-Metadata", format!("packet {}", B64.encode(prelude)))
+            .send()
+    };
+    // 2^64 - 1 bytes of payload after the prelude: the sum does not fit in 64 bits. The old check
+    // wrapped around and compared against a small number.
+    let id = uuid::Uuid::new_v4().to_string();
+    for payload_length in [u64::MAX, u64::MAX - 10] {
+        let prelude = prelude_of(&h, &id, payload_length);
+        let wrapped = (prelude.len() as u64).wrapping_add(payload_length);
+        let r = create(prelude, wrapped).await.unwrap();
+        Answer::of(r).await.expect(
+            400,
+            &format!("payload_length {payload_length} is impossible"),
+            "payload_length",
+        );
+    }
+    // Packet ids must be UUIDs (version 4, lowercase with hyphens), as the format says.
+    let a128 = "a".repeat(128);
+    for bad in [
+        "-",
+        a128.as_str(),
+        "PKT_1",
+        &id.to_uppercase(),
+        &id.replace('-', ""),
+    ] {
+        let prelude = prelude_of(&h, bad, 10);
+        let length = prelude.len() as u64 + 10;
+        let r = create(prelude, length).await.unwrap();
+        Answer::of(r)
+            .await
+            .expect(400, "is not a packet id", &format!("packet id {bad:?}"));
+    }
+    assert!(h.receipt_rows().is_empty());
+    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
+    let uploads: i64 = db
+        .query_row("SELECT count(*) FROM uploads", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(uploads, 0, "no upload was created for a refused header");
+    // The hub serves on: a good packet goes through.
+    let pkt = h.packet(KIT_A, &noise(3000, 11));
+    h.upload(KIT_A, &pkt, 3000).await;
+}

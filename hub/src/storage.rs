@@ -90,12 +90,10 @@ impl DirStorage {
     }
 }
 
-/// Whether `id` is safe as a file name and a packet id: 1 to 128 of `A-Z a-z 0-9 _ -`.
+/// Whether `id` is a packet id as the format has them (a lowercase hyphenated UUID v4, see
+/// [`jemput_core::packet::valid_packet_id`]), and so safe as a file name.
 pub fn valid_packet_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    jemput_core::packet::valid_packet_id(id)
 }
 
 fn held_row(conn: &rusqlite::Connection, packet_id: &str) -> Result<Option<HeldPacket>, HubError> {

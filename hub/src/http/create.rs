@@ -83,7 +83,7 @@ pub(crate) async fn create(
     let h = &parsed.header;
     if !valid_packet_id(&h.packet_id) {
         return Err(ApiError::bad_request(format!(
-            "packet id {:?} is not acceptable (1 to 128 of A-Z a-z 0-9 _ -)",
+            "packet id {:?} is not a packet id: the format has a random UUID (version 4), lowercase with hyphens",
             h.packet_id
         )));
     }
@@ -105,7 +105,13 @@ pub(crate) async fn create(
             ),
         ));
     }
-    let expected = parsed.payload_offset as u64 + h.payload_length;
+    // The header comes from outside: its payload_length may be anything up to 2^64 - 1.
+    let Some(expected) = (parsed.payload_offset as u64).checked_add(h.payload_length) else {
+        return Err(ApiError::bad_request(format!(
+            "the header's payload_length {} is impossible: with {} bytes of prelude the packet would be over 2^64 - 1 bytes",
+            h.payload_length, parsed.payload_offset
+        )));
+    };
     if length != expected {
         return Err(ApiError::bad_request(format!(
             "Upload-Length {length} does not match the header: {} bytes of prelude + {} of payload = {expected}",
