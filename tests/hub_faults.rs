@@ -691,3 +691,49 @@ async fn a_payload_length_near_2_to_the_64_or_a_packet_id_that_is_not_a_uuid_is_
     let pkt = h.packet(KIT_A, &noise(3000, 11));
     h.upload(KIT_A, &pkt, 3000).await;
 }
+
+#[tokio::test]
+async fn the_hub_database_is_0600_in_a_0700_directory_even_when_made_in_an_open_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    jemput_hub::init(&data).unwrap();
+    assert_eq!(
+        mode(&data),
+        0o700,
+        "hub init tightens an existing open directory"
+    );
+    let db = data.join(jemput_hub::DB_FILE);
+    assert_eq!(mode(&db), 0o600);
+
+    // A hub made by an older jemput: its database world-readable, in an open directory.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let kit = SigningKey::generate();
+    Registry::open(&data)
+        .unwrap()
+        .add(KIT_A, &kit.public(), None)
+        .unwrap();
+    let hub = jemput_hub::spawn_local(&data).unwrap();
+    let h = Hub {
+        hub,
+        data: data.clone(),
+        a: kit,
+        b: SigningKey::generate(),
+        recipient: office().keys.recipient,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    };
+    let pkt = h.packet(KIT_A, &noise(3000, 70));
+    h.upload(KIT_A, &pkt, 3000).await;
+    assert_eq!(mode(&data), 0o700, "opening the hub tightens its directory");
+    for f in ["hub.sqlite", "hub.sqlite-wal", "hub.sqlite-shm"] {
+        let p = data.join(f);
+        assert!(p.exists(), "{f} exists while the hub serves");
+        assert_eq!(mode(&p), 0o600, "{f}");
+    }
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+}

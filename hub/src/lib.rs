@@ -9,7 +9,8 @@
 //! <data>/hub-cert.pem           the hub's self-signed TLS certificate; kits pin its SHA-256
 //! <data>/hub-cert.key           its private key (PKCS#8 PEM, 0600)
 //! <data>/hub.sqlite             kit registry, enrollment tokens, uploads in progress, receipts
-//!                               (WAL, synchronous=FULL)
+//!                               (WAL, synchronous=FULL; 0600 with its -wal and -shm, in a 0700
+//!                               directory)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
 //! <data>/worklist.json          the worklist kits receive in their sync document
@@ -265,7 +266,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
             why: e.to_string(),
         })?;
     }
-    fsutil::ensure_dir(data, DIR_MODE).map_err(HubError::io("create", data))?;
+    private_data_dir(data)?;
     for f in [KEY_FILE, CONFIG_FILE, tls::CERT_FILE, tls::CERT_KEY_FILE] {
         let p = data.join(f);
         if p.exists() {
@@ -302,6 +303,26 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
     config.save(data)?;
     fsutil::sync_dir(data).map_err(HubError::io("sync", data))?;
     Ok(config)
+}
+
+/// Creates the data directory `0700`, or takes the group and other permissions away from an
+/// existing one (the database in it names kits, packets and upload URLs); refuses a directory
+/// that cannot be tightened.
+fn private_data_dir(data: &Path) -> Result<(), HubError> {
+    match fsutil::private_dir(data) {
+        Ok(Some(mode)) => {
+            tracing::warn!(
+                "{} was open to other users (mode {mode:o}); it is now 0700",
+                data.display()
+            );
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(source) => Err(HubError::NotPrivate {
+            path: data.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// The hub database connection, shared by the registry and the storage of one process.
@@ -413,6 +434,14 @@ pub(crate) fn open_db(path: &Path) -> Result<Connection, HubError> {
         path: path.to_path_buf(),
         source,
     };
+    // Readable by the hub's user only, with its -wal and -shm files: SQLite would create them
+    // with the umask's mode (0644, world-readable).
+    for p in fsutil::private_sqlite_files(path).map_err(HubError::io("make private", path))? {
+        tracing::warn!(
+            "{} was readable by other users; it is now 0600",
+            p.display()
+        );
+    }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -482,6 +511,7 @@ impl Hub {
     pub fn open(data: &Path) -> Result<Hub, HubError> {
         let config = HubConfig::load(data)?;
         let key = SigningKey::load(&data.join(KEY_FILE))?;
+        private_data_dir(data)?;
         for d in [UPLOADS_DIR, PACKETS_DIR] {
             let p = data.join(d);
             fsutil::ensure_dir(&p, DIR_MODE).map_err(HubError::io("create", &p))?;
