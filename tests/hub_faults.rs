@@ -590,7 +590,8 @@ async fn headers_too_large_for_any_request_get_431_and_the_hub_serves_on() {
 
 #[tokio::test]
 async fn many_clients_stalled_mid_head_do_not_hold_up_an_upload() {
-    let h = start(|_| {});
+    // All of them from the kit's own address: the per-address cap must not be what saves it here.
+    let h = start(|c| c.max_connections_per_peer = 128);
     let mut stalled = Vec::new();
     for _ in 0..100 {
         let mut s = tokio::net::TcpStream::connect(h.hub.addr).await.unwrap();
@@ -690,6 +691,245 @@ async fn a_payload_length_near_2_to_the_64_or_a_packet_id_that_is_not_a_uuid_is_
     // The hub serves on: a good packet goes through.
     let pkt = h.packet(KIT_A, &noise(3000, 11));
     h.upload(KIT_A, &pkt, 3000).await;
+}
+
+/// A TCP connection to the hub from the loopback address `from` (any of 127.0.0.0/8), so that
+/// tests can stand for several peers.
+async fn connect_from(from: &str, hub: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    s.connect(hub).await.unwrap()
+}
+
+/// What arrives on `s` within `wait` (until the hub closes it or the time is up).
+async fn read_for(s: &mut tokio::net::TcpStream, wait: Duration) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(wait, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// The head of an enrollment request announcing a body of 100 000 bytes.
+const SLOW_ENROLL: &[u8] =
+    b"POST /v1/enroll HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n\
+                             Content-Length: 100000\r\n\r\n{";
+
+/// Writes `bytes` one at a time, one every `every`, until done or the hub stops reading.
+fn trickle(mut w: tokio::net::tcp::OwnedWriteHalf, bytes: Vec<u8>, every: Duration) {
+    tokio::spawn(async move {
+        for b in bytes {
+            tokio::time::sleep(every).await;
+            if w.write_all(&[b]).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_cut_after_its_deadline_and_a_cut_patch_keeps_what_arrived() {
+    // A body must average 100 bytes/s after its first second. The trickles below send 5 bytes/s
+    // and never stall for the idle timeout, so only the minimum rate can cut them.
+    let h = start(|c| {
+        c.idle_timeout_secs = 1;
+        c.min_body_rate = 100;
+    });
+
+    // Unauthenticated: an enrollment whose body never ends.
+    let s = connect_from("127.0.0.1", h.hub.addr).await;
+    let (mut r, mut w) = s.into_split();
+    let started = std::time::Instant::now();
+    w.write_all(SLOW_ENROLL).await.unwrap();
+    trickle(w, vec![b' '; 200], Duration::from_millis(200));
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), r.read_to_end(&mut answer))
+        .await
+        .expect("the hub cuts a body that trickles")
+        .unwrap();
+    let took = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("the body came too slowly"), "{answer}");
+    assert!(answer.contains("min_body_rate"), "{answer}");
+    assert!(took < Duration::from_secs(6), "cut after {took:?}");
+
+    // A kit's PATCH that trickles: cut the same way; the bytes that arrived are kept.
+    let pkt = h.packet(KIT_A, &noise(4000, 21));
+    let loc = h.created(KIT_A, &pkt).await;
+    let s = connect_from("127.0.0.1", h.hub.addr).await;
+    let (mut r, mut w) = s.into_split();
+    let a = auth::sign(KIT_A, &h.a, "PATCH", &loc, Some(0), now());
+    let head = format!(
+        "PATCH {loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
+         Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Content-Length: {}\r\n\r\n",
+        auth::HEADER,
+        pkt.len()
+    );
+    w.write_all(head.as_bytes()).await.unwrap();
+    trickle(w, pkt[..200].to_vec(), Duration::from_millis(200));
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), r.read_to_end(&mut answer))
+        .await
+        .expect("the hub cuts a PATCH body that trickles")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("the body came too slowly"), "{answer}");
+    let kept = h.head_offset(KIT_A, &loc).await;
+    assert!((1..50).contains(&kept), "kept {kept} bytes");
+    assert!(
+        answer.contains(&format!("upload-offset: {kept}")),
+        "{answer}"
+    );
+    // The kit resumes from there and the packet completes.
+    let r = h
+        .patch(KIT_A, &loc, kept, &pkt[kept as usize..], None)
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+}
+
+#[tokio::test]
+async fn a_flood_of_slow_bodies_from_one_address_gets_429_while_kits_upload() {
+    // The issue's attack, scaled down: slow enrollment bodies from one address. The idle timeout
+    // is long, so the flood's connections would be held for the whole test.
+    let h = start(|c| {
+        c.max_connections = 40;
+        c.max_connections_per_peer = 8;
+        c.idle_timeout_secs = 60;
+    });
+    let mut flood = Vec::new();
+    for _ in 0..30 {
+        let mut s = connect_from("127.0.0.2", h.hub.addr).await;
+        s.write_all(SLOW_ENROLL).await.unwrap();
+        flood.push(s);
+    }
+    let mut refused = 0;
+    let mut held = Vec::new();
+    for mut s in flood {
+        let got = read_for(&mut s, Duration::from_millis(300)).await;
+        if got.is_empty() {
+            held.push(s);
+            continue;
+        }
+        assert!(got.starts_with("HTTP/1.1 429 Too Many Requests"), "{got}");
+        assert!(got.contains("\r\nRetry-After: 10\r\n"), "{got}");
+        assert!(got.contains("max_connections_per_peer"), "{got}");
+        refused += 1;
+    }
+    assert_eq!((held.len(), refused), (8, 22));
+
+    // Other addresses are served as if nothing happened.
+    let info = h.http.get(h.url("/v1/info")).send().await.unwrap();
+    assert_eq!(info.status(), StatusCode::OK);
+    let pkt = h.packet(KIT_A, &noise(30_000, 22));
+    tokio::time::timeout(Duration::from_secs(20), h.upload(KIT_A, &pkt, 8192))
+        .await
+        .expect("a kit uploads beside the flood");
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+
+    // A closed connection gives its slot back: the address is served again.
+    drop(held);
+    let mut served = false;
+    for _ in 0..50 {
+        let mut s = connect_from("127.0.0.2", h.hub.addr).await;
+        s.write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        if read_for(&mut s, Duration::from_secs(2))
+            .await
+            .starts_with("HTTP/1.1 200")
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        served,
+        "the address is served again once its connections closed"
+    );
+}
+
+#[tokio::test]
+async fn over_the_global_cap_connections_get_503_until_the_deadlines_free_the_slots() {
+    let h = start(|c| {
+        c.max_connections = 12;
+        c.max_connections_per_peer = 4;
+        c.idle_timeout_secs = 2;
+        c.min_body_rate = 100;
+    });
+    // Twelve connections from three addresses, each holding a slot its own way: silent, a head
+    // that stops half-way, a body that stops after one byte.
+    let mut flood = Vec::new();
+    for (i, from) in ["127.0.0.2", "127.0.0.3", "127.0.0.4"].iter().enumerate() {
+        for j in 0..4 {
+            let mut s = connect_from(from, h.hub.addr).await;
+            match (i * 4 + j) % 3 {
+                0 => {}
+                1 => s
+                    .write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\nAcc")
+                    .await
+                    .unwrap(),
+                _ => s.write_all(SLOW_ENROLL).await.unwrap(),
+            }
+            flood.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    // The hub is full: a new peer, and a kit, get 503 with Retry-After.
+    let mut s = connect_from("127.0.0.5", h.hub.addr).await;
+    s.write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let got = read_for(&mut s, Duration::from_secs(3)).await;
+    assert!(got.starts_with("HTTP/1.1 503 Service Unavailable"), "{got}");
+    assert!(got.contains("\r\nRetry-After: 10\r\n"), "{got}");
+    assert!(
+        got.contains("limit of 12 connections (max_connections)"),
+        "{got}"
+    );
+    let r = h.http.get(h.url("/v1/info")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "10");
+
+    // Every flood connection is closed by its deadline (2 s for heads, 2 s + a few ms for a
+    // body of one byte), and then kits are served again.
+    for (i, mut s) in flood.into_iter().enumerate() {
+        let got = read_for(&mut s, Duration::from_secs(10)).await;
+        match i % 3 {
+            2 => assert!(got.starts_with("HTTP/1.1 408"), "body {i}: {got}"),
+            _ => assert!(got.is_empty(), "head {i}: {got}"),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut ok = false;
+    for _ in 0..50 {
+        let r = h.http.get(h.url("/v1/info")).send().await.unwrap();
+        if r.status() == StatusCode::OK {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "/v1/info answers once the flood is cut");
+    let pkt = h.packet(KIT_B, &noise(20_000, 23));
+    h.upload(KIT_B, &pkt, 8192).await;
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
 }
 
 #[tokio::test]

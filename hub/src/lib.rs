@@ -25,6 +25,7 @@
 //! configured ([`opener`]), and every packet state change goes to a durable outbox that a second
 //! task posts to the configured webhooks ([`events`]).
 
+mod connlimit;
 pub mod enroll;
 pub mod error;
 pub mod events;
@@ -72,8 +73,14 @@ pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
 pub const DEFAULT_MAX_CHUNK: u64 = 8 << 20;
 /// How long an upload in progress is kept without activity (`Upload-Expires`).
 pub const DEFAULT_UPLOAD_EXPIRY_SECS: u64 = 7 * 24 * 3600;
-/// How long a `PATCH` body may stall before the hub keeps what arrived and ends the request.
+/// How long a request head may take, and a request body stall, before the hub ends the request.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+/// Bytes per second a request body must average once `idle_timeout_secs` have passed.
+pub const DEFAULT_MIN_BODY_RATE: u64 = 1024;
+/// Connections served at once, from all peers together.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Connections served at once from one peer address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 32;
 
 const DIR_MODE: u32 = 0o700;
 
@@ -92,9 +99,22 @@ pub struct HubConfig {
     /// Seconds an unfinished upload is kept after its last byte arrived.
     #[serde(default = "default_upload_expiry")]
     pub upload_expiry_secs: u64,
-    /// Seconds a `PATCH` body may stall before the hub keeps what arrived and ends the request.
+    /// Seconds a request head may take, and a request body may stall, before the hub ends the
+    /// request (a `PATCH` keeps what arrived); also the grace before `min_body_rate` counts.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
+    /// Bytes per second a request body must average after its first `idle_timeout_secs`; a
+    /// slower body is cut (a body of L bytes has `idle_timeout_secs + L / min_body_rate` seconds).
+    #[serde(default = "default_min_body_rate")]
+    pub min_body_rate: u64,
+    /// Connections served at once; more are answered `503` with `Retry-After` and closed. Lowered
+    /// at start to what the open-files limit (`ulimit -n`) leaves, keeping 64 for the hub's files.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Connections served at once from one peer address; more are answered `429` with
+    /// `Retry-After` and closed.
+    #[serde(default = "default_max_connections_per_peer")]
+    pub max_connections_per_peer: usize,
     /// The office age recipients (`age1…`) enrolled kits are told to encrypt packets to.
     #[serde(default)]
     pub office_recipients: Vec<String>,
@@ -142,6 +162,15 @@ fn default_upload_expiry() -> u64 {
 fn default_idle_timeout() -> u64 {
     DEFAULT_IDLE_TIMEOUT_SECS
 }
+fn default_min_body_rate() -> u64 {
+    DEFAULT_MIN_BODY_RATE
+}
+fn default_max_connections() -> usize {
+    DEFAULT_MAX_CONNECTIONS
+}
+fn default_max_connections_per_peer() -> usize {
+    DEFAULT_MAX_CONNECTIONS_PER_PEER
+}
 
 impl HubConfig {
     /// Reads `hub.toml` from a data directory.
@@ -162,6 +191,16 @@ impl HubConfig {
             return Err(HubError::BadConfig {
                 path,
                 why: "max_size and max_chunk must be positive".into(),
+            });
+        }
+        if config.min_body_rate == 0
+            || config.max_connections == 0
+            || config.max_connections_per_peer == 0
+        {
+            return Err(HubError::BadConfig {
+                path,
+                why: "min_body_rate, max_connections and max_connections_per_peer must be positive"
+                    .into(),
             });
         }
         for r in &config.office_recipients {
@@ -285,6 +324,9 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         max_chunk: DEFAULT_MAX_CHUNK,
         upload_expiry_secs: DEFAULT_UPLOAD_EXPIRY_SECS,
         idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+        min_body_rate: DEFAULT_MIN_BODY_RATE,
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+        max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
         office_recipients: opts.office_recipients.clone(),
         office_identity: None,
         event_max_age_secs: DEFAULT_EVENT_MAX_AGE_SECS,
