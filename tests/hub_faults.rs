@@ -933,6 +933,123 @@ async fn over_the_global_cap_connections_get_503_until_the_deadlines_free_the_sl
 }
 
 #[tokio::test]
+async fn a_kit_past_its_open_upload_count_or_bytes_gets_429_and_other_kits_do_not() {
+    let h = start(|c| {
+        c.max_size = 100_000;
+        c.max_open_uploads_per_kit = 3;
+        c.max_open_upload_bytes_per_kit = 150_000;
+    });
+    // Three small uploads fill kit A's count.
+    let small: Vec<Vec<u8>> = (0..4)
+        .map(|i| h.packet(KIT_A, &noise(1000, 30 + i)))
+        .collect();
+    let mut locs = Vec::new();
+    for p in &small[..3] {
+        locs.push(h.created(KIT_A, p).await);
+    }
+    let r = h.create(KIT_A, &small[3]).await;
+    assert_eq!(r.headers()["retry-after"], "60");
+    Answer::of(r).await.expect(
+        429,
+        "kit kit-a has 3 unfinished uploads",
+        "the 4th open upload",
+    );
+    // Creating one of the open packets again resumes it: not a new upload, not refused.
+    let r = h.create(KIT_A, &small[0]).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), locs[0]);
+    // The limit is kit A's: kit B creates as usual.
+    let of_b = h.packet(KIT_B, &noise(1000, 40));
+    let loc_b = h.created(KIT_B, &of_b).await;
+    // A finished or terminated upload no longer counts.
+    let r = h
+        .request(KIT_A, Method::DELETE, &locs[1], None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = h.patch(KIT_A, &locs[2], 0, &small[2], None).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    h.created(KIT_A, &small[3]).await;
+    h.created(KIT_A, &h.packet(KIT_A, &noise(1000, 41))).await;
+
+    // Declared bytes: two uploads of about 60 000 bytes fit under kit B's 150 000; a third does
+    // not, though the count would allow it.
+    let r = h
+        .request(KIT_B, Method::DELETE, &loc_b, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let big: Vec<Vec<u8>> = (0..3)
+        .map(|i| h.packet(KIT_B, &noise(60_000, 50 + i)))
+        .collect();
+    h.created(KIT_B, &big[0]).await;
+    h.created(KIT_B, &big[1]).await;
+    let r = h.create(KIT_B, &big[2]).await;
+    let declared = big[0].len() + big[1].len();
+    Answer::of(r).await.expect(
+        429,
+        &format!("kit kit-b has 2 unfinished uploads declaring {declared} bytes"),
+        "declared bytes over the kit's limit",
+    );
+    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
+    let open: i64 = db
+        .query_row(
+            "SELECT count(*) FROM uploads WHERE state = 'open' AND kit_id = 'kit-b'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 2, "the refused creation made no upload");
+}
+
+#[tokio::test]
+async fn an_idle_upload_expires_per_config_while_the_hub_serves() {
+    let h = start(|c| {
+        c.upload_expiry_secs = 2;
+        c.max_open_uploads_per_kit = 1;
+    });
+    let pkt = h.packet(KIT_A, &noise(3000, 60));
+    let loc = h.created(KIT_A, &pkt).await;
+    assert_eq!(
+        h.patch(KIT_A, &loc, 0, &pkt[..500], None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let id = loc.rsplit('/').next().unwrap().to_string();
+    let part = h
+        .data
+        .join(jemput_hub::UPLOADS_DIR)
+        .join(format!("{id}.part"));
+    assert!(part.exists());
+    // Nobody asks about it; the hub expires it by itself and removes its bytes.
+    let started = std::time::Instant::now();
+    while part.exists() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!part.exists(), "the idle upload's bytes are removed");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(1), "expired after {took:?}");
+    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
+    let (state, note): (String, String) = db
+        .query_row(
+            "SELECT state, note FROM uploads WHERE upload_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_str(), note.as_str()), ("terminated", "expired"));
+    let r = h
+        .request(KIT_A, Method::HEAD, &loc, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    // It no longer counts against the kit: the packet uploads anew.
+    h.upload(KIT_A, &pkt, 3000).await;
+}
+
+#[tokio::test]
 async fn the_hub_database_is_0600_in_a_0700_directory_even_when_made_in_an_open_one() {
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;

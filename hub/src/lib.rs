@@ -72,7 +72,7 @@ pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
 /// Largest body of one `PATCH` a new hub reads; what a kit sends beyond it is refused with `413`.
 pub const DEFAULT_MAX_CHUNK: u64 = 8 << 20;
 /// How long an upload in progress is kept without activity (`Upload-Expires`).
-pub const DEFAULT_UPLOAD_EXPIRY_SECS: u64 = 7 * 24 * 3600;
+pub const DEFAULT_UPLOAD_EXPIRY_SECS: u64 = 24 * 3600;
 /// How long a request head may take, and a request body stall, before the hub ends the request.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 /// Bytes per second a request body must average once `idle_timeout_secs` have passed.
@@ -81,6 +81,10 @@ pub const DEFAULT_MIN_BODY_RATE: u64 = 1024;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// Connections served at once from one peer address.
 pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 32;
+/// Unfinished uploads one kit may hold at once.
+pub const DEFAULT_MAX_OPEN_UPLOADS_PER_KIT: u64 = 32;
+/// Bytes one kit's unfinished uploads may declare (`Upload-Length`) together.
+pub const DEFAULT_MAX_OPEN_UPLOAD_BYTES_PER_KIT: u64 = 1 << 30;
 
 const DIR_MODE: u32 = 0o700;
 
@@ -115,6 +119,13 @@ pub struct HubConfig {
     /// `Retry-After` and closed.
     #[serde(default = "default_max_connections_per_peer")]
     pub max_connections_per_peer: usize,
+    /// Unfinished uploads one kit may hold; a creation past it is refused with `429`.
+    #[serde(default = "default_max_open_uploads_per_kit")]
+    pub max_open_uploads_per_kit: u64,
+    /// Bytes one kit's unfinished uploads may declare together; a creation past it is refused
+    /// with `429`.
+    #[serde(default = "default_max_open_upload_bytes_per_kit")]
+    pub max_open_upload_bytes_per_kit: u64,
     /// The office age recipients (`age1…`) enrolled kits are told to encrypt packets to.
     #[serde(default)]
     pub office_recipients: Vec<String>,
@@ -171,6 +182,12 @@ fn default_max_connections() -> usize {
 fn default_max_connections_per_peer() -> usize {
     DEFAULT_MAX_CONNECTIONS_PER_PEER
 }
+fn default_max_open_uploads_per_kit() -> u64 {
+    DEFAULT_MAX_OPEN_UPLOADS_PER_KIT
+}
+fn default_max_open_upload_bytes_per_kit() -> u64 {
+    DEFAULT_MAX_OPEN_UPLOAD_BYTES_PER_KIT
+}
 
 impl HubConfig {
     /// Reads `hub.toml` from a data directory.
@@ -196,11 +213,21 @@ impl HubConfig {
         if config.min_body_rate == 0
             || config.max_connections == 0
             || config.max_connections_per_peer == 0
+            || config.max_open_uploads_per_kit == 0
+            || config.max_open_upload_bytes_per_kit == 0
         {
             return Err(HubError::BadConfig {
                 path,
-                why: "min_body_rate, max_connections and max_connections_per_peer must be positive"
-                    .into(),
+                why: "min_body_rate, max_connections, max_connections_per_peer, max_open_uploads_per_kit and max_open_upload_bytes_per_kit must be positive".into(),
+            });
+        }
+        if config.max_open_upload_bytes_per_kit < config.max_size {
+            return Err(HubError::BadConfig {
+                path,
+                why: format!(
+                    "max_open_upload_bytes_per_kit ({}) is below max_size ({}): a packet of max_size could never be uploaded",
+                    config.max_open_upload_bytes_per_kit, config.max_size
+                ),
             });
         }
         for r in &config.office_recipients {
@@ -327,6 +354,8 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         min_body_rate: DEFAULT_MIN_BODY_RATE,
         max_connections: DEFAULT_MAX_CONNECTIONS,
         max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
+        max_open_uploads_per_kit: DEFAULT_MAX_OPEN_UPLOADS_PER_KIT,
+        max_open_upload_bytes_per_kit: DEFAULT_MAX_OPEN_UPLOAD_BYTES_PER_KIT,
         office_recipients: opts.office_recipients.clone(),
         office_identity: None,
         event_max_age_secs: DEFAULT_EVENT_MAX_AGE_SECS,

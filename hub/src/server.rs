@@ -81,8 +81,8 @@ where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
     let hub = Arc::new(hub);
-    let app = crate::http::router(hub.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app = crate::http::router(hub.clone(), stop_rx.clone());
     let mut grace_rx = stop_rx.clone();
     // Background work after the receipt path: opening packets, posting status events.
     tokio::spawn(crate::opener::run(

@@ -35,9 +35,10 @@ use crate::Hub;
 use headers::TUS_RESUMABLE;
 use state::AppState;
 
-/// The routes under `/v1/`.
-pub(crate) fn router(hub: Arc<Hub>) -> Router {
+/// The routes under `/v1/`; also starts the task that expires idle uploads until `stop`.
+pub(crate) fn router(hub: Arc<Hub>, stop: tokio::sync::watch::Receiver<bool>) -> Router {
     let state = Arc::new(AppState::new(hub));
+    tokio::spawn(upload::expire_idle(state.clone(), stop));
     let uploads = Router::new()
         .route(
             UPLOADS_PATH,
