@@ -1094,3 +1094,46 @@ async fn the_hub_database_is_0600_in_a_0700_directory_even_when_made_in_an_open_
     }
     assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
 }
+
+#[tokio::test]
+async fn over_https_a_connection_past_the_per_address_cap_gets_429_after_the_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let mut config = jemput_hub::init(&data).unwrap();
+    config.max_connections_per_peer = 2;
+    config.save(&data).unwrap();
+    let hub = jemput_hub::spawn_local_tls(&data).unwrap();
+    // Two connections that never start their TLS handshake hold this address's slots.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(connect_from("127.0.0.1", hub.addr).await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The kit pins the certificate; this client only needs to get through the handshake.
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{}/v1/info", hub.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "10");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("max_connections_per_peer"), "{body}");
+    // Another address is served.
+    let other = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let r = other
+        .get(format!("{}/v1/info", hub.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    drop(held);
+}
