@@ -82,32 +82,38 @@ pub(crate) struct ConnLimiter {
     max_per_peer: usize,
     counts: Mutex<Counts>,
     refusing: AtomicUsize,
+    max_refusing: usize,
 }
 
 impl ConnLimiter {
+    #[cfg(test)]
     pub(crate) fn new(max_total: usize, max_per_peer: usize) -> Arc<ConnLimiter> {
+        ConnLimiter::with_refusals(max_total, max_per_peer, MAX_REFUSING)
+    }
+
+    fn with_refusals(max_total: usize, max_per_peer: usize, max_refusing: usize) -> Arc<Self> {
         Arc::new(ConnLimiter {
             max_total: max_total.max(1),
             max_per_peer: max_per_peer.max(1),
             counts: Mutex::default(),
             refusing: AtomicUsize::new(0),
+            max_refusing,
         })
     }
 
-    /// The limiter for a hub's config: its caps, the global one lowered to what the process's
-    /// file descriptor limit leaves after [`FD_RESERVE`] (with a warning saying so).
+    /// The limiter for a hub's config: its caps, with the connections served and the refusals
+    /// being answered together kept within what the process's open-files limit leaves after
+    /// [`FD_RESERVE`] (the global cap lowered, with a warning saying so).
     pub(crate) fn for_config(config: &crate::HubConfig) -> Arc<ConnLimiter> {
-        let mut max = config.max_connections;
-        if let Some(fds) = open_files_limit() {
-            let room = fds.saturating_sub(FD_RESERVE as u64).max(8) as usize;
-            if room < max {
-                tracing::warn!(
-                    "max_connections is {max} but this process may open only {fds} files; serving at most {room} connections (raise `ulimit -n` for more)"
-                );
-                max = room;
-            }
+        let (max, refusing) = fit_to_fds(config.max_connections, open_files_limit());
+        if max < config.max_connections {
+            tracing::warn!(
+                "max_connections is {} but this process may open only {} files; serving at most {max} connections (raise `ulimit -n` for more)",
+                config.max_connections,
+                open_files_limit().unwrap_or(0)
+            );
         }
-        ConnLimiter::new(max, config.max_connections_per_peer)
+        ConnLimiter::with_refusals(max, config.max_connections_per_peer, refusing)
     }
 
     /// Takes a slot for a connection from `peer`, or says why not.
@@ -159,7 +165,7 @@ impl ConnLimiter {
         F: FnOnce(TcpStream) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = io::Result<S>> + Send,
     {
-        if self.refusing.fetch_add(1, Ordering::SeqCst) >= MAX_REFUSING {
+        if self.refusing.fetch_add(1, Ordering::SeqCst) >= self.max_refusing {
             self.refusing.fetch_sub(1, Ordering::SeqCst);
             return;
         }
@@ -337,6 +343,19 @@ impl axum::serve::Listener for LimitedListener {
     }
 }
 
+/// The global cap and the refusal budget for `max_connections` under an open-files limit of
+/// `fds`: after [`FD_RESERVE`], a quarter of the room (at most [`MAX_REFUSING`]) for refusals and
+/// the rest (at least 8) for connections.
+fn fit_to_fds(max_connections: usize, fds: Option<u64>) -> (usize, usize) {
+    let Some(fds) = fds else {
+        return (max_connections, MAX_REFUSING);
+    };
+    let room = usize::try_from(fds.saturating_sub(FD_RESERVE as u64)).unwrap_or(usize::MAX);
+    let refusing = (room / 4).clamp(1, MAX_REFUSING);
+    let conns = room.saturating_sub(refusing).max(8);
+    (max_connections.min(conns), refusing)
+}
+
 /// The soft limit on open files of this process (`/proc/self/limits`), when it can be read.
 fn open_files_limit() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/limits").ok()?;
@@ -395,6 +414,16 @@ mod tests {
         let r = String::from_utf8(Refusal::Peer { peer, max: 4 }.response()).unwrap();
         assert!(r.starts_with("HTTP/1.1 429 Too Many Requests\r\n"), "{r}");
         assert!(r.contains("10.1.2.3 holds the hub's limit of 4"), "{r}");
+    }
+
+    #[test]
+    fn connections_and_refusals_together_fit_in_the_open_files_limit() {
+        // The hub: 128 descriptors. 64 kept, 16 for refusals, 48 for connections.
+        assert_eq!(fit_to_fds(256, Some(128)), (48, 16));
+        assert_eq!(fit_to_fds(256, Some(1024)), (256, 64));
+        assert_eq!(fit_to_fds(20, Some(1024)), (20, 64));
+        assert_eq!(fit_to_fds(256, None), (256, 64));
+        assert_eq!(fit_to_fds(256, Some(10)), (8, 1));
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub struct HubConfig {
     #[serde(default = "default_min_body_rate")]
     pub min_body_rate: u64,
     /// Connections served at once; more are answered `503` with `Retry-After` and closed. Lowered
-    /// at start to what the open-files limit (`ulimit -n`) leaves, keeping 64 for the hub's files.
+    /// at start to fit the open-files limit (`ulimit -n`), keeping 64 for the hub's files.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
     /// Connections served at once from one peer address; more are answered `429` with
