@@ -612,7 +612,8 @@ async fn headers_too_large_for_any_request_get_431_and_the_hub_serves_on() {
 
 #[tokio::test]
 async fn many_clients_stalled_mid_head_do_not_hold_up_an_upload() {
-    let h = start(|_| {});
+    // All of them from the kit's own address: the per-address cap must not be what saves it here.
+    let h = start(|c| c.max_connections_per_peer = 128);
     let mut stalled = Vec::new();
     for _ in 0..100 {
         let mut s = tokio::net::TcpStream::connect(h.hub.addr).await.unwrap();
@@ -646,4 +647,515 @@ async fn a_client_stalled_mid_head_is_disconnected_after_the_idle_timeout() {
     let pkt = h.packet(KIT_A, &noise(5_000, 9));
     h.upload(KIT_A, &pkt, 4096).await;
     assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+}
+
+/// A packet prelude of kit A signed over a header with these values (nothing else checks them).
+fn prelude_of(h: &Hub, packet_id: &str, payload_length: u64) -> Vec<u8> {
+    let header = jemput_core::packet::Header {
+        format_version: 1,
+        packet_id: packet_id.into(),
+        kit_id: KIT_A.into(),
+        kit_key: h.a.public(),
+        created_at: jiff::Timestamp::now(),
+        recipients: vec![jemput_core::keys::recipient_key_id(&h.recipient)],
+        payload_length,
+        payload_sha256: "00".repeat(32),
+    };
+    let hb = serde_json::to_vec(&header).unwrap();
+    let sig = h.a.sign(jemput_core::keys::sign::OUTER_DOMAIN, &hb);
+    jemput_core::packet::format::encode_prelude(&hb, &sig)
+}
+
+#[tokio::test]
+async fn a_payload_length_near_2_to_the_64_or_a_packet_id_that_is_not_a_uuid_is_refused_with_400() {
+    let h = start(|_| {});
+    let create = |prelude: Vec<u8>, length: u64| {
+        h.request(KIT_A, Method::POST, "/v1/uploads", None)
+            .header("Upload-Length", length.to_string())
+            .header("Upload-Metadata", format!("packet {}", B64.encode(prelude)))
+            .send()
+    };
+    // 2^64 - 1 bytes of payload after the prelude: the sum does not fit in 64 bits. The old check
+    // wrapped around and compared against a small number.
+    let id = uuid::Uuid::new_v4().to_string();
+    for payload_length in [u64::MAX, u64::MAX - 10] {
+        let prelude = prelude_of(&h, &id, payload_length);
+        let wrapped = (prelude.len() as u64).wrapping_add(payload_length);
+        let r = create(prelude, wrapped).await.unwrap();
+        Answer::of(r).await.expect(
+            400,
+            &format!("payload_length {payload_length} is impossible"),
+            "payload_length",
+        );
+    }
+    // Packet ids must be UUIDs (version 4, lowercase with hyphens), as the format says.
+    let a128 = "a".repeat(128);
+    for bad in [
+        "-",
+        a128.as_str(),
+        "PKT_1",
+        &id.to_uppercase(),
+        &id.replace('-', ""),
+    ] {
+        let prelude = prelude_of(&h, bad, 10);
+        let length = prelude.len() as u64 + 10;
+        let r = create(prelude, length).await.unwrap();
+        Answer::of(r)
+            .await
+            .expect(400, "is not a packet id", &format!("packet id {bad:?}"));
+    }
+    assert!(h.receipt_rows().is_empty());
+    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
+    let uploads: i64 = db
+        .query_row("SELECT count(*) FROM uploads", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(uploads, 0, "no upload was created for a refused header");
+    // The hub serves on: a good packet goes through.
+    let pkt = h.packet(KIT_A, &noise(3000, 11));
+    h.upload(KIT_A, &pkt, 3000).await;
+}
+
+/// A TCP connection to the hub from the loopback address `from` (any of 127.0.0.0/8), so that
+/// tests can stand for several peers.
+async fn connect_from(from: &str, hub: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    s.connect(hub).await.unwrap()
+}
+
+/// What arrives on `s` within `wait` (until the hub closes it or the time is up).
+async fn read_for(s: &mut tokio::net::TcpStream, wait: Duration) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(wait, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// The head of an enrollment request announcing a body of 100 000 bytes.
+const SLOW_ENROLL: &[u8] =
+    b"POST /v1/enroll HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n\
+                             Content-Length: 100000\r\n\r\n{";
+
+/// Writes `bytes` one at a time, one every `every`, until done or the hub stops reading.
+fn trickle(mut w: tokio::net::tcp::OwnedWriteHalf, bytes: Vec<u8>, every: Duration) {
+    tokio::spawn(async move {
+        for b in bytes {
+            tokio::time::sleep(every).await;
+            if w.write_all(&[b]).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_cut_after_its_deadline_and_a_cut_patch_keeps_what_arrived() {
+    // A body must average 100 bytes/s after its first second. The trickles below send 5 bytes/s
+    // and never stall for the idle timeout, so only the minimum rate can cut them.
+    let h = start(|c| {
+        c.idle_timeout_secs = 1;
+        c.min_body_rate = 100;
+    });
+
+    // Unauthenticated: an enrollment whose body never ends.
+    let s = connect_from("127.0.0.1", h.hub.addr).await;
+    let (mut r, mut w) = s.into_split();
+    let started = std::time::Instant::now();
+    w.write_all(SLOW_ENROLL).await.unwrap();
+    trickle(w, vec![b' '; 200], Duration::from_millis(200));
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), r.read_to_end(&mut answer))
+        .await
+        .expect("the hub cuts a body that trickles")
+        .unwrap();
+    let took = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("the body came too slowly"), "{answer}");
+    assert!(answer.contains("min_body_rate"), "{answer}");
+    assert!(took < Duration::from_secs(6), "cut after {took:?}");
+
+    // A kit's PATCH that trickles: cut the same way; the bytes that arrived are kept.
+    let pkt = h.packet(KIT_A, &noise(4000, 21));
+    let loc = h.created(KIT_A, &pkt).await;
+    let s = connect_from("127.0.0.1", h.hub.addr).await;
+    let (mut r, mut w) = s.into_split();
+    let a = auth::sign(KIT_A, &h.a, "PATCH", &loc, Some(0), now());
+    let head = format!(
+        "PATCH {loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
+         Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Content-Length: {}\r\n\r\n",
+        auth::HEADER,
+        pkt.len()
+    );
+    w.write_all(head.as_bytes()).await.unwrap();
+    trickle(w, pkt[..200].to_vec(), Duration::from_millis(200));
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), r.read_to_end(&mut answer))
+        .await
+        .expect("the hub cuts a PATCH body that trickles")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("the body came too slowly"), "{answer}");
+    let kept = h.head_offset(KIT_A, &loc).await;
+    assert!((1..50).contains(&kept), "kept {kept} bytes");
+    assert!(
+        answer.contains(&format!("upload-offset: {kept}")),
+        "{answer}"
+    );
+    // The kit resumes from there and the packet completes.
+    let r = h
+        .patch(KIT_A, &loc, kept, &pkt[kept as usize..], None)
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+}
+
+#[tokio::test]
+async fn a_flood_of_slow_bodies_from_one_address_gets_429_while_kits_upload() {
+    // The issue's attack, scaled down: slow enrollment bodies from one address. The idle timeout
+    // is long, so the flood's connections would be held for the whole test.
+    let h = start(|c| {
+        c.max_connections = 40;
+        c.max_connections_per_peer = 8;
+        c.idle_timeout_secs = 60;
+    });
+    let mut flood = Vec::new();
+    for _ in 0..30 {
+        let mut s = connect_from("127.0.0.2", h.hub.addr).await;
+        s.write_all(SLOW_ENROLL).await.unwrap();
+        flood.push(s);
+    }
+    let mut refused = 0;
+    let mut held = Vec::new();
+    for mut s in flood {
+        let got = read_for(&mut s, Duration::from_millis(300)).await;
+        if got.is_empty() {
+            held.push(s);
+            continue;
+        }
+        assert!(got.starts_with("HTTP/1.1 429 Too Many Requests"), "{got}");
+        assert!(got.contains("\r\nRetry-After: 10\r\n"), "{got}");
+        assert!(got.contains("max_connections_per_peer"), "{got}");
+        refused += 1;
+    }
+    assert_eq!((held.len(), refused), (8, 22));
+
+    // Other addresses are served as if nothing happened.
+    let info = h.http.get(h.url("/v1/info")).send().await.unwrap();
+    assert_eq!(info.status(), StatusCode::OK);
+    let pkt = h.packet(KIT_A, &noise(30_000, 22));
+    tokio::time::timeout(Duration::from_secs(20), h.upload(KIT_A, &pkt, 8192))
+        .await
+        .expect("a kit uploads beside the flood");
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+
+    // A closed connection gives its slot back: the address is served again.
+    drop(held);
+    let mut served = false;
+    for _ in 0..50 {
+        let mut s = connect_from("127.0.0.2", h.hub.addr).await;
+        s.write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        if read_for(&mut s, Duration::from_secs(2))
+            .await
+            .starts_with("HTTP/1.1 200")
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        served,
+        "the address is served again once its connections closed"
+    );
+}
+
+#[tokio::test]
+async fn over_the_global_cap_connections_get_503_until_the_deadlines_free_the_slots() {
+    let h = start(|c| {
+        c.max_connections = 12;
+        c.max_connections_per_peer = 4;
+        c.idle_timeout_secs = 2;
+        c.min_body_rate = 100;
+    });
+    // Twelve connections from three addresses, each holding a slot its own way: silent, a head
+    // that stops half-way, a body that stops after one byte.
+    let mut flood = Vec::new();
+    for (i, from) in ["127.0.0.2", "127.0.0.3", "127.0.0.4"].iter().enumerate() {
+        for j in 0..4 {
+            let mut s = connect_from(from, h.hub.addr).await;
+            match (i * 4 + j) % 3 {
+                0 => {}
+                1 => s
+                    .write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\nAcc")
+                    .await
+                    .unwrap(),
+                _ => s.write_all(SLOW_ENROLL).await.unwrap(),
+            }
+            flood.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    // The hub is full: a new peer, and a kit, get 503 with Retry-After.
+    let mut s = connect_from("127.0.0.5", h.hub.addr).await;
+    s.write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let got = read_for(&mut s, Duration::from_secs(3)).await;
+    assert!(got.starts_with("HTTP/1.1 503 Service Unavailable"), "{got}");
+    assert!(got.contains("\r\nRetry-After: 10\r\n"), "{got}");
+    assert!(
+        got.contains("limit of 12 connections (max_connections)"),
+        "{got}"
+    );
+    let r = h.http.get(h.url("/v1/info")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "10");
+
+    // Every flood connection is closed by its deadline (2 s for heads, 2 s + a few ms for a
+    // body of one byte), and then kits are served again.
+    for (i, mut s) in flood.into_iter().enumerate() {
+        let got = read_for(&mut s, Duration::from_secs(10)).await;
+        match i % 3 {
+            2 => assert!(got.starts_with("HTTP/1.1 408"), "body {i}: {got}"),
+            _ => assert!(got.is_empty(), "head {i}: {got}"),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut ok = false;
+    for _ in 0..50 {
+        let r = h.http.get(h.url("/v1/info")).send().await.unwrap();
+        if r.status() == StatusCode::OK {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "/v1/info answers once the flood is cut");
+    let pkt = h.packet(KIT_B, &noise(20_000, 23));
+    h.upload(KIT_B, &pkt, 8192).await;
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+}
+
+#[tokio::test]
+async fn a_kit_past_its_open_upload_count_or_bytes_gets_429_and_other_kits_do_not() {
+    let h = start(|c| {
+        c.max_size = 100_000;
+        c.max_open_uploads_per_kit = 3;
+        c.max_open_upload_bytes_per_kit = 150_000;
+    });
+    // Three small uploads fill kit A's count.
+    let small: Vec<Vec<u8>> = (0..4)
+        .map(|i| h.packet(KIT_A, &noise(1000, 30 + i)))
+        .collect();
+    let mut locs = Vec::new();
+    for p in &small[..3] {
+        locs.push(h.created(KIT_A, p).await);
+    }
+    let r = h.create(KIT_A, &small[3]).await;
+    assert_eq!(r.headers()["retry-after"], "60");
+    Answer::of(r).await.expect(
+        429,
+        "kit kit-a has 3 unfinished uploads",
+        "the 4th open upload",
+    );
+    // Creating one of the open packets again resumes it: not a new upload, not refused.
+    let r = h.create(KIT_A, &small[0]).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), locs[0]);
+    // The limit is kit A's: kit B creates as usual.
+    let of_b = h.packet(KIT_B, &noise(1000, 40));
+    let loc_b = h.created(KIT_B, &of_b).await;
+    // A finished or terminated upload no longer counts.
+    let r = h
+        .request(KIT_A, Method::DELETE, &locs[1], None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = h.patch(KIT_A, &locs[2], 0, &small[2], None).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    h.created(KIT_A, &small[3]).await;
+    h.created(KIT_A, &h.packet(KIT_A, &noise(1000, 41))).await;
+
+    // Declared bytes: two uploads of about 60 000 bytes fit under kit B's 150 000; a third does
+    // not, though the count would allow it.
+    let r = h
+        .request(KIT_B, Method::DELETE, &loc_b, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let big: Vec<Vec<u8>> = (0..3)
+        .map(|i| h.packet(KIT_B, &noise(60_000, 50 + i)))
+        .collect();
+    h.created(KIT_B, &big[0]).await;
+    h.created(KIT_B, &big[1]).await;
+    let r = h.create(KIT_B, &big[2]).await;
+    let declared = big[0].len() + big[1].len();
+    Answer::of(r).await.expect(
+        429,
+        &format!("kit kit-b has 2 unfinished uploads declaring {declared} bytes"),
+        "declared bytes over the kit's limit",
+    );
+    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
+    let open: i64 = db
+        .query_row(
+            "SELECT count(*) FROM uploads WHERE state = 'open' AND kit_id = 'kit-b'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 2, "the refused creation made no upload");
+}
+
+#[tokio::test]
+async fn an_idle_upload_expires_per_config_while_the_hub_serves() {
+    let h = start(|c| {
+        c.upload_expiry_secs = 2;
+        c.max_open_uploads_per_kit = 1;
+    });
+    let pkt = h.packet(KIT_A, &noise(3000, 60));
+    let loc = h.created(KIT_A, &pkt).await;
+    assert_eq!(
+        h.patch(KIT_A, &loc, 0, &pkt[..500], None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let id = loc.rsplit('/').next().unwrap().to_string();
+    let part = h
+        .data
+        .join(jemput_hub::UPLOADS_DIR)
+        .join(format!("{id}.part"));
+    assert!(part.exists());
+    // Nobody asks about it; the hub expires it by itself and removes its bytes.
+    let started = std::time::Instant::now();
+    while part.exists() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!part.exists(), "the idle upload's bytes are removed");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(1), "expired after {took:?}");
+    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
+    let (state, note): (String, String) = db
+        .query_row(
+            "SELECT state, note FROM uploads WHERE upload_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_str(), note.as_str()), ("terminated", "expired"));
+    let r = h
+        .request(KIT_A, Method::HEAD, &loc, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    // It no longer counts against the kit: the packet uploads anew.
+    h.upload(KIT_A, &pkt, 3000).await;
+}
+
+#[tokio::test]
+async fn the_hub_database_is_0600_in_a_0700_directory_even_when_made_in_an_open_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    jemput_hub::init(&data).unwrap();
+    assert_eq!(
+        mode(&data),
+        0o700,
+        "hub init tightens an existing open directory"
+    );
+    let db = data.join(jemput_hub::DB_FILE);
+    assert_eq!(mode(&db), 0o600);
+
+    // A hub made by an older jemput: its database world-readable, in an open directory.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let kit = SigningKey::generate();
+    Registry::open(&data)
+        .unwrap()
+        .add(KIT_A, &kit.public(), None)
+        .unwrap();
+    let hub = jemput_hub::spawn_local(&data).unwrap();
+    let h = Hub {
+        hub,
+        data: data.clone(),
+        a: kit,
+        b: SigningKey::generate(),
+        recipient: office().keys.recipient,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    };
+    let pkt = h.packet(KIT_A, &noise(3000, 70));
+    h.upload(KIT_A, &pkt, 3000).await;
+    assert_eq!(mode(&data), 0o700, "opening the hub tightens its directory");
+    for f in ["hub.sqlite", "hub.sqlite-wal", "hub.sqlite-shm"] {
+        let p = data.join(f);
+        assert!(p.exists(), "{f} exists while the hub serves");
+        assert_eq!(mode(&p), 0o600, "{f}");
+    }
+    assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
+}
+
+#[tokio::test]
+async fn over_https_a_connection_past_the_per_address_cap_gets_429_after_the_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let mut config = jemput_hub::init(&data).unwrap();
+    config.max_connections_per_peer = 2;
+    config.save(&data).unwrap();
+    let hub = jemput_hub::spawn_local_tls(&data).unwrap();
+    // Two connections that never start their TLS handshake hold this address's slots.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(connect_from("127.0.0.1", hub.addr).await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The kit pins the certificate; this client only needs to get through the handshake.
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{}/v1/info", hub.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "10");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("max_connections_per_peer"), "{body}");
+    // Another address is served.
+    let other = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let r = other
+        .get(format!("{}/v1/info", hub.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    drop(held);
 }

@@ -117,7 +117,11 @@ fn many_kits_at_once_with_cut_connections_all_get_receipts_and_hub_memory_stays_
 
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("hub");
-    jemput_hub::init(&data).unwrap();
+    let mut config = jemput_hub::init(&data).unwrap();
+    // Every kit connects from loopback (through the shaping proxy): one peer address to the hub.
+    config.max_connections_per_peer = config.max_connections_per_peer.max(4 * kits_n);
+    config.max_connections = config.max_connections.max(4 * kits_n);
+    config.save(&data).unwrap();
     let hub_key = SigningKey::load(&data.join(jemput_hub::KEY_FILE))
         .unwrap()
         .public();

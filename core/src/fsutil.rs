@@ -91,6 +91,52 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
     fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
 }
 
+/// Makes `dir` a directory only its owner may enter: creates it (and parents) `0700` if missing,
+/// or takes the group and other permissions away from an existing one. Returns the mode an
+/// existing directory had when it was tightened; `Err` (EPERM) when the directory is not ours.
+pub fn private_dir(dir: &Path) -> io::Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt;
+    if !dir.is_dir() {
+        ensure_dir(dir, 0o700)?;
+    }
+    let mode = fs::metadata(dir)?.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(None);
+    }
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o700))?;
+    Ok(Some(mode))
+}
+
+/// Before SQLite opens the database `db`: creates it empty and `0600` if missing (SQLite then
+/// gives its `-wal` and `-shm` files the same mode), and takes the group and other permissions
+/// away from it and from its `-wal`, `-shm` and `-journal` files where they have any. Returns the
+/// files it tightened.
+pub fn private_sqlite_files(db: &Path) -> io::Result<Vec<PathBuf>> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(db)?;
+    let mut tightened = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let path = PathBuf::from(name);
+        let mode = match fs::metadata(&path) {
+            Ok(m) => m.permissions().mode() & 0o7777,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if mode & 0o077 != 0 {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode & 0o700))?;
+            tightened.push(path);
+        }
+    }
+    Ok(tightened)
+}
+
 /// Removes temp leftovers (`.tmp-*`) of interrupted writes in `dir`; returns the names removed.
 pub fn remove_temp_leftovers(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
@@ -129,6 +175,49 @@ pub fn free_bytes(path: &Path) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_private_dir_is_created_0700_and_an_open_one_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let new = t.path().join("a/b");
+        assert_eq!(private_dir(&new).unwrap(), None);
+        assert_eq!(mode(&new), 0o700);
+        let open = t.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(private_dir(&open).unwrap(), Some(0o755));
+        assert_eq!(mode(&open), 0o700);
+        assert_eq!(private_dir(&open).unwrap(), None);
+    }
+
+    #[test]
+    fn sqlite_files_are_created_0600_and_open_ones_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let db = t.path().join("q.sqlite");
+        assert!(private_sqlite_files(&db).unwrap().is_empty());
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(fs::metadata(&db).unwrap().len(), 0);
+        fs::write(&db, b"kept").unwrap();
+        let wal = t.path().join("q.sqlite-wal");
+        fs::write(&wal, b"wal").unwrap();
+        for p in [&db, &wal] {
+            fs::set_permissions(p, fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        assert_eq!(
+            private_sqlite_files(&db).unwrap(),
+            vec![db.clone(), wal.clone()]
+        );
+        assert_eq!((mode(&db), mode(&wal)), (0o600, 0o600));
+        assert_eq!(
+            fs::read(&db).unwrap(),
+            b"kept",
+            "an existing database is not truncated"
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_content_and_leaves_no_temp() {

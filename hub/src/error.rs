@@ -36,6 +36,16 @@ pub enum HubError {
         source: io::Error,
     },
 
+    /// The data directory is open to other users and cannot be made private.
+    #[error("{path} can be read by other users and cannot be made private: {source}; run `chmod 700 {path}` as its owner, or choose another --data directory")]
+    NotPrivate {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+
     /// `hub.toml` does not parse.
     #[error("the hub config {path} is malformed: {why}; fix it by hand or restore it")]
     BadConfig {

@@ -9,7 +9,8 @@
 //! <data>/hub-cert.pem           the hub's self-signed TLS certificate; kits pin its SHA-256
 //! <data>/hub-cert.key           its private key (PKCS#8 PEM, 0600)
 //! <data>/hub.sqlite             kit registry, enrollment tokens, uploads in progress, receipts
-//!                               (WAL, synchronous=FULL)
+//!                               (WAL, synchronous=FULL; 0600 with its -wal and -shm, in a 0700
+//!                               directory)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
 //! <data>/worklist.json          the worklist kits receive in their sync document
@@ -24,6 +25,7 @@
 //! configured ([`opener`]), and every packet state change goes to a durable outbox that a second
 //! task posts to the configured webhooks ([`events`]).
 
+mod connlimit;
 pub mod enroll;
 pub mod error;
 pub mod events;
@@ -70,9 +72,19 @@ pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
 /// Largest body of one `PATCH` a new hub reads; what a kit sends beyond it is refused with `413`.
 pub const DEFAULT_MAX_CHUNK: u64 = 8 << 20;
 /// How long an upload in progress is kept without activity (`Upload-Expires`).
-pub const DEFAULT_UPLOAD_EXPIRY_SECS: u64 = 7 * 24 * 3600;
-/// How long a `PATCH` body may stall before the hub keeps what arrived and ends the request.
+pub const DEFAULT_UPLOAD_EXPIRY_SECS: u64 = 24 * 3600;
+/// How long a request head may take, and a request body stall, before the hub ends the request.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+/// Bytes per second a request body must average once `idle_timeout_secs` have passed.
+pub const DEFAULT_MIN_BODY_RATE: u64 = 1024;
+/// Connections served at once, from all peers together.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Connections served at once from one peer address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 32;
+/// Unfinished uploads one kit may hold at once.
+pub const DEFAULT_MAX_OPEN_UPLOADS_PER_KIT: u64 = 32;
+/// Bytes one kit's unfinished uploads may declare (`Upload-Length`) together.
+pub const DEFAULT_MAX_OPEN_UPLOAD_BYTES_PER_KIT: u64 = 1 << 30;
 
 const DIR_MODE: u32 = 0o700;
 
@@ -91,9 +103,29 @@ pub struct HubConfig {
     /// Seconds an unfinished upload is kept after its last byte arrived.
     #[serde(default = "default_upload_expiry")]
     pub upload_expiry_secs: u64,
-    /// Seconds a `PATCH` body may stall before the hub keeps what arrived and ends the request.
+    /// Seconds a request head may take, and a request body may stall, before the hub ends the
+    /// request (a `PATCH` keeps what arrived); also the grace before `min_body_rate` counts.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
+    /// Bytes per second a request body must average after its first `idle_timeout_secs`; a
+    /// slower body is cut (a body of L bytes has `idle_timeout_secs + L / min_body_rate` seconds).
+    #[serde(default = "default_min_body_rate")]
+    pub min_body_rate: u64,
+    /// Connections served at once; more are answered `503` with `Retry-After` and closed. Lowered
+    /// at start to fit the open-files limit (`ulimit -n`), keeping 64 for the hub's files.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Connections served at once from one peer address; more are answered `429` with
+    /// `Retry-After` and closed.
+    #[serde(default = "default_max_connections_per_peer")]
+    pub max_connections_per_peer: usize,
+    /// Unfinished uploads one kit may hold; a creation past it is refused with `429`.
+    #[serde(default = "default_max_open_uploads_per_kit")]
+    pub max_open_uploads_per_kit: u64,
+    /// Bytes one kit's unfinished uploads may declare together; a creation past it is refused
+    /// with `429`.
+    #[serde(default = "default_max_open_upload_bytes_per_kit")]
+    pub max_open_upload_bytes_per_kit: u64,
     /// The office age recipients (`age1…`) enrolled kits are told to encrypt packets to.
     #[serde(default)]
     pub office_recipients: Vec<String>,
@@ -141,6 +173,21 @@ fn default_upload_expiry() -> u64 {
 fn default_idle_timeout() -> u64 {
     DEFAULT_IDLE_TIMEOUT_SECS
 }
+fn default_min_body_rate() -> u64 {
+    DEFAULT_MIN_BODY_RATE
+}
+fn default_max_connections() -> usize {
+    DEFAULT_MAX_CONNECTIONS
+}
+fn default_max_connections_per_peer() -> usize {
+    DEFAULT_MAX_CONNECTIONS_PER_PEER
+}
+fn default_max_open_uploads_per_kit() -> u64 {
+    DEFAULT_MAX_OPEN_UPLOADS_PER_KIT
+}
+fn default_max_open_upload_bytes_per_kit() -> u64 {
+    DEFAULT_MAX_OPEN_UPLOAD_BYTES_PER_KIT
+}
 
 impl HubConfig {
     /// Reads `hub.toml` from a data directory.
@@ -161,6 +208,26 @@ impl HubConfig {
             return Err(HubError::BadConfig {
                 path,
                 why: "max_size and max_chunk must be positive".into(),
+            });
+        }
+        if config.min_body_rate == 0
+            || config.max_connections == 0
+            || config.max_connections_per_peer == 0
+            || config.max_open_uploads_per_kit == 0
+            || config.max_open_upload_bytes_per_kit == 0
+        {
+            return Err(HubError::BadConfig {
+                path,
+                why: "min_body_rate, max_connections, max_connections_per_peer, max_open_uploads_per_kit and max_open_upload_bytes_per_kit must be positive".into(),
+            });
+        }
+        if config.max_open_upload_bytes_per_kit < config.max_size {
+            return Err(HubError::BadConfig {
+                path,
+                why: format!(
+                    "max_open_upload_bytes_per_kit ({}) is below max_size ({}): a packet of max_size could never be uploaded",
+                    config.max_open_upload_bytes_per_kit, config.max_size
+                ),
             });
         }
         for r in &config.office_recipients {
@@ -265,7 +332,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
             why: e.to_string(),
         })?;
     }
-    fsutil::ensure_dir(data, DIR_MODE).map_err(HubError::io("create", data))?;
+    private_data_dir(data)?;
     for f in [KEY_FILE, CONFIG_FILE, tls::CERT_FILE, tls::CERT_KEY_FILE] {
         let p = data.join(f);
         if p.exists() {
@@ -284,6 +351,11 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         max_chunk: DEFAULT_MAX_CHUNK,
         upload_expiry_secs: DEFAULT_UPLOAD_EXPIRY_SECS,
         idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+        min_body_rate: DEFAULT_MIN_BODY_RATE,
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+        max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
+        max_open_uploads_per_kit: DEFAULT_MAX_OPEN_UPLOADS_PER_KIT,
+        max_open_upload_bytes_per_kit: DEFAULT_MAX_OPEN_UPLOAD_BYTES_PER_KIT,
         office_recipients: opts.office_recipients.clone(),
         office_identity: None,
         event_max_age_secs: DEFAULT_EVENT_MAX_AGE_SECS,
@@ -302,6 +374,26 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
     config.save(data)?;
     fsutil::sync_dir(data).map_err(HubError::io("sync", data))?;
     Ok(config)
+}
+
+/// Creates the data directory `0700`, or takes the group and other permissions away from an
+/// existing one (the database in it names kits, packets and upload URLs); refuses a directory
+/// that cannot be tightened.
+fn private_data_dir(data: &Path) -> Result<(), HubError> {
+    match fsutil::private_dir(data) {
+        Ok(Some(mode)) => {
+            tracing::warn!(
+                "{} was open to other users (mode {mode:o}); it is now 0700",
+                data.display()
+            );
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(source) => Err(HubError::NotPrivate {
+            path: data.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// The hub database connection, shared by the registry and the storage of one process.
@@ -413,6 +505,14 @@ pub(crate) fn open_db(path: &Path) -> Result<Connection, HubError> {
         path: path.to_path_buf(),
         source,
     };
+    // Readable by the hub's user only, with its -wal and -shm files: SQLite would create them
+    // with the umask's mode (0644, world-readable).
+    for p in fsutil::private_sqlite_files(path).map_err(HubError::io("make private", path))? {
+        tracing::warn!(
+            "{} was readable by other users; it is now 0600",
+            p.display()
+        );
+    }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -482,6 +582,7 @@ impl Hub {
     pub fn open(data: &Path) -> Result<Hub, HubError> {
         let config = HubConfig::load(data)?;
         let key = SigningKey::load(&data.join(KEY_FILE))?;
+        private_data_dir(data)?;
         for d in [UPLOADS_DIR, PACKETS_DIR] {
             let p = data.join(d);
             fsutil::ensure_dir(&p, DIR_MODE).map_err(HubError::io("create", &p))?;

@@ -1,6 +1,7 @@
 //! Running the hub: on a listener in the caller's runtime ([`serve`], [`serve_until`] for plain
 //! HTTP, [`serve_tls_until`] for HTTPS with the hub's certificate), or on a loopback port in a
 //! thread with its own runtime ([`spawn_local`], [`spawn_local_tls`], for the demo and tests).
+//! Either way with the connection caps of the hub's config and a timer on every request head.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::connlimit::{ConnLimiter, LimitedListener};
 use crate::tls::{HubCert, TlsListener};
 use crate::{Hub, HubError};
 use jemput_core::keys::PublicKey;
@@ -33,7 +35,8 @@ pub async fn serve_until(
     let hub = tokio::task::spawn_blocking(move || Hub::open(&data))
         .await
         .expect("opening the hub panicked")?;
-    serve_hub(hub, listener, shutdown).await
+    let limiter = ConnLimiter::for_config(hub.config());
+    serve_hub(hub, LimitedListener::new(listener, limiter), shutdown).await
 }
 
 /// Serves the hub in `data` over HTTPS with its certificate (created first, with the default
@@ -47,7 +50,9 @@ pub async fn serve_tls_until(
     let (hub, cert) = tokio::task::spawn_blocking(move || open_with_cert(&data))
         .await
         .expect("opening the hub panicked")?;
-    let tls = TlsListener::new(listener, cert.server_config()?).map_err(HubError::Serve)?;
+    let limiter = ConnLimiter::for_config(hub.config());
+    let tls =
+        TlsListener::new(listener, cert.server_config()?, limiter).map_err(HubError::Serve)?;
     serve_hub(hub, tls, shutdown).await
 }
 
@@ -76,8 +81,8 @@ where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
     let hub = Arc::new(hub);
-    let app = crate::http::router(hub.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app = crate::http::router(hub.clone(), stop_rx.clone());
     let mut grace_rx = stop_rx.clone();
     // Background work after the receipt path: opening packets, posting status events.
     tokio::spawn(crate::opener::run(
@@ -97,7 +102,10 @@ where
     // Each connection is served by hyper directly rather than through `axum::serve`, which sets
     // no timer: without one a client that stalls while sending its request head would hold its
     // connection (and a file descriptor) for ever. With the timer hyper closes a connection whose
-    // head has not arrived within the hub's idle timeout.
+    // head has not arrived within the hub's idle timeout (an idle kept-alive connection too, as
+    // the timer runs while hyper waits for the next head). Bodies are paced by the router
+    // (`http/body.rs`), and the listener caps how many connections are served at once
+    // (`connlimit.rs`).
     let header_timeout = Duration::from_secs(hub.config().idle_timeout_secs.max(1));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = stop_rx;
@@ -214,12 +222,14 @@ fn spawn(hub: Hub, cert: Option<HubCert>) -> Result<HubHandle, HubError> {
                 let stop = async move {
                     let _ = stop_rx.await;
                 };
+                let limiter = ConnLimiter::for_config(hub.config());
                 match tls_config {
                     Some(c) => {
-                        let tls = TlsListener::new(listener, c).map_err(HubError::Serve)?;
+                        let tls =
+                            TlsListener::new(listener, c, limiter).map_err(HubError::Serve)?;
                         serve_hub(hub, tls, stop).await
                     }
-                    None => serve_hub(hub, listener, stop).await,
+                    None => serve_hub(hub, LimitedListener::new(listener, limiter), stop).await,
                 }
             })
         })

@@ -90,12 +90,10 @@ impl DirStorage {
     }
 }
 
-/// Whether `id` is safe as a file name and a packet id: 1 to 128 of `A-Z a-z 0-9 _ -`.
+/// Whether `id` is a packet id as the format has them (a lowercase hyphenated UUID v4, see
+/// [`jemput_core::packet::valid_packet_id`]), and so safe as a file name.
 pub fn valid_packet_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    jemput_core::packet::valid_packet_id(id)
 }
 
 fn held_row(conn: &rusqlite::Connection, packet_id: &str) -> Result<Option<HeldPacket>, HubError> {
@@ -268,6 +266,14 @@ pub struct Upload {
     pub updated_at: Timestamp,
     /// Why it failed, when it did.
     pub note: Option<String>,
+}
+
+/// The oldest last activity an upload may have at `now` and not be expired.
+fn expiry_cutoff(now: Timestamp, expiry_secs: u64) -> Timestamp {
+    now.checked_sub(jiff::SignedDuration::from_secs(
+        expiry_secs.min(i64::MAX as u64) as i64,
+    ))
+    .unwrap_or(Timestamp::MIN)
 }
 
 /// Whether `id` has the shape of an upload id (so it is safe in a path).
@@ -500,24 +506,39 @@ impl Uploads {
         raws.into_iter().map(RawUpload::into_upload).collect()
     }
 
+    /// How many unfinished uploads `kit_id` holds that have not expired (idle for at most
+    /// `expiry_secs` at `now`), and the bytes they declare together.
+    pub fn open_of_kit(
+        &self,
+        kit_id: &str,
+        now: Timestamp,
+        expiry_secs: u64,
+    ) -> Result<(u64, u64), HubError> {
+        let (n, bytes): (i64, i64) = lock(&self.db).query_row(
+            "SELECT count(*), coalesce(sum(length), 0) FROM uploads
+             WHERE kit_id = ?1 AND state = 'open' AND updated_at >= ?2",
+            params![kit_id, ts_text(expiry_cutoff(now, expiry_secs))],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((n.max(0) as u64, bytes.max(0) as u64))
+    }
+
+    /// Ids of the open uploads idle for more than `expiry_secs` at `now`.
+    pub fn expired(&self, now: Timestamp, expiry_secs: u64) -> Result<Vec<String>, HubError> {
+        let conn = lock(&self.db);
+        let mut stmt =
+            conn.prepare("SELECT upload_id FROM uploads WHERE state = 'open' AND updated_at < ?1")?;
+        let ids = stmt
+            .query_map([ts_text(expiry_cutoff(now, expiry_secs))], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
     /// Terminates open uploads idle for more than `expiry_secs`, and removes `.part` files that no
-    /// open upload owns. Returns how many uploads expired.
+    /// open upload owns. Returns how many uploads expired. Only for a hub not serving: a running
+    /// hub expires uploads under their locks (`http/upload.rs`).
     pub fn remove_expired(&self, now: Timestamp, expiry_secs: u64) -> Result<usize, HubError> {
-        let cutoff = now
-            .checked_sub(jiff::SignedDuration::from_secs(
-                expiry_secs.min(i64::MAX as u64) as i64,
-            ))
-            .unwrap_or(Timestamp::MIN);
-        let expired: Vec<String> = {
-            let conn = lock(&self.db);
-            let mut stmt = conn.prepare(
-                "SELECT upload_id FROM uploads WHERE state = 'open' AND updated_at < ?1",
-            )?;
-            let ids = stmt
-                .query_map([ts_text(cutoff)], |r| r.get(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            ids
-        };
+        let expired = self.expired(now, expiry_secs)?;
         for id in &expired {
             self.finish(id, UploadState::Terminated, Some("expired"))?;
         }

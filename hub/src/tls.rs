@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::connlimit::{accept_tcp, ConnLimiter, Limited};
 use crate::HubError;
 use jemput_core::fsutil;
 
@@ -147,36 +148,45 @@ impl HubCert {
 
 /// A listener that hands the server only connections whose TLS handshake finished. Handshakes run
 /// in their own tasks with a timeout, so a client that stalls in the handshake holds up nobody.
+/// The connection caps apply before the handshake: a connection over a cap costs no handshake
+/// slot, and is answered `503`/`429` over TLS (see [`crate::connlimit`]).
 #[derive(Debug)]
 pub struct TlsListener {
     local: SocketAddr,
-    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: tokio::sync::mpsc::Receiver<(Limited<TlsStream<TcpStream>>, SocketAddr)>,
     accept_task: tokio::task::JoinHandle<()>,
 }
 
 impl TlsListener {
     /// Wraps a bound TCP listener; must be called inside a tokio runtime.
-    pub fn new(listener: TcpListener, config: rustls::ServerConfig) -> std::io::Result<Self> {
+    pub(crate) fn new(
+        listener: TcpListener,
+        config: rustls::ServerConfig,
+        limiter: Arc<ConnLimiter>,
+    ) -> std::io::Result<Self> {
         let local = listener.local_addr()?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let (tx, ready) = tokio::sync::mpsc::channel(ACCEPT_BACKLOG);
         let accept_task = tokio::spawn(async move {
             loop {
-                let (tcp, peer) = match listener.accept().await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait, as axum's own loop does.
-                        tracing::warn!("accepting a connection failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+                let (tcp, peer) = accept_tcp(&listener).await;
+                let acceptor = acceptor.clone();
+                let permit = match limiter.try_acquire(peer.ip()) {
+                    Ok(p) => p,
+                    Err(r) => {
+                        limiter.refuse(tcp, r, move |t| async move {
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(t))
+                                .await
+                                .map_err(|_| std::io::Error::other("TLS handshake timed out"))?
+                        });
                         continue;
                     }
                 };
-                let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, peer)).await;
+                            let _ = tx.send((Limited::new(tls, permit), peer)).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -199,7 +209,7 @@ impl Drop for TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = Limited<TlsStream<TcpStream>>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

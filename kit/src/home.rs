@@ -179,7 +179,15 @@ impl KitHome {
             let path = path.to_path_buf();
             move |source| HomeError::Io { what, path, source }
         };
-        fsutil::ensure_dir(root, 0o700).map_err(io("create", root))?;
+        // Created 0700, or an existing directory tightened to it, before any secret is written.
+        if let Some(mode) =
+            fsutil::private_dir(root).map_err(io("make private (chmod 700)", root))?
+        {
+            tracing::warn!(
+                "{} was open to other users (mode {mode:o}); it is now 0700",
+                root.display()
+            );
+        }
         let keys_dir = root.join("keys");
         fsutil::ensure_dir(&keys_dir, 0o700).map_err(io("create", &keys_dir))?;
         fsutil::ensure_dir(&root.join("drafts"), 0o700).map_err(io("create", root))?;

@@ -49,6 +49,20 @@ pub struct Header {
     pub payload_sha256: String,
 }
 
+/// Whether `id` is a packet id as the format has them: a random (version 4, RFC 9562 variant) UUID
+/// in its canonical text form, lowercase with hyphens (`7b0a3e2e-6d0c-4a43-9e43-6f1c1f0c8b11`).
+/// Packet files are named after it, so nothing else may pass.
+pub fn valid_packet_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => matches!(c, b'0'..=b'9' | b'a'..=b'f'),
+        })
+        && b[14] == b'4'
+        && matches!(b[19], b'8' | b'9' | b'a' | b'b')
+}
+
 /// A parsed packet prelude: header, its exact bytes, the signature, and where the payload starts.
 #[derive(Debug, Clone)]
 pub struct Prelude {
@@ -184,6 +198,32 @@ mod tests {
                 parse_prelude(&bytes[..n]).is_err(),
                 "prefix of {n} bytes parsed"
             );
+        }
+    }
+
+    #[test]
+    fn packet_ids_are_lowercase_version_4_uuids_and_nothing_else() {
+        assert!(valid_packet_id("7b0a3e2e-6d0c-4a43-9e43-6f1c1f0c8b11"));
+        for _ in 0..100 {
+            assert!(valid_packet_id(&uuid::Uuid::new_v4().to_string()));
+        }
+        let a128 = "a".repeat(128);
+        for bad in [
+            "",
+            "-",
+            a128.as_str(),
+            "7B0A3E2E-6D0C-4A43-9E43-6F1C1F0C8B11",
+            "7b0a3e2e6d0c4a439e436f1c1f0c8b11",
+            "{7b0a3e2e-6d0c-4a43-9e43-6f1c1f0c8b11}",
+            "7b0a3e2e-6d0c-1a43-9e43-6f1c1f0c8b11",
+            "7b0a3e2e-6d0c-4a43-7e43-6f1c1f0c8b11",
+            "7b0a3e2e-6d0c-4a43-9e43-6f1c1f0c8b1",
+            "7b0a3e2e-6d0c-4a43-9e43-6f1c1f0c8b11a",
+            "7b0a3e2e_6d0c-4a43-9e43-6f1c1f0c8b11",
+            "../../../../hub.toml-aaaaaaaaaaaaaaa",
+            "7b0a3e2e-6d0c-4a43-9e43-6f1c1f0c8b1\u{e9}",
+        ] {
+            assert!(!valid_packet_id(bad), "{bad:?} accepted");
         }
     }
 

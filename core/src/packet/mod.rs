@@ -9,7 +9,9 @@ mod open;
 mod seal;
 
 pub use error::PacketError;
-pub use format::{parse_prelude, Header, Prelude, EXTENSION, FORMAT_VERSION, MAGIC};
+pub use format::{
+    parse_prelude, valid_packet_id, Header, Prelude, EXTENSION, FORMAT_VERSION, MAGIC,
+};
 pub use manifest::{FileEntry, Manifest};
 pub use open::{
     decrypt, open_to_dir, read_archive, verify, verify_file, Contents, MAX_ARCHIVE_BYTES,

@@ -111,7 +111,12 @@ fn verify_part(hub: &Hub, up: &Upload) -> Result<Header, String> {
         }
         Err(e) => return Err(format!("cannot read the kit registry: {e}")),
     }
-    let payload_len = up.length - p.payload_offset as u64;
+    let Some(payload_len) = up.length.checked_sub(p.payload_offset as u64) else {
+        return Err(format!(
+            "Upload-Length {} is shorter than the prelude of {} bytes",
+            up.length, p.payload_offset
+        ));
+    };
     if payload_len != p.header.payload_length {
         return Err(format!(
             "the payload is {payload_len} bytes, the header says {}",

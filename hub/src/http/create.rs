@@ -83,7 +83,7 @@ pub(crate) async fn create(
     let h = &parsed.header;
     if !valid_packet_id(&h.packet_id) {
         return Err(ApiError::bad_request(format!(
-            "packet id {:?} is not acceptable (1 to 128 of A-Z a-z 0-9 _ -)",
+            "packet id {:?} is not a packet id: the format has a random UUID (version 4), lowercase with hyphens",
             h.packet_id
         )));
     }
@@ -105,7 +105,13 @@ pub(crate) async fn create(
             ),
         ));
     }
-    let expected = parsed.payload_offset as u64 + h.payload_length;
+    // The header comes from outside: its payload_length may be anything up to 2^64 - 1.
+    let Some(expected) = (parsed.payload_offset as u64).checked_add(h.payload_length) else {
+        return Err(ApiError::bad_request(format!(
+            "the header's payload_length {} is impossible: with {} bytes of prelude the packet would be over 2^64 - 1 bytes",
+            h.payload_length, parsed.payload_offset
+        )));
+    };
     if length != expected {
         return Err(ApiError::bad_request(format!(
             "Upload-Length {length} does not match the header: {} bytes of prelude + {} of payload = {expected}",
@@ -140,6 +146,7 @@ pub(crate) async fn create(
                 Some("replaced by a new creation of the packet"),
             )?;
         }
+        check_kit_quota(hub, &header.kit_id, length)?;
         let up = hub.uploads().create(&NewUpload {
             kit_id: &header.kit_id,
             packet_id: &header.packet_id,
@@ -179,6 +186,37 @@ pub(crate) async fn create(
             Ok(r)
         }
     }
+}
+
+/// Seconds a kit over its upload quota is told to wait (`Retry-After`).
+const QUOTA_RETRY_AFTER_SECS: u64 = 60;
+
+/// Refuses a new upload of `length` bytes that would take the kit past
+/// `max_open_uploads_per_kit` or `max_open_upload_bytes_per_kit`.
+///
+/// The answer is `429 Too Many Requests` with `Retry-After` (RFC 6585 §4): the kit asks for more
+/// than the hub grants it at once, and may ask again when its uploads finish or expire. Not `413`,
+/// which tus (and the kit, `docs/hub-protocol.md` §5) reads at creation as "this packet is over
+/// `Tus-Max-Size` and never fits": the packet fits, only not now.
+fn check_kit_quota(hub: &crate::Hub, kit_id: &str, length: u64) -> Result<(), ApiError> {
+    let config = hub.config();
+    let (open, declared) =
+        hub.uploads()
+            .open_of_kit(kit_id, jiff::Timestamp::now(), config.upload_expiry_secs)?;
+    let too_many = open >= config.max_open_uploads_per_kit;
+    let too_big = declared.saturating_add(length) > config.max_open_upload_bytes_per_kit;
+    if !too_many && !too_big {
+        return Ok(());
+    }
+    tracing::warn!(kit = %kit_id, open, declared, "creation refused: the kit's open uploads are at its limit");
+    Err(ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "kit {kit_id} has {open} unfinished uploads declaring {declared} bytes; this hub allows a kit {} unfinished uploads and {} bytes (max_open_uploads_per_kit, max_open_upload_bytes_per_kit), and this packet is {length} bytes: finish or terminate an upload, or retry after {QUOTA_RETRY_AFTER_SECS} s",
+            config.max_open_uploads_per_kit, config.max_open_upload_bytes_per_kit
+        ),
+    )
+    .with(&header::RETRY_AFTER, QUOTA_RETRY_AFTER_SECS))
 }
 
 enum Created {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +11,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use jemput_core::wire::enroll::{EnrollRequest, ENROLL_PATH};
 
+use super::body::too_slow;
 use crate::enroll::{answer, refuse, MAX_BODY};
 use crate::Hub;
 
@@ -21,7 +23,29 @@ pub(crate) fn routes(hub: Arc<Hub>) -> Router {
         .with_state(hub)
 }
 
-async fn enroll(State(hub): State<Arc<Hub>>, body: axum::body::Bytes) -> Response {
+async fn enroll(
+    State(hub): State<Arc<Hub>>,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            // A body cut for its pace (`body.rs`) is a request that did not arrive in time: 408,
+            // and the connection is closed (RFC 9110 §15.5.9).
+            if let Some(why) = too_slow(&rejection) {
+                return (
+                    StatusCode::REQUEST_TIMEOUT,
+                    [
+                        ("content-type", "text/plain; charset=utf-8"),
+                        ("connection", "close"),
+                    ],
+                    format!("the enrollment request did not arrive in time: {why}\n"),
+                )
+                    .into_response();
+            }
+            return refuse(rejection.status(), rejection.body_text()).into_response();
+        }
+    };
     let req: EnrollRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {

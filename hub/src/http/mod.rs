@@ -3,13 +3,15 @@
 //! (`docs/hub-protocol.md`), the sync document and enrollment.
 //!
 //! Every answer that is not a success is a status code with a one-line reason as `text/plain`
-//! ([`error`]). Checks run in a fixed order so that nothing about an upload is revealed before the
+//! ([`error`]). Every request body is paced ([`body`]): a body that stalls or trickles is cut.
+//! Checks run in a fixed order so that nothing about an upload is revealed before the
 //! request is authenticated: `Tus-Resumable` (412, [`headers`]), `Jemput-Auth` (401, [`auth`]),
 //! then the request itself: creation ([`create`]), `HEAD`/`DELETE` and receipts ([`upload`]),
 //! `PATCH` ([`patch`]), verification and the receipt at completion ([`complete`]), and the sync
 //! document ([`sync`]); enrollment ([`enroll`]) needs a token instead. This file is the router.
 
 mod auth;
+mod body;
 pub(crate) mod complete;
 mod create;
 mod discovery;
@@ -33,9 +35,10 @@ use crate::Hub;
 use headers::TUS_RESUMABLE;
 use state::AppState;
 
-/// The routes under `/v1/`.
-pub(crate) fn router(hub: Arc<Hub>) -> Router {
+/// The routes under `/v1/`; also starts the task that expires idle uploads until `stop`.
+pub(crate) fn router(hub: Arc<Hub>, stop: tokio::sync::watch::Receiver<bool>) -> Router {
     let state = Arc::new(AppState::new(hub));
+    tokio::spawn(upload::expire_idle(state.clone(), stop));
     let uploads = Router::new()
         .route(
             UPLOADS_PATH,
@@ -56,6 +59,7 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router {
             },
         ));
     let enroll = enroll::routes(state.hub.clone());
+    let pace = body::Pace::of(state.hub.config());
     Router::new()
         .route(INFO_PATH, get(discovery::info))
         .route(
@@ -66,4 +70,8 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router {
         .merge(uploads)
         .with_state(state)
         .merge(enroll)
+        // Outermost: every body, whichever route reads it, keeps the hub's pace.
+        .layer(axum::middleware::map_request(
+            move |req: axum::extract::Request| body::pace_request(pace, req),
+        ))
 }

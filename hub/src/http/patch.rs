@@ -201,7 +201,7 @@ async fn patch_checks(
             )
             .with(&JEMPUT_MAX_CHUNK, max_chunk));
         }
-        if offset + n > up.length {
+        if offset.checked_add(n).is_none_or(|end| end > up.length) {
             return Err(ApiError::bad_request(format!(
                 "the chunk of {n} bytes at offset {offset} runs past Upload-Length {}",
                 up.length

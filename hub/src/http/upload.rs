@@ -1,5 +1,5 @@
 //! An upload in progress: finding it for its kit and locking it, `HEAD` (the offset), `DELETE`
-//! (termination), expiry, and `GET /v1/receipts/<packet id>`.
+//! (termination), expiry (also of uploads nobody asks about), and `GET /v1/receipts/<packet id>`.
 
 use std::sync::Arc;
 
@@ -141,6 +141,53 @@ pub(crate) fn expires(up: &Upload, expiry_secs: u64) -> Option<String> {
         ))
         .ok()?;
     Some(at.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
+/// Expires idle uploads while the hub serves: every quarter of `upload_expiry_secs` (at least
+/// every second, at most every ten minutes) each open upload idle for longer is terminated and its
+/// `.part` file removed, under the upload's lock; one that a request holds is left for the next
+/// round. Runs until `stop` turns true.
+pub(crate) async fn expire_idle(st: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let expiry = st.hub.config().upload_expiry_secs;
+    let every = std::time::Duration::from_secs((expiry / 4).clamp(1, 600));
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let found = blocking(&st.hub, move |hub| {
+            hub.uploads().expired(jiff::Timestamp::now(), expiry)
+        })
+        .await;
+        let ids = match found {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!("cannot look for expired uploads: {e}");
+                continue;
+            }
+        };
+        for id in ids {
+            let Ok(guard) = st.upload_lock(&id).try_lock_owned() else {
+                continue;
+            };
+            let done = blocking(&st.hub, move |hub| -> Result<bool, crate::HubError> {
+                let _guard = guard;
+                match hub.uploads().get(&id)? {
+                    Some(up) if up.state == UploadState::Open && is_expired(&up, expiry) => {
+                        hub.uploads()
+                            .finish(&id, UploadState::Terminated, Some("expired"))?;
+                        tracing::info!(upload = %id, kit = %up.kit_id, "an idle upload expired");
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                }
+            })
+            .await;
+            if let Err(e) = done {
+                tracing::warn!("cannot expire an upload: {e}");
+            }
+        }
+    }
 }
 
 pub(crate) fn is_expired(up: &Upload, expiry_secs: u64) -> bool {

@@ -19,6 +19,16 @@ pub enum StoreError {
         source: io::Error,
     },
 
+    /// The kit home is open to other users and cannot be made private.
+    #[error("{path} can be read by other users and cannot be made private: {source}; run `chmod 700 {path}` as its owner, or choose another --home")]
+    NotPrivate {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+
     /// The disk holding `path` is full (ENOSPC, or SQLITE_FULL for the queue database).
     #[error("the disk is full: free space on the filesystem holding {} and seal again; the draft is kept", fs_of(path).display())]
     DiskFull {

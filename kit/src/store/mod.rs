@@ -127,7 +127,21 @@ impl Store {
     pub fn open(root: &Path) -> Result<Store, StoreError> {
         let packets = root.join(PACKETS_DIR);
         let quarantine = root.join(QUARANTINE_DIR);
-        for dir in [root, &packets, &quarantine] {
+        // The queue names packets, upload URLs and receipts: the home is its owner's only.
+        match fsutil::private_dir(root) {
+            Ok(Some(mode)) => tracing::warn!(
+                "{} was open to other users (mode {mode:o}); it is now 0700",
+                root.display()
+            ),
+            Ok(None) => {}
+            Err(source) => {
+                return Err(StoreError::NotPrivate {
+                    path: root.to_path_buf(),
+                    source,
+                })
+            }
+        }
+        for dir in [&packets, &quarantine] {
             fsutil::ensure_dir(dir, DIR_MODE).map_err(|source| StoreError::Dir {
                 path: dir.to_path_buf(),
                 source,

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use jemput_core::fsutil;
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
@@ -66,6 +67,18 @@ pub(super) fn open(db: &Path) -> Result<Connection, StoreError> {
         path: db.to_path_buf(),
         source,
     };
+    // Readable by the kit's user only, with its -wal and -shm files (SQLite would create them
+    // with the umask's mode, world-readable).
+    let tightened = fsutil::private_sqlite_files(db).map_err(|source| StoreError::NotPrivate {
+        path: db.to_path_buf(),
+        source,
+    })?;
+    for p in tightened {
+        tracing::warn!(
+            "{} was readable by other users; it is now 0600",
+            p.display()
+        );
+    }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;

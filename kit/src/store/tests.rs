@@ -270,3 +270,31 @@ fn queue_entries_serialize_with_snake_case_states() {
     assert_eq!(json["file_present"], true);
     assert_eq!(json["created_at"], "2025-03-01T08:00:00Z");
 }
+
+#[test]
+fn the_queue_and_its_wal_are_0600_in_a_0700_home_even_in_an_open_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let dir = tempfile::tempdir().unwrap();
+    // A home made in an existing world-readable directory, by an older jemput: queue.sqlite 0644.
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    let db = dir.path().join(QUEUE_DB);
+    fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut s = Store::open(dir.path()).unwrap();
+    s.commit_packet(&meta("p", "2025-03-01T08:00:00Z"), b"bytes")
+        .unwrap();
+    assert_eq!(mode(dir.path()), 0o700, "the home is tightened");
+    for f in [QUEUE_DB, "queue.sqlite-wal", "queue.sqlite-shm"] {
+        let p = dir.path().join(f);
+        assert!(p.exists(), "{f} exists while the store is open");
+        assert_eq!(mode(&p), 0o600, "{f}");
+    }
+    assert_eq!(
+        s.get("p").unwrap().unwrap().state,
+        State::Sealed,
+        "nothing lost"
+    );
+}
