@@ -198,3 +198,48 @@ async fn sync_reads_only_a_few_kib_of_a_huge_error_body() {
         "jemput sync took {took} bytes of the error body"
     );
 }
+
+#[tokio::test]
+async fn jemput_upload_and_queue_show_a_refused_packet_with_the_hubs_reason() {
+    let kit = Kit::new();
+    let (url, hub) = start_hub(&kit, SigningKey::generate(), Creation::Status(409), &[]).await;
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    hub.lock().unwrap().kit_key = jemput_kit::home::KitHome::open(&home)
+        .unwrap()
+        .kit_key()
+        .unwrap()
+        .public();
+    let (upload, queue) = tokio::task::spawn_blocking(move || {
+        seal_one(&home);
+        let upload = jemput()
+            .arg("--home")
+            .arg(&home)
+            .args(["upload", "--endpoint", &url, "--attempts", "1"])
+            .output()
+            .unwrap();
+        let queue = jemput()
+            .arg("--home")
+            .arg(&home)
+            .arg("queue")
+            .output()
+            .unwrap();
+        (upload, queue)
+    })
+    .await
+    .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert!(!upload.status.success());
+    let out = text(&upload.stdout);
+    assert!(
+        out.contains("REFUSED BY THE HUB") && out.contains("(HTTP 409)"),
+        "{out}"
+    );
+    let q = text(&queue.stdout);
+    assert!(
+        q.contains("refused ")
+            && q.contains("refused by the hub / ditolak hub: ")
+            && q.contains("(HTTP 409)"),
+        "{q}"
+    );
+}
