@@ -192,6 +192,7 @@ async fn sync_reads_only_a_few_kib_of_a_huge_error_body() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("HTTP 503"), "{stderr}");
+    assert!(stderr.contains(&"x".repeat(200)) && !stderr.contains(&"x".repeat(201)));
     let took = written.load(Ordering::Relaxed);
     assert!(
         took < READ_AT_MOST,

@@ -251,7 +251,15 @@ pub async fn sync_pinned(
         let reason = read_capped(resp, MAX_ERROR_BODY).await.unwrap_or_default();
         return Err(SyncError::Refused {
             status: status.as_u16(),
-            reason: reason.lines().next().unwrap_or("").trim().to_string(),
+            // One line, at most 200 characters: hubs answer with a one-line reason.
+            reason: reason
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(200)
+                .collect(),
             skew_secs: hub_date.map(|d| now.as_second() - d.as_second()),
         });
     }
