@@ -138,7 +138,11 @@ fn seal_inspect_verify_open_round_trip() {
         .arg("--out")
         .arg(&out_dir)
         .assert()
-        .success();
+        .success()
+        // Without --kit-key, open says which key it trusted: the one in the packet's own header.
+        .stderr(predicate::str::contains(format!(
+            "trusted the kit key in the packet's own header: {kit_key}"
+        )));
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["visit"]["category"], "lansia");
@@ -156,6 +160,24 @@ fn seal_inspect_verify_open_round_trip() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("choose a new --out"));
+    // With --kit-key it checks that key and says nothing of trusting the header's.
+    let v = json(
+        jemput()
+            .arg("open")
+            .arg(&packet)
+            .arg("-i")
+            .arg(&keys.identity_file)
+            .arg("--out")
+            .arg(d.path().join("opened-2"))
+            .args(["--kit-key", &kit_key, "--json"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("trusted the kit key").not()),
+    );
+    assert_eq!(
+        (v["kit_key"].as_str(), v["kit_key_from"].as_str()),
+        (Some(kit_key.as_str()), Some("given"))
+    );
 
     let q = json(run(&home, &["queue", "--json"]));
     assert_eq!(q.as_array().unwrap().len(), 1);

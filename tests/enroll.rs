@@ -188,6 +188,27 @@ fn an_upload_to_a_hub_with_another_certificate_stops_naming_both_fingerprints() 
 }
 
 #[test]
+fn a_sync_with_a_hub_with_another_certificate_names_the_pin_mismatch() {
+    let s = setup();
+    enroll(&s.home, &s.hub.url, &token(&s.data, "tim")).success();
+    run(&s.home, &["sync"]).success();
+    let other = "cd".repeat(32);
+    let path = s.home.join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let real = s.hub.cert_sha256.clone().unwrap();
+    std::fs::write(&path, text.replace(&real, &other)).unwrap();
+    let sync_file = std::fs::read(s.home.join("sync.json")).unwrap();
+    run(&s.home, &["sync"])
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "expected SHA-256 {other}"
+        )))
+        .stderr(predicate::str::contains(format!("presented {real}")))
+        .stderr(predicate::str::contains("cannot be reached").not());
+    assert_eq!(std::fs::read(s.home.join("sync.json")).unwrap(), sync_file);
+}
+
+#[test]
 fn a_used_expired_unknown_or_garbage_token_is_refused_with_a_precise_reason() {
     let s = setup();
     let tok = token(&s.data, "tim");
@@ -266,7 +287,7 @@ fn a_revoked_or_unknown_kit_cannot_create_uploads_over_tls() {
         report["stopped"]
             .as_str()
             .unwrap_or_default()
-            .contains("revoked kit"),
+            .contains("not accepted"),
         "{report}"
     );
     // A revoked kit cannot enroll again either.
@@ -291,7 +312,7 @@ fn a_revoked_or_unknown_kit_cannot_create_uploads_over_tls() {
         report["stopped"]
             .as_str()
             .unwrap_or_default()
-            .contains("unknown kit"),
+            .contains("not accepted"),
         "{report}"
     );
     assert!(common::walk(&s.data.join("packets")).is_empty());

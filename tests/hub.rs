@@ -110,18 +110,16 @@ impl Fixture {
         format!("{}{path}", self.hub.url)
     }
 
-    /// A request from the kit, signed for `path` and `offset`.
-    fn request(&self, method: Method, path: &str, offset: Option<u64>) -> reqwest::RequestBuilder {
-        let a = auth::sign(KIT_ID, &self.kit, method.as_str(), path, offset, now());
+    /// A request from the kit at `path` with `Upload-Offset` when given; signed when sent.
+    fn request(&self, method: Method, path: &str, offset: Option<u64>) -> KitRequest<'_> {
         let mut b = self
             .http
             .request(method, self.url(path))
-            .header("Tus-Resumable", "1.0.0")
-            .header(auth::HEADER, a);
+            .header("Tus-Resumable", "1.0.0");
         if let Some(o) = offset {
             b = b.header("Upload-Offset", o.to_string());
         }
-        b
+        KitRequest { f: self, b }
     }
 
     async fn create(&self, packet: &[u8]) -> Response {
@@ -140,8 +138,10 @@ impl Fixture {
         header(&r, "location").unwrap().to_string()
     }
 
+    /// A `PATCH` with the chunk's sha256 `Upload-Checksum` (the signature covers the body so).
     async fn patch(&self, location: &str, offset: u64, chunk: &[u8]) -> Response {
-        self.patch_with(location, offset, chunk, None).await
+        let sum = format!("sha256 {}", b64_digest::<Sha256>(chunk));
+        self.patch_with(location, offset, chunk, Some(sum)).await
     }
 
     async fn patch_with(
@@ -190,6 +190,31 @@ impl Fixture {
     /// A valid packet of `kit-test` around `payload` (no real encryption: the hub never decrypts).
     fn packet_with_payload(&self, payload: &[u8]) -> Vec<u8> {
         resign(&self.kit, KIT_ID, &self.office.keys.recipient, payload)
+    }
+}
+
+/// A kit's request being built: signed over what it carries when it is sent.
+struct KitRequest<'a> {
+    f: &'a Fixture,
+    b: reqwest::RequestBuilder,
+}
+
+impl KitRequest<'_> {
+    fn header(mut self, name: &str, value: impl AsRef<str>) -> Self {
+        self.b = self.b.header(name, value.as_ref());
+        self
+    }
+
+    fn body(mut self, body: impl Into<reqwest::Body>) -> Self {
+        self.b = self.b.body(body);
+        self
+    }
+
+    async fn send(self) -> reqwest::Result<Response> {
+        self.f
+            .http
+            .execute(signed(self.b, KIT_ID, &self.f.kit))
+            .await
     }
 }
 
@@ -246,15 +271,14 @@ async fn a_sealed_packet_uploaded_in_several_patches_is_stored_byte_identical_wi
     assert_eq!(header(&r, "upload-metadata"), Some(&*metadata(packet)));
     assert_eq!(header(&r, "tus-resumable"), Some("1.0.0"));
 
-    // Four chunks, checksummed with sha1, sha256, nothing, sha256.
+    // Four chunks, checksummed with sha1, then sha256 (every PATCH carries a checksum).
     let bounds = [0, 1000, packet.len() / 2, packet.len() - 100, packet.len()];
     let mut last = None;
     for (i, w) in bounds.windows(2).enumerate() {
         let chunk = &packet[w[0]..w[1]];
         let checksum = match i {
             0 => Some(format!("sha1 {}", b64_digest::<Sha1>(chunk))),
-            1 | 3 => Some(format!("sha256 {}", b64_digest::<Sha256>(chunk))),
-            _ => None,
+            _ => Some(format!("sha256 {}", b64_digest::<Sha256>(chunk))),
         };
         let r = f.patch_with(&loc, w[0] as u64, chunk, checksum).await;
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
@@ -425,15 +449,11 @@ async fn requests_without_tus_resumable_1_0_0_get_412_with_tus_version() {
         (Method::DELETE, loc.as_str()),
     ] {
         for version in [None, Some("0.2.2")] {
-            let a = auth::sign(KIT_ID, &f.kit, method.as_str(), path, None, now());
-            let mut b = f
-                .http
-                .request(method.clone(), f.url(path))
-                .header(auth::HEADER, a);
+            let mut b = f.http.request(method.clone(), f.url(path));
             if let Some(v) = version {
                 b = b.header("Tus-Resumable", v);
             }
-            let r = b.send().await.unwrap();
+            let r = f.http.execute(signed(b, KIT_ID, &f.kit)).await.unwrap();
             assert_eq!(
                 r.status(),
                 StatusCode::PRECONDITION_FAILED,
@@ -502,63 +522,283 @@ async fn a_patch_with_the_wrong_content_type_is_refused_with_415() {
 }
 
 #[tokio::test]
-async fn unknown_revoked_stale_and_badly_signed_requests_are_refused_with_401_and_a_reason() {
+async fn unknown_revoked_and_badly_signed_requests_get_one_401_and_stale_or_malformed_ones_say_why()
+{
     let f = fixture();
     let packet = f.packet_with_payload(&payload(3000, 10));
-    let post = |a: Option<String>| {
-        let mut b = f
-            .http
+    let build = || {
+        f.http
             .post(f.url("/v1/uploads"))
             .header("Tus-Resumable", "1.0.0")
             .header("Upload-Length", packet.len().to_string())
-            .header("Upload-Metadata", metadata(&packet));
-        if let Some(a) = a {
-            b = b.header(auth::HEADER, a);
-        }
-        b.send()
+            .header("Upload-Metadata", metadata(&packet))
+            .build()
+            .unwrap()
     };
-    let expect = |r: Response, reason: &'static str| async move {
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{reason}");
-        let body = r.text().await.unwrap();
-        assert!(
-            body.starts_with(reason),
-            "{body:?} should start with {reason:?}"
-        );
+    let post = |a: Option<String>| {
+        let mut req = build();
+        if let Some(a) = a {
+            req.headers_mut().insert(auth::HEADER, a.parse().unwrap());
+        }
+        f.http.execute(req)
+    };
+    let body_of = |r: Response| async move {
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        r.text().await.unwrap()
     };
     let stranger = SigningKey::generate();
-    let p = "/v1/uploads";
-    let signed = |kit: &str, key: &SigningKey, path: &str, t: i64| {
-        Some(auth::sign(kit, key, "POST", path, None, t))
+    // Signs the creation as `kit` with `key` at `t`, for `path` instead of its own when given.
+    let sign_as = |kit: &str, key: &SigningKey, path: Option<&str>, t: i64| {
+        let mut req = build();
+        if let Some(p) = path {
+            req.url_mut().set_path(p);
+        }
+        Some(auth_for(&req, kit, key, t, &auth::new_nonce()))
     };
-    let cases = [
+    let named = [
         (None, "missing or malformed Jemput-Auth"),
         (
             Some("kit=kit-test, t=1".into()),
             "missing or malformed Jemput-Auth",
         ),
-        (signed("kit-other", &stranger, p, now()), "unknown kit"),
-        (signed(KIT_ID, &stranger, p, now()), "bad signature"),
-        (signed(KIT_ID, &f.kit, p, now() - 301), "stale request time"),
-        (signed(KIT_ID, &f.kit, p, now() + 400), "stale request time"),
-        // Signed for another path: a captured signature cannot be replayed elsewhere.
-        (signed(KIT_ID, &f.kit, "/v1/other", now()), "bad signature"),
+        // A version 1 header: no nonce.
+        (
+            Some(format!(
+                "kit=kit-test, t={}, sig={}",
+                now(),
+                B64.encode([7u8; 64])
+            )),
+            "missing or malformed Jemput-Auth",
+        ),
+        (
+            sign_as(KIT_ID, &f.kit, None, now() - 301),
+            "stale request time",
+        ),
+        (
+            sign_as(KIT_ID, &f.kit, None, now() + 400),
+            "stale request time",
+        ),
+        // The time is checked before the kit is looked up: an unknown kit learns nothing more.
+        (
+            sign_as("kit-other", &stranger, None, now() - 301),
+            "stale request time",
+        ),
     ];
-    for (header, reason) in cases {
-        expect(post(header).await.unwrap(), reason).await;
+    for (header, reason) in named {
+        let body = body_of(post(header).await.unwrap()).await;
+        assert!(
+            body.starts_with(reason),
+            "{body:?} should start with {reason:?}"
+        );
+    }
+    // An unknown kit, a wrong key, and a signature over another path or other tus headers all
+    // get the same answer (the hub's log says which).
+    let mut other_length = build();
+    other_length
+        .headers_mut()
+        .insert("upload-length", "1".parse().unwrap());
+    let not_accepted = |kit: &str| {
+        format!("not accepted: kit {kit} is unknown or revoked at this hub, or the request is not signed with its registered key; enroll the kit (`jemput enroll`) or ask the office\n")
+    };
+    let same = [
+        (sign_as("kit-other", &stranger, None, now()), "kit-other"),
+        (sign_as(KIT_ID, &stranger, None, now()), KIT_ID),
+        (sign_as(KIT_ID, &f.kit, Some("/v1/other"), now()), KIT_ID),
+        (
+            Some(auth_for(
+                &other_length,
+                KIT_ID,
+                &f.kit,
+                now(),
+                &auth::new_nonce(),
+            )),
+            KIT_ID,
+        ),
+    ];
+    for (header, kit) in same {
+        assert_eq!(
+            body_of(post(header).await.unwrap()).await,
+            not_accepted(kit)
+        );
     }
 
     let loc = f.created(&packet).await;
     Registry::open(&f.data).unwrap().revoke(KIT_ID).unwrap();
-    expect(
-        post(Some(auth::sign(KIT_ID, &f.kit, "POST", p, None, now())))
-            .await
-            .unwrap(),
-        "revoked kit",
-    )
-    .await;
+    let r = post(sign_as(KIT_ID, &f.kit, None, now())).await.unwrap();
+    assert_eq!(body_of(r).await, not_accepted(KIT_ID));
     let r = f.patch(&loc, 0, &packet[..100]).await;
-    expect(r, "revoked kit").await;
+    assert_eq!(body_of(r).await, not_accepted(KIT_ID));
     assert_eq!(f.part_len(&loc), 0);
+}
+
+#[tokio::test]
+async fn a_captured_request_is_accepted_once_and_its_signature_binds_the_body() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 25));
+    let loc = f.created(&packet).await;
+    // A signed HEAD, captured and sent again: the second is a replay.
+    let head = signed(
+        f.http.head(f.url(&loc)).header("Tus-Resumable", "1.0.0"),
+        KIT_ID,
+        &f.kit,
+    );
+    let again = head.try_clone().unwrap();
+    assert_eq!(f.http.execute(head).await.unwrap().status(), StatusCode::OK);
+    let r = f.http.execute(again).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The same for a request with an answer body, which says why.
+    let sync = signed(f.http.get(f.url("/v1/sync")), KIT_ID, &f.kit);
+    let again = sync.try_clone().unwrap();
+    assert_eq!(f.http.execute(sync).await.unwrap().status(), StatusCode::OK);
+    let r = f.http.execute(again).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body = r.text().await.unwrap();
+    assert!(body.starts_with("replayed request: nonce"), "{body}");
+
+    // A captured PATCH at offset 0 sent with 100 other bytes: its prelude bytes are checked as
+    // they arrive, and nothing is kept.
+    let patch_at = |offset: u64, sum: &str| {
+        f.http
+            .patch(f.url(&loc))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Checksum", sum)
+    };
+    let sum = format!("sha256 {}", b64_digest::<Sha256>(&packet[..1000]));
+    let captured = signed(
+        patch_at(0, &sum).body(packet[..1000].to_vec()),
+        KIT_ID,
+        &f.kit,
+    );
+    let r = patch_at(0, &sum)
+        .header(auth::HEADER, captured.headers()[auth::HEADER].clone())
+        .body(vec![0x5a; 100])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("byte 0 differs from the packet prelude"));
+    assert_eq!((offset_of(&f.head(&loc).await), f.part_len(&loc)), (0, 0));
+
+    // Past the prelude, the body is bound by the checksum the signature covers: a captured PATCH
+    // with its body swapped keeps nothing (460).
+    assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
+    let chunk = &packet[1000..2000];
+    let sum = format!("sha256 {}", b64_digest::<Sha256>(chunk));
+    let captured = signed(patch_at(1000, &sum).body(chunk.to_vec()), KIT_ID, &f.kit);
+    let auth_value = captured.headers()[auth::HEADER].clone();
+    let r = patch_at(1000, &sum)
+        .header(auth::HEADER, auth_value.clone())
+        .body(vec![0x5a; 1000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 460, "{:?}", r.text().await);
+    assert_eq!(
+        (offset_of(&f.head(&loc).await), f.part_len(&loc)),
+        (1000, 1000)
+    );
+    // Swapping the checksum for the forged body's own breaks the signature instead.
+    let forged_sum = format!("sha256 {}", b64_digest::<Sha256>(&[0x5a; 1000]));
+    let r = patch_at(1000, &forged_sum)
+        .header(auth::HEADER, auth_value)
+        .body(vec![0x5a; 1000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The nonce went with the first use, forged or not: the captured request is spent.
+    let r = f.http.execute(captured).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().starts_with("replayed request"));
+    assert_eq!(
+        (offset_of(&f.head(&loc).await), f.part_len(&loc)),
+        (1000, 1000)
+    );
+
+    // A PATCH without a checksum has an unbound body: refused before a byte is kept.
+    let r = f
+        .request(Method::PATCH, &loc, Some(1000))
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(chunk.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("missing Upload-Checksum"));
+    // A freshly signed request goes through.
+    assert_eq!(f.patch(&loc, 1000, chunk).await.status(), 204);
+    assert_eq!(offset_of(&f.head(&loc).await), 2000);
+}
+
+#[tokio::test]
+async fn prelude_bytes_that_differ_from_the_header_given_at_creation_are_refused_as_they_arrive() {
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(3000, 26));
+    let loc = f.created(&packet).await;
+    let mut chunk = packet[..1000].to_vec();
+    chunk[40] ^= 0xff;
+    let r = f.patch(&loc, 0, &chunk).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("byte 40 differs from the packet prelude"),
+        "the refusal names the byte"
+    );
+    assert_eq!((offset_of(&f.head(&loc).await), f.part_len(&loc)), (0, 0));
+    // The upload is not spoiled: the real bytes complete it.
+    let r = f.patch(&loc, 0, &packet).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_kit_cannot_claim_a_packet_id_another_kit_created_an_upload_of() {
+    let f = fixture();
+    let other = f.register("kit-other");
+    let recipient = &f.office.keys.recipient;
+    let create_as = |key: &SigningKey, packet: &[u8]| {
+        let b = f
+            .http
+            .post(f.url("/v1/uploads"))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", packet.len().to_string())
+            .header("Upload-Metadata", metadata(packet));
+        f.http.execute(signed(b, "kit-other", key))
+    };
+    // kit-test starts uploading: its packet id is now in the hub's events and webhooks.
+    let packet = f.packet_with_payload(&payload(3000, 27));
+    let id = parse_prelude(&packet).unwrap().header.packet_id;
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
+    // kit-other seals a packet of its own under that id: refused before a byte is taken.
+    let squat = resign_id(&other, "kit-other", &id, recipient, &payload(500, 28));
+    let r = create_as(&other, &squat).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("belongs to another kit"));
+    // kit-test's packet completes and is stored under its id.
+    let r = f.patch(&loc, 1000, &packet[1000..]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(std::fs::read(f.stored(&id)).unwrap(), packet);
+
+    // The claim outlives the upload: terminated before any byte, the id stays kit-test's.
+    let packet = f.packet_with_payload(&payload(3000, 29));
+    let id = parse_prelude(&packet).unwrap().header.packet_id;
+    let loc = f.created(&packet).await;
+    let r = f.request(Method::DELETE, &loc, None).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let squat = resign_id(&other, "kit-other", &id, recipient, &payload(500, 30));
+    let r = create_as(&other, &squat).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(!f.stored(&id).exists());
+    // And kit-test can still upload it.
+    f.upload(&packet).await.verify(&f.hub.hub_key).unwrap();
 }
 
 #[tokio::test]
@@ -766,13 +1006,10 @@ async fn another_kits_upload_is_invisible_404() {
     let other = f.register("kit-other");
     let packet = f.packet_with_payload(&payload(3000, 18));
     let loc = f.created(&packet).await;
-    let a = auth::sign("kit-other", &other, "HEAD", &loc, None, now());
+    let b = f.http.head(f.url(&loc)).header("Tus-Resumable", "1.0.0");
     let r = f
         .http
-        .head(f.url(&loc))
-        .header("Tus-Resumable", "1.0.0")
-        .header(auth::HEADER, a)
-        .send()
+        .execute(signed(b, "kit-other", &other))
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -812,48 +1049,69 @@ async fn an_upload_idle_past_its_expiry_is_gone_410() {
     assert_eq!(files_under(&f.data.join("uploads")), Vec::<PathBuf>::new());
 }
 
-/// Opens a connection and sends the head of a PATCH announcing `declared` body bytes.
+/// The `Jemput-Auth` value of a kit's PATCH with these `Upload-Offset` and `Upload-Checksum`.
+fn patch_auth(f: &Fixture, loc: &str, offset: u64, checksum: &str) -> String {
+    let offset = offset.to_string();
+    let request = auth::Request {
+        method: "PATCH",
+        path: loc,
+        headers: auth::Covered {
+            offset: Some(&offset),
+            checksum: Some(checksum),
+            ..auth::Covered::default()
+        },
+    };
+    auth::sign(KIT_ID, &f.kit, &request, now())
+}
+
+/// Opens a connection and sends the head of a PATCH announcing `chunk` (its length and sha256
+/// checksum); the body is the caller's to send, or not.
 async fn raw_patch_head(
     f: &Fixture,
     loc: &str,
     offset: u64,
-    declared: usize,
+    chunk: &[u8],
 ) -> tokio::net::TcpStream {
     let mut s = tokio::net::TcpStream::connect(f.hub.addr).await.unwrap();
-    let a = auth::sign(KIT_ID, &f.kit, "PATCH", loc, Some(offset), now());
+    let sum = format!("sha256 {}", b64_digest::<Sha256>(chunk));
+    let a = patch_auth(f, loc, offset, &sum);
     let head = format!(
         "PATCH {loc} HTTP/1.1\r\nHost: {}\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
          Upload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n\
-         Content-Length: {declared}\r\n\r\n",
+         Upload-Checksum: {sum}\r\nContent-Length: {}\r\n\r\n",
         f.hub.addr,
-        auth::HEADER
+        auth::HEADER,
+        chunk.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
     s
 }
 
 #[tokio::test]
-async fn a_patch_cut_mid_body_keeps_exactly_the_bytes_that_arrived_and_the_upload_resumes() {
+async fn a_patch_cut_mid_body_is_discarded_whole_and_the_upload_resumes() {
+    // Every PATCH carries a checksum (the signature covers the body through it), so a cut chunk
+    // cannot be checked and none of it is kept.
     let f = fixture();
     let sealed = small_packet(&f.kit, &f.office);
     let packet = &sealed.bytes;
     let loc = f.created(packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..500]).await.status(), 204);
 
-    let mut s = raw_patch_head(&f, &loc, 0, 4000).await;
-    s.write_all(&packet[..1500]).await.unwrap();
+    let mut s = raw_patch_head(&f, &loc, 500, &packet[500..4000]).await;
+    s.write_all(&packet[500..1500]).await.unwrap();
     s.flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(s);
 
     let r = f.head(&loc).await;
-    assert_eq!(offset_of(&r), 1500);
+    assert_eq!(offset_of(&r), 500);
     assert_eq!(
         f.part_len(&loc),
-        1500,
+        500,
         "the offset is exactly what is on disk"
     );
 
-    let r = f.patch(&loc, 1500, &packet[1500..]).await;
+    let r = f.patch(&loc, 500, &packet[500..]).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let receipt = Receipt::from_header_value(header(&r, "jemput-receipt").unwrap()).unwrap();
     receipt
@@ -875,7 +1133,12 @@ async fn a_cut_checksummed_chunk_is_discarded_whole() {
     let packet = f.packet_with_payload(&payload(5000, 21));
     let loc = f.created(&packet).await;
     let mut s = tokio::net::TcpStream::connect(f.hub.addr).await.unwrap();
-    let a = auth::sign(KIT_ID, &f.kit, "PATCH", &loc, Some(0), now());
+    let a = patch_auth(
+        &f,
+        &loc,
+        0,
+        &format!("sha1 {}", b64_digest::<Sha1>(&packet[..4000])),
+    );
     let head = format!(
         "PATCH {loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
          Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
@@ -892,11 +1155,11 @@ async fn a_cut_checksummed_chunk_is_discarded_whole() {
 }
 
 #[tokio::test]
-async fn a_client_that_stalls_mid_body_keeps_what_arrived_and_the_hub_serves_others_meanwhile() {
+async fn a_client_that_stalls_mid_body_is_cut_and_the_hub_serves_others_meanwhile() {
     let f = fixture_with(|c| c.idle_timeout_secs = 1);
     let packet = f.packet_with_payload(&payload(5000, 22));
     let loc = f.created(&packet).await;
-    let mut s = raw_patch_head(&f, &loc, 0, 4000).await;
+    let mut s = raw_patch_head(&f, &loc, 0, &packet[..4000]).await;
     s.write_all(&packet[..1200]).await.unwrap();
 
     // Meanwhile another upload goes through.
@@ -904,15 +1167,15 @@ async fn a_client_that_stalls_mid_body_keeps_what_arrived_and_the_hub_serves_oth
     let receipt = f.upload(&other).await;
     receipt.verify(&f.hub.hub_key).unwrap();
 
-    // The stalled request ends after the idle timeout with what arrived kept.
+    // The stalled request ends after the idle timeout; its unchecked part is not kept.
     let mut answer = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer))
         .await
         .expect("the hub ends a stalled request")
         .unwrap();
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"));
-    assert_eq!(offset_of(&f.head(&loc).await), 1200);
-    assert_eq!(f.part_len(&loc), 1200);
+    assert_eq!(offset_of(&f.head(&loc).await), 0);
+    assert_eq!(f.part_len(&loc), 0);
 }
 
 #[tokio::test]
@@ -923,12 +1186,9 @@ async fn receipts_are_served_only_to_the_kit_that_uploaded() {
     f.upload(&packet).await;
     let other = f.register("kit-other");
     let path = format!("/v1/receipts/{id}");
-    let a = auth::sign("kit-other", &other, "GET", &path, None, now());
     let r = f
         .http
-        .get(f.url(&path))
-        .header(auth::HEADER, a)
-        .send()
+        .execute(signed(f.http.get(f.url(&path)), "kit-other", &other))
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);

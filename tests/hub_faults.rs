@@ -24,6 +24,30 @@ use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A kit's request being built: signed over what it carries when it is sent.
+struct KitRequest<'a> {
+    h: &'a Hub,
+    kit: &'a str,
+    b: reqwest::RequestBuilder,
+}
+
+impl KitRequest<'_> {
+    fn header(mut self, name: &str, value: impl AsRef<str>) -> Self {
+        self.b = self.b.header(name, value.as_ref());
+        self
+    }
+
+    fn body(mut self, body: impl Into<reqwest::Body>) -> Self {
+        self.b = self.b.body(body);
+        self
+    }
+
+    async fn send(self) -> reqwest::Result<reqwest::Response> {
+        let req = signed(self.b, self.kit, self.h.key(self.kit));
+        self.h.http.execute(req).await
+    }
+}
+
 const KIT_A: &str = "kit-a";
 const KIT_B: &str = "kit-b";
 
@@ -57,10 +81,6 @@ fn start(tune: impl FnOnce(&mut HubConfig)) -> Hub {
         http: reqwest::Client::new(),
         _dir: dir,
     }
-}
-
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
 }
 
 fn noise(n: usize, seed: u32) -> Vec<u8> {
@@ -122,23 +142,22 @@ impl Hub {
         }
     }
 
-    fn request(
-        &self,
-        kit: &str,
+    /// A request of `kit` at `path` with `Upload-Offset` when given; signed when sent.
+    fn request<'a>(
+        &'a self,
+        kit: &'a str,
         method: Method,
         path: &str,
         offset: Option<u64>,
-    ) -> reqwest::RequestBuilder {
-        let a = auth::sign(kit, self.key(kit), method.as_str(), path, offset, now());
+    ) -> KitRequest<'a> {
         let mut b = self
             .http
             .request(method, self.url(path))
-            .header("Tus-Resumable", "1.0.0")
-            .header(auth::HEADER, a);
+            .header("Tus-Resumable", "1.0.0");
         if let Some(o) = offset {
             b = b.header("Upload-Offset", o.to_string());
         }
-        b
+        KitRequest { h: self, kit, b }
     }
 
     fn packet(&self, kit: &str, payload: &[u8]) -> Vec<u8> {
@@ -160,6 +179,7 @@ impl Hub {
         r.headers()["location"].to_str().unwrap().to_string()
     }
 
+    /// A `PATCH` with `checksum`, or else the chunk's own sha256 (every PATCH carries one).
     async fn patch(
         &self,
         kit: &str,
@@ -168,14 +188,15 @@ impl Hub {
         chunk: &[u8],
         checksum: Option<String>,
     ) -> reqwest::Response {
-        let mut b = self
-            .request(kit, Method::PATCH, loc, Some(offset))
+        let checksum =
+            checksum.unwrap_or_else(|| format!("sha256 {}", B64.encode(Sha256::digest(chunk))));
+        self.request(kit, Method::PATCH, loc, Some(offset))
             .header("Content-Type", "application/offset+octet-stream")
-            .body(chunk.to_vec());
-        if let Some(c) = checksum {
-            b = b.header("Upload-Checksum", c);
-        }
-        b.send().await.unwrap()
+            .header("Upload-Checksum", checksum)
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn head_offset(&self, kit: &str, loc: &str) -> u64 {
@@ -287,20 +308,16 @@ async fn bad_requests(h: &Hub, round: u32) -> Vec<String> {
     let stranger = SigningKey::generate();
     let pkt = resign(&stranger, "kit-x", &h.recipient, &noise(2000, round + 2));
     tried.push(packet_id(&pkt));
-    let a = auth::sign("kit-x", &stranger, "POST", "/v1/uploads", None, now());
-    let r = h
+    let b = h
         .http
         .post(h.url("/v1/uploads"))
         .header("Tus-Resumable", "1.0.0")
-        .header(auth::HEADER, a)
         .header("Upload-Length", pkt.len().to_string())
-        .header("Upload-Metadata", metadata(&pkt))
-        .send()
-        .await
-        .unwrap();
+        .header("Upload-Metadata", metadata(&pkt));
+    let r = h.http.execute(signed(b, "kit-x", &stranger)).await.unwrap();
     Answer::of(r)
         .await
-        .expect(401, "unknown kit: kit-x", "unknown kit");
+        .expect(401, "not accepted: kit kit-x", "unknown kit");
 
     // Kit B's packet replayed under kit A's authentication.
     let of_b = h.packet(KIT_B, &noise(2000, round + 3));
@@ -385,13 +402,22 @@ async fn bad_requests(h: &Hub, round: u32) -> Vec<String> {
         .await
         .expect(404, "no such upload", "another kit's upload");
     // A captured request signature does not carry over to another offset.
-    let captured = auth::sign(KIT_A, &h.a, "PATCH", &loc, Some(1000), now());
+    let sum = format!("sha256 {}", B64.encode(Sha256::digest(&pkt[1001..2000])));
+    let captured = {
+        let b = h
+            .http
+            .patch(h.url(&loc))
+            .header("Upload-Offset", "1000")
+            .header("Upload-Checksum", &sum);
+        signed(b, KIT_A, &h.a).headers()[auth::HEADER].clone()
+    };
     let r = h
         .http
         .patch(h.url(&loc))
         .header("Tus-Resumable", "1.0.0")
         .header(auth::HEADER, captured)
         .header("Upload-Offset", "1001")
+        .header("Upload-Checksum", &sum)
         .header("Content-Type", "application/offset+octet-stream")
         .body(pkt[1001..2000].to_vec())
         .send()
@@ -399,7 +425,7 @@ async fn bad_requests(h: &Hub, round: u32) -> Vec<String> {
         .unwrap();
     Answer::of(r)
         .await
-        .expect(401, "bad signature", "replayed request signature");
+        .expect(401, "not accepted: kit kit-a", "replayed request signature");
     assert_eq!(h.head_offset(KIT_A, &loc).await, 1000);
     // The rest as garbage of the right length: refused at completion, upload gone.
     let garbage = noise(pkt.len() - 1000, round + 99);
@@ -463,12 +489,21 @@ async fn every_kind_of_bad_request_at_once_is_refused_precisely_while_good_uploa
     let pkt = h.packet(KIT_A, &noise(4000, 7));
     let stalled_loc = h.created(KIT_A, &pkt).await;
     let mut mid_body = tokio::net::TcpStream::connect(h.hub.addr).await.unwrap();
-    let a = auth::sign(KIT_A, &h.a, "PATCH", &stalled_loc, Some(0), now());
+    let sum = format!("sha256 {}", B64.encode(Sha256::digest(&pkt[..4000])));
+    let a = {
+        let b = h
+            .http
+            .patch(h.url(&stalled_loc))
+            .header("Upload-Offset", "0")
+            .header("Upload-Checksum", &sum);
+        signed(b, KIT_A, &h.a).headers()[auth::HEADER].clone()
+    };
     let head = format!(
-        "PATCH {stalled_loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
+        "PATCH {stalled_loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n{}: {}\r\n\
          Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
-         Content-Length: 4000\r\n\r\n",
-        auth::HEADER
+         Upload-Checksum: {sum}\r\nContent-Length: 4000\r\n\r\n",
+        auth::HEADER,
+        a.to_str().unwrap()
     );
     mid_body.write_all(head.as_bytes()).await.unwrap();
     mid_body.write_all(&pkt[..1234]).await.unwrap();
@@ -499,14 +534,15 @@ async fn every_kind_of_bad_request_at_once_is_refused_precisely_while_good_uploa
         tried.extend(r.unwrap());
     }
 
-    // The hub ended the stalled body after its idle timeout, keeping what arrived.
+    // The hub ended the stalled body after its idle timeout; a chunk that cannot be checked
+    // against its checksum is not kept.
     let mut answer = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), mid_body.read_to_end(&mut answer))
         .await
         .expect("the hub ends a stalled body")
         .unwrap();
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"));
-    assert_eq!(h.head_offset(KIT_A, &stalled_loc).await, 1234);
+    assert_eq!(h.head_offset(KIT_A, &stalled_loc).await, 0);
     drop(mid_head);
 
     let mut want: Vec<String> = good.iter().map(|p| packet_id(p)).collect();
@@ -534,15 +570,19 @@ async fn a_request_time_at_the_ends_of_the_integer_range_is_stale_not_a_crash() 
     let h = start(|_| {});
     let pkt = h.packet(KIT_A, &noise(2000, 1));
     for t in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
-        let a = auth::sign(KIT_A, &h.a, "POST", "/v1/uploads", None, t);
-        let r = h
+        let mut req = h
             .http
             .post(h.url("/v1/uploads"))
             .header("Tus-Resumable", "1.0.0")
-            .header(auth::HEADER, a)
             .header("Upload-Length", pkt.len().to_string())
             .header("Upload-Metadata", metadata(&pkt))
-            .send()
+            .build()
+            .unwrap();
+        let a = auth_for(&req, KIT_A, &h.a, t, &auth::new_nonce());
+        req.headers_mut().insert(auth::HEADER, a.parse().unwrap());
+        let r = h
+            .http
+            .execute(req)
             .await
             .unwrap_or_else(|e| panic!("t={t}: the hub dropped the request: {e}"));
         Answer::of(r)

@@ -296,6 +296,35 @@ fn a_path_traversal_entry_is_refused_and_nothing_is_written() {
 }
 
 #[test]
+fn a_payload_file_named_like_jemputs_own_files_is_refused_and_nothing_is_written() {
+    // A kit signs a manifest listing its own `header.json`: open must not let it stand in for the
+    // real header it writes beside the files.
+    let office = office();
+    let kit = SigningKey::generate();
+    let sealed = small_packet(&kit, &office);
+    let c = packet::decrypt(&sealed.bytes, &office.identities, None).unwrap();
+    let fake = br#"{"kit_id":"kit-somebody-else"}"#;
+    let mut manifest = c.manifest.clone();
+    manifest.files.push(packet::FileEntry {
+        name: "header.json".into(),
+        media_type: "application/json".into(),
+        size: fake.len() as u64,
+        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(fake)),
+    });
+    let manifest_bytes = serde_json::to_vec(&manifest).unwrap();
+    let sig = kit.sign(jemput_core::keys::sign::INNER_DOMAIN, &manifest_bytes);
+    let mut files = files_of(&c);
+    files.push((b"header.json", fake));
+    let tar = archive(&manifest_bytes, &sig, &files);
+    let b = packet_around_id(&kit, &office.keys.recipient, &sealed.header.packet_id, &tar);
+    let e = open_fails_cleanly(&b, &office);
+    assert!(
+        matches!(&e, PacketError::BadArchive(w) if w.contains("reserved")),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_manifest_signed_by_another_key_fails_the_inner_signature() {
     let office = office();
     let kit = SigningKey::generate();

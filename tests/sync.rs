@@ -233,7 +233,7 @@ fn a_forged_document_or_an_unregistered_kit_is_refused_and_changes_nothing() {
     .success();
     run(&stranger, &["sync"])
         .failure()
-        .stderr(predicate::str::contains("HTTP 401").and(predicate::str::contains("unknown kit")));
+        .stderr(predicate::str::contains("HTTP 401").and(predicate::str::contains("not accepted")));
 }
 
 fn body(kit_id: &str, issued_at: jiff::Timestamp, settings: KitSettings) -> SyncBody {

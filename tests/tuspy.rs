@@ -21,7 +21,6 @@ use std::process::Command;
 use common::*;
 use jemput_core::keys::SigningKey;
 use jemput_core::packet::parse_prelude;
-use jemput_core::wire::auth;
 use jemput_core::wire::receipt::Receipt;
 use jemput_hub::Registry;
 
@@ -94,14 +93,13 @@ async fn tuspy_uploads_a_packet_to_the_hub_byte_identical_and_the_hub_signs_a_re
 
     // The receipt, as the kit would fetch it.
     let path = format!("/v1/receipts/{id}");
-    let t = jiff::Timestamp::now().as_second();
-    let r = reqwest::Client::new()
-        .get(format!("{}{path}", hub.url))
-        .header(
-            auth::HEADER,
-            auth::sign("kit-test", &kit, "GET", &path, None, t),
-        )
-        .send()
+    let http = reqwest::Client::new();
+    let r = http
+        .execute(signed(
+            http.get(format!("{}{path}", hub.url)),
+            "kit-test",
+            &kit,
+        ))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);

@@ -50,7 +50,17 @@ fuzz_target!(|data: &[u8]| {
         assert!(!h.kit_id.is_empty() && h.kit_id.len() <= 64);
         static KEY: std::sync::OnceLock<SigningKey> = std::sync::OnceLock::new();
         let key = KEY.get_or_init(SigningKey::generate).public();
-        match h.verify(&key, "PATCH", "/v1/uploads/x", Some(0), now) {
+        let request = jemput_core::wire::auth::Request {
+            method: "PATCH",
+            path: "/v1/uploads/x",
+            headers: jemput_core::wire::auth::Covered {
+                offset: Some("0"),
+                checksum: Some("sha256 AAAA"),
+                ..Default::default()
+            },
+        };
+        assert!(jemput_core::wire::auth::valid_nonce(&h.nonce));
+        match h.verify(&key, &request, now) {
             Err(AuthError::Stale { .. }) => assert!(h.t.abs_diff(now) > 300),
             // A random signature never verifies.
             Err(AuthError::BadSignature(_)) => assert!(h.t.abs_diff(now) <= 300),

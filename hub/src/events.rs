@@ -20,8 +20,14 @@ use sha2::Sha256;
 use crate::{lock, open_hub_db, parse_ts, ts_text, Hub, HubConfig, HubError};
 use jemput_core::backoff::Backoff;
 
-/// The header carrying the HMAC-SHA-256 of the body: `sha256=<lowercase hex>`.
+/// The header carrying the time of the attempt and the HMAC-SHA-256 over it, the event id, the
+/// event kind and the body: `t=<unix seconds>,sha256=<lowercase hex>` ([`signature`]).
 pub const SIGNATURE_HEADER: &str = "Jemput-Signature";
+/// Domain prefix of the signed webhook message (version 2: version 1 signed the body only).
+pub const SIGNATURE_DOMAIN: &str = "jemput/webhook/v2";
+/// How far from the receiver's clock a delivery's `t` may be before [`verify_signature`] refuses
+/// it as a replay (receivers dedupe by event id within it).
+pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 /// The header naming the event kind (`verified`, …).
 pub const EVENT_HEADER: &str = "Jemput-Event";
 /// The header carrying the event id (also in the body).
@@ -41,6 +47,40 @@ pub struct WebhookConfig {
     pub url: String,
     /// The shared secret the `Jemput-Signature` HMAC is keyed with (UTF-8 bytes).
     pub secret: String,
+    /// Allow a plain `http://` URL to a host other than loopback (events and signatures then
+    /// cross the network in clear). Off: such a URL is refused when the config is read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_plain_http: bool,
+}
+
+impl WebhookConfig {
+    /// Why this webhook's URL is refused, if it is: not http(s), or plain http to a host other
+    /// than loopback without `allow_plain_http`.
+    pub fn url_problem(&self) -> Option<String> {
+        let Ok(url) = reqwest::Url::parse(&self.url) else {
+            return Some(format!("webhook url {:?} is not a URL", self.url));
+        };
+        let Some(host) = url.host_str() else {
+            return Some(format!("webhook url {:?} has no host", self.url));
+        };
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|a| a.is_loopback());
+        match url.scheme() {
+            "https" => None,
+            "http" if loopback || self.allow_plain_http => None,
+            "http" => Some(format!(
+                "webhook url {:?} is plain http:// to a host that is not loopback: events and their signatures would cross the network in clear; use https://, or set allow_plain_http = true for this webhook if the network is trusted",
+                self.url
+            )),
+            _ => Some(format!(
+                "webhook url {:?} is not an http:// or https:// URL",
+                self.url
+            )),
+        }
+    }
 }
 
 /// A packet's state change, as posted to webhooks.
@@ -130,27 +170,63 @@ pub(crate) fn enqueue(
     Ok(())
 }
 
-/// The HMAC-SHA-256 of `body` under `secret`, as sent in `Jemput-Signature`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
+fn signing_mac(secret: &str, t: i64, event_id: &str, event: &str, body: &[u8]) -> Hmac<Sha256> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .expect("HMAC takes a key of any length");
+    mac.update(format!("{SIGNATURE_DOMAIN}\n{t}\n{event_id}\n{event}\n").as_bytes());
     mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    mac
 }
 
-/// Checks a `Jemput-Signature` value against `body` in constant time (for receivers written in
-/// Rust, and the tests).
-pub fn verify_signature(secret: &str, body: &[u8], header: &str) -> bool {
-    let Some(hex_sig) = header.trim().strip_prefix("sha256=") else {
-        return false;
+/// The `Jemput-Signature` value of a delivery at time `t`: HMAC-SHA-256 under `secret` of
+/// `"jemput/webhook/v2\n" ‖ t "\n" ‖ event id "\n" ‖ event kind "\n" ‖ body` (the id and kind as
+/// sent in `Jemput-Event-Id` and `Jemput-Event`).
+pub fn signature(secret: &str, t: i64, event_id: &str, event: &str, body: &[u8]) -> String {
+    let mac = signing_mac(secret, t, event_id, event, body);
+    format!("t={t},sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Why a delivery's signature is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    #[error("malformed Jemput-Signature: expected t=<unix seconds>,sha256=<hex>")]
+    Malformed,
+    #[error("delivery time {t} is more than {SIGNATURE_TOLERANCE_SECS} s from now ({now}): an old delivery replayed, or a clock is wrong")]
+    Stale { t: i64, now: i64 },
+    #[error("the signature does not match the body, event id and event kind")]
+    Mismatch,
+}
+
+/// Checks a delivery as a receiver should: `header` is `Jemput-Signature`, `event_id` and `event`
+/// the `Jemput-Event-Id` and `Jemput-Event` values, `body` the raw bytes, `now` the receiver's
+/// clock. The HMAC is compared in constant time; a `t` more than [`SIGNATURE_TOLERANCE_SECS`]
+/// from `now` is refused. Receivers also drop an event id they already stored.
+pub fn verify_signature(
+    secret: &str,
+    header: &str,
+    event_id: &str,
+    event: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<(), SignatureError> {
+    let (mut t, mut sig) = (None, None);
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = v.parse::<i64>().ok(),
+            Some(("sha256", v)) => sig = hex::decode(v).ok(),
+            _ => return Err(SignatureError::Malformed),
+        }
+    }
+    let (Some(t), Some(sig)) = (t, sig) else {
+        return Err(SignatureError::Malformed);
     };
-    let Ok(sig) = hex::decode(hex_sig) else {
-        return false;
-    };
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes a key of any length");
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
+    if t.abs_diff(now) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
+        return Err(SignatureError::Stale { t, now });
+    }
+    signing_mac(secret, t, event_id, event, body)
+        .verify_slice(&sig)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 /// Where delivering one event to one webhook stands.
@@ -334,13 +410,18 @@ async fn post(
     attempt: u32,
 ) -> Result<(), String> {
     let body = serde_json::to_vec(event).expect("an event serialises");
+    let (id, kind) = (event.event_id.to_string(), event.event.as_str());
+    let t = Timestamp::now().as_second();
     let resp = http
         .post(&hook.url)
         .timeout(POST_TIMEOUT)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, signature(&hook.secret, &body))
-        .header(EVENT_HEADER, event.event.as_str())
-        .header(EVENT_ID_HEADER, event.event_id.to_string())
+        .header(
+            SIGNATURE_HEADER,
+            signature(&hook.secret, t, &id, kind, &body),
+        )
+        .header(EVENT_HEADER, kind)
+        .header(EVENT_ID_HEADER, &id)
         .header("Jemput-Delivery-Attempt", attempt.to_string())
         .body(body)
         .send()
@@ -507,19 +588,84 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_signature_is_hmac_sha256_of_the_body_in_hex() {
-        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+    fn the_signature_is_hmac_sha256_over_time_id_kind_and_body() {
+        // The HMAC is of the documented message.
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(b"rahasia").unwrap();
+        m.update(b"jemput/webhook/v2\n1000\n42\nverified\n{}");
         assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            signature("rahasia", 1000, "42", "verified", b"{}"),
+            format!("t=1000,sha256={}", hex::encode(m.finalize().into_bytes()))
         );
-        let body = br#"{"event_id":1}"#;
-        let sig = signature("rahasia", body);
-        assert!(verify_signature("rahasia", body, &sig));
-        assert!(!verify_signature("lain", body, &sig));
-        assert!(!verify_signature("rahasia", b"{}", &sig));
-        assert!(!verify_signature("rahasia", body, "sha1=00"));
-        assert!(!verify_signature("rahasia", body, "sha256=zz"));
+
+        let body = br#"{"event_id":42}"#;
+        let sig = signature("rahasia", 1000, "42", "verified", body);
+        let check = |secret: &str, header: &str, id: &str, kind: &str, body: &[u8], now: i64| {
+            verify_signature(secret, header, id, kind, body, now)
+        };
+        assert_eq!(check("rahasia", &sig, "42", "verified", body, 1200), Ok(()));
+        assert_eq!(
+            check("lain", &sig, "42", "verified", body, 1000),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            check("rahasia", &sig, "42", "verified", b"{}", 1000),
+            Err(SignatureError::Mismatch)
+        );
+        // The headers are signed: another event id or kind does not verify.
+        assert_eq!(
+            check("rahasia", &sig, "43", "verified", body, 1000),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            check("rahasia", &sig, "42", "rejected", body, 1000),
+            Err(SignatureError::Mismatch)
+        );
+        // A captured delivery replayed later is stale; its time cannot be changed either.
+        assert_eq!(
+            check("rahasia", &sig, "42", "verified", body, 1301),
+            Err(SignatureError::Stale { t: 1000, now: 1301 })
+        );
+        let moved = sig.replace("t=1000", "t=1301");
+        assert_eq!(
+            check("rahasia", &moved, "42", "verified", body, 1301),
+            Err(SignatureError::Mismatch)
+        );
+        for bad in [
+            "sha256=00",
+            "t=1000",
+            "t=x,sha256=00",
+            "t=1000,sha256=zz",
+            "t=1000,sha1=00",
+        ] {
+            assert_eq!(
+                check("rahasia", bad, "42", "verified", body, 1000),
+                Err(SignatureError::Malformed),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_webhooks_are_refused_except_on_loopback_or_when_allowed() {
+        let hook = |url: &str, allow| WebhookConfig {
+            url: url.into(),
+            secret: "0123456789abcdef".into(),
+            allow_plain_http: allow,
+        };
+        for ok in [
+            "https://office.example/hook",
+            "http://127.0.0.1:9/hook",
+            "http://127.8.0.1/hook",
+            "http://[::1]:80/hook",
+            "http://localhost:8080/hook",
+        ] {
+            assert_eq!(hook(ok, false).url_problem(), None, "{ok}");
+        }
+        let refused = hook("http://10.0.0.9/hook", false).url_problem().unwrap();
+        assert!(refused.contains("allow_plain_http"), "{refused}");
+        assert_eq!(hook("http://10.0.0.9/hook", true).url_problem(), None);
+        assert!(hook("ftp://10.0.0.9/x", true).url_problem().is_some());
+        assert!(hook("not a url", true).url_problem().is_some());
     }
 
     #[test]

@@ -237,16 +237,8 @@ impl HubConfig {
             })?;
         }
         for hook in &config.webhooks {
-            let ok = reqwest::Url::parse(&hook.url)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-            if !ok {
-                return Err(HubError::BadConfig {
-                    path,
-                    why: format!(
-                        "webhook url {:?} is not an http:// or https:// URL",
-                        hook.url
-                    ),
-                });
+            if let Some(why) = hook.url_problem() {
+                return Err(HubError::BadConfig { path, why });
             }
             if hook.secret.len() < 16 {
                 return Err(HubError::BadConfig {

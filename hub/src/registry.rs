@@ -85,7 +85,8 @@ impl Registry {
         Ok(self.get(kit_id)?.expect("the kit was just added"))
     }
 
-    /// Revokes a kit: from now on its requests are refused with `401 revoked kit`.
+    /// Revokes a kit: from now on its requests are refused with `401 not accepted` (the log says
+    /// "revoked kit").
     pub fn revoke(&self, kit_id: &str) -> Result<KitEntry, HubError> {
         let conn = lock(&self.db);
         let changed = conn.execute(

@@ -439,6 +439,21 @@ impl Uploads {
         raw.map(RawUpload::into_upload).transpose()
     }
 
+    /// The kit that first created an upload of this packet id, if any kit did: the id's owner at
+    /// this hub (`docs/hub-protocol.md` §3). Upload rows are never deleted, so a claim outlives
+    /// the upload's end.
+    pub fn claimant(&self, packet_id: &str) -> Result<Option<String>, HubError> {
+        let conn = lock(&self.db);
+        Ok(conn
+            .query_row(
+                "SELECT kit_id FROM uploads WHERE packet_id = ?1
+                 ORDER BY created_at, rowid LIMIT 1",
+                [packet_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Records that the first `offset` bytes of the `.part` file are durable.
     pub fn set_offset(&self, upload_id: &str, offset: u64) -> Result<(), HubError> {
         lock(&self.db).execute(

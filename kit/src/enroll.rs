@@ -149,10 +149,18 @@ pub async fn enroll(
             },
         })?;
     let status = resp.status();
-    let body = resp.bytes().await.map_err(|e| EnrollError::Network {
-        url: url.to_string(),
-        why: error_chain(&e),
-    })?;
+    // An error body is read up to a few KiB, an answer up to 1 MiB: never what a server sends.
+    let limit = if status == StatusCode::OK {
+        1 << 20
+    } else {
+        crate::upload::tus::MAX_ERROR_BODY
+    };
+    let body = crate::upload::tus::read_capped_bytes(resp, limit)
+        .await
+        .map_err(|e| EnrollError::Network {
+            url: url.to_string(),
+            why: error_chain(&e),
+        })?;
     if status != StatusCode::OK {
         let text = String::from_utf8_lossy(&body);
         let reason = text.lines().next().unwrap_or("").trim();

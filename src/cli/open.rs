@@ -16,7 +16,8 @@ pub struct OpenArgs {
     /// Directory to extract into; must not exist or be empty. Nothing is written on failure.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// The kit's public key (base64) the packet must be signed with
+    /// The kit's public key (base64) the packet must be signed with; without it the key in the
+    /// packet's own header is trusted, and `open` prints it (stderr) to compare with the registry
     #[arg(long)]
     pub kit_key: Option<PublicKey>,
     #[arg(long)]
@@ -28,10 +29,24 @@ pub fn run(a: OpenArgs) -> anyhow::Result<ExitCode> {
     let bytes = super::read_packet(&a.packet)?;
     let c = packet::open_to_dir(&bytes, &ids, a.kit_key.as_ref(), &a.out)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.packet.display()))?;
+    let kit_key = &c.prelude.header.kit_key;
+    // Which key the signatures were checked with, and where it came from: without --kit-key the
+    // packet vouches for itself, and only the office's registry says whether it is the kit's.
+    let trusted_from = if a.kit_key.is_some() {
+        "given"
+    } else {
+        eprintln!(
+            "kunci kit dari header paket / trusted the kit key in the packet's own header: {kit_key} (kit {}); no --kit-key was given, so compare it with the kit's registered key (`jemput hub kits`)",
+            c.manifest.kit_id
+        );
+        "packet_header"
+    };
     if a.json {
         super::output::json(&serde_json::json!({
             "packet_id": c.manifest.packet_id,
             "kit_id": c.manifest.kit_id,
+            "kit_key": kit_key,
+            "kit_key_from": trusted_from,
             "out": a.out,
             "manifest": c.manifest,
         }))?;

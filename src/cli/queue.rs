@@ -30,9 +30,11 @@ pub fn run(g: &Global, a: QueueArgs) -> anyhow::Result<ExitCode> {
                 .map(|s| s.get_seconds())
                 .unwrap_or(0);
             let note = if e.uploaded_without_receipt {
-                "  uploaded, no receipt"
+                "  uploaded, no receipt".to_string()
+            } else if let Some(why) = &e.refused_because {
+                format!("  refused by the hub / ditolak hub: {why}")
             } else {
-                ""
+                String::new()
             };
             println!(
                 "{}  {:<12}  {:>9}  {:>6}{}{}",

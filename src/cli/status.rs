@@ -33,8 +33,8 @@ pub fn run(g: &Global, a: StatusArgs) -> anyhow::Result<ExitCode> {
     );
     let q = &s.queue;
     println!(
-        "queue: {} sealed, {} uploading, {} acknowledged, {} purged, {} quarantined",
-        q.sealed, q.uploading, q.acknowledged, q.purged, q.quarantined
+        "queue: {} sealed, {} uploading, {} acknowledged, {} purged, {} quarantined, {} refused",
+        q.sealed, q.uploading, q.acknowledged, q.purged, q.quarantined, q.refused
     );
     println!(
         "waiting: {} packets, {}",

@@ -27,8 +27,8 @@ pub fn run(g: &Global, a: SyncArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let http = client::client_for(&home)?;
-    let result = runtime.block_on(client::sync(&mut home, &http));
+    let (http, pin) = client::pinned_client_for(&home)?;
+    let result = runtime.block_on(client::sync_pinned(&mut home, &http, pin.as_deref()));
     if a.hub_url.is_some() && result.is_ok() {
         // `sync` saved the config with the one-off URL in it: put the configured one back.
         home.config.hub_url = saved_url;

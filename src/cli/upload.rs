@@ -116,6 +116,7 @@ fn describe(o: Outcome) -> &'static str {
         Outcome::TooLarge => "TOO LARGE",
         Outcome::Quarantined => "QUARANTINED",
         Outcome::Failed => "FAILED",
+        Outcome::Refused => "REFUSED BY THE HUB",
         Outcome::NotAttempted => "not attempted",
         Outcome::Interrupted => "interrupted",
     }

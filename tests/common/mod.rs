@@ -304,3 +304,38 @@ pub fn spawn_hub_serve(data: &Path, port: u16) -> std::process::Child {
     }
     child
 }
+
+/// The `Jemput-Auth` value for a built request, as a kit signs it: method, path, the tus headers
+/// the request carries, time `t` and `nonce` (`docs/hub-protocol.md` §1).
+pub fn auth_for(
+    req: &reqwest::Request,
+    kit_id: &str,
+    key: &SigningKey,
+    t: i64,
+    nonce: &str,
+) -> String {
+    use jemput_core::wire::auth;
+    let h = req.headers();
+    let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap());
+    let request = auth::Request {
+        method: req.method().as_str(),
+        path: req.url().path(),
+        headers: auth::Covered {
+            offset: get("upload-offset"),
+            length: get("upload-length"),
+            metadata: get("upload-metadata"),
+            checksum: get("upload-checksum"),
+        },
+    };
+    auth::sign_with_nonce(kit_id, key, &request, t, nonce)
+}
+
+/// Builds `b` and signs it as kit `kit_id` now, with a fresh nonce.
+pub fn signed(b: reqwest::RequestBuilder, kit_id: &str, key: &SigningKey) -> reqwest::Request {
+    let mut req = b.build().unwrap();
+    let t = jiff::Timestamp::now().as_second();
+    let v = auth_for(&req, kit_id, key, t, &jemput_core::wire::auth::new_nonce());
+    req.headers_mut()
+        .insert(jemput_core::wire::auth::HEADER, v.parse().unwrap());
+    req
+}

@@ -2,8 +2,11 @@
 
 The tus protocol is tuspy's own (creation, HEAD, PATCH chunks with sha1 checksums). jemput's
 request authentication is added beneath it: every request tuspy sends through `requests` gets a
-`Jemput-Auth` header, signed here with the kit key (ed25519 over
-"jemput/request/v1\\0" METHOD "\\n" PATH "\\n" OFFSET "\\n" T; docs/hub-protocol.md section 1).
+`Jemput-Auth` header with a fresh nonce, signed here with the kit key (ed25519 over
+"jemput/request/v2\\0" METHOD "\\n" PATH "\\n" T "\\n" NONCE "\\n" then the Upload-Offset,
+Upload-Length, Upload-Metadata and Upload-Checksum header values as sent, empty when absent, joined
+by "\\n"; docs/hub-protocol.md section 1). The hub binds a PATCH body to the signature through its
+Upload-Checksum, which tuspy sends with every chunk.
 The packet prelude travels in `Upload-Metadata` as `packet <base64>`: tuspy base64-encodes each
 value after encoding it with `metadata_encoding`, and latin-1 maps bytes to characters one to one.
 
@@ -12,6 +15,7 @@ Uploads the packets one after the other; prints `UPLOADED <upload url>` for each
 """
 
 import base64
+import secrets
 import sys
 import time
 from urllib.parse import urlsplit
@@ -20,7 +24,8 @@ import requests
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from tusclient import client
 
-DOMAIN = b"jemput/request/v1\x00"
+DOMAIN = b"jemput/request/v2\x00"
+COVERED = ("upload-offset", "upload-length", "upload-metadata", "upload-checksum")
 
 
 def main():
@@ -32,11 +37,12 @@ def main():
 
     def signed_send(session, request, **kwargs):
         path = urlsplit(request.url).path
-        offset = request.headers.get("upload-offset", "")
         t = str(int(time.time()))
-        message = DOMAIN + "\n".join([request.method, path, offset, t]).encode()
+        nonce = secrets.token_hex(16)
+        covered = [str(request.headers.get(name, "")) for name in COVERED]
+        message = DOMAIN + "\n".join([request.method, path, t, nonce] + covered).encode()
         sig = base64.b64encode(key.sign(message)).decode()
-        request.headers["Jemput-Auth"] = "kit={}, t={}, sig={}".format(kit_id, t, sig)
+        request.headers["Jemput-Auth"] = "kit={}, t={}, n={}, sig={}".format(kit_id, t, nonce, sig)
         return send(session, request, **kwargs)
 
     requests.Session.send = signed_send

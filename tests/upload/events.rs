@@ -27,6 +27,8 @@ struct Received {
     /// (event, attempt header) of every accepted POST whose signature verified.
     events: Vec<(StatusEvent, String)>,
     bad_signatures: usize,
+    /// (headers, body) of every accepted POST, as they came.
+    raw: Vec<(HeaderMap, Bytes)>,
 }
 
 type Receiver = Arc<Mutex<Received>>;
@@ -37,14 +39,23 @@ async fn receive(AxState(r): AxState<Receiver>, headers: HeaderMap, body: Bytes)
     if r.calls <= r.fail_first {
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
-    let sig = headers
-        .get(events::SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !events::verify_signature(SECRET, &body, sig) {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let now = jiff::Timestamp::now().as_second();
+    let (sig, id, kind) = (
+        get(events::SIGNATURE_HEADER),
+        get(events::EVENT_ID_HEADER),
+        get(events::EVENT_HEADER),
+    );
+    if events::verify_signature(SECRET, sig, id, kind, &body, now).is_err() {
         r.bad_signatures += 1;
         return StatusCode::UNAUTHORIZED;
     }
+    r.raw.push((headers.clone(), body.clone()));
     let ev: StatusEvent = serde_json::from_slice(&body).unwrap();
     let kind = headers[events::EVENT_HEADER].to_str().unwrap();
     assert_eq!(serde_json::to_value(ev.event).unwrap(), kind);
@@ -224,10 +235,12 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
             WebhookConfig {
                 url: dead.clone(),
                 secret: SECRET.into(),
+                allow_plain_http: false,
             },
             WebhookConfig {
                 url: url.clone(),
                 secret: SECRET.into(),
+                allow_plain_http: false,
             },
         ];
     });
@@ -259,6 +272,30 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
         3 + 3,
         "three refused tries, then one POST per event"
     );
+    // A captured delivery cannot be replayed later, nor passed off as another event: the time,
+    // the event id and the event kind are signed with the body.
+    let (headers, body) = &r.raw[0];
+    let get = |name: &str| headers[name].to_str().unwrap();
+    let (sig, ev_id, kind) = (
+        get(events::SIGNATURE_HEADER),
+        get(events::EVENT_ID_HEADER),
+        get(events::EVENT_HEADER),
+    );
+    let now = jiff::Timestamp::now().as_second();
+    assert!(sig.starts_with("t="), "{sig}");
+    events::verify_signature(SECRET, sig, ev_id, kind, body, now).unwrap();
+    assert!(matches!(
+        events::verify_signature(SECRET, sig, ev_id, kind, body, now + 301),
+        Err(events::SignatureError::Stale { .. })
+    ));
+    assert_eq!(
+        events::verify_signature(SECRET, sig, "999", kind, body, now),
+        Err(events::SignatureError::Mismatch)
+    );
+    assert_eq!(
+        events::verify_signature(SECRET, sig, ev_id, "rejected", body, now),
+        Err(events::SignatureError::Mismatch)
+    );
     assert!(
         evs.iter().any(|(_, attempt)| attempt != "1"),
         "a retried event says its attempt number"
@@ -288,6 +325,7 @@ async fn undelivered_events_survive_a_hub_restart_and_are_delivered_then() {
         c.webhooks = vec![WebhookConfig {
             url: url.clone(),
             secret: SECRET.into(),
+            allow_plain_http: false,
         }];
     });
     // Nobody listens at the webhook yet: the hub tries, fails, and keeps the events.
@@ -341,6 +379,7 @@ async fn an_event_older_than_the_maximum_age_is_given_up_and_that_is_recorded() 
         c.webhooks = vec![WebhookConfig {
             url: url.clone(),
             secret: SECRET.into(),
+            allow_plain_http: false,
         }];
     });
     let h = jemput_hub::spawn_local(&data).unwrap();
@@ -398,4 +437,26 @@ fn hub_init_refuses_an_office_identity_it_cannot_read_and_creates_nothing() {
         .failure()
         .stderr(predicates::str::contains("tidak-ada.age"));
     assert!(!data.join("hub.toml").exists());
+}
+
+#[tokio::test]
+async fn a_plain_http_webhook_beyond_loopback_is_refused_unless_allowed() {
+    let kit = Kit::new();
+    let dir = tempfile::tempdir().unwrap();
+    let hook = |allow| WebhookConfig {
+        // TEST-NET-1 (RFC 5737): never reached, the config is refused or only read.
+        url: "http://192.0.2.10/hook".into(),
+        secret: SECRET.into(),
+        allow_plain_http: allow,
+    };
+    let data = hub_for(&kit, dir.path(), |c| c.webhooks = vec![hook(true)]);
+    drop(jemput_hub::Hub::open(&data).expect("allowed explicitly"));
+    let mut c = HubConfig::load(&data).unwrap();
+    c.webhooks = vec![hook(false)];
+    c.save(&data).unwrap();
+    let e = jemput_hub::Hub::open(&data).unwrap_err().to_string();
+    assert!(
+        e.contains("plain http://") && e.contains("allow_plain_http"),
+        "{e}"
+    );
 }

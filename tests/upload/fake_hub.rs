@@ -12,7 +12,7 @@ use axum::routing::post;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use jemput_core::keys::{PublicKey, SigningKey};
-use jemput_core::wire::auth::AuthHeader;
+use jemput_core::wire::auth::{self, AuthHeader};
 use jemput_core::wire::receipt::{Receipt, ReceiptBody};
 use sha2::{Digest, Sha256};
 
@@ -72,24 +72,26 @@ impl FakeHub {
         Receipt::sign(&body, &self.receipt_key).to_header_value()
     }
 
-    /// Checks `Jemput-Auth` as a hub does; `Some(401)` when it fails.
+    /// Checks `Jemput-Auth` as a hub does (signature over method, path and tus headers); `Some(401)`
+    /// when it fails.
     fn auth(&mut self, method: &str, path: &str, headers: &HeaderMap) -> Option<Response> {
         self.requests.push(method.to_owned());
-        let offset = headers
-            .get("upload-offset")
-            .and_then(|v| v.to_str().ok()?.parse().ok());
-        let ok = headers
-            .get("jemput-auth")
-            .and_then(|v| AuthHeader::parse(v.to_str().ok()?).ok())
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let request = auth::Request {
+            method,
+            path,
+            headers: auth::Covered {
+                offset: get("upload-offset"),
+                length: get("upload-length"),
+                metadata: get("upload-metadata"),
+                checksum: get("upload-checksum"),
+            },
+        };
+        let ok = get("jemput-auth")
+            .and_then(|v| AuthHeader::parse(v).ok())
             .is_some_and(|a| {
-                a.verify(
-                    &self.kit_key,
-                    method,
-                    path,
-                    offset,
-                    jiff::Timestamp::now().as_second(),
-                )
-                .is_ok()
+                a.verify(&self.kit_key, &request, jiff::Timestamp::now().as_second())
+                    .is_ok()
             });
         (!ok).then(|| (StatusCode::UNAUTHORIZED, "bad signature").into_response())
     }

@@ -20,6 +20,7 @@ mod cli;
 mod events;
 mod receipts;
 mod reference_server;
+mod refusals;
 mod shaped;
 
 use std::path::PathBuf;

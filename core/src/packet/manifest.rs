@@ -12,6 +12,11 @@ pub const MANIFEST_NAME: &str = "manifest.json";
 /// Name of the inner signature (always the second entry): 64 raw bytes, ed25519 over
 /// `"jemput/inner/v1\0"` ‖ the bytes of `manifest.json`.
 pub const SIGNATURE_NAME: &str = "manifest.sig";
+/// The file `open` writes the outer header into, beside the payload's files: reserved, so that no
+/// file of a packet can take its place.
+pub const HEADER_NAME: &str = "header.json";
+/// Names no payload file may have: `open` writes jemput's own files under them.
+pub const RESERVED_NAMES: [&str; 3] = [MANIFEST_NAME, SIGNATURE_NAME, HEADER_NAME];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,8 +57,7 @@ pub fn valid_file_name(name: &str) -> bool {
         && b.iter().all(|&c| {
             c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
         })
-        && name != MANIFEST_NAME
-        && name != SIGNATURE_NAME
+        && !RESERVED_NAMES.contains(&name)
 }
 
 /// Media type by file extension, for the files jemput writes.

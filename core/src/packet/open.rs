@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::format::{parse_prelude, Prelude};
-use super::manifest::{valid_file_name, Manifest, MANIFEST_NAME, SIGNATURE_NAME};
+use super::manifest::{
+    valid_file_name, Manifest, HEADER_NAME, MANIFEST_NAME, RESERVED_NAMES, SIGNATURE_NAME,
+};
 use super::PacketError;
 use crate::fsutil;
 use crate::keys::sign::{INNER_DOMAIN, OUTER_DOMAIN};
@@ -165,6 +167,8 @@ pub fn read_archive(tar: &[u8]) -> Result<Archive, PacketError> {
         if !allowed {
             return Err(bad(if raw_name.contains('/') || raw_name.contains("..") {
                 format!("path traversal: entry {raw_name:?} is not a plain file name")
+            } else if RESERVED_NAMES.contains(&raw_name.as_str()) {
+                format!("entry {raw_name:?} at position {} takes a name reserved for jemput's own files", index + 1)
             } else {
                 format!("unexpected entry {raw_name:?} at position {}", index + 1)
             }));
@@ -250,7 +254,7 @@ pub fn open_to_dir(
             let p = tmp.join(name);
             fsutil::write_atomic(&p, data, 0o600).map_err(io("cannot write", &p))
         };
-        write("header.json", &contents.prelude.header_bytes)?;
+        write(HEADER_NAME, &contents.prelude.header_bytes)?;
         write(MANIFEST_NAME, &contents.manifest_bytes)?;
         write(SIGNATURE_NAME, &contents.signature)?;
         for (name, data) in &contents.files {

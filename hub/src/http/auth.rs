@@ -1,21 +1,88 @@
 //! `Jemput-Auth`: every request but discovery and enrollment is signed with a registered kit's
-//! key (`docs/hub-protocol.md` §1). A request that fails is a `401` saying why.
+//! key over its method, path, tus headers, time and a nonce (`docs/hub-protocol.md` §1). A request
+//! that fails is a `401` saying why — except that an unknown kit, a revoked kit and a bad
+//! signature get one and the same answer (which of them it was goes to the log only), so that
+//! nobody without a kit key learns which kit ids exist. Each nonce is accepted once.
+
+use std::collections::HashMap;
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use jemput_core::wire::auth::{self, AuthError, AuthHeader};
+use jemput_core::wire::auth::{self, AuthError, AuthHeader, Covered, Request};
 
 use super::error::ApiError;
 use super::headers::header_str;
 use super::state::{blocking, AppState};
 use crate::registry::KitEntry;
 
-/// Checks `Jemput-Auth` against the registry; the kit on success.
+/// Most nonces remembered at once. Nonces leave the memory when their request time leaves the
+/// replay window; a hub that would need more refuses requests with `503` until some do.
+pub(crate) const MAX_NONCES: usize = 200_000;
+
+/// The one answer to an unknown kit, a revoked kit and a bad signature.
+pub(crate) fn not_accepted(kit_id: &str) -> String {
+    format!(
+        "not accepted: kit {kit_id} is unknown or revoked at this hub, or the request is not signed with its registered key; enroll the kit (`jemput enroll`) or ask the office"
+    )
+}
+
+/// The nonces seen within the replay window, per kit.
+#[derive(Debug, Default)]
+pub(crate) struct Nonces {
+    seen: HashMap<(String, String), i64>,
+    /// Size after the last pruning: prune again when the map has doubled.
+    pruned_at: usize,
+}
+
+/// Why a nonce was not taken.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NonceRefusal {
+    Replayed,
+    Full,
+}
+
+impl Nonces {
+    /// Records `nonce` of `kit_id` at request time `t`; refuses one already seen.
+    pub(crate) fn take(
+        &mut self,
+        kit_id: &str,
+        nonce: &str,
+        t: i64,
+        now: i64,
+    ) -> Result<(), NonceRefusal> {
+        let key = (kit_id.to_owned(), nonce.to_owned());
+        if self.seen.contains_key(&key) {
+            return Err(NonceRefusal::Replayed);
+        }
+        if self.seen.len() >= MAX_NONCES || self.seen.len() >= 2 * self.pruned_at.max(1024) {
+            // A request time this old is refused as stale, so its nonce need not be kept.
+            self.seen
+                .retain(|_, &mut seen_t| seen_t >= now.saturating_sub(auth::REPLAY_WINDOW_SECS));
+            self.pruned_at = self.seen.len();
+            if self.seen.len() >= MAX_NONCES {
+                return Err(NonceRefusal::Full);
+            }
+        }
+        self.seen.insert(key, t);
+        Ok(())
+    }
+}
+
+/// The tus headers a request signature covers, as this request carries them.
+fn covered(headers: &HeaderMap) -> Result<Covered<'_>, ApiError> {
+    Ok(Covered {
+        offset: header_str(headers, "upload-offset")?,
+        length: header_str(headers, "upload-length")?,
+        metadata: header_str(headers, "upload-metadata")?,
+        checksum: header_str(headers, "upload-checksum")?,
+    })
+}
+
+/// Checks `Jemput-Auth` against the registry and the nonces seen; the kit on success.
 pub(crate) async fn authenticate(
     st: &AppState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    offset: Option<u64>,
 ) -> Result<KitEntry, ApiError> {
     let unauthorized = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, m);
     let value = header_str(headers, auth::HEADER)
@@ -23,39 +90,98 @@ pub(crate) async fn authenticate(
         .ok_or_else(|| unauthorized("missing or malformed Jemput-Auth: no header".into()))?;
     let parsed = AuthHeader::parse(value)
         .map_err(|e| unauthorized(format!("missing or malformed Jemput-Auth: {e}")))?;
-    let kit_id = parsed.kit_id.clone();
-    let kit = blocking(&st.hub, move |hub| hub.registry().get(&kit_id)).await?;
-    let Some(kit) = kit else {
+    // The time first: its answer is the same whatever the kit id, so it reveals nothing.
+    let now = jiff::Timestamp::now().as_second();
+    if parsed.t.abs_diff(now) > auth::REPLAY_WINDOW_SECS.unsigned_abs() {
         return Err(unauthorized(format!(
-            "unknown kit: {} is not registered at this hub; enroll it (`jemput enroll` with a token from `jemput hub enroll-token`)",
-            parsed.kit_id
-        )));
-    };
-    if kit.revoked {
-        return Err(unauthorized(format!(
-            "revoked kit: {} was revoked at this hub; ask the office",
-            kit.kit_id
+            "stale request time: t={} is more than {} s from the hub's time {now}; check the kit's clock",
+            parsed.t,
+            auth::REPLAY_WINDOW_SECS
         )));
     }
-    let now = jiff::Timestamp::now().as_second();
-    match parsed.verify(&kit.kit_key, method.as_str(), uri.path(), offset, now) {
-        Ok(()) => {
-            // "Last seen" for `jemput hub kits`; never holds up the request.
-            let (hub, kit_id) = (st.hub.clone(), kit.kit_id.clone());
-            tokio::task::spawn_blocking(move || {
-                if let Err(e) = hub.registry().touch(&kit_id) {
-                    tracing::warn!(kit = %kit_id, "cannot record when the kit was last seen: {e}");
-                }
-            });
-            Ok(kit)
+    let request = Request {
+        method: method.as_str(),
+        path: uri.path(),
+        headers: covered(headers)?,
+    };
+    let kit_id = parsed.kit_id.clone();
+    let kit = blocking(&st.hub, move |hub| hub.registry().get(&kit_id)).await?;
+    let refuse = |why: &str| {
+        tracing::warn!(kit = %parsed.kit_id, path = %uri.path(), "request not accepted: {why}");
+        unauthorized(not_accepted(&parsed.kit_id))
+    };
+    let kit = match kit {
+        None => return Err(refuse("unknown kit")),
+        Some(k) if k.revoked => return Err(refuse("revoked kit")),
+        Some(k) => k,
+    };
+    match parsed.verify(&kit.kit_key, &request, now) {
+        Ok(()) => {}
+        Err(AuthError::BadSignature(_)) => {
+            return Err(refuse(
+                "bad signature (the request does not verify with the registered key)",
+            ))
         }
-        Err(AuthError::Stale { t, now }) => Err(unauthorized(format!(
-            "stale request time: t={t} is more than {} s from the hub's time {now}; check the kit's clock",
-            auth::REPLAY_WINDOW_SECS
-        ))),
-        Err(AuthError::BadSignature(k)) => Err(unauthorized(format!(
-            "bad signature: the request does not verify with the registered key of kit {k}"
-        ))),
-        Err(e) => Err(unauthorized(format!("missing or malformed Jemput-Auth: {e}"))),
+        Err(e) => {
+            return Err(unauthorized(format!(
+                "missing or malformed Jemput-Auth: {e}"
+            )))
+        }
+    }
+    let taken = st.nonces.lock().unwrap_or_else(|p| p.into_inner()).take(
+        &kit.kit_id,
+        &parsed.nonce,
+        parsed.t,
+        now,
+    );
+    match taken {
+        Ok(()) => {}
+        Err(NonceRefusal::Replayed) => {
+            tracing::warn!(kit = %kit.kit_id, path = %uri.path(), "replayed request refused");
+            return Err(unauthorized(format!(
+                "replayed request: nonce {} of kit {} was already used; every request needs a fresh nonce",
+                parsed.nonce, kit.kit_id
+            )));
+        }
+        Err(NonceRefusal::Full) => {
+            tracing::warn!("too many requests within the replay window; refusing new ones");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many requests within the replay window; try again later",
+            )
+            .with(&axum::http::header::RETRY_AFTER, auth::REPLAY_WINDOW_SECS));
+        }
+    }
+    // "Last seen" for `jemput hub kits`; never holds up the request.
+    let (hub, kit_id) = (st.hub.clone(), kit.kit_id.clone());
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = hub.registry().touch(&kit_id) {
+            tracing::warn!(kit = %kit_id, "cannot record when the kit was last seen: {e}");
+        }
+    });
+    Ok(kit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nonce_is_taken_once_per_kit_and_forgotten_after_the_window() {
+        let mut n = Nonces::default();
+        n.take("a", "0123456789abcdef", 1000, 1000).unwrap();
+        assert_eq!(
+            n.take("a", "0123456789abcdef", 1000, 1001),
+            Err(NonceRefusal::Replayed)
+        );
+        n.take("b", "0123456789abcdef", 1000, 1001).unwrap();
+        // Filling the map prunes nonces whose time left the window.
+        for i in 0..4096 {
+            n.take("a", &format!("{i:016}"), 2000, 2000).unwrap();
+        }
+        assert!(!n
+            .seen
+            .contains_key(&("b".into(), "0123456789abcdef".into())));
+        assert!(n.seen.len() <= 4097);
     }
 }

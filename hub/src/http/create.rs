@@ -28,7 +28,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
 ) -> ApiResult {
     check_tus_resumable(&headers)?;
-    let kit = authenticate(&st, &method, &uri, &headers, None).await?;
+    let kit = authenticate(&st, &method, &uri, &headers).await?;
     let config = st.hub.config();
 
     if headers.contains_key("upload-defer-length") {
@@ -135,6 +135,20 @@ pub(crate) async fn create(
                     header.packet_id
                 ),
             ));
+        }
+        // A packet id belongs to the first kit that created an upload of it: no other kit can
+        // claim it, whatever it learnt of the id (headers, events, webhooks).
+        if let Some(owner) = hub.uploads().claimant(&header.packet_id)? {
+            if owner != header.kit_id {
+                tracing::warn!(kit = %header.kit_id, owner = %owner, packet = %header.packet_id, "creation under another kit's packet id refused");
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "packet id {} belongs to another kit at this hub; nothing was uploaded",
+                        header.packet_id
+                    ),
+                ));
+            }
         }
         if let Some(up) = hub.uploads().find_open(&header.kit_id, &header.packet_id)? {
             if up.prelude == prelude && up.length == length && !is_expired(&up, expiry) {

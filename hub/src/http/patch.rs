@@ -1,5 +1,6 @@
-//! `PATCH`: appending a chunk at the offset the hub holds, with the chunk's checksum checked as it
-//! arrives, a stalled or cut body kept up to what arrived, and completion when the last byte lands.
+//! `PATCH`: appending a chunk at the offset the hub holds, with the chunk's checksum (required: the
+//! request signature covers the body through it) checked and the packet prelude compared as they
+//! arrive, a stalled or cut body kept up to what arrived, and completion when the last byte lands.
 
 use std::io::SeekFrom;
 use std::time::Duration;
@@ -62,6 +63,8 @@ enum BodyEnd {
     OverChunk,
     /// Bytes past `Upload-Length`.
     OverLength,
+    /// A byte of the packet prelude differs from the prelude given at creation (at this offset).
+    NotThePrelude(u64),
 }
 
 async fn next_frame(body: &mut Body) -> Option<Result<axum::body::Bytes, axum::Error>> {
@@ -149,7 +152,7 @@ async fn patch_checks(
     let offset = header_str(headers, "upload-offset")?
         .ok_or_else(|| ApiError::bad_request("missing Upload-Offset"))?;
     let offset = parse_decimal("Upload-Offset", offset)?;
-    let kit = authenticate(st, method, uri, headers, Some(offset)).await?;
+    let kit = authenticate(st, method, uri, headers).await?;
     let (up, guard) = locked_upload(st, &kit, id).await?;
     let content_type = header_str(headers, "content-type")?.unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
@@ -162,6 +165,11 @@ async fn patch_checks(
     let checksum = header_str(headers, "upload-checksum")?
         .map(Checksum::parse)
         .transpose()?;
+    if checksum.is_none() && declared != Some(0) {
+        return Err(ApiError::bad_request(
+            "missing Upload-Checksum: the request signature covers a PATCH body through its checksum (sha256 or sha1); send one",
+        ));
+    }
     let offset_header = |o: u64| (UPLOAD_OFFSET.clone(), o.to_string());
     if up.state == UploadState::Done {
         if offset == up.length && declared.unwrap_or(0) == 0 {
@@ -269,6 +277,9 @@ async fn append(
         if up.offset + received + n > up.length {
             break BodyEnd::OverLength;
         }
+        if let Some(at) = prelude_mismatch(&up.prelude, up.offset + received, &frame) {
+            break BodyEnd::NotThePrelude(at);
+        }
         file.write_all(&frame)
             .await
             .map_err(|e| io_err("write", e))?;
@@ -313,6 +324,13 @@ async fn append(
                 )
                 .with(&JEMPUT_MAX_CHUNK, max_chunk),
             ),
+        ),
+        BodyEnd::NotThePrelude(at) => (
+            false,
+            Some(ApiError::bad_request(format!(
+                "byte {at} differs from the packet prelude given at creation; nothing of this chunk was kept, the offset stays {}",
+                up.offset
+            ))),
         ),
         BodyEnd::OverLength => (
             false,
@@ -380,9 +398,35 @@ async fn append(
     Ok(r)
 }
 
+/// The offset of the first byte of `frame` (which starts at `at` in the upload) that differs from
+/// the prelude accepted at creation, if any. Bytes past the prelude are not compared.
+fn prelude_mismatch(prelude: &[u8], at: u64, frame: &[u8]) -> Option<u64> {
+    let start = usize::try_from(at).ok().filter(|&s| s < prelude.len())?;
+    let expected = &prelude[start..];
+    frame
+        .iter()
+        .zip(expected)
+        .position(|(a, b)| a != b)
+        .map(|i| at + i as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_prelude_bytes_are_compared_as_they_arrive() {
+        let prelude = b"JEMPUT-PACKET";
+        assert_eq!(
+            prelude_mismatch(prelude, 0, b"JEMPUT-PACKET and more"),
+            None
+        );
+        assert_eq!(prelude_mismatch(prelude, 7, b"PACKETxyz"), None);
+        assert_eq!(prelude_mismatch(prelude, 13, b"anything"), None);
+        assert_eq!(prelude_mismatch(prelude, 0, b"JEMPUT_"), Some(6));
+        assert_eq!(prelude_mismatch(prelude, 10, b"KEX"), Some(12));
+        assert_eq!(prelude_mismatch(prelude, u64::MAX, b"x"), None);
+    }
 
     #[test]
     fn checksum_headers_name_what_is_wrong() {

@@ -17,7 +17,7 @@ pub(crate) async fn get_sync(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let kit = authenticate(&st, &method, &uri, &headers, None).await?;
+    let kit = authenticate(&st, &method, &uri, &headers).await?;
     let doc = blocking(&st.hub, move |hub| hub.sync_document(&kit.kit_id)).await?;
     Ok(axum::Json(doc).into_response())
 }

@@ -85,7 +85,7 @@ pub(crate) async fn head(
     headers: HeaderMap,
 ) -> ApiResult {
     check_tus_resumable(&headers)?;
-    let kit = authenticate(&st, &method, &uri, &headers, None).await?;
+    let kit = authenticate(&st, &method, &uri, &headers).await?;
     let (up, _guard) = locked_upload(&st, &kit, &id).await?;
     let mut r = StatusCode::OK.into_response();
     let h = r.headers_mut();
@@ -116,7 +116,7 @@ pub(crate) async fn terminate(
     headers: HeaderMap,
 ) -> ApiResult {
     check_tus_resumable(&headers)?;
-    let kit = authenticate(&st, &method, &uri, &headers, None).await?;
+    let kit = authenticate(&st, &method, &uri, &headers).await?;
     let (up, _guard) = locked_upload(&st, &kit, &id).await?;
     if up.state == UploadState::Open {
         blocking(&st.hub, move |hub| {
@@ -202,7 +202,7 @@ pub(crate) async fn receipt(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult {
-    let kit = authenticate(&st, &method, &uri, &headers, None).await?;
+    let kit = authenticate(&st, &method, &uri, &headers).await?;
     let none = || {
         ApiError::new(
             StatusCode::NOT_FOUND,

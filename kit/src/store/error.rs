@@ -250,7 +250,7 @@ mod tests {
         };
         assert_eq!(
             err.to_string(),
-            "packet p1 cannot go from sealed to purged; from sealed it can only go to uploading, quarantined"
+            "packet p1 cannot go from sealed to purged; from sealed it can only go to uploading, quarantined, refused"
         );
     }
 }

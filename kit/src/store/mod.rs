@@ -92,6 +92,8 @@ pub struct QueueEntry {
     /// Every byte was uploaded but no verified receipt came back (a plain tus server, or a receipt
     /// that did not verify): the packet stays `uploading` and is never purged.
     pub uploaded_without_receipt: bool,
+    /// Why the hub refused the packet, when it is `refused`.
+    pub refused_because: Option<String>,
 }
 
 /// One recorded change of state.
@@ -344,6 +346,11 @@ impl Store {
 
     fn entry(&self, row: queue::PacketRow) -> QueueEntry {
         let file_present = self.path_for(row.state, &row.file).is_file();
+        let refused_because = if row.state == State::Refused {
+            queue::refusal(&self.conn, &row.meta.packet_id)
+        } else {
+            None
+        };
         let uploaded_without_receipt = row.state == State::Uploading
             && !row.has_receipt
             && row.upload_offset == Some(row.meta.size);
@@ -361,6 +368,7 @@ impl Store {
             upload_offset: row.upload_offset,
             receipt: row.has_receipt,
             uploaded_without_receipt,
+            refused_because,
         }
     }
 

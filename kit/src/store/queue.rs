@@ -52,11 +52,41 @@ ALTER TABLE packets ADD COLUMN upload_offset INTEGER CHECK (upload_offset >= 0);
 ALTER TABLE packets ADD COLUMN receipt BLOB;
 ";
 
+/// Version 3: the state `refused` (the hub refused the packet for good). SQLite cannot change a
+/// CHECK constraint in place, so the table is rebuilt (with foreign keys off while migrating, as
+/// SQLite's documentation for schema changes prescribes; [`open`] checks them afterwards).
+const V3_REFUSED_STATE: &str = "
+CREATE TABLE packets_v3 (
+    packet_id      TEXT PRIMARY KEY NOT NULL,
+    kit_id         TEXT NOT NULL,
+    file           TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN
+                       ('sealed', 'uploading', 'acknowledged', 'purged', 'quarantined', 'refused')),
+    size           INTEGER NOT NULL CHECK (size >= 0),
+    payload_sha256 TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    state_since    TEXT NOT NULL,
+    visit_id       TEXT,
+    upload_url     TEXT,
+    upload_offset  INTEGER CHECK (upload_offset >= 0),
+    receipt        BLOB
+) STRICT;
+INSERT INTO packets_v3 (packet_id, kit_id, file, state, size, payload_sha256, created_at,
+                        state_since, visit_id, upload_url, upload_offset, receipt)
+    SELECT packet_id, kit_id, file, state, size, payload_sha256, created_at,
+           state_since, visit_id, upload_url, upload_offset, receipt FROM packets;
+DROP TABLE packets;
+ALTER TABLE packets_v3 RENAME TO packets;
+CREATE INDEX packets_by_creation ON packets (created_at, packet_id);
+CREATE INDEX packets_by_visit ON packets (visit_id);
+";
+
 /// Every schema version, oldest first. Append only: never edit a migration that has shipped.
 pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_PACKETS_AND_TRANSITIONS).comment("packets and transitions"),
         M::up(V2_UPLOAD_COLUMNS).comment("upload url, offset and receipt"),
+        M::up(V3_REFUSED_STATE).comment("the refused state"),
     ])
 }
 
@@ -95,9 +125,25 @@ pub(super) fn open(db: &Path) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(open_err)?;
-    conn.pragma_update(None, "foreign_keys", "ON")
+    // Foreign keys stay off while migrating (a migration may rebuild a table others refer to),
+    // are checked, and then enforced.
+    conn.pragma_update(None, "foreign_keys", "OFF")
         .map_err(open_err)?;
     migrations().to_latest(&mut conn)?;
+    let dangling: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .map_err(open_err)?;
+    if let Some(table) = dangling {
+        return Err(open_err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            Some(format!(
+                "a row of {table} refers to a packet that is not there"
+            )),
+        )));
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(open_err)?;
     Ok(conn)
 }
 
@@ -270,6 +316,17 @@ fn record(
     Ok(())
 }
 
+/// The note of the last transition of `packet_id` into `refused` (the hub's reason), if any.
+pub(super) fn refusal(conn: &Connection, packet_id: &str) -> Option<String> {
+    conn.prepare_cached(
+        "SELECT note FROM transitions WHERE packet_id = ?1 AND to_state = 'refused'
+         ORDER BY id DESC LIMIT 1",
+    )
+    .and_then(|mut stmt| stmt.query_row([packet_id], |r| r.get(0)))
+    .ok()
+    .flatten()
+}
+
 /// Every transition of `packet_id`, in the order they happened.
 pub(super) fn history(conn: &Connection, packet_id: &str) -> Result<Vec<Transition>, StoreError> {
     let mut stmt = conn.prepare_cached(
@@ -378,8 +435,55 @@ mod tests {
         let version = migrations().current_version(&conn).unwrap();
         assert_eq!(
             version,
-            rusqlite_migration::SchemaVersion::Inside(2.try_into().unwrap())
+            rusqlite_migration::SchemaVersion::Inside(3.try_into().unwrap())
         );
+    }
+
+    #[test]
+    fn a_version_2_database_upgrades_to_the_refused_state_and_keeps_rows_and_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("q.sqlite");
+        {
+            let mut old = Connection::open(&db).unwrap();
+            old.pragma_update(None, "foreign_keys", "ON").unwrap();
+            migrations().to_version(&mut old, 2).unwrap();
+            insert(
+                &old,
+                &meta("p1"),
+                "p1.jpk",
+                State::Sealed,
+                Timestamp::now(),
+                None,
+            )
+            .unwrap();
+            old.execute(
+                "UPDATE packets SET upload_url = 'http://hub/v1/uploads/x', upload_offset = 7",
+                [],
+            )
+            .unwrap();
+            let refused = old.execute("UPDATE packets SET state = 'refused'", []);
+            assert!(refused.is_err(), "version 2 has no refused state");
+        }
+        let conn = open(&db).unwrap();
+        let rows = all(&conn).unwrap();
+        assert_eq!((rows.len(), rows[0].upload_offset), (1, Some(7)));
+        set_state(
+            &conn,
+            "p1",
+            State::Sealed,
+            State::Refused,
+            Timestamp::now(),
+            Some("409"),
+        )
+        .unwrap();
+        assert_eq!(one(&conn, "p1").unwrap().unwrap().state, State::Refused);
+        assert_eq!(history(&conn, "p1").unwrap().len(), 2);
+        // The transitions still refer to packets: a transition of an unknown packet is refused.
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        assert!(record(&conn, "nope", None, State::Sealed, Timestamp::now(), None).is_err());
     }
 
     #[test]

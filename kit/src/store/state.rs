@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```text
 /// sealed ⇄ uploading → acknowledged → purged
-///    └───────┴──────────────┴──→ quarantined
+///    │  └────┴─→ refused ─┐  │
+///    └───────┴────────────┴──┴──→ quarantined
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -25,16 +26,21 @@ pub enum State {
     Purged,
     /// The file failed verification on disk and was moved to `quarantine/`.
     Quarantined,
+    /// The hub refused the packet for good (e.g. its packet id belongs to another kit); the
+    /// transition's note holds the hub's reason. The file stays in `packets/`, is never purged,
+    /// and is not uploaded again.
+    Refused,
 }
 
 impl State {
     /// Every state, in life order.
-    pub const ALL: [State; 5] = [
+    pub const ALL: [State; 6] = [
         State::Sealed,
         State::Uploading,
         State::Acknowledged,
         State::Purged,
         State::Quarantined,
+        State::Refused,
     ];
 
     /// The name stored in the queue and printed (`snake_case`).
@@ -45,14 +51,15 @@ impl State {
             State::Acknowledged => "acknowledged",
             State::Purged => "purged",
             State::Quarantined => "quarantined",
+            State::Refused => "refused",
         }
     }
 
     /// True when the state machine allows going from `self` to `to`.
     ///
     /// Allowed: sealed → uploading, uploading → sealed (upload abandoned, retry later),
-    /// uploading → acknowledged, acknowledged → purged, and any state but purged and quarantined →
-    /// quarantined.
+    /// uploading → acknowledged, acknowledged → purged, sealed or uploading → refused, and any state
+    /// but purged and quarantined → quarantined.
     pub fn can_become(self, to: State) -> bool {
         use State::*;
         matches!(
@@ -61,7 +68,8 @@ impl State {
                 | (Uploading, Sealed)
                 | (Uploading, Acknowledged)
                 | (Acknowledged, Purged)
-                | (Sealed | Uploading | Acknowledged, Quarantined)
+                | (Sealed | Uploading, Refused)
+                | (Sealed | Uploading | Acknowledged | Refused, Quarantined)
         )
     }
 
@@ -75,7 +83,10 @@ impl State {
 
     /// True when the packet's file lives in `packets/` (and must exist there).
     pub fn file_in_packets(self) -> bool {
-        matches!(self, State::Sealed | State::Uploading | State::Acknowledged)
+        matches!(
+            self,
+            State::Sealed | State::Uploading | State::Acknowledged | State::Refused
+        )
     }
 }
 
@@ -87,7 +98,7 @@ impl fmt::Display for State {
 
 /// A state name that is not one of [`State::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown queue state {0:?}: expected one of sealed, uploading, acknowledged, purged, quarantined")]
+#[error("unknown queue state {0:?}: expected one of sealed, uploading, acknowledged, purged, quarantined, refused")]
 pub struct ParseStateError(pub String);
 
 impl FromStr for State {
@@ -116,6 +127,9 @@ mod tests {
             (Sealed, Quarantined),
             (Uploading, Quarantined),
             (Acknowledged, Quarantined),
+            (Sealed, Refused),
+            (Uploading, Refused),
+            (Refused, Quarantined),
         ];
         for from in State::ALL {
             for to in State::ALL {
@@ -132,7 +146,8 @@ mod tests {
     fn purged_and_quarantined_are_final() {
         assert!(Purged.next_states().is_empty());
         assert!(Quarantined.next_states().is_empty());
-        assert_eq!(Sealed.next_states(), vec![Uploading, Quarantined]);
+        assert_eq!(Sealed.next_states(), vec![Uploading, Quarantined, Refused]);
+        assert_eq!(Refused.next_states(), vec![Quarantined]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! office recipients and retention to the kit config.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -10,6 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::home::{HomeError, KitHome};
+use crate::pin::PinnedVerifier;
+use crate::upload::tus::{read_capped, read_capped_bytes, MAX_ERROR_BODY};
 use jemput_core::fsutil;
 use jemput_core::keys;
 use jemput_core::wire::auth;
@@ -72,6 +75,9 @@ pub enum SyncError {
     BadUrl(String),
     #[error("the hub at {url} cannot be reached: {why}; check the link (signal, tethering, Starlink) and try again")]
     Unreachable { url: String, why: String },
+    /// The hub presented another TLS certificate than the one pinned at enrollment.
+    #[error(transparent)]
+    PinMismatch(#[from] crate::pin::PinMismatch),
     #[error("the hub refused the sync (HTTP {status}): {reason}{}", hint(*status, reason, *skew_secs))]
     Refused {
         status: u16,
@@ -114,9 +120,6 @@ fn hint(status: u16, reason: &str, skew: Option<i64>) -> String {
         (401, Some(s)) if reason.contains("stale") => format!(
             "; the kit's clock is {s} s off the hub's: set the clock (e.g. `timedatectl set-ntp true`) and sync again"
         ),
-        (401, _) if reason.contains("unknown kit") || reason.contains("revoked") => {
-            "; the office must register (enroll) this kit first".into()
-        }
         _ => String::new(),
     }
 }
@@ -152,14 +155,23 @@ pub fn default_client() -> reqwest::Client {
 /// The client for syncing with the kit's hub: when the kit pinned the hub's certificate at
 /// enrollment (`hub_cert_sha256`), it trusts exactly that certificate on `https` URLs.
 pub fn client_for(home: &KitHome) -> Result<reqwest::Client, SyncError> {
+    pinned_client_for(home).map(|(http, _)| http)
+}
+
+/// [`client_for`], and the pin's verifier when there is a pin: give it to [`sync_pinned`] so that
+/// a hub presenting another certificate is named as such, not as unreachable.
+pub fn pinned_client_for(
+    home: &KitHome,
+) -> Result<(reqwest::Client, Option<Arc<PinnedVerifier>>), SyncError> {
     match home.config.hub_cert_sha256.as_deref() {
-        None => Ok(default_client()),
+        None => Ok((default_client(), None)),
         Some(pin) => {
             let pin: crate::pin::CertPin = pin.parse().map_err(|e| SyncError::BadState {
                 path: home.config_path(),
                 why: format!("hub_cert_sha256: {e}"),
             })?;
-            Ok(crate::pin::pinned_client(client_builder(), &pin).0)
+            let (http, verifier) = crate::pin::pinned_client(client_builder(), &pin);
+            Ok((http, Some(verifier)))
         }
     }
 }
@@ -198,6 +210,16 @@ fn http_date(headers: &reqwest::header::HeaderMap) -> Option<jiff::Timestamp> {
 /// Downloads, verifies and stores the hub's sync document for this kit, then applies its office
 /// recipients and retention to the kit config. Nothing changes unless every check passes.
 pub async fn sync(home: &mut KitHome, http: &reqwest::Client) -> Result<SyncOutcome, SyncError> {
+    sync_pinned(home, http, None).await
+}
+
+/// [`sync`] with the verifier of `http`'s certificate pin (from [`pinned_client_for`]): a
+/// mismatch is [`SyncError::PinMismatch`], naming both fingerprints.
+pub async fn sync_pinned(
+    home: &mut KitHome,
+    http: &reqwest::Client,
+    pin: Option<&PinnedVerifier>,
+) -> Result<SyncOutcome, SyncError> {
     let hub_url = home.config.hub_url.clone().ok_or(SyncError::NoHubUrl)?;
     let hub_key = home.config.hub_key.ok_or(SyncError::NoHubKey)?;
     let url = sync_url(&hub_url)?;
@@ -206,14 +228,15 @@ pub async fn sync(home: &mut KitHome, http: &reqwest::Client) -> Result<SyncOutc
     let auth_value = auth::sign(
         &home.config.kit_id,
         &kit_key,
-        "GET",
-        url.path(),
-        None,
+        &auth::Request::new("GET", url.path()),
         sent.as_second(),
     );
-    let unreachable = |e: reqwest::Error| SyncError::Unreachable {
-        url: hub_url.clone(),
-        why: e.to_string(),
+    let unreachable = |e: reqwest::Error| match pin.and_then(|p| p.take_mismatch()) {
+        Some(m) => SyncError::PinMismatch(m),
+        None => SyncError::Unreachable {
+            url: hub_url.clone(),
+            why: e.to_string(),
+        },
     };
     let resp = http
         .get(url.clone())
@@ -225,10 +248,18 @@ pub async fn sync(home: &mut KitHome, http: &reqwest::Client) -> Result<SyncOutc
     let hub_date = http_date(resp.headers());
     if !status.is_success() {
         let now = jiff::Timestamp::now();
-        let reason = resp.text().await.unwrap_or_default();
+        let reason = read_capped(resp, MAX_ERROR_BODY).await.unwrap_or_default();
         return Err(SyncError::Refused {
             status: status.as_u16(),
-            reason: reason.lines().next().unwrap_or("").trim().to_string(),
+            // One line, at most 200 characters: hubs answer with a one-line reason.
+            reason: reason
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(200)
+                .collect(),
             skew_secs: hub_date.map(|d| now.as_second() - d.as_second()),
         });
     }
@@ -240,7 +271,10 @@ pub async fn sync(home: &mut KitHome, http: &reqwest::Client) -> Result<SyncOutc
             "larger than {MAX_DOCUMENT_BYTES} bytes"
         )));
     }
-    let bytes = resp.bytes().await.map_err(unreachable)?;
+    // One byte over the limit is enough to know the document is too large.
+    let bytes = read_capped_bytes(resp, MAX_DOCUMENT_BYTES + 1)
+        .await
+        .map_err(unreachable)?;
     let received = jiff::Timestamp::now();
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(SyncError::NotADocument(format!(

@@ -24,6 +24,8 @@ pub struct QueueCounts {
     pub acknowledged: u64,
     pub purged: u64,
     pub quarantined: u64,
+    /// Refused by the hub for good (`jemput queue` shows why).
+    pub refused: u64,
 }
 
 /// The last accepted sync.
@@ -111,6 +113,7 @@ pub fn kit_status(home: &KitHome, store: &Store) -> Result<KitStatus, StatusErro
             State::Acknowledged => &mut queue.acknowledged,
             State::Purged => &mut queue.purged,
             State::Quarantined => &mut queue.quarantined,
+            State::Refused => &mut queue.refused,
         };
         *n += 1;
         if matches!(e.state, State::Sealed | State::Uploading) {

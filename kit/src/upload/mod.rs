@@ -61,6 +61,9 @@ pub enum Outcome {
     Quarantined,
     /// The upload failed (see `error`); the packet stays queued and the next drain resumes it.
     Failed,
+    /// The hub refused the packet for good (see `error`: e.g. its packet id belongs to another
+    /// kit); it is now `refused` in the queue, kept on the kit and not sent again.
+    Refused,
     /// Not tried: the drain stopped first (see the report's `stopped`).
     NotAttempted,
     /// Stopped between two chunks because the kit was asked to stop (Ctrl-C, SIGTERM); the

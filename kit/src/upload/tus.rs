@@ -2,8 +2,10 @@
 //! optional per-chunk checksum, termination, and the hub's receipt lookup.
 //!
 //! Every request but `OPTIONS` carries `Tus-Resumable: 1.0.0` and, when the client has a kit key, a
-//! `Jemput-Auth` signature over method, path, offset and time (`docs/hub-protocol.md` §1). Status
-//! codes are turned into [`TusError`] variants the uploader acts on (§5 of the same document).
+//! `Jemput-Auth` signature over method, path, tus headers (the `PATCH` body through its
+//! `Upload-Checksum`), time and a fresh nonce, made when the request is sent
+//! (`docs/hub-protocol.md` §1). Status codes are turned into [`TusError`] variants the uploader
+//! acts on (§5 of the same document); of an error body at most [`MAX_ERROR_BODY`] bytes are read.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +29,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const BASE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The slowest link a `PATCH` timeout allows for: 4 KiB/s (32 kbit/s, below a 2G link's 64 kbit/s).
 const SLOWEST_BYTES_PER_SEC: u64 = 4 * 1024;
+/// The most of an error body the kit reads (hubs answer with one line; the rest is dropped).
+pub const MAX_ERROR_BODY: usize = 4 * 1024;
+/// The most of a receipt body the kit reads (a receipt is well under 2 KiB).
+const MAX_RECEIPT_BODY: usize = 64 * 1024;
 
 /// What a server said about itself in answer to `OPTIONS`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -148,9 +154,18 @@ pub enum TusError {
         url: Url,
         status: u16,
     },
-    /// `409`: the offset sent is not the server's.
-    #[error("{method} {url}: the server's offset differs from ours (HTTP 409)")]
+    /// `409` to a `PATCH`: the offset sent is not the server's; asking `HEAD` and resuming helps.
+    #[error("{method} {url}: the server's offset differs from ours (HTTP 409); resuming from the server's offset")]
     Conflict { method: Method, url: Url },
+    /// A refusal of the packet itself that no retry can change: `400`, `403`, `409` or `422` to a
+    /// creation (e.g. the packet id belongs to another kit), `422` at completion.
+    #[error("{method} {url}: the hub refused this packet for good (HTTP {status}): {reason}")]
+    PacketRefused {
+        method: Method,
+        url: Url,
+        status: u16,
+        reason: String,
+    },
     /// `460`: the chunk's checksum did not match; the server discarded it.
     #[error(
         "{method} {url}: the server found a checksum mismatch and discarded the chunk (HTTP 460)"
@@ -204,10 +219,12 @@ pub enum TusError {
 fn unauthorized_hint(reason: &str) -> &'static str {
     if reason.contains("stale") || reason.contains("time") {
         "check the kit's clock against the hub's"
-    } else if reason.contains("revoked") {
-        "the kit was revoked at the office: ask the office to enroll it again"
+    } else if reason.contains("replayed") {
+        "a request was sent twice; run `jemput upload` again"
+    } else if reason.contains("not accepted") {
+        "check `jemput config show` for the right hub"
     } else {
-        "enroll the kit with the hub (or check `jemput config show` for the right hub)"
+        "enroll the kit with the hub, or ask the office whether it was revoked (or check `jemput config show` for the right hub)"
     }
 }
 
@@ -267,16 +284,42 @@ impl TusClient {
             .timeout(BASE_TIMEOUT);
         if method != Method::OPTIONS {
             req = req.header("Tus-Resumable", TUS_VERSION);
-            if let Some(a) = &self.auth {
-                let t = jiff::Timestamp::now().as_second();
-                let v = auth::sign(&a.kit_id, &a.key, method.as_str(), url.path(), offset, t);
-                req = req.header(auth::HEADER, v);
-            }
         }
         if let Some(o) = offset {
             req = req.header("Upload-Offset", o);
         }
         req
+    }
+
+    /// Signs a built request over its method, path and tus headers as they will be sent.
+    fn sign(&self, req: &mut reqwest::Request) {
+        let Some(a) = &self.auth else { return };
+        if req.method() == Method::OPTIONS {
+            return;
+        }
+        let value = {
+            let h = req.headers();
+            let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+            let request = auth::Request {
+                method: req.method().as_str(),
+                path: req.url().path(),
+                headers: auth::Covered {
+                    offset: get("upload-offset"),
+                    length: get("upload-length"),
+                    metadata: get("upload-metadata"),
+                    checksum: get("upload-checksum"),
+                },
+            };
+            auth::sign(
+                &a.kit_id,
+                &a.key,
+                &request,
+                jiff::Timestamp::now().as_second(),
+            )
+        };
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            req.headers_mut().insert(auth::HEADER, v);
+        }
     }
 
     async fn send(
@@ -285,24 +328,39 @@ impl TusClient {
         url: &Url,
         req: reqwest::RequestBuilder,
     ) -> Result<Response, TusError> {
-        let resp = req.send().await.map_err(|source| {
-            match self.pin.as_ref().and_then(|p| p.take_mismatch()) {
+        let network =
+            |source: reqwest::Error| match self.pin.as_ref().and_then(|p| p.take_mismatch()) {
                 Some(m) => TusError::PinMismatch(m),
                 None => TusError::Network {
                     method: method.clone(),
                     url: url.clone(),
                     source,
                 },
-            }
-        })?;
+            };
+        let mut req = req.build().map_err(network)?;
+        self.sign(&mut req);
+        let resp = self.http.execute(req).await.map_err(network)?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
         }
         let advertised_chunk = header_u64(resp.headers(), MAX_CHUNK_HEADER).filter(|&m| m > 0);
         let max_size = header_u64(resp.headers(), "tus-max-size");
-        let reason = first_line(resp.text().await.unwrap_or_default());
+        // A body that breaks off gives no reason; the status still says what happened.
+        let reason = first_line(read_capped(resp, MAX_ERROR_BODY).await.unwrap_or_default());
         let (m, u, code) = (method.clone(), url.clone(), status.as_u16());
+        let for_good = match code {
+            400 | 403 | 409 | 422 => method == Method::POST,
+            _ => false,
+        } || (code == 422 && method == Method::PATCH);
+        if for_good {
+            return Err(TusError::PacketRefused {
+                method: m,
+                url: u,
+                status: code,
+                reason,
+            });
+        }
         Err(match code {
             401 => TusError::Unauthorized { reason },
             404 | 410 => TusError::Gone {
@@ -453,8 +511,7 @@ impl TusClient {
         };
         let req = self.request(Method::GET, &url, None);
         match self.send(Method::GET, &url, req).await {
-            Ok(resp) => resp
-                .text()
+            Ok(resp) => read_capped(resp, MAX_RECEIPT_BODY)
                 .await
                 .map(Some)
                 .map_err(|source| TusError::Network {
@@ -476,6 +533,28 @@ pub fn receipts_url(endpoint: &Url, packet_id: &str) -> Option<Url> {
     url.set_path(&format!("{base}/v1/receipts/{packet_id}"));
     url.set_query(None);
     Some(url)
+}
+
+/// At most `limit` bytes of a body, as text (lossy). The rest is never read: a server cannot make
+/// the kit hold more than `limit` bytes of it.
+pub async fn read_capped(resp: Response, limit: usize) -> Result<String, reqwest::Error> {
+    let body = read_capped_bytes(resp, limit).await?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// At most `limit` bytes of a body; the rest is never read.
+pub async fn read_capped_bytes(
+    mut resp: Response,
+    limit: usize,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match resp.chunk().await? {
+            Some(c) => body.extend_from_slice(&c[..c.len().min(limit - body.len())]),
+            None => break,
+        }
+    }
+    Ok(body)
 }
 
 /// The first line of an error body, at most 200 characters (hubs answer with a one-line reason).

@@ -6,8 +6,10 @@
 //! `404`/`410`/`403` on an upload → create a new one; `460` → send the chunk again; `413` at
 //! creation → keep the packet sealed and say it is too large; `413` to a `PATCH` → the chunk was
 //! over the server's limit: send it again smaller (never more than the hub's advertised
-//! `Jemput-Max-Chunk` in the first place); `401` → stop the whole drain with the reason; no answer
-//! or `5xx` → back off with jitter and try again, a bounded number of times.
+//! `Jemput-Max-Chunk` in the first place); `401` → stop the whole drain with the reason; `400`,
+//! `403`, `409` or `422` to a creation and `422` at completion → the hub refused the packet for
+//! good: it becomes `refused` with the reason and is not sent again; no answer or `5xx` → back off
+//! with jitter and try again, a bounded number of times.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,6 +73,8 @@ enum Step {
     TooLarge,
     /// Another attempt would get the same answer (a refusal, a receipt that does not verify).
     Fatal(String),
+    /// The hub refused the packet for good: it becomes `refused` and is not sent again.
+    Refused(String),
     /// The hub refused the kit: stop the drain.
     Stop(String),
     /// The kit was asked to stop (between chunks).
@@ -90,6 +94,7 @@ impl From<TusError> for Step {
         match e {
             TusError::Unauthorized { .. } | TusError::PinMismatch(_) => Step::Stop(e.to_string()),
             TusError::TooLarge { .. } => Step::TooLarge,
+            TusError::PacketRefused { .. } => Step::Refused(e.to_string()),
             e if e.is_transient() => Step::Transient(e.to_string()),
             TusError::Gone { .. } | TusError::Conflict { .. } => Step::Transient(e.to_string()),
             e => Step::Fatal(e.to_string()),
@@ -321,6 +326,14 @@ impl Uploader {
                     return fail(job.result, Outcome::TooLarge, why);
                 }
                 Step::Fatal(why) => return fail(job.result, Outcome::Failed, why),
+                Step::Refused(why) => {
+                    let why = format!(
+                        "{why}; the packet is kept on the kit as refused (`jemput queue`) and not sent again: tell the office"
+                    );
+                    store.clear_upload(&entry.packet_id)?;
+                    store.transition(&entry.packet_id, State::Refused, Some(&why))?;
+                    return fail(job.result, Outcome::Refused, why);
+                }
                 Step::Transient(why) if job.result.attempts >= self.options.max_attempts => {
                     let why = format!(
                         "{why}; gave up after {} attempts, the next `jemput upload` resumes from the server's offset",
