@@ -797,7 +797,7 @@ fn trickle(mut w: tokio::net::tcp::OwnedWriteHalf, bytes: Vec<u8>, every: Durati
 }
 
 #[tokio::test]
-async fn a_trickled_body_is_cut_after_its_deadline_and_a_cut_patch_keeps_what_arrived() {
+async fn a_trickled_body_is_cut_after_its_deadline_and_a_cut_patch_is_sent_again() {
     // A body must average 100 bytes/s after its first second. The trickles below send 5 bytes/s
     // and never stall for the idle timeout, so only the minimum rate can cut them.
     let h = start(|c| {
@@ -823,16 +823,28 @@ async fn a_trickled_body_is_cut_after_its_deadline_and_a_cut_patch_keeps_what_ar
     assert!(answer.contains("min_body_rate"), "{answer}");
     assert!(took < Duration::from_secs(6), "cut after {took:?}");
 
-    // A kit's PATCH that trickles: cut the same way; the bytes that arrived are kept.
+    // A kit's PATCH that trickles: cut the same way. Every PATCH carries the checksum of its whole
+    // chunk (docs/hub-protocol.md §1), so a cut one cannot be checked and none of it is kept.
     let pkt = h.packet(KIT_A, &noise(4000, 21));
     let loc = h.created(KIT_A, &pkt).await;
     let s = connect_from("127.0.0.1", h.hub.addr).await;
     let (mut r, mut w) = s.into_split();
-    let a = auth::sign(KIT_A, &h.a, "PATCH", &loc, Some(0), now());
+    let checksum = format!("sha256 {}", B64.encode(Sha256::digest(&pkt)));
+    let t = jiff::Timestamp::now().as_second();
+    let request = auth::Request {
+        method: "PATCH",
+        path: &loc,
+        headers: auth::Covered {
+            offset: Some("0"),
+            checksum: Some(&checksum),
+            ..Default::default()
+        },
+    };
+    let a = auth::sign(KIT_A, &h.a, &request, t);
     let head = format!(
         "PATCH {loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n{}: {a}\r\n\
-         Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
-         Content-Length: {}\r\n\r\n",
+         Upload-Offset: 0\r\nUpload-Checksum: {checksum}\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
         auth::HEADER,
         pkt.len()
     );
@@ -846,16 +858,14 @@ async fn a_trickled_body_is_cut_after_its_deadline_and_a_cut_patch_keeps_what_ar
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("the body came too slowly"), "{answer}");
-    let kept = h.head_offset(KIT_A, &loc).await;
-    assert!((1..50).contains(&kept), "kept {kept} bytes");
-    assert!(
-        answer.contains(&format!("upload-offset: {kept}")),
-        "{answer}"
+    assert_eq!(
+        h.head_offset(KIT_A, &loc).await,
+        0,
+        "a cut chunk is discarded whole"
     );
-    // The kit resumes from there and the packet completes.
-    let r = h
-        .patch(KIT_A, &loc, kept, &pkt[kept as usize..], None)
-        .await;
+    assert!(answer.contains("upload-offset: 0"), "{answer}");
+    // The kit sends the chunk again and the packet completes.
+    let r = h.patch(KIT_A, &loc, 0, &pkt, None).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(h.receipt_rows(), vec![packet_id(&pkt)]);
 }
