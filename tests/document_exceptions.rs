@@ -245,3 +245,56 @@ fn visit_capture_records_a_document_exception_from_the_flag_and_at_the_prompt() 
     );
     assert_eq!(s["visit"]["captures"]["documents"], serde_json::json!([]));
 }
+
+#[test]
+fn at_a_later_document_prompt_every_photo_is_refused_beside_one_taken_and_asked_again() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let id = json(new_visit(&home, "dokumen", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = jemput()
+        .arg("--home")
+        .arg(&home)
+        .args([
+            "visit",
+            "capture",
+            &id,
+            "--camera",
+            "sim:ptp",
+            "--documents",
+            "2",
+        ])
+        .args(["--json"])
+        .write_stdin("\nx refused\nx kk refused\n")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("the draft holds 1 document photo(s)"),
+        "the refusal is said: {err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["ran"],
+        serde_json::json!(["document-1", "document-2"]),
+        "{v}"
+    );
+    let s = shown(&home, &id);
+    let c = &s["visit"]["captures"];
+    assert_eq!(
+        c["documents"].as_array().unwrap().len(),
+        1,
+        "the photo is kept: {s}"
+    );
+    assert_eq!(
+        c["document_exceptions"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["kk"]
+    );
+}
