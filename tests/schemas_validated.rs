@@ -292,6 +292,15 @@ fn every_json_output_and_schema_file_validates_with_python_jsonschema() {
         .success();
     c.file("packet-header.schema.json", &opened.join("header.json"));
     c.file("packet-manifest.schema.json", &opened.join("manifest.json"));
+    // A document-only visit's document-photo exceptions, keyed by document; no other key.
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(opened.join("manifest.json")).unwrap()).unwrap();
+    let exception = serde_json::json!({"reason": {"code": "refused"}, "permanence": "temporary",
+                                       "proof_file": null, "noted_at": "2026-01-02T03:04:05Z"});
+    manifest["visit"]["captures"]["document_exceptions"] = serde_json::json!({"kk": exception});
+    c.json("packet-manifest.schema.json", &manifest);
+    manifest["visit"]["captures"]["document_exceptions"] = serde_json::json!({"ktp": exception});
+    c.broken("packet-manifest.schema.json", &manifest);
     c.file(
         "pen-trace.schema.json",
         &opened.join("signature-trace.json"),

@@ -106,7 +106,10 @@ fn an_exception_that_names_nothing_or_no_slot_is_refused_with_what_to_use() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
     for (exception, says) in [
-        ("documents=refused", "document photos need no exception"),
+        (
+            "documents=refused",
+            "a document-photo exception belongs only to a document-only visit",
+        ),
         ("11=bandaged", "finger 1–10"),
         ("7=sleepy", "unknown exception reason"),
     ] {

@@ -1,14 +1,14 @@
 //! Starting a visit (`jemput visit new`): the kit's offline policy first (past a limit nothing is
 //! started), then the resident as the operator entered them or from the synced worklist's entry
 //! (an id the worklist lacks is refused), the exceptions already known (a finger, the face, the
-//! signature), and the visit saved at once as an encrypted draft; recording consent on a draft
+//! signature, a document-only visit's document photos), and the visit saved at once as an encrypted draft; recording consent on a draft
 //! ([`record_consent`], also `jemput visit capture --consent`); and confirming a draft's NIK
 //! warnings once they were checked with the resident (`jemput visit confirm`).
 
 use jemput_core::imaging::signature::SignatureKind;
 use jemput_core::visit::{
-    nik, Category, Consent, ConsentBy, Exception, ExceptionReason, FingerPosition, GeoPoint,
-    Operator, Permanence, Place, Resident, ResidentRef, Sex, Slot, Visit,
+    nik, Category, Consent, ConsentBy, DocumentKind, Exception, ExceptionReason, FingerPosition,
+    GeoPoint, Operator, Permanence, Place, Resident, ResidentRef, Sex, Slot, Visit,
 };
 use jemput_core::worklist::WorklistEntry;
 use uuid::Uuid;
@@ -50,6 +50,9 @@ pub struct NewVisit {
     /// photo refused), recorded in the draft at once in place of those captures; with `synthetic`
     /// too.
     pub exceptions: Vec<(Subject, ExceptionReason, Permanence)>,
+    /// Document photos that cannot be taken (a document-only visit): which document (`all`:
+    /// every one), why, and whether for good; recorded in the draft at once.
+    pub document_exceptions: Vec<(DocumentKind, ExceptionReason, Permanence)>,
 }
 
 /// A visit whose captures come from the synthetic generators.
@@ -79,6 +82,8 @@ pub enum StartError {
     ExceptionWithoutBiometrics(String),
     #[error("two exceptions for the {0}: give one")]
     ExceptionTwice(String),
+    #[error(transparent)]
+    DocumentException(#[from] jemput_core::visit::DocumentExceptionError),
     #[error("visit {id} has no warning {code:?} (warnings: {known:?})")]
     UnknownWarning {
         id: Uuid,
@@ -188,7 +193,26 @@ pub fn start(home: &KitHome, drafts: &Drafts, new: &NewVisit) -> Result<Visit, S
     for (subject, reason, permanence) in &new.exceptions {
         record_exception(&mut visit, *subject, reason.clone(), *permanence);
     }
-    // A synthetic face or signature an exception replaced is not kept.
+    for (i, (document, reason, permanence)) in new.document_exceptions.iter().enumerate() {
+        if new.document_exceptions[..i]
+            .iter()
+            .any(|(d, _, _)| d == document)
+        {
+            return Err(StartError::ExceptionTwice(document.name_en().into()));
+        }
+        if *document == DocumentKind::All && new.synthetic.is_some() {
+            // The synthetic document photos stand for photos that cannot be taken.
+            visit.captures.documents.clear();
+        }
+        let exception = Exception {
+            reason: reason.clone(),
+            permanence: *permanence,
+            proof_file: None,
+            noted_at: jiff::Timestamp::now(),
+        };
+        visit.record_document_exception(*document, exception)?;
+    }
+    // A synthetic face, signature or document photo an exception replaced is not kept.
     let referenced = visit.referenced_files();
     let files: Vec<_> = files
         .into_iter()

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use jemput::outputs::VisitListEntry;
 use jemput_core::visit::check::Problem;
 use jemput_core::visit::{
-    Category, ExceptionReason, FingerPosition, Permanence, ResidentRef, Sex, Visit,
+    Category, DocumentKind, ExceptionReason, FingerPosition, Permanence, ResidentRef, Sex, Visit,
 };
 use jemput_kit::draft_key;
 use jemput_kit::new_visit::{self, NewVisit, Synthetic};
@@ -107,9 +107,11 @@ pub struct NewArgs {
     #[arg(long, value_enum, requires = "synthetic")]
     pub signature_kind: Option<super::args::SignatureKindArg>,
     /// An exception in place of a capture, WHAT=REASON[,permanent]: WHAT is a finger 1–10, `face`
-    /// or `signature`; REASON is amputated, bandaged, unable_to_sign, blind, refused,
-    /// device_failure or other:TEXT; e.g. 7=amputated,permanent, signature=unable_to_sign.
-    /// Recorded in the draft at once (repeat the flag for more)
+    /// or `signature`, or for a document-only visit `documents` (every document photo) or one
+    /// document, `akta`, `kia` or `kk`; REASON is amputated, bandaged, unable_to_sign, blind,
+    /// refused, device_failure or other:TEXT; e.g. 7=amputated,permanent,
+    /// signature=unable_to_sign, kk=other:left at home. Recorded in the draft at once (repeat the
+    /// flag for more)
     #[arg(long = "exception", value_name = "WHAT=REASON", value_parser = parse_exception)]
     pub exceptions: Vec<ExceptionArg>,
     /// Warning codes already confirmed with the resident
@@ -127,32 +129,42 @@ fn parse_sex(s: &str) -> Result<Sex, String> {
     }
 }
 
-/// An exception as the operator gives it: `WHAT=REASON[,permanent|,temporary]`.
-pub type ExceptionArg = (Subject, ExceptionReason, Permanence);
+/// What an exception stands for: a biometric capture, or a document-only visit's document photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Excused {
+    Capture(Subject),
+    Document(DocumentKind),
+}
 
-/// Parses `--exception WHAT=REASON[,permanent|,temporary]`: WHAT is a finger 1–10, `face` or
-/// `signature`.
+/// An exception as the operator gives it: `WHAT=REASON[,permanent|,temporary]`.
+pub type ExceptionArg = (Excused, ExceptionReason, Permanence);
+
+/// Parses `--exception WHAT=REASON[,permanent|,temporary]`: WHAT is a finger 1–10, `face`,
+/// `signature`, `documents` (every document photo), or one document: `akta`, `kia`, `kk` (also
+/// written `documents:kk`).
 pub fn parse_exception(s: &str) -> Result<ExceptionArg, String> {
     let (what, rest) = s
         .split_once('=')
         .ok_or("expected WHAT=REASON[,permanent], e.g. 7=bandaged or face=refused")?;
-    let subject = match what.trim() {
-        "face" => Subject::Face,
-        "signature" => Subject::Signature,
-        "documents" | "document" => {
-            return Err(
-                "document photos need no exception: a visit that records biometrics \
-                        may have none, and a document-only visit needs one (take it with \
-                        `jemput visit capture ID --only documents --camera SEL`)"
-                    .into(),
-            )
-        }
-        n => match n.parse::<u8>().ok().and_then(FingerPosition::new) {
-            Some(p) => Subject::Finger(p),
-            None => {
+    let what = what.trim();
+    let one_document = what
+        .strip_prefix("documents:")
+        .or_else(|| what.strip_prefix("document:"))
+        .unwrap_or(what);
+    let excused = match what {
+        "face" => Excused::Capture(Subject::Face),
+        "signature" => Excused::Capture(Subject::Signature),
+        "documents" | "document" => Excused::Document(DocumentKind::All),
+        _ => match (one_document.parse::<DocumentKind>(), what.parse::<u8>()) {
+            (Ok(d), _) => Excused::Document(d),
+            (_, Ok(n)) if FingerPosition::new(n).is_some() => {
+                Excused::Capture(Subject::Finger(FingerPosition::new(n).expect("checked")))
+            }
+            _ => {
                 return Err(format!(
-                    "{n:?} is no finger, face or signature: use a finger 1–10 (1 right thumb … \
-                     10 left little), `face` or `signature`"
+                    "{what:?} is no finger, face, signature or document: use a finger 1–10 (1 \
+                     right thumb … 10 left little), `face`, `signature`, or `documents` (every \
+                     document photo) or one of `akta`, `kia`, `kk`"
                 ))
             }
         },
@@ -179,7 +191,35 @@ pub fn parse_exception(s: &str) -> Result<ExceptionArg, String> {
             }
         },
     };
-    Ok((subject, reason, perm))
+    Ok((excused, reason, perm))
+}
+
+/// A biometric capture's exception, and a document photo's, as `NewVisit` takes them.
+type CaptureException = (Subject, ExceptionReason, Permanence);
+type DocumentException = (DocumentKind, ExceptionReason, Permanence);
+
+/// Splits `--exception` flags into the biometric ones and the document photos'.
+pub fn split_exceptions(all: Vec<ExceptionArg>) -> (Vec<CaptureException>, Vec<DocumentException>) {
+    let mut captures = Vec::new();
+    let mut documents = Vec::new();
+    for (what, reason, permanence) in all {
+        match what {
+            Excused::Capture(s) => captures.push((s, reason, permanence)),
+            Excused::Document(d) => documents.push((d, reason, permanence)),
+        }
+    }
+    (captures, documents)
+}
+
+/// Prints one line per exception the visit holds: what, why, for how long.
+pub fn print_exceptions(visit: &Visit) {
+    for (what, e) in visit.exceptions() {
+        let permanence = match e.permanence {
+            Permanence::Temporary => "sementara / temporary",
+            Permanence::Permanent => "permanen / permanent",
+        };
+        println!("  exception {what}: {} ({permanence})", e.reason.label_id());
+    }
 }
 
 pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
@@ -191,6 +231,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
     match a.command {
         VisitCommand::New(n) => {
             let json = n.json;
+            let (exceptions, document_exceptions) = split_exceptions(n.exceptions);
             let new = NewVisit {
                 nik: n.nik,
                 worklist: n.worklist,
@@ -209,7 +250,8 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                     signature_kind: n.signature_kind.unwrap_or_default().into(),
                 }),
                 confirm: n.confirm,
-                exceptions: n.exceptions,
+                exceptions,
+                document_exceptions,
             };
             let visit = new_visit::start(&home, &drafts, &new)?;
             let problems: Vec<String> = visit.readiness().iter().map(|p| p.to_string()).collect();
@@ -271,6 +313,7 @@ pub fn run(g: &Global, a: VisitArgs) -> anyhow::Result<ExitCode> {
                 println!("resident: {}", resident(&visit));
                 println!("files: {}", files.len());
                 println!("exceptions: {}", visit.exception_count());
+                print_exceptions(&visit);
                 if problems.is_empty() {
                     println!("siap disegel / ready to seal");
                 }
@@ -418,6 +461,11 @@ pub fn fix_for(problem: &Problem, id: Uuid) -> String {
         Problem::MissingSignature => format!(
             "{capture} --only signature --pad SEL; if the resident cannot sign: {capture} --exception signature=unable_to_sign"
         ),
-        Problem::NoDocuments => format!("{capture} --only documents --camera SEL"),
+        Problem::NoDocuments => format!(
+            "{capture} --only documents --camera SEL; if they cannot be taken: {capture} --exception documents=REASON (or akta=, kia=, kk= for one)"
+        ),
+        Problem::DocumentExceptionWithBiometrics => format!(
+            "a draft keeps its exceptions: jemput visit discard {id} --reason \"document exception in a biometric visit\", then start it again"
+        ),
     }
 }

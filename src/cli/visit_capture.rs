@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use jemput::outputs::VisitCaptureOutput;
-use jemput_core::visit::{Slot, Visit};
+use jemput_core::visit::{DocumentKind, Exception, Slot, Visit};
 use jemput_drivers::registry::{self, Capability, OpenOptions, OpenedDevice};
 use jemput_drivers::{DeviceError, Selector};
 use jemput_kit::draft_key;
@@ -23,7 +23,7 @@ use jemput_kit::visit::plan::CapturePlan;
 use jemput_kit::visit::{CaptureError, SessionDevices, Step, StepKind, StepOutcome, VisitSession};
 use uuid::Uuid;
 
-use super::visit::{parse_exception, ExceptionArg};
+use super::visit::{parse_exception, ExceptionArg, Excused};
 use super::Global;
 
 #[derive(Debug, Args)]
@@ -45,7 +45,8 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "SEL")]
     pub gps: Option<Selector>,
     /// An exception in place of a capture, WHAT=REASON[,permanent] as for `visit new` (e.g.
-    /// 7=bandaged, face=refused, signature=unable_to_sign); recorded before any step runs
+    /// 7=bandaged, face=refused, signature=unable_to_sign, or for a document-only visit
+    /// documents=refused, kk=other:TEXT); recorded before any step runs
     #[arg(long = "exception", value_name = "WHAT=REASON", value_parser = parse_exception)]
     pub exceptions: Vec<ExceptionArg>,
     /// Let --exception replace a capture the draft already holds (its files are removed)
@@ -137,12 +138,12 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    for (subject, reason, permanence) in &a.exceptions {
-        session.record_exception(*subject, reason.clone(), *permanence)?;
+    for e in &a.exceptions {
+        record(&mut session, e)?;
         note(&format!(
             "{}: recorded as an exception ({})",
-            Step::from(*subject),
-            reason.label_id()
+            excused_name(e.0),
+            e.1.label_id()
         ));
     }
 
@@ -177,6 +178,10 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
     let mut failed: Option<Step> = None;
     let mut stopped = false;
     'steps: for (i, step) in todo.iter().copied().enumerate() {
+        if matches!(step, Step::Document(_)) && !a.redo.contains(&step) && session.is_done(step) {
+            // An exception for every document photo was recorded at an earlier prompt.
+            continue;
+        }
         note(&format!(
             "[{}/{}] {step}: {}",
             i + 1,
@@ -208,11 +213,20 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
                         note(&format!("  {step}: skipped for now"));
                         continue 'steps;
                     }
-                    Answer::Exception((subject, reason, permanence)) => {
-                        session.record_exception(subject, reason.clone(), permanence)?;
+                    Answer::Exception(e) => {
+                        match record(&mut session, &e) {
+                            Ok(()) => {}
+                            // A document exception the visit cannot take: say why, ask again.
+                            Err(CaptureError::DocumentException(why)) => {
+                                note(&format!("  {why}"));
+                                continue;
+                            }
+                            Err(other) => return Err(other.into()),
+                        }
                         note(&format!(
-                            "  {step}: recorded as an exception ({})",
-                            reason.label_id()
+                            "  {}: recorded as an exception ({})",
+                            excused_name(e.0),
+                            e.1.label_id()
                         ));
                         ran.push(step);
                         continue 'steps;
@@ -280,15 +294,61 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses, before any device is opened, an exception that would replace a capture unless
+/// Records one exception the operator gave in the session (and its draft).
+fn record(
+    session: &mut VisitSession,
+    (what, reason, permanence): &ExceptionArg,
+) -> Result<(), CaptureError> {
+    match what {
+        Excused::Capture(subject) => {
+            session.record_exception(*subject, reason.clone(), *permanence)
+        }
+        Excused::Document(document) => {
+            session.record_document_exception(*document, reason.clone(), *permanence)
+        }
+    }
+}
+
+/// What an exception stands for, as a step is named.
+fn excused_name(what: Excused) -> String {
+    match what {
+        Excused::Capture(subject) => Step::from(subject).to_string(),
+        Excused::Document(document) => document.name_en().to_string(),
+    }
+}
+
+/// Refuses, before any device is opened, an exception the visit cannot take: one for the face,
+/// a finger or the signature in a document-only visit, one for document photos in a visit that
+/// records biometrics (or that overlaps another), and one that would replace a capture unless
 /// `--replace` allows it.
 fn check_exceptions(visit: &Visit, a: &CaptureArgs) -> anyhow::Result<()> {
-    if !visit.category.records_biometrics() && !a.exceptions.is_empty() {
-        anyhow::bail!(
-            "a document-only visit (dokumen) records no face, fingers or signature: leave out --exception"
-        );
-    }
-    for (subject, _, _) in &a.exceptions {
+    let mut trial = visit.clone();
+    for (what, reason, permanence) in &a.exceptions {
+        let subject = match what {
+            Excused::Capture(subject) => subject,
+            Excused::Document(document) => {
+                let e = Exception {
+                    reason: reason.clone(),
+                    permanence: *permanence,
+                    proof_file: None,
+                    noted_at: jiff::Timestamp::now(),
+                };
+                trial.record_document_exception(*document, e)?;
+                continue;
+            }
+        };
+        if !visit.category.records_biometrics() {
+            anyhow::bail!(
+                "a document-only visit (dokumen) records no face, fingers or signature: leave out \
+                 --exception {}=…; its document photos take --exception documents=REASON (or \
+                 akta=, kia=, kk= for one)",
+                match subject {
+                    jemput_kit::visit::attempt::Subject::Face => "face".to_string(),
+                    jemput_kit::visit::attempt::Subject::Signature => "signature".to_string(),
+                    jemput_kit::visit::attempt::Subject::Finger(p) => p.code().to_string(),
+                }
+            );
+        }
         let step = Step::from(*subject);
         let held = match step {
             Step::Face => visit.captures.face.as_ref(),
@@ -344,9 +404,14 @@ fn reopen(
 
 /// Reads one answer from stdin; end of input stops.
 fn ask(stdin: &mut impl BufRead, step: Step, retry: bool) -> anyhow::Result<Answer> {
-    let exception = step
-        .subject()
-        .map_or("", |_| "  ·  x REASON[,permanent]: record an exception");
+    let document = matches!(step, Step::Document(_));
+    let exception = if document {
+        "  ·  x [akta|kia|kk] REASON[,permanent]: record an exception (every document photo \
+         unless one is named)"
+    } else {
+        step.subject()
+            .map_or("", |_| "  ·  x REASON[,permanent]: record an exception")
+    };
     let go = if retry { "try again" } else { "capture" };
     loop {
         note(&format!(
@@ -362,6 +427,19 @@ fn ask(stdin: &mut impl BufRead, step: Step, retry: bool) -> anyhow::Result<Answ
             ("", _) => return Ok(Answer::Go),
             ("s", _) => return Ok(Answer::Skip),
             ("q", _) => return Ok(Answer::Stop),
+            (l, _) if document && l.starts_with("x ") => {
+                let rest = l[2..].trim();
+                let arg = match rest.split_once(' ') {
+                    Some((d, reason)) if d.parse::<DocumentKind>().is_ok() => {
+                        format!("documents:{d}={}", reason.trim())
+                    }
+                    _ => format!("documents={rest}"),
+                };
+                match parse_exception(&arg) {
+                    Ok(e) => return Ok(Answer::Exception(e)),
+                    Err(e) => note(&format!("  {e}")),
+                }
+            }
             (l, Some(subject)) if l.starts_with("x ") => {
                 let what = match subject {
                     jemput_kit::visit::attempt::Subject::Face => "face".to_string(),

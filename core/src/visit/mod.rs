@@ -8,5 +8,5 @@ pub mod model;
 pub mod nik;
 pub mod policy;
 
-pub use check::Problem;
+pub use check::{DocumentExceptionError, Problem};
 pub use model::*;

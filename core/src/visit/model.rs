@@ -215,8 +215,86 @@ pub struct Captures {
     /// Keyed by finger position 1–10.
     pub fingers: BTreeMap<FingerPosition, Slot>,
     pub signature: Option<Slot>,
-    /// Photos of documents (KK, birth letter, referral); no exception needed when there are none.
+    /// Photos of documents (KK, birth letter, referral). A visit that records biometrics needs
+    /// none; a document-only visit needs one, or an exception in `document_exceptions`.
     pub documents: Vec<Capture>,
+    /// Document photos that could not be taken (document-only visits only), keyed by the
+    /// document: `akta`, `kia`, `kk`, or `all` of them. Absent when empty, and in manifests
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"enum": ["akta", "kia", "kk", "all"]}))]
+    pub document_exceptions: BTreeMap<DocumentKind, Exception>,
+}
+
+/// Which document photo an exception stands for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// Akta kelahiran: the birth certificate.
+    Akta,
+    /// Kartu Identitas Anak: the child's identity card.
+    Kia,
+    /// Kartu Keluarga: the family card.
+    Kk,
+    /// Every document photo of the visit.
+    All,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 4] = [
+        DocumentKind::Akta,
+        DocumentKind::Kia,
+        DocumentKind::Kk,
+        DocumentKind::All,
+    ];
+
+    /// The machine name used in files and on the command line.
+    pub fn code(self) -> &'static str {
+        match self {
+            DocumentKind::Akta => "akta",
+            DocumentKind::Kia => "kia",
+            DocumentKind::Kk => "kk",
+            DocumentKind::All => "all",
+        }
+    }
+
+    /// Operator-facing name in Bahasa Indonesia.
+    pub fn name_id(self) -> &'static str {
+        match self {
+            DocumentKind::Akta => "foto akta kelahiran",
+            DocumentKind::Kia => "foto KIA",
+            DocumentKind::Kk => "foto KK",
+            DocumentKind::All => "semua foto dokumen",
+        }
+    }
+
+    /// Name in English.
+    pub fn name_en(self) -> &'static str {
+        match self {
+            DocumentKind::Akta => "birth certificate photo",
+            DocumentKind::Kia => "child identity card (KIA) photo",
+            DocumentKind::Kk => "family card (KK) photo",
+            DocumentKind::All => "every document photo",
+        }
+    }
+}
+
+impl fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for DocumentKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DocumentKind::ALL
+            .into_iter()
+            .find(|d| d.code() == s)
+            .ok_or_else(|| format!("unknown document {s:?}; one of: akta, kia, kk, all"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -272,7 +350,7 @@ pub struct Quality {
     pub algorithm: String,
 }
 
-/// Why a biometric is missing. Never a silent gap.
+/// Why a biometric (or a document-only visit's document photo) is missing. Never a silent gap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exception {

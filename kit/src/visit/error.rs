@@ -46,4 +46,6 @@ pub enum CaptureError {
     NoDevice { step: String, device: &'static str },
     #[error("document photo {asked} cannot be taken before document photo {next}")]
     DocumentOutOfOrder { asked: u32, next: u32 },
+    #[error(transparent)]
+    DocumentException(#[from] jemput_core::visit::DocumentExceptionError),
 }

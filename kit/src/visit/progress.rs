@@ -8,8 +8,8 @@ use super::step::Step;
 
 /// The steps whose captures `visit` needs before it can be sealed, in order: the face, each
 /// finger and the signature for a visit that records biometrics (each filled by a capture or an
-/// exception); the first document photo for a document-only visit. The location and further
-/// document photos are never needed.
+/// exception); the first document photo (or an exception for one) for a document-only visit.
+/// The location and further document photos are never needed.
 pub fn needed(visit: &Visit) -> Vec<Step> {
     if visit.category.records_biometrics() {
         std::iter::once(Step::Face)
@@ -25,6 +25,8 @@ pub fn needed(visit: &Visit) -> Vec<Step> {
 pub fn filled(visit: &Visit, step: Step) -> bool {
     match step {
         Step::Location => visit.place.location.is_some(),
+        // A document-only visit needs a document photo or an exception for one.
+        Step::Document(1) if !visit.captures.document_exceptions.is_empty() => true,
         _ => slots::filled(visit, step),
     }
 }
@@ -74,5 +76,16 @@ mod tests {
         assert_eq!(needed(&d), [Step::Document(1)]);
         assert_eq!(first_missing(&d), Some(Step::Document(1)));
         assert_eq!(count(&d), (0, 1));
+        // An exception for the document photos fills the need, as a finger's does.
+        let refused = jemput_core::visit::Exception {
+            reason: jemput_core::visit::ExceptionReason::Refused,
+            permanence: jemput_core::visit::Permanence::Temporary,
+            proof_file: None,
+            noted_at: jiff::Timestamp::now(),
+        };
+        d.record_document_exception(jemput_core::visit::DocumentKind::Kk, refused)
+            .unwrap();
+        assert_eq!(first_missing(&d), None);
+        assert_eq!(count(&d), (1, 1));
     }
 }

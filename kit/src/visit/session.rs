@@ -38,7 +38,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jemput_core::imaging::quality::{FingerQuality, JemputFq};
-use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot, Visit};
+use jemput_core::visit::{
+    DocumentKind, Exception, ExceptionReason, FingerPosition, Permanence, Slot, Visit,
+};
 use jemput_drivers::{CaptureControl, LocationSource};
 
 use super::attempt::{CaptureObserver, Subject};
@@ -190,6 +192,16 @@ impl VisitSession {
         self.ran.contains(&step)
             || match step {
                 Step::Location => self.visit.place.location.is_some(),
+                // No document photo is taken once every one of them has an exception.
+                Step::Document(_)
+                    if self
+                        .visit
+                        .captures
+                        .document_exceptions
+                        .contains_key(&DocumentKind::All) =>
+                {
+                    true
+                }
                 _ => slots::filled(&self.visit, step),
             }
     }
@@ -270,6 +282,38 @@ impl VisitSession {
         }
         self.remove_stale(previous.as_ref(), &slot);
         self.ran.insert(step);
+        Ok(())
+    }
+
+    /// Records an exception for the photo of `document` (`all`: every document photo) of a
+    /// document-only visit and saves it, in place of an exception the same document held. Refused
+    /// (nothing changes) for a visit that records biometrics, for `all` beside document photos or
+    /// beside an exception for one document.
+    pub fn record_document_exception(
+        &mut self,
+        document: DocumentKind,
+        reason: ExceptionReason,
+        permanence: Permanence,
+    ) -> Result<(), CaptureError> {
+        let exception = Exception {
+            reason,
+            permanence,
+            proof_file: None,
+            noted_at: jiff::Timestamp::now(),
+        };
+        let previous = self.visit.record_document_exception(document, exception)?;
+        if let Err(e) = self.drafts.save_visit(&self.visit) {
+            // The draft still holds what it held: so does the session.
+            match previous {
+                Some(old) => self
+                    .visit
+                    .captures
+                    .document_exceptions
+                    .insert(document, old),
+                None => self.visit.captures.document_exceptions.remove(&document),
+            };
+            return Err(e.into());
+        }
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::visit::{ConsentBy, ResidentRef, Sex, Slot, Visit};
+use crate::visit::{ConsentBy, ResidentRef, Sex, Visit};
 
 /// The default profile, as shipped (documented in docs/export-nist.md).
 pub const DEFAULT_PROFILE: &str = include_str!("default-profile.toml");
@@ -213,10 +213,10 @@ pub fn visit_value(
             .location
             .map(|l| vec![vec![format!("{:.6}", l.lat), format!("{:.6}", l.lon)]]),
         VisitValue::VisitExceptions => {
-            let c = &visit.captures;
-            let mut out = Vec::new();
-            let mut push = |slot: String, s: &Slot| {
-                if let Slot::Exception(e) = s {
+            let out: Vec<Vec<String>> = visit
+                .exceptions()
+                .into_iter()
+                .map(|(slot, e)| {
                     let reason = match &e.reason {
                         crate::visit::ExceptionReason::Other(t) => format!("other: {}", clean(t)),
                         r => serde_json::to_value(r)
@@ -228,18 +228,9 @@ pub fn visit_value(
                         crate::visit::Permanence::Temporary => "temporary",
                         crate::visit::Permanence::Permanent => "permanent",
                     };
-                    out.push(vec![slot, reason, perm.into()]);
-                }
-            };
-            if let Some(s) = &c.face {
-                push("face".into(), s);
-            }
-            for (pos, s) in &c.fingers {
-                push(format!("finger-{:02}", pos.code()), s);
-            }
-            if let Some(s) = &c.signature {
-                push("signature".into(), s);
-            }
+                    vec![slot, reason, perm.into()]
+                })
+                .collect();
             (!out.is_empty()).then_some(out)
         }
         VisitValue::OperatorId => one(visit.operator.id.clone()),
