@@ -50,12 +50,20 @@ fn fixture_with(tune: impl FnOnce(&mut HubConfig)) -> Fixture {
         .add(KIT_ID, &kit.public(), Some("tim uji"))
         .unwrap();
     let hub = jemput_hub::spawn_local(&data).unwrap();
+    // A pooled connection is kept idle for less than the hub's idle timeout: a hub that closes one
+    // just as the client reuses it fails that request (IncompleteMessage), which some tests here
+    // would hit with their one-second idle timeouts.
+    let idle = Duration::from_millis(config.idle_timeout_secs.saturating_mul(1000) / 2);
+    let http = reqwest::Client::builder()
+        .pool_idle_timeout(idle)
+        .build()
+        .unwrap();
     Fixture {
         hub,
         data,
         kit,
         office: office(),
-        http: reqwest::Client::new(),
+        http,
         _dir: dir,
     }
 }
