@@ -78,9 +78,20 @@ fn start(tune: impl FnOnce(&mut HubConfig)) -> Hub {
         a,
         b,
         recipient: office().keys.recipient,
-        http: reqwest::Client::new(),
+        http: client_for(&config),
         _dir: dir,
     }
+}
+
+/// A client whose pooled connections stay idle for less than the hub's idle timeout: a hub that
+/// closes one just as it is reused fails that request (IncompleteMessage), which the tests with a
+/// one-second idle timeout would hit now and then.
+fn client_for(config: &HubConfig) -> reqwest::Client {
+    let idle = Duration::from_millis(config.idle_timeout_secs.saturating_mul(1000) / 2);
+    reqwest::Client::builder()
+        .pool_idle_timeout(idle)
+        .build()
+        .unwrap()
 }
 
 fn noise(n: usize, seed: u32) -> Vec<u8> {
