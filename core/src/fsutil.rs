@@ -82,13 +82,22 @@ pub fn remove_durable(path: &Path) -> io::Result<()> {
     sync_dir(&parent_dir(path))
 }
 
-/// Creates `dir` (and parents) with the given mode if it does not exist.
+/// Creates `dir` (and parents) with the given mode if it does not exist, durably: the parent of
+/// every directory it creates is fsynced, so a file later made durable inside it cannot vanish
+/// with its directory in a power cut (a new name needs its directory's fsync; fsync(2)).
 pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
+    let parent = parent_dir(dir);
+    ensure_dir(&parent, mode)?;
+    match fs::DirBuilder::new().mode(mode).create(dir) {
+        Ok(()) => sync_dir(&parent),
+        // Made meanwhile by someone else, who syncs it.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Removes temp leftovers (`.tmp-*`) of interrupted writes in `dir`; returns the names removed.
