@@ -9,7 +9,9 @@
 //! - the queue and `packets/` agree exactly; recovery runs on open, with no manual step, and
 //!   `jemput doctor` reports no error the kit did not have before the cuts.
 //!
-//! `JEMPUT_POWERLOSS_ROUNDS` (default 30) and `JEMPUT_POWERLOSS_SEED` replay a run.
+//! `JEMPUT_POWERLOSS_ROUNDS` (default 30) and `JEMPUT_POWERLOSS_SEED` replay a run. The negative
+//! control runs the same with `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` (core's fsutil then skips the
+//! directory fsync after a durable rename) and must see packets lost.
 
 mod common;
 
@@ -316,4 +318,21 @@ fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
         f.sealed as u64 >= rounds / 4,
         "too few seals completed before the cuts to test anything: {f:?}"
     );
+}
+
+#[test]
+fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
+    // The same run, with the directory fsync after each durable rename skipped (core's fsutil,
+    // test-only switch): packets and drafts the kit reported are gone after a cut, and the
+    // checks above must say so, or they could not see the defect they exist for.
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(12);
+    eprintln!("negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    match power_loss_run(rounds, seed, Some("atomic-dir")) {
+        Ok(f) => panic!("seed {seed}: the skipped fsync went unnoticed: {f:?}"),
+        Err(e) => {
+            eprintln!("negative control: detected: {e}");
+            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
+        }
+    }
 }

@@ -43,6 +43,9 @@ pub fn write_atomic_with(
         file.sync_data()?;
         drop(file);
         fs::rename(&tmp, path)?;
+        if skipped_for_test("atomic-dir") {
+            return Ok(());
+        }
         sync_dir(&dir)
     })();
     if result.is_err() {
@@ -50,6 +53,16 @@ pub fn write_atomic_with(
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Test-only switch: `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` makes [`write_atomic_with`] skip the
+/// directory fsync after its rename, the defect the power-loss test (`tests/powerloss.rs`) must
+/// detect as its negative control. Unset in production; read once per process.
+fn skipped_for_test(which: &str) -> bool {
+    static SKIP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SKIP.get_or_init(|| std::env::var("JEMPUT_TEST_SKIP_FSYNC").ok())
+        .as_deref()
+        == Some(which)
 }
 
 fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
