@@ -160,7 +160,6 @@ fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Fi
     // How many filesystem operations one visit takes (draft saves, seal, queue commit), so the cuts
     // land anywhere in the first two visits of a child, its start-up recovery included.
     let ops0 = disk.ops();
-    disk.cut_after(1_000_000, Tear::None);
     let probe = {
         let home = home_dir.clone();
         std::thread::spawn(move || {
@@ -177,7 +176,6 @@ fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Fi
     };
     assert!(probe.join().unwrap().success());
     let ops_per_visit = ((disk.ops() - ops0) / 3).max(1);
-    disk.cut_after(0, Tear::None);
     disk.sync_all();
 
     let mut f = Figures {
