@@ -9,6 +9,10 @@
 //! - the queue and `packets/` agree exactly; recovery runs on open, with no manual step, and
 //!   `jemput doctor` reports no error the kit did not have before the cuts.
 //!
+//! A second run cuts the power under `jemput upload` (the hub on an ordinary disk): nothing queued
+//! is lost, every receipt the kit stored is for a packet the hub holds byte for byte, and one
+//! drain afterwards delivers everything (`JEMPUT_POWERLOSS_UPLOAD_ROUNDS`, default 12).
+//!
 //! `JEMPUT_POWERLOSS_ROUNDS` (default 30) and `JEMPUT_POWERLOSS_SEED` replay a run. The negative
 //! control runs the same with `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` (core's fsutil then skips the
 //! directory fsync after a durable rename) and must see packets lost.
@@ -294,6 +298,7 @@ fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Fi
 }
 
 #[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
     let rounds = env_u64("JEMPUT_POWERLOSS_ROUNDS").unwrap_or(30);
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
@@ -319,6 +324,7 @@ fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
 }
 
 #[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
     // The same run, with the directory fsync after each durable rename skipped (core's fsutil,
     // test-only switch): packets and drafts the kit reported are gone after a cut, and the
@@ -333,4 +339,189 @@ fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
             assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
         }
     }
+}
+
+/// `jemput upload` against `endpoint`, until it ends or the power cut ends it (killed after 60 s).
+fn run_upload(home: &Path, endpoint: &str) -> bool {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        .arg("--home")
+        .arg(home)
+        .args(["upload", "--attempts", "3", "--endpoint", endpoint])
+        .env("JEMPUT_PASSPHRASE", "rahasia-uji")
+        .env_remove("RUST_LOG")
+        .env_remove("JEMPUT_TEST_SKIP_FSYNC")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.success();
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks() {
+    // The kit home on the power-loss disk, the hub on an ordinary one: each round seals two more
+    // visits, then cuts the power under `jemput upload` after a random number of operations
+    // (anywhere in uploading them and storing their receipts). After every cut: nothing queued
+    // is lost, every stored receipt is for a packet the hub holds byte for byte, and the queue
+    // and packets/ agree; at the end one drain delivers everything.
+    let rounds = env_u64("JEMPUT_POWERLOSS_UPLOAD_ROUNDS").unwrap_or(12);
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    eprintln!("power-loss upload test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("hub");
+    jemput_hub::init(&data).unwrap();
+    let hub_key = jemput_core::keys::SigningKey::load(&data.join(jemput_hub::KEY_FILE))
+        .unwrap()
+        .public();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
+    let mnt = d.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let disk = Disk::new();
+    let mut mounted = disk.mount(&mnt).unwrap();
+    let home_dir = mnt.join("kit");
+    jemput()
+        .arg("--home")
+        .arg(&home_dir)
+        .args(["init", "--work-factor", "10", "--operator", "op-1"])
+        .args(["--office-recipient", &keys.recipient])
+        .args(["--hub-key", &hub_key.to_string()])
+        .assert()
+        .success();
+    disk.sync_all();
+    let kit = KitHome::open(&home_dir).unwrap();
+    jemput_hub::Registry::open(&data)
+        .unwrap()
+        .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut hub = spawn_hub_serve(&data, port);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let seal_two = |round: u64| {
+        jemput()
+            .arg("--home")
+            .arg(&home_dir)
+            .args(["stress-seal", "--count", "2", "--seed", &round.to_string()])
+            .env("JEMPUT_PASSPHRASE", "rahasia-uji")
+            .assert()
+            .success();
+    };
+
+    // How many operations uploading two packets takes, to aim the cuts inside an upload.
+    seal_two(1000);
+    let ops0 = disk.ops();
+    assert!(run_upload(&home_dir, &endpoint), "the probe upload failed");
+    let ops_per_two = (disk.ops() - ops0).max(1);
+
+    let mut cut_rounds = 0;
+    let mut acked_seen = BTreeSet::new();
+    for round in 0..rounds {
+        seal_two(round);
+        disk.cut_after(
+            rng.gen_range(1..=ops_per_two),
+            Tear::Prefix(rng.gen_range(0..4096)),
+        );
+        run_upload(&home_dir, &endpoint);
+        if disk.is_cut() {
+            cut_rounds += 1;
+        }
+        disk.cut_after(0, Tear::None);
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+
+        let home = KitHome::open(&home_dir).unwrap();
+        let (store, report) = jemput_kit::seal::open_store(&home).unwrap();
+        assert!(
+            report.missing.is_empty(),
+            "seed {seed} round {round}: {report:?}"
+        );
+        assert!(
+            report.quarantined.is_empty(),
+            "seed {seed} round {round}: {report:?}"
+        );
+        let entries = store.list().unwrap();
+        for e in &entries {
+            if e.receipt {
+                let at_hub = data.join("packets").join(format!("{}.jpk", e.packet_id));
+                let kit_file = home_dir
+                    .join("packets")
+                    .join(format!("{}.jpk", e.packet_id));
+                let hub_bytes = std::fs::read(&at_hub).unwrap_or_else(|err| {
+                    panic!(
+                        "seed {seed} round {round}: receipt for {} the hub lacks: {err}",
+                        e.packet_id
+                    )
+                });
+                assert_eq!(
+                    hub_bytes,
+                    std::fs::read(&kit_file).unwrap(),
+                    "seed {seed} round {round}: {}",
+                    e.packet_id
+                );
+                acked_seen.insert(e.packet_id.clone());
+            }
+        }
+        // A receipt once stored on the kit stays stored.
+        for id in &acked_seen {
+            let e = store.get(id).unwrap().unwrap();
+            assert!(
+                e.receipt,
+                "seed {seed} round {round}: the receipt of {id} was lost"
+            );
+        }
+        let rows: BTreeSet<String> = entries
+            .iter()
+            .map(|e| format!("{}.jpk", e.packet_id))
+            .collect();
+        let files: BTreeSet<String> = walk(&home_dir.join("packets"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            rows, files,
+            "seed {seed} round {round}: queue and packets/ disagree"
+        );
+    }
+
+    // One drain after the last cut delivers everything, with no manual step.
+    let drained = run_upload(&home_dir, &endpoint);
+    let _ = hub.kill();
+    let _ = hub.wait();
+    assert!(drained, "seed {seed}: the final drain failed");
+    let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap()).unwrap();
+    let entries = store.list().unwrap();
+    assert_eq!(entries.len() as u64, 2 * rounds + 2);
+    for e in &entries {
+        assert_eq!(
+            e.state,
+            jemput_kit::store::State::Acknowledged,
+            "{}",
+            e.packet_id
+        );
+        assert!(e.receipt, "{}", e.packet_id);
+    }
+    drop(store);
+    mounted.unmount().unwrap();
+    eprintln!(
+        "power-loss upload test: {rounds} rounds, {cut_rounds} cut mid-upload ({ops_per_two} \
+         operations to upload two packets), {} packets delivered, 0 lost",
+        entries.len()
+    );
+    assert!(cut_rounds * 2 >= rounds, "too few cuts landed in an upload");
 }

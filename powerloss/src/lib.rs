@@ -17,6 +17,18 @@
 //! EIO (the disk is gone) until the filesystem is mounted again ([`Disk::mount`]), which shows
 //! only what was durable.
 //!
+//! # Not yet safe to run unattended
+//!
+//! The mounted tests (`powerloss/tests/mount.rs`, `tests/powerloss.rs`) run the FUSE server in the
+//! test process itself, which is also a client of the mount (it reads back what it checks, and
+//! SQLite maps `-shm` pages). Twice in many runs that process hung in the kernel
+//! (`folio_wait_bit`: page writeback to a mount whose server had stopped serving), leaving mounts
+//! behind; a hang in uninterruptible sleep cannot be killed by a timeout. So these tests are
+//! `#[ignore]`d and CI does not run them: run them by hand with `cargo test -p jemput-powerloss
+//! --test mount -- --ignored` and `cargo test --test powerloss -- --ignored`. **Unfinished:** the
+//! fix is to run the server in a helper process of its own, driven by the test over a pipe; then
+//! the ignores go.
+//!
 //! # The model, and where it comes from
 //!
 //! This is the strict POSIX contract, the one a portable program must assume, and not the more
