@@ -173,3 +173,45 @@ fn building_the_shared_formats_compiles_no_runtime_http_sqlite_or_device_crate()
         );
     }
 }
+
+/// Every dependency of the given kinds a crate's manifest names.
+fn declared_as(manifest: &str, kinds: &[&str]) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(manifest);
+    let doc: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    kinds
+        .iter()
+        .filter_map(|k| doc.get(*k).and_then(|v| v.as_table()))
+        .flat_map(|t| t.keys().cloned())
+        .collect()
+}
+
+#[test]
+fn the_power_loss_filesystem_is_for_tests_only() {
+    // jemput-powerloss (powerloss/) is a test tool: only dev-dependencies may name it, and it
+    // names no jemput crate itself.
+    for manifest in [
+        "Cargo.toml",
+        "core/Cargo.toml",
+        "kit/Cargo.toml",
+        "hub/Cargo.toml",
+        "drivers/Cargo.toml",
+        "wsq/Cargo.toml",
+    ] {
+        let deps = declared_as(manifest, &["dependencies", "build-dependencies"]);
+        assert!(
+            !deps.iter().any(|d| d == "jemput-powerloss"),
+            "{manifest} depends on jemput-powerloss outside its tests"
+        );
+    }
+    assert_none_of(
+        "powerloss/Cargo.toml",
+        &[
+            "jemput",
+            "jemput-core",
+            "jemput-kit",
+            "jemput-hub",
+            "jemput-drivers",
+            "jemput-wsq",
+        ],
+    );
+}

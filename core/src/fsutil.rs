@@ -43,6 +43,9 @@ pub fn write_atomic_with(
         file.sync_data()?;
         drop(file);
         fs::rename(&tmp, path)?;
+        if skipped_for_test("atomic-dir") {
+            return Ok(());
+        }
         sync_dir(&dir)
     })();
     if result.is_err() {
@@ -50,6 +53,16 @@ pub fn write_atomic_with(
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Test-only switch: `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` makes [`write_atomic_with`] skip the
+/// directory fsync after its rename, the defect the power-loss test (`tests/powerloss.rs`) must
+/// detect as its negative control. Unset in production; read once per process.
+fn skipped_for_test(which: &str) -> bool {
+    static SKIP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SKIP.get_or_init(|| std::env::var("JEMPUT_TEST_SKIP_FSYNC").ok())
+        .as_deref()
+        == Some(which)
 }
 
 fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
@@ -82,13 +95,22 @@ pub fn remove_durable(path: &Path) -> io::Result<()> {
     sync_dir(&parent_dir(path))
 }
 
-/// Creates `dir` (and parents) with the given mode if it does not exist.
+/// Creates `dir` (and parents) with the given mode if it does not exist, durably: the parent of
+/// every directory it creates is fsynced, so a file later made durable inside it cannot vanish
+/// with its directory in a power cut (a new name needs its directory's fsync; fsync(2)).
 pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
+    let parent = parent_dir(dir);
+    ensure_dir(&parent, mode)?;
+    match fs::DirBuilder::new().mode(mode).create(dir) {
+        Ok(()) => sync_dir(&parent),
+        // Made meanwhile by someone else, who syncs it.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Makes `dir` a directory only its owner may enter: creates it (and parents) `0700` if missing,

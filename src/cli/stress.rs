@@ -1,6 +1,7 @@
 //! `jemput stress-seal` (hidden): the child of the crash-test harness. Seals synthetic visits through
 //! the real code path (draft files, draft record, seal, queue commit, draft removal) and prints
-//! `SEALED <packet id> <path>` on stdout only after each seal has returned.
+//! `SEALED <packet id> <path>` on stdout only after each seal has returned, and `DRAFT <visit id>`
+//! after each new visit's first draft save has returned.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -52,6 +53,11 @@ pub fn run(g: &Global, a: StressArgs) -> anyhow::Result<ExitCode> {
         let mut empty = visit.clone();
         empty.captures = Default::default();
         drafts.save_visit(&empty)?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "DRAFT {}", visit.id)?;
+            out.flush()?;
+        }
         for f in &files {
             drafts.save_file(visit.id, &f.name, &f.bytes)?;
         }

@@ -1,0 +1,213 @@
+//! The power-loss filesystem mounted through FUSE: what survives a cut and what does not.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use jemput_powerloss::{Disk, Tear};
+
+fn sync_dir(dir: &Path) {
+    File::open(dir).unwrap().sync_all().unwrap();
+}
+
+/// Cuts the power, unmounts, and mounts the same disk again at the same place.
+fn cut_and_remount(
+    disk: &Disk,
+    m: jemput_powerloss::Mounted,
+    tear: Tear,
+) -> jemput_powerloss::Mounted {
+    let at = m.path().to_path_buf();
+    disk.cut(tear);
+    m.unmount().unwrap();
+    disk.mount(&at).unwrap()
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn written_not_synced_vanishes_synced_stays() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = Disk::new();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path();
+    let mut f = File::create(root.join("a")).unwrap();
+    f.write_all(b"synced").unwrap();
+    f.sync_data().unwrap();
+    sync_dir(root);
+    f.write_all(b" and not").unwrap();
+    drop(f);
+    fs::write(root.join("b"), b"never synced").unwrap();
+    assert_eq!(fs::read(root.join("a")).unwrap(), b"synced and not");
+
+    let _m = cut_and_remount(&disk, m, Tear::None);
+    assert_eq!(fs::read(root.join("a")).unwrap(), b"synced");
+    assert!(
+        !root.join("b").exists(),
+        "an unsynced new file survived the cut"
+    );
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn after_a_cut_every_operation_fails_until_remounted() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = Disk::new();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path();
+    fs::write(root.join("a"), b"x").unwrap();
+    disk.cut(Tear::None);
+    let e = fs::write(root.join("c"), b"y").unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EIO), "{e}");
+    assert!(disk.is_cut());
+    m.unmount().unwrap();
+    let _m = disk.mount(root).unwrap();
+    fs::write(root.join("c"), b"y").unwrap();
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn a_rename_without_a_directory_fsync_is_undone() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = Disk::new();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path();
+    for (name, body) in [("old", &b"old"[..]), ("tmp", &b"new"[..])] {
+        let mut f = File::create(root.join(name)).unwrap();
+        f.write_all(body).unwrap();
+        f.sync_all().unwrap();
+    }
+    sync_dir(root);
+    fs::rename(root.join("tmp"), root.join("old")).unwrap();
+    assert_eq!(fs::read(root.join("old")).unwrap(), b"new");
+
+    let m = cut_and_remount(&disk, m, Tear::None);
+    assert_eq!(fs::read(root.join("old")).unwrap(), b"old");
+    assert_eq!(fs::read(root.join("tmp")).unwrap(), b"new");
+
+    // The same rename followed by the directory's fsync is kept.
+    fs::rename(root.join("tmp"), root.join("old")).unwrap();
+    sync_dir(root);
+    let _m = cut_and_remount(&disk, m, Tear::None);
+    assert_eq!(fs::read(root.join("old")).unwrap(), b"new");
+    assert!(!root.join("tmp").exists());
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn a_new_directory_needs_its_parent_synced() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = Disk::new();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path();
+    fs::create_dir(root.join("kept")).unwrap();
+    fs::create_dir(root.join("lost")).unwrap();
+    sync_dir(root);
+    fs::create_dir(root.join("later")).unwrap();
+    let _m = cut_and_remount(&disk, m, Tear::None);
+    assert!(root.join("kept").is_dir());
+    assert!(root.join("lost").is_dir());
+    assert!(!root.join("later").exists());
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn a_torn_write_keeps_a_prefix() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = Disk::new();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path();
+    let mut f = File::create(root.join("a")).unwrap();
+    f.write_all(b"0123456789").unwrap();
+    f.sync_all().unwrap();
+    sync_dir(root);
+    drop(f);
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(root.join("a"))
+        .unwrap();
+    f.write_all(b"abcdefgh").unwrap();
+    drop(f);
+    let _m = cut_and_remount(&disk, m, Tear::Prefix(3));
+    assert_eq!(fs::read(root.join("a")).unwrap(), b"0123456789abc");
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn an_armed_cut_fires_on_the_nth_change() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = Disk::new();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path();
+    disk.cut_after(3, Tear::None);
+    let mut done = 0;
+    for i in 0..10 {
+        if fs::write(root.join(format!("f{i}")), b"x").is_err() {
+            break;
+        }
+        done += 1;
+    }
+    // Each fs::write is a create and a write: the third change is the second file's create.
+    assert_eq!(done, 1);
+    assert!(disk.is_cut());
+    drop(m);
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = Disk::new();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path();
+    let db_path = root.join("q.sqlite");
+    {
+        let db = rusqlite::Connection::open(&db_path).unwrap();
+        db.pragma_update(None, "journal_mode", "WAL").unwrap();
+        db.pragma_update(None, "synchronous", "FULL").unwrap();
+        db.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+            .unwrap();
+    }
+    // SQLite never fsyncs the directory after creating its database file; the program must.
+    sync_dir(root);
+
+    let db = rusqlite::Connection::open(&db_path).unwrap();
+    db.pragma_update(None, "synchronous", "FULL").unwrap();
+    for n in 0..40 {
+        db.execute(
+            "INSERT INTO t VALUES (?1, ?2)",
+            rusqlite::params![n, vec![n as u8; 3000]],
+        )
+        .unwrap();
+    }
+    // A transaction in flight when the power goes: its rows are written but never committed.
+    disk.cut_after(6, Tear::Prefix(100));
+    let tx_result = (|| -> rusqlite::Result<()> {
+        db.execute_batch("BEGIN")?;
+        for n in 40..80 {
+            db.execute(
+                "INSERT INTO t VALUES (?1, ?2)",
+                rusqlite::params![n, vec![1u8; 3000]],
+            )?;
+        }
+        db.execute_batch("COMMIT")
+    })();
+    assert!(tx_result.is_err(), "the cut did not reach the transaction");
+    drop(db);
+
+    let _m = cut_and_remount(&disk, m, Tear::None);
+    let db = rusqlite::Connection::open(&db_path).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let rows: Vec<(i64, Vec<u8>)> = db
+        .prepare("SELECT n, body FROM t ORDER BY n")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 40, "committed rows lost or the torn one kept");
+    for (n, body) in rows {
+        assert_eq!(body, vec![n as u8; 3000]);
+    }
+}

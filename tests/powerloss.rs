@@ -1,0 +1,527 @@
+//! Power cuts, not only kill -9: the kit home lives on `jemput-powerloss`, a FUSE filesystem that
+//! keeps every write in memory until it is synced and, when the power is cut, drops everything
+//! not synced (sometimes tearing the last write). A child `jemput stress-seal` saves drafts and
+//! seals visits through the real code path; the power goes after a random number of filesystem
+//! operations; the disk is mounted again with only what was durable, and then:
+//!
+//! - every packet the child reported sealed is present, in the queue, verifies and decrypts;
+//! - every draft the child reported saved is still a draft that loads, or was sealed;
+//! - the queue and `packets/` agree exactly; recovery runs on open, with no manual step, and
+//!   `jemput doctor` reports no error the kit did not have before the cuts.
+//!
+//! A second run cuts the power under `jemput upload` (the hub on an ordinary disk): nothing queued
+//! is lost, every receipt the kit stored is for a packet the hub holds byte for byte, and one
+//! drain afterwards delivers everything (`JEMPUT_POWERLOSS_UPLOAD_ROUNDS`, default 12).
+//!
+//! `JEMPUT_POWERLOSS_ROUNDS` (default 30) and `JEMPUT_POWERLOSS_SEED` replay a run. The negative
+//! control runs the same with `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` (core's fsutil then skips the
+//! directory fsync after a durable rename) and must see packets lost.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use jemput_core::packet;
+use jemput_kit::home::KitHome;
+use jemput_powerloss::{Disk, Mounted, Tear};
+use rand::{Rng, SeedableRng};
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// What a child printed before the power went.
+#[derive(Default)]
+struct Reported {
+    sealed: Vec<(String, PathBuf)>,
+    drafts: Vec<String>,
+}
+
+/// Runs `jemput stress-seal` on the disk until the power cut ends it (or it is killed after 60 s).
+fn run_child(home: &Path, seed: u64, skip_fsync: Option<&str>) -> Reported {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("jemput"));
+    cmd.arg("--home")
+        .arg(home)
+        .args([
+            "stress-seal",
+            "--count",
+            "100000",
+            "--seed",
+            &seed.to_string(),
+        ])
+        .env("JEMPUT_PASSPHRASE", "rahasia-uji")
+        .env_remove("RUST_LOG")
+        .env_remove("JEMPUT_TEST_SKIP_FSYNC")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(which) = skip_fsync {
+        cmd.env("JEMPUT_TEST_SKIP_FSYNC", which);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let lines = lines.clone();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                lines.lock().unwrap().push(line);
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let mut r = Reported::default();
+    for l in lines.lock().unwrap().iter() {
+        let mut it = l.splitn(3, ' ');
+        match (it.next(), it.next(), it.next()) {
+            (Some("SEALED"), Some(id), Some(path)) => {
+                r.sealed.push((id.to_string(), PathBuf::from(path)))
+            }
+            (Some("DRAFT"), Some(id), None) => r.drafts.push(id.to_string()),
+            _ => {}
+        }
+    }
+    r
+}
+
+/// The checks of `jemput doctor --json` that report an error.
+fn doctor_errors(home: &Path) -> BTreeSet<String> {
+    let out = jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "error")
+        .map(|f| f["check"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Figures of one run.
+#[derive(Debug, Default)]
+struct Figures {
+    rounds: u64,
+    torn: u64,
+    sealed: usize,
+    drafts: usize,
+    cut_mid_seal: u64,
+    ops_per_visit: u64,
+}
+
+/// The power-loss run: `rounds` cuts; the first broken promise is the error.
+fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Figures, String> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = tempfile::tempdir().unwrap();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
+    let ids = jemput_core::keys::office::load_identities(&keys.identity_file).unwrap();
+    let mnt = d.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let disk = Disk::new();
+    let mut mounted: Mounted = disk.mount(&mnt).unwrap();
+    let home_dir = mnt.join("kit");
+    jemput()
+        .arg("--home")
+        .arg(&home_dir)
+        .args(["init", "--work-factor", "10", "--operator", "op-1"])
+        .args(["--office-recipient", &keys.recipient])
+        .args(["--hub-key", &keys.hub_public_key])
+        .assert()
+        .success();
+    // The kit as installed: written out whole before the cuts begin (init is not under test here).
+    disk.sync_all();
+    let kit_key = KitHome::open(&home_dir)
+        .unwrap()
+        .kit_key()
+        .unwrap()
+        .public();
+    let doctor_before = doctor_errors(&home_dir);
+
+    // How many filesystem operations one visit takes (draft saves, seal, queue commit), so the cuts
+    // land anywhere in the first two visits of a child, its start-up recovery included.
+    let ops0 = disk.ops();
+    let probe = {
+        let home = home_dir.clone();
+        std::thread::spawn(move || {
+            Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+                .arg("--home")
+                .arg(&home)
+                .args(["stress-seal", "--count", "3", "--seed", "1"])
+                .env("JEMPUT_PASSPHRASE", "rahasia-uji")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap()
+        })
+    };
+    assert!(probe.join().unwrap().success());
+    let ops_per_visit = ((disk.ops() - ops0) / 3).max(1);
+    disk.sync_all();
+
+    let mut f = Figures {
+        ops_per_visit,
+        ..Figures::default()
+    };
+    let mut acknowledged: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut drafts_reported: BTreeSet<String> = BTreeSet::new();
+    for round in 0..rounds {
+        let at = rng.gen_range(1..=2 * ops_per_visit);
+        let tear = if rng.gen_bool(0.5) {
+            f.torn += 1;
+            Tear::Prefix(rng.gen_range(0..8192))
+        } else {
+            Tear::None
+        };
+        disk.cut_after(at, tear);
+        let reported = run_child(&home_dir, round, skip_fsync);
+        if !disk.is_cut() {
+            return Err(format!(
+                "round {round}: the child ended before the cut at op {at}"
+            ));
+        }
+        if reported.sealed.is_empty() {
+            f.cut_mid_seal += 1;
+        }
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+
+        // Recovery runs as the kit opens its store: no manual step.
+        let home = KitHome::open(&home_dir)
+            .map_err(|e| format!("round {round}: the kit home does not open: {e}"))?;
+        let (store, report) = jemput_kit::seal::open_store(&home)
+            .map_err(|e| format!("round {round}: the store does not open: {e}"))?;
+        if !report.missing.is_empty() {
+            return Err(format!(
+                "round {round}: queued packets lost: {:?}",
+                report.missing
+            ));
+        }
+        if !report.quarantined.is_empty() {
+            return Err(format!(
+                "round {round}: torn packets: {:?}",
+                report.quarantined
+            ));
+        }
+        for (id, path) in &reported.sealed {
+            let bytes = std::fs::read(path)
+                .map_err(|e| format!("round {round}: sealed packet {id} lost: {e}"))?;
+            let c = packet::decrypt(&bytes, &ids, Some(&kit_key))
+                .map_err(|e| format!("round {round}: sealed packet {id} broken: {e}"))?;
+            if &c.manifest.packet_id != id {
+                return Err(format!("round {round}: {path:?} holds another packet"));
+            }
+        }
+        acknowledged.extend(reported.sealed);
+        drafts_reported.extend(reported.drafts);
+
+        let entries = store.list().map_err(|e| format!("round {round}: {e}"))?;
+        let queued: BTreeSet<String> = entries.iter().map(|e| e.packet_id.clone()).collect();
+        if let Some(id) = acknowledged.keys().find(|id| !queued.contains(*id)) {
+            return Err(format!(
+                "round {round}: sealed packet {id} not in the queue"
+            ));
+        }
+        let rows: BTreeSet<String> = queued.iter().map(|id| format!("{id}.jpk")).collect();
+        let files: BTreeSet<String> = walk(&home_dir.join("packets"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        if rows != files {
+            return Err(format!(
+                "round {round}: queue and packets/ disagree: rows {rows:?}, files {files:?}"
+            ));
+        }
+        drop(store);
+
+        // Every reported draft is still a draft that loads, or its visit was sealed.
+        let drafts = home.drafts().unwrap();
+        let identity = home
+            .unlock_drafts(&age::secrecy::SecretString::from("rahasia-uji".to_string()))
+            .unwrap();
+        let left: BTreeSet<String> = drafts
+            .list()
+            .map_err(|e| format!("round {round}: drafts: {e}"))?
+            .into_iter()
+            .map(|id| id.to_string())
+            .collect();
+        for id in &left {
+            drafts
+                .load(id.parse().unwrap(), &identity)
+                .map_err(|e| format!("round {round}: draft {id} does not load: {e}"))?;
+        }
+        let sealed_visits: BTreeSet<String> = walk(&home_dir.join("packets"))
+            .iter()
+            .filter_map(|p| packet::decrypt(&std::fs::read(p).ok()?, &ids, Some(&kit_key)).ok())
+            .map(|c| c.manifest.visit.id.to_string())
+            .collect();
+        if let Some(id) = drafts_reported
+            .iter()
+            .find(|id| !left.contains(*id) && !sealed_visits.contains(*id))
+        {
+            return Err(format!("round {round}: saved draft {id} lost"));
+        }
+
+        let doctor_now = doctor_errors(&home_dir);
+        if !doctor_now.is_subset(&doctor_before) {
+            return Err(format!("round {round}: doctor finds {doctor_now:?}"));
+        }
+        f.rounds += 1;
+    }
+    f.sealed = acknowledged.len();
+    f.drafts = drafts_reported.len();
+    mounted.unmount().unwrap();
+    Ok(f)
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
+    let rounds = env_u64("JEMPUT_POWERLOSS_ROUNDS").unwrap_or(30);
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    eprintln!("power-loss test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    let t = Instant::now();
+    let f = power_loss_run(rounds, seed, None).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    eprintln!(
+        "power-loss test: {} rounds in {:.1} s, {} filesystem operations a visit, {} cuts with a \
+         torn write, {} rounds cut before the first seal returned; {} packets and {} drafts \
+         reported, none lost",
+        f.rounds,
+        t.elapsed().as_secs_f64(),
+        f.ops_per_visit,
+        f.torn,
+        f.cut_mid_seal,
+        f.sealed,
+        f.drafts
+    );
+    assert!(
+        f.sealed as u64 >= rounds / 4,
+        "too few seals completed before the cuts to test anything: {f:?}"
+    );
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
+    // The same run, with the directory fsync after each durable rename skipped (core's fsutil,
+    // test-only switch): packets and drafts the kit reported are gone after a cut, and the
+    // checks above must say so, or they could not see the defect they exist for.
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(12);
+    eprintln!("negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    match power_loss_run(rounds, seed, Some("atomic-dir")) {
+        Ok(f) => panic!("seed {seed}: the skipped fsync went unnoticed: {f:?}"),
+        Err(e) => {
+            eprintln!("negative control: detected: {e}");
+            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
+        }
+    }
+}
+
+/// `jemput upload` against `endpoint`, until it ends or the power cut ends it (killed after 60 s).
+fn run_upload(home: &Path, endpoint: &str) -> bool {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        .arg("--home")
+        .arg(home)
+        .args(["upload", "--attempts", "3", "--endpoint", endpoint])
+        .env("JEMPUT_PASSPHRASE", "rahasia-uji")
+        .env_remove("RUST_LOG")
+        .env_remove("JEMPUT_TEST_SKIP_FSYNC")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.success();
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
+fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks() {
+    // The kit home on the power-loss disk, the hub on an ordinary one: each round seals two more
+    // visits, then cuts the power under `jemput upload` after a random number of operations
+    // (anywhere in uploading them and storing their receipts). After every cut: nothing queued
+    // is lost, every stored receipt is for a packet the hub holds byte for byte, and the queue
+    // and packets/ agree; at the end one drain delivers everything.
+    let rounds = env_u64("JEMPUT_POWERLOSS_UPLOAD_ROUNDS").unwrap_or(12);
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    eprintln!("power-loss upload test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("hub");
+    jemput_hub::init(&data).unwrap();
+    let hub_key = jemput_core::keys::SigningKey::load(&data.join(jemput_hub::KEY_FILE))
+        .unwrap()
+        .public();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
+    let mnt = d.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let disk = Disk::new();
+    let mut mounted = disk.mount(&mnt).unwrap();
+    let home_dir = mnt.join("kit");
+    jemput()
+        .arg("--home")
+        .arg(&home_dir)
+        .args(["init", "--work-factor", "10", "--operator", "op-1"])
+        .args(["--office-recipient", &keys.recipient])
+        .args(["--hub-key", &hub_key.to_string()])
+        .assert()
+        .success();
+    disk.sync_all();
+    let kit = KitHome::open(&home_dir).unwrap();
+    jemput_hub::Registry::open(&data)
+        .unwrap()
+        .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut hub = spawn_hub_serve(&data, port);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let seal_two = |round: u64| {
+        jemput()
+            .arg("--home")
+            .arg(&home_dir)
+            .args(["stress-seal", "--count", "2", "--seed", &round.to_string()])
+            .env("JEMPUT_PASSPHRASE", "rahasia-uji")
+            .assert()
+            .success();
+    };
+
+    // How many operations uploading two packets takes, to aim the cuts inside an upload.
+    seal_two(1000);
+    let ops0 = disk.ops();
+    assert!(run_upload(&home_dir, &endpoint), "the probe upload failed");
+    let ops_per_two = (disk.ops() - ops0).max(1);
+
+    let mut cut_rounds = 0;
+    let mut acked_seen = BTreeSet::new();
+    for round in 0..rounds {
+        seal_two(round);
+        disk.cut_after(
+            rng.gen_range(1..=ops_per_two),
+            Tear::Prefix(rng.gen_range(0..4096)),
+        );
+        run_upload(&home_dir, &endpoint);
+        if disk.is_cut() {
+            cut_rounds += 1;
+        }
+        disk.cut_after(0, Tear::None);
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+
+        let home = KitHome::open(&home_dir).unwrap();
+        let (store, report) = jemput_kit::seal::open_store(&home).unwrap();
+        assert!(
+            report.missing.is_empty(),
+            "seed {seed} round {round}: {report:?}"
+        );
+        assert!(
+            report.quarantined.is_empty(),
+            "seed {seed} round {round}: {report:?}"
+        );
+        let entries = store.list().unwrap();
+        for e in &entries {
+            if e.receipt {
+                let at_hub = data.join("packets").join(format!("{}.jpk", e.packet_id));
+                let kit_file = home_dir
+                    .join("packets")
+                    .join(format!("{}.jpk", e.packet_id));
+                let hub_bytes = std::fs::read(&at_hub).unwrap_or_else(|err| {
+                    panic!(
+                        "seed {seed} round {round}: receipt for {} the hub lacks: {err}",
+                        e.packet_id
+                    )
+                });
+                assert_eq!(
+                    hub_bytes,
+                    std::fs::read(&kit_file).unwrap(),
+                    "seed {seed} round {round}: {}",
+                    e.packet_id
+                );
+                acked_seen.insert(e.packet_id.clone());
+            }
+        }
+        // A receipt once stored on the kit stays stored.
+        for id in &acked_seen {
+            let e = store.get(id).unwrap().unwrap();
+            assert!(
+                e.receipt,
+                "seed {seed} round {round}: the receipt of {id} was lost"
+            );
+        }
+        let rows: BTreeSet<String> = entries
+            .iter()
+            .map(|e| format!("{}.jpk", e.packet_id))
+            .collect();
+        let files: BTreeSet<String> = walk(&home_dir.join("packets"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            rows, files,
+            "seed {seed} round {round}: queue and packets/ disagree"
+        );
+    }
+
+    // One drain after the last cut delivers everything, with no manual step.
+    let drained = run_upload(&home_dir, &endpoint);
+    let _ = hub.kill();
+    let _ = hub.wait();
+    assert!(drained, "seed {seed}: the final drain failed");
+    let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap()).unwrap();
+    let entries = store.list().unwrap();
+    assert_eq!(entries.len() as u64, 2 * rounds + 2);
+    for e in &entries {
+        assert_eq!(
+            e.state,
+            jemput_kit::store::State::Acknowledged,
+            "{}",
+            e.packet_id
+        );
+        assert!(e.receipt, "{}", e.packet_id);
+    }
+    drop(store);
+    mounted.unmount().unwrap();
+    eprintln!(
+        "power-loss upload test: {rounds} rounds, {cut_rounds} cut mid-upload ({ops_per_two} \
+         operations to upload two packets), {} packets delivered, 0 lost",
+        entries.len()
+    );
+    assert!(cut_rounds * 2 >= rounds, "too few cuts landed in an upload");
+}
