@@ -11,24 +11,6 @@ use common::*;
 use predicates::prelude::*;
 use serde_json::Value;
 
-const NIK: &str = "7408014512500001";
-
-fn new_visit(home: &Path, category: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
-    let mut args = vec![
-        "visit",
-        "new",
-        "--nik",
-        NIK,
-        "--category",
-        category,
-        "--consent",
-        "resident",
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    run(home, &args)
-}
-
 fn shown(home: &Path, id: &str) -> Value {
     json(run(home, &["visit", "show", id, "--json"]))
 }

@@ -13,24 +13,11 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
-const NIK: &str = "7408014512500001";
+const NIK: &str = VISIT_NIK;
 
 /// A visit started with nothing captured; its id.
 fn blank_visit(home: &Path) -> String {
-    json(run(
-        home,
-        &[
-            "visit",
-            "new",
-            "--nik",
-            NIK,
-            "--category",
-            "lansia",
-            "--consent",
-            "resident",
-            "--json",
-        ],
-    ))["visit_id"]
+    json(new_visit(home, "lansia", &[]))["visit_id"]
         .as_str()
         .unwrap()
         .to_string()

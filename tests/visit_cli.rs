@@ -7,30 +7,14 @@ mod common;
 use common::*;
 use predicates::prelude::*;
 
-const NIK: &str = "7408014512500001";
-
-fn new_visit(home: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Assert {
-    let mut args = vec![
-        "visit",
-        "new",
-        "--nik",
-        NIK,
-        "--category",
-        "lansia",
-        "--consent",
-        "resident",
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    run(home, &args)
-}
+const NIK: &str = VISIT_NIK;
 
 #[test]
 fn exceptions_given_at_the_start_are_recorded_for_fingers_face_and_signature() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
     // A finger's exception without --synthetic is kept, not dropped.
-    let v = json(new_visit(&home, &["--exception", "7=bandaged"]));
+    let v = json(new_visit(&home, "lansia", &["--exception", "7=bandaged"]));
     let shown = json(run(
         &home,
         &["visit", "show", v["visit_id"].as_str().unwrap(), "--json"],
@@ -46,6 +30,7 @@ fn exceptions_given_at_the_start_are_recorded_for_fingers_face_and_signature() {
 
     let v = json(new_visit(
         &home,
+        "lansia",
         &[
             "--exception",
             "7=bandaged",
@@ -84,6 +69,7 @@ fn exceptions_given_at_the_start_are_recorded_for_fingers_face_and_signature() {
     // With --synthetic the face exception replaces the generated face: no face file is kept.
     let v = json(new_visit(
         &home,
+        "lansia",
         &["--synthetic", "--exception", "face=blind"],
     ));
     let shown = json(run(
@@ -113,12 +99,13 @@ fn an_exception_that_names_nothing_or_no_slot_is_refused_with_what_to_use() {
         ("11=bandaged", "finger 1–10"),
         ("7=sleepy", "unknown exception reason"),
     ] {
-        new_visit(&home, &["--exception", exception])
+        new_visit(&home, "lansia", &["--exception", exception])
             .failure()
             .stderr(predicate::str::contains(says));
     }
     new_visit(
         &home,
+        "lansia",
         &["--exception", "7=bandaged", "--exception", "7=refused"],
     )
     .failure()
@@ -176,12 +163,13 @@ fn list_and_show_name_the_resident_the_step_reached_and_whether_it_is_ready() {
     let (home, _) = kit_with_office(d.path());
     let partial = json(new_visit(
         &home,
+        "lansia",
         &["--name", "Siti Aminah", "--exception", "face=refused"],
     ))["visit_id"]
         .as_str()
         .unwrap()
         .to_string();
-    let done = json(new_visit(&home, &["--synthetic"]))["visit_id"]
+    let done = json(new_visit(&home, "lansia", &["--synthetic"]))["visit_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -304,7 +292,11 @@ fn seal_names_the_command_that_fixes_each_problem() {
 fn a_draft_is_discarded_only_with_a_reason_and_leaves_an_audit_line() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
-    let id = json(new_visit(&home, &["--exception", "7=amputated,permanent"]))["visit_id"]
+    let id = json(new_visit(
+        &home,
+        "lansia",
+        &["--exception", "7=amputated,permanent"],
+    ))["visit_id"]
         .as_str()
         .unwrap()
         .to_string();

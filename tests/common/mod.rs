@@ -339,3 +339,23 @@ pub fn signed(b: reqwest::RequestBuilder, kit_id: &str, key: &SigningKey) -> req
         .insert(jemput_core::wire::auth::HEADER, v.parse().unwrap());
     req
 }
+
+/// A valid NIK for visits started in tests (Kolaka Utara, a woman born 5 December 1950).
+pub const VISIT_NIK: &str = "7408014512500001";
+
+/// `jemput visit new --nik VISIT_NIK --category CATEGORY --consent resident --json EXTRA…`.
+pub fn new_visit(home: &Path, category: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut args = vec![
+        "visit",
+        "new",
+        "--nik",
+        VISIT_NIK,
+        "--category",
+        category,
+        "--consent",
+        "resident",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    run(home, &args)
+}
