@@ -139,17 +139,7 @@ impl Drafts {
         identity: &age::x25519::Identity,
     ) -> Result<(Visit, Vec<PacketFile>), DraftError> {
         let dir = self.visit_dir(id);
-        let record = dir.join(RECORD);
-        if !record.exists() {
-            return Err(DraftError::NotFound(id));
-        }
-        let visit: Visit =
-            serde_json::from_slice(&read_decrypted(&record, identity)?).map_err(|e| {
-                DraftError::Malformed {
-                    path: record.clone(),
-                    why: e.to_string(),
-                }
-            })?;
+        let visit = self.load_record(id, identity)?;
         let mut files = Vec::new();
         for name in visit.referenced_files() {
             let p = dir.join(format!("{name}.age"));
@@ -159,6 +149,43 @@ impl Drafts {
             });
         }
         Ok((visit, files))
+    }
+
+    /// Loads the visit record alone, without decrypting its capture files: what a list of drafts
+    /// or a progress line needs (needs the unlocked draft identity).
+    pub fn load_record(
+        &self,
+        id: Uuid,
+        identity: &age::x25519::Identity,
+    ) -> Result<Visit, DraftError> {
+        let record = self.visit_dir(id).join(RECORD);
+        if !record.exists() {
+            return Err(DraftError::NotFound(id));
+        }
+        serde_json::from_slice(&read_decrypted(&record, identity)?).map_err(|e| {
+            DraftError::Malformed {
+                path: record.clone(),
+                why: e.to_string(),
+            }
+        })
+    }
+
+    /// Decrypts one capture file of a draft into memory (a thumbnail to show), only if the saved
+    /// record refers to it: a file left over from a capture taken again is never served.
+    pub fn load_file(
+        &self,
+        id: Uuid,
+        name: &str,
+        identity: &age::x25519::Identity,
+    ) -> Result<Vec<u8>, DraftError> {
+        if !valid_file_name(name) {
+            return Err(DraftError::BadName(name.into()));
+        }
+        let visit = self.load_record(id, identity)?;
+        if !visit.referenced_files().iter().any(|f| f == name) {
+            return Err(DraftError::BadName(name.into()));
+        }
+        read_decrypted(&self.visit_dir(id).join(format!("{name}.age")), identity)
     }
 
     /// Records that the draft is being sealed into `packet_id` (durably, before the packet is stored).
@@ -191,4 +218,55 @@ fn read_decrypted(path: &Path, identity: &age::x25519::Identity) -> Result<Vec<u
         path: path.into(),
         why: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::visit::sample::{synthetic_visit, SampleOptions};
+
+    #[test]
+    fn the_record_and_one_file_are_read_alone_and_only_files_the_record_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = age::x25519::Identity::generate();
+        let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
+        let (visit, files) = synthetic_visit(5, &SampleOptions::default());
+        for f in &files {
+            drafts.save_file(visit.id, &f.name, &f.bytes).unwrap();
+        }
+        drafts.save_visit(&visit).unwrap();
+        drafts.save_file(visit.id, "left-over.jpg", b"old").unwrap();
+
+        let face = files.iter().find(|f| f.name.starts_with("face")).unwrap();
+        assert_eq!(
+            drafts.load_file(visit.id, &face.name, &identity).unwrap(),
+            face.bytes
+        );
+        // A file on disk the record does not name, and a name that is no file name, are refused.
+        assert!(matches!(
+            drafts.load_file(visit.id, "left-over.jpg", &identity),
+            Err(DraftError::BadName(_))
+        ));
+        assert!(matches!(
+            drafts.load_file(visit.id, "../visit.json", &identity),
+            Err(DraftError::BadName(_))
+        ));
+        // The record alone does not touch the capture files: with one gone, the whole draft no
+        // longer loads but its record still does.
+        std::fs::remove_file(
+            dir.path()
+                .join(format!("drafts/{}/{}.age", visit.id, face.name)),
+        )
+        .unwrap();
+        assert!(drafts.load(visit.id, &identity).is_err());
+        let record = drafts.load_record(visit.id, &identity).unwrap();
+        assert_eq!(record.id, visit.id);
+        assert_eq!(record.captures.fingers, visit.captures.fingers);
+        assert_eq!(record.referenced_files(), visit.referenced_files());
+        let other = Uuid::new_v4();
+        assert!(matches!(
+            drafts.load_record(other, &identity),
+            Err(DraftError::NotFound(id)) if id == other
+        ));
+    }
 }
