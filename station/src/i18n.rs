@@ -52,6 +52,11 @@ pub const FILES: &[(Lang, &str, &str)] = &[
     (Lang::Id, "home.ftl", include_str!("../i18n/id/home.ftl")),
     (Lang::Id, "visit.ftl", include_str!("../i18n/id/visit.ftl")),
     (
+        Lang::Id,
+        "review.ftl",
+        include_str!("../i18n/id/review.ftl"),
+    ),
+    (
         Lang::En,
         "station.ftl",
         include_str!("../i18n/en/station.ftl"),
@@ -63,6 +68,11 @@ pub const FILES: &[(Lang, &str, &str)] = &[
     ),
     (Lang::En, "home.ftl", include_str!("../i18n/en/home.ftl")),
     (Lang::En, "visit.ftl", include_str!("../i18n/en/visit.ftl")),
+    (
+        Lang::En,
+        "review.ftl",
+        include_str!("../i18n/en/review.ftl"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +214,12 @@ mod tests {
         }
         assert!(used.len() > 20, "{used:?}");
         used.extend(crate::pages::view::message_ids_used());
+        used.extend(crate::pages::review::message_ids_used());
+        used.extend(
+            crate::pages::upload::MESSAGE_IDS
+                .iter()
+                .map(|s| s.to_string()),
+        );
         for lang in Lang::ALL {
             let missing: Vec<_> = used.iter().filter(|m| !i18n.has(lang, m)).collect();
             assert!(

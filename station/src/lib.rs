@@ -8,13 +8,14 @@
 //!   session cookie, CSRF on every POST, `no-store`);
 //! - [`lock`]: the draft identity, in memory only while unlocked, dropped after an idle time;
 //! - [`i18n`]: every operator-facing string from Project Fluent, Bahasa Indonesia first;
-//! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent) and
-//!   what they show;
+//! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent, resume,
+//!   review, seal, upload now) and what they show;
 //!   [`assets`]: the embedded CSS and the vendored htmx.
 //!
 //! What works now: unlock, the home page (worklist, visits in progress, queue and link, the
-//! offline limits), locking, the language switch, starting a visit and its consent. Still to
-//! come (not here yet): the capture steps, review, seal and upload from the station.
+//! offline limits), locking, the language switch, starting a visit and its consent, resuming a
+//! visit where it stopped, its review, sealing it and uploading the queue. The capture steps
+//! are built beside these (`/visit/{id}/step/{step}`).
 
 pub mod assets;
 pub mod error;
@@ -62,6 +63,8 @@ pub struct App {
     pub i18n: Arc<i18n::I18n>,
     pub pages: render::Pages,
     pub training: Option<Training>,
+    /// The "upload now" under way, or the last one's results.
+    pub uploads: pages::upload::Uploads,
 }
 
 /// A station bound to its address, ready to serve.
@@ -111,6 +114,7 @@ impl Station {
                 i18n,
                 pages,
                 training: opts.training,
+                uploads: Default::default(),
             }),
         })
     }

@@ -24,6 +24,13 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("consent.html", include_str!("../templates/consent.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("review.html", include_str!("../templates/review.html")),
+    ("sealed.html", include_str!("../templates/sealed.html")),
+    ("upload.html", include_str!("../templates/upload.html")),
+    (
+        "upload_status.html",
+        include_str!("../templates/upload_status.html"),
+    ),
 ];
 
 /// The page renderer.

@@ -39,8 +39,8 @@ fn gather(
         .filter(|e| e.is_for(&kit_id))
         .collect();
     let drafts = home.drafts().map_err(|e| e.to_string())?;
-    // Each draft is decrypted whole (the kit has no record-only read yet); one that cannot be
-    // read is shown with its error rather than hiding the others.
+    // Only each draft's record is decrypted (not its capture files); one that cannot be read is
+    // shown with its error rather than hiding the others.
     let visits: Vec<_> = drafts
         .list()
         .map_err(|e| e.to_string())?
@@ -48,10 +48,7 @@ fn gather(
         .map(|id| {
             (
                 id,
-                drafts
-                    .load(id, identity)
-                    .map(|(v, _)| v)
-                    .map_err(|e| e.to_string()),
+                drafts.load_record(id, identity).map_err(|e| e.to_string()),
             )
         })
         .collect();
@@ -84,9 +81,17 @@ pub async fn page(State(app): State<Arc<App>>, Extension(session): Extension<Ses
         tokio::task::spawn_blocking(move || gather(&root, &identity, refresh_after)).await;
     let base = Base::new(&app, &session, "/home");
     match gathered.map_err(|e| e.to_string()).and_then(|r| r) {
-        Ok(view) => app
-            .pages
-            .page(StatusCode::OK, "home.html", &Ctx { base, page: view }),
+        Ok(mut view) => {
+            for d in &mut view.drafts {
+                d.next_text = d
+                    .next_step
+                    .as_deref()
+                    .and_then(|s| s.parse::<jemput_kit::visit::Step>().ok())
+                    .map(|s| super::review::step_text(&app.i18n, session.lang, s));
+            }
+            app.pages
+                .page(StatusCode::OK, "home.html", &Ctx { base, page: view })
+        }
         Err(detail) => app.pages.page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "error.html",

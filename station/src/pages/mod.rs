@@ -3,7 +3,9 @@
 //! [`crate::security::guard`].
 
 pub mod home;
+pub mod review;
 pub mod unlock;
+pub mod upload;
 pub mod view;
 pub mod visit;
 
@@ -34,6 +36,12 @@ pub fn router(app: Arc<App>) -> Router {
             "/visit/{id}/consent",
             get(visit::consent_form).post(visit::consent_submit),
         )
+        .route("/visit/{id}", get(review::resume))
+        .route("/visit/{id}/review", get(review::review))
+        .route("/visit/{id}/file/{name}", get(review::file))
+        .route("/visit/{id}/seal", post(review::seal))
+        .route("/upload", get(upload::page).post(upload::submit))
+        .route("/upload/status", get(upload::status))
         .route("/lang", post(lang))
         .route("/assets/{name}", get(crate::assets::serve))
         .fallback(not_found)

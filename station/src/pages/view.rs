@@ -5,6 +5,7 @@ use jemput_core::offline::{Limit, LimitStatus, Source};
 use jemput_core::visit::{Category, ResidentRef, Visit};
 use jemput_core::worklist::WorklistEntry;
 use jemput_kit::sync::status::{KitStatus, QueueCounts};
+use jemput_kit::visit::progress;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -97,6 +98,13 @@ pub struct DraftRow {
     pub refused: bool,
     /// The draft could not be read (the error, for a technician).
     pub error: Option<String>,
+    /// The step the visit reached (the first capture it lacks), as a step id (`finger-07`).
+    pub next_step: Option<String>,
+    /// Captures filled (or excepted) and needed.
+    pub done: usize,
+    pub needed: usize,
+    /// `next_step` in the operator's words (filled by the page, which knows the language).
+    pub next_text: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -212,6 +220,10 @@ pub fn home_view(
                         problems: v.readiness().len(),
                         refused: v.consent.as_ref().is_some_and(|c| !c.given),
                         error: None,
+                        next_step: progress::first_missing(v).map(|s| s.id()),
+                        done: progress::count(v).0,
+                        needed: progress::count(v).1,
+                        next_text: None,
                     }
                 }
                 Err(e) => DraftRow {
@@ -222,6 +234,10 @@ pub fn home_view(
                     problems: 0,
                     refused: false,
                     error: Some(e.clone()),
+                    next_step: None,
+                    done: 0,
+                    needed: 0,
+                    next_text: None,
                 },
             })
             .collect(),

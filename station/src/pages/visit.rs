@@ -53,7 +53,7 @@ fn categories() -> Vec<(String, String)> {
 }
 
 /// The Indonesian or the English half of a kit message written "id / en".
-fn half(text: &str, lang: Lang) -> String {
+pub(crate) fn half(text: &str, lang: Lang) -> String {
     match (text.split_once(" / "), lang) {
         (Some((id, _)), Lang::Id) => id.to_string(),
         (Some((_, en)), Lang::En) => en.to_string(),
@@ -167,10 +167,14 @@ pub async fn new_submit(
             if f.contains_key(&format!("confirm_{}", w.code)) {
                 confirm.push(w.code.to_string());
             } else {
-                let text = match session.lang {
-                    Lang::Id => w.text_id.clone(),
-                    Lang::En => w.text_en.clone(),
-                };
+                let text = super::review::nik_warning_text(
+                    &app.i18n,
+                    session.lang,
+                    w.code,
+                    &view.nik,
+                    sex,
+                    birth_date,
+                );
                 unconfirmed.push((w.code.to_string(), text));
             }
         }

@@ -16,6 +16,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub url: String,
     pub home: std::path::PathBuf,
+    /// The office's keys, for a station made by [`start_with_office`].
+    pub office: std::path::PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -38,11 +40,31 @@ pub fn start() -> Running {
 
 /// A station that locks itself after `lock_after` without activity.
 pub fn start_locking_after(lock_after: Duration) -> Running {
+    start_with(lock_after, false)
+}
+
+/// A station over a kit that seals to an office: the office's keys are in `<dir>/office`
+/// (`Running::office`).
+pub fn start_with_office() -> Running {
+    start_with(Duration::from_secs(600), true)
+}
+
+fn start_with(lock_after: Duration, office: bool) -> Running {
     let dir = tempfile::tempdir().unwrap();
+    let office_dir = dir.path().join("office");
+    let office_recipients = if office {
+        vec![
+            jemput_core::keys::office::keygen(&office_dir)
+                .unwrap()
+                .recipient,
+        ]
+    } else {
+        Vec::new()
+    };
     let home = KitHome::init(
         &dir.path().join("kit"),
         InitOptions {
-            office_recipients: Vec::new(),
+            office_recipients,
             hub_key: None,
             operator: Some("op-uji".into()),
             passphrase: SecretString::from(PASS.to_string()),
@@ -80,6 +102,7 @@ pub fn start_locking_after(lock_after: Duration) -> Running {
         addr,
         url,
         home: home.root.clone(),
+        office: office_dir,
         stop: Some(tx),
         thread: Some(thread),
         _dir: dir,
