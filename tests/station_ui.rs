@@ -52,6 +52,8 @@ fn screenshots() -> PathBuf {
 struct Ui {
     child: Child,
     url: String,
+    /// The training kit's directory (its `kit/`, `office/` and `hub/`), as `jemput ui` printed it.
+    training: PathBuf,
     _home: tempfile::TempDir,
 }
 
@@ -71,9 +73,22 @@ impl Ui {
                 "127.0.0.1:0",
             ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("jemput starts");
+        // Its notes go on to the test's stderr; the one naming the training kit is kept.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if let Some(rest) = line.strip_prefix("training kit at ") {
+                    if let Some((dir, _)) = rest.split_once(" (removed") {
+                        let _ = tx.send(PathBuf::from(dir));
+                    }
+                }
+            }
+        });
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -83,9 +98,13 @@ impl Ui {
         let url = out["url"].as_str().expect("a url").to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         assert!(url.contains("/?token="), "{url}");
+        let training = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("`jemput ui --sim` names its training kit");
         Ui {
             child,
             url,
+            training,
             _home: home,
         }
     }
@@ -213,4 +232,130 @@ fn without_a_kit_and_without_sim_the_error_says_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("jemput init"), "{err}");
     assert!(err.contains("jemput ui --sim"), "{err}");
+}
+
+/// `jemput --home HOME ARGS…` on the training kit; its stdout.
+fn jemput(home: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_jemput"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "jemput {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_synthetic_visit_is_reviewed_sealed_and_uploaded_in_chromium_and_its_packet_holds_what_the_review_showed(
+) {
+    let ui = Ui::start();
+    let shots = screenshots();
+    let kit = ui.training.join("kit");
+    // The visit filled by the kit's synthetic filler, against the same home the station serves,
+    // with finger 7 bandaged for good.
+    let made: serde_json::Value = serde_json::from_str(&jemput(
+        &kit,
+        &[
+            "visit",
+            "new",
+            "--worklist",
+            "DEMO-002",
+            "--synthetic",
+            "--consent",
+            "resident",
+            "--exception",
+            "7=bandaged,permanent",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(made["ready"], true, "{made}");
+    let visit_id = made["visit_id"].as_str().unwrap().to_string();
+
+    let shown = ui.scenario(
+        "review_seal_upload.mjs",
+        &[&ui.url, TRAINING_PASSPHRASE, shots.to_str().unwrap()],
+    );
+    let packet_id = shown["packet_id"].as_str().unwrap();
+    assert!(
+        shown["receipt"]
+            .as_str()
+            .unwrap()
+            .contains("Diterima kantor"),
+        "{shown}"
+    );
+
+    // The kit's queue: the packet is acknowledged by the hub's receipt.
+    let queue: serde_json::Value =
+        serde_json::from_str(&jemput(&kit, &["queue", "--json"])).unwrap();
+    let entry = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["packet_id"] == packet_id)
+        .unwrap_or_else(|| panic!("{packet_id} not in {queue}"));
+    assert_eq!(entry["state"], "acknowledged", "{entry}");
+    assert_eq!(entry["visit_id"], visit_id.as_str(), "{entry}");
+
+    // Opened with the office's identity, the packet holds what the review showed.
+    let out = tempfile::tempdir().unwrap();
+    let opened: serde_json::Value = serde_json::from_str(&jemput(
+        &kit,
+        &[
+            "open",
+            kit.join(format!("packets/{packet_id}.jpk"))
+                .to_str()
+                .unwrap(),
+            "--identity",
+            ui.training.join("office/office.age").to_str().unwrap(),
+            "--out",
+            out.path().join("open").to_str().unwrap(),
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let visit = &opened["manifest"]["visit"];
+    assert_eq!(visit["id"], visit_id.as_str());
+    assert_eq!(visit["resident"]["name"], "Warga Contoh 2");
+    assert_eq!(shown["resident"], "Warga Contoh 2", "{shown}");
+    for n in 1..=10 {
+        let code = format!("{n:02}");
+        let slot = &visit["captures"]["fingers"][n.to_string()];
+        if n == 7 {
+            assert_eq!(slot["status"], "exception", "{slot}");
+            assert_eq!(slot["reason"]["code"], "bandaged_or_injured", "{slot}");
+            assert_eq!(slot["permanence"], "permanent", "{slot}");
+            let row = shown["fingers"][&code].as_str().unwrap();
+            assert!(row.contains("diperban atau luka · permanen"), "{row}");
+        } else {
+            assert_eq!(slot["status"], "captured", "{slot}");
+            assert_eq!(
+                shown["fingers"][&code], slot["quality"]["score"],
+                "finger {code}: {slot}"
+            );
+        }
+    }
+    assert_eq!(
+        shown["signature"], visit["captures"]["signature"]["quality"]["score"],
+        "{shown}"
+    );
+    for name in [
+        "R1-persetujuan",
+        "R2-beranda-lanjutkan",
+        "R3-periksa",
+        "R4-periksa-jari",
+        "R5-disegel",
+        "R6-unggah",
+    ] {
+        assert_eq!(
+            png_size(&shots.join(format!("{name}.png"))),
+            (1366, 768),
+            "{name}"
+        );
+    }
 }

@@ -123,7 +123,7 @@ pub fn import_demo_worklist(dir: &Path, hub_dir: &Path, visits: u32) -> anyhow::
     for i in 0..visits as usize {
         let category = CATEGORIES[i % CATEGORIES.len()];
         csv.push_str(&format!(
-            "DEMO-{:03},Warga Contoh {},\"Jl. Contoh {}, rumah {}\",{:03}/{:03},{},{},synthetic demo resident\n",
+            "DEMO-{:03},Warga Contoh {},\"Jl. Contoh {}, rumah {}\",{:03}/{:03},{},{},warga contoh sintetis untuk latihan\n",
             i + 1,
             i + 1,
             i % 5 + 1,
