@@ -440,3 +440,86 @@ fn nik_warnings_must_each_be_ticked_before_the_seal_and_read_in_each_language() 
         ["nik_sex_mismatch"]
     );
 }
+
+/// Polls the upload's status fragment, as the page does, until the drain is done.
+fn upload_done(r: &Running, s: &Session) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let a = get(
+            r.addr,
+            "/upload/status",
+            &r.addr.to_string(),
+            Some(&s.cookie),
+        );
+        assert_eq!(a.status, 200);
+        if !a.body.contains("hx-trigger=\"every 1s\"") {
+            return unescape(&a.body);
+        }
+        assert!(a.body.contains("Mengunggah"), "{}", a.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upload never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn upload_now_without_a_link_says_so_and_keeps_the_packet_queued() {
+    let r = start_with_office();
+    let s = unlocked(&r);
+    let host = r.addr.to_string();
+    // A hub address where nothing answers (a port just freed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let v = synthetic_draft(&r, Sex::Female, 14);
+    // Online-only recording (set after the visit started: it needs the hub to start one).
+    let mut home = KitHome::open(&r.home).unwrap();
+    home.config.hub_url = Some(format!("http://127.0.0.1:{port}"));
+    home.config.policy.online_only = Some(true);
+    home.save_config().unwrap();
+    let a = post(
+        r.addr,
+        &format!("/visit/{}/seal", v.id),
+        &s.cookie,
+        "",
+        &format!("csrf={}", s.csrf),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    // As `jemput seal` does under online-only, the upload starts at once.
+    assert!(
+        unescape(&a.body).contains("mode wajib daring: pengunggahan sudah dimulai"),
+        "{}",
+        a.body
+    );
+    let first = upload_done(&r, &s);
+    assert!(
+        first.contains("Tidak ada sambungan ke kantor sekarang"),
+        "{first}"
+    );
+
+    let a = post(
+        r.addr,
+        "/upload",
+        &s.cookie,
+        "",
+        &format!("csrf={}", s.csrf),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.header("location").as_deref(), Some("/upload"));
+    let done = upload_done(&r, &s);
+    let page = unescape(&get(r.addr, "/upload", &host, Some(&s.cookie)).body);
+    assert!(page.contains("Unggah ke kantor"), "{page}");
+    assert!(
+        done.contains("Tidak ada sambungan ke kantor sekarang; paket tetap aman di antrean"),
+        "{done}"
+    );
+    assert!(done.contains("Belum dicoba; tetap di antrean."), "{done}");
+    let store = Store::open(&r.home).unwrap();
+    let entry = store.find_by_visit(&v.id.to_string()).unwrap().unwrap();
+    assert_eq!(entry.state, State::Sealed);
+    assert!(done.contains(&entry.packet_id), "{done}");
+}

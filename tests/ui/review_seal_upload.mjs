@@ -61,6 +61,7 @@ try {
   const drafts = page.locator('section[aria-labelledby=h-drafts]');
   const row = drafts.getByRole('row').filter({ hasText: 'Warga Contoh 2' });
   await row.getByText('Semua diambil (12/12)').waitFor();
+  await row.getByRole('link', { name: 'Periksa: Warga Contoh 2' }).waitFor();
   await shot(page, shots, 'R2-beranda-lanjutkan');
   const resume = row.getByRole('link', { name: 'Lanjutkan: Warga Contoh 2' });
   await resume.focus();

@@ -5,6 +5,7 @@ action-seal = Seal the visit
 action-upload = Upload now
 action-continue = Continue
 action-continue-label = Continue: { $who }
+action-review-label = Review: { $who }
 
 review-title = Review the visit
 review-reference = NIK / worklist

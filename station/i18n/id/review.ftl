@@ -5,6 +5,7 @@ action-seal = Segel kunjungan
 action-upload = Unggah sekarang
 action-continue = Lanjutkan
 action-continue-label = Lanjutkan: { $who }
+action-review-label = Periksa: { $who }
 
 review-title = Periksa kunjungan
 review-reference = NIK / daftar
