@@ -282,6 +282,10 @@ fn a_synthetic_visit_is_reviewed_sealed_and_uploaded_in_chromium_and_its_packet_
         &[&ui.url, TRAINING_PASSPHRASE, shots.to_str().unwrap()],
     );
     let packet_id = shown["packet_id"].as_str().unwrap();
+    eprintln!("review_seal_upload: {shown}");
+    // The review with its face photo and eleven thumbnails stays light.
+    let review_bytes = shown["review_bytes"].as_u64().unwrap();
+    assert!(review_bytes > 20_000 && review_bytes < 200_000, "{shown}");
     assert!(
         shown["receipt"]
             .as_str()

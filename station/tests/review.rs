@@ -131,7 +131,7 @@ fn a_synthetic_visit_is_reviewed_with_its_scores_and_sealed_into_the_queue() {
     assert!(html.contains("Siti Aminah") && html.contains(&format!("NIK {NIK}")));
     // Each finger's row shows its own jemput-fq score from the draft, or its exception.
     for (p, slot) in &v.captures.fingers {
-        let row = section(&html, &format!("id=\"finger-{:02}\"", p.code()), "</tr>");
+        let row = section(&html, &format!("id=\"finger-{:02}\"", p.code()), "</li>");
         match slot {
             Slot::Captured(c) => {
                 let q = c.quality.as_ref().unwrap();

@@ -63,6 +63,7 @@ try {
   await row.getByText('Semua diambil (12/12)').waitFor();
   await row.getByRole('link', { name: 'Periksa: Warga Contoh 2' }).waitFor();
   await shot(page, shots, 'R2-beranda-lanjutkan');
+  const before = seen.bytes;
   const resume = row.getByRole('link', { name: 'Lanjutkan: Warga Contoh 2' });
   await resume.focus();
   await page.keyboard.press('Enter');
@@ -84,6 +85,9 @@ try {
   for (const t of await page.locator('img.thumb').all()) await t.scrollIntoViewIfNeeded();
   await page.waitForFunction(() => [...document.querySelectorAll('img.thumb')].every((i) => i.complete && i.naturalWidth > 0));
   check(thumbs.length >= 10, `thumbnails: ${JSON.stringify(thumbs)}`);
+  // The review with its thumbnails (the CSS and htmx are already cached by then: no-store
+  // pages, but the assets come back the same).
+  const reviewBytes = seen.bytes - before;
   const small = await smallTargets(page);
   check(small.length === 0, `targets under 44 px: ${small.join(' | ')}`);
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -129,6 +133,7 @@ try {
     packet_id: packetId,
     receipt,
     consent_bottoms: consentBottoms,
+    review_bytes: reviewBytes,
   }));
 } finally {
   await browser.close();
