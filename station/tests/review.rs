@@ -523,3 +523,79 @@ fn upload_now_without_a_link_says_so_and_keeps_the_packet_queued() {
     assert_eq!(entry.state, State::Sealed);
     assert!(done.contains(&entry.packet_id), "{done}");
 }
+
+#[test]
+fn the_seal_pressed_twice_at_once_makes_one_packet_and_an_interrupted_seal_is_finished() {
+    let r = start_with_office();
+    let s = unlocked(&r);
+    let host = r.addr.to_string();
+    let v = synthetic_draft(&r, Sex::Female, 15);
+    let id = v.id;
+    // Two presses of the button at once.
+    let pages: Vec<String> = std::thread::scope(|scope| {
+        let presses: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let a = post(
+                        r.addr,
+                        &format!("/visit/{id}/seal"),
+                        &s.cookie,
+                        "",
+                        &format!("csrf={}", s.csrf),
+                    );
+                    assert_eq!(a.status, 200, "{}", a.body);
+                    unescape(&a.body)
+                })
+            })
+            .collect();
+        presses.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    let store = Store::open(&r.home).unwrap();
+    let packets = store.list().unwrap();
+    assert_eq!(packets.len(), 1, "{packets:?}");
+    for page in &pages {
+        assert!(page.contains(&packets[0].packet_id), "{page}");
+    }
+    assert!(
+        pages.iter().any(|p| p.contains("sudah disegel sebelumnya")),
+        "one press finds the visit sealed: {pages:?}"
+    );
+
+    // A seal that stopped after marking the draft: the review says so, and sealing finishes it.
+    let w = synthetic_draft(&r, Sex::Female, 16);
+    let drafts = KitHome::open(&r.home).unwrap().drafts().unwrap();
+    drafts.mark_sealing(w.id, "paket-terputus").unwrap();
+    let a = get(r.addr, &format!("/visit/{}", w.id), &host, Some(&s.cookie));
+    assert_eq!(
+        a.header("location").unwrap(),
+        format!("/visit/{}/review", w.id)
+    );
+    let review = unescape(
+        &get(
+            r.addr,
+            &format!("/visit/{}/review", w.id),
+            &host,
+            Some(&s.cookie),
+        )
+        .body,
+    );
+    assert!(
+        review.contains("Penyegelan sebelumnya terputus (paket paket-terputus)"),
+        "{review}"
+    );
+    let a = post(
+        r.addr,
+        &format!("/visit/{}/seal", w.id),
+        &s.cookie,
+        "",
+        &format!("csrf={}", s.csrf),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        unescape(&a.body).contains("Kunjungan disegel"),
+        "{}",
+        a.body
+    );
+    assert_eq!(store.list().unwrap().len(), 2);
+    assert!(draft_ids(&r).is_empty());
+}

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path as FsPath;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{Path, State};
@@ -780,12 +780,17 @@ pub async fn file(
 /// What a seal request came to.
 enum Sealed {
     Done(seal::SealOutcome, bool),
+    /// No draft any more: it was sealed into this packet (a second press of the button).
+    Already(String),
     /// The visit is not ready (the draft as it stands now, after any confirmation).
-    NotReady(Visit, Option<String>),
+    NotReady(Box<Visit>, Option<String>),
     /// Warnings were left unconfirmed.
-    Unconfirmed(Visit, Option<String>),
+    Unconfirmed(Box<Visit>, Option<String>),
     Failed(String),
 }
+
+/// One seal at a time: a button pressed twice must not seal one draft into two packets.
+static SEALING: Mutex<()> = Mutex::new(());
 
 fn seal_blocking(
     root: &FsPath,
@@ -793,42 +798,50 @@ fn seal_blocking(
     id: Uuid,
     confirmed: &[String],
 ) -> Sealed {
+    let _one = SEALING.lock().unwrap_or_else(|p| p.into_inner());
     let run = || -> Result<Sealed, String> {
         let home = KitHome::open(root).map_err(|e| e.to_string())?;
         let drafts = home.drafts().map_err(|e| e.to_string())?;
         let sealing = drafts.sealing_marker(id);
         let mut visit = match drafts.load_record(id, identity) {
-            Ok(v) => Some(v),
-            // Sealed already (seal_draft finds its packet and says so).
-            Err(DraftError::NotFound(_)) => None,
-            Err(e) => return Err(e.to_string()),
-        };
-        if let Some(v) = &visit {
-            // The warnings the operator ticked, confirmed in the draft as `jemput visit
-            // confirm` does; the others stay and refuse the seal.
-            let open: Vec<String> = v
-                .nik_warnings()
-                .into_iter()
-                .map(|w| w.code.to_string())
-                .filter(|c| !v.confirmed_warnings.contains(c))
-                .collect();
-            let ticked: Vec<String> = open
-                .iter()
-                .filter(|c| confirmed.contains(c))
-                .cloned()
-                .collect();
-            if !ticked.is_empty() {
-                jemput_kit::new_visit::confirm(&drafts, identity, id, &ticked)
-                    .map_err(|e| e.to_string())?;
-                visit = Some(
-                    drafts
-                        .load_record(id, identity)
-                        .map_err(|e| e.to_string())?,
+            Ok(v) => v,
+            Err(DraftError::NotFound(_)) => {
+                let store =
+                    jemput_kit::store::Store::open(&home.root).map_err(|e| e.to_string())?;
+                return Ok(
+                    match store
+                        .find_by_visit(&id.to_string())
+                        .map_err(|e| e.to_string())?
+                    {
+                        Some(entry) => Sealed::Already(entry.packet_id),
+                        None => Sealed::Failed(DraftError::NotFound(id).to_string()),
+                    },
                 );
             }
-            if ticked.len() < open.len() {
-                return Ok(Sealed::Unconfirmed(visit.expect("loaded"), sealing));
-            }
+            Err(e) => return Err(e.to_string()),
+        };
+        // The warnings the operator ticked, confirmed in the draft as `jemput visit confirm`
+        // does; the others stay and refuse the seal.
+        let open: Vec<String> = visit
+            .nik_warnings()
+            .into_iter()
+            .map(|w| w.code.to_string())
+            .filter(|c| !visit.confirmed_warnings.contains(c))
+            .collect();
+        let ticked: Vec<String> = open
+            .iter()
+            .filter(|c| confirmed.contains(c))
+            .cloned()
+            .collect();
+        if !ticked.is_empty() {
+            jemput_kit::new_visit::confirm(&drafts, identity, id, &ticked)
+                .map_err(|e| e.to_string())?;
+            visit = drafts
+                .load_record(id, identity)
+                .map_err(|e| e.to_string())?;
+        }
+        if ticked.len() < open.len() {
+            return Ok(Sealed::Unconfirmed(Box::new(visit), sealing));
         }
         let (mut store, _) = seal::open_store(&home).map_err(|e| e.to_string())?;
         match seal::seal_draft(&home, &mut store, &drafts, identity, id) {
@@ -838,12 +851,8 @@ fn seal_blocking(
                     .unwrap_or(false);
                 Ok(Sealed::Done(o, online_only))
             }
-            Err(SealError::Packet(PacketError::Incomplete(_))) => match visit {
-                Some(v) => Ok(Sealed::NotReady(v, sealing)),
-                None => Err("the visit is not ready to seal".into()),
-            },
-            Err(SealError::Draft(DraftError::NotFound(_))) => {
-                Ok(Sealed::Failed(format!("{}", DraftError::NotFound(id))))
+            Err(SealError::Packet(PacketError::Incomplete(_))) => {
+                Ok(Sealed::NotReady(Box::new(visit), sealing))
             }
             Err(e) => Err(e.to_string()),
         }
@@ -895,6 +904,16 @@ pub async fn seal(
                 },
             )
         }
+        Sealed::Already(packet_id) => sealed_page(
+            &app,
+            &session,
+            SealedView {
+                packet_id,
+                size: None,
+                now: false,
+                uploading: false,
+            },
+        ),
         Sealed::NotReady(v, sealing) => {
             let mut view = review_view(&app.i18n, lang, &v, sealing);
             view.error = Some("seal-refused".into());
