@@ -37,57 +37,57 @@ use crate::App;
 /// Every message id this module builds in code (the templates' own are read from their source).
 pub fn message_ids_used() -> Vec<String> {
     let mut ids: Vec<String> = [
-        "reason-amputated",
-        "reason-bandaged",
-        "reason-unable-to-sign",
-        "reason-blind",
-        "reason-refused",
-        "reason-device-failure",
-        "reason-poor-quality",
-        "reason-not-detected",
-        "reason-other",
-        "permanence-temporary",
-        "permanence-permanent",
-        "problem-no-consent",
-        "problem-consent-refused",
-        "problem-bad-nik",
-        "problem-unconfirmed",
-        "problem-missing-face",
-        "problem-missing-finger",
-        "problem-missing-signature",
-        "problem-no-documents",
-        "problem-document-exception",
-        "problem-fix-consent",
-        "problem-fix-step",
-        "nik-warning-sex",
-        "nik-warning-birth-date",
-        "sex-male",
-        "sex-female",
-        "step-face",
-        "step-finger",
-        "step-signature",
-        "step-document",
-        "step-location",
-        "signature-kind-signature",
-        "signature-kind-simple-mark",
-        "signature-kind-written-name",
-        "document-akta",
-        "document-kia",
-        "document-kk",
-        "document-all",
-        "visit-unknown",
-        "visit-bad-id",
-        "visit-already-sealed",
+        "review-reason-amputated",
+        "review-reason-bandaged",
+        "review-reason-unable-to-sign",
+        "review-reason-blind",
+        "review-reason-refused",
+        "review-reason-device-failure",
+        "review-reason-poor-quality",
+        "review-reason-not-detected",
+        "review-reason-other",
+        "review-permanence-temporary",
+        "review-permanence-permanent",
+        "review-problem-no-consent",
+        "review-problem-consent-refused",
+        "review-problem-bad-nik",
+        "review-problem-unconfirmed",
+        "review-problem-missing-face",
+        "review-problem-missing-finger",
+        "review-problem-missing-signature",
+        "review-problem-no-documents",
+        "review-problem-document-exception",
+        "review-problem-fix-consent",
+        "review-problem-fix-step",
+        "review-nik-warning-sex",
+        "review-nik-warning-birth-date",
+        "review-sex-male",
+        "review-sex-female",
+        "review-step-face",
+        "review-step-finger",
+        "review-step-signature",
+        "review-step-document",
+        "review-step-location",
+        "review-signature-kind-signature",
+        "review-signature-kind-simple-mark",
+        "review-signature-kind-written-name",
+        "review-document-akta",
+        "review-document-kia",
+        "review-document-kk",
+        "review-document-all",
+        "resume-unknown",
+        "resume-bad-id",
+        "resume-already-sealed",
         "review-failed",
         "seal-refused",
         "seal-failed",
         "seal-confirm-first",
-        "consent-by-resident-short",
-        "consent-by-guardian-short",
+        "review-consent-resident",
+        "review-consent-guardian",
     ]
     .map(String::from)
     .to_vec();
-    ids.extend((1..=10).map(|n| format!("finger-{n}")));
+    ids.extend((1..=10).map(|n| format!("review-finger-{n}")));
     ids
 }
 
@@ -102,25 +102,25 @@ fn tr(i18n: &I18n, lang: Lang, id: &str, args: &[(&str, String)]) -> String {
 
 /// A finger's name, e.g. "jempol kanan".
 fn finger_name(i18n: &I18n, lang: Lang, p: FingerPosition) -> String {
-    tr(i18n, lang, &format!("finger-{}", p.code()), &[])
+    tr(i18n, lang, &format!("review-finger-{}", p.code()), &[])
 }
 
 /// A step as the operator reads it: "Foto wajah", "Sidik jari 07 (telunjuk kiri)".
 pub fn step_text(i18n: &I18n, lang: Lang, step: Step) -> String {
     match step {
-        Step::Location => tr(i18n, lang, "step-location", &[]),
-        Step::Face => tr(i18n, lang, "step-face", &[]),
+        Step::Location => tr(i18n, lang, "review-step-location", &[]),
+        Step::Face => tr(i18n, lang, "review-step-face", &[]),
         Step::Finger(p) => tr(
             i18n,
             lang,
-            "step-finger",
+            "review-step-finger",
             &[
                 ("n", format!("{:02}", p.code())),
                 ("name", finger_name(i18n, lang, p)),
             ],
         ),
-        Step::Signature => tr(i18n, lang, "step-signature", &[]),
-        Step::Document(n) => tr(i18n, lang, "step-document", &[("n", n.to_string())]),
+        Step::Signature => tr(i18n, lang, "review-step-signature", &[]),
+        Step::Document(n) => tr(i18n, lang, "review-step-document", &[("n", n.to_string())]),
     }
 }
 
@@ -139,9 +139,9 @@ pub fn nik_warning_text(
             i18n,
             lang,
             if s == Sex::Female {
-                "sex-female"
+                "review-sex-female"
             } else {
-                "sex-male"
+                "review-sex-male"
             },
             &[],
         )
@@ -153,13 +153,13 @@ pub fn nik_warning_text(
         (nik::WARN_SEX, Some(s), _) => tr(
             i18n,
             lang,
-            "nik-warning-sex",
+            "review-nik-warning-sex",
             &[("nik", sex_word(info.sex)), ("entered", sex_word(s))],
         ),
         (nik::WARN_BIRTH_DATE, _, Some(d)) => tr(
             i18n,
             lang,
-            "nik-warning-birth-date",
+            "review-nik-warning-birth-date",
             &[
                 (
                     "nik",
@@ -177,15 +177,17 @@ pub fn nik_warning_text(
 
 fn reason_text(i18n: &I18n, lang: Lang, r: &ExceptionReason) -> String {
     let id = match r {
-        ExceptionReason::Amputated => "reason-amputated",
-        ExceptionReason::BandagedOrInjured => "reason-bandaged",
-        ExceptionReason::UnableToSign => "reason-unable-to-sign",
-        ExceptionReason::Blind => "reason-blind",
-        ExceptionReason::Refused => "reason-refused",
-        ExceptionReason::DeviceFailure => "reason-device-failure",
-        ExceptionReason::PoorQuality => "reason-poor-quality",
-        ExceptionReason::NotDetected => "reason-not-detected",
-        ExceptionReason::Other(t) => return tr(i18n, lang, "reason-other", &[("text", t.clone())]),
+        ExceptionReason::Amputated => "review-reason-amputated",
+        ExceptionReason::BandagedOrInjured => "review-reason-bandaged",
+        ExceptionReason::UnableToSign => "review-reason-unable-to-sign",
+        ExceptionReason::Blind => "review-reason-blind",
+        ExceptionReason::Refused => "review-reason-refused",
+        ExceptionReason::DeviceFailure => "review-reason-device-failure",
+        ExceptionReason::PoorQuality => "review-reason-poor-quality",
+        ExceptionReason::NotDetected => "review-reason-not-detected",
+        ExceptionReason::Other(t) => {
+            return tr(i18n, lang, "review-reason-other", &[("text", t.clone())])
+        }
     };
     tr(i18n, lang, id, &[])
 }
@@ -205,8 +207,8 @@ fn exception_view(i18n: &I18n, lang: Lang, id: Uuid, e: &Exception) -> Exception
             i18n,
             lang,
             match e.permanence {
-                Permanence::Temporary => "permanence-temporary",
-                Permanence::Permanent => "permanence-permanent",
+                Permanence::Temporary => "review-permanence-temporary",
+                Permanence::Permanent => "review-permanence-permanent",
             },
             &[],
         ),
@@ -292,9 +294,9 @@ fn capture_view(i18n: &I18n, lang: Lang, id: Uuid, c: &Capture) -> CaptureView {
             .unwrap_or_default(),
         kind: c.signature_kind.map(|k| {
             let id = match k {
-                SignatureKind::SimpleMark => "signature-kind-simple-mark",
-                SignatureKind::WrittenName => "signature-kind-written-name",
-                SignatureKind::Signature => "signature-kind-signature",
+                SignatureKind::SimpleMark => "review-signature-kind-simple-mark",
+                SignatureKind::WrittenName => "review-signature-kind-written-name",
+                SignatureKind::Signature => "review-signature-kind-signature",
             };
             tr(i18n, lang, id, &[])
         }),
@@ -387,7 +389,7 @@ fn problem_view(i18n: &I18n, lang: Lang, id: Uuid, p: &Problem) -> Option<Proble
             tr(
                 i18n,
                 lang,
-                "problem-fix-step",
+                "review-problem-fix-step",
                 &[("step", step_text(i18n, lang, s))],
             ),
         ))
@@ -396,31 +398,31 @@ fn problem_view(i18n: &I18n, lang: Lang, id: Uuid, p: &Problem) -> Option<Proble
         // Shown as checkboxes to confirm instead.
         Problem::Unconfirmed(_) => return None,
         Problem::NoConsent => (
-            tr(i18n, lang, "problem-no-consent", &[]),
+            tr(i18n, lang, "review-problem-no-consent", &[]),
             Some((
                 format!("/visit/{id}/consent"),
-                tr(i18n, lang, "problem-fix-consent", &[]),
+                tr(i18n, lang, "review-problem-fix-consent", &[]),
             )),
         ),
-        Problem::ConsentRefused => (tr(i18n, lang, "problem-consent-refused", &[]), None),
+        Problem::ConsentRefused => (tr(i18n, lang, "review-problem-consent-refused", &[]), None),
         Problem::BadNik(e) => (
             tr(
                 i18n,
                 lang,
-                "problem-bad-nik",
+                "review-problem-bad-nik",
                 &[("why", crate::pages::visit::half(e, lang))],
             ),
             None,
         ),
         Problem::MissingFace => (
-            tr(i18n, lang, "problem-missing-face", &[]),
+            tr(i18n, lang, "review-problem-missing-face", &[]),
             step_link(Step::Face),
         ),
         Problem::MissingFinger(f) => (
             tr(
                 i18n,
                 lang,
-                "problem-missing-finger",
+                "review-problem-missing-finger",
                 &[
                     ("n", format!("{:02}", f.code())),
                     ("name", finger_name(i18n, lang, *f)),
@@ -429,16 +431,17 @@ fn problem_view(i18n: &I18n, lang: Lang, id: Uuid, p: &Problem) -> Option<Proble
             step_link(Step::Finger(*f)),
         ),
         Problem::MissingSignature => (
-            tr(i18n, lang, "problem-missing-signature", &[]),
+            tr(i18n, lang, "review-problem-missing-signature", &[]),
             step_link(Step::Signature),
         ),
         Problem::NoDocuments => (
-            tr(i18n, lang, "problem-no-documents", &[]),
+            tr(i18n, lang, "review-problem-no-documents", &[]),
             step_link(Step::Document(1)),
         ),
-        Problem::DocumentExceptionWithBiometrics => {
-            (tr(i18n, lang, "problem-document-exception", &[]), None)
-        }
+        Problem::DocumentExceptionWithBiometrics => (
+            tr(i18n, lang, "review-problem-document-exception", &[]),
+            None,
+        ),
     };
     Some(ProblemView { text, link })
 }
@@ -450,12 +453,12 @@ fn review_view(i18n: &I18n, lang: Lang, v: &Visit, sealing: Option<String>) -> R
         ResidentRef::Worklist(w) => w.clone(),
     };
     let consent = v.consent.as_ref().map(|c| match (&c.given_by, c.given) {
-        (_, false) => tr(i18n, lang, "problem-consent-refused", &[]),
-        (ConsentBy::Resident, true) => tr(i18n, lang, "consent-by-resident-short", &[]),
+        (_, false) => tr(i18n, lang, "review-problem-consent-refused", &[]),
+        (ConsentBy::Resident, true) => tr(i18n, lang, "review-consent-resident", &[]),
         (ConsentBy::Guardian(name), true) => tr(
             i18n,
             lang,
-            "consent-by-guardian-short",
+            "review-consent-guardian",
             &[("name", name.clone())],
         ),
     });
@@ -507,7 +510,7 @@ fn review_view(i18n: &I18n, lang: Lang, v: &Visit, sealing: Option<String>) -> R
             .document_exceptions
             .iter()
             .map(|(d, e)| DocumentExceptionView {
-                what: tr(i18n, lang, &format!("document-{}", d.code()), &[]),
+                what: tr(i18n, lang, &format!("review-document-{}", d.code()), &[]),
                 exception: exception_view(i18n, lang, id, e),
             })
             .collect(),
@@ -608,7 +611,7 @@ async fn lookup(app: &Arc<App>, session: &Session, id: &str) -> Result<(Uuid, Fo
             app,
             session,
             StatusCode::NOT_FOUND,
-            "visit-bad-id",
+            "resume-bad-id",
             id.to_string(),
         ));
     };
@@ -622,7 +625,7 @@ async fn lookup(app: &Arc<App>, session: &Session, id: &str) -> Result<(Uuid, Fo
             app,
             session,
             StatusCode::NOT_FOUND,
-            "visit-unknown",
+            "resume-unknown",
             id.to_string(),
         )),
         Ok(Found::Sealed(packet_id)) => Err(sealed_page(
@@ -877,7 +880,7 @@ pub async fn seal(
             &app,
             &session,
             StatusCode::NOT_FOUND,
-            "visit-bad-id",
+            "resume-bad-id",
             id.to_string(),
         );
     };
