@@ -291,6 +291,42 @@ fn a_missing_finger_refuses_the_seal_naming_it_and_where_to_take_it() {
         .captures
         .fingers
         .remove(&FingerPosition::new(3).unwrap());
+    // And the face as the camera step records it: its checks, one failed, forced on the third
+    // attempt.
+    use jemput_core::imaging::face::{Bound, CheckResult, FaceReport};
+    let Some(Slot::Captured(face)) = &mut visit.captures.face else {
+        panic!("a synthetic face")
+    };
+    let report = FaceReport {
+        algorithms: vec!["jemput-face/1".into()],
+        passed: false,
+        checks: vec![
+            CheckResult::measure(
+                "sharpness",
+                412.5,
+                150.0,
+                Bound::AtLeast,
+                "var",
+                ("tajam", "sharp"),
+                ("buram", "blurred"),
+            ),
+            CheckResult::measure(
+                "highlights_clipped",
+                0.031,
+                0.02,
+                Bound::AtMost,
+                "fraction",
+                ("terang cukup", "exposure fine"),
+                ("kurangi cahaya", "less light"),
+            ),
+        ],
+        width: 480,
+        height: 640,
+    };
+    face.quality = None;
+    face.retries = 2;
+    face.forced = true;
+    face.face_checks = Some(Box::new(report));
     drafts.save_visit(&visit).unwrap();
 
     // Resume goes to the finger's step; home says where the visit stopped.
@@ -328,6 +364,25 @@ fn a_missing_finger_refuses_the_seal_naming_it_and_where_to_take_it() {
         "{}",
         a.body
     );
+    // The face: every check with its value and threshold, the failed one marked, and the
+    // face's score (50 · the weakest check's margin: 0.02 / 0.031 → 32).
+    let face_part = section(&unescape(&a.body), "id=\"h-face\"", "</section>").to_string();
+    for want in [
+        "Ketajaman",
+        "412.50 var",
+        "≥ 150.00 var",
+        "Bagian terlalu terang",
+        "0.03 fraction",
+        "≤ 0.02 fraction",
+        "kurangi cahaya",
+        "gagal",
+        "lulus",
+        "Skor 32",
+        "3 percobaan",
+        "diambil paksa",
+    ] {
+        assert!(face_part.contains(want), "{want}: {face_part}");
+    }
     // Only the missing finger is named.
     assert!(
         !unescape(&a.body).contains("Sidik jari 04 (jari manis kanan) belum"),

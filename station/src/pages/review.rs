@@ -88,6 +88,11 @@ pub fn message_ids_used() -> Vec<String> {
     .map(String::from)
     .to_vec();
     ids.extend((1..=10).map(|n| format!("review-finger-{n}")));
+    ids.extend(
+        FACE_CHECKS
+            .iter()
+            .map(|c| format!("review-face-check-{}", c.replace('_', "-"))),
+    );
     ids
 }
 
@@ -98,6 +103,29 @@ fn tr(i18n: &I18n, lang: Lang, id: &str, args: &[(&str, String)]) -> String {
         a.set(k.to_string(), v.clone());
     }
     i18n.text(lang, id, Some(&a))
+}
+
+/// The face checks core runs, whose names the station words itself.
+const FACE_CHECKS: [&str; 8] = [
+    "width",
+    "height",
+    "aspect_ratio",
+    "highlights_clipped",
+    "shadows_clipped",
+    "sharpness",
+    "background_uniform",
+    "background_colour",
+];
+
+/// A face check's name in the operator's words; a check the station does not know (a plugged-in
+/// one) by its id.
+fn face_check_name(i18n: &I18n, lang: Lang, check: &str) -> String {
+    let id = format!("review-face-check-{}", check.replace('_', "-"));
+    if i18n.has(lang, &id) {
+        tr(i18n, lang, &id, &[])
+    } else {
+        check.to_string()
+    }
 }
 
 /// A finger's name, e.g. "jempol kanan".
@@ -275,7 +303,7 @@ fn capture_view(i18n: &I18n, lang: Lang, id: Uuid, c: &Capture) -> CaptureView {
                 f.checks
                     .iter()
                     .map(|k| CheckView {
-                        check: k.check.clone(),
+                        check: face_check_name(i18n, lang, &k.check),
                         passed: k.passed,
                         value: format!("{:.2}", k.value),
                         threshold: format!("{:.2}", k.threshold),
