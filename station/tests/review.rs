@@ -171,10 +171,16 @@ fn a_synthetic_visit_is_reviewed_with_its_scores_and_sealed_into_the_queue() {
         Some(&s.cookie),
     );
     assert_eq!(a.status, 200, "{}", a.body);
-    assert_eq!(a.header("content-type").as_deref(), Some("image/png"));
+    assert_eq!(a.header("content-type").as_deref(), Some("image/jpeg"));
     assert_eq!(a.header("cache-control").as_deref(), Some("no-store"));
-    // (The body is read as lossy UTF-8: the PNG signature's first byte is not UTF-8.)
-    assert!(a.body.starts_with("\u{FFFD}PNG\r\n"), "{:?}", &a.body[..8]);
+    // A small JPEG (the body is read as lossy UTF-8: its SOI marker is not UTF-8).
+    assert!(
+        a.body.starts_with("\u{FFFD}\u{FFFD}\u{FFFD}"),
+        "{:?}",
+        &a.body[..8]
+    );
+    let size: usize = a.header("content-length").unwrap().parse().unwrap();
+    assert!(size > 1_000 && size < 12_000, "{size}");
     for bad in ["visit.json", "finger-07.wsq", "..%2Fsealing"] {
         let a = get(
             r.addr,

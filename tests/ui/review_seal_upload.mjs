@@ -61,9 +61,13 @@ try {
   const drafts = page.locator('section[aria-labelledby=h-drafts]');
   const row = drafts.getByRole('row').filter({ hasText: 'Warga Contoh 2' });
   await row.getByText('Semua diambil (12/12)').waitFor();
+  // The row's links are touch-sized too.
+  for (const name of ['Lanjutkan: Warga Contoh 2', 'Periksa: Warga Contoh 2']) {
+    const box = await row.getByRole('link', { name }).boundingBox();
+    check(box && box.width >= 44 && box.height >= 44, `${name}: ${JSON.stringify(box)}`);
+  }
   await row.getByRole('link', { name: 'Periksa: Warga Contoh 2' }).waitFor();
   await shot(page, shots, 'R2-beranda-lanjutkan');
-  const before = seen.bytes;
   const resume = row.getByRole('link', { name: 'Lanjutkan: Warga Contoh 2' });
   await resume.focus();
   await page.keyboard.press('Enter');
@@ -85,9 +89,12 @@ try {
   for (const t of await page.locator('img.thumb').all()) await t.scrollIntoViewIfNeeded();
   await page.waitForFunction(() => [...document.querySelectorAll('img.thumb')].every((i) => i.complete && i.naturalWidth > 0));
   check(thumbs.length >= 10, `thumbnails: ${JSON.stringify(thumbs)}`);
-  // The review with its thumbnails (the CSS and htmx are already cached by then: no-store
-  // pages, but the assets come back the same).
-  const reviewBytes = seen.bytes - before;
+  // The review's weight: the page and everything it loaded (CSS, htmx, thumbnails), as the
+  // browser's own resource timing counts the bodies.
+  const reviewLoads = await page.evaluate(() =>
+    [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+      .map((e) => [new URL(e.name).pathname, e.encodedBodySize]));
+  const reviewBytes = reviewLoads.reduce((n, [, size]) => n + size, 0);
   const small = await smallTargets(page);
   check(small.length === 0, `targets under 44 px: ${small.join(' | ')}`);
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -106,6 +113,7 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Kunjungan disegel' }).waitFor();
   const packetId = (await page.locator('#packet-id').innerText()).trim();
   check(/^[0-9A-Za-z-]{10,}$/.test(packetId), `packet id ${packetId}`);
+  check((await smallTargets(page)).length === 0, `sealed page: targets under 44 px: ${await smallTargets(page)}`);
   await shot(page, shots, 'R5-disegel');
 
   // Upload now: the training hub signs for it.
@@ -115,6 +123,7 @@ try {
   await result.waitFor({ timeout: 90000 });
   const receipt = (await result.innerText()).replace(/\s+/g, ' ');
   check(receipt.includes('Diterima kantor'), `upload result: ${receipt}`);
+  check((await smallTargets(page)).length === 0, `upload page: targets under 44 px: ${await smallTargets(page)}`);
   await shot(page, shots, 'R6-unggah');
 
   // Home: nothing left in progress for the resident, the queue counts it received.
@@ -134,6 +143,7 @@ try {
     receipt,
     consent_bottoms: consentBottoms,
     review_bytes: reviewBytes,
+    review_loads: reviewLoads,
   }));
 } finally {
   await browser.close();

@@ -734,32 +734,48 @@ pub async fn review(
     review_page(&app, &session, StatusCode::OK, view)
 }
 
-/// The longer side of a fingerprint's thumbnail, in pixels.
-const THUMB_PX: u32 = 160;
+/// The longer side of a fingerprint's thumbnail, in pixels (shown at 80: twice for sharp
+/// screens).
+const FINGER_THUMB_PX: u32 = 160;
+/// The longer side of a photo's thumbnail (the face, a document, a proof photo).
+const PHOTO_THUMB_PX: u32 = 320;
+/// JPEG quality of the thumbnails.
+const THUMB_QUALITY: u8 = 75;
 
-/// A capture file as the browser shows it: JPEG and PNG as they are, WSQ decoded to PNG.
+/// `img` scaled down to fit `max` pixels on its longer side (a smaller one is kept as it is).
+fn fit(img: image::DynamicImage, max: u32) -> image::DynamicImage {
+    if img.width().max(img.height()) <= max {
+        img
+    } else {
+        img.thumbnail(max, max)
+    }
+}
+
+fn jpeg(img: &image::DynamicImage) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, THUMB_QUALITY)
+        .encode_image(img)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// A capture file as the review shows it: a small JPEG of a photo or a WSQ fingerprint (the
+/// review shows that a capture is there and how it looks, not its ridges: eleven full images
+/// would weigh megabytes), a PNG (the signature) as it is.
 fn viewable_bytes(name: &str, bytes: Vec<u8>) -> Result<(&'static str, Vec<u8>), String> {
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
-        Ok(("image/jpeg", bytes))
+        let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+            .map_err(|e| e.to_string())?;
+        Ok(("image/jpeg", jpeg(&fit(img, PHOTO_THUMB_PX))?))
     } else if lower.ends_with(".png") {
         Ok(("image/png", bytes))
     } else if lower.ends_with(".wsq") {
         let d = jemput_wsq::decode(&bytes).map_err(|e| e.to_string())?.image;
         let img = image::GrayImage::from_raw(d.width, d.height, d.pixels)
             .ok_or("the WSQ image has the wrong number of pixels")?;
-        // A thumbnail: the review shows that the finger is there, not its ridges (and ten full
-        // 500 ppi images would weigh megabytes).
-        let scale = (THUMB_PX as f32 / img.width().max(img.height()) as f32).min(1.0);
-        let img = image::imageops::thumbnail(
-            &img,
-            ((img.width() as f32 * scale) as u32).max(1),
-            ((img.height() as f32 * scale) as u32).max(1),
-        );
-        let mut png = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .map_err(|e| e.to_string())?;
-        Ok(("image/png", png))
+        let img = fit(image::DynamicImage::ImageLuma8(img), FINGER_THUMB_PX);
+        Ok(("image/jpeg", jpeg(&img)?))
     } else {
         Err(format!("{name} is not an image"))
     }
