@@ -398,6 +398,34 @@ fn a_missing_finger_refuses_the_seal_naming_it_and_where_to_take_it() {
     // Nothing sealed, nothing lost.
     assert_eq!(draft_ids(&r), [id]);
     assert!(Store::open(&r.home).unwrap().list().unwrap().is_empty());
+
+    // A visit just started, without consent yet: it resumes at consent, and home says so.
+    let fresh = start(
+        &home,
+        &drafts,
+        &NewVisit {
+            nik: Some(NIK.into()),
+            name: Some("Budi Baru".into()),
+            category: Some(Category::Sakit),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let a = get(
+        r.addr,
+        &format!("/visit/{}", fresh.id),
+        &host,
+        Some(&s.cookie),
+    );
+    assert_eq!(
+        a.header("location").unwrap(),
+        format!("/visit/{}/consent", fresh.id)
+    );
+    let home_page = unescape(&get(r.addr, "/home", &host, Some(&s.cookie)).body);
+    assert!(
+        home_page.contains("Berikutnya: Persetujuan (0/12)"),
+        "{home_page}"
+    );
 }
 
 #[test]

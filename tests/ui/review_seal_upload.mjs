@@ -67,6 +67,7 @@ try {
     check(box && box.width >= 44 && box.height >= 44, `${name}: ${JSON.stringify(box)}`);
   }
   await row.getByRole('link', { name: 'Periksa: Warga Contoh 2' }).waitFor();
+  await drafts.scrollIntoViewIfNeeded();
   await shot(page, shots, 'R2-beranda-lanjutkan');
   const resume = row.getByRole('link', { name: 'Lanjutkan: Warga Contoh 2' });
   await resume.focus();

@@ -112,6 +112,7 @@ review-step-face = Face photo
 review-step-finger = Finger { $n } ({ $name })
 review-step-signature = Signature
 review-step-document = Document photo { $n }
+resume-consent = Consent
 resume-next = Next: { $step } ({ $done }/{ $needed })
 resume-all-captured = All captured ({ $done }/{ $needed })
 resume-column = Action

@@ -112,6 +112,7 @@ review-step-face = Foto wajah
 review-step-finger = Sidik jari { $n } ({ $name })
 review-step-signature = Tanda tangan
 review-step-document = Foto dokumen { $n }
+resume-consent = Persetujuan
 resume-next = Berikutnya: { $step } ({ $done }/{ $needed })
 resume-all-captured = Semua diambil ({ $done }/{ $needed })
 resume-column = Tindakan

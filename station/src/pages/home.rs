@@ -83,11 +83,12 @@ pub async fn page(State(app): State<Arc<App>>, Extension(session): Extension<Ses
     match gathered.map_err(|e| e.to_string()).and_then(|r| r) {
         Ok(mut view) => {
             for d in &mut view.drafts {
-                d.next_text = d
-                    .next_step
-                    .as_deref()
-                    .and_then(|s| s.parse::<jemput_kit::visit::Step>().ok())
-                    .map(|s| super::review::step_text(&app.i18n, session.lang, s));
+                d.next_text = match d.next_step.as_deref() {
+                    Some("consent") => Some(app.i18n.text(session.lang, "resume-consent", None)),
+                    s => s
+                        .and_then(|s| s.parse::<jemput_kit::visit::Step>().ok())
+                        .map(|s| super::review::step_text(&app.i18n, session.lang, s)),
+                };
             }
             app.pages
                 .page(StatusCode::OK, "home.html", &Ctx { base, page: view })

@@ -59,6 +59,7 @@ pub fn message_ids_used() -> Vec<String> {
         "review-problem-document-exception",
         "review-problem-fix-consent",
         "review-problem-fix-step",
+        "resume-consent",
         "review-nik-warning-sex",
         "review-nik-warning-birth-date",
         "review-sex-male",

@@ -98,7 +98,8 @@ pub struct DraftRow {
     pub refused: bool,
     /// The draft could not be read (the error, for a technician).
     pub error: Option<String>,
-    /// The step the visit reached (the first capture it lacks), as a step id (`finger-07`).
+    /// The step the visit reached: `consent` when it has none yet, else the first capture it
+    /// lacks as a step id (`finger-07`).
     pub next_step: Option<String>,
     /// Captures filled (or excepted) and needed.
     pub done: usize,
@@ -220,7 +221,12 @@ pub fn home_view(
                         problems: v.readiness().len(),
                         refused: v.consent.as_ref().is_some_and(|c| !c.given),
                         error: None,
-                        next_step: progress::first_missing(v).map(|s| s.id()),
+                        // Consent comes before every capture (`/visit/{id}` goes there first).
+                        next_step: if v.consent.is_none() {
+                            Some("consent".to_string())
+                        } else {
+                            progress::first_missing(v).map(|s| s.id())
+                        },
                         done: progress::count(v).0,
                         needed: progress::count(v).1,
                         next_text: None,
