@@ -104,3 +104,49 @@ fn a_marker_for_a_packet_that_never_landed_seals_normally() {
     assert!(o.path.is_file());
     assert_eq!(store.list().unwrap().len(), 1);
 }
+
+#[test]
+fn sealing_a_sealed_visit_again_returns_its_packet() {
+    let (_d, home, identity, id) = setup();
+    let (mut store, _) = seal::open_store(&home).unwrap();
+    let drafts = home.drafts().unwrap();
+    let first = seal::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    let again = seal::seal_draft(&home, &mut store, &drafts, &identity, id).unwrap();
+    assert_eq!(again.packet_id, first.packet_id);
+    assert_eq!(store.list().unwrap().len(), 1);
+}
+
+/// Two seals of one draft at the same instant (a button pressed twice, two `jemput seal`
+/// processes: each opens the queue itself) make one packet, and both say which.
+#[test]
+fn two_seals_of_one_draft_at_once_make_one_packet() {
+    for round in 0..4 {
+        let (_d, home, identity, id) = setup();
+        let start = std::sync::Barrier::new(2);
+        let outcomes: Vec<_> = std::thread::scope(|s| {
+            let seal_one = || {
+                let (mut store, _) = seal::open_store(&home).unwrap();
+                let drafts = home.drafts().unwrap();
+                start.wait();
+                seal::seal_draft(&home, &mut store, &drafts, &identity, id)
+            };
+            let a = s.spawn(seal_one);
+            let b = s.spawn(seal_one);
+            [a.join().unwrap(), b.join().unwrap()]
+        })
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|e| panic!("round {round}: a seal failed: {e}")))
+        .collect();
+        assert_eq!(
+            outcomes[0].packet_id, outcomes[1].packet_id,
+            "round {round}"
+        );
+        let (store, _) = seal::open_store(&home).unwrap();
+        assert_eq!(
+            store.list().unwrap().len(),
+            1,
+            "round {round}: packets in the queue"
+        );
+        assert!(home.drafts().unwrap().list().unwrap().is_empty());
+    }
+}

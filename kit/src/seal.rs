@@ -61,7 +61,8 @@ pub struct SealOutcome {
 /// Seals one draft: load and decrypt it, seal, commit the packet to the queue, then remove the draft.
 ///
 /// Until the queue commit returns, the draft is untouched: a failure (size limit, full disk, crash)
-/// loses nothing.
+/// loses nothing. Seals are one at a time on a kit ([`Drafts::lock_for_sealing`]), so a draft
+/// sealed twice at once gives one packet, and sealing a draft already sealed returns its packet.
 pub fn seal_draft(
     home: &KitHome,
     store: &mut Store,
@@ -69,6 +70,7 @@ pub fn seal_draft(
     identity: &age::x25519::Identity,
     visit_id: Uuid,
 ) -> Result<SealOutcome, SealError> {
+    let _one_at_a_time = drafts.lock_for_sealing()?;
     // A crash after the packet file landed (adopted by recovery, found by the draft's sealing
     // marker) or after the queue commit (found by visit id) but before the draft was removed
     // leaves a draft that is already sealed: finish removing it instead of sealing it twice.

@@ -199,9 +199,24 @@ impl Drafts {
         std::fs::read_to_string(self.visit_dir(id).join(SEALING)).ok()
     }
 
-    /// Removes a draft once its packet is committed to the queue.
+    /// Takes the kit's seal lock (an exclusive `flock` on the drafts directory), held until the
+    /// returned file is dropped. Two seals of one draft at once — a button pressed twice, two
+    /// `jemput seal` processes — would each find no packet yet and seal the draft twice; under
+    /// the lock the second finds the first's packet instead. Waits while another seal holds it.
+    pub fn lock_for_sealing(&self) -> Result<std::fs::File, DraftError> {
+        fsutil::ensure_dir(&self.dir, 0o700).map_err(io_err("create", &self.dir))?;
+        let dir = std::fs::File::open(&self.dir).map_err(io_err("open", &self.dir))?;
+        dir.lock().map_err(io_err("lock", &self.dir))?;
+        Ok(dir)
+    }
+
+    /// Removes a draft once its packet is committed to the queue. A draft already gone (sealed
+    /// and removed before) is no error.
     pub fn remove(&self, id: Uuid) -> Result<(), DraftError> {
         let dir = self.visit_dir(id);
+        if !dir.exists() {
+            return Ok(());
+        }
         // Remove the record first: a crash midway leaves no loadable half-draft.
         let record = dir.join(RECORD);
         if record.exists() {
