@@ -52,6 +52,11 @@ pub const FILES: &[(Lang, &str, &str)] = &[
     (Lang::Id, "home.ftl", include_str!("../i18n/id/home.ftl")),
     (Lang::Id, "visit.ftl", include_str!("../i18n/id/visit.ftl")),
     (
+        Lang::Id,
+        "problems.ftl",
+        include_str!("../i18n/id/problems.ftl"),
+    ),
+    (
         Lang::En,
         "station.ftl",
         include_str!("../i18n/en/station.ftl"),
@@ -63,6 +68,11 @@ pub const FILES: &[(Lang, &str, &str)] = &[
     ),
     (Lang::En, "home.ftl", include_str!("../i18n/en/home.ftl")),
     (Lang::En, "visit.ftl", include_str!("../i18n/en/visit.ftl")),
+    (
+        Lang::En,
+        "problems.ftl",
+        include_str!("../i18n/en/problems.ftl"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

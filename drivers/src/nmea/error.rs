@@ -78,3 +78,18 @@ impl From<NmeaError> for DeviceError {
         }
     }
 }
+
+impl NmeaError {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use crate::error::{Awaited, Fault};
+        match self {
+            // Nothing readable on the port: not a receiver at this baud rate, or a dead one.
+            NmeaError::NoData { .. } => Fault::DeviceFault,
+            NmeaError::NoFix { .. } => Fault::Timeout(Awaited::Fix),
+            NmeaError::Cancelled => Fault::Cancelled,
+            NmeaError::Disconnected { .. } => Fault::Unplugged,
+            NmeaError::Link { source, .. } => source.fault(),
+        }
+    }
+}
