@@ -1,12 +1,14 @@
 //! A busy hub: `429` or `503` with `Retry-After` (its connection caps, a kit's limit of open
 //! uploads). `jemput upload` asks once, says "the hub is busy, retry after N s" and leaves every
-//! packet queued rather than asking again and again; `jemput sync` says the same; the agent's wait
-//! is in `kit/src/upload/agent.rs`'s tests.
+//! packet queued rather than asking again and again — against a stub and against a real hub at its
+//! limit of open uploads per kit; `jemput sync` says the same; the agent's wait is in
+//! `kit/src/upload/agent.rs`'s tests.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use jemput_core::keys::SigningKey;
+use jemput_hub::Registry;
 use jemput_kit::store::State;
 use jemput_kit::upload::Outcome;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -126,6 +128,63 @@ async fn jemput_upload_says_the_hub_is_busy_and_when_to_retry() {
         states[0] == "sealed" || states[0] == "uploading",
         "{states:?}"
     );
+}
+
+#[tokio::test]
+async fn a_real_hub_at_its_limit_of_open_uploads_is_asked_again_only_after_its_retry_after() {
+    let kit = Kit::new();
+    let waiting = kit.queue_packet(2_000);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let mut config = jemput_hub::init(&data).unwrap();
+    config.max_open_uploads_per_kit = 1;
+    config.save(&data).unwrap();
+    Registry::open(&data)
+        .unwrap()
+        .add("kit-test", &kit.key.public(), None)
+        .unwrap();
+    let h = jemput_hub::spawn_local(&data).unwrap();
+    // The kit already holds one unfinished upload (of a packet no longer in its queue).
+    let (mut visit, files) = small_visit();
+    visit.id = uuid::Uuid::new_v4();
+    let other = seal_with(
+        &kit.key,
+        std::slice::from_ref(&kit.office.keys.recipient),
+        &visit,
+        &files,
+    );
+    let prelude_len = jemput_core::packet::parse_prelude(&other.bytes)
+        .unwrap()
+        .payload_offset;
+    let tus = jemput_kit::upload::tus::TusClient::new(
+        jemput_kit::upload::parse_endpoint(&h.url).unwrap(),
+        Some(jemput_kit::upload::tus::KitAuth {
+            kit_id: "kit-test".into(),
+            key: kit.key_copy(),
+        }),
+    );
+    tus.create(
+        other.bytes.len() as u64,
+        &[("packet", &other.bytes[..prelude_len])],
+    )
+    .await
+    .unwrap();
+
+    let (store, report) = kit.drain(&h.url, Some(h.hub_key)).await;
+    let stopped = report.stopped.as_deref().unwrap();
+    assert!(
+        stopped.contains("the hub is busy, retry after 60 s (HTTP 429"),
+        "{stopped}"
+    );
+    assert_eq!(report.retry_after_secs, Some(60));
+    assert_eq!(report.packets[0].outcome, Outcome::Failed);
+    assert_eq!(report.packets[0].attempts, 1, "asked once");
+    let state = store.get(&waiting).unwrap().unwrap().state;
+    assert!(
+        matches!(state, State::Sealed | State::Uploading),
+        "{state:?}"
+    );
+    h.shutdown().unwrap();
 }
 
 /// A server answering every request with `503` and `Retry-After: 30`; counts the requests.
