@@ -313,9 +313,20 @@ impl crate::DeviceError {
             E::Cancelled => Fault::Cancelled,
             E::NotSupported(_) => Fault::WrongDevice,
             E::Protocol(_) => Fault::DeviceFault,
+            E::BadData(_) => Fault::BadData,
             E::Io(e) => io_fault(e),
             E::Calibration(source) => boxed_fault(source.as_ref()).unwrap_or(Fault::Other),
         }
+    }
+}
+
+/// The device error for a driver error that has no variant of its own in
+/// [`crate::DeviceError`]: bad data when its fault says so, else a protocol error (the same
+/// message either way).
+pub(crate) fn unusable(fault: Fault, message: String) -> crate::DeviceError {
+    match fault {
+        Fault::BadData => crate::DeviceError::BadData(message),
+        _ => crate::DeviceError::Protocol(message),
     }
 }
 
@@ -404,6 +415,20 @@ mod fault_tests {
         .into();
         assert_eq!(module.fault(), Fault::DeviceFault);
         assert_eq!(DeviceError::Disconnected.fault(), Fault::Unplugged);
+        // Data the device sent that cannot be used stays that through the capture traits, with
+        // the message it always had.
+        let image: DeviceError = crate::ef01::Ef01Error::ImageSize {
+            bytes: 100,
+            expected: 36_864,
+            model: "R307",
+        }
+        .into();
+        assert_eq!(image.fault(), Fault::BadData);
+        assert!(image
+            .to_string()
+            .starts_with("protocol error: the module sent an image of 100 bytes"));
+        let photo: DeviceError = crate::ptp::PtpError::NotJpeg("PNG".into()).into();
+        assert_eq!(photo.fault(), Fault::BadData);
         assert_eq!(
             DeviceError::Io(std::io::Error::from_raw_os_error(16)).fault(),
             Fault::Busy { holder: None }

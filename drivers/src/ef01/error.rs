@@ -232,7 +232,7 @@ impl From<Ef01Error> for DeviceError {
             } => DeviceError::PermissionDenied,
             Ef01Error::NotSupported(what) => DeviceError::NotSupported(what),
             Ef01Error::Cancelled => DeviceError::Cancelled,
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
         }
     }
 }

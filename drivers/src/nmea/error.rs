@@ -74,7 +74,7 @@ impl From<NmeaError> for DeviceError {
                 source: LinkError::PermissionDenied(_),
                 ..
             } => DeviceError::PermissionDenied,
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
         }
     }
 }

@@ -205,7 +205,7 @@ impl From<PtpError> for DeviceError {
             PtpError::Usb { ref source, .. } => source
                 .device_error()
                 .unwrap_or_else(|| DeviceError::Protocol(e.to_string())),
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
         }
     }
 }

@@ -112,7 +112,7 @@ impl From<V4l2Error> for DeviceError {
             }
             V4l2Error::Timeout { waited, .. } => DeviceError::Timeout(waited, "a video frame"),
             V4l2Error::Cancelled => DeviceError::Cancelled,
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
         }
     }
 }

@@ -427,6 +427,19 @@ mod tests {
     }
 
     #[test]
+    fn a_photo_that_is_no_jpeg_is_bad_data_from_the_camera() {
+        let e = CaptureError::Device {
+            what: "taking the face photo (attempt 2)".into(),
+            source: jemput_drivers::ptp::PtpError::NotJpeg("a RAW file".into()).into(),
+        };
+        let p = e.operator_problem();
+        assert_eq!(
+            (p.kind, p.role),
+            (ProblemKind::BadData, Some(DeviceRole::Camera))
+        );
+    }
+
+    #[test]
     fn storage_and_quality_and_missing_devices_are_named() {
         let full = CaptureError::Draft(DraftError::DiskFull {
             path: "/kit/drafts/x.age".into(),
