@@ -456,6 +456,7 @@ fn doctor_passes_a_healthy_kit_and_names_each_problem_with_its_fix() {
         "queue",
         "clock",
         "disk",
+        "permissions",
     ] {
         let s = statuses(&r, check);
         assert!(
@@ -484,6 +485,57 @@ fn doctor_passes_a_healthy_kit_and_names_each_problem_with_its_fix() {
     run(&home, &["config", "remove-recipient", &keys.recipient]).success();
     let r = doctor_json(&home, false);
     assert_eq!(statuses(&r, "office_recipient"), ["error"]);
+}
+
+#[test]
+fn doctor_names_a_home_and_a_queue_open_to_other_users_with_the_chmod_that_fixes_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    let queue = home.join("queue.sqlite");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&home), mode(&queue)), (0o700, 0o600));
+    std::fs::set_permissions(&queue, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let a = run(&home, &["doctor", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let found: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "permissions")
+        .collect();
+    let fix_of = |needle: &str| {
+        let f = found
+            .iter()
+            .find(|f| f["message"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no finding with {needle:?} in {found:#?}"));
+        assert_ne!(f["status"], "ok", "{f}");
+        f["fix"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        fix_of("(mode 755, should be 700)"),
+        format!("chmod 700 {}", home.display())
+    );
+    assert_eq!(
+        fix_of("(mode 644, should be 600)"),
+        format!("chmod 600 {}", queue.display())
+    );
+    // Opening the queue for the check made both private (as every command does): so they are
+    // warnings that they were open, and the next doctor finds all well.
+    assert!(found.iter().all(|f| f["status"] == "warning"), "{found:#?}");
+    assert_eq!((mode(&home), mode(&queue)), (0o700, 0o600));
+    let r = doctor_json(&home, true);
+    assert_eq!(statuses(&r, "permissions"), ["ok"]);
+
+    // The text output shows the fix the same way as every other check.
+    std::fs::set_permissions(&queue, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = stdout(run(&home, &["doctor"]).success());
+    assert!(
+        out.contains("[WARN] permissions")
+            && out.contains(&format!("fix: chmod 600 {}", queue.display())),
+        "{out}"
+    );
 }
 
 #[test]

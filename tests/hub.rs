@@ -745,6 +745,112 @@ async fn a_captured_request_is_accepted_once_and_its_signature_binds_the_body() 
 }
 
 #[tokio::test]
+async fn a_request_captured_before_a_restart_is_refused_after_it() {
+    let Fixture {
+        hub,
+        data,
+        kit,
+        http,
+        _dir,
+        ..
+    } = fixture();
+    let captured = signed(http.get(format!("{}/v1/sync", hub.url)), KIT_ID, &kit);
+    let mut again = captured.try_clone().unwrap();
+    assert_eq!(
+        http.execute(captured).await.unwrap().status(),
+        StatusCode::OK
+    );
+    // The hub stops and starts again on the same data directory (within the replay window).
+    tokio::task::spawn_blocking(move || hub.shutdown().unwrap())
+        .await
+        .unwrap();
+    let hub = jemput_hub::spawn_local(&data).unwrap();
+    again.url_mut().set_port(Some(hub.addr.port())).unwrap();
+    let r = http.execute(again).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body = r.text().await.unwrap();
+    assert!(body.starts_with("replayed request: nonce"), "{body}");
+    // A fresh request of the same kit is served.
+    let fresh = signed(http.get(format!("{}/v1/sync", hub.url)), KIT_ID, &kit);
+    assert_eq!(http.execute(fresh).await.unwrap().status(), StatusCode::OK);
+    tokio::task::spawn_blocking(move || hub.shutdown().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_hub_log_says_which_of_unknown_revoked_or_bad_signature_the_one_401_was() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("hub");
+    jemput_hub::init(&data).unwrap();
+    let (good, revoked) = (SigningKey::generate(), SigningKey::generate());
+    let registry = Registry::open(&data).unwrap();
+    registry.add("kit-good", &good.public(), None).unwrap();
+    registry.add("kit-gone", &revoked.public(), None).unwrap();
+    registry.revoke("kit-gone").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        .args(["hub", "serve", "--plain-http", "--data"])
+        .arg(&data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hub did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/v1/sync");
+    let stranger = SigningKey::generate();
+    let mut bodies = Vec::new();
+    for (kit_id, key) in [
+        ("kit-none", &stranger),
+        ("kit-gone", &revoked),
+        ("kit-good", &stranger),
+    ] {
+        let t = now();
+        let v = auth::sign(kit_id, key, &auth::Request::new("GET", "/v1/sync"), t);
+        let r = http.get(&url).header(auth::HEADER, v).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        bodies.push(r.text().await.unwrap().replace(kit_id, "KIT"));
+    }
+    // The three answers are one; only the log tells them apart.
+    assert!(bodies.iter().all(|b| b == &bodies[0]), "{bodies:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let line_of = |kit_id: &str| {
+        log.lines()
+            .find(|l| l.contains("request not accepted") && l.contains(&format!("kit={kit_id}")))
+            .unwrap_or_else(|| panic!("no log line for {kit_id} in:\n{log}"))
+            .to_owned()
+    };
+    assert!(line_of("kit-none").contains("unknown kit"), "{log}");
+    assert!(line_of("kit-gone").contains("revoked kit"), "{log}");
+    assert!(line_of("kit-good").contains("bad signature"), "{log}");
+    assert!(line_of("kit-good").contains("path=/v1/sync"), "{log}");
+}
+
+#[tokio::test]
 async fn prelude_bytes_that_differ_from_the_header_given_at_creation_are_refused_as_they_arrive() {
     let f = fixture();
     let packet = f.packet_with_payload(&payload(3000, 26));

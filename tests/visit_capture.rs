@@ -158,6 +158,16 @@ fn a_device_error_names_the_step_keeps_the_draft_and_a_rerun_resumes_there() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("finger 01 (right thumb) failed"), "{err}");
+    // Under the English error, the operator's line in Bahasa Indonesia.
+    let failed = err
+        .lines()
+        .position(|l| l.contains("finger 01 (right thumb) failed"))
+        .unwrap();
+    assert_eq!(
+        err.lines().nth(failed + 1).map(str::trim),
+        Some("Pemindai sidik jari tidak terhubung. Colokkan kabel USB-nya (periksa juga kabel dan hub USB), lalu coba lagi."),
+        "{err}"
+    );
     assert!(
         err.contains(&format!(
             "run `jemput visit capture {id} …` again: it resumes at the finger 01"
@@ -408,6 +418,20 @@ fn at_a_prompt_a_device_error_is_tried_again_on_the_device_opened_afresh() {
             broken.path(0).display()
         )),
         "the second try opens the port again: {err}"
+    );
+    // Both failures also say in Bahasa Indonesia what happened and what to do.
+    assert!(
+        err.contains("Pemindai sidik jari tidak terhubung. Colokkan kabel USB-nya"),
+        "{err}"
+    );
+    let reopened = err
+        .lines()
+        .position(|l| l.contains("cannot open the fingerprint scanner"))
+        .unwrap();
+    let id_line = err.lines().nth(reopened + 1).unwrap_or("").trim();
+    assert!(
+        id_line.starts_with("Pemindai sidik jari ") && id_line.ends_with("lalu coba lagi."),
+        "{err}"
     );
     let v = stdout_json(&out);
     assert_eq!(ids(&v["ran"]), Vec::<String>::new());

@@ -150,3 +150,288 @@ pub struct NotCapable {
     /// The device model that offers `wanted`.
     pub(crate) sim: &'static str,
 }
+
+/// What an operator has to do about a device error, in the fewest kinds. Every error type of the
+/// drivers says which it is (`fault()`), each with a `match` that names every variant: a new
+/// variant does not compile until someone decides what it means for the operator. The kit turns
+/// a fault into the operator's words (`jemput_kit::visit::OperatorProblem`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Not there: not found, unplugged, gone mid-use. Plug it in, then try again.
+    Unplugged,
+    /// Another program holds it (the program's name when known). Close that program.
+    Busy { holder: Option<String> },
+    /// This user may not open it (udev rules, group membership). A technician fixes it.
+    NoPermission,
+    /// The device named is not one that does this step, or not a usable one of its kind.
+    WrongDevice,
+    /// The device failed while working: an error code, no answer, a damaged transfer. Replug it.
+    DeviceFault,
+    /// Nothing came in time from the person or the scene (not a device failure).
+    Timeout(Awaited),
+    /// The step was cancelled (Ctrl-C, the operator).
+    Cancelled,
+    /// The device sent something jemput cannot use (an image of the wrong size, not a JPEG).
+    BadData,
+    /// Not the device itself: a selector, a setting, the machine. The message says what.
+    Other,
+}
+
+/// What a [`Fault::Timeout`] waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaited {
+    /// A finger on the scanner.
+    Finger,
+    /// A signature (the pen on the pad).
+    Signature,
+    /// A photo or a video frame.
+    Photo,
+    /// A GPS fix.
+    Fix,
+}
+
+impl OpenError {
+    /// What the operator has to do about it.
+    pub fn fault(&self) -> Fault {
+        match self {
+            OpenError::NotFound { .. } | OpenError::Gone { .. } => Fault::Unplugged,
+            OpenError::Busy { held_by, .. } => Fault::Busy {
+                holder: held_by.clone(),
+            },
+            OpenError::PermissionDenied { .. } => Fault::NoPermission,
+            OpenError::Ambiguous { .. }
+            | OpenError::UnknownDriver { .. }
+            | OpenError::UnknownModel { .. }
+            | OpenError::SimDriverMismatch { .. }
+            | OpenError::UnknownFault { .. } => Fault::Other,
+            OpenError::NotA { .. } | OpenError::NotIdentified { .. } => Fault::WrongDevice,
+            OpenError::Link { source, .. } => source.fault(),
+            OpenError::Driver { source, .. } => {
+                boxed_fault(source.as_ref()).unwrap_or(Fault::DeviceFault)
+            }
+            OpenError::Device { source, .. } => {
+                boxed_fault(source.as_ref()).unwrap_or(Fault::Other)
+            }
+            // A device model of `sim:` did not start: the machine, not a device.
+            OpenError::Sim { .. } | OpenError::UsbIp { .. } => Fault::Other,
+        }
+    }
+}
+
+/// The fault of a driver's own error behind a boxed source, when it is one of the drivers'.
+fn boxed_fault(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<Fault> {
+    use crate::{ef01, isdv4, nmea, ptp, uru4000, usb, v4l2};
+    if let Some(e) = e.downcast_ref::<ef01::Ef01Error>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<isdv4::Isdv4Error>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<nmea::NmeaError>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<uru4000::UruError>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<uru4000::OpenReaderError>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<ptp::PtpError>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<ptp::OpenCameraError>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<v4l2::V4l2Error>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<usb::UsbError>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<LinkError>() {
+        return Some(e.fault());
+    }
+    if let Some(e) = e.downcast_ref::<crate::DeviceError>() {
+        return Some(e.fault());
+    }
+    None
+}
+
+impl NotCapable {
+    /// What the operator has to do about it.
+    pub fn fault(&self) -> Fault {
+        Fault::WrongDevice
+    }
+}
+
+impl LinkError {
+    /// What the operator has to do about it.
+    pub fn fault(&self) -> Fault {
+        match self {
+            LinkError::Timeout(_) => Fault::DeviceFault,
+            LinkError::Disconnected | LinkError::NotFound(_) => Fault::Unplugged,
+            LinkError::Busy(_) => Fault::Busy { holder: None },
+            LinkError::PermissionDenied(_) => Fault::NoPermission,
+            LinkError::Io(e) => io_fault(e),
+        }
+    }
+}
+
+/// The fault behind an OS error, as `transport::map_io` reads one.
+pub fn io_fault(e: &std::io::Error) -> Fault {
+    use std::io::ErrorKind;
+    match e.raw_os_error() {
+        Some(16) => return Fault::Busy { holder: None }, // EBUSY
+        Some(13) | Some(1) => return Fault::NoPermission, // EACCES, EPERM
+        Some(2) | Some(5) | Some(19) | Some(6) => return Fault::Unplugged, // ENOENT, EIO, ENODEV, ENXIO
+        _ => {}
+    }
+    match e.kind() {
+        ErrorKind::ResourceBusy => Fault::Busy { holder: None },
+        ErrorKind::PermissionDenied => Fault::NoPermission,
+        ErrorKind::NotFound | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Fault::Unplugged,
+        ErrorKind::TimedOut => Fault::DeviceFault,
+        ErrorKind::InvalidData => Fault::BadData,
+        _ => Fault::Other,
+    }
+}
+
+impl crate::DeviceError {
+    /// What the operator has to do about it. A driver's error reaches the capture steps as one of
+    /// these; what it waited for tells a timeout of the person from a device that stopped
+    /// answering.
+    pub fn fault(&self) -> Fault {
+        use crate::DeviceError as E;
+        match self {
+            E::Busy => Fault::Busy { holder: None },
+            E::PermissionDenied => Fault::NoPermission,
+            E::Disconnected => Fault::Unplugged,
+            E::Timeout(_, what) => match awaited(what) {
+                Some(a) => Fault::Timeout(a),
+                None => Fault::DeviceFault,
+            },
+            E::Cancelled => Fault::Cancelled,
+            E::NotSupported(_) => Fault::WrongDevice,
+            E::Protocol(_) => Fault::DeviceFault,
+            E::BadData(_) => Fault::BadData,
+            E::Io(e) => io_fault(e),
+            E::Calibration(source) => boxed_fault(source.as_ref()).unwrap_or(Fault::Other),
+        }
+    }
+}
+
+/// The device error for a driver error that has no variant of its own in
+/// [`crate::DeviceError`]: bad data when its fault says so, else a protocol error (the same
+/// message either way).
+pub(crate) fn unusable(fault: Fault, message: String) -> crate::DeviceError {
+    match fault {
+        Fault::BadData => crate::DeviceError::BadData(message),
+        _ => crate::DeviceError::Protocol(message),
+    }
+}
+
+/// What a [`crate::DeviceError::Timeout`] waited for, when it waited for the person or the scene
+/// (the drivers' own words for it); `None` when it waited for the device to answer.
+fn awaited(what: &str) -> Option<Awaited> {
+    if what == crate::NO_FINGER {
+        Some(Awaited::Finger)
+    } else if what.starts_with("a signature") {
+        Some(Awaited::Signature)
+    } else if what.starts_with("a GPS fix") {
+        Some(Awaited::Fix)
+    } else if what == "a video frame" {
+        Some(Awaited::Photo)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+    use crate::DeviceError;
+    use std::time::Duration;
+
+    #[test]
+    fn open_errors_say_what_the_operator_does() {
+        let busy = OpenError::Busy {
+            path: "/dev/ttyUSB0".into(),
+            held_by: Some("ModemManager (pid 812)".into()),
+        };
+        assert_eq!(
+            busy.fault(),
+            Fault::Busy {
+                holder: Some("ModemManager (pid 812)".into())
+            }
+        );
+        let eacces = std::io::Error::from_raw_os_error(13);
+        let link = OpenError::Link {
+            path: "/dev/ttyUSB0".into(),
+            source: crate::transport::map_io(std::path::Path::new("/dev/ttyUSB0"), eacces),
+        };
+        assert_eq!(link.fault(), Fault::NoPermission);
+        let gone = OpenError::Gone {
+            path: "/dev/ttyUSB1".into(),
+        };
+        assert_eq!(gone.fault(), Fault::Unplugged);
+        // A driver's error behind the box is read through.
+        let driver = OpenError::Driver {
+            driver: "ef01",
+            path: "/dev/ttyUSB0".into(),
+            source: Box::new(crate::ef01::Ef01Error::Disconnected {
+                command: "ReadSysPara",
+            }),
+        };
+        assert_eq!(driver.fault(), Fault::Unplugged);
+        let camera = OpenError::Device {
+            driver: "v4l2",
+            selector: "v4l2:/dev/video0".into(),
+            source: Box::new(crate::v4l2::V4l2Error::Busy {
+                path: "/dev/video0".into(),
+                held_by: None,
+            }),
+        };
+        assert_eq!(camera.fault(), Fault::Busy { holder: None });
+    }
+
+    #[test]
+    fn a_timeout_of_the_person_is_not_a_device_fault() {
+        let t = |what| DeviceError::Timeout(Duration::from_secs(5), what).fault();
+        assert_eq!(t(crate::NO_FINGER), Fault::Timeout(Awaited::Finger));
+        let pad: DeviceError =
+            crate::isdv4::Isdv4Error::NoSignature(Duration::from_secs(30)).into();
+        assert_eq!(pad.fault(), Fault::Timeout(Awaited::Signature));
+        let gps: DeviceError = crate::nmea::NmeaError::NoFix {
+            waited: Duration::from_secs(60),
+            why: "no satellites".into(),
+        }
+        .into();
+        assert_eq!(gps.fault(), Fault::Timeout(Awaited::Fix));
+        // A module that stops answering a command is a device fault.
+        let module: DeviceError = crate::ef01::Ef01Error::Timeout {
+            command: "UpImage",
+            waited: Duration::from_secs(2),
+        }
+        .into();
+        assert_eq!(module.fault(), Fault::DeviceFault);
+        assert_eq!(DeviceError::Disconnected.fault(), Fault::Unplugged);
+        // Data the device sent that cannot be used stays that through the capture traits, with
+        // the message it always had.
+        let image: DeviceError = crate::ef01::Ef01Error::ImageSize {
+            bytes: 100,
+            expected: 36_864,
+            model: "R307",
+        }
+        .into();
+        assert_eq!(image.fault(), Fault::BadData);
+        assert!(image
+            .to_string()
+            .starts_with("protocol error: the module sent an image of 100 bytes"));
+        let photo: DeviceError = crate::ptp::PtpError::NotJpeg("PNG".into()).into();
+        assert_eq!(photo.fault(), Fault::BadData);
+        assert_eq!(
+            DeviceError::Io(std::io::Error::from_raw_os_error(16)).fault(),
+            Fault::Busy { holder: None }
+        );
+    }
+}

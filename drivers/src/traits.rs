@@ -51,6 +51,11 @@ pub enum DeviceError {
     NotSupported(&'static str),
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The device sent data that cannot be used (an image of the wrong size, a photo that is not
+    /// a JPEG, a damaged frame): worded as a protocol error, told apart for the operator
+    /// (`fault()`: take it again).
+    #[error("protocol error: {0}")]
+    BadData(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The device could not be calibrated: the driver's own error, kept whole, says why and what

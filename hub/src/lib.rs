@@ -8,7 +8,8 @@
 //! <data>/hub.ed25519            the hub's signing key (PKCS#8 PEM, 0600): receipts are signed with it
 //! <data>/hub-cert.pem           the hub's self-signed TLS certificate; kits pin its SHA-256
 //! <data>/hub-cert.key           its private key (PKCS#8 PEM, 0600)
-//! <data>/hub.sqlite             kit registry, enrollment tokens, uploads in progress, receipts
+//! <data>/hub.sqlite             kit registry, enrollment tokens, uploads in progress, receipts,
+//!                               request nonces within the replay window
 //!                               (WAL, synchronous=FULL; 0600 with its -wal and -shm, in a 0700
 //!                               directory)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
@@ -31,6 +32,7 @@ pub mod error;
 pub mod events;
 mod http;
 pub mod kit_sync;
+mod nonces;
 pub mod opener;
 pub mod packets;
 pub mod registry;
@@ -483,11 +485,24 @@ CREATE TABLE deliveries (
 ) STRICT;
 ";
 
+/// Version 4: the request nonces accepted within the replay window, so that a restart does not
+/// forget them (`nonces`).
+const V4_REQUEST_NONCES: &str = "
+CREATE TABLE request_nonces (
+    kit_id TEXT NOT NULL,
+    nonce  TEXT NOT NULL,
+    t      INTEGER NOT NULL,
+    PRIMARY KEY (kit_id, nonce)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX request_nonces_by_time ON request_nonces (t);
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_KITS_UPLOADS_RECEIPTS).comment("kits, uploads and receipts"),
         M::up(V2_ENROLLMENT).comment("enrollment tokens, kits last seen"),
         M::up(V3_OPENINGS_EVENTS).comment("openings, status events and deliveries"),
+        M::up(V4_REQUEST_NONCES).comment("request nonces within the replay window"),
     ])
 }
 
@@ -552,6 +567,8 @@ pub struct Hub {
     uploads: Uploads,
     storage: Box<dyn Storage>,
     db: Db,
+    /// Request nonces accepted within the replay window, kept across restarts.
+    nonces: nonces::Nonces,
     /// The office identity, when configured: packets are opened with it.
     identities: Option<Vec<age::x25519::Identity>>,
     /// Wakes the opener and the webhook worker after a state change.
@@ -599,6 +616,7 @@ impl Hub {
             None => None,
         };
         let db = open_hub_db(data)?;
+        let nonces = nonces::Nonces::open(db.clone(), jiff::Timestamp::now().as_second())?;
         let hub = Hub {
             data: data.to_path_buf(),
             registry: Registry::with_db(db.clone()),
@@ -607,6 +625,7 @@ impl Hub {
             uploads: Uploads::new(data, db.clone()),
             storage: Box::new(DirStorage::new(data, db.clone())),
             db,
+            nonces,
             identities,
             wake_opener: Arc::default(),
             wake_events: Arc::default(),
@@ -654,6 +673,11 @@ impl Hub {
     /// The hub's public key (receipts verify with it).
     pub fn public_key(&self) -> PublicKey {
         self.key.public()
+    }
+
+    /// The request nonces accepted within the replay window.
+    pub(crate) fn nonces(&self) -> &nonces::Nonces {
+        &self.nonces
     }
 
     pub fn registry(&self) -> &Registry {

@@ -80,6 +80,8 @@ fn kit_checks(home: &KitHome, f: &mut Vec<Finding>) {
         format!("kit {} at {}", home.config.kit_id, home.root.display()),
         None,
     ));
+    // Before anything below opens the queue: opening it makes these private.
+    let too_open = permission_checks(home, f);
     let keys = home.keys_dir();
     for (file, what) in [
         ("kit.ed25519", "kit signing key"),
@@ -171,7 +173,9 @@ fn kit_checks(home: &KitHome, f: &mut Vec<Finding>) {
         )),
     }
     clock_check(home, f);
-    match crate::seal::open_store(home) {
+    let opened = crate::seal::open_store(home);
+    after_the_queue_opened(f, &too_open);
+    match opened {
         Err(e) => f.push(finding("queue", Status::Error, e.to_string(), None)),
         Ok((store, report)) => {
             if !report.missing.is_empty() {
@@ -208,6 +212,69 @@ fn kit_checks(home: &KitHome, f: &mut Vec<Finding>) {
                 format!("{} packet(s) in the queue", entries.len()),
                 None,
             ));
+        }
+    }
+}
+
+/// What must be private to the kit's user: the home (0700: its file names are packet ids) and
+/// the queue database with its WAL files (0600: packet ids, upload URLs, receipts).
+fn private_paths(home: &KitHome) -> Vec<(std::path::PathBuf, &'static str, &'static str)> {
+    let mut paths = vec![(home.root.clone(), "the kit home", "700")];
+    let db = crate::store::QUEUE_DB;
+    for name in [db.to_owned(), format!("{db}-wal"), format!("{db}-shm")] {
+        let p = home.root.join(name);
+        if p.exists() {
+            paths.push((p, "the queue database", "600"));
+        }
+    }
+    paths
+}
+
+fn mode_of(p: &Path) -> Option<u32> {
+    std::fs::metadata(p)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
+}
+
+/// One finding per path open to other users (with the chmod that fixes it), or one that all is
+/// private; returns the index of each such finding with its path.
+fn permission_checks(home: &KitHome, f: &mut Vec<Finding>) -> Vec<(usize, std::path::PathBuf)> {
+    let mut too_open = Vec::new();
+    for (path, what, chmod) in private_paths(home) {
+        if let Some(mode) = mode_of(&path).filter(|m| m & 0o077 != 0) {
+            too_open.push((f.len(), path.clone()));
+            f.push(finding(
+                "permissions",
+                Status::Error,
+                format!(
+                    "{what} {} is open to other users (mode {mode:o}, should be {chmod})",
+                    path.display()
+                ),
+                Some(format!("chmod {chmod} {}", path.display())),
+            ));
+        }
+    }
+    if too_open.is_empty() {
+        f.push(finding(
+            "permissions",
+            Status::Ok,
+            "the kit home is 0700 and the queue database 0600".into(),
+            None,
+        ));
+    }
+    too_open
+}
+
+/// Opening the queue makes the home and the queue private (as every jemput command does): a path
+/// found open and private now is a warning that it was open until now, no longer an error.
+fn after_the_queue_opened(f: &mut [Finding], too_open: &[(usize, std::path::PathBuf)]) {
+    for (i, path) in too_open {
+        if mode_of(path).is_some_and(|m| m & 0o077 == 0) {
+            let x = &mut f[*i];
+            x.status = Status::Warning;
+            x.message.push_str(
+                "; opening the queue for this check made it private, but other users could read it until now",
+            );
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `jemput visit capture ID`: the visit engine (`jemput_kit::visit::VisitSession`) on the
 //! terminal — the devices chosen by selector, one step at a time with a prompt before each (or
 //! none with `--yes`), every attempt printed, the draft saved after every capture, and a rerun
-//! resuming at the first step the draft lacks.
+//! resuming at the first step the draft lacks. A device or capture error is printed in English
+//! and, on the line after it, in Bahasa Indonesia for the operator: what happened and what to do
+//! (`jemput_kit::visit::OperatorProblem` in the station's words, `station/i18n/id/problems.ftl`).
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -20,7 +22,11 @@ use jemput_kit::new_visit;
 use jemput_kit::visit::attempt::{AttemptEvent, CaptureObserver};
 use jemput_kit::visit::location::FixOutcome;
 use jemput_kit::visit::plan::CapturePlan;
-use jemput_kit::visit::{CaptureError, SessionDevices, Step, StepKind, StepOutcome, VisitSession};
+use jemput_kit::visit::{
+    open_problem, CaptureError, DeviceRole, OperatorProblem, SessionDevices, Step, StepKind,
+    StepOutcome, VisitSession,
+};
+use jemput_station::i18n::{I18n, Lang};
 use uuid::Uuid;
 
 use super::visit::{parse_exception, ExceptionArg, Excused};
@@ -117,7 +123,8 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let has_gps = a.gps.is_some();
-    let devices = SessionDevices::from_opened(&home.root, opened)?;
+    let devices = SessionDevices::from_opened(&home.root, opened)
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", indonesian(&e.operator_problem())))?;
     let plan = CapturePlan {
         timeout,
         policy: home.config.capture.clone(),
@@ -249,6 +256,8 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => {
                     note(&format!("  {step} failed: {e}"));
+                    let problem = e.operator_problem().on(step_capability(step).into());
+                    note(&format!("  {}", indonesian(&problem)));
                     if a.yes {
                         failed = Some(step);
                         break 'steps;
@@ -374,9 +383,10 @@ fn open(selector: &Selector, capability: Capability) -> anyhow::Result<OpenedDev
     };
     let opened = registry::open(selector, &options).map_err(|e| {
         let what = format!("cannot open the {} {selector}", capability.noun());
+        let id = indonesian(&open_problem(&e, Some(DeviceRole::from(capability))));
         match super::select::hint_for(&e) {
-            Some(hint) => anyhow::anyhow!("{what}: {e}\nhint: {hint}"),
-            None => anyhow::anyhow!("{what}: {e}"),
+            Some(hint) => anyhow::anyhow!("{what}: {e}\n{id}\nhint: {hint}"),
+            None => anyhow::anyhow!("{what}: {e}\n{id}"),
         }
     })?;
     anyhow::ensure!(
@@ -400,6 +410,23 @@ fn reopen(
     session.devices_mut().replace_with(fresh);
     note(&format!("  {} {selector} opened afresh", capability.noun()));
     Ok(())
+}
+
+/// What happened and what to do, in Bahasa Indonesia (the station's messages).
+fn indonesian(problem: &OperatorProblem) -> String {
+    static MESSAGES: std::sync::OnceLock<Option<I18n>> = std::sync::OnceLock::new();
+    let messages = MESSAGES.get_or_init(|| match I18n::load() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!("the operator messages do not load: {e}");
+            None
+        }
+    });
+    match messages {
+        Some(m) => jemput_station::problems::problem_text(m, Lang::Id, problem),
+        // The embedded messages are checked by the station's tests; this is only a safety net.
+        None => String::new(),
+    }
 }
 
 /// Reads one answer from stdin; end of input stops.

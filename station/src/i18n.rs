@@ -57,6 +57,11 @@ pub const FILES: &[(Lang, &str, &str)] = &[
         include_str!("../i18n/id/review.ftl"),
     ),
     (
+        Lang::Id,
+        "problems.ftl",
+        include_str!("../i18n/id/problems.ftl"),
+    ),
+    (
         Lang::En,
         "station.ftl",
         include_str!("../i18n/en/station.ftl"),
@@ -72,6 +77,11 @@ pub const FILES: &[(Lang, &str, &str)] = &[
         Lang::En,
         "review.ftl",
         include_str!("../i18n/en/review.ftl"),
+    ),
+    (
+        Lang::En,
+        "problems.ftl",
+        include_str!("../i18n/en/problems.ftl"),
     ),
 ];
 

@@ -8,6 +8,8 @@
 //!   session cookie, CSRF on every POST, `no-store`);
 //! - [`lock`]: the draft identity, in memory only while unlocked, dropped after an idle time;
 //! - [`i18n`]: every operator-facing string from Project Fluent, Bahasa Indonesia first;
+//! - [`problems`]: an error that reaches the operator (a device unplugged, busy, …) in the
+//!   operator's words;
 //! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent, resume,
 //!   review, seal, upload now) and what they show;
 //!   [`assets`]: the embedded CSS and the vendored htmx.
@@ -22,6 +24,7 @@ pub mod error;
 pub mod i18n;
 pub mod lock;
 pub mod pages;
+pub mod problems;
 pub mod render;
 pub mod security;
 

@@ -1,5 +1,6 @@
 //! A fake hub: enough of `docs/hub-protocol.md` to exercise the kit's receipt and error paths
-//! (signed or forged receipts, a packet already held, `409`, `460`, `413`, `401`).
+//! (signed or forged receipts, a packet already held, `409`, `460`, `413`, `401`, a busy `429`/`503`
+//! with `Retry-After`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,8 @@ pub enum Creation {
     Normal,
     AlreadyHeld,
     Status(u16),
+    /// This status (`429`, `503`) with this `Retry-After`: a busy hub.
+    Busy(u16, &'static str),
 }
 
 pub struct FakeHub {
@@ -126,6 +129,7 @@ async fn hub_create(AxState(hub): AxState<Hub>, headers: HeaderMap) -> Response 
     match h.creation {
         Creation::Status(401) => (StatusCode::UNAUTHORIZED, "revoked kit").into_response(),
         Creation::Status(s) => reply(s, &[]),
+        Creation::Busy(s, after) => reply(s, &[("Retry-After", after.into())]),
         Creation::AlreadyHeld => reply(200, &[("Jemput-Receipt", h.receipt())]),
         Creation::Normal => reply(201, &[("Location", "/v1/uploads/u1".into())]),
     }

@@ -15,6 +15,7 @@ mod proxy;
 mod shaper;
 
 mod agent;
+mod busy;
 mod chunk_limit;
 mod cli;
 mod events;

@@ -232,7 +232,31 @@ impl From<Ef01Error> for DeviceError {
             } => DeviceError::PermissionDenied,
             Ef01Error::NotSupported(what) => DeviceError::NotSupported(what),
             Ef01Error::Cancelled => DeviceError::Cancelled,
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
+        }
+    }
+}
+
+impl Ef01Error {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use crate::error::{Awaited, Fault};
+        match self {
+            Ef01Error::Device { .. }
+            | Ef01Error::Timeout { .. }
+            | Ef01Error::Checksum { .. }
+            | Ef01Error::Truncated { .. }
+            | Ef01Error::UnexpectedReply { .. } => Fault::DeviceFault,
+            Ef01Error::TransferFailed { last, .. } => last.fault(),
+            // A module set up with another password, or asked for what it does not do: not the
+            // module for this kit as it is set up.
+            Ef01Error::WrongPassword | Ef01Error::NotSupported(_) => Fault::WrongDevice,
+            Ef01Error::NoFinger { .. } => Fault::Timeout(Awaited::Finger),
+            Ef01Error::Disconnected { .. } => Fault::Unplugged,
+            Ef01Error::Link { source, .. } => source.fault(),
+            Ef01Error::ImageSize { .. } => Fault::BadData,
+            Ef01Error::InvalidSetting(_) | Ef01Error::FingerOnSensor { .. } => Fault::Other,
+            Ef01Error::Cancelled => Fault::Cancelled,
         }
     }
 }

@@ -89,7 +89,25 @@ impl From<Isdv4Error> for DeviceError {
                 source: LinkError::PermissionDenied(_),
                 ..
             } => DeviceError::PermissionDenied,
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
+        }
+    }
+}
+
+impl Isdv4Error {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use crate::error::{Awaited, Fault};
+        match self {
+            Isdv4Error::NoReply { .. } | Isdv4Error::BadReply { .. } => Fault::DeviceFault,
+            Isdv4Error::BadCaps { .. } => Fault::WrongDevice,
+            Isdv4Error::NoSignature(_) => Fault::Timeout(Awaited::Signature),
+            // Signing went on past the longest session: the resident signs again.
+            Isdv4Error::SessionTooLong(_) => Fault::BadData,
+            Isdv4Error::Cancelled => Fault::Cancelled,
+            Isdv4Error::Disconnected { .. } => Fault::Unplugged,
+            Isdv4Error::Link { source, .. } => source.fault(),
+            Isdv4Error::Calibration(_) => Fault::Other,
         }
     }
 }

@@ -74,7 +74,22 @@ impl From<NmeaError> for DeviceError {
                 source: LinkError::PermissionDenied(_),
                 ..
             } => DeviceError::PermissionDenied,
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
+        }
+    }
+}
+
+impl NmeaError {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use crate::error::{Awaited, Fault};
+        match self {
+            // Nothing readable on the port: not a receiver at this baud rate, or a dead one.
+            NmeaError::NoData { .. } => Fault::DeviceFault,
+            NmeaError::NoFix { .. } => Fault::Timeout(Awaited::Fix),
+            NmeaError::Cancelled => Fault::Cancelled,
+            NmeaError::Disconnected { .. } => Fault::Unplugged,
+            NmeaError::Link { source, .. } => source.fault(),
         }
     }
 }

@@ -205,7 +205,7 @@ impl From<PtpError> for DeviceError {
             PtpError::Usb { ref source, .. } => source
                 .device_error()
                 .unwrap_or_else(|| DeviceError::Protocol(e.to_string())),
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
         }
     }
 }
@@ -243,4 +243,38 @@ pub enum PropertyError {
     },
     #[error(transparent)]
     Record(#[from] serde_json::Error),
+}
+
+impl PtpError {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use crate::error::{Awaited, Fault};
+        match self {
+            PtpError::Response { .. }
+            | PtpError::Timeout { .. }
+            | PtpError::TransferCancelled { .. }
+            | PtpError::Protocol { .. } => Fault::DeviceFault,
+            PtpError::Disconnected { .. } => Fault::Unplugged,
+            PtpError::Usb { source, .. } => source.fault(),
+            PtpError::NoCapture { .. } => Fault::WrongDevice,
+            PtpError::NoPhoto(_) => Fault::Timeout(Awaited::Photo),
+            PtpError::NotJpeg(_) | PtpError::Codec { .. } => Fault::BadData,
+            PtpError::Cancelled => Fault::Cancelled,
+        }
+    }
+}
+
+impl super::OpenCameraError {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use super::OpenCameraError as E;
+        use crate::error::Fault;
+        match self {
+            E::NotFound { .. } => Fault::Unplugged,
+            E::Ambiguous { .. } | E::Usb(_) => Fault::Other,
+            E::NotACamera { .. } => Fault::WrongDevice,
+            E::Open { source, .. } => source.fault(),
+            E::Driver { source, .. } => source.fault(),
+        }
+    }
 }

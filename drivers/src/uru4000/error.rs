@@ -79,7 +79,41 @@ impl From<UruError> for DeviceError {
             UruError::Usb { ref source, .. } => source
                 .device_error()
                 .unwrap_or_else(|| DeviceError::Protocol(e.to_string())),
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
+        }
+    }
+}
+
+impl UruError {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use crate::error::{Awaited, Fault};
+        match self {
+            UruError::Disconnected { .. } => Fault::Unplugged,
+            UruError::Timeout { .. }
+            | UruError::DeviceFault { .. }
+            | UruError::PowerUp { .. }
+            | UruError::ShortImage { .. } => Fault::DeviceFault,
+            UruError::Usb { source, .. } => source.fault(),
+            UruError::NoFinger(_) => Fault::Timeout(Awaited::Finger),
+            UruError::Codec { .. } => Fault::BadData,
+            // A firmware whose images jemput cannot read: another reader is needed.
+            UruError::Scrambled { .. } => Fault::WrongDevice,
+            UruError::Cancelled => Fault::Cancelled,
+        }
+    }
+}
+
+impl super::OpenReaderError {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use super::OpenReaderError as E;
+        use crate::error::Fault;
+        match self {
+            E::NotFound { .. } => Fault::Unplugged,
+            E::Ambiguous { .. } | E::Usb(_) => Fault::Other,
+            E::NotAReader { .. } => Fault::WrongDevice,
+            E::Driver { source, .. } => source.fault(),
         }
     }
 }

@@ -93,6 +93,21 @@ impl UsbError {
             _ => None,
         }
     }
+
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use crate::error::Fault;
+        match self {
+            UsbError::Timeout(_)
+            | UsbError::Stall { .. }
+            | UsbError::Overflow
+            | UsbError::NotClaimed(_)
+            | UsbError::Io(_) => Fault::DeviceFault,
+            UsbError::Disconnected | UsbError::NotFound(_) => Fault::Unplugged,
+            UsbError::AccessDenied(_) => Fault::NoPermission,
+            UsbError::Busy(_) => Fault::Busy { holder: None },
+        }
+    }
 }
 
 /// A USB device as a driver sees it. Timeouts apply to each transfer; a timed-out transfer is

@@ -112,7 +112,30 @@ impl From<V4l2Error> for DeviceError {
             }
             V4l2Error::Timeout { waited, .. } => DeviceError::Timeout(waited, "a video frame"),
             V4l2Error::Cancelled => DeviceError::Cancelled,
-            other => DeviceError::Protocol(other.to_string()),
+            other => crate::error::unusable(other.fault(), other.to_string()),
+        }
+    }
+}
+
+impl V4l2Error {
+    /// What the operator has to do about it (see [`crate::error::Fault`]).
+    pub fn fault(&self) -> crate::error::Fault {
+        use crate::error::{Awaited, Fault};
+        match self {
+            V4l2Error::NotFound { .. } | V4l2Error::Disconnected { .. } => Fault::Unplugged,
+            V4l2Error::PermissionDenied { .. } => Fault::NoPermission,
+            V4l2Error::Busy { held_by, .. } => Fault::Busy {
+                holder: held_by.clone(),
+            },
+            V4l2Error::NotCapture { .. }
+            | V4l2Error::NotV4l2 { .. }
+            | V4l2Error::NoStreaming { .. }
+            | V4l2Error::NoFormat { .. }
+            | V4l2Error::FormatRefused { .. } => Fault::WrongDevice,
+            V4l2Error::Timeout { .. } => Fault::Timeout(Awaited::Photo),
+            V4l2Error::Frame { .. } => Fault::BadData,
+            V4l2Error::Cancelled => Fault::Cancelled,
+            V4l2Error::Io { source, .. } => crate::error::io_fault(source),
         }
     }
 }

@@ -2,9 +2,8 @@
 //! key over its method, path, tus headers, time and a nonce (`docs/hub-protocol.md` §1). A request
 //! that fails is a `401` saying why — except that an unknown kit, a revoked kit and a bad
 //! signature get one and the same answer (which of them it was goes to the log only), so that
-//! nobody without a kit key learns which kit ids exist. Each nonce is accepted once.
-
-use std::collections::HashMap;
+//! nobody without a kit key learns which kit ids exist. Each nonce is accepted once, also across
+//! restarts (`crate::nonces` keeps them in hub.sqlite).
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use jemput_core::wire::auth::{self, AuthError, AuthHeader, Covered, Request};
@@ -12,59 +11,14 @@ use jemput_core::wire::auth::{self, AuthError, AuthHeader, Covered, Request};
 use super::error::ApiError;
 use super::headers::header_str;
 use super::state::{blocking, AppState};
+use crate::nonces::NonceRefusal;
 use crate::registry::KitEntry;
-
-/// Most nonces remembered at once. Nonces leave the memory when their request time leaves the
-/// replay window; a hub that would need more refuses requests with `503` until some do.
-pub(crate) const MAX_NONCES: usize = 200_000;
 
 /// The one answer to an unknown kit, a revoked kit and a bad signature.
 pub(crate) fn not_accepted(kit_id: &str) -> String {
     format!(
         "not accepted: kit {kit_id} is unknown or revoked at this hub, or the request is not signed with its registered key; enroll the kit (`jemput enroll`) or ask the office"
     )
-}
-
-/// The nonces seen within the replay window, per kit.
-#[derive(Debug, Default)]
-pub(crate) struct Nonces {
-    seen: HashMap<(String, String), i64>,
-    /// Size after the last pruning: prune again when the map has doubled.
-    pruned_at: usize,
-}
-
-/// Why a nonce was not taken.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum NonceRefusal {
-    Replayed,
-    Full,
-}
-
-impl Nonces {
-    /// Records `nonce` of `kit_id` at request time `t`; refuses one already seen.
-    pub(crate) fn take(
-        &mut self,
-        kit_id: &str,
-        nonce: &str,
-        t: i64,
-        now: i64,
-    ) -> Result<(), NonceRefusal> {
-        let key = (kit_id.to_owned(), nonce.to_owned());
-        if self.seen.contains_key(&key) {
-            return Err(NonceRefusal::Replayed);
-        }
-        if self.seen.len() >= MAX_NONCES || self.seen.len() >= 2 * self.pruned_at.max(1024) {
-            // A request time this old is refused as stale, so its nonce need not be kept.
-            self.seen
-                .retain(|_, &mut seen_t| seen_t >= now.saturating_sub(auth::REPLAY_WINDOW_SECS));
-            self.pruned_at = self.seen.len();
-            if self.seen.len() >= MAX_NONCES {
-                return Err(NonceRefusal::Full);
-            }
-        }
-        self.seen.insert(key, t);
-        Ok(())
-    }
 }
 
 /// The tus headers a request signature covers, as this request carries them.
@@ -128,12 +82,12 @@ pub(crate) async fn authenticate(
             )))
         }
     }
-    let taken = st.nonces.lock().unwrap_or_else(|p| p.into_inner()).take(
-        &kit.kit_id,
-        &parsed.nonce,
-        parsed.t,
-        now,
-    );
+    // Kept in hub.sqlite before the request is served, so a restart does not forget it.
+    let (kit_id, nonce, t) = (kit.kit_id.clone(), parsed.nonce.clone(), parsed.t);
+    let taken = blocking(&st.hub, move |hub| {
+        hub.nonces().take(&kit_id, &nonce, t, now)
+    })
+    .await?;
     match taken {
         Ok(()) => {}
         Err(NonceRefusal::Replayed) => {
@@ -160,28 +114,4 @@ pub(crate) async fn authenticate(
         }
     });
     Ok(kit)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_nonce_is_taken_once_per_kit_and_forgotten_after_the_window() {
-        let mut n = Nonces::default();
-        n.take("a", "0123456789abcdef", 1000, 1000).unwrap();
-        assert_eq!(
-            n.take("a", "0123456789abcdef", 1000, 1001),
-            Err(NonceRefusal::Replayed)
-        );
-        n.take("b", "0123456789abcdef", 1000, 1001).unwrap();
-        // Filling the map prunes nonces whose time left the window.
-        for i in 0..4096 {
-            n.take("a", &format!("{i:016}"), 2000, 2000).unwrap();
-        }
-        assert!(!n
-            .seen
-            .contains_key(&("b".into(), "0123456789abcdef".into())));
-        assert!(n.seen.len() <= 4097);
-    }
 }

@@ -13,8 +13,6 @@ pub(crate) struct AppState {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Creation is serialised so that two creations of one packet yield one upload.
     pub(crate) creation: tokio::sync::Mutex<()>,
-    /// Request nonces seen within the replay window (`auth`).
-    pub(crate) nonces: Mutex<super::auth::Nonces>,
 }
 
 impl AppState {
@@ -23,7 +21,6 @@ impl AppState {
             hub,
             locks: Mutex::new(HashMap::new()),
             creation: tokio::sync::Mutex::new(()),
-            nonces: Mutex::default(),
         }
     }
 

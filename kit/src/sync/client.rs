@@ -85,6 +85,14 @@ pub enum SyncError {
         /// The kit's clock minus the hub's (`Date` header), when the hub sent one.
         skew_secs: Option<i64>,
     },
+    /// `429` or `503` with `Retry-After`: the hub is busy and said when to ask again.
+    #[error("the hub is busy, retry after {retry_after_secs} s (HTTP {status}: {reason}); nothing was changed: run `jemput sync` again then")]
+    Busy {
+        status: u16,
+        reason: String,
+        /// What `Retry-After` asked for, at most 600 s.
+        retry_after_secs: u64,
+    },
     #[error("the hub's answer is not a sync document: {0}")]
     NotADocument(String),
     #[error(transparent)]
@@ -248,18 +256,32 @@ pub async fn sync_pinned(
     let hub_date = http_date(resp.headers());
     if !status.is_success() {
         let now = jiff::Timestamp::now();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::upload::pacing::retry_after(v, now));
         let reason = read_capped(resp, MAX_ERROR_BODY).await.unwrap_or_default();
+        // One line, at most 200 characters: hubs answer with a one-line reason.
+        let reason: String = reason
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(200)
+            .collect();
+        let status = status.as_u16();
+        if let (429 | 503, Some(wait)) = (status, retry_after) {
+            return Err(SyncError::Busy {
+                status,
+                reason,
+                retry_after_secs: wait.as_secs(),
+            });
+        }
         return Err(SyncError::Refused {
-            status: status.as_u16(),
-            // One line, at most 200 characters: hubs answer with a one-line reason.
-            reason: reason
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .chars()
-                .take(200)
-                .collect(),
+            status,
+            reason,
             skew_secs: hub_date.map(|d| now.as_second() - d.as_second()),
         });
     }

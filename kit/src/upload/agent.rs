@@ -1,7 +1,8 @@
 //! `jemput agent`: drain the queue again and again until asked to stop. Whenever the hub answers
 //! the queue is drained (packets sealed meanwhile included: every round lists the queue afresh);
 //! when it does not, or a packet fails, the agent waits with exponential back-off and jitter
-//! before the next round; when all is delivered it looks again every `poll`. Asked to stop, it
+//! before the next round — and at least as long as a busy hub asked (`Retry-After`, at most 10
+//! minutes); when all is delivered it looks again every `poll`. Asked to stop, it
 //! ends between chunks: every confirmed offset is recorded, nothing is lost, and the next `upload`
 //! or `agent` resumes from the server's offset.
 
@@ -44,6 +45,17 @@ pub fn needs_retry(report: &UploadReport) -> bool {
         || report.packets.iter().any(|p| p.outcome == Outcome::Failed)
 }
 
+/// The wait before the next round after one that needs a retry: the back-off's `backoff`, or
+/// longer when the hub said when to ask again.
+pub fn retry_wait(report: &UploadReport, backoff: Duration) -> Duration {
+    let asked = report
+        .retry_after_secs
+        .map(Duration::from_secs)
+        .unwrap_or_default()
+        .min(super::pacing::MAX_RETRY_AFTER);
+    backoff.max(asked)
+}
+
 /// Runs rounds until `stop` is set; `on_round` sees each round's report. Only a failing queue
 /// ends it with an error.
 pub async fn run(
@@ -59,7 +71,7 @@ pub async fn run(
         let report = uploader.drain(store, progress).await?;
         let wait = if needs_retry(&report) {
             failed_rounds += 1;
-            let w = options.backoff.delay(failed_rounds - 1);
+            let w = retry_wait(&report, options.backoff.delay(failed_rounds - 1));
             on_round(&report, Some(w));
             w
         } else {
@@ -103,7 +115,27 @@ mod tests {
                 .collect(),
             purged: vec![],
             stopped: stopped.map(str::to_owned),
+            retry_after_secs: None,
         }
+    }
+
+    #[test]
+    fn after_a_busy_hub_the_agent_waits_as_long_as_it_asked_and_at_most_ten_minutes() {
+        let mut r = report(
+            Some("the hub is busy, retry after 120 s"),
+            &[Outcome::Failed],
+        );
+        let backoff = Duration::from_secs(2);
+        assert_eq!(retry_wait(&r, backoff), backoff);
+        r.retry_after_secs = Some(120);
+        assert!(needs_retry(&r));
+        assert_eq!(retry_wait(&r, backoff), Duration::from_secs(120));
+        assert_eq!(
+            retry_wait(&r, Duration::from_secs(300)),
+            Duration::from_secs(300)
+        );
+        r.retry_after_secs = Some(86_400);
+        assert_eq!(retry_wait(&r, backoff), Duration::from_secs(600));
     }
 
     #[test]

@@ -111,6 +111,9 @@ pub struct UploadReport {
     /// Why the drain stopped before trying every packet (the hub refused the kit, or cannot be
     /// reached).
     pub stopped: Option<String>,
+    /// Seconds the hub asked the kit to wait before it asks again (it answered `429` or `503`
+    /// with `Retry-After`; at most 600): the drain stopped there and the packets stay queued.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl UploadReport {

@@ -21,10 +21,34 @@
 //!
 //! **Back-off.** Between attempts at one packet the kit waits as [`Backoff`] says
 //! (`jemput_core::backoff`, shared with the hub's webhook deliveries).
+//!
+//! **A busy hub.** A `429` or `503` with `Retry-After` (the hub's connection caps, a kit's limit
+//! of open uploads) says when asking again is worth it (RFC 9110 §10.2.3: a number of seconds or
+//! an HTTP date). The kit does not ask sooner: the drain stops there, and the agent waits that
+//! long before its next round — at most [`MAX_RETRY_AFTER`], so a wrong header cannot park a kit
+//! for a day. [`retry_after`] reads the header.
 
 use std::time::Duration;
 
 pub use jemput_core::backoff::Backoff;
+
+/// The longest `Retry-After` the kit honours; a longer one is cut to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// The wait a `Retry-After` value asks for at `now` (seconds, or an HTTP date), at most
+/// [`MAX_RETRY_AFTER`]; `None` when the value is neither.
+pub fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only; more than u64 holds is "very long", which the bound cuts anyway.
+        Duration::from_secs(value.parse().unwrap_or(u64::MAX))
+    } else {
+        let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+        let secs = at.as_second().saturating_sub(now.as_second()).max(0);
+        Duration::from_secs(secs.unsigned_abs())
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
 
 /// The first chunk of every packet.
 pub const INITIAL_CHUNK: usize = 64 * 1024;
@@ -139,6 +163,30 @@ impl ChunkSizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date_and_is_bounded() {
+        let now: jiff::Timestamp = "2026-12-06T20:00:00Z".parse().unwrap();
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(retry_after("86400", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after("99999999999999999999999", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 20:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        // A date already past: ask again now.
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 19:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        for bad in ["", "-5", "1.5", "soon", "120 s"] {
+            assert_eq!(retry_after(bad, now), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn chunks_grow_from_64_kib_to_1_mib_on_a_fast_link() {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, Response, StatusCode, Url};
 
 use crate::pin::{self, CertPin, PinMismatch, PinnedVerifier};
@@ -188,7 +188,18 @@ pub enum TusError {
         unauthorized_hint(reason)
     )]
     Unauthorized { reason: String },
-    /// `5xx` or `429`: the server is in trouble; try again later.
+    /// `429` or `503` with `Retry-After`: the hub is busy (its connection caps, this kit's limit
+    /// of open uploads) and says when to ask again; asking sooner only adds to its load.
+    #[error("{method} {url}: the hub is busy, retry after {} s (HTTP {status}: {reason})", retry_after.as_secs())]
+    Busy {
+        method: Method,
+        url: Url,
+        status: u16,
+        reason: String,
+        /// What `Retry-After` asked for, at most [`super::pacing::MAX_RETRY_AFTER`].
+        retry_after: Duration,
+    },
+    /// `5xx` or `429` (without `Retry-After`): the server is in trouble; try again later.
     #[error("{method} {url}: server error (HTTP {status}): {reason}")]
     Server {
         method: Method,
@@ -346,6 +357,8 @@ impl TusClient {
         }
         let advertised_chunk = header_u64(resp.headers(), MAX_CHUNK_HEADER).filter(|&m| m > 0);
         let max_size = header_u64(resp.headers(), "tus-max-size");
+        let retry_after = header_str(resp.headers(), RETRY_AFTER.as_str())
+            .and_then(|v| super::pacing::retry_after(v, jiff::Timestamp::now()));
         // A body that breaks off gives no reason; the status still says what happened.
         let reason = first_line(read_capped(resp, MAX_ERROR_BODY).await.unwrap_or_default());
         let (m, u, code) = (method.clone(), url.clone(), status.as_u16());
@@ -381,6 +394,13 @@ impl TusClient {
                 max: advertised_chunk,
             },
             413 => TusError::TooLarge { max: max_size },
+            429 | 503 if retry_after.is_some() => TusError::Busy {
+                method: m,
+                url: u,
+                status: code,
+                reason,
+                retry_after: retry_after.unwrap_or_default(),
+            },
             429 | 500..=599 => TusError::Server {
                 method: m,
                 url: u,

@@ -8,8 +8,10 @@
 //! over the server's limit: send it again smaller (never more than the hub's advertised
 //! `Jemput-Max-Chunk` in the first place); `401` → stop the whole drain with the reason; `400`,
 //! `403`, `409` or `422` to a creation and `422` at completion → the hub refused the packet for
-//! good: it becomes `refused` with the reason and is not sent again; no answer or `5xx` → back off
-//! with jitter and try again, a bounded number of times.
+//! good: it becomes `refused` with the reason and is not sent again; `429` or `503` with
+//! `Retry-After` → the hub is busy: stop the drain, say when to retry (at most 10 minutes away) and
+//! leave every packet queued; no answer or another `5xx` → back off with jitter and try again, a
+//! bounded number of times.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -77,6 +79,8 @@ enum Step {
     Refused(String),
     /// The hub refused the kit: stop the drain.
     Stop(String),
+    /// The hub is busy and said when to ask again: stop the drain.
+    Busy(String, Duration),
     /// The kit was asked to stop (between chunks).
     Interrupted,
     /// The queue failed: end the drain with this error.
@@ -91,6 +95,9 @@ impl From<StoreError> for Step {
 
 impl From<TusError> for Step {
     fn from(e: TusError) -> Step {
+        if let TusError::Busy { retry_after, .. } = &e {
+            return Step::Busy(busy(&e), *retry_after);
+        }
         match e {
             TusError::Unauthorized { .. } | TusError::PinMismatch(_) => Step::Stop(e.to_string()),
             TusError::TooLarge { .. } => Step::TooLarge,
@@ -100,6 +107,27 @@ impl From<TusError> for Step {
             e => Step::Fatal(e.to_string()),
         }
     }
+}
+
+/// Why a drain stopped before trying every packet, and when the hub asked to be asked again.
+#[derive(Debug)]
+struct Stopped {
+    why: String,
+    retry_after: Option<Duration>,
+}
+
+impl From<String> for Stopped {
+    fn from(why: String) -> Stopped {
+        Stopped {
+            why,
+            retry_after: None,
+        }
+    }
+}
+
+/// The reason a drain stops at a busy hub.
+fn busy(e: &TusError) -> String {
+    format!("{e}; the packets stay queued: run `jemput upload` again then (`jemput agent` waits by itself)")
 }
 
 /// One packet being uploaded.
@@ -186,14 +214,15 @@ impl Uploader {
             packets: Vec::with_capacity(waiting.len()),
             purged: Vec::new(),
             stopped: None,
+            retry_after_secs: None,
         };
         let caps = if waiting.is_empty() {
             None
         } else {
             match self.discover().await {
                 Ok(c) => Some(c),
-                Err(why) => {
-                    report.stopped = Some(why);
+                Err(stopped) => {
+                    report.stop(stopped);
                     None
                 }
             }
@@ -209,7 +238,9 @@ impl Uploader {
             let result = match (&caps, &report.stopped) {
                 (Some(caps), None) => {
                     let (result, stop) = self.upload_packet(store, entry, caps, progress).await?;
-                    report.stopped = stop;
+                    if let Some(stopped) = stop {
+                        report.stop(stopped);
+                    }
                     result
                 }
                 _ => not_attempted(entry),
@@ -223,7 +254,7 @@ impl Uploader {
     }
 
     /// `OPTIONS`, retried with back-off while the server does not answer.
-    async fn discover(&self) -> Result<Capabilities, String> {
+    async fn discover(&self) -> Result<Capabilities, Stopped> {
         let mut retry = 0;
         loop {
             match self.client.options().await {
@@ -232,14 +263,21 @@ impl Uploader {
                     tracing::warn!(error = %e, "upload endpoint not answering; retrying");
                     self.pause(self.options.backoff.delay(retry)).await;
                     if self.stop_requested() {
-                        return Err(STOPPED_BY_REQUEST.into());
+                        return Err(String::from(STOPPED_BY_REQUEST).into());
                     }
                     retry += 1;
+                }
+                Err(e @ TusError::Busy { retry_after, .. }) => {
+                    return Err(Stopped {
+                        why: busy(&e),
+                        retry_after: Some(retry_after),
+                    })
                 }
                 Err(e) => {
                     return Err(format!(
                         "{e}; check the link and the hub URL (`jemput config show`), then run `jemput upload` again"
-                    ))
+                    )
+                    .into())
                 }
             }
         }
@@ -253,7 +291,7 @@ impl Uploader {
         entry: &QueueEntry,
         caps: &Capabilities,
         progress: &dyn Progress,
-    ) -> Result<(PacketResult, Option<String>), UploadError> {
+    ) -> Result<(PacketResult, Option<Stopped>), UploadError> {
         let mut result = not_attempted(entry);
         let fail = |mut r: PacketResult, outcome, why: String| {
             r.outcome = outcome;
@@ -314,11 +352,20 @@ impl Uploader {
                 Step::Stop(why) => {
                     job.result.outcome = Outcome::Failed;
                     job.result.error = Some(why.clone());
-                    return Ok((job.result, Some(why)));
+                    return Ok((job.result, Some(why.into())));
+                }
+                Step::Busy(why, wait) => {
+                    job.result.outcome = Outcome::Failed;
+                    job.result.error = Some(why.clone());
+                    let stopped = Stopped {
+                        why,
+                        retry_after: Some(wait),
+                    };
+                    return Ok((job.result, Some(stopped)));
                 }
                 Step::Interrupted => {
                     job.result.outcome = Outcome::Interrupted;
-                    return Ok((job.result, Some(STOPPED_BY_REQUEST.into())));
+                    return Ok((job.result, Some(String::from(STOPPED_BY_REQUEST).into())));
                 }
                 Step::TooLarge => {
                     let why = too_large(job.result.size, caps.max_size);
@@ -348,7 +395,7 @@ impl Uploader {
                     if self.stop_requested() {
                         job.result.outcome = Outcome::Interrupted;
                         job.result.error = Some(why);
-                        return Ok((job.result, Some(STOPPED_BY_REQUEST.into())));
+                        return Ok((job.result, Some(String::from(STOPPED_BY_REQUEST).into())));
                     }
                 }
             }
@@ -563,6 +610,14 @@ impl Uploader {
             store.transition(&entry.packet_id, State::Sealed, Some(why))?;
         }
         Ok(())
+    }
+}
+
+impl UploadReport {
+    /// Records why the drain stops (and, from a busy hub, when to ask again).
+    fn stop(&mut self, stopped: Stopped) {
+        self.stopped = Some(stopped.why);
+        self.retry_after_secs = stopped.retry_after.map(|d| d.as_secs());
     }
 }
 

@@ -3,7 +3,8 @@
 //! the face ([`face`]), the fingers ([`fingers`]), the signature ([`signature`]) and document
 //! photos ([`documents`]), every attempt reported to an observer ([`attempt`]). [`progress`] says
 //! how far a visit has come from its record alone (a list of drafts). [`rig`] runs a visit on the
-//! device models; [`sample`] makes synthetic visits. The visit's data model is
+//! device models; [`sample`] makes synthetic visits; [`problem`] says what the operator must do
+//! about an error that reaches them. The visit's data model is
 //! `jemput_core::visit`.
 //!
 //! Layers, lowest first: [`error`], [`attempt`], [`step`] and [`draft`] are the shared vocabulary;
@@ -19,6 +20,7 @@ pub mod face;
 pub mod fingers;
 pub mod location;
 pub mod plan;
+pub mod problem;
 pub mod progress;
 pub mod rig;
 pub mod sample;
@@ -30,6 +32,11 @@ pub mod step;
 pub use devices::{DevicesError, SessionDevices};
 pub use draft::{DraftError, Drafts};
 pub use error::CaptureError;
+pub use jemput_drivers::registry::OpenError;
 pub use jemput_drivers::synth;
+pub use jemput_drivers::{DeviceError, NO_FINGER};
+pub use problem::{
+    device_problem, open_problem, DeviceRole, OperatorProblem, ProblemKind, WaitedFor,
+};
 pub use session::{StepOutcome, VisitSession};
 pub use step::{Step, StepKind};
