@@ -4,18 +4,33 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-use jemput_powerloss::{Disk, Tear};
+use std::time::{Duration, Instant};
+
+use jemput_powerloss::{RemoteDisk, RemoteMounted, Tear};
 
 fn sync_dir(dir: &Path) {
     File::open(dir).unwrap().sync_all().unwrap();
 }
 
+/// A disk served by `jemput-powerloss-server` in a process of its own; its watchdog ends any
+/// test that is still on it after two minutes.
+fn start() -> RemoteDisk {
+    RemoteDisk::start(
+        Path::new(env!("CARGO_BIN_EXE_jemput-powerloss-server")),
+        Duration::from_secs(120),
+    )
+    .unwrap()
+}
+
+/// Whether anything is mounted at `at`, from `/proc/self/mountinfo` (without touching `at`).
+fn mounted_at(at: &Path) -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = at.to_str().unwrap();
+    info.lines().any(|l| l.split(' ').nth(4) == Some(want))
+}
+
 /// Cuts the power, unmounts, and mounts the same disk again at the same place.
-fn cut_and_remount(
-    disk: &Disk,
-    m: jemput_powerloss::Mounted,
-    tear: Tear,
-) -> jemput_powerloss::Mounted {
+fn cut_and_remount(disk: &RemoteDisk, m: RemoteMounted, tear: Tear) -> RemoteMounted {
     let at = m.path().to_path_buf();
     disk.cut(tear);
     m.unmount().unwrap();
@@ -23,10 +38,9 @@ fn cut_and_remount(
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn written_not_synced_vanishes_synced_stays() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     let mut f = File::create(root.join("a")).unwrap();
@@ -47,10 +61,9 @@ fn written_not_synced_vanishes_synced_stays() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn after_a_cut_every_operation_fails_until_remounted() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     fs::write(root.join("a"), b"x").unwrap();
@@ -64,10 +77,9 @@ fn after_a_cut_every_operation_fails_until_remounted() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn a_rename_without_a_directory_fsync_is_undone() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     for (name, body) in [("old", &b"old"[..]), ("tmp", &b"new"[..])] {
@@ -92,10 +104,9 @@ fn a_rename_without_a_directory_fsync_is_undone() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn a_new_directory_needs_its_parent_synced() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     fs::create_dir(root.join("kept")).unwrap();
@@ -109,10 +120,9 @@ fn a_new_directory_needs_its_parent_synced() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn a_torn_write_keeps_a_prefix() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     let mut f = File::create(root.join("a")).unwrap();
@@ -131,10 +141,9 @@ fn a_torn_write_keeps_a_prefix() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn an_armed_cut_fires_on_the_nth_change() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     disk.cut_after(3, Tear::None);
@@ -152,10 +161,9 @@ fn an_armed_cut_fires_on_the_nth_change() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     let db_path = root.join("q.sqlite");
@@ -210,4 +218,60 @@ fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
     for (n, body) in rows {
         assert_eq!(body, vec![n as u8; 3000]);
     }
+}
+
+#[test]
+fn a_server_that_stops_answering_is_killed_and_the_client_gets_an_error_not_a_hang() {
+    // The server is frozen (SIGSTOP) while the test writes to its mount: the write waits on the
+    // kernel for an answer that never comes. The watchdog's deadline aborts the connection and
+    // kills the server, so the write fails and the mount is detached.
+    let t = tempfile::tempdir().unwrap();
+    let disk = RemoteDisk::start(
+        Path::new(env!("CARGO_BIN_EXE_jemput-powerloss-server")),
+        Duration::from_secs(3),
+    )
+    .unwrap();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path().to_path_buf();
+    fs::write(root.join("before"), b"x").unwrap();
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &disk.server_pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let started = Instant::now();
+    let e = fs::write(root.join("during"), b"y").unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            e.raw_os_error(),
+            Some(libc::ENOTCONN) | Some(libc::EIO) | Some(libc::ECONNABORTED)
+        ),
+        "{e}"
+    );
+    assert!(waited < Duration::from_secs(20), "waited {waited:?}");
+    // Every later command reports the kill, and nothing is left mounted.
+    let err = disk.mount(t.path()).unwrap_err();
+    assert!(err.to_string().contains("watchdog"), "{err}");
+    drop(m);
+    assert!(!mounted_at(&root), "the mount was left behind");
+}
+
+#[test]
+fn dropping_the_disk_unmounts_and_ends_the_server() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = start();
+    let m = disk.mount(t.path()).unwrap();
+    fs::write(t.path().join("a"), b"x").unwrap();
+    assert!(mounted_at(t.path()));
+    let pid = disk.server_pid();
+    drop(m);
+    assert!(!mounted_at(t.path()), "unmount left the mount");
+    let _m = disk.mount(t.path()).unwrap();
+    drop(disk);
+    assert!(!mounted_at(t.path()), "the mount outlived its server");
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the server still runs (or was not reaped)"
+    );
 }
