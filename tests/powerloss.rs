@@ -29,11 +29,45 @@ use std::time::{Duration, Instant};
 use common::*;
 use jemput_core::packet;
 use jemput_kit::home::KitHome;
-use jemput_powerloss::{Disk, Mounted, Tear};
+use jemput_powerloss::{RemoteDisk, RemoteMounted, Tear};
 use rand::{Rng, SeedableRng};
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// A power-loss disk served by `jemput-powerloss-server` in a process of its own (the test
+/// process is only a client of the mount), with a watchdog that kills the server and detaches the
+/// mount once the test has run `deadline`: a stuck mount fails the test instead of hanging it.
+///
+/// The root package's tests cannot name another package's binary (`CARGO_BIN_EXE_*` covers only
+/// their own), so the server is built here beside `jemput`, with the cargo that builds the
+/// tests: a no-op when it is fresh.
+fn start_disk(deadline: Duration) -> RemoteDisk {
+    static SERVER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let server = SERVER.get_or_init(|| {
+        let jemput = assert_cmd::cargo::cargo_bin("jemput");
+        let profile_dir = jemput.parent().unwrap();
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--quiet", "-p", "jemput-powerloss"])
+            .args(["--bin", "jemput-powerloss-server", "--target-dir"])
+            .arg(profile_dir.parent().unwrap())
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name() == Some("release".as_ref()) {
+            build.arg("--release");
+        }
+        let status = build.status().unwrap();
+        assert!(status.success(), "building jemput-powerloss-server failed");
+        profile_dir.join("jemput-powerloss-server")
+    });
+    RemoteDisk::start(server, deadline)
+        .unwrap_or_else(|e| panic!("starting the power-loss server: {e}"))
+}
+
+/// The watchdog's deadline for a run of `rounds` cuts: generous (a round takes about a second).
+fn deadline_for(rounds: u64) -> Duration {
+    Duration::from_secs(180 + 10 * rounds)
 }
 
 /// What a child printed before the power went.
@@ -141,8 +175,8 @@ fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Fi
     let ids = jemput_core::keys::office::load_identities(&keys.identity_file).unwrap();
     let mnt = d.path().join("disk");
     std::fs::create_dir(&mnt).unwrap();
-    let disk = Disk::new();
-    let mut mounted: Mounted = disk.mount(&mnt).unwrap();
+    let disk = start_disk(deadline_for(rounds));
+    let mut mounted: RemoteMounted = disk.mount(&mnt).unwrap();
     let home_dir = mnt.join("kit");
     jemput()
         .arg("--home")
@@ -298,7 +332,6 @@ fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Fi
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
     let rounds = env_u64("JEMPUT_POWERLOSS_ROUNDS").unwrap_or(30);
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
@@ -324,7 +357,6 @@ fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
     // The same run, with the directory fsync after each durable rename skipped (core's fsutil,
     // test-only switch): packets and drafts the kit reported are gone after a cut, and the
@@ -369,14 +401,13 @@ fn run_upload(home: &Path, endpoint: &str) -> bool {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks() {
     // The kit home on the power-loss disk, the hub on an ordinary one: each round seals two more
     // visits, then cuts the power under `jemput upload` after a random number of operations
     // (anywhere in uploading them and storing their receipts). After every cut: nothing queued
     // is lost, every stored receipt is for a packet the hub holds byte for byte, and the queue
     // and packets/ agree; at the end one drain delivers everything.
-    let rounds = env_u64("JEMPUT_POWERLOSS_UPLOAD_ROUNDS").unwrap_or(12);
+    let rounds = env_u64("JEMPUT_POWERLOSS_UPLOAD_ROUNDS").unwrap_or(25);
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
     eprintln!("power-loss upload test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -389,7 +420,7 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
     let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
     let mnt = d.path().join("disk");
     std::fs::create_dir(&mnt).unwrap();
-    let disk = Disk::new();
+    let disk = start_disk(deadline_for(rounds));
     let mut mounted = disk.mount(&mnt).unwrap();
     let home_dir = mnt.join("kit");
     jemput()
