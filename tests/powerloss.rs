@@ -532,8 +532,6 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
 
     // One drain after the last cut delivers everything, with no manual step.
     let drained = run_upload(&home_dir, &endpoint);
-    let _ = hub.kill();
-    let _ = hub.wait();
     assert!(drained, "seed {seed}: the final drain failed");
     let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap()).unwrap();
     let entries = store.list().unwrap();
@@ -548,11 +546,217 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
         assert!(e.receipt, "{}", e.packet_id);
     }
     drop(store);
-    mounted.unmount().unwrap();
     eprintln!(
         "power-loss upload test: {rounds} rounds, {cut_rounds} cut mid-upload ({ops_per_two} \
          operations to upload two packets), {} packets delivered, 0 lost",
         entries.len()
     );
     assert!(cut_rounds * 2 >= rounds, "too few cuts landed in an upload");
+
+    // Purge under cuts: with a retention of 0 h, `jemput upload` purges every acknowledged
+    // packet's file (the row commits `purged`, then the file goes). Cut the power in the middle
+    // of that; after each cut: nothing missing, every receipt kept, every row still holding a
+    // file has it, and a purged row's file is gone once recovery ran.
+    let purge_rounds = env_u64("JEMPUT_POWERLOSS_PURGE_ROUNDS").unwrap_or(10);
+    jemput()
+        .arg("--home")
+        .arg(&home_dir)
+        .args(["config", "set", "retention-hours", "0"])
+        .assert()
+        .success();
+    let (mut purge_cuts, mut round) = (0, 0);
+    let purged = loop {
+        let last = round >= purge_rounds;
+        if !last {
+            disk.cut_after(rng.gen_range(1..=40), Tear::Prefix(rng.gen_range(0..4096)));
+        }
+        let ok = run_upload(&home_dir, &endpoint);
+        if disk.is_cut() {
+            purge_cuts += 1;
+        } else {
+            disk.cut_after(0, Tear::None);
+            assert!(
+                ok,
+                "seed {seed} purge round {round}: upload failed without a cut"
+            );
+        }
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+        let home = KitHome::open(&home_dir).unwrap();
+        let (store, report) = jemput_kit::seal::open_store(&home).unwrap();
+        assert!(
+            report.missing.is_empty() && report.quarantined.is_empty(),
+            "seed {seed} purge round {round}: {report:?}"
+        );
+        let entries = store.list().unwrap();
+        let mut holding = BTreeSet::new();
+        let mut purged = 0;
+        for e in &entries {
+            assert!(
+                e.receipt,
+                "seed {seed} purge round {round}: the receipt of {} was lost",
+                e.packet_id
+            );
+            match e.state {
+                jemput_kit::store::State::Acknowledged => {
+                    holding.insert(format!("{}.jpk", e.packet_id));
+                }
+                jemput_kit::store::State::Purged => purged += 1,
+                other => panic!(
+                    "seed {seed} purge round {round}: {} is {other}",
+                    e.packet_id
+                ),
+            }
+        }
+        let files: BTreeSet<String> = walk(&home_dir.join("packets"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            holding, files,
+            "seed {seed} purge round {round}: files and acknowledged rows disagree"
+        );
+        if last {
+            assert_eq!(
+                purged,
+                entries.len(),
+                "seed {seed}: not all purged at the end"
+            );
+            break purged;
+        }
+        round += 1;
+    };
+    let _ = hub.kill();
+    let _ = hub.wait();
+    mounted.unmount().unwrap();
+    eprintln!(
+        "power-loss purge test: {purge_rounds} rounds, {purge_cuts} cut mid-purge, {purged} \
+         packets purged, every receipt kept, 0 lost"
+    );
+    assert!(
+        purge_cuts * 2 >= purge_rounds,
+        "too few cuts landed in a purge"
+    );
+}
+
+/// Runs `jemput init` for a kit home at `home` (the same kit every time but for its keys).
+fn init_kit(home: &Path, recipient: &str, hub_key: &str) -> std::process::Output {
+    jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["init", "--work-factor", "10", "--operator", "op-1"])
+        .args(["--office-recipient", recipient])
+        .args(["--hub-key", hub_key])
+        .output()
+        .unwrap()
+}
+
+/// Whether the kit home at `home` works: its keys load, its drafts unlock, it seals a visit, and
+/// `jemput doctor` finds no error a freshly made kit does not have.
+fn kit_works(home: &Path, doctor_baseline: &BTreeSet<String>) -> Result<(), String> {
+    let kit = KitHome::open(home).map_err(|e| format!("does not open: {e}"))?;
+    kit.kit_key().map_err(|e| format!("kit key: {e}"))?;
+    kit.unlock_drafts(&age::secrecy::SecretString::from("rahasia-uji".to_string()))
+        .map_err(|e| format!("draft key: {e}"))?;
+    jemput_kit::seal::open_store(&kit).map_err(|e| format!("store: {e}"))?;
+    let out = jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["stress-seal", "--count", "1", "--seed", "7"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(format!(
+            "does not seal: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let doctor = doctor_errors(home);
+    if !doctor.is_subset(doctor_baseline) {
+        return Err(format!("doctor finds {doctor:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn power_cuts_during_init_leave_no_kit_or_a_working_one() {
+    // `jemput init` on the power-loss disk, cut at a random operation of it (or right after it
+    // returned, where it reported success). After the remount there is either no kit — and
+    // `jemput init` run again succeeds — or a kit that works; never a half-made one.
+    let rounds = env_u64("JEMPUT_POWERLOSS_INIT_ROUNDS").unwrap_or(25);
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    eprintln!("power-loss init test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    let started = Instant::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = tempfile::tempdir().unwrap();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
+    let mnt = d.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let disk = start_disk(deadline_for(rounds));
+    let mut mounted = disk.mount(&mnt).unwrap();
+
+    // How many operations a whole init takes, and what doctor says of a kit made without a cut.
+    let probe = mnt.join("probe");
+    let ops0 = disk.ops();
+    let out = init_kit(&probe, &keys.recipient, &keys.hub_public_key);
+    assert!(out.status.success(), "{out:?}");
+    let ops_init = disk.ops() - ops0;
+    let baseline = doctor_errors(&probe);
+    disk.sync_all();
+
+    let (mut none_left, mut working, mut after_return) = (0, 0, 0);
+    for round in 0..rounds {
+        let home = mnt.join(format!("kit-{round}"));
+        // A few cuts land after init returned: what it reported made must survive the cut.
+        let at = rng.gen_range(1..=ops_init + ops_init / 8 + 1);
+        let tear = if rng.gen_bool(0.5) {
+            Tear::Prefix(rng.gen_range(0..4096))
+        } else {
+            Tear::None
+        };
+        disk.cut_after(at, tear);
+        let reported = init_kit(&home, &keys.recipient, &keys.hub_public_key)
+            .status
+            .success();
+        if !disk.is_cut() {
+            after_return += 1;
+            disk.cut(Tear::None);
+        }
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+
+        match KitHome::open(&home) {
+            Err(jemput_kit::home::HomeError::NotInitialised(_)) => {
+                assert!(
+                    !reported,
+                    "seed {seed} round {round}: init reported success, the cut took the kit"
+                );
+                none_left += 1;
+                let again = init_kit(&home, &keys.recipient, &keys.hub_public_key);
+                assert!(
+                    again.status.success(),
+                    "seed {seed} round {round}: init run again after the cut fails: {}",
+                    String::from_utf8_lossy(&again.stderr)
+                );
+            }
+            Err(e) => panic!("seed {seed} round {round}: a half-made kit: {e}"),
+            Ok(_) => working += 1,
+        }
+        if let Err(e) = kit_works(&home, &baseline) {
+            panic!("seed {seed} round {round}: the kit after the cut: {e}");
+        }
+        // The checks wrote (a sealed packet): make that durable before the next round's cut.
+        disk.sync_all();
+    }
+    drop(mounted);
+    eprintln!(
+        "power-loss init test: {rounds} rounds in {:.1} s ({ops_init} operations an init): \
+         {none_left} left no kit (init run again worked), {working} left a working kit, \
+         {after_return} of them cut right after init returned",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        none_left > 0 && working > 0,
+        "the cuts did not cover both outcomes"
+    );
 }
