@@ -760,3 +760,232 @@ fn power_cuts_during_init_leave_no_kit_or_a_working_one() {
         "the cuts did not cover both outcomes"
     );
 }
+
+/// The receipts the hub's database holds: packet id → file name in `packets/`.
+fn hub_receipts(data: &Path) -> BTreeMap<String, String> {
+    let db = rusqlite::Connection::open_with_flags(
+        data.join("hub.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+    )
+    .unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let rows = db
+        .prepare("SELECT packet_id, file FROM receipts")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows
+}
+
+/// The hub-side run: `rounds` power cuts on the disk holding the hub's data directory, while the
+/// kit (on an ordinary disk) uploads two packets a round. `Err` is the first broken promise.
+fn hub_power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<u64, String> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = tempfile::tempdir().unwrap();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
+    let ids = jemput_core::keys::office::load_identities(&keys.identity_file).unwrap();
+    let mnt = d.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let disk = start_disk(deadline_for(rounds));
+    let mut mounted = disk.mount(&mnt).unwrap();
+    let data = mnt.join("hub");
+    let hub_cmd = |args: &[&str]| {
+        let mut c = jemput();
+        c.arg("hub").args(args).arg("--data").arg(&data);
+        if let Some(which) = skip_fsync {
+            c.env("JEMPUT_TEST_SKIP_FSYNC", which);
+        }
+        c
+    };
+    // A hub made and the power cut the moment `hub init` returned: it must come back whole.
+    hub_cmd(&[
+        "init",
+        "--office-identity",
+        keys.identity_file.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    disk.cut(Tear::None);
+    mounted.unmount().unwrap();
+    mounted = disk.mount(&mnt).unwrap();
+    let hub_key = jemput_core::keys::SigningKey::load(&data.join(jemput_hub::KEY_FILE))
+        .map_err(|e| format!("the hub key did not survive a cut right after hub init: {e}"))?
+        .public();
+
+    let home_dir = d.path().join("kit");
+    jemput()
+        .arg("--home")
+        .arg(&home_dir)
+        .args(["init", "--work-factor", "10", "--operator", "op-1"])
+        .args(["--office-recipient", &keys.recipient])
+        .args(["--hub-key", &hub_key.to_string()])
+        .assert()
+        .success();
+    let kit = KitHome::open(&home_dir).unwrap();
+    let kit_key = kit.kit_key().unwrap().public();
+    hub_cmd(&["kits", "add", "--kit-id", &kit.config.kit_id])
+        .args(["--kit-key", &kit_key.to_string()])
+        .assert()
+        .success();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let serve = || {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("jemput"));
+        c.args(["hub", "serve", "--plain-http", "--data"])
+            .arg(&data)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("RUST_LOG")
+            .env_remove("JEMPUT_TEST_SKIP_FSYNC")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(which) = skip_fsync {
+            c.env("JEMPUT_TEST_SKIP_FSYNC", which);
+        }
+        let mut child = c.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("the hub does not start after the cut".to_string());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(child)
+    };
+    let mut hub = serve()?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let seal_two = |round: u64| {
+        jemput()
+            .arg("--home")
+            .arg(&home_dir)
+            .args(["stress-seal", "--count", "2", "--seed", &round.to_string()])
+            .assert()
+            .success();
+    };
+
+    // How many operations the hub makes to take two packets, to aim the cuts inside.
+    seal_two(1000);
+    let ops0 = disk.ops();
+    if !run_upload(&home_dir, &endpoint) {
+        return Err("the probe upload failed".into());
+    }
+    let ops_per_two = (disk.ops() - ops0).max(1);
+    let mut cut_rounds = 0;
+    for round in 0..rounds {
+        seal_two(round);
+        disk.cut_after(
+            rng.gen_range(1..=ops_per_two),
+            Tear::Prefix(rng.gen_range(0..4096)),
+        );
+        run_upload(&home_dir, &endpoint);
+        if disk.is_cut() {
+            cut_rounds += 1;
+        }
+        disk.cut_after(0, Tear::None);
+        // The hub holds files on the dead disk: it goes down with it, and starts again on what
+        // was durable, with no manual step.
+        let _ = hub.kill();
+        let _ = hub.wait();
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+        hub = serve().map_err(|e| format!("round {round}: {e}"))?;
+
+        // Every packet the hub receipted is there and opens with the office key, as the kit's.
+        let receipts = hub_receipts(&data);
+        for (id, file) in &receipts {
+            let bytes = std::fs::read(data.join("packets").join(file)).map_err(|e| {
+                format!("round {round}: the hub receipted {id} and lost its file: {e}")
+            })?;
+            let c = packet::decrypt(&bytes, &ids, Some(&kit_key))
+                .map_err(|e| format!("round {round}: the hub's {id} does not open: {e}"))?;
+            if &c.manifest.packet_id != id {
+                return Err(format!("round {round}: {file} holds another packet"));
+            }
+        }
+        // No receipt on the kit for a packet the hub lacks.
+        let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap())
+            .map_err(|e| format!("round {round}: {e}"))?;
+        for e in store.list().unwrap() {
+            if e.receipt && !receipts.contains_key(&e.packet_id) {
+                return Err(format!(
+                    "round {round}: the kit holds a receipt for {}, which the hub lost",
+                    e.packet_id
+                ));
+            }
+        }
+        drop(store);
+        // The kit's re-upload to the restarted hub completes.
+        if !run_upload(&home_dir, &endpoint) {
+            return Err(format!("round {round}: the re-upload after the cut failed"));
+        }
+    }
+
+    // One drain after the last cut delivers everything.
+    let drained = run_upload(&home_dir, &endpoint);
+    let receipts = hub_receipts(&data);
+    let _ = hub.kill();
+    let _ = hub.wait();
+    drop(mounted);
+    if !drained {
+        return Err("the final drain after the cuts failed".into());
+    }
+    let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap()).unwrap();
+    let entries = store.list().unwrap();
+    for e in &entries {
+        if e.state != jemput_kit::store::State::Acknowledged || !receipts.contains_key(&e.packet_id)
+        {
+            return Err(format!("after the drain {} is {}", e.packet_id, e.state));
+        }
+    }
+    if cut_rounds * 2 < rounds {
+        return Err(format!(
+            "only {cut_rounds} of {rounds} cuts landed in an upload"
+        ));
+    }
+    eprintln!(
+        "power-loss hub test: {rounds} rounds, {cut_rounds} cut while the hub took packets \
+         ({ops_per_two} hub operations for two), {} packets delivered",
+        entries.len()
+    );
+    Ok(cut_rounds)
+}
+
+#[test]
+fn power_cuts_at_the_hub_lose_no_receipted_packet() {
+    // The hub's data directory on the power-loss disk, cut at random moments while it takes
+    // packets (PATCH, completion, verification, receipt signing and storage). After each cut the
+    // hub starts again with no manual step; every packet it receipted is there and opens; the
+    // kit holds no receipt for a packet the hub lost; and a re-upload completes.
+    let rounds = env_u64("JEMPUT_POWERLOSS_HUB_ROUNDS").unwrap_or(25);
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    eprintln!("power-loss hub test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    let started = Instant::now();
+    hub_power_loss_run(rounds, seed, None).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    eprintln!(
+        "power-loss hub test: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn negative_control_a_skipped_hub_fsync_is_seen_as_a_lost_receipted_packet() {
+    // The same hub run with the fsync of `packets/` after a verified packet is moved in skipped
+    // (JEMPUT_TEST_SKIP_FSYNC=hub-packets-dir): a receipt is then signed for a file whose name
+    // a cut can take, and the checks must say so.
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(12);
+    eprintln!("hub negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    match hub_power_loss_run(rounds, seed, Some("hub-packets-dir")) {
+        Ok(cuts) => panic!("seed {seed}: the skipped fsync went unnoticed in {cuts} cuts"),
+        Err(e) => {
+            eprintln!("hub negative control: detected: {e}");
+            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
+        }
+    }
+}
