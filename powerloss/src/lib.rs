@@ -39,6 +39,24 @@
 //! The root package's tests find the binary beside `jemput` (they build it there first: cargo
 //! gives a test the paths of its own package's binaries only).
 //!
+//! # What is run on it
+//!
+//! `tests/powerloss.rs` (the root package): cuts under a child that saves drafts and seals, under
+//! `jemput upload` (uploading, storing receipts, purging), under `jemput init`, and under the hub
+//! (`jemput hub init`, then PATCH, completion and receipt signing with its data directory on the
+//! disk); each with what must hold after the remount, and negative controls that skip one fsync
+//! through the test-only `JEMPUT_TEST_SKIP_FSYNC` switch and must be seen failing.
+//!
+//! SQLite's part (both databases are in WAL mode with `synchronous=FULL`): in WAL mode a commit
+//! is durable once the WAL is fsynced, which `FULL` does at every commit (`NORMAL` would fsync
+//! only at checkpoints and could lose the last commits in a power cut; SQLite's documentation,
+//! "PRAGMA synchronous" and "Write-Ahead Logging", <https://sqlite.org/pragma.html#pragma_synchronous>,
+//! <https://sqlite.org/wal.html>). SQLite fsyncs the directory when it creates a WAL file
+//! (`tests/mount.rs`: a WAL made after the last directory fsync keeps its commits), but not when
+//! it creates the database file itself: `jemput init` and `jemput hub init` make that name durable
+//! by the directory fsync of the config they write last, and the tests cut the power right after
+//! each init returns to check it.
+//!
 //! # The model, and where it comes from
 //!
 //! This is the strict POSIX contract, the one a portable program must assume, and not the more

@@ -130,7 +130,7 @@ fn detach(at: &Path) {
 /// state. Dropping the last handle ends the server (unmounting) or kills it if it does not end.
 pub struct RemoteDisk {
     inner: Arc<Inner>,
-    watchdog: Option<Sender<()>>,
+    watchdog: Option<Sender<Duration>>,
 }
 
 impl std::fmt::Debug for RemoteDisk {
@@ -174,18 +174,25 @@ impl RemoteDisk {
             mounted_at: Mutex::new(None),
             dead: Mutex::new(None),
         });
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (stop, rearm) = mpsc::channel::<Duration>();
         {
             let inner = inner.clone();
             std::thread::spawn(move || {
-                if let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(deadline) {
-                    eprintln!(
-                        "power-loss watchdog: the disk outlived its {} s deadline; killing its \
-                         server and detaching its mount",
-                        deadline.as_secs()
-                    );
-                    inner.kill(&format!("watchdog: {} s deadline", deadline.as_secs()));
+                let mut left = deadline;
+                // A new deadline counts from when it arrives; the disk's drop ends the watchdog.
+                loop {
+                    match rearm.recv_timeout(left) {
+                        Ok(next) => left = next,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                        Err(RecvTimeoutError::Timeout) => break,
+                    }
                 }
+                eprintln!(
+                    "power-loss watchdog: the disk outlived its {} s deadline; killing its \
+                     server and detaching its mount",
+                    left.as_secs()
+                );
+                inner.kill(&format!("watchdog: {} s deadline", left.as_secs()));
             });
         }
         let disk = RemoteDisk {
@@ -245,6 +252,13 @@ impl RemoteDisk {
     /// Makes everything durable, as `sync` followed by a clean shutdown would.
     pub fn sync_all(&self) {
         self.must("sync-all");
+    }
+
+    /// Sets the watchdog's deadline anew, counting from now.
+    pub fn set_deadline(&self, deadline: Duration) {
+        if let Some(w) = &self.watchdog {
+            let _ = w.send(deadline);
+        }
     }
 
     /// The server's process id.
