@@ -115,7 +115,7 @@ fn connection_of(at: &Path) -> Option<u32> {
 
 /// Lazily unmounts `at` with `umount -l` (util-linux): gone from the namespace now, released
 /// when unused.
-fn detach(at: &Path) {
+pub(crate) fn detach(at: &Path) {
     let _ = Command::new("umount")
         .arg("-l")
         .arg(at)
@@ -279,8 +279,13 @@ impl Drop for RemoteDisk {
         if lock(&self.inner.dead).is_some() {
             return;
         }
-        if self.inner.command("quit").is_err() {
-            return; // already killed by command()
+        if let Err(e) = self.inner.command("quit") {
+            // The server could not unmount (a process still holds files there): detach the
+            // mount rather than leave it behind.
+            if let Some((at, _)) = lock(&self.inner.mounted_at).take() {
+                eprintln!("power-loss disk: {e}; detaching {}", at.display());
+                detach(&at);
+            }
         }
         drop(lock(&self.inner.stdin).take());
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -336,9 +341,12 @@ impl RemoteMounted {
 impl Drop for RemoteMounted {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
-            if inner.command("unmount").is_ok() {
-                lock(&inner.mounted_at).take();
+            if let Err(e) = inner.command("unmount") {
+                // Still in use, or the server is gone: never leave the mount behind.
+                eprintln!("power-loss disk: {e}; detaching {}", self.at.display());
+                detach(&self.at);
             }
+            lock(&inner.mounted_at).take();
         }
     }
 }

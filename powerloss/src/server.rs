@@ -115,7 +115,7 @@ pub fn serve(disk: &Disk, input: impl BufRead, mut output: impl Write) -> io::Re
             },
             Ok(Command::Unmount) => match mounted.take() {
                 None => "err not mounted".into(),
-                Some(m) => match m.unmount() {
+                Some(m) => match unmount_or_detach(m) {
                     Ok(()) => "ok".into(),
                     Err(e) => format!("err unmount: {e}"),
                 },
@@ -135,7 +135,7 @@ pub fn serve(disk: &Disk, input: impl BufRead, mut output: impl Write) -> io::Re
             Ok(Command::Ops) => format!("ops {}", disk.ops()),
             Ok(Command::IsCut) => format!("cut {}", if disk.is_cut() { "yes" } else { "no" }),
             Ok(Command::Quit) => {
-                let r = mounted.take().map_or(Ok(()), Mounted::unmount);
+                let r = mounted.take().map_or(Ok(()), unmount_or_detach);
                 writeln!(
                     output,
                     "{}",
@@ -148,10 +148,40 @@ pub fn serve(disk: &Disk, input: impl BufRead, mut output: impl Write) -> io::Re
         writeln!(output, "{answer}")?;
         output.flush()?;
     }
-    if let Some(m) = mounted {
-        m.unmount()?;
+    match mounted {
+        Some(m) => unmount_or_detach(m),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Unmounts; if the mount is still in use, detaches it (`umount -l`) so that it is not left
+/// behind, and reports the failed unmount.
+///
+/// A mount can be busy for a moment without anyone using it: a process being spawned elsewhere
+/// holds copies of its parent's descriptors until it execs. So a busy mount is tried again for
+/// up to two seconds (with `umount`, util-linux) before it is detached.
+fn unmount_or_detach(m: Mounted) -> io::Result<()> {
+    let at = m.path().to_path_buf();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let done = loop {
+        let done = std::process::Command::new("umount")
+            .arg(&at)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if done || std::time::Instant::now() > deadline {
+            break done;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let ended = m.unmount();
+    if done {
+        // Unmounted above: the session's own unmount finds nothing there (EINVAL), and its
+        // thread ends as the kernel closes the connection.
+        return Ok(());
+    }
+    ended.inspect_err(|_| crate::remote::detach(&at))
 }
 
 #[cfg(test)]

@@ -228,22 +228,43 @@ fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
 
 #[test]
 fn a_server_that_stops_answering_is_killed_and_the_client_gets_an_error_not_a_hang() {
-    // The server is frozen (SIGSTOP) while the test writes to its mount: the write waits on the
-    // kernel for an answer that never comes. The watchdog's deadline aborts the connection and
-    // kills the server, so the write fails and the mount is detached.
+    // The server is frozen (SIGSTOP) while the test writes to a file open on its mount: the
+    // write waits on the kernel for an answer that never comes. The watchdog's deadline aborts
+    // the connection and kills the server, so the write fails and the mount is detached. (A
+    // write through a path could instead be resolved again once the mount is detached, and land
+    // in the directory beneath; a descriptor cannot move.)
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path().to_path_buf();
-    fs::write(root.join("before"), b"x").unwrap();
+    let mut f = File::create(root.join("during")).unwrap();
+    f.write_all(b"x").unwrap();
     disk.set_deadline(Duration::from_secs(2));
     let stopped = std::process::Command::new("kill")
         .args(["-STOP", &disk.server_pid().to_string()])
         .status()
         .unwrap();
     assert!(stopped.success());
+    // Wait until every thread of the server has stopped: one already running could otherwise
+    // still answer the write.
+    let pid = disk.server_pid();
+    let all_stopped = || {
+        fs::read_dir(format!("/proc/{pid}/task")).unwrap().all(|t| {
+            let stat = fs::read_to_string(t.unwrap().path().join("stat")).unwrap_or_default();
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+        })
+    };
+    let waiting = Instant::now();
+    while !all_stopped() {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(1),
+            "SIGSTOP did not stop the server"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let started = Instant::now();
-    let e = fs::write(root.join("during"), b"y").unwrap_err();
+    let e = f.write_all(b"y").unwrap_err();
     let waited = started.elapsed();
     assert!(
         matches!(
@@ -256,6 +277,7 @@ fn a_server_that_stops_answering_is_killed_and_the_client_gets_an_error_not_a_ha
     // Every later command reports the kill, and nothing is left mounted.
     let err = disk.mount(t.path()).unwrap_err();
     assert!(err.to_string().contains("watchdog: 2 s"), "{err}");
+    drop(f);
     drop(m);
     assert!(!mounted_at(&root), "the mount was left behind");
 }
@@ -277,4 +299,18 @@ fn dropping_the_disk_unmounts_and_ends_the_server() {
         !Path::new(&format!("/proc/{pid}")).exists(),
         "the server still runs (or was not reaped)"
     );
+}
+
+#[test]
+fn a_mount_still_in_use_is_detached_not_left_behind() {
+    // A file held open on the mount (as a hub left running would) makes the unmount fail; the
+    // mount is then detached lazily rather than left behind once the disk is dropped.
+    let t = tempfile::tempdir().unwrap();
+    let disk = start();
+    let m = disk.mount(t.path()).unwrap();
+    let held = File::create(t.path().join("held")).unwrap();
+    assert!(m.unmount().is_err(), "unmounted under an open file");
+    drop(disk);
+    assert!(!mounted_at(t.path()), "the mount was left behind");
+    drop(held);
 }
