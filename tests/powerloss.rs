@@ -65,6 +65,17 @@ fn start_disk(deadline: Duration) -> RemoteDisk {
         .unwrap_or_else(|e| panic!("starting the power-loss server: {e}"))
 }
 
+/// A child process killed when dropped: a hub left running after a failed check would hold
+/// files on the power-loss mount and keep it from being unmounted.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The watchdog's deadline for a run of `rounds` cuts: generous (a round takes about a second).
 fn deadline_for(rounds: u64) -> Duration {
     Duration::from_secs(180 + 10 * rounds)
@@ -442,7 +453,7 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
         .local_addr()
         .unwrap()
         .port();
-    let mut hub = spawn_hub_serve(&data, port);
+    let hub = KillOnDrop(spawn_hub_serve(&data, port));
     let endpoint = format!("http://127.0.0.1:{port}");
     let seal_two = |round: u64| {
         jemput()
@@ -626,8 +637,7 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
         }
         round += 1;
     };
-    let _ = hub.kill();
-    let _ = hub.wait();
+    drop(hub);
     mounted.unmount().unwrap();
     eprintln!(
         "power-loss purge test: {purge_rounds} rounds, {purge_cuts} cut mid-purge, {purged} \
@@ -846,12 +856,10 @@ fn hub_power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Resul
         if let Some(which) = skip_fsync {
             c.env("JEMPUT_TEST_SKIP_FSYNC", which);
         }
-        let mut child = c.spawn().unwrap();
+        let mut child = KillOnDrop(c.spawn().unwrap());
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-                let _ = child.kill();
-                let _ = child.wait();
+            if Instant::now() > deadline || child.0.try_wait().unwrap().is_some() {
                 return Err("the hub does not start after the cut".to_string());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -890,8 +898,7 @@ fn hub_power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Resul
         disk.cut_after(0, Tear::None);
         // The hub holds files on the dead disk: it goes down with it, and starts again on what
         // was durable, with no manual step.
-        let _ = hub.kill();
-        let _ = hub.wait();
+        drop(hub);
         mounted.unmount().unwrap();
         mounted = disk.mount(&mnt).unwrap();
         hub = serve().map_err(|e| format!("round {round}: {e}"))?;
@@ -929,8 +936,7 @@ fn hub_power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Resul
     // One drain after the last cut delivers everything.
     let drained = run_upload(&home_dir, &endpoint);
     let receipts = hub_receipts(&data);
-    let _ = hub.kill();
-    let _ = hub.wait();
+    drop(hub);
     drop(mounted);
     if !drained {
         return Err("the final drain after the cuts failed".into());
