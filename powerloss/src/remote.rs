@@ -2,10 +2,11 @@
 //! own, so that the test process is only a client of the mount.
 //!
 //! If that process stops answering (a command unanswered for [`RemoteDisk::COMMAND_TIMEOUT`], or
-//! the whole disk older than its watchdog's deadline), the client kills it with SIGKILL — which
-//! closes `/dev/fuse` and makes the kernel abort the connection, so every request still waiting on
-//! the mount fails (ENOTCONN or EIO) instead of hanging — and detaches the mount (`umount2` with
-//! `MNT_DETACH`, as `umount -l`). A test can then fail, never hang.
+//! the disk still in use after its watchdog's deadline), the client aborts the FUSE connection
+//! (`/sys/fs/fuse/connections/N/abort`) and kills the server with SIGKILL — closing `/dev/fuse`
+//! aborts the connection too — so every request still waiting on the mount fails (ENOTCONN or
+//! EIO) instead of hanging, and detaches the mount (`umount -l`). A test can then fail, never
+//! hang.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
