@@ -29,11 +29,56 @@ use std::time::{Duration, Instant};
 use common::*;
 use jemput_core::packet;
 use jemput_kit::home::KitHome;
-use jemput_powerloss::{Disk, Mounted, Tear};
+use jemput_powerloss::{RemoteDisk, RemoteMounted, Tear};
 use rand::{Rng, SeedableRng};
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// A power-loss disk served by `jemput-powerloss-server` in a process of its own (the test
+/// process is only a client of the mount), with a watchdog that kills the server and detaches the
+/// mount once the test has run `deadline`: a stuck mount fails the test instead of hanging it.
+///
+/// The root package's tests cannot name another package's binary (`CARGO_BIN_EXE_*` covers only
+/// their own), so the server is built here beside `jemput`, with the cargo that builds the
+/// tests: a no-op when it is fresh.
+fn start_disk(deadline: Duration) -> RemoteDisk {
+    static SERVER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let server = SERVER.get_or_init(|| {
+        let jemput = assert_cmd::cargo::cargo_bin("jemput");
+        let profile_dir = jemput.parent().unwrap();
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--quiet", "-p", "jemput-powerloss"])
+            .args(["--bin", "jemput-powerloss-server", "--target-dir"])
+            .arg(profile_dir.parent().unwrap())
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name() == Some("release".as_ref()) {
+            build.arg("--release");
+        }
+        let status = build.status().unwrap();
+        assert!(status.success(), "building jemput-powerloss-server failed");
+        profile_dir.join("jemput-powerloss-server")
+    });
+    RemoteDisk::start(server, deadline)
+        .unwrap_or_else(|e| panic!("starting the power-loss server: {e}"))
+}
+
+/// A child process killed when dropped: a hub left running after a failed check would hold
+/// files on the power-loss mount and keep it from being unmounted.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The watchdog's deadline for a run of `rounds` cuts: generous (a round takes about a second).
+fn deadline_for(rounds: u64) -> Duration {
+    Duration::from_secs(180 + 10 * rounds)
 }
 
 /// What a child printed before the power went.
@@ -141,8 +186,8 @@ fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Fi
     let ids = jemput_core::keys::office::load_identities(&keys.identity_file).unwrap();
     let mnt = d.path().join("disk");
     std::fs::create_dir(&mnt).unwrap();
-    let disk = Disk::new();
-    let mut mounted: Mounted = disk.mount(&mnt).unwrap();
+    let disk = start_disk(deadline_for(rounds));
+    let mut mounted: RemoteMounted = disk.mount(&mnt).unwrap();
     let home_dir = mnt.join("kit");
     jemput()
         .arg("--home")
@@ -298,7 +343,6 @@ fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Fi
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
     let rounds = env_u64("JEMPUT_POWERLOSS_ROUNDS").unwrap_or(30);
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
@@ -324,7 +368,6 @@ fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
     // The same run, with the directory fsync after each durable rename skipped (core's fsutil,
     // test-only switch): packets and drafts the kit reported are gone after a cut, and the
@@ -369,14 +412,13 @@ fn run_upload(home: &Path, endpoint: &str) -> bool {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks() {
     // The kit home on the power-loss disk, the hub on an ordinary one: each round seals two more
     // visits, then cuts the power under `jemput upload` after a random number of operations
     // (anywhere in uploading them and storing their receipts). After every cut: nothing queued
     // is lost, every stored receipt is for a packet the hub holds byte for byte, and the queue
     // and packets/ agree; at the end one drain delivers everything.
-    let rounds = env_u64("JEMPUT_POWERLOSS_UPLOAD_ROUNDS").unwrap_or(12);
+    let rounds = env_u64("JEMPUT_POWERLOSS_UPLOAD_ROUNDS").unwrap_or(25);
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
     eprintln!("power-loss upload test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -389,7 +431,7 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
     let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
     let mnt = d.path().join("disk");
     std::fs::create_dir(&mnt).unwrap();
-    let disk = Disk::new();
+    let disk = start_disk(deadline_for(rounds));
     let mut mounted = disk.mount(&mnt).unwrap();
     let home_dir = mnt.join("kit");
     jemput()
@@ -411,7 +453,7 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
         .local_addr()
         .unwrap()
         .port();
-    let mut hub = spawn_hub_serve(&data, port);
+    let hub = KillOnDrop(spawn_hub_serve(&data, port));
     let endpoint = format!("http://127.0.0.1:{port}");
     let seal_two = |round: u64| {
         jemput()
@@ -501,8 +543,6 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
 
     // One drain after the last cut delivers everything, with no manual step.
     let drained = run_upload(&home_dir, &endpoint);
-    let _ = hub.kill();
-    let _ = hub.wait();
     assert!(drained, "seed {seed}: the final drain failed");
     let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap()).unwrap();
     let entries = store.list().unwrap();
@@ -517,11 +557,441 @@ fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks()
         assert!(e.receipt, "{}", e.packet_id);
     }
     drop(store);
-    mounted.unmount().unwrap();
     eprintln!(
         "power-loss upload test: {rounds} rounds, {cut_rounds} cut mid-upload ({ops_per_two} \
          operations to upload two packets), {} packets delivered, 0 lost",
         entries.len()
     );
     assert!(cut_rounds * 2 >= rounds, "too few cuts landed in an upload");
+
+    // Purge under cuts: with a retention of 0 h, `jemput upload` purges every acknowledged
+    // packet's file (the row commits `purged`, then the file goes). Cut the power in the middle
+    // of that; after each cut: nothing missing, every receipt kept, every row still holding a
+    // file has it, and a purged row's file is gone once recovery ran.
+    let purge_rounds = env_u64("JEMPUT_POWERLOSS_PURGE_ROUNDS").unwrap_or(10);
+    jemput()
+        .arg("--home")
+        .arg(&home_dir)
+        .args(["config", "set", "retention-hours", "0"])
+        .assert()
+        .success();
+    let (mut purge_cuts, mut round) = (0, 0);
+    let purged = loop {
+        let last = round >= purge_rounds;
+        if !last {
+            disk.cut_after(rng.gen_range(1..=40), Tear::Prefix(rng.gen_range(0..4096)));
+        }
+        let ok = run_upload(&home_dir, &endpoint);
+        if disk.is_cut() {
+            purge_cuts += 1;
+        } else {
+            disk.cut_after(0, Tear::None);
+            assert!(
+                ok,
+                "seed {seed} purge round {round}: upload failed without a cut"
+            );
+        }
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+        let home = KitHome::open(&home_dir).unwrap();
+        let (store, report) = jemput_kit::seal::open_store(&home).unwrap();
+        assert!(
+            report.missing.is_empty() && report.quarantined.is_empty(),
+            "seed {seed} purge round {round}: {report:?}"
+        );
+        let entries = store.list().unwrap();
+        let mut holding = BTreeSet::new();
+        let mut purged = 0;
+        for e in &entries {
+            assert!(
+                e.receipt,
+                "seed {seed} purge round {round}: the receipt of {} was lost",
+                e.packet_id
+            );
+            match e.state {
+                jemput_kit::store::State::Acknowledged => {
+                    holding.insert(format!("{}.jpk", e.packet_id));
+                }
+                jemput_kit::store::State::Purged => purged += 1,
+                other => panic!(
+                    "seed {seed} purge round {round}: {} is {other}",
+                    e.packet_id
+                ),
+            }
+        }
+        let files: BTreeSet<String> = walk(&home_dir.join("packets"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            holding, files,
+            "seed {seed} purge round {round}: files and acknowledged rows disagree"
+        );
+        if last {
+            assert_eq!(
+                purged,
+                entries.len(),
+                "seed {seed}: not all purged at the end"
+            );
+            break purged;
+        }
+        round += 1;
+    };
+    drop(hub);
+    mounted.unmount().unwrap();
+    eprintln!(
+        "power-loss purge test: {purge_rounds} rounds, {purge_cuts} cut mid-purge, {purged} \
+         packets purged, every receipt kept, 0 lost"
+    );
+    assert!(
+        purge_cuts * 2 >= purge_rounds,
+        "too few cuts landed in a purge"
+    );
+}
+
+/// Runs `jemput init` for a kit home at `home` (the same kit every time but for its keys).
+fn init_kit(home: &Path, recipient: &str, hub_key: &str) -> std::process::Output {
+    jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["init", "--work-factor", "10", "--operator", "op-1"])
+        .args(["--office-recipient", recipient])
+        .args(["--hub-key", hub_key])
+        .output()
+        .unwrap()
+}
+
+/// Whether the kit home at `home` works: its keys load, its drafts unlock, it seals a visit, and
+/// `jemput doctor` finds no error a freshly made kit does not have.
+fn kit_works(home: &Path, doctor_baseline: &BTreeSet<String>) -> Result<(), String> {
+    let kit = KitHome::open(home).map_err(|e| format!("does not open: {e}"))?;
+    kit.kit_key().map_err(|e| format!("kit key: {e}"))?;
+    kit.unlock_drafts(&age::secrecy::SecretString::from("rahasia-uji".to_string()))
+        .map_err(|e| format!("draft key: {e}"))?;
+    jemput_kit::seal::open_store(&kit).map_err(|e| format!("store: {e}"))?;
+    let out = jemput()
+        .arg("--home")
+        .arg(home)
+        .args(["stress-seal", "--count", "1", "--seed", "7"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(format!(
+            "does not seal: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let doctor = doctor_errors(home);
+    if !doctor.is_subset(doctor_baseline) {
+        return Err(format!("doctor finds {doctor:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn power_cuts_during_init_leave_no_kit_or_a_working_one() {
+    // `jemput init` on the power-loss disk, cut at a random operation of it (or right after it
+    // returned, where it reported success). After the remount there is either no kit — and
+    // `jemput init` run again succeeds — or a kit that works; never a half-made one.
+    let rounds = env_u64("JEMPUT_POWERLOSS_INIT_ROUNDS").unwrap_or(25);
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    eprintln!("power-loss init test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    let started = Instant::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = tempfile::tempdir().unwrap();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
+    let mnt = d.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let disk = start_disk(deadline_for(rounds));
+    let mut mounted = disk.mount(&mnt).unwrap();
+
+    // How many operations a whole init takes, and what doctor says of a kit made without a cut.
+    let probe = mnt.join("probe");
+    let ops0 = disk.ops();
+    let out = init_kit(&probe, &keys.recipient, &keys.hub_public_key);
+    assert!(out.status.success(), "{out:?}");
+    let ops_init = disk.ops() - ops0;
+    let baseline = doctor_errors(&probe);
+    disk.sync_all();
+
+    let (mut none_left, mut working, mut after_return) = (0, 0, 0);
+    for round in 0..rounds {
+        let home = mnt.join(format!("kit-{round}"));
+        // A few cuts land after init returned: what it reported made must survive the cut.
+        let at = rng.gen_range(1..=ops_init + ops_init / 8 + 1);
+        let tear = if rng.gen_bool(0.5) {
+            Tear::Prefix(rng.gen_range(0..4096))
+        } else {
+            Tear::None
+        };
+        disk.cut_after(at, tear);
+        let reported = init_kit(&home, &keys.recipient, &keys.hub_public_key)
+            .status
+            .success();
+        if !disk.is_cut() {
+            after_return += 1;
+            disk.cut(Tear::None);
+        }
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+
+        match KitHome::open(&home) {
+            Err(jemput_kit::home::HomeError::NotInitialised(_)) => {
+                assert!(
+                    !reported,
+                    "seed {seed} round {round}: init reported success, the cut took the kit"
+                );
+                none_left += 1;
+                let again = init_kit(&home, &keys.recipient, &keys.hub_public_key);
+                assert!(
+                    again.status.success(),
+                    "seed {seed} round {round}: init run again after the cut fails: {}",
+                    String::from_utf8_lossy(&again.stderr)
+                );
+            }
+            Err(e) => panic!("seed {seed} round {round}: a half-made kit: {e}"),
+            Ok(_) => working += 1,
+        }
+        if let Err(e) = kit_works(&home, &baseline) {
+            panic!("seed {seed} round {round}: the kit after the cut: {e}");
+        }
+        // The checks wrote (a sealed packet): make that durable before the next round's cut.
+        disk.sync_all();
+    }
+    drop(mounted);
+    eprintln!(
+        "power-loss init test: {rounds} rounds in {:.1} s ({ops_init} operations an init): \
+         {none_left} left no kit (init run again worked), {working} left a working kit, \
+         {after_return} of them cut right after init returned",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        none_left > 0 && working > 0,
+        "the cuts did not cover both outcomes"
+    );
+}
+
+/// The receipts the hub's database holds: packet id → file name in `packets/`.
+fn hub_receipts(data: &Path) -> BTreeMap<String, String> {
+    let db = rusqlite::Connection::open_with_flags(
+        data.join("hub.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+    )
+    .unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let rows = db
+        .prepare("SELECT packet_id, file FROM receipts")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows
+}
+
+/// The hub-side run: `rounds` power cuts on the disk holding the hub's data directory, while the
+/// kit (on an ordinary disk) uploads two packets a round. `Err` is the first broken promise.
+fn hub_power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<u64, String> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = tempfile::tempdir().unwrap();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
+    let ids = jemput_core::keys::office::load_identities(&keys.identity_file).unwrap();
+    let mnt = d.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let disk = start_disk(deadline_for(rounds));
+    let mut mounted = disk.mount(&mnt).unwrap();
+    let data = mnt.join("hub");
+    let hub_cmd = |args: &[&str]| {
+        let mut c = jemput();
+        c.arg("hub").args(args).arg("--data").arg(&data);
+        if let Some(which) = skip_fsync {
+            c.env("JEMPUT_TEST_SKIP_FSYNC", which);
+        }
+        c
+    };
+    // A hub made and the power cut the moment `hub init` returned: it must come back whole.
+    hub_cmd(&[
+        "init",
+        "--office-identity",
+        keys.identity_file.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    disk.cut(Tear::None);
+    mounted.unmount().unwrap();
+    mounted = disk.mount(&mnt).unwrap();
+    let hub_key = jemput_core::keys::SigningKey::load(&data.join(jemput_hub::KEY_FILE))
+        .map_err(|e| format!("the hub key did not survive a cut right after hub init: {e}"))?
+        .public();
+
+    let home_dir = d.path().join("kit");
+    jemput()
+        .arg("--home")
+        .arg(&home_dir)
+        .args(["init", "--work-factor", "10", "--operator", "op-1"])
+        .args(["--office-recipient", &keys.recipient])
+        .args(["--hub-key", &hub_key.to_string()])
+        .assert()
+        .success();
+    let kit = KitHome::open(&home_dir).unwrap();
+    let kit_key = kit.kit_key().unwrap().public();
+    hub_cmd(&["kits", "add", "--kit-id", &kit.config.kit_id])
+        .args(["--kit-key", &kit_key.to_string()])
+        .assert()
+        .success();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let serve = || {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("jemput"));
+        c.args(["hub", "serve", "--plain-http", "--data"])
+            .arg(&data)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("RUST_LOG")
+            .env_remove("JEMPUT_TEST_SKIP_FSYNC")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(which) = skip_fsync {
+            c.env("JEMPUT_TEST_SKIP_FSYNC", which);
+        }
+        let mut child = KillOnDrop(c.spawn().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline || child.0.try_wait().unwrap().is_some() {
+                return Err("the hub does not start after the cut".to_string());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(child)
+    };
+    let mut hub = serve()?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let seal_two = |round: u64| {
+        jemput()
+            .arg("--home")
+            .arg(&home_dir)
+            .args(["stress-seal", "--count", "2", "--seed", &round.to_string()])
+            .assert()
+            .success();
+    };
+
+    // How many operations the hub makes to take two packets, to aim the cuts inside.
+    seal_two(1000);
+    let ops0 = disk.ops();
+    if !run_upload(&home_dir, &endpoint) {
+        return Err("the probe upload failed".into());
+    }
+    let ops_per_two = (disk.ops() - ops0).max(1);
+    let mut cut_rounds = 0;
+    for round in 0..rounds {
+        seal_two(round);
+        disk.cut_after(
+            rng.gen_range(1..=ops_per_two),
+            Tear::Prefix(rng.gen_range(0..4096)),
+        );
+        run_upload(&home_dir, &endpoint);
+        if disk.is_cut() {
+            cut_rounds += 1;
+        }
+        disk.cut_after(0, Tear::None);
+        // The hub holds files on the dead disk: it goes down with it, and starts again on what
+        // was durable, with no manual step.
+        drop(hub);
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+        hub = serve().map_err(|e| format!("round {round}: {e}"))?;
+
+        // Every packet the hub receipted is there and opens with the office key, as the kit's.
+        let receipts = hub_receipts(&data);
+        for (id, file) in &receipts {
+            let bytes = std::fs::read(data.join("packets").join(file)).map_err(|e| {
+                format!("round {round}: the hub receipted {id} and lost its file: {e}")
+            })?;
+            let c = packet::decrypt(&bytes, &ids, Some(&kit_key))
+                .map_err(|e| format!("round {round}: the hub's {id} does not open: {e}"))?;
+            if &c.manifest.packet_id != id {
+                return Err(format!("round {round}: {file} holds another packet"));
+            }
+        }
+        // No receipt on the kit for a packet the hub lacks.
+        let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap())
+            .map_err(|e| format!("round {round}: {e}"))?;
+        for e in store.list().unwrap() {
+            if e.receipt && !receipts.contains_key(&e.packet_id) {
+                return Err(format!(
+                    "round {round}: the kit holds a receipt for {}, which the hub lost",
+                    e.packet_id
+                ));
+            }
+        }
+        drop(store);
+        // The kit's re-upload to the restarted hub completes.
+        if !run_upload(&home_dir, &endpoint) {
+            return Err(format!("round {round}: the re-upload after the cut failed"));
+        }
+    }
+
+    // One drain after the last cut delivers everything.
+    let drained = run_upload(&home_dir, &endpoint);
+    let receipts = hub_receipts(&data);
+    drop(hub);
+    drop(mounted);
+    if !drained {
+        return Err("the final drain after the cuts failed".into());
+    }
+    let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap()).unwrap();
+    let entries = store.list().unwrap();
+    for e in &entries {
+        if e.state != jemput_kit::store::State::Acknowledged || !receipts.contains_key(&e.packet_id)
+        {
+            return Err(format!("after the drain {} is {}", e.packet_id, e.state));
+        }
+    }
+    if cut_rounds * 2 < rounds {
+        return Err(format!(
+            "only {cut_rounds} of {rounds} cuts landed in an upload"
+        ));
+    }
+    eprintln!(
+        "power-loss hub test: {rounds} rounds, {cut_rounds} cut while the hub took packets \
+         ({ops_per_two} hub operations for two), {} packets delivered",
+        entries.len()
+    );
+    Ok(cut_rounds)
+}
+
+#[test]
+fn power_cuts_at_the_hub_lose_no_receipted_packet() {
+    // The hub's data directory on the power-loss disk, cut at random moments while it takes
+    // packets (PATCH, completion, verification, receipt signing and storage). After each cut the
+    // hub starts again with no manual step; every packet it receipted is there and opens; the
+    // kit holds no receipt for a packet the hub lost; and a re-upload completes.
+    let rounds = env_u64("JEMPUT_POWERLOSS_HUB_ROUNDS").unwrap_or(25);
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    eprintln!("power-loss hub test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    let started = Instant::now();
+    hub_power_loss_run(rounds, seed, None).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    eprintln!(
+        "power-loss hub test: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn negative_control_a_skipped_hub_fsync_is_seen_as_a_lost_receipted_packet() {
+    // The same hub run with the fsync of `packets/` after a verified packet is moved in skipped
+    // (JEMPUT_TEST_SKIP_FSYNC=hub-packets-dir): a receipt is then signed for a file whose name
+    // a cut can take, and the checks must say so.
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(12);
+    eprintln!("hub negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    match hub_power_loss_run(rounds, seed, Some("hub-packets-dir")) {
+        Ok(cuts) => panic!("seed {seed}: the skipped fsync went unnoticed in {cuts} cuts"),
+        Err(e) => {
+            eprintln!("hub negative control: detected: {e}");
+            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
+        }
+    }
 }

@@ -55,10 +55,12 @@ pub fn write_atomic_with(
     result
 }
 
-/// Test-only switch: `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` makes [`write_atomic_with`] skip the
-/// directory fsync after its rename, the defect the power-loss test (`tests/powerloss.rs`) must
-/// detect as its negative control. Unset in production; read once per process.
-fn skipped_for_test(which: &str) -> bool {
+/// Test-only switch: whether `JEMPUT_TEST_SKIP_FSYNC` names `which`, an fsync to skip — the
+/// defect a power-loss test (`tests/powerloss.rs`) must detect as its negative control.
+/// `atomic-dir`: [`write_atomic_with`] skips the directory fsync after its rename;
+/// `hub-packets-dir`: the hub skips the fsync of `packets/` after moving a verified packet in.
+/// Unset in production; read once per process.
+pub fn skipped_for_test(which: &str) -> bool {
     static SKIP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     SKIP.get_or_init(|| std::env::var("JEMPUT_TEST_SKIP_FSYNC").ok())
         .as_deref()

@@ -156,7 +156,9 @@ impl Storage for DirStorage {
         // A file here without a receipt row is a leftover of a crash before the commit; the packet
         // now being stored replaces it.
         fs::rename(file, &dest).map_err(HubError::io("move a verified packet to", &dest))?;
-        fsutil::sync_dir(&self.packets).map_err(HubError::io("sync", &self.packets))?;
+        if !fsutil::skipped_for_test("hub-packets-dir") {
+            fsutil::sync_dir(&self.packets).map_err(HubError::io("sync", &self.packets))?;
+        }
         let from = fsutil::parent_dir(file);
         fsutil::sync_dir(&from).map_err(HubError::io("sync", &from))?;
         let body = receipt_received_at(receipt);

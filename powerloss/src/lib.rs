@@ -17,17 +17,45 @@
 //! EIO (the disk is gone) until the filesystem is mounted again ([`Disk::mount`]), which shows
 //! only what was durable.
 //!
-//! # Not yet safe to run unattended
+//! # The server runs in a process of its own
 //!
-//! The mounted tests (`powerloss/tests/mount.rs`, `tests/powerloss.rs`) run the FUSE server in the
-//! test process itself, which is also a client of the mount (it reads back what it checks, and
-//! SQLite maps `-shm` pages). Twice in many runs that process hung in the kernel
-//! (`folio_wait_bit`: page writeback to a mount whose server had stopped serving), leaving mounts
-//! behind; a hang in uninterruptible sleep cannot be killed by a timeout. So these tests are
-//! `#[ignore]`d and CI does not run them: run them by hand with `cargo test -p jemput-powerloss
-//! --test mount -- --ignored` and `cargo test --test powerloss -- --ignored`. **Unfinished:** the
-//! fix is to run the server in a helper process of its own, driven by the test over a pipe; then
-//! the ignores go.
+//! Tests do not mount a [`Disk`] in their own process: they start a [`RemoteDisk`], which runs
+//! the `jemput-powerloss-server` binary of this crate (the disk lives there, across mounts) and
+//! drives it over a pipe, one line per command (`mount PATH`, `unmount`, `cut`, `cut-after N`,
+//! `sync-all`, `ops?`, `cut?`; [`server`] gives the protocol). The test process is then only a
+//! client of the mount. An earlier version served the mount from a thread of the test process,
+//! which is also a client (it reads back what it checks; SQLite maps `-shm` pages): twice in many
+//! runs that process hung in the kernel (`folio_wait_bit`, uninterruptible) and left mounts
+//! behind, and no timeout can end a process in that state.
+//!
+//! Now, if the server stops answering — a command unanswered for 30 s, or the disk still in use
+//! after the deadline its test gave — the client aborts the FUSE connection (writing to
+//! `/sys/fs/fuse/connections/N/abort`), kills the server with SIGKILL (closing `/dev/fuse` aborts
+//! the connection too), and detaches the mount with `umount -l`. Every request still waiting on
+//! the mount then fails (ENOTCONN) instead of hanging, so a test fails, never hangs
+//! (`tests/mount.rs` freezes a server with SIGSTOP mid-write to check this). When a test process
+//! dies, the server reads the end of its input, unmounts and ends.
+//!
+//! The root package's tests find the binary beside `jemput` (they build it there first: cargo
+//! gives a test the paths of its own package's binaries only).
+//!
+//! # What is run on it
+//!
+//! `tests/powerloss.rs` (the root package): cuts under a child that saves drafts and seals, under
+//! `jemput upload` (uploading, storing receipts, purging), under `jemput init`, and under the hub
+//! (`jemput hub init`, then PATCH, completion and receipt signing with its data directory on the
+//! disk); each with what must hold after the remount, and negative controls that skip one fsync
+//! through the test-only `JEMPUT_TEST_SKIP_FSYNC` switch and must be seen failing.
+//!
+//! SQLite's part (both databases are in WAL mode with `synchronous=FULL`): in WAL mode a commit
+//! is durable once the WAL is fsynced, which `FULL` does at every commit (`NORMAL` would fsync
+//! only at checkpoints and could lose the last commits in a power cut; SQLite's documentation,
+//! "PRAGMA synchronous" and "Write-Ahead Logging", <https://sqlite.org/pragma.html#pragma_synchronous>,
+//! <https://sqlite.org/wal.html>). SQLite fsyncs the directory when it creates a WAL file
+//! (`tests/mount.rs`: a WAL made after the last directory fsync keeps its commits), but not when
+//! it creates the database file itself: `jemput init` and `jemput hub init` make that name durable
+//! by the directory fsync of the config they write last, and the tests cut the power right after
+//! each init returns to check it.
 //!
 //! # The model, and where it comes from
 //!
@@ -55,8 +83,11 @@
 
 mod fs;
 mod model;
+mod remote;
+pub mod server;
 
 pub use model::Tear;
+pub use remote::{RemoteDisk, RemoteMounted};
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -4,18 +4,33 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-use jemput_powerloss::{Disk, Tear};
+use std::time::{Duration, Instant};
+
+use jemput_powerloss::{RemoteDisk, RemoteMounted, Tear};
 
 fn sync_dir(dir: &Path) {
     File::open(dir).unwrap().sync_all().unwrap();
 }
 
+/// A disk served by `jemput-powerloss-server` in a process of its own; its watchdog ends any
+/// test that is still on it after two minutes.
+fn start() -> RemoteDisk {
+    RemoteDisk::start(
+        Path::new(env!("CARGO_BIN_EXE_jemput-powerloss-server")),
+        Duration::from_secs(120),
+    )
+    .unwrap()
+}
+
+/// Whether anything is mounted at `at`, from `/proc/self/mountinfo` (without touching `at`).
+fn mounted_at(at: &Path) -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = at.to_str().unwrap();
+    info.lines().any(|l| l.split(' ').nth(4) == Some(want))
+}
+
 /// Cuts the power, unmounts, and mounts the same disk again at the same place.
-fn cut_and_remount(
-    disk: &Disk,
-    m: jemput_powerloss::Mounted,
-    tear: Tear,
-) -> jemput_powerloss::Mounted {
+fn cut_and_remount(disk: &RemoteDisk, m: RemoteMounted, tear: Tear) -> RemoteMounted {
     let at = m.path().to_path_buf();
     disk.cut(tear);
     m.unmount().unwrap();
@@ -23,10 +38,9 @@ fn cut_and_remount(
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn written_not_synced_vanishes_synced_stays() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     let mut f = File::create(root.join("a")).unwrap();
@@ -47,10 +61,9 @@ fn written_not_synced_vanishes_synced_stays() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn after_a_cut_every_operation_fails_until_remounted() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     fs::write(root.join("a"), b"x").unwrap();
@@ -64,10 +77,9 @@ fn after_a_cut_every_operation_fails_until_remounted() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn a_rename_without_a_directory_fsync_is_undone() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     for (name, body) in [("old", &b"old"[..]), ("tmp", &b"new"[..])] {
@@ -92,10 +104,9 @@ fn a_rename_without_a_directory_fsync_is_undone() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn a_new_directory_needs_its_parent_synced() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     fs::create_dir(root.join("kept")).unwrap();
@@ -109,10 +120,9 @@ fn a_new_directory_needs_its_parent_synced() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn a_torn_write_keeps_a_prefix() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     let mut f = File::create(root.join("a")).unwrap();
@@ -131,10 +141,9 @@ fn a_torn_write_keeps_a_prefix() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn an_armed_cut_fires_on_the_nth_change() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     disk.cut_after(3, Tear::None);
@@ -152,10 +161,9 @@ fn an_armed_cut_fires_on_the_nth_change() {
 }
 
 #[test]
-#[ignore = "mounts FUSE with the server in the test process, which can deadlock in the kernel (see powerloss/src/lib.rs); run with --ignored until the server runs in its own process"]
 fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
     let t = tempfile::tempdir().unwrap();
-    let disk = Disk::new();
+    let disk = start();
     let m = disk.mount(t.path()).unwrap();
     let root = t.path();
     let db_path = root.join("q.sqlite");
@@ -168,6 +176,11 @@ fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
     }
     // SQLite never fsyncs the directory after creating its database file; the program must.
     sync_dir(root);
+    // The last connection's close removed the WAL: the next one makes a new WAL file after the
+    // directory's last fsync, so its commits survive below only if SQLite fsyncs the directory
+    // when it creates a WAL (it does).
+    let wal = root.join("q.sqlite-wal");
+    assert!(!wal.exists(), "the WAL outlived its last connection");
 
     let db = rusqlite::Connection::open(&db_path).unwrap();
     db.pragma_update(None, "synchronous", "FULL").unwrap();
@@ -178,6 +191,7 @@ fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
         )
         .unwrap();
     }
+    assert!(wal.exists());
     // A transaction in flight when the power goes: its rows are written but never committed.
     disk.cut_after(6, Tear::Prefix(100));
     let tx_result = (|| -> rusqlite::Result<()> {
@@ -210,4 +224,93 @@ fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
     for (n, body) in rows {
         assert_eq!(body, vec![n as u8; 3000]);
     }
+}
+
+#[test]
+fn a_server_that_stops_answering_is_killed_and_the_client_gets_an_error_not_a_hang() {
+    // The server is frozen (SIGSTOP) while the test writes to a file open on its mount: the
+    // write waits on the kernel for an answer that never comes. The watchdog's deadline aborts
+    // the connection and kills the server, so the write fails and the mount is detached. (A
+    // write through a path could instead be resolved again once the mount is detached, and land
+    // in the directory beneath; a descriptor cannot move.)
+    let t = tempfile::tempdir().unwrap();
+    let disk = start();
+    let m = disk.mount(t.path()).unwrap();
+    let root = t.path().to_path_buf();
+    let mut f = File::create(root.join("during")).unwrap();
+    f.write_all(b"x").unwrap();
+    disk.set_deadline(Duration::from_secs(2));
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &disk.server_pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    // Wait until every thread of the server has stopped: one already running could otherwise
+    // still answer the write.
+    let pid = disk.server_pid();
+    let all_stopped = || {
+        fs::read_dir(format!("/proc/{pid}/task")).unwrap().all(|t| {
+            let stat = fs::read_to_string(t.unwrap().path().join("stat")).unwrap_or_default();
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+        })
+    };
+    let waiting = Instant::now();
+    while !all_stopped() {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(1),
+            "SIGSTOP did not stop the server"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let started = Instant::now();
+    let e = f.write_all(b"y").unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            e.raw_os_error(),
+            Some(libc::ENOTCONN) | Some(libc::EIO) | Some(libc::ECONNABORTED)
+        ),
+        "{e}"
+    );
+    assert!(waited < Duration::from_secs(20), "waited {waited:?}");
+    // Every later command reports the kill, and nothing is left mounted.
+    let err = disk.mount(t.path()).unwrap_err();
+    assert!(err.to_string().contains("watchdog: 2 s"), "{err}");
+    drop(f);
+    drop(m);
+    assert!(!mounted_at(&root), "the mount was left behind");
+}
+
+#[test]
+fn dropping_the_disk_unmounts_and_ends_the_server() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = start();
+    let m = disk.mount(t.path()).unwrap();
+    fs::write(t.path().join("a"), b"x").unwrap();
+    assert!(mounted_at(t.path()));
+    let pid = disk.server_pid();
+    drop(m);
+    assert!(!mounted_at(t.path()), "unmount left the mount");
+    let _m = disk.mount(t.path()).unwrap();
+    drop(disk);
+    assert!(!mounted_at(t.path()), "the mount outlived its server");
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the server still runs (or was not reaped)"
+    );
+}
+
+#[test]
+fn a_mount_still_in_use_is_detached_not_left_behind() {
+    // A file held open on the mount (as a hub left running would) makes the unmount fail; the
+    // mount is then detached lazily rather than left behind once the disk is dropped.
+    let t = tempfile::tempdir().unwrap();
+    let disk = start();
+    let m = disk.mount(t.path()).unwrap();
+    let held = File::create(t.path().join("held")).unwrap();
+    assert!(m.unmount().is_err(), "unmounted under an open file");
+    drop(disk);
+    assert!(!mounted_at(t.path()), "the mount was left behind");
+    drop(held);
 }
