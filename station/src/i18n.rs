@@ -52,6 +52,16 @@ pub const FILES: &[(Lang, &str, &str)] = &[
     (Lang::Id, "home.ftl", include_str!("../i18n/id/home.ftl")),
     (Lang::Id, "visit.ftl", include_str!("../i18n/id/visit.ftl")),
     (
+        Lang::Id,
+        "capture.ftl",
+        include_str!("../i18n/id/capture.ftl"),
+    ),
+    (
+        Lang::Id,
+        "devices.ftl",
+        include_str!("../i18n/id/devices.ftl"),
+    ),
+    (
         Lang::En,
         "station.ftl",
         include_str!("../i18n/en/station.ftl"),
@@ -63,6 +73,16 @@ pub const FILES: &[(Lang, &str, &str)] = &[
     ),
     (Lang::En, "home.ftl", include_str!("../i18n/en/home.ftl")),
     (Lang::En, "visit.ftl", include_str!("../i18n/en/visit.ftl")),
+    (
+        Lang::En,
+        "capture.ftl",
+        include_str!("../i18n/en/capture.ftl"),
+    ),
+    (
+        Lang::En,
+        "devices.ftl",
+        include_str!("../i18n/en/devices.ftl"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +224,8 @@ mod tests {
         }
         assert!(used.len() > 20, "{used:?}");
         used.extend(crate::pages::view::message_ids_used());
+        used.extend(crate::pages::capture::message_ids_used());
+        used.extend(crate::devices::message_ids_used());
         for lang in Lang::ALL {
             let missing: Vec<_> = used.iter().filter(|m| !i18n.has(lang, m)).collect();
             assert!(

@@ -8,15 +8,18 @@
 //!   session cookie, CSRF on every POST, `no-store`);
 //! - [`lock`]: the draft identity, in memory only while unlocked, dropped after an idle time;
 //! - [`i18n`]: every operator-facing string from Project Fluent, Bahasa Indonesia first;
-//! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent) and
-//!   what they show;
+//! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent, the
+//!   capture steps, the device panel) and what they show; [`devices`]: the devices behind the
+//!   capture steps (the models with `--sim`, or the driver registry) and their live events;
 //!   [`assets`]: the embedded CSS and the vendored htmx.
 //!
 //! What works now: unlock, the home page (worklist, visits in progress, queue and link, the
-//! offline limits), locking, the language switch, starting a visit and its consent. Still to
-//! come (not here yet): the capture steps, review, seal and upload from the station.
+//! offline limits), locking, the language switch, starting a visit and its consent, the capture
+//! steps (face, ten fingers, signature, document photos) with their exceptions and the device
+//! panel. Review, seal and upload from the station come in their own module.
 
 pub mod assets;
+pub mod devices;
 pub mod error;
 pub mod i18n;
 pub mod lock;
@@ -62,6 +65,9 @@ pub struct App {
     pub i18n: Arc<i18n::I18n>,
     pub pages: render::Pages,
     pub training: Option<Training>,
+    /// The devices behind the capture steps ([`devices::Devices::none`] unless
+    /// [`Station::with_devices`] gives some).
+    pub devices: devices::Devices,
 }
 
 /// A station bound to its address, ready to serve.
@@ -111,8 +117,18 @@ impl Station {
                 i18n,
                 pages,
                 training: opts.training,
+                devices: devices::Devices::none(),
             }),
         })
+    }
+
+    /// The station with `devices` behind its capture steps (before it serves).
+    pub fn with_devices(mut self, devices: devices::Devices) -> Station {
+        match Arc::get_mut(&mut self.app) {
+            Some(app) => app.devices = devices,
+            None => unreachable!("the app is shared only once the station serves"),
+        }
+        self
     }
 
     /// The URL to open: the station's address with its session token.
@@ -142,11 +158,20 @@ impl Station {
                 }
             })
         };
+        // Stopping ends the event streams too, or the open ones would hold the server.
+        let stopping = {
+            let app = app.clone();
+            async move {
+                shutdown.await;
+                app.devices.close();
+            }
+        };
         let served = axum::serve(listener, pages::router(app.clone()))
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(stopping)
             .await;
         ticker.abort();
         app.lock.lock();
+        app.devices.release();
         served.map_err(io)
     }
 }

@@ -24,6 +24,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("consent.html", include_str!("../templates/consent.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "capture_step.html",
+        include_str!("../templates/capture_step.html"),
+    ),
+    (
+        "capture_devices.html",
+        include_str!("../templates/capture_devices.html"),
+    ),
+    ("devices.html", include_str!("../templates/devices.html")),
 ];
 
 /// The page renderer.

@@ -31,5 +31,7 @@ pub use devices::{DevicesError, SessionDevices};
 pub use draft::{DraftError, Drafts};
 pub use error::CaptureError;
 pub use jemput_drivers::synth;
+/// The drivers' error, as a [`CaptureError::Device`] carries it (for a UI that words each kind).
+pub use jemput_drivers::DeviceError;
 pub use session::{StepOutcome, VisitSession};
 pub use step::{Step, StepKind};

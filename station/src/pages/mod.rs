@@ -2,7 +2,9 @@
 //! fragment `/home/link`), `/lang`, and the embedded assets. Every route sits behind
 //! [`crate::security::guard`].
 
+pub mod capture;
 pub mod home;
+pub mod live;
 pub mod unlock;
 pub mod view;
 pub mod visit;
@@ -34,6 +36,16 @@ pub fn router(app: Arc<App>) -> Router {
             "/visit/{id}/consent",
             get(visit::consent_form).post(visit::consent_submit),
         )
+        .route("/visit/{id}/step/{step}", get(capture::page))
+        .route("/visit/{id}/step/{step}/capture", post(capture::capture))
+        .route("/visit/{id}/step/{step}/redo", post(capture::capture))
+        .route(
+            "/visit/{id}/step/{step}/exception",
+            post(capture::exception),
+        )
+        .route("/visit/{id}/file/{name}", get(capture::file))
+        .route("/devices", get(live::panel))
+        .route("/events", get(live::events))
         .route("/lang", post(lang))
         .route("/assets/{name}", get(crate::assets::serve))
         .fallback(not_found)

@@ -38,6 +38,11 @@ pub fn start() -> Running {
 
 /// A station that locks itself after `lock_after` without activity.
 pub fn start_locking_after(lock_after: Duration) -> Running {
+    start_with(lock_after, |s| s)
+}
+
+/// A station made ready by `f` before it serves (e.g. given devices).
+pub fn start_with(lock_after: Duration, f: impl FnOnce(Station) -> Station) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let home = KitHome::init(
         &dir.path().join("kit"),
@@ -57,6 +62,7 @@ pub fn start_locking_after(lock_after: Duration) -> Running {
         training: None,
     })
     .unwrap();
+    let station = f(station);
     let url = station.url();
     let addr: SocketAddr = url
         .trim_start_matches("http://")

@@ -1,0 +1,30 @@
+# The device panel and the messages about device problems.
+
+devices-title = Devices
+devices-open-panel = Open the device panel
+devices-simulated = Training: these devices are device models, not real hardware.
+devices-busy-with = In use for the step { $step }.
+devices-role = Role
+devices-device = Device
+devices-state = State
+devices-none = none
+devices-when-opened = Devices are opened when a visit's capture step page opens, and closed when the kit locks.
+device-role-camera = Camera
+device-role-scanner = Fingerprint scanner
+device-role-pad = Signature pad
+device-role-gps = GPS receiver
+device-state-ready = ready
+device-state-busy = in use
+device-state-missing = not found
+device-state-fault = failed
+device-state-closed = not opened yet
+problem-busy = Another program is using the device. Close it, then press "Try again".
+problem-permission = The kit may not open the device. Ask a technician to install jemput's udev rules (the udev/ folder) or add the operator to the dialout group, then unplug and replug the device.
+problem-disconnected = The device was disconnected. Check its cable, plug it in again, then press "Try again".
+problem-timeout = The device did not answer in time. Check it (powered, plugged in), then press "Try again".
+problem-cancelled = The capture was cancelled. Press "Try again" to repeat it.
+problem-fault = The device failed. Unplug and replug it, then press "Try again". Details: { $detail }
+problem-no-device = There is no device for this step. Connect one, then press "Try again", or record an exception.
+problem-face-checks = The face photo did not pass its checks and forced capture is off. Fix the pose, the light or the backdrop, then take it again.
+problem-signature-quality = The signature is too slight and forced capture is off. Ask the resident to sign again, or choose a simple mark or the written name.
+problem-english = Device message (in the kit's English words; no Indonesian message for it yet): { $detail }

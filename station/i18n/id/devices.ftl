@@ -1,0 +1,30 @@
+# Panel perangkat dan pesan masalah perangkat.
+
+devices-title = Perangkat
+devices-open-panel = Buka panel perangkat
+devices-simulated = Latihan: perangkat ini adalah model perangkat, bukan alat sungguhan.
+devices-busy-with = Sedang dipakai untuk langkah { $step }.
+devices-role = Peran
+devices-device = Perangkat
+devices-state = Keadaan
+devices-none = tidak ada
+devices-when-opened = Perangkat dibuka saat halaman langkah pengambilan sebuah kunjungan dibuka, dan ditutup saat kit dikunci.
+device-role-camera = Kamera
+device-role-scanner = Pemindai sidik jari
+device-role-pad = Pad tanda tangan
+device-role-gps = Penerima GPS
+device-state-ready = siap
+device-state-busy = sedang dipakai
+device-state-missing = tidak ditemukan
+device-state-fault = bermasalah
+device-state-closed = belum dibuka
+problem-busy = Perangkat sedang dipakai program lain. Tutup program itu, lalu tekan "Coba lagi".
+problem-permission = Kit tidak diizinkan membuka perangkat. Minta teknisi memasang aturan udev jemput (folder udev/) atau menambahkan operator ke grup dialout, lalu cabut dan pasang lagi perangkatnya.
+problem-disconnected = Perangkat terputus. Periksa kabelnya, pasang lagi, lalu tekan "Coba lagi".
+problem-timeout = Perangkat tidak menjawab tepat waktu. Periksa perangkatnya (menyala, terpasang), lalu tekan "Coba lagi".
+problem-cancelled = Pengambilan dibatalkan. Tekan "Coba lagi" untuk mengulang.
+problem-fault = Perangkat mengalami gangguan. Cabut dan pasang lagi perangkatnya, lalu tekan "Coba lagi". Rincian: { $detail }
+problem-no-device = Tidak ada perangkat untuk langkah ini. Pasang perangkatnya, lalu tekan "Coba lagi", atau catat pengecualian.
+problem-face-checks = Foto wajah tidak lulus pemeriksaan dan penyimpanan paksa tidak diizinkan. Perbaiki posisi, cahaya atau latar, lalu ambil lagi.
+problem-signature-quality = Tanda tangan terlalu tipis dan penyimpanan paksa tidak diizinkan. Minta warga menandatangani lagi, atau pilih tanda sederhana atau nama ditulis.
+problem-english = Pesan perangkat (belum ada dalam bahasa Indonesia, ditampilkan dalam bahasa Inggris): { $detail }

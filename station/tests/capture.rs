@@ -1,0 +1,366 @@
+//! The capture steps over HTTP on the fast device models (`SimDevices`, as `jemput ui --sim`
+//! has them): consent → face → ten fingers (the model's right index needs a second attempt;
+//! finger 7 is an exception) → signature → the review address; then the encrypted draft is read
+//! back and must hold what the pages showed. And with no devices at all: the step says so in
+//! Indonesian with a retry button, and an exception still moves the visit on.
+
+mod common;
+
+use std::time::Duration;
+
+use age::secrecy::SecretString;
+use common::{csrf_of, get, login, post, start_with, Answer, Running, PASS};
+use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot, Visit};
+use jemput_kit::home::KitHome;
+use jemput_station::devices::{Devices, SimDevices};
+
+fn draft(home: &std::path::Path) -> Visit {
+    let home = KitHome::open(home).unwrap();
+    let identity = home
+        .unlock_drafts(&SecretString::from(PASS.to_string()))
+        .unwrap();
+    let drafts = home.drafts().unwrap();
+    let ids = drafts.list().unwrap();
+    assert_eq!(ids.len(), 1);
+    drafts.load(ids[0], &identity).unwrap().0
+}
+
+/// Unlocks, starts a visit for a woman born in 1950 (an even year) and gives consent; the
+/// session cookie, its CSRF token and where consent sent the browser.
+fn start_visit(r: &Running) -> (String, String, String) {
+    let cookie = login(r);
+    let host = r.addr.to_string();
+    let csrf = csrf_of(&get(r.addr, "/unlock", &host, Some(&cookie)).body);
+    let a = post(
+        r.addr,
+        "/unlock",
+        &cookie,
+        "",
+        &format!("passphrase=kata+sandi+uji&csrf={csrf}"),
+    );
+    assert_eq!(a.status, 303);
+    let a = post(
+        r.addr,
+        "/visit/new",
+        &cookie,
+        "",
+        &format!(
+            "csrf={csrf}&nik=7408014512500001&name=Ani&sex=female&birth_date=1950-12-05&category=lansia&place=Desa+Lapadi"
+        ),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let consent = a.header("location").unwrap();
+    let a = post(
+        r.addr,
+        &consent,
+        &cookie,
+        "",
+        &format!("csrf={csrf}&decision=given&by=resident"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    (cookie, csrf, a.header("location").unwrap())
+}
+
+fn page(r: &Running, cookie: &str, path: &str) -> Answer {
+    let mut a = get(r.addr, path, &r.addr.to_string(), Some(cookie));
+    assert_eq!(a.status, 200, "{path}: {}", a.body);
+    // The templates escape `/` in what they show, addresses too; a browser reads it back.
+    a.body = a.body.replace("&#x2f;", "/");
+    a
+}
+
+/// The first `Skor N` (score) shown after `from` in `html`.
+fn score_after(html: &str, from: &str) -> u8 {
+    let at = html
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from:?} in {html}"));
+    let rest = &html[at..];
+    let s = rest
+        .find("Skor ")
+        .unwrap_or_else(|| panic!("no score after {from:?}"))
+        + 5;
+    rest[s..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() {
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    assert_eq!(face, format!("/visit/{id}/step/face"));
+
+    // The face: the page names the button and the backdrop the rule asks for (an even birth
+    // year), and the devices the station opened for this visit.
+    let p = page(&r, &cookie, &face);
+    assert!(p.body.contains(">Ambil foto</button>"), "{}", p.body);
+    assert!(p.body.contains(">Pengecualian</button>"), "{}", p.body);
+    assert!(
+        p.body.contains("Latar yang diminta aturan warna"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("ef01"),
+        "the scanner model is open: {}",
+        p.body
+    );
+    let a = post(
+        r.addr,
+        &format!("{face}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    // The face stays on its page: the photo, every check with its value and threshold.
+    assert_eq!(a.header("location").as_deref(), Some(face.as_str()));
+    let p = page(&r, &cookie, &face);
+    assert!(p.body.contains("Pemeriksaan foto wajah"), "{}", p.body);
+    assert!(
+        p.body.contains("<td>≥ ") || p.body.contains("<td>≤ "),
+        "{}",
+        p.body
+    );
+    let face_score = score_after(&p.body, "id=\"h-shown\"");
+    assert!(
+        p.body.contains(&format!("/visit/{id}/file/face.jpg")),
+        "{}",
+        p.body
+    );
+    let img = get(
+        r.addr,
+        &format!("/visit/{id}/file/face.jpg"),
+        &r.addr.to_string(),
+        Some(&cookie),
+    );
+    assert_eq!(img.status, 200);
+    assert_eq!(img.header("content-type").as_deref(), Some("image/jpeg"));
+    assert_eq!(img.header("cache-control").as_deref(), Some("no-store"));
+    // "Lanjut" goes to finger 1.
+    assert!(
+        p.body
+            .contains(&format!("href=\"/visit/{id}/step/finger-01\"")),
+        "{}",
+        p.body
+    );
+
+    // Ten fingers: each accepted finger goes on to the next; finger 7 is an exception.
+    let mut shown = Vec::new();
+    for code in 1..=10u8 {
+        let step = format!("/visit/{id}/step/finger-{code:02}");
+        let p = page(&r, &cookie, &step);
+        assert!(p.body.contains(">Ambil sidik jari</button>"), "{}", p.body);
+        assert!(p.body.contains("aria-current=\"step\""), "{}", p.body);
+        if code > 1 && code != 8 {
+            // The finger before (finger 7 has no score), with its kept score and attempts.
+            shown.push(score_after(&p.body, "id=\"h-last\""));
+        }
+        if code == 3 {
+            // The right index needed a second attempt: both attempts are listed.
+            let last = &p.body[p.body.find("id=\"h-last\"").unwrap()..];
+            assert!(last.contains("Percobaan 1/"), "{last}");
+            assert!(last.contains("ulangi"), "{last}");
+            assert!(last.contains("Percobaan 2/"), "{last}");
+            assert!(last.contains("diulang"), "{last}");
+            assert!(
+                p.body.contains("finger retried"),
+                "the hand marks it: {}",
+                p.body
+            );
+        }
+        let next = if code == 10 {
+            format!("/visit/{id}/step/signature")
+        } else {
+            format!("/visit/{id}/step/finger-{:02}", code + 1)
+        };
+        let a = if code == 7 {
+            // No reason: refused, nothing recorded.
+            let a = post(
+                r.addr,
+                &format!("{step}/exception"),
+                &cookie,
+                "",
+                &format!("csrf={csrf}&reason=&permanence=permanent"),
+            );
+            assert_eq!(a.status, 200);
+            assert!(a.body.contains("Pilih alasan pengecualian"), "{}", a.body);
+            shown.push(0);
+            post(
+                r.addr,
+                &format!("{step}/exception"),
+                &cookie,
+                "",
+                &format!("csrf={csrf}&reason=bandaged&permanence=permanent"),
+            )
+        } else {
+            post(
+                r.addr,
+                &format!("{step}/capture"),
+                &cookie,
+                "",
+                &format!("csrf={csrf}"),
+            )
+        };
+        assert_eq!(a.status, 303, "finger {code}: {}", a.body);
+        assert_eq!(a.header("location"), Some(next), "finger {code}");
+    }
+    // Finger 10's score on the signature page is not shown; read it from finger 10's own page.
+    let p = page(&r, &cookie, &format!("/visit/{id}/step/finger-10"));
+    shown.push(score_after(&p.body, "id=\"h-shown\""));
+    assert!(
+        p.body.contains("finger exception"),
+        "the hand marks finger 7: {}",
+        p.body
+    );
+
+    // The signature: captured, its trace drawn, then on to the review.
+    let sig = format!("/visit/{id}/step/signature");
+    let p = page(&r, &cookie, &sig);
+    assert!(
+        p.body.contains(">Ambil tanda tangan</button>"),
+        "{}",
+        p.body
+    );
+    let a = post(
+        r.addr,
+        &format!("{sig}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}&kind=signature"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let p = page(&r, &cookie, &sig);
+    assert!(p.body.contains("<polyline points="), "{}", p.body);
+    let sig_score = score_after(&p.body, "id=\"h-shown\"");
+    assert!(
+        p.body.contains(&format!("href=\"/visit/{id}/review\"")),
+        "{}",
+        p.body
+    );
+
+    // The device panel lists each role.
+    let d = page(&r, &cookie, "/devices");
+    for role in [
+        "Kamera",
+        "Pemindai sidik jari",
+        "Pad tanda tangan",
+        "Penerima GPS",
+    ] {
+        assert!(d.body.contains(role), "{role}: {}", d.body);
+    }
+
+    // The draft holds what the pages showed.
+    let v = draft(&r.home);
+    let score = |s: &Slot| match s {
+        Slot::Captured(c) => c.quality.as_ref().unwrap().score,
+        Slot::Exception(_) => 0,
+    };
+    let Some(Slot::Captured(f)) = &v.captures.face else {
+        panic!("no face: {:?}", v.captures.face)
+    };
+    assert!(f.face_checks.is_some());
+    assert_eq!(f.quality.as_ref().unwrap().score, face_score);
+    let kept: Vec<u8> = FingerPosition::all()
+        .map(|p| score(&v.captures.fingers[&p]))
+        .collect();
+    assert_eq!(kept, shown, "the finger scores the pages showed");
+    let Slot::Captured(two) = &v.captures.fingers[&FingerPosition::new(2).unwrap()] else {
+        panic!("finger 2 not captured")
+    };
+    assert_eq!(two.retries, 1);
+    assert!(!two.forced);
+    match &v.captures.fingers[&FingerPosition::new(7).unwrap()] {
+        Slot::Exception(e) => {
+            assert_eq!(e.reason, ExceptionReason::BandagedOrInjured);
+            assert_eq!(e.permanence, Permanence::Permanent);
+        }
+        other => panic!("finger 7: {other:?}"),
+    }
+    assert_eq!(score(v.captures.signature.as_ref().unwrap()), sig_score);
+    assert!(
+        v.readiness().is_empty(),
+        "ready to seal: {:?}",
+        v.readiness()
+    );
+    // A finger's image comes as PNG, decoded from the draft's WSQ in memory.
+    let img = get(
+        r.addr,
+        &format!("/visit/{id}/file/finger-01.wsq"),
+        &r.addr.to_string(),
+        Some(&cookie),
+    );
+    assert_eq!(img.status, 200);
+    assert_eq!(img.header("content-type").as_deref(), Some("image/png"));
+    assert_eq!(img.header("cache-control").as_deref(), Some("no-store"));
+}
+
+#[test]
+fn without_a_device_the_step_says_so_with_a_retry_and_an_exception_still_moves_on() {
+    let r = start_with(Duration::from_secs(600), |s| s);
+    let (cookie, csrf, face) = start_visit(&r);
+    let a = post(
+        r.addr,
+        &format!("{face}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("role=\"alert\""), "{}", a.body);
+    assert!(
+        a.body.contains("Tidak ada perangkat untuk langkah ini"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains(">Coba lagi</button>"), "{}", a.body);
+    assert!(draft(&r.home).captures.face.is_none(), "nothing recorded");
+    let a = post(
+        r.addr,
+        &format!("{face}/exception"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}&reason=other&other=kamera+rusak&permanence=temporary"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let id = face.split('/').nth(2).unwrap();
+    assert_eq!(
+        a.header("location"),
+        Some(format!("/visit/{id}/step/finger-01"))
+    );
+    match draft(&r.home).captures.face {
+        Some(Slot::Exception(e)) => {
+            assert_eq!(e.reason, ExceptionReason::Other("kamera rusak".into()));
+            assert_eq!(e.permanence, Permanence::Temporary);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A step the visit has not is no page; nor is a file it does not hold.
+    let host = r.addr.to_string();
+    assert_eq!(
+        get(
+            r.addr,
+            &format!("/visit/{id}/step/document-1"),
+            &host,
+            Some(&cookie)
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        get(
+            r.addr,
+            &format!("/visit/{id}/file/face.jpg"),
+            &host,
+            Some(&cookie)
+        )
+        .status,
+        404
+    );
+}
