@@ -159,6 +159,11 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
     // list with a NIK warning confirmed, who refuses.
     let visits = ui.scenario("visit_start.mjs", &[&ui.url, TRAINING_PASSPHRASE, dir]);
     assert!(visits["warnings"].as_u64().unwrap() >= 1, "{visits}");
+    // The capture steps on the device models: face, ten fingers (one retry, one exception),
+    // signature; part of it by keyboard.
+    let captured = ui.scenario("visit_capture.mjs", &[&ui.url, TRAINING_PASSPHRASE, dir]);
+    assert!(captured["checks"].as_u64().unwrap() >= 5, "{captured}");
+    assert!(captured["strokes"].as_u64().unwrap() >= 1, "{captured}");
     for name in [
         "01-buka-kunci",
         "02-kata-sandi-salah",
@@ -172,6 +177,13 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
         "10-peringatan-nik",
         "11-menolak",
         "12-beranda-kunjungan",
+        "13-foto-wajah",
+        "14-jari-01",
+        "15-jari-02-diulang",
+        "16-pengecualian-jari-07",
+        "17-tanda-tangan",
+        "18-sepuluh-jari",
+        "19-perangkat",
     ] {
         assert_eq!(
             png_size(&shots.join(format!("{name}.png"))),
