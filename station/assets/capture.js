@@ -19,7 +19,16 @@
       var none = document.getElementById('no-attempts');
       if (none) none.hidden = true;
       var li = document.createElement('li');
-      li.textContent = a.text;
+      if (a.image) {
+        var img = document.createElement('img');
+        img.className = 'attempt-img';
+        img.src = a.image;
+        img.alt = '';
+        li.appendChild(img);
+      }
+      var text = document.createElement('span');
+      text.textContent = a.text;
+      li.appendChild(text);
       list.appendChild(li);
     });
     window.addEventListener('pagehide', function () { source.close(); });

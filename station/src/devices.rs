@@ -214,6 +214,9 @@ struct Held {
     busy: Option<String>,
 }
 
+/// An attempt's number and its image as PNG.
+type AttemptImage = (u32, Vec<u8>);
+
 /// The devices are out for a capture (of the step named) already.
 #[derive(Debug, Clone)]
 pub struct Busy(pub String);
@@ -226,6 +229,9 @@ pub struct Devices {
     /// The attempts of each step's last run, by visit and step id (scores only, nothing
     /// biometric), for the step pages.
     attempts: Mutex<HashMap<(Uuid, String), Vec<AttemptEvent>>>,
+    /// The image of each finger attempt of a step's last run, as PNG, by visit and step id: in
+    /// memory only, dropped when the kit locks ([`Devices::forget_images`]).
+    images: Mutex<HashMap<(Uuid, String), Vec<AttemptImage>>>,
     /// Set when the station stops: the event streams end (so the server can stop).
     closing: tokio::sync::watch::Sender<bool>,
 }
@@ -261,6 +267,7 @@ impl Devices {
             held: Mutex::new(Held::default()),
             events: tokio::sync::broadcast::channel(256).0,
             attempts: Mutex::new(HashMap::new()),
+            images: Mutex::new(HashMap::new()),
             closing: tokio::sync::watch::channel(false).0,
         }
     }
@@ -361,6 +368,7 @@ impl Devices {
 
     /// Closes every device (the kit locked, or the station stops).
     pub fn release(&self) {
+        self.forget_images();
         let mut held = self.held();
         if held.busy.is_none() {
             *held = Held::default();
@@ -419,12 +427,45 @@ impl Devices {
         });
     }
 
-    /// Forgets the attempts of `step`'s last run (a new run starts).
+    /// Forgets the attempts of `step`'s last run and their images (a new run starts).
     pub fn clear_attempts(&self, visit: Uuid, step: Step) {
         self.attempts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&(visit, step.id()));
+        self.images
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(visit, step.id()));
+    }
+
+    /// Keeps the image (PNG) of attempt `attempt` of `step`, in memory.
+    pub fn keep_image(&self, visit: Uuid, step: Step, attempt: u32, png: Vec<u8>) {
+        self.images
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((visit, step.id()))
+            .or_default()
+            .push((attempt, png));
+    }
+
+    /// The image (PNG) of attempt `attempt` of `step`'s last run, while the station holds it.
+    pub fn image(&self, visit: Uuid, step: Step, attempt: u32) -> Option<Vec<u8>> {
+        self.images
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(visit, step.id()))?
+            .iter()
+            .find(|(n, _)| *n == attempt)
+            .map(|(_, png)| png.clone())
+    }
+
+    /// Drops every attempt image (the kit locked: nothing biometric stays in the station).
+    pub fn forget_images(&self) {
+        self.images
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// The attempts of `step`'s last run in this station (empty after a restart: the draft keeps

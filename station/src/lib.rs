@@ -155,6 +155,10 @@ impl Station {
                 loop {
                     every.tick().await;
                     app.lock.tick(Instant::now());
+                    if app.lock.locked(Instant::now()).is_some() {
+                        // Locked: the attempt images go with the key.
+                        app.devices.forget_images();
+                    }
                 }
             })
         };

@@ -169,6 +169,20 @@ fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() 
             assert!(last.contains("ulangi"), "{last}");
             assert!(last.contains("Percobaan 2/"), "{last}");
             assert!(last.contains("diulang"), "{last}");
+            // The image of each attempt, the one not kept too.
+            for n in 1..=2 {
+                let url = format!("/visit/{id}/attempt/finger-02/{n}");
+                assert!(last.contains(&url), "{last}");
+                let img = get(r.addr, &url, &r.addr.to_string(), Some(&cookie));
+                assert_eq!(img.status, 200, "{url}");
+                assert_eq!(img.header("content-type").as_deref(), Some("image/png"));
+                assert_eq!(img.header("cache-control").as_deref(), Some("no-store"));
+            }
+            let none = format!("/visit/{id}/attempt/finger-02/3");
+            assert_eq!(
+                get(r.addr, &none, &r.addr.to_string(), Some(&cookie)).status,
+                404
+            );
             assert!(
                 p.body.contains("finger retried"),
                 "the hand marks it: {}",
@@ -299,6 +313,15 @@ fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() 
     assert_eq!(img.status, 200);
     assert_eq!(img.header("content-type").as_deref(), Some("image/png"));
     assert_eq!(img.header("cache-control").as_deref(), Some("no-store"));
+    // Locked: the attempt images are gone with the key.
+    let attempt = format!("/visit/{id}/attempt/finger-02/1");
+    let host = r.addr.to_string();
+    assert_eq!(get(r.addr, &attempt, &host, Some(&cookie)).status, 200);
+    assert_eq!(
+        post(r.addr, "/lock", &cookie, "", &format!("csrf={csrf}")).status,
+        303
+    );
+    assert_eq!(get(r.addr, &attempt, &host, Some(&cookie)).status, 403);
 }
 
 #[test]

@@ -84,6 +84,10 @@ try {
       const last = page.locator('section.last');
       await last.getByText('ulangi').waitFor();
       await last.getByText('Percobaan 2/').waitFor();
+      const images = last.locator('img.attempt-img');
+      check((await images.count()) === 2, 'the image of each attempt of finger 2');
+      const loaded = await images.evaluateAll((is) => is.every((i) => i.complete && i.naturalWidth > 0));
+      check(loaded, 'the attempt images show');
       check((await page.locator('a.finger.retried').count()) === 1, 'the hand marks finger 2 as retried');
       await shot(page, shots, '15-jari-02-diulang');
     }

@@ -100,3 +100,4 @@ attempt-retry = capture again
 attempt-forced = kept as forced (best attempt { $kept })
 attempt-exception = recorded as an exception
 attempt-refused = refused
+capture-attempt-image = Image of attempt { $n }

@@ -97,3 +97,4 @@ attempt-retry = ulangi
 attempt-forced = disimpan paksa (percobaan terbaik { $kept })
 attempt-exception = dicatat sebagai pengecualian
 attempt-refused = ditolak
+capture-attempt-image = Gambar percobaan { $n }

@@ -228,7 +228,31 @@ struct LastView {
     step: String,
     title: String,
     slot: SlotView,
-    attempts: Vec<String>,
+    attempts: Vec<AttemptView>,
+}
+
+/// One attempt of a step's last run: what it scored and, for a finger, its image (in memory).
+#[derive(Debug, Serialize)]
+struct AttemptView {
+    text: String,
+    image: Option<String>,
+    accepted: bool,
+}
+
+fn attempt_views(app: &App, lang: Lang, id: Uuid, step: Step) -> Vec<AttemptView> {
+    use jemput_kit::visit::attempt::AttemptNext;
+    app.devices
+        .attempts(id, step)
+        .iter()
+        .map(|e| AttemptView {
+            text: attempt_text(&app.i18n, lang, e),
+            image: app
+                .devices
+                .image(id, step, e.attempt)
+                .map(|_| format!("/visit/{id}/attempt/{}/{}", step.id(), e.attempt)),
+            accepted: matches!(e.next, AttemptNext::Accepted),
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -239,7 +263,7 @@ struct StepView {
     kind: &'static str,
     title: String,
     slot: Option<SlotView>,
-    attempts: Vec<String>,
+    attempts: Vec<AttemptView>,
     hand: Vec<FingerView>,
     last: Option<LastView>,
     problem: Option<String>,
@@ -470,12 +494,7 @@ fn step_view(
             step: l.id(),
             title: title(app, lang, l),
             slot: slot_view(id, &s, threshold_of(home, l), lang, files),
-            attempts: app
-                .devices
-                .attempts(id, l)
-                .iter()
-                .map(|e| attempt_text(&app.i18n, lang, e))
-                .collect(),
+            attempts: attempt_views(app, lang, id, l),
         })
     });
     // The next step once this one is done: the first the visit needs after it, else the first it
@@ -509,12 +528,7 @@ fn step_view(
         kind: step.kind().name(),
         title: title(app, lang, step),
         slot,
-        attempts: app
-            .devices
-            .attempts(id, step)
-            .iter()
-            .map(|e| attempt_text(&app.i18n, lang, e))
-            .collect(),
+        attempts: attempt_views(app, lang, id, step),
         hand,
         last,
         problem,
@@ -634,6 +648,23 @@ struct Live<'a> {
 impl CaptureObserver for Live<'_> {
     fn attempt(&mut self, e: &AttemptEvent) {
         self.app.devices.attempt(self.visit, self.step, e);
+    }
+
+    fn finger_image(
+        &mut self,
+        _: FingerPosition,
+        attempt: u32,
+        image: &jemput_kit::visit::attempt::FingerImage,
+    ) {
+        // Kept in memory as PNG for the page; an image whose size disagrees is not shown.
+        if let Some(img) =
+            image::GrayImage::from_raw(image.width, image.height, image.pixels.clone())
+        {
+            let png = jemput_core::imaging::signature::png(&img);
+            self.app
+                .devices
+                .keep_image(self.visit, self.step, attempt, png);
+        }
     }
 }
 
@@ -890,6 +921,28 @@ pub async fn file(State(app): State<Arc<App>>, Path((id, name)): Path<(Uuid, Str
             r
         }
         Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
+    }
+}
+
+/// `GET /visit/{id}/attempt/{step}/{n}`: the image of finger attempt `n` of the step's last run,
+/// from memory (PNG, `no-store`); gone once the kit locks or the step runs again.
+pub async fn attempt_image(
+    State(app): State<Arc<App>>,
+    Path((id, raw, n)): Path<(Uuid, String, u32)>,
+) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let image = parse_step(&raw).and_then(|step| app.devices.image(id, step, n));
+    match image {
+        Some(png) => {
+            let mut r = png.into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        None => (StatusCode::NOT_FOUND, "no such attempt image").into_response(),
     }
 }
 

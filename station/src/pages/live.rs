@@ -75,11 +75,17 @@ pub async fn events(
                             visit: String,
                             step: String,
                             text: String,
+                            /// A finger attempt's image (kept in memory before it was scored).
+                            image: Option<String>,
                         }
+                        let image = event
+                            .finger()
+                            .map(|_| format!("/visit/{visit}/attempt/{step}/{}", event.attempt));
                         let data = serde_json::to_string(&A {
                             visit: visit.to_string(),
                             step,
                             text: attempt_text(&app.i18n, lang, &event),
+                            image,
                         })
                         .unwrap_or_default();
                         SseEvent::default().event("attempt").data(data)

@@ -44,6 +44,10 @@ pub fn router(app: Arc<App>) -> Router {
             post(capture::exception),
         )
         .route("/visit/{id}/file/{name}", get(capture::file))
+        .route(
+            "/visit/{id}/attempt/{step}/{n}",
+            get(capture::attempt_image),
+        )
         .route("/devices", get(live::panel))
         .route("/events", get(live::events))
         .route("/lang", post(lang))
