@@ -12,7 +12,7 @@ use age::secrecy::SecretString;
 use common::{csrf_of, get, login, post, start_with, Answer, Running, PASS};
 use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot, Visit};
 use jemput_kit::home::KitHome;
-use jemput_station::devices::{Devices, SimDevices};
+use jemput_station::devices::{DeviceSource, Devices, Opened, SimDevices};
 
 fn draft(home: &std::path::Path) -> Visit {
     let home = KitHome::open(home).unwrap();
@@ -386,4 +386,96 @@ fn without_a_device_the_step_says_so_with_a_retry_and_an_exception_still_moves_o
         .status,
         404
     );
+}
+
+/// The models of `SimDevices`, but the first time the fingerprint module is unplugged in the
+/// middle of sending its first image; opened again (the retry), it is whole.
+struct UnpluggedOnce {
+    opens: std::sync::atomic::AtomicU32,
+}
+
+impl DeviceSource for UnpluggedOnce {
+    fn open(
+        &self,
+        home: &std::path::Path,
+        visit: &Visit,
+        face: &jemput_core::imaging::face::FaceSettings,
+    ) -> Opened {
+        use jemput_drivers::ef01::{Fault, ModelOptions};
+        use jemput_drivers::registry::{self, OpenOptions};
+        let mut opened = SimDevices { realtime: false }.open(home, visit, face);
+        let n = self.opens.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == 0 {
+            let model = ModelOptions {
+                finger_after_polls: 0,
+                faults: vec![Fault::UnplugMidTransfer { packet: 3 }],
+                ..ModelOptions::fast()
+            };
+            let scanner =
+                registry::open_model("ef01", model.into(), true, &OpenOptions::default()).unwrap();
+            opened.devices.scanner = None;
+            let fresh =
+                jemput_kit::visit::SessionDevices::from_opened(home, vec![scanner]).unwrap();
+            opened.devices.replace_with(fresh);
+        }
+        opened
+    }
+
+    fn realtime(&self) -> bool {
+        false
+    }
+
+    fn simulated(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_scanner_unplugged_mid_capture_is_said_in_indonesian_and_the_retry_opens_it_afresh() {
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(UnpluggedOnce {
+            opens: Default::default(),
+        })))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let finger = format!("/visit/{id}/step/finger-01");
+    page(&r, &cookie, &finger);
+    let a = post(
+        r.addr,
+        &format!("{finger}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let alert = &a.body[a.body.find("role=\"alert\"").expect("an alert")..];
+    let alert = &alert[..alert.find("</div>").unwrap()];
+    // In the operator's words, with what to do and a retry: not the English fallback.
+    assert!(!alert.contains("bahasa Inggris"), "{alert}");
+    assert!(alert.contains("lalu tekan"), "{alert}");
+    assert!(alert.contains(">Coba lagi</button>"), "{alert}");
+    assert!(
+        draft(&r.home).captures.fingers.is_empty(),
+        "nothing recorded"
+    );
+    // The panel shows the scanner failed.
+    let d = page(&r, &cookie, "/devices");
+    assert!(d.body.contains("bermasalah"), "{}", d.body);
+    // Retried: the scanner is opened afresh and the finger is captured.
+    let a = post(
+        r.addr,
+        &format!("{finger}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    // On to the first step the visit still lacks in the engine's order: the face, skipped here.
+    assert_eq!(a.header("location"), Some(format!("/visit/{id}/step/face")));
+    let v = draft(&r.home);
+    assert!(matches!(
+        v.captures.fingers.get(&FingerPosition::new(1).unwrap()),
+        Some(Slot::Captured(_))
+    ));
 }
