@@ -224,7 +224,7 @@ mod tests {
         }
         assert!(used.len() > 20, "{used:?}");
         used.extend(crate::pages::view::message_ids_used());
-        used.extend(crate::pages::capture::message_ids_used());
+        used.extend(crate::pages::capture_view::message_ids_used());
         used.extend(crate::devices::message_ids_used());
         for lang in Lang::ALL {
             let missing: Vec<_> = used.iter().filter(|m| !i18n.has(lang, m)).collect();

@@ -3,6 +3,7 @@
 //! [`crate::security::guard`].
 
 pub mod capture;
+pub mod capture_view;
 pub mod home;
 pub mod live;
 pub mod unlock;
