@@ -479,3 +479,102 @@ fn a_scanner_unplugged_mid_capture_is_said_in_indonesian_and_the_retry_opens_it_
         Some(Slot::Captured(_))
     ));
 }
+
+#[test]
+fn a_document_only_visit_takes_its_document_photos_with_the_camera() {
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+    });
+    let cookie = login(&r);
+    let host = r.addr.to_string();
+    let csrf = csrf_of(&get(r.addr, "/unlock", &host, Some(&cookie)).body);
+    post(
+        r.addr,
+        "/unlock",
+        &cookie,
+        "",
+        &format!("passphrase=kata+sandi+uji&csrf={csrf}"),
+    );
+    let a = post(
+        r.addr,
+        "/visit/new",
+        &cookie,
+        "",
+        &format!("csrf={csrf}&nik=7408014512500001&sex=female&category=dokumen"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let consent = a.header("location").unwrap();
+    let id = consent.split('/').nth(2).unwrap().to_string();
+    let a = post(
+        r.addr,
+        &consent,
+        &cookie,
+        "",
+        &format!("csrf={csrf}&decision=given&by=resident"),
+    );
+    // A document-only visit has no face, fingers or signature: straight to its document photo.
+    let doc = format!("/visit/{id}/step/document-1");
+    assert_eq!(a.header("location"), Some(doc.clone()));
+    assert_eq!(
+        get(
+            r.addr,
+            &format!("/visit/{id}/step/face"),
+            &host,
+            Some(&cookie)
+        )
+        .status,
+        404
+    );
+    let p = page(&r, &cookie, &doc);
+    assert!(p.body.contains(">Ambil foto</button>"), "{}", p.body);
+    assert!(
+        p.body.contains("Kartu Keluarga (KK)"),
+        "the document exception names the documents"
+    );
+    let a = post(
+        r.addr,
+        &format!("{doc}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.header("location"), Some(doc.clone()));
+    let p = page(&r, &cookie, &doc);
+    assert!(
+        p.body.contains(&format!("/visit/{id}/file/document-1.jpg")),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(&format!("href=\"/visit/{id}/review\"")),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(&format!("/visit/{id}/step/document-2")),
+        "another photo: {}",
+        p.body
+    );
+    let img = get(
+        r.addr,
+        &format!("/visit/{id}/file/document-1.jpg"),
+        &host,
+        Some(&cookie),
+    );
+    assert_eq!(img.header("content-type").as_deref(), Some("image/jpeg"));
+    let v = draft(&r.home);
+    assert_eq!(v.captures.documents.len(), 1);
+    assert!(v.readiness().is_empty(), "{:?}", v.readiness());
+    // A third photo before the second is no step.
+    assert_eq!(
+        get(
+            r.addr,
+            &format!("/visit/{id}/step/document-3"),
+            &host,
+            Some(&cookie)
+        )
+        .status,
+        404
+    );
+}
