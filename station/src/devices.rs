@@ -366,12 +366,15 @@ impl Devices {
         let _ = self.events.send(Event::Devices);
     }
 
-    /// Closes every device (the kit locked, or the station stops).
+    /// Closes every device (the kit locked, or the station stops) unless a capture has them out,
+    /// and drops the attempt images.
     pub fn release(&self) {
         self.forget_images();
         let mut held = self.held();
-        if held.busy.is_none() {
+        if held.busy.is_none() && held.visit.is_some() {
             *held = Held::default();
+            drop(held);
+            let _ = self.events.send(Event::Devices);
         }
     }
 

@@ -156,8 +156,8 @@ impl Station {
                     every.tick().await;
                     app.lock.tick(Instant::now());
                     if app.lock.locked(Instant::now()).is_some() {
-                        // Locked: the attempt images go with the key.
-                        app.devices.forget_images();
+                        // Locked: the devices close, and the attempt images go with the key.
+                        app.devices.release();
                     }
                 }
             })

@@ -322,6 +322,18 @@ fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() 
         303
     );
     assert_eq!(get(r.addr, &attempt, &host, Some(&cookie)).status, 403);
+    // And the devices close: the lock's timer runs at least every 5 s.
+    std::thread::sleep(Duration::from_millis(5_500));
+    let again = post(
+        r.addr,
+        "/unlock",
+        &cookie,
+        "",
+        &format!("passphrase=kata+sandi+uji&csrf={csrf}"),
+    );
+    assert_eq!(again.status, 303);
+    let d = page(&r, &cookie, "/devices");
+    assert_eq!(d.body.matches("belum dibuka").count(), 4, "{}", d.body);
 }
 
 #[test]
