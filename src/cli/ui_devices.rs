@@ -107,3 +107,33 @@ impl DeviceSource for Hardware {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_opens_by_its_selector_and_a_wrong_one_is_a_problem_not_an_error() {
+        let home = tempfile::tempdir().unwrap();
+        let (visit, _) = jemput_kit::visit::sample::synthetic_visit(1, &Default::default());
+        let hw = Hardware {
+            camera: Some("sim:ptp".parse().unwrap()),
+            scanner: Some("sim:ef01".parse().unwrap()),
+            // A pad's selector given for the GPS receiver.
+            gps: Some("sim:isdv4".parse().unwrap()),
+            pad: Some("sim:isdv4".parse().unwrap()),
+        };
+        let opened = hw.open(home.path(), &visit, &FaceSettings::default());
+        assert!(opened.devices.camera.is_some());
+        assert!(opened.devices.scanner.is_some());
+        assert!(opened.devices.pad.is_some());
+        assert!(opened.devices.gps.is_none());
+        let roles: Vec<Role> = opened.names.iter().map(|(r, _)| *r).collect();
+        assert_eq!(roles, [Role::Camera, Role::Scanner, Role::Pad]);
+        assert!(opened.names[1].1.starts_with("ef01 "), "{:?}", opened.names);
+        let [(Role::Gps, why)] = opened.problems.as_slice() else {
+            panic!("{:?}", opened.problems)
+        };
+        assert!(why.contains("sim:isdv4"), "{why}");
+    }
+}
