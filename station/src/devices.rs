@@ -366,6 +366,18 @@ impl Devices {
         let _ = self.events.send(Event::Devices);
     }
 
+    /// Forgets devices a capture took and never gave back (its thread panicked): they are opened
+    /// afresh for the next step rather than leaving the station busy for good.
+    pub fn abandon(&self) {
+        let mut held = self.held();
+        if held.busy.take().is_some() {
+            held.devices = None;
+            held.visit = None;
+        }
+        drop(held);
+        let _ = self.events.send(Event::Devices);
+    }
+
     /// Closes every device (the kit locked, or the station stops) unless a capture has them out,
     /// and drops the attempt images.
     pub fn release(&self) {
@@ -633,5 +645,14 @@ mod tests {
             "{:?}",
             d.panel()
         );
+        // A capture that never gives them back (its thread panicked) does not leave them busy.
+        let _lost = d
+            .take(dir.path(), &v, &FaceSettings::default(), Step::Face)
+            .unwrap();
+        d.abandon();
+        assert_eq!(d.busy(), None);
+        assert!(d
+            .take(dir.path(), &v, &FaceSettings::default(), Step::Face)
+            .is_ok());
     }
 }

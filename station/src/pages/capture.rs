@@ -327,7 +327,11 @@ pub async fn capture(
     let a = app.clone();
     let done = tokio::task::spawn_blocking(move || run_capture(&a, lang, id, step, kind))
         .await
-        .unwrap_or_else(|e| Loaded::Missing(e.to_string()));
+        .unwrap_or_else(|e| {
+            tracing::error!("the capture of {raw} stopped: {e}");
+            app.devices.abandon();
+            Loaded::Missing(format!("the capture stopped: {e}"))
+        });
     answer(&app, &session, done)
 }
 
