@@ -590,3 +590,80 @@ fn a_document_only_visit_takes_its_document_photos_with_the_camera() {
         404
     );
 }
+
+#[test]
+fn each_attempt_is_streamed_to_the_browser_as_it_is_scored_and_stopping_ends_the_stream() {
+    use std::io::{BufRead, BufReader, Write};
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let finger = format!("/visit/{id}/step/finger-02");
+    // Finger 1 first, so the model's next finger is the right index (two attempts).
+    post(
+        r.addr,
+        &format!("/visit/{id}/step/finger-01/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    let mut events = std::net::TcpStream::connect(r.addr).unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        events,
+        "GET /events HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n",
+        r.addr
+    )
+    .unwrap();
+    let mut reader = BufReader::new(events);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if line.to_ascii_lowercase().starts_with("content-type") {
+            assert!(line.contains("text/event-stream"), "{line}");
+        }
+    }
+    let a = post(
+        r.addr,
+        &format!("{finger}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    assert_eq!(a.status, 303);
+    // Both attempts of the right index, in Indonesian, with the image of each.
+    let mut attempts = Vec::new();
+    while attempts.len() < 2 {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if let Some(data) = line.strip_prefix("data: ") {
+            if data.contains("\"step\":\"finger-02\"") {
+                attempts.push(data.trim().to_string());
+            }
+        }
+    }
+    assert!(attempts[0].contains("Percobaan 1/"), "{attempts:?}");
+    assert!(attempts[0].contains("ulangi"), "{attempts:?}");
+    assert!(attempts[1].contains("diterima"), "{attempts:?}");
+    assert!(
+        attempts[1].contains(&format!("/visit/{id}/attempt/finger-02/2")),
+        "{attempts:?}"
+    );
+    // Stopping the station ends the stream (it would hold the server otherwise).
+    drop(r);
+    let mut rest = String::new();
+    let ended = std::io::Read::read_to_string(&mut reader, &mut rest);
+    assert!(
+        ended.is_ok(),
+        "the stream ends when the station stops: {ended:?}"
+    );
+}
