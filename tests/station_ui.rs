@@ -226,3 +226,26 @@ fn without_a_kit_and_without_sim_the_error_says_what_to_do() {
     assert!(err.contains("jemput init"), "{err}");
     assert!(err.contains("jemput ui --sim"), "{err}");
 }
+
+#[test]
+fn realtime_needs_the_models_and_device_selectors_are_for_real_devices() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (&["ui", "--realtime", "--no-browser"][..], "--sim"),
+        (
+            &["ui", "--sim", "--scanner", "sim:ef01", "--no-browser"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_jemput"))
+            .arg("--home")
+            .arg(home.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
+}
