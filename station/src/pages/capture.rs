@@ -153,35 +153,28 @@ pub async fn page(
     let lang = session.lang;
     let a = app.clone();
     let loaded = tokio::task::spawn_blocking(move || {
-        let (home, _, visit, files) = open_draft(&a, id).map_err(Loaded::Missing)?;
+        let (home, _, visit, files) = match open_draft(&a, id) {
+            Ok(x) => x,
+            Err(e) => return Loaded::Missing(e),
+        };
         if !valid_step(&visit, step) {
-            return Err(Loaded::Missing(format!(
-                "this visit has no step {}",
-                step.id()
-            )));
+            return Loaded::Missing(format!("this visit has no step {}", step.id()));
         }
         if !visit.consent.as_ref().is_some_and(|c| c.given) {
-            return Err(Loaded::Go(format!("/visit/{id}/consent")));
+            return Loaded::Go(format!("/visit/{id}/consent"));
         }
         // Open the visit's devices now, so the panel says what is there.
         a.devices.prepare(&home.root, &visit, &home.config.face);
         let last = progress::needed(&visit)
             .into_iter()
             .rfind(|s| *s < step && progress::filled(&visit, *s));
-        Ok(Loaded::Page(Box::new(step_view(
+        Loaded::Page(Box::new(step_view(
             &a, lang, &home, &visit, &files, step, None, last,
-        ))))
+        )))
     })
     .await
-    .unwrap_or_else(|e| Err(Loaded::Missing(e.to_string())));
-    match loaded {
-        Ok(Loaded::Page(v)) => render(&app, &session, StatusCode::OK, *v),
-        Ok(Loaded::Go(to)) | Err(Loaded::Go(to)) => Redirect::to(&to).into_response(),
-        Ok(Loaded::Missing(e)) | Err(Loaded::Missing(e)) => {
-            (StatusCode::NOT_FOUND, e).into_response()
-        }
-        Err(Loaded::Page(_)) => unreachable!("a page is never an error"),
-    }
+    .unwrap_or_else(|e| Loaded::Missing(e.to_string()));
+    answer(&app, &session, loaded)
 }
 
 /// Tells the station's devices (and so the browsers) about every attempt.
