@@ -340,6 +340,30 @@ fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() 
 fn without_a_device_the_step_says_so_with_a_retry_and_an_exception_still_moves_on() {
     let r = start_with(Duration::from_secs(600), |s| s);
     let (cookie, csrf, face) = start_visit(&r);
+    // The language switch on a step page comes back to the step.
+    let p = page(&r, &cookie, &face);
+    assert!(
+        p.body.contains(&format!("name=\"back\" value=\"{face}\"")),
+        "{}",
+        p.body
+    );
+    let a = post(
+        r.addr,
+        "/lang",
+        &cookie,
+        "",
+        &format!("csrf={csrf}&lang=en&back={face}"),
+    );
+    assert_eq!(a.header("location"), Some(face.clone()));
+    let p = page(&r, &cookie, &face);
+    assert!(p.body.contains(">Take photo</button>"), "{}", p.body);
+    post(
+        r.addr,
+        "/lang",
+        &cookie,
+        "",
+        &format!("csrf={csrf}&lang=id&back=//elsewhere"),
+    );
     let a = post(
         r.addr,
         &format!("{face}/capture"),

@@ -96,13 +96,24 @@ fn next_after(session: &VisitSession) -> Option<Step> {
 }
 
 fn render(app: &App, session: &Session, status: StatusCode, view: StepView) -> Response {
-    app.pages.page(
-        status,
-        "capture_step.html",
-        &Ctx {
-            base: Base::new(app, session, "/home"),
-            page: view,
-        },
+    // The language switch comes back to this step.
+    let base = Base::new(
+        app,
+        session,
+        &format!("/visit/{}/step/{}", view.id, view.step),
+    );
+    app.pages
+        .page(status, "capture_step.html", &Ctx { base, page: view })
+}
+
+/// Whether `path` is a step page's own address, `/visit/{uuid}/step/{step}` (where the language
+/// switch may send the browser back to).
+pub fn is_step_path(path: &str) -> bool {
+    let mut parts = path.split('/');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(""), Some("visit"), Some(id), Some("step"), Some(step), None)
+            if id.parse::<Uuid>().is_ok() && parse_step(step).is_some()
     )
 }
 
@@ -492,6 +503,22 @@ pub async fn attempt_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_step_pages_own_address_is_a_step_path() {
+        let id = "0b7d4d2e-5d7e-4f4f-9d59-1d2f3c4b5a69";
+        assert!(is_step_path(&format!("/visit/{id}/step/finger-07")));
+        assert!(is_step_path(&format!("/visit/{id}/step/face")));
+        for bad in [
+            format!("//evil.example/visit/{id}/step/face"),
+            format!("/visit/{id}/step/finger-11"),
+            format!("/visit/{id}/step/face/extra"),
+            "/visit/not-a-uuid/step/face".to_string(),
+            format!("https://evil.example/visit/{id}/step/face"),
+        ] {
+            assert!(!is_step_path(&bad), "{bad}");
+        }
+    }
 
     #[test]
     fn exception_reasons_are_read_from_the_form_and_other_needs_its_text() {

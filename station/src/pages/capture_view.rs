@@ -179,9 +179,9 @@ fn attempt_views(app: &App, lang: Lang, id: Uuid, step: Step) -> Vec<AttemptView
 
 #[derive(Debug, Serialize)]
 pub(super) struct StepView {
-    id: String,
+    pub(super) id: String,
     who: String,
-    step: String,
+    pub(super) step: String,
     kind: &'static str,
     title: String,
     slot: Option<SlotView>,

@@ -67,18 +67,18 @@ pub fn router(app: Arc<App>) -> Router {
 pub struct Base {
     pub lang: &'static str,
     pub csrf: String,
-    pub path: &'static str,
+    pub path: String,
     pub unlocked: bool,
     /// The training kit's passphrase, when the kit is one.
     pub training: Option<String>,
 }
 
 impl Base {
-    pub fn new(app: &App, session: &Session, path: &'static str) -> Base {
+    pub fn new(app: &App, session: &Session, path: &str) -> Base {
         Base {
             lang: session.lang.code(),
             csrf: session.csrf.clone(),
-            path,
+            path: path.to_string(),
             unlocked: app.lock.locked(Instant::now()).is_none(),
             training: app.training.as_ref().map(|t| t.passphrase.clone()),
         }
@@ -122,6 +122,7 @@ async fn lang(
     // Only a page of the station's own, never an address elsewhere.
     let back = match f.back.as_str() {
         p @ ("/home" | "/unlock") => p,
+        p if capture::is_step_path(p) => p,
         _ => "/",
     };
     Redirect::to(back).into_response()
