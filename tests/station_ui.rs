@@ -178,6 +178,11 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
     // list with a NIK warning confirmed, who refuses.
     let visits = ui.scenario("visit_start.mjs", &[&ui.url, TRAINING_PASSPHRASE, dir]);
     assert!(visits["warnings"].as_u64().unwrap() >= 1, "{visits}");
+    // The capture steps on the device models: face, ten fingers (one retry, one exception),
+    // signature; part of it by keyboard.
+    let captured = ui.scenario("visit_capture.mjs", &[&ui.url, TRAINING_PASSPHRASE, dir]);
+    assert!(captured["checks"].as_u64().unwrap() >= 5, "{captured}");
+    assert!(captured["strokes"].as_u64().unwrap() >= 1, "{captured}");
     for name in [
         "01-buka-kunci",
         "02-kata-sandi-salah",
@@ -191,6 +196,13 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
         "10-peringatan-nik",
         "11-menolak",
         "12-beranda-kunjungan",
+        "13-foto-wajah",
+        "14-jari-01",
+        "15-jari-02-diulang",
+        "16-pengecualian-jari-07",
+        "17-tanda-tangan",
+        "18-sepuluh-jari",
+        "19-perangkat",
     ] {
         assert_eq!(
             png_size(&shots.join(format!("{name}.png"))),
@@ -363,4 +375,27 @@ fn a_synthetic_visit_is_reviewed_sealed_and_uploaded_in_chromium_and_its_packet_
             "{name}"
         );
     }
+}
+
+#[test]
+fn realtime_needs_the_models_and_device_selectors_are_for_real_devices() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (&["ui", "--realtime", "--no-browser"][..], "--sim"),
+        (
+            &["ui", "--sim", "--scanner", "sim:ef01", "--no-browser"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_jemput"))
+            .arg("--home")
+            .arg(home.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
 }

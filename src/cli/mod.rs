@@ -28,6 +28,7 @@ pub mod stress;
 pub mod sync;
 pub mod training;
 pub mod ui;
+pub mod ui_devices;
 pub mod upload;
 pub mod usbip;
 pub mod visit;

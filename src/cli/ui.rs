@@ -1,6 +1,8 @@
 //! `jemput ui`: the operator station. Binds the station (loopback only), prints its URL with the
 //! session token, opens the browser, and serves until Ctrl-C. With `--sim` on a machine with no
-//! kit, it first makes a throw-away training kit with a local hub and a short worklist.
+//! kit, it first makes a throw-away training kit with a local hub and a short worklist; with
+//! `--sim` the capture steps run on the device models (for a training kit and for an existing
+//! kit alike), without it on the devices the driver registry opens (`ui_devices.rs`).
 
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode, Stdio};
@@ -10,6 +12,7 @@ use std::time::Duration;
 use clap::Args;
 use jemput::outputs::UiOutput;
 use jemput_kit::home::{HomeError, KitHome};
+use jemput_station::devices::{Devices, SimDevices};
 use jemput_station::{Options, Station, Training};
 
 use super::Global;
@@ -25,10 +28,32 @@ pub struct UiArgs {
     /// stdout is one JSON object: {"url": …} (schemas/ui.schema.json)
     #[arg(long)]
     pub json: bool,
-    /// Training: with no kit at the home, make a throw-away training kit (a local hub and a
-    /// short worklist, removed when the station stops) instead of an error
+    /// Training: capture from the device models (EF01 scanner, ISDV4 pad and NMEA GPS on ptys,
+    /// the PTP camera in memory), made for each visit's resident; with no kit at the home, make
+    /// a throw-away training kit (a local hub and a short worklist, removed when the station
+    /// stops) instead of an error
     #[arg(long)]
     pub sim: bool,
+    /// With --sim: keep the device models at device speed (a finger waits to be placed, the pen
+    /// writes at a hand's pace) instead of running them fast
+    #[arg(long, requires = "sim")]
+    pub realtime: bool,
+    /// The camera for the face and document photos (without --sim): VID:PID[:SERIAL], usb:PORT
+    /// or v4l2:/dev/videoN [default: the first camera found]
+    #[arg(long, value_name = "SEL", conflicts_with = "sim")]
+    pub camera: Option<jemput_drivers::Selector>,
+    /// The fingerprint scanner (without --sim): a tty path, VID:PID[:SERIAL] or usb:PORT
+    /// [default: the first scanner found]
+    #[arg(long, value_name = "SEL", conflicts_with = "sim")]
+    pub scanner: Option<jemput_drivers::Selector>,
+    /// The signature pad (without --sim): a tty path, VID:PID[:SERIAL] or usb:PORT [default:
+    /// the first pad found]
+    #[arg(long, value_name = "SEL", conflicts_with = "sim")]
+    pub pad: Option<jemput_drivers::Selector>,
+    /// The GPS receiver (without --sim): a tty path, VID:PID[:SERIAL] or usb:PORT [default: the
+    /// first receiver found]
+    #[arg(long, value_name = "SEL", conflicts_with = "sim")]
+    pub gps: Option<jemput_drivers::Selector>,
     /// Minutes without activity after which the station locks itself (drops the draft key)
     #[arg(long, value_name = "MINUTES", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=24 * 60))]
@@ -73,6 +98,19 @@ pub fn run(g: &Global, a: UiArgs) -> anyhow::Result<ExitCode> {
             passphrase: super::training::TRAINING_PASSPHRASE.into(),
         }),
     })?;
+    let devices = if a.sim {
+        Devices::new(Box::new(SimDevices {
+            realtime: a.realtime,
+        }))
+    } else {
+        Devices::new(Box::new(super::ui_devices::Hardware {
+            camera: a.camera.clone(),
+            scanner: a.scanner.clone(),
+            pad: a.pad.clone(),
+            gps: a.gps.clone(),
+        }))
+    };
+    let station = station.with_devices(devices);
     let url = station.url();
     if a.json {
         super::output::json_line(&UiOutput { url: url.clone() })?;

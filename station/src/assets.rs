@@ -17,6 +17,11 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/htmx.min.js"),
     ),
+    (
+        "capture.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/capture.js"),
+    ),
 ];
 
 /// `GET /assets/{name}`.

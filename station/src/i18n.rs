@@ -62,6 +62,16 @@ pub const FILES: &[(Lang, &str, &str)] = &[
         include_str!("../i18n/id/problems.ftl"),
     ),
     (
+        Lang::Id,
+        "capture.ftl",
+        include_str!("../i18n/id/capture.ftl"),
+    ),
+    (
+        Lang::Id,
+        "devices.ftl",
+        include_str!("../i18n/id/devices.ftl"),
+    ),
+    (
         Lang::En,
         "station.ftl",
         include_str!("../i18n/en/station.ftl"),
@@ -82,6 +92,16 @@ pub const FILES: &[(Lang, &str, &str)] = &[
         Lang::En,
         "problems.ftl",
         include_str!("../i18n/en/problems.ftl"),
+    ),
+    (
+        Lang::En,
+        "capture.ftl",
+        include_str!("../i18n/en/capture.ftl"),
+    ),
+    (
+        Lang::En,
+        "devices.ftl",
+        include_str!("../i18n/en/devices.ftl"),
     ),
 ];
 
@@ -230,6 +250,8 @@ mod tests {
                 .iter()
                 .map(|s| s.to_string()),
         );
+        used.extend(crate::pages::capture_view::message_ids_used());
+        used.extend(crate::devices::message_ids_used());
         for lang in Lang::ALL {
             let missing: Vec<_> = used.iter().filter(|m| !i18n.has(lang, m)).collect();
             assert!(

@@ -10,16 +10,18 @@
 //! - [`i18n`]: every operator-facing string from Project Fluent, Bahasa Indonesia first;
 //! - [`problems`]: an error that reaches the operator (a device unplugged, busy, …) in the
 //!   operator's words;
-//! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent, resume,
-//!   review, seal, upload now) and what they show;
-//!   [`assets`]: the embedded CSS and the vendored htmx.
+//! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent, the
+//!   capture steps, the device panel, resume, review, seal, upload now) and what they show;
+//!   [`devices`]: the devices behind the capture steps (the models with `--sim`, or the driver
+//!   registry) and their live events; [`assets`]: the embedded CSS and the vendored htmx.
 //!
 //! What works now: unlock, the home page (worklist, visits in progress, queue and link, the
-//! offline limits), locking, the language switch, starting a visit and its consent, resuming a
-//! visit where it stopped, its review, sealing it and uploading the queue. The capture steps
-//! are built beside these (`/visit/{id}/step/{step}`).
+//! offline limits), locking, the language switch, starting a visit and its consent, the capture
+//! steps (face, ten fingers, signature, document photos) with their exceptions and the device
+//! panel, resuming a visit where it stopped, its review, sealing it and uploading the queue.
 
 pub mod assets;
+pub mod devices;
 pub mod error;
 pub mod i18n;
 pub mod lock;
@@ -68,6 +70,9 @@ pub struct App {
     pub training: Option<Training>,
     /// The "upload now" under way, or the last one's results.
     pub uploads: pages::upload::Uploads,
+    /// The devices behind the capture steps ([`devices::Devices::none`] unless
+    /// [`Station::with_devices`] gives some).
+    pub devices: devices::Devices,
 }
 
 /// A station bound to its address, ready to serve.
@@ -118,8 +123,18 @@ impl Station {
                 pages,
                 training: opts.training,
                 uploads: Default::default(),
+                devices: devices::Devices::none(),
             }),
         })
+    }
+
+    /// The station with `devices` behind its capture steps (before it serves).
+    pub fn with_devices(mut self, devices: devices::Devices) -> Station {
+        match Arc::get_mut(&mut self.app) {
+            Some(app) => app.devices = devices,
+            None => unreachable!("the app is shared only once the station serves"),
+        }
+        self
     }
 
     /// The URL to open: the station's address with its session token.
@@ -146,14 +161,27 @@ impl Station {
                 loop {
                     every.tick().await;
                     app.lock.tick(Instant::now());
+                    if app.lock.locked(Instant::now()).is_some() {
+                        // Locked: the devices close, and the attempt images go with the key.
+                        app.devices.release();
+                    }
                 }
             })
         };
+        // Stopping ends the event streams too, or the open ones would hold the server.
+        let stopping = {
+            let app = app.clone();
+            async move {
+                shutdown.await;
+                app.devices.close();
+            }
+        };
         let served = axum::serve(listener, pages::router(app.clone()))
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(stopping)
             .await;
         ticker.abort();
         app.lock.lock();
+        app.devices.release();
         served.map_err(io)
     }
 }

@@ -31,6 +31,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "upload_status.html",
         include_str!("../templates/upload_status.html"),
     ),
+    (
+        "capture_step.html",
+        include_str!("../templates/capture_step.html"),
+    ),
+    (
+        "capture_devices.html",
+        include_str!("../templates/capture_devices.html"),
+    ),
+    ("devices.html", include_str!("../templates/devices.html")),
 ];
 
 /// The page renderer.

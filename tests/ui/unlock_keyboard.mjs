@@ -68,8 +68,9 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Persetujuan' }).waitFor();
   await tabTo(page, 'Setuju', 30);
   await page.keyboard.press('Enter');
-  await page.getByRole('status').filter({ hasText: 'Persetujuan dicatat' }).waitFor();
-  await tabTo(page, 'Kembali ke beranda', 30);
+  // Consent recorded: the visit goes on to its face photo; leave it as a draft for now.
+  await page.getByRole('heading', { level: 1, name: 'Foto wajah' }).waitFor();
+  await tabTo(page, 'Tinggalkan kunjungan (tersimpan sebagai draf)', 60);
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { level: 1, name: 'Beranda' }).waitFor();
   await page

@@ -31,7 +31,9 @@ try {
   await page.getByLabel('Hubungan dengan warga').fill('anak');
   await shot(page, shots, '09-persetujuan');
   await page.getByRole('button', { name: 'Setuju' }).click();
-  await page.getByRole('status').filter({ hasText: 'Persetujuan dicatat' }).waitFor();
+  // Consent recorded: on to the visit's first capture step, the face photo.
+  await page.getByRole('heading', { level: 1, name: 'Foto wajah' }).waitFor();
+  check(/\/visit\/[0-9a-f-]{36}\/step\/face$/.test(page.url()), `face step at ${page.url()}`);
 
   // 2. A resident not on the list: the NIK says a woman, the form says a man.
   await page.goto(`${origin}/home`);

@@ -4,6 +4,8 @@
 //! prints a line, a web UI can show it live.
 
 use jemput_core::visit::FingerPosition;
+/// A finger attempt's image, as [`CaptureObserver::finger_image`] is told it.
+pub use jemput_drivers::FingerImage;
 
 /// What an attempt captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,6 +149,14 @@ impl AttemptEvent {
 /// Told about every attempt while a face, a finger or a signature goes through the policy.
 pub trait CaptureObserver {
     fn attempt(&mut self, event: &AttemptEvent);
+
+    /// The uncompressed image of finger attempt `attempt` (1-based) as the scanner delivered it
+    /// and as it is scored, told before [`Self::attempt`] reports its score. Only the kept image
+    /// is saved (as WSQ, in the draft); a UI that shows the others keeps them in memory, never on
+    /// disk. Ignored unless an observer wants it.
+    fn finger_image(&mut self, finger: FingerPosition, attempt: u32, image: &FingerImage) {
+        let _ = (finger, attempt, image);
+    }
 }
 
 /// An observer that ignores everything.

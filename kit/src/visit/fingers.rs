@@ -56,6 +56,7 @@ pub fn capture_finger(
         let attempt_no = run.next_attempt();
         let (attempt, result) = match scanner.capture_finger(control) {
             Ok(img) => {
+                observer.finger_image(pos, attempt_no, &img);
                 // An image whose size disagrees with its pixels is a device fault; it scores 0.
                 let score = gray(&img).map(|g| quality.score(&g).score).unwrap_or(0);
                 (

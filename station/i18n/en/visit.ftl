@@ -36,6 +36,4 @@ action-consent-refused = Refuse
 consent-need-decision = Choose "Agree" or "Refuse".
 consent-need-name = Enter the name of the family member or guardian who consents.
 consent-save-failed = The consent could not be saved. Details for a technician:
-consent-given = Consent is recorded in the visit.
-consent-next-todo = Not in the station yet: the next steps (face photo, fingerprints, signature, review, seal). Until then continue with the command jemput visit capture { $id }.
 consent-refused = The resident refused: the visit ended without recording any biometrics. The refusal is recorded in the visit.

@@ -36,6 +36,4 @@ action-consent-refused = Menolak
 consent-need-decision = Pilih "Setuju" atau "Menolak".
 consent-need-name = Isi nama keluarga atau wali yang memberi persetujuan.
 consent-save-failed = Persetujuan tidak dapat disimpan. Rincian untuk teknisi:
-consent-given = Persetujuan dicatat di kunjungan.
-consent-next-todo = Belum tersedia di stasiun: langkah berikutnya (foto wajah, sidik jari, tanda tangan, periksa, segel). Sementara ini lanjutkan dengan perintah jemput visit capture { $id }.
 consent-refused = Warga menolak: kunjungan diakhiri tanpa mengambil data biometrik. Penolakan dicatat di kunjungan.

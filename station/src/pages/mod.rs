@@ -2,7 +2,10 @@
 //! fragment `/home/link`), `/lang`, and the embedded assets. Every route sits behind
 //! [`crate::security::guard`].
 
+pub mod capture;
+pub mod capture_view;
 pub mod home;
+pub mod live;
 pub mod review;
 pub mod unlock;
 pub mod upload;
@@ -42,6 +45,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/visit/{id}/seal", post(review::seal))
         .route("/upload", get(upload::page).post(upload::submit))
         .route("/upload/status", get(upload::status))
+        .route("/visit/{id}/step/{step}", get(capture::page))
+        .route("/visit/{id}/step/{step}/capture", post(capture::capture))
+        .route("/visit/{id}/step/{step}/redo", post(capture::capture))
+        .route(
+            "/visit/{id}/step/{step}/exception",
+            post(capture::exception),
+        )
+        .route("/visit/{id}/image/{name}", get(capture::file))
+        .route(
+            "/visit/{id}/attempt/{step}/{n}",
+            get(capture::attempt_image),
+        )
+        .route("/devices", get(live::panel))
+        .route("/events", get(live::events))
         .route("/lang", post(lang))
         .route("/assets/{name}", get(crate::assets::serve))
         .fallback(not_found)
@@ -58,18 +75,18 @@ pub fn router(app: Arc<App>) -> Router {
 pub struct Base {
     pub lang: &'static str,
     pub csrf: String,
-    pub path: &'static str,
+    pub path: String,
     pub unlocked: bool,
     /// The training kit's passphrase, when the kit is one.
     pub training: Option<String>,
 }
 
 impl Base {
-    pub fn new(app: &App, session: &Session, path: &'static str) -> Base {
+    pub fn new(app: &App, session: &Session, path: &str) -> Base {
         Base {
             lang: session.lang.code(),
             csrf: session.csrf.clone(),
-            path,
+            path: path.to_string(),
             unlocked: app.lock.locked(Instant::now()).is_none(),
             training: app.training.as_ref().map(|t| t.passphrase.clone()),
         }
@@ -113,6 +130,7 @@ async fn lang(
     // Only a page of the station's own, never an address elsewhere.
     let back = match f.back.as_str() {
         p @ ("/home" | "/unlock") => p,
+        p if capture::is_step_path(p) => p,
         _ => "/",
     };
     Redirect::to(back).into_response()

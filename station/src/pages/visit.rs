@@ -3,8 +3,7 @@
 //! and the consent step (resident, family or guardian; refused consent ends the visit with
 //! nothing captured). Through the kit's own `new_visit::start` and drafts.
 //!
-//! Unfinished: the capture steps after consent are not in the station yet; the page after
-//! consent says so and names the command that continues the visit.
+//! Consent given goes on to the first capture step the visit lacks (`capture.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -360,7 +359,15 @@ pub async fn consent_submit(
         view.detail = Some(e.to_string());
         return consent_page(&app, &session, StatusCode::INTERNAL_SERVER_ERROR, view);
     }
-    view.done = Some(if given { "given" } else { "refused" });
+    if given {
+        // On to the first capture the visit lacks (its capture steps: `capture.rs`).
+        let to = match jemput_kit::visit::progress::first_missing(&visit) {
+            Some(step) => format!("/visit/{id}/step/{}", step.id()),
+            None => format!("/visit/{id}/review"),
+        };
+        return Redirect::to(&to).into_response();
+    }
+    view.done = Some("refused");
     consent_page(&app, &session, StatusCode::OK, view)
 }
 

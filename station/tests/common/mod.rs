@@ -40,16 +40,21 @@ pub fn start() -> Running {
 
 /// A station that locks itself after `lock_after` without activity.
 pub fn start_locking_after(lock_after: Duration) -> Running {
-    start_with(lock_after, false)
+    start_full(lock_after, false, |s| s)
 }
 
 /// A station over a kit that seals to an office: the office's keys are in `<dir>/office`
 /// (`Running::office`).
 pub fn start_with_office() -> Running {
-    start_with(Duration::from_secs(600), true)
+    start_full(Duration::from_secs(600), true, |s| s)
 }
 
-fn start_with(lock_after: Duration, office: bool) -> Running {
+/// A station made ready by `f` before it serves (e.g. given devices).
+pub fn start_with(lock_after: Duration, f: impl FnOnce(Station) -> Station) -> Running {
+    start_full(lock_after, false, f)
+}
+
+fn start_full(lock_after: Duration, office: bool, f: impl FnOnce(Station) -> Station) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let office_dir = dir.path().join("office");
     let office_recipients = if office {
@@ -79,6 +84,7 @@ fn start_with(lock_after: Duration, office: bool) -> Running {
         training: None,
     })
     .unwrap();
+    let station = f(station);
     let url = station.url();
     let addr: SocketAddr = url
         .trim_start_matches("http://")

@@ -1,0 +1,51 @@
+// jemput operator station: the capture step page. While a capture request runs, every attempt
+// the devices report (Server-Sent Events from /events) is added to the page's attempt list, and
+// the capture button waits. The page works without this script (the list then shows after the
+// capture); no data is kept in the browser.
+(function () {
+  'use strict';
+  var root = document.querySelector('.capture');
+  if (!root) return;
+  var visit = root.getAttribute('data-visit');
+  var step = root.getAttribute('data-step');
+  var list = document.getElementById('live');
+  var source = null;
+  if (window.EventSource && list) {
+    source = new EventSource('/events');
+    source.addEventListener('attempt', function (e) {
+      var a;
+      try { a = JSON.parse(e.data); } catch (_) { return; }
+      if (a.visit !== visit || a.step !== step) return;
+      var none = document.getElementById('no-attempts');
+      if (none) none.hidden = true;
+      var li = document.createElement('li');
+      if (a.image) {
+        var img = document.createElement('img');
+        img.className = 'attempt-img';
+        img.src = a.image;
+        img.alt = '';
+        li.appendChild(img);
+      }
+      var text = document.createElement('span');
+      text.textContent = a.text;
+      li.appendChild(text);
+      list.appendChild(li);
+    });
+    window.addEventListener('pagehide', function () { source.close(); });
+  }
+  var forms = document.querySelectorAll('form.capture-form');
+  Array.prototype.forEach.call(forms, function (form) {
+    form.addEventListener('submit', function () {
+      var button = form.querySelector('button[type=submit]');
+      var note = form.querySelector('.busy-note');
+      if (note) note.hidden = false;
+      // A second press would only wait behind the first: the button waits until the page comes.
+      window.setTimeout(function () {
+        if (button) button.disabled = true;
+      }, 0);
+      if (list) {
+        while (list.firstChild) list.removeChild(list.firstChild);
+      }
+    });
+  });
+})();

@@ -1,0 +1,536 @@
+//! The capture steps in the browser (what a page shows: [`super::capture_view`]): `GET /visit/{id}/step/{step}` (step = `Step::id()`: `face`,
+//! `finger-07`, `signature`, `document-1`) and its actions — `…/capture` ("Ambil foto", "Ambil
+//! sidik jari", "Ambil tanda tangan"; run again it retakes), `…/redo` (the same, from the
+//! captured view), `…/exception` ("Pengecualian": reason and permanence) — and the capture images
+//! from the draft (`GET /visit/{id}/image/{name}`, decrypted in memory, `no-store`).
+//!
+//! A capture runs the kit's `VisitSession` on a blocking thread with the devices taken from
+//! [`crate::devices::Devices`]; every attempt goes to the browser as it is scored (`GET /events`,
+//! [`super::live`]) and the draft is saved after every capture. When the step is done the
+//! browser goes on to the next step in the engine's order, or to `/visit/{id}/review` when none
+//! is left. A face photo, a signature, a document photo, a finger kept as forced stay on their
+//! page so the operator sees the checks and decides to retake or go on.
+//!
+//! Not here (the engine does not offer them): the images of the attempts a finger did not keep
+//! (only the kept one is saved, as WSQ), a proof photo beside a finger exception, and the pen
+//! trace drawn live while the resident signs (the pad driver hands the trace over when the
+//! signature is done; the page draws it then).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use jemput_core::imaging::signature::SignatureKind;
+use jemput_core::visit::{DocumentKind, ExceptionReason, FingerPosition, Permanence, Slot, Visit};
+use jemput_kit::home::KitHome;
+use jemput_kit::visit::attempt::{AttemptEvent, CaptureObserver};
+use jemput_kit::visit::plan::CapturePlan;
+use jemput_kit::visit::{progress, CaptureError, SessionDevices, Step, VisitSession};
+use uuid::Uuid;
+
+use super::capture_view::{step_url, step_view, StepView};
+use super::{Base, Ctx};
+use crate::devices::{problem_text, Role};
+use crate::i18n::Lang;
+use crate::security::Session;
+use crate::App;
+
+fn reason_of(code: &str, other: &str) -> Option<ExceptionReason> {
+    Some(match code {
+        "bandaged" => ExceptionReason::BandagedOrInjured,
+        "amputated" => ExceptionReason::Amputated,
+        "unable_to_sign" => ExceptionReason::UnableToSign,
+        "blind" => ExceptionReason::Blind,
+        "refused" => ExceptionReason::Refused,
+        "device_failure" => ExceptionReason::DeviceFailure,
+        "other" if !other.trim().is_empty() => ExceptionReason::Other(other.trim().to_string()),
+        _ => return None,
+    })
+}
+
+/// The steps a visit needs, with document photos beyond the first that it holds.
+fn valid_step(v: &Visit, step: Step) -> bool {
+    match step {
+        Step::Location => false,
+        Step::Document(n) => {
+            !v.category.records_biometrics() && n as usize <= v.captures.documents.len() + 1
+        }
+        _ => v.category.records_biometrics(),
+    }
+}
+
+/// The plan of one capture: the kit's policy and face settings, waits that suit the devices.
+fn plan(home: &KitHome, v: &Visit, step: Step, realtime: bool, kind: SignatureKind) -> CapturePlan {
+    let documents = if v.category.records_biometrics() {
+        0
+    } else {
+        let asked = match step {
+            Step::Document(n) => n,
+            _ => 1,
+        };
+        asked.max(v.captures.documents.len() as u32).max(1)
+    };
+    CapturePlan {
+        finger_exceptions: Vec::new(),
+        timeout: std::time::Duration::from_secs(if realtime { 60 } else { 20 }),
+        fix_timeout: std::time::Duration::from_secs(if realtime { 10 } else { 3 }),
+        policy: home.config.capture.clone(),
+        face: home.config.face.clone(),
+        signature_kind: kind,
+        documents,
+    }
+}
+
+/// The next step after the session's work: the first the engine has not done with the devices
+/// held, else the first the visit still needs (its device may be missing: its page says so).
+fn next_after(session: &VisitSession) -> Option<Step> {
+    session
+        .pending()
+        .into_iter()
+        .find(|s| *s != Step::Location)
+        .or_else(|| progress::first_missing(session.visit()))
+}
+
+fn render(app: &App, session: &Session, status: StatusCode, view: StepView) -> Response {
+    // The language switch comes back to this step.
+    let base = Base::new(
+        app,
+        session,
+        &format!("/visit/{}/step/{}", view.id, view.step),
+    );
+    app.pages
+        .page(status, "capture_step.html", &Ctx { base, page: view })
+}
+
+/// Whether `path` is a step page's own address, `/visit/{uuid}/step/{step}` (where the language
+/// switch may send the browser back to).
+pub fn is_step_path(path: &str) -> bool {
+    let mut parts = path.split('/');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(""), Some("visit"), Some(id), Some("step"), Some(step), None)
+            if id.parse::<Uuid>().is_ok() && parse_step(step).is_some()
+    )
+}
+
+/// What a blocking job found.
+enum Loaded {
+    Page(Box<StepView>),
+    Go(String),
+    Missing(String),
+}
+
+/// A draft as a page needs it: the kit home, the drafts, the visit and its files by name.
+type Draft = (
+    KitHome,
+    jemput_kit::visit::Drafts,
+    Visit,
+    HashMap<String, Vec<u8>>,
+);
+
+/// Loads the draft (with the unlocked key) and the kit home.
+fn open_draft(app: &App, id: Uuid) -> Result<Draft, String> {
+    let identity = app
+        .lock
+        .identity(Instant::now())
+        .ok_or_else(|| "locked".to_string())?;
+    let home = KitHome::open(&app.home).map_err(|e| e.to_string())?;
+    let drafts = home.drafts().map_err(|e| e.to_string())?;
+    let (visit, files) = drafts.load(id, &identity).map_err(|e| e.to_string())?;
+    let files = files.into_iter().map(|f| (f.name, f.bytes)).collect();
+    Ok((home, drafts, visit, files))
+}
+
+fn parse_step(raw: &str) -> Option<Step> {
+    raw.parse::<Step>().ok()
+}
+
+/// `GET /visit/{id}/step/{step}`.
+pub async fn page(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path((id, raw)): Path<(Uuid, String)>,
+) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return Redirect::to("/unlock").into_response();
+    }
+    let Some(step) = parse_step(&raw) else {
+        return (StatusCode::NOT_FOUND, "no such step").into_response();
+    };
+    let lang = session.lang;
+    let a = app.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        let (home, _, visit, files) = match open_draft(&a, id) {
+            Ok(x) => x,
+            Err(e) => return Loaded::Missing(e),
+        };
+        if !valid_step(&visit, step) {
+            return Loaded::Missing(format!("this visit has no step {}", step.id()));
+        }
+        if !visit.consent.as_ref().is_some_and(|c| c.given) {
+            return Loaded::Go(format!("/visit/{id}/consent"));
+        }
+        // Open the visit's devices now, so the panel says what is there.
+        a.devices.prepare(&home.root, &visit, &home.config.face);
+        let last = progress::needed(&visit)
+            .into_iter()
+            .rfind(|s| *s < step && progress::filled(&visit, *s));
+        Loaded::Page(Box::new(step_view(
+            &a, lang, &home, &visit, &files, step, None, last,
+        )))
+    })
+    .await
+    .unwrap_or_else(|e| Loaded::Missing(e.to_string()));
+    answer(&app, &session, loaded)
+}
+
+/// Tells the station's devices (and so the browsers) about every attempt.
+struct Live<'a> {
+    app: &'a App,
+    visit: Uuid,
+    step: Step,
+}
+
+impl CaptureObserver for Live<'_> {
+    fn attempt(&mut self, e: &AttemptEvent) {
+        self.app.devices.attempt(self.visit, self.step, e);
+    }
+
+    fn finger_image(
+        &mut self,
+        _: FingerPosition,
+        attempt: u32,
+        image: &jemput_kit::visit::attempt::FingerImage,
+    ) {
+        // Kept in memory as PNG for the page; an image whose size disagrees is not shown.
+        if let Some(img) =
+            image::GrayImage::from_raw(image.width, image.height, image.pixels.clone())
+        {
+            let png = jemput_core::imaging::signature::png(&img);
+            self.app
+                .devices
+                .keep_image(self.visit, self.step, attempt, png);
+        }
+    }
+}
+
+/// Runs `step` on the devices and says where the browser goes or what the page shows.
+fn run_capture(app: &App, lang: Lang, id: Uuid, step: Step, kind: SignatureKind) -> Loaded {
+    let (home, drafts, visit, _) = match open_draft(app, id) {
+        Ok(x) => x,
+        Err(e) => return Loaded::Missing(e),
+    };
+    if !valid_step(&visit, step) {
+        return Loaded::Missing(format!("this visit has no step {}", step.id()));
+    }
+    if !visit.consent.as_ref().is_some_and(|c| c.given) {
+        return Loaded::Go(format!("/visit/{id}/consent"));
+    }
+    let page_with = |app: &App, problem: String, last: Option<Step>| {
+        let (home, _, visit, files) = match open_draft(app, id) {
+            Ok(x) => x,
+            Err(e) => return Loaded::Missing(e),
+        };
+        Loaded::Page(Box::new(step_view(
+            app,
+            lang,
+            &home,
+            &visit,
+            &files,
+            step,
+            Some(problem),
+            last,
+        )))
+    };
+    let devices = match app
+        .devices
+        .take(&home.root, &visit, &home.config.face, step)
+    {
+        Ok(d) => d,
+        Err(busy) => {
+            let mut a = fluent_bundle::FluentArgs::new();
+            a.set("step", busy.0);
+            return page_with(app, app.i18n.text(lang, "capture-busy", Some(&a)), None);
+        }
+    };
+    app.devices.clear_attempts(id, step);
+    let plan = plan(&home, &visit, step, app.devices.realtime(), kind);
+    let mut session = match VisitSession::start(drafts, visit, devices, plan) {
+        Ok(s) => s,
+        Err(e) => {
+            app.devices.give_back(id, SessionDevices::default(), None);
+            return page_with(app, problem_text(&app.i18n, lang, &e), None);
+        }
+    };
+    // The location is logged when a GPS receiver is there, never required.
+    if session.steps().contains(&Step::Location) && !session.is_done(Step::Location) {
+        let _ = session.run(Step::Location, &mut jemput_kit::visit::attempt::NoObserver);
+    }
+    let ran = session.run(
+        step,
+        &mut Live {
+            app,
+            visit: id,
+            step,
+        },
+    );
+    let next = next_after(&session);
+    let (visit, devices) = session.into_parts();
+    match ran {
+        Ok(_) => {
+            app.devices.give_back(id, devices, None);
+            // A finger kept without forcing goes on; anything else stays to be looked at.
+            let accepted = match step {
+                Step::Finger(p) => {
+                    matches!(visit.captures.fingers.get(&p), Some(Slot::Captured(c)) if !c.forced)
+                }
+                _ => false,
+            };
+            if accepted {
+                Loaded::Go(step_url(id, next))
+            } else {
+                Loaded::Go(format!("/visit/{id}/step/{}", step.id()))
+            }
+        }
+        Err(e) => {
+            let text = problem_text(&app.i18n, lang, &e);
+            let failed = matches!(
+                e,
+                CaptureError::Device { .. } | CaptureError::NoDevice { .. }
+            )
+            .then(|| (Role::of(step), text.clone()));
+            app.devices.give_back(id, devices, failed);
+            page_with(app, text, None)
+        }
+    }
+}
+
+/// `POST /visit/{id}/step/{step}/capture` (and `/redo`): captures the step from its device.
+pub async fn capture(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path((id, raw)): Path<(Uuid, String)>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return Redirect::to("/unlock").into_response();
+    }
+    let Some(step) = parse_step(&raw) else {
+        return (StatusCode::NOT_FOUND, "no such step").into_response();
+    };
+    let kind = match f.get("kind").map(String::as_str) {
+        Some("simple_mark") => SignatureKind::SimpleMark,
+        Some("written_name") => SignatureKind::WrittenName,
+        _ => SignatureKind::Signature,
+    };
+    let lang = session.lang;
+    let a = app.clone();
+    let done = tokio::task::spawn_blocking(move || run_capture(&a, lang, id, step, kind))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!("the capture of {raw} stopped: {e}");
+            app.devices.abandon();
+            Loaded::Missing(format!("the capture stopped: {e}"))
+        });
+    answer(&app, &session, done)
+}
+
+fn answer(app: &App, session: &Session, done: Loaded) -> Response {
+    match done {
+        Loaded::Page(v) => render(app, session, StatusCode::OK, *v),
+        Loaded::Go(to) => Redirect::to(&to).into_response(),
+        Loaded::Missing(e) => (StatusCode::NOT_FOUND, e).into_response(),
+    }
+}
+
+/// `POST /visit/{id}/step/{step}/exception` ("Pengecualian"): `reason` (and `other` for its
+/// text), `permanence`, and for a document photo `document` (akta, kia, kk or all).
+pub async fn exception(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path((id, raw)): Path<(Uuid, String)>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return Redirect::to("/unlock").into_response();
+    }
+    let Some(step) = parse_step(&raw) else {
+        return (StatusCode::NOT_FOUND, "no such step").into_response();
+    };
+    let field = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let reason = reason_of(&field("reason"), &field("other"));
+    let permanence = if field("permanence") == "permanent" {
+        Permanence::Permanent
+    } else {
+        Permanence::Temporary
+    };
+    let document = field("document").parse::<DocumentKind>().ok();
+    let lang = session.lang;
+    let a = app.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let (home, drafts, visit, files) = match open_draft(&a, id) {
+            Ok(x) => x,
+            Err(e) => return Loaded::Missing(e),
+        };
+        if !valid_step(&visit, step) {
+            return Loaded::Missing(format!("this visit has no step {}", step.id()));
+        }
+        if !visit.consent.as_ref().is_some_and(|c| c.given) {
+            return Loaded::Go(format!("/visit/{id}/consent"));
+        }
+        let Some(reason) = reason else {
+            let text = a.i18n.text(lang, "capture-need-reason", None);
+            return Loaded::Page(Box::new(step_view(
+                &a,
+                lang,
+                &home,
+                &visit,
+                &files,
+                step,
+                Some(text),
+                None,
+            )));
+        };
+        let plan = plan(&home, &visit, step, false, SignatureKind::Signature);
+        let mut session = match VisitSession::start(drafts, visit, SessionDevices::default(), plan)
+        {
+            Ok(s) => s,
+            Err(e) => return Loaded::Missing(e.to_string()),
+        };
+        let recorded = match (step.subject(), step) {
+            (Some(subject), _) => session.record_exception(subject, reason, permanence),
+            (None, Step::Document(_)) => session.record_document_exception(
+                document.unwrap_or(DocumentKind::All),
+                reason,
+                permanence,
+            ),
+            _ => return Loaded::Missing("no exception for this step".into()),
+        };
+        match recorded {
+            Ok(()) => Loaded::Go(step_url(id, next_after(&session))),
+            Err(e) => {
+                let text = problem_text(&a.i18n, lang, &e);
+                let (visit, _) = session.into_parts();
+                Loaded::Page(Box::new(step_view(
+                    &a,
+                    lang,
+                    &home,
+                    &visit,
+                    &files,
+                    step,
+                    Some(text),
+                    None,
+                )))
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Loaded::Missing(e.to_string()));
+    answer(&app, &session, done)
+}
+
+/// A draft file as the browser shows it: a finger's WSQ as PNG, a photo or the rendered
+/// signature as it is.
+fn viewable(name: &str, bytes: Vec<u8>) -> Result<(&'static str, Vec<u8>), String> {
+    if name.ends_with(".wsq") {
+        let d = jemput_wsq::decode(&bytes).map_err(|e| e.to_string())?;
+        let img = image::GrayImage::from_raw(d.image.width, d.image.height, d.image.pixels)
+            .ok_or("the WSQ image's size disagrees with its pixels")?;
+        Ok(("image/png", jemput_core::imaging::signature::png(&img)))
+    } else if name.ends_with(".jpg") || name.ends_with(".jpeg") {
+        Ok(("image/jpeg", bytes))
+    } else if name.ends_with(".png") {
+        Ok(("image/png", bytes))
+    } else {
+        Err(format!("{name} is not an image"))
+    }
+}
+
+/// `GET /visit/{id}/image/{name}`: a capture image of the visit, decrypted in memory and never
+/// kept by the browser (`Cache-Control: no-store`, as every answer of the station).
+pub async fn file(State(app): State<Arc<App>>, Path((id, name)): Path<(Uuid, String)>) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let a = app.clone();
+    let got = tokio::task::spawn_blocking(move || {
+        let (_, _, _, mut files) = open_draft(&a, id)?;
+        let bytes = files
+            .remove(&name)
+            .ok_or_else(|| format!("the visit has no file {name}"))?;
+        viewable(&name, bytes)
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    match got {
+        Ok((content_type, bytes)) => {
+            let mut r = bytes.into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
+    }
+}
+
+/// `GET /visit/{id}/attempt/{step}/{n}`: the image of finger attempt `n` of the step's last run,
+/// from memory (PNG, `no-store`); gone once the kit locks or the step runs again.
+pub async fn attempt_image(
+    State(app): State<Arc<App>>,
+    Path((id, raw, n)): Path<(Uuid, String, u32)>,
+) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let image = parse_step(&raw).and_then(|step| app.devices.image(id, step, n));
+    match image {
+        Some(png) => {
+            let mut r = png.into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        None => (StatusCode::NOT_FOUND, "no such attempt image").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_step_pages_own_address_is_a_step_path() {
+        let id = "0b7d4d2e-5d7e-4f4f-9d59-1d2f3c4b5a69";
+        assert!(is_step_path(&format!("/visit/{id}/step/finger-07")));
+        assert!(is_step_path(&format!("/visit/{id}/step/face")));
+        for bad in [
+            format!("//evil.example/visit/{id}/step/face"),
+            format!("/visit/{id}/step/finger-11"),
+            format!("/visit/{id}/step/face/extra"),
+            "/visit/not-a-uuid/step/face".to_string(),
+            format!("https://evil.example/visit/{id}/step/face"),
+        ] {
+            assert!(!is_step_path(&bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exception_reasons_are_read_from_the_form_and_other_needs_its_text() {
+        assert_eq!(
+            reason_of("bandaged", ""),
+            Some(ExceptionReason::BandagedOrInjured)
+        );
+        assert_eq!(reason_of("other", "  "), None);
+        assert_eq!(
+            reason_of("other", "jari kaku"),
+            Some(ExceptionReason::Other("jari kaku".into()))
+        );
+        assert_eq!(reason_of("nonsense", ""), None);
+    }
+}
