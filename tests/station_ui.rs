@@ -61,9 +61,36 @@ impl Ui {
     /// `jemput ui --sim --no-browser --json` on a home with no kit, on a free port.
     fn start() -> Ui {
         let home = tempfile::tempdir().unwrap();
+        let (child, url, named) = Ui::spawn(&home.path().join("none-yet"));
+        let training = named
+            .recv_timeout(Duration::from_secs(10))
+            .expect("`jemput ui --sim` names its training kit");
+        Ui {
+            child,
+            url,
+            training,
+            _home: home,
+        }
+    }
+
+    /// `jemput ui --sim` again on the kit of `training` (a training kit whose first station
+    /// was killed, so nothing removed it): the kit exists, so `--sim` only starts the models.
+    fn restart_on(training: &Path) -> Ui {
+        let (child, url, _) = Ui::spawn(&training.join("kit"));
+        Ui {
+            child,
+            url,
+            training: training.to_path_buf(),
+            _home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Starts `jemput --home HOME ui --sim --no-browser --json` on a free port; its URL, and
+    /// where its note naming a training kit (if it makes one) arrives.
+    fn spawn(home: &Path) -> (Child, String, std::sync::mpsc::Receiver<PathBuf>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_jemput"))
             .args(["--home"])
-            .arg(home.path().join("none-yet"))
+            .arg(home)
             .args([
                 "ui",
                 "--sim",
@@ -98,15 +125,7 @@ impl Ui {
         let url = out["url"].as_str().expect("a url").to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         assert!(url.contains("/?token="), "{url}");
-        let training = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("`jemput ui --sim` names its training kit");
-        Ui {
-            child,
-            url,
-            training,
-            _home: home,
-        }
+        (child, url, rx)
     }
 
     /// Runs the scenario `tests/ui/<name>` with `args`; returns its JSON line.
@@ -398,4 +417,95 @@ fn realtime_needs_the_models_and_device_selectors_are_for_real_devices() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
     assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
+}
+
+/// Issue 14's "pause and resume": `jemput ui` killed with SIGKILL in the middle of the fingers (a
+/// crash, a flat battery) and started again resumes the visit at the finger where it stopped,
+/// with the face and the fingers already taken; the visit is finished, reviewed and sealed, and
+/// its packet, opened with the office identity, holds what the review showed.
+#[test]
+fn a_station_killed_mid_visit_resumes_it_at_the_finger_where_it_stopped() {
+    let shots = screenshots();
+    let dir = shots.to_str().unwrap();
+    let mut first = Ui::start();
+    let training = first.training.clone();
+    let part1 = first.scenario(
+        "resume_after_kill.mjs",
+        &["part1", &first.url, TRAINING_PASSPHRASE, dir],
+    );
+    let visit_id = part1["visit"].as_str().unwrap().to_string();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    drop(first);
+    assert!(
+        training.join("kit").is_dir(),
+        "a killed station cannot remove its training kit"
+    );
+    // The draft is all there is now: face and fingers 1-3 in it.
+    let kit = training.join("kit");
+    let second = Ui::restart_on(&training);
+    let shown = second.scenario(
+        "resume_after_kill.mjs",
+        &["part2", &second.url, TRAINING_PASSPHRASE, dir, &visit_id],
+    );
+    eprintln!("resume_after_kill: {shown}");
+    assert_eq!(shown["visit"], visit_id.as_str());
+    let packet_id = shown["packet_id"].as_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let opened: serde_json::Value = serde_json::from_str(&jemput(
+        &kit,
+        &[
+            "open",
+            kit.join(format!("packets/{packet_id}.jpk"))
+                .to_str()
+                .unwrap(),
+            "--identity",
+            training.join("office/office.age").to_str().unwrap(),
+            "--out",
+            out.path().join("open").to_str().unwrap(),
+            "--json",
+        ],
+    ))
+    .unwrap();
+    drop(second);
+    let _ = std::fs::remove_dir_all(&training);
+    let visit = &opened["manifest"]["visit"];
+    assert_eq!(visit["id"], visit_id.as_str());
+    assert_eq!(visit["resident"]["name"], "Warga Contoh 3");
+    assert_eq!(shown["resident"], "Warga Contoh 3", "{shown}");
+    assert_eq!(
+        visit["captures"]["face"]["status"], "captured",
+        "{}",
+        visit["captures"]["face"]
+    );
+    for n in 1..=10 {
+        let code = format!("{n:02}");
+        let slot = &visit["captures"]["fingers"][n.to_string()];
+        if n == 7 {
+            assert_eq!(slot["status"], "exception", "{slot}");
+            assert_eq!(slot["reason"]["code"], "bandaged_or_injured", "{slot}");
+            assert_eq!(slot["permanence"], "permanent", "{slot}");
+        } else {
+            assert_eq!(slot["status"], "captured", "{slot}");
+            assert_eq!(
+                shown["fingers"][&code], slot["quality"]["score"],
+                "finger {code}: {slot}"
+            );
+        }
+    }
+    assert_eq!(
+        shown["signature"], visit["captures"]["signature"]["quality"]["score"],
+        "{shown}"
+    );
+    for name in [
+        "K1-sebelum-mati",
+        "K2-beranda-setelah-mati",
+        "K3-dilanjutkan",
+    ] {
+        assert_eq!(
+            png_size(&shots.join(format!("{name}.png"))),
+            (1366, 768),
+            "{name}"
+        );
+    }
 }
