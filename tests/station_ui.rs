@@ -509,3 +509,38 @@ fn a_station_killed_mid_visit_resumes_it_at_the_finger_where_it_stopped() {
         );
     }
 }
+
+/// Issue 14's "every action works from the keyboard alone", as one run: a whole visit from unlock
+/// to the hub's receipt by Tab, typing, the arrow keys and Enter (`whole_visit_keyboard.mjs`).
+#[test]
+fn a_whole_visit_by_keyboard_alone_from_unlock_to_the_hubs_receipt() {
+    let ui = Ui::start();
+    let shots = screenshots();
+    let done = ui.scenario(
+        "whole_visit_keyboard.mjs",
+        &[&ui.url, TRAINING_PASSPHRASE, shots.to_str().unwrap()],
+    );
+    let packet_id = done["packet_id"].as_str().unwrap();
+    let kit = ui.training.join("kit");
+    let queue: serde_json::Value =
+        serde_json::from_str(&jemput(&kit, &["queue", "--json"])).unwrap();
+    let entry = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["packet_id"] == packet_id)
+        .unwrap_or_else(|| panic!("{packet_id} not in {queue}"));
+    assert_eq!(entry["state"], "acknowledged", "{entry}");
+    assert_eq!(entry["visit_id"], done["visit"], "{entry}");
+    for name in [
+        "W1-keyboard-pengecualian",
+        "W2-keyboard-periksa",
+        "W3-keyboard-unggah",
+    ] {
+        assert_eq!(
+            png_size(&shots.join(format!("{name}.png"))),
+            (1366, 768),
+            "{name}"
+        );
+    }
+}
