@@ -172,6 +172,53 @@ impl Drop for Ui {
     }
 }
 
+/// The packet `packet_id` of the training kit at `training`, opened with its office identity
+/// (`jemput open --json`).
+fn open_packet(training: &Path, packet_id: &str) -> serde_json::Value {
+    let kit = training.join("kit");
+    let out = tempfile::tempdir().unwrap();
+    serde_json::from_str(&jemput(
+        &kit,
+        &[
+            "open",
+            kit.join(format!("packets/{packet_id}.jpk"))
+                .to_str()
+                .unwrap(),
+            "--identity",
+            training.join("office/office.age").to_str().unwrap(),
+            "--out",
+            out.path().join("open").to_str().unwrap(),
+            "--json",
+        ],
+    ))
+    .unwrap()
+}
+
+/// An opened packet's `visit` against what a review page showed (`shown`): finger 7 the bandaged,
+/// permanent exception, every other finger captured with the score the review showed, and the
+/// signature's score.
+fn holds_what_the_review_showed(visit: &serde_json::Value, shown: &serde_json::Value) {
+    for n in 1..=10 {
+        let code = format!("{n:02}");
+        let slot = &visit["captures"]["fingers"][n.to_string()];
+        if n == 7 {
+            assert_eq!(slot["status"], "exception", "{slot}");
+            assert_eq!(slot["reason"]["code"], "bandaged_or_injured", "{slot}");
+            assert_eq!(slot["permanence"], "permanent", "{slot}");
+        } else {
+            assert_eq!(slot["status"], "captured", "{slot}");
+            assert_eq!(
+                shown["fingers"][&code], slot["quality"]["score"],
+                "finger {code}: {slot}"
+            );
+        }
+    }
+    assert_eq!(
+        shown["signature"], visit["captures"]["signature"]["quality"]["score"],
+        "{shown}"
+    );
+}
+
 /// Width and height of a PNG file (its IHDR chunk).
 fn png_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -339,47 +386,14 @@ fn a_synthetic_visit_is_reviewed_sealed_and_uploaded_in_chromium_and_its_packet_
     assert_eq!(entry["visit_id"], visit_id.as_str(), "{entry}");
 
     // Opened with the office's identity, the packet holds what the review showed.
-    let out = tempfile::tempdir().unwrap();
-    let opened: serde_json::Value = serde_json::from_str(&jemput(
-        &kit,
-        &[
-            "open",
-            kit.join(format!("packets/{packet_id}.jpk"))
-                .to_str()
-                .unwrap(),
-            "--identity",
-            ui.training.join("office/office.age").to_str().unwrap(),
-            "--out",
-            out.path().join("open").to_str().unwrap(),
-            "--json",
-        ],
-    ))
-    .unwrap();
+    let opened = open_packet(&ui.training, packet_id);
     let visit = &opened["manifest"]["visit"];
     assert_eq!(visit["id"], visit_id.as_str());
     assert_eq!(visit["resident"]["name"], "Warga Contoh 2");
     assert_eq!(shown["resident"], "Warga Contoh 2", "{shown}");
-    for n in 1..=10 {
-        let code = format!("{n:02}");
-        let slot = &visit["captures"]["fingers"][n.to_string()];
-        if n == 7 {
-            assert_eq!(slot["status"], "exception", "{slot}");
-            assert_eq!(slot["reason"]["code"], "bandaged_or_injured", "{slot}");
-            assert_eq!(slot["permanence"], "permanent", "{slot}");
-            let row = shown["fingers"][&code].as_str().unwrap();
-            assert!(row.contains("diperban atau luka · permanen"), "{row}");
-        } else {
-            assert_eq!(slot["status"], "captured", "{slot}");
-            assert_eq!(
-                shown["fingers"][&code], slot["quality"]["score"],
-                "finger {code}: {slot}"
-            );
-        }
-    }
-    assert_eq!(
-        shown["signature"], visit["captures"]["signature"]["quality"]["score"],
-        "{shown}"
-    );
+    holds_what_the_review_showed(visit, &shown);
+    let row = shown["fingers"]["07"].as_str().unwrap();
+    assert!(row.contains("diperban atau luka · permanen"), "{row}");
     for name in [
         "R1-persetujuan",
         "R2-beranda-lanjutkan",
@@ -442,7 +456,6 @@ fn a_station_killed_mid_visit_resumes_it_at_the_finger_where_it_stopped() {
         "a killed station cannot remove its training kit"
     );
     // The draft is all there is now: face and fingers 1-3 in it.
-    let kit = training.join("kit");
     let second = Ui::restart_on(&training);
     let shown = second.scenario(
         "resume_after_kill.mjs",
@@ -451,22 +464,7 @@ fn a_station_killed_mid_visit_resumes_it_at_the_finger_where_it_stopped() {
     eprintln!("resume_after_kill: {shown}");
     assert_eq!(shown["visit"], visit_id.as_str());
     let packet_id = shown["packet_id"].as_str().unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let opened: serde_json::Value = serde_json::from_str(&jemput(
-        &kit,
-        &[
-            "open",
-            kit.join(format!("packets/{packet_id}.jpk"))
-                .to_str()
-                .unwrap(),
-            "--identity",
-            training.join("office/office.age").to_str().unwrap(),
-            "--out",
-            out.path().join("open").to_str().unwrap(),
-            "--json",
-        ],
-    ))
-    .unwrap();
+    let opened = open_packet(&training, packet_id);
     drop(second);
     let _ = std::fs::remove_dir_all(&training);
     let visit = &opened["manifest"]["visit"];
@@ -478,25 +476,7 @@ fn a_station_killed_mid_visit_resumes_it_at_the_finger_where_it_stopped() {
         "{}",
         visit["captures"]["face"]
     );
-    for n in 1..=10 {
-        let code = format!("{n:02}");
-        let slot = &visit["captures"]["fingers"][n.to_string()];
-        if n == 7 {
-            assert_eq!(slot["status"], "exception", "{slot}");
-            assert_eq!(slot["reason"]["code"], "bandaged_or_injured", "{slot}");
-            assert_eq!(slot["permanence"], "permanent", "{slot}");
-        } else {
-            assert_eq!(slot["status"], "captured", "{slot}");
-            assert_eq!(
-                shown["fingers"][&code], slot["quality"]["score"],
-                "finger {code}: {slot}"
-            );
-        }
-    }
-    assert_eq!(
-        shown["signature"], visit["captures"]["signature"]["quality"]["score"],
-        "{shown}"
-    );
+    holds_what_the_review_showed(visit, &shown);
     for name in [
         "K1-sebelum-mati",
         "K2-beranda-setelah-mati",
