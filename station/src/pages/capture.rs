@@ -133,6 +133,23 @@ type Draft = (
 );
 
 /// Loads the draft (with the unlocked key) and the kit home.
+/// The draft of visit `id` for a page or an action of `step`; `Err` is the answer instead: the
+/// visit is missing or has no such step, or its consent is not given yet (back to consent).
+fn draft_for_step(app: &App, id: Uuid, step: Step) -> Result<Draft, Loaded> {
+    let draft = open_draft(app, id).map_err(Loaded::Missing)?;
+    let visit = &draft.2;
+    if !valid_step(visit, step) {
+        return Err(Loaded::Missing(format!(
+            "this visit has no step {}",
+            step.id()
+        )));
+    }
+    if !visit.consent.as_ref().is_some_and(|c| c.given) {
+        return Err(Loaded::Go(format!("/visit/{id}/consent")));
+    }
+    Ok(draft)
+}
+
 fn open_draft(app: &App, id: Uuid) -> Result<Draft, String> {
     let identity = app
         .lock
@@ -164,16 +181,10 @@ pub async fn page(
     let lang = session.lang;
     let a = app.clone();
     let loaded = tokio::task::spawn_blocking(move || {
-        let (home, _, visit, files) = match open_draft(&a, id) {
+        let (home, _, visit, files) = match draft_for_step(&a, id, step) {
             Ok(x) => x,
-            Err(e) => return Loaded::Missing(e),
+            Err(answer) => return answer,
         };
-        if !valid_step(&visit, step) {
-            return Loaded::Missing(format!("this visit has no step {}", step.id()));
-        }
-        if !visit.consent.as_ref().is_some_and(|c| c.given) {
-            return Loaded::Go(format!("/visit/{id}/consent"));
-        }
         // Open the visit's devices now, so the panel says what is there.
         a.devices.prepare(&home.root, &visit, &home.config.face);
         let last = progress::needed(&visit)
@@ -372,16 +383,10 @@ pub async fn exception(
     let lang = session.lang;
     let a = app.clone();
     let done = tokio::task::spawn_blocking(move || {
-        let (home, drafts, visit, files) = match open_draft(&a, id) {
+        let (home, drafts, visit, files) = match draft_for_step(&a, id, step) {
             Ok(x) => x,
-            Err(e) => return Loaded::Missing(e),
+            Err(answer) => return answer,
         };
-        if !valid_step(&visit, step) {
-            return Loaded::Missing(format!("this visit has no step {}", step.id()));
-        }
-        if !visit.consent.as_ref().is_some_and(|c| c.given) {
-            return Loaded::Go(format!("/visit/{id}/consent"));
-        }
         let Some(reason) = reason else {
             let text = a.i18n.text(lang, "capture-need-reason", None);
             return Loaded::Page(Box::new(step_view(
