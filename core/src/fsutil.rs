@@ -1,7 +1,7 @@
 //! Durable file writes: temp file in the same directory, fdatasync, rename, fsync of the directory.
 //!
 //! Everything jemput must not lose (packets, drafts, keys, config) is written through here, in the
-//! order `reference/formats.md` §8.2 gives. A crash at any point leaves either the old file or the new
+//! order `docs/durability.md` gives. A crash at any point leaves either the old file or the new
 //! one, never a torn one; leftovers are temp files named `.tmp-*`, which [`remove_temp_leftovers`]
 //! clears on start.
 

@@ -176,7 +176,7 @@ pub fn synthetic_visit(
 
     if opts.category.records_biometrics() {
         if !opts.biometrics_from_devices {
-            // The backdrop the default colour rule asks for (reference/field.md §2).
+            // The backdrop the default colour rule asks for (docs/field.md §1).
             let ctx = FaceContext {
                 birth_year: Some(year),
                 foreigner: false,

@@ -1,4 +1,4 @@
-//! The EF01 codec against the golden vectors of devices.md §1.7 and §1.4, and its decoder's
+//! The EF01 codec against the golden vectors of docs/devices.md §1.7 and §1.4, and its decoder's
 //! behaviour on damaged and noisy input.
 
 use jemput_drivers::ef01::protocol::{

@@ -1,4 +1,4 @@
-//! The PTP codec against the byte vectors of devices.md §5 (two of them from a recorded gphoto2 ↔
+//! The PTP codec against the byte vectors of docs/devices.md §5 (two of them from a recorded gphoto2 ↔
 //! Canon PowerShot exchange), dataset round trips, and garbage that must be an error, never a panic.
 
 use jemput_drivers::ptp::dataset::{decode_u32_array, Reader, Writer};

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The VM tier (docs/testing: testing.md §4): the PTP camera model, served over USB/IP by
+# The VM tier (docs/testing.md): the PTP camera model, served over USB/IP by
 # `jemput sim ptp` on the host's loopback, attached inside a QEMU guest (Debian 12's stock kernel,
 # vhci-hcd) and driven through the guest's real USB stack by gphoto2 (the independent oracle) and
 # by jemput's own PTP driver (rusb/libusb); and the U.are.U reader model (`jemput sim uru4000`, a
@@ -267,8 +267,8 @@ done
 servm_initramfs # servm: serial oracles
 # ---- vivid (V4L2) part: begin ------------------------------------------------------------------
 # The kernel's vivid virtual capture driver, one webcam-type input, for jemput's V4L2 driver;
-# v4l2-ctl (Debian v4l-utils) is the independent oracle. The modules go in the order testing.md
-# §4.1 gives; the guest loads them from /etc/modules.vivid (vivid_checks in guest-init.sh).
+# v4l2-ctl (Debian v4l-utils) is the independent oracle. The modules go in the order docs/testing.md
+# §1 gives; the guest loads them from /etc/modules.vivid (vivid_checks in guest-init.sh).
 # Without v4l2-ctl the part is skipped, and says so on stdout.
 vivid_modules="mc videodev videobuf2-common videobuf2-v4l2 rc-core cec v4l2-dv-timings v4l2-tpg videobuf2-memops videobuf2-dma-contig videobuf2-vmalloc vivid"
 vivid_enabled=""

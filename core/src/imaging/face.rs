@@ -81,7 +81,7 @@ impl Default for FaceSettings {
     }
 }
 
-/// The backdrop colour rule (reference/field.md §2, press-level, so a setting): citizens born in an
+/// The backdrop colour rule (docs/field.md §1, press-level, so a setting): citizens born in an
 /// odd year on one colour, in an even year on another, foreigners on a third. Off when disabled or
 /// when the birth year is unknown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -2,7 +2,7 @@
 //! `schemas/pen-trace.schema.json`), and the PNG is rendered from it ([`render`]) with an
 //! anti-aliased stroke whose width follows the pen pressure.
 //!
-//! A resident who cannot sign may make a simple line or write their name (reference/field.md §7);
+//! A resident who cannot sign may make a simple line or write their name (docs/field.md §3);
 //! the operator records which with a [`SignatureKind`], kept in the trace file and the manifest.
 
 use image::{GrayImage, ImageEncoder};

@@ -1,6 +1,6 @@
 //! NIK (Nomor Induk Kependudukan) checks, and the cross-check against entered sex and birth date.
 //!
-//! Layout (reference/field.md §3): digits 1–2 province, 3–4 regency/city, 5–6 district, 7–12 birth
+//! Layout (docs/field.md §2): digits 1–2 province, 3–4 regency/city, 5–6 district, 7–12 birth
 //! date DDMMYY with 40 added to the day for women, 13–16 a serial from 0001. Only the cheap checks
 //! are possible without the Kemendagri region table; the NIK is a cross-check, never the source of
 //! sex or birth date.

@@ -3,7 +3,7 @@
 //! machine one slot (one finger) goes through; it never touches a device or a file, so the rules
 //! are tested on their own and the capture loop only feeds it attempts.
 //!
-//! Defaults follow MOSIP's registration client (reference/field.md §8.1): fingers 40, three
+//! Defaults follow MOSIP's registration client (docs/field.md §4): fingers 40, three
 //! attempts, keep the highest-quality attempt, forced capture allowed and recorded. jemput's
 //! finger score is its own measure (`jemput-fq/1`), not NFIQ 2, so the threshold 40 is a starting
 //! point to be tuned in the field, not an NFIQ 2 equivalence. The face's score (`jemput-faceq/1`)

@@ -293,7 +293,7 @@ impl<L: SerialLink> Ef01<L> {
     /// Sets the baud rate (9600 × N, N = 1…12).
     ///
     /// **Persisted, not active:** the module stores the new rate, and ReadSysPara reports it at
-    /// once, but its UART keeps the old speed until it is power-cycled (devices.md §1.6). Keep
+    /// once, but its UART keeps the old speed until it is power-cycled (docs/devices.md §1.6). Keep
     /// talking at the old speed; after the power cycle, open the port at the new one.
     pub fn set_baud(&mut self, baud: u32) -> Result<(), Ef01Error> {
         let n = baud / 9600;

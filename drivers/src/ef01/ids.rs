@@ -45,7 +45,7 @@ pub struct ModuleModel {
     pub aura_led: bool,
     /// Whether the module sends one `0x55` byte after power-on.
     pub handshake_byte: bool,
-    /// Whether the geometry is confirmed by more than one source (devices.md §1.5).
+    /// Whether the geometry is confirmed by more than one source (docs/devices.md §1.5).
     pub geometry_verified: bool,
 }
 
@@ -60,7 +60,7 @@ impl ModuleModel {
 #[rustfmt::skip]
 pub const MODULES: &[ModuleModel] = &[
     ModuleModel { name: "AS608",  width: 256, height: 288, bits_per_pixel: 4, ppi: 500, capacity: 300, aura_led: false, handshake_byte: false, geometry_verified: true },  // Synochip, ZFM-20 protocol
-    ModuleModel { name: "R30x",   width: 256, height: 288, bits_per_pixel: 4, ppi: 500, capacity: 200, aura_led: false, handshake_byte: false, geometry_verified: true },  // Grow R305/R307; capacity as in the real reply of devices.md §1.4
+    ModuleModel { name: "R30x",   width: 256, height: 288, bits_per_pixel: 4, ppi: 500, capacity: 200, aura_led: false, handshake_byte: false, geometry_verified: true },  // Grow R305/R307; capacity as in the real reply of docs/devices.md §1.4
     ModuleModel { name: "R50x",   width: 192, height: 192, bits_per_pixel: 4, ppi: 500, capacity: 200, aura_led: true,  handshake_byte: true,  geometry_verified: false }, // Grow R502/R503 with ring LED; geometry from one R503 sheet
     ModuleModel { name: "ZFM-20", width: 256, height: 288, bits_per_pixel: 4, ppi: 500, capacity: 162, aura_led: false, handshake_byte: false, geometry_verified: true },  // ZhianTec, the original
 ];

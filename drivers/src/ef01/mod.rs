@@ -1,5 +1,5 @@
 //! EF01 serial fingerprint modules (ZhianTec ZFM-20, Hangzhou Grow R30x/R50x, Synochip AS608): the
-//! pure wire codec, the driver, its calibration, the device model and the ID tables (devices.md
+//! pure wire codec, the driver, its calibration, the device model and the ID tables (docs/devices.md
 //! §1).
 //!
 //! ```no_run

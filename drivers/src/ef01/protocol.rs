@@ -2,7 +2,7 @@
 //! after garbage, instruction and confirmation codes, the ReadSysPara block, and the 4-bit image
 //! packing. Bytes in, frames out; no I/O. Shared by the driver and the device model.
 //!
-//! Frame (devices.md §1.1): `EF 01` · address u32 · PID u8 · LEN u16 · payload (LEN − 2 bytes) ·
+//! Frame (docs/devices.md §1.1): `EF 01` · address u32 · PID u8 · LEN u16 · payload (LEN − 2 bytes) ·
 //! SUM u16, where SUM = (PID + LEN_hi + LEN_lo + Σ payload) mod 2¹⁶. Big-endian throughout.
 
 use std::fmt;
@@ -255,7 +255,7 @@ impl Decoder {
 
 macro_rules! instructions {
     ($($(#[$doc:meta])* $name:ident = $code:literal,)*) => {
-        /// Instruction codes (devices.md §1.2).
+        /// Instruction codes (docs/devices.md §1.2).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum Instruction { $($(#[$doc])* $name,)* }
@@ -384,7 +384,7 @@ impl PacketSize {
     }
 }
 
-/// Confirmation codes (devices.md §1.3): what the module says about the last instruction.
+/// Confirmation codes (docs/devices.md §1.3): what the module says about the last instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Confirmation {
@@ -472,7 +472,7 @@ impl Confirmation {
     }
 }
 
-/// The 16 bytes ReadSysPara returns after its confirmation code (devices.md §1.4).
+/// The 16 bytes ReadSysPara returns after its confirmation code (docs/devices.md §1.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SysParams {
     pub status: u16,

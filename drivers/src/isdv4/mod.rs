@@ -1,5 +1,5 @@
 //! Wacom ISDV4 / W8001 serial pen digitizers (signature pads): the wire codec, the driver, pad
-//! calibration, the device model and the ports such pads are found on. Facts: reference/devices.md §4.
+//! calibration, the device model and the ports such pads are found on. Facts: docs/devices.md §4.
 //!
 //! ```no_run
 //! use jemput_drivers::isdv4::{Isdv4, Isdv4Config};

@@ -2,7 +2,7 @@
 //! and an incremental decoder that finds packet boundaries by the sync bit. Pure: bytes in, frames out;
 //! shared by the driver and the device model.
 //!
-//! Layout (reference/devices.md §4): the first byte of every packet has bit 7 set and no later byte
+//! Layout (docs/devices.md §4): the first byte of every packet has bit 7 set and no later byte
 //! does. In the first byte, bit 6 marks a control packet (a query reply, 11 bytes), bit 4 a touch
 //! packet (5, 7 or 13 bytes by sensor), otherwise it is a pen packet (9 bytes):
 //!

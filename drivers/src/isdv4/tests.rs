@@ -24,7 +24,7 @@ fn sample(x: u16, y: u16, pressure: u16) -> PenSample {
 
 #[test]
 fn pen_packet_golden_vector_from_the_documented_layout() {
-    // devices.md §4.1: x = 12345, y = 6789, p = 500, proximity + tip.
+    // docs/devices.md §4.1: x = 12345, y = 6789, p = 500, proximity + tip.
     let bytes = [0xA1, 0x18, 0x0E, 0x0D, 0x21, 0x74, 0x2B, 0x00, 0x00];
     assert_eq!(sample(12_345, 6_789, 500).encode(), bytes);
     assert_eq!(

@@ -1,5 +1,5 @@
 //! The PTP camera driver: transactions over the bulk pipe (command → optional data → response),
-//! events on the interrupt endpoint, and the capture flow of devices.md §5: GetDeviceInfo →
+//! events on the interrupt endpoint, and the capture flow of docs/devices.md §5: GetDeviceInfo →
 //! OpenSession → InitiateCapture → ObjectAdded / CaptureComplete → GetObjectInfo → GetObject →
 //! DeleteObject → CloseSession (on drop).
 

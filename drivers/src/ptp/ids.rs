@@ -1,5 +1,5 @@
 //! How PTP cameras are recognised: by interface class, whatever their vendor (USB Still Image
-//! Capture class, devices.md §5). udev rules match the class too.
+//! Capture class, docs/devices.md §5). udev rules match the class too.
 
 /// bInterfaceClass of a still image capture interface.
 pub const INTERFACE_CLASS: u8 = 0x06;

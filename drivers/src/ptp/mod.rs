@@ -1,7 +1,7 @@
 //! PTP still cameras over USB (ISO 15740, USB Still Image Capture class): the pure codec
 //! ([`protocol`], [`dataset`]), the driver ([`PtpCamera`]) over any [`crate::usb::UsbTransport`],
 //! its calibration of exposure and white balance ([`PtpCamera::calibrate_properties`]), the
-//! camera model ([`PtpModel`]) and how cameras are recognised ([`ids`]). devices.md §5.
+//! camera model ([`PtpModel`]) and how cameras are recognised ([`ids`]). docs/devices.md §5.
 //!
 //! ```no_run
 //! use jemput_drivers::ptp::{PtpCamera, PtpConfig, PtpModel, PtpModelConfig};

@@ -1,5 +1,5 @@
 //! The pure PTP codec (ISO 15740 / PIMA 15740 over the USB Still Image Capture class,
-//! devices.md §5): operation, response, event and format codes, and the bulk-pipe containers.
+//! docs/devices.md §5): operation, response, event and format codes, and the bulk-pipe containers.
 //! Everything is little-endian. Bytes in, values out; nothing here touches a device.
 
 use std::fmt;

@@ -1,5 +1,5 @@
 //! Descrambling image lines. Some U.are.U firmware XORs image blocks with a keystream from a
-//! 32-bit LFSR keyed through registers 0x33/0x34 (devices.md §3); the exact bit order is
+//! 32-bit LFSR keyed through registers 0x33/0x34 (docs/devices.md §3); the exact bit order is
 //! **unverified**, so jemput ships only [`Identity`], which passes unscrambled images through and
 //! refuses scrambled ones with a clear error. A keystream confirmed against a recorded capture
 //! plugs in here as another [`Descrambler`] (the driver reads the key from the reader for it).

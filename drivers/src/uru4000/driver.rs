@@ -1,6 +1,6 @@
 //! The U.are.U 4000 driver over any [`UsbTransport`]: power-up through HWSTAT, mode changes
 //! through the MODE register, the finger-on event on the interrupt endpoint, then one bulk read
-//! of the whole image (devices.md §3). [`replugging`] wraps it to find the reader again by its
+//! of the whole image (docs/devices.md §3). [`replugging`] wraps it to find the reader again by its
 //! selector after an unplug.
 
 use std::sync::atomic::Ordering;
@@ -23,7 +23,7 @@ use crate::{
 /// How the driver waits.
 #[derive(Debug, Clone)]
 pub struct UruConfig {
-    /// Timeout of each control and bulk transfer (devices.md: 5 s).
+    /// Timeout of each control and bulk transfer (docs/devices.md: 5 s).
     pub timeout: Duration,
     /// How long to wait for the power-on event, and for a stuck unit to reset.
     pub power_up: Duration,
@@ -269,7 +269,7 @@ impl<T: UsbTransport> Uru4000<T> {
         Ok(buf)
     }
 
-    /// The scramble key for `key_number`, as devices.md §3 describes the exchange (the key number
+    /// The scramble key for `key_number`, as docs/devices.md §3 describes the exchange (the key number
     /// and 4 bytes written to 0x33, 4 bytes read from 0x34). **Unverified**: what the 4 bytes after
     /// the key number hold (zeros here). Used only by a descrambler that can descramble.
     fn scramble_key(&mut self, key_number: u8) -> Result<u32, UruError> {

@@ -37,7 +37,7 @@ pub enum UruError {
         #[source]
         source: CodecError,
     },
-    #[error("this reader's firmware scrambles its images ({blocks} scrambled blocks) and jemput has no verified descrambler yet (devices.md §3); use another reader and report this model and its firmware")]
+    #[error("this reader's firmware scrambles its images ({blocks} scrambled blocks) and jemput has no verified descrambler yet (docs/devices.md §3); use another reader and report this model and its firmware")]
     Scrambled { blocks: usize },
     #[error("cancelled")]
     Cancelled,

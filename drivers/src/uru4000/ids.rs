@@ -1,4 +1,4 @@
-//! Which USB devices the U.are.U driver drives, as data (devices.md §3): one commented line per
+//! Which USB devices the U.are.U driver drives, as data (docs/devices.md §3): one commented line per
 //! device, sorted by VID:PID. The generated udev rules and `jemput devices` read this table.
 
 /// One U.are.U 4000-class reader.

@@ -301,7 +301,7 @@ impl UruModel {
 impl UsbDevice for UruModel {
     /// The reader's VID:PID and serial, one vendor-specific interface (0xFF/0xFF/0xFF) with the
     /// event endpoint 0x81 (interrupt IN, 64 bytes) and the image endpoint 0x82 (bulk IN). High
-    /// speed (512-byte bulk packets) is an assumption: devices.md does not give the reader's speed.
+    /// speed (512-byte bulk packets) is an assumption: docs/devices.md does not give the reader's speed.
     fn description(&self) -> UsbDescription {
         UsbDescription {
             vendor_id: self.cfg.vid,

@@ -1,10 +1,10 @@
-//! The pure U.are.U 4000 codec (devices.md §3): register access as vendor control requests, the
+//! The pure U.are.U 4000 codec (docs/devices.md §3): register access as vendor control requests, the
 //! event packets of the interrupt endpoint, and the image transfer (a 64-byte header, then
 //! 290 lines of 384 pixels). Bytes in, values out; nothing here touches a device.
 //!
-//! Written from the facts in devices.md §3 only (libfprint's LGPL driver was not read).
+//! Written from the facts in docs/devices.md §3 only (libfprint's LGPL driver was not read).
 //! **Unverified** on hardware: the byte order of the header's line count (read big-endian, the
-//! convention devices.md states for all its tables) and how the 15 block entries map onto lines
+//! convention docs/devices.md states for all its tables) and how the 15 block entries map onto lines
 //! (read here as consecutive runs of lines, in order).
 
 use std::fmt;
@@ -135,7 +135,7 @@ pub enum Event {
     FingerOff,
     /// 0x0800: the scanner reports a fault ("death").
     Fault,
-    /// A type devices.md does not list.
+    /// A type docs/devices.md does not list.
     Other(u16),
 }
 
@@ -203,7 +203,7 @@ pub const IMAGE_HEIGHT: usize = 290;
 pub const HEADER_LEN: usize = 64;
 /// Bytes of a whole image transfer: header + 290 × 384 = 111 424.
 pub const IMAGE_TRANSFER_LEN: usize = HEADER_LEN + IMAGE_WIDTH * IMAGE_HEIGHT;
-/// Nominal resolution (devices.md: ~512 dpi).
+/// Nominal resolution (docs/devices.md: ~512 dpi).
 pub const IMAGE_PPI: u32 = 512;
 /// Block entries in the header.
 pub const BLOCKS: usize = 15;
@@ -242,7 +242,7 @@ pub struct ImageHeader {
     /// The key number for descrambling.
     pub key_number: u8,
     pub blocks: [Block; BLOCKS],
-    /// Bytes devices.md leaves unexplained, kept for logs and round trips: 0–3, 7–15, 46–63.
+    /// Bytes docs/devices.md leaves unexplained, kept for logs and round trips: 0–3, 7–15, 46–63.
     pub unknown: [u8; 4 + 9 + 18],
 }
 

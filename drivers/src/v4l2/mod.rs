@@ -1,5 +1,5 @@
 //! UVC webcams and other V4L2 video capture devices: the kernel (`uvcvideo`) does the USB part,
-//! jemput speaks V4L2 to `/dev/videoN` (devices.md §6). Selectors `v4l2:/dev/videoN` or a bare
+//! jemput speaks V4L2 to `/dev/videoN` (docs/devices.md §6). Selectors `v4l2:/dev/videoN` or a bare
 //! `/dev/videoN` (also `/dev/v4l/by-id/…`).
 //!
 //! * `sys`: the ioctls and the kernel's structures — the only unsafe code of this driver.
@@ -11,7 +11,7 @@
 //! * [`list`]: the nodes for `jemput devices`, with access status.
 //! * [`factory`]: how the registry recognises a node and opens it by its `v4l2:` selector.
 //!
-//! **Why not the `v4l` crate** (which DESIGN.md names): v4l 0.14.0 builds here (~14 s with
+//! **Why not the `v4l` crate** (which the project first planned to use): v4l 0.14.0 builds here (~14 s with
 //! bindgen), but its `Capabilities` takes the whole device's `capabilities` rather than the
 //! node's `device_caps` (so a UVC camera's metadata node passes as a capture node), it unwraps
 //! the driver's strings as UTF-8 (a device with a non-UTF-8 card name panics the kit), and its

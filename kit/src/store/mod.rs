@@ -3,7 +3,7 @@
 //! Layout of a kit home (`root`): `packets/<packet_id>.jpk` (sealed packets), `quarantine/` (files
 //! that failed verification), `queue.sqlite` (one row per packet, and every transition).
 //!
-//! Ordering rules (`reference/formats.md` §8.2):
+//! Ordering rules (`docs/durability.md`):
 //! - sealing writes the file durably (temp, fsync, rename, fsync of the directory) and only then
 //!   commits the row, so a row never names a file that was not on disk;
 //! - for quarantine and purge the row leads and the file follows, so a crash in between leaves a

@@ -1,4 +1,4 @@
-//! Recovery on open: reconciles `packets/` and the queue both ways (`reference/formats.md` §8.2).
+//! Recovery on open: reconciles `packets/` and the queue both ways (`docs/durability.md`).
 //!
 //! - temp leftovers of interrupted writes are removed;
 //! - a file without a row is adopted when it verifies, otherwise quarantined (with a row saying why);

@@ -2,7 +2,7 @@
 //!
 //! The upload URL and the last offset the server confirmed are kept so a kit can resume after a
 //! restart; on resume the server's own offset (tus `HEAD`) is the truth, never this record
-//! (`reference/formats.md` §8.2). The receipt is stored as the exact bytes the hub signed for, so it
+//! (`docs/durability.md`). The receipt is stored as the exact bytes the hub signed for, so it
 //! can be verified again at any time. A packet becomes acknowledged, and later purged, only with a
 //! receipt stored.
 
