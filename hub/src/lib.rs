@@ -308,6 +308,10 @@ pub struct InitOptions {
     pub sans: Vec<String>,
     /// Office age recipients handed to enrolled kits.
     pub office_recipients: Vec<String>,
+    /// The office's hub signing key (`hub.ed25519` from `jemput office keygen`), copied into the
+    /// data directory so the hub signs with the key kits were told to pin; `None` makes a new
+    /// one.
+    pub hub_key: Option<PathBuf>,
 }
 
 /// Creates a hub in `data` with the default certificate names and no office recipient; see
@@ -316,9 +320,9 @@ pub fn init(data: &Path) -> Result<HubConfig, HubError> {
     init_with(data, &InitOptions::default())
 }
 
-/// Creates a hub in `data` (created if missing): id, signing key, TLS certificate, `hub.toml`,
-/// database, directories. Refuses to touch a directory that already holds a hub key, certificate
-/// or config.
+/// Creates a hub in `data` (created if missing): id, signing key (the office's from
+/// `opts.hub_key`, or a new one), TLS certificate, `hub.toml`, database, directories. Refuses to
+/// touch a directory that already holds a hub key, certificate or config.
 pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError> {
     for r in &opts.office_recipients {
         jemput_core::keys::parse_recipient(r).map_err(|e| HubError::BadRecipient {
@@ -326,6 +330,8 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
             why: e.to_string(),
         })?;
     }
+    // Read the office's key before creating anything: a typo leaves no half-made hub behind.
+    let office_key = opts.hub_key.as_deref().map(SigningKey::load).transpose()?;
     private_data_dir(data)?;
     for f in [KEY_FILE, CONFIG_FILE, tls::CERT_FILE, tls::CERT_KEY_FILE] {
         let p = data.join(f);
@@ -337,7 +343,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         let p = data.join(d);
         fsutil::ensure_dir(&p, DIR_MODE).map_err(HubError::io("create", &p))?;
     }
-    let key = SigningKey::generate();
+    let key = office_key.unwrap_or_else(SigningKey::generate);
     key.save(&data.join(KEY_FILE))?;
     let config = HubConfig {
         hub_id: format!("hub-{}", hex::encode(rand::random::<[u8; 4]>())),
