@@ -719,6 +719,26 @@ impl Hub {
         }
     }
 
+    /// Moves every committed transaction from the write-ahead log into `hub.sqlite` and empties
+    /// the log (`PRAGMA wal_checkpoint(TRUNCATE)`), as a stopping hub does: the data directory is
+    /// then one self-contained database file. Committed data was durable before; this only
+    /// tidies. Returns the pages the log held.
+    pub fn checkpoint(&self) -> Result<i64, HubError> {
+        let db = lock(&self.db);
+        let (busy, log): (i64, i64) = db
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|source| HubError::OpenDb {
+                path: self.data.join(DB_FILE),
+                source,
+            })?;
+        if busy != 0 {
+            tracing::warn!("the hub database was busy; its write-ahead log stays (it is replayed on the next start)");
+        }
+        Ok(log)
+    }
+
     /// Finishes what a crash interrupted: an upload whose last byte was durable but whose packet
     /// was not yet stored is verified and stored now (or failed); expired uploads are removed.
     pub fn recover(&self) -> Result<(), HubError> {
