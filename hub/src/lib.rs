@@ -38,6 +38,7 @@ pub mod packets;
 pub mod registry;
 pub mod server;
 pub mod storage;
+mod test_hold;
 pub mod tls;
 
 use std::path::{Path, PathBuf};
