@@ -1012,6 +1012,9 @@ struct TargetedFigures {
     held: [u64; 4],
     /// Rounds cut a few operations after a point.
     after: [u64; 4],
+    /// Of those, the rounds whose cut came before the upload ended (in the others fewer
+    /// operations were left, and the power went right after).
+    after_in_upload: u64,
     /// Packets the hub held, each with its receipt, at the end.
     packets: usize,
 }
@@ -1141,7 +1144,9 @@ fn receipt_power_loss_run(
             while !disk.is_cut() && up.0.try_wait().unwrap().is_none() && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(2));
             }
-            if !disk.is_cut() {
+            if disk.is_cut() {
+                f.after_in_upload += 1;
+            } else {
                 disk.cut(Tear::None);
             }
             f.after[p] += 1;
@@ -1206,8 +1211,8 @@ fn receipt_power_loss_run(
     }
     drop(mounted);
     eprintln!(
-        "power-loss receipt test: {rounds} rounds; cut while held at {:?} {:?}, a few operations after it {:?}; {} packets receipted and opened",
-        HOLD_POINTS, f.held, f.after, f.packets
+        "power-loss receipt test: {rounds} rounds; cut while held at {:?} {:?}, a few operations after it {:?} ({} of them before the upload ended); {} packets receipted and opened",
+        HOLD_POINTS, f.held, f.after, f.after_in_upload, f.packets
     );
     Ok(f)
 }
