@@ -20,6 +20,12 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with(true)
+}
+
+/// As [`setup`]; `office_hub_key` says whether the hub signs with the office's key (the one the
+/// kit pinned at `init`) or a key of its own.
+fn setup_with(office_hub_key: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (home, keys) = kit_with_office(dir.path());
     let data = dir.path().join("hub");
@@ -28,6 +34,7 @@ fn setup() -> Setup {
         &jemput_hub::InitOptions {
             sans: vec!["localhost".into(), "127.0.0.1".into()],
             office_recipients: vec![keys.recipient.clone()],
+            hub_key: office_hub_key.then(|| keys.hub_key_file.clone()),
         },
     )
     .unwrap();
@@ -140,6 +147,88 @@ fn a_kit_enrolls_with_a_token_then_uploads_over_pinned_tls_and_gets_a_verified_r
 }
 
 #[test]
+fn a_kit_that_trusts_another_hub_key_is_told_at_enrollment_and_switches_only_when_asked() {
+    // The office made its keys, the kit pinned the office's hub key at `init`, but this hub was
+    // made without `--hub-key`: it signs with a key of its own.
+    let s = setup_with(false);
+    let before = std::fs::read(s.home.join("config.toml")).unwrap();
+    let pinned = kit_config(&s.home)["hub_key"].as_str().unwrap().to_string();
+    let offered = s.hub.hub_key.to_string();
+    assert_ne!(pinned, offered);
+    let tok = token(&s.data, "tim");
+    enroll(&s.home, &s.hub.url, &tok)
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "this kit trusts hub key {pinned}"
+        )))
+        .stderr(predicate::str::contains(format!("signs with {offered}")))
+        .stderr(predicate::str::contains("--replace-hub-key"))
+        .stderr(predicate::str::contains("hub init --hub-key"));
+    // Nothing changed on the kit, and the token was not spent (the hub's key was asked first).
+    assert_eq!(std::fs::read(s.home.join("config.toml")).unwrap(), before);
+    let kits = jemput_hub::Registry::open(&s.data).unwrap().list().unwrap();
+    assert!(kits.is_empty(), "the hub registered the kit: {kits:?}");
+
+    // Re-pinning on purpose takes the hub's key.
+    run(
+        &s.home,
+        &["enroll", &s.hub.url, &tok, "--replace-hub-key", "--json"],
+    )
+    .success();
+    assert_eq!(kit_config(&s.home)["hub_key"].as_str().unwrap(), offered);
+    seal_one(&s.home);
+    let (ok, report, stderr) = upload(&s.home);
+    assert!(ok, "{report}\n{stderr}");
+    assert_eq!(report["packets"][0]["outcome"], "acknowledged");
+}
+
+#[test]
+fn a_kit_pinning_the_offices_hub_key_enrolls_with_a_hub_made_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (home, keys) = kit_with_office(dir.path());
+    let data = dir.path().join("hub");
+    // A key file that is not a key is refused before anything is created.
+    let bad = dir.path().join("not-a-key");
+    std::fs::write(&bad, "hello").unwrap();
+    jemput()
+        .args(["hub", "init", "--data"])
+        .arg(&data)
+        .arg("--hub-key")
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not-a-key"));
+    assert!(!data.join(jemput_hub::CONFIG_FILE).exists());
+    let out = jemput()
+        .args(["hub", "init", "--json", "--san", "127.0.0.1", "--data"])
+        .arg(&data)
+        .args(["--office-recipient", &keys.recipient, "--hub-key"])
+        .arg(&keys.hub_key_file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["hub_key"].as_str().unwrap(), keys.hub_public_key);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join(jemput_hub::KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let hub = jemput_hub::spawn_local_tls(&data).unwrap();
+    assert_eq!(hub.hub_key.to_string(), keys.hub_public_key);
+    enroll(&home, &hub.url, &token(&data, "tim")).success();
+    assert_eq!(
+        kit_config(&home)["hub_key"].as_str().unwrap(),
+        keys.hub_public_key
+    );
+}
+
+#[test]
 fn a_token_pinning_another_certificate_is_refused_naming_both_fingerprints_and_nothing_changes() {
     let s = setup();
     let real: EnrollToken = token(&s.data, "tim").parse().unwrap();
@@ -223,6 +312,12 @@ fn a_used_expired_unknown_or_garbage_token_is_refused_with_a_precise_reason() {
     // Another kit with the same token.
     let other = s.dir.path().join("other");
     let (other_home, _) = kit_with_office(&other);
+    // It was made for another office; it trusts this hub's key as a kit of this office would.
+    run(
+        &other_home,
+        &["config", "set", "hub-key", &s.hub.hub_key.to_string()],
+    )
+    .success();
     enroll(&other_home, &s.hub.url, &tok)
         .failure()
         .stderr(predicate::str::contains("already used"));

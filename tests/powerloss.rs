@@ -13,6 +13,11 @@
 //! is lost, every receipt the kit stored is for a packet the hub holds byte for byte, and one
 //! drain afterwards delivers everything (`JEMPUT_POWERLOSS_UPLOAD_ROUNDS`, default 12).
 //!
+//! At the hub, besides cuts at random operations while it takes packets, targeted rounds hold the
+//! hub at one point of its completion path (packet verified, receipt signed, packet moved into
+//! place, receipt committed: the test-only `JEMPUT_TEST_HUB_HOLD`, `hub/src/test_hold.rs`) and cut
+//! the power there or a few operations later (`JEMPUT_POWERLOSS_RECEIPT_ROUNDS`, default 16).
+//!
 //! `JEMPUT_POWERLOSS_ROUNDS` (default 30) and `JEMPUT_POWERLOSS_SEED` replay a run. The negative
 //! control runs the same with `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` (core's fsutil then skips the
 //! directory fsync after a durable rename) and must see packets lost.
@@ -991,6 +996,258 @@ fn negative_control_a_skipped_hub_fsync_is_seen_as_a_lost_receipted_packet() {
         Ok(cuts) => panic!("seed {seed}: the skipped fsync went unnoticed in {cuts} cuts"),
         Err(e) => {
             eprintln!("hub negative control: detected: {e}");
+            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
+        }
+    }
+}
+
+/// Where on the hub's completion path a targeted cut lands (`JEMPUT_TEST_HUB_HOLD`, see
+/// `hub/src/test_hold.rs`), in the order a packet passes them.
+const HOLD_POINTS: [&str; 4] = ["verified", "signed", "moved", "receipted"];
+
+/// What a targeted run did.
+#[derive(Debug, Default)]
+struct TargetedFigures {
+    /// Rounds cut while the hub was held at each point (index of [`HOLD_POINTS`]).
+    held: [u64; 4],
+    /// Rounds cut a few operations after a point.
+    after: [u64; 4],
+    /// Of those, the rounds whose cut came before the upload ended (in the others fewer
+    /// operations were left, and the power went right after).
+    after_in_upload: u64,
+    /// Packets the hub held, each with its receipt, at the end.
+    packets: usize,
+}
+
+/// The targeted hub run: each round the kit uploads one packet to a hub told to stop at one point
+/// of its completion path; the power is cut there (while the hub waits), or the hub goes on and
+/// the power goes 1 to 12 changing operations later. After the remount the hub starts again with
+/// no manual step; no receipt exists (at the hub or on the kit) for a packet the hub lacks; every
+/// packet it receipted opens; the kit's retry ends with a receipt. `Err` is the first broken
+/// promise.
+fn receipt_power_loss_run(
+    rounds: u64,
+    seed: u64,
+    skip_fsync: Option<&str>,
+) -> Result<TargetedFigures, String> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let d = tempfile::tempdir().unwrap();
+    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
+    let ids = jemput_core::keys::office::load_identities(&keys.identity_file).unwrap();
+    let mnt = d.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let disk = start_disk(deadline_for(rounds));
+    let mut mounted = disk.mount(&mnt).unwrap();
+    let data = mnt.join("hub");
+    jemput()
+        .args(["hub", "init", "--data"])
+        .arg(&data)
+        .arg("--hub-key")
+        .arg(&keys.hub_key_file)
+        .assert()
+        .success();
+    let home_dir = d.path().join("kit");
+    jemput()
+        .arg("--home")
+        .arg(&home_dir)
+        .args(["init", "--work-factor", "10", "--operator", "op-1"])
+        .args(["--office-recipient", &keys.recipient])
+        .args(["--hub-key", &keys.hub_public_key])
+        .assert()
+        .success();
+    let kit = KitHome::open(&home_dir).unwrap();
+    let kit_key = kit.kit_key().unwrap().public();
+    jemput()
+        .args(["hub", "kits", "add", "--kit-id", &kit.config.kit_id])
+        .args(["--kit-key", &kit_key.to_string(), "--data"])
+        .arg(&data)
+        .assert()
+        .success();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let hold_file = d.path().join("hold");
+    let serve = |hold: Option<&str>| {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("jemput"));
+        c.args(["hub", "serve", "--plain-http", "--data"])
+            .arg(&data)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("RUST_LOG")
+            .env_remove("JEMPUT_TEST_SKIP_FSYNC")
+            .env_remove("JEMPUT_TEST_HUB_HOLD")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(which) = skip_fsync {
+            c.env("JEMPUT_TEST_SKIP_FSYNC", which);
+        }
+        if let Some(point) = hold {
+            c.env(
+                "JEMPUT_TEST_HUB_HOLD",
+                format!("{point}:{}", hold_file.display()),
+            );
+        }
+        let mut child = KillOnDrop(c.spawn().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline || child.0.try_wait().unwrap().is_some() {
+                return Err("the hub does not start after the cut".to_string());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(child)
+    };
+
+    let mut f = TargetedFigures::default();
+    for round in 0..rounds {
+        jemput()
+            .arg("--home")
+            .arg(&home_dir)
+            .args(["stress-seal", "--count", "1", "--seed", &round.to_string()])
+            .assert()
+            .success();
+        let p = rng.gen_range(0..HOLD_POINTS.len());
+        let point = HOLD_POINTS[p];
+        let _ = std::fs::remove_file(&hold_file);
+        let hub = serve(Some(point)).map_err(|e| format!("round {round}: {e}"))?;
+        let mut up = KillOnDrop(
+            Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+                .arg("--home")
+                .arg(&home_dir)
+                .args(["upload", "--attempts", "1", "--endpoint", &endpoint])
+                .env("JEMPUT_PASSPHRASE", "rahasia-uji")
+                .env_remove("RUST_LOG")
+                .env_remove("JEMPUT_TEST_SKIP_FSYNC")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !hold_file.exists() {
+            if Instant::now() > deadline {
+                return Err(format!("round {round}: the hub never reached {point}"));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if rng.gen_bool(0.5) {
+            // The power goes while the hub waits at the point.
+            disk.cut(Tear::Prefix(rng.gen_range(0..4096)));
+            f.held[p] += 1;
+        } else {
+            // The hub goes on; the power goes a few changing operations later.
+            disk.cut_after(rng.gen_range(1..=12), Tear::Prefix(rng.gen_range(0..4096)));
+            std::fs::remove_file(&hold_file).unwrap();
+            let until = Instant::now() + Duration::from_secs(10);
+            while !disk.is_cut() && up.0.try_wait().unwrap().is_none() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if disk.is_cut() {
+                f.after_in_upload += 1;
+            } else {
+                disk.cut(Tear::None);
+            }
+            f.after[p] += 1;
+        }
+        disk.cut_after(0, Tear::None);
+        drop(up);
+        drop(hub);
+        mounted.unmount().unwrap();
+        mounted = disk.mount(&mnt).unwrap();
+        let hub = serve(None).map_err(|e| format!("round {round}: {e}"))?;
+
+        // No receipt at the hub for a packet it does not hold; every receipted packet opens.
+        let receipts = hub_receipts(&data);
+        for (id, file) in &receipts {
+            let bytes = std::fs::read(data.join("packets").join(file)).map_err(|e| {
+                format!(
+                    "round {round} (cut at {point}): the hub receipted {id} and lost its file: {e}"
+                )
+            })?;
+            let c = packet::decrypt(&bytes, &ids, Some(&kit_key)).map_err(|e| {
+                format!("round {round} (cut at {point}): the hub's {id} does not open: {e}")
+            })?;
+            if &c.manifest.packet_id != id {
+                return Err(format!("round {round}: {file} holds another packet"));
+            }
+        }
+        // No receipt on the kit for a packet the hub lacks.
+        let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap())
+            .map_err(|e| format!("round {round}: {e}"))?;
+        let entries = store.list().unwrap();
+        for e in &entries {
+            if e.receipt && !receipts.contains_key(&e.packet_id) {
+                return Err(format!(
+                    "round {round} (cut at {point}): the kit holds a receipt for {}, which the hub lost",
+                    e.packet_id
+                ));
+            }
+        }
+        drop(store);
+        // The kit, retrying, ends with a receipt for everything it sealed.
+        if !run_upload(&home_dir, &endpoint) {
+            return Err(format!(
+                "round {round} (cut at {point}): the re-upload after the cut failed"
+            ));
+        }
+        let receipts = hub_receipts(&data);
+        let (store, _) = jemput_kit::seal::open_store(&KitHome::open(&home_dir).unwrap())
+            .map_err(|e| format!("round {round}: {e}"))?;
+        for e in store.list().unwrap() {
+            if e.state != jemput_kit::store::State::Acknowledged
+                || !e.receipt
+                || !receipts.contains_key(&e.packet_id)
+            {
+                return Err(format!(
+                    "round {round} (cut at {point}): after the retry {} is {}",
+                    e.packet_id, e.state
+                ));
+            }
+        }
+        f.packets = receipts.len();
+        drop(hub);
+    }
+    drop(mounted);
+    eprintln!(
+        "power-loss receipt test: {rounds} rounds; cut while held at {:?} {:?}, a few operations after it {:?} ({} of them before the upload ended); {} packets receipted and opened",
+        HOLD_POINTS, f.held, f.after, f.after_in_upload, f.packets
+    );
+    Ok(f)
+}
+
+#[test]
+fn power_cuts_aimed_at_the_hubs_completion_and_receipt_signing_keep_no_receipt_without_its_packet()
+{
+    // Targeted: the hub is held at a point of its completion path (packet verified, receipt
+    // signed, packet moved into place, receipt committed) and the power is cut there or a few
+    // operations later; see receipt_power_loss_run.
+    let rounds = env_u64("JEMPUT_POWERLOSS_RECEIPT_ROUNDS").unwrap_or(16);
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    eprintln!("power-loss receipt test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    let started = Instant::now();
+    let f =
+        receipt_power_loss_run(rounds, seed, None).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    assert_eq!(f.packets as u64, rounds);
+    eprintln!(
+        "power-loss receipt test: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn negative_control_a_skipped_hub_fsync_is_seen_by_the_aimed_cuts() {
+    // The same targeted run with the fsync of `packets/` after a verified packet is moved in
+    // skipped (JEMPUT_TEST_SKIP_FSYNC=hub-packets-dir): a cut at or after the receipt's commit
+    // then leaves a receipt whose packet file is gone, and the checks must say so.
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(16);
+    eprintln!("receipt negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    match receipt_power_loss_run(rounds, seed, Some("hub-packets-dir")) {
+        Ok(f) => panic!("seed {seed}: the skipped fsync went unnoticed: {f:?}"),
+        Err(e) => {
+            eprintln!("receipt negative control: detected: {e}");
             assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
         }
     }

@@ -345,6 +345,8 @@ fn every_json_output_and_schema_file_validates_with_python_jsonschema() {
                 "localhost",
                 "--office-recipient",
                 keys["recipient"].as_str().unwrap(),
+                "--hub-key",
+                keys["hub_key_file"].as_str().unwrap(),
                 "--json",
             ],
         ),

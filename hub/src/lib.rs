@@ -38,6 +38,7 @@ pub mod packets;
 pub mod registry;
 pub mod server;
 pub mod storage;
+mod test_hold;
 pub mod tls;
 
 use std::path::{Path, PathBuf};
@@ -308,6 +309,10 @@ pub struct InitOptions {
     pub sans: Vec<String>,
     /// Office age recipients handed to enrolled kits.
     pub office_recipients: Vec<String>,
+    /// The office's hub signing key (`hub.ed25519` from `jemput office keygen`), copied into the
+    /// data directory so the hub signs with the key kits were told to pin; `None` makes a new
+    /// one.
+    pub hub_key: Option<PathBuf>,
 }
 
 /// Creates a hub in `data` with the default certificate names and no office recipient; see
@@ -316,9 +321,9 @@ pub fn init(data: &Path) -> Result<HubConfig, HubError> {
     init_with(data, &InitOptions::default())
 }
 
-/// Creates a hub in `data` (created if missing): id, signing key, TLS certificate, `hub.toml`,
-/// database, directories. Refuses to touch a directory that already holds a hub key, certificate
-/// or config.
+/// Creates a hub in `data` (created if missing): id, signing key (the office's from
+/// `opts.hub_key`, or a new one), TLS certificate, `hub.toml`, database, directories. Refuses to
+/// touch a directory that already holds a hub key, certificate or config.
 pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError> {
     for r in &opts.office_recipients {
         jemput_core::keys::parse_recipient(r).map_err(|e| HubError::BadRecipient {
@@ -326,6 +331,8 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
             why: e.to_string(),
         })?;
     }
+    // Read the office's key before creating anything: a typo leaves no half-made hub behind.
+    let office_key = opts.hub_key.as_deref().map(SigningKey::load).transpose()?;
     private_data_dir(data)?;
     for f in [KEY_FILE, CONFIG_FILE, tls::CERT_FILE, tls::CERT_KEY_FILE] {
         let p = data.join(f);
@@ -337,7 +344,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         let p = data.join(d);
         fsutil::ensure_dir(&p, DIR_MODE).map_err(HubError::io("create", &p))?;
     }
-    let key = SigningKey::generate();
+    let key = office_key.unwrap_or_else(SigningKey::generate);
     key.save(&data.join(KEY_FILE))?;
     let config = HubConfig {
         hub_id: format!("hub-{}", hex::encode(rand::random::<[u8; 4]>())),
@@ -711,6 +718,26 @@ impl Hub {
             max_size: self.config.max_size,
             max_chunk: self.config.max_chunk,
         }
+    }
+
+    /// Moves every committed transaction from the write-ahead log into `hub.sqlite` and empties
+    /// the log (`PRAGMA wal_checkpoint(TRUNCATE)`), as a stopping hub does: the data directory is
+    /// then one self-contained database file. Committed data was durable before; this only
+    /// tidies. Returns the pages the log held.
+    pub fn checkpoint(&self) -> Result<i64, HubError> {
+        let db = lock(&self.db);
+        let (busy, log): (i64, i64) = db
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|source| HubError::OpenDb {
+                path: self.data.join(DB_FILE),
+                source,
+            })?;
+        if busy != 0 {
+            tracing::warn!("the hub database was busy; its write-ahead log stays (it is replayed on the next start)");
+        }
+        Ok(log)
     }
 
     /// Finishes what a crash interrupted: an upload whose last byte was durable but whose packet

@@ -17,7 +17,7 @@ use crate::{Hub, HubError};
 use jemput_core::keys::PublicKey;
 
 /// How long a stopping hub waits for requests in flight before it drops them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves the hub in `data` on `listener` until an error.
 pub async fn serve(data: &Path, listener: TcpListener) -> Result<(), HubError> {
@@ -134,7 +134,20 @@ where
     };
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = grace => {}
+        () = grace => {
+            tracing::warn!(
+                "requests still in flight after {} s were cut; their kits resume from the recorded offset",
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
+    }
+    // A PATCH cut here keeps the hub consistent: its append task records an offset only after
+    // the bytes are synced, and the next PATCH truncates what lies past the recorded offset.
+    let hub2 = hub.clone();
+    match tokio::task::spawn_blocking(move || hub2.checkpoint()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!("closing the hub database: {e}"),
+        Err(e) => tracing::warn!("closing the hub database: {e}"),
     }
     Ok(())
 }

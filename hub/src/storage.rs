@@ -161,6 +161,7 @@ impl Storage for DirStorage {
         }
         let from = fsutil::parent_dir(file);
         fsutil::sync_dir(&from).map_err(HubError::io("sync", &from))?;
+        crate::test_hold::hold("moved");
         let body = receipt_received_at(receipt);
         // The receipt, the packet's opening row and its `verified` event are one transaction.
         let tx = conn.transaction()?;

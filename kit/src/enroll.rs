@@ -25,6 +25,9 @@ pub struct EnrollOptions {
     /// Allow a plain `http://` hub URL that is not on loopback (nothing authenticates the hub
     /// then: whoever answers on the path is believed).
     pub insecure_http: bool,
+    /// Take the hub's key even when the kit already trusts a different one (the office changed
+    /// its hub key on purpose). Without it such an enrollment is refused and nothing changes.
+    pub replace_hub_key: bool,
 }
 
 /// `jemput enroll --json`: what the kit now holds (`schemas/enroll.schema.json`).
@@ -68,6 +71,16 @@ pub enum EnrollError {
     Refused { status: u16, reason: String },
     #[error("the hub's answer is unusable: {0}; nothing was changed on the kit")]
     BadAnswer(String),
+    #[error("this kit trusts hub key {pinned}, but the hub at {url} signs with {offered}: enrolling would switch the key receipts and sync documents are checked with. Nothing was changed on the kit{consumed}. Check the hub URL, and that the hub was made with the office's key (`jemput hub init --hub-key office/hub.ed25519`); if the office replaced its hub key on purpose, enroll again with --replace-hub-key")]
+    HubKeyMismatch {
+        url: String,
+        /// The key the kit trusts (`hub_key` in its config), base64.
+        pinned: String,
+        /// The key the hub answered with, base64.
+        offered: String,
+        /// Said when the hub already took the token.
+        consumed: &'static str,
+    },
     #[error(transparent)]
     Home(#[from] HomeError),
 }
@@ -133,6 +146,18 @@ pub async fn enroll(
         &key,
         jiff::Timestamp::now().as_second(),
     );
+    if let (Some(pinned), false) = (home.config.hub_key, opts.replace_hub_key) {
+        // Ask the hub for its key first, so a mismatch is found before the token is spent.
+        let offered = hub_key_of(&http, &verifier, &base).await?;
+        if offered != pinned {
+            return Err(EnrollError::HubKeyMismatch {
+                url: base.as_str().trim_end_matches('/').to_string(),
+                pinned: pinned.to_string(),
+                offered: offered.to_string(),
+                consumed: "",
+            });
+        }
+    }
     let url = base.join(ENROLL_PATH).expect("a fixed path joins");
     let body = serde_json::to_vec(&req).expect("an enrollment request serialises");
     let resp = http
@@ -176,6 +201,16 @@ pub async fn enroll(
     let answer: EnrollResponse = serde_json::from_slice(&body)
         .map_err(|e| EnrollError::BadAnswer(format!("not an enrollment answer: {e}")))?;
     check_answer(&answer, token, &home.config.kit_id)?;
+    if let (Some(pinned), false) = (home.config.hub_key, opts.replace_hub_key) {
+        if answer.hub_key != pinned {
+            return Err(EnrollError::HubKeyMismatch {
+                url: base.as_str().trim_end_matches('/').to_string(),
+                pinned: pinned.to_string(),
+                offered: answer.hub_key.to_string(),
+                consumed: " (the hub used the token and registered the kit; ask the office for a new token)",
+            });
+        }
+    }
 
     let hub_url = base.as_str().trim_end_matches('/').to_string();
     let c = &mut home.config;
@@ -201,6 +236,45 @@ pub async fn enroll(
         office_recipients: answer.office_recipients,
         settings_received: answer.settings.is_some(),
     })
+}
+
+/// The hub's signing key, from `GET /v1/info` over the pinned connection.
+async fn hub_key_of(
+    http: &reqwest::Client,
+    verifier: &pin::PinnedVerifier,
+    base: &Url,
+) -> Result<PublicKey, EnrollError> {
+    #[derive(serde::Deserialize)]
+    struct Info {
+        hub_key: PublicKey,
+    }
+    let url = base
+        .join(jemput_core::wire::tus::INFO_PATH)
+        .expect("a fixed path joins");
+    let network = |e: &dyn std::error::Error| EnrollError::Network {
+        url: url.to_string(),
+        why: error_chain(e),
+    };
+    let resp = http
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| match verifier.take_mismatch() {
+            Some(m) => EnrollError::PinMismatch(m),
+            None => network(&e),
+        })?;
+    let status = resp.status();
+    let body = crate::upload::tus::read_capped_bytes(resp, 64 << 10)
+        .await
+        .map_err(|e| network(&e))?;
+    if status != StatusCode::OK {
+        return Err(EnrollError::BadAnswer(format!(
+            "GET {url} answered HTTP {status} instead of the hub's key"
+        )));
+    }
+    let info: Info = serde_json::from_slice(&body)
+        .map_err(|e| EnrollError::BadAnswer(format!("{url} did not name a hub key: {e}")))?;
+    Ok(info.hub_key)
 }
 
 /// The answer must be for this kit, pin the certificate the token named, and carry usable

@@ -44,7 +44,8 @@
 //! `tests/powerloss.rs` (the root package): cuts under a child that saves drafts and seals, under
 //! `jemput upload` (uploading, storing receipts, purging), under `jemput init`, and under the hub
 //! (`jemput hub init`, then PATCH, completion and receipt signing with its data directory on the
-//! disk); each with what must hold after the remount, and negative controls that skip one fsync
+//! disk, and cuts aimed at the hub's completion and receipt signing, where the hub waits at a
+//! test-only hold point while the power goes); each with what must hold after the remount, and negative controls that skip one fsync
 //! through the test-only `JEMPUT_TEST_SKIP_FSYNC` switch and must be seen failing.
 //!
 //! SQLite's part (both databases are in WAL mode with `synchronous=FULL`): in WAL mode a commit

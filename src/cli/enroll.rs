@@ -23,6 +23,11 @@ pub struct EnrollArgs {
     /// receive every packet sealed afterwards
     #[arg(long)]
     pub insecure_http: bool,
+    /// Trust the hub's key even though the kit already trusts a different one (`hub_key` in its
+    /// config). Only when the office replaced its hub key on purpose: receipts and sync documents
+    /// are then checked with the new key
+    #[arg(long)]
+    pub replace_hub_key: bool,
     /// Print the result as JSON (schemas/enroll.schema.json)
     #[arg(long)]
     pub json: bool,
@@ -40,6 +45,7 @@ pub fn run(g: &Global, a: EnrollArgs) -> anyhow::Result<ExitCode> {
         &token,
         EnrollOptions {
             insecure_http: a.insecure_http,
+            replace_hub_key: a.replace_hub_key,
         },
     ))?;
     // The hub's settings, offline policy and worklist come in its signed sync document: fetch it

@@ -42,6 +42,10 @@ pub fn run(a: OfficeArgs) -> anyhow::Result<ExitCode> {
                     "configure a kit with: jemput init --office-recipient {} --hub-key {}",
                     k.recipient, k.hub_public_key
                 );
+                println!(
+                    "make the hub sign with it: jemput hub init --data DIR --hub-key {}",
+                    k.hub_key_file.display()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

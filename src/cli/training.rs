@@ -78,6 +78,8 @@ pub fn start_hub_and_enroll(
             &jemput_hub::InitOptions {
                 sans: vec!["localhost".into(), "127.0.0.1".into()],
                 office_recipients: vec![recipient.to_string()],
+                // The office's key, which the kit was told to pin at `init`.
+                hub_key: Some(dir.join("office").join(office::HUB_KEY_FILE)),
             },
         )?;
     }

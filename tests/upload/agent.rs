@@ -108,6 +108,8 @@ fn an_enrolled_kits_agent_uploads_over_the_hubs_pinned_certificate() {
         .arg(&data)
         .args(["--office-recipient", &office.recipient, "--office-identity"])
         .arg(&office.identity_file)
+        .arg("--hub-key")
+        .arg(&office.hub_key_file)
         .assert()
         .success();
     let issued = jemput()

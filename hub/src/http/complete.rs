@@ -20,6 +20,7 @@ use crate::Hub;
 pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
     match verify_part(hub, up) {
         Ok(header) => {
+            crate::test_hold::hold("verified");
             let body = ReceiptBody {
                 receipt_version: 1,
                 hub_id: hub.config().hub_id.clone(),
@@ -30,12 +31,14 @@ pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
                 received_at: jiff::Timestamp::now(),
             };
             let receipt = Receipt::sign(&body, &hub.key);
+            crate::test_hold::hold("signed");
             let part = hub.uploads().part_path(&up.upload_id);
             match hub
                 .storage()
                 .put_packet(&header, &part, up.length, &receipt)?
             {
                 PutOutcome::Stored(r) | PutOutcome::AlreadyHeld(r) => {
+                    crate::test_hold::hold("receipted");
                     hub.uploads()
                         .finish(&up.upload_id, UploadState::Done, None)?;
                     Ok(r)

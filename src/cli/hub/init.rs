@@ -21,6 +21,12 @@ pub struct InitArgs {
     /// `office_identity = "FILE"` to hub.toml later to open them.
     #[arg(long, value_name = "FILE")]
     pub office_identity: Option<std::path::PathBuf>,
+    /// The hub signing key the office made (`hub.ed25519` from `jemput office keygen`), copied
+    /// into the data directory: receipts and sync documents are then signed with the key kits
+    /// were given with `jemput init --hub-key`. Without it the hub makes a key of its own, which
+    /// kits learn when they enroll
+    #[arg(long, value_name = "FILE")]
+    pub hub_key: Option<std::path::PathBuf>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -40,6 +46,7 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
         &jemput_hub::InitOptions {
             sans: a.sans.clone(),
             office_recipients: a.office_recipients,
+            hub_key: a.hub_key.clone(),
         },
     )?;
     if identity.is_some() {
@@ -66,7 +73,17 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
         crate::cli::output::json(&out)?;
     } else {
         println!("hub {} created in {}", out.hub_id, data.display());
-        println!("hub public key: {}", out.hub_key);
+        match &a.hub_key {
+            Some(f) => println!(
+                "hub public key: {} (the office's, from {})",
+                out.hub_key,
+                f.display()
+            ),
+            None => println!(
+                "hub public key: {} (new; kits pin it when they enroll, or with `jemput init --hub-key`)",
+                out.hub_key
+            ),
+        }
         println!(
             "TLS certificate SHA-256: {} (names: {})",
             out.cert_sha256,

@@ -1,4 +1,4 @@
-//! `jemput hub serve`: run the hub until Ctrl-C, over HTTPS with its own certificate (or plain
+//! `jemput hub serve`: run the hub until SIGTERM or Ctrl-C, over HTTPS with its own certificate (or plain
 //! HTTP on loopback when asked).
 
 use std::net::SocketAddr;
@@ -58,20 +58,48 @@ pub fn run(data: &Path, a: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let scheme = if plain { "http" } else { "https" };
         eprintln!(
-            "hub {} listening on {scheme}://{} (hub key {}; certificate SHA-256 {cert}); Ctrl-C stops it",
+            "hub {} listening on {scheme}://{} (hub key {}; certificate SHA-256 {cert}); Ctrl-C or SIGTERM stops it",
             info.hub_id,
             listener.local_addr()?,
             info.hub_key
         );
-        let stop = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let stop = stop_signal()?;
         if plain {
             jemput_hub::serve_until(data, listener, stop).await?;
         } else {
             jemput_hub::serve_tls_until(data, listener, stop).await?;
         }
+        eprintln!("hub {} stopped", info.hub_id);
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on the first SIGTERM (what `systemctl stop` and `kill` send) or SIGINT (Ctrl-C), after
+/// saying so: the hub then stops accepting, gives requests in flight a few seconds and closes
+/// its database. A second signal ends the process at once.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| anyhow::anyhow!("cannot catch SIGTERM: {e}"))?;
+    let mut int =
+        signal(SignalKind::interrupt()).map_err(|e| anyhow::anyhow!("cannot catch SIGINT: {e}"))?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        eprintln!(
+            "{name} received: the hub stops accepting, lets requests in flight finish (up to {} s) and closes its database",
+            jemput_hub::server::SHUTDOWN_GRACE.as_secs()
+        );
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            eprintln!("a second signal: stopping at once");
+            std::process::exit(i32::from(crate::cli::interrupt::EXIT_INTERRUPTED));
+        });
+    })
 }
