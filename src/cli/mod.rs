@@ -4,6 +4,7 @@ pub mod agent;
 pub mod args;
 pub mod calibrate;
 pub mod capture;
+pub mod completions;
 pub mod demo;
 pub mod devices;
 pub mod devices_test;
@@ -14,6 +15,7 @@ pub mod hub;
 pub mod imaging;
 pub mod init;
 pub mod interrupt;
+pub mod man;
 pub mod office;
 pub mod open;
 pub mod output;
@@ -125,6 +127,10 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Image encodings: WSQ fingerprint compression (`imaging wsq encode|decode`)
     Imaging(imaging::ImagingArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell
+    Completions(completions::CompletionsArgs),
+    /// Write a man page for jemput and every subcommand into a directory
+    Man(man::ManArgs),
     /// Test harness: seal synthetic visits in a loop, reporting each success (crash tests)
     #[command(hide = true)]
     StressSeal(stress::StressArgs),
@@ -158,6 +164,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Capture(a) => capture::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Usbip(a) => usbip::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
         Command::StressSeal(a) => stress::run(g, a),
     }
 }
