@@ -63,13 +63,16 @@ pub fn skip_line(test: &str, needs: &str, install: &str) -> String {
 }
 
 /// The decision behind [`missing`], with the mode and the output given: panics when `require`,
-/// otherwise writes the skip line to `out` in one write.
+/// otherwise writes the skip line to `out` in one write, on a line of its own.
+#[track_caller]
 pub fn report(require: bool, test: &str, needs: &str, install: &str, out: &mut dyn Write) {
     let line = skip_line(test, needs, install);
     if require {
         panic!("{line} — {REQUIRE_VAR}=1 makes a missing peer a failure");
     }
-    let _ = out.write_all(format!("{line}\n").as_bytes());
+    // On a line of its own even when the harness has written `test <name> ... ` and not yet the
+    // result (it does so from another thread, on stdout, which often shares the terminal).
+    let _ = out.write_all(format!("\n{line}\n").as_bytes());
     let _ = out.flush();
 }
 
@@ -227,7 +230,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "SKIPPED interop::stock_age: needs age (apt-get install age)\n"
+            "\nSKIPPED interop::stock_age: needs age (apt-get install age)\n"
         );
     }
 

@@ -32,7 +32,7 @@ fn a_missing_peer_is_skipped_with_a_line_on_stderr_past_the_harness_capture() {
             "{stderr}"
         );
         assert!(
-            stderr.contains(&format!("SKIPPED {CHILD}: {NEEDS}\n")),
+            stderr.contains(&format!("\nSKIPPED {CHILD}: {NEEDS}\n")),
             "with {threads} test thread(s), stderr was:\n{stderr}"
         );
     }
