@@ -6,7 +6,7 @@
 # second server) driven by jemput's uru4000 driver the same way.
 #
 # Needs only Debian packages: qemu-system-x86, busybox-static, gphoto2, cpio, xz-utils, and the
-# kernel package linux-image-6.1.0-<N>-amd64 fetched with `apt-get download` (.ci/run puts it in
+# kernel package linux-image-6.1.0-<N>-amd64 fetched with `apt-get download` (scripts/install-test-peers puts it in
 # /opt/jemput-test/vm). No KVM: TCG (`-accel tcg,thread=multi`), the uncompressed vmlinux booted
 # through its PVH entry (≈ 5 s).
 #
