@@ -93,6 +93,32 @@ fn needs_and_how(stdout: &str, prefix: &str) -> Option<(String, String)> {
     Some((needs.to_string(), how.to_string()))
 }
 
+#[test]
+fn run_sh_says_what_it_lacks_and_how_to_install_it_when_it_skips() {
+    // The line the VM test turns into its SKIPPED line: QEMU hidden, the script stops at once.
+    let out = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vm/run.sh"))
+        .env("JEMPUT_TEST_HIDE_PEERS", "qemu-system-x86_64")
+        .output()
+        .expect("bash runs tests/vm/run.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(77), "{stdout}");
+    let (needs, how) = needs_and_how(&stdout, "skipped: needs ").expect("a skip line");
+    assert_eq!(needs, "qemu-system-x86_64");
+    assert!(how.starts_with("apt-get install qemu-system-x86 "), "{how}");
+    assert_eq!(
+        needs_and_how(
+            "RESULT attach pass\nskipped: vivid part needs v4l2-ctl (apt-get install v4l-utils)\n",
+            "skipped: vivid part needs "
+        ),
+        Some(("v4l2-ctl".into(), "apt-get install v4l-utils".into()))
+    );
+    assert_eq!(
+        needs_and_how("skipped: for no reason", "skipped: needs "),
+        None
+    );
+}
+
 /// The recordings' checks on the traces this run recorded (run.sh saved them because
 /// `JEMPUT_VM_USBMON_DIR` was set). A guest kernel without usbmon records no USB trace: that is
 /// said, and only the serial oracles' files are checked.
