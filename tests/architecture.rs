@@ -215,3 +215,26 @@ fn the_power_loss_filesystem_is_for_tests_only() {
         ],
     );
 }
+
+#[test]
+fn the_test_kit_is_for_tests_only_and_depends_on_nothing() {
+    // jemput-testkit (testkit/: outside peers found or skipped visibly) is named only as a
+    // dev-dependency, and depends on no crate at all, so taking it pulls nothing into a build.
+    for manifest in [
+        "Cargo.toml",
+        "core/Cargo.toml",
+        "kit/Cargo.toml",
+        "station/Cargo.toml",
+        "hub/Cargo.toml",
+        "drivers/Cargo.toml",
+        "wsq/Cargo.toml",
+        "powerloss/Cargo.toml",
+    ] {
+        let deps = declared_as(manifest, &["dependencies", "build-dependencies"]);
+        assert!(
+            !deps.iter().any(|d| d == "jemput-testkit"),
+            "{manifest} depends on jemput-testkit outside its tests"
+        );
+    }
+    assert_eq!(declared("testkit/Cargo.toml"), Vec::<String>::new());
+}

@@ -182,12 +182,15 @@ fn man_writes_one_rendered_page_per_subcommand() {
 
     // groff renders every page without a warning (-k: the pages are UTF-8, read through preconv
     // as man-db does), and a page shows its name and an option of that command.
+    if !jemput_testkit::program("groff", "apt-get install groff-base") {
+        return;
+    }
     for page in &expected {
         let rendered = Command::new("groff")
             .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
             .arg(out.join(page))
             .output()
-            .expect("groff is not installed: `apt-get install groff-base` (renders the man pages)");
+            .unwrap();
         assert!(rendered.status.success(), "groff failed on {page}");
         assert!(
             rendered.stderr.is_empty(),

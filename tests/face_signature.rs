@@ -1,7 +1,7 @@
 //! The face checks and the signature trace from the command line and through a sealed packet:
 //! `jemput imaging face check`, `jemput capture signature --kind`, `jemput imaging signature
 //! render`, the pen trace validated against `schemas/pen-trace.schema.json` by an independent
-//! JSON Schema implementation (Python `jsonschema`, which `.ci/run` installs), and the signature
+//! JSON Schema implementation (Python `jsonschema`, which `scripts/install-test-peers` installs), and the signature
 //! kind surviving a seal and open.
 
 mod common;
@@ -112,15 +112,12 @@ fn isdv4_model_traces_validate_against_the_documented_schema_and_render() {
         "fields without a description: {missing:?}"
     );
 
-    let ok = Command::new("python3")
-        .args(["-c", "import jsonschema"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "this test needs python3 with jsonschema: `python3 -m pip install jsonschema` \
-         (add --break-system-packages on Debian)"
-    );
+    if !jemput_testkit::python_modules(
+        &["jsonschema"],
+        "python3 -m pip install jsonschema, or scripts/install-test-peers",
+    ) {
+        return;
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let (png, trace) = (dir.path().join("sig.png"), dir.path().join("sig.json"));

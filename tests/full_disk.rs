@@ -1,5 +1,6 @@
 //! A full disk while sealing: a real, small tmpfs in a private mount namespace (needs root and
-//! `unshare`, as on CI). The seal fails with a clear message, the draft survives, the queue is
+//! `unshare`, as on CI; elsewhere it is skipped with a `SKIPPED` line on stderr, and fails under
+//! `JEMPUT_REQUIRE_PEERS=1`). The seal fails with a clear message, the draft survives, the queue is
 //! unchanged, no temp file is left; after space is freed the same draft seals.
 
 mod common;
@@ -10,10 +11,14 @@ use common::*;
 
 #[test]
 fn sealing_on_a_full_disk_keeps_the_draft_and_the_queue() {
+    if !jemput_testkit::program("unshare", "apt-get install util-linux") {
+        return;
+    }
     let probe = Command::new("unshare").args(["-m", "true"]).output();
     if !matches!(probe, Ok(ref o) if o.status.success()) {
-        eprintln!(
-            "SKIPPED full-disk test: `unshare -m` is not permitted here (needs root); CI runs it"
+        jemput_testkit::missing(
+            "root, for `unshare -m` (a private mount namespace with a small tmpfs)",
+            "run the tests as root, as CI does",
         );
         return;
     }

@@ -21,6 +21,9 @@
 //! `JEMPUT_POWERLOSS_ROUNDS` (default 30) and `JEMPUT_POWERLOSS_SEED` replay a run. The negative
 //! control runs the same with `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` (core's fsutil then skips the
 //! directory fsync after a durable rename) and must see packets lost.
+//!
+//! Needs FUSE (`/dev/fuse`, and root or `fusermount3`); without it every test here is skipped with a
+//! `SKIPPED` line on stderr, or fails under `JEMPUT_REQUIRE_PEERS=1` (as in CI).
 
 mod common;
 
@@ -349,6 +352,9 @@ fn power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Result<Fi
 
 #[test]
 fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let rounds = env_u64("JEMPUT_POWERLOSS_ROUNDS").unwrap_or(30);
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
     eprintln!("power-loss test: {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
@@ -374,6 +380,9 @@ fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
 
 #[test]
 fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // The same run, with the directory fsync after each durable rename skipped (core's fsutil,
     // test-only switch): packets and drafts the kit reported are gone after a cut, and the
     // checks above must say so, or they could not see the defect they exist for.
@@ -418,6 +427,9 @@ fn run_upload(home: &Path, endpoint: &str) -> bool {
 
 #[test]
 fn power_cuts_while_uploading_lose_no_packet_and_keep_no_receipt_the_hub_lacks() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // The kit home on the power-loss disk, the hub on an ordinary one: each round seals two more
     // visits, then cuts the power under `jemput upload` after a random number of operations
     // (anywhere in uploading them and storing their receipts). After every cut: nothing queued
@@ -695,6 +707,9 @@ fn kit_works(home: &Path, doctor_baseline: &BTreeSet<String>) -> Result<(), Stri
 
 #[test]
 fn power_cuts_during_init_leave_no_kit_or_a_working_one() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // `jemput init` on the power-loss disk, cut at a random operation of it (or right after it
     // returned, where it reported success). After the remount there is either no kit — and
     // `jemput init` run again succeeds — or a kit that works; never a half-made one.
@@ -969,6 +984,9 @@ fn hub_power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Resul
 
 #[test]
 fn power_cuts_at_the_hub_lose_no_receipted_packet() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // The hub's data directory on the power-loss disk, cut at random moments while it takes
     // packets (PATCH, completion, verification, receipt signing and storage). After each cut the
     // hub starts again with no manual step; every packet it receipted is there and opens; the
@@ -986,6 +1004,9 @@ fn power_cuts_at_the_hub_lose_no_receipted_packet() {
 
 #[test]
 fn negative_control_a_skipped_hub_fsync_is_seen_as_a_lost_receipted_packet() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // The same hub run with the fsync of `packets/` after a verified packet is moved in skipped
     // (JEMPUT_TEST_SKIP_FSYNC=hub-packets-dir): a receipt is then signed for a file whose name
     // a cut can take, and the checks must say so.

@@ -1,6 +1,6 @@
 //! Every `--json` output and every file jemput writes that has a schema in `schemas/` is checked
 //! against that schema by an independent validator: Python's `jsonschema` (Draft 2020-12), which
-//! `.ci/run` installs. One run goes through a visit's whole life — office keys, a kit, a sealed
+//! `scripts/install-test-peers` installs. One run goes through a visit's whole life — office keys, a kit, a sealed
 //! synthetic visit, the queue, packet inspect/verify/open, the NIST export, a hub over TLS with an
 //! imported worklist, enrollment, upload, sync — then the demo (receipts), the device models
 //! (`devices test`, captures, `sim`, `usbip list`) and the device list of a recorded USB reader
@@ -127,15 +127,14 @@ fn hub_info(addr: std::net::SocketAddr) -> Value {
 
 #[test]
 fn every_json_output_and_schema_file_validates_with_python_jsonschema() {
-    let ok = Command::new("python3")
-        .args(["-c", "import jsonschema, tomllib"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "this test needs python3 (3.11+) with jsonschema: `python3 -m pip install jsonschema` \
-         (add --break-system-packages on Debian)"
-    );
+    // Python 3.11 or later (tomllib) with jsonschema, and umockdev-run for the device list.
+    if !jemput_testkit::python_modules(
+        &["jsonschema", "tomllib"],
+        "Python 3.11 or later, python3 -m pip install jsonschema, or scripts/install-test-peers",
+    ) || !umockdev_peer()
+    {
+        return;
+    }
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     let mut c = Checks {
@@ -473,7 +472,8 @@ fn every_json_output_and_schema_file_validates_with_python_jsonschema() {
     drop(sim);
 
     // The device list, non-empty: a recorded U.are.U reader under umockdev-run.
-    let list = devices_under_umockdev("uru4000-finger.umockdev").unwrap_or_else(|e| panic!("{e}"));
+    let list = devices_under_umockdev("uru4000-finger.umockdev")
+        .expect("umockdev-run was found at the start");
     assert_eq!(list[0]["drivers"][0]["driver"], "uru4000", "{list}");
     c.json("devices.schema.json", &list);
     let mut broken = list.clone();

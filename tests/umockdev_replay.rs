@@ -8,8 +8,9 @@
 //! of the recording is its submission or completion, comparing type, endpoint, length and every
 //! OUT byte: a driver whose URB sequence changes stalls, times out and fails here.
 //!
-//! Without `umockdev-run` (Debian package `umockdev`) the replays print "skipped: …" to the
-//! terminal, past the test harness's capture; the fixture checks that need no umockdev still run.
+//! Without `umockdev-run` 0.16 or later (Debian package `umockdev`) the replays are skipped with a
+//! `SKIPPED` line on stderr (they fail under `JEMPUT_REQUIRE_PEERS=1`, as in CI); the fixture
+//! checks that need no umockdev still run.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -37,24 +38,36 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(FIXTURES).join(name)
 }
 
-/// `umockdev-run`, or why the replay cannot run here.
-fn umockdev_run() -> Result<PathBuf, String> {
-    let out = Command::new("umockdev-run")
+const INSTALL_UMOCKDEV: &str = "apt-get install umockdev, or scripts/install-test-peers";
+
+/// `umockdev-run` 0.16 or later (pcap replay, `-p`, came in 0.16), or None with the test skipped
+/// visibly (failed under `JEMPUT_REQUIRE_PEERS=1`).
+#[track_caller]
+fn umockdev_run() -> Option<PathBuf> {
+    let program = jemput_testkit::find_program("umockdev-run");
+    let Some(program) = program else {
+        jemput_testkit::missing("umockdev-run", INSTALL_UMOCKDEV);
+        return None;
+    };
+    let out = Command::new(&program)
         .arg("--version")
         .output()
-        .map_err(|e| format!("umockdev-run is not installed ({e}); apt-get install umockdev"))?;
-    if !out.status.success() {
-        return Err(format!("umockdev-run --version failed ({})", out.status));
-    }
-    // Replaying usbmon pcaps (`-p`) came in umockdev 0.16.
+        .unwrap_or_else(|e| panic!("{} does not start: {e}", program.display()));
+    assert!(
+        out.status.success(),
+        "umockdev-run --version failed ({})",
+        out.status
+    );
     let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let numbers: Vec<u32> = version.split('.').map_while(|n| n.parse().ok()).collect();
     if numbers.len() < 2 || (numbers[0], numbers[1]) < (0, 16) {
-        return Err(format!(
-            "umockdev {version} cannot replay pcaps (0.16 or later can)"
-        ));
+        jemput_testkit::missing(
+            &format!("umockdev-run 0.16 or later to replay pcaps (this is {version})"),
+            INSTALL_UMOCKDEV,
+        );
+        return None;
     }
-    Ok(PathBuf::from("umockdev-run"))
+    Some(program)
 }
 
 /// One packet of a usbmon pcap: the 64-byte mmapped header's fields that the replay matches on.
@@ -201,10 +214,9 @@ struct Replay {
     took: Duration,
 }
 
-/// Runs `jemput capture <args> --out <tmp>/<out>` under umockdev-run with the description of
-/// `name` and the pcap `pcap`, or says why umockdev cannot run here.
-fn run_replay(name: &str, pcap: &Path, args: &[&str], out: &str) -> Result<Replay, String> {
-    let umockdev = umockdev_run()?;
+/// Runs `jemput capture <args> --out <tmp>/<out>` under `umockdev` (from [`umockdev_run`]) with
+/// the description of `name` and the pcap `pcap`.
+fn run_replay(umockdev: &Path, name: &str, pcap: &Path, args: &[&str], out: &str) -> Replay {
     let description = fixture(&format!("{name}.umockdev"));
     let sysfs = sysfs_path(&std::fs::read_to_string(&description).unwrap());
     let dir = tempfile::tempdir().unwrap();
@@ -245,26 +257,22 @@ fn run_replay(name: &str, pcap: &Path, args: &[&str], out: &str) -> Result<Repla
     };
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     let lines: Vec<&str> = stderr.lines().collect();
-    Ok(Replay {
+    Replay {
         status,
         stdout: std::fs::read_to_string(&stdout_path).unwrap_or_default(),
         stderr: lines[lines.len().saturating_sub(40)..].join("\n"),
         written: std::fs::read(&out_path).ok(),
         took: begun.elapsed(),
-    })
+    }
 }
 
-/// Replays the recording `name` and returns the bytes jemput wrote, or None (saying so) when
-/// umockdev is not installed.
+/// Replays the recording `name` and returns the bytes jemput wrote, or None (the test skipped
+/// visibly) when umockdev is not installed.
+#[track_caller]
 fn replay(name: &str, args: &[&str], out: &str) -> Option<Vec<u8>> {
+    let umockdev = umockdev_run()?;
     let pcap = fixture(&format!("{name}.pcap"));
-    let r = match run_replay(name, &pcap, args, out) {
-        Ok(r) => r,
-        Err(why) => {
-            say(&format!("umockdev replay of {name} skipped: {why}"));
-            return None;
-        }
-    };
+    let r = run_replay(&umockdev, name, &pcap, args, out);
     assert!(
         r.status.success(),
         "jemput capture under the replay of {name} failed ({}) — the driver's URB sequence no \
@@ -391,6 +399,9 @@ fn a_replayed_uru4000_capture_writes_the_finger_image_the_reader_model_sent_in_t
 fn a_driver_that_sends_other_bytes_than_the_recording_fails_the_replay() {
     // The recording as it would be had the driver sent InitiateCapture(0, 0x3801) (JPEG only)
     // instead of (0, 0): the replay must not hand back a photo for what the driver really sends.
+    let Some(umockdev) = umockdev_run() else {
+        return;
+    };
     let mut pcap = std::fs::read(fixture("ptp-face.pcap")).unwrap();
     let mut at = 24;
     let mut changed = 0;
@@ -413,19 +424,13 @@ fn a_driver_that_sends_other_bytes_than_the_recording_fails_the_replay() {
     std::fs::write(&doctored, &pcap).unwrap();
 
     let port = port_of("ptp-face");
-    let r = match run_replay(
+    let r = run_replay(
+        &umockdev,
         "ptp-face",
         &doctored,
         &["face", &format!("usb:{port}")],
         "face.jpg",
-    ) {
-        Ok(r) => r,
-        Err(why) => {
-            return say(&format!(
-                "umockdev replay of a doctored pcap skipped: {why}"
-            ))
-        }
-    };
+    );
     assert!(
         !r.status.success(),
         "jemput succeeded against a recording of other bytes:\n{}",

@@ -3,9 +3,11 @@
 //! with jemput's own PTP driver through the guest's real USB stack; then attaches `jemput sim
 //! uru4000` and captures a finger with jemput's U.are.U driver the same way. About 40 seconds.
 //!
-//! Without QEMU, gphoto2, a static busybox or the kernel package the script exits 77 and this test
-//! prints "skipped: <why>" straight to the terminal (past the test harness's capture), so a
-//! skipped tier is never a silent pass. `JEMPUT_VM=0` skips it on purpose.
+//! Without QEMU, gphoto2, a static busybox or the kernel package the script exits 77 with
+//! "skipped: needs <what> (<how>)", and this test is skipped with a `SKIPPED` line on stderr
+//! (jemput-testkit: past the test harness's capture), or fails under `JEMPUT_REQUIRE_PEERS=1` (as
+//! in CI), so a skipped tier is never a silent pass; the same for the vivid part without v4l2-ctl.
+//! `JEMPUT_VM=0` skips it on purpose.
 //!
 //! Serial oracles (servm): the kernel's `wacom_w8001` decodes `jemput sim isdv4` on the guest's
 //! ttyS1 and must agree with `jemput capture signature` on the same script (`w8001-*`); `ftdi_sio`
@@ -43,7 +45,9 @@ fn ptp_model_over_usbip_captures_with_gphoto2_and_jemput_in_a_vm() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(77) {
-        say(&format!("vm tier {}", stdout.trim()));
+        let (needs, how) = needs_and_how(&stdout, "skipped: needs ")
+            .unwrap_or_else(|| panic!("run.sh exited 77 without saying what it needs:\n{stdout}"));
+        jemput_testkit::missing(&needs, &how);
         return;
     }
     assert!(
@@ -80,6 +84,39 @@ fn ptp_model_over_usbip_captures_with_gphoto2_and_jemput_in_a_vm() {
     {
         say(&format!("vm tier: {line}"));
     }
+}
+
+/// From run.sh's line `<prefix><what> (<how to install it>)`: what and how.
+fn needs_and_how(stdout: &str, prefix: &str) -> Option<(String, String)> {
+    let rest = stdout.lines().find_map(|l| l.strip_prefix(prefix))?;
+    let (needs, how) = rest.strip_suffix(')')?.split_once(" (")?;
+    Some((needs.to_string(), how.to_string()))
+}
+
+#[test]
+fn run_sh_says_what_it_lacks_and_how_to_install_it_when_it_skips() {
+    // The line the VM test turns into its SKIPPED line: QEMU hidden, the script stops at once.
+    let out = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vm/run.sh"))
+        .env("JEMPUT_TEST_HIDE_PEERS", "qemu-system-x86_64")
+        .output()
+        .expect("bash runs tests/vm/run.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(77), "{stdout}");
+    let (needs, how) = needs_and_how(&stdout, "skipped: needs ").expect("a skip line");
+    assert_eq!(needs, "qemu-system-x86_64");
+    assert!(how.starts_with("apt-get install qemu-system-x86 "), "{how}");
+    assert_eq!(
+        needs_and_how(
+            "RESULT attach pass\nskipped: vivid part needs v4l2-ctl (apt-get install v4l-utils)\n",
+            "skipped: vivid part needs "
+        ),
+        Some(("v4l2-ctl".into(), "apt-get install v4l-utils".into()))
+    );
+    assert_eq!(
+        needs_and_how("skipped: for no reason", "skipped: needs "),
+        None
+    );
 }
 
 /// The recordings' checks on the traces this run recorded (run.sh saved them because
@@ -121,11 +158,10 @@ fn check_this_runs_traces(dir: &std::path::Path) {
 /// failed as busy naming it, and jemput's V4L2 driver took a still that decodes here, on the host, as a 640 × 480 image of vivid's test pattern (many
 /// colours, not a blank frame). Skipped, and said so, when the host has no v4l2-ctl.
 fn check_vivid(stdout: &str, jpeg: &std::path::Path) {
-    if let Some(line) = stdout
-        .lines()
-        .find(|l| l.starts_with("skipped: vivid part"))
-    {
-        say(&format!("vm tier: {line}"));
+    if stdout.contains("skipped: vivid part") {
+        let (needs, how) = needs_and_how(stdout, "skipped: vivid part needs ")
+            .unwrap_or_else(|| panic!("the vivid part skipped without saying why:\n{stdout}"));
+        jemput_testkit::missing(&format!("{needs} for the vivid part"), &how);
         return;
     }
     for check in [

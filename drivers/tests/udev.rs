@@ -86,25 +86,41 @@ fn the_grammar_check_rejects_what_udev_rejects() {
     }
 }
 
-/// `udevadm verify` (systemd ≥ 253) when the machine has it; Debian 12's udev 252 does not, and
-/// the grammar check above stands in for it there.
+/// A `udevadm` that has `verify` (systemd 253 or later): `JEMPUT_UDEVADM`, else the system's,
+/// else the one `scripts/install-test-peers` unpacks from bookworm-backports into
+/// /opt/jemput-test/udevadm (Debian 12's own udev, 252, has no `verify`).
+fn udevadm_with_verify() -> Option<std::path::PathBuf> {
+    let candidates = match std::env::var_os("JEMPUT_UDEVADM") {
+        Some(p) => vec![std::path::PathBuf::from(p)],
+        None => jemput_testkit::find_program("udevadm")
+            .into_iter()
+            .chain([std::path::PathBuf::from("/opt/jemput-test/udevadm/udevadm")])
+            .collect(),
+    };
+    candidates.into_iter().find(|u| {
+        !jemput_testkit::hidden("udevadm")
+            && Command::new(u)
+                .args(["verify", "--help"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// systemd's own check of the rules file, `udevadm verify`, beside the grammar check above.
 #[test]
-fn udevadm_verify_accepts_the_rules_when_available() {
-    let has_verify = Command::new("udevadm")
-        .args(["verify", "--help"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_verify {
-        eprintln!(
-            "SKIPPED udevadm verify: no `udevadm verify` here (needs systemd/udev >= 253); \
-             the grammar check covers the syntax"
+fn udevadm_verify_accepts_the_rules() {
+    let Some(udevadm) = udevadm_with_verify() else {
+        jemput_testkit::missing(
+            "`udevadm verify` (systemd/udev 253 or later; Debian 12 has 252)",
+            "scripts/install-test-peers unpacks bookworm-backports' udevadm into \
+             /opt/jemput-test/udevadm, or set JEMPUT_UDEVADM",
         );
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(udev::FILE_NAME);
     std::fs::write(&file, udev::rules()).unwrap();
-    let out = Command::new("udevadm")
+    let out = Command::new(&udevadm)
         .args(["verify", "--resolve-names=never"])
         .arg(&file)
         .output()

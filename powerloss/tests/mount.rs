@@ -1,4 +1,7 @@
 //! The power-loss filesystem mounted through FUSE: what survives a cut and what does not.
+//!
+//! Needs FUSE (`/dev/fuse`, and root or `fusermount3`); without it every test here is skipped with a
+//! `SKIPPED` line on stderr, or fails under `JEMPUT_REQUIRE_PEERS=1` (as in CI).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -39,6 +42,9 @@ fn cut_and_remount(disk: &RemoteDisk, m: RemoteMounted, tear: Tear) -> RemoteMou
 
 #[test]
 fn written_not_synced_vanishes_synced_stays() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
@@ -62,6 +68,9 @@ fn written_not_synced_vanishes_synced_stays() {
 
 #[test]
 fn after_a_cut_every_operation_fails_until_remounted() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
@@ -78,6 +87,9 @@ fn after_a_cut_every_operation_fails_until_remounted() {
 
 #[test]
 fn a_rename_without_a_directory_fsync_is_undone() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
@@ -105,6 +117,9 @@ fn a_rename_without_a_directory_fsync_is_undone() {
 
 #[test]
 fn a_new_directory_needs_its_parent_synced() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
@@ -121,6 +136,9 @@ fn a_new_directory_needs_its_parent_synced() {
 
 #[test]
 fn a_torn_write_keeps_a_prefix() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
@@ -142,6 +160,9 @@ fn a_torn_write_keeps_a_prefix() {
 
 #[test]
 fn an_armed_cut_fires_on_the_nth_change() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
@@ -162,6 +183,9 @@ fn an_armed_cut_fires_on_the_nth_change() {
 
 #[test]
 fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
@@ -228,6 +252,9 @@ fn sqlite_in_wal_mode_keeps_every_committed_transaction() {
 
 #[test]
 fn a_server_that_stops_answering_is_killed_and_the_client_gets_an_error_not_a_hang() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // The server is frozen (SIGSTOP) while the test writes to a file open on its mount: the
     // write waits on the kernel for an answer that never comes. The watchdog's deadline aborts
     // the connection and kills the server, so the write fails and the mount is detached. (A
@@ -284,6 +311,9 @@ fn a_server_that_stops_answering_is_killed_and_the_client_gets_an_error_not_a_ha
 
 #[test]
 fn dropping_the_disk_unmounts_and_ends_the_server() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     let t = tempfile::tempdir().unwrap();
     let disk = start();
     let m = disk.mount(t.path()).unwrap();
@@ -303,6 +333,9 @@ fn dropping_the_disk_unmounts_and_ends_the_server() {
 
 #[test]
 fn a_mount_still_in_use_is_detached_not_left_behind() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // A file held open on the mount (as a hub left running would) makes the unmount fail; the
     // mount is then detached lazily rather than left behind once the disk is dropped.
     let t = tempfile::tempdir().unwrap();

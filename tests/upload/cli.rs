@@ -7,7 +7,9 @@ use super::peer::{free_port, TusPeer};
 
 #[test]
 fn jemput_upload_json_reports_each_packet_and_queue_says_uploaded_no_receipt() {
-    let peer = TusPeer::start();
+    let Some(peer) = TusPeer::start() else {
+        return;
+    };
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
     seal_one(&home);

@@ -2,9 +2,11 @@
 //! with `@tus/file-store`), through a proxy that cuts the connection mid-chunk, and against a small
 //! fake hub that signs receipts (good or forged) and injects `409`, `460`, `413` and `401`.
 //!
-//! The Node.js peer is required, not optional: install it with
-//! `npm install --prefix /opt/jemput-test @tus/server@2.4.5 @tus/file-store@2.1.1`
-//! (or point `JEMPUT_TUS_NODE_MODULES` at another `node_modules`).
+//! The Node.js peer (Node.js 20.19 or later, and
+//! `npm install --prefix /opt/jemput-test @tus/server@2.4.5 @tus/file-store@2.1.1`, which
+//! `scripts/install-test-peers` does; or point `JEMPUT_TUS_NODE_MODULES` at another
+//! `node_modules`): without it the tests against it are skipped with a `SKIPPED` line on stderr,
+//! or fail under `JEMPUT_REQUIRE_PEERS=1` (as in CI).
 
 #[path = "../common/mod.rs"]
 mod common;

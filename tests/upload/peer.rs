@@ -5,25 +5,45 @@ use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-fn node_modules() -> PathBuf {
+/// The `node_modules` with `@tus/server` and `@tus/file-store`, or None with the test skipped
+/// visibly (failed under `JEMPUT_REQUIRE_PEERS=1`) when it or Node.js >= 20.19 is missing.
+#[track_caller]
+fn node_modules() -> Option<PathBuf> {
+    const INSTALL_NODE: &str = "Node.js 20.19 or later from nodejs.org or NodeSource";
     let dir = std::env::var_os("JEMPUT_TUS_NODE_MODULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/opt/jemput-test/node_modules"));
-    let node = Command::new("node").arg("--version").output();
-    let ok = matches!(&node, Ok(o) if o.status.success());
-    assert!(
-        ok,
-        "the tus interop tests need Node.js >= 20.19 on PATH (apt-get install nodejs npm)"
+    if !jemput_testkit::program("node", INSTALL_NODE) {
+        return None;
+    }
+    let out = Command::new("node")
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("node does not start: {e}"));
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let numbers: Vec<u32> = version
+        .trim_start_matches('v')
+        .split('.')
+        .map_while(|n| n.parse().ok())
+        .collect();
+    if numbers.len() < 2 || (numbers[0], numbers[1]) < (20, 19) {
+        jemput_testkit::missing(
+            &format!("Node.js 20.19 or later (this is {version})"),
+            INSTALL_NODE,
+        );
+        return None;
+    }
+    let install = format!(
+        "npm install --prefix {} @tus/server@2.4.5 @tus/file-store@2.1.1, or \
+         scripts/install-test-peers, or set JEMPUT_TUS_NODE_MODULES to a node_modules that has them",
+        dir.parent().unwrap_or(Path::new(".")).display(),
     );
     for pkg in ["@tus/server", "@tus/file-store"] {
-        assert!(
-            dir.join(pkg).join("package.json").is_file(),
-            "the tus interop tests need {pkg} in {}: run `npm install --prefix {} @tus/server@2.4.5 @tus/file-store@2.1.1`, or set JEMPUT_TUS_NODE_MODULES to a node_modules that has them",
-            dir.display(),
-            dir.parent().unwrap_or(Path::new(".")).display(),
-        );
+        if !jemput_testkit::file(pkg, &dir.join(pkg).join("package.json"), &install) {
+            return None;
+        }
     }
-    dir
+    Some(dir)
 }
 
 pub fn free_port() -> u16 {
@@ -43,8 +63,11 @@ pub struct TusPeer {
 }
 
 impl TusPeer {
-    pub fn start() -> TusPeer {
-        let modules = node_modules();
+    /// Starts the server, or returns None with the test skipped visibly when Node.js or the tus
+    /// packages are missing (the caller returns).
+    #[track_caller]
+    pub fn start() -> Option<TusPeer> {
+        let modules = node_modules()?;
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("tus-server.mjs");
         std::fs::copy(
@@ -73,12 +96,12 @@ impl TusPeer {
             format!("LISTENING {port}"),
             "@tus/server did not start"
         );
-        TusPeer {
+        Some(TusPeer {
             child,
             port,
             files,
             _dir: dir,
-        }
+        })
     }
 
     pub fn endpoint(&self) -> String {

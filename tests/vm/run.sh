@@ -6,12 +6,12 @@
 # second server) driven by jemput's uru4000 driver the same way.
 #
 # Needs only Debian packages: qemu-system-x86, busybox-static, gphoto2, cpio, xz-utils, and the
-# kernel package linux-image-6.1.0-<N>-amd64 fetched with `apt-get download` (.ci/run puts it in
+# kernel package linux-image-6.1.0-<N>-amd64 fetched with `apt-get download` (scripts/install-test-peers puts it in
 # /opt/jemput-test/vm). No KVM: TCG (`-accel tcg,thread=multi`), the uncompressed vmlinux booted
 # through its PVH entry (≈ 5 s).
 #
-# Exit status: 0 every check passed; 77 skipped (a prerequisite is missing; the reason is printed
-# as "skipped: …"); anything else failed. Result lines on stdout:
+# Exit status: 0 every check passed; 77 skipped (a prerequisite is missing; printed as
+# "skipped: needs <what> (<how to install it>)"); anything else failed. Result lines on stdout:
 #   RESULT <check> pass|fail <detail>
 #   BENCH <tool> initiate_to_photo_ms=<n> command_ms=<n>
 #
@@ -37,26 +37,34 @@ jemput="${JEMPUT_BIN:-$target/debug/jemput}"
 cache="${JEMPUT_VM_CACHE:-$target/vm-cache}"
 timeout_s="${JEMPUT_VM_TIMEOUT:-300}"
 
+# skip WHAT HOW: the tier cannot run here for want of WHAT, which HOW installs.
 skip() {
-  echo "skipped: $*"
+  echo "skipped: needs $1 ($2)"
   exit 77
 }
 
+# have TOOL: TOOL is on PATH, and JEMPUT_TEST_HIDE_PEERS (a comma-separated list, as for the
+# tests' own peers) does not name it.
+have() {
+  case ",${JEMPUT_TEST_HIDE_PEERS:-}," in *",$1,"*) return 1 ;; esac
+  command -v "$1" >/dev/null
+}
+
 for tool in qemu-system-x86_64 gphoto2 cpio xz gzip ldd; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (apt-get install qemu-system-x86 gphoto2 cpio xz-utils)"
+  have "$tool" || skip "$tool" "apt-get install qemu-system-x86 gphoto2 cpio xz-utils, or scripts/install-test-peers"
 done
 busybox=""
 for b in /bin/busybox /usr/bin/busybox; do
   if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then busybox="$b"; break; fi
 done
-[ -n "$busybox" ] || skip "no static busybox (apt-get install busybox-static)"
-[ -x "$jemput" ] || skip "no jemput binary at $jemput (cargo build, or set JEMPUT_BIN)"
+[ -n "$busybox" ] || skip "a static busybox" "apt-get install busybox-static"
+[ -x "$jemput" ] || skip "a jemput binary at $jemput" "cargo build, or set JEMPUT_BIN"
 
 deb="${JEMPUT_VM_KERNEL_DEB:-}"
 if [ -z "$deb" ]; then
   deb="$(ls -1 "$cache"/linux-image-6.1.0-*-amd64_*.deb /opt/jemput-test/vm/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | sort -V | tail -n 1 || true)"
 fi
-[ -n "$deb" ] && [ -f "$deb" ] || skip "no Debian kernel package: run 'apt-get download linux-image-6.1.0-<N>-amd64' (N from 'apt-cache depends linux-image-amd64') into /opt/jemput-test/vm or set JEMPUT_VM_KERNEL_DEB"
+[ -n "$deb" ] && [ -f "$deb" ] || skip "the Debian kernel package linux-image-6.1.0-<N>-amd64" "scripts/install-test-peers downloads it into /opt/jemput-test/vm, or set JEMPUT_VM_KERNEL_DEB"
 
 # ---- servm: serial oracles (begin) ----------------------------------------------------------
 # The kernel's own serial drivers as oracles of jemput's serial device models:
@@ -73,9 +81,9 @@ fi
 servm_check_tools() {
   local tool
   for tool in inputattach udevadm; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed (apt-get install inputattach udev)"
+    have "$tool" || skip "$tool" "apt-get install inputattach udev, or scripts/install-test-peers"
   done
-  [ -f /usr/lib/udev/rules.d/60-serial.rules ] || skip "no /usr/lib/udev/rules.d/60-serial.rules (apt-get install udev)"
+  [ -f /usr/lib/udev/rules.d/60-serial.rules ] || skip "/usr/lib/udev/rules.d/60-serial.rules" "apt-get install udev"
 }
 
 # The guest's extra modules (loaded by the servm block of guest-init.sh, not at boot, so that
@@ -272,7 +280,7 @@ servm_initramfs # servm: serial oracles
 # Without v4l2-ctl the part is skipped, and says so on stdout.
 vivid_modules="mc videodev videobuf2-common videobuf2-v4l2 rc-core cec v4l2-dv-timings v4l2-tpg videobuf2-memops videobuf2-dma-contig videobuf2-vmalloc vivid"
 vivid_enabled=""
-if command -v v4l2-ctl >/dev/null; then
+if have v4l2-ctl; then
   vivid_enabled=1
   : >"$fs/etc/modules.vivid"
   for m in $vivid_modules; do
@@ -286,7 +294,7 @@ if command -v v4l2-ctl >/dev/null; then
     [ -e "$fs/bin/$applet" ] || ln -s busybox "$fs/bin/$applet"
   done
 else
-  echo "skipped: vivid part (v4l2-ctl is not installed: apt-get install v4l-utils)"
+  echo "skipped: vivid part needs v4l2-ctl (apt-get install v4l-utils, or scripts/install-test-peers)"
 fi
 # ---- vivid (V4L2) part: end --------------------------------------------------------------------
 cp "$here/guest-init.sh" "$fs/init"

@@ -218,13 +218,16 @@ mod tests {
 
     #[test]
     fn listing_works_or_fails_cleanly_without_a_usb_stack() {
+        // Either outcome is checked: a listing where the machine has a USB bus, a clear error
+        // value (not a panic) where it has none, as in a CI container. A recorded device is
+        // listed through this code under umockdev in tests/devices_cli.rs.
         match list_devices(|_, _, _| true) {
             Ok(found) => {
                 for d in found {
                     assert!(d.devnode.starts_with("/dev/bus/usb"), "{d:?}");
                 }
             }
-            Err(e) => eprintln!("skipped: libusb unavailable here: {e}"),
+            Err(e) => crate::usb::rusb_link::tests::assert_no_usb_stack(&e),
         }
     }
 }

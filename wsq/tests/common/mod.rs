@@ -84,22 +84,14 @@ elif cmd == "decode-all":
         print(im.size[0], im.size[1])
 "#;
 
-/// NBIS through the Python `wsq` package, or the reason it cannot run here.
-pub fn nbis() -> Result<(), String> {
-    match Command::new("python3")
-        .args(["-c", "import wsq, PIL"])
-        .output()
-    {
-        Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(format!(
-            "python3 cannot import wsq/PIL ({}); install with `pip install wsq`",
-            String::from_utf8_lossy(&o.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        )),
-        Err(e) => Err(format!("python3 not runnable: {e}")),
-    }
+/// Whether NBIS is here, through the Python `wsq` package (a Pillow plugin); without it the
+/// calling test is skipped visibly (fails under `JEMPUT_REQUIRE_PEERS=1`).
+#[track_caller]
+pub fn nbis() -> bool {
+    jemput_testkit::python_modules(
+        &["wsq", "PIL"],
+        "python3 -m pip install wsq, or scripts/install-test-peers",
+    )
 }
 
 fn peer(args: &[&str]) -> String {
