@@ -1241,6 +1241,9 @@ fn receipt_power_loss_run(
 #[test]
 fn power_cuts_aimed_at_the_hubs_completion_and_receipt_signing_keep_no_receipt_without_its_packet()
 {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // Targeted: the hub is held at a point of its completion path (packet verified, receipt
     // signed, packet moved into place, receipt committed) and the power is cut there or a few
     // operations later; see receipt_power_loss_run.
@@ -1259,6 +1262,9 @@ fn power_cuts_aimed_at_the_hubs_completion_and_receipt_signing_keep_no_receipt_w
 
 #[test]
 fn negative_control_a_skipped_hub_fsync_is_seen_by_the_aimed_cuts() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
     // The same targeted run with the fsync of `packets/` after a verified packet is moved in
     // skipped (JEMPUT_TEST_SKIP_FSYNC=hub-packets-dir): a cut at or after the receipt's commit
     // then leaves a receipt whose packet file is gone, and the checks must say so.
