@@ -219,6 +219,20 @@ fn holds_what_the_review_showed(visit: &serde_json::Value, shown: &serde_json::V
     );
 }
 
+/// Message `id` of the station's Fluent file `file` in `lang`, its `{ $device }` the scanner's
+/// name there (read from the files the binary embeds, so the scenario checks their words).
+fn scanner_problem(lang: &str, file: &str, id: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("station/i18n/{lang}/{file}"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let message = |id: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{id} = ")))
+            .unwrap_or_else(|| panic!("{id} in {}", path.display()))
+            .to_string()
+    };
+    message(id).replace("{ $device }", &message("problem-role-scanner"))
+}
+
 /// Width and height of a PNG file (its IHDR chunk).
 fn png_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -516,6 +530,46 @@ fn a_whole_visit_by_keyboard_alone_from_unlock_to_the_hubs_receipt() {
         "W1-keyboard-pengecualian",
         "W2-keyboard-periksa",
         "W3-keyboard-unggah",
+    ] {
+        assert_eq!(
+            png_size(&shots.join(format!("{name}.png"))),
+            (1366, 768),
+            "{name}"
+        );
+    }
+}
+
+/// Issue 14's test (3): a device fault in the middle of a capture. The trainer's control on the
+/// device panel pulls the scanner model's cable; "Ambil sidik jari" then shows problems.ftl's
+/// Indonesian words for an unplugged scanner (never the English ones), the face and the fingers
+/// already taken stay, and once the scanner is plugged in again the retry captures the finger
+/// (`device_fault.mjs`).
+#[test]
+fn a_scanner_unplugged_mid_capture_is_said_in_indonesian_in_chromium_and_the_retry_works() {
+    let ui = Ui::start();
+    let shots = screenshots();
+    let id = scanner_problem("id", "problems.ftl", "problem-unplugged");
+    let en = scanner_problem("en", "problems.ftl", "problem-unplugged");
+    assert!(
+        id.starts_with("Pemindai sidik jari tidak terhubung."),
+        "{id}"
+    );
+    let done = ui.scenario(
+        "device_fault.mjs",
+        &[
+            &ui.url,
+            TRAINING_PASSPHRASE,
+            shots.to_str().unwrap(),
+            &id,
+            &en,
+        ],
+    );
+    eprintln!("device_fault: {done}");
+    for name in [
+        "F1-cabut-pemindai",
+        "F2-gangguan-pemindai",
+        "F3-colokkan-lagi",
+        "F4-jari-03-diambil",
     ] {
         assert_eq!(
             png_size(&shots.join(format!("{name}.png"))),

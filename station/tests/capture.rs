@@ -90,7 +90,7 @@ fn score_after(html: &str, from: &str) -> u8 {
 #[test]
 fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() {
     let r = start_with(Duration::from_secs(600), |s| {
-        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
     });
     let (cookie, csrf, face) = start_visit(&r);
     let id = face.split('/').nth(2).unwrap().to_string();
@@ -340,6 +340,18 @@ fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() 
 fn without_a_device_the_step_says_so_with_a_retry_and_an_exception_still_moves_on() {
     let r = start_with(Duration::from_secs(600), |s| s);
     let (cookie, csrf, face) = start_visit(&r);
+    // The trainer's unplug is for the device models only: absent here.
+    let a = post(
+        r.addr,
+        "/devices/trouble",
+        &cookie,
+        "",
+        &format!("csrf={csrf}&role=scanner&action=unplug"),
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(!page(&r, &cookie, "/devices")
+        .body
+        .contains("Simulasikan gangguan"));
     // The language switch on a step page comes back to the step.
     let p = page(&r, &cookie, &face);
     assert!(
@@ -440,7 +452,7 @@ impl DeviceSource for UnpluggedOnce {
     ) -> Opened {
         use jemput_drivers::ef01::{Fault, ModelOptions};
         use jemput_drivers::registry::{self, OpenOptions};
-        let mut opened = SimDevices { realtime: false }.open(home, visit, face);
+        let mut opened = SimDevices::new(false).open(home, visit, face);
         let n = self.opens.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if n == 0 {
             let model = ModelOptions {
@@ -521,10 +533,124 @@ fn a_scanner_unplugged_mid_capture_is_said_in_indonesian_and_the_retry_opens_it_
     ));
 }
 
+/// The trainer's control on the device panel (`--sim` only): the scanner model unplugged in the
+/// middle of the next capture says so in Indonesian, nothing captured before is lost, it stays
+/// out on a retry until it is plugged in again, and then the finger is captured.
+#[test]
+fn a_trainer_unplugs_the_scanner_mid_capture_from_the_panel_and_plugs_it_in_again() {
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let capture = |path: &str| {
+        post(
+            r.addr,
+            &format!("{path}/capture"),
+            &cookie,
+            "",
+            &format!("csrf={csrf}"),
+        )
+    };
+    let trouble = |role: &str, action: &str| {
+        post(
+            r.addr,
+            "/devices/trouble",
+            &cookie,
+            "",
+            &format!("csrf={csrf}&role={role}&action={action}"),
+        )
+    };
+    let alert_of = |body: &str| {
+        let alert = &body[body.find("role=\"alert\"").expect("an alert")..];
+        alert[..alert.find("</div>").unwrap()].to_string()
+    };
+    page(&r, &cookie, &face);
+    assert_eq!(capture(&face).status, 303);
+    let finger = format!("/visit/{id}/step/finger-01");
+    page(&r, &cookie, &finger);
+    // The panel offers the control for the camera, scanner and pad, not the GPS receiver.
+    let d = page(&r, &cookie, "/devices");
+    assert!(d.body.contains("Simulasikan gangguan"), "{}", d.body);
+    assert!(
+        d.body
+            .contains("aria-label=\"Cabut kabel: Pemindai sidik jari\""),
+        "{}",
+        d.body
+    );
+    assert!(!d.body.contains("Cabut kabel: Penerima GPS"), "{}", d.body);
+    // The GPS receiver's model cannot be unplugged; a role or action it does not know is refused.
+    assert_eq!(trouble("gps", "unplug").status, 400);
+    assert_eq!(trouble("printer", "unplug").status, 400);
+    assert_eq!(trouble("scanner", "explode").status, 400);
+    // Without the CSRF token: refused like every other state change.
+    let no_csrf = post(
+        r.addr,
+        "/devices/trouble",
+        &cookie,
+        "",
+        "role=scanner&action=unplug",
+    );
+    assert_eq!(no_csrf.status, 403);
+
+    let a = trouble("scanner", "unplug");
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.header("location").as_deref(), Some("/devices"));
+    let d = page(&r, &cookie, "/devices");
+    assert!(
+        d.body
+            .contains("Akan tercabut di tengah pengambilan berikutnya."),
+        "{}",
+        d.body
+    );
+    let a = capture(&finger);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let alert = alert_of(&a.body);
+    assert!(
+        alert.contains("Pemindai sidik jari tidak terhubung. Colokkan kabel USB-nya"),
+        "{alert}"
+    );
+    assert!(alert.contains(">Coba lagi</button>"), "{alert}");
+    // Nothing captured before is lost; nothing of the finger recorded.
+    let v = draft(&r.home);
+    assert!(matches!(v.captures.face, Some(Slot::Captured(_))), "{v:?}");
+    assert!(v.captures.fingers.is_empty(), "{:?}", v.captures.fingers);
+    // Still out: a retry before plugging it in again says the same.
+    let a = capture(&finger);
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        alert_of(&a.body).contains("Pemindai sidik jari tidak terhubung."),
+        "{}",
+        a.body
+    );
+    let d = page(&r, &cookie, "/devices");
+    assert!(d.body.contains("Tercabut (latihan)."), "{}", d.body);
+    assert!(
+        d.body
+            .contains("aria-label=\"Colokkan lagi: Pemindai sidik jari\""),
+        "{}",
+        d.body
+    );
+    // Plugged in again: the retry captures the finger and goes on.
+    assert_eq!(trouble("scanner", "replug").status, 303);
+    let a = capture(&finger);
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(
+        a.header("location"),
+        Some(format!("/visit/{id}/step/finger-02"))
+    );
+    let v = draft(&r.home);
+    assert!(matches!(v.captures.face, Some(Slot::Captured(_))));
+    assert!(matches!(
+        v.captures.fingers.get(&FingerPosition::new(1).unwrap()),
+        Some(Slot::Captured(_))
+    ));
+}
+
 #[test]
 fn a_document_only_visit_takes_its_document_photos_with_the_camera() {
     let r = start_with(Duration::from_secs(600), |s| {
-        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
     });
     let cookie = login(&r);
     let host = r.addr.to_string();
@@ -625,7 +751,7 @@ fn a_document_only_visit_takes_its_document_photos_with_the_camera() {
 fn each_attempt_is_streamed_to_the_browser_as_it_is_scored_and_stopping_ends_the_stream() {
     use std::io::{BufRead, BufReader, Write};
     let r = start_with(Duration::from_secs(600), |s| {
-        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
     });
     let (cookie, csrf, face) = start_visit(&r);
     let id = face.split('/').nth(2).unwrap().to_string();

@@ -58,6 +58,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(capture::attempt_image),
         )
         .route("/devices", get(live::panel))
+        .route("/devices/trouble", post(live::trouble))
         .route("/events", get(live::events))
         .route("/lang", post(lang))
         .route("/assets/{name}", get(crate::assets::serve))
