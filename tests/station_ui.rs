@@ -217,6 +217,16 @@ fn holds_what_the_review_showed(visit: &serde_json::Value, shown: &serde_json::V
         shown["signature"], visit["captures"]["signature"]["quality"]["score"],
         "{shown}"
     );
+    // The attempts the review showed: the retries the packet keeps, plus the one kept.
+    for (code, attempts) in shown["attempts"].as_object().expect("attempts shown") {
+        let n: u32 = code.parse().unwrap();
+        let slot = &visit["captures"]["fingers"][n.to_string()];
+        assert_eq!(
+            attempts.as_u64(),
+            slot["retries"].as_u64().map(|r| r + 1),
+            "finger {code}: {slot}"
+        );
+    }
 }
 
 /// Message `id` of the station's Fluent file `file` in `lang`, its `{ $device }` the scanner's
@@ -258,11 +268,47 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
     // list with a NIK warning confirmed, who refuses.
     let visits = ui.scenario("visit_start.mjs", &[&ui.url, TRAINING_PASSPHRASE, dir]);
     assert!(visits["warnings"].as_u64().unwrap() >= 1, "{visits}");
-    // The capture steps on the device models: face, ten fingers (one retry, one exception),
-    // signature; part of it by keyboard.
+    // Issue 14's scenario (1) in one run: the capture steps on the device models (face, ten
+    // fingers with one retry and one exception, signature; part of it by keyboard), review,
+    // seal, upload to the training hub; the packet, opened with the office identity, holds what
+    // the pages showed.
     let captured = ui.scenario("visit_capture.mjs", &[&ui.url, TRAINING_PASSPHRASE, dir]);
+    eprintln!("visit_capture: {captured}");
     assert!(captured["checks"].as_u64().unwrap() >= 5, "{captured}");
     assert!(captured["strokes"].as_u64().unwrap() >= 1, "{captured}");
+    assert!(
+        captured["receipt"]
+            .as_str()
+            .unwrap()
+            .contains("Diterima kantor"),
+        "{captured}"
+    );
+    // The one retry: the right index took two attempts, every other finger one.
+    assert_eq!(captured["attempts"]["02"], 2, "{captured}");
+    let packet_id = captured["packet_id"].as_str().unwrap();
+    let queue: serde_json::Value =
+        serde_json::from_str(&jemput(&ui.training.join("kit"), &["queue", "--json"])).unwrap();
+    let entry = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["packet_id"] == packet_id)
+        .unwrap_or_else(|| panic!("{packet_id} not in {queue}"));
+    assert_eq!(entry["state"], "acknowledged", "{entry}");
+    let opened = open_packet(&ui.training, packet_id);
+    let visit = &opened["manifest"]["visit"];
+    assert_eq!(visit["id"], captured["visit"], "{captured}");
+    assert_eq!(visit["resident"]["name"], "Warga Contoh 3");
+    assert_eq!(captured["resident"], "Warga Contoh 3", "{captured}");
+    assert_eq!(
+        visit["captures"]["face"]["status"], "captured",
+        "{}",
+        visit["captures"]["face"]
+    );
+    holds_what_the_review_showed(visit, &captured);
+    // The scores the finger steps showed on the hand are the review's (the scenario checks) and
+    // so the packet's.
+    assert_eq!(captured["kept"].as_object().unwrap().len(), 9, "{captured}");
     for name in [
         "01-buka-kunci",
         "02-kata-sandi-salah",
@@ -283,6 +329,8 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
         "17-tanda-tangan",
         "18-sepuluh-jari",
         "19-perangkat",
+        "19a-periksa",
+        "19b-unggah",
     ] {
         assert_eq!(
             png_size(&shots.join(format!("{name}.png"))),
