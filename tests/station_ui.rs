@@ -60,8 +60,13 @@ struct Ui {
 impl Ui {
     /// `jemput ui --sim --no-browser --json` on a home with no kit, on a free port.
     fn start() -> Ui {
+        Ui::start_with(&[])
+    }
+
+    /// [`Ui::start`] with more arguments (`--realtime`).
+    fn start_with(more: &[&str]) -> Ui {
         let home = tempfile::tempdir().unwrap();
-        let (child, url, named) = Ui::spawn(&home.path().join("none-yet"));
+        let (child, url, named) = Ui::spawn(&home.path().join("none-yet"), more);
         let training = named
             .recv_timeout(Duration::from_secs(10))
             .expect("`jemput ui --sim` names its training kit");
@@ -76,7 +81,7 @@ impl Ui {
     /// `jemput ui --sim` again on the kit of `training` (a training kit whose first station
     /// was killed, so nothing removed it): the kit exists, so `--sim` only starts the models.
     fn restart_on(training: &Path) -> Ui {
-        let (child, url, _) = Ui::spawn(&training.join("kit"));
+        let (child, url, _) = Ui::spawn(&training.join("kit"), &[]);
         Ui {
             child,
             url,
@@ -87,7 +92,7 @@ impl Ui {
 
     /// Starts `jemput --home HOME ui --sim --no-browser --json` on a free port; its URL, and
     /// where its note naming a training kit (if it makes one) arrives.
-    fn spawn(home: &Path) -> (Child, String, std::sync::mpsc::Receiver<PathBuf>) {
+    fn spawn(home: &Path, more: &[&str]) -> (Child, String, std::sync::mpsc::Receiver<PathBuf>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_jemput"))
             .args(["--home"])
             .arg(home)
@@ -99,6 +104,7 @@ impl Ui {
                 "--listen",
                 "127.0.0.1:0",
             ])
+            .args(more)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -619,6 +625,50 @@ fn a_scanner_unplugged_mid_capture_is_said_in_indonesian_in_chromium_and_the_ret
         "F3-colokkan-lagi",
         "F4-jari-03-diambil",
     ] {
+        assert_eq!(
+            png_size(&shots.join(format!("{name}.png"))),
+            (1366, 768),
+            "{name}"
+        );
+    }
+}
+
+/// Issue 14's "the trace drawn live as the resident signs": with the models at device speed
+/// (`--realtime`), the signature step's live trace gains points from the pad's samples while the
+/// capture request still runs, and the kept trace shows when it ends (`signature_live.mjs`).
+#[test]
+fn the_signature_is_drawn_live_in_chromium_while_the_resident_writes() {
+    let ui = Ui::start_with(&["--realtime"]);
+    let shots = screenshots();
+    // A visit with every capture already there (the synthetic filler); its signature is taken
+    // again on the pad model.
+    let made: serde_json::Value = serde_json::from_str(&jemput(
+        &ui.training.join("kit"),
+        &[
+            "visit",
+            "new",
+            "--worklist",
+            "DEMO-002",
+            "--synthetic",
+            "--consent",
+            "resident",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let visit_id = made["visit_id"].as_str().unwrap();
+    let done = ui.scenario(
+        "signature_live.mjs",
+        &[
+            &ui.url,
+            TRAINING_PASSPHRASE,
+            shots.to_str().unwrap(),
+            visit_id,
+        ],
+    );
+    eprintln!("signature_live: {done}");
+    assert!(done["most"].as_u64().unwrap() >= 10, "{done}");
+    for name in ["S1-tanda-tangan-langsung", "S2-tanda-tangan-disimpan"] {
         assert_eq!(
             png_size(&shots.join(format!("{name}.png"))),
             (1366, 768),

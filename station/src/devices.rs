@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use fluent_bundle::FluentArgs;
 use jemput_core::imaging::face::FaceSettings;
 use jemput_core::visit::{FingerPosition, Visit};
-use jemput_kit::visit::attempt::AttemptEvent;
+use jemput_kit::visit::attempt::{AttemptEvent, PenSample};
 use jemput_kit::visit::face::context_of;
 use jemput_kit::visit::rig::SimRig;
 use jemput_kit::visit::{CaptureError, DeviceRole, SessionDevices, Step, StepKind};
@@ -305,6 +305,12 @@ pub enum Event {
         step: String,
         event: AttemptEvent,
     },
+    /// A pen sample of the signature being written, as the pad reports it (nothing is kept).
+    Pen {
+        visit: Uuid,
+        step: String,
+        sample: PenSample,
+    },
     /// The device panel changed (opened, busy, back, failed).
     Devices,
 }
@@ -372,7 +378,9 @@ impl Devices {
         Devices {
             source,
             held: Mutex::new(Held::default()),
-            events: tokio::sync::broadcast::channel(256).0,
+            // Room for the pen samples of a few seconds of writing (a pad reports 100-200 a
+            // second); a browser that falls further behind misses some points of the live trace.
+            events: tokio::sync::broadcast::channel(4096).0,
             attempts: Mutex::new(HashMap::new()),
             images: Mutex::new(HashMap::new()),
             closing: tokio::sync::watch::channel(false).0,
@@ -572,6 +580,15 @@ impl Devices {
             visit,
             step: step.id(),
             event: event.clone(),
+        });
+    }
+
+    /// Tells the browsers about a pen sample of the signature being written (nothing is kept).
+    pub fn pen(&self, visit: Uuid, step: Step, sample: &PenSample) {
+        let _ = self.events.send(Event::Pen {
+            visit,
+            step: step.id(),
+            sample: *sample,
         });
     }
 

@@ -823,3 +823,82 @@ fn each_attempt_is_streamed_to_the_browser_as_it_is_scored_and_stopping_ends_the
         "the stream ends when the station stops: {ended:?}"
     );
 }
+
+/// The signature drawn live: while the pad records, each pen sample goes to the browsers as a
+/// `pen` event (before the attempt's score), in the pad's units with its extent.
+#[test]
+fn the_pen_samples_of_a_signature_are_streamed_while_it_is_written() {
+    use std::io::{BufRead, BufReader, Write};
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let signature = format!("/visit/{id}/step/signature");
+    // The page has the live trace's place (drawn by capture.js).
+    let p = page(&r, &cookie, &signature);
+    assert!(p.body.contains("id=\"live-trace\""), "{}", p.body);
+    let mut events = std::net::TcpStream::connect(r.addr).unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        events,
+        "GET /events HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n",
+        r.addr
+    )
+    .unwrap();
+    let mut reader = BufReader::new(events);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let a = post(
+        r.addr,
+        &format!("{signature}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    // Every event up to the signature's first attempt.
+    let mut pens = Vec::new();
+    let mut kind = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if let Some(k) = line.strip_prefix("event: ") {
+            kind = k.trim().to_string();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            let v: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+            if v["step"] != "signature" {
+                continue;
+            }
+            match kind.as_str() {
+                "pen" => pens.push(v),
+                "attempt" => break,
+                _ => {}
+            }
+        }
+    }
+    let down = pens.iter().filter(|p| p["down"] == true).count();
+    assert!(
+        down >= 20,
+        "pen samples before the score: {} ({down} down)",
+        pens.len()
+    );
+    for p in &pens {
+        assert_eq!(p["visit"], id.as_str(), "{p}");
+        assert_eq!(p["attempt"], 1, "{p}");
+        let (w, h) = (p["w"].as_u64().unwrap(), p["h"].as_u64().unwrap());
+        assert!(w > 0 && h > 0, "{p}");
+        assert!(
+            p["x"].as_u64().unwrap() <= w && p["y"].as_u64().unwrap() <= h,
+            "{p}"
+        );
+    }
+}

@@ -101,3 +101,4 @@ attempt-forced = kept as forced (best attempt { $kept })
 attempt-exception = recorded as an exception
 attempt-refused = refused
 capture-attempt-image = Image of attempt { $n }
+signature-live = The signature as it is written

@@ -98,3 +98,4 @@ attempt-forced = disimpan paksa (percobaan terbaik { $kept })
 attempt-exception = dicatat sebagai pengecualian
 attempt-refused = ditolak
 capture-attempt-image = Gambar percobaan { $n }
+signature-live = Tanda tangan yang sedang ditulis

@@ -11,10 +11,12 @@
 //! is left. A face photo, a signature, a document photo, a finger kept as forced stay on their
 //! page so the operator sees the checks and decides to retake or go on.
 //!
+//! While the resident signs, each pen sample the pad reports goes to the browser too (`pen`
+//! events on `GET /events`), which draws the trace live; the page draws the kept trace from the
+//! draft when the signature is done (and without the script).
+//!
 //! Not here (the engine does not offer them): the images of the attempts a finger did not keep
-//! (only the kept one is saved, as WSQ), a proof photo beside a finger exception, and the pen
-//! trace drawn live while the resident signs (the pad driver hands the trace over when the
-//! signature is done; the page draws it then).
+//! (only the kept one is saved, as WSQ) and a proof photo beside a finger exception.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -209,6 +211,10 @@ struct Live<'a> {
 impl CaptureObserver for Live<'_> {
     fn attempt(&mut self, e: &AttemptEvent) {
         self.app.devices.attempt(self.visit, self.step, e);
+    }
+
+    fn pen(&mut self, sample: &jemput_kit::visit::attempt::PenSample) {
+        self.app.devices.pen(self.visit, self.step, sample);
     }
 
     fn finger_image(

@@ -108,8 +108,9 @@ pub async fn trouble(State(app): State<Arc<App>>, Form(f): Form<TroubleForm>) ->
     }
 }
 
-/// `GET /events`: `attempt` events (`{"visit", "step", "text"}`) and `devices` events, until the
-/// station stops. Locked: 204, which tells the browser not to reconnect.
+/// `GET /events`: `attempt` events (`{"visit", "step", "text"}`), `pen` events while a
+/// signature is written (`{"visit", "step", "attempt", "x", "y", "down", "w", "h"}`: a sample in
+/// the pad's units, `w`×`h` its extent) and `devices` events, until the station stops. Locked: 204, which tells the browser not to reconnect.
 pub async fn events(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
@@ -149,6 +150,35 @@ pub async fn events(
                         })
                         .unwrap_or_default();
                         SseEvent::default().event("attempt").data(data)
+                    }
+                    Ok(Event::Pen {
+                        visit,
+                        step,
+                        sample,
+                    }) => {
+                        #[derive(Serialize)]
+                        struct P {
+                            visit: String,
+                            step: String,
+                            attempt: u32,
+                            x: u32,
+                            y: u32,
+                            down: bool,
+                            w: u32,
+                            h: u32,
+                        }
+                        let data = serde_json::to_string(&P {
+                            visit: visit.to_string(),
+                            step,
+                            attempt: sample.attempt,
+                            x: sample.x,
+                            y: sample.y,
+                            down: sample.down,
+                            w: sample.width,
+                            h: sample.height,
+                        })
+                        .unwrap_or_default();
+                        SseEvent::default().event("pen").data(data)
                     }
                     Ok(Event::Devices) => SseEvent::default().event("devices").data("{}"),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
