@@ -666,6 +666,14 @@ pub fn attempt_text(i18n: &I18n, lang: Lang, e: &AttemptEvent) -> String {
     args.set("max", e.max_attempts);
     args.set("algorithm", e.algorithm.clone());
     let result = match &e.result {
+        // A threshold of 0 (the signature's default) is no threshold: not shown as "0".
+        AttemptResult::Scored {
+            score,
+            threshold: 0,
+        } => {
+            args.set("score", *score);
+            i18n.text(lang, "attempt-scored-no-threshold", Some(&args))
+        }
         AttemptResult::Scored { score, threshold } => {
             args.set("score", *score);
             args.set("threshold", *threshold);
@@ -693,6 +701,7 @@ pub fn message_ids_used() -> Vec<String> {
     [
         "device-problem-detail",
         "attempt-scored",
+        "attempt-scored-no-threshold",
         "attempt-nothing",
         "attempt-unreadable",
         "attempt-accepted",

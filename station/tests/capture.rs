@@ -253,6 +253,21 @@ fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() 
     let p = page(&r, &cookie, &sig);
     assert!(p.body.contains("<polyline points="), "{}", p.body);
     let sig_score = score_after(&p.body, "id=\"h-shown\"");
+    // The signature's threshold is 0 by default, which is no threshold: never "ambang 0", on the
+    // kept signature or its attempt.
+    assert!(!p.body.contains("ambang 0"), "{}", p.body);
+    assert!(
+        p.body
+            .contains(&format!("Skor {sig_score} (tanpa ambang, jemput-sigq/1)")),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(&format!("skor {sig_score} (tanpa ambang, jemput-sigq/1)")),
+        "{}",
+        p.body
+    );
     assert!(
         p.body.contains(&format!("href=\"/visit/{id}/review\"")),
         "{}",
@@ -352,6 +367,39 @@ fn without_a_device_the_step_says_so_with_a_retry_and_an_exception_still_moves_o
     assert!(!page(&r, &cookie, "/devices")
         .body
         .contains("Simulasikan gangguan"));
+    // The language switch on the new-visit form and on a consent page comes back to that page.
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let consent = format!("/visit/{id}/consent");
+    for (shown, back) in [
+        ("/visit/new", "/visit/new"),
+        (consent.as_str(), consent.as_str()),
+    ] {
+        let p = page(&r, &cookie, shown);
+        assert!(
+            p.body.contains(&format!("name=\"back\" value=\"{back}\"")),
+            "{shown}: {}",
+            p.body
+        );
+    }
+    for (back, to) in [
+        ("/visit/new", "/visit/new"),
+        (
+            "/visit/new?worklist=DEMO-002",
+            "/visit/new?worklist=DEMO-002",
+        ),
+        (consent.as_str(), consent.as_str()),
+        ("/visit/new?worklist=a%26b", "/"),
+        ("/visit/not-a-uuid/consent", "/"),
+    ] {
+        let a = post(
+            r.addr,
+            "/lang",
+            &cookie,
+            "",
+            &format!("csrf={csrf}&lang=id&back={back}"),
+        );
+        assert_eq!(a.header("location").as_deref(), Some(to), "{back}");
+    }
     // The language switch on a step page comes back to the step.
     let p = page(&r, &cookie, &face);
     assert!(

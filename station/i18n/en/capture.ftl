@@ -13,6 +13,7 @@ capture-attempts = Attempts
 capture-no-attempts = No attempts at this station yet.
 capture-running = Capturing from the device… each attempt shows above.
 capture-score = Score { $score } (threshold { $threshold }, { $algorithm })
+capture-score-no-threshold = Score { $score } (no threshold, { $algorithm })
 capture-forced = Kept as forced (below the threshold)
 capture-retries = { $n ->
     [one] retried once
@@ -93,6 +94,7 @@ document-kk = Family card (KK)
 document-all = Every document photo
 document-another = Another document photo
 attempt-scored = Attempt { $attempt }/{ $max }: score { $score } (threshold { $threshold }, { $algorithm })
+attempt-scored-no-threshold = Attempt { $attempt }/{ $max }: score { $score } (no threshold, { $algorithm })
 attempt-nothing = Attempt { $attempt }/{ $max }: no finger detected
 attempt-unreadable = Attempt { $attempt }/{ $max }: unreadable image
 attempt-accepted = accepted
