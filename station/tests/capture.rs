@@ -950,3 +950,98 @@ fn the_pen_samples_of_a_signature_are_streamed_while_it_is_written() {
         );
     }
 }
+
+/// "Foto bukti": a finger's exception with a proof photo taken with the camera model — kept in
+/// the encrypted draft beside the exception, shown on the finger's page and linked from the
+/// review; an exception recorded again without one drops the photo.
+#[test]
+fn a_finger_exception_takes_its_proof_photo_with_the_camera() {
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let finger = format!("/visit/{id}/step/finger-03");
+    let p = page(&r, &cookie, &finger);
+    assert!(
+        p.body.contains("name=\"proof\" value=\"1\"") && p.body.contains("Foto bukti"),
+        "{}",
+        p.body
+    );
+    let a = post(
+        r.addr,
+        &format!("{finger}/exception"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}&reason=bandaged&permanence=permanent&proof=1"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let files = |home: &std::path::Path| {
+        let home = KitHome::open(home).unwrap();
+        let identity = home
+            .unlock_drafts(&SecretString::from(PASS.to_string()))
+            .unwrap();
+        let drafts = home.drafts().unwrap();
+        let ids = drafts.list().unwrap();
+        let (v, files) = drafts.load(ids[0], &identity).unwrap();
+        (v, files)
+    };
+    let (v, fs) = files(&r.home);
+    let three = FingerPosition::new(3).unwrap();
+    match v.captures.fingers.get(&three) {
+        Some(Slot::Exception(e)) => {
+            assert_eq!(e.reason, ExceptionReason::BandagedOrInjured);
+            assert_eq!(e.proof_file.as_deref(), Some("proof-finger-03.jpg"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let photo = fs
+        .iter()
+        .find(|f| f.name == "proof-finger-03.jpg")
+        .expect("the proof photo is in the draft");
+    assert_eq!(&photo.bytes[..2], &[0xFF, 0xD8], "a JPEG");
+    // The finger's page shows it (served from the draft, no-store); the review links it.
+    let p = page(&r, &cookie, &finger);
+    let src = format!("/visit/{id}/image/proof-finger-03.jpg");
+    assert!(p.body.contains(&format!("src=\"{src}\"")), "{}", p.body);
+    let img = get(r.addr, &src, &r.addr.to_string(), Some(&cookie));
+    assert_eq!(img.status, 200);
+    assert_eq!(img.header("content-type").as_deref(), Some("image/jpeg"));
+    let review = page(&r, &cookie, &format!("/visit/{id}/review"));
+    assert!(
+        review
+            .body
+            .contains(&format!("href=\"/visit/{id}/file/proof-finger-03.jpg\"")),
+        "{}",
+        review.body
+    );
+    // Another finger's exception without the box ticked has none.
+    let a = post(
+        r.addr,
+        &format!("/visit/{id}/step/finger-04/exception"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}&reason=amputated&permanence=permanent"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let (v, _) = files(&r.home);
+    match v.captures.fingers.get(&FingerPosition::new(4).unwrap()) {
+        Some(Slot::Exception(e)) => assert_eq!(e.proof_file, None),
+        other => panic!("{other:?}"),
+    }
+    // Finger 3's exception recorded again without a photo: the old photo leaves the draft.
+    let a = post(
+        r.addr,
+        &format!("{finger}/exception"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}&reason=bandaged&permanence=temporary"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let (v, fs) = files(&r.home);
+    match v.captures.fingers.get(&three) {
+        Some(Slot::Exception(e)) => assert_eq!(e.proof_file, None),
+        other => panic!("{other:?}"),
+    }
+    assert!(!fs.iter().any(|f| f.name == "proof-finger-03.jpg"));
+}
