@@ -312,6 +312,22 @@ fn an_operator_unlocks_and_sees_home_by_mouse_and_by_keyboard_in_chromium() {
         visit["captures"]["face"]
     );
     holds_what_the_review_showed(visit, &captured);
+    // Finger 7's exception carries the proof photo taken with the camera ("Foto bukti"), and the
+    // review linked it.
+    assert_eq!(
+        visit["captures"]["fingers"]["7"]["proof_file"], "proof-finger-07.jpg",
+        "{}",
+        visit["captures"]["fingers"]["7"]
+    );
+    let files = opened["manifest"]["files"].to_string();
+    assert!(files.contains("proof-finger-07.jpg"), "{files}");
+    assert!(
+        captured["fingers"]["07"]
+            .as_str()
+            .unwrap()
+            .contains("foto bukti"),
+        "{captured}"
+    );
     // The scores the finger steps showed on the hand are the review's (the scenario checks) and
     // so the packet's.
     assert_eq!(captured["kept"].as_object().unwrap().len(), 9, "{captured}");

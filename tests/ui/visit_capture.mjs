@@ -29,8 +29,8 @@ async function byKeyboard(page, want, max = 80) {
   throw new Error(`check failed: "${want}" not reached by Tab`);
 }
 
-// Touch targets under 44 px, radio buttons aside (their whole label row, 44 px high, is the
-// target).
+// Touch targets under 44 px, radio buttons and check boxes aside (their whole label row, 44 px
+// high, is the target).
 async function small(page) {
   const s = await smallTargets(page);
   const links = await page.$$eval('a.finger, a.button-link', (els) =>
@@ -39,7 +39,7 @@ async function small(page) {
       .filter(({ r }) => r.width > 0 && (r.width < 44 || r.height < 44))
       .map(({ e, r }) => `${e.outerHTML.slice(0, 60)} ${r.width}x${r.height}`),
   );
-  return s.filter((t) => !t.includes('type="radio"')).concat(links);
+  return s.filter((t) => !t.includes('type="radio"') && !t.includes('type="checkbox"')).concat(links);
 }
 
 const browser = await launch();
@@ -97,6 +97,8 @@ try {
     if (f === 7) {
       await page.getByLabel('Alasan', { exact: true }).selectOption('bandaged');
       await page.getByRole('radio', { name: 'Permanen' }).check();
+      // With a proof photo from the camera.
+      await page.getByRole('checkbox', { name: /^Foto bukti/ }).check();
       await shot(page, shots, '16-pengecualian-jari-07');
       await page.getByRole('button', { name: 'Pengecualian' }).click();
     } else if (f === 5) {
