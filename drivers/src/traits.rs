@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::calibration::{CameraCalibration, CameraSettings, DeviceCalibration, Prompt};
-use crate::captures::{FingerImage, Fix, FrameMeta, PenTrace, Photo, PreviewStats};
+use crate::captures::{FingerImage, Fix, FrameMeta, PenPoint, PenTrace, Photo, PreviewStats};
 
 /// What an opened device reports about itself; recorded with every capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -151,6 +151,20 @@ pub trait Camera: Device {
 pub trait SignaturePad: Device {
     fn record_signature(&mut self, control: &CaptureControl) -> Result<PenTrace, DeviceError>;
 
+    /// Records a signature as [`SignaturePad::record_signature`] does, handing `live` each pen
+    /// sample as the pad reports it — in the pad's own units (`extent` is its width and height),
+    /// before any calibration — so a screen can draw the trace while the resident signs. A pad
+    /// that cannot report samples as they come hands the whole trace over at the end only (the
+    /// default).
+    fn record_signature_live(
+        &mut self,
+        control: &CaptureControl,
+        live: &mut dyn FnMut(&PenPoint, (u32, u32)),
+    ) -> Result<PenTrace, DeviceError> {
+        let _ = live;
+        self.record_signature(control)
+    }
+
     /// Uses a calibration `jemput calibrate` recorded for this pad (the record's data, as the
     /// driver wrote it) for later signatures, and says its id. Pads that take no calibration
     /// refuse with [`DeviceError::NotSupported`].
@@ -200,6 +214,13 @@ impl<T: FingerprintScanner + ?Sized> FingerprintScanner for Box<T> {
 impl<T: SignaturePad + ?Sized> SignaturePad for Box<T> {
     fn record_signature(&mut self, control: &CaptureControl) -> Result<PenTrace, DeviceError> {
         (**self).record_signature(control)
+    }
+    fn record_signature_live(
+        &mut self,
+        control: &CaptureControl,
+        live: &mut dyn FnMut(&PenPoint, (u32, u32)),
+    ) -> Result<PenTrace, DeviceError> {
+        (**self).record_signature_live(control, live)
     }
     fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
         (**self).apply_calibration(data)

@@ -99,9 +99,7 @@ pub fn run(g: &Global, a: UiArgs) -> anyhow::Result<ExitCode> {
         }),
     })?;
     let devices = if a.sim {
-        Devices::new(Box::new(SimDevices {
-            realtime: a.realtime,
-        }))
+        Devices::new(Box::new(SimDevices::new(a.realtime)))
     } else {
         Devices::new(Box::new(super::ui_devices::Hardware {
             camera: a.camera.clone(),

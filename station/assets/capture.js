@@ -1,7 +1,8 @@
 // jemput operator station: the capture step page. While a capture request runs, every attempt
-// the devices report (Server-Sent Events from /events) is added to the page's attempt list, and
-// the capture button waits. The page works without this script (the list then shows after the
-// capture); no data is kept in the browser.
+// the devices report (Server-Sent Events from /events) is added to the page's attempt list, the
+// signature is drawn as the resident writes it (`pen` events: samples in the pad's units), and
+// the capture button waits. The page works without this script (the list and the trace then show
+// after the capture); no data is kept in the browser.
 (function () {
   'use strict';
   var root = document.querySelector('.capture');
@@ -31,6 +32,36 @@
       li.appendChild(text);
       list.appendChild(li);
     });
+    var box = document.getElementById('live-trace-box');
+    var svg = document.getElementById('live-trace');
+    var SVG_NS = 'http://www.w3.org/2000/svg';
+    var traceAttempt = null;
+    var stroke = null;
+    source.addEventListener('pen', function (e) {
+      var p;
+      try { p = JSON.parse(e.data); } catch (_) { return; }
+      if (!svg || p.visit !== visit || p.step !== step) return;
+      if (p.attempt !== traceAttempt) {
+        // A new attempt is a new trace.
+        while (svg.firstChild) svg.removeChild(svg.firstChild);
+        traceAttempt = p.attempt;
+        stroke = null;
+        svg.setAttribute('viewBox', '0 0 ' + p.w + ' ' + p.h);
+        box.hidden = false;
+      }
+      if (!p.down) {
+        stroke = null;
+        return;
+      }
+      if (!stroke) {
+        stroke = document.createElementNS(SVG_NS, 'polyline');
+        svg.appendChild(stroke);
+      }
+      var point = svg.createSVGPoint();
+      point.x = p.x;
+      point.y = p.y;
+      stroke.points.appendItem(point);
+    });
     window.addEventListener('pagehide', function () { source.close(); });
   }
   var forms = document.querySelectorAll('form.capture-form');
@@ -46,6 +77,9 @@
       if (list) {
         while (list.firstChild) list.removeChild(list.firstChild);
       }
+      // The signature kept before gives way to the one being written.
+      var kept = root.querySelector('svg.trace:not(.live-trace)');
+      if (kept && document.getElementById('live-trace')) kept.style.display = 'none';
     });
   });
 })();

@@ -17,10 +17,10 @@ use std::sync::Mutex;
 use fluent_bundle::FluentArgs;
 use jemput_core::imaging::face::FaceSettings;
 use jemput_core::visit::{FingerPosition, Visit};
-use jemput_kit::visit::attempt::AttemptEvent;
+use jemput_kit::visit::attempt::{AttemptEvent, PenSample};
 use jemput_kit::visit::face::context_of;
 use jemput_kit::visit::rig::SimRig;
-use jemput_kit::visit::{CaptureError, SessionDevices, Step, StepKind};
+use jemput_kit::visit::{CaptureError, DeviceRole, SessionDevices, Step, StepKind};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -55,6 +55,20 @@ impl Role {
             StepKind::Fingers => Role::Scanner,
             StepKind::Signature => Role::Pad,
             StepKind::Location => Role::Gps,
+        }
+    }
+
+    /// `camera`, `scanner`, `pad` or `gps` back into a role.
+    pub fn parse(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    fn kit(self) -> DeviceRole {
+        match self {
+            Role::Camera => DeviceRole::Camera,
+            Role::Scanner => DeviceRole::Scanner,
+            Role::Pad => DeviceRole::Pad,
+            Role::Gps => DeviceRole::Gps,
         }
     }
 
@@ -106,6 +120,35 @@ pub trait DeviceSource: Send + Sync {
     fn realtime(&self) -> bool;
     /// Whether these are the device models (training), for the panel.
     fn simulated(&self) -> bool;
+    /// Training only: what a trainer makes the device of `role` do ([`Trouble`]); `false` when
+    /// this source has no such control (real devices) or the role's model has no such fault.
+    fn trouble(&self, _role: Role, _trouble: Trouble) -> bool {
+        false
+    }
+    /// Training only: the trouble the trainer made for `role`'s device, if any.
+    fn troubled(&self, _role: Role) -> Option<Unplug> {
+        None
+    }
+}
+
+/// What a trainer makes a model device do from the device panel (`jemput ui --sim` only), so a
+/// class can meet a device fault the way the field does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    /// The device is pulled out in the middle of its next capture, and stays out.
+    Unplug,
+    /// The device is plugged in again (or the unplug still to come is called off).
+    Replug,
+}
+
+/// Where a device a trainer unplugs is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unplug {
+    /// It goes away in the middle of its next capture.
+    AtNextCapture,
+    /// It went away: every open leaves it out until it is plugged in again.
+    Out,
 }
 
 /// The device models of `jemput ui --sim`: the EF01 scanner, the ISDV4 pad and the NMEA GPS
@@ -118,9 +161,29 @@ pub trait DeviceSource: Send + Sync {
 /// default backdrop when the birth year is unknown). The scanner model hands out fingers in order
 /// from the first one the draft still lacks, so a visit resumed after a crash gets each finger's
 /// own print; its right index touches the sensor badly once (the capture policy retries it).
-#[derive(Debug, Clone, Copy)]
+///
+/// A trainer can unplug the camera, the scanner or the pad from the device panel
+/// ([`Trouble`]): that model is pulled out in the middle of its next capture (its link closes,
+/// as a cable pulled out does) and stays out, left out of every open, until it is plugged in
+/// again.
+#[derive(Debug)]
 pub struct SimDevices {
     pub realtime: bool,
+    unplugged: Mutex<HashMap<Role, Unplug>>,
+}
+
+impl SimDevices {
+    /// The models, fast unless `realtime`.
+    pub fn new(realtime: bool) -> SimDevices {
+        SimDevices {
+            realtime,
+            unplugged: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn unplugged(&self) -> std::sync::MutexGuard<'_, HashMap<Role, Unplug>> {
+        self.unplugged.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// The seed of a visit's resident on the device models.
@@ -144,12 +207,23 @@ impl DeviceSource for SimDevices {
         // Fingers the draft already holds are skipped: the model's next finger is the first
         // one missing.
         let skipped: Vec<FingerPosition> = visit.captures.fingers.keys().copied().collect();
-        let rig = SimRig::start(seed_of(visit.id), &name, near, self.realtime, &skipped);
+        let mut rig = SimRig::start(seed_of(visit.id), &name, near, self.realtime, &skipped);
+        // A device the trainer unplugs carries its fault into this model, then counts as out.
+        let mut out = Vec::new();
+        for (role, state) in self.unplugged().iter_mut() {
+            match state {
+                Unplug::AtNextCapture => {
+                    rig.unplug_mid_capture(role.kit());
+                    *state = Unplug::Out;
+                }
+                Unplug::Out => out.push(*role),
+            }
+        }
         let backdrop = face
             .background
             .expected(&context_of(visit))
             .map_or([235, 235, 235], |(c, _)| c);
-        match rig.open_devices(home, backdrop) {
+        let mut opened = match rig.open_devices(home, backdrop) {
             Ok(r) => Opened {
                 devices: r.devices,
                 names: vec![
@@ -164,7 +238,35 @@ impl DeviceSource for SimDevices {
                 problems: Role::ALL.iter().map(|r| (*r, e.to_string())).collect(),
                 ..Default::default()
             },
+        };
+        for role in out {
+            role.drop_from(&mut opened.devices);
+            opened.names.retain(|(r, _)| *r != role);
+            opened.problems.push((
+                role,
+                "not connected: unplugged for training (plug it in again on this panel)".into(),
+            ));
         }
+        opened
+    }
+
+    fn trouble(&self, role: Role, trouble: Trouble) -> bool {
+        let mut unplugged = self.unplugged();
+        match trouble {
+            // The GPS model has no unplug (and the location is never required).
+            Trouble::Unplug if role == Role::Gps => return false,
+            Trouble::Unplug => {
+                unplugged.insert(role, Unplug::AtNextCapture);
+            }
+            Trouble::Replug => {
+                unplugged.remove(&role);
+            }
+        }
+        true
+    }
+
+    fn troubled(&self, role: Role) -> Option<Unplug> {
+        self.unplugged().get(&role).copied()
     }
 
     fn realtime(&self) -> bool {
@@ -189,6 +291,9 @@ pub struct RoleView {
     pub state: &'static str,
     /// What happened, in the operator's words (a fault) or the driver's (why none opened).
     pub problem: Option<String>,
+    /// Training: whether the trainer can unplug this role's model, and what they did to it.
+    pub can_unplug: bool,
+    pub unplug: Option<Unplug>,
 }
 
 /// Something the browser is told as it happens (`GET /events`).
@@ -199,6 +304,12 @@ pub enum Event {
         visit: Uuid,
         step: String,
         event: AttemptEvent,
+    },
+    /// A pen sample of the signature being written, as the pad reports it (nothing is kept).
+    Pen {
+        visit: Uuid,
+        step: String,
+        sample: PenSample,
     },
     /// The device panel changed (opened, busy, back, failed).
     Devices,
@@ -212,6 +323,8 @@ struct Held {
     problems: HashMap<Role, String>,
     /// The step capturing now, when the devices are out.
     busy: Option<String>,
+    /// Roles whose device is opened afresh before its next capture (a trainer unplugged it).
+    reopen: std::collections::HashSet<Role>,
 }
 
 /// An attempt's number and its image as PNG.
@@ -265,7 +378,9 @@ impl Devices {
         Devices {
             source,
             held: Mutex::new(Held::default()),
-            events: tokio::sync::broadcast::channel(256).0,
+            // Room for the pen samples of a few seconds of writing (a pad reports 100-200 a
+            // second); a browser that falls further behind misses some points of the live trace.
+            events: tokio::sync::broadcast::channel(4096).0,
             attempts: Mutex::new(HashMap::new()),
             images: Mutex::new(HashMap::new()),
             closing: tokio::sync::watch::channel(false).0,
@@ -311,6 +426,7 @@ impl Devices {
         held.devices = None;
         held.names.clear();
         held.problems.clear();
+        held.reopen.clear();
         held.visit = Some(visit.id);
         let opened = match &self.source {
             Some(s) => s.open(home, visit, face),
@@ -336,8 +452,9 @@ impl Devices {
             return Err(Busy(b.clone()));
         }
         let role = Role::of(step);
-        let usable =
-            held.visit == Some(visit.id) && held.devices.as_ref().is_some_and(|d| role.held(d));
+        let usable = held.visit == Some(visit.id)
+            && held.devices.as_ref().is_some_and(|d| role.held(d))
+            && !held.reopen.contains(&role);
         if !usable {
             self.open_into(&mut held, home, visit, face);
         }
@@ -390,9 +507,31 @@ impl Devices {
         }
     }
 
+    /// Training (`--sim` only): makes `role`'s model device unplug in the middle of its next
+    /// capture, or plugs it in again. `false` when the source has no such control, the role's
+    /// model has no such fault, or a capture has the devices out (try again after it).
+    pub fn trouble(&self, role: Role, trouble: Trouble) -> bool {
+        let mut held = self.held();
+        let Some(source) = &self.source else {
+            return false;
+        };
+        if held.busy.is_some() || !source.trouble(role, trouble) {
+            return false;
+        }
+        // The model is started afresh (with its fault, or whole) before the role's next capture.
+        held.reopen.insert(role);
+        if trouble == Trouble::Replug {
+            held.problems.remove(&role);
+        }
+        drop(held);
+        let _ = self.events.send(Event::Devices);
+        true
+    }
+
     /// Each role's device and state, for the panel; `lang` words a fault.
     pub fn panel(&self) -> Vec<RoleView> {
         let held = self.held();
+        let simulated = self.simulated();
         Role::ALL
             .into_iter()
             .map(|role| {
@@ -413,6 +552,8 @@ impl Devices {
                     device,
                     state,
                     problem,
+                    can_unplug: simulated && role != Role::Gps,
+                    unplug: self.source.as_ref().and_then(|s| s.troubled(role)),
                 }
             })
             .collect()
@@ -439,6 +580,15 @@ impl Devices {
             visit,
             step: step.id(),
             event: event.clone(),
+        });
+    }
+
+    /// Tells the browsers about a pen sample of the signature being written (nothing is kept).
+    pub fn pen(&self, visit: Uuid, step: Step, sample: &PenSample) {
+        let _ = self.events.send(Event::Pen {
+            visit,
+            step: step.id(),
+            sample: *sample,
         });
     }
 
@@ -516,6 +666,14 @@ pub fn attempt_text(i18n: &I18n, lang: Lang, e: &AttemptEvent) -> String {
     args.set("max", e.max_attempts);
     args.set("algorithm", e.algorithm.clone());
     let result = match &e.result {
+        // A threshold of 0 (the signature's default) is no threshold: not shown as "0".
+        AttemptResult::Scored {
+            score,
+            threshold: 0,
+        } => {
+            args.set("score", *score);
+            i18n.text(lang, "attempt-scored-no-threshold", Some(&args))
+        }
         AttemptResult::Scored { score, threshold } => {
             args.set("score", *score);
             args.set("threshold", *threshold);
@@ -543,6 +701,7 @@ pub fn message_ids_used() -> Vec<String> {
     [
         "device-problem-detail",
         "attempt-scored",
+        "attempt-scored-no-threshold",
         "attempt-nothing",
         "attempt-unreadable",
         "attempt-accepted",

@@ -90,7 +90,7 @@ fn score_after(html: &str, from: &str) -> u8 {
 #[test]
 fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() {
     let r = start_with(Duration::from_secs(600), |s| {
-        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
     });
     let (cookie, csrf, face) = start_visit(&r);
     let id = face.split('/').nth(2).unwrap().to_string();
@@ -253,6 +253,21 @@ fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() 
     let p = page(&r, &cookie, &sig);
     assert!(p.body.contains("<polyline points="), "{}", p.body);
     let sig_score = score_after(&p.body, "id=\"h-shown\"");
+    // The signature's threshold is 0 by default, which is no threshold: never "ambang 0", on the
+    // kept signature or its attempt.
+    assert!(!p.body.contains("ambang 0"), "{}", p.body);
+    assert!(
+        p.body
+            .contains(&format!("Skor {sig_score} (tanpa ambang, jemput-sigq/1)")),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(&format!("skor {sig_score} (tanpa ambang, jemput-sigq/1)")),
+        "{}",
+        p.body
+    );
     assert!(
         p.body.contains(&format!("href=\"/visit/{id}/review\"")),
         "{}",
@@ -340,6 +355,51 @@ fn a_visit_is_captured_step_by_step_and_the_draft_holds_what_the_pages_showed() 
 fn without_a_device_the_step_says_so_with_a_retry_and_an_exception_still_moves_on() {
     let r = start_with(Duration::from_secs(600), |s| s);
     let (cookie, csrf, face) = start_visit(&r);
+    // The trainer's unplug is for the device models only: absent here.
+    let a = post(
+        r.addr,
+        "/devices/trouble",
+        &cookie,
+        "",
+        &format!("csrf={csrf}&role=scanner&action=unplug"),
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(!page(&r, &cookie, "/devices")
+        .body
+        .contains("Simulasikan gangguan"));
+    // The language switch on the new-visit form and on a consent page comes back to that page.
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let consent = format!("/visit/{id}/consent");
+    for (shown, back) in [
+        ("/visit/new", "/visit/new"),
+        (consent.as_str(), consent.as_str()),
+    ] {
+        let p = page(&r, &cookie, shown);
+        assert!(
+            p.body.contains(&format!("name=\"back\" value=\"{back}\"")),
+            "{shown}: {}",
+            p.body
+        );
+    }
+    for (back, to) in [
+        ("/visit/new", "/visit/new"),
+        (
+            "/visit/new?worklist=DEMO-002",
+            "/visit/new?worklist=DEMO-002",
+        ),
+        (consent.as_str(), consent.as_str()),
+        ("/visit/new?worklist=a%26b", "/"),
+        ("/visit/not-a-uuid/consent", "/"),
+    ] {
+        let a = post(
+            r.addr,
+            "/lang",
+            &cookie,
+            "",
+            &format!("csrf={csrf}&lang=id&back={back}"),
+        );
+        assert_eq!(a.header("location").as_deref(), Some(to), "{back}");
+    }
     // The language switch on a step page comes back to the step.
     let p = page(&r, &cookie, &face);
     assert!(
@@ -440,7 +500,7 @@ impl DeviceSource for UnpluggedOnce {
     ) -> Opened {
         use jemput_drivers::ef01::{Fault, ModelOptions};
         use jemput_drivers::registry::{self, OpenOptions};
-        let mut opened = SimDevices { realtime: false }.open(home, visit, face);
+        let mut opened = SimDevices::new(false).open(home, visit, face);
         let n = self.opens.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if n == 0 {
             let model = ModelOptions {
@@ -521,10 +581,124 @@ fn a_scanner_unplugged_mid_capture_is_said_in_indonesian_and_the_retry_opens_it_
     ));
 }
 
+/// The trainer's control on the device panel (`--sim` only): the scanner model unplugged in the
+/// middle of the next capture says so in Indonesian, nothing captured before is lost, it stays
+/// out on a retry until it is plugged in again, and then the finger is captured.
+#[test]
+fn a_trainer_unplugs_the_scanner_mid_capture_from_the_panel_and_plugs_it_in_again() {
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let capture = |path: &str| {
+        post(
+            r.addr,
+            &format!("{path}/capture"),
+            &cookie,
+            "",
+            &format!("csrf={csrf}"),
+        )
+    };
+    let trouble = |role: &str, action: &str| {
+        post(
+            r.addr,
+            "/devices/trouble",
+            &cookie,
+            "",
+            &format!("csrf={csrf}&role={role}&action={action}"),
+        )
+    };
+    let alert_of = |body: &str| {
+        let alert = &body[body.find("role=\"alert\"").expect("an alert")..];
+        alert[..alert.find("</div>").unwrap()].to_string()
+    };
+    page(&r, &cookie, &face);
+    assert_eq!(capture(&face).status, 303);
+    let finger = format!("/visit/{id}/step/finger-01");
+    page(&r, &cookie, &finger);
+    // The panel offers the control for the camera, scanner and pad, not the GPS receiver.
+    let d = page(&r, &cookie, "/devices");
+    assert!(d.body.contains("Simulasikan gangguan"), "{}", d.body);
+    assert!(
+        d.body
+            .contains("aria-label=\"Cabut kabel: Pemindai sidik jari\""),
+        "{}",
+        d.body
+    );
+    assert!(!d.body.contains("Cabut kabel: Penerima GPS"), "{}", d.body);
+    // The GPS receiver's model cannot be unplugged; a role or action it does not know is refused.
+    assert_eq!(trouble("gps", "unplug").status, 400);
+    assert_eq!(trouble("printer", "unplug").status, 400);
+    assert_eq!(trouble("scanner", "explode").status, 400);
+    // Without the CSRF token: refused like every other state change.
+    let no_csrf = post(
+        r.addr,
+        "/devices/trouble",
+        &cookie,
+        "",
+        "role=scanner&action=unplug",
+    );
+    assert_eq!(no_csrf.status, 403);
+
+    let a = trouble("scanner", "unplug");
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.header("location").as_deref(), Some("/devices"));
+    let d = page(&r, &cookie, "/devices");
+    assert!(
+        d.body
+            .contains("Akan tercabut di tengah pengambilan berikutnya."),
+        "{}",
+        d.body
+    );
+    let a = capture(&finger);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let alert = alert_of(&a.body);
+    assert!(
+        alert.contains("Pemindai sidik jari tidak terhubung. Colokkan kabel USB-nya"),
+        "{alert}"
+    );
+    assert!(alert.contains(">Coba lagi</button>"), "{alert}");
+    // Nothing captured before is lost; nothing of the finger recorded.
+    let v = draft(&r.home);
+    assert!(matches!(v.captures.face, Some(Slot::Captured(_))), "{v:?}");
+    assert!(v.captures.fingers.is_empty(), "{:?}", v.captures.fingers);
+    // Still out: a retry before plugging it in again says the same.
+    let a = capture(&finger);
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        alert_of(&a.body).contains("Pemindai sidik jari tidak terhubung."),
+        "{}",
+        a.body
+    );
+    let d = page(&r, &cookie, "/devices");
+    assert!(d.body.contains("Tercabut (latihan)."), "{}", d.body);
+    assert!(
+        d.body
+            .contains("aria-label=\"Colokkan lagi: Pemindai sidik jari\""),
+        "{}",
+        d.body
+    );
+    // Plugged in again: the retry captures the finger and goes on.
+    assert_eq!(trouble("scanner", "replug").status, 303);
+    let a = capture(&finger);
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(
+        a.header("location"),
+        Some(format!("/visit/{id}/step/finger-02"))
+    );
+    let v = draft(&r.home);
+    assert!(matches!(v.captures.face, Some(Slot::Captured(_))));
+    assert!(matches!(
+        v.captures.fingers.get(&FingerPosition::new(1).unwrap()),
+        Some(Slot::Captured(_))
+    ));
+}
+
 #[test]
 fn a_document_only_visit_takes_its_document_photos_with_the_camera() {
     let r = start_with(Duration::from_secs(600), |s| {
-        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
     });
     let cookie = login(&r);
     let host = r.addr.to_string();
@@ -625,7 +799,7 @@ fn a_document_only_visit_takes_its_document_photos_with_the_camera() {
 fn each_attempt_is_streamed_to_the_browser_as_it_is_scored_and_stopping_ends_the_stream() {
     use std::io::{BufRead, BufReader, Write};
     let r = start_with(Duration::from_secs(600), |s| {
-        s.with_devices(Devices::new(Box::new(SimDevices { realtime: false })))
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
     });
     let (cookie, csrf, face) = start_visit(&r);
     let id = face.split('/').nth(2).unwrap().to_string();
@@ -696,4 +870,178 @@ fn each_attempt_is_streamed_to_the_browser_as_it_is_scored_and_stopping_ends_the
         ended.is_ok(),
         "the stream ends when the station stops: {ended:?}"
     );
+}
+
+/// The signature drawn live: while the pad records, each pen sample goes to the browsers as a
+/// `pen` event (before the attempt's score), in the pad's units with its extent.
+#[test]
+fn the_pen_samples_of_a_signature_are_streamed_while_it_is_written() {
+    use std::io::{BufRead, BufReader, Write};
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let signature = format!("/visit/{id}/step/signature");
+    // The page has the live trace's place (drawn by capture.js).
+    let p = page(&r, &cookie, &signature);
+    assert!(p.body.contains("id=\"live-trace\""), "{}", p.body);
+    let mut events = std::net::TcpStream::connect(r.addr).unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        events,
+        "GET /events HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n",
+        r.addr
+    )
+    .unwrap();
+    let mut reader = BufReader::new(events);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let a = post(
+        r.addr,
+        &format!("{signature}/capture"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    // Every event up to the signature's first attempt.
+    let mut pens = Vec::new();
+    let mut kind = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if let Some(k) = line.strip_prefix("event: ") {
+            kind = k.trim().to_string();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            let v: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+            if v["step"] != "signature" {
+                continue;
+            }
+            match kind.as_str() {
+                "pen" => pens.push(v),
+                "attempt" => break,
+                _ => {}
+            }
+        }
+    }
+    let down = pens.iter().filter(|p| p["down"] == true).count();
+    assert!(
+        down >= 20,
+        "pen samples before the score: {} ({down} down)",
+        pens.len()
+    );
+    for p in &pens {
+        assert_eq!(p["visit"], id.as_str(), "{p}");
+        assert_eq!(p["attempt"], 1, "{p}");
+        let (w, h) = (p["w"].as_u64().unwrap(), p["h"].as_u64().unwrap());
+        assert!(w > 0 && h > 0, "{p}");
+        assert!(
+            p["x"].as_u64().unwrap() <= w && p["y"].as_u64().unwrap() <= h,
+            "{p}"
+        );
+    }
+}
+
+/// "Foto bukti": a finger's exception with a proof photo taken with the camera model — kept in
+/// the encrypted draft beside the exception, shown on the finger's page and linked from the
+/// review; an exception recorded again without one drops the photo.
+#[test]
+fn a_finger_exception_takes_its_proof_photo_with_the_camera() {
+    let r = start_with(Duration::from_secs(600), |s| {
+        s.with_devices(Devices::new(Box::new(SimDevices::new(false))))
+    });
+    let (cookie, csrf, face) = start_visit(&r);
+    let id = face.split('/').nth(2).unwrap().to_string();
+    let finger = format!("/visit/{id}/step/finger-03");
+    let p = page(&r, &cookie, &finger);
+    assert!(
+        p.body.contains("name=\"proof\" value=\"1\"") && p.body.contains("Foto bukti"),
+        "{}",
+        p.body
+    );
+    let a = post(
+        r.addr,
+        &format!("{finger}/exception"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}&reason=bandaged&permanence=permanent&proof=1"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let files = |home: &std::path::Path| {
+        let home = KitHome::open(home).unwrap();
+        let identity = home
+            .unlock_drafts(&SecretString::from(PASS.to_string()))
+            .unwrap();
+        let drafts = home.drafts().unwrap();
+        let ids = drafts.list().unwrap();
+        let (v, files) = drafts.load(ids[0], &identity).unwrap();
+        (v, files)
+    };
+    let (v, fs) = files(&r.home);
+    let three = FingerPosition::new(3).unwrap();
+    match v.captures.fingers.get(&three) {
+        Some(Slot::Exception(e)) => {
+            assert_eq!(e.reason, ExceptionReason::BandagedOrInjured);
+            assert_eq!(e.proof_file.as_deref(), Some("proof-finger-03.jpg"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let photo = fs
+        .iter()
+        .find(|f| f.name == "proof-finger-03.jpg")
+        .expect("the proof photo is in the draft");
+    assert_eq!(&photo.bytes[..2], &[0xFF, 0xD8], "a JPEG");
+    // The finger's page shows it (served from the draft, no-store); the review links it.
+    let p = page(&r, &cookie, &finger);
+    let src = format!("/visit/{id}/image/proof-finger-03.jpg");
+    assert!(p.body.contains(&format!("src=\"{src}\"")), "{}", p.body);
+    let img = get(r.addr, &src, &r.addr.to_string(), Some(&cookie));
+    assert_eq!(img.status, 200);
+    assert_eq!(img.header("content-type").as_deref(), Some("image/jpeg"));
+    let review = page(&r, &cookie, &format!("/visit/{id}/review"));
+    assert!(
+        review
+            .body
+            .contains(&format!("href=\"/visit/{id}/file/proof-finger-03.jpg\"")),
+        "{}",
+        review.body
+    );
+    // Another finger's exception without the box ticked has none.
+    let a = post(
+        r.addr,
+        &format!("/visit/{id}/step/finger-04/exception"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}&reason=amputated&permanence=permanent"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let (v, _) = files(&r.home);
+    match v.captures.fingers.get(&FingerPosition::new(4).unwrap()) {
+        Some(Slot::Exception(e)) => assert_eq!(e.proof_file, None),
+        other => panic!("{other:?}"),
+    }
+    // Finger 3's exception recorded again without a photo: the old photo leaves the draft.
+    let a = post(
+        r.addr,
+        &format!("{finger}/exception"),
+        &cookie,
+        "",
+        &format!("csrf={csrf}&reason=bandaged&permanence=temporary"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let (v, fs) = files(&r.home);
+    match v.captures.fingers.get(&three) {
+        Some(Slot::Exception(e)) => assert_eq!(e.proof_file, None),
+        other => panic!("{other:?}"),
+    }
+    assert!(!fs.iter().any(|f| f.name == "proof-finger-03.jpg"));
 }

@@ -606,6 +606,13 @@ fn upload_now_without_a_link_says_so_and_keeps_the_packet_queued() {
         done.contains("Tidak ada sambungan ke kantor sekarang; paket tetap aman di antrean"),
         "{done}"
     );
+    // The kit's English reason only after the operator's words, said to be for the technician.
+    assert!(
+        done.contains(
+            "paket tetap aman di antrean dan diunggah nanti. Pesan untuk teknisi (bahasa Inggris): "
+        ),
+        "{done}"
+    );
     assert!(done.contains("Belum dicoba; tetap di antrean."), "{done}");
     let store = Store::open(&r.home).unwrap();
     let entry = store.find_by_visit(&v.id.to_string()).unwrap().unwrap();

@@ -46,7 +46,7 @@ struct Run {
 
 fn visit(realtime: bool) -> Run {
     let r: Running = start_with(Duration::from_secs(600), |s| {
-        s.with_devices(Devices::new(Box::new(SimDevices { realtime })))
+        s.with_devices(Devices::new(Box::new(SimDevices::new(realtime))))
     });
     let cookie = login(&r);
     let host = r.addr.to_string();

@@ -53,3 +53,22 @@ export async function smallTargets(page) {
 export async function shot(page, dir, name) {
   await page.screenshot({ path: `${dir}/${name}.png` });
 }
+
+// What the review page (`/visit/ID/review`, open in `page`) shows, for the test to compare with
+// the packet opened at the office: the resident's name, each finger's score (or, for a finger
+// with no score, the row's text, e.g. its exception) and its attempts, and the signature's score.
+export async function reviewShows(page) {
+  const fingers = {};
+  const attempts = {};
+  for (let n = 1; n <= 10; n++) {
+    const code = String(n).padStart(2, '0');
+    const text = (await page.locator(`#finger-${code}`).innerText()).replace(/\s+/g, ' ');
+    const score = /Skor (\d+)/.exec(text);
+    fingers[code] = score ? Number(score[1]) : text;
+    const tries = /(\d+) percobaan/.exec(text);
+    if (tries) attempts[code] = Number(tries[1]);
+  }
+  const signature = /Skor (\d+)/.exec(await page.locator('section[aria-labelledby=h-signature]').innerText());
+  const resident = (await page.locator('#h-resident').innerText()).trim();
+  return { resident, fingers, attempts, signature: signature ? Number(signature[1]) : null };
+}

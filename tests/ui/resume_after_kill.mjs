@@ -6,7 +6,7 @@
 // usage: node resume_after_kill.mjs part1 URL PASSPHRASE SCREENSHOT_DIR
 //        node resume_after_kill.mjs part2 URL PASSPHRASE SCREENSHOT_DIR VISIT_ID
 // Part 1 prints the visit id; part 2 what the review showed and the packet id.
-import { check, launch, newPage, shot } from './lib.mjs';
+import { check, launch, newPage, reviewShows, shot } from './lib.mjs';
 
 const [part, url, passphrase, shots, visitArg] = process.argv.slice(2);
 const RESIDENT = 'Warga Contoh 3';
@@ -68,15 +68,7 @@ try {
     await page.getByRole('link', { name: 'Periksa' }).first().click();
     await page.getByRole('heading', { level: 1, name: 'Periksa kunjungan' }).waitFor();
 
-    const fingers = {};
-    for (let n = 1; n <= 10; n++) {
-      const code = String(n).padStart(2, '0');
-      const text = (await page.locator(`#finger-${code}`).innerText()).replace(/\s+/g, ' ');
-      const score = /Skor (\d+)/.exec(text);
-      fingers[code] = score ? Number(score[1]) : text;
-    }
-    const signature = /Skor (\d+)/.exec(await page.locator('section[aria-labelledby=h-signature]').innerText());
-    const resident = (await page.locator('#h-resident').innerText()).trim();
+    const shown = await reviewShows(page);
     await shot(page, shots, 'K4-periksa');
     await page.getByRole('button', { name: 'Segel kunjungan' }).click();
     await page.getByRole('heading', { level: 1, name: 'Kunjungan disegel' }).waitFor();
@@ -88,9 +80,7 @@ try {
       scenario: 'resume_after_kill',
       part,
       visit,
-      resident,
-      fingers,
-      signature: signature ? Number(signature[1]) : null,
+      ...shown,
       packet_id: packetId,
     }));
   }

@@ -5,7 +5,7 @@
 // usage: node review_seal_upload.mjs URL PASSPHRASE SCREENSHOT_DIR
 // Prints what the review showed (resident, each finger's score or exception, the signature's
 // score) and the packet id, for the test to compare with the opened packet.
-import { check, launch, newPage, shot, smallTargets } from './lib.mjs';
+import { check, launch, newPage, reviewShows, shot, smallTargets } from './lib.mjs';
 
 const [url, passphrase, shots] = process.argv.slice(2);
 const browser = await launch();
@@ -76,15 +76,7 @@ try {
   check(/\/visit\/[0-9a-f-]{36}\/review$/.test(page.url()), `review at ${page.url()}`);
 
   // What the review shows.
-  const fingers = {};
-  for (let n = 1; n <= 10; n++) {
-    const code = String(n).padStart(2, '0');
-    const text = (await page.locator(`#finger-${code}`).innerText()).replace(/\s+/g, ' ');
-    const score = /Skor (\d+)/.exec(text);
-    fingers[code] = score ? Number(score[1]) : text;
-  }
-  const signature = /Skor (\d+)/.exec(await page.locator('section[aria-labelledby=h-signature]').innerText());
-  const resident = (await page.locator('#h-resident').innerText()).trim();
+  const shown = await reviewShows(page);
   // Every thumbnail came through and decoded.
   const thumbs = await page.locator('img.thumb').evaluateAll((els) => els.map((e) => [e.getAttribute('src'), e.complete && e.naturalWidth > 0]));
   for (const t of await page.locator('img.thumb').all()) await t.scrollIntoViewIfNeeded();
@@ -137,9 +129,7 @@ try {
   check(errors.length === 0, `browser console errors: ${errors.join(' | ')}`);
   console.log(JSON.stringify({
     scenario: 'review_seal_upload',
-    resident,
-    fingers,
-    signature: signature ? Number(signature[1]) : null,
+    ...shown,
     packet_id: packetId,
     receipt,
     consent_bottoms: consentBottoms,

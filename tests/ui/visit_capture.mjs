@@ -1,9 +1,12 @@
-// A whole capture in the station on the device models (`jemput ui --sim`): unlock -> a worklist
-// resident -> consent -> face (its checks) -> ten fingers (the right index needs a second
-// attempt; finger 7 is an exception) -> signature (its trace) -> the review address. Finger 5 and
-// the signature are captured by keyboard alone. Screenshots of every step at 1366x768.
+// Issue 14's scenario (1) as one run, in the station on the device models (`jemput ui --sim`):
+// unlock -> a worklist resident -> consent -> face (its checks) -> ten fingers (the right index
+// needs a second attempt; finger 7 is an exception) -> signature (its trace) -> review -> seal ->
+// upload to the training kit's hub. Finger 5 and the signature are captured by keyboard alone.
+// Screenshots of every step at 1366x768.
 // usage: node visit_capture.mjs URL PASSPHRASE SCREENSHOT_DIR
-import { check, launch, newPage, shot, smallTargets } from './lib.mjs';
+// Prints what the capture pages and the review showed and the packet id, for the test to open
+// the packet with the office identity and compare.
+import { check, launch, newPage, reviewShows, shot, smallTargets } from './lib.mjs';
 
 const [url, passphrase, shots] = process.argv.slice(2);
 
@@ -26,8 +29,8 @@ async function byKeyboard(page, want, max = 80) {
   throw new Error(`check failed: "${want}" not reached by Tab`);
 }
 
-// Touch targets under 44 px, radio buttons aside (their whole label row, 44 px high, is the
-// target).
+// Touch targets under 44 px, radio buttons and check boxes aside (their whole label row, 44 px
+// high, is the target).
 async function small(page) {
   const s = await smallTargets(page);
   const links = await page.$$eval('a.finger, a.button-link', (els) =>
@@ -36,7 +39,7 @@ async function small(page) {
       .filter(({ r }) => r.width > 0 && (r.width < 44 || r.height < 44))
       .map(({ e, r }) => `${e.outerHTML.slice(0, 60)} ${r.width}x${r.height}`),
   );
-  return s.filter((t) => !t.includes('type="radio"')).concat(links);
+  return s.filter((t) => !t.includes('type="radio"') && !t.includes('type="checkbox"')).concat(links);
 }
 
 const browser = await launch();
@@ -94,6 +97,8 @@ try {
     if (f === 7) {
       await page.getByLabel('Alasan', { exact: true }).selectOption('bandaged');
       await page.getByRole('radio', { name: 'Permanen' }).check();
+      // With a proof photo from the camera.
+      await page.getByRole('checkbox', { name: /^Foto bukti/ }).check();
       await shot(page, shots, '16-pengecualian-jari-07');
       await page.getByRole('button', { name: 'Pengecualian' }).click();
     } else if (f === 5) {
@@ -111,6 +116,11 @@ try {
   await byKeyboard(page, 'Ambil tanda tangan');
   await page.locator('svg.trace polyline').first().waitFor();
   const strokes = await page.locator('svg.trace polyline').count();
+  // The signature's score as its step shows it.
+  const sigText = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+  const sigScore = /Skor (\d+) \(/.exec(sigText);
+  check(sigScore, `the signature step shows its score: ${sigText}`);
+  const signatureScore = Number(sigScore[1]);
   await shot(page, shots, '17-tanda-tangan');
   const review = await page.getByRole('link', { name: 'Periksa kunjungan' }).getAttribute('href');
   check(review === `/visit/${visit}/review`, `the visit goes on to its review: ${review}`);
@@ -120,14 +130,45 @@ try {
   const states = await page.locator('a.finger').evaluateAll((els) => els.map((e) => e.className));
   check(states.filter((c) => c.includes('exception')).length === 1, `one exception: ${states}`);
   check(states.filter((c) => c.includes('pending')).length === 0, `no finger left: ${states}`);
+  // Each finger's score as the hand shows it ("selesai · 63").
+  const kept = {};
+  for (const [num, state] of await page.locator('a.finger').evaluateAll((els) =>
+    els.map((e) => [e.querySelector('.fnum').textContent.trim(), e.querySelector('.fstate').textContent.trim()]))) {
+    const score = / · (\d+)$/.exec(state);
+    if (score) kept[num.padStart(2, '0')] = Number(score[1]);
+  }
+  check(Object.keys(kept).length === 9, `nine fingers with a score on the hand: ${JSON.stringify(kept)}`);
   await shot(page, shots, '18-sepuluh-jari');
   await page.goto(`${origin}/devices`);
   await page.getByRole('heading', { level: 1, name: 'Perangkat' }).waitFor();
   await shot(page, shots, '19-perangkat');
 
+  // Review, seal and upload, in the same run.
+  await page.goto(`${origin}/visit/${visit}/review`);
+  await page.getByRole('heading', { level: 1, name: 'Periksa kunjungan' }).waitFor();
+  const shown = await reviewShows(page);
+  // The review shows what the capture pages showed: the score each finger was kept with.
+  for (const [code, score] of Object.entries(kept)) {
+    check(shown.fingers[code] === score, `finger ${code}: the step showed ${score}, the review ${shown.fingers[code]}`);
+  }
+  check(shown.signature === signatureScore, `signature: the step showed ${signatureScore}, the review ${shown.signature}`);
+  await shot(page, shots, '19a-periksa');
+  await page.getByRole('button', { name: 'Segel kunjungan' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Kunjungan disegel' }).waitFor();
+  const packetId = (await page.locator('#packet-id').innerText()).trim();
+  await page.getByRole('button', { name: 'Unggah sekarang' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Unggah ke kantor' }).waitFor();
+  const result = page.locator('table.results tr').filter({ hasText: packetId });
+  await result.waitFor({ timeout: 90000 });
+  const receipt = (await result.innerText()).replace(/\s+/g, ' ');
+  check(receipt.includes('Diterima kantor'), `upload result: ${receipt}`);
+  await shot(page, shots, '19b-unggah');
+
   check(seen.external.length === 0, `requests outside the station: ${seen.external.join(', ')}`);
   check(seen.errors.length === 0, `browser console errors: ${seen.errors.join(' | ')}`);
-  console.log(JSON.stringify({ scenario: 'visit_capture', visit, checks, strokes, states }));
+  console.log(JSON.stringify({
+    scenario: 'visit_capture', visit, checks, strokes, states, kept, ...shown, packet_id: packetId, receipt,
+  }));
 } finally {
   await browser.close();
 }

@@ -261,7 +261,17 @@ impl<L: SerialLink> Isdv4<L> {
     /// been up for `idle_end`, or when the finish flag is set. `control.timeout` bounds the wait for
     /// the first pen-down; `t_ms` counts from it, by the host's clock at arrival.
     pub fn record(&mut self, control: &CaptureControl) -> Result<PenTrace, Isdv4Error> {
-        let points = self.session(control, Goal::Signature)?;
+        self.record_live(control, &mut |_, _| {})
+    }
+
+    /// [`Isdv4::record`], telling `live` each sample as it is read (device units, the pad's
+    /// extent beside it).
+    pub fn record_live(
+        &mut self,
+        control: &CaptureControl,
+        live: &mut dyn FnMut(&PenPoint, (u32, u32)),
+    ) -> Result<PenTrace, Isdv4Error> {
+        let points = self.session(control, Goal::Signature, live)?;
         Ok(PenTrace {
             extent_x: u32::from(self.caps.max_x),
             extent_y: u32::from(self.caps.max_y),
@@ -277,7 +287,7 @@ impl<L: SerialLink> Isdv4<L> {
         control: &CaptureControl,
         area: (u32, u32),
     ) -> Result<PadCalibration, Isdv4Error> {
-        let taps = self.session(control, Goal::Taps(2))?;
+        let taps = self.session(control, Goal::Taps(2), &mut |_, _| {})?;
         PadCalibration::from_taps((taps[0].x, taps[0].y), (taps[1].x, taps[1].y), area)
     }
 
@@ -285,7 +295,9 @@ impl<L: SerialLink> Isdv4<L> {
         &mut self,
         control: &CaptureControl,
         goal: Goal,
+        live: &mut dyn FnMut(&PenPoint, (u32, u32)),
     ) -> Result<Vec<PenPoint>, Isdv4Error> {
+        let extent = (u32::from(self.caps.max_x), u32::from(self.caps.max_y));
         self.restart("starting a signature")?;
         self.finish.store(false, Ordering::SeqCst);
         let begun = Instant::now();
@@ -350,6 +362,7 @@ impl<L: SerialLink> Isdv4<L> {
                     last_down = at;
                 }
                 down = s.tip;
+                live(&point, extent);
                 points.push(point);
             }
         }
@@ -387,7 +400,17 @@ impl<L: SerialLink> Device for Isdv4<L> {
 impl<L: SerialLink> SignaturePad for Isdv4<L> {
     /// Records a signature; with a calibration in force, in signing-area units.
     fn record_signature(&mut self, control: &CaptureControl) -> Result<PenTrace, DeviceError> {
-        let trace = self.record(control)?;
+        self.record_signature_live(control, &mut |_, _| {})
+    }
+
+    /// Each sample goes to `live` as it is read, uncalibrated (device units); the trace handed
+    /// over at the end is calibrated as [`SignaturePad::record_signature`]'s is.
+    fn record_signature_live(
+        &mut self,
+        control: &CaptureControl,
+        live: &mut dyn FnMut(&PenPoint, (u32, u32)),
+    ) -> Result<PenTrace, DeviceError> {
+        let trace = self.record_live(control, live)?;
         Ok(match &self.calibration {
             Some(cal) => cal.apply(&trace),
             None => trace,

@@ -172,6 +172,13 @@ impl<D: SignaturePad> SignaturePad for WithModel<D> {
     fn record_signature(&mut self, control: &CaptureControl) -> Result<PenTrace, DeviceError> {
         self.device.record_signature(control)
     }
+    fn record_signature_live(
+        &mut self,
+        control: &CaptureControl,
+        live: &mut dyn FnMut(&crate::captures::PenPoint, (u32, u32)),
+    ) -> Result<PenTrace, DeviceError> {
+        self.device.record_signature_live(control, live)
+    }
     fn apply_calibration(&mut self, data: &serde_json::Value) -> Result<String, DeviceError> {
         self.device.apply_calibration(data)
     }

@@ -157,6 +157,27 @@ pub trait CaptureObserver {
     fn finger_image(&mut self, finger: FingerPosition, attempt: u32, image: &FingerImage) {
         let _ = (finger, attempt, image);
     }
+
+    /// A pen sample of signature attempt `sample.attempt` as the pad reports it, while the
+    /// resident signs (for a trace drawn live; pads that cannot report samples as they come tell
+    /// none). Nothing biometric is kept by telling it; ignored unless an observer wants it.
+    fn pen(&mut self, sample: &PenSample) {
+        let _ = sample;
+    }
+}
+
+/// One pen sample while the resident signs, in the pad's own units (before any calibration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PenSample {
+    /// The signature attempt (1-based) it belongs to: a new attempt starts a new trace.
+    pub attempt: u32,
+    pub x: u32,
+    pub y: u32,
+    /// Whether the pen touches the pad (a stroke); `false` is a lift or hovering.
+    pub down: bool,
+    /// The pad's width and height in the same units.
+    pub width: u32,
+    pub height: u32,
 }
 
 /// An observer that ignores everything.

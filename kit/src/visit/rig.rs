@@ -12,10 +12,10 @@ use jemput_core::imaging::face::FaceSettings;
 use jemput_core::imaging::signature::SignatureKind;
 use jemput_core::visit::policy::CapturePolicy;
 use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Visit};
-use jemput_drivers::ef01::{Degradation, ModelOptions, PoorPrint};
-use jemput_drivers::isdv4::{Handwriting, Isdv4ModelConfig};
+use jemput_drivers::ef01::{Degradation, Fault, ModelOptions, PoorPrint};
+use jemput_drivers::isdv4::{Handwriting, Isdv4Fault, Isdv4ModelConfig};
 use jemput_drivers::nmea::NmeaModelConfig;
-use jemput_drivers::ptp::PtpModelConfig;
+use jemput_drivers::ptp::{PtpFault, PtpModelConfig};
 use jemput_drivers::registry::{self, ModelDevice, OpenError, OpenOptions, OpenedDevice};
 
 use super::attempt::{AttemptEvent, AttemptNext, AttemptResult, CaptureObserver};
@@ -25,6 +25,7 @@ use super::error::CaptureError;
 use super::face::context_of;
 use super::location::FixOutcome;
 use super::plan::CapturePlan;
+use super::problem::DeviceRole;
 use super::session::VisitSession;
 
 /// Starting the models, opening the drivers on them, or the visit's capture failed.
@@ -46,6 +47,8 @@ pub struct SimRig {
     scanner: ModelOptions,
     pad: Isdv4ModelConfig,
     gps: NmeaModelConfig,
+    /// Faults of the camera model (set through [`SimRig::unplug_mid_capture`]).
+    camera_faults: Vec<PtpFault>,
     realtime: bool,
     seed: u64,
 }
@@ -175,9 +178,30 @@ impl SimRig {
             scanner: fp,
             pad: pen,
             gps,
+            camera_faults: Vec::new(),
             realtime,
             seed,
         }
+    }
+
+    /// The device model of `role` is unplugged in the middle of its next capture, as a cable
+    /// pulled out would: the fingerprint module before the fourth packet of its image, the pen
+    /// pad after 20 pen packets of the signature, the camera after 4 KiB of the photo. The link
+    /// closes and the driver reports the device gone. `false` for the GPS receiver, whose model
+    /// has no such fault (the location is never required).
+    pub fn unplug_mid_capture(&mut self, role: DeviceRole) -> bool {
+        match role {
+            DeviceRole::Scanner => self
+                .scanner
+                .faults
+                .push(Fault::UnplugMidTransfer { packet: 3 }),
+            DeviceRole::Pad => self.pad.faults.push(Isdv4Fault::Unplug { after: 20 }),
+            DeviceRole::Camera => self
+                .camera_faults
+                .push(PtpFault::UnplugMidTransfer { after: 4096 }),
+            DeviceRole::Gps => return false,
+        }
+        true
     }
 
     /// Starts the models and opens the real drivers on them through the registry (the camera in
@@ -186,6 +210,7 @@ impl SimRig {
         let mut camera = PtpModelConfig {
             person_seed: self.seed,
             background: backdrop,
+            faults: self.camera_faults.clone(),
             ..Default::default()
         };
         if !self.realtime {

@@ -268,9 +268,67 @@ impl VisitSession {
         reason: ExceptionReason,
         permanence: Permanence,
     ) -> Result<(), CaptureError> {
+        self.put_exception(subject, reason, permanence, None)
+    }
+
+    /// Records an exception as [`Self::record_exception`] does, with a proof photo (a bandaged
+    /// hand, an amputation) taken now with the session's camera: saved in the draft as
+    /// `proof-<step>.jpg` (e.g. `proof-finger-07.jpg`) and named by the exception's `proof_file`,
+    /// so it travels in the packet beside it. When the photo cannot be taken nothing changes.
+    pub fn record_exception_with_proof(
+        &mut self,
+        subject: Subject,
+        reason: ExceptionReason,
+        permanence: Permanence,
+    ) -> Result<(), CaptureError> {
+        let step = Step::from(subject);
+        let control = self.control(self.plan.timeout);
+        let what = format!("the proof photo of the exception for {step}");
+        let camera = self
+            .devices
+            .camera
+            .as_deref_mut()
+            .ok_or_else(|| CaptureError::NoDevice {
+                step: what.clone(),
+                device: Step::Face.device(),
+            })?;
+        let shot = camera
+            .capture_photo(&control)
+            .map_err(|source| CaptureError::Device {
+                what: format!("taking {what}"),
+                source,
+            })?;
+        image::ImageReader::with_format(std::io::Cursor::new(&shot.jpeg), image::ImageFormat::Jpeg)
+            .into_dimensions()
+            .map_err(|e| CaptureError::UnreadablePhoto {
+                what: what.clone(),
+                why: e.to_string(),
+            })?;
+        let file = proof_file(step);
+        self.drafts.save_file(self.visit.id, &file, &shot.jpeg)?;
+        let recorded = self.put_exception(subject, reason, permanence, Some(file.clone()));
+        if recorded.is_err() {
+            // The record does not name it: the photo goes too.
+            if let Err(e) = self.drafts.remove_file(self.visit.id, &file) {
+                tracing::warn!(%e, "could not remove {file}, which the visit does not use");
+            }
+        }
+        recorded
+    }
+
+    fn put_exception(
+        &mut self,
+        subject: Subject,
+        reason: ExceptionReason,
+        permanence: Permanence,
+        proof: Option<String>,
+    ) -> Result<(), CaptureError> {
         let step = Step::from(subject);
         let previous = slots::take(&mut self.visit, step);
-        let slot = slots::exception(reason, permanence);
+        let mut slot = slots::exception(reason, permanence);
+        if let Slot::Exception(e) = &mut slot {
+            e.proof_file = proof;
+        }
         slots::put(&mut self.visit, step, slot.clone());
         if let Err(e) = self.drafts.save_visit(&self.visit) {
             // The draft still holds what the slot held: so does the session.
@@ -448,6 +506,11 @@ impl VisitSession {
             }
         }
     }
+}
+
+/// The name of the proof photo of `step`'s exception inside the draft and the packet.
+pub fn proof_file(step: Step) -> String {
+    format!("proof-{}.jpg", step.id())
 }
 
 #[cfg(test)]

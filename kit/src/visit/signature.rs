@@ -48,7 +48,16 @@ pub fn capture_signature(
     let (trace, score, attempts, forced) = loop {
         let attempt = run.next_attempt();
         let trace = pad
-            .record_signature(control)
+            .record_signature_live(control, &mut |p, (width, height)| {
+                observer.pen(&super::attempt::PenSample {
+                    attempt,
+                    x: p.x,
+                    y: p.y,
+                    down: p.touching,
+                    width,
+                    height,
+                })
+            })
             .map(crate::devices::pen_trace)
             .map_err(|source| CaptureError::Device {
                 what: format!("recording the signature (attempt {attempt})"),

@@ -11,10 +11,15 @@
 //! is left. A face photo, a signature, a document photo, a finger kept as forced stay on their
 //! page so the operator sees the checks and decides to retake or go on.
 //!
+//! While the resident signs, each pen sample the pad reports goes to the browser too (`pen`
+//! events on `GET /events`), which draws the trace live; the page draws the kept trace from the
+//! draft when the signature is done (and without the script).
+//!
+//! A finger's exception may take a proof photo with the camera ("Foto bukti", `proof=1`): the
+//! devices are taken for the camera's role and the kit's `record_exception_with_proof` saves it.
+//!
 //! Not here (the engine does not offer them): the images of the attempts a finger did not keep
-//! (only the kept one is saved, as WSQ), a proof photo beside a finger exception, and the pen
-//! trace drawn live while the resident signs (the pad driver hands the trace over when the
-//! signature is done; the page draws it then).
+//! (only the kept one is saved, as WSQ).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -211,6 +216,10 @@ impl CaptureObserver for Live<'_> {
         self.app.devices.attempt(self.visit, self.step, e);
     }
 
+    fn pen(&mut self, sample: &jemput_kit::visit::attempt::PenSample) {
+        self.app.devices.pen(self.visit, self.step, sample);
+    }
+
     fn finger_image(
         &mut self,
         _: FingerPosition,
@@ -380,6 +389,8 @@ pub async fn exception(
         Permanence::Temporary
     };
     let document = field("document").parse::<DocumentKind>().ok();
+    // "Foto bukti": a proof photo beside a finger's exception, taken with the camera.
+    let proof = field("proof") == "1" && matches!(step, Step::Finger(_));
     let lang = session.lang;
     let a = app.clone();
     let done = tokio::task::spawn_blocking(move || {
@@ -400,13 +411,52 @@ pub async fn exception(
                 None,
             )));
         };
-        let plan = plan(&home, &visit, step, false, SignatureKind::Signature);
-        let mut session = match VisitSession::start(drafts, visit, SessionDevices::default(), plan)
-        {
+        let plan = plan(
+            &home,
+            &visit,
+            step,
+            a.devices.realtime(),
+            SignatureKind::Signature,
+        );
+        // Only a proof photo needs a device: the camera (the face step's role).
+        let devices = if proof {
+            match a
+                .devices
+                .take(&home.root, &visit, &home.config.face, Step::Face)
+            {
+                Ok(d) => d,
+                Err(busy) => {
+                    let mut args = fluent_bundle::FluentArgs::new();
+                    args.set("step", busy.0);
+                    let text = a.i18n.text(lang, "capture-busy", Some(&args));
+                    return Loaded::Page(Box::new(step_view(
+                        &a,
+                        lang,
+                        &home,
+                        &visit,
+                        &files,
+                        step,
+                        Some(text),
+                        None,
+                    )));
+                }
+            }
+        } else {
+            SessionDevices::default()
+        };
+        let mut session = match VisitSession::start(drafts, visit, devices, plan) {
             Ok(s) => s,
-            Err(e) => return Loaded::Missing(e.to_string()),
+            Err(e) => {
+                if proof {
+                    a.devices.give_back(id, SessionDevices::default(), None);
+                }
+                return Loaded::Missing(e.to_string());
+            }
         };
         let recorded = match (step.subject(), step) {
+            (Some(subject), _) if proof => {
+                session.record_exception_with_proof(subject, reason, permanence)
+            }
             (Some(subject), _) => session.record_exception(subject, reason, permanence),
             (None, Step::Document(_)) => session.record_document_exception(
                 document.unwrap_or(DocumentKind::All),
@@ -415,11 +465,26 @@ pub async fn exception(
             ),
             _ => return Loaded::Missing("no exception for this step".into()),
         };
+        let next = next_after(&session);
+        let failed = recorded
+            .as_ref()
+            .err()
+            .map(|e| problem_text(&a.i18n, lang, e));
+        let (visit, devices) = session.into_parts();
+        if proof {
+            // The camera goes back; closed, to be opened afresh, when it failed.
+            let camera_failed = matches!(
+                recorded,
+                Err(CaptureError::Device { .. } | CaptureError::NoDevice { .. })
+            );
+            let problem = failed.clone().filter(|_| camera_failed);
+            a.devices
+                .give_back(id, devices, problem.map(|p| (Role::Camera, p)));
+        }
         match recorded {
-            Ok(()) => Loaded::Go(step_url(id, next_after(&session))),
-            Err(e) => {
-                let text = problem_text(&a.i18n, lang, &e);
-                let (visit, _) = session.into_parts();
+            Ok(()) => Loaded::Go(step_url(id, next)),
+            Err(_) => {
+                let text = failed.unwrap_or_default();
                 Loaded::Page(Box::new(step_view(
                     &a,
                     lang,

@@ -122,6 +122,8 @@ struct SlotView {
     reason: Option<&'static str>,
     reason_text: Option<String>,
     permanent: bool,
+    /// An exception's proof photo, from the draft.
+    proof: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -282,6 +284,10 @@ fn slot_view(
                 _ => None,
             },
             permanent: e.permanence == Permanence::Permanent,
+            proof: e
+                .proof_file
+                .as_ref()
+                .map(|f| format!("/visit/{id}/image/{f}")),
             ..Default::default()
         },
     }

@@ -1,4 +1,6 @@
-//! The device panel (`GET /devices`) and the live events of the devices (`GET /events`,
+//! The device panel (`GET /devices`; with `--sim`, its training control `POST /devices/trouble`
+//! that unplugs a model device in the middle of its next capture and plugs it in again) and the
+//! live events of the devices (`GET /events`,
 //! Server-Sent Events): each attempt of the capture in progress as soon as it is scored, in the
 //! session's language, and a note when the panel changed. `station/assets/capture.js` shows them
 //! on the step page while the capture request is still running.
@@ -12,10 +14,11 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
+use axum::Form;
 use serde::Serialize;
 
 use super::{Base, Ctx};
-use crate::devices::{attempt_text, Event, RoleView};
+use crate::devices::{attempt_text, Event, Role, RoleView, Trouble};
 use crate::security::Session;
 use crate::App;
 
@@ -48,8 +51,66 @@ pub async fn panel(
     )
 }
 
-/// `GET /events`: `attempt` events (`{"visit", "step", "text"}`) and `devices` events, until the
-/// station stops. Locked: 204, which tells the browser not to reconnect.
+#[derive(Debug, serde::Deserialize)]
+pub struct TroubleForm {
+    role: String,
+    /// `unplug` or `replug`.
+    action: String,
+}
+
+/// `POST /devices/trouble` (`role`, `action`): training only — on the device models of
+/// `jemput ui --sim` a trainer unplugs a role's device in the middle of its next capture
+/// (`unplug`) and plugs it in again (`replug`). 404 without the models; 409 while a capture has
+/// the devices out.
+pub async fn trouble(State(app): State<Arc<App>>, Form(f): Form<TroubleForm>) -> Response {
+    if !app.devices.simulated() {
+        return (
+            StatusCode::NOT_FOUND,
+            "only the device models of `jemput ui --sim` can be unplugged from here",
+        )
+            .into_response();
+    }
+    if app.lock.locked(Instant::now()).is_some() {
+        return Redirect::to("/unlock").into_response();
+    }
+    let trouble = match f.action.as_str() {
+        "unplug" => Trouble::Unplug,
+        "replug" => Trouble::Replug,
+        _ => return (StatusCode::BAD_REQUEST, "action is `unplug` or `replug`").into_response(),
+    };
+    let Some(role) = Role::parse(&f.role) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "role is camera, scanner, pad or gps",
+        )
+            .into_response();
+    };
+    let unpluggable = app
+        .devices
+        .panel()
+        .iter()
+        .any(|r| r.role == role.code() && r.can_unplug);
+    if trouble == Trouble::Unplug && !unpluggable {
+        return (
+            StatusCode::BAD_REQUEST,
+            "this device's model cannot be unplugged",
+        )
+            .into_response();
+    }
+    if app.devices.trouble(role, trouble) {
+        Redirect::to("/devices").into_response()
+    } else {
+        (
+            StatusCode::CONFLICT,
+            "a capture has the devices out: try again when it ends",
+        )
+            .into_response()
+    }
+}
+
+/// `GET /events`: `attempt` events (`{"visit", "step", "text"}`), `pen` events while a
+/// signature is written (`{"visit", "step", "attempt", "x", "y", "down", "w", "h"}`: a sample in
+/// the pad's units, `w`×`h` its extent) and `devices` events, until the station stops. Locked: 204, which tells the browser not to reconnect.
 pub async fn events(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
@@ -89,6 +150,35 @@ pub async fn events(
                         })
                         .unwrap_or_default();
                         SseEvent::default().event("attempt").data(data)
+                    }
+                    Ok(Event::Pen {
+                        visit,
+                        step,
+                        sample,
+                    }) => {
+                        #[derive(Serialize)]
+                        struct P {
+                            visit: String,
+                            step: String,
+                            attempt: u32,
+                            x: u32,
+                            y: u32,
+                            down: bool,
+                            w: u32,
+                            h: u32,
+                        }
+                        let data = serde_json::to_string(&P {
+                            visit: visit.to_string(),
+                            step,
+                            attempt: sample.attempt,
+                            x: sample.x,
+                            y: sample.y,
+                            down: sample.down,
+                            w: sample.width,
+                            h: sample.height,
+                        })
+                        .unwrap_or_default();
+                        SseEvent::default().event("pen").data(data)
                     }
                     Ok(Event::Devices) => SseEvent::default().event("devices").data("{}"),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

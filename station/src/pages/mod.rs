@@ -58,6 +58,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(capture::attempt_image),
         )
         .route("/devices", get(live::panel))
+        .route("/devices/trouble", post(live::trouble))
         .route("/events", get(live::events))
         .route("/lang", post(lang))
         .route("/assets/{name}", get(crate::assets::serve))
@@ -130,7 +131,7 @@ async fn lang(
     // Only a page of the station's own, never an address elsewhere.
     let back = match f.back.as_str() {
         p @ ("/home" | "/unlock") => p,
-        p if capture::is_step_path(p) => p,
+        p if capture::is_step_path(p) || visit::is_visit_path(p) => p,
         _ => "/",
     };
     Redirect::to(back).into_response()

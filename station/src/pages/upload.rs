@@ -166,6 +166,16 @@ fn status_view(app: &App, lang: Lang) -> StatusView {
         }
         app.i18n.text(lang, id, Some(&a))
     };
+    // The kit's and the hub's reasons are English: after the operator's words, said to be for
+    // the technician (as a device problem's are).
+    let with_detail = |text: String, why: &str| {
+        if why.trim().is_empty() {
+            text
+        } else {
+            let detail = t("device-problem-detail", &[("detail", why.to_string())]);
+            format!("{text} {detail}")
+        }
+    };
     let mut view = StatusView {
         running: job.running,
         current: job
@@ -179,13 +189,13 @@ fn status_view(app: &App, lang: Lang) -> StatusView {
     };
     match &job.last {
         None => {}
-        Some(Err(why)) => view.stopped = Some(t("upload-failed", &[("why", why.clone())])),
+        Some(Err(why)) => view.stopped = Some(with_detail(t("upload-failed", &[]), why)),
         Some(Ok(report)) => {
             view.nothing = report.packets.is_empty() && report.stopped.is_none();
             view.stopped = report
                 .stopped
                 .as_ref()
-                .map(|why| t("upload-stopped", &[("why", why.clone())]));
+                .map(|why| with_detail(t("upload-stopped", &[]), why));
             view.rows = report
                 .packets
                 .iter()
@@ -198,10 +208,10 @@ fn status_view(app: &App, lang: Lang) -> StatusView {
                         ),
                         Outcome::UploadedNoReceipt => t("upload-no-receipt", &[]),
                         Outcome::TooLarge => t("upload-too-large", &[]),
-                        Outcome::Quarantined => t("upload-quarantined", &[("why", why)]),
-                        Outcome::Refused => t("upload-refused", &[("why", why)]),
+                        Outcome::Quarantined => with_detail(t("upload-quarantined", &[]), &why),
+                        Outcome::Refused => with_detail(t("upload-refused", &[]), &why),
                         Outcome::Failed | Outcome::Interrupted => {
-                            t("upload-retry", &[("why", why)])
+                            with_detail(t("upload-retry", &[]), &why)
                         }
                         Outcome::NotAttempted => t("upload-not-attempted", &[]),
                     };

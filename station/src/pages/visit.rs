@@ -61,14 +61,38 @@ pub(crate) fn half(text: &str, lang: Lang) -> String {
 }
 
 fn form_page(app: &App, session: &Session, status: StatusCode, view: NewVisitView) -> Response {
+    // The language switch comes back to this form (for the same worklist entry).
+    let back = if view.worklist.is_empty() {
+        "/visit/new".to_string()
+    } else {
+        format!("/visit/new?worklist={}", view.worklist)
+    };
     app.pages.page(
         status,
         "new_visit.html",
         &Ctx {
-            base: Base::new(app, session, "/home"),
+            base: Base::new(app, session, &back),
             page: view,
         },
     )
+}
+
+/// Whether `path` is the new-visit form's address (`/visit/new`, optionally for a worklist
+/// entry) or a visit's consent page (`/visit/{uuid}/consent`): where the language switch may send
+/// the browser back to.
+pub fn is_visit_path(path: &str) -> bool {
+    if path == "/visit/new" {
+        return true;
+    }
+    if let Some(entry) = path.strip_prefix("/visit/new?worklist=") {
+        return !entry.is_empty()
+            && entry
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    }
+    path.strip_prefix("/visit/")
+        .and_then(|rest| rest.strip_suffix("/consent"))
+        .is_some_and(|id| id.parse::<uuid::Uuid>().is_ok())
 }
 
 /// `GET /visit/new[?worklist=ID]`: the form, filled from the worklist entry when one is named.
@@ -258,11 +282,12 @@ fn who(v: &jemput_core::visit::Visit) -> String {
 }
 
 fn consent_page(app: &App, session: &Session, status: StatusCode, view: ConsentView) -> Response {
+    let back = format!("/visit/{}/consent", view.id);
     app.pages.page(
         status,
         "consent.html",
         &Ctx {
-            base: Base::new(app, session, "/home"),
+            base: Base::new(app, session, &back),
             page: view,
         },
     )
@@ -374,6 +399,25 @@ pub async fn consent_submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_new_visit_form_and_a_consent_page_are_visit_paths() {
+        assert!(is_visit_path("/visit/new"));
+        assert!(is_visit_path("/visit/new?worklist=DEMO-002"));
+        assert!(is_visit_path(
+            "/visit/0b7d4d2e-5d7e-4f4f-9d59-1d2f3c4b5a69/consent"
+        ));
+        for bad in [
+            "/visit/new?worklist=",
+            "/visit/new?worklist=a&b=c",
+            "/visit/new?next=//evil.example",
+            "/visit/not-a-uuid/consent",
+            "//evil.example/visit/new",
+            "/visit/0b7d4d2e-5d7e-4f4f-9d59-1d2f3c4b5a69/consent/x",
+        ] {
+            assert!(!is_visit_path(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn a_kit_message_shows_in_the_sessions_language() {
