@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::transport::{LinkError, PortLink};
+pub use crate::tty_sysfs::UsbIdentity;
 use crate::tty_sysfs::{self, TtyPort};
 
 /// Whether a device can be opened by this user now.
@@ -26,18 +27,6 @@ pub enum Access {
     Unavailable {
         reason: String,
     },
-}
-
-/// The USB identity of a USB-serial adapter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct UsbIdentity {
-    /// Vendor id, 4 lowercase hex digits.
-    pub vid: String,
-    /// Product id, 4 lowercase hex digits.
-    pub pid: String,
-    pub serial: Option<String>,
-    pub manufacturer: Option<String>,
-    pub product: Option<String>,
 }
 
 /// One serial port.

@@ -49,7 +49,20 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::discover::UsbIdentity;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// The USB identity of a USB-serial adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct UsbIdentity {
+    /// Vendor id, 4 lowercase hex digits.
+    pub vid: String,
+    /// Product id, 4 lowercase hex digits.
+    pub pid: String,
+    pub serial: Option<String>,
+    pub manufacturer: Option<String>,
+    pub product: Option<String>,
+}
 
 /// One serial port as sysfs shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
