@@ -147,7 +147,7 @@ pub fn synthetic_visit(
     opts: &SampleOptions,
 ) -> (Visit, Vec<PacketFile>) {
     let now = Timestamp::now();
-    let sex = if seed % 2 == 0 {
+    let sex = if seed.is_multiple_of(2) {
         Sex::Female
     } else {
         Sex::Male

@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::transport::{LinkError, PortLink};
+pub use crate::tty_sysfs::UsbIdentity;
+use crate::tty_sysfs::{self, TtyPort};
 
 /// Whether a device can be opened by this user now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -27,18 +29,6 @@ pub enum Access {
     },
 }
 
-/// The USB identity of a USB-serial adapter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct UsbIdentity {
-    /// Vendor id, 4 lowercase hex digits.
-    pub vid: String,
-    /// Product id, 4 lowercase hex digits.
-    pub pid: String,
-    pub serial: Option<String>,
-    pub manufacturer: Option<String>,
-    pub product: Option<String>,
-}
-
 /// One serial port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SerialPortInfo {
@@ -53,41 +43,28 @@ pub struct SerialPortInfo {
 pub fn serial_ports() -> Vec<SerialPortInfo> {
     port_identities()
         .into_iter()
-        .map(|(path, usb)| {
-            let access = check_access(&path);
-            SerialPortInfo { path, usb, access }
-        })
-        .collect()
-}
-
-/// Every serial port the OS reports with its USB identity, without opening any of them (for
-/// resolving a selector: opening a port can reset the board behind it).
-pub fn port_identities() -> Vec<(PathBuf, Option<UsbIdentity>)> {
-    let ports = serialport::available_ports().unwrap_or_default();
-    ports
-        .into_iter()
         .map(|p| {
-            let usb = match p.port_type {
-                serialport::SerialPortType::UsbPort(u) => Some(UsbIdentity {
-                    vid: format!("{:04x}", u.vid),
-                    pid: format!("{:04x}", u.pid),
-                    serial: u.serial_number,
-                    manufacturer: u.manufacturer,
-                    product: u.product,
-                }),
-                _ => None,
-            };
-            (PathBuf::from(&p.port_name), usb)
+            let access = check_access(&p.devnode);
+            SerialPortInfo {
+                path: p.devnode,
+                usb: p.usb.map(|u| u.identity),
+                access,
+            }
         })
         .collect()
 }
 
-/// The USB port path (`1-2.3`, as `usb:` selectors take it) of the tty at `path`, from sysfs.
-pub fn usb_port_of(path: &Path) -> Option<String> {
-    let name = path.file_name()?;
-    let device =
-        std::fs::canonicalize(Path::new("/sys/class/tty").join(name).join("device")).ok()?;
-    usb_port_in_sysfs_path(&device)
+/// Every serial port the OS reports with its USB identity, USB port path and PNP ids, read from
+/// sysfs ([`tty_sysfs`]), without opening any of them (for resolving a selector: opening a port
+/// can reset the board behind it) — except a `serial8250` placeholder port, which is opened to
+/// see whether a UART is there at all (a legacy PC has 4 to 32 of them, mostly empty).
+pub fn port_identities() -> Vec<TtyPort> {
+    tty_sysfs::tty_ports(Path::new("/sys"), Path::new("/dev"))
+        .into_iter()
+        .filter(|p| {
+            p.driver.as_deref() != Some("serial8250") || PortLink::open(&p.devnode, 9600).is_ok()
+        })
+        .collect()
 }
 
 /// The USB port in a sysfs device path: the last component shaped like `1-2.3` (bus, then the
@@ -99,23 +76,6 @@ pub fn usb_port_in_sysfs_path(device: &Path) -> Option<String> {
         let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
         (digits(bus) && ports.split('.').all(digits)).then(|| s.to_string())
     })
-}
-
-/// The ACPI/PNP ids of a built-in serial port (`/sys/class/tty/<name>/device/id`), e.g. `WACf004`
-/// for a TabletPC pen digitizer; empty for other ports.
-pub fn pnp_ids_of(path: &Path) -> Vec<String> {
-    let Some(name) = path.file_name() else {
-        return Vec::new();
-    };
-    let file = Path::new("/sys/class/tty").join(name).join("device/id");
-    std::fs::read_to_string(file)
-        .map(|s| {
-            s.lines()
-                .map(|l| l.trim().to_string())
-                .filter(|l| !l.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Opens `path` briefly to see whether this user can use it.

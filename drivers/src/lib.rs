@@ -20,7 +20,8 @@
 //!
 //! * serial, over [`transport`] (`serialport` on a tty or pty): [`ef01`] (EF01 fingerprint
 //!   modules), [`isdv4`] (Wacom ISDV4/W8001 pen digitizers, signature pads), [`nmea`] (NMEA-0183
-//!   GPS receivers, a location source); [`discover`] lists serial ports with their access status;
+//!   GPS receivers, a location source); [`discover`] lists serial ports with their access status,
+//!   their USB identities read from sysfs by [`tty_sysfs`] (no libudev);
 //! * USB, over the small transport in [`usb`] (libusb through `rusb`, or an in-memory link to a
 //!   device model; [`usbip`] serves a model to a real USB stack): [`uru4000`] (DigitalPersona
 //!   U.are.U 4000-class fingerprint readers), [`ptp`] (PTP still cameras);
@@ -70,6 +71,7 @@ pub mod sim;
 pub mod synth;
 mod traits;
 pub mod transport;
+pub mod tty_sysfs;
 pub mod udev;
 pub mod uru4000;
 pub mod usb;

@@ -362,8 +362,8 @@ servm_w8001() {
   fi
 }
 
-# QEMU's usb-serial through the guest's xHCI, usbserial and ftdi_sio: /dev/ttyUSB0; udev gives
-# it ID_BUS/ID_VENDOR_ID/… (what serialport's enumeration reads) and /dev/serial/by-id.
+# QEMU's usb-serial through the guest's xHCI, usbserial and ftdi_sio: /dev/ttyUSB0, whose USB
+# identity jemput reads from sysfs (drivers/src/tty_sysfs.rs); udev gives it /dev/serial/by-id.
 servm_ftdi() {
   tty=""
   for i in $(seq 300); do

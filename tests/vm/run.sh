@@ -75,8 +75,8 @@ fi
 #    records the same script; the host compares the two (servm_compare_w8001).
 #  - ftdi_sio: `jemput sim ef01 --fast` on a host pty behind QEMU's `usb-serial` (an FTDI
 #    FT232, 0403:6001) on an xHCI controller; usbserial + ftdi_sio make /dev/ttyUSB0,
-#    systemd-udevd with Debian's 60-serial.rules gives it its USB identity and by-id link, and
-#    jemput discovers, tests and captures through it.
+#    systemd-udevd with Debian's 60-serial.rules gives it its by-id link, jemput reads its USB
+#    identity from sysfs, and discovers, tests and captures through it.
 # Needs the Debian packages inputattach and udev (systemd-udevd, udevadm).
 servm_check_tools() {
   local tool

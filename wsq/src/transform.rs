@@ -182,7 +182,7 @@ impl FilterPair {
 
     /// Even-length (half-sample symmetric) filters.
     pub fn is_even(&self) -> bool {
-        self.lo_len % 2 == 0
+        self.lo_len.is_multiple_of(2)
     }
 
     /// The filter bank in the precision the transform runs at.
@@ -390,7 +390,7 @@ fn synthesize(f: &Filters, s: &mut Scratch, out: &mut [f32], inverted: bool) {
     s.ext.clear();
     s.ext.extend((0..n + 2 * pad).map(|j| {
         let r = reflect(j as isize - pad as isize, n);
-        if r % 2 == 0 {
+        if r.is_multiple_of(2) {
             s.line[low_at + r / 2]
         } else {
             s.line[high_at + r / 2]

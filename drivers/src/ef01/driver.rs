@@ -297,7 +297,7 @@ impl<L: SerialLink> Ef01<L> {
     /// talking at the old speed; after the power cycle, open the port at the new one.
     pub fn set_baud(&mut self, baud: u32) -> Result<(), Ef01Error> {
         let n = baud / 9600;
-        if baud % 9600 != 0 || !(1..=12).contains(&n) {
+        if !baud.is_multiple_of(9600) || !(1..=12).contains(&n) {
             return Err(Ef01Error::InvalidSetting(format!(
                 "baud {baud} is not 9600 × N for N = 1…12"
             )));

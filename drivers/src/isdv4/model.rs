@@ -417,10 +417,12 @@ impl<L: SerialLink> Runner<L> {
         for fault in &self.config.faults {
             match *fault {
                 Isdv4Fault::Unplug { after } if sent >= after => return Next::Exit,
-                Isdv4Fault::Garbage { every } if (i + 1) % every.max(1) == 0 => {
+                Isdv4Fault::Garbage { every } if (i + 1).is_multiple_of(every.max(1)) => {
                     bytes.extend_from_slice(&GARBAGE)
                 }
-                Isdv4Fault::Truncate { every } if (i + 1) % every.max(1) == 0 => cut = true,
+                Isdv4Fault::Truncate { every } if (i + 1).is_multiple_of(every.max(1)) => {
+                    cut = true
+                }
                 _ => {}
             }
         }

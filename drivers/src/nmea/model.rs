@@ -211,7 +211,7 @@ fn run<L: SerialLink>(
         let mut out: Vec<u8> = Vec::new();
         for fault in &config.faults {
             if let NmeaFault::Garbage { every } = *fault {
-                if (n as usize + 1) % every.max(1) == 0 {
+                if (n as usize + 1).is_multiple_of(every.max(1)) {
                     out.extend_from_slice(GARBAGE);
                 }
             }
@@ -219,7 +219,7 @@ fn run<L: SerialLink>(
         for s in epoch_sentences(&config, n) {
             count += 1;
             let bad = config.faults.iter().any(
-                |f| matches!(*f, NmeaFault::BadChecksum { every } if count % every.max(1) == 0),
+                |f| matches!(*f, NmeaFault::BadChecksum { every } if count.is_multiple_of(every.max(1))),
             );
             out.extend_from_slice(if bad { corrupt(&s) } else { s }.as_bytes());
         }

@@ -256,7 +256,7 @@ impl<T: UsbTransport> PtpCamera<T> {
                 what: format!("the camera took {n} of {} bytes", bytes.len()),
             });
         }
-        if bytes.len() % self.ep.max_packet.max(1) == 0 {
+        if bytes.len().is_multiple_of(self.ep.max_packet.max(1)) {
             // A transfer that fills its last packet ends with a zero-length packet.
             self.usb
                 .bulk_out(self.ep.bulk_out, &[], self.config.timeout)

@@ -351,7 +351,7 @@ impl ParamContainer {
             });
         }
         let payload = &bytes[HEADER_LEN..h.length as usize];
-        if payload.len() % 4 != 0 {
+        if !payload.len().is_multiple_of(4) {
             return Err(CodecError::RaggedParams(payload.len()));
         }
         Ok(ParamContainer {

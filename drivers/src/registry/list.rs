@@ -96,13 +96,17 @@ pub(crate) fn seen_port(d: &FoundDevice) -> Seen<'_> {
 pub(crate) fn serial_ports() -> Vec<FoundDevice> {
     let ports: Vec<FoundDevice> = discover::port_identities()
         .into_iter()
-        .map(|(path, usb)| {
+        .map(|p| {
+            let (usb, usb_port) = match p.usb {
+                Some(u) => (Some(u.identity), Some(u.port_path)),
+                None => (None, None),
+            };
             let mut d = FoundDevice {
-                usb_port: usb.as_ref().and_then(|_| discover::usb_port_of(&path)),
-                pnp_ids: discover::pnp_ids_of(&path),
+                usb_port,
+                pnp_ids: p.pnp_ids,
                 drivers: Vec::new(),
                 selector: String::new(),
-                path,
+                path: p.devnode,
                 usb,
                 access: Access::Accessible,
                 v4l2: None,

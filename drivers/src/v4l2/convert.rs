@@ -77,7 +77,7 @@ pub fn yuyv_to_rgb(
     if w == 0 || h == 0 {
         return Err(FrameError::Empty);
     }
-    if w % 2 != 0 || stride < w * 2 {
+    if !w.is_multiple_of(2) || stride < w * 2 {
         return Err(FrameError::BadGeometry { width, stride });
     }
     let need = stride * (h - 1) + w * 2;

@@ -206,7 +206,8 @@ impl Drafts {
     pub fn lock_for_sealing(&self) -> Result<std::fs::File, DraftError> {
         fsutil::ensure_dir(&self.dir, 0o700).map_err(io_err("create", &self.dir))?;
         let dir = std::fs::File::open(&self.dir).map_err(io_err("open", &self.dir))?;
-        // flock(2) directly: std's File::lock is newer than the workspace's minimum Rust.
+        // flock(2) through rustix (written when std's File::lock, stable since Rust 1.89, was newer
+        // than the workspace's minimum Rust; it takes the same lock).
         rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
             .map_err(|e| io_err("lock", &self.dir)(e.into()))?;
         Ok(dir)
