@@ -22,7 +22,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
             ) {
                 files(&path, out);
             }
-        } else if [".rs", ".md", ".sh", ".toml", ".mjs", ".ftl"]
+        } else if [".rs", ".md", ".sh", ".toml", ".mjs", ".ftl", ".json"]
             .iter()
             .any(|ext| name.ends_with(ext))
             || name == "run"
