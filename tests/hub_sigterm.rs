@@ -28,22 +28,7 @@ fn free_port() -> u16 {
 
 /// `jemput hub serve --plain-http` on `port`, its stderr into `log`; waits until it listens.
 fn start_hub(data: &Path, port: u16, log: &Path) -> Child {
-    let log = std::fs::File::create(log).unwrap();
-    let child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-        .args(["hub", "serve", "--plain-http", "--data"])
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the hub did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    spawn_hub_serve_to(data, port, std::fs::File::create(log).unwrap())
 }
 
 fn start_upload(home: &Path, endpoint: &str, attempts: u32) -> Child {

@@ -286,6 +286,15 @@ pub fn kit_with_office(root: &Path) -> (PathBuf, OfficeKeys) {
 /// Starts `jemput hub serve --plain-http` for `data` on `127.0.0.1:port` and waits (up to 20 s)
 /// until it accepts connections.
 pub fn spawn_hub_serve(data: &Path, port: u16) -> std::process::Child {
+    spawn_hub_serve_to(data, port, std::process::Stdio::null())
+}
+
+/// [`spawn_hub_serve`] with the hub's stderr (its log) going to `stderr`.
+pub fn spawn_hub_serve_to(
+    data: &Path,
+    port: u16,
+    stderr: impl Into<std::process::Stdio>,
+) -> std::process::Child {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
     let child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
@@ -294,7 +303,7 @@ pub fn spawn_hub_serve(data: &Path, port: u16) -> std::process::Child {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
