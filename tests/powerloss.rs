@@ -378,6 +378,18 @@ fn power_cuts_while_saving_drafts_and_sealing_lose_nothing_reported() {
     );
 }
 
+/// A negative control's verdict on its run: it must fail, and on a loss ("lost"), not on
+/// anything else; `what` names the control in the log.
+fn must_see_the_loss<T: std::fmt::Debug>(what: &str, seed: u64, run: Result<T, String>) {
+    match run {
+        Ok(figures) => panic!("seed {seed}: the skipped fsync went unnoticed: {figures:?}"),
+        Err(e) => {
+            eprintln!("{what}: detected: {e}");
+            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
+        }
+    }
+}
+
 #[test]
 fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
     if !jemput_testkit::fuse() {
@@ -389,13 +401,11 @@ fn negative_control_one_skipped_directory_fsync_is_seen_as_loss() {
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
     let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(12);
     eprintln!("negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
-    match power_loss_run(rounds, seed, Some("atomic-dir")) {
-        Ok(f) => panic!("seed {seed}: the skipped fsync went unnoticed: {f:?}"),
-        Err(e) => {
-            eprintln!("negative control: detected: {e}");
-            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
-        }
-    }
+    must_see_the_loss(
+        "negative control",
+        seed,
+        power_loss_run(rounds, seed, Some("atomic-dir")),
+    );
 }
 
 /// `jemput upload` against `endpoint`, until it ends or the power cut ends it (killed after 60 s).
@@ -1013,13 +1023,11 @@ fn negative_control_a_skipped_hub_fsync_is_seen_as_a_lost_receipted_packet() {
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
     let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(12);
     eprintln!("hub negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
-    match hub_power_loss_run(rounds, seed, Some("hub-packets-dir")) {
-        Ok(cuts) => panic!("seed {seed}: the skipped fsync went unnoticed in {cuts} cuts"),
-        Err(e) => {
-            eprintln!("hub negative control: detected: {e}");
-            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
-        }
-    }
+    must_see_the_loss(
+        "hub negative control",
+        seed,
+        hub_power_loss_run(rounds, seed, Some("hub-packets-dir")),
+    );
 }
 
 /// Where on the hub's completion path a targeted cut lands (`JEMPUT_TEST_HUB_HOLD`, see
@@ -1271,11 +1279,9 @@ fn negative_control_a_skipped_hub_fsync_is_seen_by_the_aimed_cuts() {
     let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
     let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(16);
     eprintln!("receipt negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
-    match receipt_power_loss_run(rounds, seed, Some("hub-packets-dir")) {
-        Ok(f) => panic!("seed {seed}: the skipped fsync went unnoticed: {f:?}"),
-        Err(e) => {
-            eprintln!("receipt negative control: detected: {e}");
-            assert!(e.contains("lost"), "seed {seed}: unexpected failure: {e}");
-        }
-    }
+    must_see_the_loss(
+        "receipt negative control",
+        seed,
+        receipt_power_loss_run(rounds, seed, Some("hub-packets-dir")),
+    );
 }
