@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 use super::capture_view::{step_url, step_view, StepView};
 use super::{Base, Ctx};
-use crate::devices::{problem_text, Role};
+use crate::devices::{problem_text, Busy, Role};
 use crate::i18n::Lang;
 use crate::security::Session;
 use crate::App;
@@ -271,11 +271,7 @@ fn run_capture(app: &App, lang: Lang, id: Uuid, step: Step, kind: SignatureKind)
         .take(&home.root, &visit, &home.config.face, step)
     {
         Ok(d) => d,
-        Err(busy) => {
-            let mut a = fluent_bundle::FluentArgs::new();
-            a.set("step", busy.0);
-            return page_with(app, app.i18n.text(lang, "capture-busy", Some(&a)), None);
-        }
+        Err(busy) => return page_with(app, busy_text(app, lang, busy), None),
     };
     app.devices.clear_attempts(id, step);
     let plan = plan(&home, &visit, step, app.devices.realtime(), kind);
@@ -398,18 +394,21 @@ pub async fn exception(
             Ok(x) => x,
             Err(answer) => return answer,
         };
-        let Some(reason) = reason else {
-            let text = a.i18n.text(lang, "capture-need-reason", None);
-            return Loaded::Page(Box::new(step_view(
+        // The step's page again, with `text` saying why nothing was recorded.
+        let page = |visit: &Visit, text: String| {
+            Loaded::Page(Box::new(step_view(
                 &a,
                 lang,
                 &home,
-                &visit,
+                visit,
                 &files,
                 step,
                 Some(text),
                 None,
-            )));
+            )))
+        };
+        let Some(reason) = reason else {
+            return page(&visit, a.i18n.text(lang, "capture-need-reason", None));
         };
         let plan = plan(
             &home,
@@ -425,21 +424,7 @@ pub async fn exception(
                 .take(&home.root, &visit, &home.config.face, Step::Face)
             {
                 Ok(d) => d,
-                Err(busy) => {
-                    let mut args = fluent_bundle::FluentArgs::new();
-                    args.set("step", busy.0);
-                    let text = a.i18n.text(lang, "capture-busy", Some(&args));
-                    return Loaded::Page(Box::new(step_view(
-                        &a,
-                        lang,
-                        &home,
-                        &visit,
-                        &files,
-                        step,
-                        Some(text),
-                        None,
-                    )));
-                }
+                Err(busy) => return page(&visit, busy_text(&a, lang, busy)),
             }
         } else {
             SessionDevices::default()
@@ -483,19 +468,7 @@ pub async fn exception(
         }
         match recorded {
             Ok(()) => Loaded::Go(step_url(id, next)),
-            Err(_) => {
-                let text = failed.unwrap_or_default();
-                Loaded::Page(Box::new(step_view(
-                    &a,
-                    lang,
-                    &home,
-                    &visit,
-                    &files,
-                    step,
-                    Some(text),
-                    None,
-                )))
-            }
+            Err(_) => page(&visit, failed.unwrap_or_default()),
         }
     })
     .await
@@ -568,6 +541,13 @@ pub async fn attempt_image(
         }
         None => (StatusCode::NOT_FOUND, "no such attempt image").into_response(),
     }
+}
+
+/// "The device is busy with another step" (`capture-busy`), naming the step that holds it.
+fn busy_text(app: &App, lang: Lang, busy: Busy) -> String {
+    let mut args = fluent_bundle::FluentArgs::new();
+    args.set("step", busy.0);
+    app.i18n.text(lang, "capture-busy", Some(&args))
 }
 
 #[cfg(test)]
