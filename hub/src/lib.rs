@@ -14,6 +14,8 @@
 //!                               directory)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
+//! <data>/quarantine/<packet id>.jpk packets that passed the outer checks but that the office
+//!                               identity could not open (no receipt; `.why` beside each)
 //! <data>/worklist.json          the worklist kits receive in their sync document
 //! <data>/kit-settings.toml      settings kits receive (offline policy, retention, recipients)
 //! ```
@@ -504,12 +506,19 @@ CREATE TABLE request_nonces (
 CREATE INDEX request_nonces_by_time ON request_nonces (t);
 ";
 
+/// Version 5: what an `opened` event says of the visit (category, worklist entry and place), as
+/// JSON (`events::OpenedVisit`).
+const V5_EVENT_VISIT: &str = "
+ALTER TABLE events ADD COLUMN visit TEXT;
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_KITS_UPLOADS_RECEIPTS).comment("kits, uploads and receipts"),
         M::up(V2_ENROLLMENT).comment("enrollment tokens, kits last seen"),
         M::up(V3_OPENINGS_EVENTS).comment("openings, status events and deliveries"),
         M::up(V4_REQUEST_NONCES).comment("request nonces within the replay window"),
+        M::up(V5_EVENT_VISIT).comment("the visit an opened event names"),
     ])
 }
 

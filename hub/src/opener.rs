@@ -1,11 +1,15 @@
-//! Opening verified packets with the office identity, after their receipts are durable: decrypt,
-//! check the inner signature and every file's SHA-256 (the same code as `jemput open`), record the
-//! result in `openings`, with its status event in the same transaction. Nothing is extracted.
+//! Opening verified packets with the office identity: decrypt, check the inner signature and every
+//! file's SHA-256 (the same code as `jemput open`), record the result in `openings`, with its
+//! status event in the same transaction. Nothing is extracted.
 //!
-//! A background task works through `pending` rows oldest first, so a kit's upload never waits for
-//! decryption. Rows are written `pending` when the packet is stored; a hub restarted in the
-//! middle picks them up again. Without an office identity in `hub.toml` the task records
-//! `not_opened`; a hub started later with an identity opens those too.
+//! A hub with the office identity opens each packet at completion, before it signs the receipt
+//! (`http::complete`), and records the opening right after the receipt ([`record_opened`]). A
+//! background task works through the `pending` rows left (a crash between the two, packets stored
+//! while the hub had no identity), oldest first. Without an office identity in `hub.toml` the task
+//! records `not_opened`; a hub started later with an identity opens those too.
+//!
+//! The `opened` event names the visit's category and, when the visit was for an entry of the
+//! hub's worklist, that entry's id, desa and RT/RW as the worklist has them ([`opened_visit`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +19,11 @@ use rusqlite::{params, OptionalExtension};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::events::{self, EventKind};
+use crate::events::{self, EventKind, OpenedVisit, WorklistPlace};
 use crate::{lock, Hub, HubError};
-use jemput_core::packet;
+use jemput_core::packet::{self, Header};
+use jemput_core::visit::{ResidentRef, Visit};
+use jemput_core::worklist::WorklistEntry;
 
 /// How often the opener looks for pending packets when nothing wakes it.
 const POLL: Duration = Duration::from_secs(2);
@@ -62,21 +68,71 @@ impl OpenState {
     }
 }
 
-/// Records the outcome of opening `packet_id`, with its event when there is one.
+/// A packet opened at completion, before its receipt: what its opening row and `opened` event
+/// will say.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    files: usize,
+    visit: OpenedVisit,
+}
+
+/// What the hub records of a packet it opened.
+pub(crate) fn opened(hub: &Hub, contents: &packet::Contents) -> Opened {
+    Opened {
+        files: contents.files.len(),
+        visit: opened_visit(hub, &contents.manifest.visit),
+    }
+}
+
+/// Records a packet opened at completion (its receipt is now stored), unless its opening was
+/// recorded already.
+pub(crate) fn record_opened(
+    hub: &Hub,
+    header: &Header,
+    size: u64,
+    opened: &Opened,
+) -> Result<(), HubError> {
+    record(
+        hub,
+        &header.packet_id,
+        &header.kit_id,
+        size,
+        Outcome::Opened {
+            files: opened.files,
+            visit: &opened.visit,
+        },
+    )
+}
+
+/// What became of one opening.
+enum Outcome<'a> {
+    Opened {
+        files: usize,
+        visit: &'a OpenedVisit,
+    },
+    Failed(&'a str),
+    NotOpened,
+}
+
+/// Records the outcome of opening `packet_id`, with its event when there is one. Only a `pending`
+/// row changes: an opening is recorded once, with one event, whoever recorded it first.
 fn record(
     hub: &Hub,
     packet_id: &str,
     kit_id: &str,
     size: u64,
-    state: OpenState,
-    reason: Option<&str>,
-    files: Option<usize>,
+    outcome: Outcome<'_>,
 ) -> Result<(), HubError> {
+    let (state, reason, files, visit) = match outcome {
+        Outcome::Opened { files, visit } => (OpenState::Opened, None, Some(files), Some(visit)),
+        Outcome::Failed(why) => (OpenState::OpenFailed, Some(why), None, None),
+        Outcome::NotOpened => (OpenState::NotOpened, None, None, None),
+    };
     let mut conn = lock(&hub.db);
     let tx = conn.transaction()?;
-    tx.execute(
+    let changed = tx.execute(
         "UPDATE openings SET state = ?2, reason = ?3, files = ?4, updated_at = ?5
-         WHERE packet_id = ?1",
+         WHERE packet_id = ?1 AND state = 'pending'",
         params![
             packet_id,
             state.as_str(),
@@ -90,11 +146,111 @@ fn record(
         OpenState::OpenFailed => Some(EventKind::OpenFailed),
         _ => None,
     };
-    if let Some(kind) = kind {
-        events::enqueue(&tx, kind, packet_id, kit_id, Some(size), reason)?;
+    if let (Some(kind), 1) = (kind, changed) {
+        events::enqueue_with_visit(&tx, kind, packet_id, kit_id, Some(size), reason, visit)?;
     }
     tx.commit()?;
     Ok(())
+}
+
+/// What an `opened` event says of `visit`: its category, and the worklist entry it was for as
+/// the hub's worklist has it (the name and NIK only when a webhook asks for them). A worklist
+/// that cannot be read is logged and the event goes without the entry.
+pub(crate) fn opened_visit(hub: &Hub, visit: &Visit) -> OpenedVisit {
+    let with_resident = hub.config().webhooks.iter().any(|w| w.include_name_and_nik);
+    let worklist = match worklist_index(hub) {
+        Ok(index) => index
+            .find(&visit.resident.reference)
+            .map(|e| WorklistPlace {
+                entry_id: e.id.clone(),
+                desa: e.desa.clone(),
+                rt_rw: e.rt_rw.clone(),
+                name: with_resident.then(|| e.name.clone()),
+                nik: if with_resident { e.nik.clone() } else { None },
+            }),
+        Err(e) => {
+            tracing::warn!("cannot read the worklist for an opened packet's event: {e}");
+            None
+        }
+    };
+    OpenedVisit {
+        category: visit.category,
+        worklist,
+    }
+}
+
+/// The hub's worklist indexed by entry id and by NIK.
+#[derive(Debug, Default)]
+struct WorklistIndex {
+    entries: Vec<WorklistEntry>,
+    by_id: std::collections::HashMap<String, usize>,
+    by_nik: std::collections::HashMap<String, usize>,
+}
+
+impl WorklistIndex {
+    fn new(entries: Vec<WorklistEntry>) -> WorklistIndex {
+        let mut index = WorklistIndex::default();
+        for (i, e) in entries.iter().enumerate() {
+            index.by_id.entry(e.id.clone()).or_insert(i);
+            if let Some(n) = &e.nik {
+                index.by_nik.entry(n.clone()).or_insert(i);
+            }
+        }
+        index.entries = entries;
+        index
+    }
+
+    /// The entry a visit's resident reference names: a worklist id, or a NIK (a kit records the
+    /// entry's NIK, not its id, when the worklist gives one).
+    fn find(&self, reference: &ResidentRef) -> Option<&WorklistEntry> {
+        let i = match reference {
+            ResidentRef::Worklist(id) => self.by_id.get(id),
+            ResidentRef::Nik(nik) => self.by_nik.get(nik).or_else(|| self.by_id.get(nik)),
+        }?;
+        self.entries.get(*i)
+    }
+}
+
+/// The worklist file as last read: its identity on disk and its index.
+type CachedWorklist = (std::path::PathBuf, Option<FileStamp>, Arc<WorklistIndex>);
+
+/// What tells a replaced worklist file from the one read before (an import writes a new file
+/// and renames it into place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+static WORKLIST_CACHE: std::sync::Mutex<Option<CachedWorklist>> = std::sync::Mutex::new(None);
+
+/// The hub's worklist, read again only when the file changed (a worklist may hold 100,000
+/// entries; parsing it for every packet would cost more than opening the packet).
+fn worklist_index(hub: &Hub) -> Result<Arc<WorklistIndex>, HubError> {
+    use std::os::unix::fs::MetadataExt;
+    let path = hub.data().join(crate::kit_sync::WORKLIST_FILE);
+    let stamp = match std::fs::metadata(&path) {
+        Ok(m) => Some(FileStamp {
+            ino: m.ino(),
+            len: m.len(),
+            modified: m.modified().ok(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(HubError::io("read", &path)(e)),
+    };
+    let mut cache = WORKLIST_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((p, s, index)) = cache.as_ref() {
+        if *p == path && *s == stamp {
+            return Ok(index.clone());
+        }
+    }
+    let entries = crate::kit_sync::load_worklist(hub.data())?
+        .map(|w| w.entries)
+        .unwrap_or_default();
+    let index = Arc::new(WorklistIndex::new(entries));
+    *cache = Some((path, stamp, index.clone()));
+    Ok(index)
 }
 
 /// The oldest pending packet: (packet id, kit id, size).
@@ -116,15 +272,7 @@ pub fn open_next(hub: &Hub) -> Result<bool, HubError> {
         return Ok(false);
     };
     let Some(ids) = hub.identities.as_deref() else {
-        record(
-            hub,
-            &packet_id,
-            &kit_id,
-            size,
-            OpenState::NotOpened,
-            None,
-            None,
-        )?;
+        record(hub, &packet_id, &kit_id, size, Outcome::NotOpened)?;
         return Ok(true);
     };
     let path = hub.packet_path(&packet_id);
@@ -140,28 +288,23 @@ pub fn open_next(hub: &Hub) -> Result<bool, HubError> {
     match result {
         Ok(c) => {
             tracing::info!(packet = %packet_id, files = c.files.len(), "packet opened");
+            let visit = opened_visit(hub, &c.manifest.visit);
+            let files = c.files.len();
             record(
                 hub,
                 &packet_id,
                 &kit_id,
                 size,
-                OpenState::Opened,
-                None,
-                Some(c.files.len()),
+                Outcome::Opened {
+                    files,
+                    visit: &visit,
+                },
             )
         }
         Err(e) => {
             let why = e.to_string();
             tracing::warn!(packet = %packet_id, "packet could not be opened: {why}");
-            record(
-                hub,
-                &packet_id,
-                &kit_id,
-                size,
-                OpenState::OpenFailed,
-                Some(&why),
-                None,
-            )
+            record(hub, &packet_id, &kit_id, size, Outcome::Failed(&why))
         }
     }?;
     Ok(true)

@@ -21,6 +21,7 @@ mod busy;
 mod chunk_limit;
 mod cli;
 mod events;
+mod inner_checks;
 mod receipts;
 mod reference_server;
 mod refusals;
