@@ -25,6 +25,7 @@ mod inner_checks;
 mod receipts;
 mod reference_server;
 mod refusals;
+mod rt_events;
 mod shaped;
 
 use std::path::PathBuf;
