@@ -110,6 +110,42 @@ pub async fn info(port: u16, timeout: Duration) -> Result<Vec<DeviceInfoEntry>, 
     parse(port, "device info", &b)
 }
 
+/// A device of an SBI service, as `jemput` names it: `sbi:PORT/DEVICEID/SUBID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SbiSelector {
+    pub port: u16,
+    pub device_id: String,
+    pub sub_id: u8,
+}
+
+impl std::fmt::Display for SbiSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sbi:{}/{}/{}", self.port, self.device_id, self.sub_id)
+    }
+}
+
+impl std::str::FromStr for SbiSelector {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?}: write sbi:PORT/DEVICEID/SUBID, e.g. sbi:4501/1/1");
+        let rest = s.strip_prefix("sbi:").ok_or_else(bad)?;
+        let mut parts = rest.split('/');
+        let (Some(port), Some(id), Some(sub), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(bad());
+        }
+        Ok(SbiSelector {
+            port: port.parse().map_err(|_| bad())?,
+            device_id: id.to_string(),
+            sub_id: sub.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
 /// What a port scan found.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -240,6 +276,22 @@ pub async fn capture(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selectors_parse_print_and_refuse_what_is_not_one() {
+        let s: SbiSelector = "sbi:4501/1/2".parse().unwrap();
+        assert_eq!((s.port, s.device_id.as_str(), s.sub_id), (4501, "1", 2));
+        assert_eq!(s.to_string(), "sbi:4501/1/2");
+        for bad in [
+            "sbi:4501/1",
+            "4501/1/2",
+            "sbi:x/1/2",
+            "sbi:4501//2",
+            "sbi:4501/1/2/3",
+        ] {
+            assert!(bad.parse::<SbiSelector>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn port_ranges_parse_or_are_refused() {

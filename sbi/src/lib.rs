@@ -11,7 +11,9 @@ pub mod error;
 pub mod jws;
 pub mod keys;
 pub mod proto;
+pub mod records;
 pub mod serve;
+pub mod sim;
 pub mod trust;
 pub mod verify;
 
