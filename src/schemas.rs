@@ -115,6 +115,18 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ),
         ("sim.schema.json", schema_for!(crate::outputs::SimOutput)),
         (
+            "sbi-serve.schema.json",
+            schema_for!(crate::outputs::SbiServeOutput),
+        ),
+        (
+            "sbi-devices.schema.json",
+            schema_for!(Vec<crate::outputs::SbiDeviceOutput>),
+        ),
+        (
+            "sbi-capture.schema.json",
+            schema_for!(Vec<crate::outputs::SbiCaptureOutput>),
+        ),
+        (
             "usbip-list.schema.json",
             schema_for!(Vec<crate::outputs::UsbIpDeviceOutput>),
         ),

@@ -114,6 +114,25 @@ fn the_drivers_and_the_codec_depend_on_no_other_jemput_crate() {
     );
 }
 
+#[test]
+fn the_sbi_crate_is_over_core_and_the_drivers_and_only_the_binary_uses_it() {
+    // jemput-sbi (sbi/) holds a web server (its device service): never the kit, hub or station
+    // below or beside it, and none of them may depend on it.
+    assert_none_of(
+        "sbi/Cargo.toml",
+        &["jemput", "jemput-kit", "jemput-hub", "jemput-station"],
+    );
+    for manifest in [
+        "core/Cargo.toml",
+        "kit/Cargo.toml",
+        "hub/Cargo.toml",
+        "station/Cargo.toml",
+        "drivers/Cargo.toml",
+    ] {
+        assert_none_of(manifest, &["jemput-sbi"]);
+    }
+}
+
 /// The packages `cargo build -p <package>` compiles, as cargo resolves them for this machine.
 fn resolved(package: &str) -> Vec<String> {
     let out = Command::new(env!("CARGO"))
