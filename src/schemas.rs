@@ -58,6 +58,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("hub-config.schema.json", schema_for!(jemput_hub::HubConfig)),
         ("hub-info.schema.json", schema_for!(jemput_hub::HubInfo)),
         (
+            "hub-users.schema.json",
+            schema_for!(Vec<jemput_hub::office::Account>),
+        ),
+        (
             "hub-init.schema.json",
             schema_for!(jemput_hub::HubInitOutput),
         ),

@@ -91,6 +91,29 @@ fn building_the_station_compiles_no_hub_and_the_kit_no_web_server() {
 }
 
 #[test]
+fn the_console_is_over_the_hub_and_the_web_parts_over_no_jemput_crate() {
+    assert_none_of(
+        "console/Cargo.toml",
+        &["jemput", "jemput-kit", "jemput-station", "jemput-drivers"],
+    );
+    let declared = declared("console/Cargo.toml");
+    assert!(declared.iter().any(|d| d == "jemput-hub"), "{declared:?}");
+    assert_none_of(
+        "web/Cargo.toml",
+        &[
+            "jemput",
+            "jemput-core",
+            "jemput-kit",
+            "jemput-hub",
+            "jemput-station",
+            "jemput-console",
+            "jemput-drivers",
+        ],
+    );
+    assert_none_of("hub/Cargo.toml", &["jemput-console", "jemput-web"]);
+}
+
+#[test]
 fn the_hub_never_depends_on_the_kit_or_a_device_crate() {
     assert_none_of(
         "hub/Cargo.toml",

@@ -9,7 +9,8 @@
 //! <data>/hub-cert.pem           the hub's self-signed TLS certificate; kits pin its SHA-256
 //! <data>/hub-cert.key           its private key (PKCS#8 PEM, 0600)
 //! <data>/hub.sqlite             kit registry, enrollment tokens, uploads in progress, receipts,
-//!                               request nonces within the replay window
+//!                               request nonces within the replay window, the office console's
+//!                               accounts, sessions and audit log (`office`)
 //!                               (WAL, synchronous=FULL; 0600 with its -wal and -shm, in a 0700
 //!                               directory)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
@@ -35,6 +36,7 @@ pub mod events;
 mod http;
 pub mod kit_sync;
 mod nonces;
+pub mod office;
 pub mod opener;
 pub mod packets;
 pub mod registry;
@@ -58,7 +60,10 @@ use jemput_core::keys::{PublicKey, SigningKey};
 pub use enroll::{IssuedToken, Tokens};
 pub use error::HubError;
 pub use registry::{KitEntry, Registry};
-pub use server::{serve, serve_tls_until, serve_until, spawn_local, spawn_local_tls, HubHandle};
+pub use server::{
+    serve, serve_tls_until, serve_tls_until_with, serve_until, serve_until_with, spawn_local,
+    spawn_local_tls, ExtraRoutes, HubHandle,
+};
 pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage, Upload, UploadState, Uploads};
 
 /// The hub config file, in the data directory.
@@ -512,6 +517,37 @@ const V5_EVENT_VISIT: &str = "
 ALTER TABLE events ADD COLUMN visit TEXT;
 ";
 
+/// Version 6: the office console's accounts (argon2 hashes), sessions (SHA-256 of the cookie),
+/// failed sign-ins within the rate limit's window, and the audit log (`office`).
+const V6_CONSOLE: &str = "
+CREATE TABLE console_accounts (
+    name          TEXT PRIMARY KEY NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+) STRICT;
+CREATE TABLE console_sessions (
+    id_sha256  TEXT PRIMARY KEY NOT NULL,
+    account    TEXT NOT NULL,
+    csrf       TEXT NOT NULL,
+    lang       TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE console_login_failures (
+    account TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX console_login_failures_by_time ON console_login_failures (at);
+CREATE TABLE console_audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+) STRICT;
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_KITS_UPLOADS_RECEIPTS).comment("kits, uploads and receipts"),
@@ -519,6 +555,7 @@ fn migrations() -> Migrations<'static> {
         M::up(V3_OPENINGS_EVENTS).comment("openings, status events and deliveries"),
         M::up(V4_REQUEST_NONCES).comment("request nonces within the replay window"),
         M::up(V5_EVENT_VISIT).comment("the visit an opened event names"),
+        M::up(V6_CONSOLE).comment("office console accounts, sessions, sign-in failures, audit"),
     ])
 }
 

@@ -57,17 +57,24 @@ pub fn run(data: &Path, a: ServeArgs) -> anyhow::Result<ExitCode> {
             .await??
         };
         let scheme = if plain { "http" } else { "https" };
+        let addr = listener.local_addr()?;
         eprintln!(
-            "hub {} listening on {scheme}://{} (hub key {}; certificate SHA-256 {cert}); Ctrl-C or SIGTERM stops it",
+            "hub {} listening on {scheme}://{addr} (hub key {}; certificate SHA-256 {cert}); Ctrl-C or SIGTERM stops it",
             info.hub_id,
-            listener.local_addr()?,
             info.hub_key
         );
+        eprintln!(
+            "office console at {scheme}://{addr}/console/ (accounts: jemput hub users add NAME --role admin)"
+        );
         let stop = stop_signal()?;
+        let console: jemput_hub::ExtraRoutes = Box::new(|hub| {
+            jemput_console::router(hub)
+                .map_err(|e| jemput_hub::HubError::Serve(std::io::Error::other(e.to_string())))
+        });
         if plain {
-            jemput_hub::serve_until(data, listener, stop).await?;
+            jemput_hub::serve_until_with(data, listener, Some(console), stop).await?;
         } else {
-            jemput_hub::serve_tls_until(data, listener, stop).await?;
+            jemput_hub::serve_tls_until_with(data, listener, Some(console), stop).await?;
         }
         eprintln!("hub {} stopped", info.hub_id);
         anyhow::Ok(())
