@@ -13,7 +13,8 @@
 //!                               (WAL, synchronous=FULL; 0600 with its -wal and -shm, in a 0700
 //!                               directory)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
-//! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
+//! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database (unless
+//!                               hub.toml names an object store: [`objects`])
 //! <data>/worklist.json          the worklist kits receive in their sync document
 //! <data>/kit-settings.toml      settings kits receive (offline policy, retention, recipients)
 //! ```
@@ -33,6 +34,7 @@ pub mod events;
 mod http;
 pub mod kit_sync;
 mod nonces;
+pub mod objects;
 pub mod opener;
 pub mod packets;
 pub mod registry;
@@ -55,6 +57,7 @@ use jemput_core::keys::{PublicKey, SigningKey};
 
 pub use enroll::{IssuedToken, Tokens};
 pub use error::HubError;
+pub use objects::{ObjectStorage, ObjectStoreConfig};
 pub use registry::{KitEntry, Registry};
 pub use server::{serve, serve_tls_until, serve_until, spawn_local, spawn_local_tls, HubHandle};
 pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage, Upload, UploadState, Uploads};
@@ -149,6 +152,10 @@ pub struct HubConfig {
     /// Where status events are posted (`[[webhooks]]` tables: `url`, `secret`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<events::WebhookConfig>,
+    /// Store verified packets in an S3-compatible object store instead of `<data>/packets/`
+    /// (`[object_store]`: `url`, `credentials_file`; `docs/scale-out.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_store: Option<objects::ObjectStoreConfig>,
 }
 
 /// Status events are retried for three days by default.
@@ -237,6 +244,12 @@ impl HubConfig {
             jemput_core::keys::parse_recipient(r).map_err(|e| HubError::BadConfig {
                 path: path.clone(),
                 why: format!("office_recipients: {e}"),
+            })?;
+        }
+        if let Some(os) = &config.object_store {
+            objects::ObjectUrl::parse(&os.url).map_err(|e| HubError::BadConfig {
+                path: path.clone(),
+                why: format!("object_store.url {:?}: {e}", os.url),
             })?;
         }
         for hook in &config.webhooks {
@@ -363,6 +376,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         webhook_retry_base_ms: default_webhook_retry_base(),
         webhook_retry_max_secs: default_webhook_retry_max(),
         webhooks: Vec::new(),
+        object_store: None,
     };
     let sans = if opts.sans.is_empty() {
         tls::default_sans()
@@ -630,7 +644,10 @@ impl Hub {
             tokens: Tokens::with_db(db.clone()),
             cert_sha256,
             uploads: Uploads::new(data, db.clone()),
-            storage: Box::new(DirStorage::new(data, db.clone())),
+            storage: match &config.object_store {
+                Some(os) => Box::new(ObjectStorage::open(data, os, db.clone())?),
+                None => Box::new(DirStorage::new(data, db.clone())),
+            },
             db,
             nonces,
             identities,
