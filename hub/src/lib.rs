@@ -17,6 +17,8 @@
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
 //! <data>/quarantine/<packet id>.jpk packets that passed the outer checks but that the office
 //!                               identity could not open (no receipt; `.why` beside each)
+//! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database (unless
+//!                               hub.toml names an object store: [`objects`])
 //! <data>/worklist.json          the worklist kits receive in their sync document
 //! <data>/kit-settings.toml      settings kits receive (offline policy, retention, recipients)
 //! ```
@@ -37,6 +39,7 @@ mod http;
 pub mod kit_sync;
 mod nonces;
 pub mod office;
+pub mod objects;
 pub mod opener;
 pub mod packets;
 pub mod registry;
@@ -59,6 +62,7 @@ use jemput_core::keys::{PublicKey, SigningKey};
 
 pub use enroll::{IssuedToken, Tokens};
 pub use error::HubError;
+pub use objects::{ObjectStorage, ObjectStoreConfig};
 pub use registry::{KitEntry, Registry};
 pub use server::{
     serve, serve_tls_until, serve_tls_until_with, serve_until, serve_until_with, spawn_local,
@@ -156,6 +160,10 @@ pub struct HubConfig {
     /// Where status events are posted (`[[webhooks]]` tables: `url`, `secret`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<events::WebhookConfig>,
+    /// Store verified packets in an S3-compatible object store instead of `<data>/packets/`
+    /// (`[object_store]`: `url`, `credentials_file`; `docs/scale-out.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_store: Option<objects::ObjectStoreConfig>,
 }
 
 /// Status events are retried for three days by default.
@@ -244,6 +252,12 @@ impl HubConfig {
             jemput_core::keys::parse_recipient(r).map_err(|e| HubError::BadConfig {
                 path: path.clone(),
                 why: format!("office_recipients: {e}"),
+            })?;
+        }
+        if let Some(os) = &config.object_store {
+            objects::ObjectUrl::parse(&os.url).map_err(|e| HubError::BadConfig {
+                path: path.clone(),
+                why: format!("object_store.url {:?}: {e}", os.url),
             })?;
         }
         for hook in &config.webhooks {
@@ -370,6 +384,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         webhook_retry_base_ms: default_webhook_retry_base(),
         webhook_retry_max_secs: default_webhook_retry_max(),
         webhooks: Vec::new(),
+        object_store: None,
     };
     let sans = if opts.sans.is_empty() {
         tls::default_sans()
@@ -676,7 +691,10 @@ impl Hub {
             tokens: Tokens::with_db(db.clone()),
             cert_sha256,
             uploads: Uploads::new(data, db.clone()),
-            storage: Box::new(DirStorage::new(data, db.clone())),
+            storage: match &config.object_store {
+                Some(os) => Box::new(ObjectStorage::open(data, os, db.clone())?),
+                None => Box::new(DirStorage::new(data, db.clone())),
+            },
             db,
             nonces,
             identities,

@@ -275,16 +275,17 @@ pub fn open_next(hub: &Hub) -> Result<bool, HubError> {
         record(hub, &packet_id, &kit_id, size, Outcome::NotOpened)?;
         return Ok(true);
     };
-    let path = hub.packet_path(&packet_id);
     let kit_key = hub.registry().get(&kit_id)?.map(|k| k.kit_key);
+    let bytes = match hub.storage().read_packet(&packet_id) {
+        Ok(b) => Ok(b),
+        // An object store that does not answer now: the packet stays pending and is tried again.
+        Err(e @ HubError::ObjectStoreUnavailable { .. }) => return Err(e),
+        Err(e) => Err(e.to_string()),
+    };
     // `decrypt` checks the outer layer again, then the inner signature and every file hash.
-    let result = std::fs::read(&path)
-        .map_err(|source| packet::PacketError::Io {
-            what: "cannot read packet",
-            path: path.clone(),
-            source,
-        })
-        .and_then(|bytes| packet::decrypt(&bytes, ids, kit_key.as_ref()));
+    let result = bytes.and_then(|bytes| {
+        packet::decrypt(&bytes, ids, kit_key.as_ref()).map_err(|e| e.to_string())
+    });
     match result {
         Ok(c) => {
             tracing::info!(packet = %packet_id, files = c.files.len(), "packet opened");
@@ -301,8 +302,7 @@ pub fn open_next(hub: &Hub) -> Result<bool, HubError> {
                 },
             )
         }
-        Err(e) => {
-            let why = e.to_string();
+        Err(why) => {
             tracing::warn!(packet = %packet_id, "packet could not be opened: {why}");
             record(hub, &packet_id, &kit_id, size, Outcome::Failed(&why))
         }

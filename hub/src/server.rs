@@ -47,7 +47,7 @@ pub async fn serve_until_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
     let data = data.to_path_buf();
-    let hub = tokio::task::spawn_blocking(move || Hub::open(&data))
+    let hub = tokio::task::spawn_blocking(move || open_checked(&data))
         .await
         .expect("opening the hub panicked")?;
     let limiter = ConnLimiter::for_config(hub.config());
@@ -78,13 +78,37 @@ pub async fn serve_tls_until_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
     let data = data.to_path_buf();
-    let (hub, cert) = tokio::task::spawn_blocking(move || open_with_cert(&data))
-        .await
-        .expect("opening the hub panicked")?;
+    let (hub, cert) = tokio::task::spawn_blocking(move || {
+        let (hub, cert) = open_with_cert(&data)?;
+        check_storage(&hub)?;
+        Ok::<_, HubError>((hub, cert))
+    })
+    .await
+    .expect("opening the hub panicked")?;
     let limiter = ConnLimiter::for_config(hub.config());
     let tls =
         TlsListener::new(listener, cert.server_config()?, limiter).map_err(HubError::Serve)?;
     serve_hub(hub, tls, extra, shutdown).await
+}
+
+/// Opens the hub and checks its storage ([`check_storage`]).
+fn open_checked(data: &Path) -> Result<Hub, HubError> {
+    let hub = Hub::open(data)?;
+    check_storage(&hub)?;
+    Ok(hub)
+}
+
+/// Checks before serving that the hub's storage can be used: credentials the object store refuses,
+/// a missing bucket or no credentials at all stop the start with the reason. An object store that
+/// does not answer now does not: the hub serves, and answers completions `503` until it does.
+pub fn check_storage(hub: &Hub) -> Result<(), HubError> {
+    match hub.storage().check() {
+        Err(e @ HubError::ObjectStoreUnavailable { .. }) => {
+            tracing::warn!("{e}");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Loads the hub certificate, creating it with the default names if the hub has none (a hub made
