@@ -5,13 +5,16 @@
 //! [`read_finger_record`] and [`read_face_record`] take the bytes of one record and check every
 //! length and count against the bytes there, returning an [`IsoError`] (never a panic) for
 //! anything that does not add up; [`write_finger_record`] and [`write_face_record`] are their
-//! inverse. The image inside a representation is kept as its bytes, in its [`ImageFormat`]. The
-//! byte layout, field by field, with its public sources, is `docs/iso19794.md`.
+//! inverse. The image inside a representation is kept as its bytes, in its [`ImageFormat`];
+//! [`FingerImage::grey_pixels`], [`FingerImage::to_wsq`] and [`FaceImage::rgb_pixels`] decode it
+//! (WSQ, JPEG, PNG, JPEG 2000, raw). The byte layout, field by field, with its public sources, is
+//! `docs/iso19794.md`.
 
 mod bytes;
 mod error;
 mod face;
 mod finger;
+mod pixels;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +26,7 @@ pub use finger::{
     read_finger_record, write_finger_record, CertificationBlock, FingerCode, FingerImage,
     FingerRecord, ScaleUnits,
 };
+pub use pixels::MAX_PIXELS;
 
 /// How the image inside a representation is coded. Finger records (19794-4:2011 Table 9) know all
 /// of them; face records (19794-5:2011) only JPEG, JPEG 2000 and PNG.

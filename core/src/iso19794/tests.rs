@@ -692,3 +692,186 @@ fn capture_time_of_an_instant_is_its_utc_fields() {
         }
     );
 }
+
+/// The fuzz seeds (`fuzz/seeds/iso_*`) were written with Python's `struct` from the layout, not by
+/// this writer: they read, and write back to the same bytes.
+#[test]
+fn the_fuzz_seeds_read_and_write_back() {
+    for seed in [
+        &include_bytes!("../../../fuzz/seeds/iso_finger_record/one-finger.fir")[..],
+        &include_bytes!("../../../fuzz/seeds/iso_finger_record/slap-certified.fir")[..],
+    ] {
+        let r = read_finger_record(seed).unwrap();
+        assert_eq!(write_finger_record(&r).unwrap(), seed);
+    }
+    let slap = read_finger_record(include_bytes!(
+        "../../../fuzz/seeds/iso_finger_record/slap-certified.fir"
+    ))
+    .unwrap();
+    let codes: Vec<u8> = slap.images.iter().map(|i| i.position.code()).collect();
+    assert_eq!(codes, [7, 8, 9, 10]);
+    assert_eq!(slap.images[3].extended_data, b"\x00\x03\x00\x06hi");
+    assert_eq!(
+        read_finger_record(include_bytes!(
+            "../../../fuzz/seeds/iso_finger_record/one-finger.fir"
+        ))
+        .unwrap(),
+        small_finger()
+    );
+    for seed in [
+        &include_bytes!("../../../fuzz/seeds/iso_face_record/one-face.fac")[..],
+        &include_bytes!("../../../fuzz/seeds/iso_face_record/two-faces-3d.fac")[..],
+    ] {
+        let r = read_face_record(seed).unwrap();
+        assert_eq!(write_face_record(&r).unwrap(), seed);
+    }
+}
+
+/// JPEG 2000 files encoded by OpenJPEG (C) through Python Pillow 13 from synthetic patterns
+/// (`testdata/`: concentric rings, colour ramps; never a person), with the same pixels as PNG.
+mod images {
+    use super::*;
+
+    fn png(bytes: &[u8]) -> image::DynamicImage {
+        image::load_from_memory_with_format(bytes, image::ImageFormat::Png).unwrap()
+    }
+
+    fn finger_with(format: ImageFormat, data: &[u8], w: u16, h: u16) -> FingerImage {
+        let record = FingerRecord::new(vec![FingerImage::new(
+            FingerCode::from(FingerPosition::new(7).unwrap()),
+            format,
+            w,
+            h,
+            500,
+            data.to_vec(),
+        )]);
+        // Through the record's bytes, as an SBI device would send it.
+        read_finger_record(&write_finger_record(&record).unwrap())
+            .unwrap()
+            .images
+            .remove(0)
+    }
+
+    #[test]
+    fn a_lossless_jpeg2000_finger_decodes_to_its_exact_pixels() {
+        let want = png(include_bytes!("testdata/ridges.png")).to_luma8();
+        let f = finger_with(
+            ImageFormat::Jpeg2000Lossless,
+            include_bytes!("testdata/ridges-lossless.j2k"),
+            96,
+            120,
+        );
+        assert_eq!(f.grey_pixels().unwrap(), want);
+    }
+
+    /// A lossy file decodes to what OpenJPEG (through Pillow) decodes it to
+    /// (`testdata/ridges-lossy-by-pillow.png`), and not to the original pixels.
+    #[test]
+    fn a_lossy_jpeg2000_finger_decodes_as_openjpeg_decodes_it() {
+        let original = png(include_bytes!("testdata/ridges.png")).to_luma8();
+        let by_openjpeg = png(include_bytes!("testdata/ridges-lossy-by-pillow.png")).to_luma8();
+        let got = finger_with(
+            ImageFormat::Jpeg2000,
+            include_bytes!("testdata/ridges-lossy.j2k"),
+            96,
+            120,
+        )
+        .grey_pixels()
+        .unwrap();
+        let max_difference = got
+            .as_raw()
+            .iter()
+            .zip(by_openjpeg.as_raw())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        assert!(max_difference <= 1, "differs by up to {max_difference}");
+        assert_ne!(got, original, "a 20:1 lossy file is not exact");
+    }
+
+    #[test]
+    fn a_lossless_jp2_face_decodes_to_its_exact_pixels() {
+        let want = png(include_bytes!("testdata/colours.png")).to_rgb8();
+        let face = FaceImage::new(
+            ImageFormat::Jpeg2000Lossless,
+            64,
+            80,
+            include_bytes!("testdata/colours-lossless.jp2").to_vec(),
+        );
+        let back =
+            read_face_record(&write_face_record(&FaceRecord::new(vec![face])).unwrap()).unwrap();
+        assert_eq!(back.images[0].rgb_pixels().unwrap(), want);
+    }
+
+    #[test]
+    fn a_finger_in_any_format_becomes_a_wsq_of_the_same_size() {
+        let want = png(include_bytes!("testdata/ridges.png")).to_luma8();
+        let mut jpeg = Vec::new();
+        image::DynamicImage::ImageLuma8(want.clone())
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpeg),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        for (format, data) in [
+            (ImageFormat::Raw, want.as_raw().clone()),
+            (
+                ImageFormat::Png,
+                include_bytes!("testdata/ridges.png").to_vec(),
+            ),
+            (ImageFormat::Jpeg, jpeg),
+            (
+                ImageFormat::Jpeg2000Lossless,
+                include_bytes!("testdata/ridges-lossless.j2k").to_vec(),
+            ),
+        ] {
+            let f = finger_with(format, &data, 96, 120);
+            let wsq = f.to_wsq(0.75).unwrap();
+            let d = jemput_wsq::decode(&wsq).unwrap();
+            assert_eq!((d.image.width, d.image.height), (96, 120), "{format:?}");
+            assert_eq!(d.image.ppi, Some(500));
+            // A WSQ record is kept as it is.
+            let again = finger_with(ImageFormat::Wsq, &wsq, 96, 120);
+            assert_eq!(again.to_wsq(0.75).unwrap(), wsq);
+        }
+    }
+
+    #[test]
+    fn an_image_that_is_not_the_size_its_header_says_is_refused() {
+        let j2k = include_bytes!("testdata/ridges-lossless.j2k");
+        let f = finger_with(ImageFormat::Jpeg2000Lossless, j2k, 96, 121);
+        assert!(matches!(
+            f.grey_pixels(),
+            Err(IsoError::Image { message, .. }) if message.contains("96 × 120") && message.contains("96 × 121")
+        ));
+        let f = finger_with(
+            ImageFormat::Png,
+            include_bytes!("testdata/ridges.png"),
+            95,
+            120,
+        );
+        assert!(matches!(f.grey_pixels(), Err(IsoError::Image { .. })));
+        let f = finger_with(ImageFormat::Raw, &[0; 10], 96, 120);
+        assert!(matches!(f.grey_pixels(), Err(IsoError::Image { .. })));
+        let f = finger_with(ImageFormat::Raw, &[], 0, 120);
+        assert!(matches!(f.grey_pixels(), Err(IsoError::Image { .. })));
+        let f = finger_with(ImageFormat::Wsq, b"not wsq", 96, 120);
+        assert!(matches!(
+            f.grey_pixels(),
+            Err(IsoError::Image { format: "wsq", .. })
+        ));
+    }
+
+    #[test]
+    fn every_cut_of_a_jpeg2000_image_is_an_error_not_a_panic() {
+        let j2k = include_bytes!("testdata/ridges-lossless.j2k");
+        for n in (0..j2k.len()).step_by(97) {
+            let f = finger_with(ImageFormat::Jpeg2000Lossless, &j2k[..n], 96, 120);
+            // openjp2 may decode a truncated codestream to a partial image; it must not panic,
+            // and whatever it returns has the header's size.
+            if let Ok(img) = f.grey_pixels() {
+                assert_eq!(img.dimensions(), (96, 120));
+            }
+        }
+    }
+}
