@@ -16,13 +16,12 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jemput_hub::office::Role;
-use jemput_web::http::{cookie_value, form_field, refuse, same, secure_headers};
+use jemput_web::http::{cookie_value, form_field, read_form, refuse, same, secure_headers};
 
 use crate::Console;
 
@@ -119,7 +118,7 @@ async fn check(c: &Console, req: Request, next: Next) -> Response {
             return next.run(req).await;
         }
         let expected = cookie_value(req.headers(), LOGIN_COOKIE).map(str::to_string);
-        return match read_form(req).await {
+        return match read_form(req, MAX_FORM_BYTES).await {
             Ok((req, fields)) => match (expected, form_field(&fields, CSRF_FIELD)) {
                 (Some(e), Some(v)) if same(&e, &v) => next.run(req).await,
                 _ => csrf_refused(),
@@ -166,7 +165,7 @@ async fn check(c: &Console, req: Request, next: Next) -> Response {
                 return csrf_refused();
             }
         } else {
-            match read_form(req).await {
+            match read_form(req, MAX_FORM_BYTES).await {
                 Ok((r, fields)) => match form_field(&fields, CSRF_FIELD) {
                     Some(v) if same(&v, &session.csrf) => req = r,
                     _ => return csrf_refused(),
@@ -177,20 +176,4 @@ async fn check(c: &Console, req: Request, next: Next) -> Response {
     }
     req.extensions_mut().insert(session);
     next.run(req).await
-}
-
-/// Reads a form body and puts it back.
-async fn read_form(req: Request) -> Result<(Request, Vec<u8>), Response> {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| {
-            refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Isian terlalu besar.",
-                "The form is too large.",
-            )
-        })?;
-    let fields = bytes.to_vec();
-    Ok((Request::from_parts(parts, Body::from(bytes)), fields))
 }

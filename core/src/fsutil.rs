@@ -137,12 +137,26 @@ pub fn private_dir(dir: &Path) -> io::Result<Option<u32>> {
 /// files it tightened.
 pub fn private_sqlite_files(db: &Path) -> io::Result<Vec<PathBuf>> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(db)?;
+    // Created 0600 only when missing. An existing database is never opened here: closing any
+    // descriptor of a file drops every POSIX lock this process holds on it, SQLite's included, and
+    // another process closing its connection then believes itself the last one and deletes the
+    // write-ahead log this process still writes to (sqlite.org/howtocorrupt.html §2.2.1).
+    match fs::symlink_metadata(db) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(db)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    }
     let mut tightened = Vec::new();
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut name = db.as_os_str().to_owned();

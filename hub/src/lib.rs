@@ -828,3 +828,70 @@ impl Hub {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows of table `t` as another process sees them: this test binary run again for
+    /// [`reader_process`] alone.
+    fn rows_seen_by_another_process(db: &Path) -> i64 {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "tests::reader_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("JEMPUT_TEST_READER_DB", db)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{said}");
+        said.lines()
+            .find_map(|l| l.strip_prefix("ROWS="))
+            .unwrap_or_else(|| panic!("the reader said: {said}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    #[ignore = "the other process of a_second_connection_keeps_other_processes_from_deleting_the_log"]
+    fn reader_process() {
+        let Some(db) = std::env::var_os("JEMPUT_TEST_READER_DB") else {
+            return;
+        };
+        let conn = Connection::open(db).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        println!("ROWS={n}");
+        // Closing here is the point: the last connection to close deletes the -wal file.
+        drop(conn);
+    }
+
+    /// A hub process opens its database more than once (the server, the opener, the console). The
+    /// second opening must not drop the first one's locks, or a `jemput hub packets` run beside
+    /// the hub deletes the write-ahead log the hub goes on writing to, and every later receipt is
+    /// lost to other processes (and to the hub after a restart).
+    #[test]
+    fn a_second_connection_keeps_other_processes_from_deleting_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(DB_FILE);
+        let first = open_db(&db).unwrap();
+        first
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let _second = open_db(&db).unwrap();
+        assert_eq!(rows_seen_by_another_process(&db), 1);
+        first.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        assert_eq!(
+            rows_seen_by_another_process(&db),
+            2,
+            "a write after another process closed its connection was lost"
+        );
+        drop(first);
+        assert_eq!(rows_seen_by_another_process(&db), 2);
+    }
+}

@@ -13,13 +13,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 pub use jemput_web::http::random_token;
-use jemput_web::http::{cookie_value, form_field, query_param, refuse, same};
+use jemput_web::http::{cookie_value, form_field, query_param, read_form, refuse, same};
 
 use crate::i18n::Lang;
 use crate::App;
@@ -203,18 +202,9 @@ async fn check_post(guard: &Guard, session: &Session, req: Request) -> Result<Re
             _ => Err(csrf_refused()),
         };
     }
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| {
-            refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Isian terlalu besar.",
-                "The form is too large.",
-            )
-        })?;
+    let (req, bytes) = read_form(req, MAX_FORM_BYTES).await?;
     match form_field(&bytes, CSRF_FIELD) {
-        Some(v) if same(&v, &session.csrf) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Some(v) if same(&v, &session.csrf) => Ok(req),
         _ => Err(csrf_refused()),
     }
 }

@@ -2,6 +2,8 @@
 //! constant time, cookies, query strings and form bodies as browsers send them, a plain
 //! bilingual refusal, and the security headers of every answer.
 
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -29,6 +31,20 @@ pub fn refuse(status: StatusCode, id: &str, en: &str) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     r
+}
+
+/// Reads a form body of at most `limit` bytes and puts it back into the request, so the handler
+/// behind a guard still gets it; a larger body is refused with 413.
+pub async fn read_form(req: Request, limit: usize) -> Result<(Request, Bytes), Response> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Isian terlalu besar.",
+            "The form is too large.",
+        )
+    })?;
+    Ok((Request::from_parts(parts, Body::from(bytes.clone())), bytes))
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
