@@ -6,7 +6,8 @@
 //! Many tests check jemput against something it does not ship: the stock `age` CLI, OpenSSL,
 //! Python packages (pyfingerprint, pynmea2, wsq, tuspy, nistitl, jsonschema), the Node.js tus
 //! server and playwright-core, Chromium, QEMU and a Debian kernel, umockdev, `udevadm verify`,
-//! FUSE, root for a private mount namespace. `scripts/install-test-peers` installs all of them.
+//! FUSE, root for a private mount namespace, PostgreSQL (a private server per test:
+//! [`postgres()`]). `scripts/install-test-peers` installs all of them.
 //!
 //! A test asks for its peers first, through [`program`], [`python_modules`], [`file`], [`fuse`]
 //! or, for a check of its own, [`missing`]. When a peer is there the call returns `true` and the
@@ -26,6 +27,10 @@
 //! `JEMPUT_TEST_HIDE_PEERS=age,wsq,…` makes the helpers treat the named peers as missing (a
 //! program's name, a Python module, a [`file`]'s name, `fuse`), to see a skip or a failure on a
 //! machine that has everything.
+
+pub mod postgres;
+
+pub use postgres::{postgres, Postgres};
 
 use std::io::Write;
 use std::panic::Location;
