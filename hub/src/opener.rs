@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::events::{self, EventKind};
-use crate::{lock, Hub, HubError};
+use crate::{lock, Backend, Hub, HubError};
 use jemput_core::packet;
 
 /// How often the opener looks for pending packets when nothing wakes it.
@@ -72,7 +72,22 @@ fn record(
     reason: Option<&str>,
     files: Option<usize>,
 ) -> Result<(), HubError> {
-    let mut conn = lock(&hub.db);
+    let kind = match state {
+        OpenState::Opened => Some(EventKind::Opened),
+        OpenState::OpenFailed => Some(EventKind::OpenFailed),
+        _ => None,
+    };
+    let db = match &hub.state {
+        Backend::Embedded(db) => db,
+        Backend::Postgres(pool) => {
+            let mut c = crate::pg::conn(pool)?;
+            let mut tx = c.transaction()?;
+            record_in(&mut tx, packet_id, kit_id, size, state, reason, files)?;
+            tx.commit()?;
+            return Ok(());
+        }
+    };
+    let mut conn = lock(db);
     let tx = conn.transaction()?;
     tx.execute(
         "UPDATE openings SET state = ?2, reason = ?3, files = ?4, updated_at = ?5
@@ -85,11 +100,6 @@ fn record(
             crate::ts_text(Timestamp::now())
         ],
     )?;
-    let kind = match state {
-        OpenState::Opened => Some(EventKind::Opened),
-        OpenState::OpenFailed => Some(EventKind::OpenFailed),
-        _ => None,
-    };
     if let Some(kind) = kind {
         events::enqueue(&tx, kind, packet_id, kit_id, Some(size), reason)?;
     }
@@ -97,9 +107,47 @@ fn record(
     Ok(())
 }
 
+/// [`record`] in a PostgreSQL transaction.
+fn record_in(
+    tx: &mut postgres::Transaction<'_>,
+    packet_id: &str,
+    kit_id: &str,
+    size: u64,
+    state: OpenState,
+    reason: Option<&str>,
+    files: Option<usize>,
+) -> Result<(), HubError> {
+    tx.execute(
+        "UPDATE openings SET state = $2, reason = $3, files = $4, updated_at = $5
+         WHERE packet_id = $1",
+        &[
+            &packet_id,
+            &state.as_str(),
+            &reason,
+            &files.map(|f| f as i64),
+            &crate::ts_text(Timestamp::now()),
+        ],
+    )?;
+    let kind = match state {
+        OpenState::Opened => Some(EventKind::Opened),
+        OpenState::OpenFailed => Some(EventKind::OpenFailed),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        crate::pg::events::enqueue(tx, kind, packet_id, kit_id, Some(size), reason)?;
+    }
+    Ok(())
+}
+
 /// The oldest pending packet: (packet id, kit id, size).
 fn next_pending(hub: &Hub) -> Result<Option<(String, String, u64)>, HubError> {
-    Ok(lock(&hub.db)
+    let db = match &hub.state {
+        Backend::Embedded(db) => db,
+        // Each process's opener takes the oldest pending packet no other opener holds: the row
+        // stays locked while it is opened (`open_next_shared`).
+        Backend::Postgres(_) => unreachable!("the scale-out opener uses open_next_shared"),
+    };
+    Ok(lock(db)
         .query_row(
             "SELECT o.packet_id, r.kit_id, r.size FROM openings o
              JOIN receipts r ON r.packet_id = o.packet_id
@@ -112,23 +160,74 @@ fn next_pending(hub: &Hub) -> Result<Option<(String, String, u64)>, HubError> {
 
 /// Opens one pending packet (or records that it cannot be); `false` when none is pending.
 pub fn open_next(hub: &Hub) -> Result<bool, HubError> {
+    if let Backend::Postgres(pool) = &hub.state {
+        return open_next_shared(hub, pool);
+    }
     let Some((packet_id, kit_id, size)) = next_pending(hub)? else {
         return Ok(false);
     };
-    let Some(ids) = hub.identities.as_deref() else {
-        record(
-            hub,
+    let (p, k) = (packet_id.clone(), kit_id.clone());
+    open_one(hub, &packet_id, &kit_id, &mut |state, reason, files| {
+        record(hub, &p, &k, size, state, reason, files)
+    })?;
+    Ok(true)
+}
+
+/// [`open_next`] with several hub processes on one PostgreSQL database: the pending row is
+/// locked (`FOR UPDATE SKIP LOCKED`) from choosing it until its outcome is committed, so two
+/// processes never open the same packet, and a process that dies releases it for another.
+fn open_next_shared(hub: &Hub, pool: &crate::pg::Pool) -> Result<bool, HubError> {
+    let mut c = crate::pg::conn(pool)?;
+    let mut tx = c.transaction()?;
+    let Some(row) = tx.query_opt(
+        "SELECT o.packet_id, r.kit_id, r.size FROM openings o
+         JOIN receipts r ON r.packet_id = o.packet_id
+         WHERE o.state = 'pending' ORDER BY o.updated_at, o.packet_id LIMIT 1
+         FOR UPDATE OF o SKIP LOCKED",
+        &[],
+    )?
+    else {
+        return Ok(false);
+    };
+    let (packet_id, kit_id, size): (String, String, i64) = (row.get(0), row.get(1), row.get(2));
+    // The outcome is recorded in the transaction that holds the row: it commits and unlocks
+    // together.
+    let mut outcome = None;
+    open_one(hub, &packet_id, &kit_id, &mut |state, reason, files| {
+        outcome = Some((state, reason.map(str::to_owned), files));
+        Ok(())
+    })?;
+    if let Some((state, reason, files)) = outcome {
+        record_in(
+            &mut tx,
             &packet_id,
             &kit_id,
-            size,
-            OpenState::NotOpened,
-            None,
-            None,
+            crate::pg::u(size),
+            state,
+            reason.as_deref(),
+            files,
         )?;
-        return Ok(true);
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+/// What recording an opening's outcome takes: state, reason, files.
+type Recorder<'a> = dyn FnMut(OpenState, Option<&str>, Option<usize>) -> Result<(), HubError> + 'a;
+
+/// Opens one packet and hands the outcome to `rec`.
+fn open_one(
+    hub: &Hub,
+    packet_id: &str,
+    kit_id: &str,
+    rec: &mut Recorder<'_>,
+) -> Result<(), HubError> {
+    let Some(ids) = hub.identities.as_deref() else {
+        rec(OpenState::NotOpened, None, None)?;
+        return Ok(());
     };
-    let path = hub.packet_path(&packet_id);
-    let kit_key = hub.registry().get(&kit_id)?.map(|k| k.kit_key);
+    let path = hub.packet_path(packet_id);
+    let kit_key = hub.registry().get(kit_id)?.map(|k| k.kit_key);
     // `decrypt` checks the outer layer again, then the inner signature and every file hash.
     let result = std::fs::read(&path)
         .map_err(|source| packet::PacketError::Io {
@@ -140,36 +239,28 @@ pub fn open_next(hub: &Hub) -> Result<bool, HubError> {
     match result {
         Ok(c) => {
             tracing::info!(packet = %packet_id, files = c.files.len(), "packet opened");
-            record(
-                hub,
-                &packet_id,
-                &kit_id,
-                size,
-                OpenState::Opened,
-                None,
-                Some(c.files.len()),
-            )
+            rec(OpenState::Opened, None, Some(c.files.len()))
         }
         Err(e) => {
             let why = e.to_string();
             tracing::warn!(packet = %packet_id, "packet could not be opened: {why}");
-            record(
-                hub,
-                &packet_id,
-                &kit_id,
-                size,
-                OpenState::OpenFailed,
-                Some(&why),
-                None,
-            )
+            rec(OpenState::OpenFailed, Some(&why), None)
         }
-    }?;
-    Ok(true)
+    }
 }
 
 /// Puts packets recorded `not_opened` back to `pending` (a hub that now has an identity).
 pub(crate) fn requeue_not_opened(hub: &Hub) -> Result<usize, HubError> {
-    Ok(lock(&hub.db).execute(
+    let db = match &hub.state {
+        Backend::Embedded(db) => db,
+        Backend::Postgres(pool) => {
+            return Ok(crate::pg::conn(pool)?.execute(
+                "UPDATE openings SET state = 'pending' WHERE state = 'not_opened'",
+                &[],
+            )? as usize)
+        }
+    };
+    Ok(lock(db).execute(
         "UPDATE openings SET state = 'pending' WHERE state = 'not_opened'",
         [],
     )?)

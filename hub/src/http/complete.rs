@@ -18,6 +18,8 @@ use crate::Hub;
 /// the key registered for the kit. Then a receipt is signed and the packet stored with it. On any
 /// failure the upload is ended as failed (its bytes removed) and the answer is `422`.
 pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
+    // The scale-out backend stages the bytes in the database: gather them here first.
+    hub.uploads().prepare_part(up)?;
     match verify_part(hub, up) {
         Ok(header) => {
             crate::test_hold::hold("verified");

@@ -27,6 +27,16 @@ pub struct InitArgs {
     /// kits learn when they enroll
     #[arg(long, value_name = "FILE")]
     pub hub_key: Option<std::path::PathBuf>,
+    /// Keep the hub's state in this PostgreSQL database instead of hub.sqlite (the scale-out
+    /// backend, docs/scale-out.md), e.g. postgresql://jemput@/jemput?host=/run/postgresql. Never
+    /// put a password in it: the password comes from PGPASSWORD, or from a file named by
+    /// --postgres-password-file
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// A file holding the PostgreSQL role's password, readable by the hub's user only (mode
+    /// 0600); recorded in hub.toml as password_file
+    #[arg(long, value_name = "FILE", requires = "postgres")]
+    pub postgres_password_file: Option<std::path::PathBuf>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -47,6 +57,17 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
             sans: a.sans.clone(),
             office_recipients: a.office_recipients,
             hub_key: a.hub_key.clone(),
+            postgres: match &a.postgres {
+                Some(url) => Some(jemput_hub::PostgresConfig {
+                    password_file: a
+                        .postgres_password_file
+                        .as_deref()
+                        .map(std::path::absolute)
+                        .transpose()?,
+                    ..jemput_hub::PostgresConfig::new(url)
+                }),
+                None => None,
+            },
         },
     )?;
     if identity.is_some() {
