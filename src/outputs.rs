@@ -330,3 +330,52 @@ pub struct VisitCaptureOutput {
     /// What blocks sealing.
     pub problems: Vec<String>,
 }
+
+/// `jemput sbi serve --json`: one line once the device service listens.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SbiServeOutput {
+    /// The port on 127.0.0.1.
+    pub port: u16,
+    /// The device-provider CA certificate (PEM) a client must trust.
+    pub ca_cert: PathBuf,
+}
+
+/// One sub-device of an SBI device service, as `jemput sbi devices --json` lists it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SbiDeviceOutput {
+    /// `sbi:PORT/DEVICEID/SUBID`, for `jemput sbi capture`.
+    pub selector: String,
+    pub port: u16,
+    pub device_id: String,
+    /// `deviceSubId`: 1 left slap, 2 right slap, 3 two thumbs, 0 none (a face).
+    pub sub_id: String,
+    /// From the discovery's (unsigned) digital ID: "Finger", "Face", "Iris".
+    pub bio_type: String,
+    /// "Slap", "Single", "Touchless", "Full face".
+    pub device_sub_type: String,
+    pub make: String,
+    pub model: String,
+    /// `deviceCode`, the serial number.
+    pub serial: String,
+    /// "Ready", "Busy", "Not Ready", "Not Registered".
+    pub status: String,
+    /// "L0" or "L1".
+    pub certification: String,
+}
+
+/// One biometric `jemput sbi capture --json` wrote, after the whole answer was verified.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SbiCaptureOutput {
+    /// The SBI finger name (`Left IndexFinger` …), or `Face`.
+    pub bio_sub_type: String,
+    /// The ISO/IEC 19794 record as the device signed it.
+    pub record: PathBuf,
+    /// The image inside it: PNG for a finger, the JPEG as recorded for a face.
+    pub image: PathBuf,
+    /// The device's `qualityScore`, 0–100.
+    pub device_quality: f32,
+    /// jemput's own fingerprint quality (`jemput-fq/1`) of the decoded image; none for a face.
+    pub jemput_quality: Option<u8>,
+    /// The biometric's link in the transaction's hash chain.
+    pub hash: String,
+}

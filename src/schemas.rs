@@ -58,6 +58,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("hub-config.schema.json", schema_for!(jemput_hub::HubConfig)),
         ("hub-info.schema.json", schema_for!(jemput_hub::HubInfo)),
         (
+            "hub-users.schema.json",
+            schema_for!(Vec<jemput_hub::office::Account>),
+        ),
+        (
             "hub-init.schema.json",
             schema_for!(jemput_hub::HubInitOutput),
         ),
@@ -114,6 +118,18 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(crate::outputs::CaptureSignatureOutput),
         ),
         ("sim.schema.json", schema_for!(crate::outputs::SimOutput)),
+        (
+            "sbi-serve.schema.json",
+            schema_for!(crate::outputs::SbiServeOutput),
+        ),
+        (
+            "sbi-devices.schema.json",
+            schema_for!(Vec<crate::outputs::SbiDeviceOutput>),
+        ),
+        (
+            "sbi-capture.schema.json",
+            schema_for!(Vec<crate::outputs::SbiCaptureOutput>),
+        ),
         (
             "usbip-list.schema.json",
             schema_for!(Vec<crate::outputs::UsbIpDeviceOutput>),

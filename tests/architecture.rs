@@ -91,6 +91,29 @@ fn building_the_station_compiles_no_hub_and_the_kit_no_web_server() {
 }
 
 #[test]
+fn the_console_is_over_the_hub_and_the_web_parts_over_no_jemput_crate() {
+    assert_none_of(
+        "console/Cargo.toml",
+        &["jemput", "jemput-kit", "jemput-station", "jemput-drivers"],
+    );
+    let declared = declared("console/Cargo.toml");
+    assert!(declared.iter().any(|d| d == "jemput-hub"), "{declared:?}");
+    assert_none_of(
+        "web/Cargo.toml",
+        &[
+            "jemput",
+            "jemput-core",
+            "jemput-kit",
+            "jemput-hub",
+            "jemput-station",
+            "jemput-console",
+            "jemput-drivers",
+        ],
+    );
+    assert_none_of("hub/Cargo.toml", &["jemput-console", "jemput-web"]);
+}
+
+#[test]
 fn the_hub_never_depends_on_the_kit_or_a_device_crate() {
     assert_none_of(
         "hub/Cargo.toml",
@@ -112,6 +135,25 @@ fn the_drivers_and_the_codec_depend_on_no_other_jemput_crate() {
         "wsq/Cargo.toml",
         &[&jemput[..], &["jemput-drivers"]].concat(),
     );
+}
+
+#[test]
+fn the_sbi_crate_is_over_core_and_the_drivers_and_only_the_binary_uses_it() {
+    // jemput-sbi (sbi/) holds a web server (its device service): never the kit, hub or station
+    // below or beside it, and none of them may depend on it.
+    assert_none_of(
+        "sbi/Cargo.toml",
+        &["jemput", "jemput-kit", "jemput-hub", "jemput-station"],
+    );
+    for manifest in [
+        "core/Cargo.toml",
+        "kit/Cargo.toml",
+        "hub/Cargo.toml",
+        "station/Cargo.toml",
+        "drivers/Cargo.toml",
+    ] {
+        assert_none_of(manifest, &["jemput-sbi"]);
+    }
 }
 
 /// The packages `cargo build -p <package>` compiles, as cargo resolves them for this machine.

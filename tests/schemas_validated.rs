@@ -18,7 +18,7 @@ use common::*;
 use serde_json::Value;
 
 /// Schemas no step of this test produces, and why.
-const NOT_PRODUCED: [(&str, &str); 5] = [
+const NOT_PRODUCED: [(&str, &str); 8] = [
     (
         "hub-event.schema.json",
         "the body of a webhook delivery: needs a webhook receiver",
@@ -38,6 +38,18 @@ const NOT_PRODUCED: [(&str, &str); 5] = [
     (
         "enroll-response.schema.json",
         "an HTTP response body the hub sends, never printed or written",
+    ),
+    (
+        "sbi-serve.schema.json",
+        "needs `jemput sbi serve` running (tests/sbi.rs reads its line)",
+    ),
+    (
+        "sbi-devices.schema.json",
+        "needs an SBI device service (tests/sbi.rs checks the list's fields)",
+    ),
+    (
+        "sbi-capture.schema.json",
+        "needs an SBI device service (tests/sbi.rs checks each written biometric)",
     ),
 ];
 

@@ -10,6 +10,7 @@
 //! - [`worklist`]: the office's worklist and its CSV import;
 //! - [`imaging`]: face photo checks, the signature pen trace and its quality, fingerprint quality;
 //! - [`export`]: ANSI/NIST-ITL transactions from opened packets;
+//! - [`iso19794`]: ISO/IEC 19794-4 finger and 19794-5 face image records, read and written;
 //! - [`sample`]: complete synthetic visits (never data from a real person);
 //! - [`backoff`]: the retry delays both sides use; [`fsutil`]: durable file writes.
 //!
@@ -24,6 +25,7 @@ pub mod export;
 pub mod finger;
 pub mod fsutil;
 pub mod imaging;
+pub mod iso19794;
 pub mod keys;
 pub mod offline;
 pub mod packet;

@@ -99,6 +99,13 @@ pub enum HubError {
         why: String,
     },
 
+    /// A part of the hub that keeps its state in `hub.sqlite` only, asked of a hub on PostgreSQL.
+    #[error("{what} is not yet available on the PostgreSQL backend ([postgres] in hub.toml); see docs/scale-out.md")]
+    NotOnPostgres {
+        /// The part, e.g. "the office console".
+        what: &'static str,
+    },
+
     /// A row holds a value this version cannot read.
     #[error("the hub database holds an unreadable {what} {value:?}; it was edited or damaged")]
     Corrupt {
@@ -156,6 +163,38 @@ pub enum HubError {
     OfficeIdentity {
         /// The identity file.
         path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
+
+    /// The object store named in `hub.toml` or on the command line cannot be used as given.
+    #[error("bad object store {value:?}: {why}")]
+    BadObjectStore {
+        /// The URL or file given.
+        value: String,
+        /// What is wrong with it.
+        why: String,
+    },
+
+    /// The object store refused the hub's credentials, or has no such bucket: retrying will not
+    /// help.
+    #[error("the object store {store} refused to {what}: {why}; check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or credentials_file under [object_store] in hub.toml), that the bucket exists and that the key may read and write it")]
+    ObjectStoreRefused {
+        /// The bucket and endpoint.
+        store: String,
+        /// What the hub was doing.
+        what: String,
+        /// What the object store said.
+        why: String,
+    },
+
+    /// The object store did not answer, or answered with a server error: a later try may work.
+    #[error("the object store {store} is unavailable ({what}): {why}; check that it runs and that this machine reaches it; nothing is receipted until it stores the packet")]
+    ObjectStoreUnavailable {
+        /// The bucket and endpoint.
+        store: String,
+        /// What the hub was doing.
+        what: String,
         /// What went wrong.
         why: String,
     },

@@ -19,6 +19,7 @@ use sha2::Sha256;
 
 use crate::{lock, open_hub_db, parse_ts, ts_text, Backend, Hub, HubConfig, HubError};
 use jemput_core::backoff::Backoff;
+use jemput_core::visit::Category;
 
 /// The header carrying the time of the attempt and the HMAC-SHA-256 over it, the event id, the
 /// event kind and the body: `t=<unix seconds>,sha256=<lowercase hex>` ([`signature`]).
@@ -54,6 +55,10 @@ pub struct WebhookConfig {
     /// cross the network in clear). Off: such a URL is refused when the config is read.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_plain_http: bool,
+    /// Send the resident's name and NIK (from the hub's worklist) in `opened` events to this
+    /// webhook. Off: the event carries the worklist entry id, desa and RT/RW only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_name_and_nik: bool,
 }
 
 impl WebhookConfig {
@@ -147,6 +152,62 @@ pub struct StatusEvent {
     pub reason: Option<String>,
     /// When the state changed.
     pub at: Timestamp,
+    /// For `opened`: the visit's category and, when it came from an entry of the hub's worklist,
+    /// where that entry is (absent from other events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<OpenedVisit>,
+}
+
+/// What an `opened` event says of the visit: its category, from the manifest the kit signed
+/// inside the encrypted payload, and the worklist entry it was made for, as the hub's own
+/// worklist has it (never from the packet's cleartext header, which anyone on the way can read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenedVisit {
+    /// The visit category (`lansia`, `sakit`, …).
+    pub category: Category,
+    /// The worklist entry the visit was for, when the resident is in the hub's worklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worklist: Option<WorklistPlace>,
+}
+
+/// A worklist entry as an `opened` event carries it: enough for a neighbourhood (RT) to act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorklistPlace {
+    /// The entry's id in the worklist.
+    pub entry_id: String,
+    /// Village (desa or kelurahan).
+    pub desa: String,
+    /// `RT/RW`, e.g. `003/005`, when the worklist has it.
+    pub rt_rw: Option<String>,
+    /// The resident's name: only to webhooks with `include_name_and_nik`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The resident's NIK, when the worklist has it: only to webhooks with
+    /// `include_name_and_nik`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nik: Option<String>,
+}
+
+impl StatusEvent {
+    /// The event as `hook` receives it: the resident's name and NIK only if it asks for them.
+    fn for_hook(&self, hook: &WebhookConfig) -> std::borrow::Cow<'_, StatusEvent> {
+        let has_resident = self
+            .visit
+            .as_ref()
+            .and_then(|v| v.worklist.as_ref())
+            .is_some_and(|w| w.name.is_some() || w.nik.is_some());
+        if hook.include_name_and_nik || !has_resident {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut ev = self.clone();
+        if let Some(w) = ev.visit.as_mut().and_then(|v| v.worklist.as_mut()) {
+            w.name = None;
+            w.nik = None;
+        }
+        std::borrow::Cow::Owned(ev)
+    }
 }
 
 /// Writes an event to the outbox. Call it with the transaction that makes the state change.
@@ -158,16 +219,31 @@ pub(crate) fn enqueue(
     size: Option<u64>,
     reason: Option<&str>,
 ) -> Result<(), HubError> {
+    enqueue_with_visit(conn, kind, packet_id, kit_id, size, reason, None)
+}
+
+/// [`enqueue`] with what an `opened` event says of the visit.
+pub(crate) fn enqueue_with_visit(
+    conn: &Connection,
+    kind: EventKind,
+    packet_id: &str,
+    kit_id: &str,
+    size: Option<u64>,
+    reason: Option<&str>,
+    visit: Option<&OpenedVisit>,
+) -> Result<(), HubError> {
+    let visit = visit.map(|v| serde_json::to_string(v).expect("a visit detail serialises"));
     conn.execute(
-        "INSERT INTO events (kind, packet_id, kit_id, size, reason, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO events (kind, packet_id, kit_id, size, reason, created_at, visit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             kind.as_str(),
             packet_id,
             kit_id,
             size.map(|s| s as i64),
             reason,
-            ts_text(Timestamp::now())
+            ts_text(Timestamp::now()),
+            visit
         ],
     )?;
     Ok(())
@@ -277,12 +353,17 @@ struct Due {
     last_error: Option<String>,
 }
 
+/// The event columns every query selects, in the order [`event_row`] reads them.
+const EVENT_COLUMNS: &str =
+    "e.event_id, e.kind, e.packet_id, e.kit_id, e.size, e.reason, e.created_at, e.visit";
+
 fn event_row(
     hub_id: &str,
     r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(StatusEvent, String, String)> {
+) -> rusqlite::Result<(StatusEvent, String, String, Option<String>)> {
     let kind: String = r.get(1)?;
     let at: String = r.get(6)?;
+    let visit: Option<String> = r.get(7)?;
     Ok((
         StatusEvent {
             event_id: r.get(0)?,
@@ -293,36 +374,45 @@ fn event_row(
             size: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
             reason: r.get(5)?,
             at: Timestamp::UNIX_EPOCH,
+            visit: None, // parsed below
         },
         kind,
         at,
+        visit,
     ))
 }
 
 fn finish_event(
-    (mut ev, kind, at): (StatusEvent, String, String),
+    (mut ev, kind, at, visit): (StatusEvent, String, String, Option<String>),
 ) -> Result<(StatusEvent, Timestamp), HubError> {
     ev.event = EventKind::parse(&kind)?;
     let at = parse_ts("event time", at)?;
     ev.at = at;
+    ev.visit = visit
+        .map(|v| {
+            serde_json::from_str(&v).map_err(|_| HubError::Corrupt {
+                what: "event visit detail",
+                value: v,
+            })
+        })
+        .transpose()?;
     Ok((ev, at))
 }
 
 /// Events not yet delivered to (or given up for) `url` whose next attempt is due at `now`.
 fn due(conn: &Connection, hub_id: &str, url: &str, now: Timestamp) -> Result<Vec<Due>, HubError> {
-    let mut stmt = conn.prepare(
-        "SELECT e.event_id, e.kind, e.packet_id, e.kit_id, e.size, e.reason, e.created_at,
-                d.attempts, d.last_error
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS}, d.attempts, d.last_error
          FROM events e LEFT JOIN deliveries d ON d.event_id = e.event_id AND d.url = ?1
          WHERE d.state IS NULL OR (d.state = 'pending' AND d.next_at <= ?2)
-         ORDER BY e.event_id LIMIT ?3",
-    )?;
+         ORDER BY e.event_id LIMIT ?3"
+    ))?;
     let rows = stmt
         .query_map(params![url, ts_text(now), BATCH as i64], |r| {
             Ok((
                 event_row(hub_id, r)?,
-                r.get::<_, Option<i64>>(7)?,
-                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<i64>>(8)?,
+                r.get::<_, Option<String>>(9)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -388,21 +478,20 @@ pub fn deliveries(data: &Path) -> Result<Vec<Delivery>, HubError> {
     let db = open_hub_db(data)?;
     let conn = lock(&db);
     let hub_id = config.hub_id.clone();
-    let mut stmt = conn.prepare(
-        "SELECT e.event_id, e.kind, e.packet_id, e.kit_id, e.size, e.reason, e.created_at,
-                d.state, d.attempts, d.last_error
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS}, d.state, d.attempts, d.last_error
          FROM events e LEFT JOIN deliveries d ON d.event_id = e.event_id AND d.url = ?1
-         ORDER BY e.event_id",
-    )?;
+         ORDER BY e.event_id"
+    ))?;
     let mut out = Vec::new();
     for hook in &config.webhooks {
         let rows = stmt
             .query_map([&hook.url], |r| {
                 Ok((
                     event_row(&hub_id, r)?,
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, Option<i64>>(8)?,
-                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<i64>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -427,7 +516,7 @@ async fn post(
     event: &StatusEvent,
     attempt: u32,
 ) -> Result<(), String> {
-    let body = serde_json::to_vec(event).expect("an event serialises");
+    let body = serde_json::to_vec(&event.for_hook(hook)).expect("an event serialises");
     let (id, kind) = (event.event_id.to_string(), event.event.as_str());
     let t = Timestamp::now().as_second();
     let resp = http
@@ -703,6 +792,7 @@ mod tests {
             url: url.into(),
             secret: "0123456789abcdef".into(),
             allow_plain_http: allow,
+            include_name_and_nik: false,
         };
         for ok in [
             "https://office.example/hook",

@@ -48,7 +48,7 @@ fn shared_state(data: &Path) -> Result<Option<crate::pg::Pool>, HubError> {
     }
 }
 
-fn worklist_of(
+pub(crate) fn worklist_of(
     data: &Path,
     pool: Option<&crate::pg::Pool>,
 ) -> Result<Option<StoredWorklist>, HubError> {

@@ -9,11 +9,16 @@
 //! <data>/hub-cert.pem           the hub's self-signed TLS certificate; kits pin its SHA-256
 //! <data>/hub-cert.key           its private key (PKCS#8 PEM, 0600)
 //! <data>/hub.sqlite             kit registry, enrollment tokens, uploads in progress, receipts,
-//!                               request nonces within the replay window
+//!                               request nonces within the replay window, the office console's
+//!                               accounts, sessions and audit log (`office`)
 //!                               (WAL, synchronous=FULL; 0600 with its -wal and -shm, in a 0700
 //!                               directory)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
+//! <data>/quarantine/<packet id>.jpk packets that passed the outer checks but that the office
+//!                               identity could not open (no receipt; `.why` beside each)
+//! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database (unless
+//!                               hub.toml names an object store: [`objects`])
 //! <data>/worklist.json          the worklist kits receive in their sync document
 //! <data>/kit-settings.toml      settings kits receive (offline policy, retention, recipients)
 //! ```
@@ -33,6 +38,8 @@ pub mod events;
 mod http;
 pub mod kit_sync;
 mod nonces;
+pub mod objects;
+pub mod office;
 pub mod opener;
 pub mod packets;
 pub mod pg;
@@ -56,9 +63,13 @@ use jemput_core::keys::{PublicKey, SigningKey};
 
 pub use enroll::{IssuedToken, Tokens};
 pub use error::HubError;
+pub use objects::{ObjectStorage, ObjectStoreConfig};
 pub use pg::PostgresConfig;
 pub use registry::{KitEntry, Registry};
-pub use server::{serve, serve_tls_until, serve_until, spawn_local, spawn_local_tls, HubHandle};
+pub use server::{
+    serve, serve_tls_until, serve_tls_until_with, serve_until, serve_until_with, spawn_local,
+    spawn_local_tls, ExtraRoutes, HubHandle,
+};
 pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage, Upload, UploadState, Uploads};
 
 /// The hub config file, in the data directory.
@@ -157,6 +168,10 @@ pub struct HubConfig {
     /// (`docs/scale-out.md`). Without it: the embedded backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postgres: Option<PostgresConfig>,
+    /// Store verified packets in an S3-compatible object store instead of `<data>/packets/`
+    /// (`[object_store]`: `url`, `credentials_file`; `docs/scale-out.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_store: Option<objects::ObjectStoreConfig>,
 }
 
 /// Status events are retried for three days by default.
@@ -252,6 +267,20 @@ impl HubConfig {
                 path: path.clone(),
                 why,
             })?;
+        }
+        if let Some(os) = &config.object_store {
+            objects::ObjectUrl::parse(&os.url).map_err(|e| HubError::BadConfig {
+                path: path.clone(),
+                why: format!("object_store.url {:?}: {e}", os.url),
+            })?;
+        }
+        if config.postgres.is_some() && config.object_store.is_some() {
+            return Err(HubError::BadConfig {
+                path: path.clone(),
+                why: "[postgres] and [object_store] together are not supported yet: a hub on \
+                      PostgreSQL keeps its packets in <data>/packets/ (docs/scale-out.md)"
+                    .into(),
+            });
         }
         for hook in &config.webhooks {
             if let Some(why) = hook.url_problem() {
@@ -381,6 +410,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         webhook_retry_max_secs: default_webhook_retry_max(),
         webhooks: Vec::new(),
         postgres: opts.postgres.clone(),
+        object_store: None,
     };
     let sans = if opts.sans.is_empty() {
         tls::default_sans()
@@ -535,12 +565,51 @@ CREATE TABLE request_nonces (
 CREATE INDEX request_nonces_by_time ON request_nonces (t);
 ";
 
+/// Version 5: what an `opened` event says of the visit (category, worklist entry and place), as
+/// JSON (`events::OpenedVisit`).
+const V5_EVENT_VISIT: &str = "
+ALTER TABLE events ADD COLUMN visit TEXT;
+";
+
+/// Version 6: the office console's accounts (argon2 hashes), sessions (SHA-256 of the cookie),
+/// failed sign-ins within the rate limit's window, and the audit log (`office`).
+const V6_CONSOLE: &str = "
+CREATE TABLE console_accounts (
+    name          TEXT PRIMARY KEY NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+) STRICT;
+CREATE TABLE console_sessions (
+    id_sha256  TEXT PRIMARY KEY NOT NULL,
+    account    TEXT NOT NULL,
+    csrf       TEXT NOT NULL,
+    lang       TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE console_login_failures (
+    account TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX console_login_failures_by_time ON console_login_failures (at);
+CREATE TABLE console_audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+) STRICT;
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_KITS_UPLOADS_RECEIPTS).comment("kits, uploads and receipts"),
         M::up(V2_ENROLLMENT).comment("enrollment tokens, kits last seen"),
         M::up(V3_OPENINGS_EVENTS).comment("openings, status events and deliveries"),
         M::up(V4_REQUEST_NONCES).comment("request nonces within the replay window"),
+        M::up(V5_EVENT_VISIT).comment("the visit an opened event names"),
+        M::up(V6_CONSOLE).comment("office console accounts, sessions, sign-in failures, audit"),
     ])
 }
 
@@ -692,9 +761,15 @@ impl Hub {
         };
         let state = backend_of(data, &config)?;
         let nonces = nonces::Nonces::open_state(state.clone(), jiff::Timestamp::now().as_second())?;
-        let storage: Box<dyn Storage> = match &state {
-            Backend::Embedded(db) => Box::new(DirStorage::new(data, db.clone())),
-            Backend::Postgres(pool) => Box::new(pg::storage::PgDirStorage::new(data, pool.clone())),
+        // `HubConfig::load` refuses an object store beside PostgreSQL (not supported yet).
+        let storage: Box<dyn Storage> = match (&state, &config.object_store) {
+            (Backend::Embedded(db), Some(os)) => {
+                Box::new(ObjectStorage::open(data, os, db.clone())?)
+            }
+            (Backend::Embedded(db), None) => Box::new(DirStorage::new(data, db.clone())),
+            (Backend::Postgres(pool), _) => {
+                Box::new(pg::storage::PgDirStorage::new(data, pool.clone()))
+            }
         };
         let hub = Hub {
             data: data.to_path_buf(),

@@ -19,6 +19,11 @@ use jemput_core::keys::PublicKey;
 /// How long a stopping hub waits for requests in flight before it drops them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Routes served beside the hub's own on the same listener (the office console,
+/// `jemput-console`), made from the opened hub. Their handlers find the connection's peer
+/// address as `axum::extract::ConnectInfo<SocketAddr>` in the request's extensions.
+pub type ExtraRoutes = Box<dyn FnOnce(Arc<Hub>) -> Result<axum::Router, HubError> + Send>;
+
 /// Serves the hub in `data` on `listener` until an error.
 pub async fn serve(data: &Path, listener: TcpListener) -> Result<(), HubError> {
     serve_until(data, listener, std::future::pending()).await
@@ -31,12 +36,28 @@ pub async fn serve_until(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
+    serve_until_with(data, listener, None, shutdown).await
+}
+
+/// As [`serve_until`], with `extra` routes beside the hub's.
+pub async fn serve_until_with(
+    data: &Path,
+    listener: TcpListener,
+    extra: Option<ExtraRoutes>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HubError> {
     let data = data.to_path_buf();
-    let hub = tokio::task::spawn_blocking(move || Hub::open(&data))
+    let hub = tokio::task::spawn_blocking(move || open_checked(&data))
         .await
         .expect("opening the hub panicked")?;
     let limiter = ConnLimiter::for_config(hub.config());
-    serve_hub(hub, LimitedListener::new(listener, limiter), shutdown).await
+    serve_hub(
+        hub,
+        LimitedListener::new(listener, limiter),
+        extra,
+        shutdown,
+    )
+    .await
 }
 
 /// Serves the hub in `data` over HTTPS with its certificate (created first, with the default
@@ -46,14 +67,48 @@ pub async fn serve_tls_until(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
+    serve_tls_until_with(data, listener, None, shutdown).await
+}
+
+/// As [`serve_tls_until`], with `extra` routes beside the hub's.
+pub async fn serve_tls_until_with(
+    data: &Path,
+    listener: TcpListener,
+    extra: Option<ExtraRoutes>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HubError> {
     let data = data.to_path_buf();
-    let (hub, cert) = tokio::task::spawn_blocking(move || open_with_cert(&data))
-        .await
-        .expect("opening the hub panicked")?;
+    let (hub, cert) = tokio::task::spawn_blocking(move || {
+        let (hub, cert) = open_with_cert(&data)?;
+        check_storage(&hub)?;
+        Ok::<_, HubError>((hub, cert))
+    })
+    .await
+    .expect("opening the hub panicked")?;
     let limiter = ConnLimiter::for_config(hub.config());
     let tls =
         TlsListener::new(listener, cert.server_config()?, limiter).map_err(HubError::Serve)?;
-    serve_hub(hub, tls, shutdown).await
+    serve_hub(hub, tls, extra, shutdown).await
+}
+
+/// Opens the hub and checks its storage ([`check_storage`]).
+fn open_checked(data: &Path) -> Result<Hub, HubError> {
+    let hub = Hub::open(data)?;
+    check_storage(&hub)?;
+    Ok(hub)
+}
+
+/// Checks before serving that the hub's storage can be used: credentials the object store refuses,
+/// a missing bucket or no credentials at all stop the start with the reason. An object store that
+/// does not answer now does not: the hub serves, and answers completions `503` until it does.
+pub fn check_storage(hub: &Hub) -> Result<(), HubError> {
+    match hub.storage().check() {
+        Err(e @ HubError::ObjectStoreUnavailable { .. }) => {
+            tracing::warn!("{e}");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Loads the hub certificate, creating it with the default names if the hub has none (a hub made
@@ -75,6 +130,7 @@ pub fn open_with_cert(data: &Path) -> Result<(Hub, HubCert), HubError> {
 async fn serve_hub<L>(
     hub: Hub,
     mut listener: L,
+    extra: Option<ExtraRoutes>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError>
 where
@@ -82,7 +138,10 @@ where
 {
     let hub = Arc::new(hub);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = crate::http::router(hub.clone(), stop_rx.clone());
+    let mut app = crate::http::router(hub.clone(), stop_rx.clone());
+    if let Some(extra) = extra {
+        app = app.merge(extra(hub.clone())?);
+    }
     let mut grace_rx = stop_rx.clone();
     // Background work after the receipt path: opening packets, posting status events.
     tokio::spawn(crate::opener::run(
@@ -112,7 +171,12 @@ where
     loop {
         tokio::select! {
             (io, addr) = listener.accept() => {
-                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                // The peer's address, for the routes that want it (the console's sign-in limits).
+                let app = tower_layer::Layer::layer(
+                    &axum::Extension(axum::extract::ConnectInfo(addr)),
+                    app.clone(),
+                );
+                let service = hyper_util::service::TowerToHyperService::new(app);
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(header_timeout)
@@ -240,9 +304,11 @@ fn spawn(hub: Hub, cert: Option<HubCert>) -> Result<HubHandle, HubError> {
                     Some(c) => {
                         let tls =
                             TlsListener::new(listener, c, limiter).map_err(HubError::Serve)?;
-                        serve_hub(hub, tls, stop).await
+                        serve_hub(hub, tls, None, stop).await
                     }
-                    None => serve_hub(hub, LimitedListener::new(listener, limiter), stop).await,
+                    None => {
+                        serve_hub(hub, LimitedListener::new(listener, limiter), None, stop).await
+                    }
                 }
             })
         })

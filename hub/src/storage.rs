@@ -1,6 +1,7 @@
 //! Where the hub keeps bytes: uploads in progress ([`Uploads`]: `.part` files and their rows) and
 //! verified packets with their receipts (the [`Storage`] trait; [`DirStorage`] keeps them in a
-//! directory and SQLite, a later backend may use PostgreSQL and an object store).
+//! directory, [`crate::objects::ObjectStorage`] in an S3-compatible object store, both with their
+//! receipt rows in the hub database).
 //!
 //! Durability rules:
 //! - an upload's `offset` in the database never exceeds the bytes fsynced in its `.part` file (the
@@ -63,6 +64,16 @@ pub trait Storage: Send + Sync {
     /// The packet with this id, with its receipt, if held.
     fn held(&self, packet_id: &str) -> Result<Option<HeldPacket>, HubError>;
 
+    /// The bytes of a held packet (the opener decrypts them).
+    fn read_packet(&self, packet_id: &str) -> Result<Vec<u8>, HubError>;
+
+    /// Checks that the storage can be used (the object store answers and accepts the
+    /// credentials), so that `hub serve` and `hub init` say so at once rather than at the first
+    /// upload. Storage on the local disk has nothing to check.
+    fn check(&self) -> Result<(), HubError> {
+        Ok(())
+    }
+
     /// Whether a packet with this id is held.
     fn has_packet(&self, packet_id: &str) -> Result<bool, HubError> {
         Ok(self.held(packet_id)?.is_some())
@@ -96,7 +107,10 @@ pub fn valid_packet_id(id: &str) -> bool {
     jemput_core::packet::valid_packet_id(id)
 }
 
-fn held_row(conn: &rusqlite::Connection, packet_id: &str) -> Result<Option<HeldPacket>, HubError> {
+pub(crate) fn held_row(
+    conn: &rusqlite::Connection,
+    packet_id: &str,
+) -> Result<Option<HeldPacket>, HubError> {
     let row = conn
         .query_row(
             "SELECT packet_id, kit_id, payload_sha256, size, receipt FROM receipts
@@ -129,6 +143,62 @@ fn held_row(conn: &rusqlite::Connection, packet_id: &str) -> Result<Option<HeldP
     }))
 }
 
+/// What a put finds when the packet id is already held: the same packet (same kit, same payload
+/// hash) or another one.
+pub(crate) fn already(header: &Header, held: HeldPacket) -> PutOutcome {
+    if held.kit_id == header.kit_id && held.payload_sha256 == header.payload_sha256 {
+        PutOutcome::AlreadyHeld(held.receipt)
+    } else {
+        PutOutcome::Conflict(held)
+    }
+}
+
+/// Commits a stored packet's receipt row, its opening row and its `verified` event in one
+/// transaction, once its bytes are durable under `file` (a file name or an object key). A receipt
+/// committed meanwhile for the same id (another process, another upload) wins: its outcome is
+/// returned and nothing is written.
+pub(crate) fn commit_receipt(
+    conn: &mut rusqlite::Connection,
+    header: &Header,
+    size: u64,
+    file: &str,
+    receipt: &Receipt,
+) -> Result<PutOutcome, HubError> {
+    let body = receipt_received_at(receipt);
+    let tx = conn.transaction()?;
+    if let Some(held) = held_row(&tx, &header.packet_id)? {
+        return Ok(already(header, held));
+    }
+    tx.execute(
+        "INSERT INTO receipts (packet_id, kit_id, payload_sha256, size, file, received_at, receipt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            header.packet_id,
+            header.kit_id,
+            header.payload_sha256,
+            size as i64,
+            file,
+            body,
+            serde_json::to_string(receipt).expect("a receipt serialises"),
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO openings (packet_id, state, updated_at) VALUES (?1, 'pending', ?2)
+         ON CONFLICT (packet_id) DO UPDATE SET state = 'pending', reason = NULL, updated_at = ?2",
+        params![header.packet_id, body],
+    )?;
+    crate::events::enqueue(
+        &tx,
+        crate::events::EventKind::Verified,
+        &header.packet_id,
+        &header.kit_id,
+        Some(size),
+        None,
+    )?;
+    tx.commit()?;
+    Ok(PutOutcome::Stored(receipt.clone()))
+}
+
 impl Storage for DirStorage {
     fn put_packet(
         &self,
@@ -141,10 +211,7 @@ impl Storage for DirStorage {
         // rename into place.
         let mut conn = lock(&self.db);
         if let Some(held) = held_row(&conn, &header.packet_id)? {
-            if held.kit_id == header.kit_id && held.payload_sha256 == header.payload_sha256 {
-                return Ok(PutOutcome::AlreadyHeld(held.receipt));
-            }
-            return Ok(PutOutcome::Conflict(held));
+            return Ok(already(header, held));
         }
         if !valid_packet_id(&header.packet_id) {
             return Err(HubError::Corrupt {
@@ -162,41 +229,28 @@ impl Storage for DirStorage {
         let from = fsutil::parent_dir(file);
         fsutil::sync_dir(&from).map_err(HubError::io("sync", &from))?;
         crate::test_hold::hold("moved");
-        let body = receipt_received_at(receipt);
-        // The receipt, the packet's opening row and its `verified` event are one transaction.
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO receipts (packet_id, kit_id, payload_sha256, size, file, received_at, receipt)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                header.packet_id,
-                header.kit_id,
-                header.payload_sha256,
-                size as i64,
-                dest.file_name().unwrap().to_string_lossy(),
-                body,
-                serde_json::to_string(receipt).expect("a receipt serialises"),
-            ],
-        )?;
-        tx.execute(
-            "INSERT INTO openings (packet_id, state, updated_at) VALUES (?1, 'pending', ?2)
-             ON CONFLICT (packet_id) DO UPDATE SET state = 'pending', reason = NULL, updated_at = ?2",
-            params![header.packet_id, body],
-        )?;
-        crate::events::enqueue(
-            &tx,
-            crate::events::EventKind::Verified,
-            &header.packet_id,
-            &header.kit_id,
-            Some(size),
-            None,
-        )?;
-        tx.commit()?;
-        Ok(PutOutcome::Stored(receipt.clone()))
+        commit_receipt(
+            &mut conn,
+            header,
+            size,
+            &dest.file_name().unwrap().to_string_lossy(),
+            receipt,
+        )
     }
 
     fn held(&self, packet_id: &str) -> Result<Option<HeldPacket>, HubError> {
         held_row(&lock(&self.db), packet_id)
+    }
+
+    fn read_packet(&self, packet_id: &str) -> Result<Vec<u8>, HubError> {
+        if !valid_packet_id(packet_id) {
+            return Err(HubError::Corrupt {
+                what: "packet id",
+                value: packet_id.into(),
+            });
+        }
+        let path = self.packet_path(packet_id);
+        fs::read(&path).map_err(HubError::io("read", &path))
     }
 }
 

@@ -21,6 +21,7 @@ pub mod open;
 pub mod output;
 pub mod packet;
 pub mod queue;
+pub mod sbi;
 pub mod seal;
 pub mod select;
 pub mod settings;
@@ -114,6 +115,8 @@ pub enum Command {
     /// Run device models until Ctrl-C: fingerprint module, pen pad, GPS on new ptys; camera (ptp)
     /// over USB/IP
     Sim(sim::SimArgs),
+    /// MOSIP SBI: make device keys, serve jemput's devices as an SBI device service
+    Sbi(sbi::SbiArgs),
     /// USB/IP client: list a server's devices, attach one to this machine's vhci-hcd
     Usbip(usbip::UsbIpArgs),
     /// The operator station: a local web UI (loopback only) to unlock the kit and see the
@@ -163,6 +166,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(a),
         Command::Capture(a) => capture::run(a),
         Command::Sim(a) => sim::run(a),
+        Command::Sbi(a) => sbi::run(a),
         Command::Usbip(a) => usbip::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),

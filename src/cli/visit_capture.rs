@@ -415,7 +415,7 @@ fn reopen(
 /// What happened and what to do, in Bahasa Indonesia (the station's messages).
 fn indonesian(problem: &OperatorProblem) -> String {
     static MESSAGES: std::sync::OnceLock<Option<I18n>> = std::sync::OnceLock::new();
-    let messages = MESSAGES.get_or_init(|| match I18n::load() {
+    let messages = MESSAGES.get_or_init(|| match jemput_station::i18n::load() {
         Ok(m) => Some(m),
         Err(e) => {
             tracing::warn!("the operator messages do not load: {e}");

@@ -2,11 +2,10 @@
 //! (`station/assets/README.md` records its version and licence).
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 /// (name, content type, bytes).
-pub const ASSETS: &[(&str, &str, &[u8])] = &[
+pub const ASSETS: &[jemput_web::assets::Asset] = &[
     (
         "station.css",
         "text/css; charset=utf-8",
@@ -26,15 +25,7 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
 
 /// `GET /assets/{name}`.
 pub async fn serve(Path(name): Path<String>) -> Response {
-    match ASSETS.iter().find(|a| a.0 == name) {
-        Some(&(_, content_type, bytes)) => {
-            let mut r = bytes.into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            r
-        }
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
-    }
+    jemput_web::assets::serve(ASSETS, &name)
 }
 
 #[cfg(test)]

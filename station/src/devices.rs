@@ -731,7 +731,7 @@ mod tests {
 
     #[test]
     fn a_device_problem_is_in_the_sessions_language_with_the_english_detail_after() {
-        let i18n = I18n::load().unwrap();
+        let i18n = crate::i18n::load().unwrap();
         let unplugged = CaptureError::Device {
             what: "capturing finger 02 (right index)".into(),
             source: jemput_kit::visit::DeviceError::Disconnected,

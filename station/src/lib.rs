@@ -102,8 +102,8 @@ impl Station {
         }
         // Refuse at once when there is no kit, rather than on the first page.
         jemput_kit::home::KitHome::open(&opts.home)?;
-        let i18n = Arc::new(i18n::I18n::load()?);
-        let pages = render::Pages::new(i18n.clone())?;
+        let i18n = Arc::new(i18n::load()?);
+        let pages = render::pages(i18n.clone())?;
         let listener =
             std::net::TcpListener::bind(opts.listen).map_err(|source| StationError::Bind {
                 addr: opts.listen,

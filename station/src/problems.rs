@@ -58,7 +58,7 @@ mod tests {
 
     #[test]
     fn every_kind_of_problem_on_every_device_has_its_words_in_both_languages() {
-        let i18n = I18n::load().unwrap();
+        let i18n = crate::i18n::load().unwrap();
         let roles = DeviceRole::ALL.into_iter().map(Some).chain([None]);
         for role in roles {
             for kind in ProblemKind::examples() {
@@ -85,7 +85,7 @@ mod tests {
 
     #[test]
     fn real_errors_render_in_indonesian() {
-        let i18n = I18n::load().unwrap();
+        let i18n = crate::i18n::load().unwrap();
         let finger = |source| CaptureError::Device {
             what: "capturing finger 2 (right index)".into(),
             source,

@@ -15,9 +15,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+pub use jemput_web::http::random_token;
+use jemput_web::http::{cookie_value, form_field, query_param, refuse, same};
 
 use crate::i18n::Lang;
 use crate::App;
@@ -39,20 +41,6 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub const CSP: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// 32 random bytes, hex.
-pub fn random_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
-/// Equality that takes as long whatever the first difference.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
 
 /// One browser session.
 #[derive(Debug, Clone)]
@@ -126,17 +114,6 @@ impl Guard {
     }
 }
 
-/// A refusal: status and a plain bilingual line (no session, so no language yet).
-fn refuse(status: StatusCode, id: &str, en: &str) -> Response {
-    let body = format!("{id}\n{en}\n");
-    let mut r = (status, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
-}
-
 fn forbidden_no_session() -> Response {
     refuse(
         StatusCode::FORBIDDEN,
@@ -145,84 +122,10 @@ fn forbidden_no_session() -> Response {
     )
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
-    query?
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// The CSRF field of an `application/x-www-form-urlencoded` body.
-fn form_field(body: &[u8], name: &str) -> Option<String> {
-    urlencoded_pairs(body)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-/// Decodes `a=b&c=d` with `+` and `%XX`.
-fn urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                },
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
-}
-
 /// The middleware in front of every route.
 pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let mut resp = check(&app, req, next).await;
-    let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // Not `no-referrer`: under it Chromium sends `Origin: null` on the station's own form posts.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    jemput_web::http::secure_headers(&mut resp, CSP);
     resp
 }
 
@@ -321,27 +224,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn form_fields_and_cookies_are_read_as_browsers_send_them() {
-        let body = b"passphrase=a+b%21%zz&csrf=abc%2F1";
-        assert_eq!(form_field(body, "csrf").as_deref(), Some("abc/1"));
-        assert_eq!(form_field(body, "passphrase").as_deref(), Some("a b!%zz"));
-        assert_eq!(form_field(b"x=%4", "x").as_deref(), Some("%4"));
-        assert_eq!(form_field(b"", "csrf"), None);
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; jemput_station=s3; b=2"),
-        );
-        assert_eq!(cookie_value(&h, COOKIE), Some("s3"));
-        assert_eq!(cookie_value(&HeaderMap::new(), COOKIE), None);
-        assert_eq!(query_param(Some("x=1&token=t"), "token"), Some("t"));
-    }
-
-    #[test]
-    fn tokens_compare_whole_and_sessions_are_bounded() {
-        assert!(same("abc", "abc"));
-        assert!(!same("abc", "abd"));
-        assert!(!same("abc", "abcd"));
+    fn sessions_are_bounded() {
         let g = Guard::new("127.0.0.1:9".into());
         assert!(g.url().starts_with("http://127.0.0.1:9/?token="));
         let first = g.new_session();

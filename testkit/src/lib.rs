@@ -7,7 +7,8 @@
 //! Python packages (pyfingerprint, pynmea2, wsq, tuspy, nistitl, jsonschema), the Node.js tus
 //! server and playwright-core, Chromium, QEMU and a Debian kernel, umockdev, `udevadm verify`,
 //! FUSE, root for a private mount namespace, PostgreSQL (a private server per test:
-//! [`postgres()`]). `scripts/install-test-peers` installs all of them.
+//! [`postgres()`]), a Garage object store ([`garage`] starts one).
+//! `scripts/install-test-peers` installs all of them.
 //!
 //! A test asks for its peers first, through [`program`], [`python_modules`], [`file`], [`fuse`]
 //! or, for a check of its own, [`missing`]. When a peer is there the call returns `true` and the
@@ -28,6 +29,7 @@
 //! program's name, a Python module, a [`file`]'s name, `fuse`), to see a skip or a failure on a
 //! machine that has everything.
 
+pub mod garage;
 pub mod postgres;
 
 pub use postgres::{postgres, Postgres};

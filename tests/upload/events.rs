@@ -236,11 +236,13 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
                 url: dead.clone(),
                 secret: SECRET.into(),
                 allow_plain_http: false,
+                include_name_and_nik: false,
             },
             WebhookConfig {
                 url: url.clone(),
                 secret: SECRET.into(),
                 allow_plain_http: false,
+                include_name_and_nik: false,
             },
         ];
     });
@@ -326,6 +328,7 @@ async fn undelivered_events_survive_a_hub_restart_and_are_delivered_then() {
             url: url.clone(),
             secret: SECRET.into(),
             allow_plain_http: false,
+            include_name_and_nik: false,
         }];
     });
     // Nobody listens at the webhook yet: the hub tries, fails, and keeps the events.
@@ -380,6 +383,7 @@ async fn an_event_older_than_the_maximum_age_is_given_up_and_that_is_recorded() 
             url: url.clone(),
             secret: SECRET.into(),
             allow_plain_http: false,
+            include_name_and_nik: false,
         }];
     });
     let h = jemput_hub::spawn_local(&data).unwrap();
@@ -448,6 +452,7 @@ async fn a_plain_http_webhook_beyond_loopback_is_refused_unless_allowed() {
         url: "http://192.0.2.10/hook".into(),
         secret: SECRET.into(),
         allow_plain_http: allow,
+        include_name_and_nik: false,
     };
     let data = hub_for(&kit, dir.path(), |c| c.webhooks = vec![hook(true)]);
     drop(jemput_hub::Hub::open(&data).expect("allowed explicitly"));

@@ -21,9 +21,11 @@ mod busy;
 mod chunk_limit;
 mod cli;
 mod events;
+mod inner_checks;
 mod receipts;
 mod reference_server;
 mod refusals;
+mod rt_events;
 mod shaped;
 
 use std::path::PathBuf;

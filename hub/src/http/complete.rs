@@ -1,27 +1,57 @@
-//! Completion: the whole packet verified against the prelude accepted at creation, stored, and
-//! answered with a receipt signed by the hub key.
+//! Completion: the whole packet verified against the prelude accepted at creation, opened with the
+//! office identity when the hub holds it, stored, and answered with a receipt signed by the hub
+//! key.
+//!
+//! A kit deletes a packet once its receipt verifies, so a receipt must only go to a packet the
+//! office can use. Where the hub holds the office identity it decrypts the packet and checks the
+//! inner signature and every file's SHA-256 *before* signing; a packet that fails those checks
+//! gets no receipt: it is refused for good (`422`), its bytes are kept in `<data>/quarantine/` for
+//! the office, and a `rejected` event says why. Without the identity the hub receipts after the
+//! outer checks (`docs/hub-protocol.md` §5 says what that risks).
 
 use std::io::{Read, Seek, SeekFrom};
 
 use axum::http::StatusCode;
+use jemput_core::fsutil;
 use jemput_core::keys::sign::OUTER_DOMAIN;
-use jemput_core::packet::{parse_prelude, Header};
+use jemput_core::packet::{self, parse_prelude, Header, PacketError};
 use jemput_core::wire::receipt::{Receipt, ReceiptBody};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
-use crate::storage::{PutOutcome, Upload, UploadState};
+use crate::opener::{self, Opened};
+use crate::storage::{valid_packet_id, PutOutcome, Upload, UploadState};
 use crate::Hub;
+
+/// Where packets that passed the outer checks but not the inner ones are kept, in the data
+/// directory: `<packet id>.jpk` and `<packet id>.why` (the reason, one line).
+pub const QUARANTINE_DIR: &str = "quarantine";
+
+/// Why a complete upload gets no receipt.
+enum Refusal {
+    /// The outer checks failed (or the bytes could not be read): nothing is kept.
+    Outer(String),
+    /// The outer checks hold but the office cannot open the packet: it is quarantined.
+    Inner { header: Box<Header>, why: String },
+}
+
+/// What the checks found: the header, and the opened contents when the hub opened it.
+struct Checked {
+    header: Header,
+    opened: Option<Opened>,
+}
 
 /// Verifies a complete upload and stores it: the prelude is the one accepted at creation, the
 /// length is right, the payload hashes to the header's SHA-256, the outer signature verifies with
-/// the key registered for the kit. Then a receipt is signed and the packet stored with it. On any
-/// failure the upload is ended as failed (its bytes removed) and the answer is `422`.
+/// the key registered for the kit; with the office identity, the payload also decrypts and its
+/// inner signature and every file hash hold. Then a receipt is signed and the packet stored with
+/// it. On any failure the upload is ended as failed and the answer is `422`; a packet that only
+/// failed the inner checks is kept in quarantine.
 pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
     // The scale-out backend stages the bytes in the database: gather them here first.
     hub.uploads().prepare_part(up)?;
     match verify_part(hub, up) {
-        Ok(header) => {
+        Ok(Checked { header, opened }) => {
             crate::test_hold::hold("verified");
             let body = ReceiptBody {
                 receipt_version: 1,
@@ -35,27 +65,51 @@ pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
             let receipt = Receipt::sign(&body, &hub.key);
             crate::test_hold::hold("signed");
             let part = hub.uploads().part_path(&up.upload_id);
-            match hub
+            let (receipt, stored_now) = match hub
                 .storage()
                 .put_packet(&header, &part, up.length, &receipt)?
             {
-                PutOutcome::Stored(r) | PutOutcome::AlreadyHeld(r) => {
-                    crate::test_hold::hold("receipted");
-                    hub.uploads()
-                        .finish(&up.upload_id, UploadState::Done, None)?;
-                    Ok(r)
+                PutOutcome::Stored(r) => (r, true),
+                PutOutcome::AlreadyHeld(r) => (r, false),
+                PutOutcome::Conflict(held) => {
+                    return fail(
+                        hub,
+                        up,
+                        format!(
+                            "packet id {} is already held for another packet (kit {})",
+                            held.packet_id, held.kit_id
+                        ),
+                    )
                 }
-                PutOutcome::Conflict(held) => fail(
-                    hub,
-                    up,
-                    format!(
-                        "packet id {} is already held for another packet (kit {})",
-                        held.packet_id, held.kit_id
-                    ),
-                ),
+            };
+            crate::test_hold::hold("receipted");
+            if let (true, Some(opened)) = (stored_now, opened) {
+                // The packet's opening row was written `pending` with the receipt; recording the
+                // opening done here spares the opener a second decryption. Should it fail, the
+                // opener opens the packet again later.
+                if let Err(e) = opener::record_opened(hub, &header, up.length, &opened) {
+                    tracing::warn!(packet = %header.packet_id, "cannot record the opening done at completion ({e}); the opener will open it again");
+                }
             }
+            hub.uploads()
+                .finish(&up.upload_id, UploadState::Done, None)?;
+            Ok(receipt)
         }
-        Err(why) => fail(hub, up, why),
+        Err(Refusal::Outer(why)) => fail(hub, up, why),
+        Err(Refusal::Inner { header, why }) => {
+            let why = match quarantine(hub, up, &header, &why) {
+                Ok(kept) => {
+                    tracing::warn!(packet = %header.packet_id, "kept in {kept}");
+                    // Short first: a kit keeps the first 200 characters of a refusal.
+                    format!("the office cannot open it (quarantined, no receipt): {why}")
+                }
+                Err(e) => {
+                    tracing::error!(packet = %header.packet_id, "cannot quarantine a packet that failed its inner checks: {e}");
+                    format!("the office cannot open it (no receipt; not quarantined: {e}): {why}")
+                }
+            };
+            fail(hub, up, why)
+        }
     }
 }
 
@@ -69,83 +123,183 @@ fn fail(hub: &Hub, up: &Upload, why: String) -> Result<Receipt, ApiError> {
     ))
 }
 
-/// The checks of [`complete`], reading the `.part` file in blocks (memory does not grow with the
-/// packet). `Err` is the reason for refusal.
-fn verify_part(hub: &Hub, up: &Upload) -> Result<Header, String> {
+/// Moves the upload's bytes to `<data>/quarantine/<packet id>.jpk` beside a `.why` file with the
+/// reason, both durable before the upload is ended; returns the packet file's path in the data
+/// directory. A later upload of the same packet id replaces both.
+fn quarantine(hub: &Hub, up: &Upload, header: &Header, why: &str) -> std::io::Result<String> {
+    let dir = hub.data().join(QUARANTINE_DIR);
+    fsutil::ensure_dir(&dir, 0o700)?;
+    // The header's packet id was checked at creation; an upload id stands in should it not be.
+    let name = if valid_packet_id(&header.packet_id) {
+        header.packet_id.clone()
+    } else {
+        up.upload_id.clone()
+    };
+    let why_line = format!(
+        "{} kit {} upload {}: {}\n",
+        jiff::Timestamp::now(),
+        header.kit_id,
+        up.upload_id,
+        why.replace('\n', " ")
+    );
+    fsutil::write_atomic(&dir.join(format!("{name}.why")), why_line.as_bytes(), 0o600)?;
+    let dest = dir.join(format!("{name}.{}", packet::EXTENSION));
+    let part = hub.uploads().part_path(&up.upload_id);
+    std::fs::rename(&part, &dest)?;
+    fsutil::sync_dir(&dir)?;
+    fsutil::sync_dir(&fsutil::parent_dir(&part))?;
+    Ok(format!("{QUARANTINE_DIR}/{name}.{}", packet::EXTENSION))
+}
+
+/// Packets opened at completion at once, in this process.
+const OPENING_SLOTS: usize = 2;
+
+static OPENINGS: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// One of [`OPENING_SLOTS`], held while a packet is opened at completion (a blocking thread
+/// waits for one).
+struct OpeningSlot;
+
+impl OpeningSlot {
+    fn take() -> OpeningSlot {
+        let (busy, freed) = &OPENINGS;
+        let mut n = busy.lock().unwrap_or_else(|p| p.into_inner());
+        while *n >= OPENING_SLOTS {
+            n = freed.wait(n).unwrap_or_else(|p| p.into_inner());
+        }
+        *n += 1;
+        OpeningSlot
+    }
+}
+
+impl Drop for OpeningSlot {
+    fn drop(&mut self) {
+        let (busy, freed) = &OPENINGS;
+        *busy.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        freed.notify_one();
+    }
+}
+
+/// The checks of [`complete`]. Without the office identity the `.part` file is read in blocks
+/// (memory does not grow with the packet); with it the packet is read whole and opened in memory
+/// (the payload is hashed once, by [`packet::decrypt`]).
+fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
+    let outer = Refusal::Outer;
     let path = hub.uploads().part_path(&up.upload_id);
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("cannot open the uploaded bytes: {e}"))?;
+        .map_err(|e| outer(format!("cannot open the uploaded bytes: {e}")))?;
     let on_disk = file
         .metadata()
-        .map_err(|e| format!("cannot read the uploaded bytes: {e}"))?
+        .map_err(|e| outer(format!("cannot read the uploaded bytes: {e}")))?
         .len();
     if on_disk < up.length {
-        return Err(format!(
+        return Err(outer(format!(
             "{on_disk} bytes on disk, Upload-Length is {}",
             up.length
-        ));
+        )));
     }
     if on_disk > up.length {
         file.set_len(up.length)
-            .map_err(|e| format!("cannot cut a torn tail: {e}"))?;
+            .map_err(|e| outer(format!("cannot cut a torn tail: {e}")))?;
     }
     let mut prelude = vec![0u8; up.prelude.len()];
     file.read_exact(&mut prelude)
-        .map_err(|e| format!("cannot read the uploaded prelude: {e}"))?;
+        .map_err(|e| outer(format!("cannot read the uploaded prelude: {e}")))?;
     if prelude != up.prelude {
-        return Err("the uploaded header differs from the one given at creation".into());
+        return Err(outer(
+            "the uploaded header differs from the one given at creation".into(),
+        ));
     }
-    let p = parse_prelude(&prelude).map_err(|e| format!("bad prelude: {e}"))?;
+    let p = parse_prelude(&prelude).map_err(|e| outer(format!("bad prelude: {e}")))?;
     if !p
         .header
         .kit_key
         .verify(OUTER_DOMAIN, &p.header_bytes, &p.signature)
     {
-        return Err("the outer signature does not verify".into());
+        return Err(outer("the outer signature does not verify".into()));
     }
     match hub.registry().get(&p.header.kit_id) {
         Ok(Some(k)) if k.kit_key == p.header.kit_key => {}
         Ok(_) => {
-            return Err(format!(
+            return Err(outer(format!(
                 "the header's kit key is not the key registered for kit {}",
                 p.header.kit_id
-            ))
+            )))
         }
-        Err(e) => return Err(format!("cannot read the kit registry: {e}")),
+        Err(e) => return Err(outer(format!("cannot read the kit registry: {e}"))),
     }
     let Some(payload_len) = up.length.checked_sub(p.payload_offset as u64) else {
-        return Err(format!(
+        return Err(outer(format!(
             "Upload-Length {} is shorter than the prelude of {} bytes",
             up.length, p.payload_offset
-        ));
+        )));
     };
     if payload_len != p.header.payload_length {
-        return Err(format!(
+        return Err(outer(format!(
             "the payload is {payload_len} bytes, the header says {}",
             p.header.payload_length
-        ));
+        )));
     }
-    file.seek(SeekFrom::Start(p.payload_offset as u64))
-        .map_err(|e| format!("cannot read the payload: {e}"))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut left = payload_len;
-    while left > 0 {
-        let n = (left as usize).min(buf.len());
-        file.read_exact(&mut buf[..n])
-            .map_err(|e| format!("cannot read the payload: {e}"))?;
-        hasher.update(&buf[..n]);
-        left -= n as u64;
-    }
-    if hex::encode(hasher.finalize()) != p.header.payload_sha256 {
-        return Err("the payload's SHA-256 does not match the signed header".into());
-    }
+    let opened = match hub.identities.as_deref() {
+        Some(ids) => {
+            // Opening holds the packet about three times in memory (file, plaintext archive,
+            // files) and is bound by the CPU: a few at a time, however many uploads complete.
+            let _slot = OpeningSlot::take();
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| outer(format!("cannot read the packet: {e}")))?;
+            let mut bytes = Vec::with_capacity(up.length as usize);
+            (&mut file)
+                .take(up.length)
+                .read_to_end(&mut bytes)
+                .map_err(|e| outer(format!("cannot read the packet: {e}")))?;
+            // The outer checks again (cheap but the hash), then decryption, the inner signature,
+            // the manifest against the header and every file's SHA-256.
+            match packet::decrypt(&bytes, ids, Some(&p.header.kit_key)) {
+                Ok(contents) => Some(opener::opened(hub, &contents)),
+                Err(PacketError::PayloadHash) => {
+                    return Err(outer(
+                        "the payload's SHA-256 does not match the signed header".into(),
+                    ))
+                }
+                Err(e) => {
+                    return Err(Refusal::Inner {
+                        header: Box::new(p.header),
+                        why: e.to_string(),
+                    })
+                }
+            }
+        }
+        None => {
+            file.seek(SeekFrom::Start(p.payload_offset as u64))
+                .map_err(|e| outer(format!("cannot read the payload: {e}")))?;
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut left = payload_len;
+            while left > 0 {
+                let n = (left as usize).min(buf.len());
+                file.read_exact(&mut buf[..n])
+                    .map_err(|e| outer(format!("cannot read the payload: {e}")))?;
+                hasher.update(&buf[..n]);
+                left -= n as u64;
+            }
+            if hex::encode(hasher.finalize()) != p.header.payload_sha256 {
+                return Err(outer(
+                    "the payload's SHA-256 does not match the signed header".into(),
+                ));
+            }
+            None
+        }
+    };
     if on_disk > up.length {
         file.sync_data()
-            .map_err(|e| format!("cannot sync the uploaded bytes: {e}"))?;
+            .map_err(|e| outer(format!("cannot sync the uploaded bytes: {e}")))?;
     }
-    Ok(p.header)
+    Ok(Checked {
+        header: p.header,
+        opened,
+    })
 }

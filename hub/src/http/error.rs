@@ -44,9 +44,23 @@ impl ApiError {
     }
 }
 
+/// Seconds a kit is asked to wait while the object store is unavailable.
+const OBJECT_STORE_RETRY_AFTER: u64 = 10;
+
 impl From<crate::HubError> for ApiError {
     fn from(e: crate::HubError) -> ApiError {
-        ApiError::internal(e)
+        match e {
+            // The kit waits and asks again (`Retry-After`); the upload keeps every byte.
+            e @ crate::HubError::ObjectStoreUnavailable { .. } => {
+                tracing::warn!("{e}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("object store unavailable: the hub cannot store the packet now; the upload keeps its bytes, ask again later ({e})"),
+                )
+                .with(&header::RETRY_AFTER, OBJECT_STORE_RETRY_AFTER)
+            }
+            e => ApiError::internal(e),
+        }
     }
 }
 

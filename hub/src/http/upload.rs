@@ -219,6 +219,37 @@ pub(crate) async fn receipt(
     let held = blocking(&st.hub, move |hub| hub.storage().held(&id)).await?;
     match held {
         Some(h) if h.kit_id == kit.kit_id => Ok(axum::Json(h.receipt).into_response()),
-        _ => Err(none()),
+        Some(_) => Err(none()),
+        None => match store_complete_upload(&st, &kit, &packet_id).await? {
+            Some(receipt) => Ok(axum::Json(receipt).into_response()),
+            None => Err(none()),
+        },
     }
+}
+
+/// Stores the kit's upload of `packet_id` if it holds every byte but its packet is not stored (the
+/// storage failed at completion, e.g. the object store did not answer): the kit asks for the
+/// receipt after `HEAD` showed the whole length, and gets it once the packet is stored.
+async fn store_complete_upload(
+    st: &AppState,
+    kit: &KitEntry,
+    packet_id: &str,
+) -> Result<Option<Receipt>, ApiError> {
+    let (k, p) = (kit.kit_id.clone(), packet_id.to_string());
+    let open = blocking(&st.hub, move |hub| hub.uploads().find_open(&k, &p)).await?;
+    let Some(up) = open.filter(|u| u.offset == u.length) else {
+        return Ok(None);
+    };
+    let (up, _guard) = locked_upload(st, kit, &up.upload_id).await?;
+    if up.state != UploadState::Open || up.offset != up.length {
+        // Completed meanwhile by its own PATCH.
+        return receipt_of(st, packet_id).await;
+    }
+    let receipt = blocking(&st.hub, move |hub| {
+        let r = super::complete::complete(hub, &up);
+        hub.wake_workers();
+        r
+    })
+    .await?;
+    Ok(Some(receipt))
 }

@@ -14,10 +14,11 @@ use jiff::Timestamp;
 use postgres::{GenericClient, Row};
 
 use super::{conn, Pool};
-use crate::events::{Delivery, DeliveryState, EventKind, StatusEvent};
+use crate::events::{Delivery, DeliveryState, EventKind, OpenedVisit, StatusEvent};
 use crate::{parse_ts, ts_text, HubError};
 
-/// Writes an event to the outbox, in the transaction of the state change.
+/// Writes an event to the outbox, in the transaction of the state change; `visit` is what an
+/// `opened` event says of the visit (stored as the same JSON text as in SQLite).
 pub(crate) fn enqueue(
     c: &mut impl GenericClient,
     kind: EventKind,
@@ -25,10 +26,12 @@ pub(crate) fn enqueue(
     kit_id: &str,
     size: Option<u64>,
     reason: Option<&str>,
+    visit: Option<&OpenedVisit>,
 ) -> Result<(), HubError> {
+    let visit = visit.map(|v| serde_json::to_string(v).expect("a visit detail serialises"));
     c.execute(
-        "INSERT INTO events (kind, packet_id, kit_id, size, reason, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO events (kind, packet_id, kit_id, size, reason, created_at, visit)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[
             &kind.as_str(),
             &packet_id,
@@ -36,13 +39,25 @@ pub(crate) fn enqueue(
             &size.map(|s| s as i64),
             &reason,
             &ts_text(Timestamp::now()),
+            &visit,
         ],
     )?;
     Ok(())
 }
 
-fn event(hub_id: &str, r: &Row) -> Result<StatusEvent, HubError> {
+/// The event in columns 0 to 6 of `r` (`event_id` … `created_at`), its visit detail in column
+/// `visit_col`.
+fn event(hub_id: &str, r: &Row, visit_col: usize) -> Result<StatusEvent, HubError> {
     let kind: String = r.get(1);
+    let visit = r
+        .get::<_, Option<String>>(visit_col)
+        .map(|v| {
+            serde_json::from_str(&v).map_err(|_| HubError::Corrupt {
+                what: "event visit detail",
+                value: v,
+            })
+        })
+        .transpose()?;
     Ok(StatusEvent {
         event_id: r.get(0),
         event: EventKind::parse(&kind)?,
@@ -52,6 +67,7 @@ fn event(hub_id: &str, r: &Row) -> Result<StatusEvent, HubError> {
         size: r.get::<_, Option<i64>>(4).map(|s| s.max(0) as u64),
         reason: r.get(5),
         at: parse_ts("event time", r.get(6))?,
+        visit,
     })
 }
 
@@ -86,14 +102,14 @@ pub(crate) fn lease_due(
              RETURNING event_id, attempts, last_error
          )
          SELECT e.event_id, e.kind, e.packet_id, e.kit_id, e.size, e.reason, e.created_at,
-                t.attempts, t.last_error
+                t.attempts, t.last_error, e.visit
          FROM taken t JOIN events e ON e.event_id = t.event_id
          ORDER BY e.event_id",
         &[&url, &now, &until, &(batch as i64)],
     )?;
     rows.iter()
         .map(|r| {
-            let ev = event(hub_id, r)?;
+            let ev = event(hub_id, r, 9)?;
             let at = ev.at;
             Ok((ev, at, r.get::<_, i32>(7).max(0) as u32, r.get(8)))
         })
@@ -133,7 +149,7 @@ pub(crate) fn deliveries(pool: &Pool, hub_id: &str, url: &str) -> Result<Vec<Del
     conn(pool)?
         .query(
             "SELECT e.event_id, e.kind, e.packet_id, e.kit_id, e.size, e.reason, e.created_at,
-                    d.state, d.attempts, d.last_error
+                    d.state, d.attempts, d.last_error, e.visit
              FROM events e LEFT JOIN deliveries d ON d.event_id = e.event_id AND d.url = $1
              ORDER BY e.event_id",
             &[&url],
@@ -141,7 +157,7 @@ pub(crate) fn deliveries(pool: &Pool, hub_id: &str, url: &str) -> Result<Vec<Del
         .iter()
         .map(|r| {
             Ok(Delivery {
-                event: event(hub_id, r)?,
+                event: event(hub_id, r, 10)?,
                 url: url.to_string(),
                 state: DeliveryState::parse(r.get(7))?,
                 attempts: r.get::<_, Option<i32>>(8).unwrap_or(0).max(0) as u32,

@@ -26,3 +26,10 @@ pub(crate) fn save(pool: &Pool, name: &str, body: &str) -> Result<(), HubError> 
     )?;
     Ok(())
 }
+
+/// When the document was last saved; `None` when it never was.
+pub(crate) fn updated_at(pool: &Pool, name: &str) -> Result<Option<String>, HubError> {
+    Ok(conn(pool)?
+        .query_opt("SELECT updated_at FROM documents WHERE name = $1", &[&name])?
+        .map(|r| r.get(0)))
+}

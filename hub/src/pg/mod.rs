@@ -201,7 +201,8 @@ pub(crate) fn conn(
 
 /// The schema, one migration a version. Applied in order, each in its own transaction, under an
 /// advisory lock so that processes starting together do not apply one twice.
-const MIGRATIONS: &[(&str, &str)] = &[(
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
     "kits, tokens, uploads and staged chunks, receipts, openings, events, deliveries, nonces, documents, the hub's id",
     "
 CREATE TABLE hub_meta (
@@ -296,7 +297,12 @@ CREATE TABLE documents (
     updated_at TEXT NOT NULL
 );
 ",
-)];
+    ),
+    (
+        "events.visit: what an opened event says of the visit (JSON, as in SQLite)",
+        "ALTER TABLE events ADD COLUMN visit TEXT;",
+    ),
+];
 
 /// A key of the advisory lock migrations hold ("jemput" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6a656d707574;

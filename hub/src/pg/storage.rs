@@ -88,7 +88,11 @@ impl Storage for PgDirStorage {
         }
         let dest = self.packet_path(&header.packet_id);
         std::fs::rename(file, &dest).map_err(HubError::io("move a verified packet to", &dest))?;
-        fsutil::sync_dir(&self.packets).map_err(HubError::io("sync", &self.packets))?;
+        if !fsutil::skipped_for_test("hub-packets-dir") {
+            fsutil::sync_dir(&self.packets).map_err(HubError::io("sync", &self.packets))?;
+        }
+        let from = fsutil::parent_dir(file);
+        fsutil::sync_dir(&from).map_err(HubError::io("sync", &from))?;
         crate::test_hold::hold("moved");
         let received_at = crate::storage::receipt_received_at(receipt);
         tx.execute(
@@ -116,6 +120,7 @@ impl Storage for PgDirStorage {
             &header.kit_id,
             Some(size),
             None,
+            None,
         )?;
         tx.commit()?;
         Ok(PutOutcome::Stored(receipt.clone()))
@@ -123,5 +128,16 @@ impl Storage for PgDirStorage {
 
     fn held(&self, packet_id: &str) -> Result<Option<HeldPacket>, HubError> {
         held_row(&mut *conn(&self.pool)?, packet_id)
+    }
+
+    fn read_packet(&self, packet_id: &str) -> Result<Vec<u8>, HubError> {
+        if !valid_packet_id(packet_id) {
+            return Err(HubError::Corrupt {
+                what: "packet id",
+                value: packet_id.into(),
+            });
+        }
+        let path = self.packet_path(packet_id);
+        std::fs::read(&path).map_err(HubError::io("read", &path))
     }
 }

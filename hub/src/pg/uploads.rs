@@ -59,6 +59,7 @@ pub(crate) fn create(pool: &Pool, upload_id: &str, new: &NewUpload<'_>) -> Resul
         new.kit_id,
         Some(new.length),
         None,
+        None,
     )?;
     tx.commit()?;
     Ok(())
@@ -235,6 +236,7 @@ pub(crate) fn finish(
             &kit_id,
             Some(u(length)),
             note,
+            None,
         )?;
     }
     tx.commit()?;

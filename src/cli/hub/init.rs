@@ -37,6 +37,18 @@ pub struct InitArgs {
     /// 0600); recorded in hub.toml as password_file
     #[arg(long, value_name = "FILE", requires = "postgres")]
     pub postgres_password_file: Option<std::path::PathBuf>,
+    /// Store verified packets in an S3-compatible object store instead of the data directory:
+    /// `s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION`, e.g.
+    /// `s3://packets?endpoint=http://127.0.0.1:3900&region=garage`. Credentials never go on the
+    /// command line: the hub reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the file given
+    /// with --object-store-credentials
+    /// (not with --postgres yet, docs/scale-out.md)
+    #[arg(long, value_name = "URL", conflicts_with = "postgres")]
+    pub object_store: Option<String>,
+    /// A file with the object store's credentials (`access_key_id = "…"`, `secret_access_key =
+    /// "…"`, mode 0600), named in hub.toml; read by every hub process at start
+    #[arg(long, value_name = "FILE", requires = "object_store")]
+    pub object_store_credentials: Option<std::path::PathBuf>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -48,6 +60,22 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
             // Check it before creating anything: a hub that cannot open its packets is a typo.
             jemput_core::keys::office::load_identities(f)?;
             Some(std::path::absolute(f)?)
+        }
+        None => None,
+    };
+    let object_store = match &a.object_store {
+        Some(url) => {
+            // Check it before creating anything.
+            jemput_hub::objects::ObjectUrl::parse(url)
+                .map_err(|why| anyhow::anyhow!("bad --object-store {url:?}: {why}"))?;
+            Some(jemput_hub::ObjectStoreConfig {
+                url: url.clone(),
+                credentials_file: a
+                    .object_store_credentials
+                    .as_deref()
+                    .map(std::path::absolute)
+                    .transpose()?,
+            })
         }
         None => None,
     };
@@ -70,11 +98,14 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
             },
         },
     )?;
-    if identity.is_some() {
+    if identity.is_some() || object_store.is_some() {
         config.office_identity = identity;
+        config.object_store = object_store;
         config.save(data)?;
     }
     let opened = Hub::open(data)?;
+    // The hub exists now either way; a store that refuses is said, and `hub serve` checks again.
+    let store_problem = opened.storage().check().err();
     let out = HubInitOutput {
         data: data.to_path_buf(),
         hub_id: config.hub_id,
@@ -110,6 +141,9 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
             out.cert_sha256,
             out.sans.join(", ")
         );
+        if let Some(os) = &config.object_store {
+            println!("packets are stored in the object store {}", os.url);
+        }
         if out.office_recipients.is_empty() {
             eprintln!(
                 "note: no office recipient yet; kits cannot enroll until office_recipients is set in {}",
@@ -120,6 +154,9 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
             "enroll a kit: jemput hub enroll-token --data {} --name TEAM, then on the kit: jemput enroll https://<hub>:<port> <token>",
             data.display()
         );
+    }
+    if let Some(e) = store_problem {
+        eprintln!("warning: {e}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ pub mod kits;
 pub mod packets;
 pub mod serve;
 pub mod settings;
+pub mod users;
 pub mod worklist;
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,8 @@ pub enum HubCommand {
     Packets(packets::PacketsArgs),
     /// List status events and their delivery to each webhook
     Events(events::EventsArgs),
+    /// Add, list or remove the office console's accounts (served at /console/ by `hub serve`)
+    Users(users::UsersArgs),
 }
 
 pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
@@ -57,6 +60,7 @@ pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
         HubCommand::Settings(c) => settings::run(need_data(data)?, c),
         HubCommand::Packets(c) => packets::run(need_data(data)?, c),
         HubCommand::Events(c) => events::run(need_data(data)?, c),
+        HubCommand::Users(c) => users::run(need_data(data)?, c),
     }
 }
 

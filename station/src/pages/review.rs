@@ -988,7 +988,7 @@ mod tests {
 
     #[test]
     fn nik_warnings_and_steps_read_in_the_sessions_language() {
-        let i18n = I18n::load().unwrap();
+        let i18n = crate::i18n::load().unwrap();
         let nik = "7408014512500001"; // a woman born 1950-12-05
         let male = Some(Sex::Male);
         let born = Some(jiff::civil::date(1951, 1, 2));

@@ -1,0 +1,446 @@
+//! jemput's own SBI device service (`jemput sbi serve`): MOSIPDISC, MOSIPDINFO and RCAPTURE on
+//! 127.0.0.1, certification level L0, every answer signed with the device key. The devices behind
+//! it are [`Backend`]s: the simulated slap scanner and camera (`sim`) today.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use tokio::sync::Mutex;
+
+use crate::chain;
+use crate::error::SbiError;
+use crate::jws::Signer;
+use crate::proto::{
+    self, BiometricData, CaptureRequest, CaptureResponse, CapturedBiometric, DeviceInfo,
+    DeviceInfoEntry, DigitalId, DiscoverRequest, DiscoveredDevice, SbiStatus, SPEC_VERSION,
+};
+
+/// The version of this device service (`serviceVersion`, `deviceServiceVersion`, and the
+/// firmware of an L0 device, which the specification says is the same).
+pub const SERVICE_VERSION: &str = concat!("jemput-", env!("CARGO_PKG_VERSION"));
+/// The environment jemput's service declares itself for.
+pub const ENV: &str = "Developer";
+
+/// One capture a backend made: the ISO record and the device's quality score (0–100).
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// `bioSubType` (a finger name), `None` for a face.
+    pub sub_type: Option<String>,
+    pub record: Vec<u8>,
+    pub quality: f32,
+}
+
+/// Why a backend could not capture: an SBI error code (101, 102, 109, 5xx …).
+#[derive(Debug, Clone)]
+pub struct CaptureFailure {
+    pub code: u16,
+    pub info: String,
+}
+
+/// A device behind the service.
+pub trait Backend: Send + Sync {
+    /// "Finger" or "Face".
+    fn bio_type(&self) -> &'static str;
+    /// "Slap", "Single", "Full face".
+    fn device_sub_type(&self) -> &'static str;
+    fn make(&self) -> String;
+    fn model(&self) -> String;
+    fn serial(&self) -> String;
+    /// The `deviceSubId`s it takes.
+    fn sub_ids(&self) -> Vec<u8>;
+    /// Captures what `bio` asks for (fingers already filtered of exceptions by the caller).
+    fn capture(
+        &self,
+        sub_id: u8,
+        fingers: &[u8],
+        exceptions: &[String],
+    ) -> Result<Vec<Captured>, CaptureFailure>;
+}
+
+/// Misbehaviours a test service can be told to show (never used by `jemput sbi serve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    #[default]
+    None,
+    /// The second biometric's hash is of the wrong record.
+    BrokenChain,
+    /// One finger fewer than asked, without an error.
+    FewerFingers,
+    /// Timestamps ten minutes old.
+    Stale,
+    /// Another transaction id in the data.
+    OtherTransaction,
+    /// `data` sent unsigned (base64url payload only).
+    Unsigned,
+    /// The signature's last byte flipped.
+    BadSignature,
+}
+
+struct Device {
+    id: String,
+    backend: Box<dyn Backend>,
+    busy: Mutex<()>,
+}
+
+/// The running service's state.
+pub struct Service {
+    port: u16,
+    signer: Signer,
+    devices: Vec<Device>,
+    provider: String,
+    fault: Fault,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("port", &self.port)
+            .field("devices", &self.devices.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// A service on `port` with `backends` as devices 1, 2, … signing with `signer`.
+    pub fn new(port: u16, signer: Signer, provider: &str, backends: Vec<Box<dyn Backend>>) -> Self {
+        Service {
+            port,
+            signer,
+            provider: provider.to_string(),
+            fault: Fault::None,
+            devices: backends
+                .into_iter()
+                .enumerate()
+                .map(|(i, backend)| Device {
+                    id: (i + 1).to_string(),
+                    backend,
+                    busy: Mutex::new(()),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = fault;
+        self
+    }
+
+    fn callback(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    fn digital_id(&self, d: &Device) -> DigitalId {
+        DigitalId {
+            serial_no: d.backend.serial(),
+            make: d.backend.make(),
+            model: d.backend.model(),
+            kind: d.backend.bio_type().into(),
+            device_sub_type: d.backend.device_sub_type().into(),
+            device_provider: self.provider.clone(),
+            device_provider_id: self.provider.to_lowercase().replace(' ', "-"),
+            date_time: proto::now_string(),
+        }
+    }
+
+    fn signed_digital_id(&self, d: &Device) -> Result<String, SbiError> {
+        let json = serde_json::to_vec(&self.digital_id(d)).expect("serialises");
+        self.signer.sign(&json)
+    }
+
+    fn discover(&self, kind: &str) -> Vec<DiscoveredDevice> {
+        self.devices
+            .iter()
+            .filter(|d| kind == "Biometric Device" || kind == d.backend.bio_type())
+            .map(|d| DiscoveredDevice {
+                device_id: d.id.clone(),
+                device_status: status(d).into(),
+                certification: "L0".into(),
+                service_version: SERVICE_VERSION.into(),
+                device_sub_id: d.backend.sub_ids().iter().map(u8::to_string).collect(),
+                callback_id: self.callback(),
+                digital_id: URL_SAFE_NO_PAD
+                    .encode(serde_json::to_vec(&self.digital_id(d)).expect("serialises")),
+                device_code: d.backend.serial(),
+                spec_version: vec![SPEC_VERSION.into()],
+                purpose: "Registration".into(),
+                error: SbiStatus::success(),
+            })
+            .collect()
+    }
+
+    fn info(&self) -> Result<Vec<DeviceInfoEntry>, SbiError> {
+        self.devices
+            .iter()
+            .map(|d| {
+                let info = DeviceInfo {
+                    device_status: status(d).into(),
+                    device_id: d.id.clone(),
+                    firmware: SERVICE_VERSION.into(),
+                    certification: "L0".into(),
+                    service_version: SERVICE_VERSION.into(),
+                    device_sub_id: d.backend.sub_ids().iter().map(u8::to_string).collect(),
+                    callback_id: self.callback(),
+                    digital_id: self.signed_digital_id(d)?,
+                    device_code: d.backend.serial(),
+                    env: ENV.into(),
+                    purpose: "Registration".into(),
+                    spec_version: vec![SPEC_VERSION.into()],
+                };
+                Ok(DeviceInfoEntry {
+                    device_info: self
+                        .signer
+                        .sign(&serde_json::to_vec(&info).expect("serialises"))?,
+                    error: SbiStatus::success(),
+                })
+            })
+            .collect()
+    }
+
+    async fn capture(self: &Arc<Self>, req: CaptureRequest) -> CaptureResponse {
+        let fail = |code: u16| CaptureResponse {
+            biometrics: vec![CapturedBiometric {
+                spec_version: Some(SPEC_VERSION.into()),
+                data: None,
+                hash: None,
+                error: SbiStatus::code(code),
+            }],
+        };
+        let tx_ok = !req.transaction_id.is_empty()
+            && req
+                .transaction_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !tx_ok {
+            return fail(112);
+        }
+        let [bio] = req.bio.as_slice() else {
+            return fail(109);
+        };
+        let Some(dev) = self.devices.iter().find(|d| d.id == bio.device_id) else {
+            return fail(106);
+        };
+        if bio.kind != dev.backend.bio_type() {
+            return fail(106);
+        }
+        let Ok(sub_id) = bio.device_sub_id.parse::<u8>() else {
+            return fail(109);
+        };
+        if !dev.backend.sub_ids().contains(&sub_id) {
+            return fail(109);
+        }
+        let Ok(_guard) = dev.busy.try_lock() else {
+            return fail(111);
+        };
+        let fingers: Vec<u8> = if bio.kind == "Finger" {
+            let Some(all) = proto::slap_fingers(sub_id).or(match sub_id {
+                0 => Some(&[][..]),
+                _ => None,
+            }) else {
+                return fail(109);
+            };
+            all.iter()
+                .copied()
+                .filter(|f| {
+                    let name = proto::finger_name(*f).unwrap_or_default();
+                    (bio.bio_sub_type.is_empty()
+                        || bio.bio_sub_type.iter().any(|s| s == name || s == "UNKNOWN"))
+                        && !bio.exception.iter().any(|e| e == name)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let count: usize = bio.count.parse().unwrap_or(usize::MAX);
+        if bio.kind == "Finger" && count > fingers.len() {
+            return fail(109);
+        }
+        let this = Arc::clone(self);
+        let exceptions = bio.exception.clone();
+        let id = dev.id.clone();
+        let captured = tokio::task::spawn_blocking(move || {
+            let dev = this
+                .devices
+                .iter()
+                .find(|d| d.id == id)
+                .expect("found above");
+            dev.backend.capture(sub_id, &fingers, &exceptions)
+        })
+        .await;
+        let captured = match captured {
+            Ok(Ok(c)) => c,
+            Ok(Err(f)) => {
+                let mut r = fail(f.code);
+                r.biometrics[0].error.error_info = f.info;
+                return r;
+            }
+            Err(_) => return fail(102),
+        };
+        match self.sign_captures(dev, &req, bio, captured) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("signing a capture failed: {e}");
+                fail(102)
+            }
+        }
+    }
+
+    fn sign_captures(
+        &self,
+        dev: &Device,
+        req: &CaptureRequest,
+        bio: &proto::BioRequest,
+        mut captured: Vec<Captured>,
+    ) -> Result<CaptureResponse, SbiError> {
+        let digital_id = self.signed_digital_id(dev)?;
+        let mut previous = bio.previous_hash.clone();
+        if self.fault == Fault::FewerFingers && captured.len() > 1 {
+            captured.pop();
+        }
+        let mut out = Vec::new();
+        for (i, c) in captured.iter().enumerate() {
+            let mut hash = chain::next_hash(&previous, &c.record).ok_or_else(|| {
+                SbiError::Garbage(format!("previousHash {previous:?} is not hex"))
+            })?;
+            previous = hash.clone();
+            if self.fault == Fault::BrokenChain && i == 1 {
+                hash = chain::next_hash("", b"another record").expect("hex");
+            }
+            let timestamp = if self.fault == Fault::Stale {
+                jiff::Timestamp::now()
+                    .checked_sub(jiff::SignedDuration::from_secs(600))
+                    .expect("in range")
+                    .strftime("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            } else {
+                proto::now_string()
+            };
+            let data = BiometricData {
+                digital_id: digital_id.clone(),
+                bio_type: dev.backend.bio_type().into(),
+                bio_sub_type: c.sub_type.clone(),
+                device_code: dev.backend.serial(),
+                device_service_version: SERVICE_VERSION.into(),
+                purpose: req.purpose.clone(),
+                env: req.env.clone(),
+                bio_value: URL_SAFE_NO_PAD.encode(&c.record),
+                transaction_id: if self.fault == Fault::OtherTransaction {
+                    format!("{}-0", req.transaction_id)
+                } else {
+                    req.transaction_id.clone()
+                },
+                timestamp,
+                requested_score: bio.requested_score.clone(),
+                quality_score: format!("{:.0}", c.quality.clamp(0.0, 100.0)),
+            };
+            let json = serde_json::to_vec(&data).expect("serialises");
+            let mut data = self.signer.sign(&json)?;
+            match self.fault {
+                Fault::Unsigned => data = URL_SAFE_NO_PAD.encode(&json),
+                Fault::BadSignature => {
+                    let last = data.pop().expect("non-empty");
+                    data.push(if last == 'A' { 'B' } else { 'A' });
+                }
+                _ => {}
+            }
+            out.push(CapturedBiometric {
+                spec_version: Some(SPEC_VERSION.into()),
+                data: Some(data),
+                hash: Some(hash),
+                error: SbiStatus::success(),
+            });
+        }
+        Ok(CaptureResponse { biometrics: out })
+    }
+}
+
+fn status(d: &Device) -> &'static str {
+    if d.busy.try_lock().is_ok() {
+        "Ready"
+    } else {
+        "Busy"
+    }
+}
+
+fn json_response(port: u16, status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("http://127.0.0.1:{port}")) {
+        h.insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn error_body(code: u16) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "error": SbiStatus::code(code) })).expect("json")
+}
+
+async fn handle(
+    State(svc): State<Arc<Service>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let port = svc.port;
+    let ok = |v: Vec<u8>| json_response(port, StatusCode::OK, v);
+    match (method.as_str(), uri.path()) {
+        ("MOSIPDISC", "/device") => match serde_json::from_slice::<DiscoverRequest>(&body) {
+            Ok(r) if ["Biometric Device", "Finger", "Face", "Iris"].contains(&r.kind.as_str()) => {
+                ok(serde_json::to_vec(&svc.discover(&r.kind)).expect("json"))
+            }
+            _ => json_response(port, StatusCode::BAD_REQUEST, error_body(101)),
+        },
+        ("MOSIPDINFO", "/info") => match svc.info() {
+            Ok(i) => ok(serde_json::to_vec(&i).expect("json")),
+            Err(e) => {
+                tracing::warn!("device info: {e}");
+                json_response(port, StatusCode::INTERNAL_SERVER_ERROR, error_body(102))
+            }
+        },
+        ("RCAPTURE", "/capture") => match serde_json::from_slice::<CaptureRequest>(&body) {
+            Ok(req) => ok(serde_json::to_vec(&svc.capture(req).await).expect("json")),
+            Err(_) => json_response(port, StatusCode::BAD_REQUEST, error_body(101)),
+        },
+        _ => json_response(port, StatusCode::NOT_FOUND, error_body(106)),
+    }
+}
+
+/// Binds 127.0.0.1:`port`, or the first free port of 4501–4600 when `port` is `None`.
+pub async fn bind(port: Option<u16>) -> std::io::Result<tokio::net::TcpListener> {
+    let ports: Vec<u16> = match port {
+        Some(p) => vec![p],
+        None => proto::PORT_RANGE.collect(),
+    };
+    let mut last = None;
+    for p in ports {
+        match tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], p))).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no port to bind")))
+}
+
+/// Serves `svc` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    svc: Service,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(Arc::new(svc));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

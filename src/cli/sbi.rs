@@ -1,0 +1,343 @@
+//! `jemput sbi keygen` and `jemput sbi serve`: jemput as a MOSIP SBI device service (docs/sbi.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use jemput_sbi::{keys, serve};
+
+#[derive(Debug, Args)]
+pub struct SbiArgs {
+    #[command(subcommand)]
+    pub command: SbiCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SbiCommand {
+    /// Make a device-provider CA (if DIR has none) and a device key and certificate under it
+    Keygen(KeygenArgs),
+    /// Serve an SBI device service (MOSIPDISC, MOSIPDINFO, RCAPTURE) on 127.0.0.1 until Ctrl-C
+    Serve(ServeArgs),
+    /// List the SBI device services on 127.0.0.1:4501–4600 and their devices (sbi:PORT/ID/SUBID)
+    Devices(DevicesArgs),
+    /// Capture through an SBI device (a slap gives its fingers): verified, then written to files
+    Capture(CaptureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Print the list as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The device: sbi:PORT/DEVICEID/SUBID (from `jemput sbi devices`)
+    #[arg(value_name = "SELECTOR")]
+    pub selector: jemput_sbi::client::SbiSelector,
+    /// A device-provider CA certificate (PEM) to trust; repeat for several
+    #[arg(long = "ca", value_name = "FILE", required = true)]
+    pub ca: Vec<PathBuf>,
+    /// A finger that is missing (as SBI names it, e.g. "Left RingFinger"); repeat for several
+    #[arg(long = "exception", value_name = "FINGER")]
+    pub exceptions: Vec<String>,
+    /// The quality score the device should reach (1–100)
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub score: u8,
+    /// Seconds the device may take
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub timeout: u64,
+    /// Directory for the ISO records and images
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Print what was written as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Directory for ca.pem, ca-key.pem, device.pem, device-key.pem
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The device provider's name (the CA's organisation)
+    #[arg(long, default_value = "jemput")]
+    pub provider: String,
+    /// The device's serial number (the device certificate's common name)
+    #[arg(long, default_value = "JEMPUTDEVICE0001")]
+    pub serial: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (default: the first free one in 4501–4600)
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Serve a simulated slap scanner and camera, signing with a throw-away test CA
+    #[arg(long)]
+    pub sim: bool,
+    /// Sign with the keys `jemput sbi keygen` made in DIR (default: a throw-away test CA)
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// Print one JSON line {"port": N, "ca_cert": "PATH"} once listening
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: SbiArgs) -> anyhow::Result<ExitCode> {
+    match a.command {
+        SbiCommand::Keygen(k) => keygen(k),
+        SbiCommand::Serve(s) => serve_cmd(s),
+        SbiCommand::Devices(d) => devices(d),
+        SbiCommand::Capture(c) => capture(c),
+    }
+}
+
+fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
+    let g = keys::keygen(&a.dir, &a.provider, &a.serial)?;
+    if g.new_ca {
+        println!("device-provider CA: {}", g.ca_cert.display());
+    } else {
+        println!("device-provider CA (kept): {}", g.ca_cert.display());
+    }
+    println!("device certificate: {}", g.device_cert.display());
+    super::output::note(&format!(
+        "give kits the CA certificate ({}) with --sbi-ca; keep ca-key.pem offline",
+        g.ca_cert.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    if !a.sim {
+        anyhow::bail!(
+            "add --sim: only the simulated devices can be served yet (jemput's EF01, U.are.U, PTP \
+             and UVC drivers are not behind the SBI service so far)"
+        );
+    }
+    // The throw-away CA lives as long as the service.
+    let tmp = tempfile::Builder::new().prefix("jemput-sbi-").tempdir()?;
+    let dir = a.keys.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    if a.keys.is_none() {
+        keys::keygen(&dir, "jemput test provider", "JEMPUTSIMSLAP0001")?;
+    }
+    let device_keys = keys::load(&dir)?;
+    let ca_cert = dir.join(keys::CA_CERT);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = serve::bind(a.port).await.with_context(|| match a.port {
+            Some(p) => format!("cannot listen on 127.0.0.1:{p}"),
+            None => "no free port in 4501–4600 on 127.0.0.1".into(),
+        })?;
+        let port = listener.local_addr()?.port();
+        let backends: Vec<Box<dyn serve::Backend>> = vec![
+            Box::new(jemput_sbi::sim::SimSlap {
+                person_seed: 18,
+                quality: 0.85,
+            }),
+            Box::new(jemput_sbi::sim::SimCamera { person_seed: 18 }),
+        ];
+        let svc = serve::Service::new(port, device_keys.signer, "jemput test provider", backends);
+        if a.json {
+            super::output::json_line(&jemput::outputs::SbiServeOutput {
+                port,
+                ca_cert: ca_cert.clone(),
+            })?;
+        } else {
+            println!("SBI device service on http://127.0.0.1:{port}/ (L0, simulated devices)");
+            println!("trust its CA with --sbi-ca {}", ca_cert.display());
+        }
+        serve::serve(listener, svc, stop()).await?;
+        anyhow::Ok(())
+    })?;
+    drop(tmp);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn stop() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+fn devices(a: DevicesArgs) -> anyhow::Result<ExitCode> {
+    let ports = jemput_sbi::client::ports()?;
+    let scan = runtime()?.block_on(jemput_sbi::client::scan(
+        ports,
+        jemput_sbi::client::SCAN_TIMEOUT,
+    ));
+    let mut list = Vec::new();
+    for (port, found) in &scan.services {
+        for d in found {
+            // Discovery's digital ID is unsigned by design: good for a listing, never for a capture.
+            let id: Option<jemput_sbi::proto::DigitalId> =
+                jemput_sbi::jws::unsigned_payload(&d.digital_id)
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+            for sub in &d.device_sub_id {
+                list.push(jemput::outputs::SbiDeviceOutput {
+                    selector: format!("sbi:{port}/{}/{sub}", d.device_id),
+                    port: *port,
+                    device_id: d.device_id.clone(),
+                    sub_id: sub.clone(),
+                    bio_type: id.as_ref().map(|i| i.kind.clone()).unwrap_or_default(),
+                    device_sub_type: id
+                        .as_ref()
+                        .map(|i| i.device_sub_type.clone())
+                        .unwrap_or_default(),
+                    make: id.as_ref().map(|i| i.make.clone()).unwrap_or_default(),
+                    model: id.as_ref().map(|i| i.model.clone()).unwrap_or_default(),
+                    serial: d.device_code.clone(),
+                    status: d.device_status.clone(),
+                    certification: d.certification.clone(),
+                });
+            }
+        }
+    }
+    for (port, why) in &scan.others {
+        super::output::note(&format!("port {port}: not an SBI device service ({why})"));
+    }
+    if a.json {
+        super::output::json(&list)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if list.is_empty() {
+        super::output::note("no SBI device service found on 127.0.0.1 (ports 4501–4600)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<20} {:<7} {:<10} {:<24} {:<20} STATUS",
+        "SELECTOR", "TYPE", "SUBTYPE", "MAKE MODEL", "SERIAL"
+    );
+    for d in &list {
+        println!(
+            "{:<20} {:<7} {:<10} {:<24} {:<20} {} ({})",
+            d.selector,
+            d.bio_type,
+            d.device_sub_type,
+            format!("{} {}", d.make, d.model),
+            d.serial,
+            d.status,
+            d.certification
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn capture(a: CaptureArgs) -> anyhow::Result<ExitCode> {
+    let mut trust = jemput_sbi::trust::TrustStore::new();
+    for ca in &a.ca {
+        trust.add_pem_file(ca)?;
+    }
+    let sel = &a.selector;
+    let ask = jemput_sbi::client::CaptureAsk {
+        port: sel.port,
+        device_id: sel.device_id.clone(),
+        bio_type: if sel.sub_id == 0 { "Face" } else { "Finger" }.into(),
+        sub_id: sel.sub_id,
+        fingers: vec![],
+        exceptions: a.exceptions.clone(),
+        requested_score: a.score,
+        timeout: std::time::Duration::from_secs(a.timeout),
+    };
+    let tx = jemput_sbi::client::new_transaction_id();
+    let got = runtime()?
+        .block_on(jemput_sbi::client::capture(&ask, &trust, &tx, ""))
+        .with_context(|| format!("capture through {sel}"))?;
+    std::fs::create_dir_all(&a.out_dir)
+        .with_context(|| format!("cannot create {}", a.out_dir.display()))?;
+    let mut written = Vec::new();
+    for b in &got {
+        let name = b.bio_sub_type.clone().unwrap_or_else(|| "Face".into());
+        let stem = name.replace(' ', "-").to_lowercase();
+        let record = a.out_dir.join(format!("{stem}.iso"));
+        let (image, jemput_quality) = if b.bio_type == "Face" {
+            let rec = jemput_core::iso19794::read_face_record(&b.record)
+                .with_context(|| format!("{name}: the ISO/IEC 19794-5 record"))?;
+            let first = rec
+                .images
+                .first()
+                .context("the face record holds no image")?;
+            let path = a.out_dir.join(format!("{stem}.jpg"));
+            std::fs::write(&path, &first.image)?;
+            (path, None)
+        } else {
+            let (png, score) = finger_image(&name, &b.record)?;
+            let path = a.out_dir.join(format!("{stem}.png"));
+            std::fs::write(&path, png)?;
+            (path, Some(score))
+        };
+        std::fs::write(&record, &b.record)?;
+        written.push(jemput::outputs::SbiCaptureOutput {
+            bio_sub_type: name,
+            record,
+            image,
+            device_quality: b.quality_score,
+            jemput_quality,
+            hash: b.hash.clone(),
+        });
+    }
+    if a.json {
+        super::output::json(&written)?;
+    } else {
+        for w in &written {
+            println!(
+                "{:<18} device quality {:>5.1}  jemput-fq {:>4}  {}",
+                w.bio_sub_type,
+                w.device_quality,
+                w.jemput_quality
+                    .map(|q| q.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                w.image.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A finger record's image as a PNG, with jemput's own quality score of it.
+fn finger_image(name: &str, record: &[u8]) -> anyhow::Result<(Vec<u8>, u8)> {
+    use jemput_core::imaging::quality::{FingerQuality, JemputFq};
+    use jemput_core::iso19794::ImageFormat;
+    let rec = jemput_core::iso19794::read_finger_record(record)
+        .with_context(|| format!("{name}: the ISO/IEC 19794-4 record"))?;
+    let rep = rec
+        .images
+        .first()
+        .context("the finger record holds no image")?;
+    let grey = match rep.format {
+        ImageFormat::Wsq => {
+            let d = jemput_wsq::decode(&rep.image).with_context(|| format!("{name}: WSQ"))?;
+            image::GrayImage::from_raw(d.image.width, d.image.height, d.image.pixels)
+        }
+        ImageFormat::Raw => image::GrayImage::from_raw(
+            u32::from(rep.width),
+            u32::from(rep.height),
+            rep.image.clone(),
+        ),
+        ImageFormat::Png | ImageFormat::Jpeg => image::load_from_memory(&rep.image)
+            .ok()
+            .map(|i| i.to_luma8()),
+        other => anyhow::bail!("{name}: images in {other:?} cannot be read yet"),
+    }
+    .with_context(|| format!("{name}: the image does not decode"))?;
+    let score = JemputFq.score(&grey).score;
+    let png = jemput_drivers::synth::png_gray_image(&grey);
+    Ok((png, score))
+}

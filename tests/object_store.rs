@@ -1,0 +1,529 @@
+//! The hub with its packets in a real S3-compatible object store: a Garage node started by
+//! `jemput_testkit::garage` (no fake, no mock). A kit enrolls and uploads through `jemput hub
+//! serve`; the stored object is fetched with an independent client (curl's own SigV4 signing,
+//! `curl --aws-sigv4`) and is byte for byte the kit's packet; the opener reads it back. The object
+//! store stopped for 30 s in the middle of a drain: completions are answered `503` naming the
+//! object store, every packet is receipted after it is back, and each receipted packet reads back
+//! from Garage. Bad credentials stop `hub serve` at start with the reason. And what Garage does
+//! with a conditional put (`If-None-Match: *`), which the hub's write-once scheme does not rely on.
+
+mod common;
+#[allow(dead_code)]
+#[path = "upload/shaper.rs"]
+mod shaper;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use jemput_core::keys::office::OfficeKeys;
+use jemput_core::packet::{self, SealParams};
+use jemput_kit::home::KitHome;
+use jemput_testkit::garage::{self, Garage};
+use sha2::{Digest, Sha256};
+
+const BUCKET: &str = "packets";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether curl is there to check objects independently.
+fn curl_peer() -> bool {
+    jemput_testkit::program("curl", "apt-get install curl (7.75 or later: --aws-sigv4)")
+}
+
+/// `curl --aws-sigv4` against the node, with `body` (none: empty) and extra `headers`: (HTTP
+/// status, response body). curl 7.88 signs but does not send the payload hash Garage requires
+/// (`x-amz-content-sha256`), so it is given here and curl signs it too.
+fn s3_request(
+    g: &Garage,
+    method: &str,
+    key: &str,
+    body: Option<&[u8]>,
+    headers: &[&str],
+) -> (u16, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = dir.path().join("answer");
+    let mut c = Command::new("curl");
+    c.args(["-sS", "-X", method, "-o"])
+        .arg(&answer)
+        .args(["-w", "%{http_code}", "--aws-sigv4"])
+        .arg(format!("aws:amz:{}:s3", garage::REGION))
+        .arg("--user")
+        .arg(format!("{}:{}", g.key_id, g.secret_key))
+        .arg("-H")
+        .arg(format!(
+            "x-amz-content-sha256: {}",
+            sha256_hex(body.unwrap_or_default())
+        ));
+    for h in headers {
+        c.args(["-H", h]);
+    }
+    if let Some(b) = body {
+        let sent = dir.path().join("sent");
+        std::fs::write(&sent, b).unwrap();
+        c.arg("--data-binary").arg(format!("@{}", sent.display()));
+    }
+    let out = c
+        .arg(format!("{}/{}/{key}", g.endpoint, g.bucket))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    (status, std::fs::read(&answer).unwrap_or_default())
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// `jemput` with the node's credentials in its environment.
+fn with_credentials(g: &Garage) -> assert_cmd::Command {
+    let mut c = jemput();
+    c.env("AWS_ACCESS_KEY_ID", &g.key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &g.secret_key);
+    c
+}
+
+/// `jemput hub init` with the object store, the office's hub key, recipient and identity.
+fn init_hub(g: &Garage, data: &Path, keys: &OfficeKeys) -> Output {
+    with_credentials(g)
+        .arg("hub")
+        .arg("--data")
+        .arg(data)
+        .args(["init", "--object-store", &g.url(), "--hub-key"])
+        .arg(&keys.hub_key_file)
+        .args(["--office-recipient", &keys.recipient, "--office-identity"])
+        .arg(&keys.identity_file)
+        .output()
+        .unwrap()
+}
+
+/// `jemput hub serve` (HTTPS, or plain HTTP on loopback) with `env` added; waits until it
+/// listens, or returns it exited.
+fn serve(data: &Path, port: u16, tls: bool, env: &[(&str, &str)], log: &Path) -> Child {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("jemput"));
+    c.args(["hub", "serve", "--data"])
+        .arg(data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    if !tls {
+        c.arg("--plain-http");
+    }
+    let mut child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if child.try_wait().unwrap().is_some() {
+            return child;
+        }
+        assert!(Instant::now() < deadline, "the hub did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// Kills a child when dropped (a failing assertion must not leave a hub running).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The object key the hub stores a packet of these bytes under.
+fn key_of(packet_id: &str, bytes: &[u8]) -> String {
+    jemput_hub::objects::object_key("", packet_id, &sha256_hex(bytes))
+}
+
+#[test]
+fn a_kit_enrolls_uploads_and_garage_holds_its_packet_byte_for_byte() {
+    if !garage::available() || !curl_peer() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let g = Garage::start(&mk(d.path(), "garage"), BUCKET);
+    let (home, keys) = kit_with_office(d.path());
+    let data = d.path().join("hub");
+    let init = init_hub(&g, &data, &keys);
+    let said =
+        String::from_utf8_lossy(&init.stdout).to_string() + &String::from_utf8_lossy(&init.stderr);
+    assert!(init.status.success(), "{said}");
+    assert!(said.contains("object store"), "{said}");
+    assert!(!said.contains("warning"), "{said}");
+    let hub_toml = std::fs::read_to_string(data.join(jemput_hub::CONFIG_FILE)).unwrap();
+    assert!(hub_toml.contains("[object_store]"), "{hub_toml}");
+    assert!(
+        !hub_toml.contains(&g.secret_key) && !hub_toml.contains(&g.key_id),
+        "credentials must not be written into hub.toml"
+    );
+
+    let port = free_port();
+    let creds = [
+        ("AWS_ACCESS_KEY_ID", g.key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", g.secret_key.as_str()),
+    ];
+    let _hub = Killed(serve(&data, port, true, &creds, &d.path().join("hub.log")));
+    let tok = json(hub_cmd(
+        &data,
+        &["enroll-token", "--name", "Tim Palu", "--json"],
+    ));
+    let url = format!("https://127.0.0.1:{port}");
+    run(
+        &home,
+        &["enroll", &url, tok["token"].as_str().unwrap(), "--json"],
+    )
+    .success();
+
+    let packet_file = seal_one(&home);
+    let bytes = std::fs::read(&packet_file).unwrap();
+    let packet_id = packet_file
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let report = json(run(&home, &["upload", "--attempts", "1", "--json"]));
+    assert_eq!(report["packets"][0]["outcome"], "acknowledged", "{report}");
+
+    // An independent client finds exactly the kit's packet under its key.
+    let (status, object) = s3_request(&g, "GET", &key_of(&packet_id, &bytes), None, &[]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&object));
+    assert!(object == bytes, "the object differs from the kit's packet");
+    // Nothing went to the data directory.
+    assert!(walk(&data.join(jemput_hub::PACKETS_DIR)).is_empty());
+
+    // The opener read it back from Garage and opened it with the office identity.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = json(hub_cmd(&data, &["packets", "--json"]));
+        let row = &rows[0];
+        assert_eq!(row["packet_id"], packet_id.as_str(), "{rows}");
+        if row["state"] == "opened" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && row["state"] == "verified",
+            "{rows}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn mk(root: &Path, name: &str) -> PathBuf {
+    let p = root.join(name);
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+#[test]
+fn garage_ignores_if_none_match_so_the_hub_does_not_rely_on_it() {
+    if !garage::available() || !curl_peer() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let g = Garage::start(&mk(d.path(), "garage"), BUCKET);
+    let put = |body: &[u8]| s3_request(&g, "PUT", "probe", Some(body), &["If-None-Match: *"]).0;
+    assert_eq!(put(b"first"), 200);
+    // S3 answers 412 Precondition Failed here; Garage 2.5 writes the object again.
+    assert_eq!(put(b"second"), 200);
+    let (status, body) = s3_request(&g, "GET", "probe", None, &[]);
+    assert_eq!((status, body.as_slice()), (200, b"second".as_slice()));
+}
+
+#[test]
+fn bad_or_missing_credentials_stop_hub_serve_at_start_saying_why() {
+    if !garage::available() || !curl_peer() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let g = Garage::start(&mk(d.path(), "garage"), BUCKET);
+    let (_home, keys) = kit_with_office(d.path());
+    let data = d.path().join("hub");
+    assert!(init_hub(&g, &data, &keys).status.success());
+    let try_serve = |env: &[(&str, &str)], name: &str| -> String {
+        let log = d.path().join(format!("{name}.log"));
+        let mut hub = Killed(serve(&data, free_port(), false, env, &log));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = hub.0.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "hub serve ({name}) kept running");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(!status.success(), "{name}: {text}");
+        assert!(!text.contains("panicked"), "{name}: {text}");
+        text
+    };
+    let wrong = try_serve(
+        &[
+            ("AWS_ACCESS_KEY_ID", g.key_id.as_str()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                "0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+        ],
+        "wrong-secret",
+    );
+    assert!(wrong.contains("refused"), "{wrong}");
+    assert!(wrong.contains("AWS_SECRET_ACCESS_KEY"), "{wrong}");
+    let unknown = try_serve(
+        &[
+            ("AWS_ACCESS_KEY_ID", "GK000000000000000000000000"),
+            ("AWS_SECRET_ACCESS_KEY", g.secret_key.as_str()),
+        ],
+        "unknown-key",
+    );
+    assert!(unknown.contains("refused"), "{unknown}");
+    let none = try_serve(&[], "no-credentials");
+    assert!(none.contains("no credentials"), "{none}");
+
+    // A credentials file named in hub.toml: refused while others can read it, used once 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let file = data.join("s3-credentials.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+            g.key_id, g.secret_key
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let config = data.join(jemput_hub::CONFIG_FILE);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "[object_store]\n",
+            "[object_store]\ncredentials_file = \"s3-credentials.toml\"\n",
+        ),
+    )
+    .unwrap();
+    let open = try_serve(&[], "credentials-file-0644");
+    assert!(open.contains("chmod 600"), "{open}");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let port = free_port();
+    let log = d.path().join("credentials-file-0600.log");
+    let mut hub = Killed(serve(&data, port, false, &[], &log));
+    // It serves (the check passed): /v1/info answers.
+    let info = Command::new("curl")
+        .args(["-sf", "--max-time", "30"])
+        .arg(format!("http://127.0.0.1:{port}/v1/info"))
+        .output()
+        .unwrap();
+    assert!(
+        info.status.success() && hub.0.try_wait().unwrap().is_none(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+}
+
+/// Seals one visit of `kit` around `payload` bytes of noise and queues it; its id and bytes.
+fn queue_packet(kit: &KitHome, recipient: &str, payload: usize, seed: u32) -> (String, Vec<u8>) {
+    let (mut visit, mut files) = small_visit();
+    visit.id = uuid::Uuid::new_v4();
+    let mut x: u32 = 0x2545_f491 ^ seed;
+    files[0].bytes = (0..payload)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let sealed = packet::seal(
+        &visit,
+        &files,
+        &SealParams {
+            kit_id: &kit.config.kit_id,
+            kit_key: &kit.kit_key().unwrap(),
+            recipients: &[recipient.to_string()],
+            max_packet_bytes: 64 << 20,
+        },
+    )
+    .unwrap();
+    let mut meta = jemput_kit::seal::meta_of(&sealed.header);
+    meta.size = sealed.bytes.len() as u64;
+    let mut store = jemput_kit::store::Store::open(&kit.root).unwrap();
+    store.commit_packet(&meta, &sealed.bytes).unwrap();
+    (sealed.header.packet_id, sealed.bytes)
+}
+
+/// `jemput upload --json` once: its report.
+fn drain(home: &Path, endpoint: &str) -> serde_json::Value {
+    let out = jemput()
+        .arg("--home")
+        .arg(home)
+        .args([
+            "upload",
+            "--json",
+            "--attempts",
+            "2",
+            "--endpoint",
+            endpoint,
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "no report: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn the_object_store_down_for_30_s_mid_drain_delays_receipts_and_loses_nothing() {
+    if !garage::available() || !curl_peer() {
+        return;
+    }
+    const PACKETS: usize = 6;
+    let d = tempfile::tempdir().unwrap();
+    let mut g = Garage::start(&mk(d.path(), "garage"), BUCKET);
+    let (home, keys) = kit_with_office(d.path());
+    let data = d.path().join("hub");
+    assert!(init_hub(&g, &data, &keys).status.success());
+    let kit = KitHome::open(&home).unwrap();
+    jemput_hub::Registry::open(&data)
+        .unwrap()
+        .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
+        .unwrap();
+    let packets: Vec<(String, Vec<u8>)> = (0..PACKETS)
+        .map(|i| queue_packet(&kit, &keys.recipient, 300_000, i as u32))
+        .collect();
+
+    let hub_port = free_port();
+    let creds = [
+        ("AWS_ACCESS_KEY_ID", g.key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", g.secret_key.as_str()),
+    ];
+    let log = d.path().join("hub.log");
+    let _hub = Killed(serve(&data, hub_port, false, &creds, &log));
+    // About a third of a second per packet on the way to the hub, so that the drain is still
+    // going when the object store stops.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let link = runtime.block_on(shaper::start(
+        hub_port,
+        shaper::Shape {
+            rate: Some(1_000_000),
+            latency: Duration::from_millis(2),
+            cuts: shaper::Cuts::Never,
+        },
+    ));
+    let endpoint = format!("http://127.0.0.1:{}", link.port);
+
+    let receipted = || {
+        jemput_hub::packets::list(&data)
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                !matches!(
+                    r.state,
+                    jemput_hub::packets::PacketState::Receiving
+                        | jemput_hub::packets::PacketState::Rejected
+                )
+            })
+            .count()
+    };
+    let drainer = {
+        let (home, endpoint) = (home.clone(), endpoint.clone());
+        std::thread::spawn(move || drain(&home, &endpoint))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receipted() == 0 {
+        assert!(Instant::now() < deadline, "no packet was receipted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    g.stop();
+    let stopped = Instant::now();
+    let before = receipted();
+    assert!(
+        before < PACKETS,
+        "the drain ended before the object store stopped"
+    );
+
+    // While it is down: drains end with the hub's 503 naming the object store, nothing more is
+    // receipted, and the packets stay queued on the kit.
+    let mut reports = vec![drainer.join().unwrap()];
+    while stopped.elapsed() < Duration::from_secs(30) {
+        reports.push(drain(&home, &endpoint));
+        assert_eq!(
+            receipted(),
+            before,
+            "a packet was receipted while the store was down"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let errors: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r["packets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["error"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("503") && e.contains("object store unavailable")),
+        "{errors:#?}"
+    );
+    let hub_log = std::fs::read_to_string(&log).unwrap();
+    assert!(hub_log.contains("is unavailable"), "{hub_log}");
+
+    g.restart();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let report = drain(&home, &endpoint);
+        let queue = json(run(&home, &["queue", "--json"]));
+        let left = queue
+            .as_array()
+            .map(|q| {
+                q.iter()
+                    .filter(|e| e["state"] != "acknowledged" && e["state"] != "purged")
+                    .count()
+            })
+            .unwrap_or(usize::MAX);
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {left} not acknowledged: {report}\n{queue}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Every packet is receipted once, and every receipted packet reads back from Garage.
+    let rows = jemput_hub::packets::list(&data).unwrap();
+    assert_eq!(rows.len(), PACKETS, "{rows:#?}");
+    for (id, bytes) in &packets {
+        assert!(
+            rows.iter().any(|r| &r.packet_id == id),
+            "{id} not at the hub"
+        );
+        let (status, object) = s3_request(&g, "GET", &key_of(id, bytes), None, &[]);
+        assert_eq!(status, 200, "{id}: {}", String::from_utf8_lossy(&object));
+        assert!(&object == bytes, "{id}: the object is not the packet");
+    }
+}

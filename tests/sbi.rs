@@ -1,0 +1,184 @@
+//! `jemput sbi serve --sim` and jemput's SBI client through the binary, over real HTTP on
+//! loopback: the service says where it listens, `sbi devices` lists its slap scanner and camera,
+//! `sbi capture` takes a left slap with an exception (three fingers, each ISO record verified and
+//! decoded, the device's quality score beside jemput's own) and a face, and refuses a device whose
+//! CA the kit does not trust. Each test scans only its own port (JEMPUT_SBI_PORTS).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+/// A running `jemput sbi serve --sim`, stopped with SIGTERM when dropped.
+struct Service {
+    child: Child,
+    port: u16,
+    ca_cert: PathBuf,
+}
+
+impl Service {
+    fn start() -> Service {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+            .args(["sbi", "serve", "--sim", "--json", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        Service {
+            child,
+            port: v["port"].as_u64().unwrap() as u16,
+            ca_cert: PathBuf::from(v["ca_cert"].as_str().unwrap()),
+        }
+    }
+
+    fn ports(&self) -> String {
+        format!("{0}-{0}", self.port)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sbi_devices_lists_the_simulated_slap_scanner_and_camera_with_selectors() {
+    let svc = Service::start();
+    assert!(svc.ca_cert.is_file(), "{}", svc.ca_cert.display());
+    let out = common::jemput()
+        .env("JEMPUT_SBI_PORTS", svc.ports())
+        .args(["sbi", "devices", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let selectors: Vec<_> = list
+        .iter()
+        .map(|d| d["selector"].as_str().unwrap().to_string())
+        .collect();
+    let p = svc.port;
+    assert_eq!(
+        selectors,
+        [
+            format!("sbi:{p}/1/1"),
+            format!("sbi:{p}/1/2"),
+            format!("sbi:{p}/1/3"),
+            format!("sbi:{p}/2/0")
+        ]
+    );
+    assert_eq!(list[0]["device_sub_type"], "Slap");
+    assert_eq!(list[3]["bio_type"], "Face");
+    assert_eq!(list[0]["certification"], "L0");
+}
+
+#[test]
+fn a_left_slap_with_an_exception_gives_three_verified_fingers_and_a_face_its_photo() {
+    let svc = Service::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::jemput()
+        .args(["sbi", "capture", &format!("sbi:{}/1/1", svc.port)])
+        .arg("--ca")
+        .arg(&svc.ca_cert)
+        .args(["--exception", "Left RingFinger", "--json", "--out-dir"])
+        .arg(dir.path().join("slap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<_> = got.iter().map(|g| g["bio_sub_type"].clone()).collect();
+    assert_eq!(
+        names,
+        ["Left IndexFinger", "Left MiddleFinger", "Left LittleFinger"]
+    );
+    for g in &got {
+        assert_eq!(g["device_quality"], 85.0);
+        let q = g["jemput_quality"].as_u64().unwrap();
+        assert!(q > 20, "jemput-fq {q} for a clean synthetic print");
+        let png = image::open(g["image"].as_str().unwrap()).unwrap();
+        assert!(png.width() > 200 && png.height() > 200);
+        let record = std::fs::read(g["record"].as_str().unwrap()).unwrap();
+        assert_eq!(&record[..4], b"FIR\0");
+    }
+
+    let out = common::jemput()
+        .args(["sbi", "capture", &format!("sbi:{}/2/0", svc.port)])
+        .arg("--ca")
+        .arg(&svc.ca_cert)
+        .args(["--json", "--out-dir"])
+        .arg(dir.path().join("face"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["bio_sub_type"], "Face");
+    let jpeg = std::fs::read(got[0]["image"].as_str().unwrap()).unwrap();
+    assert_eq!(&jpeg[..2], [0xff, 0xd8]);
+    image::load_from_memory(&jpeg).unwrap();
+}
+
+#[test]
+fn a_device_whose_ca_the_kit_does_not_trust_is_refused_and_nothing_is_written() {
+    let svc = Service::start();
+    let dir = tempfile::tempdir().unwrap();
+    common::jemput()
+        .args(["sbi", "keygen", "--dir"])
+        .arg(dir.path().join("other"))
+        .assert()
+        .success();
+    let out_dir = dir.path().join("out");
+    let out = common::jemput()
+        .args(["sbi", "capture", &format!("sbi:{}/1/2", svc.port)])
+        .arg("--ca")
+        .arg(dir.path().join("other/ca.pem"))
+        .arg("--out-dir")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(!out_dir.exists(), "files written for a refused capture");
+}
+
+#[test]
+fn a_bad_selector_and_a_closed_port_get_clear_errors() {
+    let out = common::jemput()
+        .args([
+            "sbi",
+            "capture",
+            "sbi:4501/1",
+            "--ca",
+            "x.pem",
+            "--out-dir",
+            "/tmp/x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sbi:PORT/DEVICEID/SUBID"));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = common::jemput()
+        .env("JEMPUT_SBI_PORTS", format!("{closed}-{closed}"))
+        .args(["sbi", "devices"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no SBI device service found"));
+}
