@@ -369,7 +369,8 @@ pub fn new_visit(home: &Path, category: &str, extra: &[&str]) -> assert_cmd::ass
     run(home, &args)
 }
 
-/// Set to `postgres`, the kit-side suites that support it (`tests/enroll.rs`, `tests/sync.rs`)
+/// Set to `postgres`, the kit-side suites that support it (`tests/enroll.rs`, `tests/sync.rs`,
+/// the opening before the receipt in `tests/upload/inner_checks.rs`)
 /// run their hub on the scale-out backend: a private PostgreSQL server per test
 /// (`jemput_testkit::postgres`) named in `hub.toml`. Unset or `embedded`: `hub.sqlite`.
 pub const HUB_BACKEND_VAR: &str = "JEMPUT_TEST_HUB_BACKEND";
