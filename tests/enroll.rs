@@ -14,6 +14,8 @@ use predicates::prelude::*;
 /// A hub serving HTTPS on loopback that knows the office recipient, and a kit home (not enrolled).
 struct Setup {
     hub: HubHandle,
+    /// The hub's backend (`JEMPUT_TEST_HUB_BACKEND`): its PostgreSQL server runs while it lives.
+    backend: HubBackend,
     data: PathBuf,
     home: PathBuf,
     dir: tempfile::TempDir,
@@ -29,12 +31,14 @@ fn setup_with(office_hub_key: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (home, keys) = kit_with_office(dir.path());
     let data = dir.path().join("hub");
+    let backend = hub_backend();
     jemput_hub::init_with(
         &data,
         &jemput_hub::InitOptions {
             sans: vec!["localhost".into(), "127.0.0.1".into()],
             office_recipients: vec![keys.recipient.clone()],
             hub_key: office_hub_key.then(|| keys.hub_key_file.clone()),
+            postgres: backend.postgres_config(),
         },
     )
     .unwrap();
@@ -42,6 +46,7 @@ fn setup_with(office_hub_key: bool) -> Setup {
     assert!(hub.url.starts_with("https://127.0.0.1:"), "{}", hub.url);
     Setup {
         hub,
+        backend,
         data,
         home,
         dir,
@@ -324,13 +329,23 @@ fn a_used_expired_unknown_or_garbage_token_is_refused_with_a_precise_reason() {
 
     // Expired: a fresh token whose expiry is moved into the past.
     let fresh: EnrollToken = token(&s.data, "tim 2").parse().unwrap();
-    let db = rusqlite::Connection::open(s.data.join(jemput_hub::DB_FILE)).unwrap();
-    db.execute(
-        "UPDATE enroll_tokens SET expires_at = '2000-01-01T00:00:00.000000000Z' WHERE token_id = ?1",
-        [&fresh.id],
-    )
-    .unwrap();
-    drop(db);
+    match &s.backend.pg {
+        Some(pg) => {
+            pg.psql(&format!(
+                "UPDATE enroll_tokens SET expires_at = '2000-01-01T00:00:00.000000000Z' WHERE token_id = '{}'",
+                fresh.id
+            ))
+            .unwrap();
+        }
+        None => {
+            let db = rusqlite::Connection::open(s.data.join(jemput_hub::DB_FILE)).unwrap();
+            db.execute(
+                "UPDATE enroll_tokens SET expires_at = '2000-01-01T00:00:00.000000000Z' WHERE token_id = ?1",
+                [&fresh.id],
+            )
+            .unwrap();
+        }
+    }
     enroll(&other_home, &s.hub.url, &fresh.to_string())
         .failure()
         .stderr(predicate::str::contains("expired at 2000-01-01"));

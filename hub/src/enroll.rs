@@ -10,7 +10,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{lock, parse_ts, registry, ts_text, Db, Hub, HubError};
+use crate::{lock, parse_ts, registry, ts_text, Backend, Hub, HubError};
 use jemput_core::wire::auth::REPLAY_WINDOW_SECS;
 use jemput_core::wire::enroll::{EnrollRequest, EnrollResponse, EnrollToken, ENROLL_VERSION};
 
@@ -37,7 +37,7 @@ pub struct IssuedToken {
 /// The enrollment tokens of a hub.
 #[derive(Debug, Clone)]
 pub struct Tokens {
-    db: Db,
+    state: Backend,
 }
 
 /// Why an enrollment was refused: an HTTP status and a one-line reason for the kit.
@@ -87,12 +87,12 @@ impl Tokens {
     /// The tokens of the hub in `data` (its own connection; safe beside a running hub).
     pub fn open(data: &std::path::Path) -> Result<Tokens, HubError> {
         Ok(Tokens {
-            db: crate::open_hub_db(data)?,
+            state: crate::open_backend(data)?,
         })
     }
 
-    pub(crate) fn with_db(db: Db) -> Tokens {
-        Tokens { db }
+    pub(crate) fn with_state(state: Backend) -> Tokens {
+        Tokens { state }
     }
 
     /// Issues a token for a hub whose certificate has fingerprint `cert_sha256`, valid for
@@ -112,11 +112,25 @@ impl Tokens {
         let expires_at = now
             .checked_add(SignedDuration::from_hours(i64::from(ttl_hours)))
             .map_err(|e| HubError::BadToken(e.to_string()))?;
-        let conn = lock(&self.db);
         // Ids are 32 random bits: on the rare collision, draw again.
         for _ in 0..8 {
             let token = EnrollToken::generate(cert_sha256);
-            let inserted = conn.execute(
+            let db = match &self.state {
+                Backend::Embedded(db) => db,
+                Backend::Postgres(pool) => {
+                    if crate::pg::registry::insert_token(pool, &token, name, now, expires_at)? {
+                        return Ok(IssuedToken {
+                            token: token.to_string(),
+                            token_id: token.id,
+                            name: name.map(str::to_owned),
+                            expires_at,
+                            hub_cert_sha256: token.cert_sha256,
+                        });
+                    }
+                    continue;
+                }
+            };
+            let inserted = lock(db).execute(
                 "INSERT INTO enroll_tokens (token_id, secret_sha256, name, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (token_id) DO NOTHING",
                 params![
@@ -185,7 +199,16 @@ impl Tokens {
                 "bad signature: the enrollment request does not verify with the kit key it carries",
             ));
         }
-        let mut conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                crate::pg::registry::redeem(pool, req, hub_cert_sha256, now)?;
+                return registry::Registry::with_state(self.state.clone())
+                    .get(&req.kit_id)?
+                    .ok_or_else(|| HubError::UnknownKit(req.kit_id.clone()).into());
+            }
+        };
+        let mut conn = lock(db);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         type Row = (
             String,
@@ -202,47 +225,18 @@ impl Tokens {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
-        let unknown = || {
-            refuse(
-                StatusCode::UNAUTHORIZED,
-                "unknown enrollment token: this hub never issued it (check it was copied whole, and that this is the hub that issued it)",
-            )
-        };
         let Some((secret_hash, name, expires, used_at, used_by)) = row else {
-            return Err(unknown());
+            return Err(unknown_token());
         };
-        if !same(&secret_hash, &EnrollToken::secret_hash(&req.token_secret)) {
-            return Err(unknown());
-        }
-        if let Some(at) = used_at {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "enrollment token {} was already used (by kit {} at {at}); a token enrolls one kit once: ask the office for a new one",
-                    req.token_id,
-                    used_by.as_deref().unwrap_or("?")
-                ),
-            ));
-        }
-        let expires = parse_ts("token expiry", expires)?;
-        if now >= expires {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "enrollment token {} expired at {expires:.0}; ask the office for a new one",
-                    req.token_id
-                ),
-            ));
-        }
-        if !req.cert_sha256.eq_ignore_ascii_case(hub_cert_sha256) {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "the token pins hub certificate {} but this hub's is {hub_cert_sha256}: the token was made for another hub or before the certificate changed",
-                    req.cert_sha256
-                ),
-            ));
-        }
+        check_token(
+            req,
+            hub_cert_sha256,
+            now,
+            &secret_hash,
+            &expires,
+            used_at,
+            used_by,
+        )?;
         let existing: Option<(String, Option<String>)> = tx
             .query_row(
                 "SELECT kit_key, revoked_at FROM kits WHERE kit_id = ?1",
@@ -250,40 +244,18 @@ impl Tokens {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        match existing {
-            Some((_, Some(revoked))) => {
-                return Err(refuse(
-                    StatusCode::FORBIDDEN,
-                    format!(
-                        "kit {} was revoked at {revoked}; a revoked kit is never enrolled again: set up a new kit home (`jemput init`) and enroll that",
-                        req.kit_id
-                    ),
-                ))
-            }
-            Some((key, None)) if key != req.kit_key.to_string() => {
-                return Err(refuse(
-                    StatusCode::CONFLICT,
-                    format!(
-                        "kit id {} is registered under another key; revoke it at the office first, or enroll a new kit home",
-                        req.kit_id
-                    ),
-                ))
-            }
-            // The same kit and key again (it lost the first answer): register nothing new.
-            Some(_) => {}
-            None => {
-                tx.execute(
-                    "INSERT INTO kits (kit_id, kit_key, name, added_at, enrolled_with)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        req.kit_id,
-                        req.kit_key.to_string(),
-                        name,
-                        ts_text(now),
-                        req.token_id
-                    ],
-                )?;
-            }
+        if check_existing(req, existing)? {
+            tx.execute(
+                "INSERT INTO kits (kit_id, kit_key, name, added_at, enrolled_with)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    req.kit_id,
+                    req.kit_key.to_string(),
+                    name,
+                    ts_text(now),
+                    req.token_id
+                ],
+            )?;
         }
         tx.execute(
             "UPDATE enroll_tokens SET used_at = ?2, used_by = ?3 WHERE token_id = ?1",
@@ -291,9 +263,88 @@ impl Tokens {
         )?;
         tx.commit()?;
         drop(conn);
-        registry::Registry::with_db(self.db.clone())
+        registry::Registry::with_state(self.state.clone())
             .get(&req.kit_id)?
             .ok_or_else(|| HubError::UnknownKit(req.kit_id.clone()).into())
+    }
+}
+
+/// The refusal of a token this hub never issued (or whose secret is wrong: the same answer).
+pub(crate) fn unknown_token() -> Refusal {
+    refuse(
+        StatusCode::UNAUTHORIZED,
+        "unknown enrollment token: this hub never issued it (check it was copied whole, and that this is the hub that issued it)",
+    )
+}
+
+/// The checks of a token row against a request, whichever database holds it.
+pub(crate) fn check_token(
+    req: &EnrollRequest,
+    hub_cert_sha256: &str,
+    now: Timestamp,
+    secret_hash: &str,
+    expires: &str,
+    used_at: Option<String>,
+    used_by: Option<String>,
+) -> Result<(), Refusal> {
+    if !same(secret_hash, &EnrollToken::secret_hash(&req.token_secret)) {
+        return Err(unknown_token());
+    }
+    if let Some(at) = used_at {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "enrollment token {} was already used (by kit {} at {at}); a token enrolls one kit once: ask the office for a new one",
+                req.token_id,
+                used_by.as_deref().unwrap_or("?")
+            ),
+        ));
+    }
+    let expires = parse_ts("token expiry", expires.to_string())?;
+    if now >= expires {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "enrollment token {} expired at {expires:.0}; ask the office for a new one",
+                req.token_id
+            ),
+        ));
+    }
+    if !req.cert_sha256.eq_ignore_ascii_case(hub_cert_sha256) {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the token pins hub certificate {} but this hub's is {hub_cert_sha256}: the token was made for another hub or before the certificate changed",
+                req.cert_sha256
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the kit must be registered now, given its row if it has one (key, revoked at).
+pub(crate) fn check_existing(
+    req: &EnrollRequest,
+    existing: Option<(String, Option<String>)>,
+) -> Result<bool, Refusal> {
+    match existing {
+        Some((_, Some(revoked))) => Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "kit {} was revoked at {revoked}; a revoked kit is never enrolled again: set up a new kit home (`jemput init`) and enroll that",
+                req.kit_id
+            ),
+        )),
+        Some((key, None)) if key != req.kit_key.to_string() => Err(refuse(
+            StatusCode::CONFLICT,
+            format!(
+                "kit id {} is registered under another key; revoke it at the office first, or enroll a new kit home",
+                req.kit_id
+            ),
+        )),
+        // The same kit and key again (it lost the first answer): register nothing new.
+        Some(_) => Ok(false),
+        None => Ok(true),
     }
 }
 

@@ -86,6 +86,26 @@ pub enum HubError {
     #[error("cannot upgrade the hub database schema: {0}; if it was written by a newer jemput, install that version")]
     Migration(#[from] rusqlite_migration::Error),
 
+    /// A PostgreSQL query failed (the scale-out backend).
+    #[error("hub database (PostgreSQL) error: {}; retry, and if it persists check that the PostgreSQL server is up and reachable", pg_error_text(.0))]
+    Pg(#[from] postgres::Error),
+
+    /// The PostgreSQL database could not be reached or set up (the scale-out backend).
+    #[error("cannot use the hub's PostgreSQL database {url}: {why}")]
+    Postgres {
+        /// The connection URL (it never holds a password).
+        url: String,
+        /// What went wrong.
+        why: String,
+    },
+
+    /// A part of the hub that keeps its state in `hub.sqlite` only, asked of a hub on PostgreSQL.
+    #[error("{what} is not yet available on the PostgreSQL backend ([postgres] in hub.toml); see docs/scale-out.md")]
+    NotOnPostgres {
+        /// The part, e.g. "the office console".
+        what: &'static str,
+    },
+
     /// A row holds a value this version cannot read.
     #[error("the hub database holds an unreadable {what} {value:?}; it was edited or damaged")]
     Corrupt {
@@ -182,6 +202,14 @@ pub enum HubError {
     /// Binding or serving failed.
     #[error("the hub server failed: {0}")]
     Serve(#[source] io::Error),
+}
+
+/// A PostgreSQL error with the server's own message when there is one.
+fn pg_error_text(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 impl HubError {

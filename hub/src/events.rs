@@ -17,7 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::{lock, open_hub_db, parse_ts, ts_text, Hub, HubConfig, HubError};
+use crate::{lock, open_hub_db, parse_ts, ts_text, Backend, Hub, HubConfig, HubError};
 use jemput_core::backoff::Backoff;
 use jemput_core::visit::Category;
 
@@ -39,6 +39,9 @@ const POST_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(500);
 /// Deliveries tried per webhook per round.
 const BATCH: usize = 32;
+/// How long a process holds an event it is posting before another process may post it (the
+/// scale-out backend): longer than one post may take, so only a process that died lets it go.
+const LEASE: Duration = Duration::from_secs(POST_TIMEOUT.as_secs() + 5);
 
 /// A webhook the hub posts status events to (`[[webhooks]]` in `hub.toml`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -105,7 +108,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EventKind::Received => "received",
             EventKind::Verified => "verified",
@@ -115,7 +118,7 @@ impl EventKind {
         }
     }
 
-    fn parse(s: &str) -> Result<EventKind, HubError> {
+    pub(crate) fn parse(s: &str) -> Result<EventKind, HubError> {
         Ok(match s {
             "received" => EventKind::Received,
             "verified" => EventKind::Verified,
@@ -318,7 +321,7 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    fn parse(s: Option<String>) -> Result<DeliveryState, HubError> {
+    pub(crate) fn parse(s: Option<String>) -> Result<DeliveryState, HubError> {
         Ok(match s.as_deref() {
             None | Some("pending") => DeliveryState::Pending,
             Some("delivered") => DeliveryState::Delivered,
@@ -457,6 +460,21 @@ fn record(
 /// first.
 pub fn deliveries(data: &Path) -> Result<Vec<Delivery>, HubError> {
     let config = HubConfig::load(data)?;
+    if config.postgres.is_some() {
+        let Backend::Postgres(pool) = crate::open_backend(data)? else {
+            unreachable!("hub.toml names PostgreSQL")
+        };
+        let mut out = Vec::new();
+        for hook in &config.webhooks {
+            out.extend(crate::pg::events::deliveries(
+                &pool,
+                &config.hub_id,
+                &hook.url,
+            )?);
+        }
+        out.sort_by_key(|d| d.event.event_id);
+        return Ok(out);
+    }
     let db = open_hub_db(data)?;
     let conn = lock(&db);
     let hub_id = config.hub_id.clone();
@@ -598,75 +616,109 @@ impl HookWorker {
             self.backoff,
             self.max_age,
         );
-        let h = hub.clone();
-        let url = hook.url.clone();
-        let found = tokio::task::spawn_blocking(move || {
-            let conn = lock(&h.db);
-            due(&conn, &h.config().hub_id, &url, Timestamp::now())
-        })
-        .await
-        .expect("the outbox query panicked");
-        let due = match found {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!("cannot read the event outbox: {e}");
-                return;
-            }
-        };
-        for d in due {
-            if *stop.borrow() {
-                return;
-            }
-            let now = Timestamp::now();
-            let outcome = if now.duration_since(d.created_at) > max_age {
-                let why = format!(
-                    "gave up after {} attempts, the event is older than {} s{}",
-                    d.attempts,
-                    max_age.as_secs(),
-                    d.last_error
-                        .as_deref()
-                        .map(|e| format!("; last error: {e}"))
-                        .unwrap_or_default()
-                );
-                tracing::warn!(event = d.event.event_id, url = %hook.url, "{why}");
-                ("gave_up", d.attempts, now, Some(why))
-            } else {
-                let attempt = d.attempts + 1;
-                match post(http, hook, &d.event, attempt).await {
-                    Ok(()) => {
-                        tracing::info!(event = d.event.event_id, url = %hook.url, attempt, "status event delivered");
-                        ("delivered", attempt, now, None)
-                    }
-                    Err(why) => {
-                        let wait = backoff.delay(attempt - 1);
-                        tracing::info!(event = d.event.event_id, url = %hook.url, attempt, ?wait, "status event not delivered: {why}");
-                        let next = now
-                            .checked_add(
-                                jiff::SignedDuration::try_from(wait)
-                                    .unwrap_or(jiff::SignedDuration::ZERO),
-                            )
-                            .unwrap_or(now);
-                        ("pending", attempt, next, Some(why))
-                    }
-                }
-            };
-            let (h, url, id) = (hub.clone(), hook.url.clone(), d.event.event_id);
-            let saved = tokio::task::spawn_blocking(move || {
-                let (state, attempts, next, why) = outcome;
-                record(
-                    &lock(&h.db),
-                    id,
+        // On PostgreSQL each event is leased before it is posted (another process's worker may
+        // be posting too): one at a time, so a lease covers one post, until none is due.
+        let shared = matches!(hub.state, Backend::Postgres(_));
+        loop {
+            let h = hub.clone();
+            let url = hook.url.clone();
+            let found = tokio::task::spawn_blocking(move || match &h.state {
+                Backend::Embedded(db) => due(&lock(db), &h.config().hub_id, &url, Timestamp::now()),
+                Backend::Postgres(pool) => crate::pg::events::lease_due(
+                    pool,
+                    &h.config().hub_id,
                     &url,
-                    state,
-                    attempts,
-                    next,
-                    why.as_deref(),
+                    Timestamp::now(),
+                    1,
+                    LEASE,
                 )
+                .map(|found| {
+                    found
+                        .into_iter()
+                        .map(|(event, created_at, attempts, last_error)| Due {
+                            event,
+                            created_at,
+                            attempts,
+                            last_error,
+                        })
+                        .collect()
+                }),
             })
             .await
-            .expect("recording a delivery panicked");
-            if let Err(e) = saved {
-                tracing::error!("cannot record a webhook delivery: {e}");
+            .expect("the outbox query panicked");
+            let due = match found {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!("cannot read the event outbox: {e}");
+                    return;
+                }
+            };
+            if due.is_empty() {
+                return;
+            }
+            for d in due {
+                if *stop.borrow() {
+                    return;
+                }
+                let now = Timestamp::now();
+                let outcome = if now.duration_since(d.created_at) > max_age {
+                    let why = format!(
+                        "gave up after {} attempts, the event is older than {} s{}",
+                        d.attempts,
+                        max_age.as_secs(),
+                        d.last_error
+                            .as_deref()
+                            .map(|e| format!("; last error: {e}"))
+                            .unwrap_or_default()
+                    );
+                    tracing::warn!(event = d.event.event_id, url = %hook.url, "{why}");
+                    ("gave_up", d.attempts, now, Some(why))
+                } else {
+                    let attempt = d.attempts + 1;
+                    match post(http, hook, &d.event, attempt).await {
+                        Ok(()) => {
+                            tracing::info!(event = d.event.event_id, url = %hook.url, attempt, "status event delivered");
+                            ("delivered", attempt, now, None)
+                        }
+                        Err(why) => {
+                            let wait = backoff.delay(attempt - 1);
+                            tracing::info!(event = d.event.event_id, url = %hook.url, attempt, ?wait, "status event not delivered: {why}");
+                            let next = now
+                                .checked_add(
+                                    jiff::SignedDuration::try_from(wait)
+                                        .unwrap_or(jiff::SignedDuration::ZERO),
+                                )
+                                .unwrap_or(now);
+                            ("pending", attempt, next, Some(why))
+                        }
+                    }
+                };
+                let (h, url, id) = (hub.clone(), hook.url.clone(), d.event.event_id);
+                let saved = tokio::task::spawn_blocking(move || {
+                    let (state, attempts, next, why) = outcome;
+                    match &h.state {
+                        Backend::Embedded(db) => {
+                            record(&lock(db), id, &url, state, attempts, next, why.as_deref())
+                        }
+                        Backend::Postgres(pool) => crate::pg::events::record(
+                            pool,
+                            id,
+                            &url,
+                            state,
+                            attempts,
+                            next,
+                            why.as_deref(),
+                        ),
+                    }
+                })
+                .await
+                .expect("recording a delivery panicked");
+                if let Err(e) = saved {
+                    tracing::error!("cannot record a webhook delivery: {e}");
+                }
+            }
+            if !shared {
+                return;
             }
         }
     }

@@ -42,6 +42,7 @@ pub mod objects;
 pub mod office;
 pub mod opener;
 pub mod packets;
+pub mod pg;
 pub mod registry;
 pub mod server;
 pub mod storage;
@@ -63,6 +64,7 @@ use jemput_core::keys::{PublicKey, SigningKey};
 pub use enroll::{IssuedToken, Tokens};
 pub use error::HubError;
 pub use objects::{ObjectStorage, ObjectStoreConfig};
+pub use pg::PostgresConfig;
 pub use registry::{KitEntry, Registry};
 pub use server::{
     serve, serve_tls_until, serve_tls_until_with, serve_until, serve_until_with, spawn_local,
@@ -160,6 +162,12 @@ pub struct HubConfig {
     /// Where status events are posted (`[[webhooks]]` tables: `url`, `secret`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<events::WebhookConfig>,
+    /// The scale-out backend: with a `[postgres]` table the hub's state (kits, tokens, uploads,
+    /// receipts, openings, events, nonces, worklist, settings) lives in this PostgreSQL database
+    /// instead of `hub.sqlite`, shared by every `jemput hub serve` process of the hub
+    /// (`docs/scale-out.md`). Without it: the embedded backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PostgresConfig>,
     /// Store verified packets in an S3-compatible object store instead of `<data>/packets/`
     /// (`[object_store]`: `url`, `credentials_file`; `docs/scale-out.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,11 +262,25 @@ impl HubConfig {
                 why: format!("office_recipients: {e}"),
             })?;
         }
+        if let Some(pg) = &config.postgres {
+            pg.parse_url().map_err(|why| HubError::BadConfig {
+                path: path.clone(),
+                why,
+            })?;
+        }
         if let Some(os) = &config.object_store {
             objects::ObjectUrl::parse(&os.url).map_err(|e| HubError::BadConfig {
                 path: path.clone(),
                 why: format!("object_store.url {:?}: {e}", os.url),
             })?;
+        }
+        if config.postgres.is_some() && config.object_store.is_some() {
+            return Err(HubError::BadConfig {
+                path: path.clone(),
+                why: "[postgres] and [object_store] together are not supported yet: a hub on \
+                      PostgreSQL keeps its packets in <data>/packets/ (docs/scale-out.md)"
+                    .into(),
+            });
         }
         for hook in &config.webhooks {
             if let Some(why) = hook.url_problem() {
@@ -334,6 +356,9 @@ pub struct InitOptions {
     /// data directory so the hub signs with the key kits were told to pin; `None` makes a new
     /// one.
     pub hub_key: Option<PathBuf>,
+    /// The scale-out backend: keep the hub's state in this PostgreSQL database (`None`: the
+    /// embedded SQLite database).
+    pub postgres: Option<PostgresConfig>,
 }
 
 /// Creates a hub in `data` with the default certificate names and no office recipient; see
@@ -384,6 +409,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         webhook_retry_base_ms: default_webhook_retry_base(),
         webhook_retry_max_secs: default_webhook_retry_max(),
         webhooks: Vec::new(),
+        postgres: opts.postgres.clone(),
         object_store: None,
     };
     let sans = if opts.sans.is_empty() {
@@ -391,8 +417,21 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
     } else {
         opts.sans.clone()
     };
+    // The database first: an unreachable PostgreSQL leaves no half-made hub behind.
+    match &config.postgres {
+        Some(pg_config) => {
+            pg_config.parse_url().map_err(|why| HubError::Postgres {
+                url: pg_config.url.clone(),
+                why,
+            })?;
+            let pool = pg::connect(data, pg_config)?;
+            pg::claim(&pool, &config.hub_id, &pg_config.url)?;
+        }
+        None => {
+            open_db(&data.join(DB_FILE))?;
+        }
+    }
     tls::create_cert(data, &sans)?;
-    open_db(&data.join(DB_FILE))?;
     // The config is written last: a directory with hub.toml is a complete hub.
     config.save(data)?;
     fsutil::sync_dir(data).map_err(HubError::io("sync", data))?;
@@ -615,6 +654,43 @@ pub(crate) fn open_hub_db(data: &Path) -> Result<Db, HubError> {
     Ok(Arc::new(Mutex::new(open_db(&data.join(DB_FILE))?)))
 }
 
+/// Where the hub's state lives: `hub.sqlite` (the embedded backend) or a PostgreSQL database
+/// shared by every process of the hub (the scale-out backend, [`pg`]). Each part of the state
+/// (registry, tokens, uploads, storage, events, nonces, kit sync) dispatches on it.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Embedded(Db),
+    Postgres(pg::Pool),
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Embedded(_) => "Backend::Embedded",
+            Backend::Postgres(_) => "Backend::Postgres",
+        })
+    }
+}
+
+/// Opens the state of an initialised hub, on the backend its `hub.toml` names.
+pub(crate) fn open_backend(data: &Path) -> Result<Backend, HubError> {
+    let config = HubConfig::load(data)?;
+    backend_of(data, &config)
+}
+
+fn backend_of(data: &Path, config: &HubConfig) -> Result<Backend, HubError> {
+    match &config.postgres {
+        Some(pg_config) => {
+            let pool = pg::connect(data, pg_config)?;
+            pg::claim(&pool, &config.hub_id, &pg_config.url)?;
+            Ok(Backend::Postgres(pool))
+        }
+        None => Ok(Backend::Embedded(Arc::new(Mutex::new(open_db(
+            &data.join(DB_FILE),
+        )?)))),
+    }
+}
+
 /// A timestamp as stored: RFC 3339, UTC, nine fractional digits (text order is time order).
 pub(crate) fn ts_text(ts: jiff::Timestamp) -> String {
     format!("{ts:.9}")
@@ -634,7 +710,7 @@ pub struct Hub {
     cert_sha256: Option<String>,
     uploads: Uploads,
     storage: Box<dyn Storage>,
-    db: Db,
+    state: Backend,
     /// Request nonces accepted within the replay window, kept across restarts.
     nonces: nonces::Nonces,
     /// The office identity, when configured: packets are opened with it.
@@ -683,19 +759,26 @@ impl Hub {
             }
             None => None,
         };
-        let db = open_hub_db(data)?;
-        let nonces = nonces::Nonces::open(db.clone(), jiff::Timestamp::now().as_second())?;
+        let state = backend_of(data, &config)?;
+        let nonces = nonces::Nonces::open_state(state.clone(), jiff::Timestamp::now().as_second())?;
+        // `HubConfig::load` refuses an object store beside PostgreSQL (not supported yet).
+        let storage: Box<dyn Storage> = match (&state, &config.object_store) {
+            (Backend::Embedded(db), Some(os)) => {
+                Box::new(ObjectStorage::open(data, os, db.clone())?)
+            }
+            (Backend::Embedded(db), None) => Box::new(DirStorage::new(data, db.clone())),
+            (Backend::Postgres(pool), _) => {
+                Box::new(pg::storage::PgDirStorage::new(data, pool.clone()))
+            }
+        };
         let hub = Hub {
             data: data.to_path_buf(),
-            registry: Registry::with_db(db.clone()),
-            tokens: Tokens::with_db(db.clone()),
+            registry: Registry::with_state(state.clone()),
+            tokens: Tokens::with_state(state.clone()),
             cert_sha256,
-            uploads: Uploads::new(data, db.clone()),
-            storage: match &config.object_store {
-                Some(os) => Box::new(ObjectStorage::open(data, os, db.clone())?),
-                None => Box::new(DirStorage::new(data, db.clone())),
-            },
-            db,
+            uploads: Uploads::with_state(data, state.clone()),
+            storage,
+            state,
             nonces,
             identities,
             wake_opener: Arc::default(),
@@ -789,7 +872,11 @@ impl Hub {
     /// then one self-contained database file. Committed data was durable before; this only
     /// tidies. Returns the pages the log held.
     pub fn checkpoint(&self) -> Result<i64, HubError> {
-        let db = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => lock(db),
+            // PostgreSQL keeps its own log; nothing of it is in the data directory.
+            Backend::Postgres(_) => return Ok(0),
+        };
         let (busy, log): (i64, i64) = db
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use jemput_core::wire::auth::REPLAY_WINDOW_SECS;
 use rusqlite::params;
 
-use crate::{lock, Db, HubError};
+#[cfg(test)]
+use crate::Db;
+use crate::{lock, Backend, HubError};
 
 /// Most nonces remembered at once. Nonces are forgotten when their request time leaves the
 /// replay window; a hub that would need more refuses requests with `503` until some do.
@@ -60,16 +62,27 @@ fn oldest_kept(now: i64) -> i64 {
 /// The accepted nonces, in memory and in the database.
 #[derive(Debug)]
 pub(crate) struct Nonces {
-    db: Db,
+    state: Backend,
     mem: Mutex<Seen>,
 }
 
 impl Nonces {
     /// Loads the nonces still inside the replay window at `now` (and forgets older ones).
+    #[cfg(test)]
     pub(crate) fn open(db: Db, now: i64) -> Result<Nonces, HubError> {
+        Nonces::open_state(Backend::Embedded(db), now)
+    }
+
+    /// [`Nonces::open`] on either backend.
+    pub(crate) fn open_state(state: Backend, now: i64) -> Result<Nonces, HubError> {
         let mut seen = Seen::default();
-        {
-            let conn = lock(&db);
+        if let Backend::Postgres(pool) = &state {
+            seen.seen
+                .extend(crate::pg::registry::load_nonces(pool, oldest_kept(now))?);
+            seen.pruned_at = seen.seen.len();
+        }
+        if let Backend::Embedded(db) = &state {
+            let conn = lock(db);
             conn.execute(
                 "DELETE FROM request_nonces WHERE t < ?1",
                 [oldest_kept(now)],
@@ -85,7 +98,7 @@ impl Nonces {
             seen.pruned_at = seen.seen.len();
         }
         Ok(Nonces {
-            db,
+            state,
             mem: Mutex::new(seen),
         })
     }
@@ -108,7 +121,19 @@ impl Nonces {
         if taken.is_err() {
             return Ok(taken);
         }
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                let added =
+                    crate::pg::registry::take_nonce(pool, kit_id, nonce, t, oldest_kept(now))?;
+                return Ok(if added {
+                    Ok(())
+                } else {
+                    Err(NonceRefusal::Replayed)
+                });
+            }
+        };
+        let conn = lock(db);
         let tx = conn.unchecked_transaction()?;
         tx.execute(
             "DELETE FROM request_nonces WHERE t < ?1",

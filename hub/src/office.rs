@@ -181,7 +181,14 @@ pub struct Office {
 
 impl Office {
     /// Opens them for the hub in `data` (its own connection; safe beside a running hub).
+    ///
+    /// A hub on PostgreSQL has no console tables yet: [`HubError::NotOnPostgres`].
     pub fn open(data: &Path) -> Result<Office, HubError> {
+        if crate::HubConfig::load(data)?.postgres.is_some() {
+            return Err(HubError::NotOnPostgres {
+                what: "the office console (accounts, sessions, audit log)",
+            });
+        }
         Ok(Office {
             db: crate::open_hub_db(data)?,
         })

@@ -20,7 +20,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::events::{self, EventKind, OpenedVisit, WorklistPlace};
-use crate::{lock, Hub, HubError};
+use crate::{lock, Backend, Hub, HubError};
 use jemput_core::packet::{self, Header};
 use jemput_core::visit::{ResidentRef, Visit};
 use jemput_core::worklist::WorklistEntry;
@@ -49,6 +49,15 @@ impl OpenState {
             OpenState::Opened => "opened",
             OpenState::OpenFailed => "open_failed",
             OpenState::NotOpened => "not_opened",
+        }
+    }
+
+    /// The status event recording this state makes, if any.
+    fn event_kind(self) -> Option<EventKind> {
+        match self {
+            OpenState::Opened => Some(EventKind::Opened),
+            OpenState::OpenFailed => Some(EventKind::OpenFailed),
+            OpenState::Pending | OpenState::NotOpened => None,
         }
     }
 
@@ -114,6 +123,24 @@ enum Outcome<'a> {
     NotOpened,
 }
 
+impl<'a> Outcome<'a> {
+    /// The opening row's state, reason and file count, and the event's visit detail.
+    fn parts(
+        self,
+    ) -> (
+        OpenState,
+        Option<&'a str>,
+        Option<usize>,
+        Option<&'a OpenedVisit>,
+    ) {
+        match self {
+            Outcome::Opened { files, visit } => (OpenState::Opened, None, Some(files), Some(visit)),
+            Outcome::Failed(why) => (OpenState::OpenFailed, Some(why), None, None),
+            Outcome::NotOpened => (OpenState::NotOpened, None, None, None),
+        }
+    }
+}
+
 /// Records the outcome of opening `packet_id`, with its event when there is one. Only a `pending`
 /// row changes: an opening is recorded once, with one event, whoever recorded it first.
 fn record(
@@ -123,12 +150,18 @@ fn record(
     size: u64,
     outcome: Outcome<'_>,
 ) -> Result<(), HubError> {
-    let (state, reason, files, visit) = match outcome {
-        Outcome::Opened { files, visit } => (OpenState::Opened, None, Some(files), Some(visit)),
-        Outcome::Failed(why) => (OpenState::OpenFailed, Some(why), None, None),
-        Outcome::NotOpened => (OpenState::NotOpened, None, None, None),
+    let db = match &hub.state {
+        Backend::Embedded(db) => db,
+        Backend::Postgres(pool) => {
+            let mut c = crate::pg::conn(pool)?;
+            let mut tx = c.transaction()?;
+            record_in(&mut tx, packet_id, kit_id, size, outcome)?;
+            tx.commit()?;
+            return Ok(());
+        }
     };
-    let mut conn = lock(&hub.db);
+    let (state, reason, files, visit) = outcome.parts();
+    let mut conn = lock(db);
     let tx = conn.transaction()?;
     let changed = tx.execute(
         "UPDATE openings SET state = ?2, reason = ?3, files = ?4, updated_at = ?5
@@ -141,15 +174,36 @@ fn record(
             crate::ts_text(Timestamp::now())
         ],
     )?;
-    let kind = match state {
-        OpenState::Opened => Some(EventKind::Opened),
-        OpenState::OpenFailed => Some(EventKind::OpenFailed),
-        _ => None,
-    };
-    if let (Some(kind), 1) = (kind, changed) {
+    if let (Some(kind), 1) = (state.event_kind(), changed) {
         events::enqueue_with_visit(&tx, kind, packet_id, kit_id, Some(size), reason, visit)?;
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// [`record`] in a PostgreSQL transaction, with the same rule: only a `pending` row changes.
+fn record_in(
+    tx: &mut postgres::Transaction<'_>,
+    packet_id: &str,
+    kit_id: &str,
+    size: u64,
+    outcome: Outcome<'_>,
+) -> Result<(), HubError> {
+    let (state, reason, files, visit) = outcome.parts();
+    let changed = tx.execute(
+        "UPDATE openings SET state = $2, reason = $3, files = $4, updated_at = $5
+         WHERE packet_id = $1 AND state = 'pending'",
+        &[
+            &packet_id,
+            &state.as_str(),
+            &reason,
+            &files.map(|f| f as i64),
+            &crate::ts_text(Timestamp::now()),
+        ],
+    )?;
+    if let (Some(kind), 1) = (state.event_kind(), changed) {
+        crate::pg::events::enqueue(tx, kind, packet_id, kit_id, Some(size), reason, visit)?;
+    }
     Ok(())
 }
 
@@ -211,11 +265,18 @@ impl WorklistIndex {
     }
 }
 
-/// The worklist file as last read: its identity on disk and its index.
-type CachedWorklist = (std::path::PathBuf, Option<FileStamp>, Arc<WorklistIndex>);
+/// Where the worklist was read from and what tells a replaced one from the one read before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum WorklistStamp {
+    /// `worklist.json` in the data directory (an import writes a new file and renames it into
+    /// place); `None` when there is none.
+    File(std::path::PathBuf, Option<FileStamp>),
+    /// The `documents` row of a hub on PostgreSQL (named by the hub's data directory): its
+    /// `updated_at`; `None` when there is none.
+    Shared(std::path::PathBuf, Option<String>),
+}
 
-/// What tells a replaced worklist file from the one read before (an import writes a new file
-/// and renames it into place).
+/// What tells a replaced worklist file from the one read before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FileStamp {
     ino: u64,
@@ -223,39 +284,59 @@ struct FileStamp {
     modified: Option<std::time::SystemTime>,
 }
 
-static WORKLIST_CACHE: std::sync::Mutex<Option<CachedWorklist>> = std::sync::Mutex::new(None);
+static WORKLIST_CACHE: std::sync::Mutex<Option<(WorklistStamp, Arc<WorklistIndex>)>> =
+    std::sync::Mutex::new(None);
 
-/// The hub's worklist, read again only when the file changed (a worklist may hold 100,000
-/// entries; parsing it for every packet would cost more than opening the packet).
+/// The hub's worklist, read again only when it changed (a worklist may hold 100,000 entries;
+/// parsing it for every packet would cost more than opening the packet).
 fn worklist_index(hub: &Hub) -> Result<Arc<WorklistIndex>, HubError> {
     use std::os::unix::fs::MetadataExt;
-    let path = hub.data().join(crate::kit_sync::WORKLIST_FILE);
-    let stamp = match std::fs::metadata(&path) {
-        Ok(m) => Some(FileStamp {
-            ino: m.ino(),
-            len: m.len(),
-            modified: m.modified().ok(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(HubError::io("read", &path)(e)),
+    let stamp = match &hub.state {
+        Backend::Embedded(_) => {
+            let path = hub.data().join(crate::kit_sync::WORKLIST_FILE);
+            let file = match std::fs::metadata(&path) {
+                Ok(m) => Some(FileStamp {
+                    ino: m.ino(),
+                    len: m.len(),
+                    modified: m.modified().ok(),
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(HubError::io("read", &path)(e)),
+            };
+            WorklistStamp::File(path, file)
+        }
+        Backend::Postgres(pool) => WorklistStamp::Shared(
+            hub.data().to_path_buf(),
+            crate::pg::kit_sync::updated_at(pool, crate::pg::kit_sync::WORKLIST)?,
+        ),
     };
     let mut cache = WORKLIST_CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((p, s, index)) = cache.as_ref() {
-        if *p == path && *s == stamp {
+    if let Some((s, index)) = cache.as_ref() {
+        if *s == stamp {
             return Ok(index.clone());
         }
     }
-    let entries = crate::kit_sync::load_worklist(hub.data())?
+    let pool = match &hub.state {
+        Backend::Postgres(pool) => Some(pool),
+        Backend::Embedded(_) => None,
+    };
+    let entries = crate::kit_sync::worklist_of(hub.data(), pool)?
         .map(|w| w.entries)
         .unwrap_or_default();
     let index = Arc::new(WorklistIndex::new(entries));
-    *cache = Some((path, stamp, index.clone()));
+    *cache = Some((stamp, index.clone()));
     Ok(index)
 }
 
 /// The oldest pending packet: (packet id, kit id, size).
 fn next_pending(hub: &Hub) -> Result<Option<(String, String, u64)>, HubError> {
-    Ok(lock(&hub.db)
+    let db = match &hub.state {
+        Backend::Embedded(db) => db,
+        // Each process's opener takes the oldest pending packet no other opener holds: the row
+        // stays locked while it is opened (`open_next_shared`).
+        Backend::Postgres(_) => unreachable!("the scale-out opener uses open_next_shared"),
+    };
+    Ok(lock(db)
         .query_row(
             "SELECT o.packet_id, r.kit_id, r.size FROM openings o
              JOIN receipts r ON r.packet_id = o.packet_id
@@ -268,15 +349,59 @@ fn next_pending(hub: &Hub) -> Result<Option<(String, String, u64)>, HubError> {
 
 /// Opens one pending packet (or records that it cannot be); `false` when none is pending.
 pub fn open_next(hub: &Hub) -> Result<bool, HubError> {
+    if let Backend::Postgres(pool) = &hub.state {
+        return open_next_shared(hub, pool);
+    }
     let Some((packet_id, kit_id, size)) = next_pending(hub)? else {
         return Ok(false);
     };
-    let Some(ids) = hub.identities.as_deref() else {
-        record(hub, &packet_id, &kit_id, size, Outcome::NotOpened)?;
-        return Ok(true);
+    open_one(hub, &packet_id, &kit_id, &mut |outcome| {
+        record(hub, &packet_id, &kit_id, size, outcome)
+    })?;
+    Ok(true)
+}
+
+/// [`open_next`] with several hub processes on one PostgreSQL database: the pending row is
+/// locked (`FOR UPDATE SKIP LOCKED`) from choosing it until its outcome is committed, so two
+/// processes never open the same packet, and a process that dies releases it for another.
+fn open_next_shared(hub: &Hub, pool: &crate::pg::Pool) -> Result<bool, HubError> {
+    let mut c = crate::pg::conn(pool)?;
+    let mut tx = c.transaction()?;
+    let Some(row) = tx.query_opt(
+        "SELECT o.packet_id, r.kit_id, r.size FROM openings o
+         JOIN receipts r ON r.packet_id = o.packet_id
+         WHERE o.state = 'pending' ORDER BY o.updated_at, o.packet_id LIMIT 1
+         FOR UPDATE OF o SKIP LOCKED",
+        &[],
+    )?
+    else {
+        return Ok(false);
     };
-    let kit_key = hub.registry().get(&kit_id)?.map(|k| k.kit_key);
-    let bytes = match hub.storage().read_packet(&packet_id) {
+    let (packet_id, kit_id, size): (String, String, i64) = (row.get(0), row.get(1), row.get(2));
+    // The outcome is recorded in the transaction that holds the row: it commits and unlocks
+    // together.
+    open_one(hub, &packet_id, &kit_id, &mut |outcome| {
+        record_in(&mut tx, &packet_id, &kit_id, crate::pg::u(size), outcome)
+    })?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// What recording an opening's outcome takes.
+type Recorder<'a> = dyn FnMut(Outcome<'_>) -> Result<(), HubError> + 'a;
+
+/// Opens one packet and hands the outcome to `rec`.
+fn open_one(
+    hub: &Hub,
+    packet_id: &str,
+    kit_id: &str,
+    rec: &mut Recorder<'_>,
+) -> Result<(), HubError> {
+    let Some(ids) = hub.identities.as_deref() else {
+        return rec(Outcome::NotOpened);
+    };
+    let kit_key = hub.registry().get(kit_id)?.map(|k| k.kit_key);
+    let bytes = match hub.storage().read_packet(packet_id) {
         Ok(b) => Ok(b),
         // An object store that does not answer now: the packet stays pending and is tried again.
         Err(e @ HubError::ObjectStoreUnavailable { .. }) => return Err(e),
@@ -290,29 +415,30 @@ pub fn open_next(hub: &Hub) -> Result<bool, HubError> {
         Ok(c) => {
             tracing::info!(packet = %packet_id, files = c.files.len(), "packet opened");
             let visit = opened_visit(hub, &c.manifest.visit);
-            let files = c.files.len();
-            record(
-                hub,
-                &packet_id,
-                &kit_id,
-                size,
-                Outcome::Opened {
-                    files,
-                    visit: &visit,
-                },
-            )
+            rec(Outcome::Opened {
+                files: c.files.len(),
+                visit: &visit,
+            })
         }
         Err(why) => {
             tracing::warn!(packet = %packet_id, "packet could not be opened: {why}");
-            record(hub, &packet_id, &kit_id, size, Outcome::Failed(&why))
+            rec(Outcome::Failed(&why))
         }
-    }?;
-    Ok(true)
+    }
 }
 
 /// Puts packets recorded `not_opened` back to `pending` (a hub that now has an identity).
 pub(crate) fn requeue_not_opened(hub: &Hub) -> Result<usize, HubError> {
-    Ok(lock(&hub.db).execute(
+    let db = match &hub.state {
+        Backend::Embedded(db) => db,
+        Backend::Postgres(pool) => {
+            return Ok(crate::pg::conn(pool)?.execute(
+                "UPDATE openings SET state = 'pending' WHERE state = 'not_opened'",
+                &[],
+            )? as usize)
+        }
+    };
+    Ok(lock(db).execute(
         "UPDATE openings SET state = 'pending' WHERE state = 'not_opened'",
         [],
     )?)

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{lock, parse_ts, ts_text, Db, HubError};
+use crate::{lock, parse_ts, ts_text, Backend, HubError};
 use jemput_core::keys::PublicKey;
 
 /// One registered kit: the item of `jemput hub kits --json`.
@@ -39,7 +39,7 @@ const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 /// The registry, over the hub database.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    db: Db,
+    state: Backend,
 }
 
 /// Whether `id` is acceptable as a kit id: 1 to 64 of `A-Z a-z 0-9 . _ -`.
@@ -53,12 +53,13 @@ pub fn valid_kit_id(id: &str) -> bool {
 impl Registry {
     /// Opens the registry of the hub in `data` (its own connection; safe beside a running hub).
     pub fn open(data: &Path) -> Result<Registry, HubError> {
-        let db = crate::open_hub_db(data)?;
-        Ok(Registry { db })
+        Ok(Registry {
+            state: crate::open_backend(data)?,
+        })
     }
 
-    pub(crate) fn with_db(db: Db) -> Registry {
-        Registry { db }
+    pub(crate) fn with_state(state: Backend) -> Registry {
+        Registry { state }
     }
 
     /// Registers a kit. Refuses an id already registered (revoked or not).
@@ -72,7 +73,16 @@ impl Registry {
             return Err(HubError::BadKitId(kit_id.into()));
         }
         let now = Timestamp::now();
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                if !crate::pg::registry::add(pool, kit_id, &kit_key.to_string(), name, now)? {
+                    return Err(HubError::KitExists(kit_id.into()));
+                }
+                return Ok(self.get(kit_id)?.expect("the kit was just added"));
+            }
+        };
+        let conn = lock(db);
         let inserted = conn.execute(
             "INSERT INTO kits (kit_id, kit_key, name, added_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (kit_id) DO NOTHING",
@@ -88,13 +98,16 @@ impl Registry {
     /// Revokes a kit: from now on its requests are refused with `401 not accepted` (the log says
     /// "revoked kit").
     pub fn revoke(&self, kit_id: &str) -> Result<KitEntry, HubError> {
-        let conn = lock(&self.db);
-        let changed = conn.execute(
-            "UPDATE kits SET revoked_at = COALESCE(revoked_at, ?2) WHERE kit_id = ?1",
-            params![kit_id, ts_text(Timestamp::now())],
-        )?;
-        drop(conn);
-        if changed == 0 {
+        let changed = match &self.state {
+            Backend::Embedded(db) => {
+                lock(db).execute(
+                    "UPDATE kits SET revoked_at = COALESCE(revoked_at, ?2) WHERE kit_id = ?1",
+                    params![kit_id, ts_text(Timestamp::now())],
+                )? > 0
+            }
+            Backend::Postgres(pool) => crate::pg::registry::revoke(pool, kit_id, Timestamp::now())?,
+        };
+        if !changed {
             return Err(HubError::UnknownKit(kit_id.into()));
         }
         Ok(self.get(kit_id)?.expect("the kit exists"))
@@ -106,7 +119,13 @@ impl Registry {
         let stale_before = now
             .checked_sub(jiff::SignedDuration::from_secs(LAST_SEEN_RESOLUTION_SECS))
             .unwrap_or(now);
-        lock(&self.db).execute(
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                return crate::pg::registry::touch(pool, kit_id, now, stale_before)
+            }
+        };
+        lock(db).execute(
             "UPDATE kits SET last_seen_at = ?2
              WHERE kit_id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?3)",
             params![kit_id, ts_text(now), ts_text(stale_before)],
@@ -116,7 +135,11 @@ impl Registry {
 
     /// The kit with this id, revoked or not.
     pub fn get(&self, kit_id: &str) -> Result<Option<KitEntry>, HubError> {
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => return crate::pg::registry::get(pool, kit_id),
+        };
+        let conn = lock(db);
         let row = conn
             .query_row(
                 "SELECT kit_id, kit_key, name, added_at, revoked_at, enrolled_with, last_seen_at
@@ -130,7 +153,11 @@ impl Registry {
 
     /// Every kit, oldest first.
     pub fn list(&self) -> Result<Vec<KitEntry>, HubError> {
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => return crate::pg::registry::list(pool),
+        };
+        let conn = lock(db);
         let mut stmt = conn.prepare(
             "SELECT kit_id, kit_key, name, added_at, revoked_at, enrolled_with, last_seen_at
              FROM kits ORDER BY added_at, kit_id",

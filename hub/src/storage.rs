@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 
-use crate::{lock, parse_ts, ts_text, Db, HubError, PACKETS_DIR, UPLOADS_DIR};
+use crate::{lock, parse_ts, ts_text, Backend, Db, HubError, PACKETS_DIR, UPLOADS_DIR};
 use jemput_core::fsutil;
 use jemput_core::packet::{Header, EXTENSION};
 use jemput_core::wire::receipt::Receipt;
@@ -255,7 +255,7 @@ impl Storage for DirStorage {
 }
 
 /// The `received_at` of a receipt's body as stored text (the body was made by this hub).
-fn receipt_received_at(receipt: &Receipt) -> String {
+pub(crate) fn receipt_received_at(receipt: &Receipt) -> String {
     serde_json::from_str::<jemput_core::wire::receipt::ReceiptBody>(&receipt.body)
         .map(|b| ts_text(b.received_at))
         .unwrap_or_else(|_| ts_text(Timestamp::now()))
@@ -275,7 +275,7 @@ pub enum UploadState {
 }
 
 impl UploadState {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             UploadState::Open => "open",
             UploadState::Done => "done",
@@ -284,7 +284,7 @@ impl UploadState {
         }
     }
 
-    fn parse(s: String) -> Result<UploadState, HubError> {
+    pub(crate) fn parse(s: String) -> Result<UploadState, HubError> {
         Ok(match s.as_str() {
             "open" => UploadState::Open,
             "done" => UploadState::Done,
@@ -338,11 +338,13 @@ pub fn valid_upload_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Uploads in progress: rows in `uploads`, bytes in `<data>/uploads/<upload id>.part`.
+/// Uploads in progress: rows in `uploads`, bytes in `<data>/uploads/<upload id>.part` (embedded),
+/// or rows and staged bytes in PostgreSQL with `.part` files only as a process's scratch copy for
+/// verification (scale-out, `pg::uploads`).
 #[derive(Debug)]
 pub struct Uploads {
     dir: PathBuf,
-    db: Db,
+    state: Backend,
 }
 
 const UPLOAD_COLUMNS: &str = "upload_id, kit_id, packet_id, metadata, prelude, length, offset, \
@@ -407,10 +409,47 @@ pub struct NewUpload<'a> {
 }
 
 impl Uploads {
-    pub(crate) fn new(data: &Path, db: Db) -> Uploads {
+    pub(crate) fn with_state(data: &Path, state: Backend) -> Uploads {
         Uploads {
             dir: data.join(UPLOADS_DIR),
-            db,
+            state,
+        }
+    }
+
+    /// Whether an upload's bytes are staged in the database (the scale-out backend: any
+    /// process may receive the next chunk) rather than in its `.part` file.
+    pub fn staged_in_database(&self) -> bool {
+        matches!(self.state, Backend::Postgres(_))
+    }
+
+    /// Appends a chunk to an upload whose bytes are staged in the database, if its offset is
+    /// still `at` (compare-and-set): `Ok(new offset)`, or `Err(offset it has now)` when another
+    /// request got there first. Only for [`Uploads::staged_in_database`].
+    pub fn append_staged(
+        &self,
+        upload_id: &str,
+        at: u64,
+        data: &[u8],
+    ) -> Result<Result<u64, u64>, HubError> {
+        match &self.state {
+            Backend::Postgres(pool) => crate::pg::uploads::append(pool, upload_id, at, data),
+            Backend::Embedded(_) => Err(HubError::Corrupt {
+                what: "upload staging",
+                value: "the embedded backend keeps bytes in .part files".into(),
+            }),
+        }
+    }
+
+    /// Makes the `.part` file of `up` hold its bytes: with the scale-out backend, copied from the
+    /// chunks staged in the database (this process may not have received any of them); with the
+    /// embedded one it already does.
+    pub fn prepare_part(&self, up: &Upload) -> Result<(), HubError> {
+        match &self.state {
+            Backend::Postgres(pool) => {
+                fsutil::ensure_dir(&self.dir, 0o700).map_err(HubError::io("create", &self.dir))?;
+                crate::pg::uploads::assemble(pool, up, &self.part_path(&up.upload_id))
+            }
+            Backend::Embedded(_) => Ok(()),
         }
     }
 
@@ -423,6 +462,13 @@ impl Uploads {
     /// Creates an upload: an empty `.part` file made durable, then its row.
     pub fn create(&self, new: &NewUpload<'_>) -> Result<Upload, HubError> {
         let upload_id = hex::encode(rand::random::<[u8; 16]>());
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                crate::pg::uploads::create(pool, &upload_id, new)?;
+                return Ok(self.get(&upload_id)?.expect("the upload was just created"));
+            }
+        };
         let part = self.part_path(&upload_id);
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -437,7 +483,7 @@ impl Uploads {
         fsutil::sync_dir(&self.dir).map_err(HubError::io("sync", &self.dir))?;
         let now = ts_text(Timestamp::now());
         {
-            let mut conn = lock(&self.db);
+            let mut conn = lock(db);
             let tx = conn.transaction()?;
             tx.execute(
                 "INSERT INTO uploads (upload_id, kit_id, packet_id, metadata, prelude, length, offset,
@@ -468,7 +514,11 @@ impl Uploads {
 
     /// The upload with this id.
     pub fn get(&self, upload_id: &str) -> Result<Option<Upload>, HubError> {
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => return crate::pg::uploads::get(pool, upload_id),
+        };
+        let conn = lock(db);
         let raw = conn
             .query_row(
                 &format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?1"),
@@ -481,7 +531,13 @@ impl Uploads {
 
     /// The open upload of this packet by this kit, if any.
     pub fn find_open(&self, kit_id: &str, packet_id: &str) -> Result<Option<Upload>, HubError> {
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                return crate::pg::uploads::find_open(pool, kit_id, packet_id)
+            }
+        };
+        let conn = lock(db);
         let raw = conn
             .query_row(
                 &format!(
@@ -500,7 +556,11 @@ impl Uploads {
     /// this hub (`docs/hub-protocol.md` §3). Upload rows are never deleted, so a claim outlives
     /// the upload's end.
     pub fn claimant(&self, packet_id: &str) -> Result<Option<String>, HubError> {
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => return crate::pg::uploads::claimant(pool, packet_id),
+        };
+        let conn = lock(db);
         Ok(conn
             .query_row(
                 "SELECT kit_id FROM uploads WHERE packet_id = ?1
@@ -513,7 +573,13 @@ impl Uploads {
 
     /// Records that the first `offset` bytes of the `.part` file are durable.
     pub fn set_offset(&self, upload_id: &str, offset: u64) -> Result<(), HubError> {
-        lock(&self.db).execute(
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                return crate::pg::uploads::set_offset(pool, upload_id, offset)
+            }
+        };
+        lock(db).execute(
             "UPDATE uploads SET offset = ?2, updated_at = ?3 WHERE upload_id = ?1",
             params![upload_id, offset as i64, ts_text(Timestamp::now())],
         )?;
@@ -530,33 +596,36 @@ impl Uploads {
         debug_assert!(state != UploadState::Open);
         // The row leads: a crash after it leaves a stray .part that `remove_expired` clears.
         // A refusal's `rejected` event is in the same transaction.
-        {
-            let mut conn = lock(&self.db);
-            let tx = conn.transaction()?;
-            tx.execute(
+        match &self.state {
+            Backend::Postgres(pool) => crate::pg::uploads::finish(pool, upload_id, state, note)?,
+            Backend::Embedded(db) => {
+                let mut conn = lock(db);
+                let tx = conn.transaction()?;
+                tx.execute(
                 "UPDATE uploads SET state = ?2, note = ?3, updated_at = ?4 WHERE upload_id = ?1",
                 params![upload_id, state.as_str(), note, ts_text(Timestamp::now())],
             )?;
-            if state == UploadState::Failed {
-                let row: Option<(String, String, i64)> = tx
-                    .query_row(
-                        "SELECT packet_id, kit_id, length FROM uploads WHERE upload_id = ?1",
-                        [upload_id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .optional()?;
-                if let Some((packet_id, kit_id, length)) = row {
-                    crate::events::enqueue(
-                        &tx,
-                        crate::events::EventKind::Rejected,
-                        &packet_id,
-                        &kit_id,
-                        Some(length as u64),
-                        note,
-                    )?;
+                if state == UploadState::Failed {
+                    let row: Option<(String, String, i64)> = tx
+                        .query_row(
+                            "SELECT packet_id, kit_id, length FROM uploads WHERE upload_id = ?1",
+                            [upload_id],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )
+                        .optional()?;
+                    if let Some((packet_id, kit_id, length)) = row {
+                        crate::events::enqueue(
+                            &tx,
+                            crate::events::EventKind::Rejected,
+                            &packet_id,
+                            &kit_id,
+                            Some(length as u64),
+                            note,
+                        )?;
+                    }
                 }
+                tx.commit()?;
             }
-            tx.commit()?;
         }
         let part = self.part_path(upload_id);
         match fsutil::remove_durable(&part) {
@@ -568,7 +637,11 @@ impl Uploads {
 
     /// Open uploads that hold all their bytes: a crash came between the last byte and storing.
     pub fn complete_but_open(&self) -> Result<Vec<Upload>, HubError> {
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => return crate::pg::uploads::complete_but_open(pool),
+        };
+        let conn = lock(db);
         let mut stmt = conn.prepare(&format!(
             "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE state = 'open' AND offset = length"
         ))?;
@@ -586,7 +659,17 @@ impl Uploads {
         now: Timestamp,
         expiry_secs: u64,
     ) -> Result<(u64, u64), HubError> {
-        let (n, bytes): (i64, i64) = lock(&self.db).query_row(
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                return crate::pg::uploads::open_of_kit(
+                    pool,
+                    kit_id,
+                    expiry_cutoff(now, expiry_secs),
+                )
+            }
+        };
+        let (n, bytes): (i64, i64) = lock(db).query_row(
             "SELECT count(*), coalesce(sum(length), 0) FROM uploads
              WHERE kit_id = ?1 AND state = 'open' AND updated_at >= ?2",
             params![kit_id, ts_text(expiry_cutoff(now, expiry_secs))],
@@ -597,7 +680,13 @@ impl Uploads {
 
     /// Ids of the open uploads idle for more than `expiry_secs` at `now`.
     pub fn expired(&self, now: Timestamp, expiry_secs: u64) -> Result<Vec<String>, HubError> {
-        let conn = lock(&self.db);
+        let db = match &self.state {
+            Backend::Embedded(db) => db,
+            Backend::Postgres(pool) => {
+                return crate::pg::uploads::expired(pool, expiry_cutoff(now, expiry_secs))
+            }
+        };
+        let conn = lock(db);
         let mut stmt =
             conn.prepare("SELECT upload_id FROM uploads WHERE state = 'open' AND updated_at < ?1")?;
         let ids = stmt

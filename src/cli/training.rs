@@ -80,6 +80,7 @@ pub fn start_hub_and_enroll(
                 office_recipients: vec![recipient.to_string()],
                 // The office's key, which the kit was told to pin at `init`.
                 hub_key: Some(dir.join("office").join(office::HUB_KEY_FILE)),
+                postgres: None,
             },
         )?;
     }

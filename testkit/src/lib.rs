@@ -6,7 +6,8 @@
 //! Many tests check jemput against something it does not ship: the stock `age` CLI, OpenSSL,
 //! Python packages (pyfingerprint, pynmea2, wsq, tuspy, nistitl, jsonschema), the Node.js tus
 //! server and playwright-core, Chromium, QEMU and a Debian kernel, umockdev, `udevadm verify`,
-//! FUSE, root for a private mount namespace, a Garage object store ([`garage`] starts one).
+//! FUSE, root for a private mount namespace, PostgreSQL (a private server per test:
+//! [`postgres()`]), a Garage object store ([`garage`] starts one).
 //! `scripts/install-test-peers` installs all of them.
 //!
 //! A test asks for its peers first, through [`program`], [`python_modules`], [`file`], [`fuse`]
@@ -29,6 +30,9 @@
 //! machine that has everything.
 
 pub mod garage;
+pub mod postgres;
+
+pub use postgres::{postgres, Postgres};
 
 use std::io::Write;
 use std::panic::Location;

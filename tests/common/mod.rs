@@ -368,3 +368,59 @@ pub fn new_visit(home: &Path, category: &str, extra: &[&str]) -> assert_cmd::ass
     args.extend_from_slice(extra);
     run(home, &args)
 }
+
+/// Set to `postgres`, the kit-side suites that support it (`tests/enroll.rs`, `tests/sync.rs`,
+/// the opening before the receipt in `tests/upload/inner_checks.rs`)
+/// run their hub on the scale-out backend: a private PostgreSQL server per test
+/// (`jemput_testkit::postgres`) named in `hub.toml`. Unset or `embedded`: `hub.sqlite`.
+pub const HUB_BACKEND_VAR: &str = "JEMPUT_TEST_HUB_BACKEND";
+
+/// The hub backend a suite runs against ([`HUB_BACKEND_VAR`]); keeps its PostgreSQL server, if
+/// any, running while it lives.
+pub struct HubBackend {
+    pub pg: Option<jemput_testkit::Postgres>,
+}
+
+/// Whether [`HUB_BACKEND_VAR`] asks for the scale-out backend.
+pub fn postgres_backend_wanted() -> bool {
+    match std::env::var(HUB_BACKEND_VAR).as_deref() {
+        Ok("postgres") => true,
+        Ok("embedded") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("{HUB_BACKEND_VAR}={other:?}: use embedded or postgres"),
+    }
+}
+
+/// The backend [`HUB_BACKEND_VAR`] asks for, with its server started. Asked for explicitly, a
+/// missing PostgreSQL is a failure (a run that asked for the scale-out backend must not pass on
+/// the embedded one).
+pub fn hub_backend() -> HubBackend {
+    if !postgres_backend_wanted() {
+        return HubBackend { pg: None };
+    }
+    let bin = jemput_testkit::postgres::find_bin().unwrap_or_else(|| {
+        panic!(
+            "{HUB_BACKEND_VAR}=postgres needs PostgreSQL ({})",
+            jemput_testkit::postgres::INSTALL
+        )
+    });
+    HubBackend {
+        pg: Some(jemput_testkit::Postgres::start(bin).unwrap()),
+    }
+}
+
+impl HubBackend {
+    /// What `jemput_hub::InitOptions::postgres` takes for this backend.
+    pub fn postgres_config(&self) -> Option<jemput_hub::PostgresConfig> {
+        self.pg
+            .as_ref()
+            .map(|pg| jemput_hub::PostgresConfig::new(&pg.url()))
+    }
+
+    /// The arguments `jemput hub init` takes for this backend.
+    pub fn init_args(&self) -> Vec<String> {
+        match &self.pg {
+            Some(pg) => vec!["--postgres".into(), pg.url()],
+            None => Vec::new(),
+        }
+    }
+}

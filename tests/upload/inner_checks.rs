@@ -84,10 +84,26 @@ fn queue_unopenable(kit: &Kit) -> Vec<(String, &'static str)> {
     ]
 }
 
-/// A hub for the kit with a webhook nobody answers (so its events stay listed as pending).
-fn hub_for(kit: &Kit, dir: &Path, identity: bool) -> std::path::PathBuf {
+/// Runs blocking hub calls on a thread of their own: the PostgreSQL client blocks, which tokio
+/// forbids on the test's runtime thread.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+/// A hub for the kit with a webhook nobody answers (so its events stay listed as pending), on
+/// the backend `JEMPUT_TEST_HUB_BACKEND` asks for (its PostgreSQL server runs while the returned
+/// backend lives).
+fn hub_for(kit: &Kit, dir: &Path, identity: bool) -> (std::path::PathBuf, HubBackend) {
     let data = dir.join("hub");
-    let mut config: HubConfig = jemput_hub::init(&data).unwrap();
+    let backend = hub_backend();
+    let mut config: HubConfig = jemput_hub::init_with(
+        &data,
+        &jemput_hub::InitOptions {
+            postgres: backend.postgres_config(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     if identity {
         config.office_identity = Some(kit.office.keys.identity_file.clone());
     }
@@ -102,7 +118,7 @@ fn hub_for(kit: &Kit, dir: &Path, identity: bool) -> std::path::PathBuf {
         .unwrap()
         .add("kit-test", &kit.key.public(), None)
         .unwrap();
-    data
+    (data, backend)
 }
 
 #[tokio::test]
@@ -111,8 +127,8 @@ async fn with_the_office_identity_an_unopenable_packet_gets_no_receipt_and_is_qu
     let good = kit.queue_packet(20_000);
     let bad = queue_unopenable(&kit);
     let dir = tempfile::tempdir().unwrap();
-    let data = hub_for(&kit, dir.path(), true);
-    let h = jemput_hub::spawn_local(&data).unwrap();
+    let (data, _backend) = off_runtime(|| hub_for(&kit, dir.path(), true));
+    let h = off_runtime(|| jemput_hub::spawn_local(&data).unwrap());
 
     let (store, report) = kit.drain(&h.url, Some(h.hub_key)).await;
     let http = reqwest::Client::new();
@@ -162,7 +178,7 @@ async fn with_the_office_identity_an_unopenable_packet_gets_no_receipt_and_is_qu
     }
 
     // The receipted packet was opened at completion; the others are listed rejected, with why.
-    let rows = packets::list(&data).unwrap();
+    let rows = off_runtime(|| packets::list(&data).unwrap());
     assert_eq!(rows.len(), 4, "{rows:?}");
     let row = |id: &str| rows.iter().find(|r| r.packet_id == id).unwrap();
     assert_eq!(row(&good).state, PacketState::Opened);
@@ -171,8 +187,7 @@ async fn with_the_office_identity_an_unopenable_packet_gets_no_receipt_and_is_qu
         assert!(row(id).reason.as_deref().unwrap().contains(says));
     }
     // Each refusal is a `rejected` event with its reason; the good packet has one `opened`.
-    let evs: Vec<_> = events::deliveries(&data)
-        .unwrap()
+    let evs: Vec<_> = off_runtime(|| events::deliveries(&data).unwrap())
         .into_iter()
         .map(|d| d.event)
         .collect();
@@ -190,7 +205,12 @@ async fn with_the_office_identity_an_unopenable_packet_gets_no_receipt_and_is_qu
         .collect::<Vec<_>>();
     assert_eq!(opened.len(), 1, "one opening, one event: {evs:?}");
     assert_eq!(opened[0].packet_id, good);
-    h.shutdown().unwrap();
+    assert!(
+        opened[0].visit.is_some(),
+        "the opened event carries the visit: {:?}",
+        opened[0]
+    );
+    off_runtime(|| h.shutdown().unwrap());
 }
 
 #[tokio::test]
@@ -200,13 +220,13 @@ async fn without_the_office_identity_the_hub_receipts_after_the_outer_checks() {
     let kit = Kit::new();
     let bad = queue_unopenable(&kit);
     let dir = tempfile::tempdir().unwrap();
-    let data = hub_for(&kit, dir.path(), false);
-    let h = jemput_hub::spawn_local(&data).unwrap();
+    let (data, _backend) = off_runtime(|| hub_for(&kit, dir.path(), false));
+    let h = off_runtime(|| jemput_hub::spawn_local(&data).unwrap());
     let (_store, report) = kit.drain(&h.url, Some(h.hub_key)).await;
     for (id, says) in &bad {
         let p = report.packets.iter().find(|p| &p.packet_id == id).unwrap();
         assert_eq!(p.outcome, Outcome::Acknowledged, "{says}: {p:?}");
     }
     assert!(!data.join("quarantine").exists());
-    h.shutdown().unwrap();
+    off_runtime(|| h.shutdown().unwrap());
 }

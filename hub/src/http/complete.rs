@@ -48,6 +48,8 @@ struct Checked {
 /// it. On any failure the upload is ended as failed and the answer is `422`; a packet that only
 /// failed the inner checks is kept in quarantine.
 pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
+    // The scale-out backend stages the bytes in the database: gather them here first.
+    hub.uploads().prepare_part(up)?;
     match verify_part(hub, up) {
         Ok(Checked { header, opened }) => {
             crate::test_hold::hold("verified");

@@ -242,18 +242,26 @@ async fn append(
     let io_err = |what: &str, e: std::io::Error| {
         ApiError::internal(format!("cannot {what} {}: {e}", path.display()))
     };
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .await
-        .map_err(|e| io_err("open", e))?;
-    // Bytes past the recorded offset are a torn tail of an interrupted PATCH: never trusted.
-    file.set_len(up.offset)
-        .await
-        .map_err(|e| io_err("truncate", e))?;
-    file.seek(SeekFrom::Start(up.offset))
-        .await
-        .map_err(|e| io_err("seek", e))?;
+    // The scale-out backend stages a chunk in the database once it is whole (any process may
+    // take the next one): it is gathered in memory, at most `max_chunk` bytes.
+    let staged = st.hub.uploads().staged_in_database();
+    let mut file = None;
+    let mut chunk = Vec::new();
+    if !staged {
+        let mut f = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .await
+            .map_err(|e| io_err("open", e))?;
+        // Bytes past the recorded offset are a torn tail of an interrupted PATCH: never trusted.
+        f.set_len(up.offset)
+            .await
+            .map_err(|e| io_err("truncate", e))?;
+        f.seek(SeekFrom::Start(up.offset))
+            .await
+            .map_err(|e| io_err("seek", e))?;
+        file = Some(f);
+    }
 
     let mut received = 0u64;
     let end = loop {
@@ -280,9 +288,10 @@ async fn append(
         if let Some(at) = prelude_mismatch(&up.prelude, up.offset + received, &frame) {
             break BodyEnd::NotThePrelude(at);
         }
-        file.write_all(&frame)
-            .await
-            .map_err(|e| io_err("write", e))?;
+        match file.as_mut() {
+            Some(f) => f.write_all(&frame).await.map_err(|e| io_err("write", e))?,
+            None => chunk.extend_from_slice(&frame),
+        }
         if let Some(c) = checksum.as_mut() {
             c.update(&frame);
         }
@@ -345,15 +354,34 @@ async fn append(
     } else {
         up.offset
     };
-    file.flush().await.map_err(|e| io_err("write", e))?;
-    if !keep {
-        file.set_len(up.offset)
-            .await
-            .map_err(|e| io_err("truncate", e))?;
+    if let Some(mut file) = file {
+        file.flush().await.map_err(|e| io_err("write", e))?;
+        if !keep {
+            file.set_len(up.offset)
+                .await
+                .map_err(|e| io_err("truncate", e))?;
+        }
+        file.sync_data().await.map_err(|e| io_err("sync", e))?;
     }
-    file.sync_data().await.map_err(|e| io_err("sync", e))?;
-    drop(file);
-    if new_offset != up.offset {
+    if staged && new_offset != up.offset {
+        // Compare-and-set: only if no other request (in this process or another) moved the
+        // offset since this PATCH was checked.
+        let (id, at) = (up.upload_id.clone(), up.offset);
+        let appended = blocking(&st.hub, move |hub| {
+            hub.uploads().append_staged(&id, at, &chunk)
+        })
+        .await?;
+        if let Err(now) = appended {
+            tracing::info!(upload = %up.upload_id, "a PATCH lost the race for offset {at}: the upload is at {now}");
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "Upload-Offset {at} is no longer the hub's offset ({now}): another request appended first; HEAD and resume from it"
+                ),
+            )
+            .with(&UPLOAD_OFFSET, now));
+        }
+    } else if new_offset != up.offset {
         let id = up.upload_id.clone();
         blocking(&st.hub, move |hub| {
             hub.uploads().set_offset(&id, new_offset)

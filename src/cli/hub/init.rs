@@ -27,12 +27,23 @@ pub struct InitArgs {
     /// kits learn when they enroll
     #[arg(long, value_name = "FILE")]
     pub hub_key: Option<std::path::PathBuf>,
+    /// Keep the hub's state in this PostgreSQL database instead of hub.sqlite (the scale-out
+    /// backend, docs/scale-out.md), e.g. postgresql://jemput@/jemput?host=/run/postgresql. Never
+    /// put a password in it: the password comes from PGPASSWORD, or from a file named by
+    /// --postgres-password-file
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// A file holding the PostgreSQL role's password, readable by the hub's user only (mode
+    /// 0600); recorded in hub.toml as password_file
+    #[arg(long, value_name = "FILE", requires = "postgres")]
+    pub postgres_password_file: Option<std::path::PathBuf>,
     /// Store verified packets in an S3-compatible object store instead of the data directory:
     /// `s3://BUCKET[/PREFIX]?endpoint=URL&region=REGION`, e.g.
     /// `s3://packets?endpoint=http://127.0.0.1:3900&region=garage`. Credentials never go on the
     /// command line: the hub reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the file given
     /// with --object-store-credentials
-    #[arg(long, value_name = "URL")]
+    /// (not with --postgres yet, docs/scale-out.md)
+    #[arg(long, value_name = "URL", conflicts_with = "postgres")]
     pub object_store: Option<String>,
     /// A file with the object store's credentials (`access_key_id = "…"`, `secret_access_key =
     /// "…"`, mode 0600), named in hub.toml; read by every hub process at start
@@ -74,6 +85,17 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
             sans: a.sans.clone(),
             office_recipients: a.office_recipients,
             hub_key: a.hub_key.clone(),
+            postgres: match &a.postgres {
+                Some(url) => Some(jemput_hub::PostgresConfig {
+                    password_file: a
+                        .postgres_password_file
+                        .as_deref()
+                        .map(std::path::absolute)
+                        .transpose()?,
+                    ..jemput_hub::PostgresConfig::new(url)
+                }),
+                None => None,
+            },
         },
     )?;
     if identity.is_some() || object_store.is_some() {

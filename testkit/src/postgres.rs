@@ -1,0 +1,336 @@
+//! A private PostgreSQL server for one test: `initdb` into a directory of its own, listening only
+//! on a Unix socket in that directory (`-k DIR`, `listen_addresses=''`: no TCP port to collide
+//! with another test or a machine's own server), with `fsync=off` because a test's data need not
+//! survive a power cut. The server is stopped and its directory removed when the [`Postgres`] is
+//! dropped.
+//!
+//! `initdb` refuses to run as root, and CI runs as root: there every server program runs as the
+//! unprivileged `nobody` (through `setpriv`), and the directory is handed to that user. The role
+//! `jemput` is the cluster's superuser and the socket trusts local connections, so a client of
+//! any Unix user connects as `jemput` without a password.
+//!
+//! Debian's `postgresql` package provides the programs (`/usr/lib/postgresql/<major>/bin`); the
+//! peer check [`postgres`] skips the test visibly when they are missing.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// How a machine gets the server.
+pub const INSTALL: &str = "apt-get install postgresql";
+
+/// The role the tests connect as (the cluster's superuser).
+pub const ROLE: &str = "jemput";
+
+/// The unprivileged user the server runs as when the tests run as root.
+const NOBODY: u32 = 65534;
+
+/// A running private PostgreSQL server.
+#[derive(Debug)]
+pub struct Postgres {
+    bin: PathBuf,
+    dir: PathBuf,
+    as_nobody: bool,
+    stopped: bool,
+}
+
+/// The directory of the newest installed PostgreSQL's programs (`initdb`, `pg_ctl`, `postgres`).
+pub fn find_bin() -> Option<PathBuf> {
+    if crate::hidden("postgres") {
+        return None;
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let major: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((major, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// Starts a private server with a database named `jemput`, or reports the missing peer through
+/// [`crate::missing`] (a visible skip, or a failure under `JEMPUT_REQUIRE_PEERS=1`) and returns
+/// `None`. A server that is installed but does not start is a failure.
+#[track_caller]
+pub fn postgres() -> Option<Postgres> {
+    let Some(bin) = find_bin() else {
+        crate::missing("PostgreSQL (/usr/lib/postgresql/*/bin/initdb)", INSTALL);
+        return None;
+    };
+    Some(Postgres::start(bin).unwrap_or_else(|e| panic!("a private PostgreSQL: {e}")))
+}
+
+impl Postgres {
+    /// Makes a cluster in a new directory under the system's temporary directory and starts it.
+    pub fn start(bin: PathBuf) -> Result<Postgres, String> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let as_nobody = is_root();
+        let dir = std::env::temp_dir().join(format!(
+            "jemput-pg-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("chmod {}: {e}", dir.display()))?;
+        if as_nobody {
+            std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY))
+                .map_err(|e| format!("chown {} to nobody: {e}", dir.display()))?;
+        }
+        let mut pg = Postgres {
+            bin,
+            dir,
+            as_nobody,
+            stopped: true,
+        };
+        let data = pg.data_dir();
+        pg.run(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-U".as_ref(),
+                ROLE.as_ref(),
+                "--auth=trust".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--no-sync".as_ref(),
+            ],
+        )?;
+        pg.start_server()?;
+        pg.stopped = false;
+        pg.run(
+            "createdb",
+            &[
+                "-h".as_ref(),
+                pg.dir.as_os_str(),
+                "-U".as_ref(),
+                ROLE.as_ref(),
+                "jemput".as_ref(),
+            ],
+        )?;
+        Ok(pg)
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// The directory holding the server's socket (`host=` of a connection string).
+    pub fn socket_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A connection URL for the database `jemput` as the role `jemput`, over the socket.
+    pub fn url(&self) -> String {
+        self.url_of("jemput")
+    }
+
+    /// A connection URL for the database `db` (see [`Postgres::create_database`]).
+    pub fn url_of(&self, db: &str) -> String {
+        format!("postgresql://{ROLE}@/{db}?host={}", self.dir.display())
+    }
+
+    /// Creates another database on this server and returns its URL.
+    pub fn create_database(&self, db: &str) -> Result<String, String> {
+        self.run(
+            "createdb",
+            &[
+                "-h".as_ref(),
+                self.dir.as_os_str(),
+                "-U".as_ref(),
+                ROLE.as_ref(),
+                db.as_ref(),
+            ],
+        )?;
+        Ok(self.url_of(db))
+    }
+
+    /// Runs one SQL statement with `psql` on the database `jemput` and returns what it printed
+    /// (unaligned, tuples only): an oracle that is not the hub's own client.
+    pub fn psql(&self, sql: &str) -> Result<String, String> {
+        let out = self.run(
+            "psql",
+            &[
+                "-h".as_ref(),
+                self.dir.as_os_str(),
+                "-U".as_ref(),
+                ROLE.as_ref(),
+                "-d".as_ref(),
+                "jemput".as_ref(),
+                "-X".as_ref(),
+                "-A".as_ref(),
+                "-t".as_ref(),
+                "-v".as_ref(),
+                "ON_ERROR_STOP=1".as_ref(),
+                "-c".as_ref(),
+                sql.as_ref(),
+            ],
+        )?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    }
+
+    /// Stops the server cleanly (`fast`: open sessions are ended, everything is written).
+    pub fn stop(&mut self) -> Result<(), String> {
+        self.stop_with("fast")
+    }
+
+    /// Stops the server at once, as a crash would (`immediate`): recovered from its log on the
+    /// next start. Committed transactions survive (the server's own files stay in the OS's
+    /// cache; only `fsync` is off).
+    pub fn crash(&mut self) -> Result<(), String> {
+        self.stop_with("immediate")
+    }
+
+    fn stop_with(&mut self, mode: &str) -> Result<(), String> {
+        if self.stopped {
+            return Ok(());
+        }
+        let data = self.data_dir();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-m".as_ref(),
+                mode.as_ref(),
+                "-w".as_ref(),
+                "stop".as_ref(),
+            ],
+        )?;
+        self.stopped = true;
+        Ok(())
+    }
+
+    /// Crashes the server ([`Postgres::crash`]) and starts it again on the same directory.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.crash()?;
+        self.start_server()?;
+        self.stopped = false;
+        Ok(())
+    }
+
+    fn start_server(&self) -> Result<(), String> {
+        let data = self.data_dir();
+        let log = self.dir.join("server.log");
+        let options = format!(
+            "-k {} -c listen_addresses= -c fsync=off -c full_page_writes=off -c max_connections=200",
+            self.dir.display()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "60".as_ref(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "start".as_ref(),
+            ],
+        )
+        .map_err(|e| {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            format!("{e}\nserver log:\n{log}")
+        })?;
+        Ok(())
+    }
+
+    /// Runs one of the server's programs, as `nobody` when this process is root.
+    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) -> Result<Output, String> {
+        let exe = self.bin.join(program);
+        let mut cmd = if self.as_nobody {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        // The server's programs look for files in the home directory; nobody's does not exist.
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env("HOME", &self.dir)
+            .env_remove("PGPASSWORD")
+            .env_remove("PGHOST")
+            .env_remove("PGDATABASE")
+            .env_remove("PGUSER");
+        let out = cmd
+            .output()
+            .map_err(|e| format!("run {}: {e}", exe.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{program} failed ({}): {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Err(e) = self.crash() {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("stopping the test's PostgreSQL: {e}\n").as_bytes(),
+            );
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_server_answers_on_its_socket_and_is_gone_after_drop() {
+        let Some(pg) = postgres() else { return };
+        assert_eq!(pg.psql("SELECT 40 + 2").unwrap(), "42");
+        assert!(pg.socket_dir().join(".s.PGSQL.5432").exists());
+        assert_eq!(pg.psql("SHOW listen_addresses").unwrap(), "");
+        assert_eq!(pg.psql("SHOW fsync").unwrap(), "off");
+        let url = pg.create_database("other").unwrap();
+        assert!(url.ends_with(&format!("/other?host={}", pg.socket_dir().display())));
+        assert_eq!(
+            pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'other'")
+                .unwrap(),
+            "1"
+        );
+        let dir = pg.socket_dir().to_path_buf();
+        drop(pg);
+        assert!(!dir.exists(), "{} is left behind", dir.display());
+    }
+
+    #[test]
+    fn a_restarted_server_keeps_its_data() {
+        let Some(mut pg) = postgres() else { return };
+        pg.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (7)")
+            .unwrap();
+        pg.restart().unwrap();
+        assert_eq!(pg.psql("SELECT x FROM t").unwrap(), "7");
+    }
+}
