@@ -94,18 +94,6 @@ fn client_for(config: &HubConfig) -> reqwest::Client {
         .unwrap()
 }
 
-fn noise(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 fn metadata(packet: &[u8]) -> String {
     let end = parse_prelude(packet).unwrap().payload_offset;
     format!("packet {}", B64.encode(&packet[..end]))

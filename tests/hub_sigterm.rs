@@ -62,17 +62,7 @@ fn wait_at_most(child: &mut Child, limit: Duration) -> Option<std::process::Exit
 /// Seals one visit of `kit` whose document is `payload` bytes of noise and queues it; returns
 /// its id, its file in the kit's store, and the document's bytes.
 fn queue_packet(kit: &KitHome, recipient: &str, payload: usize) -> (String, PathBuf, Vec<u8>) {
-    let (mut visit, mut files) = small_visit();
-    visit.id = uuid::Uuid::new_v4();
-    let mut x: u32 = 0x2545_f491;
-    files[0].bytes = (0..payload)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
+    let (visit, files) = noise_visit(payload, 1);
     let sealed = packet::seal(
         &visit,
         &files,
@@ -84,10 +74,7 @@ fn queue_packet(kit: &KitHome, recipient: &str, payload: usize) -> (String, Path
         },
     )
     .unwrap();
-    let mut meta = jemput_kit::seal::meta_of(&sealed.header);
-    meta.size = sealed.bytes.len() as u64;
-    let mut store = jemput_kit::store::Store::open(&kit.root).unwrap();
-    store.commit_packet(&meta, &sealed.bytes).unwrap();
+    queue_sealed(&kit.root, &sealed);
     let id = sealed.header.packet_id;
     let path = kit.root.join("packets").join(format!("{id}.jpk"));
     (id, path, files[0].bytes.clone())

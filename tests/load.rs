@@ -80,15 +80,7 @@ fn make_kit(dir: &Path, i: usize, recipient: &str, payload: usize) -> LoadKit {
     let key_file = dir.join(format!("kit-{i}.ed25519"));
     key.save(&key_file).unwrap();
     let root = dir.join(format!("kit-{i}"));
-    let mut x = (i as u32).wrapping_mul(0x9e37_79b9) | 1;
-    let payload: Vec<u8> = (0..payload)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
+    let payload = noise(payload, i as u32);
     // The hub never decrypts: a payload of noise under a header this kit signed is a packet to it.
     let bytes = resign(&key, &format!("kit-{i}"), recipient, &payload);
     let header = jemput_core::packet::parse_prelude(&bytes).unwrap().header;

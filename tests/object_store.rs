@@ -338,17 +338,7 @@ fn bad_or_missing_credentials_stop_hub_serve_at_start_saying_why() {
 
 /// Seals one visit of `kit` around `payload` bytes of noise and queues it; its id and bytes.
 fn queue_packet(kit: &KitHome, recipient: &str, payload: usize, seed: u32) -> (String, Vec<u8>) {
-    let (mut visit, mut files) = small_visit();
-    visit.id = uuid::Uuid::new_v4();
-    let mut x: u32 = 0x2545_f491 ^ seed;
-    files[0].bytes = (0..payload)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
+    let (visit, files) = noise_visit(payload, seed);
     let sealed = packet::seal(
         &visit,
         &files,
@@ -360,10 +350,7 @@ fn queue_packet(kit: &KitHome, recipient: &str, payload: usize, seed: u32) -> (S
         },
     )
     .unwrap();
-    let mut meta = jemput_kit::seal::meta_of(&sealed.header);
-    meta.size = sealed.bytes.len() as u64;
-    let mut store = jemput_kit::store::Store::open(&kit.root).unwrap();
-    store.commit_packet(&meta, &sealed.bytes).unwrap();
+    queue_sealed(&kit.root, &sealed);
     (sealed.header.packet_id, sealed.bytes)
 }
 

@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use jemput_core::keys::SigningKey;
-use jemput_core::packet::PacketFile;
 use jemput_kit::store::{State, Store};
 use jemput_kit::upload::pacing::Backoff;
 use jemput_kit::upload::{parse_endpoint, NoProgress, Outcome, UploadOptions, Uploader};
@@ -74,31 +73,15 @@ fn client(
     payload: usize,
 ) -> PathBuf {
     let root = dir.join(format!("client-{i}"));
-    let mut store = Store::open(&root).unwrap();
-    let mut x = (i as u32).wrapping_mul(0x9e37_79b9) | 1;
-    for _ in 0..n {
-        let (mut visit, mut files) = small_visit();
-        visit.id = uuid::Uuid::new_v4();
-        files[0] = PacketFile {
-            name: files[0].name.clone(),
-            bytes: (0..payload)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x as u8
-                })
-                .collect(),
-        };
+    for k in 0..n {
+        let (visit, files) = noise_visit(payload, (i * n + k) as u32);
         let sealed = seal_with(
             kit,
             std::slice::from_ref(&office.keys.recipient),
             &visit,
             &files,
         );
-        let mut meta = jemput_kit::seal::meta_of(&sealed.header);
-        meta.size = sealed.bytes.len() as u64;
-        store.commit_packet(&meta, &sealed.bytes).unwrap();
+        queue_sealed(&root, &sealed);
     }
     root
 }

@@ -7,10 +7,9 @@
 //! takes 64 hex digits (or nothing) as the previous hash.
 #![no_main]
 
-use jemput_sbi::client::CaptureAsk;
-use jemput_sbi::proto::{CaptureResponse, DeviceInfoEntry, DiscoveredDevice};
+use jemput_sbi::client::{self, CaptureAsk};
 use jemput_sbi::trust::TrustStore;
-use jemput_sbi::{chain, jws, verify};
+use jemput_sbi::{chain, jws};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,17 +24,18 @@ fuzz_target!(|data: &[u8]| {
         timeout: std::time::Duration::from_secs(10),
     };
     let req = ask.request("fuzz-tx", "");
-    if let Ok(resp) = serde_json::from_slice::<CaptureResponse>(data) {
-        let r = verify::verify_capture(&req, &resp, &TrustStore::new(), 1_800_000_000);
-        assert!(r.is_err(), "accepted without a trusted CA");
+    // The client's own path from an answer's body to a capture it keeps.
+    let accepted = client::accept_capture(&req, 4501, data, &TrustStore::new(), 1_800_000_000);
+    assert!(accepted.is_err(), "accepted without a trusted CA");
+    if let Ok(resp) = client::read_capture(4501, data) {
         for b in &resp.biometrics {
             if let Some(d) = &b.data {
                 let _ = jws::verify(d, "data");
             }
         }
     }
-    let _ = serde_json::from_slice::<Vec<DiscoveredDevice>>(data);
-    let _ = serde_json::from_slice::<Vec<DeviceInfoEntry>>(data);
+    let _ = client::read_discovery(4501, data);
+    let _ = client::read_info(4501, data);
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = jws::verify(text, "data");
         let _ = jws::unsigned_payload(text);

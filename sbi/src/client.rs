@@ -101,13 +101,41 @@ pub async fn discover(port: u16, timeout: Duration) -> Result<Vec<DiscoveredDevi
     })
     .expect("json");
     let b = call(&http(timeout)?, port, "MOSIPDISC", "/device", body).await?;
-    parse(port, "discovery", &b)
+    read_discovery(port, &b)
+}
+
+/// Reads the body of a discovery answer from `port`.
+pub fn read_discovery(port: u16, body: &[u8]) -> Result<Vec<DiscoveredDevice>, SbiError> {
+    parse(port, "discovery", body)
+}
+
+/// Reads the body of a device info answer from `port` (each entry's JWS not yet verified).
+pub fn read_info(port: u16, body: &[u8]) -> Result<Vec<DeviceInfoEntry>, SbiError> {
+    parse(port, "device info", body)
+}
+
+/// Reads the body of a capture answer from `port` (nothing in it verified yet).
+pub fn read_capture(port: u16, body: &[u8]) -> Result<CaptureResponse, SbiError> {
+    parse(port, "capture", body)
+}
+
+/// What [`capture`] does with the body of the answer to `req`: reads it and runs every check
+/// (signatures, trust, transaction, time against `now`, hash chain, counts); only then is any of
+/// it returned.
+pub fn accept_capture(
+    req: &CaptureRequest,
+    port: u16,
+    body: &[u8],
+    trust: &TrustStore,
+    now: i64,
+) -> Result<Vec<VerifiedBiometric>, SbiError> {
+    verify::verify_capture(req, &read_capture(port, body)?, trust, now)
 }
 
 /// `MOSIPDINFO`: the signed device info of the service on `port`.
 pub async fn info(port: u16, timeout: Duration) -> Result<Vec<DeviceInfoEntry>, SbiError> {
     let b = call(&http(timeout)?, port, "MOSIPDINFO", "/info", Vec::new()).await?;
-    parse(port, "device info", &b)
+    read_info(port, &b)
 }
 
 /// A device of an SBI service, as `jemput` names it: `sbi:PORT/DEVICEID/SUBID`.
@@ -249,15 +277,10 @@ pub fn new_transaction_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Sends `req` to `port` and returns the raw answer (not yet verified).
-pub async fn rcapture(
-    port: u16,
-    req: &CaptureRequest,
-    timeout: Duration,
-) -> Result<CaptureResponse, SbiError> {
+/// Sends `req` to `port` and returns the body of the answer (nothing in it read yet).
+async fn rcapture(port: u16, req: &CaptureRequest, timeout: Duration) -> Result<Vec<u8>, SbiError> {
     let body = serde_json::to_vec(req).expect("json");
-    let b = call(&http(timeout)?, port, "RCAPTURE", "/capture", body).await?;
-    parse(port, "capture", &b)
+    call(&http(timeout)?, port, "RCAPTURE", "/capture", body).await
 }
 
 /// Captures what `ask` names and returns it only if every check passes.
@@ -269,8 +292,14 @@ pub async fn capture(
 ) -> Result<Vec<VerifiedBiometric>, SbiError> {
     let req = ask.request(transaction_id, previous_hash);
     // The device may use the whole capture timeout; the answer gets a little more.
-    let resp = rcapture(ask.port, &req, ask.timeout + Duration::from_secs(5)).await?;
-    verify::verify_capture(&req, &resp, trust, jiff::Timestamp::now().as_second())
+    let body = rcapture(ask.port, &req, ask.timeout + Duration::from_secs(5)).await?;
+    accept_capture(
+        &req,
+        ask.port,
+        &body,
+        trust,
+        jiff::Timestamp::now().as_second(),
+    )
 }
 
 #[cfg(test)]

@@ -72,6 +72,36 @@ pub fn small_visit() -> (Visit, Vec<PacketFile>) {
     )
 }
 
+/// `n` bytes of xorshift noise from `seed`: a document no compressor shrinks, the same for the
+/// same seed.
+pub fn noise(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// [`small_visit`] with a fresh id and a document of `payload` bytes of [`noise`].
+pub fn noise_visit(payload: usize, seed: u32) -> (Visit, Vec<PacketFile>) {
+    let (mut visit, mut files) = small_visit();
+    visit.id = uuid::Uuid::new_v4();
+    files[0].bytes = noise(payload, seed);
+    (visit, files)
+}
+
+/// Puts `sealed` into the queue of the kit store at `root`, as the kit's sealing does.
+pub fn queue_sealed(root: &Path, sealed: &Sealed) {
+    let mut meta = jemput_kit::seal::meta_of(&sealed.header);
+    meta.size = sealed.bytes.len() as u64;
+    let mut store = jemput_kit::store::Store::open(root).unwrap();
+    store.commit_packet(&meta, &sealed.bytes).unwrap();
+}
+
 pub fn seal_with(
     kit: &SigningKey,
     recipients: &[String],

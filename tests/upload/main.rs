@@ -75,22 +75,10 @@ impl Kit {
 
     /// Seals a visit whose document is `payload` bytes of noise and queues it; returns its id.
     fn queue_packet(&self, payload: usize) -> String {
-        let (mut visit, mut files) = small_visit();
-        visit.id = uuid::Uuid::new_v4();
-        let mut x: u32 = 0x9e37_79b9;
-        files[0].bytes = (0..payload)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect();
+        let (visit, files) = noise_visit(payload, 0x9e37_79b9);
         let recipients = [self.office.keys.recipient.clone()];
         let sealed = seal_with(&self.key, &recipients, &visit, &files);
-        let mut meta = jemput_kit::seal::meta_of(&sealed.header);
-        meta.size = sealed.bytes.len() as u64;
-        self.store().commit_packet(&meta, &sealed.bytes).unwrap();
+        queue_sealed(&self.root, &sealed);
         sealed.header.packet_id
     }
 

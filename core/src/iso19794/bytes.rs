@@ -174,3 +174,128 @@ fn too_large(field: &'static str, n: usize, max: u64) -> IsoError {
         max,
     }
 }
+
+/// The part of ISO/IEC 19794 a record belongs to, as its general header names it.
+pub(super) struct Part {
+    /// For messages: "ISO/IEC 19794-4 finger image".
+    pub standard: &'static str,
+    /// The edition read and written, for messages: "ISO/IEC 19794-4:2011".
+    pub edition: &'static str,
+    /// The format identifier, NUL-terminated: `FIR\0`.
+    pub format_id: &'static [u8; 4],
+    /// The version number of that edition, NUL-terminated: `020\0`.
+    pub version: &'static [u8; 4],
+    /// Both as messages show them: `FIR\\0` and `020`.
+    pub shown_id: &'static str,
+    pub shown_version: &'static str,
+}
+
+impl Part {
+    fn shown(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes)
+            .trim_end_matches('\0')
+            .to_string()
+    }
+
+    /// Reads the general header's fields common to every part (19794-1:2011 §7): the format
+    /// identifier, the version, the record length (which must be the whole of `data`) and the
+    /// number of representations (at least one), which it returns. The part's own header fields
+    /// follow.
+    pub fn read_header(&self, r: &mut Reader, data: &[u8]) -> Result<u16, IsoError> {
+        let not_a_record = |found: &[u8]| IsoError::NotARecord {
+            standard: self.standard,
+            expected: self.shown_id,
+            found: found.to_vec(),
+        };
+        let magic = r
+            .take(4, "format identifier")
+            .map_err(|_| not_a_record(data))?;
+        if magic != self.format_id {
+            return Err(not_a_record(magic));
+        }
+        let version = r.take(4, "version number")?;
+        if version != self.version {
+            return Err(IsoError::UnsupportedVersion {
+                standard: self.standard,
+                edition: self.edition,
+                supported: self.shown_version,
+                found: Self::shown(version),
+            });
+        }
+        let total = r.u32("record length")?;
+        if u64::from(total) != data.len() as u64 {
+            return Err(IsoError::LengthMismatch {
+                field: "record length",
+                declared: total.into(),
+                actual: data.len() as u64,
+            });
+        }
+        let count = r.u16("number of representations")?;
+        if count == 0 {
+            return Err(IsoError::InvalidValue {
+                field: "number of representations",
+                value: 0,
+                hint: " (a record holds at least one)",
+            });
+        }
+        Ok(count)
+    }
+
+    /// Writes what [`Part::read_header`] reads, the record length left 0 for
+    /// [`finish_record`] to fill in.
+    pub fn write_header(&self, w: &mut Writer, count: usize) -> Result<(), IsoError> {
+        w.bytes(self.format_id);
+        w.bytes(self.version);
+        w.u32(0);
+        w.u16(count_u16("number of representations", count)?);
+        Ok(())
+    }
+}
+
+/// Reads the `count` representations after the general header: each a 4-byte length that counts
+/// itself, then the body `read` reads. A body too short for its fields names the representation;
+/// nothing may follow the last one. `min_len` is the smallest representation (to bound the
+/// memory a lying count can reserve).
+pub(super) fn read_representations<T>(
+    r: &mut Reader,
+    count: u16,
+    min_len: usize,
+    mut read: impl FnMut(&mut Reader) -> Result<T, IsoError>,
+) -> Result<Vec<T>, IsoError> {
+    let mut out = Vec::with_capacity(usize::from(count).min(r.remaining() / min_len));
+    for index in 1..=count {
+        let start = r.offset();
+        let length = r.u32("representation length")?;
+        let body_len = (length as usize)
+            .checked_sub(4)
+            .ok_or(IsoError::InvalidValue {
+                field: "representation length",
+                value: length.into(),
+                hint: " (it counts its own 4 bytes, so it is at least 4)",
+            })?;
+        let body = r.take(body_len, "representation")?;
+        let item = read(&mut Reader::new(body, start + 4)).map_err(|e| match e {
+            IsoError::Truncated { field, .. } => IsoError::RepresentationTooShort {
+                index,
+                length,
+                field,
+            },
+            e => e,
+        })?;
+        out.push(item);
+    }
+    if r.remaining() != 0 {
+        return Err(IsoError::TrailingBytes {
+            after: "the representations the header counts",
+            count: r.remaining(),
+        });
+    }
+    Ok(out)
+}
+
+/// Fills in the record length (bytes 8–11) once everything is written.
+pub(super) fn finish_record(mut w: Writer) -> Result<Vec<u8>, IsoError> {
+    let total = length_u32("record length", w.out.len())?;
+    w.patch_u32(8, total);
+    Ok(w.out)
+}

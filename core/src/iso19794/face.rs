@@ -1,12 +1,19 @@
 //! ISO/IEC 19794-5:2011 face image records: format identifier `FAC\0`, version `030\0`
 //! (`docs/iso19794.md` §3).
 
-use super::bytes::{count_u16, length_u32, Reader, Writer};
+use super::bytes::{
+    count_u16, finish_record, length_u32, read_representations, Part, Reader, Writer,
+};
 use super::{CaptureDevice, CaptureTime, ImageFormat, IsoError, QualityBlock};
 
-const STANDARD: &str = "ISO/IEC 19794-5 face image";
-const FORMAT_ID: &[u8; 4] = b"FAC\0";
-const VERSION: &[u8; 4] = b"030\0";
+const PART: Part = Part {
+    standard: "ISO/IEC 19794-5 face image",
+    edition: "ISO/IEC 19794-5:2011",
+    format_id: b"FAC\0",
+    version: b"030\0",
+    shown_id: "FAC\\0",
+    shown_version: "030",
+};
 const GENERAL_HEADER_LEN: usize = 17;
 
 /// The facial information block: what is known of the face, coded as 19794-5:2011 §5.5 says
@@ -125,40 +132,7 @@ impl FaceRecord {
 /// whole slice is the record); anything else is an [`IsoError`].
 pub fn read_face_record(data: &[u8]) -> Result<FaceRecord, IsoError> {
     let mut r = Reader::new(data, 0);
-    let magic = r
-        .take(4, "format identifier")
-        .map_err(|_| IsoError::NotARecord {
-            standard: STANDARD,
-            expected: "FAC\\0",
-            found: data.to_vec(),
-        })?;
-    if magic != FORMAT_ID {
-        return Err(IsoError::NotARecord {
-            standard: STANDARD,
-            expected: "FAC\\0",
-            found: magic.to_vec(),
-        });
-    }
-    let version = r.take(4, "version number")?;
-    if version != VERSION {
-        return Err(IsoError::UnsupportedVersion {
-            standard: STANDARD,
-            edition: "ISO/IEC 19794-5:2011",
-            supported: "030",
-            found: String::from_utf8_lossy(version)
-                .trim_end_matches('\0')
-                .to_string(),
-        });
-    }
-    let total = r.u32("record length")?;
-    if u64::from(total) != data.len() as u64 {
-        return Err(IsoError::LengthMismatch {
-            field: "record length",
-            declared: total.into(),
-            actual: data.len() as u64,
-        });
-    }
-    let count = r.u16("number of representations")?;
+    let count = PART.read_header(&mut r, data)?;
     let flag = r.u8("certification flag")?;
     if flag != 0 {
         return Err(IsoError::InvalidValue {
@@ -168,43 +142,7 @@ pub fn read_face_record(data: &[u8]) -> Result<FaceRecord, IsoError> {
         });
     }
     let temporal_semantics = r.u16("temporal semantics")?;
-    if count == 0 {
-        return Err(IsoError::InvalidValue {
-            field: "number of representations",
-            value: 0,
-            hint: " (a record holds at least one)",
-        });
-    }
-
-    let mut images = Vec::with_capacity(usize::from(count).min(r.remaining() / 51));
-    for index in 1..=count {
-        let start = r.offset();
-        let length = r.u32("representation length")?;
-        let body_len = (length as usize)
-            .checked_sub(4)
-            .ok_or(IsoError::InvalidValue {
-                field: "representation length",
-                value: length.into(),
-                hint: " (it counts its own 4 bytes, so it is at least 4)",
-            })?;
-        let body = r.take(body_len, "representation")?;
-        let image =
-            read_representation(&mut Reader::new(body, start + 4)).map_err(|e| match e {
-                IsoError::Truncated { field, .. } => IsoError::RepresentationTooShort {
-                    index,
-                    length,
-                    field,
-                },
-                e => e,
-            })?;
-        images.push(image);
-    }
-    if r.remaining() != 0 {
-        return Err(IsoError::TrailingBytes {
-            after: "the representations the header counts",
-            count: r.remaining(),
-        });
-    }
+    let images = read_representations(&mut r, count, 51, read_representation)?;
     Ok(FaceRecord {
         temporal_semantics,
         images,
@@ -296,10 +234,7 @@ fn read_representation(r: &mut Reader) -> Result<FaceImage, IsoError> {
 /// data after a 2D image, and on a value too large for its field.
 pub fn write_face_record(record: &FaceRecord) -> Result<Vec<u8>, IsoError> {
     let mut w = Writer::default();
-    w.bytes(FORMAT_ID);
-    w.bytes(VERSION);
-    w.u32(0); // the record length, patched below
-    w.u16(count_u16("number of representations", record.images.len())?);
+    PART.write_header(&mut w, record.images.len())?;
     w.u8(0); // certification flag: none for faces
     w.u16(record.temporal_semantics);
     debug_assert_eq!(w.out.len(), GENERAL_HEADER_LEN);
@@ -360,7 +295,5 @@ pub fn write_face_record(record: &FaceRecord) -> Result<Vec<u8>, IsoError> {
         let len = length_u32("representation length", w.out.len() - start)?;
         w.patch_u32(start, len);
     }
-    let total = length_u32("record length", w.out.len())?;
-    w.patch_u32(8, total);
-    Ok(w.out)
+    finish_record(w)
 }

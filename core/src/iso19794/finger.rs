@@ -1,13 +1,20 @@
 //! ISO/IEC 19794-4:2011 finger image records: format identifier `FIR\0`, version `020\0`
 //! (`docs/iso19794.md` §2).
 
-use super::bytes::{count_u16, count_u8, length_u32, Reader, Writer};
+use super::bytes::{
+    count_u8, finish_record, length_u32, read_representations, Part, Reader, Writer,
+};
 use super::{CaptureDevice, CaptureTime, ImageFormat, IsoError, QualityBlock};
 use crate::finger::FingerPosition;
 
-const STANDARD: &str = "ISO/IEC 19794-4 finger image";
-const FORMAT_ID: &[u8; 4] = b"FIR\0";
-const VERSION: &[u8; 4] = b"020\0";
+const PART: Part = Part {
+    standard: "ISO/IEC 19794-4 finger image",
+    edition: "ISO/IEC 19794-4:2011",
+    format_id: b"FIR\0",
+    version: b"020\0",
+    shown_id: "FIR\\0",
+    shown_version: "020",
+};
 const GENERAL_HEADER_LEN: usize = 16;
 
 /// A finger (or palm) position code, 19794-4:2011 Tables 6–8: 0 unknown, 1–10 the ten fingers as
@@ -188,40 +195,7 @@ impl FingerRecord {
 /// whole slice is the record); anything else is an [`IsoError`].
 pub fn read_finger_record(data: &[u8]) -> Result<FingerRecord, IsoError> {
     let mut r = Reader::new(data, 0);
-    let magic = r
-        .take(4, "format identifier")
-        .map_err(|_| IsoError::NotARecord {
-            standard: STANDARD,
-            expected: "FIR\\0",
-            found: data.to_vec(),
-        })?;
-    if magic != FORMAT_ID {
-        return Err(IsoError::NotARecord {
-            standard: STANDARD,
-            expected: "FIR\\0",
-            found: magic.to_vec(),
-        });
-    }
-    let version = r.take(4, "version number")?;
-    if version != VERSION {
-        return Err(IsoError::UnsupportedVersion {
-            standard: STANDARD,
-            edition: "ISO/IEC 19794-4:2011",
-            supported: "020",
-            found: String::from_utf8_lossy(version)
-                .trim_end_matches('\0')
-                .to_string(),
-        });
-    }
-    let total = r.u32("record length")?;
-    if u64::from(total) != data.len() as u64 {
-        return Err(IsoError::LengthMismatch {
-            field: "record length",
-            declared: total.into(),
-            actual: data.len() as u64,
-        });
-    }
-    let count = r.u16("number of representations")?;
+    let count = PART.read_header(&mut r, data)?;
     let certification_flag = match r.u8("certification flag")? {
         0 => false,
         1 => true,
@@ -235,43 +209,9 @@ pub fn read_finger_record(data: &[u8]) -> Result<FingerRecord, IsoError> {
     };
     // The number of distinct finger positions: informative, recomputed when writing.
     r.u8("number of distinct finger positions")?;
-    if count == 0 {
-        return Err(IsoError::InvalidValue {
-            field: "number of representations",
-            value: 0,
-            hint: " (a record holds at least one)",
-        });
-    }
-
-    let mut images = Vec::with_capacity(usize::from(count).min(r.remaining() / 41));
-    for index in 1..=count {
-        let start = r.offset();
-        let length = r.u32("representation length")?;
-        let body_len = (length as usize)
-            .checked_sub(4)
-            .ok_or(IsoError::InvalidValue {
-                field: "representation length",
-                value: length.into(),
-                hint: " (it counts its own 4 bytes, so it is at least 4)",
-            })?;
-        let body = r.take(body_len, "representation")?;
-        let image = read_representation(&mut Reader::new(body, start + 4), certification_flag)
-            .map_err(|e| match e {
-                IsoError::Truncated { field, .. } => IsoError::RepresentationTooShort {
-                    index,
-                    length,
-                    field,
-                },
-                e => e,
-            })?;
-        images.push(image);
-    }
-    if r.remaining() != 0 {
-        return Err(IsoError::TrailingBytes {
-            after: "the representations the header counts",
-            count: r.remaining(),
-        });
-    }
+    let images = read_representations(&mut r, count, 41, |r| {
+        read_representation(r, certification_flag)
+    })?;
     Ok(FingerRecord {
         certification_flag,
         images,
@@ -383,10 +323,7 @@ pub fn write_finger_record(record: &FingerRecord) -> Result<Vec<u8>, IsoError> {
     positions.dedup();
 
     let mut w = Writer::default();
-    w.bytes(FORMAT_ID);
-    w.bytes(VERSION);
-    w.u32(0); // the record length, patched below
-    w.u16(count_u16("number of representations", record.images.len())?);
+    PART.write_header(&mut w, record.images.len())?;
     w.u8(u8::from(certified));
     w.u8(count_u8(
         "number of distinct finger positions",
@@ -429,7 +366,5 @@ pub fn write_finger_record(record: &FingerRecord) -> Result<Vec<u8>, IsoError> {
         let len = length_u32("representation length", w.out.len() - start)?;
         w.patch_u32(start, len);
     }
-    let total = length_u32("record length", w.out.len())?;
-    w.patch_u32(8, total);
-    Ok(w.out)
+    finish_record(w)
 }
