@@ -71,8 +71,18 @@ pub struct SealFailure {
     pub error: String,
 }
 
-/// `jemput devices --json`: every port listed, with candidate drivers, access and the fix.
-pub type DevicesOutput = Vec<jemput_drivers::registry::FoundDevice>;
+/// `jemput devices --json`: every port listed, with candidate drivers, access and the fix, then
+/// every device of an SBI device service on the kit.
+pub type DevicesOutput = Vec<ListedDevice>;
+
+/// One entry of `jemput devices --json`: a device the kit's own drivers reach (serial, USB,
+/// V4L2), or one behind a MOSIP SBI device service (it has `port` and `bio_type`).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ListedDevice {
+    Local(jemput_drivers::registry::FoundDevice),
+    Sbi(SbiDeviceOutput),
+}
 
 /// What one capture of `jemput devices test` returned (no biometric data: sizes and counts only).
 #[derive(Debug, Serialize, JsonSchema)]

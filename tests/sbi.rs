@@ -53,6 +53,57 @@ impl Drop for Service {
     }
 }
 
+/// `jemput devices` lists the SBI devices after the kit's own (none in this VM), with the same
+/// selectors as `jemput sbi devices`, in its JSON and in its table.
+#[test]
+fn jemput_devices_lists_sbi_devices_beside_the_local_ones() {
+    let svc = Service::start();
+    let out = common::jemput()
+        .env("JEMPUT_SBI_PORTS", svc.ports())
+        .args(["devices", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let sbi: Vec<&Value> = list
+        .iter()
+        .filter(|d| d.get("bio_type").is_some())
+        .collect();
+    let p = svc.port;
+    let selectors: Vec<&str> = sbi
+        .iter()
+        .map(|d| d["selector"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        selectors,
+        [
+            format!("sbi:{p}/1/1"),
+            format!("sbi:{p}/1/2"),
+            format!("sbi:{p}/1/3"),
+            format!("sbi:{p}/2/0")
+        ]
+    );
+    assert_eq!(sbi[0]["bio_type"], "Finger", "{list:?}");
+    assert_eq!(sbi[3]["bio_type"], "Face", "{list:?}");
+    // The local entries come first and are the ones `jemput devices` always listed.
+    let first_sbi = list
+        .iter()
+        .position(|d| d.get("bio_type").is_some())
+        .unwrap();
+    assert!(list[first_sbi..].iter().all(|d| d.get("port").is_some()));
+
+    let out = common::jemput()
+        .env("JEMPUT_SBI_PORTS", svc.ports())
+        .arg("devices")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("SBI device services"), "{table}");
+    assert!(table.contains(&format!("sbi:{p}/1/1")), "{table}");
+    assert!(!table.contains("no devices found"), "{table}");
+}
+
 #[test]
 fn sbi_devices_lists_the_simulated_slap_scanner_and_camera_with_selectors() {
     let svc = Service::start();

@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use jemput::outputs::{DevicesOutput, ListedDevice};
 use jemput_drivers::discover::Access;
 use jemput_drivers::registry::{self, FoundDevice};
 
@@ -34,12 +35,32 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
     // Serial ports, then USB readers and cameras (path /dev/bus/usb/…), then V4L2 video capture
     // nodes (webcams, selector v4l2:/dev/videoN). Serial ports no driver's ID table names are
     // shown for USB adapters, and for the rest with --all.
-    let ports: jemput::outputs::DevicesOutput = registry::list_all()
+    let ports: Vec<FoundDevice> = registry::list_all()
         .into_iter()
         .filter(|d| a.all || !d.drivers.is_empty() || d.usb.is_some())
         .collect();
+    // Then the devices of MOSIP SBI device services on the kit (certified scanners and cameras
+    // whose vendor ships such a service): a parallel scan of the loopback ports 4501–4600.
+    let sbi = super::sbi::scan_devices()?;
     if a.json {
-        super::output::json(&ports)?;
+        let listed: DevicesOutput = ports
+            .into_iter()
+            .map(ListedDevice::Local)
+            .chain(sbi.into_iter().map(ListedDevice::Sbi))
+            .collect();
+        super::output::json(&listed)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !sbi.is_empty() {
+        if !ports.is_empty() {
+            print_header();
+            for d in &ports {
+                print_port(d);
+            }
+            println!();
+        }
+        println!("SBI device services (capture with `jemput sbi capture SELECTOR --ca FILE`):");
+        super::sbi::print_devices(&sbi);
         return Ok(ExitCode::SUCCESS);
     }
     if ports.is_empty() {
@@ -50,14 +71,18 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<16} {:<16} {:<34} {:<16} ACCESS",
-        "SELECTOR", "PATH", "USB ID", "DRIVERS"
-    );
+    print_header();
     for d in &ports {
         print_port(d);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_header() {
+    println!(
+        "{:<16} {:<16} {:<34} {:<16} ACCESS",
+        "SELECTOR", "PATH", "USB ID", "DRIVERS"
+    );
 }
 
 fn print_port(d: &FoundDevice) {

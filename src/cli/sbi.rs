@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use jemput::outputs::SbiDeviceOutput;
 use jemput_sbi::{keys, serve};
 
 #[derive(Debug, Args)]
@@ -178,6 +179,24 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn devices(a: DevicesArgs) -> anyhow::Result<ExitCode> {
+    let list = scan_devices()?;
+    if a.json {
+        super::output::json(&list)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if list.is_empty() {
+        super::output::note("no SBI device service found on 127.0.0.1 (ports 4501–4600)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_devices(&list);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every sub-device of every SBI device service on the kit's loopback ports ([`PORTS_ENV`] narrows
+/// them); a port where something else answers is noted on stderr.
+///
+/// [`PORTS_ENV`]: jemput_sbi::client::PORTS_ENV
+pub(super) fn scan_devices() -> anyhow::Result<Vec<SbiDeviceOutput>> {
     let ports = jemput_sbi::client::ports()?;
     let scan = runtime()?.block_on(jemput_sbi::client::scan(
         ports,
@@ -191,7 +210,7 @@ fn devices(a: DevicesArgs) -> anyhow::Result<ExitCode> {
                 jemput_sbi::jws::unsigned_payload(&d.digital_id)
                     .and_then(|b| serde_json::from_slice(&b).ok());
             for sub in &d.device_sub_id {
-                list.push(jemput::outputs::SbiDeviceOutput {
+                list.push(SbiDeviceOutput {
                     selector: format!("sbi:{port}/{}/{sub}", d.device_id),
                     port: *port,
                     device_id: d.device_id.clone(),
@@ -213,19 +232,16 @@ fn devices(a: DevicesArgs) -> anyhow::Result<ExitCode> {
     for (port, why) in &scan.others {
         super::output::note(&format!("port {port}: not an SBI device service ({why})"));
     }
-    if a.json {
-        super::output::json(&list)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if list.is_empty() {
-        super::output::note("no SBI device service found on 127.0.0.1 (ports 4501–4600)");
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(list)
+}
+
+/// The table of `jemput sbi devices`, also under `jemput devices`.
+pub(super) fn print_devices(list: &[SbiDeviceOutput]) {
     println!(
         "{:<20} {:<7} {:<10} {:<24} {:<20} STATUS",
         "SELECTOR", "TYPE", "SUBTYPE", "MAKE MODEL", "SERIAL"
     );
-    for d in &list {
+    for d in list {
         println!(
             "{:<20} {:<7} {:<10} {:<24} {:<20} {} ({})",
             d.selector,
@@ -237,7 +253,6 @@ fn devices(a: DevicesArgs) -> anyhow::Result<ExitCode> {
             d.certification
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn capture(a: CaptureArgs) -> anyhow::Result<ExitCode> {
