@@ -373,6 +373,18 @@ pub struct SbiDeviceOutput {
     pub certification: String,
 }
 
+/// One device-provider CA of `jemput sbi trust list --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SbiTrustedCaOutput {
+    /// SHA-256 of the certificate (DER), hex; `jemput sbi trust remove` takes its start.
+    pub sha256: String,
+    pub subject: String,
+    /// The end of its validity, as the certificate states it.
+    pub not_after: String,
+    /// Its file in the kit's trust directory.
+    pub file: PathBuf,
+}
+
 /// One biometric `jemput sbi capture --json` wrote, after the whole answer was verified.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SbiCaptureOutput {

@@ -131,6 +131,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(Vec<crate::outputs::SbiCaptureOutput>),
         ),
         (
+            "sbi-trust.schema.json",
+            schema_for!(Vec<crate::outputs::SbiTrustedCaOutput>),
+        ),
+        (
             "usbip-list.schema.json",
             schema_for!(Vec<crate::outputs::UsbIpDeviceOutput>),
         ),

@@ -204,6 +204,58 @@ fn a_device_whose_ca_the_kit_does_not_trust_is_refused_and_nothing_is_written() 
     assert!(!out_dir.exists(), "files written for a refused capture");
 }
 
+/// The kit's own trust store: without a trusted CA a capture is refused saying how to add one;
+/// `sbi trust add` makes the service's CA trusted for every later capture (no --ca), `list` shows
+/// it, `remove` takes it away again, and a device certificate is refused as a CA.
+#[test]
+fn the_kits_trust_store_is_what_captures_are_checked_against() {
+    let svc = Service::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("kit");
+    let kit = |args: &[&str]| {
+        common::jemput()
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let sel = format!("sbi:{}/1/3", svc.port);
+    let out_dir = dir.path().join("thumbs");
+    let out_dir_s = out_dir.to_str().unwrap();
+    let capture = || kit(&["sbi", "capture", &sel, "--out-dir", out_dir_s, "--json"]);
+
+    let out = capture();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("jemput sbi trust add"), "{err}");
+    assert!(!out_dir.exists());
+
+    let device_cert = svc.ca_cert.with_file_name("device.pem");
+    let out = kit(&["sbi", "trust", "add", device_cert.to_str().unwrap()]);
+    assert!(!out.status.success(), "a device certificate taken as a CA");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a CA certificate"));
+
+    let out = kit(&["sbi", "trust", "add", svc.ca_cert.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let out = kit(&["sbi", "trust", "list", "--json"]);
+    let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let sha = listed[0]["sha256"].as_str().unwrap().to_string();
+
+    let out = capture();
+    assert!(out.status.success(), "{out:?}");
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), 2, "two thumbs: {got:?}");
+
+    let out = kit(&["sbi", "trust", "remove", &sha[..10]]);
+    assert!(out.status.success(), "{out:?}");
+    std::fs::remove_dir_all(&out_dir).unwrap();
+    let out = capture();
+    assert!(!out.status.success(), "captured after the CA was removed");
+    assert!(!out_dir.exists());
+}
+
 #[test]
 fn a_bad_selector_and_a_closed_port_get_clear_errors() {
     let out = common::jemput()

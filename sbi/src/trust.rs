@@ -1,7 +1,10 @@
 //! The kit's trust store of device-provider CA certificates: a device certificate is trusted when
 //! one of these CAs signed it and both are within their validity at the time of the check.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -20,37 +23,27 @@ impl TrustStore {
 
     /// Adds a CA certificate (DER); refused when it does not parse or is not a CA.
     pub fn add_der(&mut self, der: Vec<u8>) -> Result<(), SbiError> {
-        let (_, c) = X509Certificate::from_der(&der)
-            .map_err(|e| SbiError::Key(format!("CA certificate does not parse: {e}")))?;
-        if !c.is_ca() {
-            return Err(SbiError::Key(format!(
-                "{} is not a CA certificate",
-                c.subject()
-            )));
-        }
+        describe(&der, PathBuf::new())?;
         self.cas.push(der);
         Ok(())
     }
 
     /// Adds every certificate of a PEM file.
     pub fn add_pem_file(&mut self, path: &Path) -> Result<(), SbiError> {
-        let text =
-            std::fs::read(path).map_err(|e| SbiError::Key(format!("{}: {e}", path.display())))?;
-        let mut n = 0;
-        for pem in x509_parser::pem::Pem::iter_from_buffer(&text) {
-            let pem = pem.map_err(|e| SbiError::Key(format!("{}: {e}", path.display())))?;
-            if pem.label == "CERTIFICATE" {
-                self.add_der(pem.contents)?;
-                n += 1;
-            }
-        }
-        if n == 0 {
-            return Err(SbiError::Key(format!(
-                "{}: no PEM certificate in it",
-                path.display()
-            )));
+        for der in read_pem_certs(path)? {
+            self.add_der(der)?;
         }
         Ok(())
+    }
+
+    /// Every CA certificate of a kit's trust directory (`*.pem`, as [`install`] writes them);
+    /// a directory that does not exist is an empty store.
+    pub fn load_dir(dir: &Path) -> Result<TrustStore, SbiError> {
+        let mut store = TrustStore::new();
+        for file in pem_files(dir)? {
+            store.add_pem_file(&file)?;
+        }
+        Ok(store)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -91,5 +84,179 @@ impl TrustStore {
             self.cas.len(),
             if self.cas.len() == 1 { "" } else { "s" }
         )))
+    }
+}
+
+/// A CA certificate in a kit's trust directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedCa {
+    /// SHA-256 of the certificate (DER), hex: its name in the directory.
+    pub sha256: String,
+    pub subject: String,
+    /// The end of its validity, as the certificate says it (RFC 2822-like text of x509-parser).
+    pub not_after: String,
+    pub file: PathBuf,
+}
+
+/// The DER certificates of a PEM file (at least one).
+fn read_pem_certs(path: &Path) -> Result<Vec<Vec<u8>>, SbiError> {
+    let text =
+        std::fs::read(path).map_err(|e| SbiError::Key(format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(&text) {
+        let pem = pem.map_err(|e| SbiError::Key(format!("{}: {e}", path.display())))?;
+        if pem.label == "CERTIFICATE" {
+            out.push(pem.contents);
+        }
+    }
+    if out.is_empty() {
+        return Err(SbiError::Key(format!(
+            "{}: no PEM certificate in it",
+            path.display()
+        )));
+    }
+    Ok(out)
+}
+
+/// The `*.pem` files of `dir`, sorted; none when it does not exist.
+fn pem_files(dir: &Path) -> Result<Vec<PathBuf>, SbiError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(SbiError::Key(format!("{}: {e}", dir.display()))),
+    };
+    let mut files = Vec::new();
+    for e in entries {
+        let p = e
+            .map_err(|e| SbiError::Key(format!("{}: {e}", dir.display())))?
+            .path();
+        if p.extension().is_some_and(|x| x == "pem") {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// What a CA certificate (DER) is, refused when it does not parse or is not a CA.
+fn describe(der: &[u8], file: PathBuf) -> Result<TrustedCa, SbiError> {
+    let (_, c) = X509Certificate::from_der(der)
+        .map_err(|e| SbiError::Key(format!("CA certificate does not parse: {e}")))?;
+    if !c.is_ca() {
+        return Err(SbiError::Key(format!(
+            "{} is not a CA certificate (a device certificate is trusted through the CA that \
+             issued it: add that one)",
+            c.subject()
+        )));
+    }
+    Ok(TrustedCa {
+        sha256: hex::encode(Sha256::digest(der)),
+        subject: c.subject().to_string(),
+        not_after: c.validity().not_after.to_string(),
+        file,
+    })
+}
+
+fn pem_text(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// Adds the CA certificates of the PEM file `pem` to the trust directory `dir`, each as
+/// `<sha256>.pem`. Every certificate is checked first: if one is not a CA, nothing is written.
+/// Adding a CA already there changes nothing.
+pub fn install(dir: &Path, pem: &Path) -> Result<Vec<TrustedCa>, SbiError> {
+    let mut found = Vec::new();
+    for der in read_pem_certs(pem)? {
+        let sha = hex::encode(Sha256::digest(&der));
+        let ca = describe(&der, dir.join(format!("{sha}.pem")))?;
+        found.push((ca, der));
+    }
+    jemput_core::fsutil::ensure_dir(dir, 0o755)
+        .map_err(|e| SbiError::Key(format!("{}: {e}", dir.display())))?;
+    for (ca, der) in &found {
+        jemput_core::fsutil::write_atomic(&ca.file, pem_text(der).as_bytes(), 0o644)
+            .map_err(|e| SbiError::Key(format!("{}: {e}", ca.file.display())))?;
+    }
+    Ok(found.into_iter().map(|(ca, _)| ca).collect())
+}
+
+/// The CA certificates of the trust directory `dir`.
+pub fn list_dir(dir: &Path) -> Result<Vec<TrustedCa>, SbiError> {
+    let mut out = Vec::new();
+    for file in pem_files(dir)? {
+        for der in read_pem_certs(&file)? {
+            out.push(describe(&der, file.clone())?);
+        }
+    }
+    Ok(out)
+}
+
+/// Removes the CA of `dir` whose SHA-256 starts with `prefix` (8 hex digits or more; exactly one
+/// may match).
+pub fn remove(dir: &Path, prefix: &str) -> Result<TrustedCa, SbiError> {
+    let prefix = prefix.to_ascii_lowercase();
+    if prefix.len() < 8 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SbiError::Key(format!(
+            "{prefix:?}: give at least 8 hex digits of the CA's SHA-256 (jemput sbi trust list)"
+        )));
+    }
+    let matching: Vec<TrustedCa> = list_dir(dir)?
+        .into_iter()
+        .filter(|c| c.sha256.starts_with(&prefix))
+        .collect();
+    match matching.as_slice() {
+        [one] => {
+            jemput_core::fsutil::remove_durable(&one.file)
+                .map_err(|e| SbiError::Key(format!("{}: {e}", one.file.display())))?;
+            Ok(one.clone())
+        }
+        [] => Err(SbiError::Key(format!(
+            "no trusted CA's SHA-256 starts with {prefix} (jemput sbi trust list)"
+        ))),
+        _ => Err(SbiError::Key(format!(
+            "{} trusted CAs' SHA-256 start with {prefix}: give more digits",
+            matching.len()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_is_installed_listed_loaded_and_removed_and_a_device_cert_is_refused() {
+        let keys = tempfile::tempdir().unwrap();
+        let g = crate::keys::keygen(keys.path(), "Vendor", "SERIAL1").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let trust = dir.path().join("sbi-trust");
+        assert!(TrustStore::load_dir(&trust).unwrap().is_empty());
+
+        let err = install(&trust, &g.device_cert).unwrap_err().to_string();
+        assert!(err.contains("not a CA certificate"), "{err}");
+        assert!(list_dir(&trust).unwrap().is_empty(), "nothing written");
+
+        let added = install(&trust, &g.ca_cert).unwrap();
+        assert_eq!(added.len(), 1);
+        assert!(added[0].subject.contains("Vendor"), "{:?}", added[0]);
+        assert_eq!(install(&trust, &g.ca_cert).unwrap(), added, "idempotent");
+        assert_eq!(list_dir(&trust).unwrap(), added);
+        let store = TrustStore::load_dir(&trust).unwrap();
+        let device = read_pem_certs(&g.device_cert).unwrap().remove(0);
+        store
+            .check(&device, jiff::Timestamp::now().as_second())
+            .unwrap();
+
+        assert!(remove(&trust, "abc").is_err(), "too short");
+        let gone = remove(&trust, &added[0].sha256[..12]).unwrap();
+        assert_eq!(gone, added[0]);
+        assert!(TrustStore::load_dir(&trust).unwrap().is_empty());
     }
 }

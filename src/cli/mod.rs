@@ -166,7 +166,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(a),
         Command::Capture(a) => capture::run(a),
         Command::Sim(a) => sim::run(a),
-        Command::Sbi(a) => sbi::run(a),
+        Command::Sbi(a) => sbi::run(g, a),
         Command::Usbip(a) => usbip::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use jemput::outputs::SbiDeviceOutput;
+use jemput::outputs::{SbiDeviceOutput, SbiTrustedCaOutput};
 use jemput_sbi::{keys, serve};
 
 #[derive(Debug, Args)]
@@ -24,7 +24,38 @@ pub enum SbiCommand {
     Devices(DevicesArgs),
     /// Capture through an SBI device (a slap gives its fingers): verified, then written to files
     Capture(CaptureArgs),
+    /// The device-provider CAs this kit trusts (SBI answers signed under any other are refused)
+    Trust(TrustArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    #[command(subcommand)]
+    pub command: TrustCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust the CA certificate(s) of a PEM file (from `jemput sbi keygen` or the device's vendor)
+    Add {
+        #[arg(value_name = "CA.pem")]
+        file: PathBuf,
+    },
+    /// List the trusted CAs
+    List {
+        /// Print the list as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop trusting a CA, named by the start of its SHA-256 (8 hex digits or more)
+    Remove {
+        #[arg(value_name = "SHA256")]
+        sha256: String,
+    },
+}
+
+/// The kit's trust directory of device-provider CA certificates (one `<sha256>.pem` each).
+pub const TRUST_DIR: &str = "sbi-trust";
 
 #[derive(Debug, Args)]
 pub struct DevicesArgs {
@@ -38,8 +69,9 @@ pub struct CaptureArgs {
     /// The device: sbi:PORT/DEVICEID/SUBID (from `jemput sbi devices`)
     #[arg(value_name = "SELECTOR")]
     pub selector: jemput_sbi::client::SbiSelector,
-    /// A device-provider CA certificate (PEM) to trust; repeat for several
-    #[arg(long = "ca", value_name = "FILE", required = true)]
+    /// Also trust this device-provider CA certificate (PEM) for this capture; repeat for several
+    /// (the kit's own trust store, `jemput sbi trust`, is always used)
+    #[arg(long = "ca", value_name = "FILE")]
     pub ca: Vec<PathBuf>,
     /// A finger that is missing (as SBI names it, e.g. "Left RingFinger"); repeat for several
     #[arg(long = "exception", value_name = "FINGER")]
@@ -87,13 +119,61 @@ pub struct ServeArgs {
     pub json: bool,
 }
 
-pub fn run(a: SbiArgs) -> anyhow::Result<ExitCode> {
+pub fn run(g: &super::Global, a: SbiArgs) -> anyhow::Result<ExitCode> {
+    let trust_dir = g.home_dir().join(TRUST_DIR);
     match a.command {
         SbiCommand::Keygen(k) => keygen(k),
         SbiCommand::Serve(s) => serve_cmd(s),
         SbiCommand::Devices(d) => devices(d),
-        SbiCommand::Capture(c) => capture(c),
+        SbiCommand::Capture(c) => capture(&trust_dir, c),
+        SbiCommand::Trust(t) => trust(&trust_dir, t.command),
     }
+}
+
+fn trust(dir: &std::path::Path, c: TrustCommand) -> anyhow::Result<ExitCode> {
+    use jemput_sbi::trust;
+    let row = |c: &trust::TrustedCa| SbiTrustedCaOutput {
+        sha256: c.sha256.clone(),
+        subject: c.subject.clone(),
+        not_after: c.not_after.clone(),
+        file: c.file.clone(),
+    };
+    match c {
+        TrustCommand::Add { file } => {
+            for c in trust::install(dir, &file)? {
+                println!(
+                    "trusted: {}  {}  (until {})",
+                    &c.sha256[..16],
+                    c.subject,
+                    c.not_after
+                );
+            }
+        }
+        TrustCommand::List { json } => {
+            let list: Vec<SbiTrustedCaOutput> = trust::list_dir(dir)?.iter().map(row).collect();
+            if json {
+                super::output::json(&list)?;
+            } else if list.is_empty() {
+                super::output::note(
+                    "no device-provider CA is trusted yet: `jemput sbi trust add CA.pem`",
+                );
+            } else {
+                for c in &list {
+                    println!(
+                        "{}  {}  (until {})",
+                        &c.sha256[..16],
+                        c.subject,
+                        c.not_after
+                    );
+                }
+            }
+        }
+        TrustCommand::Remove { sha256 } => {
+            let c = trust::remove(dir, &sha256)?;
+            println!("no longer trusted: {}  {}", &c.sha256[..16], c.subject);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
@@ -105,7 +185,7 @@ fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
     }
     println!("device certificate: {}", g.device_cert.display());
     super::output::note(&format!(
-        "give kits the CA certificate ({}) with --sbi-ca; keep ca-key.pem offline",
+        "on each kit: `jemput sbi trust add {}`; keep ca-key.pem offline",
         g.ca_cert.display()
     ));
     Ok(ExitCode::SUCCESS)
@@ -151,7 +231,10 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             })?;
         } else {
             println!("SBI device service on http://127.0.0.1:{port}/ (L0, simulated devices)");
-            println!("trust its CA with --sbi-ca {}", ca_cert.display());
+            println!(
+                "trust its CA on this kit with `jemput sbi trust add {}` (or --ca for one capture)",
+                ca_cert.display()
+            );
         }
         serve::serve(listener, svc, stop()).await?;
         anyhow::Ok(())
@@ -255,10 +338,17 @@ pub(super) fn print_devices(list: &[SbiDeviceOutput]) {
     }
 }
 
-fn capture(a: CaptureArgs) -> anyhow::Result<ExitCode> {
-    let mut trust = jemput_sbi::trust::TrustStore::new();
+fn capture(trust_dir: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
+    let mut trust = jemput_sbi::trust::TrustStore::load_dir(trust_dir)?;
     for ca in &a.ca {
         trust.add_pem_file(ca)?;
+    }
+    if trust.is_empty() {
+        anyhow::bail!(
+            "no device-provider CA is trusted on this kit, so no SBI answer can be accepted: \
+             `jemput sbi trust add CA.pem` (the CA certificate from the device's vendor or from \
+             `jemput sbi keygen`), or --ca CA.pem for this capture"
+        );
     }
     let sel = &a.selector;
     let ask = jemput_sbi::client::CaptureAsk {
