@@ -71,6 +71,19 @@ pub struct SealFailure {
     pub error: String,
 }
 
+/// One finger of an SBI slap in `jemput devices test` (no image: its size and scores).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SbiFingerSummary {
+    /// The SBI finger name: `Left IndexFinger` …
+    pub bio_sub_type: String,
+    pub width: u32,
+    pub height: u32,
+    /// The device's `qualityScore`, 0–100.
+    pub device_quality: f32,
+    /// jemput's own score of the decoded image (`jemput-fq/1`, 0–100).
+    pub jemput_quality: u8,
+}
+
 /// `jemput devices --json`: every port listed, with candidate drivers, access and the fix, then
 /// every device of an SBI device service on the kit.
 pub type DevicesOutput = Vec<ListedDevice>;
@@ -106,6 +119,10 @@ pub enum CaptureSummary {
     },
     Location {
         fix: jemput_drivers::Fix,
+    },
+    /// What an SBI device returned, after every check passed: one entry per finger of a slap.
+    SbiFingers {
+        fingers: Vec<SbiFingerSummary>,
     },
     /// A face photo from a camera (the JPEG's size only).
     Photo {

@@ -256,6 +256,93 @@ fn the_kits_trust_store_is_what_captures_are_checked_against() {
     assert!(!out_dir.exists());
 }
 
+/// `jemput devices test sbi:…` finds the device by discovery and takes one capture, checked in
+/// full against the kit's trust store: a slap's fingers with both scores, a face's photo size;
+/// an untrusted service fails the test with the reason; commands that do not take SBI devices
+/// yet say which ones do.
+#[test]
+fn devices_test_takes_sbi_selectors_and_checks_the_capture() {
+    let svc = Service::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("kit");
+    let kit = |args: &[&str]| {
+        common::jemput()
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let p = svc.port;
+    let slap = format!("sbi:{p}/1/2");
+
+    let out = kit(&["devices", "test", &slap, "--json"]);
+    assert!(!out.status.success(), "tested with no CA trusted");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("jemput sbi trust add"));
+
+    assert!(kit(&["sbi", "trust", "add", svc.ca_cert.to_str().unwrap()])
+        .status
+        .success());
+    let out = kit(&["devices", "test", &slap, "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["identified_by"], "sbi_discovery", "{r}");
+    assert_eq!(r["capability"], "fingerprint", "{r}");
+    assert_eq!(r["info"]["driver"], "sbi", "{r}");
+    let fingers = r["capture"]["fingers"].as_array().unwrap();
+    assert_eq!(fingers.len(), 4, "a right slap: {r}");
+    assert!(fingers
+        .iter()
+        .all(|f| f["device_quality"].as_f64().unwrap() > 0.0 && f["width"].as_u64().unwrap() > 0));
+
+    let out = kit(&["devices", "test", &format!("sbi:{p}/2/0"), "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["capability"], "camera", "{r}");
+    assert!(r["capture"]["bytes"].as_u64().unwrap() > 1000, "{r}");
+
+    // A sub-device the service does not have.
+    let out = kit(&["devices", "test", &format!("sbi:{p}/1/7")]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lists no device"),
+        "{out:?}"
+    );
+
+    // Trusting only another CA: the capture is refused, the test fails saying why.
+    let other = dir.path().join("other");
+    common::jemput()
+        .args(["sbi", "keygen", "--dir"])
+        .arg(&other)
+        .assert()
+        .success();
+    let listed: Vec<Value> =
+        serde_json::from_slice(&kit(&["sbi", "trust", "list", "--json"]).stdout).unwrap();
+    let sha = listed[0]["sha256"].as_str().unwrap().to_string();
+    assert!(kit(&["sbi", "trust", "remove", &sha]).status.success());
+    assert!(kit(&[
+        "sbi",
+        "trust",
+        "add",
+        other.join("ca.pem").to_str().unwrap()
+    ])
+    .status
+    .success());
+    let out = kit(&["devices", "test", &slap, "--json"]);
+    assert!(!out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["ok"], false);
+    assert!(r["error"].as_str().unwrap().contains("not trusted"), "{r}");
+
+    let out = kit(&["capture", "finger", &slap, "--out", "/tmp/never.png"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("jemput sbi capture"),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn a_bad_selector_and_a_closed_port_get_clear_errors() {
     let out = common::jemput()

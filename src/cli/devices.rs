@@ -28,9 +28,9 @@ pub enum DevicesCommand {
     Test(super::devices_test::TestArgs),
 }
 
-pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
+pub fn run(g: &super::Global, a: DevicesArgs) -> anyhow::Result<ExitCode> {
     if let Some(DevicesCommand::Test(t)) = a.command {
-        return super::devices_test::run(t);
+        return super::devices_test::run(g, t);
     }
     // Serial ports, then USB readers and cameras (path /dev/bus/usb/…), then V4L2 video capture
     // nodes (webcams, selector v4l2:/dev/videoN). Serial ports no driver's ID table names are
@@ -59,7 +59,10 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<ExitCode> {
             }
             println!();
         }
-        println!("SBI device services (capture with `jemput sbi capture SELECTOR --ca FILE`):");
+        println!(
+            "SBI device services (`jemput devices test SELECTOR` tests one, `jemput sbi capture \
+             SELECTOR --out-dir DIR` captures):"
+        );
         super::sbi::print_devices(&sbi);
         return Ok(ExitCode::SUCCESS);
     }

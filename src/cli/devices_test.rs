@@ -4,13 +4,15 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use clap::Args;
 use jemput::outputs::{CaptureSummary, DeviceTestOutput};
 use jemput_drivers::registry::{Capabilities, Identified};
 use jemput_drivers::DeviceError;
 
 use super::output;
-use super::select::{self, DeviceSelect};
+use super::select::{self, AnySelector, DeviceSelect};
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -24,7 +26,10 @@ pub struct TestArgs {
     pub json: bool,
 }
 
-pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
+pub fn run(g: &super::Global, a: TestArgs) -> anyhow::Result<ExitCode> {
+    if let AnySelector::Sbi(sel) = &a.device.selector {
+        return sbi_test(&g.home_dir().join(super::sbi::TRUST_DIR), sel, &a);
+    }
     let control = select::control(a.timeout)?;
     let begun = Instant::now();
     let mut dev = a.device.open()?;
@@ -93,16 +98,144 @@ pub fn run(a: TestArgs) -> anyhow::Result<ExitCode> {
         error,
     };
     drop(dev);
-    if a.json {
-        output::json(&report)?;
+    finish(&report, a.json, interrupted)
+}
+
+/// Prints the report and gives the exit status: 130 when Ctrl-C cut the capture short.
+fn finish(report: &DeviceTestOutput, json: bool, interrupted: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        output::json(report)?;
     } else {
-        print_report(&report);
+        print_report(report);
     }
     Ok(match (report.ok, interrupted) {
         (true, _) => ExitCode::SUCCESS,
         (false, true) => ExitCode::from(super::interrupt::EXIT_INTERRUPTED),
         (false, false) => ExitCode::FAILURE,
     })
+}
+
+/// `devices test sbi:PORT/ID/SUB`: the service's discovery must list the device (its time is the
+/// "open" time), then one registration capture, accepted only after every check against the
+/// kit's trust store (signatures, CA, transaction, time, hash chain, counts).
+fn sbi_test(
+    trust_dir: &std::path::Path,
+    sel: &jemput_sbi::client::SbiSelector,
+    a: &TestArgs,
+) -> anyhow::Result<ExitCode> {
+    use jemput_sbi::client;
+    let trust = super::sbi::kit_trust(trust_dir, &[])?;
+    let timeout = std::time::Duration::try_from_secs_f64(a.timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .context("--timeout takes a positive number of seconds")?;
+    let runtime = super::sbi::runtime()?;
+    let begun = Instant::now();
+    let found = runtime
+        .block_on(client::discover(sel.port, client::SCAN_TIMEOUT))
+        .with_context(|| format!("{sel}: no SBI device service answered discovery"))?;
+    let sub = sel.sub_id.to_string();
+    let dev = found
+        .iter()
+        .find(|d| d.device_id == sel.device_id && d.device_sub_id.contains(&sub))
+        .with_context(|| {
+            format!(
+                "{sel}: the device service on port {} lists no device {} with sub-id {sub} \
+                 (`jemput devices` lists what it has)",
+                sel.port, sel.device_id
+            )
+        })?;
+    let open_ms = begun.elapsed().as_millis() as u64;
+    // Discovery's digital ID is unsigned: it names the device here, the capture's signed one is
+    // what the capture is checked against.
+    let id: Option<jemput_sbi::proto::DigitalId> =
+        jemput_sbi::jws::unsigned_payload(&dev.digital_id)
+            .and_then(|b| serde_json::from_slice(&b).ok());
+    let capability = if sel.sub_id == 0 {
+        jemput_drivers::registry::Capability::Camera
+    } else {
+        jemput_drivers::registry::Capability::Fingerprint
+    };
+    if !a.json {
+        output::note(match capability {
+            jemput_drivers::registry::Capability::Camera => "look at the camera…",
+            _ => "place the fingers on the scanner…",
+        });
+    }
+    let ask = super::sbi::ask_for(sel, vec![], 40, timeout);
+    let begun = Instant::now();
+    let got = runtime.block_on(client::capture(
+        &ask,
+        &trust,
+        &client::new_transaction_id(),
+        "",
+    ));
+    let capture_ms = begun.elapsed().as_millis() as u64;
+    let (capture, error) = match got
+        .map_err(anyhow::Error::new)
+        .and_then(|g| sbi_summary(&g))
+    {
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    };
+    let report = DeviceTestOutput {
+        selector: sel.to_string(),
+        path: format!("http://127.0.0.1:{}/", sel.port).into(),
+        simulated: false,
+        identified_by: Identified::SbiDiscovery,
+        capability,
+        info: jemput_drivers::DeviceInfo {
+            driver: "sbi".into(),
+            model: id
+                .as_ref()
+                .map(|i| format!("{} {} ({})", i.make, i.model, dev.certification))
+                .unwrap_or_else(|| format!("SBI device {}", dev.device_id)),
+            serial: Some(dev.device_code.clone()),
+            firmware: Some(format!("SBI {}", dev.service_version)),
+        },
+        open_ms,
+        ok: capture.is_some(),
+        capture,
+        capture_ms,
+        error,
+    };
+    finish(&report, a.json, false)
+}
+
+/// What a verified SBI capture holds, without its images.
+fn sbi_summary(got: &[jemput_sbi::verify::VerifiedBiometric]) -> anyhow::Result<CaptureSummary> {
+    if let Some(face) = got.iter().find(|b| b.bio_type == "Face") {
+        let rec = jemput_core::iso19794::read_face_record(&face.record)
+            .context("the ISO/IEC 19794-5 record")?;
+        let img = rec
+            .images
+            .first()
+            .context("the face record holds no image")?;
+        return Ok(CaptureSummary::Photo {
+            width: u32::from(img.width),
+            height: u32::from(img.height),
+            bytes: img.image.len(),
+        });
+    }
+    let mut fingers = Vec::new();
+    for b in got {
+        let name = b.bio_sub_type.clone().unwrap_or_default();
+        let rec = jemput_core::iso19794::read_finger_record(&b.record)
+            .with_context(|| format!("{name}: the ISO/IEC 19794-4 record"))?;
+        let rep = rec
+            .images
+            .first()
+            .context("the finger record holds no image")?;
+        let (_, jemput_quality) = super::sbi::finger_image(&name, &b.record)?;
+        fingers.push(jemput::outputs::SbiFingerSummary {
+            bio_sub_type: name,
+            width: u32::from(rep.width),
+            height: u32::from(rep.height),
+            device_quality: b.quality_score,
+            jemput_quality,
+        });
+    }
+    Ok(CaptureSummary::SbiFingers { fingers })
 }
 
 fn print_report(r: &DeviceTestOutput) {
@@ -112,6 +245,7 @@ fn print_report(r: &DeviceTestOutput) {
         Identified::IdTable => "driver from the USB id",
         Identified::Probe => "driver found by probing",
         Identified::DeviceClass => "driver from the node's V4L2 capabilities",
+        Identified::SbiDiscovery => "listed by the SBI device service's discovery",
     };
     println!("device     {} on {} ({how})", r.selector, r.path.display());
     println!(
@@ -153,6 +287,19 @@ fn print_report(r: &DeviceTestOutput) {
             fix.unix_time,
             r.capture_ms
         ),
+        Some(CaptureSummary::SbiFingers { fingers }) => {
+            println!(
+                "capture    {} finger(s), every signature and the hash chain checked, in {} ms",
+                fingers.len(),
+                r.capture_ms
+            );
+            for f in fingers {
+                println!(
+                    "           {:<18} {} × {}  device quality {:>5.1}  jemput-fq {:>3}",
+                    f.bio_sub_type, f.width, f.height, f.device_quality, f.jemput_quality
+                );
+            }
+        }
         Some(CaptureSummary::Photo {
             width,
             height,

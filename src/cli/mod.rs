@@ -158,7 +158,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agent(a) => agent::run(g, a),
         Command::Demo(a) => demo::run(a),
         Command::Ui(a) => ui::run(g, a),
-        Command::Devices(a) => devices::run(a),
+        Command::Devices(a) => devices::run(g, a),
         Command::Doctor(a) => doctor::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Hub(a) => hub::run(a),

@@ -254,7 +254,7 @@ async fn stop() {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -338,9 +338,14 @@ pub(super) fn print_devices(list: &[SbiDeviceOutput]) {
     }
 }
 
-fn capture(trust_dir: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
+/// The kit's trust store (`<home>/sbi-trust/`) and the CA files given for one command; refused
+/// when that trusts no CA at all, saying how to add one.
+pub(super) fn kit_trust(
+    trust_dir: &std::path::Path,
+    extra: &[PathBuf],
+) -> anyhow::Result<jemput_sbi::trust::TrustStore> {
     let mut trust = jemput_sbi::trust::TrustStore::load_dir(trust_dir)?;
-    for ca in &a.ca {
+    for ca in extra {
         trust.add_pem_file(ca)?;
     }
     if trust.is_empty() {
@@ -350,17 +355,37 @@ fn capture(trust_dir: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCo
              `jemput sbi keygen`), or --ca CA.pem for this capture"
         );
     }
-    let sel = &a.selector;
-    let ask = jemput_sbi::client::CaptureAsk {
+    Ok(trust)
+}
+
+/// One registration capture of what `sel` names: sub-id 0 a face, 1–3 a slap.
+pub(super) fn ask_for(
+    sel: &jemput_sbi::client::SbiSelector,
+    exceptions: Vec<String>,
+    score: u8,
+    timeout: std::time::Duration,
+) -> jemput_sbi::client::CaptureAsk {
+    jemput_sbi::client::CaptureAsk {
         port: sel.port,
         device_id: sel.device_id.clone(),
         bio_type: if sel.sub_id == 0 { "Face" } else { "Finger" }.into(),
         sub_id: sel.sub_id,
         fingers: vec![],
-        exceptions: a.exceptions.clone(),
-        requested_score: a.score,
-        timeout: std::time::Duration::from_secs(a.timeout),
-    };
+        exceptions,
+        requested_score: score,
+        timeout,
+    }
+}
+
+fn capture(trust_dir: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
+    let trust = kit_trust(trust_dir, &a.ca)?;
+    let sel = &a.selector;
+    let ask = ask_for(
+        sel,
+        a.exceptions.clone(),
+        a.score,
+        std::time::Duration::from_secs(a.timeout),
+    );
     let tx = jemput_sbi::client::new_transaction_id();
     let got = runtime()?
         .block_on(jemput_sbi::client::capture(&ask, &trust, &tx, ""))
@@ -417,7 +442,7 @@ fn capture(trust_dir: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCo
 }
 
 /// A finger record's image as a PNG, with jemput's own quality score of it.
-fn finger_image(name: &str, record: &[u8]) -> anyhow::Result<(Vec<u8>, u8)> {
+pub(super) fn finger_image(name: &str, record: &[u8]) -> anyhow::Result<(Vec<u8>, u8)> {
     use jemput_core::imaging::quality::{FingerQuality, JemputFq};
     use jemput_core::iso19794::ImageFormat;
     let rec = jemput_core::iso19794::read_finger_record(record)

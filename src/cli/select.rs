@@ -8,13 +8,42 @@ use clap::Args;
 use jemput_drivers::registry::{self, OpenError, OpenOptions, OpenedDevice};
 use jemput_drivers::{CaptureControl, Selector};
 
+/// A selector as the device commands take it: one of the kit's own devices, or a device of an SBI
+/// device service (`sbi:PORT/DEVICEID/SUBID`).
+#[derive(Debug, Clone)]
+pub enum AnySelector {
+    Local(Selector),
+    Sbi(jemput_sbi::client::SbiSelector),
+}
+
+impl std::str::FromStr for AnySelector {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.starts_with("sbi:") {
+            return s.parse().map(AnySelector::Sbi);
+        }
+        s.parse()
+            .map(AnySelector::Local)
+            .map_err(|e| format!("{e}"))
+    }
+}
+
+impl std::fmt::Display for AnySelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnySelector::Local(s) => s.fmt(f),
+            AnySelector::Sbi(s) => s.fmt(f),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DeviceSelect {
-    /// The device: VID:PID[:SERIAL], usb:<port path>, a tty path, or
-    /// sim:<ef01|isdv4|gps|uru4000|ptp>[:n] for a device model started in-process (see
-    /// `jemput devices`)
+    /// The device: VID:PID[:SERIAL], usb:<port path>, a tty path,
+    /// sim:<ef01|isdv4|gps|uru4000|ptp>[:n] for a device model started in-process, or
+    /// sbi:PORT/DEVICEID/SUBID for a device of an SBI device service (see `jemput devices`)
     #[arg(value_name = "SELECTOR")]
-    pub selector: Selector,
+    pub selector: AnySelector,
     /// The driver to use when the port's USB id does not tell (a shared USB-serial bridge, a bare
     /// tty); without it jemput probes: EF01, then ISDV4, then NMEA
     #[arg(long, value_name = "DRIVER", value_parser = driver_names())]
@@ -39,7 +68,15 @@ impl DeviceSelect {
             baud: self.baud,
             ..OpenOptions::default()
         };
-        registry::open(&self.selector, &options).map_err(|e| match hint_for(&e) {
+        let selector = match &self.selector {
+            AnySelector::Local(s) => s,
+            AnySelector::Sbi(s) => anyhow::bail!(
+                "{s} is a device of an SBI device service, which this command does not take yet: \
+                 `jemput devices test {s}` tests it, `jemput sbi capture {s} --out-dir DIR` \
+                 captures through it"
+            ),
+        };
+        registry::open(selector, &options).map_err(|e| match hint_for(&e) {
             // The messages quote their causes: the hint goes after them.
             Some(hint) => anyhow::anyhow!("{e}\nhint: {hint}"),
             None => anyhow::Error::new(e),

@@ -31,6 +31,8 @@ pub enum Identified {
     Probe,
     /// The device's own description says what it is (a V4L2 node's capabilities).
     DeviceClass,
+    /// An SBI device service's discovery lists it (`sbi:` selectors; no jemput driver involved).
+    SbiDiscovery,
 }
 
 /// An opened device: the driver behind its capability, where it is, and (for `sim:`) the device
