@@ -414,6 +414,35 @@ fn every_json_output_and_schema_file_validates_with_python_jsonschema() {
     let packets = hub(&data, &["packets", "--json"]);
     assert_eq!(packets.as_array().unwrap().len(), 1, "{packets}");
     c.json("hub-packets.schema.json", &packets);
+    let added = jemput()
+        .arg("hub")
+        .arg("--data")
+        .arg(&data)
+        .args(["users", "add", "admin1", "--role", "admin", "--password-stdin"])
+        .write_stdin("kata-sandi-uji-panjang\n")
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let users = hub(&data, &["users", "list", "--json"]);
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    c.json("hub-users.schema.json", &users);
+    // The kit's SBI trust store, with a CA `sbi keygen` made.
+    let sbi_keys = r.join("sbi-keys");
+    jemput()
+        .args(["sbi", "keygen", "--dir"])
+        .arg(&sbi_keys)
+        .assert()
+        .success();
+    jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["sbi", "trust", "add"])
+        .arg(sbi_keys.join("ca.pem"))
+        .assert()
+        .success();
+    let trusted = kit(&home, &["sbi", "trust", "list", "--json"]);
+    assert_eq!(trusted.as_array().unwrap().len(), 1, "{trusted}");
+    c.json("sbi-trust.schema.json", &trusted);
     drop(served);
 
     // What a hub tells anyone at GET /v1/info (a second hub, over plain HTTP).
