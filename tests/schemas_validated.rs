@@ -418,7 +418,14 @@ fn every_json_output_and_schema_file_validates_with_python_jsonschema() {
         .arg("hub")
         .arg("--data")
         .arg(&data)
-        .args(["users", "add", "admin1", "--role", "admin", "--password-stdin"])
+        .args([
+            "users",
+            "add",
+            "admin1",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .write_stdin("kata-sandi-uji-panjang\n")
         .output()
         .unwrap();
