@@ -520,3 +520,96 @@ fn the_object_store_down_for_30_s_mid_drain_delays_receipts_and_loses_nothing() 
         assert!(&object == bytes, "{id}: the object is not the packet");
     }
 }
+
+/// The scale-out configuration the issue names: state in PostgreSQL, packets in Garage, two
+/// `hub serve` processes sharing both. Packets uploaded through one process are in Garage under
+/// their keys (none in the data directory), receipted once in PostgreSQL, and opened by reading
+/// them back from Garage; after that process is killed the other one takes the next packet.
+#[test]
+fn two_processes_on_postgresql_share_the_object_store() {
+    if !garage::available() || !curl_peer() {
+        return;
+    }
+    let Some(pg) = jemput_testkit::postgres() else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let g = Garage::start(&mk(d.path(), "garage"), BUCKET);
+    let (home, keys) = kit_with_office(d.path());
+    let data = d.path().join("hub");
+    let init = with_credentials(&g)
+        .arg("hub")
+        .arg("--data")
+        .arg(&data)
+        .args(["init", "--postgres", &pg.url(), "--object-store", &g.url()])
+        .arg("--hub-key")
+        .arg(&keys.hub_key_file)
+        .args(["--office-recipient", &keys.recipient, "--office-identity"])
+        .arg(&keys.identity_file)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let hub_toml = std::fs::read_to_string(data.join(jemput_hub::CONFIG_FILE)).unwrap();
+    assert!(
+        hub_toml.contains("[postgres]") && hub_toml.contains("[object_store]"),
+        "{hub_toml}"
+    );
+    let kit = KitHome::open(&home).unwrap();
+    // Blocking PostgreSQL calls must not run on a tokio runtime thread: this test has none.
+    jemput_hub::Registry::open(&data)
+        .unwrap()
+        .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
+        .unwrap();
+    let packets: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|i| queue_packet(&kit, &keys.recipient, 50_000, 100 + i))
+        .collect();
+
+    let creds = [
+        ("AWS_ACCESS_KEY_ID", g.key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", g.secret_key.as_str()),
+    ];
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = Killed(serve(&data, port_a, false, &creds, &d.path().join("a.log")));
+    let _b = Killed(serve(&data, port_b, false, &creds, &d.path().join("b.log")));
+    let report = drain(&home, &format!("http://127.0.0.1:{port_a}"));
+    let outcomes: Vec<&str> = report["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["acknowledged"; 3], "{report}");
+    for (id, bytes) in &packets {
+        let (status, object) = s3_request(&g, "GET", &key_of(id, bytes), None, &[]);
+        assert_eq!(status, 200, "{id}: {}", String::from_utf8_lossy(&object));
+        assert!(
+            &object == bytes,
+            "{id}: the object differs from the kit's packet"
+        );
+    }
+    assert!(walk(&data.join(jemput_hub::PACKETS_DIR)).is_empty());
+
+    // Opened (read back from Garage) by whichever process took it, each once.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = json(hub_cmd(&data, &["packets", "--json"]));
+        let rows = rows.as_array().unwrap();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        if rows.iter().all(|r| r["state"] == "opened") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not all opened: {rows:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Process A dies; B takes the next packet and stores it in Garage too.
+    a.0.kill().unwrap();
+    a.0.wait().unwrap();
+    let (id, bytes) = queue_packet(&kit, &keys.recipient, 50_000, 200);
+    let report = drain(&home, &format!("http://127.0.0.1:{port_b}"));
+    assert_eq!(report["packets"][0]["outcome"], "acknowledged", "{report}");
+    let (status, _) = s3_request(&g, "GET", &key_of(&id, &bytes), None, &[]);
+    assert_eq!(status, 200);
+    let rows = json(hub_cmd(&data, &["packets", "--json"]));
+    assert_eq!(rows.as_array().unwrap().len(), 4, "{rows}");
+}

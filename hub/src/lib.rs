@@ -274,14 +274,6 @@ impl HubConfig {
                 why: format!("object_store.url {:?}: {e}", os.url),
             })?;
         }
-        if config.postgres.is_some() && config.object_store.is_some() {
-            return Err(HubError::BadConfig {
-                path: path.clone(),
-                why: "[postgres] and [object_store] together are not supported yet: a hub on \
-                      PostgreSQL keeps its packets in <data>/packets/ (docs/scale-out.md)"
-                    .into(),
-            });
-        }
         for hook in &config.webhooks {
             if let Some(why) = hook.url_problem() {
                 return Err(HubError::BadConfig { path, why });
@@ -761,13 +753,10 @@ impl Hub {
         };
         let state = backend_of(data, &config)?;
         let nonces = nonces::Nonces::open_state(state.clone(), jiff::Timestamp::now().as_second())?;
-        // `HubConfig::load` refuses an object store beside PostgreSQL (not supported yet).
         let storage: Box<dyn Storage> = match (&state, &config.object_store) {
-            (Backend::Embedded(db), Some(os)) => {
-                Box::new(ObjectStorage::open(data, os, db.clone())?)
-            }
+            (_, Some(os)) => Box::new(ObjectStorage::open(data, os, state.clone())?),
             (Backend::Embedded(db), None) => Box::new(DirStorage::new(data, db.clone())),
-            (Backend::Postgres(pool), _) => {
+            (Backend::Postgres(pool), None) => {
                 Box::new(pg::storage::PgDirStorage::new(data, pool.clone()))
             }
         };

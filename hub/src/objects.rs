@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 
 use crate::storage::{already, commit_receipt, held_row, valid_packet_id, HeldPacket};
 use crate::storage::{PutOutcome, Storage};
-use crate::{lock, Db, HubError};
+use crate::{lock, Backend, HubError};
 use jemput_core::packet::{Header, EXTENSION};
 use jemput_core::wire::receipt::Receipt;
 
@@ -268,13 +268,13 @@ fn load_credentials(data: &Path, config: &ObjectStoreConfig) -> Result<Credentia
     })
 }
 
-/// Verified packets in an object store, receipts in the hub database.
+/// Verified packets in an object store, receipts in the hub's state (SQLite or PostgreSQL).
 pub struct ObjectStorage {
     url: ObjectUrl,
     /// The client, or why there is none (no credentials): a command that never touches packets
     /// (`hub enroll-token`) works without them; `hub serve` refuses to start.
     store: Result<Arc<dyn ObjectStore>, String>,
-    db: Db,
+    state: Backend,
     /// The bridge from the sync trait to the async client; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
 }
@@ -306,7 +306,11 @@ const RETRY_FOR: Duration = Duration::from_secs(10);
 impl ObjectStorage {
     /// The storage `config` names, for the hub in `data`. Nothing is sent yet: see
     /// [`Storage::check`].
-    pub fn open(data: &Path, config: &ObjectStoreConfig, db: Db) -> Result<Self, HubError> {
+    pub(crate) fn open(
+        data: &Path,
+        config: &ObjectStoreConfig,
+        state: Backend,
+    ) -> Result<Self, HubError> {
         let url = ObjectUrl::parse(&config.url).map_err(|why| HubError::BadObjectStore {
             value: config.url.clone(),
             why,
@@ -327,9 +331,32 @@ impl ObjectStorage {
         Ok(ObjectStorage {
             url,
             store,
-            db,
+            state,
             rt: Some(rt),
         })
+    }
+
+    /// Writes the verified packet in `file` under its key and returns the key, once the store
+    /// acknowledged it. The same bytes go under the same key whatever happened before: an
+    /// unconditional put.
+    fn put_object(&self, header: &Header, file: &Path, size: u64) -> Result<String, HubError> {
+        let bytes = std::fs::read(file).map_err(HubError::io("read", file))?;
+        if bytes.len() as u64 != size {
+            return Err(HubError::Io {
+                what: "read the verified packet",
+                path: file.to_path_buf(),
+                source: std::io::Error::other(format!(
+                    "{} bytes, the upload has {size}",
+                    bytes.len()
+                )),
+            });
+        }
+        let key = self.key_for(&header.packet_id, &hex::encode(Sha256::digest(&bytes)));
+        let store = self.store()?;
+        let at = Key::from(key.as_str());
+        let put = self.run(async move { store.put(&at, PutPayload::from(bytes)).await });
+        put.map_err(|e| self.error(format!("store packet {}", header.packet_id), e))?;
+        Ok(key)
     }
 
     /// The key a packet with these bytes is stored under.
@@ -434,7 +461,16 @@ impl Storage for ObjectStorage {
         size: u64,
         receipt: &Receipt,
     ) -> Result<PutOutcome, HubError> {
-        if let Some(held) = held_row(&lock(&self.db), &header.packet_id)? {
+        let db = match &self.state {
+            // On PostgreSQL the put runs under the packet id's lock, the receipt committed after it.
+            Backend::Postgres(pool) => {
+                return crate::pg::storage::put_with(pool, header, size, receipt, || {
+                    self.put_object(header, file, size)
+                });
+            }
+            Backend::Embedded(db) => db,
+        };
+        if let Some(held) = held_row(&lock(db), &header.packet_id)? {
             return Ok(already(header, held));
         }
         if !valid_packet_id(&header.packet_id) {
@@ -443,26 +479,10 @@ impl Storage for ObjectStorage {
                 value: header.packet_id.clone(),
             });
         }
-        let bytes = std::fs::read(file).map_err(HubError::io("read", file))?;
-        if bytes.len() as u64 != size {
-            return Err(HubError::Io {
-                what: "read the verified packet",
-                path: file.to_path_buf(),
-                source: std::io::Error::other(format!(
-                    "{} bytes, the upload has {size}",
-                    bytes.len()
-                )),
-            });
-        }
-        let key = self.key_for(&header.packet_id, &hex::encode(Sha256::digest(&bytes)));
-        let store = self.store()?;
-        let at = Key::from(key.as_str());
-        // The same bytes under the same key whatever happened before: an unconditional put.
-        let put = self.run(async move { store.put(&at, PutPayload::from(bytes)).await });
-        put.map_err(|e| self.error(format!("store packet {}", header.packet_id), e))?;
+        let key = self.put_object(header, file, size)?;
         crate::test_hold::hold("moved");
         // The receipt row (with the opening row and the event) only now that the store holds it.
-        let mut conn = lock(&self.db);
+        let mut conn = lock(db);
         let outcome = commit_receipt(&mut conn, header, size, &key, receipt)?;
         if let PutOutcome::Conflict(held) = &outcome {
             tracing::warn!(
@@ -475,19 +495,25 @@ impl Storage for ObjectStorage {
     }
 
     fn held(&self, packet_id: &str) -> Result<Option<HeldPacket>, HubError> {
-        held_row(&lock(&self.db), packet_id)
+        match &self.state {
+            Backend::Embedded(db) => held_row(&lock(db), packet_id),
+            Backend::Postgres(pool) => crate::pg::storage::held(pool, packet_id),
+        }
     }
 
     fn read_packet(&self, packet_id: &str) -> Result<Vec<u8>, HubError> {
-        let key: Option<String> = {
-            use rusqlite::OptionalExtension;
-            lock(&self.db)
-                .query_row(
-                    "SELECT file FROM receipts WHERE packet_id = ?1",
-                    [packet_id],
-                    |r| r.get(0),
-                )
-                .optional()?
+        let key: Option<String> = match &self.state {
+            Backend::Embedded(db) => {
+                use rusqlite::OptionalExtension;
+                lock(db)
+                    .query_row(
+                        "SELECT file FROM receipts WHERE packet_id = ?1",
+                        [packet_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+            }
+            Backend::Postgres(pool) => crate::pg::storage::file_of(pool, packet_id)?,
         };
         let Some(key) = key else {
             return Err(HubError::Corrupt {

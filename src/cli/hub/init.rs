@@ -42,8 +42,7 @@ pub struct InitArgs {
     /// `s3://packets?endpoint=http://127.0.0.1:3900&region=garage`. Credentials never go on the
     /// command line: the hub reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the file given
     /// with --object-store-credentials
-    /// (not with --postgres yet, docs/scale-out.md)
-    #[arg(long, value_name = "URL", conflicts_with = "postgres")]
+    #[arg(long, value_name = "URL")]
     pub object_store: Option<String>,
     /// A file with the object store's credentials (`access_key_id = "…"`, `secret_access_key =
     /// "…"`, mode 0600), named in hub.toml; read by every hub process at start
