@@ -12,8 +12,11 @@ SECS=${FUZZ_SECS:-1800}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(cargo fuzz list)
+    cargo fuzz build -O
+else
+    # Only what will run (a build of every target links them all).
+    for t in "${targets[@]}"; do cargo fuzz build -O "$t"; done
 fi
-cargo fuzz build -O
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     dirs=("corpus/$t")
