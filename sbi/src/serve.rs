@@ -343,8 +343,16 @@ impl Service {
             match self.fault {
                 Fault::Unsigned => data = URL_SAFE_NO_PAD.encode(&json),
                 Fault::BadSignature => {
-                    let last = data.pop().expect("non-empty");
-                    data.push(if last == 'A' { 'B' } else { 'A' });
+                    // The signature's first character: all six of its bits are signature bits,
+                    // so the text stays canonical base64url (the last character carries padding
+                    // bits that a strict decoder refuses before it checks anything).
+                    let at = data.rfind('.').expect("a compact JWS") + 1;
+                    let first = if data[at..].starts_with('A') {
+                        "B"
+                    } else {
+                        "A"
+                    };
+                    data.replace_range(at..at + 1, first);
                 }
                 _ => {}
             }
