@@ -204,6 +204,16 @@ fn a_device_whose_ca_the_kit_does_not_trust_is_refused_and_nothing_is_written() 
     assert!(!out_dir.exists(), "files written for a refused capture");
 }
 
+/// `jemput --home HOME ARGS…`, run to the end.
+fn in_kit(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    common::jemput()
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// The kit's own trust store: without a trusted CA a capture is refused saying how to add one;
 /// `sbi trust add` makes the service's CA trusted for every later capture (no --ca), `list` shows
 /// it, `remove` takes it away again, and a device certificate is refused as a CA.
@@ -212,14 +222,7 @@ fn the_kits_trust_store_is_what_captures_are_checked_against() {
     let svc = Service::start();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("kit");
-    let kit = |args: &[&str]| {
-        common::jemput()
-            .arg("--home")
-            .arg(&home)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let kit = |args: &[&str]| in_kit(&home, args);
     let sel = format!("sbi:{}/1/3", svc.port);
     let out_dir = dir.path().join("thumbs");
     let out_dir_s = out_dir.to_str().unwrap();
@@ -265,14 +268,7 @@ fn devices_test_takes_sbi_selectors_and_checks_the_capture() {
     let svc = Service::start();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("kit");
-    let kit = |args: &[&str]| {
-        common::jemput()
-            .arg("--home")
-            .arg(&home)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let kit = |args: &[&str]| in_kit(&home, args);
     let p = svc.port;
     let slap = format!("sbi:{p}/1/2");
 
