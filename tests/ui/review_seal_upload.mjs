@@ -106,7 +106,9 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Kunjungan disegel' }).waitFor();
   const packetId = (await page.locator('#packet-id').innerText()).trim();
   check(/^[0-9A-Za-z-]{10,}$/.test(packetId), `packet id ${packetId}`);
-  check((await smallTargets(page)).length === 0, `sealed page: targets under 44 px: ${await smallTargets(page)}`);
+  // Measured once: the message names what the check saw, not a second look.
+  const smallSealed = await smallTargets(page);
+  check(smallSealed.length === 0, `sealed page: targets under 44 px: ${smallSealed.join('; ')}`);
   await shot(page, shots, 'R5-disegel');
 
   // Upload now: the training hub signs for it.
@@ -116,7 +118,9 @@ try {
   await result.waitFor({ timeout: 90000 });
   const receipt = (await result.innerText()).replace(/\s+/g, ' ');
   check(receipt.includes('Diterima kantor'), `upload result: ${receipt}`);
-  check((await smallTargets(page)).length === 0, `upload page: targets under 44 px: ${await smallTargets(page)}`);
+  // Measured once: the message names what the check saw, not a second look.
+  const smallUpload = await smallTargets(page);
+  check(smallUpload.length === 0, `upload page: targets under 44 px: ${smallUpload.join('; ')}`);
   await shot(page, shots, 'R6-unggah');
 
   // Home: nothing left in progress for the resident, the queue counts it received.
