@@ -42,6 +42,13 @@ export async function newPage(browser, url) {
 
 // Buttons and fields smaller than 44x44 CSS pixels (WCAG 2.5.5 target size).
 export async function smallTargets(page) {
+  // The station answers everything `no-store`, its stylesheet included, so each page fetches the
+  // CSS again; a page measured before it arrives shows the browser's default (small) controls. It
+  // happened under CI load right after "Kunjungan disegel" appeared: wait for the load event, which
+  // waits for the stylesheet.
+  await page.waitForLoadState('load');
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('link[rel=stylesheet]')].every((l) => l.sheet !== null));
   return page.$$eval('button, input:not([type=hidden]), select', (els) =>
     els
       .map((e) => ({ e, r: e.getBoundingClientRect() }))
