@@ -1,8 +1,9 @@
 //! The scale-out hub: its state on PostgreSQL (a private server per test, `jemput_testkit`), and
 //! several `jemput hub serve` processes on one database, any of which serves any request
 //! (`docs/scale-out.md`): kits and uploads one process created are seen by the other, two PATCHes
-//! racing on one upload in two processes have one winner and a `409`, and the events outbox is
-//! delivered by both processes without a busy double delivery.
+//! racing on one upload in two processes have one winner and a `409`, the events outbox is
+//! delivered by both processes without a busy double delivery, and the office console is one
+//! console across processes.
 
 mod common;
 
@@ -537,5 +538,145 @@ async fn two_processes_deliver_every_event_once_and_a_dead_processs_event_is_del
             .iter()
             .all(|e| e["state"] == "delivered"),
         "{events:#}"
+    );
+}
+
+/// An HTTP answer of the console: status, `Set-Cookie` values (name=value only) and body.
+struct Page {
+    status: u16,
+    cookies: Vec<String>,
+    body: String,
+}
+
+async fn console_call(base: &str, path: &str, cookie: Option<&str>, form: Option<String>) -> Page {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("{base}{path}");
+    let mut req = match &form {
+        Some(body) => client
+            .post(&url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.clone()),
+        None => client.get(&url),
+    };
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let cookies = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .collect();
+    Page {
+        status,
+        cookies,
+        body: r.text().await.unwrap(),
+    }
+}
+
+/// The `value` of a page's hidden `csrf` input.
+fn csrf_field(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    page[at..at + 64].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_on_postgresql_is_one_console_across_processes() {
+    let Some(s) = scale_out() else { return };
+    let password = "kata-sandi-kantor";
+    jemput()
+        .args(["hub", "--data"])
+        .arg(&s.data)
+        .args([
+            "users",
+            "add",
+            "siti",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
+        .write_stdin(format!("{password}\n"))
+        .assert()
+        .success();
+    // The account is a row of the hub's PostgreSQL database, kept only as an argon2 hash.
+    let hash =
+        s.pg.psql("SELECT password_hash FROM console_accounts WHERE name = 'siti'")
+            .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let (a, b) = (Serve::start(&s.data), Serve::start(&s.data));
+
+    // Signed in at process A…
+    let form = console_call(&a.url(), "/console/login", None, None).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let pre = form
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("jemput_console_login="))
+        .expect("the sign-in form's cookie")
+        .clone();
+    let body = format!(
+        "csrf={}&name=siti&password={password}",
+        csrf_field(&form.body)
+    );
+    let signed = console_call(&a.url(), "/console/login", Some(&pre), Some(body)).await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let session = signed
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("jemput_console="))
+        .expect("a session cookie")
+        .clone();
+
+    // …the same browser is signed in at process B, and revokes the kit there.
+    let kits = console_call(&b.url(), "/console/kits", Some(&session), None).await;
+    assert_eq!(
+        kits.status, 200,
+        "process B did not know the session: {}",
+        kits.body
+    );
+    assert!(kits.body.contains(KIT_ID), "{}", kits.body);
+    let revoke = format!("csrf={}", csrf_field(&kits.body));
+    let done = console_call(
+        &b.url(),
+        &format!("/console/kits/{KIT_ID}/revoke"),
+        Some(&session),
+        Some(revoke),
+    )
+    .await;
+    assert!(done.status < 400, "{}: {}", done.status, done.body);
+
+    // Process A's audit log shows who did it at B; the database and the CLI agree.
+    let audit = console_call(&a.url(), "/console/audit", Some(&session), None).await;
+    assert_eq!(audit.status, 200);
+    assert!(audit.body.contains("kit.revoke"), "{}", audit.body);
+    assert_eq!(
+        s.pg.psql("SELECT actor || ' ' || action || ' ' || detail FROM console_audit ORDER BY id")
+            .unwrap(),
+        format!("(command line) user.add siti (admin)\nsiti kit.revoke {KIT_ID}")
+    );
+    let kits = json(hub_cmd(&s.data, &["kits", "--json"]));
+    assert_eq!(kits[0]["revoked"], true, "{kits}");
+
+    // Every read-only page answers at either process.
+    for page in ["/console/", "/console/events", "/console/worklist", "/console/settings"] {
+        let p = console_call(&b.url(), page, Some(&session), None).await;
+        assert_eq!(p.status, 200, "{page}: {}", p.body);
+    }
+    let users = json(hub_cmd(&s.data, &["users", "list", "--json"]));
+    assert_eq!(users[0]["name"], "siti", "{users}");
+
+    // Signing out at B ends the session at A too.
+    let out = format!("csrf={}", csrf_field(&audit.body));
+    let bye = console_call(&b.url(), "/console/logout", Some(&session), Some(out)).await;
+    assert!(bye.status < 400, "{}: {}", bye.status, bye.body);
+    let after = console_call(&a.url(), "/console/kits", Some(&session), None).await;
+    assert_eq!(
+        after.status, 303,
+        "still signed in at A after signing out at B"
     );
 }

@@ -126,15 +126,19 @@ async fn check(c: &Console, req: Request, next: Next) -> Response {
             Err(r) => r,
         };
     }
-    let session = match cookie_value(req.headers(), COOKIE) {
-        Some(id) => match c.office.session(id, now()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!("console session lookup: {e}");
-                return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
-            }
-        },
-        None => None,
+    let found = match cookie_value(req.headers(), COOKIE) {
+        Some(id) => {
+            let (office, id) = (c.office.clone(), id.to_string());
+            crate::pages::blocking(move || office.session(&id, now())).await
+        }
+        None => Ok(None),
+    };
+    let session = match found {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("console session lookup: {e}");
+            return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+        }
     };
     let Some(session) = session else {
         if method == Method::POST {

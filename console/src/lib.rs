@@ -81,7 +81,7 @@ pub struct Console {
 
 /// The console's routes (under [`PREFIX`]) over `hub`.
 pub fn router(hub: Arc<Hub>) -> Result<Router, ConsoleError> {
-    let office = Office::open(hub.data())?;
+    let office = Office::of(&hub);
     let i18n = Arc::new(I18n::load(FILES)?);
     let pages = Pages::new(i18n.clone(), TEMPLATES)?;
     let console = Arc::new(Console {

@@ -387,7 +387,8 @@ async fn login(
     match tried {
         Ok(Ok(session)) => {
             if lang != Lang::default() {
-                let _ = c.office.set_lang(&session.id, lang.code());
+                let (office, id) = (c.office.clone(), session.id.clone());
+                let _ = blocking(move || office.set_lang(&id, lang.code())).await;
             }
             let mut r = redirect("/console/");
             let h = r.headers_mut();

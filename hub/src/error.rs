@@ -99,13 +99,6 @@ pub enum HubError {
         why: String,
     },
 
-    /// A part of the hub that keeps its state in `hub.sqlite` only, asked of a hub on PostgreSQL.
-    #[error("{what} is not yet available on the PostgreSQL backend ([postgres] in hub.toml); see docs/scale-out.md")]
-    NotOnPostgres {
-        /// The part, e.g. "the office console".
-        what: &'static str,
-    },
-
     /// A row holds a value this version cannot read.
     #[error("the hub database holds an unreadable {what} {value:?}; it was edited or damaged")]
     Corrupt {

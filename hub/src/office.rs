@@ -1,5 +1,6 @@
-//! The office console's accounts, sessions, login rate limits and audit log, in the hub database
-//! (so every hub process behind one database shares them). Passwords are kept only as argon2id
+//! The office console's accounts, sessions, login rate limits and audit log, in the hub's state
+//! database — `hub.sqlite`, or PostgreSQL for a scale-out hub (so every hub process behind one
+//! database shares them: a browser signed in at one process is signed in at all). Passwords are kept only as argon2id
 //! hashes (PHC strings, the `argon2` crate's defaults: 19 MiB, 2 passes); a session cookie's
 //! value is kept only as its SHA-256. The pages themselves are `jemput-console`.
 
@@ -10,12 +11,11 @@ use std::str::FromStr;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use jiff::Timestamp;
-use rusqlite::{params, OptionalExtension};
 use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{lock, parse_ts, ts_text, Db, HubError};
+use crate::{parse_ts, ts_text, Backend, HubError};
 
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -125,6 +125,12 @@ impl From<rusqlite::Error> for OfficeError {
     }
 }
 
+impl From<postgres::Error> for OfficeError {
+    fn from(e: postgres::Error) -> OfficeError {
+        OfficeError::Hub(e.into())
+    }
+}
+
 /// Why a sign-in was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginRefused {
@@ -173,25 +179,37 @@ fn decoy_hash() -> &'static str {
         .get_or_init(|| hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default())
 }
 
-/// The accounts, sessions and audit log of the hub in one database.
+/// The accounts, sessions and audit log of the hub in its state database: `hub.sqlite`, or the
+/// PostgreSQL database every process of a scale-out hub shares.
 #[derive(Debug, Clone)]
 pub struct Office {
-    db: Db,
+    state: Backend,
+}
+
+/// Runs one row operation on whichever database the office is in: `sqlite::f(db, …)` or
+/// `pg::office::f(pool, …)`, the same signature in both.
+macro_rules! rows {
+    ($office:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$office.state {
+            Backend::Embedded(db) => sqlite::$f(db $(, $arg)*),
+            Backend::Postgres(pool) => crate::pg::office::$f(pool $(, $arg)*),
+        }
+    };
 }
 
 impl Office {
-    /// Opens them for the hub in `data` (its own connection; safe beside a running hub).
-    ///
-    /// A hub on PostgreSQL has no console tables yet: [`HubError::NotOnPostgres`].
+    /// Opens them for the hub in `data` (its own connection or pool; safe beside a running hub).
     pub fn open(data: &Path) -> Result<Office, HubError> {
-        if crate::HubConfig::load(data)?.postgres.is_some() {
-            return Err(HubError::NotOnPostgres {
-                what: "the office console (accounts, sessions, audit log)",
-            });
-        }
         Ok(Office {
-            db: crate::open_hub_db(data)?,
+            state: crate::open_backend(data)?,
         })
+    }
+
+    /// Those of a running hub, over its own connection or pool (no I/O: safe on any thread).
+    pub fn of(hub: &crate::Hub) -> Office {
+        Office {
+            state: hub.state.clone(),
+        }
     }
 
     /// Adds an account; recorded in the audit log as done by `actor`.
@@ -210,18 +228,14 @@ impl Office {
         }
         let hash = hash_password(password)?;
         let now = Timestamp::now();
-        let mut db = lock(&self.db);
-        let tx = db.transaction()?;
-        let added = tx.execute(
-            "INSERT INTO console_accounts (name, role, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
-            params![name, role.code(), hash, ts_text(now)],
-        )?;
-        if added == 0 {
+        let detail = format!("{name} ({role})");
+        let row = (name, role.code(), hash.as_str(), ts_text(now));
+        if !rows!(
+            self,
+            add_account((row.0, row.1, row.2, &row.3), (actor, &detail))
+        )? {
             return Err(OfficeError::Exists(name.into()));
         }
-        audit_in(&tx, actor, "user.add", &format!("{name} ({role})"))?;
-        tx.commit()?;
         Ok(Account {
             name: name.into(),
             role,
@@ -231,19 +245,8 @@ impl Office {
 
     /// Every account, by name.
     pub fn accounts(&self) -> Result<Vec<Account>, OfficeError> {
-        let db = lock(&self.db);
-        let mut stmt =
-            db.prepare("SELECT name, role, created_at FROM console_accounts ORDER BY name")?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
+        rows!(self, accounts())?
+            .into_iter()
             .map(|(name, role, at)| {
                 Ok(Account {
                     name,
@@ -256,14 +259,10 @@ impl Office {
 
     /// Removes an account and ends its sessions.
     pub fn remove_account(&self, actor: &str, name: &str) -> Result<(), OfficeError> {
-        let mut db = lock(&self.db);
-        let tx = db.transaction()?;
-        if tx.execute("DELETE FROM console_accounts WHERE name = ?1", [name])? == 0 {
+        let at = ts_text(Timestamp::now());
+        if !rows!(self, remove_account(name, (&at, actor)))? {
             return Err(OfficeError::NoSuchAccount(name.into()));
         }
-        tx.execute("DELETE FROM console_sessions WHERE account = ?1", [name])?;
-        audit_in(&tx, actor, "user.remove", name)?;
-        tx.commit()?;
         Ok(())
     }
 
@@ -278,37 +277,18 @@ impl Office {
         now: i64,
     ) -> Result<Result<Session, LoginRefused>, OfficeError> {
         let since = now - LOGIN_WINDOW_SECS;
-        let (hash, role) = {
-            let db = lock(&self.db);
-            db.execute("DELETE FROM console_login_failures WHERE at <= ?1", [since])?;
-            let count = |col: &str, v: &str| -> rusqlite::Result<(i64, Option<i64>)> {
-                db.query_row(
-                    &format!(
-                        "SELECT count(*), min(at) FROM console_login_failures WHERE {col} = ?1 AND at > ?2"
-                    ),
-                    params![v, since],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-            };
-            let (by_account, first_a) = count("account", name)?;
-            let (by_address, first_b) = count("address", address)?;
-            let limited = [
-                (by_account >= MAX_FAILURES_PER_ACCOUNT, first_a),
-                (by_address >= MAX_FAILURES_PER_ADDRESS, first_b),
-            ];
-            if let Some(first) = limited.iter().filter(|l| l.0).filter_map(|l| l.1).min() {
-                return Ok(Err(LoginRefused::TooMany {
-                    retry_after_secs: (first + LOGIN_WINDOW_SECS - now).max(1),
-                }));
-            }
-            db.query_row(
-                "SELECT password_hash, role FROM console_accounts WHERE name = ?1",
-                [name],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()?
-            .map_or((None, None), |(h, r)| (Some(h), Some(r)))
-        };
+        let [(by_account, first_a), (by_address, first_b)] =
+            rows!(self, failures(name, address, since))?;
+        let limited = [
+            (by_account >= MAX_FAILURES_PER_ACCOUNT, first_a),
+            (by_address >= MAX_FAILURES_PER_ADDRESS, first_b),
+        ];
+        if let Some(first) = limited.iter().filter(|l| l.0).filter_map(|l| l.1).min() {
+            return Ok(Err(LoginRefused::TooMany {
+                retry_after_secs: (first + LOGIN_WINDOW_SECS - now).max(1),
+            }));
+        }
+        let (hash, role) = rows!(self, credentials(name))?.unzip();
         // Hashing is slow on purpose: done without holding the database.
         let ok = match &hash {
             Some(h) => password_matches(h, password),
@@ -317,18 +297,10 @@ impl Office {
                 false
             }
         };
-        let db = lock(&self.db);
         let (Some(role), true) = (role, ok) else {
-            db.execute(
-                "INSERT INTO console_login_failures (account, address, at) VALUES (?1, ?2, ?3)",
-                params![name, address, now],
-            )?;
+            rows!(self, failed(name, address, now))?;
             return Ok(Err(LoginRefused::Wrong));
         };
-        db.execute(
-            "DELETE FROM console_login_failures WHERE account = ?1",
-            [name],
-        )?;
         let session = Session {
             id: hex::encode(rand::random::<[u8; 32]>()),
             account: name.into(),
@@ -337,96 +309,55 @@ impl Office {
             lang: "id".into(),
             expires_at: now + SESSION_SECS,
         };
-        db.execute("DELETE FROM console_sessions WHERE expires_at <= ?1", [now])?;
-        db.execute(
-            "INSERT INTO console_sessions (id_sha256, account, csrf, lang, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                sha256_hex(&session.id),
-                session.account,
-                session.csrf,
-                session.lang,
-                session.expires_at
-            ],
-        )?;
+        let id_sha256 = sha256_hex(&session.id);
+        let row = (
+            id_sha256.as_str(),
+            name,
+            session.csrf.as_str(),
+            session.lang.as_str(),
+            session.expires_at,
+        );
+        rows!(self, signed_in(row, now))?;
         Ok(Ok(session))
     }
 
     /// The session whose cookie is `id`, if it exists, has not expired at `now` and its account
     /// still exists (with the account's current role).
     pub fn session(&self, id: &str, now: i64) -> Result<Option<Session>, OfficeError> {
-        let db = lock(&self.db);
-        let row = db
-            .query_row(
-                "SELECT s.account, a.role, s.csrf, s.lang, s.expires_at
-                 FROM console_sessions s JOIN console_accounts a ON a.name = s.account
-                 WHERE s.id_sha256 = ?1 AND s.expires_at > ?2",
-                params![sha256_hex(id), now],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                },
-            )
-            .optional()?;
-        row.map(|(account, role, csrf, lang, expires_at)| {
-            Ok(Session {
-                id: id.into(),
-                account,
-                role: role.parse()?,
-                csrf,
-                lang,
-                expires_at,
+        rows!(self, session(&sha256_hex(id), now))?
+            .map(|(account, role, csrf, lang, expires_at)| {
+                Ok(Session {
+                    id: id.into(),
+                    account,
+                    role: role.parse()?,
+                    csrf,
+                    lang,
+                    expires_at,
+                })
             })
-        })
-        .transpose()
+            .transpose()
     }
 
     /// Sets the language of the session whose cookie is `id`.
     pub fn set_lang(&self, id: &str, lang: &str) -> Result<(), OfficeError> {
-        lock(&self.db).execute(
-            "UPDATE console_sessions SET lang = ?1 WHERE id_sha256 = ?2",
-            params![lang, sha256_hex(id)],
-        )?;
-        Ok(())
+        Ok(rows!(self, set_lang(&sha256_hex(id), lang))?)
     }
 
     /// Ends the session whose cookie is `id`.
     pub fn logout(&self, id: &str) -> Result<(), OfficeError> {
-        lock(&self.db).execute(
-            "DELETE FROM console_sessions WHERE id_sha256 = ?1",
-            [sha256_hex(id)],
-        )?;
-        Ok(())
+        Ok(rows!(self, logout(&sha256_hex(id)))?)
     }
 
     /// Records that `actor` did `action` (`detail`: its object) now.
     pub fn record(&self, actor: &str, action: &str, detail: &str) -> Result<(), OfficeError> {
-        audit_in(&lock(&self.db), actor, action, detail)?;
-        Ok(())
+        let at = ts_text(Timestamp::now());
+        Ok(rows!(self, record((&at, actor, action, detail)))?)
     }
 
     /// The newest `limit` lines of the audit log, newest first.
     pub fn audit(&self, limit: u32) -> Result<Vec<AuditEntry>, OfficeError> {
-        let db = lock(&self.db);
-        let mut stmt = db.prepare(
-            "SELECT at, actor, action, detail FROM console_audit ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt
-            .query_map([limit], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
+        rows!(self, audit(limit))?
+            .into_iter()
             .map(|(at, actor, action, detail)| {
                 Ok(AuditEntry {
                     at: parse_ts("audit time", at)?,
@@ -439,17 +370,184 @@ impl Office {
     }
 }
 
-fn audit_in(
-    db: &rusqlite::Connection,
-    actor: &str,
-    action: &str,
-    detail: &str,
-) -> rusqlite::Result<()> {
-    db.execute(
-        "INSERT INTO console_audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![ts_text(Timestamp::now()), actor, action, detail],
-    )?;
-    Ok(())
+/// The office's rows in `hub.sqlite`: the same operations, names and signatures as
+/// `pg::office` (only the placeholders differ).
+mod sqlite {
+    use rusqlite::{params, OptionalExtension};
+
+    use crate::pg::office::{AccountRow, AuditRow, SessionRow};
+    use crate::{lock, Db, HubError};
+
+    fn audit_in(
+        db: &rusqlite::Connection,
+        at: &str,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> rusqlite::Result<()> {
+        db.execute(
+            "INSERT INTO console_audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![at, actor, action, detail],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn add_account(
+        db: &Db,
+        (name, role, hash, created_at): (&str, &str, &str, &str),
+        (actor, detail): (&str, &str),
+    ) -> Result<bool, HubError> {
+        let mut db = lock(db);
+        let tx = db.transaction()?;
+        let added = tx.execute(
+            "INSERT INTO console_accounts (name, role, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
+            params![name, role, hash, created_at],
+        )?;
+        if added == 0 {
+            return Ok(false);
+        }
+        audit_in(&tx, created_at, actor, "user.add", detail)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    pub(super) fn accounts(db: &Db) -> Result<Vec<AccountRow>, HubError> {
+        let db = lock(db);
+        let mut stmt =
+            db.prepare("SELECT name, role, created_at FROM console_accounts ORDER BY name")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub(super) fn remove_account(
+        db: &Db,
+        name: &str,
+        (at, actor): (&str, &str),
+    ) -> Result<bool, HubError> {
+        let mut db = lock(db);
+        let tx = db.transaction()?;
+        if tx.execute("DELETE FROM console_accounts WHERE name = ?1", [name])? == 0 {
+            return Ok(false);
+        }
+        tx.execute("DELETE FROM console_sessions WHERE account = ?1", [name])?;
+        audit_in(&tx, at, actor, "user.remove", name)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    pub(super) fn failures(
+        db: &Db,
+        name: &str,
+        address: &str,
+        since: i64,
+    ) -> Result<[(i64, Option<i64>); 2], HubError> {
+        let db = lock(db);
+        db.execute("DELETE FROM console_login_failures WHERE at <= ?1", [since])?;
+        let count = |col: &str, v: &str| -> rusqlite::Result<(i64, Option<i64>)> {
+            db.query_row(
+                &format!(
+                    "SELECT count(*), min(at) FROM console_login_failures WHERE {col} = ?1 AND at > ?2"
+                ),
+                params![v, since],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        };
+        Ok([count("account", name)?, count("address", address)?])
+    }
+
+    pub(super) fn credentials(db: &Db, name: &str) -> Result<Option<(String, String)>, HubError> {
+        Ok(lock(db)
+            .query_row(
+                "SELECT password_hash, role FROM console_accounts WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    pub(super) fn failed(db: &Db, name: &str, address: &str, at: i64) -> Result<(), HubError> {
+        lock(db).execute(
+            "INSERT INTO console_login_failures (account, address, at) VALUES (?1, ?2, ?3)",
+            params![name, address, at],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn signed_in(
+        db: &Db,
+        (id_sha256, account, csrf, lang, expires_at): (&str, &str, &str, &str, i64),
+        now: i64,
+    ) -> Result<(), HubError> {
+        let mut db = lock(db);
+        let tx = db.transaction()?;
+        tx.execute(
+            "DELETE FROM console_login_failures WHERE account = ?1",
+            [account],
+        )?;
+        tx.execute("DELETE FROM console_sessions WHERE expires_at <= ?1", [now])?;
+        tx.execute(
+            "INSERT INTO console_sessions (id_sha256, account, csrf, lang, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id_sha256, account, csrf, lang, expires_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(super) fn session(
+        db: &Db,
+        id_sha256: &str,
+        now: i64,
+    ) -> Result<Option<SessionRow>, HubError> {
+        Ok(lock(db)
+            .query_row(
+                "SELECT s.account, a.role, s.csrf, s.lang, s.expires_at
+                 FROM console_sessions s JOIN console_accounts a ON a.name = s.account
+                 WHERE s.id_sha256 = ?1 AND s.expires_at > ?2",
+                params![id_sha256, now],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?)
+    }
+
+    pub(super) fn set_lang(db: &Db, id_sha256: &str, lang: &str) -> Result<(), HubError> {
+        lock(db).execute(
+            "UPDATE console_sessions SET lang = ?1 WHERE id_sha256 = ?2",
+            params![lang, id_sha256],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn logout(db: &Db, id_sha256: &str) -> Result<(), HubError> {
+        lock(db).execute(
+            "DELETE FROM console_sessions WHERE id_sha256 = ?1",
+            [id_sha256],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn record(
+        db: &Db,
+        (at, actor, action, detail): (&str, &str, &str, &str),
+    ) -> Result<(), HubError> {
+        Ok(audit_in(&lock(db), at, actor, action, detail)?)
+    }
+
+    pub(super) fn audit(db: &Db, limit: u32) -> Result<Vec<AuditRow>, HubError> {
+        let db = lock(db);
+        let mut stmt = db.prepare(
+            "SELECT at, actor, action, detail FROM console_audit ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
 }
 
 #[cfg(test)]
@@ -463,9 +561,50 @@ mod tests {
         (dir, o)
     }
 
+    /// The office of a hub on a private PostgreSQL server (the office first: dropped before the
+    /// server stops). `None` (said on stderr) without PostgreSQL, a failure under
+    /// `JEMPUT_REQUIRE_PEERS=1`.
+    fn office_on_postgres() -> Option<(Office, jemput_testkit::Postgres, tempfile::TempDir)> {
+        let pg = jemput_testkit::postgres()?;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = crate::InitOptions {
+            postgres: Some(crate::PostgresConfig::new(&pg.url())),
+            ..Default::default()
+        };
+        crate::init_with(dir.path(), &opts).unwrap();
+        assert!(
+            !dir.path().join(crate::DB_FILE).exists(),
+            "a hub on PostgreSQL keeps no hub.sqlite"
+        );
+        let o = Office::open(dir.path()).unwrap();
+        Some((o, pg, dir))
+    }
+
+    /// Runs `body` on the embedded office and, when PostgreSQL is here, on the scale-out one.
+    fn on_both(body: impl Fn(&Office)) {
+        let (_dir, o) = office();
+        body(&o);
+        if let Some((o, _pg, _dir)) = office_on_postgres() {
+            body(&o);
+        }
+    }
+
     #[test]
     fn accounts_are_added_listed_removed_and_audited_and_only_hashes_are_kept() {
         let (dir, o) = office();
+        accounts_are_kept_as_hashes(&o);
+        let db = std::fs::read(dir.path().join(crate::DB_FILE)).unwrap();
+        let wal = std::fs::read(dir.path().join("hub.sqlite-wal")).unwrap_or_default();
+        let needle = b"kata-sandi-panjang";
+        for bytes in [db, wal] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+        }
+        if let Some((o, _pg, _dir)) = office_on_postgres() {
+            accounts_are_kept_as_hashes(&o);
+        }
+    }
+
+    fn accounts_are_kept_as_hashes(o: &Office) {
         o.add_account(CLI_ACTOR, "siti", Role::Admin, "kata-sandi-panjang")
             .unwrap();
         assert!(matches!(
@@ -483,12 +622,6 @@ mod tests {
         let list = o.accounts().unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!((list[0].name.as_str(), list[0].role), ("siti", Role::Admin));
-        let db = std::fs::read(dir.path().join(crate::DB_FILE)).unwrap();
-        let wal = std::fs::read(dir.path().join("hub.sqlite-wal")).unwrap_or_default();
-        let needle = b"kata-sandi-panjang";
-        for bytes in [db, wal] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle));
-        }
         o.remove_account(CLI_ACTOR, "siti").unwrap();
         assert!(matches!(
             o.remove_account(CLI_ACTOR, "siti"),
@@ -502,91 +635,93 @@ mod tests {
 
     #[test]
     fn sign_in_makes_a_session_that_ends_with_logout_expiry_or_the_account() {
-        let (_dir, o) = office();
-        o.add_account(CLI_ACTOR, "siti", Role::Viewer, "kata-sandi-panjang")
-            .unwrap();
-        let now = 1_800_000_000;
-        assert_eq!(
-            o.login("siti", "salah-sandi-panjang", "10.0.0.1", now)
-                .unwrap(),
-            Err(LoginRefused::Wrong)
-        );
-        assert_eq!(
-            o.login("nobody", "kata-sandi-panjang", "10.0.0.1", now)
-                .unwrap(),
-            Err(LoginRefused::Wrong)
-        );
-        let s = o
-            .login("siti", "kata-sandi-panjang", "10.0.0.1", now)
-            .unwrap()
-            .unwrap();
-        assert_eq!(s.role, Role::Viewer);
-        let again = o.session(&s.id, now + 1).unwrap().unwrap();
-        assert_eq!(again.csrf, s.csrf);
-        assert!(o.session("not-a-session", now).unwrap().is_none());
-        assert!(
-            o.session(&s.id, now + SESSION_SECS).unwrap().is_none(),
-            "expired"
-        );
-        o.set_lang(&s.id, "en").unwrap();
-        assert_eq!(o.session(&s.id, now).unwrap().unwrap().lang, "en");
-        o.logout(&s.id).unwrap();
-        assert!(o.session(&s.id, now).unwrap().is_none());
-        let s = o
-            .login("siti", "kata-sandi-panjang", "10.0.0.1", now)
-            .unwrap()
-            .unwrap();
-        o.remove_account(CLI_ACTOR, "siti").unwrap();
-        assert!(o.session(&s.id, now).unwrap().is_none(), "account removed");
+        on_both(|o| {
+            o.add_account(CLI_ACTOR, "siti", Role::Viewer, "kata-sandi-panjang")
+                .unwrap();
+            let now = 1_800_000_000;
+            assert_eq!(
+                o.login("siti", "salah-sandi-panjang", "10.0.0.1", now)
+                    .unwrap(),
+                Err(LoginRefused::Wrong)
+            );
+            assert_eq!(
+                o.login("nobody", "kata-sandi-panjang", "10.0.0.1", now)
+                    .unwrap(),
+                Err(LoginRefused::Wrong)
+            );
+            let s = o
+                .login("siti", "kata-sandi-panjang", "10.0.0.1", now)
+                .unwrap()
+                .unwrap();
+            assert_eq!(s.role, Role::Viewer);
+            let again = o.session(&s.id, now + 1).unwrap().unwrap();
+            assert_eq!(again.csrf, s.csrf);
+            assert!(o.session("not-a-session", now).unwrap().is_none());
+            assert!(
+                o.session(&s.id, now + SESSION_SECS).unwrap().is_none(),
+                "expired"
+            );
+            o.set_lang(&s.id, "en").unwrap();
+            assert_eq!(o.session(&s.id, now).unwrap().unwrap().lang, "en");
+            o.logout(&s.id).unwrap();
+            assert!(o.session(&s.id, now).unwrap().is_none());
+            let s = o
+                .login("siti", "kata-sandi-panjang", "10.0.0.1", now)
+                .unwrap()
+                .unwrap();
+            o.remove_account(CLI_ACTOR, "siti").unwrap();
+            assert!(o.session(&s.id, now).unwrap().is_none(), "account removed");
+        })
     }
 
     #[test]
     fn sign_in_is_limited_per_account_and_per_address() {
-        let (_dir, o) = office();
-        o.add_account(CLI_ACTOR, "siti", Role::Admin, "kata-sandi-panjang")
-            .unwrap();
-        let now = 1_800_000_000;
-        for i in 0..MAX_FAILURES_PER_ACCOUNT {
-            let r = o
-                .login("siti", "salah", &format!("10.0.0.{i}"), now + i)
+        on_both(|o| {
+            o.add_account(CLI_ACTOR, "siti", Role::Admin, "kata-sandi-panjang")
                 .unwrap();
-            assert_eq!(r, Err(LoginRefused::Wrong));
-        }
-        // Now even the right password is refused, from any address, until the window passes.
-        let r = o
-            .login("siti", "kata-sandi-panjang", "10.9.9.9", now + 10)
-            .unwrap();
-        assert_eq!(
-            r,
-            Err(LoginRefused::TooMany {
-                retry_after_secs: LOGIN_WINDOW_SECS - 10
-            })
-        );
-        assert!(o
-            .login(
-                "siti",
-                "kata-sandi-panjang",
-                "10.9.9.9",
-                now + LOGIN_WINDOW_SECS + 1
-            )
-            .unwrap()
-            .is_ok());
-        // One address trying many names is limited too.
-        let later = now + 10 * LOGIN_WINDOW_SECS;
-        for i in 0..MAX_FAILURES_PER_ADDRESS {
+            let now = 1_800_000_000;
+            for i in 0..MAX_FAILURES_PER_ACCOUNT {
+                let r = o
+                    .login("siti", "salah", &format!("10.0.0.{i}"), now + i)
+                    .unwrap();
+                assert_eq!(r, Err(LoginRefused::Wrong));
+            }
+            // Now even the right password is refused, from any address, until the window passes.
             let r = o
-                .login(&format!("guess{i}"), "x", "10.6.6.6", later)
+                .login("siti", "kata-sandi-panjang", "10.9.9.9", now + 10)
                 .unwrap();
-            assert_eq!(r, Err(LoginRefused::Wrong));
-        }
-        assert!(matches!(
-            o.login("siti", "kata-sandi-panjang", "10.6.6.6", later)
-                .unwrap(),
-            Err(LoginRefused::TooMany { .. })
-        ));
-        assert!(o
-            .login("siti", "kata-sandi-panjang", "10.7.7.7", later)
-            .unwrap()
-            .is_ok());
+            assert_eq!(
+                r,
+                Err(LoginRefused::TooMany {
+                    retry_after_secs: LOGIN_WINDOW_SECS - 10
+                })
+            );
+            assert!(o
+                .login(
+                    "siti",
+                    "kata-sandi-panjang",
+                    "10.9.9.9",
+                    now + LOGIN_WINDOW_SECS + 1
+                )
+                .unwrap()
+                .is_ok());
+            // One address trying many names is limited too.
+            let later = now + 10 * LOGIN_WINDOW_SECS;
+            for i in 0..MAX_FAILURES_PER_ADDRESS {
+                let r = o
+                    .login(&format!("guess{i}"), "x", "10.6.6.6", later)
+                    .unwrap();
+                assert_eq!(r, Err(LoginRefused::Wrong));
+            }
+            assert!(matches!(
+                o.login("siti", "kata-sandi-panjang", "10.6.6.6", later)
+                    .unwrap(),
+                Err(LoginRefused::TooMany { .. })
+            ));
+            assert!(o
+                .login("siti", "kata-sandi-panjang", "10.7.7.7", later)
+                .unwrap()
+                .is_ok());
+        })
     }
 }

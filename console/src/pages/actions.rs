@@ -25,10 +25,15 @@ pub const MAX_CSV_BYTES: usize = 8 << 20;
 
 /// Records `action` on `detail` by the session's account; an audit log that cannot be written
 /// is reported (the change itself is done).
-fn audit(c: &Console, s: &Session, action: &str, detail: &str) {
-    if let Err(e) = c.office.record(&s.account, action, detail) {
-        tracing::error!("console audit log: {action} {detail} by {}: {e}", s.account);
-    }
+async fn audit(c: &Console, s: &Session, action: &str, detail: &str) {
+    let (office, account) = (c.office.clone(), s.account.clone());
+    let (action, detail) = (action.to_string(), detail.to_string());
+    blocking(move || {
+        if let Err(e) = office.record(&account, &action, &detail) {
+            tracing::error!("console audit log: {action} {detail} by {account}: {e}");
+        }
+    })
+    .await
 }
 
 pub(crate) async fn kits(
@@ -73,7 +78,7 @@ pub(crate) async fn revoke(
     let kit = id.clone();
     match blocking(move || registry.revoke(&kit)).await {
         Ok(_) => {
-            audit(&c, &s, "kit.revoke", &id);
+            audit(&c, &s, "kit.revoke", &id).await;
             redirect("/console/kits")
         }
         Err(e) => kits_page(&c, &s, StatusCode::BAD_REQUEST, Some(e.to_string())).await,
@@ -136,7 +141,8 @@ pub(crate) async fn make_token(
             issued.token_id,
             name.map(|n| format!(" ({n})")).unwrap_or_default()
         ),
-    );
+    )
+    .await;
     c.pages.page(
         StatusCode::OK,
         "token.html",
@@ -277,7 +283,7 @@ pub(crate) async fn import_worklist(
     if let Err(e) = blocking(move || kit_sync::save_worklist(&data, &stored)).await {
         return message(&c, &s, StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     }
-    audit(&c, &s, "worklist.import", &format!("{name}: {n} entries"));
+    audit(&c, &s, "worklist.import", &format!("{name}: {n} entries")).await;
     worklist_page(&c, &s, StatusCode::OK, context! { imported => n }).await
 }
 
@@ -356,7 +362,8 @@ pub(crate) async fn save_settings(
         &s,
         "settings.save",
         "kit settings (offline and capture policy)",
-    );
+    )
+    .await;
     let text = toml::to_string_pretty(&k).unwrap_or_default();
     settings_page(&c, &s, StatusCode::OK, &text, None, true)
 }

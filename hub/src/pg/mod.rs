@@ -4,7 +4,8 @@
 //! transaction: the kit registry and tokens, upload offsets (compare-and-set) and the bytes of
 //! uploads in progress (`upload_chunks`), receipts, openings, the events outbox and its
 //! deliveries (leased, so two processes never post the same event at once), request nonces, the
-//! worklist and the kit settings.
+//! worklist and the kit settings, and the office console's accounts, sessions and audit log
+//! (`office`).
 //!
 //! The client is the rust-postgres project's blocking `postgres` crate behind an `r2d2` pool. Its
 //! calls block, like the hub's SQLite calls, and run where those do: on tokio's blocking threads
@@ -15,6 +16,7 @@
 
 pub(crate) mod events;
 pub(crate) mod kit_sync;
+pub(crate) mod office;
 pub(crate) mod registry;
 pub(crate) mod storage;
 pub(crate) mod uploads;
@@ -301,6 +303,37 @@ CREATE TABLE documents (
     (
         "events.visit: what an opened event says of the visit (JSON, as in SQLite)",
         "ALTER TABLE events ADD COLUMN visit TEXT;",
+    ),
+    (
+        "the office console: accounts, sessions, failed sign-ins, audit log (as in SQLite)",
+        "
+CREATE TABLE console_accounts (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+CREATE TABLE console_sessions (
+    id_sha256  TEXT PRIMARY KEY,
+    account    TEXT NOT NULL,
+    csrf       TEXT NOT NULL,
+    lang       TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE TABLE console_login_failures (
+    account TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at      BIGINT NOT NULL
+);
+CREATE INDEX console_login_failures_by_time ON console_login_failures (at);
+CREATE TABLE console_audit (
+    id     BIGSERIAL PRIMARY KEY,
+    at     TEXT NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+",
     ),
 ];
 

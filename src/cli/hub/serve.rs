@@ -48,11 +48,11 @@ pub fn run(data: &Path, a: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
-        let (info, cert, on_postgres) = {
+        let (info, cert) = {
             let data = data.to_path_buf();
             tokio::task::spawn_blocking(move || {
                 jemput_hub::server::open_with_cert(&data)
-                    .map(|(h, c)| (h.info(), c.fingerprint(), h.config().postgres.is_some()))
+                    .map(|(h, c)| (h.info(), c.fingerprint()))
             })
             .await??
         };
@@ -63,22 +63,15 @@ pub fn run(data: &Path, a: ServeArgs) -> anyhow::Result<ExitCode> {
             info.hub_id,
             info.hub_key
         );
-        // The console's accounts, sessions and audit log live in hub.sqlite only so far.
-        let console: Option<jemput_hub::ExtraRoutes> = if on_postgres {
-            eprintln!(
-                "office console: not yet available on the PostgreSQL backend (docs/scale-out.md)"
-            );
-            None
-        } else {
-            eprintln!(
-                "office console at {scheme}://{addr}/console/ (accounts: jemput hub users add NAME --role admin)"
-            );
-            Some(Box::new(|hub| {
-                jemput_console::router(hub).map_err(|e| {
-                    jemput_hub::HubError::Serve(std::io::Error::other(e.to_string()))
-                })
-            }))
-        };
+        // The console's accounts, sessions and audit log are in the hub's state database
+        // (hub.sqlite or PostgreSQL), so every process of a scale-out hub serves the same console.
+        eprintln!(
+            "office console at {scheme}://{addr}/console/ (accounts: jemput hub users add NAME --role admin)"
+        );
+        let console: Option<jemput_hub::ExtraRoutes> = Some(Box::new(|hub| {
+            jemput_console::router(hub)
+                .map_err(|e| jemput_hub::HubError::Serve(std::io::Error::other(e.to_string())))
+        }));
         let stop = stop_signal()?;
         if plain {
             jemput_hub::serve_until_with(data, listener, console, stop).await?;
