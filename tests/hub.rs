@@ -1438,6 +1438,22 @@ fn the_hub_cli_creates_a_hub_registers_lists_and_revokes_kits() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("no kit kit-zz"));
+    // The console's audit log holds the command line's changes, and only those that were made.
+    let log: Vec<_> = jemput_hub::office::Office::open(&data)
+        .unwrap()
+        .audit(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.actor, e.action, e.detail))
+        .collect();
+    let cli = jemput_hub::office::CLI_ACTOR.to_string();
+    assert_eq!(
+        log,
+        [
+            (cli.clone(), "kit.revoke".to_string(), "kit-a1".to_string()),
+            (cli, "kit.add".to_string(), "kit-a1".to_string()),
+        ]
+    );
 }
 
 #[test]

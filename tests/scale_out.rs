@@ -663,7 +663,12 @@ async fn the_console_on_postgresql_is_one_console_across_processes() {
     assert_eq!(kits[0]["revoked"], true, "{kits}");
 
     // Every read-only page answers at either process.
-    for page in ["/console/", "/console/events", "/console/worklist", "/console/settings"] {
+    for page in [
+        "/console/",
+        "/console/events",
+        "/console/worklist",
+        "/console/settings",
+    ] {
         let p = console_call(&b.url(), page, Some(&session), None).await;
         assert_eq!(p.status, 200, "{page}: {}", p.body);
     }

@@ -107,6 +107,16 @@ fn worklist_import_reports_every_bad_row_and_imports_nothing() {
     // A later bad import leaves the good worklist in place.
     hub_cmd(&data, &["worklist", "import", bad.to_str().unwrap()]).failure();
     assert_eq!(json(hub_cmd(&data, &["worklist", "--json"])), list);
+    // The one import made is in the console's audit log, the refused ones are not.
+    let log = jemput_hub::office::Office::open(&data)
+        .unwrap()
+        .audit(10)
+        .unwrap();
+    let log: Vec<_> = log
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    assert_eq!(log, [(jemput_hub::office::CLI_ACTOR, "worklist.import")]);
 }
 
 #[test]

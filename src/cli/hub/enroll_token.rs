@@ -25,6 +25,12 @@ pub fn run(data: &Path, a: EnrollTokenArgs) -> anyhow::Result<ExitCode> {
     // The token pins the certificate the hub serves; a hub made before TLS gets one now.
     let (_, cert) = server::open_with_cert(data)?;
     let issued = Tokens::open(data)?.issue(a.name.as_deref(), a.ttl_hours, &cert.fingerprint())?;
+    let named = issued.name.as_deref().map(|n| format!(" ({n})"));
+    super::audit(
+        data,
+        "token.issue",
+        &format!("{}{}", issued.token_id, named.unwrap_or_default()),
+    );
     if config.office_recipients.is_empty() {
         eprintln!(
             "warning: this hub knows no office recipient, so enrollment will be refused until \

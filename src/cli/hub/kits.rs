@@ -68,6 +68,7 @@ pub fn run(data: &Path, a: KitsArgs) -> anyhow::Result<ExitCode> {
         }) => {
             let kit_key: PublicKey = kit_key.parse()?;
             let k = registry.add(&kit_id, &kit_key, name.as_deref())?;
+            super::audit(data, "kit.add", &kit_id);
             if json {
                 crate::cli::output::json(&k)?;
             } else {
@@ -76,6 +77,7 @@ pub fn run(data: &Path, a: KitsArgs) -> anyhow::Result<ExitCode> {
         }
         Some(KitsCommand::Revoke { kit_id }) => {
             let k = registry.revoke(&kit_id)?;
+            super::audit(data, "kit.revoke", &kit_id);
             print_kit(&k);
         }
     }

@@ -69,3 +69,16 @@ fn need_data(data: Option<&Path>) -> anyhow::Result<&Path> {
         anyhow::anyhow!("no hub data directory: pass --data DIR (or set JEMPUT_HUB_DATA)")
     })
 }
+
+/// Records a change made from the command line in the office console's audit log (actor
+/// `(command line)`), beside the changes made in the console. The change is already done: a log
+/// that cannot be written is said on stderr, not made the command's failure.
+fn audit(data: &Path, action: &str, detail: &str) {
+    use jemput_hub::office::{Office, OfficeError, CLI_ACTOR};
+    let recorded = Office::open(data)
+        .map_err(OfficeError::from)
+        .and_then(|o| o.record(CLI_ACTOR, action, detail));
+    if let Err(e) = recorded {
+        eprintln!("warning: the change is made, but the audit log could not record it: {e}");
+    }
+}

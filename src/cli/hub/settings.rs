@@ -172,6 +172,11 @@ pub fn run(data: &Path, a: SettingsArgs) -> anyhow::Result<ExitCode> {
         }
     }
     save_settings(data, &s)?;
+    super::audit(
+        data,
+        "settings.save",
+        "kit settings (offline and capture policy, office recipients)",
+    );
     eprintln!("saved; kits get the new settings at their next `jemput sync`");
     Ok(ExitCode::SUCCESS)
 }

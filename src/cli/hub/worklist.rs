@@ -58,6 +58,11 @@ pub fn run(data: &Path, a: WorklistArgs) -> anyhow::Result<ExitCode> {
                     entries,
                 },
             )?;
+            super::audit(
+                data,
+                "worklist.import",
+                &format!("{}: {n} entries", file.display()),
+            );
             println!(
                 "imported {n} entries from {} ({assigned} assigned to one kit, {} to every kit); kits get them at their next `jemput sync`",
                 file.display(),
