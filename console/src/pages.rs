@@ -4,11 +4,11 @@
 
 pub mod actions;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
@@ -363,6 +363,40 @@ async fn login_page(State(c): State<Arc<Console>>, Query(q): Query<LangQuery>) -
     )
 }
 
+/// The address sign-in failures are counted against. A connection from one of `trusted`
+/// (`trusted_proxies` in hub.toml) carries the browser's address in `X-Forwarded-For`: each proxy
+/// appends the address it saw, so the entries are read from the right, past the trusted proxies,
+/// and the first other one is the browser's (anything left of it the browser could have written
+/// itself). From any other peer the header is ignored.
+pub(crate) fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> String {
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for entry in forwarded.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip.to_string(),
+            // Not an address: the chain cannot be followed past it.
+            Err(_) => break,
+        }
+    }
+    peer.to_string()
+}
+
 #[derive(Debug, Deserialize)]
 struct LoginForm {
     name: String,
@@ -374,13 +408,16 @@ struct LoginForm {
 async fn login(
     State(c): State<Arc<Console>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let lang = Lang::parse(&f.lang).unwrap_or_default();
-    // The connection's address (behind a proxy: the proxy's).
-    let address = peer
-        .map(|Extension(ConnectInfo(a))| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    // The browser's address: the connection's, or behind a trusted proxy the one it forwarded.
+    let address = client_address(
+        peer.map(|Extension(ConnectInfo(a))| a.ip()),
+        &headers,
+        &c.hub.config().trusted_proxies,
+    );
     let office = c.office.clone();
     let name = f.name.trim().to_string();
     let tried = blocking(move || office.login(&name, &f.password, &address, now())).await;
@@ -512,5 +549,44 @@ mod tests {
         assert_eq!(found(search("", "", "", "receiving")), ["5be0a7f4-bb"]);
         assert!(found(search("8391", "kit-77", "", "")).is_empty());
         assert!(found(search("", "", "2026-11-29", "")).is_empty());
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_browsers_address_comes_from_x_forwarded_for_only_through_a_trusted_proxy() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let outer: IpAddr = "10.0.0.2".parse().unwrap();
+        let browser = "203.0.113.7";
+        let h = forwarded(&[browser]);
+        // No proxy trusted: the header is anyone's word.
+        assert_eq!(client_address(Some(proxy), &h, &[]), "127.0.0.1");
+        // Through the trusted proxy: the browser's.
+        assert_eq!(client_address(Some(proxy), &h, &[proxy]), browser);
+        // From a peer that is not trusted, even with a trusted proxy configured: ignored.
+        let stranger: IpAddr = "198.51.100.9".parse().unwrap();
+        assert_eq!(client_address(Some(stranger), &h, &[proxy]), "198.51.100.9");
+        // A browser that writes its own header gets the address the proxy appended, not its lie.
+        let h = forwarded(&["1.2.3.4", browser]);
+        assert_eq!(client_address(Some(proxy), &h, &[proxy]), browser);
+        let h = forwarded(&["1.2.3.4, 203.0.113.7"]);
+        assert_eq!(client_address(Some(proxy), &h, &[proxy]), browser);
+        // Two trusted proxies in a row are both passed.
+        let h = forwarded(&["203.0.113.7, 10.0.0.2"]);
+        assert_eq!(client_address(Some(proxy), &h, &[proxy, outer]), browser);
+        // Garbage or no header: the connection's address.
+        let h = forwarded(&["not-an-address"]);
+        assert_eq!(client_address(Some(proxy), &h, &[proxy]), "127.0.0.1");
+        assert_eq!(
+            client_address(Some(proxy), &HeaderMap::new(), &[proxy]),
+            "127.0.0.1"
+        );
+        assert_eq!(client_address(None, &h, &[proxy]), "unknown");
     }
 }

@@ -23,9 +23,17 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(&[])
+}
+
+/// A hub with `trusted_proxies` set in its hub.toml.
+fn fixture_with(trusted_proxies: &[&str]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
     jemput_hub::init(&data).unwrap();
+    let mut config = jemput_hub::HubConfig::load(&data).unwrap();
+    config.trusted_proxies = trusted_proxies.iter().map(|a| a.parse().unwrap()).collect();
+    config.save(&data).unwrap();
     let office = Office::open(&data).unwrap();
     office
         .add_account(CLI_ACTOR, "siti", Role::Admin, PASSWORD)
@@ -489,4 +497,49 @@ async fn an_unknown_packet_is_a_page_that_says_so() {
     assert!(a.body.contains("Hub tidak mengenal paket ini"));
     let a = send(&f.app, get("/console/events", Some(&cookie))).await;
     assert!(a.body.contains("Belum ada webhook"), "{}", a.body);
+}
+
+/// One failed sign-in for `name` from `browser`, as HAProxy on 127.0.0.1 forwards it.
+async fn fail_through_proxy(app: &Router, name: &str, browser: &str) -> StatusCode {
+    let form = send(app, get("/console/login", None)).await;
+    let pre = set_cookies(&form)
+        .into_iter()
+        .find(|c| c.starts_with("jemput_console_login="))
+        .unwrap();
+    let pre = pre.split(';').next().unwrap().to_string();
+    let body = format!("csrf={}&name={name}&password=salah", csrf_of(&form.body));
+    let mut req = post("/console/login", &pre, &body);
+    req.headers_mut()
+        .insert("x-forwarded-for", browser.parse().unwrap());
+    let proxy: std::net::SocketAddr = "127.0.0.1:50000".parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(proxy));
+    send(app, req).await.status
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_guessing_browser_does_not_lock_out_the_others() {
+    // 20 failures (the per-address limit) from one browser, each under another name so the
+    // per-account limit stays out of it, then one more try from a second browser.
+    async fn second_browser_after_guessing(f: &Fixture) -> StatusCode {
+        for i in 0..20 {
+            let s = fail_through_proxy(&f.app, &format!("tebak{i}"), "203.0.113.7").await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED);
+        }
+        let guesser = fail_through_proxy(&f.app, "tebak-lagi", "203.0.113.7").await;
+        assert_eq!(guesser, StatusCode::TOO_MANY_REQUESTS);
+        fail_through_proxy(&f.app, "siti", "198.51.100.20").await
+    }
+    // With the proxy trusted, the second browser is only told its password is wrong…
+    let trusted = fixture_with(&["127.0.0.1"]);
+    assert_eq!(
+        second_browser_after_guessing(&trusted).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // …without it, everyone behind the proxy shares its address and is refused.
+    let untrusted = fixture();
+    assert_eq!(
+        second_browser_after_guessing(&untrusted).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -172,6 +172,12 @@ pub struct HubConfig {
     /// (`[object_store]`: `url`, `credentials_file`; `docs/scale-out.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_store: Option<objects::ObjectStoreConfig>,
+    /// Load balancers in front of the hub, by the address the hub sees them connect from (e.g.
+    /// `["127.0.0.1"]` for HAProxy on the same machine). From these only, the office console
+    /// takes the browser's address from `X-Forwarded-For` for its sign-in limits; from any other
+    /// peer the header is ignored (anyone could send it). Empty: the connection's own address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Status events are retried for three days by default.
@@ -403,6 +409,7 @@ pub fn init_with(data: &Path, opts: &InitOptions) -> Result<HubConfig, HubError>
         webhooks: Vec::new(),
         postgres: opts.postgres.clone(),
         object_store: None,
+        trusted_proxies: Vec::new(),
     };
     let sans = if opts.sans.is_empty() {
         tls::default_sans()
