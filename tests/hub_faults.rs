@@ -58,6 +58,8 @@ struct Hub {
     b: SigningKey,
     recipient: String,
     http: reqwest::Client,
+    /// The hub's state backend (`JEMPUT_TEST_HUB_BACKEND`); dropped after the hub.
+    backend: HubBackend,
     _dir: tempfile::TempDir,
 }
 
@@ -65,13 +67,12 @@ struct Hub {
 fn start(tune: impl FnOnce(&mut HubConfig)) -> Hub {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    let mut config = jemput_hub::init(&data).unwrap();
+    let (mut config, backend) = init_hub(&data);
     tune(&mut config);
     config.save(&data).unwrap();
     let (a, b) = (SigningKey::generate(), SigningKey::generate());
-    let reg = Registry::open(&data).unwrap();
-    reg.add(KIT_A, &a.public(), None).unwrap();
-    reg.add(KIT_B, &b.public(), None).unwrap();
+    register_kit(&data, KIT_A, &a.public(), None);
+    register_kit(&data, KIT_B, &b.public(), None);
     Hub {
         hub: jemput_hub::spawn_local(&data).unwrap(),
         data,
@@ -79,6 +80,7 @@ fn start(tune: impl FnOnce(&mut HubConfig)) -> Hub {
         b,
         recipient: office().keys.recipient,
         http: client_for(&config),
+        backend,
         _dir: dir,
     }
 }
@@ -235,14 +237,54 @@ impl Hub {
         }
     }
 
+    /// The rows of a query of the hub's database, columns joined by `|`: read from
+    /// `hub.sqlite`, or with `psql` on the scale-out backend (the same SQL runs on both).
+    fn query(&self, sql: &str) -> Vec<String> {
+        if let Some(pg) = &self.backend.pg {
+            let text = pg.psql(sql).unwrap();
+            return text.lines().map(str::to_string).collect();
+        }
+        let db = rusqlite::Connection::open(self.data.join(jemput_hub::DB_FILE)).unwrap();
+        let mut q = db.prepare(sql).unwrap();
+        let n = q.column_count();
+        let rows = q
+            .query_map([], |r| {
+                let cols: Vec<String> = (0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Null => String::new(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
+                        other => panic!("unexpected column {other:?}"),
+                    })
+                    .collect();
+                Ok(cols.join("|"))
+            })
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    /// `SELECT count(*) …` of the hub's database.
+    fn count(&self, sql: &str) -> i64 {
+        self.query(sql)[0].parse().unwrap()
+    }
+
     /// Packet ids that have a receipt row in the hub database.
     fn receipt_rows(&self) -> Vec<String> {
-        let db = rusqlite::Connection::open(self.data.join(jemput_hub::DB_FILE)).unwrap();
-        let mut q = db
-            .prepare("SELECT packet_id FROM receipts ORDER BY packet_id")
-            .unwrap();
-        let rows = q.query_map([], |r| r.get::<_, String>(0)).unwrap();
-        rows.map(|r| r.unwrap()).collect()
+        self.query("SELECT packet_id FROM receipts ORDER BY packet_id")
+    }
+
+    /// Whether the hub holds received bytes of upload `id`: its `.part` file in the embedded
+    /// backend, rows of `upload_chunks` in PostgreSQL.
+    fn staged(&self, id: &str) -> bool {
+        if self.backend.pg.is_some() {
+            return self.count(&format!(
+                "SELECT count(*) FROM upload_chunks WHERE upload_id = '{id}'"
+            )) > 0;
+        }
+        self.data
+            .join(jemput_hub::UPLOADS_DIR)
+            .join(format!("{id}.part"))
+            .exists()
     }
 
     /// Packet files the hub holds, by packet id.
@@ -744,10 +786,7 @@ async fn a_payload_length_near_2_to_the_64_or_a_packet_id_that_is_not_a_uuid_is_
             .expect(400, "is not a packet id", &format!("packet id {bad:?}"));
     }
     assert!(h.receipt_rows().is_empty());
-    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
-    let uploads: i64 = db
-        .query_row("SELECT count(*) FROM uploads", [], |r| r.get(0))
-        .unwrap();
+    let uploads = h.count("SELECT count(*) FROM uploads");
     assert_eq!(uploads, 0, "no upload was created for a refused header");
     // The hub serves on: a good packet goes through.
     let pkt = h.packet(KIT_A, &noise(3000, 11));
@@ -1064,14 +1103,7 @@ async fn a_kit_past_its_open_upload_count_or_bytes_gets_429_and_other_kits_do_no
         &format!("kit kit-b has 2 unfinished uploads declaring {declared} bytes"),
         "declared bytes over the kit's limit",
     );
-    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
-    let open: i64 = db
-        .query_row(
-            "SELECT count(*) FROM uploads WHERE state = 'open' AND kit_id = 'kit-b'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let open = h.count("SELECT count(*) FROM uploads WHERE state = 'open' AND kit_id = 'kit-b'");
     assert_eq!(open, 2, "the refused creation made no upload");
 }
 
@@ -1088,28 +1120,19 @@ async fn an_idle_upload_expires_per_config_while_the_hub_serves() {
         StatusCode::NO_CONTENT
     );
     let id = loc.rsplit('/').next().unwrap().to_string();
-    let part = h
-        .data
-        .join(jemput_hub::UPLOADS_DIR)
-        .join(format!("{id}.part"));
-    assert!(part.exists());
+    assert!(h.staged(&id));
     // Nobody asks about it; the hub expires it by itself and removes its bytes.
     let started = std::time::Instant::now();
-    while part.exists() && started.elapsed() < Duration::from_secs(10) {
+    while h.staged(&id) && started.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(!part.exists(), "the idle upload's bytes are removed");
+    assert!(!h.staged(&id), "the idle upload's bytes are removed");
     let took = started.elapsed();
     assert!(took >= Duration::from_secs(1), "expired after {took:?}");
-    let db = rusqlite::Connection::open(h.data.join(jemput_hub::DB_FILE)).unwrap();
-    let (state, note): (String, String) = db
-        .query_row(
-            "SELECT state, note FROM uploads WHERE upload_id = ?1",
-            [&id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!((state.as_str(), note.as_str()), ("terminated", "expired"));
+    let row = h.query(&format!(
+        "SELECT state, note FROM uploads WHERE upload_id = '{id}'"
+    ));
+    assert_eq!(row, ["terminated|expired"]);
     let r = h
         .request(KIT_A, Method::HEAD, &loc, None)
         .send()
@@ -1153,6 +1176,8 @@ async fn the_hub_database_is_0600_in_a_0700_directory_even_when_made_in_an_open_
         b: SigningKey::generate(),
         recipient: office().keys.recipient,
         http: reqwest::Client::new(),
+        // The permissions of `hub.sqlite`: the embedded backend whatever the suite runs on.
+        backend: HubBackend { pg: None },
         _dir: dir,
     };
     let pkt = h.packet(KIT_A, &noise(3000, 70));

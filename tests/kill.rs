@@ -66,8 +66,19 @@ fn kill9(child: &mut Child) {
     child.wait().unwrap();
 }
 
-/// One `hub.sqlite` row count per packet id of a query.
-fn counts(data: &Path, sql: &str) -> BTreeMap<String, i64> {
+/// One row count per packet id of a query (`packet_id, count(*)`), read from `hub.sqlite` or,
+/// on the scale-out backend, with `psql` from the hub's PostgreSQL database.
+fn counts(data: &Path, backend: &HubBackend, sql: &str) -> BTreeMap<String, i64> {
+    if let Some(pg) = &backend.pg {
+        let text = pg.psql(sql).unwrap();
+        return text
+            .lines()
+            .map(|l| {
+                let (id, n) = l.split_once('|').unwrap();
+                (id.to_string(), n.parse().unwrap())
+            })
+            .collect();
+    }
     let db = rusqlite::Connection::open(data.join(jemput_hub::DB_FILE)).unwrap();
     let mut q = db.prepare(sql).unwrap();
     let rows = q
@@ -86,7 +97,7 @@ fn kill_9_of_the_kit_or_the_hub_during_upload_loses_and_duplicates_nothing() {
 
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("hub");
-    jemput_hub::init(&data).unwrap();
+    let (_, backend) = init_hub(&data);
     let hub_key = SigningKey::load(&data.join(jemput_hub::KEY_FILE))
         .unwrap()
         .public();
@@ -108,10 +119,12 @@ fn kill_9_of_the_kit_or_the_hub_during_upload_loses_and_duplicates_nothing() {
     )
     .success();
     let kit = KitHome::open(&home).unwrap();
-    jemput_hub::Registry::open(&data)
-        .unwrap()
-        .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
-        .unwrap();
+    register_kit(
+        &data,
+        &kit.config.kit_id,
+        &kit.kit_key().unwrap().public(),
+        None,
+    );
     run(
         &home,
         &[
@@ -217,10 +230,12 @@ fn kill_9_of_the_kit_or_the_hub_during_upload_loses_and_duplicates_nothing() {
     assert_eq!(files, ids);
     let receipts = counts(
         &data,
+        &backend,
         "SELECT packet_id, count(*) FROM receipts GROUP BY packet_id",
     );
     let done = counts(
         &data,
+        &backend,
         "SELECT packet_id, count(*) FROM uploads WHERE state = 'done' GROUP BY packet_id",
     );
     for (name, m) in [("receipts", &receipts), ("finished uploads", &done)] {

@@ -23,7 +23,6 @@ use common::*;
 use jemput_core::keys::SigningKey;
 use jemput_core::packet::parse_prelude;
 use jemput_core::wire::receipt::Receipt;
-use jemput_hub::Registry;
 
 /// Whether python3 has tuspy and cryptography; without them the test is skipped visibly (fails
 /// under `JEMPUT_REQUIRE_PEERS=1`).
@@ -46,14 +45,11 @@ async fn tuspy_uploads_a_packet_to_the_hub_byte_identical_and_the_hub_signs_a_re
     }
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("hub");
-    jemput_hub::init(&data).unwrap();
+    let (_, _backend) = init_hub(&data);
     let kit = SigningKey::generate();
     let key_file = d.path().join("kit.ed25519");
     kit.save(&key_file).unwrap();
-    Registry::open(&data)
-        .unwrap()
-        .add("kit-test", &kit.public(), None)
-        .unwrap();
+    register_kit(&data, "kit-test", &kit.public(), None);
     let hub = jemput_hub::spawn_local(&data).unwrap();
 
     let sealed = small_packet(&kit, &office());
@@ -123,16 +119,13 @@ async fn shaped_hub(
     kit: &SigningKey,
     dir: &Path,
     shape: shaper::Shape,
-) -> (jemput_hub::HubHandle, shaper::Link) {
+) -> (jemput_hub::HubHandle, shaper::Link, HubBackend) {
     let data = dir.join("hub");
-    jemput_hub::init(&data).unwrap();
-    Registry::open(&data)
-        .unwrap()
-        .add("kit-test", &kit.public(), None)
-        .unwrap();
+    let (_, backend) = init_hub(&data);
+    register_kit(&data, "kit-test", &kit.public(), None);
     let h = jemput_hub::spawn_local(&data).unwrap();
     let link = shaper::start(h.addr.port(), shape).await;
-    (h, link)
+    (h, link, backend)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,7 +171,7 @@ async fn bench_drain_of_a_20_packet_backlog_jemput_vs_tuspy_through_the_same_lin
     }
     let jd = d.path().join("j");
     std::fs::create_dir(&jd).unwrap();
-    let (jhub, jlink) = shaped_hub(&kit, &jd, shape()).await;
+    let (jhub, jlink, _jbackend) = shaped_hub(&kit, &jd, shape()).await;
     let up = jemput_kit::upload::Uploader::new(
         jemput_kit::upload::parse_endpoint(&format!("http://127.0.0.1:{}", jlink.port)).unwrap(),
         "kit-test",
@@ -200,7 +193,7 @@ async fn bench_drain_of_a_20_packet_backlog_jemput_vs_tuspy_through_the_same_lin
     // tuspy: the same packets as files, one process uploading them one after the other.
     let td = d.path().join("t");
     std::fs::create_dir(&td).unwrap();
-    let (thub, tlink) = shaped_hub(&kit, &td, shape()).await;
+    let (thub, tlink, _tbackend) = shaped_hub(&kit, &td, shape()).await;
     let mut args = Vec::new();
     for (i, p) in packets.iter().enumerate() {
         let f = td.join(format!("{i}.jpk"));

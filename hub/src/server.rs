@@ -265,13 +265,23 @@ impl Drop for HubHandle {
 /// thread with its own runtime. Errors opening the hub or binding come back here, not from the
 /// thread.
 pub fn spawn_local(data: &Path) -> Result<HubHandle, HubError> {
-    spawn(Hub::open(data)?, None)
+    spawn(off_runtime(|| Hub::open(data))?, None)
 }
 
 /// As [`spawn_local`], over HTTPS with the hub's certificate (created if the hub has none).
 pub fn spawn_local_tls(data: &Path) -> Result<HubHandle, HubError> {
-    let (hub, cert) = open_with_cert(data)?;
+    let (hub, cert) = off_runtime(|| open_with_cert(data))?;
     spawn(hub, Some(cert))
+}
+
+/// Runs `f` where blocking is allowed: here, or on a thread of its own when called from a
+/// thread that drives a tokio runtime (opening a hub on PostgreSQL connects with the blocking
+/// client, which tokio forbids there).
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| s.spawn(f).join().expect("opening the hub panicked"))
 }
 
 fn spawn(hub: Hub, cert: Option<HubCert>) -> Result<HubHandle, HubError> {

@@ -399,8 +399,9 @@ pub fn new_visit(home: &Path, category: &str, extra: &[&str]) -> assert_cmd::ass
     run(home, &args)
 }
 
-/// Set to `postgres`, the kit-side suites that support it (`tests/enroll.rs`, `tests/sync.rs`,
-/// the opening before the receipt in `tests/upload/inner_checks.rs`)
+/// Set to `postgres`, the kit-side suites (`tests/enroll.rs`, `tests/sync.rs`, `tests/upload/`,
+/// `tests/kill.rs`, `tests/load.rs`, `tests/hub_faults.rs`, `tests/tuspy.rs`; the hubs they make
+/// through [`init_hub`], [`init_hub_cli`] or [`hub_backend`])
 /// run their hub on the scale-out backend: a private PostgreSQL server per test
 /// (`jemput_testkit::postgres`) named in `hub.toml`. Unset or `embedded`: `hub.sqlite`.
 pub const HUB_BACKEND_VAR: &str = "JEMPUT_TEST_HUB_BACKEND";
@@ -436,6 +437,49 @@ pub fn hub_backend() -> HubBackend {
     HubBackend {
         pg: Some(jemput_testkit::Postgres::start(bin).unwrap()),
     }
+}
+
+/// Runs `f` on a thread of its own: the hub's PostgreSQL client blocks, which tokio forbids on a
+/// thread that drives the test's runtime (the hub itself calls it on blocking threads).
+pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+/// `jemput_hub::init` on the backend [`HUB_BACKEND_VAR`] asks for (off the runtime). Keep the
+/// returned backend for the test's length: its PostgreSQL server, if any, stops when dropped.
+pub fn init_hub(data: &Path) -> (jemput_hub::HubConfig, HubBackend) {
+    let backend = hub_backend();
+    let opts = jemput_hub::InitOptions {
+        postgres: backend.postgres_config(),
+        ..Default::default()
+    };
+    let config = off_runtime(|| jemput_hub::init_with(data, &opts)).unwrap();
+    (config, backend)
+}
+
+/// `jemput hub init` on the backend [`HUB_BACKEND_VAR`] asks for (keep the returned backend).
+pub fn init_hub_cli(data: &Path) -> HubBackend {
+    let backend = hub_backend();
+    let mut args = vec!["init".to_string()];
+    args.extend(backend.init_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    hub_cmd(data, &args).success();
+    backend
+}
+
+/// Registers `kit_id` with `key` at the hub in `data` (off the runtime).
+pub fn register_kit(
+    data: &Path,
+    kit_id: &str,
+    key: &jemput_core::keys::PublicKey,
+    name: Option<&str>,
+) -> jemput_hub::KitEntry {
+    off_runtime(|| {
+        jemput_hub::Registry::open(data)
+            .unwrap()
+            .add(kit_id, key, name)
+            .unwrap()
+    })
 }
 
 impl HubBackend {

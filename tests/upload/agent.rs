@@ -11,7 +11,6 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use jemput_core::keys::SigningKey;
-use jemput_hub::Registry;
 use jemput_kit::home::KitHome;
 use jemput_kit::store::State;
 use jemput_kit::upload::{NoProgress, Outcome};
@@ -23,21 +22,25 @@ use super::Kit;
 
 /// A kit home and a hub data directory that knows the kit; the kit pins the hub's key and points
 /// at `http://127.0.0.1:<port>`, where nothing listens yet.
-fn kit_and_hub(root: &Path) -> (PathBuf, PathBuf, u16) {
+fn kit_and_hub(root: &Path) -> (PathBuf, PathBuf, u16, HubBackend) {
     let (home, office) = kit_with_office(root);
     let data = root.join("hub");
+    let backend = hub_backend();
     jemput()
         .args(["hub", "init", "--data"])
         .arg(&data)
+        .args(backend.init_args())
         .arg("--office-identity")
         .arg(&office.identity_file)
         .assert()
         .success();
     let kit = KitHome::open(&home).unwrap();
-    Registry::open(&data)
-        .unwrap()
-        .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
-        .unwrap();
+    register_kit(
+        &data,
+        &kit.config.kit_id,
+        &kit.kit_key().unwrap().public(),
+        None,
+    );
     let hub_key = SigningKey::load(&data.join("hub.ed25519"))
         .unwrap()
         .public();
@@ -48,7 +51,7 @@ fn kit_and_hub(root: &Path) -> (PathBuf, PathBuf, u16) {
     ] {
         run(&home, &["config", "set", k, &v]).success();
     }
-    (home, data, port)
+    (home, data, port, backend)
 }
 
 fn bin() -> Command {
@@ -103,9 +106,11 @@ fn an_enrolled_kits_agent_uploads_over_the_hubs_pinned_certificate() {
     let d = tempfile::tempdir().unwrap();
     let (home, office) = kit_with_office(d.path());
     let data = d.path().join("hub");
+    let backend = hub_backend();
     jemput()
         .args(["hub", "init", "--data"])
         .arg(&data)
+        .args(backend.init_args())
         .args(["--office-recipient", &office.recipient, "--office-identity"])
         .arg(&office.identity_file)
         .arg("--hub-key")
@@ -178,7 +183,7 @@ fn an_enrolled_kits_agent_uploads_over_the_hubs_pinned_certificate() {
 #[test]
 fn the_agent_waits_for_the_hub_uploads_what_is_sealed_meanwhile_and_exits_0_on_sigterm() {
     let d = tempfile::tempdir().unwrap();
-    let (home, data, port) = kit_and_hub(d.path());
+    let (home, data, port, _backend) = kit_and_hub(d.path());
     seal_one(&home);
     let first = queue_states(&home)[0].0.clone();
 

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use jemput_core::keys::SigningKey;
-use jemput_hub::Registry;
 use jemput_kit::store::State;
 use jemput_kit::upload::Outcome;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -136,13 +135,10 @@ async fn a_real_hub_at_its_limit_of_open_uploads_is_asked_again_only_after_its_r
     let waiting = kit.queue_packet(2_000);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    let mut config = jemput_hub::init(&data).unwrap();
+    let (mut config, _backend) = init_hub(&data);
     config.max_open_uploads_per_kit = 1;
     config.save(&data).unwrap();
-    Registry::open(&data)
-        .unwrap()
-        .add("kit-test", &kit.key.public(), None)
-        .unwrap();
+    register_kit(&data, "kit-test", &kit.key.public(), None);
     let h = jemput_hub::spawn_local(&data).unwrap();
     // The kit already holds one unfinished upload (of a packet no longer in its queue).
     let (mut visit, files) = small_visit();

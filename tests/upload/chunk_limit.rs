@@ -4,10 +4,10 @@
 //! (`Jemput-Max-Chunk`), and the kit never sends more than that.
 
 use jemput_core::keys::SigningKey;
-use jemput_hub::Registry;
 use jemput_kit::store::State;
 use jemput_kit::upload::{NoProgress, Outcome};
 
+use super::common::*;
 use super::fake_hub::{start_hub, Creation};
 use super::Kit;
 
@@ -72,13 +72,10 @@ async fn against_a_real_hub_a_small_max_chunk_is_advertised_and_kept_and_max_siz
     let big = kit.queue_packet(150_000);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    let mut config = jemput_hub::init(&data).unwrap();
+    let (mut config, _backend) = init_hub(&data);
     config.max_chunk = 24_000;
     config.save(&data).unwrap();
-    Registry::open(&data)
-        .unwrap()
-        .add("kit-test", &kit.key.public(), None)
-        .unwrap();
+    register_kit(&data, "kit-test", &kit.key.public(), None);
     let h = jemput_hub::spawn_local(&data).unwrap();
 
     let opts = reqwest::Client::new()

@@ -11,9 +11,10 @@ use axum::extract::State as AxState;
 use axum::http::{HeaderMap, StatusCode};
 use jemput_hub::events::{self, DeliveryState, EventKind, StatusEvent, WebhookConfig};
 use jemput_hub::packets::{self, PacketState};
-use jemput_hub::{HubConfig, HubHandle, Registry};
+use jemput_hub::{HubConfig, HubHandle};
 use jemput_kit::upload::Outcome;
 
+use super::common::*;
 use super::peer::free_port;
 use super::Kit;
 
@@ -89,18 +90,15 @@ async fn start_receiver(port: u16, fail_first: usize) -> (String, Receiver) {
 }
 
 /// A hub for the kit, tuned by `tune` (fast webhook retries).
-fn hub_for(kit: &Kit, dir: &Path, tune: impl FnOnce(&mut HubConfig)) -> PathBuf {
+fn hub_for(kit: &Kit, dir: &Path, tune: impl FnOnce(&mut HubConfig)) -> (PathBuf, HubBackend) {
     let data = dir.join("hub");
-    let mut config = jemput_hub::init(&data).unwrap();
+    let (mut config, backend) = init_hub(&data);
     config.webhook_retry_base_ms = 50;
     config.webhook_retry_max_secs = 1;
     tune(&mut config);
     config.save(&data).unwrap();
-    Registry::open(&data)
-        .unwrap()
-        .add("kit-test", &kit.key.public(), None)
-        .unwrap();
-    data
+    register_kit(&data, "kit-test", &kit.key.public(), None);
+    (data, backend)
 }
 
 async fn upload_all(kit: &Kit, h: &HubHandle) {
@@ -127,7 +125,7 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 fn state_of(data: &Path, id: &str) -> (PacketState, Option<String>, Option<u64>) {
-    let rows = packets::list(data).unwrap();
+    let rows = off_runtime(|| packets::list(data)).unwrap();
     let r = rows.iter().find(|r| r.packet_id == id).unwrap();
     (r.state, r.reason.clone(), r.files)
 }
@@ -138,7 +136,7 @@ async fn with_the_office_identity_the_hub_opens_each_packet_and_lists_it_opened(
     let id = kit.queue_packet(30_000);
     let dir = tempfile::tempdir().unwrap();
     let identity = kit.office.keys.identity_file.clone();
-    let data = hub_for(&kit, dir.path(), |c| c.office_identity = Some(identity));
+    let (data, _backend) = hub_for(&kit, dir.path(), |c| c.office_identity = Some(identity));
     let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("the packet is opened", || {
@@ -147,7 +145,7 @@ async fn with_the_office_identity_the_hub_opens_each_packet_and_lists_it_opened(
     .await;
     let (_, reason, files) = state_of(&data, &id);
     assert_eq!((reason, files), (None, Some(1)), "one document file");
-    let rows = packets::list(&data).unwrap();
+    let rows = off_runtime(|| packets::list(&data)).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].kit_id, "kit-test");
     assert_eq!(rows[0].size, kit.packet_bytes(&id).len() as u64);
@@ -159,7 +157,7 @@ async fn without_an_identity_packets_are_not_opened_until_a_restart_with_one_and
     let kit = Kit::new();
     let id = kit.queue_packet(20_000);
     let dir = tempfile::tempdir().unwrap();
-    let data = hub_for(&kit, dir.path(), |_| {});
+    let (data, _backend) = hub_for(&kit, dir.path(), |_| {});
     let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("recorded not opened", || {
@@ -213,7 +211,9 @@ async fn without_an_identity_packets_are_not_opened_until_a_restart_with_one_and
     // A hub.toml naming an identity file that is not there: the hub refuses to start, saying why.
     c.office_identity = Some(dir.path().join("missing.age"));
     c.save(&data).unwrap();
-    let e = jemput_hub::Hub::open(&data).unwrap_err().to_string();
+    let e = off_runtime(|| jemput_hub::Hub::open(&data))
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("office identity") && e.contains("missing.age"),
         "{e}"
@@ -228,7 +228,7 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
     let dead = format!("http://127.0.0.1:{}/hook", free_port());
     let dir = tempfile::tempdir().unwrap();
     let identity = kit.office.keys.identity_file.clone();
-    let data = hub_for(&kit, dir.path(), |c| {
+    let (data, _backend) = hub_for(&kit, dir.path(), |c| {
         c.office_identity = Some(identity);
         c.webhooks = vec![
             // A receiver that is down: it must not hold up the other one.
@@ -303,7 +303,7 @@ async fn every_state_change_reaches_the_webhook_signed_even_when_it_fails_the_fi
         "a retried event says its attempt number"
     );
     drop(r);
-    let d = events::deliveries(&data).unwrap();
+    let d = off_runtime(|| events::deliveries(&data)).unwrap();
     assert_eq!(d.len(), 6, "three events for each of two webhooks");
     for x in &d {
         let want = if x.url == url {
@@ -323,7 +323,7 @@ async fn undelivered_events_survive_a_hub_restart_and_are_delivered_then() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/hook");
     let dir = tempfile::tempdir().unwrap();
-    let data = hub_for(&kit, dir.path(), |c| {
+    let (data, _backend) = hub_for(&kit, dir.path(), |c| {
         c.webhooks = vec![WebhookConfig {
             url: url.clone(),
             secret: SECRET.into(),
@@ -335,7 +335,7 @@ async fn undelivered_events_survive_a_hub_restart_and_are_delivered_then() {
     let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("failed attempts recorded", || {
-        events::deliveries(&data)
+        off_runtime(|| events::deliveries(&data))
             .unwrap()
             .iter()
             .filter(|d| d.attempts >= 1 && d.last_error.is_some())
@@ -377,7 +377,7 @@ async fn an_event_older_than_the_maximum_age_is_given_up_and_that_is_recorded() 
     kit.queue_packet(10_000);
     let (url, received) = start_receiver(0, usize::MAX).await;
     let dir = tempfile::tempdir().unwrap();
-    let data = hub_for(&kit, dir.path(), |c| {
+    let (data, _backend) = hub_for(&kit, dir.path(), |c| {
         c.event_max_age_secs = 1;
         c.webhooks = vec![WebhookConfig {
             url: url.clone(),
@@ -389,11 +389,11 @@ async fn an_event_older_than_the_maximum_age_is_given_up_and_that_is_recorded() 
     let h = jemput_hub::spawn_local(&data).unwrap();
     upload_all(&kit, &h).await;
     eventually("both events given up", || {
-        let d = events::deliveries(&data).unwrap();
+        let d = off_runtime(|| events::deliveries(&data)).unwrap();
         d.len() == 2 && d.iter().all(|d| d.state == DeliveryState::GaveUp)
     })
     .await;
-    let d = events::deliveries(&data).unwrap();
+    let d = off_runtime(|| events::deliveries(&data)).unwrap();
     for x in &d {
         let why = x.last_error.as_deref().unwrap();
         assert!(why.contains("gave up") && why.contains("HTTP 500"), "{why}");
@@ -454,12 +454,14 @@ async fn a_plain_http_webhook_beyond_loopback_is_refused_unless_allowed() {
         allow_plain_http: allow,
         include_name_and_nik: false,
     };
-    let data = hub_for(&kit, dir.path(), |c| c.webhooks = vec![hook(true)]);
-    drop(jemput_hub::Hub::open(&data).expect("allowed explicitly"));
+    let (data, _backend) = hub_for(&kit, dir.path(), |c| c.webhooks = vec![hook(true)]);
+    drop(off_runtime(|| jemput_hub::Hub::open(&data)).expect("allowed explicitly"));
     let mut c = HubConfig::load(&data).unwrap();
     c.webhooks = vec![hook(false)];
     c.save(&data).unwrap();
-    let e = jemput_hub::Hub::open(&data).unwrap_err().to_string();
+    let e = off_runtime(|| jemput_hub::Hub::open(&data))
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("plain http://") && e.contains("allow_plain_http"),
         "{e}"

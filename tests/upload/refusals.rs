@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use jemput_core::keys::SigningKey;
-use jemput_hub::Registry;
 use jemput_kit::store::State;
 use jemput_kit::upload::{NoProgress, Outcome};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,11 +21,10 @@ async fn a_packet_id_another_kit_claimed_first_is_refused_for_good_and_not_sent_
     let id = kit.queue_packet(20_000);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    jemput_hub::init(&data).unwrap();
+    let (_, _backend) = init_hub(&data);
     let squatter = SigningKey::generate();
-    let registry = Registry::open(&data).unwrap();
-    registry.add("kit-test", &kit.key.public(), None).unwrap();
-    registry.add("kit-other", &squatter.public(), None).unwrap();
+    register_kit(&data, "kit-test", &kit.key.public(), None);
+    register_kit(&data, "kit-other", &squatter.public(), None);
     let hub = jemput_hub::spawn_local(&data).unwrap();
 
     // kit-other seals a packet of its own under kit-test's packet id and creates its upload first.

@@ -12,7 +12,7 @@ use jemput_core::visit::{Category, ResidentRef};
 use jemput_core::worklist::WorklistEntry;
 use jemput_hub::events::WebhookConfig;
 use jemput_hub::kit_sync::{save_worklist, StoredWorklist};
-use jemput_hub::{HubConfig, Registry};
+use jemput_hub::HubConfig;
 
 use super::common::*;
 use super::peer::free_port;
@@ -133,7 +133,7 @@ async fn opened_events_carry_the_worklist_place_and_the_example_writes_one_messa
     let named = start_receiver(dir.path(), "named");
 
     let data = dir.path().join("hub");
-    let mut config: HubConfig = jemput_hub::init(&data).unwrap();
+    let (mut config, _backend): (HubConfig, _) = init_hub(&data);
     config.office_identity = Some(kit.office.keys.identity_file.clone());
     config.webhook_retry_base_ms = 50;
     config.webhook_retry_max_secs = 1;
@@ -152,23 +152,17 @@ async fn opened_events_carry_the_worklist_place_and_the_example_writes_one_messa
         },
     ];
     config.save(&data).unwrap();
-    Registry::open(&data)
-        .unwrap()
-        .add("kit-test", &kit.key.public(), None)
-        .unwrap();
-    save_worklist(
-        &data,
-        &StoredWorklist {
-            imported_at: jiff::Timestamp::now(),
-            source: "worklist.csv".into(),
-            entries: vec![
-                entry("WL-1", None, "Siti Aminah", "001/002"),
-                entry(&nik, Some(&nik), "Budi Santoso", "001/002"),
-                entry("WL-3", None, "Wayan Sudarma", "003/002"),
-            ],
-        },
-    )
-    .unwrap();
+    register_kit(&data, "kit-test", &kit.key.public(), None);
+    let worklist = StoredWorklist {
+        imported_at: jiff::Timestamp::now(),
+        source: "worklist.csv".into(),
+        entries: vec![
+            entry("WL-1", None, "Siti Aminah", "001/002"),
+            entry(&nik, Some(&nik), "Budi Santoso", "001/002"),
+            entry("WL-3", None, "Wayan Sudarma", "003/002"),
+        ],
+    };
+    off_runtime(|| save_worklist(&data, &worklist)).unwrap();
 
     let by_id = queue_visit(&kit, ResidentRef::Worklist("WL-1".into()));
     let by_nik = queue_visit(&kit, ResidentRef::Nik(nik.clone()));
@@ -228,7 +222,7 @@ async fn opened_events_carry_the_worklist_place_and_the_example_writes_one_messa
         serde_json::json!({"category": "dokumen"})
     );
     // Nothing in any other event names a place or a person.
-    for d in jemput_hub::events::deliveries(&data).unwrap() {
+    for d in off_runtime(|| jemput_hub::events::deliveries(&data)).unwrap() {
         if d.event.event != jemput_hub::events::EventKind::Opened {
             assert!(d.event.visit.is_none(), "{d:?}");
         }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use jemput_kit::store::State;
 use jemput_kit::upload::{NoProgress, Outcome};
 
+use super::common::*;
 use super::shaper::{self, Cuts, Shape};
 use super::Kit;
 
@@ -22,15 +23,12 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 /// A hub on loopback with the test kit registered.
-fn hub_for(kit: &Kit) -> (jemput_hub::HubHandle, tempfile::TempDir) {
+fn hub_for(kit: &Kit) -> (jemput_hub::HubHandle, tempfile::TempDir, HubBackend) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    jemput_hub::init(&data).unwrap();
-    jemput_hub::Registry::open(&data)
-        .unwrap()
-        .add("kit-test", &kit.key.public(), None)
-        .unwrap();
-    (jemput_hub::spawn_local(&data).unwrap(), dir)
+    let (_, backend) = init_hub(&data);
+    register_kit(&data, "kit-test", &kit.key.public(), None);
+    (jemput_hub::spawn_local(&data).unwrap(), dir, backend)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,7 +42,7 @@ async fn uploads_over_a_slow_cut_link_end_byte_identical_and_resend_at_most_one_
     );
     let kit = Kit::new();
     let ids: Vec<String> = (0..2).map(|_| kit.queue_packet(bytes)).collect();
-    let (hub, hub_dir) = hub_for(&kit);
+    let (hub, hub_dir, _backend) = hub_for(&kit);
     let link = shaper::start(
         hub.addr.port(),
         Shape::kbit(
@@ -121,7 +119,7 @@ async fn a_cut_at_a_chosen_offset_keeps_what_the_hub_confirmed_and_latency_does_
     let kit = Kit::new();
     let id = kit.queue_packet(120_000);
     let size = kit.packet_bytes(&id).len() as u64;
-    let (hub, _hub_dir) = hub_for(&kit);
+    let (hub, _hub_dir, _backend) = hub_for(&kit);
     // The first chunk is 64 KiB: cut inside the second.
     let cut_at = 64 * 1024 + 10_000;
     let link = shaper::start(
@@ -181,7 +179,7 @@ async fn a_link_cut_every_90_kb_wastes_less_than_three_tenths_of_the_upstream_by
     );
     let kit = Kit::new();
     let ids: Vec<String> = (0..packets).map(|_| kit.queue_packet(bytes)).collect();
-    let (hub, _hub_dir) = hub_for(&kit);
+    let (hub, _hub_dir, _backend) = hub_for(&kit);
     let cuts = Cuts::Random {
         mean: cut_every,
         seed,

@@ -246,7 +246,12 @@ async fn append(
     // take the next one): it is gathered in memory, at most `max_chunk` bytes.
     let staged = st.hub.uploads().staged_in_database();
     let mut file = None;
-    let mut chunk = Vec::new();
+    // Sized by the declared length (checked against `max_chunk` and the upload's length above)
+    // so that growing by doubling never holds twice the chunk.
+    let mut chunk = match (staged, declared) {
+        (true, Some(n)) => Vec::with_capacity(n.min(max_chunk) as usize),
+        _ => Vec::new(),
+    };
     if !staged {
         let mut f = tokio::fs::OpenOptions::new()
             .write(true)

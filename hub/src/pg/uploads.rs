@@ -112,6 +112,9 @@ pub(crate) fn set_offset(pool: &Pool, upload_id: &str, offset: u64) -> Result<()
     Ok(())
 }
 
+/// The most bytes one `upload_chunks` row holds.
+pub(crate) const STAGED_ROW: usize = 128 << 10;
+
 /// Appends `data` at `at` if the upload is open and its offset is still `at`; returns the offset
 /// after (`at + data.len()`) or, when another request moved it first, `Err` with the offset the
 /// upload has now.
@@ -147,11 +150,18 @@ pub(crate) fn append(
     // A chunk left at this start by an earlier attempt that lost the offset race cannot exist:
     // chunks are only written by the winner, in the same transaction. Replace rather than fail
     // all the same, so a database restored from a backup never wedges an upload.
-    tx.execute(
+    let insert = tx.prepare(
         "INSERT INTO upload_chunks (upload_id, start, data) VALUES ($1, $2, $3)
          ON CONFLICT (upload_id, start) DO UPDATE SET data = EXCLUDED.data",
-        &[&upload_id, &(at as i64), &data],
     )?;
+    // In rows of at most STAGED_ROW bytes: the client keeps each pooled connection's buffers at
+    // the largest message it ever sent or read, so one row a PATCH would leave every connection
+    // of the pool holding a whole chunk (the load test measured 134 MiB for 20 kits).
+    let mut start = at;
+    for piece in data.chunks(STAGED_ROW) {
+        tx.execute(&insert, &[&upload_id, &(start as i64), &piece])?;
+        start += piece.len() as u64;
+    }
     tx.commit()?;
     Ok(Ok(end))
 }
