@@ -37,6 +37,7 @@ pub mod error;
 pub mod events;
 mod http;
 pub mod kit_sync;
+pub mod migrate;
 mod nonces;
 pub mod objects;
 pub mod office;
