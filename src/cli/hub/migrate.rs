@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use jemput_hub::migrate::{self, MigrateOptions};
 
-use crate::outputs::HubMigrateOutput;
+use jemput::outputs::HubMigrateOutput;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
