@@ -459,6 +459,7 @@ async fn an_embedded_hub_moves_to_postgres_and_serves_its_kits_as_before() {
         .stderr(predicate::str::contains("carries a password"));
 
     let out = json(e.migrate(&["--postgres", &pg.url(), "--json"]));
+    schema_accepts("hub-migrate.schema.json", &out);
     assert_eq!(out["hub_id"], hub_id.as_str());
     assert_eq!(out["resumed"], false);
     assert_eq!(out["packets"]["count"], 3, "{out}");
@@ -615,6 +616,51 @@ fn a_database_that_is_not_empty_or_belongs_to_another_hub_is_refused() {
     let config = std::fs::read_to_string(e.data.join(jemput_hub::CONFIG_FILE)).unwrap();
     assert!(!config.contains("[postgres]"), "{config}");
     assert_eq!(pg.psql("SELECT count(*) FROM kits").unwrap(), "1");
+    // Emptied, the database takes the hub; the human summary says what moved where.
+    pg.psql("DELETE FROM kits").unwrap();
+    let said = stdout(e.migrate(&["--postgres", &pg.url()]));
+    assert!(said.contains("moved to PostgreSQL"), "{said}");
+    assert!(said.contains("kits                   1 rows"), "{said}");
+    assert!(said.contains("embedded-backup"), "{said}");
+    assert_eq!(pg.psql("SELECT kit_id FROM kits").unwrap(), MANUAL_KIT);
+}
+
+/// Python's `jsonschema` (Draft 2020-12), an independent validator, accepts `value` under the
+/// committed schema `name` (skipped, and said, when the module is missing).
+fn schema_accepts(name: &str, value: &Value) {
+    if !jemput_testkit::python_modules(
+        &["jsonschema"],
+        "python3 -m pip install jsonschema, or scripts/install-test-peers",
+    ) {
+        return;
+    }
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(name);
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator(schema).validate(json.load(sys.stdin))",
+        ])
+        .arg(&schema)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(value.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{name} rejects {value}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs `jemput hub migrate ARGS` until it reaches the hold point `point`, then kills it (-9).
