@@ -220,7 +220,12 @@ impl Embedded {
         ));
         run(
             &self.home,
-            &["enroll", &self.url(), token["token"].as_str().unwrap(), "--json"],
+            &[
+                "enroll",
+                &self.url(),
+                token["token"].as_str().unwrap(),
+                "--json",
+            ],
         )
         .success();
     }
@@ -405,7 +410,14 @@ async fn an_embedded_hub_moves_to_postgres_and_serves_its_kits_as_before() {
     jemput()
         .args(["hub", "--data"])
         .arg(&e.data)
-        .args(["users", "add", "kepala", "--role", "admin", "--password-stdin"])
+        .args([
+            "users",
+            "add",
+            "kepala",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .write_stdin("kata-sandi-yang-panjang-sekali\n")
         .assert()
         .success();
@@ -495,11 +507,19 @@ async fn an_embedded_hub_moves_to_postgres_and_serves_its_kits_as_before() {
         key_before
     );
     let config = std::fs::read_to_string(e.data.join(jemput_hub::CONFIG_FILE)).unwrap();
-    assert!(config.contains("[postgres]") && config.contains(&pg.url()), "{config}");
+    assert!(
+        config.contains("[postgres]") && config.contains(&pg.url()),
+        "{config}"
+    );
     assert!(config.contains("[[webhooks]]"), "{config}");
     assert!(!db.exists());
     assert!(!e.data.join("worklist.json").exists());
-    for kept in ["hub.sqlite", "hub.toml", "worklist.json", "kit-settings.toml"] {
+    for kept in [
+        "hub.sqlite",
+        "hub.toml",
+        "worklist.json",
+        "kit-settings.toml",
+    ] {
         assert!(backup.join(kept).exists(), "{kept} was not kept");
     }
     assert_eq!(
@@ -587,7 +607,7 @@ async fn an_embedded_hub_moves_to_postgres_and_serves_its_kits_as_before() {
 }
 
 #[test]
-fn a_database_that_is_not_empty_or_belongs_to_another_hub_is_refused() {
+fn a_database_not_empty_or_of_another_hub_is_refused_and_a_rollback_restores_the_embedded_hub() {
     let Some(pg) = jemput_testkit::postgres() else {
         return;
     };
@@ -623,6 +643,38 @@ fn a_database_that_is_not_empty_or_belongs_to_another_hub_is_refused() {
     assert!(said.contains("kits                   1 rows"), "{said}");
     assert!(said.contains("embedded-backup"), "{said}");
     assert_eq!(pg.psql("SELECT kit_id FROM kits").unwrap(), MANUAL_KIT);
+
+    // Rolled back as docs/scale-out.md says, the embedded hub is whole again ...
+    let backup = e.data.join(jemput_hub::migrate::BACKUP_DIR);
+    for f in ["hub.toml", "hub.sqlite"] {
+        std::fs::rename(backup.join(f), e.data.join(f)).unwrap();
+    }
+    for d in ["uploads", "packets"] {
+        if backup.join(d).exists() {
+            std::fs::remove_dir(e.data.join(d)).unwrap();
+            std::fs::rename(backup.join(d), e.data.join(d)).unwrap();
+        }
+    }
+    let config = std::fs::read_to_string(e.data.join(jemput_hub::CONFIG_FILE)).unwrap();
+    assert!(!config.contains("[postgres]"), "{config}");
+    let kits = json(hub_cmd(&e.data, &["kits", "--json"]));
+    assert_eq!(kits[0]["kit_id"], MANUAL_KIT);
+    // ... and, unchanged since, migrates again onto the copy already in the database.
+    let out = json(e.migrate(&["--postgres", &pg.url(), "--json"]));
+    assert_eq!(out["resumed"], true, "{out}");
+    let config = std::fs::read_to_string(e.data.join(jemput_hub::CONFIG_FILE)).unwrap();
+    assert!(config.contains("[postgres]"), "{config}");
+    assert_eq!(
+        json(hub_cmd(&e.data, &["kits", "--json"]))[0]["kit_id"],
+        MANUAL_KIT
+    );
+    // Changed after the rollback (a kit revoked), it is refused: the database holds an older copy.
+    std::fs::rename(backup.join("hub.toml"), e.data.join("hub.toml")).unwrap();
+    std::fs::rename(backup.join("hub.sqlite"), e.data.join("hub.sqlite")).unwrap();
+    hub_cmd(&e.data, &["kits", "revoke", MANUAL_KIT]).success();
+    e.migrate(&["--postgres", &pg.url()])
+        .failure()
+        .stderr(predicate::str::contains("has changed since"));
 }
 
 /// Python's `jsonschema` (Draft 2020-12), an independent validator, accepts `value` under the
@@ -684,7 +736,12 @@ fn migrate_killed_at(e: &Embedded, point: &str, args: &[&str], env: &[(&str, &st
     while !flag.exists() {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             panic!("migrate ended ({status}) before {point}: {err}");
         }
         assert!(Instant::now() < deadline, "migrate never reached {point}");
@@ -748,8 +805,8 @@ async fn packets_move_to_an_object_store_and_runs_killed_midway_are_run_again() 
         "--object-store-credentials",
         creds,
     ])
-        .failure()
-        .stderr(predicate::str::contains("no-such-bucket"));
+    .failure()
+    .stderr(predicate::str::contains("no-such-bucket"));
     unchanged(&e);
     assert_eq!(pg.psql("SELECT count(*) FROM receipts").unwrap(), "0");
 
@@ -775,7 +832,14 @@ async fn packets_move_to_an_object_store_and_runs_killed_midway_are_run_again() 
     unchanged(&e);
     assert_eq!(pg.psql("SELECT count(*) FROM receipts").unwrap(), "3");
 
-    // 4. Run again: it finds its own copy and finishes.
+    // 4. Killed again, after hub.toml was rewritten and before the embedded files were moved
+    // aside: the data directory names PostgreSQL, hub.sqlite is still there.
+    migrate_killed_at(&e, "migrate-config", &args, &env);
+    let config = std::fs::read_to_string(e.data.join(jemput_hub::CONFIG_FILE)).unwrap();
+    assert!(config.contains("[postgres]"), "{config}");
+    assert!(e.data.join(jemput_hub::DB_FILE).exists());
+
+    // 5. Run again: it finds its own copy and finishes.
     let mut again = args.to_vec();
     again.push("--json");
     let out = json(e.migrate(&again));
@@ -790,7 +854,9 @@ async fn packets_move_to_an_object_store_and_runs_killed_midway_are_run_again() 
     // Each receipt names its object, keyed by the packet file's SHA-256.
     for (id, _) in &old {
         let file = pg
-            .psql(&format!("SELECT file FROM receipts WHERE packet_id = '{id}'"))
+            .psql(&format!(
+                "SELECT file FROM receipts WHERE packet_id = '{id}'"
+            ))
             .unwrap();
         let bytes = std::fs::read(backup.join("packets").join(format!("{id}.jpk"))).unwrap();
         assert_eq!(

@@ -48,8 +48,7 @@ use crate::kit_sync::{KIT_SETTINGS_FILE, WORKLIST_FILE};
 use crate::objects::{ObjectStorage, ObjectStoreConfig};
 use crate::pg::PostgresConfig;
 use crate::{
-    ts_text, Backend, HubConfig, HubError, CONFIG_FILE, DB_FILE, DIR_MODE, PACKETS_DIR,
-    UPLOADS_DIR,
+    ts_text, Backend, HubConfig, HubError, CONFIG_FILE, DB_FILE, DIR_MODE, PACKETS_DIR, UPLOADS_DIR,
 };
 use jemput_core::fsutil;
 use jemput_core::packet::EXTENSION;
@@ -346,7 +345,12 @@ pub fn migrate(
     let resumed = {
         let mut c = crate::pg::conn(&pool)?;
         let mut tx = c.transaction()?;
-        target_state(&mut tx, &config.hub_id, &source.fingerprint, &opts.postgres.url)?
+        target_state(
+            &mut tx,
+            &config.hub_id,
+            &source.fingerprint,
+            &opts.postgres.url,
+        )?
     };
     let mut summary = MigrateSummary {
         hub_id: config.hub_id.clone(),
@@ -393,6 +397,7 @@ pub fn migrate(
         new.object_store = Some(os.clone());
     }
     new.save(data)?;
+    crate::test_hold::hold("migrate-config");
     // Closing the last connection checkpoints the log into hub.sqlite and removes it.
     drop(conn);
     move_aside(data, &backup, &config, &new)?;
@@ -548,8 +553,10 @@ fn target_state(
     url: &str,
 ) -> Result<bool, HubError> {
     fn meta(c: &mut impl GenericClient, key: &str) -> Result<Option<String>, HubError> {
-        Ok(c.query_opt("SELECT value FROM hub_meta WHERE key = $1", &[&key])?
-            .map(|r| r.get(0)))
+        Ok(
+            c.query_opt("SELECT value FROM hub_meta WHERE key = $1", &[&key])?
+                .map(|r| r.get(0)),
+        )
     }
     if let Some(owner) = meta(c, "hub_id")? {
         if owner != hub_id {
@@ -726,12 +733,7 @@ fn stage_uploads(data: &Path, source: &mut Source) -> Result<MigratedUploads, Hu
     Ok(out)
 }
 
-fn param(
-    table: &str,
-    col: &str,
-    kind: Kind,
-    v: &Value,
-) -> Result<Box<dyn ToSql + Sync>, HubError> {
+fn param(table: &str, col: &str, kind: Kind, v: &Value) -> Result<Box<dyn ToSql + Sync>, HubError> {
     Ok(match (kind, v) {
         (Text, Value::Text(s)) => Box::new(Some(s.clone())),
         (Text, Value::Null) => Box::new(None::<String>),
@@ -927,7 +929,11 @@ fn finish_interrupted(
     backup: &Path,
     opts: &MigrateOptions,
 ) -> Result<MigrateSummary, HubError> {
-    let url = config.postgres.as_ref().map(|p| p.url.as_str()).unwrap_or("");
+    let url = config
+        .postgres
+        .as_ref()
+        .map(|p| p.url.as_str())
+        .unwrap_or("");
     let interrupted = data.join(DB_FILE).exists()
         && backup.join(CONFIG_FILE).exists()
         && !backup.join(DB_FILE).exists()
