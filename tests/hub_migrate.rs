@@ -877,3 +877,110 @@ async fn packets_move_to_an_object_store_and_runs_killed_midway_are_run_again() 
     opens(&e, &old[1].0);
     garage.stop();
 }
+
+/// A measurement, not a check: how long `jemput hub migrate` takes for a hub of many packets, and
+/// its peak memory (`/usr/bin/time`). The state is written straight into `hub.sqlite` (a receipt,
+/// an opening and a `verified` event per packet, real sealed packet files) to make a large hub
+/// quickly; the migration itself is the real command. Run with
+/// `cargo test --test hub_migrate -- --ignored --nocapture` (`JEMPUT_MIGRATE_PACKETS`, default
+/// 2000; with Garage installed, once more into the object store).
+#[test]
+#[ignore = "a measurement: cargo test --test hub_migrate -- --ignored --nocapture"]
+fn measure_migrating_a_hub_of_many_packets() {
+    let Some(pg) = jemput_testkit::postgres() else {
+        return;
+    };
+    let n: usize = std::env::var("JEMPUT_MIGRATE_PACKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let garage_dir = tempfile::tempdir().unwrap();
+    let garage = jemput_testkit::garage::available()
+        .then(|| jemput_testkit::garage::Garage::start(garage_dir.path(), "packets"));
+    let mut targets = vec![("directory", None)];
+    if let Some(g) = &garage {
+        targets.push(("object store", Some(g)));
+    }
+    for (i, (name, store)) in targets.into_iter().enumerate() {
+        let e = embedded();
+        let kit = &e.manual;
+        let mut bytes = 0u64;
+        {
+            let mut db = rusqlite::Connection::open(e.data.join(jemput_hub::DB_FILE)).unwrap();
+            let tx = db.transaction().unwrap();
+            for k in 0..n {
+                let p = small_packet(kit, &e.office);
+                let id = &p.header.packet_id;
+                std::fs::write(e.data.join("packets").join(format!("{id}.jpk")), &p.bytes).unwrap();
+                bytes += p.bytes.len() as u64;
+                let at = format!("2026-12-01T00:00:{:02}.{k:09}Z", k % 60);
+                tx.execute(
+                    "INSERT INTO receipts (packet_id, kit_id, payload_sha256, size, file, received_at, receipt)
+                     VALUES (?1, 'kit-test', ?2, ?3, ?4, ?5, '{}')",
+                    rusqlite::params![id, p.header.payload_sha256, p.bytes.len() as i64, format!("{id}.jpk"), at],
+                )
+                .unwrap();
+                tx.execute(
+                    "INSERT INTO openings (packet_id, state, files, updated_at) VALUES (?1, 'opened', 4, ?2)",
+                    rusqlite::params![id, at],
+                )
+                .unwrap();
+                tx.execute(
+                    "INSERT INTO events (kind, packet_id, kit_id, size, created_at) VALUES ('verified', ?1, 'kit-test', ?2, ?3)",
+                    rusqlite::params![id, p.bytes.len() as i64, at],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let db_name = format!("measure{i}");
+        let url = pg.create_database(&db_name).unwrap();
+        let mut args = vec!["--postgres".to_string(), url];
+        if let Some(g) = store {
+            let creds = e.dir.path().join("s3.toml");
+            std::fs::write(
+                &creds,
+                format!(
+                    "access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+                    g.key_id, g.secret_key
+                ),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+            args.extend([
+                "--object-store".into(),
+                g.url(),
+                "--object-store-credentials".into(),
+                creds.display().to_string(),
+            ]);
+        }
+        let started = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "PEAK_KB=%M"])
+            .arg(assert_cmd::cargo::cargo_bin("jemput"))
+            .args(["hub", "--data"])
+            .arg(&e.data)
+            .arg("migrate")
+            .args(&args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let took = started.elapsed().as_secs_f64();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["packets"]["count"], n as u64, "{summary}");
+        let peak = err
+            .lines()
+            .find_map(|l| l.strip_prefix("PEAK_KB="))
+            .unwrap_or("?");
+        println!(
+            "MEASURED migrate into PostgreSQL, packets to the {name}: {n} packets, {:.1} MB, {:.2} s, {:.0} packets/s, {:.1} MB/s, peak RSS {peak} KB",
+            bytes as f64 / 1e6,
+            took,
+            n as f64 / took,
+            bytes as f64 / 1e6 / took,
+        );
+    }
+}

@@ -34,6 +34,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use postgres::types::ToSql;
@@ -625,8 +626,8 @@ fn move_packets(
         // and checked them all before it committed.
         return Ok(out);
     }
-    let mut done_bytes = 0;
-    for (n, row) in source.rows[receipts_at].iter_mut().enumerate() {
+    let mut jobs = Vec::with_capacity(total as usize);
+    for row in &source.rows[receipts_at] {
         let (Some(packet_id), Some(sha), Some(size)) = (
             text(&row[id_col]).map(str::to_string),
             text(&row[sha_col]).map(str::to_string),
@@ -643,26 +644,92 @@ fn move_packets(
                 value: packet_id,
             });
         }
-        let path = data
-            .join(PACKETS_DIR)
-            .join(format!("{packet_id}.{EXTENSION}"));
-        let bytes = std::fs::read(&path).map_err(|e| {
-            refused(format!(
-                "the packet {packet_id} has a receipt but its file {} cannot be read ({e}); restore it from a backup before migrating (nothing was changed)",
-                path.display()
-            ))
-        })?;
-        check_packet(&packet_id, &bytes, size, &sha, &path)?;
-        out.verified += 1;
-        done_bytes += bytes.len() as u64;
-        if let Some(store) = objects {
-            let key = store.put_checked(&packet_id, bytes)?;
-            row[file_col] = Value::Text(key);
-            out.copied_to_object_store += 1;
+        jobs.push((packet_id, sha, size));
+    }
+    // Several packets in flight to an object store: each copy waits for a write and a read
+    // back, so one at a time leaves the store idle between round trips.
+    let workers = if objects.is_some() { COPY_WORKERS } else { 1 };
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut keys: Vec<Option<String>> = vec![None; jobs.len()];
+    let mut failed = None;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let (tx, jobs, next, stop) = (tx.clone(), &jobs, &next, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((id, sha, size)) = jobs.get(i) else {
+                        break;
+                    };
+                    let r = copy_one(data, id, sha, *size, objects);
+                    if tx.send((i, r)).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        progress(n as u64 + 1, total, done_bytes, total_bytes);
+        drop(tx);
+        let (mut done, mut done_bytes) = (0, 0);
+        for (i, r) in rx {
+            match r {
+                Ok((len, key)) => {
+                    done += 1;
+                    done_bytes += len;
+                    out.verified += 1;
+                    if key.is_some() {
+                        out.copied_to_object_store += 1;
+                    }
+                    keys[i] = key;
+                    progress(done, total, done_bytes, total_bytes);
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    for (row, key) in source.rows[receipts_at].iter_mut().zip(keys) {
+        if let Some(key) = key {
+            row[file_col] = Value::Text(key);
+        }
     }
     Ok(out)
+}
+
+/// Packets copied to an object store at once (at most this many packet files in memory).
+const COPY_WORKERS: usize = 4;
+
+/// Reads one packet file, checks it against its receipt and, with an object store, copies it
+/// there: its size, and its object key when copied.
+fn copy_one(
+    data: &Path,
+    packet_id: &str,
+    sha: &str,
+    size: i64,
+    objects: Option<&ObjectStorage>,
+) -> Result<(u64, Option<String>), HubError> {
+    let path = data
+        .join(PACKETS_DIR)
+        .join(format!("{packet_id}.{EXTENSION}"));
+    let bytes = std::fs::read(&path).map_err(|e| {
+        refused(format!(
+            "the packet {packet_id} has a receipt but its file {} cannot be read ({e}); restore it from a backup before migrating (nothing was changed)",
+            path.display()
+        ))
+    })?;
+    check_packet(packet_id, &bytes, size, sha, &path)?;
+    let len = bytes.len() as u64;
+    let key = match objects {
+        Some(store) => Some(store.put_checked(packet_id, bytes)?),
+        None => None,
+    };
+    Ok((len, key))
 }
 
 /// A packet file is the one its receipt was signed for: its size and its payload's SHA-256.
