@@ -389,7 +389,8 @@ pub fn migrate(
 
     // The old hub.toml first, then the new one: the directory names one backend at every moment.
     fsutil::ensure_dir(&backup, DIR_MODE).map_err(HubError::io("create", &backup))?;
-    let old = std::fs::read(data.join(CONFIG_FILE)).map_err(HubError::io("read", data))?;
+    let config_path = data.join(CONFIG_FILE);
+    let old = std::fs::read(&config_path).map_err(HubError::io("read", &config_path))?;
     let kept = backup.join(CONFIG_FILE);
     fsutil::write_atomic(&kept, &old, 0o600).map_err(HubError::io("write", &kept))?;
     let mut new = config.clone();
