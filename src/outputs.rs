@@ -418,3 +418,12 @@ pub struct SbiCaptureOutput {
     /// The biometric's link in the transaction's hash chain.
     pub hash: String,
 }
+
+/// `jemput hub migrate --json`: what moved where.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HubMigrateOutput {
+    /// The hub's data directory (it keeps its configuration, keys and certificate).
+    pub data: PathBuf,
+    #[serde(flatten)]
+    pub summary: jemput_hub::migrate::MigrateSummary,
+}

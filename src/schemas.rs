@@ -66,6 +66,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(jemput_hub::HubInitOutput),
         ),
         (
+            "hub-migrate.schema.json",
+            schema_for!(crate::outputs::HubMigrateOutput),
+        ),
+        (
             "hub-packets.schema.json",
             schema_for!(Vec<jemput_hub::packets::PacketRow>),
         ),

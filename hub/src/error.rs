@@ -192,6 +192,14 @@ pub enum HubError {
         why: String,
     },
 
+    /// `jemput hub migrate` refused to start, or stopped, before changing the hub: why, and what
+    /// to do (the hub is left as it was).
+    #[error("{why}")]
+    MigrateRefused {
+        /// Why, with what to do next.
+        why: String,
+    },
+
     /// Binding or serving failed.
     #[error("the hub server failed: {0}")]
     Serve(#[source] io::Error),

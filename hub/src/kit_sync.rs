@@ -95,7 +95,10 @@ pub fn load_settings(data: &Path) -> Result<KitSettings, HubError> {
     }
 }
 
-fn settings_of(data: &Path, pool: Option<&crate::pg::Pool>) -> Result<KitSettings, HubError> {
+pub(crate) fn settings_of(
+    data: &Path,
+    pool: Option<&crate::pg::Pool>,
+) -> Result<KitSettings, HubError> {
     let path = data.join(KIT_SETTINGS_FILE);
     let read = match pool {
         Some(pool) => crate::pg::kit_sync::load(pool, crate::pg::kit_sync::KIT_SETTINGS)?

@@ -21,6 +21,9 @@
 //!                               hub.toml names an object store: [`objects`])
 //! <data>/worklist.json          the worklist kits receive in their sync document
 //! <data>/kit-settings.toml      settings kits receive (offline policy, retention, recipients)
+//! <data>/embedded-backup/       after `jemput hub migrate`: the embedded hub's hub.sqlite, old
+//!                               hub.toml, worklist, settings and uploads, kept for a roll back
+//!                               ([`migrate`])
 //! ```
 //!
 //! The hub serves HTTPS with its own certificate (plain HTTP only on loopback or when told
@@ -37,6 +40,7 @@ pub mod error;
 pub mod events;
 mod http;
 pub mod kit_sync;
+pub mod migrate;
 mod nonces;
 pub mod objects;
 pub mod office;

@@ -359,6 +359,37 @@ impl ObjectStorage {
         Ok(key)
     }
 
+    /// Writes the bytes of a held packet under their key, then reads the object back and compares
+    /// its SHA-256 with theirs (`jemput hub migrate`): the key, once the store returned exactly
+    /// these bytes.
+    pub(crate) fn put_checked(&self, packet_id: &str, bytes: Vec<u8>) -> Result<String, HubError> {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let key = self.key_for(packet_id, &sha256);
+        let store = self.store()?;
+        let at = Key::from(key.as_str());
+        let (put_store, put_at) = (store.clone(), at.clone());
+        self.run(async move { put_store.put(&put_at, PutPayload::from(bytes)).await })
+            .map_err(|e| self.error(format!("store packet {packet_id}"), e))?;
+        let got = self
+            .run(async move {
+                match store.get(&at).await {
+                    Ok(r) => r.bytes().await,
+                    Err(e) => Err(e),
+                }
+            })
+            .map_err(|e| self.error(format!("read back packet {packet_id} ({key})"), e))?;
+        let back = hex::encode(Sha256::digest(&got));
+        if back != sha256 {
+            return Err(HubError::MigrateRefused {
+                why: format!(
+                    "the object store {} returned other bytes for {key} than were written (SHA-256 {back}, written {sha256}); check the store's health before migrating again",
+                    self.url
+                ),
+            });
+        }
+        Ok(key)
+    }
+
     /// The key a packet with these bytes is stored under.
     pub fn key_for(&self, packet_id: &str, sha256_hex: &str) -> String {
         object_key(&self.url.prefix, packet_id, sha256_hex)

@@ -6,7 +6,10 @@
 //! `verified` (the whole packet checked, nothing stored yet), `signed` (its receipt signed, not
 //! stored), `moved` (the packet file renamed into `packets/` and the directories synced, the
 //! receipt not yet committed), `receipted` (the receipt committed, the upload not yet marked
-//! done nor answered).
+//! done nor answered). `jemput hub migrate` (`migrate`) has three: `migrate-packets` (every packet
+//! checked and, with an object store, written there; nothing in PostgreSQL yet),
+//! `migrate-committed` (the state committed in PostgreSQL, `hub.toml` not yet rewritten) and
+//! `migrate-config` (`hub.toml` rewritten, the embedded files not yet moved aside).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -4,6 +4,7 @@ pub mod enroll_token;
 pub mod events;
 pub mod init;
 pub mod kits;
+pub mod migrate;
 pub mod packets;
 pub mod serve;
 pub mod settings;
@@ -47,6 +48,23 @@ pub enum HubCommand {
     Events(events::EventsArgs),
     /// Add, list or remove the office console's accounts (served at /console/ by `hub serve`)
     Users(users::UsersArgs),
+    /// Move an embedded hub's state into PostgreSQL (and its packets into an object store)
+    ///
+    /// The hub keeps its id, signing key, TLS certificate and enrolled kits: kits carry on as
+    /// before. Every row of hub.sqlite (kits, enrollment tokens, uploads, receipts, openings,
+    /// events and webhook deliveries, request nonces), the worklist and the kit settings are
+    /// copied in one PostgreSQL transaction into an empty database; packets are checked against
+    /// their receipts and, with --object-store, copied there and read back. Then hub.toml names
+    /// PostgreSQL, and hub.sqlite, the old hub.toml, worklist.json, kit-settings.toml and
+    /// uploads/ (and packets/ when they went to the object store) are kept in
+    /// <data>/embedded-backup/, never deleted.
+    ///
+    /// Stop the hub first: a running hub is refused. Uploads in progress are carried over with
+    /// the bytes received so far: a kit resumes them where it was. The office console's accounts
+    /// and audit log are not copied (the PostgreSQL backend has no console yet); they stay in the
+    /// kept hub.sqlite. A run that failed changed nothing and can be run again; one interrupted
+    /// after its commit is finished by running it again.
+    Migrate(migrate::MigrateArgs),
 }
 
 pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
@@ -61,6 +79,7 @@ pub fn run(a: HubArgs) -> anyhow::Result<ExitCode> {
         HubCommand::Packets(c) => packets::run(need_data(data)?, c),
         HubCommand::Events(c) => events::run(need_data(data)?, c),
         HubCommand::Users(c) => users::run(need_data(data)?, c),
+        HubCommand::Migrate(c) => migrate::run(need_data(data)?, c),
     }
 }
 
