@@ -39,12 +39,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `f` on a thread of its own: the hub's PostgreSQL client blocks, and must not run on a
-/// thread that drives the test's async runtime.
-fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| s.spawn(f).join().unwrap())
-}
-
 /// `jemput hub serve` over TLS on `127.0.0.1:port`, killed when dropped.
 struct Serve(Child);
 
@@ -458,7 +452,18 @@ async fn an_embedded_hub_moves_to_postgres_and_serves_its_kits_as_before() {
         "events",
         "deliveries",
         "request_nonces",
+        "console_accounts",
+        "console_sessions",
+        "console_login_failures",
+        "console_audit",
     ];
+    let audit_before = off_runtime(|| {
+        jemput_hub::office::Office::open(&e.data)
+            .unwrap()
+            .audit(100)
+            .unwrap()
+    });
+    assert!(audit_before.len() >= 3, "{audit_before:?}");
     let sqlite_rows: Vec<u64> = tables.iter().map(|t| sqlite_count(&db, t)).collect();
 
     // A password in the URL is refused before anything is touched.
@@ -478,7 +483,7 @@ async fn an_embedded_hub_moves_to_postgres_and_serves_its_kits_as_before() {
     assert_eq!(out["packets"]["verified"], 3, "{out}");
     assert_eq!(out["uploads_in_progress"]["count"], 1, "{out}");
     assert_eq!(out["uploads_in_progress"]["staged_bytes"], half, "{out}");
-    assert_eq!(out["not_migrated"]["console_accounts"], 1, "{out}");
+    assert_eq!(out["tables"]["console_accounts"], 1, "{out}");
     assert_eq!(out["tables"]["upload_chunks"], 1, "{out}");
     assert_eq!(out["tables"]["documents"], 2, "{out}");
     // Every table: the rows SQLite held, as the summary says and as psql counts them.
@@ -557,6 +562,24 @@ async fn an_embedded_hub_moves_to_postgres_and_serves_its_kits_as_before() {
     for (id, sha) in &old {
         receipt_verifies(&e.data, &hub_key, id, sha);
     }
+    // The office's account signs in on the migrated hub, and the audit log is the one it had,
+    // in its order, with the new entries after it.
+    off_runtime(|| {
+        let office = jemput_hub::office::Office::open(&e.data).unwrap();
+        let signed = office
+            .login(
+                "kepala",
+                "kata-sandi-yang-panjang-sekali",
+                "10.0.0.1",
+                1_800_000_000,
+            )
+            .unwrap();
+        assert!(signed.is_ok(), "{signed:?}");
+        office.record("kepala", "test.after", "migrated").unwrap();
+        let after = office.audit(100).unwrap();
+        assert_eq!(after[0].action, "test.after");
+        assert_eq!(after[1..], audit_before[..]);
+    });
     // Exactly the old packets plus the new, the old in the states they had.
     let packets_after = json(hub_cmd(&e.data, &["packets", "--json"]));
     let mut want = ids(&packets_before);

@@ -25,12 +25,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KIT_ID: &str = "kit-test";
 
-/// Runs `f` on a thread of its own: the hub's PostgreSQL client blocks, and must not run on a
-/// thread that drives the test's async runtime (the hub itself calls it on blocking threads).
-fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| s.spawn(f).join().unwrap())
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

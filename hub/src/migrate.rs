@@ -29,8 +29,8 @@
 //! `uploads/<id>.part` become one staged chunk in `upload_chunks`, so a kit's `HEAD` finds the
 //! same offset and it resumes where it was.
 //!
-//! Not carried over: the office console's accounts, sessions and audit log, which the PostgreSQL
-//! backend has no tables for yet; they stay in the kept `hub.sqlite` and the summary counts them.
+//! The office console's accounts, sessions, failed sign-ins and audit log go too (the audit log
+//! keeping its ids and order): a browser signed in before the migration stays signed in.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,8 +86,6 @@ pub struct MigrateSummary {
     pub packets: MigratedPackets,
     /// Uploads in progress, carried over with their bytes.
     pub uploads_in_progress: MigratedUploads,
-    /// What the PostgreSQL backend has no place for yet: kept in the backed-up `hub.sqlite` only.
-    pub not_migrated: NotMigrated,
     /// Where the embedded hub's files are kept (`hub.sqlite`, the old `hub.toml`, …).
     pub backup: PathBuf,
     /// An earlier run had committed the copy and stopped before rewriting `hub.toml`; this run
@@ -118,17 +116,6 @@ pub struct MigratedUploads {
     /// Uploads whose `.part` file held fewer bytes than their offset: their offset was lowered
     /// to what the file held (tus lets a server report a smaller offset; the kit resends).
     pub offsets_lowered: u64,
-}
-
-/// Rows the PostgreSQL backend has no tables for yet.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
-pub struct NotMigrated {
-    /// Office console accounts.
-    pub console_accounts: u64,
-    /// Office console audit log entries.
-    pub console_audit: u64,
-    /// Office console sessions (signed-in browsers).
-    pub console_sessions: u64,
 }
 
 /// Progress of the packet copy: (packets done, packets in all, bytes done, bytes in all).
@@ -253,6 +240,43 @@ const TABLES: &[Table] = &[
         columns: &[("kit_id", Text), ("nonce", Text), ("t", Int8)],
         order: "kit_id, nonce",
     },
+    Table {
+        name: "console_accounts",
+        columns: &[
+            ("name", Text),
+            ("role", Text),
+            ("password_hash", Text),
+            ("created_at", Text),
+        ],
+        order: "rowid",
+    },
+    Table {
+        name: "console_sessions",
+        columns: &[
+            ("id_sha256", Text),
+            ("account", Text),
+            ("csrf", Text),
+            ("lang", Text),
+            ("expires_at", Int8),
+        ],
+        order: "rowid",
+    },
+    Table {
+        name: "console_login_failures",
+        columns: &[("account", Text), ("address", Text), ("at", Int8)],
+        order: "rowid",
+    },
+    Table {
+        name: "console_audit",
+        columns: &[
+            ("id", Int8),
+            ("at", Text),
+            ("actor", Text),
+            ("action", Text),
+            ("detail", Text),
+        ],
+        order: "id",
+    },
 ];
 
 /// The PostgreSQL tables that must be empty before a migration (every table of the hub's state).
@@ -267,6 +291,10 @@ const TARGET_TABLES: &[&str] = &[
     "deliveries",
     "request_nonces",
     "documents",
+    "console_accounts",
+    "console_sessions",
+    "console_login_failures",
+    "console_audit",
 ];
 
 /// The embedded hub's state, read under the exclusive lock.
@@ -274,7 +302,6 @@ struct Source {
     rows: Vec<Vec<Vec<Value>>>,
     /// `documents` rows: (name, body, updated_at).
     documents: Vec<(String, String, String)>,
-    not_migrated: NotMigrated,
     /// SHA-256 over everything above, to know the same state again.
     fingerprint: String,
 }
@@ -364,7 +391,6 @@ pub fn migrate(
         tables: BTreeMap::new(),
         packets: MigratedPackets::default(),
         uploads_in_progress: MigratedUploads::default(),
-        not_migrated: source.not_migrated.clone(),
         backup: backup.clone(),
         resumed,
     };
@@ -513,19 +539,9 @@ fn read_source(conn: &Connection, data: &Path) -> Result<Source, HubError> {
         hash.update(body.as_bytes());
         documents.push((name.to_string(), body, ts_text(modified)));
     }
-    let count = |table: &str| -> Result<u64, HubError> {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
-    };
-    let not_migrated = NotMigrated {
-        console_accounts: count("console_accounts")?,
-        console_audit: count("console_audit")?,
-        console_sessions: count("console_sessions")?,
-    };
     Ok(Source {
         rows,
         documents,
-        not_migrated,
         fingerprint: format!("sha256:{}", hex::encode(hash.finalize())),
     })
 }
@@ -859,12 +875,17 @@ fn copy_state(
         }
         expected.insert(t.name.to_string(), rows.len() as u64);
     }
-    // Events keep their ids (webhook receivers dedupe by them); new ones follow the last.
-    tx.execute(
-        "SELECT setval(pg_get_serial_sequence('events', 'event_id'), max(event_id))
-         FROM events HAVING count(*) > 0",
-        &[],
-    )?;
+    // Events keep their ids (webhook receivers dedupe by them), the audit log its order; new
+    // ones follow the last.
+    for (table, id) in [("events", "event_id"), ("console_audit", "id")] {
+        tx.execute(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', '{id}'), max({id}))
+                 FROM {table} HAVING count(*) > 0"
+            ),
+            &[],
+        )?;
+    }
     // The staged bytes of uploads in progress, one upload at a time in memory.
     let (id_col, off_col, state_col) = (
         column("uploads", "upload_id"),
@@ -887,11 +908,16 @@ fn copy_state(
             )));
         }
         bytes.truncate(offset);
-        tx.execute(
-            "INSERT INTO upload_chunks (upload_id, start, data) VALUES ($1, 0, $2)",
-            &[&id, &bytes],
-        )?;
-        chunks += 1;
+        // In rows of at most STAGED_ROW bytes, as the hub stages a PATCH.
+        let mut start = 0i64;
+        for piece in bytes.chunks(crate::pg::uploads::STAGED_ROW) {
+            tx.execute(
+                "INSERT INTO upload_chunks (upload_id, start, data) VALUES ($1, $2, $3)",
+                &[&id, &start, &piece],
+            )?;
+            start += piece.len() as i64;
+            chunks += 1;
+        }
     }
     expected.insert("upload_chunks".into(), chunks);
     for (name, body, updated_at) in &source.documents {
@@ -1039,7 +1065,6 @@ fn finish_interrupted(
         tables: BTreeMap::new(),
         packets: MigratedPackets::default(),
         uploads_in_progress: MigratedUploads::default(),
-        not_migrated: source.not_migrated.clone(),
         backup: backup.to_path_buf(),
         resumed: true,
     };
@@ -1078,13 +1103,8 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        // Left behind (counted in NotMigrated), or not worth keeping across a migration.
-        let not_copied = [
-            "console_accounts",
-            "console_audit",
-            "console_sessions",
-            "console_login_failures",
-        ];
+        // Left behind, or not worth keeping across a migration: none today.
+        let not_copied: [&str; 0] = [];
         for t in &tables {
             assert!(
                 TABLES.iter().any(|c| c.name == t) || not_copied.contains(&t.as_str()),

@@ -84,12 +84,6 @@ fn queue_unopenable(kit: &Kit) -> Vec<(String, &'static str)> {
     ]
 }
 
-/// Runs blocking hub calls on a thread of their own: the PostgreSQL client blocks, which tokio
-/// forbids on the test's runtime thread.
-fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| s.spawn(f).join().unwrap())
-}
-
 /// A hub for the kit with a webhook nobody answers (so its events stay listed as pending), on
 /// the backend `JEMPUT_TEST_HUB_BACKEND` asks for (its PostgreSQL server runs while the returned
 /// backend lives).

@@ -74,15 +74,6 @@ pub fn run(data: &Path, a: MigrateArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(&out);
     }
-    let left = &out.summary.not_migrated;
-    if left.console_accounts + left.console_audit > 0 {
-        eprintln!(
-            "note: the office console is not yet available on PostgreSQL: its {} accounts and {} audit log entries stay in {} (not copied)",
-            left.console_accounts,
-            left.console_audit,
-            out.summary.backup.join(jemput_hub::DB_FILE).display()
-        );
-    }
     Ok(ExitCode::SUCCESS)
 }
 
