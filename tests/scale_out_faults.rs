@@ -331,17 +331,30 @@ impl Cluster {
     }
 
     /// Waits until HAProxy's health checks find every process up.
-    fn wait_all_up(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
+    fn wait_all_up(&self, limit: Duration) -> Duration {
+        let t = Instant::now();
         loop {
             let s = self.proxy.servers(BACKEND);
             if s.len() == PROCESSES && s.values().all(|(status, _)| status == "UP") {
-                return;
+                return t.elapsed();
             }
-            assert!(
-                Instant::now() < deadline,
-                "not every hub process is UP for HAProxy: {s:?}"
-            );
+            if t.elapsed() > limit {
+                let tails: Vec<String> = self
+                    .hubs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| {
+                        let log = h.log_text();
+                        let lines: Vec<&str> = log.lines().collect();
+                        let from = lines.len().saturating_sub(15);
+                        format!("hub{i}:\n{}", lines[from..].join("\n"))
+                    })
+                    .collect();
+                panic!(
+                    "not every hub process is UP for HAProxy after {limit:?}: {s:?}\n{}",
+                    tails.join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -484,13 +497,22 @@ impl Cluster {
             have, want,
             "{context}: the objects are not the packets' keys"
         );
-        for id in fetch {
-            let (_, bytes) = packets[id];
-            let key = jemput_hub::objects::object_key("", id, &sha256_hex(bytes));
-            let (status, object) = s3_get(&self.g, &format!("/{key}"));
-            assert_eq!(status, 200, "{context}: GET {key}");
-            assert!(object == bytes, "{context}: {key} is not the kit's packet");
-        }
+        // Four GETs at a time.
+        let fetch: Vec<&String> = fetch.iter().collect();
+        std::thread::scope(|s| {
+            for part in fetch.chunks(fetch.len().div_ceil(4).max(1)) {
+                let packets = &packets;
+                s.spawn(move || {
+                    for id in part {
+                        let (_, bytes) = packets[*id];
+                        let key = jemput_hub::objects::object_key("", id, &sha256_hex(bytes));
+                        let (status, object) = s3_get(&self.g, &format!("/{key}"));
+                        assert_eq!(status, 200, "{context}: GET {key}");
+                        assert!(object == bytes, "{context}: {key} is not the kit's packet");
+                    }
+                });
+            }
+        });
     }
 
     /// No process log shows a panic.
@@ -610,7 +632,7 @@ fn kill_9_of_one_of_three_hub_processes_behind_haproxy_loses_and_doubles_nothing
     let mut retries = 0;
     for round in 0..rounds {
         let t0 = Instant::now();
-        c.wait_all_up(Duration::from_secs(30));
+        let back_up = c.wait_all_up(Duration::from_secs(120));
         c.queue_one_each(payload, round as u32);
         let fresh: BTreeSet<String> = c
             .kits
@@ -674,7 +696,8 @@ fn kill_9_of_one_of_three_hub_processes_behind_haproxy_loses_and_doubles_nothing
         }
         c.check_nothing_lost_nothing_twice(&fresh, &format!("round {round}"));
         eprintln!(
-            "round {round}: hub{victim} killed at {} ms ({done_at_kill}/{kits} kits done), down {} ms, the other two served {sessions_down} sessions meanwhile; uploads took {:.1} s, {} drains, {} retries, {} drains ended with an error; round {:.1} s",
+            "round {round}: (the last victim was UP again {:.1} s after the last round) hub{victim} killed at {} ms ({done_at_kill}/{kits} kits done), down {} ms, the other two served {sessions_down} sessions meanwhile; uploads took {:.1} s, {} drains, {} retries, {} drains ended with an error; round {:.1} s",
+            back_up.as_secs_f64(),
             kill_at.as_millis(),
             down_for.as_millis(),
             took.as_secs_f64(),
@@ -785,7 +808,9 @@ fn postgresql_stopped_for_20_s_mid_load_delays_uploads_and_loses_nothing() {
     let done = AtomicUsize::new(0);
     let seen = Mutex::new(Seen::default());
     let (client, kits, pg) = (&c.client, &c.kits, &mut c.pg);
+    let hub0 = c.hubs[0].port;
     let down = Duration::from_secs(20);
+    let mut probe_answer = None;
     let at_stop = std::thread::scope(|s| {
         let drains = s.spawn(|| {
             drain_until_acknowledged(client, kits, Duration::from_secs(240), &done, &seen)
@@ -809,8 +834,17 @@ fn postgresql_stopped_for_20_s_mid_load_delays_uploads_and_loses_nothing() {
         };
         // A clean stop: PostgreSQL ends every session at once (pg_ctl stop -m fast).
         pg.stop().unwrap();
-        std::thread::sleep(down);
+        let stopped = Instant::now();
+        // What a kit is told meanwhile: a signed request straight to one process.
+        let probe = s.spawn(|| probe_receipt(hub0, &kits[0]));
+        std::thread::sleep(down.saturating_sub(stopped.elapsed()));
+        let (status, body) = probe.join().unwrap();
+        assert!(
+            stopped.elapsed() < down + Duration::from_secs(1),
+            "the probe outlasted the outage"
+        );
         pg.start_again().unwrap();
+        probe_answer = Some((status, body));
         drains.join().unwrap();
         at_stop
     });
@@ -828,11 +862,19 @@ fn postgresql_stopped_for_20_s_mid_load_delays_uploads_and_loses_nothing() {
         "refused for good: {:?}",
         seen.refused
     );
+    // A request during the outage waited for a connection, then was told why, and to retry.
+    let (status, body) = probe_answer.unwrap();
+    assert_eq!(status, 500, "{body}");
     assert!(
-        seen.errors
-            .iter()
-            .any(|e| e.contains("PostgreSQL") || e.contains("hub database")),
-        "no kit was told the hub's database was unavailable: {:?}",
+        body.contains("cannot use the hub's PostgreSQL database postgresql://")
+            && body.contains("try again later"),
+        "{body}"
+    );
+    // The kits met such answers too, and tried again; a drain that gave up said the same.
+    assert!(seen.retries > 0, "the kits never had to try again");
+    assert!(
+        seen.errors.iter().all(|e| e.contains("PostgreSQL")),
+        "{:#?}",
         distinct(&seen.errors)
     );
     // The processes that started are the ones running: none exited on losing its database.
@@ -924,6 +966,24 @@ fn the_object_store_down_for_30_s_under_three_processes_on_postgresql_receipts_n
     c.assert_no_panic();
 }
 
+/// A signed `GET /v1/receipts/<a packet id nobody has>` of `kit` to the process on `port`:
+/// (status, body).
+fn probe_receipt(port: u16, kit: &Kit) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let b = http.get(format!(
+            "http://127.0.0.1:{port}/v1/receipts/{}",
+            uuid::Uuid::new_v4()
+        ));
+        let r = http.execute(signed(b, &kit.id, &kit.key)).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
 /// The distinct errors, each with how often it came: the request's URL is left out (it names
 /// the upload), and each is cut to 160 characters.
 fn distinct(errors: &[String]) -> BTreeMap<String, usize> {
@@ -962,20 +1022,19 @@ fn log_lines(c: &Cluster, needle: &str) -> BTreeMap<String, usize> {
     m
 }
 
-/// A completion that cannot read the kit registry because PostgreSQL went away leaves the upload
-/// open and answers `500`; the kit asks again and gets its receipt once the database is back.
-/// (It used to be refused for good: the registry error was taken for a failed check, the upload
-/// was ended as failed once the database answered again, and the kit was told `422` and never
-/// sent the packet again.) The hub holds at the `registry` point (`JEMPUT_TEST_HUB_HOLD`) while
-/// the test stops PostgreSQL.
-#[test]
-fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
-    let Some(mut pg) = jemput_testkit::postgres() else {
-        return;
-    };
-    let d = tempfile::tempdir().unwrap();
-    let keys = jemput_core::keys::office::keygen(&d.path().join("office")).unwrap();
-    let data = d.path().join("hub");
+/// A hub on PostgreSQL (packets in its data directory, no office identity) with one kit that
+/// has one packet of 30 KB queued.
+struct OneKit {
+    data: PathBuf,
+    kit: Kit,
+    client: Client,
+    packet_id: String,
+    bytes: Vec<u8>,
+}
+
+fn one_kit_on_postgres(pg: &jemput_testkit::Postgres, dir: &Path) -> OneKit {
+    let keys = jemput_core::keys::office::keygen(&dir.join("office")).unwrap();
+    let data = dir.join("hub");
     hub_cmd(
         &data,
         &[
@@ -990,7 +1049,7 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
     )
     .success();
     let key = SigningKey::generate();
-    let key_file = d.path().join("kit.ed25519");
+    let key_file = dir.join("kit.ed25519");
     key.save(&key_file).unwrap();
     jemput_hub::Registry::open(&data)
         .unwrap()
@@ -1012,30 +1071,12 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
         id: "kit-0".into(),
         key_file,
         key,
-        root: d.path().join("kit"),
+        root: dir.join("kit"),
         packets: BTreeMap::from([(sealed.header.packet_id.clone(), sealed.bytes.clone())]),
     };
     queue_sealed(&kit.root, &sealed);
-
-    let hold = d.path().join("hold");
-    let log = d.path().join("hub.log");
-    let port = free_port();
-    let mut hub = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-        .args(["hub", "serve", "--plain-http", "--data"])
-        .arg(&data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("RUST_LOG")
-        .env(
-            "JEMPUT_TEST_HUB_HOLD",
-            format!("registry:{}", hold.display()),
-        )
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _kill = KillOnDrop(hub.id());
     let client = Client {
-        endpoint: format!("http://127.0.0.1:{port}"),
+        endpoint: String::new(),
         hub_key: SigningKey::load(&keys.hub_key_file).unwrap().public(),
         pin: jemput_hub::tls::HubCert::load(&data)
             .unwrap()
@@ -1043,31 +1084,87 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
             .parse()
             .unwrap(),
     };
+    OneKit {
+        data,
+        kit,
+        client,
+        packet_id: sealed.header.packet_id,
+        bytes: sealed.bytes,
+    }
+}
+
+/// `jemput hub serve --plain-http` on `port` with `JEMPUT_TEST_HUB_HOLD=hold`, its log to `log`;
+/// returns once the port listens (the process binds before it opens the hub).
+fn serve_holding(data: &Path, port: u16, hold: &str, log: &Path) -> (Child, KillOnDrop) {
+    let child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        .args(["hub", "serve", "--plain-http", "--data"])
+        .arg(data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG")
+        .env("JEMPUT_TEST_HUB_HOLD", hold)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let kill = KillOnDrop(child.id());
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "the hub did not listen");
         std::thread::sleep(Duration::from_millis(20));
     }
+    (child, kill)
+}
+
+/// Drains `kit` to `endpoint` once, on a runtime of its own.
+fn drain_once(client: &Client, endpoint: &str, kit: &Kit) -> jemput_kit::upload::UploadReport {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut store = Store::open(&kit.root).unwrap();
+    rt.block_on(
+        client
+            .uploader_to(endpoint, kit)
+            .drain(&mut store, &NoProgress),
+    )
+    .unwrap()
+}
+
+fn wait_for_file(f: &Path, what: &str, log: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f.exists() {
+        assert!(Instant::now() < deadline, "{what} never held: {}", log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A completion that cannot read the kit registry because PostgreSQL went away leaves the upload
+/// open and answers `500`; the kit asks again and gets its receipt once the database is back.
+/// (It used to be refused for good: the registry error was taken for a failed check, the upload
+/// was ended as failed once the database answered again, and the kit was told `422` and never
+/// sent the packet again.) The hub holds at the `registry` point (`JEMPUT_TEST_HUB_HOLD`) while
+/// the test stops PostgreSQL.
+#[test]
+fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
+    let Some(mut pg) = jemput_testkit::postgres() else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let one = one_kit_on_postgres(&pg, d.path());
+    let hold = d.path().join("hold");
+    let log = d.path().join("hub.log");
+    let port = free_port();
+    let (mut hub, _kill) = serve_holding(
+        &one.data,
+        port,
+        &format!("registry:{}", hold.display()),
+        &log,
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
     let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
     let report = std::thread::scope(|s| {
-        let drain = s.spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let mut store = Store::open(&kit.root).unwrap();
-            rt.block_on(client.uploader(&kit).drain(&mut store, &NoProgress))
-                .unwrap()
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !hold.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "the completion never held: {}",
-                log_text()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
+        wait_for_file(&hold, "the completion", log_text);
         pg.stop().unwrap();
         std::fs::remove_file(&hold).unwrap();
         // The registry read waits for a connection (the pool's 15 s) and fails; the database
@@ -1112,10 +1209,83 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
         "done",
         "the upload is finished once"
     );
-    let stored = data
+    let stored = one
+        .data
         .join(jemput_hub::PACKETS_DIR)
-        .join(format!("{}.jpk", sealed.header.packet_id));
-    assert_eq!(std::fs::read(stored).unwrap(), sealed.bytes);
+        .join(format!("{}.jpk", one.packet_id));
+    assert_eq!(std::fs::read(stored).unwrap(), one.bytes);
+}
+
+/// Two processes sharing a data directory assemble the same upload at once: process A finishing
+/// the kit's last `PATCH` (held at the `registry` point, its copy of the staged bytes written and
+/// being checked), process B starting meanwhile and recovering every upload that holds all its
+/// bytes (held at `assembling`, its copy just created). Each has a copy of its own
+/// (`<upload id>.<pid>.part`), so A's checks read the whole packet and the kit gets its receipt.
+/// (They used to share `<upload id>.part`: B's creation emptied A's copy, A found the payload cut
+/// short, refused the packet for good with `422`, and the kit never sent it again; and a process
+/// starting while another removed a copy could exit with "cannot remove …/uploads/….part: No such
+/// file or directory", which the kill test above found.)
+#[test]
+fn two_processes_completing_one_upload_at_once_each_use_their_own_copy() {
+    let Some(pg) = jemput_testkit::postgres() else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let one = one_kit_on_postgres(&pg, d.path());
+    let (hold_a, hold_b) = (d.path().join("hold-a"), d.path().join("hold-b"));
+    let (log_a, log_b) = (d.path().join("a.log"), d.path().join("b.log"));
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let port_a = free_port();
+    let (_a, _kill_a) = serve_holding(
+        &one.data,
+        port_a,
+        &format!("registry:{}", hold_a.display()),
+        &log_a,
+    );
+    let endpoint = format!("http://127.0.0.1:{port_a}");
+    let report = std::thread::scope(|s| {
+        let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
+        wait_for_file(&hold_a, "process A's completion", || read(&log_a));
+        let port_b = free_port();
+        let (_b, kill_b) = serve_holding(
+            &one.data,
+            port_b,
+            &format!("assembling:{}", hold_b.display()),
+            &log_b,
+        );
+        wait_for_file(&hold_b, "process B's recovery", || read(&log_b));
+        // A goes on while B's copy is empty, and answers the kit.
+        std::fs::remove_file(&hold_a).unwrap();
+        let report = drain.join().unwrap();
+        std::fs::remove_file(&hold_b).unwrap();
+        // B finds the upload done and starts serving.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !read(&log_b).contains("listening on") {
+            assert!(
+                Instant::now() < deadline,
+                "B did not start: {}",
+                read(&log_b)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(kill_b);
+        report
+    });
+    let p = &report.packets[0];
+    assert_eq!(
+        (p.outcome, p.error.as_deref()),
+        (Outcome::Acknowledged, None),
+        "{report:?}\nA:\n{}\nB:\n{}",
+        read(&log_a),
+        read(&log_b)
+    );
+    assert!(!read(&log_a).contains("packet refused"), "{}", read(&log_a));
+    assert_eq!(pg.psql("SELECT state FROM uploads").unwrap(), "done");
+    let stored = one
+        .data
+        .join(jemput_hub::PACKETS_DIR)
+        .join(format!("{}.jpk", one.packet_id));
+    assert_eq!(std::fs::read(stored).unwrap(), one.bytes);
 }
 
 /// SIGKILL to a process of the test's when dropped (a failing assertion must not leave it).

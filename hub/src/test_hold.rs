@@ -4,6 +4,7 @@
 //!
 //! `JEMPUT_TEST_HUB_HOLD=POINT:FILE` makes the hub, when it reaches `POINT`, create `FILE` and wait
 //! (at most a minute) until the test removes it. The points, in the order a packet passes them:
+//! `assembling` (scale-out backend: the scratch copy of the staged bytes created, still empty),
 //! `registry` (the prelude and the outer signature checked, the kit registry not yet read:
 //! `tests/scale_out_faults.rs` stops PostgreSQL there), `verified` (the whole packet checked,
 //! nothing stored yet), `signed` (its receipt signed, not stored), `moved` (the packet file renamed into `packets/` and the directories synced, the
