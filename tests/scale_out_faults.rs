@@ -694,9 +694,11 @@ fn kill_9_of_one_of_three_hub_processes_behind_haproxy_loses_and_doubles_nothing
                 assert_eq!(h.child.id(), pids[i]);
             }
         }
+        let checking = Instant::now();
         c.check_nothing_lost_nothing_twice(&fresh, &format!("round {round}"));
+        let checked_in = checking.elapsed();
         eprintln!(
-            "round {round}: (the last victim was UP again {:.1} s after the last round) hub{victim} killed at {} ms ({done_at_kill}/{kits} kits done), down {} ms, the other two served {sessions_down} sessions meanwhile; uploads took {:.1} s, {} drains, {} retries, {} drains ended with an error; round {:.1} s",
+            "round {round}: (the last victim was UP again {:.1} s after the last round) hub{victim} killed at {} ms ({done_at_kill}/{kits} kits done), down {} ms, the other two served {sessions_down} sessions meanwhile; uploads took {:.1} s, {} drains, {} retries, {} drains ended with an error; checks {:.1} s, round {:.1} s",
             back_up.as_secs_f64(),
             kill_at.as_millis(),
             down_for.as_millis(),
@@ -704,6 +706,7 @@ fn kill_9_of_one_of_three_hub_processes_behind_haproxy_loses_and_doubles_nothing
             seen.drains,
             seen.retries,
             seen.errors.len(),
+            checked_in.as_secs_f64(),
             t0.elapsed().as_secs_f64()
         );
         retries += seen.retries;
