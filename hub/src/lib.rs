@@ -895,6 +895,14 @@ impl Hub {
     /// was not yet stored is verified and stored now (or failed); expired uploads are removed.
     pub fn recover(&self) -> Result<(), HubError> {
         for up in self.uploads.complete_but_open()? {
+            // On PostgreSQL another process may have finished it since the list was read.
+            let Some(up) = self
+                .uploads
+                .get(&up.upload_id)?
+                .filter(|u| u.state == UploadState::Open && u.offset == u.length)
+            else {
+                continue;
+            };
             match http::complete::complete(self, &up) {
                 Ok(_) => {
                     tracing::info!(upload = %up.upload_id, "finished an upload a restart interrupted")

@@ -453,10 +453,19 @@ impl Uploads {
         }
     }
 
-    /// The `.part` file of an upload (`upload_id` must be valid: see [`valid_upload_id`]).
+    /// The `.part` file of an upload (`upload_id` must be valid: see [`valid_upload_id`]). With
+    /// the scale-out backend it is this process's scratch copy of the staged bytes, named with
+    /// the process id (`<upload id>.<pid>.part`): processes sharing a data directory may assemble
+    /// the same upload at once (one finishing a kit's `PATCH`, another recovering at its start),
+    /// and must never write or remove each other's copy.
     pub fn part_path(&self, upload_id: &str) -> PathBuf {
         debug_assert!(valid_upload_id(upload_id));
-        self.dir.join(format!("{upload_id}.part"))
+        match self.state {
+            Backend::Postgres(_) => self
+                .dir
+                .join(format!("{upload_id}.{}.part", std::process::id())),
+            Backend::Embedded(_) => self.dir.join(format!("{upload_id}.part")),
+        }
     }
 
     /// Creates an upload: an empty `.part` file made durable, then its row.
@@ -696,8 +705,9 @@ impl Uploads {
     }
 
     /// Terminates open uploads idle for more than `expiry_secs`, and removes `.part` files that no
-    /// open upload owns. Returns how many uploads expired. Only for a hub not serving: a running
-    /// hub expires uploads under their locks (`http/upload.rs`).
+    /// open upload owns (with the scale-out backend: scratch copies of processes that no longer
+    /// run). Returns how many uploads expired. Only for a hub not serving: a running hub expires
+    /// uploads under their locks (`http/upload.rs`).
     pub fn remove_expired(&self, now: Timestamp, expiry_secs: u64) -> Result<usize, HubError> {
         let expired = self.expired(now, expiry_secs)?;
         for id in &expired {
@@ -710,11 +720,27 @@ impl Uploads {
             let Some(id) = name.strip_suffix(".part") else {
                 continue;
             };
-            let owned =
-                valid_upload_id(id) && self.get(id)?.is_some_and(|u| u.state == UploadState::Open);
+            let owned = match &self.state {
+                // `<upload id>.<pid>.part`: another process's while it runs (Linux's /proc).
+                Backend::Postgres(_) => id
+                    .rsplit_once('.')
+                    .and_then(|(_, pid)| pid.parse::<u32>().ok())
+                    .is_some_and(|pid| {
+                        pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+                    }),
+                Backend::Embedded(_) => {
+                    valid_upload_id(id)
+                        && self.get(id)?.is_some_and(|u| u.state == UploadState::Open)
+                }
+            };
             if !owned {
                 let p = entry.path();
-                fs::remove_file(&p).map_err(HubError::io("remove", &p))?;
+                match fs::remove_file(&p) {
+                    Ok(()) => {}
+                    // Removed meanwhile (by the process that finished the upload): as wanted.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(HubError::io("remove", &p)(e)),
+                }
             }
         }
         Ok(expired.len())

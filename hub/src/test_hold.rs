@@ -1,10 +1,13 @@
 //! Test-only hold points on the hub's completion path, for the power-loss tests
-//! (`tests/powerloss.rs`) to cut the power exactly there. Unset in production.
+//! (`tests/powerloss.rs`) to cut the power exactly there, and the scale-out fault tests to stop
+//! the database there. Unset in production.
 //!
 //! `JEMPUT_TEST_HUB_HOLD=POINT:FILE` makes the hub, when it reaches `POINT`, create `FILE` and wait
 //! (at most a minute) until the test removes it. The points, in the order a packet passes them:
-//! `verified` (the whole packet checked, nothing stored yet), `signed` (its receipt signed, not
-//! stored), `moved` (the packet file renamed into `packets/` and the directories synced, the
+//! `assembling` (scale-out backend: the scratch copy of the staged bytes created, still empty),
+//! `registry` (the prelude and the outer signature checked, the kit registry not yet read:
+//! `tests/scale_out_faults.rs` stops PostgreSQL there), `verified` (the whole packet checked,
+//! nothing stored yet), `signed` (its receipt signed, not stored), `moved` (the packet file renamed into `packets/` and the directories synced, the
 //! receipt not yet committed), `receipted` (the receipt committed, the upload not yet marked
 //! done nor answered). `jemput hub migrate` (`migrate`) has three: `migrate-packets` (every packet
 //! checked and, with an object store, written there; nothing in PostgreSQL yet),

@@ -7,7 +7,8 @@
 //! Python packages (pyfingerprint, pynmea2, wsq, tuspy, nistitl, jsonschema), the Node.js tus
 //! server and playwright-core, Chromium, QEMU and a Debian kernel, umockdev, `udevadm verify`,
 //! FUSE, root for a private mount namespace, PostgreSQL (a private server per test:
-//! [`postgres()`]), a Garage object store ([`garage`] starts one).
+//! [`postgres()`]), a Garage object store ([`garage`] starts one), HAProxy ([`haproxy`] runs one
+//! in front of several hub processes).
 //! `scripts/install-test-peers` installs all of them.
 //!
 //! A test asks for its peers first, through [`program`], [`python_modules`], [`file`], [`fuse`]
@@ -30,6 +31,7 @@
 //! machine that has everything.
 
 pub mod garage;
+pub mod haproxy;
 pub mod postgres;
 
 pub use postgres::{postgres, Postgres};

@@ -211,6 +211,15 @@ impl Postgres {
     /// Crashes the server ([`Postgres::crash`]) and starts it again on the same directory.
     pub fn restart(&mut self) -> Result<(), String> {
         self.crash()?;
+        self.start_again()
+    }
+
+    /// Starts the server again on the same directory and socket after [`Postgres::stop`] or
+    /// [`Postgres::crash`] (nothing to do while it runs).
+    pub fn start_again(&mut self) -> Result<(), String> {
+        if !self.stopped {
+            return Ok(());
+        }
         self.start_server()?;
         self.stopped = false;
         Ok(())
@@ -331,6 +340,11 @@ mod tests {
         pg.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (7)")
             .unwrap();
         pg.restart().unwrap();
+        assert_eq!(pg.psql("SELECT x FROM t").unwrap(), "7");
+        // Stopped cleanly, it refuses connections until it is started again.
+        pg.stop().unwrap();
+        assert!(pg.psql("SELECT 1").is_err());
+        pg.start_again().unwrap();
         assert_eq!(pg.psql("SELECT x FROM t").unwrap(), "7");
     }
 }

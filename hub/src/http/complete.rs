@@ -33,6 +33,9 @@ enum Refusal {
     Outer(String),
     /// The outer checks hold but the office cannot open the packet: it is quarantined.
     Inner { header: Box<Header>, why: String },
+    /// The hub could not finish the checks (its database did not answer): nothing is decided of
+    /// the packet, the upload stays open with every byte, and the kit asks again.
+    Unavailable(crate::HubError),
 }
 
 /// What the checks found: the header, and the opened contents when the hub opened it.
@@ -96,6 +99,10 @@ pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
             Ok(receipt)
         }
         Err(Refusal::Outer(why)) => fail(hub, up, why),
+        Err(Refusal::Unavailable(e)) => {
+            tracing::warn!(upload = %up.upload_id, packet = %up.packet_id, "cannot check the packet now, the upload stays open: {e}");
+            Err(e.into())
+        }
         Err(Refusal::Inner { header, why }) => {
             let why = match quarantine(hub, up, &header, &why) {
                 Ok(kept) => {
@@ -222,6 +229,7 @@ fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
     {
         return Err(outer("the outer signature does not verify".into()));
     }
+    crate::test_hold::hold("registry");
     match hub.registry().get(&p.header.kit_id) {
         Ok(Some(k)) if k.kit_key == p.header.kit_key => {}
         Ok(_) => {
@@ -230,7 +238,9 @@ fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
                 p.header.kit_id
             )))
         }
-        Err(e) => return Err(outer(format!("cannot read the kit registry: {e}"))),
+        // Not the packet's fault (the database is down or busy): refusing it would end the
+        // upload for good and the kit would never send the packet again.
+        Err(e) => return Err(Refusal::Unavailable(e)),
     }
     let Some(payload_len) = up.length.checked_sub(p.payload_offset as u64) else {
         return Err(outer(format!(

@@ -42,7 +42,7 @@ type R2d2Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 pub struct Pool(std::sync::Arc<PoolHolder>);
 
 #[doc(hidden)]
-pub struct PoolHolder(Option<R2d2Pool>);
+pub struct PoolHolder(Option<R2d2Pool>, String);
 
 impl std::fmt::Debug for PoolHolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -186,17 +186,18 @@ pub(crate) fn connect(data: &Path, cfg: &PostgresConfig) -> Result<Pool, HubErro
             url: cfg.url.clone(),
             why: e.to_string(),
         })?;
-    let pool = Pool(std::sync::Arc::new(PoolHolder(Some(pool))));
+    let pool = Pool(std::sync::Arc::new(PoolHolder(Some(pool), cfg.url.clone())));
     migrate(&pool, &cfg.url)?;
     Ok(pool)
 }
 
-/// A connection from the pool, or why none could be had (the server is down or full).
+/// A connection from the pool, or why none could be had (the server is down or full), naming
+/// the database's URL (it never holds a password).
 pub(crate) fn conn(
     pool: &Pool,
 ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, HubError> {
     pool.get().map_err(|e| HubError::Postgres {
-        url: "the hub's database".into(),
+        url: pool.0 .1.clone(),
         why: e.to_string(),
     })
 }

@@ -171,6 +171,7 @@ pub(crate) fn append(
 pub(crate) fn assemble(pool: &Pool, up: &Upload, part: &Path) -> Result<(), HubError> {
     let mut c = conn(pool)?;
     let mut file = std::fs::File::create(part).map_err(HubError::io("create", part))?;
+    crate::test_hold::hold("assembling");
     let mut next = 0u64;
     // One chunk at a time: memory stays at one chunk, whatever the packet's size.
     let starts: Vec<i64> = c
