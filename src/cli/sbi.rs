@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use jemput::outputs::{SbiDeviceOutput, SbiTrustedCaOutput};
-use jemput_sbi::{keys, serve};
+use jemput_sbi_service::{keys, serve};
 
 #[derive(Debug, Args)]
 pub struct SbiArgs {
@@ -217,11 +217,11 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
         })?;
         let port = listener.local_addr()?.port();
         let backends: Vec<Box<dyn serve::Backend>> = vec![
-            Box::new(jemput_sbi::sim::SimSlap {
+            Box::new(jemput_sbi_service::sim::SimSlap {
                 person_seed: 18,
                 quality: 0.85,
             }),
-            Box::new(jemput_sbi::sim::SimCamera { person_seed: 18 }),
+            Box::new(jemput_sbi_service::sim::SimCamera { person_seed: 18 }),
         ];
         let svc = serve::Service::new(port, device_keys.signer, "jemput test provider", backends);
         if a.json {
