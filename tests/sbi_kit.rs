@@ -1,0 +1,170 @@
+//! The kit's SBI devices (`jemput_kit::sbi`) against jemput's own device service run in this
+//! process over real HTTP on loopback: an SBI camera is a `Camera` like any other (the JPEG of its
+//! ISO/IEC 19794-5 record), and a slap scanner takes the 4-4-2 with a missing finger as an
+//! exception, every finger decoded from its ISO/IEC 19794-4 record and the three slaps linked in
+//! one hash chain (recomputed here). A broken chain, an untrusted CA, a device of the wrong kind
+//! and a cancelled capture are refused with nothing returned.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jemput_core::finger::FingerPosition;
+use jemput_drivers::{Camera, CaptureControl, DeviceError};
+use jemput_kit::sbi::{SbiCamera, SbiSlapScanner, Slap, SlapError};
+use jemput_sbi::client::SbiSelector;
+use jemput_sbi::trust::TrustStore;
+use jemput_sbi_service::serve::{self, Fault, Service};
+use jemput_sbi_service::{keys, sim};
+
+/// A simulated device service on its own runtime and thread, until the test ends.
+struct Running {
+    port: u16,
+    ca: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start(fault: Fault) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    keys::keygen(dir.path(), "Kit Test Provider", "KITSLAP0001").unwrap();
+    let k = keys::load(dir.path()).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime.block_on(serve::bind(Some(0))).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backends: Vec<Box<dyn serve::Backend>> = vec![
+        Box::new(sim::SimSlap {
+            person_seed: 3,
+            quality: 0.8,
+        }),
+        Box::new(sim::SimCamera { person_seed: 3 }),
+    ];
+    let svc = Service::new(port, k.signer, "Kit Test Provider", backends).with_fault(fault);
+    runtime.spawn(serve::serve(listener, svc, std::future::pending()));
+    Running {
+        port,
+        ca: dir.path().join(keys::CA_CERT),
+        _dir: dir,
+        _runtime: runtime,
+    }
+}
+
+fn trust(ca: &std::path::Path) -> TrustStore {
+    let mut t = TrustStore::new();
+    t.add_pem_file(ca).unwrap();
+    t
+}
+
+fn control() -> CaptureControl {
+    CaptureControl {
+        timeout: Duration::from_secs(10),
+        cancel: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+fn sel(port: u16, id: &str, sub: u8) -> SbiSelector {
+    format!("sbi:{port}/{id}/{sub}").parse().unwrap()
+}
+
+#[test]
+fn an_sbi_camera_is_a_camera_whose_photo_is_the_records_jpeg() {
+    let svc = start(Fault::None);
+    let cam = SbiCamera::open(&sel(svc.port, "2", 0), trust(&svc.ca)).unwrap();
+    let mut cam: Box<dyn Camera + Send> = Box::new(cam);
+    assert_eq!(cam.info().driver, "sbi");
+    assert!(cam.info().model.contains("sim-camera"), "{:?}", cam.info());
+    let photo = cam.capture_photo(&control()).unwrap();
+    assert_eq!(&photo.jpeg[..2], [0xff, 0xd8]);
+    let img = image::load_from_memory(&photo.jpeg).unwrap();
+    assert_eq!((img.width(), img.height()), (photo.width, photo.height));
+    assert!(photo.width >= 100 && photo.height >= 100, "{photo:?}");
+
+    // The slap scanner is not a camera, and a camera is not a slap scanner.
+    let e = SbiCamera::open(&sel(svc.port, "1", 1), trust(&svc.ca)).unwrap_err();
+    assert!(e.to_string().contains("not a camera"), "{e}");
+    let e = SbiSlapScanner::open(&sel(svc.port, "2", 0), trust(&svc.ca)).unwrap_err();
+    assert!(e.to_string().contains("not a slap scanner"), "{e}");
+    let e = SbiCamera::open(&sel(svc.port, "9", 0), trust(&svc.ca)).unwrap_err();
+    assert!(e.to_string().contains("lists no device 9"), "{e}");
+}
+
+#[test]
+fn the_4_4_2_with_a_missing_finger_gives_decoded_fingers_in_one_hash_chain() {
+    let svc = start(Fault::None);
+    let mut scanner = SbiSlapScanner::open(&sel(svc.port, "1", 1), trust(&svc.ca)).unwrap();
+    assert_eq!(scanner.default_slap(), Slap::Left);
+    let missing = [FingerPosition::new(9).unwrap()]; // left ring
+    let mut all = Vec::new();
+    for slap in [Slap::Left, Slap::Right, Slap::Thumbs] {
+        let fingers = scanner.capture_slap(slap, &missing, &control()).unwrap();
+        all.extend(fingers);
+    }
+    let codes: Vec<u8> = all.iter().map(|f| f.position.code()).collect();
+    assert_eq!(codes, [7, 8, 10, 2, 3, 4, 5, 6, 1]);
+    let mut prev = jemput_sbi::chain::first_previous_hash();
+    for f in &all {
+        assert_eq!(f.device_quality, 80.0, "{f:?}");
+        assert!(f.image.width() > 200 && f.image.height() > 200, "{f:?}");
+        assert_eq!(f.ppi, 500, "{f:?}");
+        // The original record, as signed: it parses and is of this finger.
+        let rec = jemput_core::iso19794::read_finger_record(&f.record).unwrap();
+        assert_eq!(rec.images[0].position.code(), f.position.code());
+        let decoded = rec.images[0].grey_pixels().unwrap();
+        assert_eq!(decoded, f.image);
+        // Not a blank image: a print has ridges and valleys.
+        let (lo, hi) = f
+            .image
+            .pixels()
+            .fold((255u8, 0u8), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
+        assert!(hi - lo > 100, "{f:?}: grey levels {lo}–{hi}");
+        // The three slaps are one chain: each hash follows from the one before.
+        prev = jemput_sbi::chain::next_hash(&prev, &f.record).unwrap();
+        assert_eq!(f.hash, prev, "{f:?}");
+    }
+
+    // Every finger of a slap missing: refused without asking the device.
+    let thumbs = [1, 6].map(|c| FingerPosition::new(c).unwrap());
+    let e = scanner
+        .capture_slap(Slap::Thumbs, &thumbs, &control())
+        .unwrap_err();
+    assert!(matches!(e, SlapError::Sbi(_)), "{e}");
+    assert!(e.to_string().contains("marked missing"), "{e}");
+}
+
+#[test]
+fn a_broken_chain_an_untrusted_ca_and_a_cancel_return_nothing() {
+    let svc = start(Fault::BrokenChain);
+    let mut scanner = SbiSlapScanner::open(&sel(svc.port, "1", 2), trust(&svc.ca)).unwrap();
+    let e = scanner
+        .capture_slap(Slap::Right, &[], &control())
+        .unwrap_err();
+    assert!(e.to_string().contains("hash chain is broken"), "{e}");
+
+    let good = start(Fault::None);
+    let other = tempfile::tempdir().unwrap();
+    keys::keygen(other.path(), "Another Provider", "X1").unwrap();
+    let mut untrusted = SbiSlapScanner::open(
+        &sel(good.port, "1", 3),
+        trust(&other.path().join(keys::CA_CERT)),
+    )
+    .unwrap();
+    let e = untrusted
+        .capture_slap(Slap::Thumbs, &[], &control())
+        .unwrap_err();
+    assert!(e.to_string().contains("not trusted"), "{e}");
+    let mut cam =
+        SbiCamera::open(&sel(good.port, "2", 0), trust(&other.path().join("ca.pem"))).unwrap();
+    let e = cam.capture_photo(&control()).unwrap_err();
+    assert!(e.to_string().contains("not trusted"), "{e}");
+
+    let c = control();
+    c.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut cam = SbiCamera::open(&sel(good.port, "2", 0), trust(&good.ca)).unwrap();
+    assert!(matches!(cam.capture_photo(&c), Err(DeviceError::Cancelled)));
+    // The camera still works after a cancelled capture.
+    cam.capture_photo(&control()).unwrap();
+}
