@@ -110,6 +110,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(crate::outputs::CaptureFingerOutput),
         ),
         (
+            "capture-finger-slap.schema.json",
+            schema_for!(crate::outputs::CaptureSlapOutput),
+        ),
+        (
             "capture-face.schema.json",
             schema_for!(crate::outputs::CaptureFaceOutput),
         ),

@@ -18,7 +18,7 @@ use common::*;
 use serde_json::Value;
 
 /// Schemas no step of this test produces, and why.
-const NOT_PRODUCED: [(&str, &str); 8] = [
+const NOT_PRODUCED: [(&str, &str); 9] = [
     (
         "hub-event.schema.json",
         "the body of a webhook delivery: needs a webhook receiver",
@@ -50,6 +50,10 @@ const NOT_PRODUCED: [(&str, &str); 8] = [
     (
         "sbi-capture.schema.json",
         "needs an SBI device service (tests/sbi.rs checks each written biometric)",
+    ),
+    (
+        "capture-finger-slap.schema.json",
+        "needs an SBI device service (tests/sbi.rs checks each finger `capture finger sbi:…` wrote)",
     ),
 ];
 
