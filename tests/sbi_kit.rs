@@ -168,3 +168,90 @@ fn a_broken_chain_an_untrusted_ca_and_a_cancel_return_nothing() {
     // The camera still works after a cancelled capture.
     cam.capture_photo(&control()).unwrap();
 }
+
+/// The visit engine with an SBI slap scanner: the 4-4-2 (left slap, right slap, two thumbs) with a
+/// finger the plan has an exception for sent as an exception and recorded as planned; every other
+/// finger through the policy, kept in the draft as WSQ with the device's original ISO/IEC 19794-4
+/// record beside it (an extra file of the capture), and told to the observer.
+#[test]
+fn a_visit_takes_the_4_4_2_from_an_sbi_slap_scanner_keeping_the_original_records() {
+    use jemput_core::visit::{Category, ExceptionReason, Permanence, Slot};
+    use jemput_kit::visit::attempt::AttemptEvent;
+    use jemput_kit::visit::devices::SessionDevices;
+    use jemput_kit::visit::draft::Drafts;
+    use jemput_kit::visit::plan::CapturePlan;
+    use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
+    use jemput_kit::visit::session::VisitSession;
+
+    let svc = start(Fault::None);
+    let dir = tempfile::tempdir().unwrap();
+    let identity = age::x25519::Identity::generate();
+    let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
+    let (visit, _) = synthetic_visit(
+        11,
+        &SampleOptions {
+            category: Category::Lansia,
+            biometrics_from_devices: true,
+            ..Default::default()
+        },
+    );
+    let id = visit.id;
+    let scanner = SbiSlapScanner::open(&sel(svc.port, "1", 1), trust(&svc.ca)).unwrap();
+    let devices = SessionDevices {
+        slap_scanner: Some(scanner),
+        ..Default::default()
+    };
+    let ring = FingerPosition::new(9).unwrap();
+    let plan = CapturePlan {
+        finger_exceptions: vec![(ring, ExceptionReason::Amputated, Permanence::Permanent)],
+        timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let mut session = VisitSession::start(drafts, visit, devices, plan).unwrap();
+    let mut events: Vec<AttemptEvent> = Vec::new();
+    let slots = session.run_slaps(&mut events).unwrap();
+    let order: Vec<u8> = slots.iter().map(|(p, _)| p.code()).collect();
+    assert_eq!(order, [7, 8, 9, 10, 2, 3, 4, 5, 6, 1]);
+    assert!(events.len() >= 9, "one attempt or more per captured finger");
+
+    let drafts = session.drafts().clone();
+    let (saved, files) = drafts.load(id, &identity).unwrap();
+    let file = |name: &str| {
+        files
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{name} not in the draft"))
+            .bytes
+            .clone()
+    };
+    for (pos, slot) in &slots {
+        let in_visit = saved
+            .captures
+            .fingers
+            .get(pos)
+            .unwrap_or_else(|| panic!("finger {} not recorded in the saved visit", pos.code()));
+        assert_eq!(in_visit, slot);
+        if *pos == ring {
+            assert!(
+                matches!(slot, Slot::Exception(e) if e.reason == ExceptionReason::Amputated),
+                "{slot:?}"
+            );
+            assert!(!files.iter().any(|f| f.name.starts_with("finger-09")));
+            continue;
+        }
+        let Slot::Captured(c) = slot else {
+            panic!("finger {}: {slot:?}", pos.code());
+        };
+        assert_eq!(c.device.driver, "sbi");
+        assert_eq!(c.file, format!("finger-{:02}.wsq", pos.code()));
+        assert_eq!(
+            c.extra_files,
+            [format!("finger-{:02}.iso19794-4", pos.code())]
+        );
+        let wsq = jemput_wsq::decode(&file(&c.file)).unwrap();
+        assert_eq!(Some(wsq.image.width), c.width);
+        let rec = jemput_core::iso19794::read_finger_record(&file(&c.extra_files[0])).unwrap();
+        assert_eq!(rec.images[0].position.code(), pos.code());
+        assert_eq!(Some(u32::from(rec.images[0].width)), c.width);
+    }
+}

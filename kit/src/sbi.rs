@@ -159,6 +159,7 @@ impl Link {
         &mut self,
         bio_type: &str,
         sub_id: u8,
+        fingers: Vec<String>,
         exceptions: Vec<String>,
         control: &CaptureControl,
     ) -> Result<Vec<VerifiedBiometric>, DeviceError> {
@@ -167,7 +168,7 @@ impl Link {
             device_id: self.selector.device_id.clone(),
             bio_type: bio_type.into(),
             sub_id,
-            fingers: vec![],
+            fingers,
             exceptions,
             requested_score: REQUESTED_SCORE,
             timeout: control.timeout.max(Duration::from_secs(1)),
@@ -248,7 +249,7 @@ impl SbiCamera {
         control: &CaptureControl,
     ) -> Result<(Photo, VerifiedBiometric), DeviceError> {
         self.link.new_transaction();
-        let got = self.link.capture("Face", 0, vec![], control)?;
+        let got = self.link.capture("Face", 0, vec![], vec![], control)?;
         let [face] = <[VerifiedBiometric; 1]>::try_from(got).map_err(|g| {
             DeviceError::Protocol(format!("SBI: {} faces in the answer, not one", g.len()))
         })?;
@@ -435,13 +436,31 @@ impl SbiSlapScanner {
         missing: &[FingerPosition],
         control: &CaptureControl,
     ) -> Result<Vec<SlapFinger>, SlapError> {
+        self.capture_fingers(slap, &slap.fingers(), missing, control)
+    }
+
+    /// Like [`Self::capture_slap`], asking the device for the fingers of `wanted` only (a slap
+    /// taken again for the fingers still below the threshold); the slap's fingers in `missing`
+    /// are sent as exceptions.
+    pub fn capture_fingers(
+        &mut self,
+        slap: Slap,
+        wanted: &[FingerPosition],
+        missing: &[FingerPosition],
+        control: &CaptureControl,
+    ) -> Result<Vec<SlapFinger>, SlapError> {
         let fingers = slap.fingers();
+        let asked: Vec<String> = fingers
+            .iter()
+            .filter(|f| wanted.contains(f) && !missing.contains(f))
+            .filter_map(|f| proto::finger_name(f.code()).map(str::to_string))
+            .collect();
         let exceptions: Vec<String> = fingers
             .iter()
             .filter(|f| missing.contains(f))
             .filter_map(|f| proto::finger_name(f.code()).map(str::to_string))
             .collect();
-        if exceptions.len() == fingers.len() {
+        if asked.is_empty() {
             return Err(SlapError::Sbi(SbiDeviceError::AllMissing {
                 slap: slap.name(),
             }));
@@ -449,7 +468,7 @@ impl SbiSlapScanner {
         let previous_hash = self.link.last_hash.clone();
         let got = self
             .link
-            .capture("Finger", slap.sub_id(), exceptions, control)?;
+            .capture("Finger", slap.sub_id(), asked, exceptions, control)?;
         match decode_slap(&got) {
             Ok(fingers) => Ok(fingers),
             Err(e) => {
