@@ -255,3 +255,97 @@ fn a_visit_takes_the_4_4_2_from_an_sbi_slap_scanner_keeping_the_original_records
         assert_eq!(Some(u32::from(rec.images[0].width)), c.width);
     }
 }
+
+/// Scores in the order given, one per finger scored (the test's stand-in for a quality
+/// algorithm, so that which fingers pass is known).
+struct Scripted(std::sync::Mutex<std::collections::VecDeque<u8>>);
+
+impl jemput_core::imaging::quality::FingerQuality for Scripted {
+    fn algorithm_id(&self) -> &str {
+        "scripted/1"
+    }
+    fn score(&self, _: &image::GrayImage) -> jemput_core::imaging::quality::QualityReport {
+        jemput_core::imaging::quality::QualityReport {
+            score: self.0.lock().unwrap().pop_front().expect("a score left"),
+            measures: Default::default(),
+        }
+    }
+}
+
+/// A finger below the threshold is taken again alone: the slap is asked again for that finger
+/// only, and the better capture is kept; the others keep their first.
+#[test]
+fn a_slap_is_taken_again_for_the_fingers_below_the_threshold_only() {
+    use jemput_core::visit::{Category, Slot};
+    use jemput_kit::visit::attempt::{AttemptEvent, AttemptNext};
+    use jemput_kit::visit::devices::SessionDevices;
+    use jemput_kit::visit::draft::Drafts;
+    use jemput_kit::visit::plan::CapturePlan;
+    use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
+    use jemput_kit::visit::session::VisitSession;
+
+    let svc = start(Fault::None);
+    let dir = tempfile::tempdir().unwrap();
+    let identity = age::x25519::Identity::generate();
+    let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
+    let (visit, _) = synthetic_visit(
+        12,
+        &SampleOptions {
+            category: Category::Lansia,
+            biometrics_from_devices: true,
+            ..Default::default()
+        },
+    );
+    let scanner = SbiSlapScanner::open(&sel(svc.port, "1", 1), trust(&svc.ca)).unwrap();
+    let devices = SessionDevices {
+        slap_scanner: Some(scanner),
+        ..Default::default()
+    };
+    let mut plan = CapturePlan {
+        timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    plan.policy.finger.threshold = 50;
+    plan.policy.finger.max_attempts = 3;
+    // Left slap: index 90, middle 10, ring 70, little 20; then middle 80, little 30; then
+    // little 40 (its last attempt: kept best and forced, or an exception, as the policy says).
+    let scores = [90, 10, 70, 20, 80, 30, 40];
+    let mut session = VisitSession::start(drafts, visit, devices, plan.clone())
+        .unwrap()
+        .with_quality(Box::new(Scripted(std::sync::Mutex::new(scores.into()))));
+    let mut events: Vec<AttemptEvent> = Vec::new();
+    let slots = session
+        .run_slap(jemput_kit::sbi::Slap::Left, &mut events)
+        .unwrap();
+    let seen: Vec<(u8, u32, AttemptNext)> = events
+        .iter()
+        .map(|e| match e.subject {
+            jemput_kit::visit::attempt::Subject::Finger(p) => (p.code(), e.attempt, e.next.clone()),
+            _ => panic!("{e:?}"),
+        })
+        .collect();
+    let little_last = if plan.policy.finger.allow_forced {
+        AttemptNext::Forced { kept_attempt: 3 }
+    } else {
+        AttemptNext::Exception
+    };
+    assert_eq!(
+        seen,
+        [
+            (7, 1, AttemptNext::Accepted),
+            (8, 1, AttemptNext::Retry),
+            (9, 1, AttemptNext::Accepted),
+            (10, 1, AttemptNext::Retry),
+            (8, 2, AttemptNext::Accepted),
+            (10, 2, AttemptNext::Retry),
+            (10, 3, little_last),
+        ]
+    );
+    let retries = |code: u8| match &slots.iter().find(|(p, _)| p.code() == code).unwrap().1 {
+        Slot::Captured(c) => Some((c.retries, c.quality.as_ref().unwrap().score)),
+        Slot::Exception(_) => None,
+    };
+    assert_eq!(retries(7), Some((0, 90)));
+    assert_eq!(retries(8), Some((1, 80)));
+    assert_eq!(retries(9), Some((0, 70)));
+}
