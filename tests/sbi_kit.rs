@@ -349,3 +349,89 @@ fn a_slap_is_taken_again_for_the_fingers_below_the_threshold_only() {
     assert_eq!(retries(8), Some((1, 80)));
     assert_eq!(retries(9), Some((0, 70)));
 }
+
+/// With only an SBI slap scanner the session's plan still has a step per finger: each asks the
+/// finger's slap for that finger alone, so `run` of one finger fills that slot only and `run_all`
+/// fills them all (the planned exception recorded without asking the device).
+#[test]
+fn the_session_steps_take_a_slap_scanner_finger_by_finger() {
+    use jemput_core::visit::{Category, ExceptionReason, Permanence, Slot};
+    use jemput_kit::visit::attempt::NoObserver;
+    use jemput_kit::visit::devices::SessionDevices;
+    use jemput_kit::visit::draft::Drafts;
+    use jemput_kit::visit::plan::CapturePlan;
+    use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
+    use jemput_kit::visit::session::VisitSession;
+    use jemput_kit::visit::step::Step;
+
+    let svc = start(Fault::None);
+    let dir = tempfile::tempdir().unwrap();
+    let identity = age::x25519::Identity::generate();
+    let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
+    let (visit, _) = synthetic_visit(
+        13,
+        &SampleOptions {
+            category: Category::Lansia,
+            biometrics_from_devices: true,
+            ..Default::default()
+        },
+    );
+    let scanner = SbiSlapScanner::open(&sel(svc.port, "1", 2), trust(&svc.ca)).unwrap();
+    let devices = SessionDevices {
+        slap_scanner: Some(scanner),
+        ..Default::default()
+    };
+    let thumb = FingerPosition::new(1).unwrap();
+    let plan = CapturePlan {
+        finger_exceptions: vec![(
+            thumb,
+            ExceptionReason::BandagedOrInjured,
+            Permanence::Temporary,
+        )],
+        timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let mut session = VisitSession::start(drafts, visit, devices, plan).unwrap();
+    let fingers: Vec<Step> = session
+        .steps()
+        .into_iter()
+        .filter(|s| matches!(s, Step::Finger(_)))
+        .collect();
+    assert_eq!(fingers.len(), 10, "{:?}", session.steps());
+
+    let seven = Step::Finger(FingerPosition::new(7).unwrap());
+    session.run(seven, &mut NoObserver).unwrap();
+    let recorded: Vec<u8> = session
+        .visit()
+        .captures
+        .fingers
+        .keys()
+        .map(|p| p.code())
+        .collect();
+    assert_eq!(recorded, [7], "one finger step fills one slot");
+    match &session.visit().captures.fingers[&FingerPosition::new(7).unwrap()] {
+        Slot::Captured(c) => assert_eq!(c.extra_files, ["finger-07.iso19794-4"]),
+        other => panic!("{other:?}"),
+    }
+
+    session.run_all(&mut NoObserver).unwrap();
+    let v = session.visit();
+    assert_eq!(v.captures.fingers.len(), 10);
+    for (p, slot) in &v.captures.fingers {
+        match slot {
+            Slot::Exception(e) => {
+                assert_eq!(*p, thumb);
+                assert_eq!(e.reason, ExceptionReason::BandagedOrInjured);
+            }
+            Slot::Captured(c) => {
+                assert_ne!(*p, thumb);
+                assert_eq!(c.device.driver, "sbi");
+                assert_eq!(c.extra_files.len(), 1, "{c:?}");
+            }
+        }
+    }
+    assert!(session
+        .pending()
+        .iter()
+        .all(|s| !matches!(s, Step::Finger(_))));
+}

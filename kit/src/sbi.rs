@@ -329,6 +329,15 @@ impl Slap {
         }
     }
 
+    /// The slap a finger is taken in.
+    pub fn of(finger: FingerPosition) -> Slap {
+        match finger.code() {
+            1 | 6 => Slap::Thumbs,
+            2..=5 => Slap::Right,
+            _ => Slap::Left,
+        }
+    }
+
     /// Its fingers, by ISO/IEC 19794-4 position.
     pub fn fingers(self) -> Vec<FingerPosition> {
         proto::slap_fingers(self.sub_id())
@@ -583,6 +592,9 @@ mod tests {
         assert_eq!(codes(Slap::Thumbs), [6, 1]);
         for s in [Slap::Left, Slap::Right, Slap::Thumbs] {
             assert_eq!(Slap::from_sub_id(s.sub_id()), Some(s));
+            for f in s.fingers() {
+                assert_eq!(Slap::of(f), s);
+            }
         }
         assert_eq!(Slap::from_sub_id(0), None);
         let home = tempfile::tempdir().unwrap();

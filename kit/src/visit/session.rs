@@ -173,7 +173,11 @@ impl VisitSession {
             }
             out.extend(
                 FingerPosition::all()
-                    .filter(|&p| d.scanner.is_some() || self.plan.finger_exception(p).is_some())
+                    .filter(|&p| {
+                        d.scanner.is_some()
+                            || d.slap_scanner.is_some()
+                            || self.plan.finger_exception(p).is_some()
+                    })
                     .map(Step::Finger),
             );
             if d.pad.is_some() {
@@ -388,8 +392,9 @@ impl VisitSession {
     /// (`finger-NN.iso19794-4`). The slap's slots are emptied first and put back if the slap fails
     /// before anything was written, as [`Self::run`] does for one step.
     ///
-    /// Not yet part of [`Self::steps`] and [`Self::run_all`]: a caller with a slap scanner runs
-    /// the three slaps itself ([`Self::run_slaps`]).
+    /// [`Self::steps`] and [`Self::run_all`] take a slap scanner finger by finger (each finger
+    /// step asks the slap for that finger alone); a caller that wants the 4-4-2 runs the three
+    /// slaps with [`Self::run_slaps`].
     pub fn run_slap(
         &mut self,
         slap: crate::sbi::Slap,
@@ -436,6 +441,7 @@ impl VisitSession {
             &self.drafts,
             scanner,
             slap,
+            &slap.fingers(),
             &planned,
             FingerSettings {
                 control: &control,
@@ -574,6 +580,40 @@ impl VisitSession {
             }
             Step::Finger(pos) => match self.plan.finger_exception(pos) {
                 Some((reason, permanence)) => Ok(slots::exception(reason.clone(), permanence)),
+                // Only an SBI slap scanner: the finger's slap, asked for this finger alone.
+                None if d.scanner.is_none() && d.slap_scanner.is_some() => {
+                    let slap = crate::sbi::Slap::of(pos);
+                    let planned: Vec<(FingerPosition, ExceptionReason, Permanence)> = slap
+                        .fingers()
+                        .into_iter()
+                        .filter_map(|p| {
+                            self.plan
+                                .finger_exception(p)
+                                .map(|(r, perm)| (p, r.clone(), perm))
+                        })
+                        .collect();
+                    let scanner = d.slap_scanner.as_mut().ok_or_else(no_device)?;
+                    let got = super::slaps::slap_slots(
+                        &self.visit,
+                        &self.drafts,
+                        scanner,
+                        slap,
+                        &[pos],
+                        &planned,
+                        FingerSettings {
+                            control: &control,
+                            policy: &self.plan.policy.finger,
+                            wsq_bitrate: self.plan.policy.wsq_bitrate,
+                            quality: &*self.quality,
+                        },
+                        observer,
+                    )?;
+                    Ok(got
+                        .into_iter()
+                        .find(|(p, _)| *p == pos)
+                        .map(|(_, s)| s)
+                        .expect("slap_slots decides every finger it is given"))
+                }
                 None => finger_slot(
                     &self.visit,
                     &self.drafts,

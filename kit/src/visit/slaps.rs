@@ -30,15 +30,18 @@ struct Running {
     run: PolicyRun<SlapFinger>,
 }
 
-/// The slots of every finger of `slap`: the plan's exceptions (`planned`) as they are, the others
-/// captured through the policy and saved to the draft. The caller records the slots in the visit
+/// The slots of the fingers of `slap` in `fingers` (the whole slap, or one finger of it taken
+/// again): the plan's exceptions (`planned`) as they are, the others captured through the policy
+/// and saved to the draft; the slap's planned fingers are sent to the device as exceptions. The caller records the slots in the visit
 /// and saves it. A device error or a refused answer ends the slap with an error; files of fingers
 /// already decided may be in the draft by then, unreferenced until a slot names them.
+#[allow(clippy::too_many_arguments)]
 pub fn slap_slots(
     visit: &Visit,
     drafts: &Drafts,
     scanner: &mut SbiSlapScanner,
     slap: Slap,
+    fingers: &[FingerPosition],
     planned: &[(FingerPosition, ExceptionReason, Permanence)],
     settings: FingerSettings<'_>,
     observer: &mut dyn CaptureObserver,
@@ -47,7 +50,7 @@ pub fn slap_slots(
     let missing: Vec<FingerPosition> = planned.iter().map(|(p, _, _)| *p).collect();
     let mut out: Vec<(FingerPosition, Slot)> = Vec::new();
     let mut running: Vec<Running> = Vec::new();
-    for pos in slap.fingers() {
+    for pos in slap.fingers().into_iter().filter(|p| fingers.contains(p)) {
         match planned.iter().find(|(p, _, _)| *p == pos) {
             Some((_, reason, permanence)) => out.push((
                 pos,
