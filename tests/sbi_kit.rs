@@ -320,7 +320,7 @@ fn a_slap_is_taken_again_for_the_fingers_below_the_threshold_only() {
     let seen: Vec<(u8, u32, AttemptNext)> = events
         .iter()
         .map(|e| match e.subject {
-            jemput_kit::visit::attempt::Subject::Finger(p) => (p.code(), e.attempt, e.next.clone()),
+            jemput_kit::visit::attempt::Subject::Finger(p) => (p.code(), e.attempt, e.next),
             _ => panic!("{e:?}"),
         })
         .collect();
