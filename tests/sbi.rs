@@ -685,3 +685,82 @@ fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written()
         assert!(!slap_dir.exists(), "{fault:?}: files written");
     }
 }
+
+/// `jemput visit capture --scanner sbi:… --camera sbi:…`: a visit's face and ten finger steps
+/// from the SBI device service, every answer checked against the kit's trust store; each finger in
+/// the draft with its original ISO/IEC 19794-4 record (`visit show` lists the extra file), and a
+/// finger given as an exception is not asked of the device.
+#[test]
+fn visit_capture_takes_the_face_and_fingers_from_sbi_devices() {
+    let svc = Service::start();
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = common::kit_with_office(d.path());
+    kit_trusting(&home, &svc.ca_cert);
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = svc.port;
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--json", "--yes"])
+        .args(["--only", "face", "--only", "fingers"])
+        .args(["--camera", &format!("sbi:{p}/2/0")])
+        .args(["--scanner", &format!("sbi:{p}/1/1")])
+        .args(["--exception", "9=amputated,permanent"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ran: Vec<&str> = r["ran"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(ran.contains(&"face"), "{r}");
+    assert!(
+        ran.contains(&"finger-07") && ran.contains(&"finger-01"),
+        "{r}"
+    );
+    let shown = common::json(common::run(&home, &["visit", "show", &id, "--json"]));
+    let fingers = &shown["visit"]["captures"]["fingers"];
+    assert_eq!(fingers["9"]["status"], "exception", "{fingers}");
+    for n in [1, 2, 3, 4, 5, 6, 7, 8, 10] {
+        let f = &fingers[n.to_string()];
+        assert_eq!(f["status"], "captured", "{n}: {fingers}");
+        assert_eq!(f["device"]["driver"], "sbi", "{n}: {f}");
+        assert_eq!(
+            f["extra_files"],
+            serde_json::json!([format!("finger-{n:02}.iso19794-4")]),
+            "{n}: {f}"
+        );
+    }
+    assert_eq!(
+        shown["visit"]["captures"]["face"]["device"]["driver"], "sbi",
+        "{shown}"
+    );
+
+    // A kit that trusts no CA refuses to open the SBI scanner for a visit, saying how to fix it.
+    let other = d.path().join("other-kit");
+    let (other_home, _) = common::kit_with_office(&other);
+    let id = common::json(common::new_visit(&other_home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&other_home)
+        .args([
+            "visit", "capture", &id, "--json", "--yes", "--only", "fingers",
+        ])
+        .args(["--scanner", &format!("sbi:{p}/1/1")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("jemput sbi trust add"),
+        "{out:?}"
+    );
+}
