@@ -229,6 +229,55 @@ pub struct CaptureFaceOutput {
     /// Webcams: the preview frames streamed before the still (`--preview-frames`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<PreviewSummary>,
+    /// SBI cameras: the original ISO/IEC 19794-5 record as the device signed it, written beside
+    /// the JPEG (`<out>` with the extension `.iso19794-5`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<PathBuf>,
+    /// SBI cameras: the device's `qualityScore`, 0–100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_quality: Option<f32>,
+}
+
+/// `jemput capture finger sbi:PORT/ID/SUB --out-dir DIR --json`: one slap of an SBI slap scanner,
+/// written only after the whole answer passed every check.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CaptureSlapOutput {
+    /// The selector the scanner was opened by.
+    pub selector: String,
+    /// `left slap`, `right slap` or `two thumbs` (the selector's sub-id 1, 2, 3).
+    pub slap: String,
+    pub out_dir: PathBuf,
+    /// The fingers sent to the device as exceptions (missing), by position code.
+    pub missing: Vec<u8>,
+    /// The SBI transaction id the slap was captured under.
+    pub transaction_id: String,
+    pub device: jemput_drivers::DeviceInfo,
+    pub capture_ms: u64,
+    /// Each finger the device segmented, in the device's order (that of the hash chain).
+    pub fingers: Vec<SlapFingerOutput>,
+}
+
+/// One finger of a slap, as `capture finger sbi:… --out-dir DIR` wrote it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SlapFingerOutput {
+    /// Finger position code, 1 (right thumb) … 10 (left little).
+    pub position: u8,
+    pub position_name: String,
+    /// The SBI finger name (`Left IndexFinger` …).
+    pub bio_sub_type: String,
+    /// The PNG written (8-bit grey), decoded from the record: `NN-<finger>.png`.
+    pub image: PathBuf,
+    /// The original ISO/IEC 19794-4 record as the device signed it: `NN-<finger>.iso19794-4`.
+    pub record: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    pub ppi: u32,
+    /// The device's `qualityScore`, 0–100.
+    pub device_quality: f32,
+    /// jemput's own fingerprint quality (`jemput-fq/1`) of the decoded image, 0–100.
+    pub jemput_quality: u8,
+    /// The finger's link in the transaction's hash chain.
+    pub hash: String,
 }
 
 /// The preview frames of `capture face v4l2:… --preview-frames N`.

@@ -114,6 +114,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(crate::outputs::CaptureFingerOutput),
         ),
         (
+            "capture-finger-slap.schema.json",
+            schema_for!(crate::outputs::CaptureSlapOutput),
+        ),
+        (
             "capture-face.schema.json",
             schema_for!(crate::outputs::CaptureFaceOutput),
         ),

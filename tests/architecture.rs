@@ -60,6 +60,7 @@ fn the_kit_never_depends_on_the_hub_or_a_web_server() {
             "jemput",
             "jemput-hub",
             "jemput-station",
+            "jemput-sbi-service",
             "axum",
             "minijinja",
         ],
@@ -82,7 +83,13 @@ fn building_the_station_compiles_no_hub_and_the_kit_no_web_server() {
         "jemput-station pulls in the hub: {station:?}"
     );
     let kit = resolved("jemput-kit");
-    for p in ["axum", "minijinja", "jemput-station", "jemput-hub"] {
+    for p in [
+        "axum",
+        "minijinja",
+        "jemput-station",
+        "jemput-hub",
+        "jemput-sbi-service",
+    ] {
         assert!(
             !kit.iter().any(|k| k == p),
             "jemput-kit pulls in {p}: {kit:?}"
@@ -138,11 +145,34 @@ fn the_drivers_and_the_codec_depend_on_no_other_jemput_crate() {
 }
 
 #[test]
-fn the_sbi_crate_is_over_core_and_the_drivers_and_only_the_binary_uses_it() {
-    // jemput-sbi (sbi/) holds a web server (its device service): never the kit, hub or station
-    // below or beside it, and none of them may depend on it.
+fn the_sbi_client_is_over_core_alone_and_holds_no_web_server() {
+    // jemput-sbi (sbi/): the SBI client the kit uses. Over core only: no web server, no device
+    // driver, nothing above it.
     assert_none_of(
         "sbi/Cargo.toml",
+        &[
+            "jemput",
+            "jemput-kit",
+            "jemput-hub",
+            "jemput-station",
+            "jemput-drivers",
+            "jemput-sbi-service",
+            "axum",
+            "hyper",
+            "minijinja",
+        ],
+    );
+    for manifest in ["core/Cargo.toml", "hub/Cargo.toml", "drivers/Cargo.toml"] {
+        assert_none_of(manifest, &["jemput-sbi", "jemput-sbi-service"]);
+    }
+}
+
+#[test]
+fn the_sbi_device_service_is_over_the_client_and_only_the_binary_uses_it() {
+    // jemput-sbi-service (sbi-service/: `jemput sbi serve`, axum) sits beside the kit: never
+    // the kit, hub or station, and none of them (nor the client) depends on it.
+    assert_none_of(
+        "sbi-service/Cargo.toml",
         &["jemput", "jemput-kit", "jemput-hub", "jemput-station"],
     );
     for manifest in [
@@ -151,8 +181,27 @@ fn the_sbi_crate_is_over_core_and_the_drivers_and_only_the_binary_uses_it() {
         "hub/Cargo.toml",
         "station/Cargo.toml",
         "drivers/Cargo.toml",
+        "sbi/Cargo.toml",
     ] {
-        assert_none_of(manifest, &["jemput-sbi"]);
+        assert_none_of(manifest, &["jemput-sbi-service"]);
+    }
+}
+
+#[test]
+fn building_the_sbi_client_compiles_no_web_server() {
+    let sbi = resolved("jemput-sbi");
+    assert!(sbi.iter().any(|p| p == "jemput-core"), "{sbi:?}");
+    for p in [
+        "axum",
+        "jemput-drivers",
+        "jemput-sbi-service",
+        "rusb",
+        "serialport",
+    ] {
+        assert!(
+            !sbi.iter().any(|s| s == p),
+            "jemput-sbi pulls in {p}: {sbi:?}"
+        );
     }
 }
 

@@ -331,10 +331,28 @@ fn devices_test_takes_sbi_selectors_and_checks_the_capture() {
     assert_eq!(r["ok"], false);
     assert!(r["error"].as_str().unwrap().contains("not trusted"), "{r}");
 
-    let out = kit(&["capture", "finger", &slap, "--out", "/tmp/never.png"]);
+    // A slap gives several fingers: one --out file is refused, saying what to give instead.
+    let never = dir.path().join("never.png");
+    let out = kit(&["capture", "finger", &slap, "--out", never.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("jemput sbi capture"),
+        String::from_utf8_lossy(&out.stderr).contains("--out-dir DIR"),
+        "{out:?}"
+    );
+    assert!(!never.exists());
+    // A command that does not take SBI devices yet says which ones do.
+    let out = kit(&[
+        "capture",
+        "signature",
+        &slap,
+        "--out",
+        never.to_str().unwrap(),
+        "--trace",
+        dir.path().join("never.json").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("jemput capture finger|face"),
         "{out:?}"
     );
 }
@@ -367,4 +385,382 @@ fn a_bad_selector_and_a_closed_port_get_clear_errors() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no SBI device service found"));
+}
+
+/// A kit home at `home` that trusts `ca`.
+fn kit_trusting(home: &std::path::Path, ca: &std::path::Path) {
+    let out = in_kit(home, &["sbi", "trust", "add", ca.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// The files of `dir`, sorted by name.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `jemput capture face sbi:…` and `jemput capture finger sbi:…` through the kit's trust store
+/// (no --ca): the face's JPEG is the one inside its ISO/IEC 19794-5 record, written beside it; a
+/// right slap gives four fingers, each PNG the pixels of its ISO/IEC 19794-4 record, which is the
+/// finger named, with the device's quality score beside jemput's own, and the hash chain of the
+/// transaction recomputed from the records.
+#[test]
+fn capture_face_and_finger_take_sbi_selectors_and_write_the_original_records() {
+    let svc = Service::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("kit");
+    kit_trusting(&home, &svc.ca_cert);
+    let p = svc.port;
+
+    let face = dir.path().join("face.jpg");
+    let out = in_kit(
+        &home,
+        &[
+            "capture",
+            "face",
+            &format!("sbi:{p}/2/0"),
+            "--json",
+            "--out",
+            face.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["device"]["driver"], "sbi", "{r}");
+    assert_eq!(r["selector"], format!("sbi:{p}/2/0"), "{r}");
+    assert_eq!(r["device_quality"], 90.0, "{r}");
+    let jpeg = std::fs::read(&face).unwrap();
+    let img = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!(
+        (u64::from(img.width()), u64::from(img.height())),
+        (r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap())
+    );
+    let record_path = PathBuf::from(r["record"].as_str().unwrap());
+    assert_eq!(record_path, dir.path().join("face.iso19794-5"));
+    let rec =
+        jemput_core::iso19794::read_face_record(&std::fs::read(&record_path).unwrap()).unwrap();
+    assert_eq!(rec.images[0].image, jpeg, "the record's own JPEG");
+
+    let slap_dir = dir.path().join("right");
+    let out = in_kit(
+        &home,
+        &[
+            "capture",
+            "finger",
+            &format!("sbi:{p}/1/2"),
+            "--json",
+            "--out-dir",
+            slap_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["slap"], "right slap", "{r}");
+    assert_eq!(r["missing"], serde_json::json!([]), "{r}");
+    let fingers = r["fingers"].as_array().unwrap();
+    let positions: Vec<u64> = fingers
+        .iter()
+        .map(|f| f["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(positions, [2, 3, 4, 5], "{r}");
+    let mut prev = jemput_sbi::chain::first_previous_hash();
+    for f in fingers {
+        assert_eq!(f["device_quality"], 85.0, "{f}");
+        let q = f["jemput_quality"].as_u64().unwrap();
+        assert!(q > 20, "jemput-fq {q} for a clean synthetic print");
+        let png = image::open(f["image"].as_str().unwrap()).unwrap();
+        assert_eq!(png.color(), image::ColorType::L8);
+        let png = png.to_luma8();
+        assert_eq!(u64::from(png.width()), f["width"].as_u64().unwrap());
+        let record = std::fs::read(f["record"].as_str().unwrap()).unwrap();
+        let rec = jemput_core::iso19794::read_finger_record(&record).unwrap();
+        assert_eq!(
+            u64::from(rec.images[0].position.code()),
+            f["position"].as_u64().unwrap()
+        );
+        assert_eq!(rec.images[0].ppi(), 500);
+        assert_eq!(rec.images[0].grey_pixels().unwrap(), png, "{f}");
+        prev = jemput_sbi::chain::next_hash(&prev, &record).unwrap();
+        assert_eq!(f["hash"], prev, "{f}");
+    }
+    assert_eq!(
+        names_in(&slap_dir),
+        [
+            "02-right-index.iso19794-4",
+            "02-right-index.png",
+            "03-right-middle.iso19794-4",
+            "03-right-middle.png",
+            "04-right-ring.iso19794-4",
+            "04-right-ring.png",
+            "05-right-little.iso19794-4",
+            "05-right-little.png",
+        ]
+    );
+
+    // The text form names each finger with both scores.
+    let out = in_kit(
+        &home,
+        &[
+            "capture",
+            "finger",
+            &format!("sbi:{p}/1/3"),
+            "--out-dir",
+            dir.path().join("thumbs").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("two thumbs from sbi"), "{text}");
+    assert!(
+        text.contains("left thumb") && text.contains("right thumb"),
+        "{text}"
+    );
+    assert!(text.contains("device quality  85.0"), "{text}");
+}
+
+/// `--missing` sends the slap's missing fingers as exceptions (other slaps' are ignored): the
+/// device leaves them out, and nothing is written for them.
+#[test]
+fn a_slap_with_a_missing_finger_leaves_it_out() {
+    let svc = Service::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("kit");
+    kit_trusting(&home, &svc.ca_cert);
+    let slap_dir = dir.path().join("left");
+    let out = in_kit(
+        &home,
+        &[
+            "capture",
+            "finger",
+            &format!("sbi:{}/1/1", svc.port),
+            "--missing",
+            "9,2",
+            "--json",
+            "--out-dir",
+            slap_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["missing"], serde_json::json!([9]), "{r}");
+    let names: Vec<&str> = r["fingers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["bio_sub_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Left IndexFinger", "Left MiddleFinger", "Left LittleFinger"]
+    );
+    let files = names_in(&slap_dir);
+    assert_eq!(files.len(), 6, "{files:?}");
+    assert!(!files.iter().any(|f| f.starts_with("09-")), "{files:?}");
+
+    // Every finger of the slap missing: refused before asking the device.
+    let thumbs = dir.path().join("thumbs");
+    let out = in_kit(
+        &home,
+        &[
+            "capture",
+            "finger",
+            &format!("sbi:{}/1/3", svc.port),
+            "--missing",
+            "1,6",
+            "--out-dir",
+            thumbs.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("every finger of the two thumbs"),
+        "{out:?}"
+    );
+    assert!(!thumbs.exists());
+}
+
+/// A kit that trusts another CA refuses the service's answers through `capture face` and
+/// `capture finger`, saying why, and writes nothing.
+#[test]
+fn capture_through_an_untrusted_sbi_device_is_refused_and_writes_nothing() {
+    let svc = Service::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("kit");
+    let other = dir.path().join("other");
+    common::jemput()
+        .args(["sbi", "keygen", "--dir"])
+        .arg(&other)
+        .assert()
+        .success();
+    kit_trusting(&home, &other.join("ca.pem"));
+    let slap_dir = dir.path().join("slap");
+    let out = in_kit(
+        &home,
+        &[
+            "capture",
+            "finger",
+            &format!("sbi:{}/1/1", svc.port),
+            "--out-dir",
+            slap_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(!slap_dir.exists(), "files written for a refused slap");
+
+    let face = dir.path().join("face.jpg");
+    let out = in_kit(
+        &home,
+        &[
+            "capture",
+            "face",
+            &format!("sbi:{}/2/0", svc.port),
+            "--out",
+            face.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not trusted"),
+        "{out:?}"
+    );
+    assert!(!face.exists() && !dir.path().join("face.iso19794-5").exists());
+}
+
+/// A device service that breaks the hash chain, sends `data` unsigned, or signs wrongly (jemput's
+/// own service, told to misbehave, in this process): `capture finger` refuses each answer with
+/// its reason and writes nothing.
+#[test]
+fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written() {
+    use jemput_sbi_service::serve::{self, Fault};
+    use jemput_sbi_service::{keys, sim};
+    let dir = tempfile::tempdir().unwrap();
+    keys::keygen(dir.path(), "Faulty Provider", "FAULTY0001").unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let home = dir.path().join("kit");
+    kit_trusting(&home, &dir.path().join(keys::CA_CERT));
+    for (fault, why) in [
+        (Fault::BrokenChain, "hash chain is broken"),
+        (Fault::Unsigned, "is not signed"),
+        (Fault::BadSignature, "signature is bad"),
+        (Fault::OtherTransaction, "replayed"),
+    ] {
+        let listener = runtime.block_on(serve::bind(Some(0))).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let backends: Vec<Box<dyn serve::Backend>> = vec![Box::new(sim::SimSlap {
+            person_seed: 5,
+            quality: 0.8,
+        })];
+        let svc = serve::Service::new(
+            port,
+            keys::load(dir.path()).unwrap().signer,
+            "Faulty Provider",
+            backends,
+        )
+        .with_fault(fault);
+        runtime.spawn(serve::serve(listener, svc, std::future::pending()));
+        let slap_dir = dir.path().join(format!("slap-{port}"));
+        let out = in_kit(
+            &home,
+            &[
+                "capture",
+                "finger",
+                &format!("sbi:{port}/1/2"),
+                "--out-dir",
+                slap_dir.to_str().unwrap(),
+            ],
+        );
+        assert!(!out.status.success(), "{fault:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{fault:?}: {err}");
+        assert!(!slap_dir.exists(), "{fault:?}: files written");
+    }
+}
+
+/// `jemput visit capture --scanner sbi:… --camera sbi:…`: a visit's face and ten finger steps
+/// from the SBI device service, every answer checked against the kit's trust store; each finger in
+/// the draft with its original ISO/IEC 19794-4 record (`visit show` lists the extra file), and a
+/// finger given as an exception is not asked of the device.
+#[test]
+fn visit_capture_takes_the_face_and_fingers_from_sbi_devices() {
+    let svc = Service::start();
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = common::kit_with_office(d.path());
+    kit_trusting(&home, &svc.ca_cert);
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = svc.port;
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--json", "--yes"])
+        .args(["--only", "face", "--only", "fingers"])
+        .args(["--camera", &format!("sbi:{p}/2/0")])
+        .args(["--scanner", &format!("sbi:{p}/1/1")])
+        .args(["--exception", "9=amputated,permanent"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ran: Vec<&str> = r["ran"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(ran.contains(&"face"), "{r}");
+    assert!(
+        ran.contains(&"finger-07") && ran.contains(&"finger-01"),
+        "{r}"
+    );
+    let shown = common::json(common::run(&home, &["visit", "show", &id, "--json"]));
+    let fingers = &shown["visit"]["captures"]["fingers"];
+    assert_eq!(fingers["9"]["status"], "exception", "{fingers}");
+    for n in [1, 2, 3, 4, 5, 6, 7, 8, 10] {
+        let f = &fingers[n.to_string()];
+        assert_eq!(f["status"], "captured", "{n}: {fingers}");
+        assert_eq!(f["device"]["driver"], "sbi", "{n}: {f}");
+        assert_eq!(
+            f["extra_files"],
+            serde_json::json!([format!("finger-{n:02}.iso19794-4")]),
+            "{n}: {f}"
+        );
+    }
+    assert_eq!(
+        shown["visit"]["captures"]["face"]["device"]["driver"], "sbi",
+        "{shown}"
+    );
+
+    // A kit that trusts no CA refuses to open the SBI scanner for a visit, saying how to fix it.
+    let other = d.path().join("other-kit");
+    let (other_home, _) = common::kit_with_office(&other);
+    let id = common::json(common::new_visit(&other_home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&other_home)
+        .args([
+            "visit", "capture", &id, "--json", "--yes", "--only", "fingers",
+        ])
+        .args(["--scanner", &format!("sbi:{p}/1/1")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("jemput sbi trust add"),
+        "{out:?}"
+    );
 }

@@ -55,6 +55,10 @@ const NOT_PRODUCED: [(&str, &str); 9] = [
         "sbi-capture.schema.json",
         "needs an SBI device service (tests/sbi.rs checks each written biometric)",
     ),
+    (
+        "capture-finger-slap.schema.json",
+        "needs an SBI device service (tests/sbi.rs checks each finger `capture finger sbi:…` wrote)",
+    ),
 ];
 
 const VALIDATOR: &str = r#"

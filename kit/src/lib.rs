@@ -14,6 +14,8 @@
 //! - [`upload`]: the tus client, the uploader and the agent; [`sync`]: the sync client and the
 //!   kit's status against its offline policy; [`enroll`]: enrollment with a hub; [`pin`]: HTTPS
 //!   that trusts the pinned hub certificate alone;
+//! - [`sbi`]: devices of MOSIP SBI device services (certified slap scanners and cameras) as the
+//!   kit's own, every answer checked against the kit's trust store;
 //! - [`doctor`]: checks of a kit.
 //!
 //! Packets, keys, the wire protocol and the visit's data model are `jemput_core`'s; the devices are
@@ -29,6 +31,7 @@ pub mod enroll;
 pub mod home;
 pub mod new_visit;
 pub mod pin;
+pub mod sbi;
 pub mod seal;
 pub mod store;
 pub mod sync;

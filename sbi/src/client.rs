@@ -243,7 +243,7 @@ impl CaptureAsk {
                 .count()
         };
         CaptureRequest {
-            env: crate::serve::ENV.into(),
+            env: proto::ENV.into(),
             purpose: "Registration".into(),
             spec_version: SPEC_VERSION.into(),
             timeout: self.timeout.as_millis().to_string(),

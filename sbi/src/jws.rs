@@ -1,72 +1,24 @@
 //! Compact JWS (RFC 7515) as SBI uses it: RS256 (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3),
 //! the signer's certificate first in the `x5c` header (standard base64 of its DER, RFC 7515
-//! §4.1.6). Signing with ring; checking the certificate's issuer is the trust store's job.
+//! §4.1.6). Verifying with ring (signing is the device service's, `jemput-sbi-service`); checking
+//! the certificate's issuer is the trust store's job.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use ring::signature::{self, RsaKeyPair};
+use ring::signature;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SbiError;
 
+/// The JOSE header SBI's JWS carry (also what `jemput-sbi-service` signs with).
 #[derive(Debug, Serialize, Deserialize)]
-struct Header {
-    alg: String,
+pub struct Header {
+    pub alg: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    typ: Option<String>,
+    pub typ: Option<String>,
+    /// Standard base64 of each certificate's DER, the signer's first.
     #[serde(default)]
-    x5c: Vec<String>,
-}
-
-/// A device's signing key with its certificate chain (the device certificate first).
-pub struct Signer {
-    key: RsaKeyPair,
-    chain: Vec<Vec<u8>>,
-}
-
-impl std::fmt::Debug for Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("certificates", &self.chain.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Signer {
-    /// From an RSA private key in PKCS#8 DER and the DER certificates for `x5c`.
-    pub fn new(pkcs8: &[u8], chain: Vec<Vec<u8>>) -> Result<Self, SbiError> {
-        let key = RsaKeyPair::from_pkcs8(pkcs8)
-            .map_err(|e| SbiError::Key(format!("not an RSA private key in PKCS#8: {e}")))?;
-        if chain.is_empty() {
-            return Err(SbiError::Key("no certificate for the x5c header".into()));
-        }
-        Ok(Signer { key, chain })
-    }
-
-    /// `base64url(header).base64url(payload).base64url(signature)`.
-    pub fn sign(&self, payload: &[u8]) -> Result<String, SbiError> {
-        let header = Header {
-            alg: "RS256".into(),
-            typ: Some("JWT".into()),
-            x5c: self.chain.iter().map(|c| STANDARD.encode(c)).collect(),
-        };
-        let header = serde_json::to_vec(&header).expect("a header always serialises");
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
-        let mut sig = vec![0; self.key.public().modulus_len()];
-        self.key
-            .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                input.as_bytes(),
-                &mut sig,
-            )
-            .map_err(|_| SbiError::Key("RSA signing failed".into()))?;
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
-    }
+    pub x5c: Vec<String>,
 }
 
 /// A JWS whose signature verified against the certificate it names: the payload and that

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// The specification version jemput speaks and answers with.
 pub const SPEC_VERSION: &str = "0.9.5";
+/// The environment jemput's requests name and its device service declares itself for.
+pub const ENV: &str = "Developer";
 /// The first and last port a device service may bind on 127.0.0.1.
 pub const PORT_RANGE: std::ops::RangeInclusive<u16> = 4501..=4600;
 

@@ -231,10 +231,41 @@ pub fn remove(dir: &Path, prefix: &str) -> Result<TrustedCa, SbiError> {
 mod tests {
     use super::*;
 
+    /// What `jemput sbi keygen` writes, made here with rcgen (ECDSA P-256 keys: the trust store
+    /// checks issuers whatever the key type; RS256 signing is the device service's test).
+    struct Made {
+        ca_cert: PathBuf,
+        device_cert: PathBuf,
+    }
+
+    fn make_ca_and_device(dir: &Path) -> Made {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.distinguished_name
+            .push(DnType::OrganizationName, "Vendor");
+        ca.distinguished_name
+            .push(DnType::CommonName, "Vendor device provider CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let dev_key = KeyPair::generate().unwrap();
+        let mut dev = CertificateParams::new(Vec::<String>::new()).unwrap();
+        dev.distinguished_name.push(DnType::CommonName, "SERIAL1");
+        let dev_cert = dev.signed_by(&dev_key, &issuer).unwrap();
+        let made = Made {
+            ca_cert: dir.join("ca.pem"),
+            device_cert: dir.join("device.pem"),
+        };
+        std::fs::write(&made.ca_cert, ca_cert.pem()).unwrap();
+        std::fs::write(&made.device_cert, dev_cert.pem()).unwrap();
+        made
+    }
+
     #[test]
     fn a_ca_is_installed_listed_loaded_and_removed_and_a_device_cert_is_refused() {
         let keys = tempfile::tempdir().unwrap();
-        let g = crate::keys::keygen(keys.path(), "Vendor", "SERIAL1").unwrap();
+        let g = make_ca_and_device(keys.path());
         let dir = tempfile::tempdir().unwrap();
         let trust = dir.path().join("sbi-trust");
         assert!(TrustStore::load_dir(&trust).unwrap().is_empty());

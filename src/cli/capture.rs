@@ -14,7 +14,7 @@ use jemput_drivers::registry::{self, CameraOptions, Capability, OpenOptions};
 use jemput_drivers::{synth, Camera, CaptureControl, DeviceError, Selector};
 
 use super::output;
-use super::select::{self, DeviceSelect};
+use super::select::{self, AnySelector, DeviceSelect};
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
@@ -24,24 +24,45 @@ pub struct CaptureArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CaptureCommand {
-    /// Capture one finger from a fingerprint scanner into an 8-bit grey PNG
+    /// Capture one finger from a fingerprint scanner into an 8-bit grey PNG, or one slap of an
+    /// SBI slap scanner into a directory (a PNG and the ISO/IEC 19794-4 record per finger)
     Finger(FingerArgs),
-    /// Take the face photo with a PTP camera or a V4L2 webcam and write a JPEG
+    /// Take the face photo with a PTP camera, a V4L2 webcam or an SBI camera and write a JPEG
     Face(FaceArgs),
     /// Record one signature from a pen pad: a PNG of the strokes and the pen trace as JSON
     Signature(SignatureArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+An SBI slap scanner (sbi:PORT/DEVICEID/SUBID; sub-id 1 left slap, 2 right slap, 3 two thumbs) \
+gives several fingers: they go to --out-dir DIR as NN-<finger>.png (8-bit grey, decoded from the \
+record) and NN-<finger>.iso19794-4 (the original record as the device signed it), NN being the \
+position code. --missing 9 or --missing 7,8 sends missing fingers as exceptions. Every answer \
+is checked against the kit's trust store (`jemput sbi trust add CA.pem`) before anything is \
+written: an untrusted, badly signed, replayed or chain-broken answer writes nothing.")]
 pub struct FingerArgs {
     #[command(flatten)]
     pub device: DeviceSelect,
-    /// The PNG to write
-    #[arg(long, value_name = "FILE.png")]
-    pub out: PathBuf,
-    /// Finger position: 1 right thumb, 2 right index … 6 left thumb … 10 left little
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=10))]
-    pub position: u8,
+    /// The PNG to write (one finger from a local scanner)
+    #[arg(long, value_name = "FILE.png", required_unless_present = "out_dir")]
+    pub out: Option<PathBuf>,
+    /// The directory to write a slap's fingers to (an SBI slap scanner)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "position"])]
+    pub out_dir: Option<PathBuf>,
+    /// Finger position, for a local scanner (an SBI selector's sub-id names the slap): 1 right
+    /// thumb, 2 right index … 6 left thumb … 10 left little; 2 when not given
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub position: Option<u8>,
+    /// SBI slaps: fingers that are missing (amputated, bandaged), by position code, sent to the
+    /// device as exceptions; those of other slaps are ignored
+    #[arg(long, value_name = "N,N…", value_delimiter = ',',
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub missing: Vec<u8>,
+    /// Also trust this device-provider CA certificate (PEM) for this SBI capture (the kit's
+    /// trust store is always used)
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
     /// Seconds to wait for the finger
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     pub timeout: f64,
@@ -53,9 +74,16 @@ pub struct FingerArgs {
 #[derive(Debug, Args)]
 pub struct FaceArgs {
     /// The camera: VID:PID[:SERIAL] or usb:<port path> of a PTP camera, v4l2:/dev/videoN (or
-    /// /dev/videoN) of a webcam, or sim:ptp[:n] for the camera model started in-process
+    /// /dev/videoN) of a webcam, sim:ptp[:n] for the camera model started in-process, or
+    /// sbi:PORT/DEVICEID/0 for an SBI camera (its answer checked against the kit's trust store;
+    /// the original ISO/IEC 19794-5 record is written beside the JPEG, its extension
+    /// .iso19794-5)
     #[arg(value_name = "SELECTOR")]
-    pub selector: Selector,
+    pub selector: AnySelector,
+    /// Also trust this device-provider CA certificate (PEM) for this SBI capture (the kit's
+    /// trust store is always used)
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
     /// Webcams: stream this many preview frames first and print the frame rate
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub preview_frames: u64,
@@ -98,16 +126,25 @@ pub struct SignatureArgs {
 /// Width of the rendered signature; the height follows the pad's aspect ratio.
 const SIGNATURE_WIDTH: u32 = 1200;
 
-pub fn run(a: CaptureArgs) -> anyhow::Result<ExitCode> {
+pub fn run(g: &super::Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
     match a.what {
-        CaptureCommand::Finger(f) => finger(f),
-        CaptureCommand::Face(f) => face(f),
+        CaptureCommand::Finger(f) => match &f.device.selector {
+            AnySelector::Sbi(sel) => {
+                let sel = sel.clone();
+                super::capture_sbi::slap(&g.home_dir(), &sel, f)
+            }
+            AnySelector::Local(_) => finger(f),
+        },
+        CaptureCommand::Face(f) => match f.selector.clone() {
+            AnySelector::Sbi(sel) => super::capture_sbi::face(&g.home_dir(), &sel, f),
+            AnySelector::Local(sel) => face(sel, f),
+        },
         CaptureCommand::Signature(s) => signature(s),
     }
 }
 
 /// Exit status for a failed capture: 130 when Ctrl-C cancelled it.
-fn failed(e: DeviceError, what: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn failed(e: DeviceError, what: &str) -> anyhow::Result<ExitCode> {
     if matches!(e, DeviceError::Cancelled) {
         output::note(&format!("{what} cancelled; the device is left idle"));
         return Ok(ExitCode::from(super::interrupt::EXIT_INTERRUPTED));
@@ -115,12 +152,23 @@ fn failed(e: DeviceError, what: &str) -> anyhow::Result<ExitCode> {
     Err(anyhow::Error::new(e).context(format!("{what} failed")))
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn finger(a: FingerArgs) -> anyhow::Result<ExitCode> {
-    let position = FingerPosition::new(a.position).expect("clap checks 1..=10");
+    let Some(out) = a.out else {
+        anyhow::bail!(
+            "--out-dir is for a slap of an SBI slap scanner (sbi:PORT/DEVICEID/SUBID); one finger \
+             from {} goes to --out FILE.png",
+            a.device.selector
+        );
+    };
+    anyhow::ensure!(
+        a.missing.is_empty() && a.ca.is_empty(),
+        "--missing and --ca are for SBI slap scanners (sbi:PORT/DEVICEID/SUBID)"
+    );
+    let position = FingerPosition::new(a.position.unwrap_or(2)).expect("clap checks 1..=10");
     let control = select::control(a.timeout)?;
     let mut dev = a.device.open()?;
     let info = dev.info().clone();
@@ -151,9 +199,9 @@ fn finger(a: FingerArgs) -> anyhow::Result<ExitCode> {
         img.width,
         img.height
     );
-    write_file(&a.out, &synth::png_gray(img.width, img.height, &img.pixels))?;
+    write_file(&out, &synth::png_gray(img.width, img.height, &img.pixels))?;
     let report = CaptureFingerOutput {
-        out: a.out,
+        out,
         width: img.width,
         height: img.height,
         ppi: img.ppi,
@@ -182,10 +230,14 @@ fn finger(a: FingerArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
+fn face(selector: Selector, a: FaceArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        a.ca.is_empty(),
+        "--ca is for SBI cameras (sbi:PORT/DEVICEID/0)"
+    );
     let control = select::control(a.timeout)?;
     anyhow::ensure!(
-        a.preview_frames == 0 || matches!(a.selector, Selector::V4l2(_)),
+        a.preview_frames == 0 || matches!(selector, Selector::V4l2(_)),
         "--preview-frames is for webcams (v4l2:/dev/videoN); a PTP camera has no preview stream"
     );
     let options = OpenOptions {
@@ -195,7 +247,7 @@ fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
         },
         ..OpenOptions::default()
     };
-    let mut dev = registry::open(&a.selector, &options)?;
+    let mut dev = registry::open(&selector, &options)?;
     let info = dev.info().clone();
     let path = dev.path().to_path_buf();
     let cam = dev.camera()?;
@@ -243,10 +295,12 @@ fn face(a: FaceArgs) -> anyhow::Result<ExitCode> {
         width: photo.width,
         height: photo.height,
         device: info,
-        selector: a.selector.to_string(),
+        selector: selector.to_string(),
         capture_ms,
         format,
         preview,
+        record: None,
+        device_quality: None,
     };
     print_face(&report, a.json)
 }
@@ -349,7 +403,7 @@ fn signature(a: SignatureArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints what `capture face` wrote: the JSON report, or one line.
-fn print_face(report: &CaptureFaceOutput, json: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn print_face(report: &CaptureFaceOutput, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         output::json(report)?;
     } else {
@@ -363,6 +417,12 @@ fn print_face(report: &CaptureFaceOutput, json: bool) -> anyhow::Result<ExitCode
             report.device.model,
             report.capture_ms
         );
+        if let (Some(record), Some(q)) = (&report.record, report.device_quality) {
+            println!(
+                "{}: the original ISO/IEC 19794-5 record, device quality {q:.1}",
+                record.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

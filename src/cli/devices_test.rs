@@ -28,7 +28,7 @@ pub struct TestArgs {
 
 pub fn run(g: &super::Global, a: TestArgs) -> anyhow::Result<ExitCode> {
     if let AnySelector::Sbi(sel) = &a.device.selector {
-        return sbi_test(&g.home_dir().join(super::sbi::TRUST_DIR), sel, &a);
+        return sbi_test(&g.home_dir(), sel, &a);
     }
     let control = select::control(a.timeout)?;
     let begun = Instant::now();
@@ -119,12 +119,12 @@ fn finish(report: &DeviceTestOutput, json: bool, interrupted: bool) -> anyhow::R
 /// "open" time), then one registration capture, accepted only after every check against the
 /// kit's trust store (signatures, CA, transaction, time, hash chain, counts).
 fn sbi_test(
-    trust_dir: &std::path::Path,
+    home: &std::path::Path,
     sel: &jemput_sbi::client::SbiSelector,
     a: &TestArgs,
 ) -> anyhow::Result<ExitCode> {
     use jemput_sbi::client;
-    let trust = super::sbi::kit_trust(trust_dir, &[])?;
+    let trust = super::sbi::kit_trust(home, &[])?;
     let timeout = std::time::Duration::try_from_secs_f64(a.timeout)
         .ok()
         .filter(|t| !t.is_zero())

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod args;
 pub mod calibrate;
 pub mod capture;
+pub mod capture_sbi;
 pub mod completions;
 pub mod demo;
 pub mod devices;
@@ -164,7 +165,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hub(a) => hub::run(a),
         Command::Imaging(a) => imaging::run(g, a),
         Command::Export(a) => export::run(a),
-        Command::Capture(a) => capture::run(a),
+        Command::Capture(a) => capture::run(g, a),
         Command::Sim(a) => sim::run(a),
         Command::Sbi(a) => sbi::run(g, a),
         Command::Usbip(a) => usbip::run(a),

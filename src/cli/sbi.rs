@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use jemput::outputs::{SbiDeviceOutput, SbiTrustedCaOutput};
-use jemput_sbi::{keys, serve};
+use jemput_sbi_service::{keys, serve};
 
 #[derive(Debug, Args)]
 pub struct SbiArgs {
@@ -55,7 +55,7 @@ pub enum TrustCommand {
 }
 
 /// The kit's trust directory of device-provider CA certificates (one `<sha256>.pem` each).
-pub const TRUST_DIR: &str = "sbi-trust";
+pub const TRUST_DIR: &str = jemput_kit::sbi::TRUST_DIR;
 
 #[derive(Debug, Args)]
 pub struct DevicesArgs {
@@ -125,7 +125,7 @@ pub fn run(g: &super::Global, a: SbiArgs) -> anyhow::Result<ExitCode> {
         SbiCommand::Keygen(k) => keygen(k),
         SbiCommand::Serve(s) => serve_cmd(s),
         SbiCommand::Devices(d) => devices(d),
-        SbiCommand::Capture(c) => capture(&trust_dir, c),
+        SbiCommand::Capture(c) => capture(&g.home_dir(), c),
         SbiCommand::Trust(t) => trust(&trust_dir, t.command),
     }
 }
@@ -217,11 +217,11 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
         })?;
         let port = listener.local_addr()?.port();
         let backends: Vec<Box<dyn serve::Backend>> = vec![
-            Box::new(jemput_sbi::sim::SimSlap {
+            Box::new(jemput_sbi_service::sim::SimSlap {
                 person_seed: 18,
                 quality: 0.85,
             }),
-            Box::new(jemput_sbi::sim::SimCamera { person_seed: 18 }),
+            Box::new(jemput_sbi_service::sim::SimCamera { person_seed: 18 }),
         ];
         let svc = serve::Service::new(port, device_keys.signer, "jemput test provider", backends);
         if a.json {
@@ -341,21 +341,15 @@ pub(super) fn print_devices(list: &[SbiDeviceOutput]) {
 /// The kit's trust store (`<home>/sbi-trust/`) and the CA files given for one command; refused
 /// when that trusts no CA at all, saying how to add one.
 pub(super) fn kit_trust(
-    trust_dir: &std::path::Path,
+    home: &std::path::Path,
     extra: &[PathBuf],
 ) -> anyhow::Result<jemput_sbi::trust::TrustStore> {
-    let mut trust = jemput_sbi::trust::TrustStore::load_dir(trust_dir)?;
-    for ca in extra {
-        trust.add_pem_file(ca)?;
-    }
-    if trust.is_empty() {
-        anyhow::bail!(
-            "no device-provider CA is trusted on this kit, so no SBI answer can be accepted: \
-             `jemput sbi trust add CA.pem` (the CA certificate from the device's vendor or from \
-             `jemput sbi keygen`), or --ca CA.pem for this capture"
-        );
-    }
-    Ok(trust)
+    jemput_kit::sbi::trust_store(home, extra).map_err(|e| match e {
+        jemput_kit::sbi::SbiDeviceError::NoTrustedCa => {
+            anyhow::anyhow!("{e}, or --ca CA.pem for this capture")
+        }
+        e => e.into(),
+    })
 }
 
 /// One registration capture of what `sel` names: sub-id 0 a face, 1–3 a slap.
@@ -377,8 +371,8 @@ pub(super) fn ask_for(
     }
 }
 
-fn capture(trust_dir: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
-    let trust = kit_trust(trust_dir, &a.ca)?;
+fn capture(home: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
+    let trust = kit_trust(home, &a.ca)?;
     let sel = &a.selector;
     let ask = ask_for(
         sel,

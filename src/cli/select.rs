@@ -72,8 +72,8 @@ impl DeviceSelect {
             AnySelector::Local(s) => s,
             AnySelector::Sbi(s) => anyhow::bail!(
                 "{s} is a device of an SBI device service, which this command does not take yet: \
-                 `jemput devices test {s}` tests it, `jemput sbi capture {s} --out-dir DIR` \
-                 captures through it"
+                 `jemput devices test {s}` tests it, `jemput capture finger|face {s}` and \
+                 `jemput sbi capture {s} --out-dir DIR` capture through it"
             ),
         };
         registry::open(selector, &options).map_err(|e| match hint_for(&e) {

@@ -29,6 +29,7 @@ use jemput_kit::visit::{
 use jemput_station::i18n::{I18n, Lang};
 use uuid::Uuid;
 
+use super::select::AnySelector;
 use super::visit::{parse_exception, ExceptionArg, Excused};
 use super::Global;
 
@@ -36,13 +37,15 @@ use super::Global;
 pub struct CaptureArgs {
     /// The draft to capture into (`jemput visit list`)
     pub id: Uuid,
-    /// The camera for the face and document photos: VID:PID[:SERIAL], usb:PORT, v4l2:/dev/videoN
-    /// or sim:ptp[:n]
+    /// The camera for the face and document photos: VID:PID[:SERIAL], usb:PORT, v4l2:/dev/videoN,
+    /// sim:ptp[:n], or sbi:PORT/DEVICEID/0 for an SBI camera (checked against the kit's trust store)
     #[arg(long, value_name = "SEL")]
-    pub camera: Option<Selector>,
-    /// The fingerprint scanner: a tty path, VID:PID[:SERIAL], usb:PORT or sim:ef01|sim:uru4000
+    pub camera: Option<AnySelector>,
+    /// The fingerprint scanner: a tty path, VID:PID[:SERIAL], usb:PORT, sim:ef01|sim:uru4000, or
+    /// sbi:PORT/DEVICEID/SUBID for an SBI slap scanner (each finger step asks the finger's slap for
+    /// that finger; every answer checked against the kit's trust store)
     #[arg(long, value_name = "SEL")]
-    pub scanner: Option<Selector>,
+    pub scanner: Option<AnySelector>,
     /// The signature pad: a tty path, VID:PID[:SERIAL], usb:PORT or sim:isdv4
     #[arg(long, value_name = "SEL")]
     pub pad: Option<Selector>,
@@ -113,18 +116,23 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
     let selectors = [
         (a.camera.clone(), Capability::Camera),
         (a.scanner.clone(), Capability::Fingerprint),
-        (a.pad.clone(), Capability::Signature),
-        (a.gps.clone(), Capability::Location),
+        (a.pad.clone().map(AnySelector::Local), Capability::Signature),
+        (a.gps.clone().map(AnySelector::Local), Capability::Location),
     ];
     let mut opened = Vec::new();
     for (selector, capability) in &selectors {
-        if let Some(s) = selector {
+        if let Some(AnySelector::Local(s)) = selector {
             opened.push(open(s, *capability)?);
         }
     }
     let has_gps = a.gps.is_some();
-    let devices = SessionDevices::from_opened(&home.root, opened)
+    let mut devices = SessionDevices::from_opened(&home.root, opened)
         .map_err(|e| anyhow::anyhow!("{e}\n{}", indonesian(&e.operator_problem())))?;
+    for (selector, capability) in &selectors {
+        if let Some(AnySelector::Sbi(s)) = selector {
+            open_sbi(&mut devices, &home.root, s, *capability)?;
+        }
+    }
     let plan = CapturePlan {
         timeout,
         policy: home.config.capture.clone(),
@@ -398,13 +406,52 @@ fn open(selector: &Selector, capability: Capability) -> anyhow::Result<OpenedDev
     Ok(opened)
 }
 
+/// Opens the device of an SBI device service `selector` names as `capability` (a camera, or a
+/// slap scanner for the fingerprints) into `devices`, checked against the kit's trust store.
+fn open_sbi(
+    devices: &mut SessionDevices,
+    home: &std::path::Path,
+    selector: &jemput_sbi::client::SbiSelector,
+    capability: Capability,
+) -> anyhow::Result<()> {
+    let trust = super::sbi::kit_trust(home, &[])?;
+    let what = format!("cannot open the {} {selector}", capability.noun());
+    match capability {
+        Capability::Camera => {
+            let cam = jemput_kit::sbi::SbiCamera::open(selector, trust).context(what)?;
+            devices.camera = Some(Box::new(cam));
+            devices.camera_calibration = None;
+        }
+        Capability::Fingerprint => {
+            let scanner = jemput_kit::sbi::SbiSlapScanner::open(selector, trust).context(what)?;
+            devices.scanner = None;
+            devices.scanner_calibration = None;
+            devices.slap_scanner = Some(scanner);
+        }
+        other => anyhow::bail!("{selector}: an SBI device cannot be the {}", other.noun()),
+    }
+    Ok(())
+}
+
 /// Closes the session's device of `capability` and opens it again by `selector`.
 fn reopen(
     session: &mut VisitSession,
     home: &std::path::Path,
-    selector: &Selector,
+    selector: &AnySelector,
     capability: Capability,
 ) -> anyhow::Result<()> {
+    let selector = match selector {
+        AnySelector::Sbi(s) => {
+            if capability == Capability::Fingerprint {
+                session.devices_mut().slap_scanner = None;
+            }
+            session.devices_mut().remove(capability);
+            open_sbi(session.devices_mut(), home, s, capability)?;
+            note(&format!("  {} {s} opened afresh", capability.noun()));
+            return Ok(());
+        }
+        AnySelector::Local(s) => s,
+    };
     session.devices_mut().remove(capability);
     let fresh = SessionDevices::from_opened(home, vec![open(selector, capability)?])?;
     session.devices_mut().replace_with(fresh);

@@ -24,6 +24,9 @@ pub struct SessionDevices {
     pub pad: Option<Box<dyn SignaturePad + Send>>,
     pub pad_calibration: Option<String>,
     pub gps: Option<Box<dyn LocationSource + Send>>,
+    /// An SBI slap scanner (`crate::sbi`): the fingers by slap, 4-4-2
+    /// ([`super::session::VisitSession::run_slap`]).
+    pub slap_scanner: Option<crate::sbi::SbiSlapScanner>,
 }
 
 impl fmt::Debug for SessionDevices {
@@ -33,6 +36,10 @@ impl fmt::Debug for SessionDevices {
             .field("scanner", &self.scanner.as_ref().map(|d| d.info()))
             .field("pad", &self.pad.as_ref().map(|d| d.info()))
             .field("gps", &self.gps.as_ref().map(|d| d.info()))
+            .field(
+                "slap_scanner",
+                &self.slap_scanner.as_ref().map(|d| d.info()),
+            )
             .finish()
     }
 }

@@ -26,6 +26,7 @@ pub mod rig;
 pub mod sample;
 pub mod session;
 pub mod signature;
+pub mod slaps;
 mod slots;
 pub mod step;
 

@@ -173,7 +173,11 @@ impl VisitSession {
             }
             out.extend(
                 FingerPosition::all()
-                    .filter(|&p| d.scanner.is_some() || self.plan.finger_exception(p).is_some())
+                    .filter(|&p| {
+                        d.scanner.is_some()
+                            || d.slap_scanner.is_some()
+                            || self.plan.finger_exception(p).is_some()
+                    })
                     .map(Step::Finger),
             );
             if d.pad.is_some() {
@@ -382,6 +386,129 @@ impl VisitSession {
         }
     }
 
+    /// Takes `slap` with the session's SBI slap scanner: every finger of the slap through the
+    /// policy (the plan's exceptions sent to the device as exceptions and recorded as planned),
+    /// each kept finger saved as WSQ with the device's original ISO/IEC 19794-4 record beside it
+    /// (`finger-NN.iso19794-4`). The slap's slots are emptied first and put back if the slap fails
+    /// before anything was written, as [`Self::run`] does for one step.
+    ///
+    /// [`Self::steps`] and [`Self::run_all`] take a slap scanner finger by finger (each finger
+    /// step asks the slap for that finger alone); a caller that wants the 4-4-2 runs the three
+    /// slaps with [`Self::run_slaps`].
+    pub fn run_slap(
+        &mut self,
+        slap: crate::sbi::Slap,
+        observer: &mut dyn CaptureObserver,
+    ) -> Result<Vec<(FingerPosition, Slot)>, CaptureError> {
+        self.cancel.store(false, Ordering::SeqCst);
+        if self.devices.slap_scanner.is_none() {
+            return Err(CaptureError::NoDevice {
+                step: slap.name().into(),
+                device: "SBI slap scanner",
+            });
+        }
+        let steps: Vec<Step> = slap.fingers().into_iter().map(Step::Finger).collect();
+        let previous: Vec<(Step, Option<Slot>)> = steps
+            .iter()
+            .map(|s| (*s, slots::take(&mut self.visit, *s)))
+            .collect();
+        let put_back = |visit: &mut Visit| {
+            for (s, old) in &previous {
+                if let Some(old) = old {
+                    slots::put(visit, *s, old.clone());
+                }
+            }
+        };
+        if previous.iter().any(|(_, p)| p.is_some()) {
+            if let Err(e) = self.drafts.save_visit(&self.visit) {
+                put_back(&mut self.visit);
+                return Err(e.into());
+            }
+        }
+        let control = self.control(self.plan.timeout);
+        let planned: Vec<(FingerPosition, ExceptionReason, Permanence)> = slap
+            .fingers()
+            .into_iter()
+            .filter_map(|p| {
+                self.plan
+                    .finger_exception(p)
+                    .map(|(r, perm)| (p, r.clone(), perm))
+            })
+            .collect();
+        let scanner = self.devices.slap_scanner.as_mut().expect("checked above");
+        let got = super::slaps::slap_slots(
+            &self.visit,
+            &self.drafts,
+            scanner,
+            slap,
+            &slap.fingers(),
+            &planned,
+            FingerSettings {
+                control: &control,
+                policy: &self.plan.policy.finger,
+                wsq_bitrate: self.plan.policy.wsq_bitrate,
+                quality: &*self.quality,
+            },
+            observer,
+        );
+        match got {
+            Ok(new) => {
+                for (pos, slot) in &new {
+                    slots::put(&mut self.visit, Step::Finger(*pos), slot.clone());
+                }
+                self.drafts.save_visit(&self.visit)?;
+                for (pos, slot) in &new {
+                    let old = previous
+                        .iter()
+                        .find(|(s, _)| *s == Step::Finger(*pos))
+                        .and_then(|(_, o)| o.as_ref());
+                    self.remove_stale(old, slot);
+                    self.ran.insert(Step::Finger(*pos));
+                }
+                Ok(new)
+            }
+            // A draft write failed: the files may be half new, so the slots stay empty.
+            Err(e @ CaptureError::Draft(_)) => Err(e),
+            Err(e) => {
+                put_back(&mut self.visit);
+                if let Err(save) = self.drafts.save_visit(&self.visit) {
+                    tracing::warn!(%save, "could not put the earlier {} back in the draft", slap.name());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The 4-4-2 with the session's SBI slap scanner: left slap, right slap, two thumbs
+    /// ([`Self::run_slap`] each; a slap whose every finger the plan has an exception for is
+    /// recorded without asking the device). Stops at the first error.
+    pub fn run_slaps(
+        &mut self,
+        observer: &mut dyn CaptureObserver,
+    ) -> Result<Vec<(FingerPosition, Slot)>, CaptureError> {
+        use crate::sbi::Slap;
+        let mut all = Vec::new();
+        for slap in [Slap::Left, Slap::Right, Slap::Thumbs] {
+            let every_one_planned = slap
+                .fingers()
+                .into_iter()
+                .all(|p| self.plan.finger_exception(p).is_some());
+            if every_one_planned {
+                for p in slap.fingers() {
+                    let (reason, permanence) =
+                        self.plan.finger_exception(p).expect("checked: planned");
+                    let slot = slots::exception(reason.clone(), permanence);
+                    slots::put(&mut self.visit, Step::Finger(p), slot.clone());
+                    all.push((p, slot));
+                }
+                self.drafts.save_visit(&self.visit)?;
+                continue;
+            }
+            all.extend(self.run_slap(slap, observer)?);
+        }
+        Ok(all)
+    }
+
     /// Empties the slot (saving the record), captures it, and puts the old capture back when the
     /// capture fails before writing anything.
     fn retake(
@@ -453,6 +580,40 @@ impl VisitSession {
             }
             Step::Finger(pos) => match self.plan.finger_exception(pos) {
                 Some((reason, permanence)) => Ok(slots::exception(reason.clone(), permanence)),
+                // Only an SBI slap scanner: the finger's slap, asked for this finger alone.
+                None if d.scanner.is_none() && d.slap_scanner.is_some() => {
+                    let slap = crate::sbi::Slap::of(pos);
+                    let planned: Vec<(FingerPosition, ExceptionReason, Permanence)> = slap
+                        .fingers()
+                        .into_iter()
+                        .filter_map(|p| {
+                            self.plan
+                                .finger_exception(p)
+                                .map(|(r, perm)| (p, r.clone(), perm))
+                        })
+                        .collect();
+                    let scanner = d.slap_scanner.as_mut().ok_or_else(no_device)?;
+                    let got = super::slaps::slap_slots(
+                        &self.visit,
+                        &self.drafts,
+                        scanner,
+                        slap,
+                        &[pos],
+                        &planned,
+                        FingerSettings {
+                            control: &control,
+                            policy: &self.plan.policy.finger,
+                            wsq_bitrate: self.plan.policy.wsq_bitrate,
+                            quality: &*self.quality,
+                        },
+                        observer,
+                    )?;
+                    Ok(got
+                        .into_iter()
+                        .find(|(p, _)| *p == pos)
+                        .map(|(_, s)| s)
+                        .expect("slap_slots decides every finger it is given"))
+                }
                 None => finger_slot(
                     &self.visit,
                     &self.drafts,

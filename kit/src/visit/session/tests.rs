@@ -139,6 +139,7 @@ fn rig(visit: &Visit, poor: Vec<PoorPrint>, camera_faults: Vec<PtpFault>) -> (Ri
         pad: Some(Box::new(pad)),
         pad_calibration: None,
         gps: Some(Box::new(gps_device)),
+        slap_scanner: None,
     };
     let rig = Rig {
         _dir: dir,

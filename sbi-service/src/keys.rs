@@ -11,8 +11,9 @@ use rcgen::{
 };
 use rsa::pkcs8::EncodePrivateKey;
 
-use crate::error::SbiError;
-use crate::jws::Signer;
+use jemput_sbi::SbiError;
+
+use crate::sign::Signer;
 
 pub const CA_CERT: &str = "ca.pem";
 pub const CA_KEY: &str = "ca-key.pem";

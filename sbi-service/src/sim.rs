@@ -5,7 +5,8 @@
 use jemput_drivers::synth;
 use jemput_drivers::FingerPosition;
 
-use crate::proto;
+use jemput_sbi::proto;
+
 use crate::records;
 use crate::serve::{Backend, CaptureFailure, Captured};
 

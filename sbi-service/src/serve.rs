@@ -13,19 +13,20 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use tokio::sync::Mutex;
 
-use crate::chain;
-use crate::error::SbiError;
-use crate::jws::Signer;
-use crate::proto::{
+use jemput_sbi::chain;
+use jemput_sbi::proto::{
     self, BiometricData, CaptureRequest, CaptureResponse, CapturedBiometric, DeviceInfo,
     DeviceInfoEntry, DigitalId, DiscoverRequest, DiscoveredDevice, SbiStatus, SPEC_VERSION,
 };
+use jemput_sbi::SbiError;
+
+use crate::sign::Signer;
 
 /// The version of this device service (`serviceVersion`, `deviceServiceVersion`, and the
 /// firmware of an L0 device, which the specification says is the same).
 pub const SERVICE_VERSION: &str = concat!("jemput-", env!("CARGO_PKG_VERSION"));
 /// The environment jemput's service declares itself for.
-pub const ENV: &str = "Developer";
+pub use jemput_sbi::proto::ENV;
 
 /// One capture a backend made: the ISO record and the device's quality score (0–100).
 #[derive(Debug, Clone)]

@@ -9,9 +9,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use jemput_sbi::client::{self, CaptureAsk};
-use jemput_sbi::serve::{self, Backend, CaptureFailure, Captured, Fault, Service};
 use jemput_sbi::trust::TrustStore;
-use jemput_sbi::{keys, proto, SbiError};
+use jemput_sbi::{proto, SbiError};
+use jemput_sbi_service::keys;
+use jemput_sbi_service::serve::{self, Backend, CaptureFailure, Captured, Fault, Service};
 
 /// A slap scanner whose "record" of a finger is a few bytes naming it.
 struct FixedSlap;

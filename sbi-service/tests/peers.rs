@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use jemput_sbi::client::CaptureAsk;
-use jemput_sbi::serve::{self, Service};
-use jemput_sbi::{keys, sim};
+use jemput_sbi_service::serve::{self, Service};
+use jemput_sbi_service::{keys, sim};
 
 const INSTALL: &str = "pip install jsonschema pyjwt cryptography (scripts/install-test-peers)";
 
