@@ -1366,6 +1366,11 @@ fn the_hub_cli_creates_a_hub_registers_lists_and_revokes_kits() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert!(v["hub_id"].as_str().unwrap().starts_with("hub-"));
+    // The embedded backend: no PostgreSQL, packets in the data directory.
+    assert!(
+        v["postgres"].is_null() && v["object_store"].is_null(),
+        "{v}"
+    );
     let key_file = data.join(jemput_hub::KEY_FILE);
     {
         use std::os::unix::fs::PermissionsExt;

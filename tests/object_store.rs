@@ -165,7 +165,10 @@ fn a_kit_enrolls_uploads_and_garage_holds_its_packet_byte_for_byte() {
     let said =
         String::from_utf8_lossy(&init.stdout).to_string() + &String::from_utf8_lossy(&init.stderr);
     assert!(init.status.success(), "{said}");
-    assert!(said.contains("object store"), "{said}");
+    assert!(
+        said.contains(&format!("object store {}", g.url())),
+        "{said}"
+    );
     assert!(!said.contains("warning"), "{said}");
     let hub_toml = std::fs::read_to_string(data.join(jemput_hub::CONFIG_FILE)).unwrap();
     assert!(hub_toml.contains("[object_store]"), "{hub_toml}");

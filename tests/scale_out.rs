@@ -76,13 +76,22 @@ fn scale_out() -> Option<Scale> {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
     let office = office();
-    jemput()
-        .args(["hub", "--data"])
-        .arg(&data)
-        .args(["init", "--postgres", &pg.url(), "--office-recipient"])
-        .arg(&office.keys.recipient)
-        .assert()
-        .success();
+    let init = json(
+        jemput()
+            .args(["hub", "--data"])
+            .arg(&data)
+            .args([
+                "init",
+                "--json",
+                "--postgres",
+                &pg.url(),
+                "--office-recipient",
+            ])
+            .arg(&office.keys.recipient)
+            .assert(),
+    );
+    assert_eq!(init["postgres"], pg.url().as_str(), "{init}");
+    assert!(init["object_store"].is_null(), "{init}");
     let kit = SigningKey::generate();
     off_runtime(|| {
         jemput_hub::Registry::open(&data)

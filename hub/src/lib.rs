@@ -345,6 +345,11 @@ pub struct HubInitOutput {
     pub sans: Vec<String>,
     /// The office recipients enrolled kits receive.
     pub office_recipients: Vec<String>,
+    /// Where the hub's state lives when it is not `hub.sqlite`: the PostgreSQL URL (never with a
+    /// password); `null` for the embedded backend.
+    pub postgres: Option<String>,
+    /// The object store verified packets go to; `null` for `<data>/packets/`.
+    pub object_store: Option<String>,
 }
 
 /// What a new hub gets besides its keys.

@@ -119,6 +119,8 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
             a.sans
         },
         office_recipients: config.office_recipients,
+        postgres: config.postgres.as_ref().map(|p| p.url.clone()),
+        object_store: config.object_store.as_ref().map(|o| o.url.clone()),
     };
     if a.json {
         crate::cli::output::json(&out)?;
@@ -140,8 +142,11 @@ pub fn run(data: &Path, a: InitArgs) -> anyhow::Result<ExitCode> {
             out.cert_sha256,
             out.sans.join(", ")
         );
-        if let Some(os) = &config.object_store {
-            println!("packets are stored in the object store {}", os.url);
+        if let Some(url) = &out.postgres {
+            println!("the hub's state is in PostgreSQL: {url}");
+        }
+        if let Some(url) = &out.object_store {
+            println!("packets are stored in the object store {url}");
         }
         if out.office_recipients.is_empty() {
             eprintln!(
