@@ -918,3 +918,86 @@ fn visit_capture_takes_the_fingers_slap_by_slap_in_three_captures() {
         .unwrap();
     assert_eq!(&std::fs::read(record).unwrap()[..4], b"FIR\0");
 }
+
+/// Opens the packet `jemput seal` made of visit `id` into `out`; its manifest.
+fn seal_and_open(
+    home: &std::path::Path,
+    identity: &std::path::Path,
+    id: &str,
+    out: &std::path::Path,
+) -> Value {
+    let sealed = common::json(common::run(home, &["seal", id, "--json"]));
+    assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
+    let packet = sealed["sealed"][0]["path"].as_str().unwrap().to_string();
+    common::jemput()
+        .args(["open", &packet, "--identity"])
+        .arg(identity)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// The device's own `qualityScore` is kept in the visit beside jemput's score for each finger and
+/// the face captured through SBI, and is in the sealed packet's manifest; a finger from the kit's
+/// own scanner (the EF01 device model) and a packet's exceptions carry none.
+#[test]
+fn the_devices_quality_score_is_kept_beside_jemputs_for_sbi_captures_only() {
+    let svc = Service::start();
+    let d = tempfile::tempdir().unwrap();
+    let (home, keys) = common::kit_with_office(d.path());
+    kit_trusting(&home, &svc.ca_cert);
+    let p = svc.port;
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--yes"])
+        .args(["--camera", &format!("sbi:{p}/2/0")])
+        .args(["--scanner", &format!("sbi:{p}/1/1")])
+        .args(["--exception", "9=amputated,permanent"])
+        .args(["--exception", "signature=unable_to_sign"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("jemput-fq/1; device "), "{stderr}");
+    let manifest = seal_and_open(&home, &keys.identity_file, &id, &d.path().join("sbi"));
+    let captures = &manifest["visit"]["captures"];
+    for n in [1, 2, 3, 4, 5, 6, 7, 8, 10] {
+        let f = &captures["fingers"][n.to_string()];
+        let device = f["device_quality"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{n}: {f}"));
+        assert!((0.0..=100.0).contains(&device), "{n}: {f}");
+        assert_eq!(f["quality"]["algorithm"], "jemput-fq/1", "{n}: {f}");
+    }
+    assert!(captures["fingers"]["9"].get("device_quality").is_none());
+    let face = &captures["face"];
+    assert!(face["device_quality"].as_f64().is_some(), "{face}");
+    assert!(face["quality"]["score"].as_u64().is_some(), "{face}");
+
+    // The same visit's fingers from the EF01 device model: jemput's score only.
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--yes", "--scanner", "sim:ef01"])
+        .args(["--exception", "face=refused"])
+        .args(["--exception", "signature=unable_to_sign"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let manifest = seal_and_open(&home, &keys.identity_file, &id, &d.path().join("ef01"));
+    let f = &manifest["visit"]["captures"]["fingers"]["7"];
+    assert_eq!(f["status"], "captured", "{f}");
+    assert!(f["quality"]["score"].as_u64().is_some(), "{f}");
+    assert!(f.get("device_quality").is_none(), "{f}");
+}

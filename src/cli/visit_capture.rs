@@ -835,7 +835,10 @@ fn describe(outcome: &StepOutcome) -> String {
             let score = c
                 .quality
                 .as_ref()
-                .map(|q| format!(" (score {}, {})", q.score, q.algorithm))
+                .map(|q| match c.device_quality {
+                    Some(d) => format!(" (score {}, {}; device {d:.1})", q.score, q.algorithm),
+                    None => format!(" (score {}, {})", q.score, q.algorithm),
+                })
                 .unwrap_or_default();
             let forced = if c.forced { ", kept as forced" } else { "" };
             format!("captured{score}{forced}, saved in the draft")
