@@ -9,25 +9,39 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-/// A running `jemput sbi serve --sim`, stopped with SIGTERM when dropped.
+/// A running `jemput -v sbi serve --sim`, stopped with SIGTERM when dropped; its log (stderr)
+/// is kept, one line per capture asked of it among others.
 struct Service {
     child: Child,
     port: u16,
     ca_cert: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Service {
     fn start() -> Service {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-            .args(["sbi", "serve", "--sim", "--json", "--port", "0"])
+            .args(["-v", "sbi", "serve", "--sim", "--json", "--port", "0"])
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        {
+            let (stderr, log) = (child.stderr.take().unwrap(), log.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    eprintln!("sbi serve: {line}");
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
@@ -37,6 +51,28 @@ impl Service {
             child,
             port: v["port"].as_u64().unwrap() as u16,
             ca_cert: PathBuf::from(v["ca_cert"].as_str().unwrap()),
+            log,
+        }
+    }
+
+    /// The RCAPTURE lines of the service's log so far, once no new one came for half a second
+    /// (the service logs a capture before it answers, and its log is read by another thread).
+    fn captures(&self) -> Vec<String> {
+        let read = || -> Vec<String> {
+            let log = self.log.lock().unwrap();
+            log.iter()
+                .filter(|l| l.contains("RCAPTURE"))
+                .cloned()
+                .collect()
+        };
+        let mut seen = read();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let now = read();
+            if now.len() == seen.len() {
+                return now;
+            }
+            seen = now;
         }
     }
 
@@ -686,7 +722,7 @@ fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written()
     }
 }
 
-/// `jemput visit capture --scanner sbi:… --camera sbi:…`: a visit's face and ten finger steps
+/// `jemput visit capture --scanner sbi:… --camera sbi:…`: a visit's face and fingers (by slap)
 /// from the SBI device service, every answer checked against the kit's trust store; each finger in
 /// the draft with its original ISO/IEC 19794-4 record (`visit show` lists the extra file), and a
 /// finger given as an exception is not asked of the device.
@@ -763,4 +799,205 @@ fn visit_capture_takes_the_face_and_fingers_from_sbi_devices() {
         String::from_utf8_lossy(&out.stderr).contains("jemput sbi trust add"),
         "{out:?}"
     );
+}
+
+/// `jemput visit capture --scanner sbi:…` takes the fingers 4-4-2: the left slap with finger 9
+/// (given with --exception) sent to the device as missing, the right slap and the two thumbs —
+/// three RCAPTUREs in the service's log, where one per finger would be nine — each kept finger
+/// as WSQ with its original ISO/IEC 19794-4 record, the missing one an exception, and the packet
+/// sealed from the draft holds them.
+#[test]
+fn visit_capture_takes_the_fingers_slap_by_slap_in_three_captures() {
+    let svc = Service::start();
+    let d = tempfile::tempdir().unwrap();
+    let (home, keys) = common::kit_with_office(d.path());
+    kit_trusting(&home, &svc.ca_cert);
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = svc.port;
+    let before = svc.captures().len();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--yes"])
+        .args(["--camera", &format!("sbi:{p}/2/0")])
+        .args(["--scanner", &format!("sbi:{p}/1/1")])
+        .args(["--exception", "9=amputated,permanent"])
+        .args(["--exception", "signature=unable_to_sign"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{out:?}");
+    // The progress names each slap, the finger sent as missing and what each finger came to.
+    assert!(
+        stderr.contains("left slap: place the four fingers of the left hand"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("missing, sent to the device as exceptions: 09"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("two thumbs: place both thumbs"), "{stderr}");
+    assert!(
+        stderr.contains("finger 07 (left index): captured"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("finger 09 (left ring): recorded as an exception"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ready to seal"),
+        "{out:?}"
+    );
+
+    // Three slap captures for the fingers (and one for the face), not one per finger.
+    let captures: Vec<String> = svc.captures().split_off(before);
+    let slaps: Vec<&String> = captures
+        .iter()
+        .filter(|l| l.contains("device_id=1"))
+        .collect();
+    assert_eq!(slaps.len(), 3, "{captures:#?}");
+    assert!(
+        slaps[0].contains("device_sub_id=1")
+            && slaps[0].contains("exception=[\"Left RingFinger\"]"),
+        "{slaps:#?}"
+    );
+    assert!(
+        slaps[1].contains("device_sub_id=2") && slaps[1].contains("exception=[]"),
+        "{slaps:#?}"
+    );
+    assert!(slaps[2].contains("device_sub_id=3"), "{slaps:#?}");
+    assert_eq!(captures.len(), 4, "{captures:#?}");
+
+    let shown = common::json(common::run(&home, &["visit", "show", &id, "--json"]));
+    let fingers = &shown["visit"]["captures"]["fingers"];
+    let e = &fingers["9"];
+    assert_eq!(e["status"], "exception", "{fingers}");
+    assert_eq!(e["reason"]["code"], "amputated", "{fingers}");
+    for n in [1, 2, 3, 4, 5, 6, 7, 8, 10] {
+        let f = &fingers[n.to_string()];
+        assert_eq!(f["status"], "captured", "{n}: {fingers}");
+        assert_eq!(f["device"]["driver"], "sbi", "{n}: {f}");
+        assert_eq!(f["file"], format!("finger-{n:02}.wsq"), "{n}: {f}");
+    }
+
+    let sealed = common::json(common::run(&home, &["seal", &id, "--json"]));
+    assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
+    let packet = sealed["sealed"][0]["path"].as_str().unwrap().to_string();
+    let opened = d.path().join("opened");
+    common::jemput()
+        .args(["open", &packet, "--identity"])
+        .arg(&keys.identity_file)
+        .arg("--out")
+        .arg(&opened)
+        .assert()
+        .success();
+    let files: Vec<String> = common::walk(&opened)
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for n in [1, 2, 3, 4, 5, 6, 7, 8, 10] {
+        for name in [
+            format!("finger-{n:02}.wsq"),
+            format!("finger-{n:02}.iso19794-4"),
+        ] {
+            assert!(files.contains(&name), "{name} not in {files:?}");
+        }
+    }
+    assert!(
+        !files.iter().any(|f| f.starts_with("finger-09")),
+        "{files:?}"
+    );
+    // The ISO record in the packet is the device's: an ISO/IEC 19794-4 record starts "FIR\0".
+    let record = common::walk(&opened)
+        .into_iter()
+        .find(|f| f.ends_with("finger-07.iso19794-4"))
+        .unwrap();
+    assert_eq!(&std::fs::read(record).unwrap()[..4], b"FIR\0");
+}
+
+/// Opens the packet `jemput seal` made of visit `id` into `out`; its manifest.
+fn seal_and_open(
+    home: &std::path::Path,
+    identity: &std::path::Path,
+    id: &str,
+    out: &std::path::Path,
+) -> Value {
+    let sealed = common::json(common::run(home, &["seal", id, "--json"]));
+    assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
+    let packet = sealed["sealed"][0]["path"].as_str().unwrap().to_string();
+    common::jemput()
+        .args(["open", &packet, "--identity"])
+        .arg(identity)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// The device's own `qualityScore` is kept in the visit beside jemput's score for each finger and
+/// the face captured through SBI, and is in the sealed packet's manifest; a finger from the kit's
+/// own scanner (the EF01 device model) and a packet's exceptions carry none.
+#[test]
+fn the_devices_quality_score_is_kept_beside_jemputs_for_sbi_captures_only() {
+    let svc = Service::start();
+    let d = tempfile::tempdir().unwrap();
+    let (home, keys) = common::kit_with_office(d.path());
+    kit_trusting(&home, &svc.ca_cert);
+    let p = svc.port;
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--yes"])
+        .args(["--camera", &format!("sbi:{p}/2/0")])
+        .args(["--scanner", &format!("sbi:{p}/1/1")])
+        .args(["--exception", "9=amputated,permanent"])
+        .args(["--exception", "signature=unable_to_sign"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("jemput-fq/1; device "), "{stderr}");
+    let manifest = seal_and_open(&home, &keys.identity_file, &id, &d.path().join("sbi"));
+    let captures = &manifest["visit"]["captures"];
+    for n in [1, 2, 3, 4, 5, 6, 7, 8, 10] {
+        let f = &captures["fingers"][n.to_string()];
+        let device = f["device_quality"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{n}: {f}"));
+        assert!((0.0..=100.0).contains(&device), "{n}: {f}");
+        assert_eq!(f["quality"]["algorithm"], "jemput-fq/1", "{n}: {f}");
+    }
+    assert!(captures["fingers"]["9"].get("device_quality").is_none());
+    let face = &captures["face"];
+    assert!(face["device_quality"].as_f64().is_some(), "{face}");
+    assert!(face["quality"]["score"].as_u64().is_some(), "{face}");
+
+    // The same visit's fingers from the EF01 device model: jemput's score only.
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--yes", "--scanner", "sim:ef01"])
+        .args(["--exception", "face=refused"])
+        .args(["--exception", "signature=unable_to_sign"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let manifest = seal_and_open(&home, &keys.identity_file, &id, &d.path().join("ef01"));
+    let f = &manifest["visit"]["captures"]["fingers"]["7"];
+    assert_eq!(f["status"], "captured", "{f}");
+    assert!(f["quality"]["score"].as_u64().is_some(), "{f}");
+    assert!(f.get("device_quality").is_none(), "{f}");
 }

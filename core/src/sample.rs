@@ -164,6 +164,7 @@ pub fn synthetic_visit(
         captured_at: now,
         device: synthetic_device(model),
         calibration_id: None,
+        device_quality: None,
         quality: None,
         retries: 0,
         forced: false,

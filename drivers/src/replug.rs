@@ -146,6 +146,9 @@ impl<D: Camera> Camera for Replugging<D> {
     fn stream_format(&self) -> Option<String> {
         self.device.as_ref().and_then(D::stream_format)
     }
+    fn last_device_quality(&self) -> Option<f32> {
+        self.device.as_ref().and_then(D::last_device_quality)
+    }
     fn preview(
         &mut self,
         frames: u64,

@@ -110,6 +110,12 @@ pub trait FingerprintScanner: Device {
 pub trait Camera: Device {
     fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError>;
 
+    /// The device's own quality score (0–100) of the last photo taken, for a camera that gives
+    /// one (an SBI camera's `qualityScore`); `None` for the others.
+    fn last_device_quality(&self) -> Option<f32> {
+        None
+    }
+
     /// Reports the progress of the photo's download to `progress` (`None`: stop reporting).
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         let _ = progress;

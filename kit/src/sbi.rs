@@ -214,6 +214,8 @@ fn device_error(e: SbiError, waited: Duration) -> DeviceError {
 /// in a transaction of its own, its ISO/IEC 19794-5 record decoded to the JPEG the visit keeps.
 pub struct SbiCamera {
     link: Link,
+    /// The device's quality score of the last photo.
+    last_quality: Option<f32>,
 }
 
 impl std::fmt::Debug for SbiCamera {
@@ -236,7 +238,10 @@ impl SbiCamera {
                 wanted: "camera (Face)",
             });
         }
-        Ok(SbiCamera { link })
+        Ok(SbiCamera {
+            link,
+            last_quality: None,
+        })
     }
 
     pub fn selector(&self) -> &SbiSelector {
@@ -266,7 +271,14 @@ impl Device for SbiCamera {
 
 impl Camera for SbiCamera {
     fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError> {
-        self.capture_face(control).map(|(p, _)| p)
+        self.last_quality = None;
+        let (photo, face) = self.capture_face(control)?;
+        self.last_quality = Some(face.quality_score);
+        Ok(photo)
+    }
+
+    fn last_device_quality(&self) -> Option<f32> {
+        self.last_quality
     }
 }
 

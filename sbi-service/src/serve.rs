@@ -417,7 +417,20 @@ async fn handle(
             }
         },
         ("RCAPTURE", "/capture") => match serde_json::from_slice::<CaptureRequest>(&body) {
-            Ok(req) => ok(serde_json::to_vec(&svc.capture(req).await).expect("json")),
+            Ok(req) => {
+                // One line per capture asked for (`jemput -v sbi serve`): what a kit asked of
+                // which device, to follow a visit's slaps from the service's side.
+                for b in &req.bio {
+                    tracing::info!(
+                        device_id = %b.device_id,
+                        device_sub_id = %b.device_sub_id,
+                        bio_sub_type = ?b.bio_sub_type,
+                        exception = ?b.exception,
+                        "RCAPTURE"
+                    );
+                }
+                ok(serde_json::to_vec(&svc.capture(req).await).expect("json"))
+            }
             Err(_) => json_response(port, StatusCode::BAD_REQUEST, error_body(101)),
         },
         _ => json_response(port, StatusCode::NOT_FOUND, error_body(106)),

@@ -38,14 +38,15 @@ pub struct UiArgs {
     /// writes at a hand's pace) instead of running them fast
     #[arg(long, requires = "sim")]
     pub realtime: bool,
-    /// The camera for the face and document photos (without --sim): VID:PID[:SERIAL], usb:PORT
-    /// or v4l2:/dev/videoN [default: the first camera found]
+    /// The camera for the face and document photos (without --sim): VID:PID[:SERIAL], usb:PORT,
+    /// v4l2:/dev/videoN or sbi:PORT/DEVICEID/0 for an SBI camera (checked against the kit's trust
+    /// store) [default: the first camera found]
     #[arg(long, value_name = "SEL", conflicts_with = "sim")]
-    pub camera: Option<jemput_drivers::Selector>,
-    /// The fingerprint scanner (without --sim): a tty path, VID:PID[:SERIAL] or usb:PORT
-    /// [default: the first scanner found]
+    pub camera: Option<super::select::AnySelector>,
+    /// The fingerprint scanner (without --sim): a tty path, VID:PID[:SERIAL], usb:PORT or
+    /// sbi:PORT/DEVICEID/SUBID for an SBI slap scanner [default: the first scanner found]
     #[arg(long, value_name = "SEL", conflicts_with = "sim")]
-    pub scanner: Option<jemput_drivers::Selector>,
+    pub scanner: Option<super::select::AnySelector>,
     /// The signature pad (without --sim): a tty path, VID:PID[:SERIAL] or usb:PORT [default:
     /// the first pad found]
     #[arg(long, value_name = "SEL", conflicts_with = "sim")]

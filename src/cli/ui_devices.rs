@@ -2,7 +2,10 @@
 //! registry, as `jemput visit capture` opens them — the selector given with `--camera`,
 //! `--scanner`, `--pad` or `--gps`, else the first device the registry lists for the role. A role
 //! with no device is shown as such on the station's device panel (its steps say so and offer an
-//! exception); it never stops the station from starting.
+//! exception); it never stops the station from starting. `--camera sbi:…` and `--scanner sbi:…`
+//! open the kit's SBI camera and slap scanner (`jemput_kit::sbi`), every answer checked against
+//! the kit's trust store (`jemput sbi trust`); the station takes a slap scanner's fingers one
+//! finger step at a time (the finger's slap asked for that finger), not yet 4-4-2.
 
 use std::path::Path;
 
@@ -13,11 +16,13 @@ use jemput_drivers::Selector;
 use jemput_kit::visit::SessionDevices;
 use jemput_station::devices::{DeviceSource, Opened, Role};
 
+use super::select::AnySelector;
+
 /// The selectors the operator gave, by role (`None`: the first the registry lists).
 #[derive(Debug, Clone, Default)]
 pub struct Hardware {
-    pub camera: Option<Selector>,
-    pub scanner: Option<Selector>,
+    pub camera: Option<AnySelector>,
+    pub scanner: Option<AnySelector>,
     pub pad: Option<Selector>,
     pub gps: Option<Selector>,
 }
@@ -33,11 +38,59 @@ fn capability(role: Role) -> Capability {
 
 impl Hardware {
     fn selector(&self, role: Role) -> Option<&Selector> {
+        fn local(s: &Option<AnySelector>) -> Option<&Selector> {
+            match s {
+                Some(AnySelector::Local(s)) => Some(s),
+                _ => None,
+            }
+        }
         match role {
-            Role::Camera => self.camera.as_ref(),
-            Role::Scanner => self.scanner.as_ref(),
+            Role::Camera => local(&self.camera),
+            Role::Scanner => local(&self.scanner),
             Role::Pad => self.pad.as_ref(),
             Role::Gps => self.gps.as_ref(),
+        }
+    }
+
+    /// The SBI device the operator named for `role`, if any.
+    fn sbi(&self, role: Role) -> Option<&jemput_sbi::client::SbiSelector> {
+        match (role, &self.camera, &self.scanner) {
+            (Role::Camera, Some(AnySelector::Sbi(s)), _) => Some(s),
+            (Role::Scanner, _, Some(AnySelector::Sbi(s))) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Opens the SBI camera or slap scanner `selector` names into `out`, checked against the
+    /// kit's trust store at `home`; its name on the panel, or why it cannot be opened.
+    fn open_sbi(
+        home: &Path,
+        role: Role,
+        selector: &jemput_sbi::client::SbiSelector,
+        out: &mut SessionDevices,
+    ) -> Result<String, String> {
+        let trust = super::sbi::kit_trust(home, &[]).map_err(|e| format!("{selector}: {e:#}"))?;
+        let name =
+            |i: &jemput_drivers::DeviceInfo| format!("{} {} at {selector}", i.driver, i.model);
+        match role {
+            Role::Camera => {
+                let cam = jemput_kit::sbi::SbiCamera::open(selector, trust)
+                    .map_err(|e| format!("{selector}: {e}"))?;
+                let shown = name(jemput_drivers::Device::info(&cam));
+                out.camera = Some(Box::new(cam));
+                out.camera_calibration = None;
+                Ok(shown)
+            }
+            Role::Scanner => {
+                let scanner = jemput_kit::sbi::SbiSlapScanner::open(selector, trust)
+                    .map_err(|e| format!("{selector}: {e}"))?;
+                let shown = name(scanner.info());
+                out.scanner = None;
+                out.scanner_calibration = None;
+                out.slap_scanner = Some(scanner);
+                Ok(shown)
+            }
+            other => Err(format!("{selector}: an SBI device cannot be the {other:?}")),
         }
     }
 
@@ -78,6 +131,13 @@ impl DeviceSource for Hardware {
     fn open(&self, home: &Path, _visit: &Visit, _face: &FaceSettings) -> Opened {
         let mut out = Opened::default();
         for role in Role::ALL {
+            if let Some(selector) = self.sbi(role) {
+                match Self::open_sbi(home, role, selector, &mut out.devices) {
+                    Ok(name) => out.names.push((role, name)),
+                    Err(why) => out.problems.push((role, why)),
+                }
+                continue;
+            }
             let opened = match self.open_role(role) {
                 Ok(d) => d,
                 Err(why) => {
@@ -117,8 +177,8 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let (visit, _) = jemput_kit::visit::sample::synthetic_visit(1, &Default::default());
         let hw = Hardware {
-            camera: Some("sim:ptp".parse().unwrap()),
-            scanner: Some("sim:ef01".parse().unwrap()),
+            camera: Some(AnySelector::Local("sim:ptp".parse().unwrap())),
+            scanner: Some(AnySelector::Local("sim:ef01".parse().unwrap())),
             // A pad's selector given for the GPS receiver.
             gps: Some("sim:isdv4".parse().unwrap()),
             pad: Some("sim:isdv4".parse().unwrap()),
@@ -135,5 +195,95 @@ mod tests {
             panic!("{:?}", opened.problems)
         };
         assert!(why.contains("sim:isdv4"), "{why}");
+    }
+
+    /// `jemput ui --camera sbi:… --scanner sbi:…` (without --sim): the station's camera and slap
+    /// scanner from an SBI device service (jemput's simulated one, in-process on loopback), opened
+    /// only on a kit that trusts the service's CA; on one that trusts none each role is a problem
+    /// on the panel saying how to trust it, never an error.
+    #[test]
+    fn sbi_selectors_open_the_kits_sbi_camera_and_slap_scanner() {
+        use jemput_sbi_service::{keys, serve, sim};
+        let keys_dir = tempfile::tempdir().unwrap();
+        keys::keygen(keys_dir.path(), "Station Test Provider", "STATIONSLAP01").unwrap();
+        let k = keys::load(keys_dir.path()).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime.block_on(serve::bind(Some(0))).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let backends: Vec<Box<dyn serve::Backend>> = vec![
+            Box::new(sim::SimSlap {
+                person_seed: 5,
+                quality: 0.8,
+            }),
+            Box::new(sim::SimCamera { person_seed: 5 }),
+        ];
+        let svc = serve::Service::new(port, k.signer, "Station Test Provider", backends);
+        runtime.spawn(serve::serve(listener, svc, std::future::pending()));
+
+        let (visit, _) = jemput_kit::visit::sample::synthetic_visit(1, &Default::default());
+        let hw = Hardware {
+            camera: Some(format!("sbi:{port}/2/0").parse().unwrap()),
+            scanner: Some(format!("sbi:{port}/1/1").parse().unwrap()),
+            pad: None,
+            gps: None,
+        };
+
+        let untrusting = tempfile::tempdir().unwrap();
+        let opened = hw.open(untrusting.path(), &visit, &FaceSettings::default());
+        assert!(opened.devices.camera.is_none() && opened.devices.slap_scanner.is_none());
+        for role in [Role::Camera, Role::Scanner] {
+            let why = opened
+                .problems
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, w)| w.clone())
+                .unwrap_or_else(|| panic!("{role:?}: {:?}", opened.problems));
+            assert!(why.contains("jemput sbi trust add"), "{why}");
+        }
+
+        let home = tempfile::tempdir().unwrap();
+        let trust_dir = home.path().join(jemput_kit::sbi::TRUST_DIR);
+        std::fs::create_dir_all(&trust_dir).unwrap();
+        std::fs::copy(
+            keys_dir.path().join(keys::CA_CERT),
+            trust_dir.join("station-test.pem"),
+        )
+        .unwrap();
+        let mut opened = hw.open(home.path(), &visit, &FaceSettings::default());
+        assert!(opened.devices.camera.is_some(), "{:?}", opened.problems);
+        assert!(
+            opened.devices.slap_scanner.is_some(),
+            "{:?}",
+            opened.problems
+        );
+        assert!(opened.devices.scanner.is_none());
+        let names: Vec<(Role, String)> = opened
+            .names
+            .iter()
+            .filter(|(r, _)| matches!(r, Role::Camera | Role::Scanner))
+            .cloned()
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(
+            names[0].1.starts_with("sbi ") && names[0].1.ends_with(&format!("at sbi:{port}/2/0")),
+            "{names:?}"
+        );
+        assert!(
+            names[1].1.ends_with(&format!("at sbi:{port}/1/1")),
+            "{names:?}"
+        );
+        // The camera opened is the SBI device: a photo from it, verified, with the device's score.
+        let control = jemput_drivers::CaptureControl {
+            timeout: std::time::Duration::from_secs(10),
+            cancel: Default::default(),
+        };
+        let cam = opened.devices.camera.as_mut().unwrap();
+        let photo = cam.capture_photo(&control).unwrap();
+        assert!(photo.width > 0 && !photo.jpeg.is_empty());
+        assert!(cam.last_device_quality().is_some());
     }
 }

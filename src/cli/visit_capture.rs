@@ -14,11 +14,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use jemput::outputs::VisitCaptureOutput;
-use jemput_core::visit::{DocumentKind, Exception, Slot, Visit};
+use jemput_core::visit::{
+    DocumentKind, Exception, ExceptionReason, FingerPosition, Permanence, Slot, Visit,
+};
 use jemput_drivers::registry::{self, Capability, OpenOptions, OpenedDevice};
 use jemput_drivers::{DeviceError, Selector};
 use jemput_kit::draft_key;
 use jemput_kit::new_visit;
+use jemput_kit::sbi::Slap;
 use jemput_kit::visit::attempt::{AttemptEvent, CaptureObserver};
 use jemput_kit::visit::location::FixOutcome;
 use jemput_kit::visit::plan::CapturePlan;
@@ -42,8 +45,10 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "SEL")]
     pub camera: Option<AnySelector>,
     /// The fingerprint scanner: a tty path, VID:PID[:SERIAL], usb:PORT, sim:ef01|sim:uru4000, or
-    /// sbi:PORT/DEVICEID/SUBID for an SBI slap scanner (each finger step asks the finger's slap for
-    /// that finger; every answer checked against the kit's trust store)
+    /// sbi:PORT/DEVICEID/SUBID for an SBI slap scanner (the fingers 4-4-2: left slap, right slap,
+    /// two thumbs, each one capture of the device; fingers with an exception, e.g. from
+    /// --exception 9=amputated, are sent to the device as missing; every answer checked against
+    /// the kit's trust store)
     #[arg(long, value_name = "SEL")]
     pub scanner: Option<AnySelector>,
     /// The signature pad: a tty path, VID:PID[:SERIAL], usb:PORT or sim:isdv4
@@ -133,8 +138,18 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
             open_sbi(&mut devices, &home.root, s, *capability)?;
         }
     }
+    // With an SBI slap scanner the fingers the visit has exceptions for (from `visit new`, an
+    // earlier run or --exception) are sent to the device as missing, slap by slap.
+    let by_slap = matches!(a.scanner, Some(AnySelector::Sbi(_)));
+    let finger_exceptions = if by_slap {
+        planned_finger_exceptions(&visit, &a)
+    } else {
+        Vec::new()
+    };
+    let missing: Vec<FingerPosition> = finger_exceptions.iter().map(|(p, _, _)| *p).collect();
     let plan = CapturePlan {
         timeout,
+        finger_exceptions,
         policy: home.config.capture.clone(),
         face: home.config.face.clone(),
         signature_kind: a.signature_kind.into(),
@@ -185,14 +200,54 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         .filter(|s| *s != Step::Location || has_gps)
         .filter(|s| a.redo.contains(s) || !session.is_done(*s))
         .collect();
+    let items = work_items(&todo, by_slap);
     if todo.is_empty() {
         note("nothing to capture with the devices chosen");
     }
     let mut stdin = std::io::stdin().lock();
     let mut ran = Vec::new();
-    let mut failed: Option<Step> = None;
+    // What could not be captured (a step or a slap) and with which device.
+    let mut failed: Option<(String, &'static str)> = None;
     let mut stopped = false;
-    'steps: for (i, step) in todo.iter().copied().enumerate() {
+    'steps: for (i, item) in items.iter().enumerate() {
+        let step = match item {
+            Item::Step(step) => *step,
+            Item::Slap(slap, fingers) => {
+                note(&format!(
+                    "[{}/{}] {}: {}",
+                    i + 1,
+                    items.len(),
+                    slap.name(),
+                    slap_instruction(*slap, &missing)
+                ));
+                let run = SlapArgs {
+                    home: &home.root,
+                    selectors: &selectors,
+                    yes: a.yes,
+                    interrupt: &interrupt,
+                };
+                match run_slap(&mut session, &run, *slap, &mut stdin) {
+                    Ok(SlapRun::Done(got)) => {
+                        // The fingers the slap captured, and its exceptions recorded now.
+                        ran.extend(got.into_iter().filter(|s| match s {
+                            Step::Finger(p) => fingers.contains(p) || !missing.contains(p),
+                            _ => false,
+                        }));
+                        continue 'steps;
+                    }
+                    Ok(SlapRun::Skipped) => continue 'steps,
+                    Ok(SlapRun::Stopped) => {
+                        stopped = true;
+                        break 'steps;
+                    }
+                    Ok(SlapRun::Failed) => {
+                        failed = Some((slap.name().to_string(), "fingerprint scanner"));
+                        break 'steps;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
         if matches!(step, Step::Document(_)) && !a.redo.contains(&step) && session.is_done(step) {
             // An exception for every document photo was recorded at an earlier prompt.
             continue;
@@ -200,7 +255,7 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         note(&format!(
             "[{}/{}] {step}: {}",
             i + 1,
-            todo.len(),
+            items.len(),
             instruction(step)
         ));
         let mut retry = false;
@@ -210,7 +265,7 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
                 break 'steps;
             }
             if !a.yes {
-                match ask(&mut stdin, step, retry)? {
+                match ask(&mut stdin, Some(step), retry)? {
                     Answer::Go if retry => {
                         // Open the device afresh by its selector: it may have been replugged.
                         let capability = step_capability(step);
@@ -267,7 +322,7 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
                     let problem = e.operator_problem().on(step_capability(step).into());
                     note(&format!("  {}", indonesian(&problem)));
                     if a.yes {
-                        failed = Some(step);
+                        failed = Some((step.to_string(), step_device(step)));
                         break 'steps;
                     }
                     note(&format!(
@@ -295,11 +350,10 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         ));
         return Ok(ExitCode::from(super::interrupt::EXIT_INTERRUPTED));
     }
-    if let Some(step) = failed {
+    if let Some((what, device)) = failed {
         note(&format!(
-            "the {step} could not be captured; what was captured before it is in the draft. \
-             Check the {}, then run `{resume}` again: it resumes at the {step}",
-            step_device(step)
+            "the {what} could not be captured; what was captured before it is in the draft. \
+             Check the {device}, then run `{resume}` again: it resumes at the {what}"
         ));
         return Ok(ExitCode::FAILURE);
     }
@@ -309,6 +363,198 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One unit of work of a run: a step, or with an SBI slap scanner a slap taking the fingers of it
+/// that are to be captured (left slap, right slap, two thumbs: 4-4-2).
+enum Item {
+    Step(Step),
+    Slap(Slap, Vec<FingerPosition>),
+}
+
+/// `todo` as items: with `by_slap` the finger steps become their slaps, each where its first
+/// finger stood.
+fn work_items(todo: &[Step], by_slap: bool) -> Vec<Item> {
+    let mut items: Vec<Item> = Vec::new();
+    for step in todo {
+        match step {
+            Step::Finger(p) if by_slap => {
+                let slap = Slap::of(*p);
+                let held = items.iter_mut().find_map(|i| match i {
+                    Item::Slap(s, fingers) if *s == slap => Some(fingers),
+                    _ => None,
+                });
+                match held {
+                    Some(fingers) => fingers.push(*p),
+                    None => items.push(Item::Slap(slap, vec![*p])),
+                }
+            }
+            other => items.push(Item::Step(*other)),
+        }
+    }
+    // The slaps in the order of the 4-4-2 (left, right, thumbs), where the fingers stood.
+    let mut slaps: Vec<Item> = Vec::new();
+    let mut at: Vec<usize> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if matches!(item, Item::Slap(..)) {
+            at.push(i);
+        }
+    }
+    for &i in at.iter().rev() {
+        slaps.push(items.remove(i));
+    }
+    slaps.sort_by_key(|i| match i {
+        Item::Slap(s, _) => s.sub_id(),
+        Item::Step(_) => 0,
+    });
+    for (i, slap) in at.into_iter().zip(slaps) {
+        items.insert(i, slap);
+    }
+    items
+}
+
+/// The fingers the visit has exceptions for, held by the draft or given with --exception (a
+/// finger named in --redo is to be captured again, so none of its exception), to send to an SBI
+/// slap scanner as missing.
+fn planned_finger_exceptions(
+    visit: &Visit,
+    a: &CaptureArgs,
+) -> Vec<(FingerPosition, ExceptionReason, Permanence)> {
+    let mut out: Vec<(FingerPosition, ExceptionReason, Permanence)> = Vec::new();
+    for (pos, slot) in &visit.captures.fingers {
+        if let Slot::Exception(e) = slot {
+            out.push((*pos, e.reason.clone(), e.permanence));
+        }
+    }
+    for (what, reason, permanence) in &a.exceptions {
+        if let Excused::Capture(jemput_kit::visit::attempt::Subject::Finger(p)) = what {
+            out.retain(|(q, _, _)| q != p);
+            out.push((*p, reason.clone(), *permanence));
+        }
+    }
+    out.retain(|(p, _, _)| !a.redo.contains(&Step::Finger(*p)));
+    out.sort_by_key(|(p, _, _)| p.code());
+    out
+}
+
+/// What the operator does for a slap, and which of its fingers are sent to the device as missing.
+fn slap_instruction(slap: Slap, missing: &[FingerPosition]) -> String {
+    let fingers = slap.fingers();
+    let names = |ps: &[FingerPosition]| {
+        ps.iter()
+            .map(|p| format!("{:02}", p.code()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let what = match slap {
+        Slap::Left => "place the four fingers of the left hand flat on the scanner",
+        Slap::Right => "place the four fingers of the right hand flat on the scanner",
+        Slap::Thumbs => "place both thumbs side by side on the scanner",
+    };
+    let gone: Vec<FingerPosition> = fingers
+        .iter()
+        .copied()
+        .filter(|p| missing.contains(p))
+        .collect();
+    if gone.is_empty() {
+        format!("{what} (fingers {})", names(&fingers))
+    } else {
+        format!(
+            "{what} (fingers {}; missing, sent to the device as exceptions: {})",
+            names(&fingers),
+            names(&gone)
+        )
+    }
+}
+
+/// What a slap came to.
+enum SlapRun {
+    /// Its fingers' steps, captured or recorded as exceptions.
+    Done(Vec<Step>),
+    Skipped,
+    Stopped,
+    /// It failed with --yes (no one to ask whether to try again).
+    Failed,
+}
+
+/// What [`run_slap`] needs of the run.
+struct SlapArgs<'a> {
+    home: &'a std::path::Path,
+    selectors: &'a [(Option<AnySelector>, Capability); 4],
+    yes: bool,
+    interrupt: &'a AtomicBool,
+}
+
+/// Takes one slap with the session's SBI slap scanner (`VisitSession::run_slap`): the prompt
+/// before it (unless --yes), every attempt printed, each finger's result, and on an error the
+/// scanner opened afresh when the operator tries again.
+fn run_slap(
+    session: &mut VisitSession,
+    run: &SlapArgs<'_>,
+    slap: Slap,
+    stdin: &mut impl BufRead,
+) -> anyhow::Result<SlapRun> {
+    let mut retry = false;
+    loop {
+        if run.interrupt.load(Ordering::SeqCst) {
+            return Ok(SlapRun::Stopped);
+        }
+        if !run.yes {
+            match ask(stdin, None, retry)? {
+                Answer::Go if retry => {
+                    if let Some((Some(selector), _)) = run
+                        .selectors
+                        .iter()
+                        .find(|(_, c)| *c == Capability::Fingerprint)
+                    {
+                        if let Err(e) = reopen(session, run.home, selector, Capability::Fingerprint)
+                        {
+                            note(&format!("  {e:#}"));
+                            continue;
+                        }
+                    }
+                }
+                Answer::Go => {}
+                Answer::Skip => {
+                    note(&format!("  {}: skipped for now", slap.name()));
+                    return Ok(SlapRun::Skipped);
+                }
+                // Not offered for a slap: its missing fingers are given with --exception.
+                Answer::Exception(_) => continue,
+                Answer::Stop => return Ok(SlapRun::Stopped),
+            }
+        }
+        match session.run_slap(slap, &mut PrintAttempts) {
+            Ok(slots) => {
+                for (pos, slot) in &slots {
+                    note(&format!(
+                        "  {}: {}",
+                        Step::Finger(*pos),
+                        describe(&StepOutcome::Slot(slot.clone()))
+                    ));
+                }
+                return Ok(SlapRun::Done(
+                    slots.iter().map(|(p, _)| Step::Finger(*p)).collect(),
+                ));
+            }
+            Err(e) if cancelled(&e) && run.interrupt.load(Ordering::SeqCst) => {
+                return Ok(SlapRun::Stopped);
+            }
+            Err(e) => {
+                note(&format!("  {} failed: {e}", slap.name()));
+                let problem = e.operator_problem().on(Capability::Fingerprint.into());
+                note(&format!("  {}", indonesian(&problem)));
+                if run.yes {
+                    return Ok(SlapRun::Failed);
+                }
+                note(
+                    "  check the fingerprint scanner (plugged in, powered); trying again opens \
+                     it afresh",
+                );
+                retry = true;
+            }
+        }
+    }
 }
 
 /// Records one exception the operator gave in the session (and its draft).
@@ -477,14 +723,15 @@ fn indonesian(problem: &OperatorProblem) -> String {
 }
 
 /// Reads one answer from stdin; end of input stops.
-fn ask(stdin: &mut impl BufRead, step: Step, retry: bool) -> anyhow::Result<Answer> {
-    let document = matches!(step, Step::Document(_));
+/// `step` is `None` for a slap, whose missing fingers are given before it with --exception.
+fn ask(stdin: &mut impl BufRead, step: Option<Step>, retry: bool) -> anyhow::Result<Answer> {
+    let document = matches!(step, Some(Step::Document(_)));
+    let subject = step.and_then(|s| s.subject());
     let exception = if document {
         "  ·  x [akta|kia|kk] REASON[,permanent]: record an exception (every document photo \
          unless one is named)"
     } else {
-        step.subject()
-            .map_or("", |_| "  ·  x REASON[,permanent]: record an exception")
+        subject.map_or("", |_| "  ·  x REASON[,permanent]: record an exception")
     };
     let go = if retry { "try again" } else { "capture" };
     loop {
@@ -497,7 +744,7 @@ fn ask(stdin: &mut impl BufRead, step: Step, retry: bool) -> anyhow::Result<Answ
             return Ok(Answer::Stop);
         }
         let line = line.trim();
-        match (line, step.subject()) {
+        match (line, subject) {
             ("", _) => return Ok(Answer::Go),
             ("s", _) => return Ok(Answer::Skip),
             ("q", _) => return Ok(Answer::Stop),
@@ -588,7 +835,10 @@ fn describe(outcome: &StepOutcome) -> String {
             let score = c
                 .quality
                 .as_ref()
-                .map(|q| format!(" (score {}, {})", q.score, q.algorithm))
+                .map(|q| match c.device_quality {
+                    Some(d) => format!(" (score {}, {}; device {d:.1})", q.score, q.algorithm),
+                    None => format!(" (score {}, {})", q.score, q.algorithm),
+                })
                 .unwrap_or_default();
             let forced = if c.forced { ", kept as forced" } else { "" };
             format!("captured{score}{forced}, saved in the draft")

@@ -75,7 +75,8 @@ impl Role {
     fn held(self, d: &SessionDevices) -> bool {
         match self {
             Role::Camera => d.camera.is_some(),
-            Role::Scanner => d.scanner.is_some(),
+            // An SBI slap scanner (`jemput ui --scanner sbi:…`) serves the finger steps too.
+            Role::Scanner => d.scanner.is_some() || d.slap_scanner.is_some(),
             Role::Pad => d.pad.is_some(),
             Role::Gps => d.gps.is_some(),
         }
@@ -91,6 +92,7 @@ impl Role {
             Role::Scanner => {
                 d.scanner = None;
                 d.scanner_calibration = None;
+                d.slap_scanner = None;
             }
             Role::Pad => {
                 d.pad = None;

@@ -53,6 +53,7 @@ pub fn small_visit() -> (Visit, Vec<PacketFile>) {
             firmware: None,
         },
         calibration_id: None,
+        device_quality: None,
         quality: None,
         retries: 0,
         forced: false,

@@ -324,6 +324,10 @@ pub struct Capture {
     pub calibration_id: Option<String>,
     /// Quality score 0–100 and the algorithm that produced it.
     pub quality: Option<Quality>,
+    /// The device's own quality score 0–100 for the kept capture (an SBI device's
+    /// `qualityScore`), beside jemput's `quality`; absent for a device that gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_quality: Option<f32>,
     /// Attempts made beyond the first under the capture policy (attempts in all = `retries` + 1);
     /// with keep-best the kept capture is the best of them.
     pub retries: u32,

@@ -209,6 +209,9 @@ impl<D: Camera> Camera for WithModel<D> {
     fn stream_format(&self) -> Option<String> {
         self.device.stream_format()
     }
+    fn last_device_quality(&self) -> Option<f32> {
+        self.device.last_device_quality()
+    }
     fn preview(
         &mut self,
         frames: u64,

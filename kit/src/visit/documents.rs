@@ -47,6 +47,7 @@ pub fn capture_document(
         captured_at: jiff::Timestamp::now(),
         device: crate::devices::record(camera.info()),
         calibration_id,
+        device_quality: None,
         quality: None,
         retries: 0,
         forced: false,

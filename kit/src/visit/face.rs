@@ -95,6 +95,8 @@ pub fn capture_face(
     let max_attempts = policy.max_attempts.max(1);
     // The best photo so far: the photo, its checks, its score and which attempt it was.
     let mut best: Option<(FacePhoto, FaceReport, u8, u32)> = None;
+    // The device's own score of the best photo (an SBI camera's `qualityScore`).
+    let mut best_device_quality: Option<f32> = None;
     let mut attempts = 0;
     let mut last_decode_error = None;
     while attempts < max_attempts {
@@ -105,6 +107,7 @@ pub fn capture_face(
                 what: format!("taking the face photo (attempt {attempts})"),
                 source,
             })?;
+        let device_quality = camera.last_device_quality();
         let last = attempts == max_attempts;
         // What the policy does after this attempt, given the best photo once it is counted.
         let next = |best: &Option<(FacePhoto, FaceReport, u8, u32)>, accepted: bool| match best {
@@ -156,6 +159,7 @@ pub fn capture_face(
         let better = best.as_ref().is_none_or(|(_, _, b, _)| score > *b);
         if better {
             best = Some((photo, report, score, attempts));
+            best_device_quality = device_quality;
         }
         let accepted = score >= policy.threshold;
         observer.attempt(&AttemptEvent {
@@ -202,6 +206,7 @@ pub fn capture_face(
         captured_at: jiff::Timestamp::now(),
         device: crate::devices::record(camera.info()),
         calibration_id,
+        device_quality: best_device_quality,
         quality: Some(Quality {
             score,
             algorithm: FACE_QUALITY_ID.into(),

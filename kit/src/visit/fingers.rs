@@ -193,6 +193,7 @@ pub fn finger_slot(
                 captured_at: started,
                 device: crate::devices::record(scanner.info()),
                 calibration_id: calibration,
+                device_quality: None,
                 quality: Some(Quality {
                     score,
                     algorithm: settings.quality.algorithm_id().to_string(),

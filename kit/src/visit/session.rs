@@ -453,6 +453,25 @@ impl VisitSession {
         );
         match got {
             Ok(new) => {
+                // A planned finger whose slot already held its exception keeps that one (when it
+                // was noted, its proof photo).
+                let new: Vec<(FingerPosition, Slot)> = new
+                    .into_iter()
+                    .map(|(pos, slot)| {
+                        let old = previous
+                            .iter()
+                            .find(|(s, _)| *s == Step::Finger(pos))
+                            .and_then(|(_, o)| o.as_ref());
+                        match (&slot, old) {
+                            (Slot::Exception(_), Some(old @ Slot::Exception(_)))
+                                if planned.iter().any(|(p, _, _)| *p == pos) =>
+                            {
+                                (pos, old.clone())
+                            }
+                            _ => (pos, slot),
+                        }
+                    })
+                    .collect();
                 for (pos, slot) in &new {
                     slots::put(&mut self.visit, Step::Finger(*pos), slot.clone());
                 }

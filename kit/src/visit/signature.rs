@@ -134,6 +134,7 @@ pub fn capture_signature(
         captured_at: jiff::Timestamp::now(),
         device: crate::devices::record(pad.info()),
         calibration_id,
+        device_quality: None,
         quality: Some(Quality {
             score,
             algorithm: signature::SIGNATURE_QUALITY_ID.into(),

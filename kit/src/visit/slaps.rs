@@ -202,6 +202,7 @@ fn kept_slot(
         captured_at: started,
         device: crate::devices::record(scanner.info()),
         calibration_id: None,
+        device_quality: Some(finger.device_quality),
         quality: Some(Quality {
             score,
             algorithm: settings.quality.algorithm_id().to_string(),
