@@ -31,14 +31,6 @@ use sha2::{Digest, Sha256};
 /// The kit registered by hand, whose key the test holds (for a raw tus upload left half done).
 const MANUAL_KIT: &str = "kit-test";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `jemput hub serve` over TLS on `127.0.0.1:port`, killed when dropped.
 struct Serve(Child);
 

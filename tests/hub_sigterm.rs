@@ -18,14 +18,6 @@ use common::*;
 use jemput_core::packet::{self, SealParams};
 use jemput_kit::home::KitHome;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `jemput hub serve --plain-http` on `port`, its stderr into `log`; waits until it listens.
 fn start_hub(data: &Path, port: u16, log: &Path) -> Child {
     spawn_hub_serve_to(data, port, std::fs::File::create(log).unwrap())

@@ -30,14 +30,6 @@ fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("jemput")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts `jemput hub serve` on `port` and waits until it answers.
 fn start_hub(data: &Path, port: u16) -> Child {
     spawn_hub_serve(data, port)

@@ -21,70 +21,12 @@ use jemput_core::keys::office::OfficeKeys;
 use jemput_core::packet::{self, SealParams};
 use jemput_kit::home::KitHome;
 use jemput_testkit::garage::{self, Garage};
-use sha2::{Digest, Sha256};
 
 const BUCKET: &str = "packets";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Whether curl is there to check objects independently.
 fn curl_peer() -> bool {
     jemput_testkit::program("curl", "apt-get install curl (7.75 or later: --aws-sigv4)")
-}
-
-/// `curl --aws-sigv4` against the node, with `body` (none: empty) and extra `headers`: (HTTP
-/// status, response body). curl 7.88 signs but does not send the payload hash Garage requires
-/// (`x-amz-content-sha256`), so it is given here and curl signs it too.
-fn s3_request(
-    g: &Garage,
-    method: &str,
-    key: &str,
-    body: Option<&[u8]>,
-    headers: &[&str],
-) -> (u16, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    let answer = dir.path().join("answer");
-    let mut c = Command::new("curl");
-    c.args(["-sS", "-X", method, "-o"])
-        .arg(&answer)
-        .args(["-w", "%{http_code}", "--aws-sigv4"])
-        .arg(format!("aws:amz:{}:s3", garage::REGION))
-        .arg("--user")
-        .arg(format!("{}:{}", g.key_id, g.secret_key))
-        .arg("-H")
-        .arg(format!(
-            "x-amz-content-sha256: {}",
-            sha256_hex(body.unwrap_or_default())
-        ));
-    for h in headers {
-        c.args(["-H", h]);
-    }
-    if let Some(b) = body {
-        let sent = dir.path().join("sent");
-        std::fs::write(&sent, b).unwrap();
-        c.arg("--data-binary").arg(format!("@{}", sent.display()));
-    }
-    let out = c
-        .arg(format!("{}/{}/{key}", g.endpoint, g.bucket))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "curl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    (status, std::fs::read(&answer).unwrap_or_default())
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
 }
 
 /// `jemput` with the node's credentials in its environment.
@@ -205,7 +147,13 @@ fn a_kit_enrolls_uploads_and_garage_holds_its_packet_byte_for_byte() {
     assert_eq!(report["packets"][0]["outcome"], "acknowledged", "{report}");
 
     // An independent client finds exactly the kit's packet under its key.
-    let (status, object) = s3_request(&g, "GET", &key_of(&packet_id, &bytes), None, &[]);
+    let (status, object) = s3_request(
+        &g,
+        "GET",
+        &format!("/{}", key_of(&packet_id, &bytes)),
+        None,
+        &[],
+    );
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&object));
     assert!(object == bytes, "the object differs from the kit's packet");
     // Nothing went to the data directory.
@@ -241,11 +189,11 @@ fn garage_ignores_if_none_match_so_the_hub_does_not_rely_on_it() {
     }
     let d = tempfile::tempdir().unwrap();
     let g = Garage::start(&mk(d.path(), "garage"), BUCKET);
-    let put = |body: &[u8]| s3_request(&g, "PUT", "probe", Some(body), &["If-None-Match: *"]).0;
+    let put = |body: &[u8]| s3_request(&g, "PUT", "/probe", Some(body), &["If-None-Match: *"]).0;
     assert_eq!(put(b"first"), 200);
     // S3 answers 412 Precondition Failed here; Garage 2.5 writes the object again.
     assert_eq!(put(b"second"), 200);
-    let (status, body) = s3_request(&g, "GET", "probe", None, &[]);
+    let (status, body) = s3_request(&g, "GET", "/probe", None, &[]);
     assert_eq!((status, body.as_slice()), (200, b"second".as_slice()));
 }
 
@@ -518,7 +466,7 @@ fn the_object_store_down_for_30_s_mid_drain_delays_receipts_and_loses_nothing() 
             rows.iter().any(|r| &r.packet_id == id),
             "{id} not at the hub"
         );
-        let (status, object) = s3_request(&g, "GET", &key_of(id, bytes), None, &[]);
+        let (status, object) = s3_request(&g, "GET", &format!("/{}", key_of(id, bytes)), None, &[]);
         assert_eq!(status, 200, "{id}: {}", String::from_utf8_lossy(&object));
         assert!(&object == bytes, "{id}: the object is not the packet");
     }
@@ -583,7 +531,7 @@ fn two_processes_on_postgresql_share_the_object_store() {
         .collect();
     assert_eq!(outcomes, ["acknowledged"; 3], "{report}");
     for (id, bytes) in &packets {
-        let (status, object) = s3_request(&g, "GET", &key_of(id, bytes), None, &[]);
+        let (status, object) = s3_request(&g, "GET", &format!("/{}", key_of(id, bytes)), None, &[]);
         assert_eq!(status, 200, "{id}: {}", String::from_utf8_lossy(&object));
         assert!(
             &object == bytes,
@@ -611,7 +559,7 @@ fn two_processes_on_postgresql_share_the_object_store() {
     let (id, bytes) = queue_packet(&kit, &keys.recipient, 50_000, 200);
     let report = drain(&home, &format!("http://127.0.0.1:{port_b}"));
     assert_eq!(report["packets"][0]["outcome"], "acknowledged", "{report}");
-    let (status, _) = s3_request(&g, "GET", &key_of(&id, &bytes), None, &[]);
+    let (status, _) = s3_request(&g, "GET", &format!("/{}", key_of(&id, &bytes)), None, &[]);
     assert_eq!(status, 200);
     let rows = json(hub_cmd(&data, &["packets", "--json"]));
     assert_eq!(rows.as_array().unwrap().len(), 4, "{rows}");

@@ -25,14 +25,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KIT_ID: &str = "kit-test";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A `jemput hub serve` process, killed when dropped.
 struct Serve {
     child: Child,

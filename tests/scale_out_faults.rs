@@ -57,7 +57,6 @@ use jemput_kit::upload::{parse_endpoint, NoProgress, Outcome, UploadOptions, Upl
 use jemput_testkit::garage::{self, Garage};
 use jemput_testkit::haproxy::{self, free_port, Haproxy};
 use rand::{Rng, SeedableRng};
-use sha2::{Digest, Sha256};
 
 const BUCKET: &str = "packets";
 /// The HAProxy backend the hub processes are in.
@@ -66,10 +65,6 @@ const PROCESSES: usize = 3;
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
 }
 
 /// Whether every outside peer of these tests is here (each missing one skips visibly).
@@ -432,7 +427,7 @@ impl Cluster {
             if let Some(a) = &after {
                 query.push_str(&format!("&start-after={}", a.replace('/', "%2F")));
             }
-            let (status, body) = s3_get(&self.g, &format!("?{query}"));
+            let (status, body) = s3_request(&self.g, "GET", &format!("?{query}"), None, &[]);
             let text = String::from_utf8_lossy(&body).into_owned();
             assert_eq!(status, 200, "ListObjectsV2: {text}");
             let page: Vec<String> = text
@@ -521,7 +516,8 @@ impl Cluster {
                     for id in part {
                         let (_, bytes) = packets[*id];
                         let key = jemput_hub::objects::object_key("", id, &sha256_hex(bytes));
-                        let (status, object) = s3_get(&self.g, &format!("/{key}"));
+                        let (status, object) =
+                            s3_request(&self.g, "GET", &format!("/{key}"), None, &[]);
                         assert_eq!(status, 200, "{context}: GET {key}");
                         assert!(object == bytes, "{context}: {key} is not the kit's packet");
                     }
@@ -537,31 +533,6 @@ impl Cluster {
             assert!(!log.contains("panicked"), "hub{i} panicked:\n{log}");
         }
     }
-}
-
-/// `curl --aws-sigv4` GET of `path` (after the bucket) from the node: (status, body).
-fn s3_get(g: &Garage, path: &str) -> (u16, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    let answer = dir.path().join("answer");
-    let out = Command::new("curl")
-        .args(["-sS", "-o"])
-        .arg(&answer)
-        .args(["-w", "%{http_code}", "--aws-sigv4"])
-        .arg(format!("aws:amz:{}:s3", garage::REGION))
-        .arg("--user")
-        .arg(format!("{}:{}", g.key_id, g.secret_key))
-        .arg("-H")
-        .arg(format!("x-amz-content-sha256: {}", sha256_hex(b"")))
-        .arg(format!("{}/{}{path}", g.endpoint, g.bucket))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "curl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    (status, std::fs::read(&answer).unwrap_or_default())
 }
 
 /// What the kits' drains reported, gathered across threads.

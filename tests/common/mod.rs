@@ -499,3 +499,64 @@ impl HubBackend {
         }
     }
 }
+
+/// A TCP port free on loopback now (the OS's choice; another process may take it before use).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Lower-case hex SHA-256 of `b`.
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+/// `curl --aws-sigv4` against a Garage node: `method` on `path` (what follows the bucket in the
+/// URL: `/KEY` or `?list-type=2…`), with `body` (none: empty) and extra `headers`: (HTTP status,
+/// response body). curl 7.88 signs but does not send the payload hash Garage requires
+/// (`x-amz-content-sha256`), so it is given here and curl signs it too.
+pub fn s3_request(
+    g: &jemput_testkit::garage::Garage,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    headers: &[&str],
+) -> (u16, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = dir.path().join("answer");
+    let mut c = std::process::Command::new("curl");
+    c.args(["-sS", "-X", method, "-o"])
+        .arg(&answer)
+        .args(["-w", "%{http_code}", "--aws-sigv4"])
+        .arg(format!("aws:amz:{}:s3", jemput_testkit::garage::REGION))
+        .arg("--user")
+        .arg(format!("{}:{}", g.key_id, g.secret_key))
+        .arg("-H")
+        .arg(format!(
+            "x-amz-content-sha256: {}",
+            sha256_hex(body.unwrap_or_default())
+        ));
+    for h in headers {
+        c.args(["-H", h]);
+    }
+    if let Some(b) = body {
+        let sent = dir.path().join("sent");
+        std::fs::write(&sent, b).unwrap();
+        c.arg("--data-binary").arg(format!("@{}", sent.display()));
+    }
+    let out = c
+        .arg(format!("{}/{}{path}", g.endpoint, g.bucket))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    (status, std::fs::read(&answer).unwrap_or_default())
+}
