@@ -420,6 +420,15 @@ async fn a_worklist_with_bad_rows_shows_every_one_and_imports_nothing() {
     for line in ["<td>4</td>", "<td>5</td>", "<td>6</td>"] {
         assert!(table.contains(line), "row {line} missing: {table}");
     }
+    // Each reason in the session's language (Bahasa Indonesia first), not the CLI's English.
+    for says in [
+        "Kosong",
+        "“bukan” bukan kategori; pakai salah satu dari",
+        "Id “WL-2” sudah ada di baris sebelumnya",
+    ] {
+        assert!(table.contains(says), "{says:?} missing: {table}");
+    }
+    assert!(!table.contains("is not a category"), "{table}");
     assert!(jemput_hub::kit_sync::load_worklist(&f.data)
         .unwrap()
         .is_none());

@@ -82,8 +82,24 @@ pub struct RowError {
     pub line: u64,
     /// The column at fault, when one is.
     pub column: Option<String>,
-    /// What is wrong.
+    /// What is wrong, in English (the command line's words).
     pub message: String,
+    /// What is wrong, for a screen that says it in the reader's language
+    /// ([`RowProblem::code`] and the values it holds).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub problem: RowProblem,
+}
+
+impl RowError {
+    fn new(line: u64, column: Option<String>, problem: RowProblem) -> RowError {
+        RowError {
+            line,
+            column,
+            message: problem.to_string(),
+            problem,
+        }
+    }
 }
 
 impl std::fmt::Display for RowError {
@@ -93,6 +109,80 @@ impl std::fmt::Display for RowError {
             None => write!(f, "line {}: {}", self.line, self.message),
         }
     }
+}
+
+/// What is wrong with one row of a worklist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RowProblem {
+    /// The CSV reader could not read the row (its reason, in English).
+    #[error("unreadable row: {0}")]
+    Unreadable(String),
+    /// Not as many fields as the header has columns.
+    #[error("{found} fields, the header has {expected}")]
+    FieldCount {
+        /// Fields in the row.
+        found: usize,
+        /// Columns in the header.
+        expected: usize,
+    },
+    /// A field longer than [`MAX_FIELD_CHARS`].
+    #[error("longer than {MAX_FIELD_CHARS} characters")]
+    TooLong,
+    /// Not a valid NIK; `why` is the NIK check's own message (in Bahasa Indonesia and English).
+    #[error("{value:?}: {why}")]
+    BadNik {
+        /// The value given.
+        value: String,
+        /// Why it is not a NIK.
+        why: String,
+    },
+    /// An `id` that is not 1–64 letters, digits, `-`, `_` or `.`.
+    #[error("{0:?} is not an id: use 1-64 letters, digits, '-', '_' or '.'")]
+    NotAnId(String),
+    /// Neither `nik` nor `id`.
+    #[error("neither nik nor id is given")]
+    NoNikOrId,
+    /// A required field is empty.
+    #[error("empty")]
+    Empty,
+    /// Not one of the visit categories.
+    #[error("{0:?} is not a category; use one of {codes}", codes = category_codes())]
+    NotACategory(String),
+    /// Not written as RT/RW.
+    #[error("{0:?} is not RT/RW; write it as e.g. 003/005")]
+    NotRtRw(String),
+    /// Not a kit id.
+    #[error("{0:?} is not a kit id")]
+    NotAKitId(String),
+    /// The same id as an earlier row.
+    #[error("id {0:?} appears on an earlier row")]
+    DuplicateId(String),
+}
+
+impl RowProblem {
+    /// A stable name for the problem (a message id's tail for translated screens).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RowProblem::Unreadable(_) => "unreadable",
+            RowProblem::FieldCount { .. } => "field-count",
+            RowProblem::TooLong => "too-long",
+            RowProblem::BadNik { .. } => "bad-nik",
+            RowProblem::NotAnId(_) => "not-an-id",
+            RowProblem::NoNikOrId => "no-nik-or-id",
+            RowProblem::Empty => "empty",
+            RowProblem::NotACategory(_) => "not-a-category",
+            RowProblem::NotRtRw(_) => "not-rt-rw",
+            RowProblem::NotAKitId(_) => "not-a-kit-id",
+            RowProblem::DuplicateId(_) => "duplicate-id",
+        }
+    }
+}
+
+/// The category codes a worklist takes, comma-separated.
+pub fn category_codes() -> String {
+    let codes: Vec<&str> = Category::ALL.iter().map(|c| c.code()).collect();
+    codes.join(", ")
 }
 
 /// Why a worklist CSV cannot be imported.
@@ -230,11 +320,11 @@ pub fn parse_csv(data: &[u8]) -> Result<Vec<WorklistEntry>, WorklistError> {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(i as u64 + 2);
-                errors.push(RowError {
+                errors.push(RowError::new(
                     line,
-                    column: None,
-                    message: format!("unreadable row: {e}"),
-                });
+                    None,
+                    RowProblem::Unreadable(e.to_string()),
+                ));
                 continue;
             }
         };
@@ -245,11 +335,11 @@ pub fn parse_csv(data: &[u8]) -> Result<Vec<WorklistEntry>, WorklistError> {
         match parse_row(&cols, &record, line) {
             Ok(entry) => {
                 if !seen.insert(entry.id.clone()) {
-                    errors.push(RowError {
+                    errors.push(RowError::new(
                         line,
-                        column: Some("id".into()),
-                        message: format!("id {:?} appears on an earlier row", entry.id),
-                    });
+                        Some("id".into()),
+                        RowProblem::DuplicateId(entry.id.clone()),
+                    ));
                 } else {
                     entries.push(entry);
                 }
@@ -272,17 +362,20 @@ fn parse_row(
     line: u64,
 ) -> Result<WorklistEntry, Vec<RowError>> {
     let mut errors = Vec::new();
-    let mut err = |c: Option<Col>, message: String| {
-        errors.push(RowError {
+    let mut err = |c: Option<Col>, problem: RowProblem| {
+        errors.push(RowError::new(
             line,
-            column: c.map(|c| col_name(c).to_string()),
-            message,
-        })
+            c.map(|c| col_name(c).to_string()),
+            problem,
+        ))
     };
     if record.len() != cols.len() {
         err(
             None,
-            format!("{} fields, the header has {}", record.len(), cols.len()),
+            RowProblem::FieldCount {
+                found: record.len(),
+                expected: cols.len(),
+            },
         );
         return Err(errors);
     }
@@ -294,69 +387,62 @@ fn parse_row(
     };
     for (i, v) in record.iter().enumerate() {
         if v.chars().count() > MAX_FIELD_CHARS {
-            err(
-                Some(cols[i]),
-                format!("longer than {MAX_FIELD_CHARS} characters"),
-            );
+            err(Some(cols[i]), RowProblem::TooLong);
         }
     }
     let nik_value = get(Col::Nik);
     if let Some(n) = &nik_value {
         if let Err(e) = nik::parse(n) {
-            err(Some(Col::Nik), format!("{n:?}: {e}"));
+            err(
+                Some(Col::Nik),
+                RowProblem::BadNik {
+                    value: n.clone(),
+                    why: e.to_string(),
+                },
+            );
         }
     }
     let id = match (get(Col::Id), &nik_value) {
         (Some(id), _) => {
             if !valid_id(&id) {
-                err(
-                    Some(Col::Id),
-                    format!("{id:?} is not an id: use 1-64 letters, digits, '-', '_' or '.'"),
-                );
+                err(Some(Col::Id), RowProblem::NotAnId(id.clone()));
             }
             id
         }
         (None, Some(n)) => n.clone(),
         (None, None) => {
-            err(None, "neither nik nor id is given".into());
+            err(None, RowProblem::NoNikOrId);
             String::new()
         }
     };
     let name = get(Col::Name).unwrap_or_else(|| {
-        err(Some(Col::Name), "empty".into());
+        err(Some(Col::Name), RowProblem::Empty);
         String::new()
     });
     let desa = get(Col::Desa).unwrap_or_else(|| {
-        err(Some(Col::Desa), "empty".into());
+        err(Some(Col::Desa), RowProblem::Empty);
         String::new()
     });
     let category = match get(Col::Category) {
         Some(c) => parse_category(&c).or_else(|| {
-            let codes: Vec<&str> = Category::ALL.iter().map(|c| c.code()).collect();
-            err(
-                Some(Col::Category),
-                format!("{c:?} is not a category; use one of {}", codes.join(", ")),
-            );
+            err(Some(Col::Category), RowProblem::NotACategory(c.clone()));
             None
         }),
         None => {
-            err(Some(Col::Category), "empty".into());
+            err(Some(Col::Category), RowProblem::Empty);
             None
         }
     };
     let rt_rw = get(Col::RtRw);
     if let Some(r) = &rt_rw {
         if !valid_rt_rw(r) {
-            err(
-                Some(Col::RtRw),
-                format!("{r:?} is not RT/RW; write it as e.g. 003/005"),
-            );
+            err(Some(Col::RtRw), RowProblem::NotRtRw(r.clone()));
         }
     }
     let kit = get(Col::Kit);
     if let Some(k) = &kit {
         if !valid_id(k) {
-            err(Some(Col::Kit), format!("{k:?} is not a kit id"));
+            err(Some(Col::Kit), RowProblem::NotAKitId(k.clone()));
         }
     }
     match (errors.is_empty(), category) {
@@ -433,8 +519,28 @@ mod tests {
                 (8, None),
             ]
         );
-        assert!(rows[0].message.contains("16 digit"), "{}", rows[0].message);
-        assert!(rows[2].message.contains("tourist"));
+        let text = rows[0].problem.to_string();
+        assert!(text.contains("16 digit"), "{text}");
+        assert_eq!(rows[0].problem.code(), "bad-nik");
+        assert!(rows[2].problem.to_string().contains("tourist"));
+        assert_eq!(
+            rows[2].problem,
+            RowProblem::NotACategory("tourist".into()),
+            "{rows:?}"
+        );
+        let codes: Vec<&str> = rows.iter().map(|r| r.problem.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "bad-nik",
+                "no-nik-or-id",
+                "not-a-category",
+                "empty",
+                "not-rt-rw",
+                "duplicate-id",
+                "field-count"
+            ]
+        );
         let text = WorklistError::Rows(rows).to_string();
         assert!(text.contains("7 bad row(s), nothing imported"), "{text}");
     }

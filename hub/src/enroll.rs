@@ -59,10 +59,12 @@ pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal 
 impl From<HubError> for Refusal {
     fn from(e: HubError) -> Refusal {
         tracing::error!("enrollment failed: {e}");
-        refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("hub error: {e}; try again later"),
-        )
+        let status = if e.is_database_unavailable() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        refuse(status, format!("hub error: {e}; try again later"))
     }
 }
 

@@ -206,6 +206,24 @@ pub enum HubError {
 }
 
 /// A PostgreSQL error with the server's own message when there is one.
+/// A broken or closed connection (an I/O error under the client), or a server that says it
+/// cannot serve now: SQLSTATE class 08 (connection exception), 57P01–57P03 (shut down by the
+/// administrator, crash shutdown, cannot connect now) and 53300 (too many connections), as
+/// PostgreSQL's "Errors and Messages" appendix lists them.
+fn pg_unavailable(e: &postgres::Error) -> bool {
+    use std::error::Error as _;
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300")
+        }
+        None => e.source().is_some_and(|s| s.is::<io::Error>()),
+    }
+}
+
 fn pg_error_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
@@ -214,6 +232,19 @@ fn pg_error_text(e: &postgres::Error) -> String {
 }
 
 impl HubError {
+    /// Whether the hub's database could not be reached (the scale-out backend's PostgreSQL is
+    /// down, restarting, out of connections, or the connection broke): a passing state the
+    /// client should wait out, unlike a bug or a refused request. A query the server refused for
+    /// its content is not this.
+    pub fn is_database_unavailable(&self) -> bool {
+        match self {
+            // Only `pg::conn` and set-up return this kind: no connection could be had.
+            HubError::Postgres { .. } => true,
+            HubError::Pg(e) => pg_unavailable(e),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(
         what: &'static str,
         path: impl Into<PathBuf>,

@@ -10,11 +10,13 @@ use axum::response::Response;
 use axum::{Extension, Form};
 use base64::Engine;
 use jemput_core::wire::sync::KitSettings;
-use jemput_core::worklist::{parse_csv, WorklistError};
+use jemput_core::worklist::{category_codes, parse_csv, RowProblem, WorklistError};
 use jemput_hub::kit_sync::{self, StoredWorklist};
 use jemput_hub::office::Session;
 use minijinja::{context, Value};
 use serde::Deserialize;
+
+use jemput_web::i18n::Lang;
 
 use super::{base, blocking, lang_of, message, redirect, time};
 use crate::guard::{self, CSRF_FIELD};
@@ -253,7 +255,10 @@ pub(crate) async fn import_worklist(
         Err(WorklistError::Rows(rows)) => {
             let bad: Vec<Value> = rows
                 .iter()
-                .map(|r| context! { line => r.line, column => r.column, message => r.message })
+                .map(|r| {
+                    let message = row_problem(&c, lang, &r.problem);
+                    context! { line => r.line, column => r.column, message => message }
+                })
                 .collect();
             return worklist_page(
                 &c,
@@ -285,6 +290,37 @@ pub(crate) async fn import_worklist(
     }
     audit(&c, &s, "worklist.import", &format!("{name}: {n} entries")).await;
     worklist_page(&c, &s, StatusCode::OK, context! { imported => n }).await
+}
+
+/// What is wrong with a worklist row, in the session's language (`worklist-row-<code>`).
+fn row_problem(c: &Console, lang: Lang, p: &RowProblem) -> String {
+    let mut a = jemput_web::FluentArgs::new();
+    match p {
+        RowProblem::Unreadable(why) => a.set("why", why.clone()),
+        RowProblem::FieldCount { found, expected } => {
+            a.set("found", *found);
+            a.set("expected", *expected);
+        }
+        RowProblem::TooLong => a.set("max", jemput_core::worklist::MAX_FIELD_CHARS),
+        // The NIK check's message is already in Bahasa Indonesia and English.
+        RowProblem::BadNik { value, why } => {
+            a.set("value", value.clone());
+            a.set("why", why.clone());
+        }
+        RowProblem::NotACategory(v) => {
+            a.set("value", v.clone());
+            a.set("codes", category_codes());
+        }
+        RowProblem::NotAnId(v)
+        | RowProblem::NotRtRw(v)
+        | RowProblem::NotAKitId(v)
+        | RowProblem::DuplicateId(v) => a.set("value", v.clone()),
+        RowProblem::NoNikOrId | RowProblem::Empty => {}
+        // A problem this console has no words for yet: the English text.
+        _ => return p.to_string(),
+    }
+    c.i18n
+        .text(lang, &format!("worklist-row-{}", p.code()), Some(&a))
 }
 
 pub(crate) async fn settings(

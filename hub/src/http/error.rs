@@ -47,6 +47,9 @@ impl ApiError {
 /// Seconds a kit is asked to wait while the object store is unavailable.
 const OBJECT_STORE_RETRY_AFTER: u64 = 10;
 
+/// Seconds a kit is asked to wait while the hub's database cannot be reached.
+const DATABASE_RETRY_AFTER: u64 = 5;
+
 impl From<crate::HubError> for ApiError {
     fn from(e: crate::HubError) -> ApiError {
         match e {
@@ -58,6 +61,16 @@ impl From<crate::HubError> for ApiError {
                     format!("object store unavailable: the hub cannot store the packet now; the upload keeps its bytes, ask again later ({e})"),
                 )
                 .with(&header::RETRY_AFTER, OBJECT_STORE_RETRY_AFTER)
+            }
+            // The same while the database is away (the scale-out backend's PostgreSQL
+            // restarting): nothing was changed by this request.
+            e if e.is_database_unavailable() => {
+                tracing::warn!("{e}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("{e}; the hub keeps every byte it has, ask again later"),
+                )
+                .with(&header::RETRY_AFTER, DATABASE_RETRY_AFTER)
             }
             e => ApiError::internal(e),
         }
