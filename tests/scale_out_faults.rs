@@ -26,6 +26,9 @@
 //!   (PostgreSQL gone) is asked again, not refused; two processes completing one upload at once
 //!   each use a scratch copy of their own.
 //!
+//! - **The figures with 1, 2 and 3 processes side by side** (CPU and peak memory per process,
+//!   and of HAProxy, Garage and PostgreSQL): `scale_out_figures_with_one_two_and_three_processes_side_by_side`.
+//!
 //! The CI defaults are small (20 kits × 3 rounds of 200 KB packets: about 30 s; the whole file
 //! about 70 s on two cores). The issue's figure is 200 kits × 50 rounds (31 minutes on two shared
 //! cores, BENCHMARKS.md):
@@ -244,6 +247,11 @@ backend {BACKEND}
 
 impl Cluster {
     fn start(kits: usize) -> Option<Cluster> {
+        Self::start_with(kits, PROCESSES)
+    }
+
+    /// A cluster of `processes` hub processes behind HAProxy.
+    fn start_with(kits: usize, processes: usize) -> Option<Cluster> {
         if !peers() {
             return None;
         }
@@ -299,7 +307,7 @@ impl Cluster {
             .collect();
         drop(registry);
 
-        let hubs: Vec<HubProc> = (0..PROCESSES)
+        let hubs: Vec<HubProc> = (0..processes)
             .map(|i| HubProc::start(&data, &g, dir.path().join(format!("hub{i}.log"))))
             .collect();
         // HAProxy presents the hub's own certificate, so the pin the kits hold is the same.
@@ -334,7 +342,7 @@ impl Cluster {
         let t = Instant::now();
         loop {
             let s = self.proxy.servers(BACKEND);
-            if s.len() == PROCESSES && s.values().all(|(status, _)| status == "UP") {
+            if s.len() == self.hubs.len() && s.values().all(|(status, _)| status == "UP") {
                 return t.elapsed();
             }
             if t.elapsed() > limit {
@@ -1313,4 +1321,114 @@ impl Drop for KillOnDrop {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// CPU seconds of `pid` and of its children: its own, those of the children it has reaped
+/// (fields 16 and 17 of `/proc/<pid>/stat`), and those of its live children — PostgreSQL's
+/// backends are the postmaster's children and come and go with the connections.
+fn tree_cpu_secs(pid: u32) -> f64 {
+    let reaped = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .map(|s| {
+            let rest = &s[s.rfind(')').unwrap() + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            (f[13].parse::<u64>().unwrap() + f[14].parse::<u64>().unwrap()) as f64 / 100.0
+        })
+        .unwrap_or(0.0);
+    proc_cpu_secs(&pid.to_string())
+        + reaped
+        + proc_children(pid)
+            .iter()
+            .map(|c| proc_cpu_secs(&c.to_string()))
+            .sum::<f64>()
+}
+
+/// The scale-out hub's own figures with 1, 2 and 3 `hub serve` processes side by side, in one
+/// run: for each, a fresh cluster (PostgreSQL, Garage, the processes, HAProxy terminating TLS);
+/// `JEMPUT_SO_KITS` kits (default 4) each queue `JEMPUT_SO_PACKETS` packets (default 2) of
+/// `JEMPUT_SO_BYTES` (default 200,000) and drain them through HAProxy at once; then the wall
+/// time and packets/s, the CPU seconds of each hub process (utime + stime from `/proc`), its peak
+/// memory (`VmHWM`), and the CPU of HAProxy, Garage and PostgreSQL (the postmaster and its
+/// backends). Every packet must be acknowledged, receipted once and stored once. CI runs the
+/// small default as a check; BENCHMARKS.md records a larger run:
+///
+/// ```sh
+/// JEMPUT_SO_KITS=8 JEMPUT_SO_PACKETS=8 JEMPUT_SO_BYTES=2000000 \
+///   cargo test --test scale_out_faults figures -- --nocapture
+/// ```
+#[test]
+fn scale_out_figures_with_one_two_and_three_processes_side_by_side() {
+    let kits = env_u64("JEMPUT_SO_KITS").unwrap_or(4) as usize;
+    let per_kit = env_u64("JEMPUT_SO_PACKETS").unwrap_or(2) as u32;
+    let payload = env_u64("JEMPUT_SO_BYTES").unwrap_or(200_000) as usize;
+    let mut table = Vec::new();
+    for processes in 1..=PROCESSES {
+        let Some(mut c) = Cluster::start_with(kits, processes) else {
+            return;
+        };
+        for round in 0..per_kit {
+            c.queue_one_each(payload, round + 1);
+        }
+        let packets = kits * per_kit as usize;
+        let bytes: usize = c.all_packets().values().map(|(_, b)| b.len()).sum();
+        let hub_pids: Vec<u32> = c.hubs.iter().map(|h| h.child.id()).collect();
+        let others = [
+            ("HAProxy", c.proxy.pid().unwrap()),
+            ("Garage", c.g.pid().unwrap()),
+            ("PostgreSQL", c.pg.postmaster_pid().unwrap()),
+        ];
+        let hub_before: Vec<f64> = hub_pids
+            .iter()
+            .map(|p| proc_cpu_secs(&p.to_string()))
+            .collect();
+        let others_before: Vec<f64> = others.iter().map(|(_, p)| tree_cpu_secs(*p)).collect();
+        let clients_before = proc_cpu_secs("self");
+        let (done, seen) = (AtomicUsize::new(0), Mutex::new(Seen::default()));
+        let started = Instant::now();
+        drain_until_acknowledged(&c.client, &c.kits, Duration::from_secs(600), &done, &seen);
+        let wall = started.elapsed().as_secs_f64();
+        let clients = proc_cpu_secs("self") - clients_before;
+        let hub_cpu: Vec<f64> = hub_pids
+            .iter()
+            .zip(&hub_before)
+            .map(|(p, b)| proc_cpu_secs(&p.to_string()) - b)
+            .collect();
+        let hwm: Vec<f64> = hub_pids
+            .iter()
+            .map(|p| proc_status_mib(*p, "VmHWM:"))
+            .collect();
+        let other_cpu: Vec<String> = others
+            .iter()
+            .zip(&others_before)
+            .map(|((name, p), b)| format!("{name} {:.2} s", tree_cpu_secs(*p) - b))
+            .collect();
+        let seen = seen.into_inner().unwrap();
+        assert!(seen.refused.is_empty(), "{:?}", seen.refused);
+        c.check_nothing_lost_nothing_twice(&BTreeSet::new(), &format!("{processes} processes"));
+        c.assert_no_panic();
+        let total: f64 = hub_cpu.iter().sum();
+        let mb = bytes as f64 / 1e6;
+        table.push(format!(
+            "{processes} process(es): {packets} packets, {mb:.1} MB in {wall:.2} s = {:.1} packets/s; \
+             hub CPU {total:.2} s ({}) = {:.1} ms/packet, {:.1} packets per hub-CPU-second; \
+             peak memory (VmHWM) {}; {}; clients {clients:.2} s",
+            packets as f64 / wall,
+            hub_cpu.iter().map(|s| format!("{s:.2}")).collect::<Vec<_>>().join(" + "),
+            total * 1000.0 / packets as f64,
+            packets as f64 / total.max(0.01),
+            hwm.iter().map(|m| format!("{m:.1} MiB")).collect::<Vec<_>>().join(", "),
+            other_cpu.join(", "),
+        ));
+        // Every process took part (HAProxy's round robin), so each figure is a process at work.
+        for (i, s) in hub_cpu.iter().enumerate() {
+            assert!(
+                *s > 0.0,
+                "hub process {i} of {processes} did no work: {hub_cpu:?}"
+            );
+        }
+    }
+    eprintln!(
+        "scale-out figures ({kits} kits × {per_kit} packets of {payload} B, through HAProxy):\n  {}",
+        table.join("\n  ")
+    );
 }

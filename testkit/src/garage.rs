@@ -114,6 +114,11 @@ impl Garage {
         g
     }
 
+    /// The node's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// Stops the node (SIGKILL): the store becomes unreachable, its directories stay.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

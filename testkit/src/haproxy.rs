@@ -113,6 +113,11 @@ impl Haproxy {
     }
 
     /// Whether the process still runs.
+    /// HAProxy's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn running(&mut self) -> bool {
         self.child
             .as_mut()
@@ -121,8 +126,17 @@ impl Haproxy {
 
     /// Sends one command to the stats socket and returns the answer.
     pub fn command(&self, command: &str) -> String {
-        let mut s = UnixStream::connect(&self.socket)
-            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.socket.display()));
+        // The socket may still be coming up just after the start (a busy machine): wait a little.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut s = loop {
+            match UnixStream::connect(&self.socket) {
+                Ok(s) => break s,
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    panic!("connect to {}: {e}", self.socket.display())
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        };
         s.write_all(format!("{command}\n").as_bytes())
             .expect("write to the stats socket");
         let mut answer = String::new();

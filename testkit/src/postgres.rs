@@ -122,6 +122,13 @@ impl Postgres {
         self.dir.join("data")
     }
 
+    /// The server's main process (the first line of its data directory's `postmaster.pid`), or
+    /// `None` while it is stopped. Its backends are its children.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
     /// The directory holding the server's socket (`host=` of a connection string).
     pub fn socket_dir(&self) -> &Path {
         &self.dir

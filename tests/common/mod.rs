@@ -560,3 +560,44 @@ pub fn s3_request(
     let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     (status, std::fs::read(&answer).unwrap_or_default())
 }
+
+/// CPU seconds (user + system) process `pid` (or `"self"`) has used: fields 14 and 15 of
+/// `/proc/<pid>/stat`, in clock ticks (100 a second on Linux, `getconf CLK_TCK`); 0 for a
+/// process that is gone.
+pub fn proc_cpu_secs(pid: &str) -> f64 {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &s[s.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+/// The processes whose parent is `pid` (field 4 of `/proc/<child>/stat`).
+pub fn proc_children(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = s[s.rfind(')')? + 2..].to_string();
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+/// A `kB` line of `/proc/<pid>/status` (`VmHWM:`, `VmRSS:` …), in MiB.
+pub fn proc_status_mib(pid: u32, field: &str) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = s.lines().find(|l| l.starts_with(field)).unwrap();
+    let kb: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb / 1024.0
+}
