@@ -498,3 +498,143 @@ fn a_document_only_visit_exports_type1_and_type2_only() {
     assert_eq!(text(&t.records[1], 902), "dokumen");
     assert!(t.records[0].field(15).is_none(), "all ASCII: no DCS");
 }
+
+/// Wraps `image` (coded as `format`, `w` × `h`) in an ISO/IEC 19794-4 record for finger `pos`,
+/// adds it to the packet beside the capture's WSQ (as an SBI scanner's capture keeps it), and
+/// returns its name.
+fn keep_original(
+    visit: &mut Visit,
+    files: &mut Vec<PacketFile>,
+    pos: u8,
+    format: jemput_core::iso19794::ImageFormat,
+    (w, h, ppi): (u16, u16, u16),
+    image: Vec<u8>,
+) {
+    use jemput_core::iso19794::{write_finger_record, FingerCode, FingerImage, FingerRecord};
+    let Some(Slot::Captured(c)) = visit.captures.fingers.get_mut(&finger(pos)) else {
+        panic!("finger {pos} is not captured")
+    };
+    let rep = FingerImage::new(FingerCode::new(pos).unwrap(), format, w, h, ppi, image);
+    let name = format!("finger-{pos:02}.iso19794-4");
+    files.push(PacketFile {
+        name: name.clone(),
+        bytes: write_finger_record(&FingerRecord::new(vec![rep])).unwrap(),
+    });
+    c.extra_files.push(name);
+}
+
+#[test]
+fn with_fingers_original_the_devices_own_image_goes_in_the_type14_as_it_was_coded() {
+    use jemput_core::iso19794::ImageFormat;
+    let mut wsq1 = Vec::new();
+    let mut raw4 = Vec::new();
+    let mut png2 = Vec::new();
+    let s = sealed_visit(|visit, files| {
+        let gray = |visit: &Visit, files: &[PacketFile], pos: u8| {
+            let Some(Slot::Captured(c)) = visit.captures.fingers.get(&finger(pos)) else {
+                panic!()
+            };
+            jemput_wsq::decode(file(files, &c.file)).unwrap().image
+        };
+        // Finger 1: the device's WSQ, coded differently from the packet's (another bit rate).
+        let img = gray(visit, files, 1);
+        wsq1 = jemput_wsq::encode(
+            &img,
+            &jemput_wsq::EncodeOptions {
+                bitrate: 2.25,
+                ppi: Some(500),
+                restart_interval: None,
+            },
+        )
+        .unwrap();
+        let size = (img.width as u16, img.height as u16, 500);
+        keep_original(visit, files, 1, ImageFormat::Wsq, size, wsq1.clone());
+        // Finger 2: PNG, at 1000 ppi.
+        let img = gray(visit, files, 2);
+        png2 = jemput_kit::visit::synth::png_gray(img.width, img.height, &img.pixels);
+        let size = (img.width as u16, img.height as u16, 1000);
+        keep_original(visit, files, 2, ImageFormat::Png, size, png2.clone());
+        // Finger 4: uncompressed 8-bit samples.
+        let img = gray(visit, files, 4);
+        raw4 = img.pixels.clone();
+        let size = (img.width as u16, img.height as u16, 500);
+        keep_original(visit, files, 4, ImageFormat::Raw, size, raw4.clone());
+        // Finger 5: lossy JPEG, which the export does not carry.
+        keep_original(
+            visit,
+            files,
+            5,
+            ImageFormat::Jpeg,
+            (8, 8, 500),
+            vec![0xFF, 0xD8],
+        );
+    });
+    let d = tempfile::tempdir().unwrap();
+    let type14 = |out: &Path| {
+        let t = nist::parse(&std::fs::read(out).unwrap()).unwrap();
+        t.records
+            .into_iter()
+            .filter(|r| r.record_type() == 14 && r.field(999).is_some())
+            .map(|r| (text(&r, 13).parse::<u8>().unwrap(), r))
+            .collect::<std::collections::BTreeMap<u8, Record>>()
+    };
+
+    // The default takes the packet's WSQ for every finger, originals or not.
+    let out = d.path().join("packet.an2");
+    let summary = export(&s, &out);
+    assert_eq!(summary["fingers_original"], serde_json::json!([]));
+    for (pos, r) in type14(&out) {
+        assert_eq!(text(&r, 11), "WSQ20", "finger {pos}");
+        let Some(Slot::Captured(c)) = s.visit.captures.fingers.get(&finger(pos)) else {
+            panic!()
+        };
+        assert_eq!(r.field(999).unwrap().value, file(&s.files, &c.file));
+    }
+
+    let out = d.path().join("original.an2");
+    let o = jemput()
+        .args(["export", "nist", "--json", "--fingers", "original"])
+        .arg(&s.packet)
+        .arg("--identity")
+        .arg(&s.office.keys.identity_file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let summary: serde_json::Value = serde_json::from_slice(&o.get_output().stdout).unwrap();
+    assert_eq!(summary["fingers_original"], serde_json::json!([1, 2, 4]));
+    let notes = summary["notes"].to_string();
+    assert!(
+        notes.contains("finger 5: finger-05.iso19794-4 holds a jpeg image")
+            && notes.contains("the packet's finger-05.wsq is used"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("finger 6: no original ISO/IEC 19794-4 record in the packet"),
+        "{notes}"
+    );
+    let t = type14(&out);
+    let (r1, r2, r4, r5) = (&t[&1], &t[&2], &t[&4], &t[&5]);
+    assert_eq!(
+        (text(r1, 11), &r1.field(999).unwrap().value),
+        ("WSQ20".into(), &wsq1)
+    );
+    assert_eq!(
+        (text(r2, 11), &r2.field(999).unwrap().value),
+        ("PNG".into(), &png2)
+    );
+    assert_eq!((text(r2, 9), text(r2, 16)), ("1000".into(), "1000".into()));
+    assert_eq!(
+        (text(r4, 11), text(r4, 12), &r4.field(999).unwrap().value),
+        ("NONE".into(), "8".into(), &raw4)
+    );
+    let w4: usize = text(r4, 6).parse().unwrap();
+    let h4: usize = text(r4, 7).parse().unwrap();
+    assert_eq!(w4 * h4, raw4.len());
+    // The JPEG one fell back to the packet's WSQ.
+    assert_eq!(text(r5, 11), "WSQ20");
+    assert_eq!(
+        &r5.field(999).unwrap().value,
+        file(&s.files, "finger-05.wsq")
+    );
+}

@@ -172,3 +172,97 @@ fn nistitl_reads_what_jemput_writes_record_for_record() {
     assert_eq!(amp["fields"]["18"], "6\u{1f}XX");
     assert_eq!(amp["fields"]["13"], "6");
 }
+
+/// With `--fingers original`, the devices' own images (here a WSQ coded at another bit rate and a
+/// PNG, each in an ISO/IEC 19794-4 record beside the packet's WSQ) are what nistitl reads in the
+/// Type-14s, with the CGA that names their coding, and Pillow (NBIS's decoder for WSQ) decodes
+/// each to the size the record states.
+#[test]
+fn nistitl_reads_the_devices_original_finger_images() {
+    use jemput_core::iso19794::{
+        write_finger_record, FingerCode, FingerImage, FingerRecord, ImageFormat,
+    };
+    if !need_python_peer() {
+        return;
+    }
+    let (mut visit, mut files) = synthetic_visit(77, &SampleOptions::default());
+    let mut originals = Vec::new();
+    for (pos, format) in [(1u8, ImageFormat::Wsq), (2, ImageFormat::Png)] {
+        let position = FingerPosition::new(pos).unwrap();
+        let Some(Slot::Captured(c)) = visit.captures.fingers.get_mut(&position) else {
+            panic!()
+        };
+        let wsq = &files.iter().find(|f| f.name == c.file).unwrap().bytes;
+        let img = jemput_wsq::decode(wsq).unwrap().image;
+        let bytes = match format {
+            ImageFormat::Wsq => jemput_wsq::encode(
+                &img,
+                &jemput_wsq::EncodeOptions {
+                    bitrate: 2.25,
+                    ppi: Some(500),
+                    restart_interval: None,
+                },
+            )
+            .unwrap(),
+            _ => jemput_kit::visit::synth::png_gray(img.width, img.height, &img.pixels),
+        };
+        let rep = FingerImage::new(
+            FingerCode::new(pos).unwrap(),
+            format,
+            img.width as u16,
+            img.height as u16,
+            500,
+            bytes.clone(),
+        );
+        let name = format!("finger-{pos:02}.iso19794-4");
+        files.push(jemput_core::packet::PacketFile {
+            name: name.clone(),
+            bytes: write_finger_record(&FingerRecord::new(vec![rep])).unwrap(),
+        });
+        c.extra_files.push(name);
+        originals.push((pos, format, bytes, (img.width, img.height)));
+    }
+    let d = tempfile::tempdir().unwrap();
+    let on_disk = packet_on_disk(&visit, &files, d.path());
+    let out = d.path().join("original.an2");
+    jemput()
+        .args(["export", "nist", "--fingers", "original"])
+        .arg(&on_disk.path)
+        .arg("--identity")
+        .arg(&on_disk.office.keys.identity_file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let run = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "nistitl failed on jemput's file: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let theirs: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(theirs["reencoded_equal"], true);
+    let recs = theirs["records"].as_array().unwrap();
+    for (pos, format, bytes, (w, h)) in originals {
+        let r = recs
+            .iter()
+            .find(|r| r["type"] == 14 && r["fields"]["13"] == pos.to_string())
+            .unwrap_or_else(|| panic!("no Type-14 of finger {pos}"));
+        let cga = if format == ImageFormat::Wsq {
+            "WSQ20"
+        } else {
+            "PNG"
+        };
+        assert_eq!(r["fields"]["11"], cga, "finger {pos}");
+        assert_eq!(r["fields"]["999"]["sha256"], sha(&bytes), "finger {pos}");
+        assert_eq!(
+            r["fields"]["999"]["nbis_size"],
+            serde_json::json!([w, h]),
+            "finger {pos}"
+        );
+    }
+}

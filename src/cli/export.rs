@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use jemput_core::export::nist::{self, ExportOptions, Profile};
+use jemput_core::export::nist::{self, ExportOptions, FingerSource, Profile};
 use jemput_core::keys::{office, PublicKey};
 
 #[derive(Debug, Args)]
@@ -51,9 +51,21 @@ pub struct NistArgs {
     /// The kit's public key (base64) the packet must be signed with
     #[arg(long)]
     pub kit_key: Option<PublicKey>,
+    /// Where the finger images come from: `packet` (the packet's WSQ) or `original` (the
+    /// device's ISO/IEC 19794-4 record kept beside it, e.g. from an SBI scanner, its image as the
+    /// device coded it; fingers without one get the packet's WSQ, with a note)
+    #[arg(long, value_enum, default_value_t = Fingers::Packet)]
+    pub fingers: Fingers,
     /// Print what was written as JSON (schemas/export-nist.schema.json)
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--fingers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fingers {
+    Packet,
+    Original,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +127,10 @@ fn run_nist(a: NistArgs) -> anyhow::Result<ExitCode> {
     let opts = ExportOptions {
         profile,
         now: jiff::Timestamp::now(),
+        fingers: match a.fingers {
+            Fingers::Packet => FingerSource::Packet,
+            Fingers::Original => FingerSource::Original,
+        },
     };
     let (out, summary) = nist::export(&contents, &opts)
         .map_err(|e| anyhow::anyhow!("{}: cannot export: {e}", a.packet.display()))?;
@@ -131,8 +147,9 @@ fn run_nist(a: NistArgs) -> anyhow::Result<ExitCode> {
             summary.tcn
         );
         println!(
-            "fingers: {} with image, {} amputated/bandaged; face: {}; signature: {}",
+            "fingers: {} with image ({} the device's original), {} amputated/bandaged; face: {}; signature: {}",
             summary.fingers.len(),
+            summary.fingers_original.len(),
             summary.fingers_missing.len(),
             if summary.face { "yes" } else { "no" },
             if summary.signature { "yes" } else { "no" }

@@ -49,6 +49,10 @@ pub struct ExportSummary {
     pub fingers_missing: Vec<u8>,
     /// Fingers PNG-encoded in the packet and WSQ-compressed at export.
     pub fingers_compressed: Vec<u8>,
+    /// Fingers whose Type-14 image is the device's original (its ISO/IEC 19794-4 record's
+    /// image, as the device coded it), with `--fingers original`.
+    #[serde(default)]
+    pub fingers_original: Vec<u8>,
     pub face: bool,
     pub signature: bool,
     /// Things the reader of the file should know (e.g. exceptions only in Type-2).
@@ -63,6 +67,92 @@ pub struct ExportOptions {
     pub profile: Profile,
     /// The moment of export (1.005 DAT and 1.014 GMT).
     pub now: jiff::Timestamp,
+    /// Where the finger images come from.
+    pub fingers: FingerSource,
+}
+
+/// Where a finger's Type-14 image comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FingerSource {
+    /// The packet's finger file: its WSQ, or its PNG compressed to WSQ at export.
+    #[default]
+    Packet,
+    /// The device's original ISO/IEC 19794-4 record, where the capture keeps one beside its WSQ
+    /// (an SBI scanner's `finger-NN.iso19794-4`): its image as the device coded it (WSQ, JPEG
+    /// 2000, PNG or uncompressed 8-bit), without decoding or compressing again. A finger with
+    /// no original, or one whose coding a Type-14 does not take here, gets the packet's file
+    /// and a note saying so.
+    Original,
+}
+
+/// A finger image ready for a Type-14: its bytes, 14.011 CGA, size, resolutions, bit depth.
+struct FingerData {
+    image: Vec<u8>,
+    cga: &'static str,
+    width: u32,
+    height: u32,
+    /// Image resolution (14.009/010), pixels per inch.
+    ppi: u32,
+    /// Scanning resolution (14.016/017), pixels per inch.
+    scan_ppi: u32,
+    bpx: u8,
+}
+
+/// The 14.011 CGA label (ANSI/NIST-ITL 1-2011 Update 2015, Table 15) for an ISO/IEC 19794-4
+/// image coding, when a Type-14 can carry the bytes as they are: WSQ as `WSQ20`, JPEG 2000 as
+/// `JP2` (lossy) or `JP2L` (lossless), PNG as `PNG`, uncompressed 8-bit samples as `NONE`. Lossy
+/// JPEG (`JPEGB`) and bit-packed samples below 8 bits are not carried: the standard's guidance
+/// for friction ridge images names WSQ and JPEG 2000, and a `NONE` image is 8 bits a pixel here.
+fn cga_of(format: crate::iso19794::ImageFormat, bit_depth: u8) -> Option<&'static str> {
+    use crate::iso19794::ImageFormat as F;
+    match format {
+        F::Wsq => Some("WSQ20"),
+        F::Jpeg2000 => Some("JP2"),
+        F::Jpeg2000Lossless => Some("JP2L"),
+        F::Png => Some("PNG"),
+        F::Raw if bit_depth == 8 => Some("NONE"),
+        F::Raw | F::RawPacked | F::Jpeg => None,
+    }
+}
+
+/// The device's original image of finger `pos`, from the capture's ISO/IEC 19794-4 record, or
+/// why there is none to use (a note for the summary).
+fn original_finger(c: &Contents, pos: FingerPosition, cap: &Capture) -> Result<FingerData, String> {
+    use crate::iso19794::{read_finger_record, ScaleUnits};
+    let name = cap
+        .extra_files
+        .iter()
+        .find(|f| f.ends_with(".iso19794-4"))
+        .ok_or("no original ISO/IEC 19794-4 record in the packet")?;
+    let bytes = file(c, name).map_err(|e| e.to_string())?;
+    let record = read_finger_record(bytes).map_err(|e| format!("{name}: {e}"))?;
+    let image = match record.images.as_slice() {
+        [one] => one,
+        many => many
+            .iter()
+            .find(|i| i.position.finger() == Some(pos))
+            .ok_or_else(|| format!("{name} holds no image of finger {}", pos.code()))?,
+    };
+    let cga = cga_of(image.format, image.bit_depth).ok_or_else(|| {
+        format!(
+            "{name} holds a {} image of {} bits a pixel, which this export does not put in a Type-14",
+            image.format.name(),
+            image.bit_depth
+        )
+    })?;
+    let scan_ppi = match image.scale_units {
+        ScaleUnits::PixelsPerInch => u32::from(image.scan_rate.0),
+        ScaleUnits::PixelsPerCentimetre => (u32::from(image.scan_rate.0) * 254 + 50) / 100,
+    };
+    Ok(FingerData {
+        image: image.image.clone(),
+        cga,
+        width: u32::from(image.width),
+        height: u32::from(image.height),
+        ppi: image.ppi(),
+        scan_ppi,
+        bpx: image.bit_depth,
+    })
 }
 
 fn file<'a>(c: &'a Contents, name: &str) -> Result<&'a [u8], ExportError> {
@@ -93,6 +183,7 @@ pub fn build(
         fingers: Vec::new(),
         fingers_missing: Vec::new(),
         fingers_compressed: Vec::new(),
+        fingers_original: Vec::new(),
         face: false,
         signature: false,
         notes: Vec::new(),
@@ -128,7 +219,7 @@ pub fn build(
         match slot {
             Slot::Captured(cap) => {
                 let idc = take_idc()?;
-                records.push(finger_record(c, p, *pos, cap, idc, &mut summary)?);
+                records.push(finger_record(c, opts, *pos, cap, idc, &mut summary)?);
                 summary.fingers.push(pos.code());
             }
             Slot::Exception(e) => {
@@ -207,12 +298,94 @@ pub fn build(
 
 fn finger_record(
     c: &Contents,
-    p: &Profile,
+    opts: &ExportOptions,
     pos: FingerPosition,
     cap: &Capture,
     idc: u32,
     summary: &mut ExportSummary,
 ) -> Result<Record, ExportError> {
+    let p = &opts.profile;
+    let data = match opts.fingers {
+        FingerSource::Original => match original_finger(c, pos, cap) {
+            Ok(d) => {
+                summary.fingers_original.push(pos.code());
+                d
+            }
+            Err(why) => {
+                summary.notes.push(format!(
+                    "finger {}: {why}; the packet's {} is used",
+                    pos.code(),
+                    cap.file
+                ));
+                packet_finger(c, pos, cap, summary)?
+            }
+        },
+        FingerSource::Packet => packet_finger(c, pos, cap, summary)?,
+    };
+    let FingerData {
+        image,
+        cga,
+        width,
+        height,
+        ppi,
+        scan_ppi,
+        bpx,
+    } = data;
+    let fgp = pos.code().to_string();
+    let mut fields = vec![
+        Field::text(2, idc.to_string()),
+        Field::text(3, "0"),
+        Field::text(4, p.ori.clone()),
+        Field::text(5, date(cap.captured_at)),
+        Field::text(6, width.to_string()),
+        Field::text(7, height.to_string()),
+        Field::text(8, "1"),
+        Field::text(9, ppi.to_string()),
+        Field::text(10, ppi.to_string()),
+        Field::text(11, cga),
+        Field::text(12, bpx.to_string()),
+        Field::text(13, fgp.clone()),
+        Field::text(16, scan_ppi.to_string()),
+        Field::text(17, scan_ppi.to_string()),
+    ];
+    if let Some(q) = &cap.quality {
+        fields.push(Field::text(
+            20,
+            clean(&format!("quality algorithm {}", q.algorithm)),
+        ));
+        if let Some(code) = p.quality_products.get(&q.algorithm) {
+            fields.push(Field::items(
+                24,
+                &[vec![
+                    fgp,
+                    q.score.min(100).to_string(),
+                    p.quality_vendor_id.to_uppercase(),
+                    code.to_string(),
+                ]],
+            ));
+        } else {
+            summary.notes.push(format!(
+                "finger {}: quality algorithm {:?} has no product code in the profile; no 14.024",
+                pos.code(),
+                q.algorithm
+            ));
+        }
+    }
+    fields.push(Field::text(992, TYPE2_IDC.to_string()));
+    fields.push(Field::binary(999, image));
+    Ok(Record::Tagged {
+        record_type: 14,
+        fields,
+    })
+}
+
+/// The packet's finger file as a Type-14 image: its WSQ as it is, or its PNG compressed to WSQ.
+fn packet_finger(
+    c: &Contents,
+    pos: FingerPosition,
+    cap: &Capture,
+    summary: &mut ExportSummary,
+) -> Result<FingerData, ExportError> {
     let bytes = file(c, &cap.file)?;
     let (wsq, width, height, ppi) = if bytes.starts_with(&[0xFF, 0xA0]) {
         let d = jemput_wsq::decode(bytes).map_err(|e| image_err(&cap.file, e))?;
@@ -249,51 +422,14 @@ fn finger_record(
             ),
         ));
     };
-    let fgp = pos.code().to_string();
-    let mut fields = vec![
-        Field::text(2, idc.to_string()),
-        Field::text(3, "0"),
-        Field::text(4, p.ori.clone()),
-        Field::text(5, date(cap.captured_at)),
-        Field::text(6, width.to_string()),
-        Field::text(7, height.to_string()),
-        Field::text(8, "1"),
-        Field::text(9, ppi.to_string()),
-        Field::text(10, ppi.to_string()),
-        Field::text(11, "WSQ20"),
-        Field::text(12, "8"),
-        Field::text(13, fgp.clone()),
-        Field::text(16, ppi.to_string()),
-        Field::text(17, ppi.to_string()),
-    ];
-    if let Some(q) = &cap.quality {
-        fields.push(Field::text(
-            20,
-            clean(&format!("quality algorithm {}", q.algorithm)),
-        ));
-        if let Some(code) = p.quality_products.get(&q.algorithm) {
-            fields.push(Field::items(
-                24,
-                &[vec![
-                    fgp,
-                    q.score.min(100).to_string(),
-                    p.quality_vendor_id.to_uppercase(),
-                    code.to_string(),
-                ]],
-            ));
-        } else {
-            summary.notes.push(format!(
-                "finger {}: quality algorithm {:?} has no product code in the profile; no 14.024",
-                pos.code(),
-                q.algorithm
-            ));
-        }
-    }
-    fields.push(Field::text(992, TYPE2_IDC.to_string()));
-    fields.push(Field::binary(999, wsq));
-    Ok(Record::Tagged {
-        record_type: 14,
-        fields,
+    Ok(FingerData {
+        image: wsq,
+        cga: "WSQ20",
+        width,
+        height,
+        ppi,
+        scan_ppi: ppi,
+        bpx: 8,
     })
 }
 

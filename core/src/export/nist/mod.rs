@@ -10,7 +10,7 @@ pub mod profile;
 pub mod read;
 pub mod record;
 
-pub use build::{build, ExportError, ExportOptions, ExportSummary};
+pub use build::{build, ExportError, ExportOptions, ExportSummary, FingerSource};
 pub use inspect::{inspect, InspectOutput};
 pub use profile::Profile;
 pub use read::{parse, ReadError};
