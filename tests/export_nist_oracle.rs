@@ -250,7 +250,10 @@ fn nistitl_reads_the_devices_original_finger_images() {
     for (pos, format, bytes, (w, h)) in originals {
         let r = recs
             .iter()
-            .find(|r| r["type"] == 14 && r["fields"]["13"] == pos.to_string())
+            .find(|r| {
+                r["type"] == 14
+                    && r["fields"]["13"].as_str().and_then(|s| s.parse().ok()) == Some(pos)
+            })
             .unwrap_or_else(|| panic!("no Type-14 of finger {pos}"));
         let cga = if format == ImageFormat::Wsq {
             "WSQ20"
