@@ -888,13 +888,27 @@ fn visit_capture_takes_the_fingers_slap_by_slap_in_three_captures() {
     assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
     let packet = sealed["sealed"][0]["path"].as_str().unwrap().to_string();
     let opened = d.path().join("opened");
-    common::jemput()
-        .args(["open", &packet, "--identity"])
-        .arg(&keys.identity_file)
-        .arg("--out")
-        .arg(&opened)
-        .assert()
-        .success();
+    let shown = common::stdout(
+        common::jemput()
+            .args(["open", &packet, "--identity"])
+            .arg(&keys.identity_file)
+            .arg("--out")
+            .arg(&opened)
+            .assert()
+            .success(),
+    );
+    // `open` shows each finger's scores, jemput's and the device's, and the device's record.
+    let line = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("finger 07 "))
+        .unwrap_or_else(|| panic!("no line for finger 07: {shown}"));
+    assert!(
+        line.contains("finger-07.wsq, score ")
+            && line.contains("(jemput-fq/1), device score ")
+            && line.ends_with("device's original finger-07.iso19794-4"),
+        "{line}"
+    );
+    assert!(shown.contains("exception finger-09: Diamputasi"), "{shown}");
     let files: Vec<String> = common::walk(&opened)
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())

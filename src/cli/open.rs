@@ -65,6 +65,7 @@ pub fn run(a: OpenArgs) -> anyhow::Result<ExitCode> {
             c.files.len(),
             v.exception_count()
         );
+        super::visit::print_captures(v);
         super::visit::print_exceptions(v);
     }
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,8 @@ use clap::{Args, Subcommand};
 use jemput::outputs::VisitListEntry;
 use jemput_core::visit::check::Problem;
 use jemput_core::visit::{
-    Category, DocumentKind, ExceptionReason, FingerPosition, Permanence, ResidentRef, Sex, Visit,
+    Category, DocumentKind, ExceptionReason, FingerPosition, Permanence, ResidentRef, Sex, Slot,
+    Visit,
 };
 use jemput_kit::draft_key;
 use jemput_kit::new_visit::{self, NewVisit, Synthetic};
@@ -219,6 +220,38 @@ pub fn print_exceptions(visit: &Visit) {
             Permanence::Permanent => "permanen / permanent",
         };
         println!("  exception {what}: {} ({permanence})", e.reason.label_id());
+    }
+}
+
+/// Prints one line per captured image: its file, jemput's score and the device's own (an SBI
+/// device's `qualityScore`), and the device's original record kept beside it.
+pub fn print_captures(visit: &Visit) {
+    let line = |what: String, c: &jemput_core::visit::Capture| {
+        let mut parts = vec![c.file.clone()];
+        if let Some(q) = &c.quality {
+            parts.push(format!("score {} ({})", q.score, q.algorithm));
+        }
+        if let Some(d) = c.device_quality {
+            parts.push(format!("device score {d:.1}"));
+        }
+        if c.forced {
+            parts.push("kept as forced".into());
+        }
+        for f in c.extra_files.iter().filter(|f| f.contains(".iso19794-")) {
+            parts.push(format!("device's original {f}"));
+        }
+        println!("  {what}: {}", parts.join(", "));
+    };
+    for (pos, slot) in &visit.captures.fingers {
+        if let Slot::Captured(c) = slot {
+            line(format!("finger {:02} ({})", pos.code(), pos.name_en()), c);
+        }
+    }
+    if let Some(Slot::Captured(c)) = &visit.captures.face {
+        line("face".into(), c);
+    }
+    if let Some(Slot::Captured(c)) = &visit.captures.signature {
+        line("signature".into(), c);
     }
 }
 
