@@ -103,8 +103,18 @@ fn a_synthetic_visit_is_reviewed_with_its_scores_and_sealed_into_the_queue() {
     let r = start_with_office();
     let s = unlocked(&r);
     let host = r.addr.to_string();
-    let v = synthetic_draft(&r, Sex::Female, 11);
+    let mut v = synthetic_draft(&r, Sex::Female, 11);
     let id = v.id;
+    // Finger 1 as a certified (SBI) scanner gives it: with the device's own score.
+    if let Some(Slot::Captured(c)) = v.captures.fingers.get_mut(&FingerPosition::new(1).unwrap()) {
+        c.device_quality = Some(85.0);
+    }
+    KitHome::open(&r.home)
+        .unwrap()
+        .drafts()
+        .unwrap()
+        .save_visit(&v)
+        .unwrap();
 
     // Resume: every capture is there, so to the review.
     let a = get(r.addr, &format!("/visit/{id}"), &host, Some(&s.cookie));
@@ -138,6 +148,8 @@ fn a_synthetic_visit_is_reviewed_with_its_scores_and_sealed_into_the_queue() {
                 assert!(row.contains(&format!("Skor {}", q.score)), "{row}");
                 assert!(row.contains("jemput-fq/1"), "{row}");
                 assert!(row.contains("1 percobaan"), "{row}");
+                // The device's own score beside jemput's, where the device gave one.
+                assert_eq!(row.contains("skor perangkat 85.0"), p.code() == 1, "{row}");
                 assert!(
                     row.contains(&format!("/visit/{id}/file/{}", c.file)),
                     "{row}"

@@ -24,6 +24,7 @@ review-signature-alt = The resident's signature
 review-documents = Document photos
 review-document-alt = Document photo { $n }
 review-score = Score { $score }
+review-device-score = · device score { $score }
 review-attempts = { $n ->
     [one] 1 attempt
    *[other] { $n } attempts

@@ -24,6 +24,7 @@ review-signature-alt = Tanda tangan warga
 review-documents = Foto dokumen
 review-document-alt = Foto dokumen { $n }
 review-score = Skor { $score }
+review-device-score = · skor perangkat { $score }
 review-attempts = { $n ->
     [one] 1 percobaan
    *[other] { $n } percobaan

@@ -264,6 +264,8 @@ struct CaptureView {
     image: Option<String>,
     score: Option<u8>,
     algorithm: Option<String>,
+    /// The device's own score (an SBI device's `qualityScore`), one decimal.
+    device_score: Option<String>,
     attempts: u32,
     forced: bool,
     checks: Vec<CheckView>,
@@ -297,6 +299,7 @@ fn capture_view(i18n: &I18n, lang: Lang, id: Uuid, c: &Capture) -> CaptureView {
             .map(|q| q.score)
             .or(face.map(|f| f.quality_score())),
         algorithm: c.quality.as_ref().map(|q| q.algorithm.clone()),
+        device_score: c.device_quality.map(|d| format!("{d:.1}")),
         attempts: c.retries + 1,
         forced: c.forced,
         checks: face
