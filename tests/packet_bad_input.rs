@@ -597,8 +597,7 @@ fn the_streaming_check_names_damage_as_tampering_before_anything_decryption_saw(
     let sealed = small_packet(&kit, &office);
     let start = packet::parse_prelude(&sealed.bytes).unwrap().payload_offset;
     let check = |b: &[u8]| {
-        packet::check_contents(Dribble { data: b, step: 13 }, &office.identities, None)
-            .unwrap_err()
+        packet::check_contents(Dribble { data: b, step: 13 }, &office.identities, None).unwrap_err()
     };
     for i in (start..sealed.bytes.len())
         .step_by(61)
@@ -623,7 +622,9 @@ fn the_streaming_check_names_damage_as_tampering_before_anything_decryption_saw(
     for n in [0, 5, 17, 20, start - 1] {
         assert_eq!(
             check(&sealed.bytes[..n]).to_string(),
-            packet::verify(&sealed.bytes[..n], None).unwrap_err().to_string(),
+            packet::verify(&sealed.bytes[..n], None)
+                .unwrap_err()
+                .to_string(),
             "cut at {n}"
         );
     }

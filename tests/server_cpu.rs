@@ -143,9 +143,13 @@ fn server_cpu_seconds_per_packet_with_receipts_and_verification() {
                     .unwrap();
             },
         );
-        time("packet::decrypt of the bytes in memory (files kept)", &mut || {
-            jemput_core::packet::decrypt(&bytes, &office.identities, Some(&kit.public())).unwrap();
-        });
+        time(
+            "packet::decrypt of the bytes in memory (files kept)",
+            &mut || {
+                jemput_core::packet::decrypt(&bytes, &office.identities, Some(&kit.public()))
+                    .unwrap();
+            },
+        );
         let p = jemput_core::packet::parse_prelude(&bytes).unwrap();
         let payload = &bytes[p.payload_offset..];
         time("  of which SHA-256 of the payload", &mut || {

@@ -108,9 +108,7 @@ impl PacketError {
         match self {
             PacketError::Io { source, .. }
             | PacketError::Write(source)
-            | PacketError::Read(source) => {
-                crate::fsutil::is_disk_full(source)
-            }
+            | PacketError::Read(source) => crate::fsutil::is_disk_full(source),
             _ => false,
         }
     }

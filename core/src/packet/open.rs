@@ -127,11 +127,14 @@ pub fn decrypt(
     })
 }
 
+/// The rest of a packet after its prelude: the bytes read past it, then the reader.
+type AfterPrelude<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
 /// The prelude read and its outer signature (and kit key) checked; the payload left to read.
 fn outer<R: Read>(
     mut packet: R,
     expected_kit_key: Option<&PublicKey>,
-) -> Result<(Prelude, Payload<io::Chain<io::Cursor<Vec<u8>>, R>>), PacketError> {
+) -> Result<(Prelude, Payload<AfterPrelude<R>>), PacketError> {
     let (prelude, rest) = read_prelude(&mut packet)?;
     if !prelude
         .header
@@ -269,7 +272,9 @@ impl<R: Read> Plaintext<R> {
         match self.failed.take() {
             None => Ok(()),
             Some(Stop::Decrypt(why)) => Err(PacketError::Decrypt(why)),
-            Some(Stop::TooLarge) => Err(PacketError::BadArchive("archive larger than 1 GiB".into())),
+            Some(Stop::TooLarge) => {
+                Err(PacketError::BadArchive("archive larger than 1 GiB".into()))
+            }
         }
     }
 }
@@ -347,7 +352,9 @@ impl Sink<'_> {
     fn end(&mut self, name: &str, out: Out) -> Result<(), PacketError> {
         match (self, out) {
             (Sink::Keep(files), Out::Memory(data)) => files.push((name.to_string(), data)),
-            (_, Out::File(file, path)) => file.sync_data().map_err(io_error("cannot sync", &path))?,
+            (_, Out::File(file, path)) => {
+                file.sync_data().map_err(io_error("cannot sync", &path))?
+            }
             _ => {}
         }
         Ok(())
