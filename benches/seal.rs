@@ -129,6 +129,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function("jemput_verify_outer_only", |b| {
         b.iter(|| packet::verify(&sample.bytes, Some(&kit.public())).unwrap())
     });
+    // The hub's opening before a receipt: every check, streaming from the file, no file kept.
+    let file = dir.path().join("sample.jpk");
+    std::fs::write(&file, &sample.bytes).unwrap();
+    g.bench_function("jemput_check_contents_streaming", |b| {
+        b.iter(|| {
+            let f = std::fs::File::open(&file).unwrap();
+            packet::check_contents(f, &ids, Some(&kit.public())).unwrap()
+        })
+    });
+    g.bench_function("jemput_decrypt_in_memory", |b| {
+        b.iter(|| packet::decrypt(&sample.bytes, &ids, Some(&kit.public())).unwrap())
+    });
     g.finish();
 }
 

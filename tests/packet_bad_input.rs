@@ -7,6 +7,24 @@ use common::*;
 use jemput_core::keys::SigningKey;
 use jemput_core::packet::{self, PacketError};
 
+/// A reader that hands out at most `step` bytes per read, so that every boundary of the streaming
+/// opener (prelude, age header and chunks, tar blocks, files) falls inside some read.
+struct Dribble<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Dribble<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// `open` fails and writes nothing; the streaming check that keeps no file (the hub's, here fed
+/// a few bytes per read) and `decrypt` fail with the same error.
 fn open_fails_cleanly(bytes: &[u8], office: &Office) -> PacketError {
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("out");
@@ -16,6 +34,18 @@ fn open_fails_cleanly(bytes: &[u8], office: &Office) -> PacketError {
         "open left files behind after: {err}"
     );
     assert!(!out.exists());
+    let streamed = packet::check_contents(
+        Dribble {
+            data: bytes,
+            step: 7,
+        },
+        &office.identities,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(streamed.to_string(), err.to_string());
+    let decrypted = packet::decrypt(bytes, &office.identities, None).unwrap_err();
+    assert_eq!(decrypted.to_string(), err.to_string());
     err
 }
 
@@ -511,4 +541,121 @@ fn sealing_with_no_recipient_is_a_clear_error() {
         e.to_string().contains("no office recipient configured"),
         "{e}"
     );
+}
+
+#[test]
+fn the_streaming_check_agrees_with_decrypt_and_keeps_no_file() {
+    let office = office();
+    let kit = SigningKey::generate();
+    let sealed = small_packet(&kit, &office);
+    let c = packet::decrypt(&sealed.bytes, &office.identities, Some(&kit.public())).unwrap();
+    for step in [1, 7, 512, 65_536, usize::MAX] {
+        let v = packet::check_contents(
+            Dribble {
+                data: &sealed.bytes,
+                step,
+            },
+            &office.identities,
+            Some(&kit.public()),
+        )
+        .unwrap();
+        assert_eq!(v.manifest, c.manifest);
+        assert_eq!(v.manifest_bytes, c.manifest_bytes);
+        assert_eq!(v.signature, c.signature);
+        assert_eq!(v.prelude.header, sealed.header);
+        let names: Vec<&String> = c.files.iter().map(|(n, _)| n).collect();
+        assert_eq!(v.files.iter().collect::<Vec<_>>(), names);
+    }
+    // From a file, into a directory: the same bytes as decrypt's.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.jpk");
+    std::fs::write(&path, &sealed.bytes).unwrap();
+    let out = dir.path().join("out");
+    packet::open_reader_to_dir(
+        std::fs::File::open(&path).unwrap(),
+        &office.identities,
+        Some(&kit.public()),
+        &out,
+    )
+    .unwrap();
+    for (name, data) in &c.files {
+        assert_eq!(&std::fs::read(out.join(name)).unwrap(), data, "{name}");
+    }
+    assert_eq!(
+        std::fs::read(out.join("header.json")).unwrap(),
+        c.prelude.header_bytes
+    );
+}
+
+#[test]
+fn the_streaming_check_names_damage_as_tampering_before_anything_decryption_saw() {
+    // The hash of the payload is only known at its end, after age and the archive have read it:
+    // a flip anywhere (age's header, a chunk, the last tag) must still be named as tampering, and
+    // a cut or an extra byte by length, exactly as `verify` names them.
+    let office = office();
+    let kit = SigningKey::generate();
+    let sealed = small_packet(&kit, &office);
+    let start = packet::parse_prelude(&sealed.bytes).unwrap().payload_offset;
+    let check = |b: &[u8]| {
+        packet::check_contents(Dribble { data: b, step: 13 }, &office.identities, None).unwrap_err()
+    };
+    for i in (start..sealed.bytes.len())
+        .step_by(61)
+        .chain([start, sealed.bytes.len() - 1])
+    {
+        let mut b = sealed.bytes.clone();
+        b[i] ^= 0x20;
+        let e = check(&b);
+        assert!(matches!(e, PacketError::PayloadHash), "flip at {i}: {e}");
+    }
+    for n in [start, start + 1, start + 200, sealed.bytes.len() - 1] {
+        let e = check(&sealed.bytes[..n]);
+        assert!(
+            matches!(e, PacketError::TruncatedPayload { .. }),
+            "cut at {n}: {e}"
+        );
+    }
+    let mut b = sealed.bytes.clone();
+    b.extend_from_slice(b"x");
+    assert!(matches!(check(&b), PacketError::TrailingBytes { .. }));
+    // Everything else of the prelude is named as `verify` names it.
+    for n in [0, 5, 17, 20, start - 1] {
+        assert_eq!(
+            check(&sealed.bytes[..n]).to_string(),
+            packet::verify(&sealed.bytes[..n], None)
+                .unwrap_err()
+                .to_string(),
+            "cut at {n}"
+        );
+    }
+}
+
+#[test]
+fn a_packet_that_cannot_be_read_to_its_end_is_a_read_error() {
+    struct Failing<'a>(&'a [u8]);
+    impl std::io::Read for Failing<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("the disk went away"));
+            }
+            let n = buf.len().min(self.0.len()).min(100);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let office = office();
+    let kit = SigningKey::generate();
+    let sealed = small_packet(&kit, &office);
+    let start = packet::parse_prelude(&sealed.bytes).unwrap().payload_offset;
+    for n in [start + 50, sealed.bytes.len() - 10, sealed.bytes.len()] {
+        let e = packet::check_contents(Failing(&sealed.bytes[..n]), &office.identities, None)
+            .unwrap_err();
+        assert!(
+            matches!(&e, PacketError::Read(io) if io.to_string() == "the disk went away"),
+            "fails after {n} bytes: {e}"
+        );
+        let e = packet::verify_reader(Failing(&sealed.bytes[..n]), None).unwrap_err();
+        assert!(matches!(e, PacketError::Read(_)), "{e}");
+    }
 }

@@ -86,7 +86,7 @@ pub(crate) struct Opened {
 }
 
 /// What the hub records of a packet it opened.
-pub(crate) fn opened(hub: &Hub, contents: &packet::Contents) -> Opened {
+pub(crate) fn opened(hub: &Hub, contents: &packet::Verified) -> Opened {
     Opened {
         files: contents.files.len(),
         visit: opened_visit(hub, &contents.manifest.visit),
@@ -407,9 +407,10 @@ fn open_one(
         Err(e @ HubError::ObjectStoreUnavailable { .. }) => return Err(e),
         Err(e) => Err(e.to_string()),
     };
-    // `decrypt` checks the outer layer again, then the inner signature and every file hash.
+    // `check_contents` checks the outer layer again, then the inner signature and every file
+    // hash, keeping none of the files (the packet's bytes are still read whole by the storage).
     let result = bytes.and_then(|bytes| {
-        packet::decrypt(&bytes, ids, kit_key.as_ref()).map_err(|e| e.to_string())
+        packet::check_contents(&bytes[..], ids, kit_key.as_ref()).map_err(|e| e.to_string())
     });
     match result {
         Ok(c) => {

@@ -64,6 +64,8 @@ pub enum PacketError {
     },
     #[error("encryption failed: {0}")]
     Encrypt(String),
+    #[error("cannot read the packet: {0}")]
+    Read(std::io::Error),
     #[error("cannot write the packet file: {0}")]
     Write(std::io::Error),
 }
@@ -96,6 +98,7 @@ impl PacketError {
             PacketError::OutExists { .. } => "out_exists",
             PacketError::Io { .. } => "io",
             PacketError::Encrypt(_) => "encrypt_failed",
+            PacketError::Read(_) => "read_failed",
             PacketError::Write(_) => "write_failed",
         }
     }
@@ -103,9 +106,9 @@ impl PacketError {
     /// Whether this is the disk running full (ENOSPC) somewhere underneath.
     pub fn is_disk_full(&self) -> bool {
         match self {
-            PacketError::Io { source, .. } | PacketError::Write(source) => {
-                crate::fsutil::is_disk_full(source)
-            }
+            PacketError::Io { source, .. }
+            | PacketError::Write(source)
+            | PacketError::Read(source) => crate::fsutil::is_disk_full(source),
             _ => false,
         }
     }

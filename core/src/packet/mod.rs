@@ -14,7 +14,8 @@ pub use format::{
 };
 pub use manifest::{FileEntry, Manifest};
 pub use open::{
-    decrypt, open_to_dir, read_archive, verify, verify_file, Contents, MAX_ARCHIVE_BYTES,
+    check_contents, decrypt, open_reader_to_dir, open_to_dir, read_archive, verify, verify_file,
+    verify_reader, Contents, Verified, MAX_ARCHIVE_BYTES,
 };
 pub use seal::{
     estimate_size, force_rewrite_for_tests, prepare, seal, PacketFile, Prepared, SealParams, Sealed,

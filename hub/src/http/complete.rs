@@ -158,13 +158,24 @@ fn quarantine(hub: &Hub, up: &Upload, header: &Header, why: &str) -> std::io::Re
     Ok(format!("{QUARANTINE_DIR}/{name}.{}", packet::EXTENSION))
 }
 
-/// Packets opened at completion at once, in this process.
-const OPENING_SLOTS: usize = 2;
+/// Packets opened at completion at once, in this process: as many as the machine has cores.
+///
+/// An opening no longer holds the packet in memory ([`packet::check_contents`] streams it: a few
+/// 64 KiB blocks and the manifest), so memory is not the reason for a bound; the CPU is. An
+/// opening is CPU-bound from start to end (hashing, decrypting, hashing again: about 10 ms per
+/// 2 MB on one core), so more of them at once than there are cores only share the cores (each
+/// takes longer, none is done sooner) and take them from the async workers that answer the kits'
+/// `PATCH`es; as many as there are cores lets a larger machine use all of them, which a fixed 2
+/// did not. Completions beyond that wait for a slot on their blocking thread.
+fn opening_slots() -> usize {
+    static SLOTS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SLOTS.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
 
 static OPENINGS: (std::sync::Mutex<usize>, std::sync::Condvar) =
     (std::sync::Mutex::new(0), std::sync::Condvar::new());
 
-/// One of [`OPENING_SLOTS`], held while a packet is opened at completion (a blocking thread
+/// One of [`opening_slots`], held while a packet is opened at completion (a blocking thread
 /// waits for one).
 struct OpeningSlot;
 
@@ -172,7 +183,7 @@ impl OpeningSlot {
     fn take() -> OpeningSlot {
         let (busy, freed) = &OPENINGS;
         let mut n = busy.lock().unwrap_or_else(|p| p.into_inner());
-        while *n >= OPENING_SLOTS {
+        while *n >= opening_slots() {
             n = freed.wait(n).unwrap_or_else(|p| p.into_inner());
         }
         *n += 1;
@@ -188,9 +199,9 @@ impl Drop for OpeningSlot {
     }
 }
 
-/// The checks of [`complete`]. Without the office identity the `.part` file is read in blocks
-/// (memory does not grow with the packet); with it the packet is read whole and opened in memory
-/// (the payload is hashed once, by [`packet::decrypt`]).
+/// The checks of [`complete`]. The `.part` file is read in blocks either way (memory does not grow
+/// with the packet): without the office identity to hash the payload, with it to open the packet
+/// as it streams ([`packet::check_contents`] hashes the payload once, on its way into age).
 fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
     let outer = Refusal::Outer;
     let path = hub.uploads().part_path(&up.upload_id);
@@ -256,24 +267,22 @@ fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
     }
     let opened = match hub.identities.as_deref() {
         Some(ids) => {
-            // Opening holds the packet about three times in memory (file, plaintext archive,
-            // files) and is bound by the CPU: a few at a time, however many uploads complete.
             let _slot = OpeningSlot::take();
             file.seek(SeekFrom::Start(0))
                 .map_err(|e| outer(format!("cannot read the packet: {e}")))?;
-            let mut bytes = Vec::with_capacity(up.length as usize);
-            (&mut file)
-                .take(up.length)
-                .read_to_end(&mut bytes)
-                .map_err(|e| outer(format!("cannot read the packet: {e}")))?;
             // The outer checks again (cheap but the hash), then decryption, the inner signature,
-            // the manifest against the header and every file's SHA-256.
-            match packet::decrypt(&bytes, ids, Some(&p.header.kit_key)) {
-                Ok(contents) => Some(opener::opened(hub, &contents)),
+            // the manifest against the header and every file's SHA-256, in one pass over the
+            // file that keeps none of it.
+            match packet::check_contents((&mut file).take(up.length), ids, Some(&p.header.kit_key))
+            {
+                Ok(v) => Some(opener::opened(hub, &v)),
                 Err(PacketError::PayloadHash) => {
                     return Err(outer(
                         "the payload's SHA-256 does not match the signed header".into(),
                     ))
+                }
+                Err(PacketError::Read(e)) => {
+                    return Err(outer(format!("cannot read the packet: {e}")))
                 }
                 Err(e) => {
                     return Err(Refusal::Inner {
