@@ -1352,6 +1352,88 @@ async fn a_restarted_hub_keeps_uploads_in_progress_and_receipts() {
     );
 }
 
+#[tokio::test]
+async fn bytes_from_before_a_restart_that_fail_the_packet_hash_restart_the_upload_once_then_it_is_refused(
+) {
+    // `PATCH`es are not fsynced (docs/hub-protocol.md §6): bytes written before the hub last
+    // started may be a power cut's, so a failed hash over them restarts the upload from 0 (409);
+    // bytes all written since judge the packet (422).
+    let f = fixture();
+    let mut packet = f.packet_with_payload(&payload(4000, 27));
+    let last = packet.len() - 1;
+    packet[last] ^= 0x55; // the payload no longer hashes to the signed header
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
+    let Fixture {
+        hub,
+        data,
+        kit,
+        office,
+        http,
+        _dir,
+    } = f;
+    hub.shutdown().unwrap();
+    let f = Fixture {
+        hub: jemput_hub::spawn_local(&data).unwrap(),
+        data,
+        kit,
+        office,
+        http,
+        _dir,
+    };
+    let r = f.patch(&loc, 1000, &packet[1000..]).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(offset_of(&r), 0);
+    assert!(r.text().await.unwrap().contains("SHA-256"));
+    assert_eq!((offset_of(&f.head(&loc).await), f.part_len(&loc)), (0, 0));
+    let r = f.patch(&loc, 0, &packet).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("SHA-256 does not match"));
+    assert_eq!(f.head(&loc).await.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn a_restarted_hub_reports_only_the_bytes_its_part_file_holds() {
+    // A power cut took chunks whose offsets were committed: the file is shorter than the offset.
+    let f = fixture();
+    let packet = f.packet_with_payload(&payload(4000, 28));
+    let loc = f.created(&packet).await;
+    assert_eq!(f.patch(&loc, 0, &packet[..3000]).await.status(), 204);
+    let Fixture {
+        hub,
+        data,
+        kit,
+        office,
+        http,
+        _dir,
+    } = f;
+    hub.shutdown().unwrap();
+    let id = loc.rsplit('/').next().unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(data.join("uploads").join(format!("{id}.part")))
+        .unwrap()
+        .set_len(1200)
+        .unwrap();
+    let f = Fixture {
+        hub: jemput_hub::spawn_local(&data).unwrap(),
+        data,
+        kit,
+        office,
+        http,
+        _dir,
+    };
+    assert_eq!(offset_of(&f.head(&loc).await), 1200);
+    let r = f.patch(&loc, 3000, &packet[3000..]).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(offset_of(&r), 1200);
+    let r = f.patch(&loc, 1200, &packet[1200..]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    Receipt::from_header_value(header(&r, "jemput-receipt").unwrap()).unwrap();
+    let id = parse_prelude(&packet).unwrap().header.packet_id;
+    assert_eq!(std::fs::read(f.stored(&id)).unwrap(), packet);
+}
+
 #[test]
 fn the_hub_cli_creates_a_hub_registers_lists_and_revokes_kits() {
     let d = tempfile::tempdir().unwrap();

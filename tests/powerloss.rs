@@ -18,9 +18,15 @@
 //! place, receipt committed: the test-only `JEMPUT_TEST_HUB_HOLD`, `hub/src/test_hold.rs`) and cut
 //! the power there or a few operations later (`JEMPUT_POWERLOSS_RECEIPT_ROUNDS`, default 16).
 //!
+//! The hub answers a `PATCH` without an fsync (`docs/hub-protocol.md` §6): on this disk a cut
+//! takes every chunk not yet part of a stored packet, and the hub must then report only the bytes
+//! it holds, so that the kit's re-upload completes (`JEMPUT_POWERLOSS_HUB_ROUNDS`, default 25).
+//!
 //! `JEMPUT_POWERLOSS_ROUNDS` (default 30) and `JEMPUT_POWERLOSS_SEED` replay a run. The negative
 //! control runs the same with `JEMPUT_TEST_SKIP_FSYNC=atomic-dir` (core's fsutil then skips the
-//! directory fsync after a durable rename) and must see packets lost.
+//! directory fsync after a durable rename) and must see packets lost; the hub's controls skip the
+//! fsync of `packets/` after a packet is moved in (`hub-packets-dir`) or the fsync of a packet's
+//! bytes before it is moved there (`hub-packet-data`).
 //!
 //! Needs FUSE (`/dev/fuse`, and root or `fusermount3`); without it every test here is skipped with a
 //! `SKIPPED` line on stderr, or fails under `JEMPUT_REQUIRE_PEERS=1` (as in CI).
@@ -939,8 +945,11 @@ fn hub_power_loss_run(rounds: u64, seed: u64, skip_fsync: Option<&str>) -> Resul
             let bytes = std::fs::read(data.join("packets").join(file)).map_err(|e| {
                 format!("round {round}: the hub receipted {id} and lost its file: {e}")
             })?;
-            let c = packet::decrypt(&bytes, &ids, Some(&kit_key))
-                .map_err(|e| format!("round {round}: the hub's {id} does not open: {e}"))?;
+            // A receipted file that is there but does not open (bytes not made durable before
+            // the receipt) is as lost as a missing one.
+            let c = packet::decrypt(&bytes, &ids, Some(&kit_key)).map_err(|e| {
+                format!("round {round}: the hub receipted {id} and lost its bytes: it does not open: {e}")
+            })?;
             if &c.manifest.packet_id != id {
                 return Err(format!("round {round}: {file} holds another packet"));
             }
@@ -1027,6 +1036,24 @@ fn negative_control_a_skipped_hub_fsync_is_seen_as_a_lost_receipted_packet() {
         "hub negative control",
         seed,
         hub_power_loss_run(rounds, seed, Some("hub-packets-dir")),
+    );
+}
+
+#[test]
+fn negative_control_a_skipped_fsync_of_the_packets_bytes_is_seen_as_a_lost_receipted_packet() {
+    if !jemput_testkit::fuse() {
+        return;
+    }
+    // `PATCH`es are not fsynced; the one fsync of a packet's bytes is before it is moved into
+    // `packets/` and receipted. Skipped (JEMPUT_TEST_SKIP_FSYNC=hub-packet-data), a receipt
+    // names a file whose bytes a cut takes, and the checks must say so.
+    let seed = env_u64("JEMPUT_POWERLOSS_SEED").unwrap_or_else(rand::random);
+    let rounds = env_u64("JEMPUT_POWERLOSS_CONTROL_ROUNDS").unwrap_or(12);
+    eprintln!("hub data negative control: up to {rounds} rounds, JEMPUT_POWERLOSS_SEED={seed}");
+    must_see_the_loss(
+        "hub data negative control",
+        seed,
+        hub_power_loss_run(rounds, seed, Some("hub-packet-data")),
     );
 }
 

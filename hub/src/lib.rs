@@ -13,7 +13,8 @@
 //!                               accounts, sessions and audit log (`office`)
 //!                               (WAL, synchronous=FULL; 0600 with its -wal and -shm, in a 0700
 //!                               directory)
-//! <data>/uploads/<id>.part      bytes of an upload in progress, exactly `offset` of them durable
+//! <data>/uploads/<id>.part      bytes of an upload in progress, not fsynced: the hub resumes from
+//!                               min(`offset`, its length) (`storage`'s durability rules)
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
 //! <data>/quarantine/<packet id>.jpk packets that passed the outer checks but that the office
 //!                               identity could not open (no receipt; `.why` beside each)
@@ -896,9 +897,12 @@ impl Hub {
         Ok(log)
     }
 
-    /// Finishes what a crash interrupted: an upload whose last byte was durable but whose packet
-    /// was not yet stored is verified and stored now (or failed); expired uploads are removed.
+    /// Finishes what a crash interrupted: every open upload's offset is brought down to the bytes
+    /// its `.part` file holds ([`Uploads::reconcile_at_start`]); an upload that holds all its
+    /// bytes but whose packet was not yet stored is verified and stored now (or failed, or started
+    /// again when a power cut may have damaged its bytes); expired uploads are removed.
     pub fn recover(&self) -> Result<(), HubError> {
+        self.uploads.reconcile_at_start()?;
         for up in self.uploads.complete_but_open()? {
             // On PostgreSQL another process may have finished it since the list was read.
             let Some(up) = self
@@ -913,7 +917,7 @@ impl Hub {
                     tracing::info!(upload = %up.upload_id, "finished an upload a restart interrupted")
                 }
                 Err(e) => {
-                    tracing::warn!(upload = %up.upload_id, "an interrupted upload failed verification: {}", e.message)
+                    tracing::warn!(upload = %up.upload_id, "an interrupted upload was not stored: {}", e.message)
                 }
             }
         }

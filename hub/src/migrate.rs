@@ -778,8 +778,11 @@ fn check_packet(
     Ok(())
 }
 
-/// Gives each open upload its durable bytes (the first `offset` bytes of its `.part` file) as
-/// one staged chunk, lowering the offset where the file holds fewer.
+/// Gives each open upload its bytes (the first `offset` bytes of its `.part` file) as one staged
+/// chunk, lowering the offset where the file holds fewer (after a power cut: `PATCH`es are not
+/// fsynced, see `crate::storage`). Bytes a cut damaged in place are not seen here; the scale-out
+/// backend then refuses the packet at completion (its staged chunks are trusted), where the
+/// embedded hub would have restarted the upload.
 fn stage_uploads(data: &Path, source: &mut Source) -> Result<MigratedUploads, HubError> {
     let (id_col, off_col, state_col) = (
         column("uploads", "upload_id"),

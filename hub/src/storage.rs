@@ -3,11 +3,28 @@
 //! directory, [`crate::objects::ObjectStorage`] in an S3-compatible object store, both with their
 //! receipt rows in the hub database).
 //!
-//! Durability rules:
-//! - an upload's `offset` in the database never exceeds the bytes fsynced in its `.part` file (the
-//!   file may hold more after a crash; the next `PATCH` cuts it back to `offset`);
-//! - a verified packet is renamed into `packets/` and both directories are fsynced before its
-//!   receipt row is committed; a receipt row therefore always names a durable file.
+//! Durability rules (`docs/hub-protocol.md` §6):
+//! - a `PATCH` is answered without an fsync: the embedded backend writes the chunk into the
+//!   `.part` file and commits the new `offset` with `synchronous=NORMAL` (that one commit only),
+//!   so a power cut may take the last chunks, the last offsets, or both. The offset the hub
+//!   reports and resumes from is therefore `min(offset in the database, length of the .part
+//!   file)`: reconciled for every open upload when the hub opens ([`Uploads::reconcile_at_start`])
+//!   and again whenever a request takes an upload ([`Uploads::reconcile`]). A smaller offset than
+//!   the kit was told is allowed: the kit always asks (`HEAD`) before it resumes and sends the
+//!   rest again;
+//! - a cut can also leave a `.part` file of the recorded length whose last blocks are not what
+//!   was written (zeros, on some filesystems). Nothing sees that until the whole packet is
+//!   checked at completion, where the payload's SHA-256 (and the prelude compared with the one
+//!   given at creation) catch it. An upload with bytes written before this process opened the
+//!   hub ([`Uploads::carried_over`]) that fails those checks is not refused: it starts again from
+//!   offset 0 and the kit is told so (`409` with `Upload-Offset: 0`), because its bytes may be a
+//!   cut's, not the kit's. Only a second failure, with every byte written by this process, is a
+//!   refusal;
+//! - a verified packet's bytes are fsynced, then it is renamed into `packets/` and both
+//!   directories are fsynced, all before its receipt row is committed (`synchronous=FULL`); a
+//!   receipt row therefore always names a durable file, and no receipt is signed for bytes that
+//!   a power cut could still take. With an object store, the store's acknowledgement of the
+//!   `PUT` stands in for the fsyncs.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,7 +65,9 @@ pub enum PutOutcome {
 
 /// Verified packets and their receipts.
 pub trait Storage: Send + Sync {
-    /// Stores a verified packet whose complete, fsynced file is at `file`, with its receipt.
+    /// Stores a verified packet whose complete file is at `file`, with its receipt. The bytes must
+    /// be durable in the storage before the receipt row commits: the file need not have been
+    /// fsynced by the caller.
     ///
     /// On [`PutOutcome::Stored`] the storage has taken the file (moved or copied it); otherwise the
     /// file is left where it is. Storing and the receipt are one step for [`Storage::held`]: it
@@ -220,6 +239,13 @@ impl Storage for DirStorage {
             });
         }
         let dest = self.packet_path(&header.packet_id);
+        // `PATCH`es are answered without an fsync (see the module's durability rules): the
+        // packet's bytes are made durable here, once, before it is moved into place and receipted.
+        if !fsutil::skipped_for_test("hub-packet-data") {
+            fs::File::open(file)
+                .and_then(|f| f.sync_data())
+                .map_err(HubError::io("sync", file))?;
+        }
         // A file here without a receipt row is a leftover of a crash before the commit; the packet
         // now being stored replaces it.
         fs::rename(file, &dest).map_err(HubError::io("move a verified packet to", &dest))?;
@@ -315,7 +341,8 @@ pub struct Upload {
     pub prelude: Vec<u8>,
     /// `Upload-Length`.
     pub length: u64,
-    /// Bytes durably received.
+    /// Bytes received. With the embedded backend not necessarily durable: after a power cut the
+    /// `.part` file may hold fewer, and [`Uploads::reconcile`] brings this down to them.
     pub offset: u64,
     pub state: UploadState,
     pub created_at: Timestamp,
@@ -345,6 +372,10 @@ pub fn valid_upload_id(id: &str) -> bool {
 pub struct Uploads {
     dir: PathBuf,
     state: Backend,
+    /// Open uploads (embedded backend) that held bytes when this process opened the hub: bytes a
+    /// power cut before then may have damaged without shortening the file. See
+    /// [`Uploads::carried_over`].
+    carried: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 const UPLOAD_COLUMNS: &str = "upload_id, kit_id, packet_id, metadata, prelude, length, offset, \
@@ -413,7 +444,134 @@ impl Uploads {
         Uploads {
             dir: data.join(UPLOADS_DIR),
             state,
+            carried: Default::default(),
         }
+    }
+
+    /// Brings every open upload's offset down to the bytes its `.part` file holds, and notes the
+    /// uploads that hold bytes at all as [`Uploads::carried_over`]. Run when the hub opens, before
+    /// anything is completed or served; the embedded backend only (the scale-out one stages
+    /// chunks in PostgreSQL, committed before they are acknowledged).
+    pub fn reconcile_at_start(&self) -> Result<(), HubError> {
+        let Backend::Embedded(db) = &self.state else {
+            return Ok(());
+        };
+        let raws = {
+            let conn = lock(db);
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE state = 'open'"
+            ))?;
+            let rows = stmt
+                .query_map([], upload_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        for raw in raws {
+            let up = self.reconcile(raw.into_upload()?)?;
+            if up.offset > 0 {
+                self.carried
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(up.upload_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// `up` with its offset no larger than the bytes in its `.part` file: a power cut may have
+    /// taken chunks whose offsets were committed (`PATCH`es are not fsynced), and the hub must
+    /// never report, or resume after, bytes it does not hold. A smaller offset is committed
+    /// (only if the row still has the offset read: another process may have moved it); a missing
+    /// `.part` file is made again, empty. Open uploads of the embedded backend only; others are
+    /// returned as they are.
+    pub fn reconcile(&self, mut up: Upload) -> Result<Upload, HubError> {
+        let Backend::Embedded(db) = &self.state else {
+            return Ok(up);
+        };
+        if up.state != UploadState::Open || !valid_upload_id(&up.upload_id) {
+            return Ok(up);
+        }
+        let part = self.part_path(&up.upload_id);
+        let held = match fs::metadata(&part) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Moved into `packets/` and receipted, and the crash came before the upload was
+                // ended: end it now, as completion would have.
+                let receipted =
+                    held_row(&lock(db), &up.packet_id)?.is_some_and(|h| h.kit_id == up.kit_id);
+                if receipted {
+                    self.finish(&up.upload_id, UploadState::Done, None)?;
+                    up.state = UploadState::Done;
+                    up.offset = up.length;
+                    return Ok(up);
+                }
+                use std::os::unix::fs::OpenOptionsExt;
+                fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .mode(FILE_MODE)
+                    .open(&part)
+                    .and_then(|f| f.sync_all())
+                    .map_err(HubError::io("create", &part))?;
+                fsutil::sync_dir(&self.dir).map_err(HubError::io("sync", &self.dir))?;
+                0
+            }
+            Err(e) => return Err(HubError::io("read", &part)(e)),
+        };
+        if held >= up.offset {
+            return Ok(up);
+        }
+        tracing::warn!(
+            upload = %up.upload_id,
+            recorded = up.offset,
+            held,
+            "the upload's file holds fewer bytes than its recorded offset (a power cut took the last chunks); the hub now reports {held}"
+        );
+        lock(db).execute(
+            "UPDATE uploads SET offset = ?3 WHERE upload_id = ?1 AND offset = ?2 AND state = 'open'",
+            params![up.upload_id, up.offset as i64, held as i64],
+        )?;
+        up.offset = held;
+        Ok(up)
+    }
+
+    /// Whether upload `upload_id` held bytes when this process opened the hub (see
+    /// [`Uploads::reconcile_at_start`]): a power cut before then may have left some of them
+    /// damaged in place (a file of the right length whose last blocks are zeros), which only the
+    /// whole packet's checks at completion can see. Those checks failing then says nothing sure
+    /// of the kit's packet, so the upload starts again ([`Uploads::restart`]) rather than being
+    /// refused. Always `false` with the scale-out backend.
+    pub fn carried_over(&self, upload_id: &str) -> bool {
+        self.carried
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(upload_id)
+    }
+
+    /// Empties an open upload's `.part` file and sets its offset to 0, for bytes that a power cut
+    /// may have damaged (embedded backend). The upload is no longer [`Uploads::carried_over`]:
+    /// every byte it gets from now on is written by this process, so the checks at completion
+    /// judge the kit's packet.
+    pub fn restart(&self, upload_id: &str) -> Result<(), HubError> {
+        if !matches!(self.state, Backend::Embedded(_)) {
+            return Err(HubError::Corrupt {
+                what: "upload restart",
+                value: "the scale-out backend stages durable chunks in PostgreSQL".into(),
+            });
+        }
+        let part = self.part_path(upload_id);
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&part)
+            .and_then(|f| f.set_len(0))
+            .map_err(HubError::io("truncate", &part))?;
+        self.set_offset(upload_id, 0)?;
+        self.carried
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(upload_id);
+        Ok(())
     }
 
     /// Whether an upload's bytes are staged in the database (the scale-out backend: any
@@ -580,7 +738,14 @@ impl Uploads {
             .optional()?)
     }
 
-    /// Records that the first `offset` bytes of the `.part` file are durable.
+    /// Records that the first `offset` bytes of the `.part` file are written (not necessarily
+    /// durable: see the module's durability rules).
+    ///
+    /// The embedded backend commits this one update with `synchronous=NORMAL`: in WAL mode the
+    /// commit is then not fsynced, and a power cut may take it, which only makes the hub report
+    /// a smaller offset, as losing the chunk itself would. The next commit made with `FULL` (a
+    /// nonce, a receipt) fsyncs the log with this one in it; SQLite keeps the database
+    /// consistent either way ("PRAGMA synchronous", <https://sqlite.org/pragma.html#pragma_synchronous>).
     pub fn set_offset(&self, upload_id: &str, offset: u64) -> Result<(), HubError> {
         let db = match &self.state {
             Backend::Embedded(db) => db,
@@ -588,10 +753,15 @@ impl Uploads {
                 return crate::pg::uploads::set_offset(pool, upload_id, offset)
             }
         };
-        lock(db).execute(
+        let conn = lock(db);
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let updated = conn.execute(
             "UPDATE uploads SET offset = ?2, updated_at = ?3 WHERE upload_id = ?1",
             params![upload_id, offset as i64, ts_text(Timestamp::now())],
-        )?;
+        );
+        // Every other commit on this connection stays fully durable.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        updated?;
         Ok(())
     }
 
@@ -610,10 +780,14 @@ impl Uploads {
             Backend::Embedded(db) => {
                 let mut conn = lock(db);
                 let tx = conn.transaction()?;
+                // A finished upload holds all its bytes: its offset says so whatever a
+                // reconciliation did meanwhile.
                 tx.execute(
-                "UPDATE uploads SET state = ?2, note = ?3, updated_at = ?4 WHERE upload_id = ?1",
-                params![upload_id, state.as_str(), note, ts_text(Timestamp::now())],
-            )?;
+                    "UPDATE uploads SET state = ?2, note = ?3, updated_at = ?4,
+                                        offset = CASE WHEN ?2 = 'done' THEN length ELSE offset END
+                     WHERE upload_id = ?1",
+                    params![upload_id, state.as_str(), note, ts_text(Timestamp::now())],
+                )?;
                 if state == UploadState::Failed {
                     let row: Option<(String, String, i64)> = tx
                         .query_row(

@@ -48,7 +48,8 @@
 //! test-only hold point while the power goes); each with what must hold after the remount, and negative controls that skip one fsync
 //! through the test-only `JEMPUT_TEST_SKIP_FSYNC` switch and must be seen failing.
 //!
-//! SQLite's part (both databases are in WAL mode with `synchronous=FULL`): in WAL mode a commit
+//! SQLite's part (both databases are in WAL mode with `synchronous=FULL`, but for the hub's
+//! commit of a `PATCH`'s offset, which may be lost: `docs/hub-protocol.md` §6): in WAL mode a commit
 //! is durable once the WAL is fsynced, which `FULL` does at every commit (`NORMAL` would fsync
 //! only at checkpoints and could lose the last commits in a power cut; SQLite's documentation,
 //! "PRAGMA synchronous" and "Write-Ahead Logging", <https://sqlite.org/pragma.html#pragma_synchronous>,

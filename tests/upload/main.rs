@@ -22,6 +22,7 @@ mod chunk_limit;
 mod cli;
 mod events;
 mod inner_checks;
+mod lost_bytes;
 mod receipts;
 mod reference_server;
 mod refusals;

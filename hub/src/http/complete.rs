@@ -19,6 +19,7 @@ use jemput_core::wire::receipt::{Receipt, ReceiptBody};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use super::headers::UPLOAD_OFFSET;
 use crate::opener::{self, Opened};
 use crate::storage::{valid_packet_id, PutOutcome, Upload, UploadState};
 use crate::Hub;
@@ -36,6 +37,11 @@ enum Refusal {
     /// The hub could not finish the checks (its database did not answer): nothing is decided of
     /// the packet, the upload stays open with every byte, and the kit asks again.
     Unavailable(crate::HubError),
+    /// The bytes on disk are not the packet's: the file is shorter than the upload, the prelude
+    /// on disk is not the one given at creation, or the payload does not hash to the header's
+    /// SHA-256. A refusal ([`Refusal::Outer`]) unless a power cut may have done it (see
+    /// [`complete`]).
+    Damaged(String),
 }
 
 /// What the checks found: the header, and the opened contents when the hub opened it.
@@ -99,6 +105,7 @@ pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
             Ok(receipt)
         }
         Err(Refusal::Outer(why)) => fail(hub, up, why),
+        Err(Refusal::Damaged(why)) => damaged(hub, up, why),
         Err(Refusal::Unavailable(e)) => {
             tracing::warn!(upload = %up.upload_id, packet = %up.packet_id, "cannot check the packet now, the upload stays open: {e}");
             Err(e.into())
@@ -118,6 +125,38 @@ pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
             fail(hub, up, why)
         }
     }
+}
+
+/// A complete upload whose bytes are not the packet's. `PATCH`es are answered without an fsync
+/// (`crate::storage`'s durability rules), so in the embedded backend a power cut can leave a
+/// `.part` file shorter than the offset recorded (the hub then holds fewer bytes: the kit resumes
+/// from them) or of the right length with damaged blocks (only these checks see it). Bytes
+/// written before this process opened the hub ([`crate::storage::Uploads::carried_over`]) may be
+/// such a cut's, so the upload starts again from 0 instead of being refused: the kit is answered
+/// `409` with `Upload-Offset: 0`, asks `HEAD` and sends the packet again. Bytes this process wrote
+/// itself (the page cache holds what was written) judge the kit's packet: refused.
+fn damaged(hub: &Hub, up: &Upload, why: String) -> Result<Receipt, ApiError> {
+    let uploads = hub.uploads();
+    if uploads.staged_in_database() {
+        return fail(hub, up, why);
+    }
+    let reconciled = uploads.reconcile(up.clone())?;
+    let restart_at = if reconciled.offset < up.length {
+        reconciled.offset
+    } else if uploads.carried_over(&up.upload_id) {
+        uploads.restart(&up.upload_id)?;
+        0
+    } else {
+        return fail(hub, up, why);
+    };
+    tracing::warn!(upload = %up.upload_id, packet = %up.packet_id, "the upload's bytes on disk are not the packet's after a restart ({why}); it resumes from {restart_at}");
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        format!(
+            "the hub lost bytes of this upload in a crash ({why}); it holds {restart_at}: HEAD and resume from there"
+        ),
+    )
+    .with(&UPLOAD_OFFSET, restart_at))
 }
 
 fn fail(hub: &Hub, up: &Upload, why: String) -> Result<Receipt, ApiError> {
@@ -152,6 +191,8 @@ fn quarantine(hub: &Hub, up: &Upload, header: &Header, why: &str) -> std::io::Re
     fsutil::write_atomic(&dir.join(format!("{name}.why")), why_line.as_bytes(), 0o600)?;
     let dest = dir.join(format!("{name}.{}", packet::EXTENSION));
     let part = hub.uploads().part_path(&up.upload_id);
+    // `PATCH`es do not fsync: the bytes kept for the office are made durable here.
+    std::fs::File::open(&part)?.sync_data()?;
     std::fs::rename(&part, &dest)?;
     fsutil::sync_dir(&dir)?;
     fsutil::sync_dir(&fsutil::parent_dir(&part))?;
@@ -215,7 +256,7 @@ fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
         .map_err(|e| outer(format!("cannot read the uploaded bytes: {e}")))?
         .len();
     if on_disk < up.length {
-        return Err(outer(format!(
+        return Err(Refusal::Damaged(format!(
             "{on_disk} bytes on disk, Upload-Length is {}",
             up.length
         )));
@@ -228,7 +269,9 @@ fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
     file.read_exact(&mut prelude)
         .map_err(|e| outer(format!("cannot read the uploaded prelude: {e}")))?;
     if prelude != up.prelude {
-        return Err(outer(
+        // Every byte of the prelude was compared with it as it arrived (`patch.rs`): what differs
+        // on disk now was changed there.
+        return Err(Refusal::Damaged(
             "the uploaded header differs from the one given at creation".into(),
         ));
     }
@@ -277,7 +320,7 @@ fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
             {
                 Ok(v) => Some(opener::opened(hub, &v)),
                 Err(PacketError::PayloadHash) => {
-                    return Err(outer(
+                    return Err(Refusal::Damaged(
                         "the payload's SHA-256 does not match the signed header".into(),
                     ))
                 }
@@ -306,17 +349,15 @@ fn verify_part(hub: &Hub, up: &Upload) -> Result<Checked, Refusal> {
                 left -= n as u64;
             }
             if hex::encode(hasher.finalize()) != p.header.payload_sha256 {
-                return Err(outer(
+                return Err(Refusal::Damaged(
                     "the payload's SHA-256 does not match the signed header".into(),
                 ));
             }
             None
         }
     };
-    if on_disk > up.length {
-        file.sync_data()
-            .map_err(|e| outer(format!("cannot sync the uploaded bytes: {e}")))?;
-    }
+    // The bytes (and a torn tail cut off above) are made durable when the packet is stored,
+    // before its receipt (`Storage::put_packet`).
     Ok(Checked {
         header: p.header,
         opened,

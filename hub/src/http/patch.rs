@@ -1,6 +1,10 @@
 //! `PATCH`: appending a chunk at the offset the hub holds, with the chunk's checksum (required: the
 //! request signature covers the body through it) checked and the packet prelude compared as they
 //! arrive, a stalled or cut body kept up to what arrived, and completion when the last byte lands.
+//!
+//! A chunk is answered once it is written and its offset committed, without an fsync: only the
+//! completed packet is made durable, before its receipt (`crate::storage`'s durability rules,
+//! `docs/hub-protocol.md` §6).
 
 use std::io::SeekFrom;
 use std::time::Duration;
@@ -112,7 +116,7 @@ pub(crate) async fn patch(
         Ok(Ready::Append(job)) => {
             // The work runs in its own task, so that whatever ends this handler early (a
             // connection torn down, a server shutting down) cannot stop it between the write and
-            // the fsync and the offset update: what arrived is always kept and recorded.
+            // the offset update: what arrived is always kept and recorded.
             let st2 = st.clone();
             tokio::spawn(async move { append(st2, job, body, declared, idle).await })
                 .await
@@ -360,13 +364,15 @@ async fn append(
         up.offset
     };
     if let Some(mut file) = file {
+        // Written through to the kernel before the offset is committed, so that the file is never
+        // shorter than the offset while the machine runs; no fsync: a power cut may take these
+        // bytes, and the hub then reports fewer (`Uploads::reconcile`).
         file.flush().await.map_err(|e| io_err("write", e))?;
         if !keep {
             file.set_len(up.offset)
                 .await
                 .map_err(|e| io_err("truncate", e))?;
         }
-        file.sync_data().await.map_err(|e| io_err("sync", e))?;
     }
     if staged && new_offset != up.offset {
         // Compare-and-set: only if no other request (in this process or another) moved the

@@ -30,10 +30,18 @@ pub(crate) async fn locked_upload(
     }
     let guard = st.upload_lock(id).lock_owned().await;
     let id2 = id.to_string();
-    let up = blocking(&st.hub, move |hub| hub.uploads().get(&id2))
-        .await?
-        .filter(|u| u.kit_id == kit.kit_id)
-        .ok_or_else(ApiError::not_found)?;
+    let kit_id = kit.kit_id.clone();
+    // The offset reported and resumed from is never past the bytes the `.part` file holds (a
+    // power cut may have taken chunks whose offsets were committed: `storage`'s durability rules).
+    let up = blocking(&st.hub, move |hub| {
+        hub.uploads()
+            .get(&id2)?
+            .filter(|u| u.kit_id == kit_id)
+            .map(|u| hub.uploads().reconcile(u))
+            .transpose()
+    })
+    .await?
+    .ok_or_else(ApiError::not_found)?;
     match up.state {
         UploadState::Terminated | UploadState::Failed => Err(ApiError::new(
             StatusCode::GONE,
