@@ -41,6 +41,7 @@ impl Backend for FixedSlap {
         _sub_id: u8,
         fingers: &[u8],
         _exceptions: &[String],
+        _timeout: std::time::Duration,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         Ok(fingers
             .iter()
