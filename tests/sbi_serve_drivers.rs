@@ -381,3 +381,37 @@ fn a_scanner_unplugged_mid_capture_gives_an_sbi_error_not_a_hang() {
     );
     assert!(!dir.path().join("a").exists() && !dir.path().join("b").exists());
 }
+
+/// `jemput devices test sbi:PORT/ID/0` tells a single-finger scanner from a camera by discovery
+/// and takes one finger (checked against the kit's trust store); `capture finger`, which takes
+/// slaps, says it needs a slap scanner.
+#[test]
+fn devices_test_takes_one_finger_from_a_single_finger_sbi_scanner() {
+    let svc = Service::start(&["--device", "sim:uru4000"]);
+    let home = tempfile::tempdir().unwrap();
+    common::run(
+        home.path(),
+        &["sbi", "trust", "add", svc.ca_cert.to_str().unwrap()],
+    )
+    .success();
+    let sel = format!("sbi:{}/1/0", svc.port);
+    let report = common::json(common::run(
+        home.path(),
+        &["devices", "test", &sel, "--json"],
+    ));
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["capability"], "fingerprint", "{report}");
+    let text = report["capture"].to_string();
+    assert!(text.contains("UNKNOWN"), "{report}");
+
+    let out = common::jemput()
+        .arg("--home")
+        .arg(home.path())
+        .args(["capture", "finger", &sel, "--out-dir"])
+        .arg(home.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a slap scanner"), "{err}");
+}

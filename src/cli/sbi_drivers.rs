@@ -1,6 +1,6 @@
 //! jemput's own drivers behind its SBI device service (`jemput sbi serve --device SELECTOR`): a
 //! fingerprint scanner (EF01, U.are.U) as a "Finger" / "Single" device, a camera (PTP, UVC) as a
-//! "Face" / "Full face" device (docs/sbi.md, §6).
+//! "Face" / "Full face" device (docs/sbi.md §6).
 //!
 //! The adapters live in the binary: the kit's crates never depend on the device service
 //! (tests/architecture.rs). Each device is opened once when the service starts, kept behind a
