@@ -4,6 +4,7 @@
 //! over jemput's own drivers (`src/cli/sbi_drivers.rs`: single-finger scanners and cameras).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use tokio::sync::Mutex;
 
+use jemput_drivers::CaptureControl;
 use jemput_sbi::chain;
 use jemput_sbi::proto::{
     self, BiometricData, CaptureRequest, CaptureResponse, CapturedBiometric, DeviceInfo,
@@ -97,14 +99,16 @@ pub trait Backend: Send + Sync {
     /// The `deviceSubId`s it takes.
     fn sub_ids(&self) -> Vec<u8>;
     /// Captures what `bio` asks for (fingers already filtered of exceptions by the caller; for a
-    /// single-finger device the one finger asked for, 0 when unknown) within `timeout`. Runs on a
-    /// blocking thread of its own (`spawn_blocking`), never on the service's runtime threads.
+    /// single-finger device the one finger asked for, 0 when unknown) within `control`'s timeout
+    /// (the request's); its cancel flag is raised when the client goes away before the answer.
+    /// Runs on a blocking thread of its own (`spawn_blocking`), never on the service's runtime
+    /// threads.
     fn capture(
         &self,
         sub_id: u8,
         fingers: &[u8],
         exceptions: &[String],
-        timeout: Duration,
+        control: &CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure>;
 }
 
@@ -314,14 +318,20 @@ impl Service {
         let this = Arc::clone(self);
         let exceptions = bio.exception.clone();
         let id = dev.id.clone();
-        let timeout = request_timeout(&req);
+        // A client that goes away drops this future: the guard raises the cancel flag, so the
+        // device stops waiting (and is free for the next capture) rather than run to its timeout.
+        let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+        let control = CaptureControl {
+            timeout: request_timeout(&req),
+            cancel: Arc::clone(&cancel.0),
+        };
         let captured = tokio::task::spawn_blocking(move || {
             let dev = this
                 .devices
                 .iter()
                 .find(|d| d.id == id)
                 .expect("found above");
-            dev.backend.capture(sub_id, &fingers, &exceptions, timeout)
+            dev.backend.capture(sub_id, &fingers, &exceptions, &control)
         })
         .await;
         let captured = match captured {
@@ -416,6 +426,15 @@ impl Service {
             });
         }
         Ok(CaptureResponse { biometrics: out })
+    }
+}
+
+/// Raises its flag when dropped (with the request's future, when the client goes away).
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 

@@ -41,7 +41,7 @@ impl Backend for FixedSlap {
         _sub_id: u8,
         fingers: &[u8],
         _exceptions: &[String],
-        _timeout: std::time::Duration,
+        _control: &jemput_drivers::CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         Ok(fingers
             .iter()
@@ -312,6 +312,7 @@ struct FixedSingle {
     pause: Duration,
     fail: Option<CaptureFailure>,
     last_timeout: std::sync::Mutex<Option<Duration>>,
+    cancelled: std::sync::Mutex<bool>,
 }
 
 impl FixedSingle {
@@ -320,6 +321,7 @@ impl FixedSingle {
             pause: Duration::ZERO,
             fail: None,
             last_timeout: std::sync::Mutex::new(None),
+            cancelled: std::sync::Mutex::new(false),
         }
     }
 }
@@ -348,10 +350,22 @@ impl Backend for FixedSingle {
         _sub_id: u8,
         fingers: &[u8],
         _exceptions: &[String],
-        timeout: Duration,
+        control: &jemput_drivers::CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
-        *self.last_timeout.lock().unwrap() = Some(timeout);
-        std::thread::sleep(self.pause);
+        *self.last_timeout.lock().unwrap() = Some(control.timeout);
+        // Paused as a device waiting for a finger would be: until the pause ends or the capture
+        // is cancelled.
+        let begun = std::time::Instant::now();
+        while begun.elapsed() < self.pause {
+            if control.cancel.load(std::sync::atomic::Ordering::SeqCst) {
+                *self.cancelled.lock().unwrap() = true;
+                return Err(CaptureFailure {
+                    code: 110,
+                    info: "cancelled".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         if let Some(f) = &self.fail {
             return Err(f.clone());
         }
@@ -397,9 +411,9 @@ async fn start_with(backend: std::sync::Arc<FixedSingle>) -> u16 {
             sub_id: u8,
             fingers: &[u8],
             exceptions: &[String],
-            timeout: Duration,
+            control: &jemput_drivers::CaptureControl,
         ) -> Result<Vec<Captured>, CaptureFailure> {
-            self.0.capture(sub_id, fingers, exceptions, timeout)
+            self.0.capture(sub_id, fingers, exceptions, control)
         }
     }
     let listener = serve::bind(Some(0)).await.unwrap();
@@ -529,4 +543,32 @@ async fn a_device_busy_with_a_capture_answers_busy() {
     assert_eq!(code_of(&e), "111", "{e}");
     assert!(begun.elapsed() < Duration::from_millis(800));
     assert!(first.await.unwrap().is_ok());
+}
+
+/// A client that gives up (its connection closed) cancels the capture: the device stops waiting
+/// and takes the next capture at once instead of answering "busy" until the first one's timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_cancels_its_capture() {
+    let backend = std::sync::Arc::new(FixedSingle {
+        pause: Duration::from_secs(20),
+        ..FixedSingle::new()
+    });
+    let port = start_with(backend.clone()).await;
+    let first = tokio::spawn(async move {
+        client::capture(&single(port, &[], &[]), &trust(), "tx-c1", "").await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.abort();
+    let begun = std::time::Instant::now();
+    while !*backend.cancelled.lock().unwrap() {
+        assert!(
+            begun.elapsed() < Duration::from_secs(5),
+            "the capture was not cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let d = client::discover(port, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(d[0].device_status, "Ready");
 }

@@ -8,9 +8,7 @@
 //! by its selector after an unplug ([`Replugging`]). The service runs every capture on a blocking
 //! thread (`spawn_blocking`), so a driver's blocking calls never hold a runtime thread.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, TryLockError};
-use std::time::Duration;
+use std::sync::{Mutex, TryLockError};
 
 use jemput_drivers::registry::{self, Capabilities, OpenError, OpenOptions};
 use jemput_drivers::replug::Replugging;
@@ -136,13 +134,6 @@ pub fn failure(e: &DeviceError) -> CaptureFailure {
     }
 }
 
-fn control(timeout: Duration) -> CaptureControl {
-    CaptureControl {
-        timeout,
-        cancel: Arc::new(AtomicBool::new(false)),
-    }
-}
-
 /// The device, or "busy" (111) while another capture holds it. A capture that panicked leaves the
 /// driver as it was: the next one uses it (and meets whatever error it then gives).
 fn take<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, CaptureFailure> {
@@ -195,7 +186,7 @@ impl Backend for ScannerBackend {
         _sub_id: u8,
         fingers: &[u8],
         _exceptions: &[String],
-        timeout: Duration,
+        control: &CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         // The service hands a single-finger device exactly one finger (0: not named).
         let &[position] = fingers else {
@@ -206,8 +197,7 @@ impl Backend for ScannerBackend {
         };
         let img = {
             let mut dev = take(&self.device)?;
-            dev.capture_finger(&control(timeout))
-                .map_err(|e| failure(&e))?
+            dev.capture_finger(control).map_err(|e| failure(&e))?
         };
         if img.pixels.len() != (img.width as usize) * (img.height as usize) {
             return Err(technical(format!(
@@ -272,13 +262,11 @@ impl Backend for CameraBackend {
         _sub_id: u8,
         _fingers: &[u8],
         _exceptions: &[String],
-        timeout: Duration,
+        control: &CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         let (photo, device_quality) = {
             let mut dev = take(&self.device)?;
-            let photo = dev
-                .capture_photo(&control(timeout))
-                .map_err(|e| failure(&e))?;
+            let photo = dev.capture_photo(control).map_err(|e| failure(&e))?;
             (photo, dev.last_device_quality())
         };
         let rgb = image::load_from_memory_with_format(&photo.jpeg, image::ImageFormat::Jpeg)
@@ -311,6 +299,7 @@ fn face_quality(rgb: &image::RgbImage) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn driver_errors_map_to_the_specifications_codes() {
