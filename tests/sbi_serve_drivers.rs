@@ -6,7 +6,7 @@
 //! finger from each scanner and the face, checks every answer against the CA (and refuses another
 //! CA), and the ISO records hold the device models' images. MOSIP's compliance-toolkit schemas
 //! (Python `jsonschema`) and PyJWT check the same answers independently, and an EF01 module
-//! unplugged mid-capture gives an SBI error, not a hang.
+//! unplugged mid-capture gives an SBI error (valid under the toolkit's error schema), not a hang.
 
 mod common;
 
@@ -380,6 +380,40 @@ fn a_scanner_unplugged_mid_capture_gives_an_sbi_error_not_a_hang() {
         begun.elapsed()
     );
     assert!(!dir.path().join("a").exists() && !dir.path().join("b").exists());
+
+    // The error answer itself, sent and validated by Python against the compliance toolkit's
+    // ErrorCaptureResponseSchema.
+    if !jemput_testkit::python_modules(&["jsonschema"], INSTALL) {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let py = r#"
+import http.client, json, sys, jsonschema
+port, schema = int(sys.argv[1]), json.load(open(sys.argv[2]))
+req = {"env": "Developer", "purpose": "Registration", "specVersion": "0.9.5", "timeout": "1000",
+       "captureTime": "2026-01-01T00:00:00Z", "transactionId": "tx-unplugged",
+       "bio": [{"type": "Finger", "count": "1", "bioSubType": ["UNKNOWN"], "exception": [],
+                "requestedScore": "40", "deviceId": "1", "deviceSubId": "0",
+                "previousHash": ""}]}
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("RCAPTURE", "/capture", body=json.dumps(req))
+answer = json.loads(c.getresponse().read())
+jsonschema.validators.validator_for(schema)(schema).validate(answer)
+print(json.dumps(answer["biometrics"][0]["error"]))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", py])
+        .arg(svc.port.to_string())
+        .arg(root.join("tests/fixtures/mosip-sbi/ErrorCaptureResponseSchema.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["errorCode"], "110", "{error}");
 }
 
 /// `jemput devices test sbi:PORT/ID/0` tells a single-finger scanner from a camera by discovery
