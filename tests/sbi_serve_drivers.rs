@@ -369,11 +369,17 @@ fn a_scanner_unplugged_mid_capture_gives_an_sbi_error_not_a_hang() {
         begun.elapsed()
     );
 
+    // With the module gone the service looks for it again until the capture's timeout: the pty
+    // of the unplugged model either is gone (110, not ready) or, while its node lingers, reads as
+    // held by another program to the serial transport (111, busy).
     let begun = Instant::now();
     let out = svc.capture(1, &svc.ca_cert, &dir.path().join("b"), &["--timeout", "2"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("110"), "{err}");
+    assert!(
+        err.contains("error 110") || err.contains("error 111"),
+        "{err}"
+    );
     assert!(
         begun.elapsed() < Duration::from_secs(10),
         "answered after {:?}",
@@ -413,7 +419,10 @@ print(json.dumps(answer["biometrics"][0]["error"]))
         String::from_utf8_lossy(&out.stderr)
     );
     let error: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(error["errorCode"], "110", "{error}");
+    assert!(
+        error["errorCode"] == "110" || error["errorCode"] == "111",
+        "{error}"
+    );
 }
 
 /// `jemput devices test sbi:PORT/ID/0` tells a single-finger scanner from a camera by discovery

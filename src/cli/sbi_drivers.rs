@@ -88,13 +88,18 @@ pub fn open(
     Ok(backend)
 }
 
-/// A device that cannot be opened again after an unplug, as the error its capture answers with.
+/// A device that cannot be opened again after an unplug, as the error its capture answers with:
+/// still away (looked for again until the capture's timeout, then 110) unless it is busy or
+/// refused. A device coming back may answer its driver's probe badly for a moment, so any other
+/// failure to open counts as "still away" too (logged with `-vv`).
 fn open_error(e: OpenError) -> DeviceError {
     match e {
-        OpenError::NotFound { .. } | OpenError::Gone { .. } => DeviceError::Disconnected,
         OpenError::Busy { .. } => DeviceError::Busy,
         OpenError::PermissionDenied { .. } => DeviceError::PermissionDenied,
-        e => DeviceError::Protocol(e.to_string()),
+        e => {
+            tracing::debug!("the unplugged device does not open again yet: {e}");
+            DeviceError::Disconnected
+        }
     }
 }
 
