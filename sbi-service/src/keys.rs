@@ -57,6 +57,23 @@ pub struct DeviceKeys {
     pub ca_cert: Vec<u8>,
 }
 
+impl DeviceKeys {
+    /// The device provider the device certificate names (its organisation, as `keygen --provider`
+    /// wrote it), for the digital ID's `deviceProvider`.
+    pub fn provider(&self) -> Option<String> {
+        let (_, cert) = x509_parser::parse_x509_certificate(&self.device_cert).ok()?;
+        let org = cert
+            .subject()
+            .iter_organization()
+            .next()?
+            .as_str()
+            .ok()?
+            .trim()
+            .to_string();
+        (!org.is_empty()).then_some(org)
+    }
+}
+
 /// What `keygen` wrote.
 #[derive(Debug)]
 pub struct Generated {

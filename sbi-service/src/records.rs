@@ -48,10 +48,15 @@ pub fn finger_record(
 /// A face (RGB) as a 19794-5 record holding a JPEG.
 pub fn face_record(img: &image::RgbImage) -> Result<Vec<u8>, String> {
     let jpeg = jemput_drivers::synth::jpeg_rgb(img, 90);
+    face_record_jpeg(jpeg, img.width(), img.height())
+}
+
+/// A camera's JPEG of `width` × `height` as a 19794-5 record, the JPEG kept as the camera gave it.
+pub fn face_record_jpeg(jpeg: Vec<u8>, width: u32, height: u32) -> Result<Vec<u8>, String> {
     let mut rep = FaceImage::new(
         ImageFormat::Jpeg,
-        small(img.width(), "width")?,
-        small(img.height(), "height")?,
+        small(width, "width")?,
+        small(height, "height")?,
         jpeg,
     );
     rep.capture_time = CaptureTime::from_timestamp(jiff::Timestamp::now());

@@ -1,9 +1,12 @@
 //! jemput's own SBI device service (`jemput sbi serve`): MOSIPDISC, MOSIPDINFO and RCAPTURE on
 //! 127.0.0.1, certification level L0, every answer signed with the device key. The devices behind
-//! it are [`Backend`]s: the simulated slap scanner and camera (`sim`) today.
+//! it are [`Backend`]s: the simulated slap scanner and camera (`sim`), and the binary's adapters
+//! over jemput's own drivers (`src/cli/sbi_drivers.rs`: single-finger scanners and cameras).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,6 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use tokio::sync::Mutex;
 
+use jemput_drivers::CaptureControl;
 use jemput_sbi::chain;
 use jemput_sbi::proto::{
     self, BiometricData, CaptureRequest, CaptureResponse, CapturedBiometric, DeviceInfo,
@@ -31,7 +35,8 @@ pub use jemput_sbi::proto::ENV;
 /// One capture a backend made: the ISO record and the device's quality score (0–100).
 #[derive(Debug, Clone)]
 pub struct Captured {
-    /// `bioSubType` (a finger name), `None` for a face.
+    /// `bioSubType` (a finger name, or "UNKNOWN" from a single-finger scanner asked for no
+    /// particular finger), `None` for a face.
     pub sub_type: Option<String>,
     pub record: Vec<u8>,
     pub quality: f32,
@@ -44,23 +49,66 @@ pub struct CaptureFailure {
     pub info: String,
 }
 
+/// The `bioSubType` of a finger a single-finger scanner was asked for without naming it, and the
+/// finger position a backend is given for it (ISO/IEC 19794-4's "unknown finger", code 0).
+pub const UNKNOWN_FINGER: &str = "UNKNOWN";
+
+/// The capture timeout when a request's `timeout` is missing or not a number of milliseconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest capture a request may ask for (its `timeout` is cut to this).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The capture timeout a request asks for (`timeout`, milliseconds), within 1 s ..= [`MAX_TIMEOUT`].
+pub fn request_timeout(req: &CaptureRequest) -> Duration {
+    req.timeout
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_TIMEOUT)
+        .clamp(Duration::from_secs(1), MAX_TIMEOUT)
+}
+
+/// The finger a single-finger scanner is asked for: `count` must be 1 and `bioSubType` name at
+/// most one finger ("UNKNOWN" or none: position 0), which must not be an exception. `None`: the
+/// request asks for something a single-finger scanner cannot give (error 109).
+pub fn single_finger(bio: &proto::BioRequest) -> Option<u8> {
+    if bio.count.trim().parse::<u32>().ok()? != 1 {
+        return None;
+    }
+    let position = match bio.bio_sub_type.as_slice() {
+        [] => 0,
+        [name] if name == UNKNOWN_FINGER => 0,
+        [name] => proto::finger_position(name)?,
+        _ => return None,
+    };
+    let name = proto::finger_name(position).unwrap_or(UNKNOWN_FINGER);
+    (!bio.exception.iter().any(|e| e == name)).then_some(position)
+}
+
 /// A device behind the service.
 pub trait Backend: Send + Sync {
     /// "Finger" or "Face".
     fn bio_type(&self) -> &'static str;
-    /// "Slap", "Single", "Full face".
+    /// "Slap", "Single", "Full face". A "Single" finger device takes `deviceSubId` 0 and one
+    /// finger per capture ([`single_finger`]).
     fn device_sub_type(&self) -> &'static str;
     fn make(&self) -> String;
     fn model(&self) -> String;
     fn serial(&self) -> String;
     /// The `deviceSubId`s it takes.
     fn sub_ids(&self) -> Vec<u8>;
-    /// Captures what `bio` asks for (fingers already filtered of exceptions by the caller).
+    /// Captures what `bio` asks for (fingers already filtered of exceptions by the caller; for a
+    /// single-finger device the one finger asked for, 0 when unknown) within `control`'s timeout
+    /// (the request's); its cancel flag is raised when the client goes away before the answer.
+    /// Runs on a blocking thread of its own (`spawn_blocking`), never on the service's runtime
+    /// threads.
     fn capture(
         &self,
         sub_id: u8,
         fingers: &[u8],
         exceptions: &[String],
+        control: &CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure>;
 }
 
@@ -238,7 +286,13 @@ impl Service {
         let Ok(_guard) = dev.busy.try_lock() else {
             return fail(111);
         };
-        let fingers: Vec<u8> = if bio.kind == "Finger" {
+        let single = bio.kind == "Finger" && dev.backend.device_sub_type() == "Single";
+        let fingers: Vec<u8> = if single {
+            match single_finger(bio) {
+                Some(f) => vec![f],
+                None => return fail(109),
+            }
+        } else if bio.kind == "Finger" {
             let Some(all) = proto::slap_fingers(sub_id).or(match sub_id {
                 0 => Some(&[][..]),
                 _ => None,
@@ -264,13 +318,20 @@ impl Service {
         let this = Arc::clone(self);
         let exceptions = bio.exception.clone();
         let id = dev.id.clone();
+        // A client that goes away drops this future: the guard raises the cancel flag, so the
+        // device stops waiting (and is free for the next capture) rather than run to its timeout.
+        let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+        let control = CaptureControl {
+            timeout: request_timeout(&req),
+            cancel: Arc::clone(&cancel.0),
+        };
         let captured = tokio::task::spawn_blocking(move || {
             let dev = this
                 .devices
                 .iter()
                 .find(|d| d.id == id)
                 .expect("found above");
-            dev.backend.capture(sub_id, &fingers, &exceptions)
+            dev.backend.capture(sub_id, &fingers, &exceptions, &control)
         })
         .await;
         let captured = match captured {
@@ -365,6 +426,15 @@ impl Service {
             });
         }
         Ok(CaptureResponse { biometrics: out })
+    }
+}
+
+/// Raises its flag when dropped (with the request's future, when the client goes away).
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 

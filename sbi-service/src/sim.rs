@@ -43,6 +43,7 @@ impl Backend for SimSlap {
         _sub_id: u8,
         fingers: &[u8],
         _exceptions: &[String],
+        _control: &jemput_drivers::CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         fingers
             .iter()
@@ -94,6 +95,7 @@ impl Backend for SimCamera {
         _sub_id: u8,
         _fingers: &[u8],
         _exceptions: &[String],
+        _control: &jemput_drivers::CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         let img = synth::face(self.person_seed, [200, 40, 40]);
         let record =

@@ -41,6 +41,7 @@ impl Backend for FixedSlap {
         _sub_id: u8,
         fingers: &[u8],
         _exceptions: &[String],
+        _control: &jemput_drivers::CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         Ok(fingers
             .iter()
@@ -303,4 +304,271 @@ async fn a_scan_finds_the_service_and_names_what_else_answered() {
     };
     let s = client::scan(closed..=closed, Duration::from_millis(400)).await;
     assert!(s.services.is_empty() && s.others.is_empty(), "{s:?}");
+}
+
+/// A single-finger scanner whose "record" names the finger it was given; it keeps the timeout
+/// of its last capture, takes `pause` over each capture, and fails with `fail` when given one.
+struct FixedSingle {
+    pause: Duration,
+    fail: Option<CaptureFailure>,
+    last_timeout: std::sync::Mutex<Option<Duration>>,
+    cancelled: std::sync::Mutex<bool>,
+}
+
+impl FixedSingle {
+    fn new() -> Self {
+        FixedSingle {
+            pause: Duration::ZERO,
+            fail: None,
+            last_timeout: std::sync::Mutex::new(None),
+            cancelled: std::sync::Mutex::new(false),
+        }
+    }
+}
+
+impl Backend for FixedSingle {
+    fn bio_type(&self) -> &'static str {
+        "Finger"
+    }
+    fn device_sub_type(&self) -> &'static str {
+        "Single"
+    }
+    fn make(&self) -> String {
+        "test".into()
+    }
+    fn model(&self) -> String {
+        "single".into()
+    }
+    fn serial(&self) -> String {
+        "TESTSINGLE000001".into()
+    }
+    fn sub_ids(&self) -> Vec<u8> {
+        vec![0]
+    }
+    fn capture(
+        &self,
+        _sub_id: u8,
+        fingers: &[u8],
+        _exceptions: &[String],
+        control: &jemput_drivers::CaptureControl,
+    ) -> Result<Vec<Captured>, CaptureFailure> {
+        *self.last_timeout.lock().unwrap() = Some(control.timeout);
+        // Paused as a device waiting for a finger would be: until the pause ends or the capture
+        // is cancelled.
+        let begun = std::time::Instant::now();
+        while begun.elapsed() < self.pause {
+            if control.cancel.load(std::sync::atomic::Ordering::SeqCst) {
+                *self.cancelled.lock().unwrap() = true;
+                return Err(CaptureFailure {
+                    code: 110,
+                    info: "cancelled".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Some(f) = &self.fail {
+            return Err(f.clone());
+        }
+        Ok(fingers
+            .iter()
+            .map(|f| Captured {
+                sub_type: Some(
+                    proto::finger_name(*f)
+                        .unwrap_or(serve::UNKNOWN_FINGER)
+                        .to_string(),
+                ),
+                record: format!("record of finger {f}").into_bytes(),
+                quality: 55.0,
+            })
+            .collect())
+    }
+}
+
+/// Starts a service with `backend` as device 1; returns its port.
+async fn start_with(backend: std::sync::Arc<FixedSingle>) -> u16 {
+    struct Shared(std::sync::Arc<FixedSingle>);
+    impl Backend for Shared {
+        fn bio_type(&self) -> &'static str {
+            self.0.bio_type()
+        }
+        fn device_sub_type(&self) -> &'static str {
+            self.0.device_sub_type()
+        }
+        fn make(&self) -> String {
+            self.0.make()
+        }
+        fn model(&self) -> String {
+            self.0.model()
+        }
+        fn serial(&self) -> String {
+            self.0.serial()
+        }
+        fn sub_ids(&self) -> Vec<u8> {
+            self.0.sub_ids()
+        }
+        fn capture(
+            &self,
+            sub_id: u8,
+            fingers: &[u8],
+            exceptions: &[String],
+            control: &jemput_drivers::CaptureControl,
+        ) -> Result<Vec<Captured>, CaptureFailure> {
+            self.0.capture(sub_id, fingers, exceptions, control)
+        }
+    }
+    let listener = serve::bind(Some(0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let k = keys::load(&keys().good).unwrap();
+    let svc = Service::new(
+        port,
+        k.signer,
+        "Trusted Provider",
+        vec![Box::new(Shared(backend))],
+    );
+    tokio::spawn(serve::serve(listener, svc, std::future::pending()));
+    port
+}
+
+fn single(port: u16, fingers: &[&str], exceptions: &[&str]) -> CaptureAsk {
+    CaptureAsk {
+        port,
+        device_id: "1".into(),
+        bio_type: "Finger".into(),
+        sub_id: 0,
+        fingers: fingers.iter().map(|s| s.to_string()).collect(),
+        exceptions: exceptions.iter().map(|s| s.to_string()).collect(),
+        requested_score: 40,
+        timeout: Duration::from_secs(7),
+    }
+}
+
+fn code_of(e: &SbiError) -> &str {
+    match e {
+        SbiError::Device { code, .. } => code,
+        _ => panic!("not a device error: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_single_finger_device_gives_the_finger_asked_for_or_unknown() {
+    let backend = std::sync::Arc::new(FixedSingle::new());
+    let port = start_with(backend.clone()).await;
+    let got = client::capture(&single(port, &["Right Thumb"], &[]), &trust(), "tx-s1", "")
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].bio_sub_type.as_deref(), Some("Right Thumb"));
+    assert_eq!(got[0].record, b"record of finger 1");
+    assert_eq!(got[0].digital_id.device_sub_type, "Single");
+    // The request's timeout (milliseconds) reaches the device.
+    assert_eq!(
+        *backend.last_timeout.lock().unwrap(),
+        Some(Duration::from_secs(7))
+    );
+    for fingers in [&["UNKNOWN"][..], &[]] {
+        let got = client::capture(&single(port, fingers, &[]), &trust(), "tx-s2", "")
+            .await
+            .unwrap();
+        assert_eq!(
+            got[0].bio_sub_type.as_deref(),
+            Some("UNKNOWN"),
+            "{fingers:?}"
+        );
+        assert_eq!(got[0].record, b"record of finger 0");
+    }
+}
+
+#[tokio::test]
+async fn a_single_finger_device_refuses_two_fingers_an_excepted_one_or_a_slap_with_109() {
+    let port = start_with(std::sync::Arc::new(FixedSingle::new())).await;
+    for ask in [
+        single(port, &["Right Thumb", "Left Thumb"], &[]),
+        single(port, &["Right Thumb"], &["Right Thumb"]),
+        single(port, &["Right Palm"], &[]),
+        CaptureAsk {
+            sub_id: 1,
+            ..single(port, &[], &[])
+        },
+    ] {
+        let e = client::capture(&ask, &trust(), "tx-s3", "")
+            .await
+            .unwrap_err();
+        assert_eq!(code_of(&e), "109", "{ask:?}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn a_device_failure_reaches_the_client_with_its_code_and_reason() {
+    let backend = FixedSingle {
+        fail: Some(CaptureFailure {
+            code: 110,
+            info: "Device is not ready: the device was disconnected".into(),
+        }),
+        ..FixedSingle::new()
+    };
+    let port = start_with(std::sync::Arc::new(backend)).await;
+    let e = client::capture(&single(port, &[], &[]), &trust(), "tx-s4", "")
+        .await
+        .unwrap_err();
+    match &e {
+        SbiError::Device { code, info } => {
+            assert_eq!(code, "110");
+            assert_eq!(info, "Device is not ready: the device was disconnected");
+        }
+        _ => panic!("{e}"),
+    }
+}
+
+/// A second capture while the first one runs is answered "busy" (111) at once, and discovery
+/// says "Busy" meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_busy_with_a_capture_answers_busy() {
+    let backend = FixedSingle {
+        pause: Duration::from_millis(1500),
+        ..FixedSingle::new()
+    };
+    let port = start_with(std::sync::Arc::new(backend)).await;
+    let first = tokio::spawn(async move {
+        client::capture(&single(port, &[], &[]), &trust(), "tx-s5", "").await
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let d = client::discover(port, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(d[0].device_status, "Busy");
+    let begun = std::time::Instant::now();
+    let e = client::capture(&single(port, &[], &[]), &trust(), "tx-s6", "")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "111", "{e}");
+    assert!(begun.elapsed() < Duration::from_millis(800));
+    assert!(first.await.unwrap().is_ok());
+}
+
+/// A client that gives up (its connection closed) cancels the capture: the device stops waiting
+/// and takes the next capture at once instead of answering "busy" until the first one's timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_cancels_its_capture() {
+    let backend = std::sync::Arc::new(FixedSingle {
+        pause: Duration::from_secs(20),
+        ..FixedSingle::new()
+    });
+    let port = start_with(backend.clone()).await;
+    let first = tokio::spawn(async move {
+        client::capture(&single(port, &[], &[]), &trust(), "tx-c1", "").await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.abort();
+    let begun = std::time::Instant::now();
+    while !*backend.cancelled.lock().unwrap() {
+        assert!(
+            begun.elapsed() < Duration::from_secs(5),
+            "the capture was not cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let d = client::discover(port, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(d[0].device_status, "Ready");
 }

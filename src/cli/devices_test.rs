@@ -151,7 +151,13 @@ fn sbi_test(
     let id: Option<jemput_sbi::proto::DigitalId> =
         jemput_sbi::jws::unsigned_payload(&dev.digital_id)
             .and_then(|b| serde_json::from_slice(&b).ok());
-    let capability = if sel.sub_id == 0 {
+    // Sub-id 0 is a camera or a single-finger scanner: discovery's digital ID says which.
+    let bio_type = match (&id, sel.sub_id) {
+        (Some(i), 0) if i.kind == "Finger" => "Finger",
+        (_, 0) => "Face",
+        _ => "Finger",
+    };
+    let capability = if bio_type == "Face" {
         jemput_drivers::registry::Capability::Camera
     } else {
         jemput_drivers::registry::Capability::Fingerprint
@@ -162,7 +168,7 @@ fn sbi_test(
             _ => "place the fingers on the scanner…",
         });
     }
-    let ask = super::sbi::ask_for(sel, vec![], 40, timeout);
+    let ask = super::sbi::ask_for(sel, bio_type, None, vec![], 40, timeout);
     let begun = Instant::now();
     let got = runtime.block_on(client::capture(
         &ask,

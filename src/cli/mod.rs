@@ -23,6 +23,7 @@ pub mod output;
 pub mod packet;
 pub mod queue;
 pub mod sbi;
+pub mod sbi_drivers;
 pub mod seal;
 pub mod select;
 pub mod settings;

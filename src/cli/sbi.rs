@@ -66,7 +66,8 @@ pub struct DevicesArgs {
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
-    /// The device: sbi:PORT/DEVICEID/SUBID (from `jemput sbi devices`)
+    /// The device: sbi:PORT/DEVICEID/SUBID (from `jemput sbi devices`); sub-id 0 is a camera or a
+    /// single-finger scanner, as the service's discovery says
     #[arg(value_name = "SELECTOR")]
     pub selector: jemput_sbi::client::SbiSelector,
     /// Also trust this device-provider CA certificate (PEM) for this capture; repeat for several
@@ -76,6 +77,10 @@ pub struct CaptureArgs {
     /// A finger that is missing (as SBI names it, e.g. "Left RingFinger"); repeat for several
     #[arg(long = "exception", value_name = "FINGER")]
     pub exceptions: Vec<String>,
+    /// A single-finger scanner (sub-id 0): the finger to take, as SBI names it (e.g.
+    /// "Right IndexFinger"); default "UNKNOWN", no particular finger
+    #[arg(long, value_name = "FINGER")]
+    pub finger: Option<String>,
     /// The quality score the device should reach (1–100)
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub score: u8,
@@ -104,13 +109,30 @@ pub struct KeygenArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Each --device is one SBI device, numbered from 1 in the order given (after the two simulated \
+ones of --sim): a fingerprint scanner (EF01, U.are.U) is a \"Finger\" device of sub type \
+\"Single\" (deviceSubId 0, one finger per capture), a camera (PTP, UVC webcam) a \"Face\" device \
+(\"Full face\", deviceSubId 0). The selectors are those of `jemput capture`: VID:PID[:SERIAL], \
+usb:<port path>, a tty path, v4l2:/dev/videoN, or sim:<ef01|uru4000|ptp>[:n] for a device model \
+started in-process. The service is certified L0 (software keys): give --keys DIR from \
+`jemput sbi keygen` for a MOSIP registration client; without it a throw-away test CA signs.")]
 pub struct ServeArgs {
     /// Port on 127.0.0.1 (default: the first free one in 4501–4600)
     #[arg(long)]
     pub port: Option<u16>,
-    /// Serve a simulated slap scanner and camera, signing with a throw-away test CA
+    /// Serve a simulated slap scanner and camera (devices 1 and 2)
     #[arg(long)]
     pub sim: bool,
+    /// Serve this fingerprint scanner or camera (repeat for several; see below)
+    #[arg(long = "device", value_name = "SELECTOR")]
+    pub devices: Vec<jemput_drivers::Selector>,
+    /// The driver of the serial devices among them when the port's USB id does not tell
+    #[arg(long, value_name = "DRIVER", value_parser = super::select::driver_names())]
+    pub driver: Option<String>,
+    /// Line speed of the serial devices among them, when not their driver's usual one
+    #[arg(long, value_name = "BAUD")]
+    pub baud: Option<u32>,
     /// Sign with the keys `jemput sbi keygen` made in DIR (default: a throw-away test CA)
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
@@ -192,11 +214,49 @@ fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
-    if !a.sim {
+    if !a.sim && a.devices.is_empty() {
         anyhow::bail!(
-            "add --sim: only the simulated devices can be served yet (jemput's EF01, U.are.U, PTP \
-             and UVC drivers are not behind the SBI service so far)"
+            "nothing to serve: add --device SELECTOR for each fingerprint scanner or camera \
+             (e.g. --device sim:ef01, `jemput devices` lists them), or --sim for the simulated \
+             slap scanner and camera"
         );
+    }
+    // The devices are opened before anything listens: one that cannot be opened stops the
+    // service with the reason, rather than being served as a device that never answers.
+    let mut backends: Vec<Box<dyn serve::Backend>> = Vec::new();
+    let mut names = Vec::new();
+    if a.sim {
+        backends.push(Box::new(jemput_sbi_service::sim::SimSlap {
+            person_seed: 18,
+            quality: 0.85,
+        }));
+        backends.push(Box::new(jemput_sbi_service::sim::SimCamera {
+            person_seed: 18,
+        }));
+        names.push("simulated slap scanner".to_string());
+        names.push("simulated camera".to_string());
+    }
+    for sel in &a.devices {
+        let serial = matches!(
+            sel,
+            jemput_drivers::Selector::Tty(_)
+                | jemput_drivers::Selector::UsbId { .. }
+                | jemput_drivers::Selector::UsbPort(_)
+        );
+        let options = jemput_drivers::registry::OpenOptions {
+            driver: a.driver.clone().filter(|_| serial),
+            baud: a.baud.filter(|_| serial),
+            ..Default::default()
+        };
+        let b = super::sbi_drivers::open(sel, &options, backends.len() + 1)?;
+        names.push(format!(
+            "{sel}: {} {} ({} {})",
+            b.bio_type(),
+            b.device_sub_type(),
+            b.make(),
+            b.model()
+        ));
+        backends.push(b);
     }
     // The throw-away CA lives as long as the service.
     let tmp = tempfile::Builder::new().prefix("jemput-sbi-").tempdir()?;
@@ -206,6 +266,9 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let device_keys = keys::load(&dir)?;
     let ca_cert = dir.join(keys::CA_CERT);
+    let provider = device_keys
+        .provider()
+        .unwrap_or_else(|| "jemput test provider".to_string());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -216,24 +279,26 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             None => "no free port in 4501–4600 on 127.0.0.1".into(),
         })?;
         let port = listener.local_addr()?.port();
-        let backends: Vec<Box<dyn serve::Backend>> = vec![
-            Box::new(jemput_sbi_service::sim::SimSlap {
-                person_seed: 18,
-                quality: 0.85,
-            }),
-            Box::new(jemput_sbi_service::sim::SimCamera { person_seed: 18 }),
-        ];
-        let svc = serve::Service::new(port, device_keys.signer, "jemput test provider", backends);
+        let svc = serve::Service::new(port, device_keys.signer, &provider, backends);
         if a.json {
             super::output::json_line(&jemput::outputs::SbiServeOutput {
                 port,
                 ca_cert: ca_cert.clone(),
             })?;
         } else {
-            println!("SBI device service on http://127.0.0.1:{port}/ (L0, simulated devices)");
+            println!("SBI device service on http://127.0.0.1:{port}/ (certification L0)");
+            for (i, name) in names.iter().enumerate() {
+                println!("  device {}: {name}", i + 1);
+            }
             println!(
                 "trust its CA on this kit with `jemput sbi trust add {}` (or --ca for one capture)",
                 ca_cert.display()
+            );
+        }
+        if a.keys.is_none() {
+            super::output::note(
+                "signing with a throw-away test CA made for this run: for a MOSIP registration \
+                 client, make keys once with `jemput sbi keygen --dir DIR` and serve with --keys DIR",
             );
         }
         serve::serve(listener, svc, stop()).await?;
@@ -352,36 +417,89 @@ pub(super) fn kit_trust(
     })
 }
 
-/// One registration capture of what `sel` names: sub-id 0 a face, 1–3 a slap.
+/// One registration capture of what `sel` names, a device of `bio_type` ("Face", "Finger"): a
+/// face, a slap (sub-ids 1–3: its fingers less the exceptions), or from a single-finger scanner
+/// (sub-id 0) the finger `finger` names ("UNKNOWN" when none).
 pub(super) fn ask_for(
     sel: &jemput_sbi::client::SbiSelector,
+    bio_type: &str,
+    finger: Option<&str>,
     exceptions: Vec<String>,
     score: u8,
     timeout: std::time::Duration,
 ) -> jemput_sbi::client::CaptureAsk {
+    let fingers = if bio_type == "Finger" && sel.sub_id == 0 {
+        vec![finger
+            .unwrap_or(jemput_sbi_service::serve::UNKNOWN_FINGER)
+            .to_string()]
+    } else {
+        vec![]
+    };
     jemput_sbi::client::CaptureAsk {
         port: sel.port,
         device_id: sel.device_id.clone(),
-        bio_type: if sel.sub_id == 0 { "Face" } else { "Finger" }.into(),
+        bio_type: bio_type.into(),
         sub_id: sel.sub_id,
-        fingers: vec![],
+        fingers,
         exceptions,
         requested_score: score,
         timeout,
     }
 }
 
+/// What kind of device `sel` names: sub-ids 1–3 are a slap scanner's; for sub-id 0 (a camera or a
+/// single-finger scanner) the service's discovery says ("Face" or "Finger").
+pub(super) fn bio_type_of(
+    runtime: &tokio::runtime::Runtime,
+    sel: &jemput_sbi::client::SbiSelector,
+) -> anyhow::Result<String> {
+    if sel.sub_id != 0 {
+        return Ok("Finger".into());
+    }
+    let found = runtime
+        .block_on(jemput_sbi::client::discover(
+            sel.port,
+            jemput_sbi::client::SCAN_TIMEOUT,
+        ))
+        .with_context(|| format!("{sel}: no SBI device service answered discovery"))?;
+    let dev = found
+        .iter()
+        .find(|d| d.device_id == sel.device_id && d.device_sub_id.iter().any(|s| s == "0"))
+        .with_context(|| {
+            format!(
+                "{sel}: the device service on port {} lists no device {} with sub-id 0 \
+                 (`jemput sbi devices` lists what it has)",
+                sel.port, sel.device_id
+            )
+        })?;
+    // Discovery's digital ID is unsigned: it only chooses what to ask for; the answer is checked.
+    let id: jemput_sbi::proto::DigitalId = jemput_sbi::jws::unsigned_payload(&dev.digital_id)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .with_context(|| format!("{sel}: discovery gives no readable digital ID"))?;
+    match id.kind.as_str() {
+        "Face" | "Finger" => Ok(id.kind),
+        other => anyhow::bail!("{sel}: a {other} device, which jemput cannot capture from"),
+    }
+}
+
 fn capture(home: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
     let trust = kit_trust(home, &a.ca)?;
     let sel = &a.selector;
+    let runtime = runtime()?;
+    let bio_type = bio_type_of(&runtime, sel)?;
+    if a.finger.is_some() && !(bio_type == "Finger" && sel.sub_id == 0) {
+        anyhow::bail!("--finger is for a single-finger scanner (a Finger device of sub-id 0)");
+    }
     let ask = ask_for(
         sel,
+        &bio_type,
+        a.finger.as_deref(),
         a.exceptions.clone(),
         a.score,
         std::time::Duration::from_secs(a.timeout),
     );
     let tx = jemput_sbi::client::new_transaction_id();
-    let got = runtime()?
+    let got = runtime
         .block_on(jemput_sbi::client::capture(&ask, &trust, &tx, ""))
         .with_context(|| format!("capture through {sel}"))?;
     std::fs::create_dir_all(&a.out_dir)

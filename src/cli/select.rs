@@ -53,7 +53,7 @@ pub struct DeviceSelect {
     pub baud: Option<u32>,
 }
 
-fn driver_names() -> PossibleValuesParser {
+pub(super) fn driver_names() -> PossibleValuesParser {
     PossibleValuesParser::new(
         registry::port_drivers()
             .flat_map(|f| std::iter::once(f.name()).chain(f.aliases().iter().copied())),

@@ -1,0 +1,460 @@
+//! `jemput sbi serve --device …`: jemput's own drivers behind its SBI device service, through the
+//! binary over real HTTP on loopback. The EF01 and U.are.U device models (`sim:ef01`,
+//! `sim:uru4000`, both opened in-process: the U.are.U model on the in-memory USB transport, no USB
+//! stack needed) are served as single-finger scanners and the PTP camera model (`sim:ptp`) as a
+//! face camera; jemput's SBI client (`sbi devices`, `sbi capture`) discovers them, takes one
+//! finger from each scanner and the face, checks every answer against the CA (and refuses another
+//! CA), and the ISO records hold the device models' images. MOSIP's compliance-toolkit schemas
+//! (Python `jsonschema`) and PyJWT check the same answers independently, and an EF01 module
+//! unplugged mid-capture gives an SBI error (valid under the toolkit's error schema), not a hang.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running `jemput sbi serve ARGS --json --port 0`, stopped with SIGTERM when dropped.
+struct Service {
+    child: Child,
+    port: u16,
+    ca_cert: PathBuf,
+}
+
+impl Service {
+    fn start(args: &[&str]) -> Service {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+            .args(["sbi", "serve", "--json", "--port", "0"])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("sbi serve: {line}");
+            }
+        });
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("{e}: {line:?} (the service's stderr is above)"));
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        Service {
+            child,
+            port: v["port"].as_u64().unwrap() as u16,
+            ca_cert: PathBuf::from(v["ca_cert"].as_str().unwrap()),
+        }
+    }
+
+    fn ports(&self) -> String {
+        format!("{0}-{0}", self.port)
+    }
+
+    /// `jemput sbi capture sbi:PORT/ID/0 --ca CA --json --out-dir DIR ARGS`.
+    fn capture(&self, id: u8, ca: &Path, out: &Path, args: &[&str]) -> std::process::Output {
+        common::jemput()
+            .args(["sbi", "capture", &format!("sbi:{}/{id}/0", self.port)])
+            .arg("--ca")
+            .arg(ca)
+            .args(["--json", "--out-dir"])
+            .arg(out)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The one finger of a capture: its JSON entry and its ISO/IEC 19794-4 record, read back.
+fn one_finger(out: &std::process::Output) -> (Value, jemput_core::iso19794::FingerRecord) {
+    assert!(out.status.success(), "{out:?}");
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let record = std::fs::read(got[0]["record"].as_str().unwrap()).unwrap();
+    let rec = jemput_core::iso19794::read_finger_record(&record).unwrap();
+    (got[0].clone(), rec)
+}
+
+#[test]
+fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_camera() {
+    let svc = Service::start(&[
+        "--device",
+        "sim:ef01",
+        "--device",
+        "sim:ptp",
+        "--device",
+        "sim:uru4000",
+    ]);
+    let out = common::jemput()
+        .env("JEMPUT_SBI_PORTS", svc.ports())
+        .args(["sbi", "devices", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let p = svc.port;
+    let rows: Vec<(String, String, String)> = list
+        .iter()
+        .map(|d| {
+            (
+                d["selector"].as_str().unwrap().to_string(),
+                d["bio_type"].as_str().unwrap().to_string(),
+                d["device_sub_type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let row = |s: String, t: &str, u: &str| (s, t.to_string(), u.to_string());
+    assert_eq!(
+        rows,
+        [
+            row(format!("sbi:{p}/1/0"), "Finger", "Single"),
+            row(format!("sbi:{p}/2/0"), "Face", "Full face"),
+            row(format!("sbi:{p}/3/0"), "Finger", "Single"),
+        ]
+    );
+    assert!(list.iter().all(|d| d["certification"] == "L0"), "{list:?}");
+    assert_eq!(list[0]["make"], "ef01");
+    assert_eq!(list[2]["make"], "uru4000");
+
+    let dir = tempfile::tempdir().unwrap();
+    // EF01 (the model plays an R30x: 256 × 288 at 500 ppi), asked for the right index finger.
+    let ef01 = jemput_drivers::ef01::ids::module("R30x").unwrap();
+    let out = svc.capture(
+        1,
+        &svc.ca_cert,
+        &dir.path().join("ef01"),
+        &["--finger", "Right IndexFinger"],
+    );
+    let (got, rec) = one_finger(&out);
+    assert_eq!(got["bio_sub_type"], "Right IndexFinger");
+    let img = &rec.images[0];
+    assert_eq!(img.position.code(), 2, "the ISO record names finger 2");
+    assert_eq!(
+        (u32::from(img.width), u32::from(img.height)),
+        (ef01.width, ef01.height)
+    );
+    assert_eq!(img.ppi(), ef01.ppi);
+    // The device quality is jemput's own score of the scanner's image; the client's is of the
+    // WSQ-decoded one: close, not equal.
+    let device = got["device_quality"].as_f64().unwrap();
+    let jemput = got["jemput_quality"].as_f64().unwrap();
+    assert!(device > 0.0 && device <= 100.0, "{got}");
+    assert!((device - jemput).abs() <= 10.0, "{got}");
+    assert_eq!(f64::from(img.quality[0].score), device, "{got}");
+    let png = image::open(got["image"].as_str().unwrap()).unwrap();
+    assert_eq!((png.width(), png.height()), (ef01.width, ef01.height));
+
+    // U.are.U 4000 (384 × 290 at 512 ppi), asked for no particular finger: "UNKNOWN", ISO code 0.
+    let out = svc.capture(3, &svc.ca_cert, &dir.path().join("uru"), &[]);
+    let (got, rec) = one_finger(&out);
+    assert_eq!(got["bio_sub_type"], "UNKNOWN");
+    let img = &rec.images[0];
+    assert_eq!(img.position.code(), 0);
+    use jemput_drivers::uru4000::protocol::{IMAGE_HEIGHT, IMAGE_PPI, IMAGE_WIDTH};
+    assert_eq!(
+        (usize::from(img.width), usize::from(img.height)),
+        (IMAGE_WIDTH, IMAGE_HEIGHT)
+    );
+    assert_eq!(img.ppi(), IMAGE_PPI);
+
+    // The PTP camera model's photo, kept as the JPEG it wrote, in an ISO/IEC 19794-5 record.
+    let out = svc.capture(2, &svc.ca_cert, &dir.path().join("face"), &[]);
+    assert!(out.status.success(), "{out:?}");
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["bio_sub_type"], "Face");
+    let record = std::fs::read(got[0]["record"].as_str().unwrap()).unwrap();
+    let rec = jemput_core::iso19794::read_face_record(&record).unwrap();
+    let face = &rec.images[0];
+    use jemput_drivers::synth::{FACE_HEIGHT, FACE_WIDTH};
+    assert_eq!(
+        (u32::from(face.width), u32::from(face.height)),
+        (FACE_WIDTH, FACE_HEIGHT)
+    );
+    let jpeg = image::load_from_memory(&face.image).unwrap();
+    assert_eq!((jpeg.width(), jpeg.height()), (FACE_WIDTH, FACE_HEIGHT));
+    let q = got[0]["device_quality"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&q), "{got:?}");
+
+    // A finger asked of the camera, or --finger of a camera, is refused before anything is sent.
+    let out = svc.capture(
+        2,
+        &svc.ca_cert,
+        &dir.path().join("x"),
+        &["--finger", "Right Thumb"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--finger is for a single-finger scanner"),
+        "{err}"
+    );
+}
+
+#[test]
+fn answers_signed_under_another_ca_are_refused_and_nothing_is_written() {
+    let svc = Service::start(&["--device", "sim:ef01"]);
+    let dir = tempfile::tempdir().unwrap();
+    common::jemput()
+        .args(["sbi", "keygen", "--dir"])
+        .arg(dir.path().join("other"))
+        .assert()
+        .success();
+    let out_dir = dir.path().join("out");
+    let out = svc.capture(1, &dir.path().join("other/ca.pem"), &out_dir, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(!out_dir.exists(), "files written for a refused capture");
+}
+
+/// `--keys DIR` from `jemput sbi keygen`: the answers are signed under that CA, with the provider
+/// it names; no throw-away CA is made.
+#[test]
+fn keys_from_sbi_keygen_sign_the_driver_devices_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    common::jemput()
+        .args(["sbi", "keygen", "--provider", "Dukcapil Uji", "--dir"])
+        .arg(&keys)
+        .assert()
+        .success();
+    let svc = Service::start(&["--device", "sim:ef01", "--keys", keys.to_str().unwrap()]);
+    assert_eq!(svc.ca_cert, keys.join("ca.pem"));
+    let out = svc.capture(1, &keys.join("ca.pem"), &dir.path().join("out"), &[]);
+    let (got, _) = one_finger(&out);
+    assert_eq!(got["bio_sub_type"], "UNKNOWN");
+}
+
+#[test]
+fn serve_without_devices_or_with_a_signature_pad_says_what_it_takes() {
+    let out = common::jemput().args(["sbi", "serve"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--device") && err.contains("--sim"), "{err}");
+
+    let out = common::jemput()
+        .args(["sbi", "serve", "--port", "0", "--device", "sim:isdv4"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("signature pad") && err.contains("fingerprint scanners and cameras only"),
+        "{err}"
+    );
+}
+
+/// The simulated slap scanner and camera of --sim and a driver's device, in one service.
+#[test]
+fn sim_and_device_combine_in_one_service() {
+    let svc = Service::start(&["--sim", "--device", "sim:ef01"]);
+    let out = common::jemput()
+        .env("JEMPUT_SBI_PORTS", svc.ports())
+        .args(["sbi", "devices", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let p = svc.port;
+    let selectors: Vec<&str> = list
+        .iter()
+        .map(|d| d["selector"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        selectors,
+        [
+            format!("sbi:{p}/1/1"),
+            format!("sbi:{p}/1/2"),
+            format!("sbi:{p}/1/3"),
+            format!("sbi:{p}/2/0"),
+            format!("sbi:{p}/3/0"),
+        ]
+    );
+    assert_eq!(list[4]["device_sub_type"], "Single");
+}
+
+const INSTALL: &str = "pip install jsonschema pyjwt cryptography (scripts/install-test-peers)";
+
+/// MOSIPDISC, MOSIPDINFO and the RCAPTURE of a single finger and of a face from the
+/// driver-backed devices pass MOSIP's compliance-toolkit schemas, every JWS verifies with PyJWT
+/// against the CA and the hash chain recomputes in Python (`sbi-service/tests/peers/sbi_check.py`).
+#[test]
+fn driver_devices_pass_mosips_schemas_pyjwt_and_a_python_chain() {
+    if !jemput_testkit::python_modules(&["jsonschema", "jwt", "cryptography"], INSTALL) {
+        return;
+    }
+    let svc = Service::start(&["--device", "sim:ef01", "--device", "sim:ptp"]);
+    let ask = |bio_type: &str, id: &str, fingers: &[&str]| jemput_sbi::client::CaptureAsk {
+        port: svc.port,
+        device_id: id.into(),
+        bio_type: bio_type.into(),
+        sub_id: 0,
+        fingers: fingers.iter().map(|s| s.to_string()).collect(),
+        exceptions: vec![],
+        requested_score: 40,
+        timeout: Duration::from_secs(10),
+    };
+    let tx = jemput_sbi::client::new_transaction_id();
+    let requests: Vec<_> = [
+        ask("Finger", "1", &["Left Thumb"]),
+        ask("Finger", "1", &["UNKNOWN"]),
+        ask("Face", "2", &[]),
+    ]
+    .iter()
+    .map(|a| a.request(&tx, ""))
+    .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let req_file = dir.path().join("requests.json");
+    std::fs::write(&req_file, serde_json::to_vec(&requests).unwrap()).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(root.join("sbi-service/tests/peers/sbi_check.py"))
+        .arg(svc.port.to_string())
+        .arg(&svc.ca_cert)
+        .arg(root.join("tests/fixtures/mosip-sbi"))
+        .arg(&req_file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Two devices discovered and described, two fingers and a face captured, each checked.
+    assert_eq!(stdout.matches("ok DiscoverResponseSchema").count(), 2);
+    assert_eq!(stdout.matches("ok DeviceInfoResponseSchema").count(), 2);
+    assert_eq!(stdout.matches("ok jws data").count(), 3, "{stdout}");
+    assert!(stdout.contains("ok chain Left Thumb"), "{stdout}");
+    assert!(stdout.contains("ok chain UNKNOWN"), "{stdout}");
+    assert!(stdout.contains("3 biometrics checked"), "{stdout}");
+}
+
+/// An EF01 module (the device model, on a pty of `jemput sim`) unplugged during the image
+/// transfer: the capture is answered with SBI error 110 and the driver's reason, and the next
+/// capture, with the module gone, is answered within its timeout, never a hang.
+#[test]
+fn a_scanner_unplugged_mid_capture_gives_an_sbi_error_not_a_hang() {
+    let sim = common::Sim::start(1, &["ef01", "--fast", "--fault", "unplug", "--json"]);
+    let pty = sim.path(0);
+    let svc = Service::start(&["--device", pty.to_str().unwrap(), "--driver", "ef01"]);
+    let dir = tempfile::tempdir().unwrap();
+    let begun = Instant::now();
+    let out = svc.capture(1, &svc.ca_cert, &dir.path().join("a"), &["--timeout", "5"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("110") && err.contains("disconnected"),
+        "the device's error code and reason: {err}"
+    );
+    assert!(
+        begun.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        begun.elapsed()
+    );
+
+    // With the module gone the service looks for it again until the capture's timeout: the pty
+    // of the unplugged model either is gone (110, not ready) or, while its node lingers, reads as
+    // held by another program to the serial transport (111, busy).
+    let begun = Instant::now();
+    let out = svc.capture(1, &svc.ca_cert, &dir.path().join("b"), &["--timeout", "2"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error 110") || err.contains("error 111"),
+        "{err}"
+    );
+    assert!(
+        begun.elapsed() < Duration::from_secs(10),
+        "answered after {:?}",
+        begun.elapsed()
+    );
+    assert!(!dir.path().join("a").exists() && !dir.path().join("b").exists());
+
+    // The error answer itself, sent and validated by Python against the compliance toolkit's
+    // ErrorCaptureResponseSchema.
+    if !jemput_testkit::python_modules(&["jsonschema"], INSTALL) {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let py = r#"
+import http.client, json, sys, jsonschema
+port, schema = int(sys.argv[1]), json.load(open(sys.argv[2]))
+req = {"env": "Developer", "purpose": "Registration", "specVersion": "0.9.5", "timeout": "1000",
+       "captureTime": "2026-01-01T00:00:00Z", "transactionId": "tx-unplugged",
+       "bio": [{"type": "Finger", "count": "1", "bioSubType": ["UNKNOWN"], "exception": [],
+                "requestedScore": "40", "deviceId": "1", "deviceSubId": "0",
+                "previousHash": ""}]}
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("RCAPTURE", "/capture", body=json.dumps(req))
+answer = json.loads(c.getresponse().read())
+jsonschema.validators.validator_for(schema)(schema).validate(answer)
+print(json.dumps(answer["biometrics"][0]["error"]))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", py])
+        .arg(svc.port.to_string())
+        .arg(root.join("tests/fixtures/mosip-sbi/ErrorCaptureResponseSchema.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        error["errorCode"] == "110" || error["errorCode"] == "111",
+        "{error}"
+    );
+}
+
+/// `jemput devices test sbi:PORT/ID/0` tells a single-finger scanner from a camera by discovery
+/// and takes one finger (checked against the kit's trust store); `capture finger`, which takes
+/// slaps, says it needs a slap scanner.
+#[test]
+fn devices_test_takes_one_finger_from_a_single_finger_sbi_scanner() {
+    let svc = Service::start(&["--device", "sim:uru4000"]);
+    let home = tempfile::tempdir().unwrap();
+    common::run(
+        home.path(),
+        &["sbi", "trust", "add", svc.ca_cert.to_str().unwrap()],
+    )
+    .success();
+    let sel = format!("sbi:{}/1/0", svc.port);
+    let report = common::json(common::run(
+        home.path(),
+        &["devices", "test", &sel, "--json"],
+    ));
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["capability"], "fingerprint", "{report}");
+    let text = report["capture"].to_string();
+    assert!(text.contains("UNKNOWN"), "{report}");
+
+    let out = common::jemput()
+        .arg("--home")
+        .arg(home.path())
+        .args(["capture", "finger", &sel, "--out-dir"])
+        .arg(home.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a slap scanner"), "{err}");
+}
