@@ -195,7 +195,9 @@ fn a_left_slap_with_an_exception_gives_three_verified_fingers_and_a_face_its_pho
         assert!(q > 20, "jemput-fq {q} for a clean synthetic print");
         let png = image::open(g["image"].as_str().unwrap()).unwrap();
         assert!(png.width() > 200 && png.height() > 200);
-        let record = std::fs::read(g["record"].as_str().unwrap()).unwrap();
+        let path = g["record"].as_str().unwrap();
+        assert!(path.ends_with(".iso19794-4"), "{path}");
+        let record = std::fs::read(path).unwrap();
         assert_eq!(&record[..4], b"FIR\0");
     }
 
@@ -213,6 +215,8 @@ fn a_left_slap_with_an_exception_gives_three_verified_fingers_and_a_face_its_pho
     assert_eq!(got[0]["bio_sub_type"], "Face");
     let jpeg = std::fs::read(got[0]["image"].as_str().unwrap()).unwrap();
     assert_eq!(&jpeg[..2], [0xff, 0xd8]);
+    let record = got[0]["record"].as_str().unwrap();
+    assert!(record.ends_with("face.iso19794-5"), "{record}");
     image::load_from_memory(&jpeg).unwrap();
 }
 

@@ -508,7 +508,9 @@ fn capture(home: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
     for b in &got {
         let name = b.bio_sub_type.clone().unwrap_or_else(|| "Face".into());
         let stem = name.replace(' ', "-").to_lowercase();
-        let record = a.out_dir.join(format!("{stem}.iso"));
+        // Named as `jemput capture` and the packet name them: the part of ISO/IEC 19794.
+        let part = if b.bio_type == "Face" { 5 } else { 4 };
+        let record = a.out_dir.join(format!("{stem}.iso19794-{part}"));
         let (image, jemput_quality) = if b.bio_type == "Face" {
             let rec = jemput_core::iso19794::read_face_record(&b.record)
                 .with_context(|| format!("{name}: the ISO/IEC 19794-5 record"))?;
