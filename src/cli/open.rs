@@ -26,8 +26,11 @@ pub struct OpenArgs {
 
 pub fn run(a: OpenArgs) -> anyhow::Result<ExitCode> {
     let ids = office::load_identities(&a.identity)?;
-    let bytes = super::read_packet(&a.packet)?;
-    let c = packet::open_to_dir(&bytes, &ids, a.kit_key.as_ref(), &a.out)
+    // Streamed from the file: the packet is never held whole, each file written as it comes out.
+    let file = std::fs::File::open(&a.packet)
+        .map_err(|e| anyhow::anyhow!("cannot read packet {}: {e}", a.packet.display()))?;
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let c = packet::open_reader_to_dir(reader, &ids, a.kit_key.as_ref(), &a.out)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.packet.display()))?;
     let kit_key = &c.prelude.header.kit_key;
     // Which key the signatures were checked with, and where it came from: without --kit-key the
