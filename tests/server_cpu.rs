@@ -44,26 +44,6 @@ impl Drop for Server {
     }
 }
 
-/// CPU seconds (user + system) a process has used: fields 14 and 15 of `/proc/<pid>/stat`, in
-/// clock ticks (`getconf CLK_TCK`, 100 on Linux).
-fn cpu_secs(pid: &str) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let rest = &s[s.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    ticks as f64 / 100.0
-}
-
-/// A `kB` line of `/proc/<pid>/status`, in MiB.
-fn status_mib(pid: u32, field: &str) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = s.lines().find(|l| l.starts_with(field)).unwrap();
-    let kb: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb / 1024.0
-}
-
 /// A client's queue: `n` sealed packets of a document of `payload` noise bytes each.
 fn client(
     dir: &Path,
@@ -123,14 +103,14 @@ fn server_cpu_seconds_per_packet_with_receipts_and_verification() {
         let n = 20;
         // CPU ms per call (10 ms ticks over `n` calls) and wall ms.
         let time = |what: &str, f: &mut dyn FnMut()| {
-            let cpu0 = cpu_secs("self");
+            let cpu0 = proc_cpu_secs("self");
             let t = Instant::now();
             for _ in 0..n {
                 f();
             }
             eprintln!(
                 "server_cpu:   {what}: {:.1} ms CPU, {:.1} ms wall each",
-                (cpu_secs("self") - cpu0) * 1000.0 / n as f64,
+                (proc_cpu_secs("self") - cpu0) * 1000.0 / n as f64,
                 t.elapsed().as_secs_f64() * 1000.0 / n as f64
             );
         };
@@ -208,8 +188,8 @@ fn server_cpu_seconds_per_packet_with_receipts_and_verification() {
         _ => unreachable!(),
     };
     let pid_s = pid.to_string();
-    let server_before = cpu_secs(&pid_s);
-    let self_before = cpu_secs("self");
+    let server_before = proc_cpu_secs(&pid_s);
+    let self_before = proc_cpu_secs("self");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -252,9 +232,9 @@ fn server_cpu_seconds_per_packet_with_receipts_and_verification() {
         out
     });
     let wall = started.elapsed().as_secs_f64();
-    let server_cpu = cpu_secs(&pid_s) - server_before;
-    let client_cpu = cpu_secs("self") - self_before;
-    let peak = status_mib(pid, "VmHWM:");
+    let server_cpu = proc_cpu_secs(&pid_s) - server_before;
+    let client_cpu = proc_cpu_secs("self") - self_before;
+    let peak = proc_status_mib(pid, "VmHWM:");
 
     assert_eq!(outcomes.len(), packets);
     let want = if node {
