@@ -60,6 +60,22 @@ fn need_python_peer() -> bool {
     )
 }
 
+/// What nistitl (with the wsq plug-in and Pillow) reads of the ANSI/NIST file at `path`: its
+/// records and whether its own re-encoding gives the same bytes (`SCRIPT`).
+fn nistitl_reads(path: &std::path::Path) -> serde_json::Value {
+    let run = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "nistitl failed on jemput's file: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout).unwrap()
+}
+
 fn sha(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
@@ -98,17 +114,7 @@ fn nistitl_reads_what_jemput_writes_record_for_record() {
     let bytes = std::fs::read(&out).unwrap();
     let ours = nist::parse(&bytes).unwrap();
 
-    let run = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "nistitl failed on jemput's file: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let theirs: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let theirs = nistitl_reads(&out);
     // nistitl recomputes LEN and CNT when it writes: equal bytes mean it agrees with ours.
     assert_eq!(
         theirs["reencoded_equal"], true,
@@ -234,17 +240,7 @@ fn nistitl_reads_the_devices_original_finger_images() {
         .arg(&out)
         .assert()
         .success();
-    let run = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "nistitl failed on jemput's file: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let theirs: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let theirs = nistitl_reads(&out);
     assert_eq!(theirs["reencoded_equal"], true);
     let recs = theirs["records"].as_array().unwrap();
     for (pos, format, bytes, (w, h)) in originals {

@@ -104,6 +104,28 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 impl Fixture {
+    /// The hub stopped, `between` run on its data directory, and the hub started again there.
+    fn restarted(self, between: impl FnOnce(&Path)) -> Fixture {
+        let Fixture {
+            hub,
+            data,
+            kit,
+            office,
+            http,
+            _dir,
+        } = self;
+        hub.shutdown().unwrap();
+        between(&data);
+        Fixture {
+            hub: jemput_hub::spawn_local(&data).unwrap(),
+            data,
+            kit,
+            office,
+            http,
+            _dir,
+        }
+    }
+
     /// Registers another kit, `kit_id`, at the hub; its key.
     fn register(&self, kit_id: &str) -> SigningKey {
         let key = SigningKey::generate();
@@ -1324,23 +1346,7 @@ async fn a_restarted_hub_keeps_uploads_in_progress_and_receipts() {
     let packet = f.packet_with_payload(&payload(4000, 26));
     let loc = f.created(&packet).await;
     assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
-    let Fixture {
-        hub,
-        data,
-        kit,
-        office,
-        http,
-        _dir,
-    } = f;
-    hub.shutdown().unwrap();
-    let f = Fixture {
-        hub: jemput_hub::spawn_local(&data).unwrap(),
-        data,
-        kit,
-        office,
-        http,
-        _dir,
-    };
+    let f = f.restarted(|_| {});
     assert_eq!(offset_of(&f.head(&loc).await), 1000);
     let r = f.patch(&loc, 1000, &packet[1000..]).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
@@ -1364,23 +1370,7 @@ async fn bytes_from_before_a_restart_that_fail_the_packet_hash_restart_the_uploa
     packet[last] ^= 0x55; // the payload no longer hashes to the signed header
     let loc = f.created(&packet).await;
     assert_eq!(f.patch(&loc, 0, &packet[..1000]).await.status(), 204);
-    let Fixture {
-        hub,
-        data,
-        kit,
-        office,
-        http,
-        _dir,
-    } = f;
-    hub.shutdown().unwrap();
-    let f = Fixture {
-        hub: jemput_hub::spawn_local(&data).unwrap(),
-        data,
-        kit,
-        office,
-        http,
-        _dir,
-    };
+    let f = f.restarted(|_| {});
     let r = f.patch(&loc, 1000, &packet[1000..]).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(offset_of(&r), 0);
@@ -1399,30 +1389,15 @@ async fn a_restarted_hub_reports_only_the_bytes_its_part_file_holds() {
     let packet = f.packet_with_payload(&payload(4000, 28));
     let loc = f.created(&packet).await;
     assert_eq!(f.patch(&loc, 0, &packet[..3000]).await.status(), 204);
-    let Fixture {
-        hub,
-        data,
-        kit,
-        office,
-        http,
-        _dir,
-    } = f;
-    hub.shutdown().unwrap();
-    let id = loc.rsplit('/').next().unwrap();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(data.join("uploads").join(format!("{id}.part")))
-        .unwrap()
-        .set_len(1200)
-        .unwrap();
-    let f = Fixture {
-        hub: jemput_hub::spawn_local(&data).unwrap(),
-        data,
-        kit,
-        office,
-        http,
-        _dir,
-    };
+    let f = f.restarted(|data| {
+        let id = loc.rsplit('/').next().unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(data.join("uploads").join(format!("{id}.part")))
+            .unwrap()
+            .set_len(1200)
+            .unwrap();
+    });
     assert_eq!(offset_of(&f.head(&loc).await), 1200);
     let r = f.patch(&loc, 3000, &packet[3000..]).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);

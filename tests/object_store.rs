@@ -176,6 +176,64 @@ fn a_kit_enrolls_uploads_and_garage_holds_its_packet_byte_for_byte() {
     }
 }
 
+#[test]
+fn a_packet_over_16_mib_goes_to_garage_in_parts_and_reads_back_byte_for_byte() {
+    if !garage::available() || !curl_peer() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let g = Garage::start(&mk(d.path(), "garage"), BUCKET);
+    let (home, keys) = kit_with_office(d.path());
+    let data = d.path().join("hub");
+    assert!(init_hub(&g, &data, &keys).status.success());
+    let kit = KitHome::open(&home).unwrap();
+    jemput_hub::Registry::open(&data)
+        .unwrap()
+        .add(&kit.config.kit_id, &kit.kit_key().unwrap().public(), None)
+        .unwrap();
+    // Noise does not compress: the packet is a little over 20 MB, three parts of 8 MiB.
+    let (packet_id, bytes) = queue_packet(&kit, &keys.recipient, 20_000_000, 7);
+    assert!(bytes.len() > 16 << 20 && bytes.len() < 24 << 20);
+
+    let port = free_port();
+    let creds = [
+        ("AWS_ACCESS_KEY_ID", g.key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", g.secret_key.as_str()),
+    ];
+    let log = d.path().join("hub.log");
+    let _hub = Killed(serve(&data, port, false, &creds, &log));
+    let report = drain(&home, &format!("http://127.0.0.1:{port}"));
+    assert_eq!(
+        report["packets"][0]["outcome"],
+        "acknowledged",
+        "{report}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+
+    let key = format!("/{}", key_of(&packet_id, &bytes));
+    let (status, head, object) = s3_exchange(&g, "GET", &key, None, &[]);
+    assert_eq!(status, 200, "{head}");
+    assert!(object == bytes, "the object differs from the kit's packet");
+    // S3 (and Garage) give an object completed from parts the ETag `"<hash>-<parts>"`; one `PUT`
+    // gives a plain MD5.
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag:").or_else(|| l.strip_prefix("ETag:")))
+        .unwrap_or_else(|| panic!("no ETag: {head}"))
+        .trim()
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        etag.ends_with("-3"),
+        "not stored in three parts: ETag {etag}"
+    );
+    // No upload left unfinished in the bucket.
+    let (status, _, listing) = s3_exchange(&g, "GET", "/?uploads", None, &[]);
+    assert_eq!(status, 200);
+    let listing = String::from_utf8_lossy(&listing);
+    assert!(!listing.contains("<UploadId>"), "{listing}");
+}
+
 fn mk(root: &Path, name: &str) -> PathBuf {
     let p = root.join(name);
     std::fs::create_dir_all(&p).unwrap();

@@ -10,7 +10,8 @@
 //! a client only sends, so the server, not the clients, decides the pace; the clients' own CPU
 //! is reported beside the server's to show it. The figures of BENCHMARKS.md come from
 //! `JEMPUT_CPU_PACKETS=25 cargo test --test server_cpu -- --nocapture` with and without
-//! `JEMPUT_CPU_SERVER=node` (and with `JEMPUT_CPU_OPEN=0`: a hub without the office identity);
+//! `JEMPUT_CPU_SERVER=node` (and with `JEMPUT_CPU_OPEN=0`: a hub without the office identity;
+//! `JEMPUT_CPU_HUB=PATH` runs that `jemput` binary as the hub, e.g. `target/release/jemput`);
 //! CI runs the small default as a check that the measurement works and that every packet is
 //! receipted and opened. It also times, on one packet, the hub's opening
 //! (`packet::check_contents` streaming from the file), `packet::decrypt` in memory and its parts
@@ -22,7 +23,7 @@ mod common;
 mod peer;
 
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -174,7 +175,12 @@ fn server_cpu_seconds_per_packet_with_receipts_and_verification() {
             .unwrap()
             .public();
         let port = peer::free_port();
-        let s = Server(spawn_hub_serve(&data, port));
+        // `JEMPUT_CPU_HUB=target/release/jemput`: the build a kit or an office installs (the
+        // test's own binary is the dev profile, its workspace crates at opt-level 1).
+        let s = Server(match std::env::var_os("JEMPUT_CPU_HUB") {
+            Some(bin) => spawn_hub_serve_of(Path::new(&bin), &data, port, Stdio::null()),
+            None => spawn_hub_serve(&data, port),
+        });
         (
             Some(s),
             format!("http://127.0.0.1:{port}"),

@@ -14,7 +14,9 @@
 //!
 //! Durable before the receipt: the receipt row is committed only after the object store
 //! acknowledged the whole object (a `PUT` answered `200`, its body checked by the store against
-//! the SigV4 payload hash), so the receipt leaves the hub only for a packet the store holds.
+//! the SigV4 payload hash; a packet over 16 MiB goes as a multipart upload, acknowledged when the
+//! store completes it from its parts), so the receipt leaves the hub only for a packet the store
+//! holds.
 //!
 //! The object store client is async and the [`Storage`] trait is sync, called from blocking
 //! threads (the HTTP handlers run storage on tokio's blocking pool, the CLI has no runtime): the
@@ -340,6 +342,9 @@ impl ObjectStorage {
     /// acknowledged it. The same bytes go under the same key whatever happened before: an
     /// unconditional put.
     fn put_object(&self, header: &Header, file: &Path, size: u64) -> Result<String, HubError> {
+        if size > SINGLE_PUT_MAX {
+            return self.put_in_parts(header, file, size);
+        }
         let bytes = std::fs::read(file).map_err(HubError::io("read", file))?;
         if bytes.len() as u64 != size {
             return Err(HubError::Io {
@@ -357,6 +362,40 @@ impl ObjectStorage {
         let put = self.run(async move { store.put(&at, PutPayload::from(bytes)).await });
         put.map_err(|e| self.error(format!("store packet {}", header.packet_id), e))?;
         Ok(key)
+    }
+
+    /// [`Self::put_object`] for a packet larger than [`SINGLE_PUT_MAX`]: a multipart upload of
+    /// [`PART_SIZE`] parts read from the file as they go, so the hub holds a few parts of the
+    /// packet, not the whole of it. The key needs the SHA-256 of the bytes first, so the file is
+    /// read twice; the second reading is hashed again, and should it differ from the first
+    /// (the file changed under the hub) the upload is aborted and nothing is stored. The store
+    /// acknowledges the object only when it completes the upload, after every part (each checked
+    /// by the store against its SigV4 payload hash).
+    fn put_in_parts(&self, header: &Header, file: &Path, size: u64) -> Result<String, HubError> {
+        let (sha256, len) = sha256_of_file(file)?;
+        if len != size {
+            return Err(HubError::Io {
+                what: "read the verified packet",
+                path: file.to_path_buf(),
+                source: std::io::Error::other(format!("{len} bytes, the upload has {size}")),
+            });
+        }
+        let key = self.key_for(&header.packet_id, &sha256);
+        let store = self.store()?;
+        let at = Key::from(key.as_str());
+        let path = file.to_path_buf();
+        let put = self.run(async move { write_parts(store, at, &path, &sha256).await });
+        match put {
+            Ok(()) => Ok(key),
+            Err(PartsError::Store(e)) => {
+                Err(self.error(format!("store packet {}", header.packet_id), e))
+            }
+            Err(PartsError::Read(source)) => Err(HubError::Io {
+                what: "read the verified packet",
+                path: file.to_path_buf(),
+                source,
+            }),
+        }
     }
 
     /// Writes the bytes of a held packet under their key, then reads the object back and compares
@@ -431,6 +470,89 @@ impl ObjectStorage {
             HubError::ObjectStoreRefused { store, what, why }
         } else {
             HubError::ObjectStoreUnavailable { store, what, why }
+        }
+    }
+}
+
+/// Packets up to this size go to the store in one `PUT`, read whole; larger ones in parts
+/// ([`ObjectStorage::put_in_parts`]). A packet is ~200 KB in the field; the hub accepts up to
+/// `max_size` (64 MiB by default), and a few of those completing at once would otherwise each
+/// be held whole.
+pub(crate) const SINGLE_PUT_MAX: u64 = 16 << 20;
+/// The size of one part of a multipart upload: above S3's smallest (5 MiB, all parts but the
+/// last), few enough requests for a 64 MiB packet.
+const PART_SIZE: usize = 8 << 20;
+/// Parts sent at once: one being read while one is in flight.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// The SHA-256 (hex) and length of `file`, read in blocks.
+fn sha256_of_file(file: &Path) -> Result<(String, u64), HubError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(file).map_err(HubError::io("open", file))?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(HubError::io("read", file))?;
+        if n == 0 {
+            return Ok((hex::encode(hash.finalize()), len));
+        }
+        hash.update(&buf[..n]);
+        len += n as u64;
+    }
+}
+
+/// Why a multipart upload failed: reading the packet, or the store.
+enum PartsError {
+    Read(std::io::Error),
+    Store(object_store::Error),
+}
+
+/// Sends `file` to `at` as a multipart upload of [`PART_SIZE`] parts, completing it only if the
+/// bytes sent hash to `sha256` (hex); aborts it otherwise or on any error, so the store keeps no
+/// parts.
+async fn write_parts(
+    store: Arc<dyn ObjectStore>,
+    at: Key,
+    file: &Path,
+    sha256: &str,
+) -> Result<(), PartsError> {
+    use tokio::io::AsyncReadExt;
+    let upload = store.put_multipart(&at).await.map_err(PartsError::Store)?;
+    let mut parts = object_store::WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+    let sent = async {
+        let mut f = tokio::fs::File::open(file)
+            .await
+            .map_err(PartsError::Read)?;
+        let mut hash = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).await.map_err(PartsError::Read)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            parts
+                .wait_for_capacity(PARTS_IN_FLIGHT)
+                .await
+                .map_err(PartsError::Store)?;
+            parts.write(&buf[..n]);
+        }
+        if hex::encode(hash.finalize()) != sha256 {
+            return Err(PartsError::Read(std::io::Error::other(
+                "the file changed while it was being stored",
+            )));
+        }
+        Ok(())
+    }
+    .await;
+    match sent {
+        Ok(()) => parts.finish().await.map(drop).map_err(PartsError::Store),
+        Err(e) => {
+            if let Err(abort) = parts.abort().await {
+                tracing::warn!(key = %at, "cannot abort the multipart upload: {abort}");
+            }
+            Err(e)
         }
     }
 }

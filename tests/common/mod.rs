@@ -326,9 +326,19 @@ pub fn spawn_hub_serve_to(
     port: u16,
     stderr: impl Into<std::process::Stdio>,
 ) -> std::process::Child {
+    spawn_hub_serve_of(&assert_cmd::cargo::cargo_bin("jemput"), data, port, stderr)
+}
+
+/// [`spawn_hub_serve_to`] with another `jemput` binary (a release build, for figures).
+pub fn spawn_hub_serve_of(
+    bin: &Path,
+    data: &Path,
+    port: u16,
+    stderr: impl Into<std::process::Stdio>,
+) -> std::process::Child {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
-    let child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+    let child = Command::new(bin)
         .args(["hub", "serve", "--plain-http", "--data"])
         .arg(data)
         .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -526,10 +536,25 @@ pub fn s3_request(
     body: Option<&[u8]>,
     headers: &[&str],
 ) -> (u16, Vec<u8>) {
+    let (status, _, answer) = s3_exchange(g, method, path, body, headers);
+    (status, answer)
+}
+
+/// [`s3_request`] with the answer's header lines too (as curl writes them, one per line).
+pub fn s3_exchange(
+    g: &jemput_testkit::garage::Garage,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    headers: &[&str],
+) -> (u16, String, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let answer = dir.path().join("answer");
+    let head = dir.path().join("head");
     let mut c = std::process::Command::new("curl");
-    c.args(["-sS", "-X", method, "-o"])
+    c.args(["-sS", "-X", method, "-D"])
+        .arg(&head)
+        .arg("-o")
         .arg(&answer)
         .args(["-w", "%{http_code}", "--aws-sigv4"])
         .arg(format!("aws:amz:{}:s3", jemput_testkit::garage::REGION))
@@ -558,7 +583,11 @@ pub fn s3_request(
         String::from_utf8_lossy(&out.stderr)
     );
     let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    (status, std::fs::read(&answer).unwrap_or_default())
+    (
+        status,
+        std::fs::read_to_string(&head).unwrap_or_default(),
+        std::fs::read(&answer).unwrap_or_default(),
+    )
 }
 
 /// CPU seconds (user + system) process `pid` (or `"self"`) has used: fields 14 and 15 of

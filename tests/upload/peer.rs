@@ -1,9 +1,10 @@
 //! The independent tus server: `@tus/server` with `@tus/file-store` on Node.js, one per test.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+pub use crate::common::free_port;
 
 /// The `node_modules` with `@tus/server` and `@tus/file-store`, or None with the test skipped
 /// visibly (failed under `JEMPUT_REQUIRE_PEERS=1`) when it or Node.js >= 20.19 is missing.
@@ -44,14 +45,6 @@ fn node_modules() -> Option<PathBuf> {
         }
     }
     Some(dir)
-}
-
-pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running `@tus/server` with its file store; killed on drop.

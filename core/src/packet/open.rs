@@ -609,6 +609,12 @@ pub fn open_reader_to_dir(
         }
     }
     let parent = fsutil::parent_dir(out);
+    // The directories made here for `out` (innermost first), removed again on failure.
+    let made: Vec<PathBuf> = parent
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
     fsutil::ensure_dir(&parent, 0o700).map_err(io_error("cannot create", &parent))?;
     let tmp: PathBuf = parent.join(format!(
         "{}open-{}",
@@ -638,6 +644,10 @@ pub fn open_reader_to_dir(
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
+        for d in &made {
+            // Only if still empty: never anything another process put there meanwhile.
+            let _ = std::fs::remove_dir(d);
+        }
     }
     result
 }
