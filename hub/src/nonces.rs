@@ -1,8 +1,8 @@
 //! The request nonces the hub accepted within the replay window (`docs/hub-protocol.md` §1): kept
 //! in memory for the check and in `hub.sqlite` (table `request_nonces`) so that a restart — a
 //! crash, a power cut, an upgrade — does not forget them. A signed request captured before a
-//! restart is then still refused after it. Each nonce is written (and synced, the database being
-//! `synchronous=FULL`) before its request is served.
+//! restart is then still refused after it. Each nonce is written before its request is served:
+//! synced (the database being `synchronous=FULL`), except a `PATCH`'s ([`Durability`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,6 +17,21 @@ use crate::{lock, Backend, HubError};
 /// Most nonces remembered at once. Nonces are forgotten when their request time leaves the
 /// replay window; a hub that would need more refuses requests with `503` until some do.
 pub(crate) const MAX_NONCES: usize = 200_000;
+
+/// How durable a taken nonce is when [`Nonces::take`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Synced (`synchronous=FULL`): a request whose answer gives something away (a sync, a
+    /// receipt) or creates something (an upload) is never served twice, whatever cuts the power.
+    Synced,
+    /// Committed without an fsync (`synchronous=NORMAL`), for a `PATCH`. A power cut can take
+    /// such a nonce only with everything committed after it, the `PATCH`'s own offset included
+    /// (the write-ahead log is kept in order: a later commit that survives carries the earlier
+    /// ones with it). Replayed after the restart, the `PATCH` can then only append the kit's own
+    /// signed and checksummed bytes at the offset it names, where the hub's offset is again:
+    /// what the kit sent it to do, once. The saving is an fsync per chunk.
+    WithItsEffect,
+}
 
 /// Why a nonce was not taken.
 #[derive(Debug, PartialEq, Eq)]
@@ -104,14 +119,15 @@ impl Nonces {
     }
 
     /// Takes `nonce` of `kit_id` at request time `t` once: refused when it was seen before (by
-    /// this process or one before it) or when too many are held. A taken nonce is durable when
-    /// this returns.
+    /// this process or one before it) or when too many are held. A taken nonce is committed, as
+    /// durably as `durability` says, when this returns.
     pub(crate) fn take(
         &self,
         kit_id: &str,
         nonce: &str,
         t: i64,
         now: i64,
+        durability: Durability,
     ) -> Result<Result<(), NonceRefusal>, HubError> {
         let taken = self
             .mem
@@ -134,16 +150,23 @@ impl Nonces {
             }
         };
         let conn = lock(db);
-        let tx = conn.unchecked_transaction()?;
-        tx.execute(
-            "DELETE FROM request_nonces WHERE t < ?1",
-            [oldest_kept(now)],
-        )?;
-        let added = tx.execute(
-            "INSERT OR IGNORE INTO request_nonces (kit_id, nonce, t) VALUES (?1, ?2, ?3)",
-            params![kit_id, nonce, t],
-        )?;
-        tx.commit()?;
+        let insert = || -> Result<usize, rusqlite::Error> {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute(
+                "DELETE FROM request_nonces WHERE t < ?1",
+                [oldest_kept(now)],
+            )?;
+            let added = tx.execute(
+                "INSERT OR IGNORE INTO request_nonces (kit_id, nonce, t) VALUES (?1, ?2, ?3)",
+                params![kit_id, nonce, t],
+            )?;
+            tx.commit()?;
+            Ok(added)
+        };
+        let added = match durability {
+            Durability::Synced => insert()?,
+            Durability::WithItsEffect => crate::storage::unsynced(&conn, insert)?,
+        };
         // Already in the database: another process on this data directory took it.
         Ok(if added == 1 {
             Ok(())
@@ -186,24 +209,58 @@ mod tests {
     fn taken_nonces_survive_a_reopen_until_they_leave_the_window() {
         let (_dir, db) = db();
         let n = Nonces::open(db.clone(), 1000).unwrap();
-        assert_eq!(n.take("a", "0123456789abcdef", 1000, 1000).unwrap(), Ok(()));
-        assert_eq!(n.take("a", "fedcba9876543210", 1200, 1000).unwrap(), Ok(()));
+        assert_eq!(
+            n.take("a", "0123456789abcdef", 1000, 1000, Durability::Synced)
+                .unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            n.take("a", "fedcba9876543210", 1200, 1000, Durability::Synced)
+                .unwrap(),
+            Ok(())
+        );
         drop(n);
         // A restart within the window still knows both.
         let n = Nonces::open(db.clone(), 1100).unwrap();
         assert_eq!(
-            n.take("a", "0123456789abcdef", 1000, 1100).unwrap(),
+            n.take("a", "0123456789abcdef", 1000, 1100, Durability::Synced)
+                .unwrap(),
             Err(NonceRefusal::Replayed)
         );
         drop(n);
         // Once a request time left the window its nonce is forgotten (the time check refuses
         // such a request anyway); the future-dated one is still kept.
         let n = Nonces::open(db.clone(), 1301).unwrap();
-        assert_eq!(n.take("a", "0123456789abcdef", 1000, 1301).unwrap(), Ok(()));
         assert_eq!(
-            n.take("a", "fedcba9876543210", 1200, 1301).unwrap(),
+            n.take("a", "0123456789abcdef", 1000, 1301, Durability::Synced)
+                .unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            n.take("a", "fedcba9876543210", 1200, 1301, Durability::Synced)
+                .unwrap(),
             Err(NonceRefusal::Replayed)
         );
+    }
+
+    #[test]
+    fn a_patchs_nonce_committed_without_an_fsync_is_refused_after_a_reopen_too() {
+        let (_dir, db) = db();
+        let n = Nonces::open(db.clone(), 1000).unwrap();
+        let take = |n: &Nonces, nonce: &str| {
+            n.take("a", nonce, 1000, 1000, Durability::WithItsEffect)
+                .unwrap()
+        };
+        assert_eq!(take(&n, "0123456789abcdef"), Ok(()));
+        assert_eq!(take(&n, "0123456789abcdef"), Err(NonceRefusal::Replayed));
+        drop(n);
+        let n = Nonces::open(db.clone(), 1000).unwrap();
+        assert_eq!(take(&n, "0123456789abcdef"), Err(NonceRefusal::Replayed));
+        // The connection is back to synced commits for everything else.
+        let sync: i64 = lock(&db)
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
     }
 
     #[test]
@@ -212,11 +269,15 @@ mod tests {
         let first = Nonces::open(db.clone(), 1000).unwrap();
         let second = Nonces::open(db, 1000).unwrap();
         assert_eq!(
-            first.take("a", "0123456789abcdef", 1000, 1000).unwrap(),
+            first
+                .take("a", "0123456789abcdef", 1000, 1000, Durability::Synced)
+                .unwrap(),
             Ok(())
         );
         assert_eq!(
-            second.take("a", "0123456789abcdef", 1000, 1000).unwrap(),
+            second
+                .take("a", "0123456789abcdef", 1000, 1000, Durability::Synced)
+                .unwrap(),
             Err(NonceRefusal::Replayed)
         );
     }

@@ -36,6 +36,16 @@ pub struct KitEntry {
 /// upload does not commit to the database on every request.
 const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 
+impl KitEntry {
+    /// Whether "last seen" was recorded recently enough that [`Registry::touch`] would not write
+    /// it again now: the hub then spares the request that write.
+    pub(crate) fn seen_lately(&self, now: Timestamp) -> bool {
+        self.last_seen.is_some_and(|seen| {
+            now.duration_since(seen) < jiff::SignedDuration::from_secs(LAST_SEEN_RESOLUTION_SECS)
+        })
+    }
+}
+
 /// The registry, over the hub database.
 #[derive(Debug, Clone)]
 pub struct Registry {

@@ -37,6 +37,20 @@ use jemput_core::fsutil;
 use jemput_core::packet::{Header, EXTENSION};
 use jemput_core::wire::receipt::Receipt;
 
+/// Runs `commit` on the embedded database's connection with `synchronous=NORMAL`: in WAL mode
+/// its commit is not fsynced (a power cut may take it, with every commit after it), and the next
+/// commit made with `FULL` fsyncs the log with it in it. Every other commit on the connection
+/// stays fully durable.
+pub(crate) fn unsynced<T>(
+    conn: &rusqlite::Connection,
+    commit: impl FnOnce() -> Result<T, rusqlite::Error>,
+) -> Result<T, HubError> {
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let done = commit();
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(done?)
+}
+
 /// Packet and upload files are readable by the hub's user only.
 const FILE_MODE: u32 = 0o600;
 
@@ -754,14 +768,12 @@ impl Uploads {
             }
         };
         let conn = lock(db);
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let updated = conn.execute(
-            "UPDATE uploads SET offset = ?2, updated_at = ?3 WHERE upload_id = ?1",
-            params![upload_id, offset as i64, ts_text(Timestamp::now())],
-        );
-        // Every other commit on this connection stays fully durable.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        updated?;
+        unsynced(&conn, || {
+            conn.execute(
+                "UPDATE uploads SET offset = ?2, updated_at = ?3 WHERE upload_id = ?1",
+                params![upload_id, offset as i64, ts_text(Timestamp::now())],
+            )
+        })?;
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use jemput_core::wire::auth::{self, AuthError, AuthHeader, Covered, Request};
 use super::error::ApiError;
 use super::headers::header_str;
 use super::state::{blocking, AppState};
-use crate::nonces::NonceRefusal;
+use crate::nonces::{Durability, NonceRefusal};
 use crate::registry::KitEntry;
 
 /// The one answer to an unknown kit, a revoked kit and a bad signature.
@@ -82,10 +82,16 @@ pub(crate) async fn authenticate(
             )))
         }
     }
-    // Kept in hub.sqlite before the request is served, so a restart does not forget it.
+    // Kept in hub.sqlite before the request is served, so a restart does not forget it; a
+    // `PATCH`'s without an fsync (`crate::nonces::Durability`).
     let (kit_id, nonce, t) = (kit.kit_id.clone(), parsed.nonce.clone(), parsed.t);
+    let durability = if method == Method::PATCH {
+        Durability::WithItsEffect
+    } else {
+        Durability::Synced
+    };
     let taken = blocking(&st.hub, move |hub| {
-        hub.nonces().take(&kit_id, &nonce, t, now)
+        hub.nonces().take(&kit_id, &nonce, t, now, durability)
     })
     .await?;
     match taken {
@@ -106,7 +112,10 @@ pub(crate) async fn authenticate(
             .with(&axum::http::header::RETRY_AFTER, auth::REPLAY_WINDOW_SECS));
         }
     }
-    // "Last seen" for `jemput hub kits`; never holds up the request.
+    // "Last seen" for `jemput hub kits` (to the minute); never holds up the request.
+    if kit.seen_lately(jiff::Timestamp::now()) {
+        return Ok(kit);
+    }
     let (hub, kit_id) = (st.hub.clone(), kit.kit_id.clone());
     tokio::task::spawn_blocking(move || {
         if let Err(e) = hub.registry().touch(&kit_id) {

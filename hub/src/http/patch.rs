@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use jemput_core::wire::tus::{parse_upload_checksum, ChunkHasher, OFFSET_OCTET_STREAM};
 use std::sync::Arc;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::auth::authenticate;
 use super::complete::complete;
@@ -249,7 +248,7 @@ async fn append(
     // The scale-out backend stages a chunk in the database once it is whole (any process may
     // take the next one): it is gathered in memory, at most `max_chunk` bytes.
     let staged = st.hub.uploads().staged_in_database();
-    let mut file = None;
+    let mut file: Option<PartWriter> = None;
     // Sized by the declared length (checked against `max_chunk` and the upload's length above)
     // so that growing by doubling never holds twice the chunk.
     let mut chunk = match (staged, declared) {
@@ -257,19 +256,11 @@ async fn append(
         _ => Vec::new(),
     };
     if !staged {
-        let mut f = tokio::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .await
-            .map_err(|e| io_err("open", e))?;
-        // Bytes past the recorded offset are a torn tail of an interrupted PATCH: never trusted.
-        f.set_len(up.offset)
-            .await
-            .map_err(|e| io_err("truncate", e))?;
-        f.seek(SeekFrom::Start(up.offset))
-            .await
-            .map_err(|e| io_err("seek", e))?;
-        file = Some(f);
+        file = Some(
+            PartWriter::open(path.clone(), up.offset)
+                .await
+                .map_err(|(what, e)| io_err(what, e))?,
+        );
     }
 
     let mut received = 0u64;
@@ -297,12 +288,12 @@ async fn append(
         if let Some(at) = prelude_mismatch(&up.prelude, up.offset + received, &frame) {
             break BodyEnd::NotThePrelude(at);
         }
-        match file.as_mut() {
-            Some(f) => f.write_all(&frame).await.map_err(|e| io_err("write", e))?,
-            None => chunk.extend_from_slice(&frame),
-        }
         if let Some(c) = checksum.as_mut() {
             c.update(&frame);
+        }
+        match file.as_mut() {
+            Some(f) => f.push(frame).await.map_err(|e| io_err("write", e))?,
+            None => chunk.extend_from_slice(&frame),
         }
         received += n;
     };
@@ -363,16 +354,14 @@ async fn append(
     } else {
         up.offset
     };
-    if let Some(mut file) = file {
+    if let Some(file) = file {
         // Written through to the kernel before the offset is committed, so that the file is never
         // shorter than the offset while the machine runs; no fsync: a power cut may take these
         // bytes, and the hub then reports fewer (`Uploads::reconcile`).
-        file.flush().await.map_err(|e| io_err("write", e))?;
-        if !keep {
-            file.set_len(up.offset)
-                .await
-                .map_err(|e| io_err("truncate", e))?;
-        }
+        let truncate_to = (!keep).then_some(up.offset);
+        file.finish(truncate_to)
+            .await
+            .map_err(|(what, e)| io_err(what, e))?;
     }
     if staged && new_offset != up.offset {
         // Compare-and-set: only if no other request (in this process or another) moved the
@@ -435,6 +424,83 @@ async fn append(
         r.headers_mut().insert(UPLOAD_EXPIRES.clone(), e);
     }
     Ok(r)
+}
+
+/// Bytes of a `PATCH` body gathered before they go to the `.part` file in one write on a
+/// blocking thread: a body arrives in frames of a few KiB to a few hundred, and a write per frame
+/// was a hand-off to another thread per frame (the server's CPU per packet, BENCHMARKS.md).
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// The `.part` file of an upload being appended to, written in batches of [`WRITE_BATCH`] on
+/// tokio's blocking threads. An error names what failed (`open`, `write`, …) for the message.
+struct PartWriter {
+    /// `None` only while a batch is being written on a blocking thread.
+    file: Option<std::fs::File>,
+    pending: Vec<axum::body::Bytes>,
+    pending_len: usize,
+}
+
+type PartError = (&'static str, std::io::Error);
+
+impl PartWriter {
+    /// Opens `path` for appending at `offset`; bytes past it are a torn tail of an interrupted
+    /// `PATCH`, never trusted: cut off.
+    async fn open(path: std::path::PathBuf, offset: u64) -> Result<PartWriter, PartError> {
+        let file = tokio::task::spawn_blocking(move || {
+            use std::io::Seek;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| ("open", e))?;
+            f.set_len(offset).map_err(|e| ("truncate", e))?;
+            f.seek(SeekFrom::Start(offset)).map_err(|e| ("seek", e))?;
+            Ok(f)
+        })
+        .await
+        .map_err(|e| ("open", std::io::Error::other(e)))??;
+        Ok(PartWriter {
+            file: Some(file),
+            pending: Vec::new(),
+            pending_len: 0,
+        })
+    }
+
+    /// Adds `frame`; writes the batch once it holds [`WRITE_BATCH`] bytes.
+    async fn push(&mut self, frame: axum::body::Bytes) -> std::io::Result<()> {
+        self.pending_len += frame.len();
+        self.pending.push(frame);
+        if self.pending_len >= WRITE_BATCH {
+            self.write_pending(None).await.map_err(|(_, e)| e)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending, then cuts the file to `truncate_to` if given (a chunk discarded).
+    async fn finish(mut self, truncate_to: Option<u64>) -> Result<(), PartError> {
+        self.write_pending(truncate_to).await
+    }
+
+    async fn write_pending(&mut self, truncate_to: Option<u64>) -> Result<(), PartError> {
+        let Some(mut file) = self.file.take() else {
+            return Err(("write", std::io::Error::other("an earlier write failed")));
+        };
+        let batch = std::mem::take(&mut self.pending);
+        self.pending_len = 0;
+        let file = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            for b in &batch {
+                file.write_all(b).map_err(|e| ("write", e))?;
+            }
+            if let Some(len) = truncate_to {
+                file.set_len(len).map_err(|e| ("truncate", e))?;
+            }
+            Ok(file)
+        })
+        .await
+        .map_err(|e| ("write", std::io::Error::other(e)))??;
+        self.file = Some(file);
+        Ok(())
+    }
 }
 
 /// The offset of the first byte of `frame` (which starts at `at` in the upload) that differs from
