@@ -1,0 +1,586 @@
+//! The fingers 4-4-2 with an SBI slap scanner (`jemput ui --scanner sbi:PORT/DEVICEID/SUBID`):
+//! when the visit's devices hold a slap scanner for the scanner role (and no single-finger
+//! scanner), its ten finger steps are three slap steps — the left slap (left index to little),
+//! the right slap, the two thumbs, in that order — with one page each, `GET
+//! /visit/{id}/slap/{left|right|thumbs}`, and one capture, `POST …/capture`, which runs the kit's
+//! `VisitSession::run_slap`: every finger of the slap through the capture policy, the fingers
+//! below the threshold taken again in a slap of their own (`jemput_kit::visit::slaps`).
+//!
+//! A finger the operator marked missing (an exception with a reason, recorded through the finger
+//! step's own `…/exception` route with `back=slap`) is sent to the device as missing and not
+//! asked for; an exception the policy recorded (poor quality, not detected) is taken again with
+//! the slap. The page shows each finger's kept image, jemput's score and the device's own score,
+//! its attempts (live over `GET /events` while the slap runs, each under its finger) and a form to
+//! mark it missing. A finger step's own address (`/visit/{id}/step/finger-07`, as the review
+//! links it) sends the browser to the slap that takes it.
+//!
+//! Without a slap scanner none of this shows: the per-finger pages ([`super::capture`]) are used.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use jemput_core::imaging::signature::SignatureKind;
+use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot, Visit};
+use jemput_kit::home::KitHome;
+use jemput_kit::sbi::Slap;
+use jemput_kit::visit::{progress, CaptureError, SessionDevices, Step, VisitSession};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::capture::{answer, busy_text, open_draft, plan, Live, Loaded};
+use super::capture_view::{
+    attempt_views, finger_id, finger_state, slot_view, step_url, threshold_of, who, AttemptView,
+    SlotView, REASONS,
+};
+use super::{Base, Ctx};
+use crate::devices::{problem_text, Role, RoleView};
+use crate::i18n::Lang;
+use crate::security::Session;
+use crate::App;
+
+/// The slaps in the order the 4-4-2 takes them.
+pub const SLAPS: [Slap; 3] = [Slap::Left, Slap::Right, Slap::Thumbs];
+
+/// `left`, `right`, `thumbs`: a slap in the station's addresses.
+pub fn code(slap: Slap) -> &'static str {
+    match slap {
+        Slap::Left => "left",
+        Slap::Right => "right",
+        Slap::Thumbs => "thumbs",
+    }
+}
+
+fn parse(raw: &str) -> Option<Slap> {
+    SLAPS.into_iter().find(|s| code(*s) == raw)
+}
+
+/// `/visit/{id}/slap/{slap}`.
+pub fn page_url(id: Uuid, slap: Slap) -> String {
+    format!("/visit/{id}/slap/{}", code(slap))
+}
+
+/// Whether a page address is a slap page's, `/visit/{uuid}/slap/{slap}` (where the language
+/// switch may send the browser back to).
+pub fn is_slap_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "visit", id, "slap", slap] if id.parse::<Uuid>().is_ok() && parse(slap).is_some()
+    )
+}
+
+/// Every message id this file builds.
+pub fn message_ids_used() -> Vec<String> {
+    let mut ids: Vec<String> = SLAPS
+        .iter()
+        .flat_map(|s| {
+            [
+                format!("slap-{}", code(*s)),
+                format!("slap-place-{}", code(*s)),
+            ]
+        })
+        .collect();
+    for state in ["done", "partial", "pending"] {
+        ids.push(format!("slap-state-{state}"));
+    }
+    ids
+}
+
+/// A finger the operator marked missing: an exception for a reason of their own, not one the
+/// capture policy recorded (those are taken again with the slap).
+fn marked_missing(slot: Option<&Slot>) -> bool {
+    matches!(slot, Some(Slot::Exception(e))
+        if !matches!(e.reason, ExceptionReason::PoorQuality | ExceptionReason::NotDetected))
+}
+
+fn filled(visit: &Visit, p: FingerPosition) -> bool {
+    progress::filled(visit, Step::Finger(p))
+}
+
+/// The first slap, in 4-4-2 order, with a finger still empty.
+fn first_pending(visit: &Visit) -> Option<Slap> {
+    SLAPS
+        .into_iter()
+        .find(|s| s.fingers().into_iter().any(|p| !filled(visit, p)))
+}
+
+/// Where a finger step's address sends the browser when the fingers are taken by slap: an empty
+/// finger to the first slap still to take (so the visit goes on 4-4-2), a filled one to its own
+/// slap (to look at it or take it again).
+pub fn slap_url_for(visit: &Visit, p: FingerPosition) -> String {
+    let slap = if filled(visit, p) {
+        Slap::of(p)
+    } else {
+        first_pending(visit).unwrap_or(Slap::of(p))
+    };
+    page_url(visit.id, slap)
+}
+
+/// The progress when the fingers count as their slaps: (done, needed).
+pub fn count(visit: &Visit) -> (usize, usize) {
+    let needed = progress::needed(visit);
+    let others: Vec<Step> = needed
+        .iter()
+        .copied()
+        .filter(|s| !matches!(s, Step::Finger(_)))
+        .collect();
+    let slaps = if others.len() < needed.len() {
+        SLAPS.len()
+    } else {
+        0
+    };
+    let done_slaps = if slaps == 0 {
+        0
+    } else {
+        SLAPS
+            .iter()
+            .filter(|s| s.fingers().into_iter().all(|p| filled(visit, p)))
+            .count()
+    };
+    let done_others = others
+        .iter()
+        .filter(|s| progress::filled(visit, **s))
+        .count();
+    (done_others + done_slaps, others.len() + slaps)
+}
+
+/// Where the browser goes after `slap`: the next slap with an empty finger, else the first empty
+/// step after the fingers (the signature), else whatever the visit still lacks, else the review.
+fn next_url(visit: &Visit, slap: Slap) -> (String, bool) {
+    let after = SLAPS
+        .into_iter()
+        .skip_while(|s| *s != slap)
+        .skip(1)
+        .find(|s| s.fingers().into_iter().any(|p| !filled(visit, p)));
+    if let Some(s) = after {
+        return (page_url(visit.id, s), false);
+    }
+    let needed = progress::needed(visit);
+    let later = needed
+        .iter()
+        .copied()
+        .find(|s| *s > Step::Finger(FingerPosition::all().last().expect("ten fingers")))
+        .filter(|s| !progress::filled(visit, *s));
+    match later.or_else(|| progress::first_missing(visit)) {
+        Some(Step::Finger(p)) => (slap_url_for(visit, p), false),
+        Some(s) => (step_url(visit.id, Some(s)), false),
+        None => (step_url(visit.id, None), true),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct SlapNav {
+    code: &'static str,
+    title: String,
+    /// `done`, `partial`, `pending`.
+    state: &'static str,
+    current: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct FingerOfSlap {
+    code: String,
+    step: String,
+    name: String,
+    /// `done`, `retried`, `forced`, `exception`, `pending` (as on the hand of the finger pages).
+    state: &'static str,
+    /// Marked missing by the operator: sent to the device as missing.
+    missing: bool,
+    slot: Option<SlotView>,
+    attempts: Vec<AttemptView>,
+}
+
+#[derive(Debug, Serialize)]
+struct SlapView {
+    id: String,
+    who: String,
+    /// `slap-left`: the page's own step name for the live events.
+    step: String,
+    /// The finger steps whose live attempts this page shows.
+    steps: String,
+    slap: &'static str,
+    title: String,
+    place: String,
+    slaps: Vec<SlapNav>,
+    fingers: Vec<FingerOfSlap>,
+    /// Whether some finger is to be asked of the device (not every one marked missing).
+    capturable: bool,
+    /// Whether every finger of the slap holds a capture or an exception.
+    complete: bool,
+    problem: Option<String>,
+    devices: Vec<RoleView>,
+    role: &'static str,
+    next: String,
+    next_is_review: bool,
+    reasons: Vec<(&'static str, &'static str)>,
+    done: usize,
+    needed: usize,
+}
+
+fn slap_view(
+    app: &App,
+    lang: Lang,
+    home: &KitHome,
+    visit: &Visit,
+    files: &HashMap<String, Vec<u8>>,
+    slap: Slap,
+    problem: Option<String>,
+) -> SlapView {
+    let id = visit.id;
+    let text = |m: &str| app.i18n.text(lang, m, None);
+    let threshold = threshold_of(home, Step::Finger(slap.fingers()[0]));
+    let fingers: Vec<FingerOfSlap> = slap
+        .fingers()
+        .into_iter()
+        .map(|p| {
+            let slot = visit.captures.fingers.get(&p);
+            FingerOfSlap {
+                code: format!("{:02}", p.code()),
+                step: Step::Finger(p).id(),
+                name: text(&finger_id(p)),
+                state: finger_state(slot).0,
+                missing: marked_missing(slot),
+                slot: slot.map(|s| slot_view(id, s, threshold, lang, files)),
+                attempts: attempt_views(app, lang, id, Step::Finger(p)),
+            }
+        })
+        .collect();
+    let slaps = SLAPS
+        .into_iter()
+        .map(|s| {
+            let n = s
+                .fingers()
+                .into_iter()
+                .filter(|p| filled(visit, *p))
+                .count();
+            SlapNav {
+                code: code(s),
+                title: text(&format!("slap-{}", code(s))),
+                state: match n {
+                    0 => "pending",
+                    n if n == s.fingers().len() => "done",
+                    _ => "partial",
+                },
+                current: s == slap,
+            }
+        })
+        .collect();
+    let (next, next_is_review) = next_url(visit, slap);
+    let (done, needed) = count(visit);
+    SlapView {
+        id: id.to_string(),
+        who: who(visit),
+        step: format!("slap-{}", code(slap)),
+        steps: fingers
+            .iter()
+            .map(|f| f.step.clone())
+            .collect::<Vec<_>>()
+            .join(" "),
+        slap: code(slap),
+        title: text(&format!("slap-{}", code(slap))),
+        place: text(&format!("slap-place-{}", code(slap))),
+        capturable: fingers.iter().any(|f| !f.missing),
+        complete: fingers.iter().all(|f| f.slot.is_some()),
+        fingers,
+        slaps,
+        problem,
+        devices: app.devices.panel(),
+        role: Role::Scanner.code(),
+        next,
+        next_is_review,
+        reasons: REASONS
+            .iter()
+            .copied()
+            .filter(|(code, _)| *code != "unable_to_sign")
+            .collect(),
+        done,
+        needed,
+    }
+}
+
+fn render(app: &App, session: &Session, view: SlapView) -> Response {
+    // The language switch comes back to this slap.
+    let base = Base::new(
+        app,
+        session,
+        &format!("/visit/{}/slap/{}", view.id, view.slap),
+    );
+    app.pages.page(
+        StatusCode::OK,
+        "capture_slap.html",
+        &Ctx { base, page: view },
+    )
+}
+
+/// What a slap page or action may go on with: a biometric visit with its consent given.
+fn usable(visit: &Visit) -> Result<(), Loaded> {
+    if !visit.category.records_biometrics() {
+        return Err(Loaded::Missing("this visit takes no fingerprints".into()));
+    }
+    if !visit.consent.as_ref().is_some_and(|c| c.given) {
+        return Err(Loaded::Go(format!("/visit/{}/consent", visit.id)));
+    }
+    Ok(())
+}
+
+/// A page of a slap the station built, or where the browser goes instead.
+enum Shown {
+    Page(Box<SlapView>),
+    Other(Loaded),
+}
+
+fn show(shown: Shown, app: &App, session: &Session) -> Response {
+    match shown {
+        Shown::Page(v) => render(app, session, *v),
+        Shown::Other(l) => answer(app, session, l),
+    }
+}
+
+/// `GET /visit/{id}/slap/{slap}`.
+pub async fn page(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path((id, raw)): Path<(Uuid, String)>,
+) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return Redirect::to("/unlock").into_response();
+    }
+    let Some(slap) = parse(&raw) else {
+        return (StatusCode::NOT_FOUND, "no such slap").into_response();
+    };
+    let lang = session.lang;
+    let a = app.clone();
+    let shown = tokio::task::spawn_blocking(move || {
+        let (home, _, visit, files) = match open_draft(&a, id) {
+            Ok(x) => x,
+            Err(e) => return Shown::Other(Loaded::Missing(e)),
+        };
+        if let Err(l) = usable(&visit) {
+            return Shown::Other(l);
+        }
+        a.devices.prepare(&home.root, &visit, &home.config.face);
+        if !a.devices.slaps(id) {
+            // No slap scanner (any more): the slap's fingers one by one.
+            let first = Step::Finger(slap.fingers()[0]);
+            return Shown::Other(Loaded::Go(step_url(id, Some(first))));
+        }
+        Shown::Page(Box::new(slap_view(
+            &a, lang, &home, &visit, &files, slap, None,
+        )))
+    })
+    .await
+    .unwrap_or_else(|e| Shown::Other(Loaded::Missing(e.to_string())));
+    show(shown, &app, &session)
+}
+
+/// `POST /visit/{id}/slap/{slap}/capture`: takes the slap; the page then shows what each finger
+/// came to.
+pub async fn capture(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path((id, raw)): Path<(Uuid, String)>,
+    Form(_): Form<HashMap<String, String>>,
+) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return Redirect::to("/unlock").into_response();
+    }
+    let Some(slap) = parse(&raw) else {
+        return (StatusCode::NOT_FOUND, "no such slap").into_response();
+    };
+    let lang = session.lang;
+    let a = app.clone();
+    let shown = tokio::task::spawn_blocking(move || run_slap(&a, lang, id, slap))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!("the capture of the {} stopped: {e}", slap.name());
+            app.devices.abandon();
+            Shown::Other(Loaded::Missing(format!("the capture stopped: {e}")))
+        });
+    show(shown, &app, &session)
+}
+
+fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Shown {
+    let (home, drafts, visit, _) = match open_draft(app, id) {
+        Ok(x) => x,
+        Err(e) => return Shown::Other(Loaded::Missing(e)),
+    };
+    if let Err(l) = usable(&visit) {
+        return Shown::Other(l);
+    }
+    let page_with = |problem: String| match open_draft(app, id) {
+        Ok((home, _, visit, files)) => Shown::Page(Box::new(slap_view(
+            app,
+            lang,
+            &home,
+            &visit,
+            &files,
+            slap,
+            Some(problem),
+        ))),
+        Err(e) => Shown::Other(Loaded::Missing(e)),
+    };
+    let devices = match app.devices.take_for(
+        &home.root,
+        &visit,
+        &home.config.face,
+        Role::Scanner,
+        format!("slap-{}", code(slap)),
+    ) {
+        Ok(d) => d,
+        Err(busy) => return page_with(busy_text(app, lang, busy)),
+    };
+    let fingers = slap.fingers();
+    for p in &fingers {
+        app.devices.clear_attempts(id, Step::Finger(*p));
+    }
+    let first = Step::Finger(fingers[0]);
+    let mut plan = plan(
+        &home,
+        &visit,
+        first,
+        app.devices.realtime(),
+        SignatureKind::Signature,
+    );
+    // The fingers marked missing go to the device as missing (and keep their exception).
+    plan.finger_exceptions = visit
+        .captures
+        .fingers
+        .iter()
+        .filter(|(_, s)| marked_missing(Some(s)))
+        .filter_map(|(p, s)| match s {
+            Slot::Exception(e) => Some((*p, e.reason.clone(), e.permanence)),
+            Slot::Captured(_) => None,
+        })
+        .collect::<Vec<(FingerPosition, ExceptionReason, Permanence)>>();
+    if fingers.iter().all(|p| plan.finger_exception(*p).is_some()) {
+        app.devices.give_back(id, devices, None);
+        return Shown::Other(Loaded::Go(page_url(id, slap)));
+    }
+    let mut session = match VisitSession::start(drafts, visit, devices, plan) {
+        Ok(s) => s,
+        Err(e) => {
+            app.devices.give_back(id, SessionDevices::default(), None);
+            return page_with(problem_text(&app.i18n, lang, &e));
+        }
+    };
+    // The location is logged when a GPS receiver is there, never required.
+    if session.steps().contains(&Step::Location) && !session.is_done(Step::Location) {
+        let _ = session.run(Step::Location, &mut jemput_kit::visit::attempt::NoObserver);
+    }
+    let ran = session.run_slap(
+        slap,
+        &mut Live {
+            app,
+            visit: id,
+            step: first,
+        },
+    );
+    let (_, devices) = session.into_parts();
+    match ran {
+        Ok(_) => {
+            app.devices.give_back(id, devices, None);
+            Shown::Other(Loaded::Go(page_url(id, slap)))
+        }
+        Err(e) => {
+            let text = problem_text(&app.i18n, lang, &e);
+            let failed = matches!(
+                e,
+                CaptureError::Device { .. } | CaptureError::NoDevice { .. }
+            )
+            .then(|| (Role::Scanner, text.clone()));
+            app.devices.give_back(id, devices, failed);
+            page_with(text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_slap_pages_own_address_is_a_slap_path() {
+        let id = "0b7d4d2e-5d7e-4f4f-9d59-1d2f3c4b5a69";
+        for slap in ["left", "right", "thumbs"] {
+            assert!(is_slap_path(&format!("/visit/{id}/slap/{slap}")), "{slap}");
+        }
+        for bad in [
+            format!("/visit/{id}/slap/middle"),
+            format!("/visit/{id}/slap/left/capture"),
+            format!("//evil.example/visit/{id}/slap/left"),
+            "/visit/not-a-uuid/slap/left".to_string(),
+        ] {
+            assert!(!is_slap_path(&bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_finger_step_opens_the_first_slap_still_to_take_and_the_progress_counts_slaps() {
+        use jemput_core::visit::Category;
+        use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
+        let opts = SampleOptions {
+            category: Category::Lansia,
+            ..Default::default()
+        };
+        let (mut v, _) = synthetic_visit(3, &opts);
+        let id = v.id;
+        let f = |n| FingerPosition::new(n).unwrap();
+        // Face, three slaps, signature.
+        assert_eq!(count(&v), (5, 5));
+        v.captures.fingers.remove(&f(1));
+        v.captures.fingers.remove(&f(9));
+        assert_eq!(count(&v), (3, 5));
+        // An empty finger goes to the first slap still to take (4-4-2), a filled one to its own.
+        assert_eq!(slap_url_for(&v, f(1)), format!("/visit/{id}/slap/left"));
+        assert_eq!(slap_url_for(&v, f(2)), format!("/visit/{id}/slap/right"));
+        // After the left slap: the right one is full, so the thumbs.
+        assert_eq!(
+            next_url(&v, Slap::Left),
+            (format!("/visit/{id}/slap/thumbs"), false)
+        );
+        // After the thumbs, with the left slap still lacking finger 9: back to it.
+        assert_eq!(
+            next_url(&v, Slap::Thumbs),
+            (format!("/visit/{id}/slap/left"), false)
+        );
+        v.captures.fingers.remove(&f(3));
+        assert_eq!(
+            next_url(&v, Slap::Left),
+            (format!("/visit/{id}/slap/right"), false)
+        );
+    }
+
+    #[test]
+    fn only_an_operators_exception_is_a_finger_marked_missing() {
+        let exception = |reason| {
+            Slot::Exception(jemput_core::visit::Exception {
+                reason,
+                permanence: Permanence::Temporary,
+                proof_file: None,
+                noted_at: jiff::Timestamp::UNIX_EPOCH,
+            })
+        };
+        assert!(marked_missing(Some(&exception(ExceptionReason::Amputated))));
+        assert!(!marked_missing(Some(&exception(
+            ExceptionReason::PoorQuality
+        ))));
+        assert!(!marked_missing(Some(&exception(
+            ExceptionReason::NotDetected
+        ))));
+        assert!(!marked_missing(None));
+    }
+
+    #[test]
+    fn the_slaps_take_the_ten_fingers_in_4_4_2_order() {
+        let codes: Vec<Vec<u8>> = SLAPS
+            .iter()
+            .map(|s| s.fingers().iter().map(|p| p.code()).collect())
+            .collect();
+        assert_eq!(codes, [vec![7, 8, 9, 10], vec![2, 3, 4, 5], vec![1, 6]]);
+    }
+}
