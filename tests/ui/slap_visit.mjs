@@ -30,9 +30,15 @@ async function results(page, codes) {
 // Every finger of `codes` shows its kept image.
 async function imagesShow(page, codes) {
   for (const code of codes) {
-    const img = page.locator(`#finger-${code} img.capture-img`);
-    await img.waitFor();
-    const ok = await img.evaluate((i) => i.complete && i.naturalWidth > 0);
+    const sel = `#finger-${code} img.capture-img`;
+    await page.locator(sel).waitFor();
+    // Decoded from the draft's WSQ: a broken image never gets a width, and the wait fails.
+    const ok = await page
+      .waitForFunction((s) => {
+        const i = document.querySelector(s);
+        return i && i.complete && i.naturalWidth > 0;
+      }, sel, { timeout: 20000 })
+      .then(() => true, () => false);
     check(ok, `finger ${code}'s image shows`);
   }
 }
