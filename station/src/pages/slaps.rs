@@ -581,6 +581,6 @@ mod tests {
             .iter()
             .map(|s| s.fingers().iter().map(|p| p.code()).collect())
             .collect();
-        assert_eq!(codes, [vec![7, 8, 9, 10], vec![2, 3, 4, 5], vec![1, 6]]);
+        assert_eq!(codes, [vec![7, 8, 9, 10], vec![2, 3, 4, 5], vec![6, 1]]);
     }
 }
