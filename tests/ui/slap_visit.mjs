@@ -88,6 +88,14 @@ try {
   check(small.length === 0, `touch targets under 44 px on the slap page: ${small.join('; ')}`);
   await shot(page, shots, '40-slap-kiri');
 
+  // Marking a finger missing without a reason records nothing and stays on the slap.
+  await page.locator('#finger-08 summary').click();
+  await page.locator('#finger-08').getByRole('button', { name: 'Tandai tidak ada' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Slap kiri: empat jari tangan kiri' }).waitFor();
+  const alert = await page.getByRole('alert').innerText();
+  check(alert.includes('Pilih alasan pengecualian'), `a reason is asked for: ${alert}`);
+  check((await page.locator('#place-08.asked').count()) === 1, 'finger 8 still asked for');
+
   // Finger 9 marked missing by keyboard alone: open its form, choose the reason by typing,
   // permanent with the arrow key, and the button.
   await page.locator('#finger-09 summary').focus();

@@ -132,6 +132,8 @@ pub fn is_step_path(path: &str) -> bool {
 /// What a blocking job found.
 pub(super) enum Loaded {
     Page(Box<StepView>),
+    /// A slap's page ([`super::slaps`]).
+    Slap(Box<super::slaps::SlapView>),
     Go(String),
     Missing(String),
 }
@@ -376,6 +378,7 @@ pub async fn capture(
 pub(super) fn answer(app: &App, session: &Session, done: Loaded) -> Response {
     match done {
         Loaded::Page(v) => render(app, session, StatusCode::OK, *v),
+        Loaded::Slap(v) => super::slaps::render(app, session, *v),
         Loaded::Go(to) => Redirect::to(&to).into_response(),
         Loaded::Missing(e) => (StatusCode::NOT_FOUND, e).into_response(),
     }
@@ -413,9 +416,11 @@ pub async fn exception(
             Ok(x) => x,
             Err(answer) => return answer,
         };
-        // The step's page again, with `text` saying why nothing was recorded.
-        let page = |visit: &Visit, text: String| {
-            Loaded::Page(Box::new(step_view(
+        // The step's page again (or the slap's it was sent from), with `text` saying why nothing
+        // was recorded.
+        let page = |visit: &Visit, text: String| match step {
+            Step::Finger(p) if back_to_slap => super::slaps::finger_problem(&a, lang, id, p, text),
+            _ => Loaded::Page(Box::new(step_view(
                 &a,
                 lang,
                 &home,
@@ -424,7 +429,7 @@ pub async fn exception(
                 step,
                 Some(text),
                 None,
-            )))
+            ))),
         };
         let Some(reason) = reason else {
             return page(&visit, a.i18n.text(lang, "capture-need-reason", None));

@@ -196,7 +196,7 @@ struct FingerOfSlap {
 }
 
 #[derive(Debug, Serialize)]
-struct SlapView {
+pub(super) struct SlapView {
     id: String,
     who: String,
     /// `slap-left`: the page's own step name for the live events.
@@ -303,7 +303,7 @@ fn slap_view(
     }
 }
 
-fn render(app: &App, session: &Session, view: SlapView) -> Response {
+pub(super) fn render(app: &App, session: &Session, view: SlapView) -> Response {
     // The language switch comes back to this slap.
     let base = Base::new(
         app,
@@ -328,19 +328,6 @@ fn usable(visit: &Visit) -> Result<(), Loaded> {
     Ok(())
 }
 
-/// A page of a slap the station built, or where the browser goes instead.
-enum Shown {
-    Page(Box<SlapView>),
-    Other(Loaded),
-}
-
-fn show(shown: Shown, app: &App, session: &Session) -> Response {
-    match shown {
-        Shown::Page(v) => render(app, session, *v),
-        Shown::Other(l) => answer(app, session, l),
-    }
-}
-
 /// `GET /visit/{id}/slap/{slap}`.
 pub async fn page(
     State(app): State<Arc<App>>,
@@ -358,24 +345,24 @@ pub async fn page(
     let shown = tokio::task::spawn_blocking(move || {
         let (home, _, visit, files) = match open_draft(&a, id) {
             Ok(x) => x,
-            Err(e) => return Shown::Other(Loaded::Missing(e)),
+            Err(e) => return Loaded::Missing(e),
         };
         if let Err(l) = usable(&visit) {
-            return Shown::Other(l);
+            return l;
         }
         a.devices.prepare(&home.root, &visit, &home.config.face);
         if !a.devices.slaps(id) {
             // No slap scanner (any more): the slap's fingers one by one.
             let first = Step::Finger(slap.fingers()[0]);
-            return Shown::Other(Loaded::Go(step_url(id, Some(first))));
+            return Loaded::Go(step_url(id, Some(first)));
         }
-        Shown::Page(Box::new(slap_view(
+        Loaded::Slap(Box::new(slap_view(
             &a, lang, &home, &visit, &files, slap, None,
         )))
     })
     .await
-    .unwrap_or_else(|e| Shown::Other(Loaded::Missing(e.to_string())));
-    show(shown, &app, &session)
+    .unwrap_or_else(|e| Loaded::Missing(e.to_string()));
+    answer(&app, &session, shown)
 }
 
 /// `POST /visit/{id}/slap/{slap}/capture`: takes the slap; the page then shows what each finger
@@ -399,31 +386,43 @@ pub async fn capture(
         .unwrap_or_else(|e| {
             tracing::error!("the capture of the {} stopped: {e}", slap.name());
             app.devices.abandon();
-            Shown::Other(Loaded::Missing(format!("the capture stopped: {e}")))
+            Loaded::Missing(format!("the capture stopped: {e}"))
         });
-    show(shown, &app, &session)
+    answer(&app, &session, shown)
 }
 
-fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Shown {
-    let (home, drafts, visit, _) = match open_draft(app, id) {
-        Ok(x) => x,
-        Err(e) => return Shown::Other(Loaded::Missing(e)),
-    };
-    if let Err(l) = usable(&visit) {
-        return Shown::Other(l);
-    }
-    let page_with = |problem: String| match open_draft(app, id) {
-        Ok((home, _, visit, files)) => Shown::Page(Box::new(slap_view(
+/// The page of the slap that takes finger `p`, saying `problem` (an exception not recorded from
+/// its form).
+pub(super) fn finger_problem(
+    app: &App,
+    lang: Lang,
+    id: Uuid,
+    p: FingerPosition,
+    problem: String,
+) -> Loaded {
+    match open_draft(app, id) {
+        Ok((home, _, visit, files)) => Loaded::Slap(Box::new(slap_view(
             app,
             lang,
             &home,
             &visit,
             &files,
-            slap,
+            Slap::of(p),
             Some(problem),
         ))),
-        Err(e) => Shown::Other(Loaded::Missing(e)),
+        Err(e) => Loaded::Missing(e),
+    }
+}
+
+fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Loaded {
+    let (home, drafts, visit, _) = match open_draft(app, id) {
+        Ok(x) => x,
+        Err(e) => return Loaded::Missing(e),
     };
+    if let Err(l) = usable(&visit) {
+        return l;
+    }
+    let page_with = |problem: String| finger_problem(app, lang, id, slap.fingers()[0], problem);
     let devices = match app.devices.take_for(
         &home.root,
         &visit,
@@ -459,7 +458,7 @@ fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Shown {
         .collect::<Vec<(FingerPosition, ExceptionReason, Permanence)>>();
     if fingers.iter().all(|p| plan.finger_exception(*p).is_some()) {
         app.devices.give_back(id, devices, None);
-        return Shown::Other(Loaded::Go(page_url(id, slap)));
+        return Loaded::Go(page_url(id, slap));
     }
     let mut session = match VisitSession::start(drafts, visit, devices, plan) {
         Ok(s) => s,
@@ -484,7 +483,7 @@ fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Shown {
     match ran {
         Ok(_) => {
             app.devices.give_back(id, devices, None);
-            Shown::Other(Loaded::Go(page_url(id, slap)))
+            Loaded::Go(page_url(id, slap))
         }
         Err(e) => {
             let text = problem_text(&app.i18n, lang, &e);
