@@ -18,6 +18,9 @@
 //! A finger's exception may take a proof photo with the camera ("Foto bukti", `proof=1`): the
 //! devices are taken for the camera's role and the kit's `record_exception_with_proof` saves it.
 //!
+//! With an SBI slap scanner the fingers go 4-4-2 on the slap pages ([`super::slaps`]): a finger
+//! step's page sends the browser to the slap that takes it.
+//!
 //! Not here (the engine does not offer them): the images of the attempts a finger did not keep
 //! (only the kept one is saved, as WSQ).
 
@@ -133,7 +136,7 @@ pub fn is_step_path(path: &str) -> bool {
 pub(super) enum Loaded {
     Page(Box<StepView>),
     /// A slap's page ([`super::slaps`]).
-    Slap(Box<super::slaps::SlapView>),
+    Slap(Box<super::slap_view::SlapView>),
     Go(String),
     Missing(String),
 }
@@ -204,7 +207,7 @@ pub async fn page(
         // With a slap scanner a finger is taken in its slap (4-4-2).
         if let Step::Finger(p) = step {
             if a.devices.slaps(id) {
-                return Loaded::Go(super::slaps::slap_url_for(&visit, p));
+                return Loaded::Go(super::slap_view::slap_url_for(&visit, p));
             }
         }
         let last = progress::needed(&visit)

@@ -7,6 +7,7 @@ pub mod capture_view;
 pub mod home;
 pub mod live;
 pub mod review;
+pub mod slap_view;
 pub mod slaps;
 pub mod unlock;
 pub mod upload;
