@@ -124,6 +124,12 @@ pub struct ServeArgs {
     /// Serve a simulated slap scanner and camera (devices 1 and 2)
     #[arg(long)]
     pub sim: bool,
+    /// With --sim: this finger (ISO/IEC 19794-4 position 1–10) always reads poorly on the
+    /// simulated slap scanner (device quality 10, a faint print), as a worn finger does; repeat
+    /// for several
+    #[arg(long = "sim-poor-finger", value_name = "N", requires = "sim",
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub sim_poor_fingers: Vec<u8>,
     /// Serve this fingerprint scanner or camera (repeat for several; see below)
     #[arg(long = "device", value_name = "SELECTOR")]
     pub devices: Vec<jemput_drivers::Selector>,
@@ -226,10 +232,19 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut backends: Vec<Box<dyn serve::Backend>> = Vec::new();
     let mut names = Vec::new();
     if a.sim {
-        backends.push(Box::new(jemput_sbi_service::sim::SimSlap {
+        let slap = jemput_sbi_service::sim::SimSlap {
             person_seed: 18,
             quality: 0.85,
-        }));
+        };
+        if a.sim_poor_fingers.is_empty() {
+            backends.push(Box::new(slap));
+        } else {
+            backends.push(Box::new(jemput_sbi_service::sim::SimSlapPoor {
+                slap,
+                poor: a.sim_poor_fingers.clone(),
+                poor_quality: 0.1,
+            }));
+        }
         backends.push(Box::new(jemput_sbi_service::sim::SimCamera {
             person_seed: 18,
         }));

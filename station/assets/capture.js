@@ -2,7 +2,8 @@
 // the devices report (Server-Sent Events from /events) is added to the page's attempt list, the
 // signature is drawn as the resident writes it (`pen` events: samples in the pad's units), and
 // the capture button waits. The page works without this script (the list and the trace then show
-// after the capture); no data is kept in the browser.
+// after the capture); no data is kept in the browser. On a slap page (`data-steps`: its fingers'
+// steps) each finger's attempts go to that finger's own list (`#live-finger-07`).
 (function () {
   'use strict';
   var root = document.querySelector('.capture');
@@ -10,13 +11,21 @@
   var visit = root.getAttribute('data-visit');
   var step = root.getAttribute('data-step');
   var list = document.getElementById('live');
+  var lists = root.querySelectorAll('.live-list');
   var source = null;
-  if (window.EventSource && list) {
+  // The list an attempt goes to: the step's own, or on a slap page its finger's.
+  function listFor(a) {
+    if (a.visit !== visit) return null;
+    if (a.step === step) return list;
+    return lists.length ? document.getElementById('live-' + a.step) : null;
+  }
+  if (window.EventSource && (list || lists.length)) {
     source = new EventSource('/events');
     source.addEventListener('attempt', function (e) {
       var a;
       try { a = JSON.parse(e.data); } catch (_) { return; }
-      if (a.visit !== visit || a.step !== step) return;
+      var into = listFor(a);
+      if (!into) return;
       var none = document.getElementById('no-attempts');
       if (none) none.hidden = true;
       var li = document.createElement('li');
@@ -30,7 +39,7 @@
       var text = document.createElement('span');
       text.textContent = a.text;
       li.appendChild(text);
-      list.appendChild(li);
+      into.appendChild(li);
     });
     var box = document.getElementById('live-trace-box');
     var svg = document.getElementById('live-trace');
@@ -77,6 +86,9 @@
       if (list) {
         while (list.firstChild) list.removeChild(list.firstChild);
       }
+      Array.prototype.forEach.call(lists, function (l) {
+        while (l.firstChild) l.removeChild(l.firstChild);
+      });
       // The signature kept before gives way to the one being written.
       var kept = root.querySelector('svg.trace:not(.live-trace)');
       if (kept && document.getElementById('live-trace')) kept.style.display = 'none';

@@ -327,6 +327,10 @@ struct Held {
     busy: Option<String>,
     /// Roles whose device is opened afresh before its next capture (a trainer unplugged it).
     reopen: std::collections::HashSet<Role>,
+    /// Whether the scanner role was last opened as an SBI slap scanner (and no single-finger
+    /// scanner): the finger steps are then taken 4-4-2 ([`crate::pages::slaps`]). Kept while the
+    /// devices are out for a capture or the scanner failed, until the devices are opened again.
+    slaps: bool,
 }
 
 /// An attempt's number and its image as PNG.
@@ -436,6 +440,7 @@ impl Devices {
         };
         held.names = opened.names.into_iter().collect();
         held.problems = opened.problems.into_iter().collect();
+        held.slaps = opened.devices.slap_scanner.is_some() && opened.devices.scanner.is_none();
         held.devices = Some(opened.devices);
         let _ = self.events.send(Event::Devices);
     }
@@ -449,20 +454,39 @@ impl Devices {
         face: &FaceSettings,
         step: Step,
     ) -> Result<SessionDevices, Busy> {
+        self.take_for(home, visit, face, Role::of(step), step.id())
+    }
+
+    /// [`Self::take`] for a capture by `role`'s device that the panel names `what` (a slap,
+    /// `slap-left`).
+    pub fn take_for(
+        &self,
+        home: &Path,
+        visit: &Visit,
+        face: &FaceSettings,
+        role: Role,
+        what: String,
+    ) -> Result<SessionDevices, Busy> {
         let mut held = self.held();
         if let Some(b) = &held.busy {
             return Err(Busy(b.clone()));
         }
-        let role = Role::of(step);
         let usable = held.visit == Some(visit.id)
             && held.devices.as_ref().is_some_and(|d| role.held(d))
             && !held.reopen.contains(&role);
         if !usable {
             self.open_into(&mut held, home, visit, face);
         }
-        held.busy = Some(step.id());
+        held.busy = Some(what);
         let _ = self.events.send(Event::Devices);
         Ok(held.devices.take().unwrap_or_default())
+    }
+
+    /// Whether the fingers of `visit` are taken 4-4-2: its devices were opened with an SBI slap
+    /// scanner for the scanner role and no single-finger scanner.
+    pub fn slaps(&self, visit: Uuid) -> bool {
+        let held = self.held();
+        held.visit == Some(visit) && held.slaps
     }
 
     /// Gives the devices back after a capture; `failed` is the role whose device failed and the
@@ -489,11 +513,14 @@ impl Devices {
     /// afresh for the next step rather than leaving the station busy for good.
     pub fn abandon(&self) {
         let mut held = self.held();
-        if held.busy.take().is_some() {
-            held.devices = None;
+        let gone = if held.busy.take().is_some() {
             held.visit = None;
-        }
+            held.devices.take()
+        } else {
+            None
+        };
         drop(held);
+        close_apart(gone);
         let _ = self.events.send(Event::Devices);
     }
 
@@ -503,8 +530,9 @@ impl Devices {
         self.forget_images();
         let mut held = self.held();
         if held.busy.is_none() && held.visit.is_some() {
-            *held = Held::default();
+            let old = std::mem::take(&mut *held);
             drop(held);
+            close_apart(old.devices);
             let _ = self.events.send(Event::Devices);
         }
     }
@@ -644,6 +672,17 @@ impl Devices {
             .get(&(visit, step.id()))
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+/// Closes `devices` on a thread of their own and waits for it: an SBI device owns a runtime of
+/// its own, which may not be dropped on the station's async threads (the lock and the shutdown
+/// release the devices from there).
+fn close_apart(devices: Option<SessionDevices>) {
+    if let Some(d) = devices {
+        if std::thread::spawn(move || drop(d)).join().is_err() {
+            tracing::warn!("a device panicked while it closed");
+        }
     }
 }
 

@@ -129,6 +129,7 @@ mod tests {
                 .map(|s| s.to_string()),
         );
         used.extend(crate::pages::capture_view::message_ids_used());
+        used.extend(crate::pages::slap_view::message_ids_used());
         used.extend(crate::devices::message_ids_used());
         for lang in Lang::ALL {
             let missing: Vec<_> = used.iter().filter(|m| !i18n.has(lang, m)).collect();

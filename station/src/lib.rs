@@ -11,7 +11,8 @@
 //! - [`problems`]: an error that reaches the operator (a device unplugged, busy, …) in the
 //!   operator's words;
 //! - [`render`]: the templates; [`pages`]: the routes (unlock, home, new visit, consent, the
-//!   capture steps, the device panel, resume, review, seal, upload now) and what they show;
+//!   capture steps, the slaps of an SBI slap scanner, the device panel, resume, review, seal,
+//!   upload now) and what they show;
 //!   [`devices`]: the devices behind the capture steps (the models with `--sim`, or the driver
 //!   registry) and their live events; [`assets`]: the embedded CSS and the vendored htmx.
 //!

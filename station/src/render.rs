@@ -32,6 +32,10 @@ pub const TEMPLATES: &[jemput_web::render::Template] = &[
         include_str!("../templates/capture_step.html"),
     ),
     (
+        "capture_slap.html",
+        include_str!("../templates/capture_slap.html"),
+    ),
+    (
         "capture_devices.html",
         include_str!("../templates/capture_devices.html"),
     ),

@@ -57,6 +57,38 @@ export async function smallTargets(page) {
   );
 }
 
+export const focusedName = (page) =>
+  page.evaluate(() => {
+    const e = document.activeElement;
+    return { tag: e.tagName.toLowerCase(), name: (e.getAttribute('aria-label') || e.textContent || '').trim() };
+  });
+
+// Tab until the focused button is `want`, then press Enter.
+export async function byKeyboard(page, want, max = 80) {
+  for (let i = 0; i < max; i++) {
+    const f = await focusedName(page);
+    if (f.tag === 'button' && f.name === want) {
+      await page.keyboard.press('Enter');
+      return;
+    }
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`check failed: "${want}" not reached by Tab`);
+}
+
+// Touch targets under 44 px, radio buttons and check boxes aside (their whole label row, 44 px
+// high, is the target).
+export async function smallCaptureTargets(page) {
+  const s = await smallTargets(page);
+  const links = await page.$$eval('a.finger, a.slap-link, a.button-link', (els) =>
+    els
+      .map((e) => ({ e, r: e.getBoundingClientRect() }))
+      .filter(({ r }) => r.width > 0 && (r.width < 44 || r.height < 44))
+      .map(({ e, r }) => `${e.outerHTML.slice(0, 60)} ${r.width}x${r.height}`),
+  );
+  return s.filter((t) => !t.includes('type="radio"') && !t.includes('type="checkbox"')).concat(links);
+}
+
 export async function shot(page, dir, name) {
   await page.screenshot({ path: `${dir}/${name}.png` });
 }

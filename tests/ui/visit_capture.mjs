@@ -6,41 +6,9 @@
 // usage: node visit_capture.mjs URL PASSPHRASE SCREENSHOT_DIR
 // Prints what the capture pages and the review showed and the packet id, for the test to open
 // the packet with the office identity and compare.
-import { check, launch, newPage, reviewShows, shot, smallTargets } from './lib.mjs';
+import { byKeyboard, check, launch, newPage, reviewShows, shot, smallCaptureTargets, smallTargets } from './lib.mjs';
 
 const [url, passphrase, shots] = process.argv.slice(2);
-
-const focusedName = (page) =>
-  page.evaluate(() => {
-    const e = document.activeElement;
-    return { tag: e.tagName.toLowerCase(), name: (e.getAttribute('aria-label') || e.textContent || '').trim() };
-  });
-
-// Tab until the focused button is `want`, then press Enter.
-async function byKeyboard(page, want, max = 80) {
-  for (let i = 0; i < max; i++) {
-    const f = await focusedName(page);
-    if (f.tag === 'button' && f.name === want) {
-      await page.keyboard.press('Enter');
-      return;
-    }
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`check failed: "${want}" not reached by Tab`);
-}
-
-// Touch targets under 44 px, radio buttons and check boxes aside (their whole label row, 44 px
-// high, is the target).
-async function small(page) {
-  const s = await smallTargets(page);
-  const links = await page.$$eval('a.finger, a.button-link', (els) =>
-    els
-      .map((e) => ({ e, r: e.getBoundingClientRect() }))
-      .filter(({ r }) => r.width > 0 && (r.width < 44 || r.height < 44))
-      .map(({ e, r }) => `${e.outerHTML.slice(0, 60)} ${r.width}x${r.height}`),
-  );
-  return s.filter((t) => !t.includes('type="radio"') && !t.includes('type="checkbox"')).concat(links);
-}
 
 const browser = await launch();
 try {
@@ -68,7 +36,7 @@ try {
   check(checks >= 5, `every face check shown, saw ${checks}`);
   const faceOk = await page.locator('img.capture-img.face').evaluate((i) => i.complete && i.naturalWidth > 0);
   check(faceOk, 'the face photo shows');
-  let s = await small(page);
+  let s = await smallCaptureTargets(page);
   check(s.length === 0, `touch targets under 44 px on the face step: ${s.join('; ')}`);
   await shot(page, shots, '13-foto-wajah');
   await page.getByRole('link', { name: 'Lanjut' }).click();
@@ -78,7 +46,7 @@ try {
     const code = String(f).padStart(2, '0');
     await page.waitForURL(`**/visit/${visit}/step/finger-${code}`);
     if (f === 1) {
-      s = await small(page);
+      s = await smallCaptureTargets(page);
       check(s.length === 0, `touch targets under 44 px on a finger step: ${s.join('; ')}`);
       await shot(page, shots, '14-jari-01');
     }

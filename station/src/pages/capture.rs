@@ -18,6 +18,9 @@
 //! A finger's exception may take a proof photo with the camera ("Foto bukti", `proof=1`): the
 //! devices are taken for the camera's role and the kit's `record_exception_with_proof` saves it.
 //!
+//! With an SBI slap scanner the fingers go 4-4-2 on the slap pages ([`super::slaps`]): a finger
+//! step's page sends the browser to the slap that takes it.
+//!
 //! Not here (the engine does not offer them): the images of the attempts a finger did not keep
 //! (only the kept one is saved, as WSQ).
 
@@ -32,6 +35,7 @@ use axum::{Extension, Form};
 use jemput_core::imaging::signature::SignatureKind;
 use jemput_core::visit::{DocumentKind, ExceptionReason, FingerPosition, Permanence, Slot, Visit};
 use jemput_kit::home::KitHome;
+use jemput_kit::sbi::Slap;
 use jemput_kit::visit::attempt::{AttemptEvent, CaptureObserver};
 use jemput_kit::visit::plan::CapturePlan;
 use jemput_kit::visit::{progress, CaptureError, SessionDevices, Step, VisitSession};
@@ -69,7 +73,13 @@ fn valid_step(v: &Visit, step: Step) -> bool {
 }
 
 /// The plan of one capture: the kit's policy and face settings, waits that suit the devices.
-fn plan(home: &KitHome, v: &Visit, step: Step, realtime: bool, kind: SignatureKind) -> CapturePlan {
+pub(super) fn plan(
+    home: &KitHome,
+    v: &Visit,
+    step: Step,
+    realtime: bool,
+    kind: SignatureKind,
+) -> CapturePlan {
     let documents = if v.category.records_biometrics() {
         0
     } else {
@@ -123,14 +133,16 @@ pub fn is_step_path(path: &str) -> bool {
 }
 
 /// What a blocking job found.
-enum Loaded {
+pub(super) enum Loaded {
     Page(Box<StepView>),
+    /// A slap's page ([`super::slaps`]).
+    Slap(Box<super::slap_view::SlapView>),
     Go(String),
     Missing(String),
 }
 
 /// A draft as a page needs it: the kit home, the drafts, the visit and its files by name.
-type Draft = (
+pub(super) type Draft = (
     KitHome,
     jemput_kit::visit::Drafts,
     Visit,
@@ -155,7 +167,7 @@ fn draft_for_step(app: &App, id: Uuid, step: Step) -> Result<Draft, Loaded> {
     Ok(draft)
 }
 
-fn open_draft(app: &App, id: Uuid) -> Result<Draft, String> {
+pub(super) fn open_draft(app: &App, id: Uuid) -> Result<Draft, String> {
     let identity = app
         .lock
         .identity(Instant::now())
@@ -192,6 +204,12 @@ pub async fn page(
         };
         // Open the visit's devices now, so the panel says what is there.
         a.devices.prepare(&home.root, &visit, &home.config.face);
+        // With a slap scanner a finger is taken in its slap (4-4-2).
+        if let Step::Finger(p) = step {
+            if a.devices.slaps(id) {
+                return Loaded::Go(super::slap_view::slap_url_for(&visit, p));
+            }
+        }
         let last = progress::needed(&visit)
             .into_iter()
             .rfind(|s| *s < step && progress::filled(&visit, *s));
@@ -204,16 +222,21 @@ pub async fn page(
     answer(&app, &session, loaded)
 }
 
-/// Tells the station's devices (and so the browsers) about every attempt.
-struct Live<'a> {
-    app: &'a App,
-    visit: Uuid,
-    step: Step,
+/// Tells the station's devices (and so the browsers) about every attempt: a finger's under its
+/// own step (`finger-07`), also when it was taken in a slap.
+pub(super) struct Live<'a> {
+    pub(super) app: &'a App,
+    pub(super) visit: Uuid,
+    pub(super) step: Step,
 }
 
 impl CaptureObserver for Live<'_> {
     fn attempt(&mut self, e: &AttemptEvent) {
-        self.app.devices.attempt(self.visit, self.step, e);
+        let step = match e.subject {
+            jemput_kit::visit::attempt::Subject::Finger(p) => Step::Finger(p),
+            _ => self.step,
+        };
+        self.app.devices.attempt(self.visit, step, e);
     }
 
     fn pen(&mut self, sample: &jemput_kit::visit::attempt::PenSample) {
@@ -222,7 +245,7 @@ impl CaptureObserver for Live<'_> {
 
     fn finger_image(
         &mut self,
-        _: FingerPosition,
+        finger: FingerPosition,
         attempt: u32,
         image: &jemput_kit::visit::attempt::FingerImage,
     ) {
@@ -233,7 +256,7 @@ impl CaptureObserver for Live<'_> {
             let png = jemput_core::imaging::signature::png(&img);
             self.app
                 .devices
-                .keep_image(self.visit, self.step, attempt, png);
+                .keep_image(self.visit, Step::Finger(finger), attempt, png);
         }
     }
 }
@@ -355,9 +378,10 @@ pub async fn capture(
     answer(&app, &session, done)
 }
 
-fn answer(app: &App, session: &Session, done: Loaded) -> Response {
+pub(super) fn answer(app: &App, session: &Session, done: Loaded) -> Response {
     match done {
         Loaded::Page(v) => render(app, session, StatusCode::OK, *v),
+        Loaded::Slap(v) => super::slaps::render(app, session, *v),
         Loaded::Go(to) => Redirect::to(&to).into_response(),
         Loaded::Missing(e) => (StatusCode::NOT_FOUND, e).into_response(),
     }
@@ -387,6 +411,7 @@ pub async fn exception(
     let document = field("document").parse::<DocumentKind>().ok();
     // "Foto bukti": a proof photo beside a finger's exception, taken with the camera.
     let proof = field("proof") == "1" && matches!(step, Step::Finger(_));
+    let back_to_slap = field("back") == "slap";
     let lang = session.lang;
     let a = app.clone();
     let done = tokio::task::spawn_blocking(move || {
@@ -394,9 +419,11 @@ pub async fn exception(
             Ok(x) => x,
             Err(answer) => return answer,
         };
-        // The step's page again, with `text` saying why nothing was recorded.
-        let page = |visit: &Visit, text: String| {
-            Loaded::Page(Box::new(step_view(
+        // The step's page again (or the slap's it was sent from), with `text` saying why nothing
+        // was recorded.
+        let page = |visit: &Visit, text: String| match step {
+            Step::Finger(p) if back_to_slap => super::slaps::finger_problem(&a, lang, id, p, text),
+            _ => Loaded::Page(Box::new(step_view(
                 &a,
                 lang,
                 &home,
@@ -405,7 +432,7 @@ pub async fn exception(
                 step,
                 Some(text),
                 None,
-            )))
+            ))),
         };
         let Some(reason) = reason else {
             return page(&visit, a.i18n.text(lang, "capture-need-reason", None));
@@ -467,6 +494,11 @@ pub async fn exception(
                 .give_back(id, devices, problem.map(|p| (Role::Camera, p)));
         }
         match recorded {
+            // Marked missing from a slap's page: back to that slap.
+            Ok(()) if back_to_slap => match step {
+                Step::Finger(p) => Loaded::Go(super::slaps::page_url(id, Slap::of(p))),
+                _ => Loaded::Go(step_url(id, next)),
+            },
             Ok(()) => Loaded::Go(step_url(id, next)),
             Err(_) => page(&visit, failed.unwrap_or_default()),
         }
@@ -544,7 +576,7 @@ pub async fn attempt_image(
 }
 
 /// "The device is busy with another step" (`capture-busy`), naming the step that holds it.
-fn busy_text(app: &App, lang: Lang, busy: Busy) -> String {
+pub(super) fn busy_text(app: &App, lang: Lang, busy: Busy) -> String {
     let mut args = fluent_bundle::FluentArgs::new();
     args.set("step", busy.0);
     app.i18n.text(lang, "capture-busy", Some(&args))

@@ -21,7 +21,7 @@ use crate::i18n::Lang;
 use crate::App;
 
 /// Exception reasons an operator can pick: (form value, message id).
-const REASONS: [(&str, &str); 7] = [
+pub(super) const REASONS: [(&str, &str); 7] = [
     ("bandaged", "reason-bandaged"),
     ("amputated", "reason-amputated"),
     ("unable_to_sign", "reason-unable-to-sign"),
@@ -46,7 +46,7 @@ fn reason_id(r: &ExceptionReason) -> &'static str {
 }
 
 /// The message id of a finger's name, e.g. `finger-07`.
-fn finger_id(p: FingerPosition) -> String {
+pub(super) fn finger_id(p: FingerPosition) -> String {
     format!("finger-{:02}", p.code())
 }
 
@@ -86,7 +86,7 @@ pub fn message_ids_used() -> Vec<String> {
 }
 
 /// The resident as the pages name them.
-fn who(v: &Visit) -> String {
+pub(super) fn who(v: &Visit) -> String {
     v.resident
         .name
         .clone()
@@ -105,7 +105,7 @@ pub(super) fn step_url(id: Uuid, next: Option<Step>) -> String {
 
 /// What the page shows of a slot.
 #[derive(Debug, Default, Serialize)]
-struct SlotView {
+pub(super) struct SlotView {
     captured: bool,
     image: Option<String>,
     score: Option<u8>,
@@ -124,6 +124,8 @@ struct SlotView {
     permanent: bool,
     /// An exception's proof photo, from the draft.
     proof: Option<String>,
+    /// The device's own quality score of a capture (an SBI device's), as the review shows it.
+    device_score: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -157,13 +159,13 @@ struct LastView {
 
 /// One attempt of a step's last run: what it scored and, for a finger, its image (in memory).
 #[derive(Debug, Serialize)]
-struct AttemptView {
+pub(super) struct AttemptView {
     text: String,
     image: Option<String>,
     accepted: bool,
 }
 
-fn attempt_views(app: &App, lang: Lang, id: Uuid, step: Step) -> Vec<AttemptView> {
+pub(super) fn attempt_views(app: &App, lang: Lang, id: Uuid, step: Step) -> Vec<AttemptView> {
     use jemput_kit::visit::attempt::AttemptNext;
     app.devices
         .attempts(id, step)
@@ -204,7 +206,7 @@ pub(super) struct StepView {
     needed: usize,
 }
 
-fn threshold_of(home: &KitHome, step: Step) -> u8 {
+pub(super) fn threshold_of(home: &KitHome, step: Step) -> u8 {
     let p = &home.config.capture;
     match step.kind() {
         StepKind::Face => p.face.threshold,
@@ -268,7 +270,7 @@ fn strokes(trace: &SignatureTrace) -> (Vec<String>, String) {
     (out, format!("0 0 1000 {:.0}", (h * scale).max(1.0)))
 }
 
-fn slot_view(
+pub(super) fn slot_view(
     id: Uuid,
     slot: &Slot,
     threshold: u8,
@@ -308,6 +310,7 @@ fn captured_view(
         threshold: (threshold > 0).then_some(threshold),
         retries: c.retries,
         forced: c.forced,
+        device_score: c.device_quality.map(|d| format!("{d:.1}")),
         ..Default::default()
     };
     v.passed = !c.forced && v.score.is_none_or(|s| s >= threshold);
@@ -337,7 +340,7 @@ fn captured_view(
     v
 }
 
-fn finger_state(slot: Option<&Slot>) -> (&'static str, Option<u8>) {
+pub(super) fn finger_state(slot: Option<&Slot>) -> (&'static str, Option<u8>) {
     match slot {
         None => ("pending", None),
         Some(Slot::Exception(_)) => ("exception", None),
@@ -433,7 +436,13 @@ pub(super) fn step_view(
         .copied()
         .find(|s| *s > step && !progress::filled(visit, *s))
         .or_else(|| progress::first_missing(visit).filter(|s| *s != step));
-    let (done, needed_n) = progress::count(visit);
+    // With a slap scanner the fingers count as their three slaps.
+    let by_slap = app.devices.slaps(id);
+    let (done, needed_n) = if by_slap {
+        super::slap_view::count(visit)
+    } else {
+        progress::count(visit)
+    };
     let backdrop = (step == Step::Face)
         .then(|| {
             home.config

@@ -7,6 +7,8 @@ pub mod capture_view;
 pub mod home;
 pub mod live;
 pub mod review;
+pub mod slap_view;
+pub mod slaps;
 pub mod unlock;
 pub mod upload;
 pub mod view;
@@ -52,6 +54,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/visit/{id}/step/{step}/exception",
             post(capture::exception),
         )
+        .route("/visit/{id}/slap/{slap}", get(slaps::page))
+        .route("/visit/{id}/slap/{slap}/capture", post(slaps::capture))
         .route("/visit/{id}/image/{name}", get(capture::file))
         .route(
             "/visit/{id}/attempt/{step}/{n}",
@@ -131,7 +135,7 @@ async fn lang(
     // Only a page of the station's own, never an address elsewhere.
     let back = match f.back.as_str() {
         p @ ("/home" | "/unlock") => p,
-        p if capture::is_step_path(p) || visit::is_visit_path(p) => p,
+        p if capture::is_step_path(p) || slaps::is_slap_path(p) || visit::is_visit_path(p) => p,
         _ => "/",
     };
     Redirect::to(back).into_response()
