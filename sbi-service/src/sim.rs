@@ -47,19 +47,86 @@ impl Backend for SimSlap {
     ) -> Result<Vec<Captured>, CaptureFailure> {
         fingers
             .iter()
+            .map(|&f| self.finger(f, self.quality))
+            .collect()
+    }
+}
+
+impl SimSlap {
+    /// Finger `f` (its position code) as a print of `quality`.
+    fn finger(&self, f: u8, quality: f32) -> Result<Captured, CaptureFailure> {
+        let pos = FingerPosition::new(f).ok_or(CaptureFailure {
+            code: 109,
+            info: format!("finger position {f}"),
+        })?;
+        let img = synth::fingerprint(self.person_seed, pos, quality);
+        let record = records::finger_record(&img, f, (quality * 100.0) as u8)
+            .map_err(|e| CaptureFailure { code: 102, info: e })?;
+        Ok(Captured {
+            sub_type: proto::finger_name(f).map(str::to_string),
+            record,
+            quality: quality * 100.0,
+        })
+    }
+}
+
+/// How clean a poor print of [`SimSlapPoorFinger`] is: well below the capture policy's default
+/// threshold in jemput's own quality (`jemput-fq/1`) and in the device's score.
+pub const POOR_QUALITY: f32 = 0.05;
+
+/// A test aid (`jemput sbi serve --sim --sim-poor-finger N[:K]`): the simulated slap scanner
+/// whose finger `finger` comes out as a poor print ([`POOR_QUALITY`]) in its first `captures`
+/// captures, then as the scanner's others do — what a capture policy's retries are tested with.
+#[derive(Debug)]
+pub struct SimSlapPoorFinger {
+    pub slap: SimSlap,
+    /// The finger's position code (1 right thumb … 10 left little).
+    pub finger: u8,
+    /// How many captures of it are still to come out poor.
+    pub captures: std::sync::atomic::AtomicU32,
+}
+
+impl Backend for SimSlapPoorFinger {
+    fn bio_type(&self) -> &'static str {
+        self.slap.bio_type()
+    }
+    fn device_sub_type(&self) -> &'static str {
+        self.slap.device_sub_type()
+    }
+    fn make(&self) -> String {
+        self.slap.make()
+    }
+    fn model(&self) -> String {
+        self.slap.model()
+    }
+    fn serial(&self) -> String {
+        self.slap.serial()
+    }
+    fn sub_ids(&self) -> Vec<u8> {
+        self.slap.sub_ids()
+    }
+    fn capture(
+        &self,
+        _sub_id: u8,
+        fingers: &[u8],
+        _exceptions: &[String],
+        _control: &jemput_drivers::CaptureControl,
+    ) -> Result<Vec<Captured>, CaptureFailure> {
+        use std::sync::atomic::Ordering;
+        fingers
+            .iter()
             .map(|&f| {
-                let pos = FingerPosition::new(f).ok_or(CaptureFailure {
-                    code: 109,
-                    info: format!("finger position {f}"),
-                })?;
-                let img = synth::fingerprint(self.person_seed, pos, self.quality);
-                let record = records::finger_record(&img, f, (self.quality * 100.0) as u8)
-                    .map_err(|e| CaptureFailure { code: 102, info: e })?;
-                Ok(Captured {
-                    sub_type: proto::finger_name(f).map(str::to_string),
-                    record,
-                    quality: self.quality * 100.0,
-                })
+                let poor = f == self.finger
+                    && self
+                        .captures
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                let quality = if poor {
+                    POOR_QUALITY
+                } else {
+                    self.slap.quality
+                };
+                self.slap.finger(f, quality)
             })
             .collect()
     }

@@ -124,6 +124,10 @@ pub struct ServeArgs {
     /// Serve a simulated slap scanner and camera (devices 1 and 2)
     #[arg(long)]
     pub sim: bool,
+    /// Testing the capture policy: the simulated slap scanner gives finger N (position code
+    /// 1–10) as a poor print in its first K captures of it (K: 1 when not given)
+    #[arg(long, value_name = "N[:K]", requires = "sim", value_parser = parse_poor_finger)]
+    pub sim_poor_finger: Option<(u8, u32)>,
     /// Serve this fingerprint scanner or camera (repeat for several; see below)
     #[arg(long = "device", value_name = "SELECTOR")]
     pub devices: Vec<jemput_drivers::Selector>,
@@ -213,6 +217,22 @@ fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `N[:K]` of `--sim-poor-finger`: a finger position code and how many captures of it are poor.
+fn parse_poor_finger(s: &str) -> Result<(u8, u32), String> {
+    let (finger, captures) = s.split_once(':').unwrap_or((s, "1"));
+    let finger: u8 = finger
+        .trim()
+        .parse()
+        .ok()
+        .filter(|f| (1..=10).contains(f))
+        .ok_or_else(|| format!("{finger:?}: a finger position code, 1 (right thumb) to 10"))?;
+    let captures: u32 = captures
+        .trim()
+        .parse()
+        .map_err(|_| format!("{captures:?}: a number of captures"))?;
+    Ok((finger, captures))
+}
+
 fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     if !a.sim && a.devices.is_empty() {
         anyhow::bail!(
@@ -226,10 +246,18 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut backends: Vec<Box<dyn serve::Backend>> = Vec::new();
     let mut names = Vec::new();
     if a.sim {
-        backends.push(Box::new(jemput_sbi_service::sim::SimSlap {
+        let slap = jemput_sbi_service::sim::SimSlap {
             person_seed: 18,
             quality: 0.85,
-        }));
+        };
+        backends.push(match a.sim_poor_finger {
+            Some((finger, captures)) => Box::new(jemput_sbi_service::sim::SimSlapPoorFinger {
+                slap,
+                finger,
+                captures: captures.into(),
+            }),
+            None => Box::new(slap),
+        });
         backends.push(Box::new(jemput_sbi_service::sim::SimCamera {
             person_seed: 18,
         }));
@@ -358,16 +386,23 @@ pub(super) fn scan_devices() -> anyhow::Result<Vec<SbiDeviceOutput>> {
                 jemput_sbi::jws::unsigned_payload(&d.digital_id)
                     .and_then(|b| serde_json::from_slice(&b).ok());
             for sub in &d.device_sub_id {
+                let bio_type = id.as_ref().map(|i| i.kind.clone()).unwrap_or_default();
+                let role = sub
+                    .trim()
+                    .parse::<u8>()
+                    .ok()
+                    .and_then(|n| jemput_kit::sbi::role(&bio_type, n));
                 list.push(SbiDeviceOutput {
                     selector: format!("sbi:{port}/{}/{sub}", d.device_id),
                     port: *port,
                     device_id: d.device_id.clone(),
                     sub_id: sub.clone(),
-                    bio_type: id.as_ref().map(|i| i.kind.clone()).unwrap_or_default(),
+                    bio_type,
                     device_sub_type: id
                         .as_ref()
                         .map(|i| i.device_sub_type.clone())
                         .unwrap_or_default(),
+                    role: role.map(str::to_string),
                     make: id.as_ref().map(|i| i.make.clone()).unwrap_or_default(),
                     model: id.as_ref().map(|i| i.model.clone()).unwrap_or_default(),
                     serial: d.device_code.clone(),
@@ -386,15 +421,16 @@ pub(super) fn scan_devices() -> anyhow::Result<Vec<SbiDeviceOutput>> {
 /// The table of `jemput sbi devices`, also under `jemput devices`.
 pub(super) fn print_devices(list: &[SbiDeviceOutput]) {
     println!(
-        "{:<20} {:<7} {:<10} {:<24} {:<20} STATUS",
-        "SELECTOR", "TYPE", "SUBTYPE", "MAKE MODEL", "SERIAL"
+        "{:<20} {:<7} {:<10} {:<14} {:<24} {:<20} STATUS",
+        "SELECTOR", "TYPE", "SUBTYPE", "ROLE", "MAKE MODEL", "SERIAL"
     );
     for d in list {
         println!(
-            "{:<20} {:<7} {:<10} {:<24} {:<20} {} ({})",
+            "{:<20} {:<7} {:<10} {:<14} {:<24} {:<20} {} ({})",
             d.selector,
             d.bio_type,
             d.device_sub_type,
+            d.role.as_deref().unwrap_or("-"),
             format!("{} {}", d.make, d.model),
             d.serial,
             d.status,
