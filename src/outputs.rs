@@ -205,8 +205,20 @@ pub struct CaptureFingerOutput {
     pub position: u8,
     pub position_name: String,
     pub device: jemput_drivers::DeviceInfo,
+    /// The device's path; for an SBI scanner its service's address.
     pub path: PathBuf,
     pub capture_ms: u64,
+    /// SBI single-finger scanners: the original ISO/IEC 19794-4 record as the device signed it,
+    /// written beside the PNG (`<out>` with the extension `.iso19794-4`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<PathBuf>,
+    /// SBI single-finger scanners: the device's `qualityScore`, 0–100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_quality: Option<f32>,
+    /// SBI single-finger scanners: jemput's own fingerprint quality (`jemput-fq/1`, 0–100) of
+    /// the image decoded from the record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jemput_quality: Option<u8>,
 }
 
 /// `jemput capture face --json`.
@@ -429,6 +441,11 @@ pub struct SbiDeviceOutput {
     pub bio_type: String,
     /// "Slap", "Single", "Touchless", "Full face".
     pub device_sub_type: String,
+    /// What the kit uses it as: "single finger" (a single-finger scanner, sub-id 0), "left
+    /// slap", "right slap", "two thumbs" or "face camera"; absent for a device the kit cannot
+    /// use (an iris device).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     pub make: String,
     pub model: String,
     /// `deviceCode`, the serial number.

@@ -163,6 +163,7 @@ fn a_poor_print_is_retried_until_the_threshold_is_met() {
             score: s,
             attempts,
             forced,
+            ..
         } => {
             assert_eq!((*attempts, *forced), (3, false));
             assert_eq!(
@@ -214,6 +215,7 @@ fn after_three_poor_attempts_the_best_is_kept_as_forced() {
             score: s,
             attempts,
             forced,
+            ..
         } => {
             assert_eq!((*attempts, *forced), (3, true));
             assert_eq!(*s, s1[1]);

@@ -6,16 +6,19 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::sbi_service::Service;
+use common::{kit_trusting, SbiService};
 use serde_json::Value;
+
+/// `jemput -v sbi serve --sim`, stopped with SIGTERM when dropped.
+fn start_sim() -> SbiService {
+    SbiService::start(&["--sim"])
+}
 
 /// `jemput devices` lists the SBI devices after the kit's own (none in this VM), with the same
 /// selectors as `jemput sbi devices`, in its JSON and in its table.
 #[test]
 fn jemput_devices_lists_sbi_devices_beside_the_local_ones() {
-    let svc = Service::start();
+    let svc = start_sim();
     let out = common::jemput()
         .env("JEMPUT_SBI_PORTS", svc.ports())
         .args(["devices", "--json"])
@@ -64,7 +67,7 @@ fn jemput_devices_lists_sbi_devices_beside_the_local_ones() {
 
 #[test]
 fn sbi_devices_lists_the_simulated_slap_scanner_and_camera_with_selectors() {
-    let svc = Service::start();
+    let svc = start_sim();
     assert!(svc.ca_cert.is_file(), "{}", svc.ca_cert.display());
     let out = common::jemput()
         .env("JEMPUT_SBI_PORTS", svc.ports())
@@ -94,7 +97,7 @@ fn sbi_devices_lists_the_simulated_slap_scanner_and_camera_with_selectors() {
 
 #[test]
 fn a_left_slap_with_an_exception_gives_three_verified_fingers_and_a_face_its_photo() {
-    let svc = Service::start();
+    let svc = start_sim();
     let dir = tempfile::tempdir().unwrap();
     let out = common::jemput()
         .args(["sbi", "capture", &format!("sbi:{}/1/1", svc.port)])
@@ -144,7 +147,7 @@ fn a_left_slap_with_an_exception_gives_three_verified_fingers_and_a_face_its_pho
 
 #[test]
 fn a_device_whose_ca_the_kit_does_not_trust_is_refused_and_nothing_is_written() {
-    let svc = Service::start();
+    let svc = start_sim();
     let dir = tempfile::tempdir().unwrap();
     common::jemput()
         .args(["sbi", "keygen", "--dir"])
@@ -181,7 +184,7 @@ fn in_kit(home: &std::path::Path, args: &[&str]) -> std::process::Output {
 /// it, `remove` takes it away again, and a device certificate is refused as a CA.
 #[test]
 fn the_kits_trust_store_is_what_captures_are_checked_against() {
-    let svc = Service::start();
+    let svc = start_sim();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("kit");
     let kit = |args: &[&str]| in_kit(&home, args);
@@ -227,7 +230,7 @@ fn the_kits_trust_store_is_what_captures_are_checked_against() {
 /// yet say which ones do.
 #[test]
 fn devices_test_takes_sbi_selectors_and_checks_the_capture() {
-    let svc = Service::start();
+    let svc = start_sim();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("kit");
     let kit = |args: &[&str]| in_kit(&home, args);
@@ -349,12 +352,6 @@ fn a_bad_selector_and_a_closed_port_get_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no SBI device service found"));
 }
 
-/// A kit home at `home` that trusts `ca`.
-fn kit_trusting(home: &std::path::Path, ca: &std::path::Path) {
-    let out = in_kit(home, &["sbi", "trust", "add", ca.to_str().unwrap()]);
-    assert!(out.status.success(), "{out:?}");
-}
-
 /// The files of `dir`, sorted by name.
 fn names_in(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -372,7 +369,7 @@ fn names_in(dir: &std::path::Path) -> Vec<String> {
 /// transaction recomputed from the records.
 #[test]
 fn capture_face_and_finger_take_sbi_selectors_and_write_the_original_records() {
-    let svc = Service::start();
+    let svc = start_sim();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("kit");
     kit_trusting(&home, &svc.ca_cert);
@@ -401,7 +398,7 @@ fn capture_face_and_finger_take_sbi_selectors_and_write_the_original_records() {
         (u64::from(img.width()), u64::from(img.height())),
         (r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap())
     );
-    let record_path = PathBuf::from(r["record"].as_str().unwrap());
+    let record_path = std::path::PathBuf::from(r["record"].as_str().unwrap());
     assert_eq!(record_path, dir.path().join("face.iso19794-5"));
     let rec =
         jemput_core::iso19794::read_face_record(&std::fs::read(&record_path).unwrap()).unwrap();
@@ -488,7 +485,7 @@ fn capture_face_and_finger_take_sbi_selectors_and_write_the_original_records() {
 /// device leaves them out, and nothing is written for them.
 #[test]
 fn a_slap_with_a_missing_finger_leaves_it_out() {
-    let svc = Service::start();
+    let svc = start_sim();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("kit");
     kit_trusting(&home, &svc.ca_cert);
@@ -549,7 +546,7 @@ fn a_slap_with_a_missing_finger_leaves_it_out() {
 /// `capture finger`, saying why, and writes nothing.
 #[test]
 fn capture_through_an_untrusted_sbi_device_is_refused_and_writes_nothing() {
-    let svc = Service::start();
+    let svc = start_sim();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("kit");
     let other = dir.path().join("other");
@@ -654,7 +651,7 @@ fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written()
 /// finger given as an exception is not asked of the device.
 #[test]
 fn visit_capture_takes_the_face_and_fingers_from_sbi_devices() {
-    let svc = Service::start();
+    let svc = start_sim();
     let d = tempfile::tempdir().unwrap();
     let (home, _) = common::kit_with_office(d.path());
     kit_trusting(&home, &svc.ca_cert);
@@ -734,7 +731,7 @@ fn visit_capture_takes_the_face_and_fingers_from_sbi_devices() {
 /// sealed from the draft holds them.
 #[test]
 fn visit_capture_takes_the_fingers_slap_by_slap_in_three_captures() {
-    let svc = Service::start();
+    let svc = start_sim();
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = common::kit_with_office(d.path());
     kit_trusting(&home, &svc.ca_cert);
@@ -884,7 +881,7 @@ fn seal_and_open(
 /// own scanner (the EF01 device model) and a packet's exceptions carry none.
 #[test]
 fn the_devices_quality_score_is_kept_beside_jemputs_for_sbi_captures_only() {
-    let svc = Service::start();
+    let svc = start_sim();
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = common::kit_with_office(d.path());
     kit_trusting(&home, &svc.ca_cert);
@@ -940,4 +937,84 @@ fn the_devices_quality_score_is_kept_beside_jemputs_for_sbi_captures_only() {
     assert_eq!(f["status"], "captured", "{f}");
     assert!(f["quality"]["score"].as_u64().is_some(), "{f}");
     assert!(f.get("device_quality").is_none(), "{f}");
+}
+
+/// `jemput visit capture --scanner sbi:…` retries a poor finger of a slap as the capture policy
+/// says: the simulated slap scanner (`sbi serve --sim --sim-poor-finger 8:1`) gives the left
+/// middle finger as a poor print in its first capture, so the left slap is taken a second time
+/// for that finger alone; both attempts are printed, the kept finger records its retry and the
+/// better score, and the left slap's other fingers their first capture.
+#[test]
+fn visit_capture_retries_a_poor_finger_of_a_slap_by_taking_the_slap_again_for_it() {
+    let svc = SbiService::start(&["--sim", "--sim-poor-finger", "8:1"]);
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = common::kit_with_office(d.path());
+    kit_trusting(&home, &svc.ca_cert);
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = svc.captures().len();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--yes", "--only", "fingers"])
+        .args(["--scanner", &format!("sbi:{}/1/1", svc.port)])
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = |start: &str| {
+        stderr
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no {start:?} in {stderr}"))
+            .to_string()
+    };
+    assert!(
+        line("finger 08 (left middle) attempt 1/").ends_with("capture again"),
+        "{stderr}"
+    );
+    assert!(
+        line("finger 08 (left middle) attempt 2/").ends_with("accepted"),
+        "{stderr}"
+    );
+    assert!(
+        line("finger 07 (left index) attempt 1/").ends_with("accepted"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("finger 07 (left index) attempt 2/"),
+        "{stderr}"
+    );
+
+    // Four slap captures: the left slap, the left slap again for finger 8 alone, the right
+    // slap, the two thumbs.
+    let asked: Vec<String> = svc.captures().split_off(before);
+    assert_eq!(asked.len(), 4, "{asked:#?}");
+    assert!(
+        asked[1].contains("device_sub_id=1")
+            && asked[1].contains("bio_sub_type=[\"Left MiddleFinger\"]"),
+        "{asked:#?}"
+    );
+
+    let shown = common::json(common::run(&home, &["visit", "show", &id, "--json"]));
+    let fingers = &shown["visit"]["captures"]["fingers"];
+    let middle = &fingers["8"];
+    assert_eq!(middle["status"], "captured", "{middle}");
+    assert_eq!(middle["retries"], 1, "{middle}");
+    assert_eq!(middle["forced"], false, "{middle}");
+    let threshold = 40;
+    assert!(
+        middle["quality"]["score"].as_u64().unwrap() >= threshold,
+        "{middle}"
+    );
+    assert!(
+        middle["device_quality"].as_f64().unwrap() > 50.0,
+        "the good print's: {middle}"
+    );
+    for n in [7, 9, 10] {
+        assert_eq!(fingers[n.to_string()]["retries"], 0, "{n}: {fingers}");
+    }
 }

@@ -10,74 +10,24 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::SbiService;
 use serde_json::Value;
 
-/// A running `jemput sbi serve ARGS --json --port 0`, stopped with SIGTERM when dropped.
-struct Service {
-    child: Child,
-    port: u16,
-    ca_cert: PathBuf,
-}
-
-impl Service {
-    fn start(args: &[&str]) -> Service {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-            .args(["sbi", "serve", "--json", "--port", "0"])
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("sbi serve: {line}");
-            }
-        });
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let v: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("{e}: {line:?} (the service's stderr is above)"));
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        Service {
-            child,
-            port: v["port"].as_u64().unwrap() as u16,
-            ca_cert: PathBuf::from(v["ca_cert"].as_str().unwrap()),
-        }
-    }
-
-    fn ports(&self) -> String {
-        format!("{0}-{0}", self.port)
-    }
-
-    /// `jemput sbi capture sbi:PORT/ID/0 --ca CA --json --out-dir DIR ARGS`.
-    fn capture(&self, id: u8, ca: &Path, out: &Path, args: &[&str]) -> std::process::Output {
-        common::jemput()
-            .args(["sbi", "capture", &format!("sbi:{}/{id}/0", self.port)])
-            .arg("--ca")
-            .arg(ca)
-            .args(["--json", "--out-dir"])
-            .arg(out)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.child.wait();
-    }
+/// `jemput sbi capture sbi:PORT/ID/0 --ca CA --json --out-dir DIR ARGS` against `svc`.
+fn capture(svc: &SbiService, id: u8, ca: &Path, out: &Path, args: &[&str]) -> std::process::Output {
+    common::jemput()
+        .args(["sbi", "capture", &format!("sbi:{}/{id}/0", svc.port)])
+        .arg("--ca")
+        .arg(ca)
+        .args(["--json", "--out-dir"])
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// The one finger of a capture: its JSON entry and its ISO/IEC 19794-4 record, read back.
@@ -92,7 +42,7 @@ fn one_finger(out: &std::process::Output) -> (Value, jemput_core::iso19794::Fing
 
 #[test]
 fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_camera() {
-    let svc = Service::start(&[
+    let svc = SbiService::start(&[
         "--device",
         "sim:ef01",
         "--device",
@@ -134,7 +84,8 @@ fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_c
     let dir = tempfile::tempdir().unwrap();
     // EF01 (the model plays an R30x: 256 × 288 at 500 ppi), asked for the right index finger.
     let ef01 = jemput_drivers::ef01::ids::module("R30x").unwrap();
-    let out = svc.capture(
+    let out = capture(
+        &svc,
         1,
         &svc.ca_cert,
         &dir.path().join("ef01"),
@@ -160,7 +111,7 @@ fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_c
     assert_eq!((png.width(), png.height()), (ef01.width, ef01.height));
 
     // U.are.U 4000 (384 × 290 at 512 ppi), asked for no particular finger: "UNKNOWN", ISO code 0.
-    let out = svc.capture(3, &svc.ca_cert, &dir.path().join("uru"), &[]);
+    let out = capture(&svc, 3, &svc.ca_cert, &dir.path().join("uru"), &[]);
     let (got, rec) = one_finger(&out);
     assert_eq!(got["bio_sub_type"], "UNKNOWN");
     let img = &rec.images[0];
@@ -173,7 +124,7 @@ fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_c
     assert_eq!(img.ppi(), IMAGE_PPI);
 
     // The PTP camera model's photo, kept as the JPEG it wrote, in an ISO/IEC 19794-5 record.
-    let out = svc.capture(2, &svc.ca_cert, &dir.path().join("face"), &[]);
+    let out = capture(&svc, 2, &svc.ca_cert, &dir.path().join("face"), &[]);
     assert!(out.status.success(), "{out:?}");
     let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got.len(), 1);
@@ -192,7 +143,8 @@ fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_c
     assert!((0.0..=100.0).contains(&q), "{got:?}");
 
     // A finger asked of the camera, or --finger of a camera, is refused before anything is sent.
-    let out = svc.capture(
+    let out = capture(
+        &svc,
         2,
         &svc.ca_cert,
         &dir.path().join("x"),
@@ -208,7 +160,7 @@ fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_c
 
 #[test]
 fn answers_signed_under_another_ca_are_refused_and_nothing_is_written() {
-    let svc = Service::start(&["--device", "sim:ef01"]);
+    let svc = SbiService::start(&["--device", "sim:ef01"]);
     let dir = tempfile::tempdir().unwrap();
     common::jemput()
         .args(["sbi", "keygen", "--dir"])
@@ -216,7 +168,7 @@ fn answers_signed_under_another_ca_are_refused_and_nothing_is_written() {
         .assert()
         .success();
     let out_dir = dir.path().join("out");
-    let out = svc.capture(1, &dir.path().join("other/ca.pem"), &out_dir, &[]);
+    let out = capture(&svc, 1, &dir.path().join("other/ca.pem"), &out_dir, &[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not trusted"), "{err}");
@@ -234,9 +186,9 @@ fn keys_from_sbi_keygen_sign_the_driver_devices_answers() {
         .arg(&keys)
         .assert()
         .success();
-    let svc = Service::start(&["--device", "sim:ef01", "--keys", keys.to_str().unwrap()]);
+    let svc = SbiService::start(&["--device", "sim:ef01", "--keys", keys.to_str().unwrap()]);
     assert_eq!(svc.ca_cert, keys.join("ca.pem"));
-    let out = svc.capture(1, &keys.join("ca.pem"), &dir.path().join("out"), &[]);
+    let out = capture(&svc, 1, &keys.join("ca.pem"), &dir.path().join("out"), &[]);
     let (got, _) = one_finger(&out);
     assert_eq!(got["bio_sub_type"], "UNKNOWN");
 }
@@ -263,7 +215,7 @@ fn serve_without_devices_or_with_a_signature_pad_says_what_it_takes() {
 /// The simulated slap scanner and camera of --sim and a driver's device, in one service.
 #[test]
 fn sim_and_device_combine_in_one_service() {
-    let svc = Service::start(&["--sim", "--device", "sim:ef01"]);
+    let svc = SbiService::start(&["--sim", "--device", "sim:ef01"]);
     let out = common::jemput()
         .env("JEMPUT_SBI_PORTS", svc.ports())
         .args(["sbi", "devices", "--json"])
@@ -299,7 +251,7 @@ fn driver_devices_pass_mosips_schemas_pyjwt_and_a_python_chain() {
     if !jemput_testkit::python_modules(&["jsonschema", "jwt", "cryptography"], INSTALL) {
         return;
     }
-    let svc = Service::start(&["--device", "sim:ef01", "--device", "sim:ptp"]);
+    let svc = SbiService::start(&["--device", "sim:ef01", "--device", "sim:ptp"]);
     let ask = |bio_type: &str, id: &str, fingers: &[&str]| jemput_sbi::client::CaptureAsk {
         port: svc.port,
         device_id: id.into(),
@@ -353,10 +305,16 @@ fn driver_devices_pass_mosips_schemas_pyjwt_and_a_python_chain() {
 fn a_scanner_unplugged_mid_capture_gives_an_sbi_error_not_a_hang() {
     let sim = common::Sim::start(1, &["ef01", "--fast", "--fault", "unplug", "--json"]);
     let pty = sim.path(0);
-    let svc = Service::start(&["--device", pty.to_str().unwrap(), "--driver", "ef01"]);
+    let svc = SbiService::start(&["--device", pty.to_str().unwrap(), "--driver", "ef01"]);
     let dir = tempfile::tempdir().unwrap();
     let begun = Instant::now();
-    let out = svc.capture(1, &svc.ca_cert, &dir.path().join("a"), &["--timeout", "5"]);
+    let out = capture(
+        &svc,
+        1,
+        &svc.ca_cert,
+        &dir.path().join("a"),
+        &["--timeout", "5"],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -373,7 +331,13 @@ fn a_scanner_unplugged_mid_capture_gives_an_sbi_error_not_a_hang() {
     // of the unplugged model either is gone (110, not ready) or, while its node lingers, reads as
     // held by another program to the serial transport (111, busy).
     let begun = Instant::now();
-    let out = svc.capture(1, &svc.ca_cert, &dir.path().join("b"), &["--timeout", "2"]);
+    let out = capture(
+        &svc,
+        1,
+        &svc.ca_cert,
+        &dir.path().join("b"),
+        &["--timeout", "2"],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -426,17 +390,13 @@ print(json.dumps(answer["biometrics"][0]["error"]))
 }
 
 /// `jemput devices test sbi:PORT/ID/0` tells a single-finger scanner from a camera by discovery
-/// and takes one finger (checked against the kit's trust store); `capture finger`, which takes
-/// slaps, says it needs a slap scanner.
+/// and takes one finger (checked against the kit's trust store); `capture finger` of it takes one
+/// finger to `--out`, and says so when given a slap's `--out-dir`.
 #[test]
 fn devices_test_takes_one_finger_from_a_single_finger_sbi_scanner() {
-    let svc = Service::start(&["--device", "sim:uru4000"]);
+    let svc = SbiService::start(&["--device", "sim:uru4000"]);
     let home = tempfile::tempdir().unwrap();
-    common::run(
-        home.path(),
-        &["sbi", "trust", "add", svc.ca_cert.to_str().unwrap()],
-    )
-    .success();
+    common::kit_trusting(home.path(), &svc.ca_cert);
     let sel = format!("sbi:{}/1/0", svc.port);
     let report = common::json(common::run(
         home.path(),
@@ -456,5 +416,281 @@ fn devices_test_takes_one_finger_from_a_single_finger_sbi_scanner() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a slap scanner"), "{err}");
+    assert!(
+        err.contains("single-finger scanner") && err.contains("--out FILE.png"),
+        "{err}"
+    );
+}
+
+/// The EF01 device model on a pty of `jemput sim`, served by `jemput sbi serve --device PTY`.
+fn ef01_on_a_pty() -> (common::Sim, SbiService) {
+    let sim = common::Sim::start(1, &["ef01", "--fast", "--json"]);
+    let pty = sim.path(0);
+    let svc = SbiService::start(&["--device", pty.to_str().unwrap(), "--driver", "ef01"]);
+    (sim, svc)
+}
+
+/// A single-finger SBI scanner (an EF01 on a pty behind `jemput sbi serve`) through the kit:
+/// `jemput devices` lists it with the role "single finger"; `jemput capture finger sbi:…/0
+/// --finger 7` asks the device for that finger alone and writes the PNG and, beside it, the
+/// device's ISO/IEC 19794-4 record, whose WSQ image decodes to the PNG's pixels, with the device's
+/// score (the record's quality block) and jemput's. A kit that trusts another CA writes nothing.
+#[test]
+fn capture_finger_takes_one_named_finger_from_a_single_finger_sbi_scanner() {
+    let (_sim, svc) = ef01_on_a_pty();
+    let d = tempfile::tempdir().unwrap();
+    let home = d.path().join("kit");
+    common::kit_trusting(&home, &svc.ca_cert);
+    let p = svc.port;
+
+    let out = common::jemput()
+        .env("JEMPUT_SBI_PORTS", svc.ports())
+        .arg("--home")
+        .arg(&home)
+        .args(["devices", "--json"])
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+    let list = common::stdout_json(&out);
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["selector"] == format!("sbi:{p}/1/0"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(entry["role"], "single finger", "{entry}");
+    assert_eq!(entry["device_sub_type"], "Single", "{entry}");
+    let table = common::jemput()
+        .env("JEMPUT_SBI_PORTS", svc.ports())
+        .arg("--home")
+        .arg(&home)
+        .arg("devices")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&format!("sbi:{p}/1/0")))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("single finger"), "{table}");
+
+    let before = svc.captures().len();
+    let png = d.path().join("f/left-index.png");
+    std::fs::create_dir_all(png.parent().unwrap()).unwrap();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args([
+            "capture",
+            "finger",
+            &format!("sbi:{p}/1/0"),
+            "--finger",
+            "7",
+        ])
+        .arg("--out")
+        .arg(&png)
+        .arg("--json")
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+    let r = common::stdout_json(&out);
+    // One RCAPTURE, for the left index finger alone, of sub-device 0.
+    let asked = svc.captures().split_off(before);
+    assert_eq!(asked.len(), 1, "{asked:#?}");
+    assert!(
+        asked[0].contains("device_sub_id=0") && asked[0].contains("[\"Left IndexFinger\"]"),
+        "{asked:#?}"
+    );
+    assert_eq!(r["position"], 7, "{r}");
+    let record_path = std::path::PathBuf::from(r["record"].as_str().unwrap());
+    assert_eq!(record_path, png.with_extension("iso19794-4"));
+    let record = std::fs::read(&record_path).unwrap();
+    let rec = jemput_core::iso19794::read_finger_record(&record).unwrap();
+    let img = &rec.images[0];
+    assert_eq!(img.position.code(), 7);
+    assert_eq!(img.format, jemput_core::iso19794::ImageFormat::Wsq);
+    let wsq = jemput_wsq::decode(&img.image).unwrap();
+    let written = image::open(&png).unwrap().to_luma8();
+    assert_eq!(
+        (wsq.image.width, wsq.image.height),
+        (written.width(), written.height())
+    );
+    assert_eq!(
+        wsq.image.pixels,
+        written.into_raw(),
+        "the PNG is the record's image"
+    );
+    let ef01 = jemput_drivers::ef01::ids::module("R30x").unwrap();
+    assert_eq!(
+        (r["width"].as_u64(), r["height"].as_u64()),
+        (Some(ef01.width.into()), Some(ef01.height.into()))
+    );
+    let device = r["device_quality"].as_f64().unwrap();
+    assert_eq!(device, f64::from(img.quality[0].score), "{r}");
+    assert!(r["jemput_quality"].as_u64().is_some(), "{r}");
+    assert_eq!(r["device"]["driver"], "sbi", "{r}");
+
+    // A kit that trusts only another provider's CA: refused, nothing written.
+    let other = d.path().join("other");
+    common::jemput()
+        .args(["sbi", "keygen", "--dir"])
+        .arg(other.join("keys"))
+        .assert()
+        .success();
+    let other_home = other.join("kit");
+    common::kit_trusting(&other_home, &other.join("keys/ca.pem"));
+    let refused = d.path().join("refused.png");
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&other_home)
+        .args([
+            "capture",
+            "finger",
+            &format!("sbi:{p}/1/0"),
+            "--finger",
+            "7",
+        ])
+        .arg("--out")
+        .arg(&refused)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(!refused.exists() && !refused.with_extension("iso19794-4").exists());
+}
+
+/// `jemput visit capture --scanner sbi:…/0` with a single-finger SBI scanner (an EF01 on a pty):
+/// the finger steps one at a time, one RCAPTURE per attempt each naming its finger (never a
+/// slap); each kept finger saved as WSQ with the device's original record beside it, and the
+/// sealed packet's fingers carry the device's score beside jemput's. A kit trusting another CA
+/// gets every answer refused and its draft holds no finger.
+#[test]
+fn visit_capture_takes_the_fingers_one_by_one_from_a_single_finger_sbi_scanner() {
+    let (_sim, svc) = ef01_on_a_pty();
+    let d = tempfile::tempdir().unwrap();
+    let (home, keys) = common::kit_with_office(d.path());
+    common::kit_trusting(&home, &svc.ca_cert);
+    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sel = format!("sbi:{}/1/0", svc.port);
+    let before = svc.captures().len();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&home)
+        .args(["visit", "capture", &id, "--yes", "--scanner", &sel])
+        .args(["--exception", "9=amputated,permanent"])
+        .args(["--exception", "face=refused"])
+        .args(["--exception", "signature=unable_to_sign"])
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("slap"),
+        "no slap with a single-finger scanner: {stderr}"
+    );
+    assert!(stderr.contains("jemput-fq/1; device "), "{stderr}");
+
+    // Every RCAPTURE asks sub-device 0 for one finger by name; every finger but the amputated
+    // one was asked for, and nothing else.
+    let asked = svc.captures().split_off(before);
+    assert!(asked.len() >= 9, "{asked:#?}");
+    let mut named = std::collections::BTreeSet::new();
+    for line in &asked {
+        assert!(line.contains("device_sub_id=0"), "{line}");
+        let name = jemput_sbi::proto::FINGER_NAMES
+            .iter()
+            .find(|(_, n)| line.contains(&format!("bio_sub_type=[\"{n}\"]")))
+            .unwrap_or_else(|| panic!("one finger by name: {line}"));
+        named.insert(name.0);
+    }
+    assert_eq!(
+        named.into_iter().collect::<Vec<u8>>(),
+        [1, 2, 3, 4, 5, 6, 7, 8, 10]
+    );
+
+    let opened = d.path().join("opened");
+    let sealed = common::json(common::run(&home, &["seal", &id, "--json"]));
+    assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
+    let packet = sealed["sealed"][0]["path"].as_str().unwrap().to_string();
+    common::jemput()
+        .args(["open", &packet, "--identity"])
+        .arg(&keys.identity_file)
+        .arg("--out")
+        .arg(&opened)
+        .assert()
+        .success();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(opened.join("manifest.json")).unwrap()).unwrap();
+    let fingers = &manifest["visit"]["captures"]["fingers"];
+    assert_eq!(fingers["9"]["status"], "exception", "{fingers}");
+    let files = common::walk(&opened);
+    for n in [1, 2, 3, 4, 5, 6, 7, 8, 10] {
+        let f = &fingers[n.to_string()];
+        assert_eq!(f["status"], "captured", "{n}: {f}");
+        assert_eq!(f["device"]["driver"], "sbi", "{n}: {f}");
+        assert_eq!(f["file"], format!("finger-{n:02}.wsq"), "{n}: {f}");
+        assert_eq!(
+            f["extra_files"],
+            serde_json::json!([format!("finger-{n:02}.iso19794-4")]),
+            "{n}: {f}"
+        );
+        let device = f["device_quality"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{n}: {f}"));
+        assert!((0.0..=100.0).contains(&device), "{n}: {f}");
+        assert_eq!(f["quality"]["algorithm"], "jemput-fq/1", "{n}: {f}");
+        // The original record in the packet is the device's, of this finger, and decodes.
+        let record = files
+            .iter()
+            .find(|p| p.ends_with(format!("finger-{n:02}.iso19794-4")))
+            .unwrap_or_else(|| panic!("{n}: {files:?}"));
+        let rec =
+            jemput_core::iso19794::read_finger_record(&std::fs::read(record).unwrap()).unwrap();
+        assert_eq!(rec.images[0].position.code(), n);
+        assert_eq!(
+            f64::from(rec.images[0].quality[0].score),
+            device,
+            "{n}: {f}"
+        );
+        let image = rec.images[0].grey_pixels().unwrap();
+        assert_eq!(
+            Some(u64::from(image.width())),
+            f["width"].as_u64(),
+            "{n}: {f}"
+        );
+    }
+
+    // Another kit, trusting only another provider's CA: the scanner opens (discovery is
+    // unsigned), every capture is refused, and the draft keeps no finger.
+    let other = d.path().join("other");
+    let (other_home, _) = common::kit_with_office(&other);
+    common::jemput()
+        .args(["sbi", "keygen", "--dir"])
+        .arg(other.join("keys"))
+        .assert()
+        .success();
+    common::kit_trusting(&other_home, &other.join("keys/ca.pem"));
+    let id = common::json(common::new_visit(&other_home, "lansia", &[]))["visit_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = common::jemput()
+        .arg("--home")
+        .arg(&other_home)
+        .args(["visit", "capture", &id, "--yes", "--only", "fingers"])
+        .args(["--scanner", &sel])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not trusted"), "{out:?}");
+    let shown = common::json(common::run(&other_home, &["visit", "show", &id, "--json"]));
+    let fingers = &shown["visit"]["captures"]["fingers"];
+    assert!(
+        fingers.as_object().is_none_or(|m| m.is_empty()),
+        "nothing kept of refused answers: {fingers}"
+    );
 }

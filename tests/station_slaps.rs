@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::sbi_service::Service;
+use common::SbiService;
 use serde_json::Value;
 
 /// A running `jemput ui` on a kit of its own (no `--sim`), stopped with SIGTERM on drop.
@@ -67,7 +67,7 @@ fn the_station_takes_the_fingers_4_4_2_from_an_sbi_slap_scanner_and_seals_them()
     if !browser::browser_peers() {
         return;
     }
-    let svc = Service::start_with(&["--sim-poor-finger", "2"]);
+    let svc = SbiService::start(&["--sim", "--sim-poor-finger", "2"]);
     let d = tempfile::tempdir().unwrap();
     let (home, _) = common::kit_with_office(d.path());
     common::run(

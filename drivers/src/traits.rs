@@ -87,6 +87,26 @@ pub type TransferProgress = Box<dyn FnMut(usize, usize) + Send>;
 pub trait FingerprintScanner: Device {
     fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError>;
 
+    /// Names the finger the next captures are of, by its ISO/IEC 19794-4 position code (1 right
+    /// thumb … 10 left little; 0 not known), for a scanner that asks its device for a named finger
+    /// (an SBI single-finger scanner names it in its capture request). Other scanners ignore it.
+    fn set_finger(&mut self, position: u8) {
+        let _ = position;
+    }
+
+    /// The device's own quality score (0–100) of the last finger captured, for a scanner that
+    /// gives one (an SBI scanner's `qualityScore`); `None` for the others.
+    fn last_device_quality(&self) -> Option<f32> {
+        None
+    }
+
+    /// The record the device gave for the last finger captured, byte for byte (an SBI scanner's
+    /// signed ISO/IEC 19794-4 record), for the capture to keep as its original; `None` for a
+    /// scanner that gives only the image.
+    fn last_record(&self) -> Option<&[u8]> {
+        None
+    }
+
     /// Reports the progress of image transfers to `progress` (`None`: stop reporting). Scanners
     /// whose images arrive at once ignore it.
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
@@ -205,6 +225,15 @@ impl<T: FingerprintScanner + ?Sized> FingerprintScanner for Box<T> {
     fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
         (**self).capture_finger(control)
     }
+    fn set_finger(&mut self, position: u8) {
+        (**self).set_finger(position)
+    }
+    fn last_device_quality(&self) -> Option<f32> {
+        (**self).last_device_quality()
+    }
+    fn last_record(&self) -> Option<&[u8]> {
+        (**self).last_record()
+    }
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         (**self).set_transfer_progress(progress)
     }
@@ -249,6 +278,9 @@ impl<T: LocationSource + ?Sized> LocationSource for Box<T> {
 impl<T: Camera + ?Sized> Camera for Box<T> {
     fn capture_photo(&mut self, control: &CaptureControl) -> Result<Photo, DeviceError> {
         (**self).capture_photo(control)
+    }
+    fn last_device_quality(&self) -> Option<f32> {
+        (**self).last_device_quality()
     }
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         (**self).set_transfer_progress(progress)

@@ -1,9 +1,10 @@
 //! SBI devices (MOSIP's Secure Biometric Interface, docs/sbi.md) used by the kit like its own:
-//! [`SbiCamera`] is a [`Camera`] the visit engine's face step takes unchanged, and
-//! [`SbiSlapScanner`] takes a slap (left four, right four, two thumbs) with missing fingers as
-//! exceptions, each finger's grey image, the device's `qualityScore` and its original ISO/IEC
-//! 19794-4 record. Every answer is checked in full against the kit's trust store
-//! (`<home>/sbi-trust/`) by `jemput_sbi` before anything of it is returned.
+//! [`SbiCamera`] is a [`Camera`] the visit engine's face step takes unchanged,
+//! [`SbiFingerScanner`] (a single-finger scanner) is a [`FingerprintScanner`] its finger steps
+//! take unchanged, and [`SbiSlapScanner`] takes a slap (left four, right four, two thumbs) with
+//! missing fingers as exceptions. Each finger comes with its grey image, the device's
+//! `qualityScore` and its original ISO/IEC 19794-4 record. Every answer is checked in full against
+//! the kit's trust store (`<home>/sbi-trust/`) by `jemput_sbi` before anything of it is returned.
 //!
 //! The drivers' traits are synchronous and the SBI client is async (reqwest): each device runs
 //! the client on a small current-thread tokio runtime of its own, so calling one from a blocking
@@ -16,7 +17,10 @@ use std::time::Duration;
 use image::GrayImage;
 use jemput_core::finger::FingerPosition;
 use jemput_core::iso19794::{self, ImageFormat};
-use jemput_drivers::{Camera, CaptureControl, Device, DeviceError, DeviceInfo, Photo};
+use jemput_drivers::{
+    Camera, CaptureControl, Device, DeviceError, DeviceInfo, FingerImage, FingerprintScanner,
+    Photo, NO_FINGER,
+};
 use jemput_sbi::client::{self, CaptureAsk, SbiSelector};
 use jemput_sbi::proto::{self, DigitalId};
 use jemput_sbi::trust::TrustStore;
@@ -153,6 +157,21 @@ impl Link {
         self.last_hash.clear();
     }
 
+    /// One RCAPTURE whose answer passed every check and then `decode` (the images read from
+    /// the records): nothing of a refused answer is kept, its link of the hash chain included.
+    fn capture_decoded<T>(
+        &mut self,
+        sub_id: u8,
+        fingers: Vec<String>,
+        exceptions: Vec<String>,
+        control: &CaptureControl,
+        decode: impl FnOnce(&[VerifiedBiometric]) -> Result<T, DeviceError>,
+    ) -> Result<T, DeviceError> {
+        let previous_hash = self.last_hash.clone();
+        let got = self.capture("Finger", sub_id, fingers, exceptions, control)?;
+        decode(&got).inspect_err(|_| self.last_hash = previous_hash)
+    }
+
     /// One RCAPTURE, every check passed, within `control` (its timeout is the device's; its
     /// cancel flag drops the request).
     fn capture(
@@ -190,9 +209,15 @@ impl Link {
                 _ = cancelled => None,
             }
         });
-        let got = got
-            .ok_or(DeviceError::Cancelled)?
-            .map_err(|e| device_error(e, ask.timeout))?;
+        // A single-finger scanner that saw no finger (error 101) is an attempt that detected
+        // nothing, as for the kit's own scanners, not a device fault.
+        let single_finger = bio_type == "Finger" && sub_id == 0;
+        let got = got.ok_or(DeviceError::Cancelled)?.map_err(|e| match e {
+            SbiError::Device { code, .. } if single_finger && code.trim() == "101" => {
+                DeviceError::Timeout(ask.timeout, NO_FINGER)
+            }
+            e => device_error(e, ask.timeout),
+        })?;
         if let Some(last) = got.last() {
             self.last_hash = last.hash.clone();
         }
@@ -412,10 +437,13 @@ impl SbiSlapScanner {
     /// Finds the device `selector` names by discovery (any of its slap sub-ids: the slap to take
     /// is given with each capture); its captures are checked against `trust`.
     pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
-        let link = Link::open(selector, trust)?;
-        if link.bio_type != "Finger" || Slap::from_sub_id(selector.sub_id).is_none() {
+        Self::from_link(Link::open(selector, trust)?)
+    }
+
+    fn from_link(link: Link) -> Result<Self, SbiDeviceError> {
+        if link.bio_type != "Finger" || Slap::from_sub_id(link.selector.sub_id).is_none() {
             return Err(SbiDeviceError::WrongKind {
-                selector: selector.to_string(),
+                selector: link.selector.to_string(),
                 what: kind_name(&link.bio_type),
                 wanted: "slap scanner (Finger, sub-id 1, 2 or 3)",
             });
@@ -486,18 +514,181 @@ impl SbiSlapScanner {
                 slap: slap.name(),
             }));
         }
-        let previous_hash = self.link.last_hash.clone();
-        let got = self
+        Ok(self
             .link
-            .capture("Finger", slap.sub_id(), asked, exceptions, control)?;
-        match decode_slap(&got) {
-            Ok(fingers) => Ok(fingers),
-            Err(e) => {
-                // Nothing of a refused answer is kept, its chain link included.
-                self.link.last_hash = previous_hash;
-                Err(SlapError::Device(e))
-            }
+            .capture_decoded(slap.sub_id(), asked, exceptions, control, decode_slap)?)
+    }
+}
+
+/// A single-finger SBI scanner (a Finger device of `deviceSubType` "Single", `deviceSubId` 0) as
+/// the kit's [`FingerprintScanner`]: each capture is one RCAPTURE for one finger, the finger
+/// [`FingerprintScanner::set_finger`] last named (none: "UNKNOWN"), its answer checked as a
+/// slap's is (signatures, trust, transaction and time, hash chain, the finger asked for) and its
+/// record decoded and checked to be of that finger. The device's `qualityScore` and the original
+/// record of the last finger are [`FingerprintScanner::last_device_quality`] and
+/// [`FingerprintScanner::last_record`]. Its captures are links of one transaction's hash chain
+/// until [`SbiFingerScanner::new_transaction`]. The device's "no finger" (error 101) is a
+/// timeout waiting for [`NO_FINGER`], as a local scanner's.
+pub struct SbiFingerScanner {
+    link: Link,
+    /// The finger the next captures ask for; `None`: "UNKNOWN".
+    finger: Option<FingerPosition>,
+    /// The last finger's `qualityScore` and original record.
+    last: Option<(f32, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for SbiFingerScanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SbiFingerScanner")
+            .field("selector", &self.link.selector.to_string())
+            .field("info", &self.link.info)
+            .field("finger", &self.finger.map(FingerPosition::code))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SbiFingerScanner {
+    /// Finds the device `selector` names by discovery (a Finger device of sub-id 0); its captures
+    /// are checked against `trust`.
+    pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
+        Self::from_link(Link::open(selector, trust)?)
+    }
+
+    fn from_link(link: Link) -> Result<Self, SbiDeviceError> {
+        if link.bio_type != "Finger" || link.selector.sub_id != 0 {
+            return Err(SbiDeviceError::WrongKind {
+                selector: link.selector.to_string(),
+                what: kind_name(&link.bio_type),
+                wanted: "single-finger scanner (Finger, sub-id 0)",
+            });
         }
+        Ok(SbiFingerScanner {
+            link,
+            finger: None,
+            last: None,
+        })
+    }
+
+    pub fn selector(&self) -> &SbiSelector {
+        &self.link.selector
+    }
+
+    /// Ends the transaction: the next finger starts a new hash chain.
+    pub fn new_transaction(&mut self) {
+        self.link.new_transaction();
+    }
+
+    /// The transaction id the fingers are captured under.
+    pub fn transaction_id(&self) -> &str {
+        &self.link.transaction_id
+    }
+
+    /// One finger, `finger` named in the request (`None`: "UNKNOWN"): its decoded image and
+    /// resolution with the device's answer (record, `qualityScore`, hash), only when the whole
+    /// answer passed every check and its record decodes and is of that finger.
+    pub fn capture_one(
+        &mut self,
+        finger: Option<FingerPosition>,
+        control: &CaptureControl,
+    ) -> Result<(GrayImage, u32, VerifiedBiometric), DeviceError> {
+        let code = finger.map_or(0, FingerPosition::code);
+        let name = proto::finger_name(code).unwrap_or(proto::UNKNOWN_FINGER);
+        self.link
+            .capture_decoded(0, vec![name.into()], vec![], control, |got| {
+                let [b] = got else {
+                    return Err(DeviceError::Protocol(format!(
+                        "SBI: {} fingers in the answer, not one",
+                        got.len()
+                    )));
+                };
+                let answered = b.bio_sub_type.as_deref().unwrap_or_default();
+                if answered != name {
+                    return Err(DeviceError::BadData(format!(
+                        "SBI: asked for {name:?}, the device answered {answered:?}"
+                    )));
+                }
+                let (image, ppi) = finger_image(name, code, &b.record)?;
+                Ok((image, ppi, b.clone()))
+            })
+    }
+}
+
+impl Device for SbiFingerScanner {
+    fn info(&self) -> &DeviceInfo {
+        &self.link.info
+    }
+}
+
+impl FingerprintScanner for SbiFingerScanner {
+    fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
+        self.last = None;
+        let (image, ppi, b) = self.capture_one(self.finger, control)?;
+        self.last = Some((b.quality_score, b.record));
+        Ok(FingerImage {
+            width: image.width(),
+            height: image.height(),
+            ppi,
+            pixels: image.into_raw(),
+        })
+    }
+
+    fn set_finger(&mut self, position: u8) {
+        self.finger = FingerPosition::new(position);
+    }
+
+    fn last_device_quality(&self) -> Option<f32> {
+        self.last.as_ref().map(|(q, _)| *q)
+    }
+
+    fn last_record(&self) -> Option<&[u8]> {
+        self.last.as_ref().map(|(_, r)| r.as_slice())
+    }
+}
+
+/// An SBI Finger device, as discovery names it: a single-finger scanner (sub-id 0) or a slap
+/// scanner (sub-ids 1, 2, 3). `--scanner sbi:…` takes either.
+#[derive(Debug)]
+pub enum SbiFingerDevice {
+    Single(SbiFingerScanner),
+    Slap(SbiSlapScanner),
+}
+
+impl SbiFingerDevice {
+    /// Finds the device `selector` names by discovery (one discovery for either kind).
+    pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
+        let link = Link::open(selector, trust)?;
+        if selector.sub_id == 0 && link.bio_type == "Finger" {
+            return SbiFingerScanner::from_link(link).map(SbiFingerDevice::Single);
+        }
+        SbiSlapScanner::from_link(link)
+            .map(SbiFingerDevice::Slap)
+            .map_err(|e| match e {
+                SbiDeviceError::WrongKind { selector, what, .. } => SbiDeviceError::WrongKind {
+                    selector,
+                    what,
+                    wanted: "fingerprint scanner (Finger: sub-id 0 single finger, 1–3 slaps)",
+                },
+                e => e,
+            })
+    }
+
+    pub fn info(&self) -> &DeviceInfo {
+        match self {
+            SbiFingerDevice::Single(s) => &s.link.info,
+            SbiFingerDevice::Slap(s) => &s.link.info,
+        }
+    }
+}
+
+/// What the kit uses an SBI sub-device as, by its type and `deviceSubId`: "single finger",
+/// "left slap", "right slap", "two thumbs" or "face camera"; `None` for one it cannot use (an
+/// iris device, a sub-id its type does not have).
+pub fn role(bio_type: &str, sub_id: u8) -> Option<&'static str> {
+    match (bio_type, sub_id) {
+        ("Finger", 0) => Some("single finger"),
+        ("Finger", n) => Slap::from_sub_id(n).map(Slap::name),
+        ("Face", 0) => Some("face camera"),
+        _ => None,
     }
 }
 
@@ -510,38 +701,45 @@ pub enum SlapError {
     Sbi(#[from] SbiDeviceError),
 }
 
+/// The image of a finger's ISO/IEC 19794-4 record and its resolution, checked to be the one image
+/// of the record and of finger position `code` (0: unknown), the one `name` (its `bioSubType`)
+/// says.
+fn finger_image(name: &str, code: u8, record: &[u8]) -> Result<(GrayImage, u32), DeviceError> {
+    let bad = |e: String| DeviceError::BadData(format!("SBI {name:?}: {e}"));
+    let rec = iso19794::read_finger_record(record)
+        .map_err(|e| bad(format!("the ISO/IEC 19794-4 record: {e}")))?;
+    let [rep] = rec.images.as_slice() else {
+        return Err(bad(format!(
+            "the record holds {} finger images, not one",
+            rec.images.len()
+        )));
+    };
+    if rep.position.code() != code {
+        return Err(bad(format!(
+            "the record is of finger position {}, not {code}",
+            rep.position.code(),
+        )));
+    }
+    let image = rep
+        .grey_pixels()
+        .map_err(|e| bad(format!("the image: {e}")))?;
+    Ok((image, rep.ppi()))
+}
+
 /// Each verified biometric of a slap decoded, in the device's order (the hash chain's).
 fn decode_slap(got: &[VerifiedBiometric]) -> Result<Vec<SlapFinger>, DeviceError> {
     let mut out = Vec::with_capacity(got.len());
     for b in got {
         let name = b.bio_sub_type.clone().unwrap_or_default();
-        let bad = |e: String| DeviceError::BadData(format!("SBI {name:?}: {e}"));
         let position = proto::finger_position(&name)
             .and_then(FingerPosition::new)
-            .ok_or_else(|| bad("not a finger SBI names".into()))?;
-        let rec = iso19794::read_finger_record(&b.record)
-            .map_err(|e| bad(format!("the ISO/IEC 19794-4 record: {e}")))?;
-        let [rep] = rec.images.as_slice() else {
-            return Err(bad(format!(
-                "the record holds {} finger images, not one",
-                rec.images.len()
-            )));
-        };
-        if rep.position.code() != position.code() {
-            return Err(bad(format!(
-                "the record is of finger position {}, not {}",
-                rep.position.code(),
-                position.code()
-            )));
-        }
-        let image = rep
-            .grey_pixels()
-            .map_err(|e| bad(format!("the image: {e}")))?;
+            .ok_or_else(|| DeviceError::BadData(format!("SBI {name:?}: not a finger SBI names")))?;
+        let (image, ppi) = finger_image(&name, position.code(), &b.record)?;
         out.push(SlapFinger {
             position,
             name,
             image,
-            ppi: rep.ppi(),
+            ppi,
             device_quality: b.quality_score,
             record: b.record.clone(),
             hash: b.hash.clone(),

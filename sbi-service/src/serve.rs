@@ -51,7 +51,7 @@ pub struct CaptureFailure {
 
 /// The `bioSubType` of a finger a single-finger scanner was asked for without naming it, and the
 /// finger position a backend is given for it (ISO/IEC 19794-4's "unknown finger", code 0).
-pub const UNKNOWN_FINGER: &str = "UNKNOWN";
+pub const UNKNOWN_FINGER: &str = proto::UNKNOWN_FINGER;
 
 /// The capture timeout when a request's `timeout` is missing or not a number of milliseconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -45,49 +45,50 @@ impl Backend for SimSlap {
         _exceptions: &[String],
         _control: &jemput_drivers::CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
-        slap_fingers(self.person_seed, fingers, |_| self.quality)
+        fingers
+            .iter()
+            .map(|&f| self.finger(f, self.quality))
+            .collect()
     }
 }
 
-/// The fingers a slap was asked for, each drawn at the quality `quality_of` gives it.
-fn slap_fingers(
-    person_seed: u64,
-    fingers: &[u8],
-    quality_of: impl Fn(u8) -> f32,
-) -> Result<Vec<Captured>, CaptureFailure> {
-    fingers
-        .iter()
-        .map(|&f| {
-            let pos = FingerPosition::new(f).ok_or(CaptureFailure {
-                code: 109,
-                info: format!("finger position {f}"),
-            })?;
-            let quality = quality_of(f);
-            let img = synth::fingerprint(person_seed, pos, quality);
-            let record = records::finger_record(&img, f, (quality * 100.0) as u8)
-                .map_err(|e| CaptureFailure { code: 102, info: e })?;
-            Ok(Captured {
-                sub_type: proto::finger_name(f).map(str::to_string),
-                record,
-                quality: quality * 100.0,
-            })
+impl SimSlap {
+    /// Finger `f` (its position code) as a print of `quality`.
+    fn finger(&self, f: u8, quality: f32) -> Result<Captured, CaptureFailure> {
+        let pos = FingerPosition::new(f).ok_or(CaptureFailure {
+            code: 109,
+            info: format!("finger position {f}"),
+        })?;
+        let img = synth::fingerprint(self.person_seed, pos, quality);
+        let record = records::finger_record(&img, f, (quality * 100.0) as u8)
+            .map_err(|e| CaptureFailure { code: 102, info: e })?;
+        Ok(Captured {
+            sub_type: proto::finger_name(f).map(str::to_string),
+            record,
+            quality: quality * 100.0,
         })
-        .collect()
+    }
 }
 
-/// The simulated slap scanner with some fingers that always read poorly (`jemput sbi serve --sim
-/// --sim-poor-finger N`): a worn or scarred finger, for training and for testing what a client
-/// does with a finger below its threshold.
-#[derive(Debug, Clone)]
-pub struct SimSlapPoor {
+/// How clean a poor print of [`SimSlapPoorFinger`] is: a faint print, well below the capture
+/// policy's default threshold in jemput's own quality (`jemput-fq/1`, about 15) and in the
+/// device's score (10).
+pub const POOR_QUALITY: f32 = 0.1;
+
+/// A test and training aid (`jemput sbi serve --sim --sim-poor-finger N[:K]`, repeatable): the
+/// simulated slap scanner whose fingers `poor` come out as poor prints ([`POOR_QUALITY`]) — each
+/// in its first K captures (then as the scanner's others do: a finger placed better on a retry),
+/// or in every capture (a worn or scarred finger) — to see what a client does with a finger
+/// below its threshold.
+#[derive(Debug)]
+pub struct SimSlapPoorFinger {
     pub slap: SimSlap,
-    /// Finger positions (1–10) drawn at `poor_quality` instead of the slap's quality.
-    pub poor: Vec<u8>,
-    /// 0.0–1.0, as [`SimSlap::quality`].
-    pub poor_quality: f32,
+    /// Each poor finger's position code (1 right thumb … 10 left little) and how many captures
+    /// of it are still to come out poor (`u32::MAX`: all of them).
+    pub poor: Vec<(u8, std::sync::atomic::AtomicU32)>,
 }
 
-impl Backend for SimSlapPoor {
+impl Backend for SimSlapPoorFinger {
     fn bio_type(&self) -> &'static str {
         self.slap.bio_type()
     }
@@ -113,13 +114,27 @@ impl Backend for SimSlapPoor {
         _exceptions: &[String],
         _control: &jemput_drivers::CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
-        slap_fingers(self.slap.person_seed, fingers, |f| {
-            if self.poor.contains(&f) {
-                self.poor_quality
-            } else {
-                self.slap.quality
-            }
-        })
+        use std::sync::atomic::Ordering;
+        fingers
+            .iter()
+            .map(|&f| {
+                let poor = self.poor.iter().any(|(finger, left)| {
+                    *finger == f
+                        && left
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| match n {
+                                u32::MAX => Some(n),
+                                _ => n.checked_sub(1),
+                            })
+                            .is_ok()
+                });
+                let quality = if poor {
+                    POOR_QUALITY
+                } else {
+                    self.slap.quality
+                };
+                self.slap.finger(f, quality)
+            })
+            .collect()
     }
 }
 

@@ -218,6 +218,11 @@ pub const FINGER_NAMES: [(u8, &str); 10] = [
     (10, "Left LittleFinger"),
 ];
 
+/// The `bioSubType` of a finger not named: what a single-finger scanner (`deviceSubId` 0) is
+/// asked for when any finger will do, and answers with then (the specification's `bio.bioSubType`
+/// row lists it among the finger names; ISO/IEC 19794-4 position 0).
+pub const UNKNOWN_FINGER: &str = "UNKNOWN";
+
 /// The SBI name of a finger position.
 pub fn finger_name(position: u8) -> Option<&'static str> {
     FINGER_NAMES

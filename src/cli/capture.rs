@@ -24,8 +24,9 @@ pub struct CaptureArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CaptureCommand {
-    /// Capture one finger from a fingerprint scanner into an 8-bit grey PNG, or one slap of an
-    /// SBI slap scanner into a directory (a PNG and the ISO/IEC 19794-4 record per finger)
+    /// Capture one finger from a fingerprint scanner (an SBI single-finger scanner's with its
+    /// ISO/IEC 19794-4 record beside it) into an 8-bit grey PNG, or one slap of an SBI slap
+    /// scanner into a directory (a PNG and the ISO/IEC 19794-4 record per finger)
     Finger(FingerArgs),
     /// Take the face photo with a PTP camera, a V4L2 webcam or an SBI camera and write a JPEG
     Face(FaceArgs),
@@ -35,6 +36,9 @@ pub enum CaptureCommand {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
+An SBI single-finger scanner (sbi:PORT/DEVICEID/0, a Finger device) is asked for the finger \
+--finger names (1-10): the PNG goes to --out FILE.png and the original ISO/IEC 19794-4 record \
+beside it (FILE.iso19794-4), with the device's quality score and jemput's in --json. \
 An SBI slap scanner (sbi:PORT/DEVICEID/SUBID; sub-id 1 left slap, 2 right slap, 3 two thumbs) \
 gives several fingers: they go to --out-dir DIR as NN-<finger>.png (8-bit grey, decoded from the \
 record) and NN-<finger>.iso19794-4 (the original record as the device signed it), NN being the \
@@ -50,9 +54,10 @@ pub struct FingerArgs {
     /// The directory to write a slap's fingers to (an SBI slap scanner)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "position"])]
     pub out_dir: Option<PathBuf>,
-    /// Finger position, for a local scanner (an SBI selector's sub-id names the slap): 1 right
-    /// thumb, 2 right index … 6 left thumb … 10 left little; 2 when not given
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=10))]
+    /// Finger position, for a local or an SBI single-finger scanner (a slap scanner's sub-id
+    /// names the slap): 1 right thumb, 2 right index … 6 left thumb … 10 left little; 2 when not
+    /// given
+    #[arg(long, visible_alias = "finger", value_parser = clap::value_parser!(u8).range(1..=10))]
     pub position: Option<u8>,
     /// SBI slaps: fingers that are missing (amputated, bandaged), by position code, sent to the
     /// device as exceptions; those of other slaps are ignored
@@ -129,6 +134,10 @@ const SIGNATURE_WIDTH: u32 = 1200;
 pub fn run(g: &super::Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
     match a.what {
         CaptureCommand::Finger(f) => match &f.device.selector {
+            AnySelector::Sbi(sel) if sel.sub_id == 0 => {
+                let sel = sel.clone();
+                super::capture_sbi::single(&g.home_dir(), &sel, f)
+            }
             AnySelector::Sbi(sel) => {
                 let sel = sel.clone();
                 super::capture_sbi::slap(&g.home_dir(), &sel, f)
@@ -210,21 +219,38 @@ fn finger(a: FingerArgs) -> anyhow::Result<ExitCode> {
         device: info,
         path,
         capture_ms,
+        record: None,
+        device_quality: None,
+        jemput_quality: None,
     };
-    if a.json {
-        output::json(&report)?;
-    } else {
+    print_finger(&report, a.json)
+}
+
+/// Prints one finger's report (JSON with `--json`).
+pub(super) fn print_finger(report: &CaptureFingerOutput, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        output::json(report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}: {} ({}), {} × {} at {} ppi from {} {} in {} ms",
+        report.out.display(),
+        report.position_name,
+        report.position,
+        report.width,
+        report.height,
+        report.ppi,
+        report.device.driver,
+        report.device.model,
+        report.capture_ms
+    );
+    if let (Some(record), Some(q)) = (&report.record, report.device_quality) {
         println!(
-            "{}: {} ({}), {} × {} at {} ppi from {} {} in {} ms",
-            report.out.display(),
-            report.position_name,
-            report.position,
-            report.width,
-            report.height,
-            report.ppi,
-            report.device.driver,
-            report.device.model,
-            report.capture_ms
+            "{}: the original ISO/IEC 19794-4 record, device quality {q:.1}, jemput-fq {}",
+            record.display(),
+            report
+                .jemput_quality
+                .map_or_else(|| "-".to_string(), |q| q.to_string())
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -1,20 +1,23 @@
 //! `jemput capture face|finger sbi:PORT/DEVICEID/SUBID`: a capture through a device of an SBI
-//! device service, by the kit's own SBI devices (`jemput_kit::sbi`). Every answer is checked in
-//! full against the kit's trust store before anything is written.
+//! device service (a camera, a single-finger scanner, a slap scanner), by the kit's own SBI
+//! devices (`jemput_kit::sbi`). Every answer is checked in full against the kit's trust store
+//! before anything is written.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use jemput::outputs::{CaptureFaceOutput, CaptureSlapOutput, SlapFingerOutput};
+use jemput::outputs::{
+    CaptureFaceOutput, CaptureFingerOutput, CaptureSlapOutput, SlapFingerOutput,
+};
 use jemput_core::finger::FingerPosition;
 use jemput_core::imaging::quality::{FingerQuality, JemputFq};
 use jemput_drivers::Device;
-use jemput_kit::sbi::{SbiCamera, SbiSlapScanner, SlapError};
+use jemput_kit::sbi::{SbiCamera, SbiFingerScanner, SbiSlapScanner, SlapError};
 use jemput_sbi::client::SbiSelector;
 
-use super::capture::{failed, print_face, write_file, FaceArgs, FingerArgs};
+use super::capture::{failed, print_face, print_finger, write_file, FaceArgs, FingerArgs};
 use super::{output, select};
 
 /// The extension of a face's original record written beside its JPEG.
@@ -59,6 +62,66 @@ pub fn face(home: &Path, sel: &SbiSelector, a: FaceArgs) -> anyhow::Result<ExitC
         device_quality: Some(face.quality_score),
     };
     print_face(&report, a.json)
+}
+
+/// `capture finger sbi:PORT/ID/0`: one finger of a single-finger scanner, the one `--finger`
+/// names, as a PNG (decoded from the record) with the original record beside it.
+pub fn single(home: &Path, sel: &SbiSelector, a: FingerArgs) -> anyhow::Result<ExitCode> {
+    let Some(out) = a.out.clone() else {
+        anyhow::bail!(
+            "{sel} is an SBI single-finger scanner: one finger goes to --out FILE.png (--out-dir \
+             is for the fingers of a slap scanner's slap)"
+        );
+    };
+    anyhow::ensure!(
+        a.device.driver.is_none() && a.device.baud.is_none(),
+        "--driver and --baud are for the kit's own scanners, not {sel}"
+    );
+    anyhow::ensure!(
+        a.missing.is_empty(),
+        "--missing is for a slap scanner's slap; a single-finger scanner takes the finger \
+         --finger names"
+    );
+    let trust = super::sbi::kit_trust(home, &a.ca)?;
+    let control = select::control(a.timeout)?;
+    let position = FingerPosition::new(a.position.unwrap_or(2)).expect("clap checks 1..=10");
+    let mut scanner = SbiFingerScanner::open(sel, trust)?;
+    let info = jemput_drivers::Device::info(&scanner).clone();
+    let bar = output::waiting(&format!("place the {} on the scanner", position.name_en()));
+    if !bar.is_shown() && !a.json {
+        output::note(&format!(
+            "place the {} on the scanner of {}…",
+            position.name_en(),
+            info.model
+        ));
+    }
+    let begun = Instant::now();
+    let result = scanner.capture_one(Some(position), &control);
+    drop(bar);
+    let (image, ppi, finger) = match result {
+        Ok(got) => got,
+        Err(e) => return failed(e, "the finger capture"),
+    };
+    let capture_ms = begun.elapsed().as_millis() as u64;
+    // The whole answer passed every check: only now is anything written.
+    let record = out.with_extension(FINGER_RECORD_EXT);
+    write_file(&out, &jemput_drivers::synth::png_gray_image(&image))?;
+    write_file(&record, &finger.record)?;
+    let report = CaptureFingerOutput {
+        out,
+        width: image.width(),
+        height: image.height(),
+        ppi,
+        position: position.code(),
+        position_name: position.name_en().into(),
+        device: info,
+        path: format!("http://127.0.0.1:{}/", sel.port).into(),
+        capture_ms,
+        record: Some(record),
+        device_quality: Some(finger.quality_score),
+        jemput_quality: Some(JemputFq.score(&image).score),
+    };
+    print_finger(&report, a.json)
 }
 
 /// The file name of a finger of a slap, without extension: `07-left-index`.

@@ -163,8 +163,9 @@ fn sbi_test(
         jemput_drivers::registry::Capability::Fingerprint
     };
     if !a.json {
-        output::note(match capability {
-            jemput_drivers::registry::Capability::Camera => "look at the camera…",
+        output::note(match (capability, sel.sub_id) {
+            (jemput_drivers::registry::Capability::Camera, _) => "look at the camera…",
+            (_, 0) => "place a finger on the scanner…",
             _ => "place the fingers on the scanner…",
         });
     }

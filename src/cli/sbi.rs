@@ -124,12 +124,11 @@ pub struct ServeArgs {
     /// Serve a simulated slap scanner and camera (devices 1 and 2)
     #[arg(long)]
     pub sim: bool,
-    /// With --sim: this finger (ISO/IEC 19794-4 position 1–10) always reads poorly on the
-    /// simulated slap scanner (device quality 10, a faint print), as a worn finger does; repeat
-    /// for several
-    #[arg(long = "sim-poor-finger", value_name = "N", requires = "sim",
-          value_parser = clap::value_parser!(u8).range(1..=10))]
-    pub sim_poor_fingers: Vec<u8>,
+    /// With --sim, a test and training aid: the simulated slap scanner gives finger N (position
+    /// code 1–10) as a poor print in its first K captures of it, or in every capture without
+    /// :K (a worn finger); repeat for several
+    #[arg(long, value_name = "N[:K]", requires = "sim", value_parser = parse_poor_finger)]
+    pub sim_poor_finger: Vec<(u8, u32)>,
     /// Serve this fingerprint scanner or camera (repeat for several; see below)
     #[arg(long = "device", value_name = "SELECTOR")]
     pub devices: Vec<jemput_drivers::Selector>,
@@ -219,6 +218,24 @@ fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `N[:K]` of `--sim-poor-finger`: a finger position code and how many captures of it are poor
+/// (`u32::MAX` without `:K`: every one).
+fn parse_poor_finger(s: &str) -> Result<(u8, u32), String> {
+    let max = u32::MAX.to_string();
+    let (finger, captures) = s.split_once(':').unwrap_or((s, &max));
+    let finger: u8 = finger
+        .trim()
+        .parse()
+        .ok()
+        .filter(|f| (1..=10).contains(f))
+        .ok_or_else(|| format!("{finger:?}: a finger position code, 1 (right thumb) to 10"))?;
+    let captures: u32 = captures
+        .trim()
+        .parse()
+        .map_err(|_| format!("{captures:?}: a number of captures"))?;
+    Ok((finger, captures))
+}
+
 fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     if !a.sim && a.devices.is_empty() {
         anyhow::bail!(
@@ -236,15 +253,18 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             person_seed: 18,
             quality: 0.85,
         };
-        if a.sim_poor_fingers.is_empty() {
-            backends.push(Box::new(slap));
+        backends.push(if a.sim_poor_finger.is_empty() {
+            Box::new(slap)
         } else {
-            backends.push(Box::new(jemput_sbi_service::sim::SimSlapPoor {
+            Box::new(jemput_sbi_service::sim::SimSlapPoorFinger {
                 slap,
-                poor: a.sim_poor_fingers.clone(),
-                poor_quality: 0.1,
-            }));
-        }
+                poor: a
+                    .sim_poor_finger
+                    .iter()
+                    .map(|&(finger, captures)| (finger, captures.into()))
+                    .collect(),
+            })
+        });
         backends.push(Box::new(jemput_sbi_service::sim::SimCamera {
             person_seed: 18,
         }));
@@ -373,16 +393,23 @@ pub(super) fn scan_devices() -> anyhow::Result<Vec<SbiDeviceOutput>> {
                 jemput_sbi::jws::unsigned_payload(&d.digital_id)
                     .and_then(|b| serde_json::from_slice(&b).ok());
             for sub in &d.device_sub_id {
+                let bio_type = id.as_ref().map(|i| i.kind.clone()).unwrap_or_default();
+                let role = sub
+                    .trim()
+                    .parse::<u8>()
+                    .ok()
+                    .and_then(|n| jemput_kit::sbi::role(&bio_type, n));
                 list.push(SbiDeviceOutput {
                     selector: format!("sbi:{port}/{}/{sub}", d.device_id),
                     port: *port,
                     device_id: d.device_id.clone(),
                     sub_id: sub.clone(),
-                    bio_type: id.as_ref().map(|i| i.kind.clone()).unwrap_or_default(),
+                    bio_type,
                     device_sub_type: id
                         .as_ref()
                         .map(|i| i.device_sub_type.clone())
                         .unwrap_or_default(),
+                    role: role.map(str::to_string),
                     make: id.as_ref().map(|i| i.make.clone()).unwrap_or_default(),
                     model: id.as_ref().map(|i| i.model.clone()).unwrap_or_default(),
                     serial: d.device_code.clone(),
@@ -401,15 +428,16 @@ pub(super) fn scan_devices() -> anyhow::Result<Vec<SbiDeviceOutput>> {
 /// The table of `jemput sbi devices`, also under `jemput devices`.
 pub(super) fn print_devices(list: &[SbiDeviceOutput]) {
     println!(
-        "{:<20} {:<7} {:<10} {:<24} {:<20} STATUS",
-        "SELECTOR", "TYPE", "SUBTYPE", "MAKE MODEL", "SERIAL"
+        "{:<20} {:<7} {:<10} {:<14} {:<24} {:<20} STATUS",
+        "SELECTOR", "TYPE", "SUBTYPE", "ROLE", "MAKE MODEL", "SERIAL"
     );
     for d in list {
         println!(
-            "{:<20} {:<7} {:<10} {:<24} {:<20} {} ({})",
+            "{:<20} {:<7} {:<10} {:<14} {:<24} {:<20} {} ({})",
             d.selector,
             d.bio_type,
             d.device_sub_type,
+            d.role.as_deref().unwrap_or("-"),
             format!("{} {}", d.make, d.model),
             d.serial,
             d.status,

@@ -3,9 +3,10 @@
 //! `--scanner`, `--pad` or `--gps`, else the first device the registry lists for the role. A role
 //! with no device is shown as such on the station's device panel (its steps say so and offer an
 //! exception); it never stops the station from starting. `--camera sbi:…` and `--scanner sbi:…`
-//! open the kit's SBI camera and slap scanner (`jemput_kit::sbi`), every answer checked against
-//! the kit's trust store (`jemput sbi trust`); the station takes a slap scanner's fingers one
-//! finger step at a time (the finger's slap asked for that finger), not yet 4-4-2.
+//! open the kit's SBI camera and single-finger or slap scanner (`jemput_kit::sbi`), every answer
+//! checked against the kit's trust store (`jemput sbi trust`): a single-finger scanner
+//! (`sbi:PORT/ID/0`) is the station's ordinary scanner; a slap scanner's fingers are taken by
+//! slaps, 4-4-2 (the station's slap pages, `station/src/pages/slaps.rs`).
 
 use std::path::Path;
 
@@ -61,7 +62,7 @@ impl Hardware {
         }
     }
 
-    /// Opens the SBI camera or slap scanner `selector` names into `out`, checked against the
+    /// Opens the SBI camera or fingerprint scanner `selector` names into `out`, checked against the
     /// kit's trust store at `home`; its name on the panel, or why it cannot be opened.
     fn open_sbi(
         home: &Path,
@@ -82,12 +83,10 @@ impl Hardware {
                 Ok(shown)
             }
             Role::Scanner => {
-                let scanner = jemput_kit::sbi::SbiSlapScanner::open(selector, trust)
+                let scanner = jemput_kit::sbi::SbiFingerDevice::open(selector, trust)
                     .map_err(|e| format!("{selector}: {e}"))?;
                 let shown = name(scanner.info());
-                out.scanner = None;
-                out.scanner_calibration = None;
-                out.slap_scanner = Some(scanner);
+                out.set_sbi_scanner(scanner);
                 Ok(shown)
             }
             other => Err(format!("{selector}: an SBI device cannot be the {other:?}")),
@@ -197,15 +196,14 @@ mod tests {
         assert!(why.contains("sim:isdv4"), "{why}");
     }
 
-    /// `jemput ui --camera sbi:… --scanner sbi:…` (without --sim): the station's camera and slap
-    /// scanner from an SBI device service (jemput's simulated one, in-process on loopback), opened
-    /// only on a kit that trusts the service's CA; on one that trusts none each role is a problem
-    /// on the panel saying how to trust it, never an error.
-    #[test]
-    fn sbi_selectors_open_the_kits_sbi_camera_and_slap_scanner() {
-        use jemput_sbi_service::{keys, serve, sim};
+    /// An SBI device service with `backends` on loopback, in this process on a runtime of its
+    /// own: its port, and the directory of the keys it signs with (`keys::CA_CERT` its CA).
+    fn serve_sbi(
+        backends: Vec<Box<dyn jemput_sbi_service::serve::Backend>>,
+    ) -> (u16, tempfile::TempDir, tokio::runtime::Runtime) {
+        use jemput_sbi_service::{keys, serve};
         let keys_dir = tempfile::tempdir().unwrap();
-        keys::keygen(keys_dir.path(), "Station Test Provider", "STATIONSLAP01").unwrap();
+        keys::keygen(keys_dir.path(), "Station Test Provider", "STATIONSBI01").unwrap();
         let k = keys::load(keys_dir.path()).unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -214,15 +212,38 @@ mod tests {
             .unwrap();
         let listener = runtime.block_on(serve::bind(Some(0))).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let backends: Vec<Box<dyn serve::Backend>> = vec![
+        let svc = serve::Service::new(port, k.signer, "Station Test Provider", backends);
+        runtime.spawn(serve::serve(listener, svc, std::future::pending()));
+        (port, keys_dir, runtime)
+    }
+
+    /// A kit home that trusts the CA of the keys in `keys_dir`.
+    fn home_trusting(keys_dir: &Path) -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        let trust_dir = home.path().join(jemput_kit::sbi::TRUST_DIR);
+        std::fs::create_dir_all(&trust_dir).unwrap();
+        std::fs::copy(
+            keys_dir.join(jemput_sbi_service::keys::CA_CERT),
+            trust_dir.join("station-test.pem"),
+        )
+        .unwrap();
+        home
+    }
+
+    /// `jemput ui --camera sbi:… --scanner sbi:…` (without --sim): the station's camera and slap
+    /// scanner from an SBI device service (jemput's simulated one, in-process on loopback), opened
+    /// only on a kit that trusts the service's CA; on one that trusts none each role is a problem
+    /// on the panel saying how to trust it, never an error.
+    #[test]
+    fn sbi_selectors_open_the_kits_sbi_camera_and_slap_scanner() {
+        use jemput_sbi_service::sim;
+        let (port, keys_dir, _runtime) = serve_sbi(vec![
             Box::new(sim::SimSlap {
                 person_seed: 5,
                 quality: 0.8,
             }),
             Box::new(sim::SimCamera { person_seed: 5 }),
-        ];
-        let svc = serve::Service::new(port, k.signer, "Station Test Provider", backends);
-        runtime.spawn(serve::serve(listener, svc, std::future::pending()));
+        ]);
 
         let (visit, _) = jemput_kit::visit::sample::synthetic_visit(1, &Default::default());
         let hw = Hardware {
@@ -245,14 +266,7 @@ mod tests {
             assert!(why.contains("jemput sbi trust add"), "{why}");
         }
 
-        let home = tempfile::tempdir().unwrap();
-        let trust_dir = home.path().join(jemput_kit::sbi::TRUST_DIR);
-        std::fs::create_dir_all(&trust_dir).unwrap();
-        std::fs::copy(
-            keys_dir.path().join(keys::CA_CERT),
-            trust_dir.join("station-test.pem"),
-        )
-        .unwrap();
+        let home = home_trusting(keys_dir.path());
         let mut opened = hw.open(home.path(), &visit, &FaceSettings::default());
         assert!(opened.devices.camera.is_some(), "{:?}", opened.problems);
         assert!(
@@ -285,5 +299,59 @@ mod tests {
         let photo = cam.capture_photo(&control).unwrap();
         assert!(photo.width > 0 && !photo.jpeg.is_empty());
         assert!(cam.last_device_quality().is_some());
+    }
+
+    /// `jemput ui --scanner sbi:PORT/ID/0`: a single-finger SBI scanner (jemput's own EF01
+    /// device model behind the service, as `jemput sbi serve --device sim:ef01` serves it) is the
+    /// station's ordinary scanner, the one its finger steps use: told the finger, it asks the
+    /// device for that finger and keeps the device's score and original record.
+    #[test]
+    fn an_sbi_single_finger_scanner_is_the_stations_ordinary_scanner() {
+        use jemput_drivers::{Device, FingerprintScanner};
+        let backend = super::super::sbi_drivers::open(
+            &"sim:ef01".parse().unwrap(),
+            &OpenOptions::default(),
+            1,
+        )
+        .unwrap();
+        let (port, keys_dir, _runtime) = serve_sbi(vec![backend]);
+        let (visit, _) = jemput_kit::visit::sample::synthetic_visit(1, &Default::default());
+        let hw = Hardware {
+            scanner: Some(format!("sbi:{port}/1/0").parse().unwrap()),
+            ..Hardware::default()
+        };
+        let home = home_trusting(keys_dir.path());
+        let mut opened = hw.open(home.path(), &visit, &FaceSettings::default());
+        assert!(opened.devices.slap_scanner.is_none());
+        let scanner = opened
+            .devices
+            .scanner
+            .as_mut()
+            .unwrap_or_else(|| panic!("{:?}", opened.problems));
+        assert_eq!(scanner.info().driver, "sbi");
+        let name = &opened
+            .names
+            .iter()
+            .find(|(r, _)| *r == Role::Scanner)
+            .unwrap()
+            .1;
+        assert!(name.ends_with(&format!("at sbi:{port}/1/0")), "{name}");
+
+        scanner.set_finger(7);
+        let control = jemput_drivers::CaptureControl {
+            timeout: std::time::Duration::from_secs(10),
+            cancel: Default::default(),
+        };
+        let img = scanner.capture_finger(&control).unwrap();
+        let record = scanner.last_record().expect("the device's record").to_vec();
+        let rec = jemput_core::iso19794::read_finger_record(&record).unwrap();
+        assert_eq!(rec.images[0].position.code(), 7, "the finger asked for");
+        let decoded = rec.images[0].grey_pixels().unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (img.width, img.height));
+        assert_eq!(decoded.into_raw(), img.pixels);
+        assert_eq!(
+            scanner.last_device_quality(),
+            Some(f32::from(rec.images[0].quality[0].score))
+        );
     }
 }

@@ -44,11 +44,12 @@ pub struct CaptureArgs {
     /// sim:ptp[:n], or sbi:PORT/DEVICEID/0 for an SBI camera (checked against the kit's trust store)
     #[arg(long, value_name = "SEL")]
     pub camera: Option<AnySelector>,
-    /// The fingerprint scanner: a tty path, VID:PID[:SERIAL], usb:PORT, sim:ef01|sim:uru4000, or
-    /// sbi:PORT/DEVICEID/SUBID for an SBI slap scanner (the fingers 4-4-2: left slap, right slap,
-    /// two thumbs, each one capture of the device; fingers with an exception, e.g. from
-    /// --exception 9=amputated, are sent to the device as missing; every answer checked against
-    /// the kit's trust store)
+    /// The fingerprint scanner: a tty path, VID:PID[:SERIAL], usb:PORT, sim:ef01|sim:uru4000,
+    /// sbi:PORT/DEVICEID/0 for an SBI single-finger scanner (one finger per step, as a local
+    /// scanner), or sbi:PORT/DEVICEID/SUBID (1–3) for an SBI slap scanner (the fingers 4-4-2:
+    /// left slap, right slap, two thumbs, each one capture of the device; fingers with an
+    /// exception, e.g. from --exception 9=amputated, are sent to the device as missing); every
+    /// SBI answer is checked against the kit's trust store
     #[arg(long, value_name = "SEL")]
     pub scanner: Option<AnySelector>,
     /// The signature pad: a tty path, VID:PID[:SERIAL], usb:PORT or sim:isdv4
@@ -139,8 +140,9 @@ pub fn run(g: &Global, a: CaptureArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // With an SBI slap scanner the fingers the visit has exceptions for (from `visit new`, an
-    // earlier run or --exception) are sent to the device as missing, slap by slap.
-    let by_slap = matches!(a.scanner, Some(AnySelector::Sbi(_)));
+    // earlier run or --exception) are sent to the device as missing, slap by slap; an SBI
+    // single-finger scanner takes the finger steps one at a time, as the kit's own scanners.
+    let by_slap = devices.slap_scanner.is_some();
     let finger_exceptions = if by_slap {
         planned_finger_exceptions(&visit, &a)
     } else {
@@ -653,7 +655,8 @@ fn open(selector: &Selector, capability: Capability) -> anyhow::Result<OpenedDev
 }
 
 /// Opens the device of an SBI device service `selector` names as `capability` (a camera, or a
-/// slap scanner for the fingerprints) into `devices`, checked against the kit's trust store.
+/// single-finger or slap scanner for the fingerprints) into `devices`, checked against the kit's
+/// trust store.
 fn open_sbi(
     devices: &mut SessionDevices,
     home: &std::path::Path,
@@ -669,10 +672,8 @@ fn open_sbi(
             devices.camera_calibration = None;
         }
         Capability::Fingerprint => {
-            let scanner = jemput_kit::sbi::SbiSlapScanner::open(selector, trust).context(what)?;
-            devices.scanner = None;
-            devices.scanner_calibration = None;
-            devices.slap_scanner = Some(scanner);
+            let scanner = jemput_kit::sbi::SbiFingerDevice::open(selector, trust).context(what)?;
+            devices.set_sbi_scanner(scanner);
         }
         other => anyhow::bail!("{selector}: an SBI device cannot be the {}", other.noun()),
     }

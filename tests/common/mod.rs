@@ -12,8 +12,10 @@ use jemput_core::visit::*;
 use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
 use sha2::{Digest, Sha256};
 
-pub mod sbi_service;
+mod sbi;
 mod sim;
+#[allow(unused_imports)] // not every test binary runs an SBI device service
+pub use sbi::*;
 #[allow(unused_imports)] // not every test binary runs jemput this way
 pub use sim::*;
 

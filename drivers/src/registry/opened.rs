@@ -158,6 +158,15 @@ impl<D: FingerprintScanner> FingerprintScanner for WithModel<D> {
     fn capture_finger(&mut self, control: &CaptureControl) -> Result<FingerImage, DeviceError> {
         self.device.capture_finger(control)
     }
+    fn set_finger(&mut self, position: u8) {
+        self.device.set_finger(position)
+    }
+    fn last_device_quality(&self) -> Option<f32> {
+        self.device.last_device_quality()
+    }
+    fn last_record(&self) -> Option<&[u8]> {
+        self.device.last_record()
+    }
     fn set_transfer_progress(&mut self, progress: Option<TransferProgress>) {
         self.device.set_transfer_progress(progress)
     }

@@ -109,6 +109,19 @@ impl SessionDevices {
         Ok(devices)
     }
 
+    /// Makes the SBI Finger device `device` the visit's fingerprint scanner in place of any other:
+    /// a single-finger scanner as [`Self::scanner`], the finger steps' ordinary scanner; a slap
+    /// scanner as [`Self::slap_scanner`]. SBI devices take no `jemput calibrate` record.
+    pub fn set_sbi_scanner(&mut self, device: crate::sbi::SbiFingerDevice) {
+        self.scanner = None;
+        self.scanner_calibration = None;
+        self.slap_scanner = None;
+        match device {
+            crate::sbi::SbiFingerDevice::Single(s) => self.scanner = Some(Box::new(s)),
+            crate::sbi::SbiFingerDevice::Slap(s) => self.slap_scanner = Some(s),
+        }
+    }
+
     /// Drops the device of `capability` and its calibration, closing it (a serial port is free to
     /// be opened again): before opening a device afresh by its selector, e.g. after a replug.
     pub fn remove(&mut self, capability: Capability) {

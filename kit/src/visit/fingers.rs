@@ -2,7 +2,11 @@
 //! retry while below the threshold, keep the best, force or record an exception — then compress the
 //! kept image to WSQ and save it to the draft ([`finger_slot`]). The rules themselves are
 //! [`jemput_core::visit::policy::PolicyRun`]; this file does the I/O around them and tells an
-//! observer about every attempt.
+//! observer about every attempt. A scanner that asks its device for a named finger (an SBI
+//! single-finger scanner, `crate::sbi::SbiFingerScanner`) is told the finger first; one that
+//! gives its own quality score and an original record with each image (an SBI scanner's
+//! `qualityScore` and signed ISO/IEC 19794-4 record) has both kept with the attempt, and the kept
+//! attempt's saved beside the WSQ (`finger-NN.iso19794-4`, as a slap's fingers).
 
 use image::GrayImage;
 use jemput_drivers::{CaptureControl, DeviceError, FingerImage, FingerprintScanner, NO_FINGER};
@@ -10,6 +14,7 @@ use jemput_drivers::{CaptureControl, DeviceError, FingerImage, FingerprintScanne
 use super::attempt::{AttemptEvent, AttemptNext, AttemptResult, CaptureObserver, Subject};
 use super::draft::Drafts;
 use super::error::CaptureError;
+use super::slaps::iso_record_file_name;
 use jemput_core::imaging::finger::{encode_wsq, wsq_file_name, WSQ_MEDIA_TYPE};
 use jemput_core::imaging::quality::FingerQuality;
 use jemput_core::visit::policy::{Attempt, Failure, ModalityPolicy, Outcome, PolicyRun, Step};
@@ -22,6 +27,10 @@ use jemput_core::visit::{
 pub enum FingerOutcome {
     Kept {
         image: FingerImage,
+        /// The device's own score of the kept image, for a scanner that gives one.
+        device_quality: Option<f32>,
+        /// The device's original record of the kept image, for a scanner that gives one.
+        record: Option<Vec<u8>>,
         score: u8,
         /// Attempts made in all.
         attempts: u32,
@@ -31,6 +40,13 @@ pub enum FingerOutcome {
         failure: Failure,
         attempts: u32,
     },
+}
+
+/// One attempt's image with what the scanner said of it.
+struct Taken {
+    image: FingerImage,
+    device_quality: Option<f32>,
+    record: Option<Vec<u8>>,
 }
 
 /// The uncompressed image as the quality algorithm takes it.
@@ -52,6 +68,7 @@ pub fn capture_finger(
 ) -> Result<FingerOutcome, CaptureError> {
     let mut run = PolicyRun::new(*policy);
     let max_attempts = policy.max_attempts.max(1);
+    scanner.set_finger(pos.code());
     loop {
         let attempt_no = run.next_attempt();
         let (attempt, result) = match scanner.capture_finger(control) {
@@ -62,7 +79,11 @@ pub fn capture_finger(
                 (
                     Attempt::Scored {
                         score,
-                        capture: img,
+                        capture: Taken {
+                            image: img,
+                            device_quality: scanner.last_device_quality(),
+                            record: scanner.last_record().map(<[u8]>::to_vec),
+                        },
                     },
                     AttemptResult::Scored {
                         score,
@@ -108,7 +129,9 @@ pub fn capture_finger(
                 ..
             }) => {
                 return Ok(FingerOutcome::Kept {
-                    image: capture,
+                    image: capture.image,
+                    device_quality: capture.device_quality,
+                    record: capture.record,
                     score,
                     attempts,
                     forced,
@@ -146,7 +169,8 @@ impl std::fmt::Debug for FingerSettings<'_> {
 }
 
 /// One finger through the policy ([`capture_finger`]), the kept image compressed to WSQ and saved
-/// to the draft as `finger-NN.wsq`: the slot to record, a capture or an exception (`poor_quality`,
+/// to the draft as `finger-NN.wsq`, the device's original record (if the scanner gave one) beside
+/// it as `finger-NN.iso19794-4`: the slot to record, a capture or an exception (`poor_quality`,
 /// `not_detected`). The caller records the slot in the visit and saves the record.
 pub fn finger_slot(
     visit: &Visit,
@@ -169,6 +193,8 @@ pub fn finger_slot(
     Ok(match outcome {
         FingerOutcome::Kept {
             image,
+            device_quality,
+            record,
             score,
             attempts,
             forced,
@@ -186,14 +212,20 @@ pub fn finger_slot(
             })?;
             let name = wsq_file_name(pos);
             drafts.save_file(visit.id, &name, &wsq)?;
+            let mut extra_files = Vec::new();
+            if let Some(record) = &record {
+                let original = iso_record_file_name(pos);
+                drafts.save_file(visit.id, &original, record)?;
+                extra_files.push(original);
+            }
             Slot::Captured(Capture {
                 file: name,
                 media_type: WSQ_MEDIA_TYPE.into(),
-                extra_files: Vec::new(),
+                extra_files,
                 captured_at: started,
                 device: crate::devices::record(scanner.info()),
                 calibration_id: calibration,
-                device_quality: None,
+                device_quality,
                 quality: Some(Quality {
                     score,
                     algorithm: settings.quality.algorithm_id().to_string(),

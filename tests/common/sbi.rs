@@ -1,33 +1,31 @@
-//! `jemput -v sbi serve --sim` as the binary tests run it: started on a free port, where it
-//! listens and its CA read from its JSON line, its log kept to check what each capture asked of
-//! the device.
+//! jemput's own SBI device service run as a technician runs it: `jemput -v sbi serve ARGS` in the
+//! background (`--sim` for the simulated slap scanner and camera, `--device SELECTOR` for one of
+//! the kit's own scanners or cameras), over real HTTP on loopback.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-/// A running `jemput -v sbi serve --sim`, stopped with SIGTERM when dropped; its log (stderr)
-/// is kept, one line per capture asked of it among others.
-pub struct Service {
+/// A running `jemput -v sbi serve ARGS --json --port 0`, stopped with SIGTERM when dropped. Its
+/// log (stderr) is echoed to the test's stderr and kept, one line per capture asked of it among
+/// others.
+pub struct SbiService {
     child: Child,
     pub port: u16,
+    /// The CA its answers are signed under (a throw-away one without `--keys`).
     pub ca_cert: PathBuf,
     log: Arc<Mutex<Vec<String>>>,
 }
 
-impl Service {
-    pub fn start() -> Service {
-        Service::start_with(&[])
-    }
-
-    /// [`Service::start`] with more arguments (`--sim-poor-finger 2`).
-    pub fn start_with(more: &[&str]) -> Service {
+impl SbiService {
+    /// Starts the service with `args` and waits until it listens.
+    pub fn start(args: &[&str]) -> SbiService {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-            .args(["-v", "sbi", "serve", "--sim", "--json", "--port", "0"])
-            .args(more)
+            .args(["-v", "sbi", "serve", "--json", "--port", "0"])
+            .args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -47,9 +45,10 @@ impl Service {
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
-        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("{e}: {line:?} (the service's stderr is above)"));
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        Service {
+        SbiService {
             child,
             port: v["port"].as_u64().unwrap() as u16,
             ca_cert: PathBuf::from(v["ca_cert"].as_str().unwrap()),
@@ -78,15 +77,21 @@ impl Service {
         }
     }
 
+    /// `JEMPUT_SBI_PORTS` for a scan of this service's port alone.
     pub fn ports(&self) -> String {
         format!("{0}-{0}", self.port)
     }
 }
 
-impl Drop for Service {
+impl Drop for SbiService {
     fn drop(&mut self) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let _ = self.child.wait();
     }
+}
+
+/// Makes the kit home at `home` trust the device-provider CA `ca` (`jemput sbi trust add`).
+pub fn kit_trusting(home: &Path, ca: &Path) {
+    super::run(home, &["sbi", "trust", "add", ca.to_str().unwrap()]).success();
 }
