@@ -149,8 +149,8 @@ impl Nonces {
                 });
             }
         };
-        let conn = lock(db);
-        let insert = || -> Result<usize, rusqlite::Error> {
+        let mut conn = lock(db);
+        let insert = |conn: &mut rusqlite::Connection| -> Result<usize, rusqlite::Error> {
             let tx = conn.unchecked_transaction()?;
             tx.execute(
                 "DELETE FROM request_nonces WHERE t < ?1",
@@ -164,8 +164,8 @@ impl Nonces {
             Ok(added)
         };
         let added = match durability {
-            Durability::Synced => insert()?,
-            Durability::WithItsEffect => crate::storage::unsynced(&conn, insert)?,
+            Durability::Synced => insert(&mut conn)?,
+            Durability::WithItsEffect => crate::storage::unsynced(&mut conn, insert)?,
         };
         // Already in the database: another process on this data directory took it.
         Ok(if added == 1 {

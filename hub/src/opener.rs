@@ -162,22 +162,28 @@ fn record(
     };
     let (state, reason, files, visit) = outcome.parts();
     let mut conn = lock(db);
-    let tx = conn.transaction()?;
-    let changed = tx.execute(
-        "UPDATE openings SET state = ?2, reason = ?3, files = ?4, updated_at = ?5
-         WHERE packet_id = ?1 AND state = 'pending'",
-        params![
-            packet_id,
-            state.as_str(),
-            reason,
-            files.map(|f| f as i64),
-            crate::ts_text(Timestamp::now())
-        ],
-    )?;
-    if let (Some(kind), 1) = (state.event_kind(), changed) {
-        events::enqueue_with_visit(&tx, kind, packet_id, kit_id, Some(size), reason, visit)?;
-    }
-    tx.commit()?;
+    // Without an fsync: a power cut that takes this commit leaves the opening `pending` (its row
+    // was committed, synced, with the receipt), and the opener opens the packet again and
+    // records it then, event included: nothing is lost, an opening may be done twice.
+    crate::storage::unsynced(&mut conn, |conn| -> Result<(), HubError> {
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE openings SET state = ?2, reason = ?3, files = ?4, updated_at = ?5
+             WHERE packet_id = ?1 AND state = 'pending'",
+            params![
+                packet_id,
+                state.as_str(),
+                reason,
+                files.map(|f| f as i64),
+                crate::ts_text(Timestamp::now())
+            ],
+        )?;
+        if let (Some(kind), 1) = (state.event_kind(), changed) {
+            events::enqueue_with_visit(&tx, kind, packet_id, kit_id, Some(size), reason, visit)?;
+        }
+        tx.commit()?;
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -41,14 +41,54 @@ use jemput_core::wire::receipt::Receipt;
 /// its commit is not fsynced (a power cut may take it, with every commit after it), and the next
 /// commit made with `FULL` fsyncs the log with it in it. Every other commit on the connection
 /// stays fully durable.
-pub(crate) fn unsynced<T>(
-    conn: &rusqlite::Connection,
-    commit: impl FnOnce() -> Result<T, rusqlite::Error>,
-) -> Result<T, HubError> {
+pub(crate) fn unsynced<T, E: From<rusqlite::Error>>(
+    conn: &mut rusqlite::Connection,
+    commit: impl FnOnce(&mut rusqlite::Connection) -> Result<T, E>,
+) -> Result<T, E> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    let done = commit();
+    let done = commit(conn);
     conn.pragma_update(None, "synchronous", "FULL")?;
-    Ok(done?)
+    done
+}
+
+/// The embedded backend's row change of [`Uploads::finish`], with a refusal's `rejected` event in
+/// the same transaction.
+fn finish_row(
+    conn: &mut rusqlite::Connection,
+    upload_id: &str,
+    state: UploadState,
+    note: Option<&str>,
+) -> Result<(), HubError> {
+    let tx = conn.transaction()?;
+    // A finished upload holds all its bytes: its offset says so whatever a reconciliation did
+    // meanwhile.
+    tx.execute(
+        "UPDATE uploads SET state = ?2, note = ?3, updated_at = ?4,
+                            offset = CASE WHEN ?2 = 'done' THEN length ELSE offset END
+         WHERE upload_id = ?1",
+        params![upload_id, state.as_str(), note, ts_text(Timestamp::now())],
+    )?;
+    if state == UploadState::Failed {
+        let row: Option<(String, String, i64)> = tx
+            .query_row(
+                "SELECT packet_id, kit_id, length FROM uploads WHERE upload_id = ?1",
+                [upload_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((packet_id, kit_id, length)) = row {
+            crate::events::enqueue(
+                &tx,
+                crate::events::EventKind::Rejected,
+                &packet_id,
+                &kit_id,
+                Some(length as u64),
+                note,
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Packet and upload files are readable by the hub's user only.
@@ -767,8 +807,7 @@ impl Uploads {
                 return crate::pg::uploads::set_offset(pool, upload_id, offset)
             }
         };
-        let conn = lock(db);
-        unsynced(&conn, || {
+        unsynced(&mut lock(db), |conn| {
             conn.execute(
                 "UPDATE uploads SET offset = ?2, updated_at = ?3 WHERE upload_id = ?1",
                 params![upload_id, offset as i64, ts_text(Timestamp::now())],
@@ -791,35 +830,15 @@ impl Uploads {
             Backend::Postgres(pool) => crate::pg::uploads::finish(pool, upload_id, state, note)?,
             Backend::Embedded(db) => {
                 let mut conn = lock(db);
-                let tx = conn.transaction()?;
-                // A finished upload holds all its bytes: its offset says so whatever a
-                // reconciliation did meanwhile.
-                tx.execute(
-                    "UPDATE uploads SET state = ?2, note = ?3, updated_at = ?4,
-                                        offset = CASE WHEN ?2 = 'done' THEN length ELSE offset END
-                     WHERE upload_id = ?1",
-                    params![upload_id, state.as_str(), note, ts_text(Timestamp::now())],
-                )?;
-                if state == UploadState::Failed {
-                    let row: Option<(String, String, i64)> = tx
-                        .query_row(
-                            "SELECT packet_id, kit_id, length FROM uploads WHERE upload_id = ?1",
-                            [upload_id],
-                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                        )
-                        .optional()?;
-                    if let Some((packet_id, kit_id, length)) = row {
-                        crate::events::enqueue(
-                            &tx,
-                            crate::events::EventKind::Rejected,
-                            &packet_id,
-                            &kit_id,
-                            Some(length as u64),
-                            note,
-                        )?;
-                    }
+                // `done` comes after the packet's receipt was committed, synced: should a power
+                // cut take this commit, the upload looks open with all its bytes, and the kit's
+                // next request completes it again to the receipt held (`AlreadyHeld`). So no
+                // fsync for it; a refusal (with its event) is synced.
+                if state == UploadState::Done {
+                    unsynced(&mut conn, |c| finish_row(c, upload_id, state, note))?;
+                } else {
+                    finish_row(&mut conn, upload_id, state, note)?;
                 }
-                tx.commit()?;
             }
         }
         let part = self.part_path(upload_id);

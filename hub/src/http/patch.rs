@@ -256,11 +256,7 @@ async fn append(
         _ => Vec::new(),
     };
     if !staged {
-        file = Some(
-            PartWriter::open(path.clone(), up.offset)
-                .await
-                .map_err(|(what, e)| io_err(what, e))?,
-        );
+        file = Some(PartWriter::new(path.clone(), up.offset));
     }
 
     let mut received = 0u64;
@@ -358,10 +354,15 @@ async fn append(
         // Written through to the kernel before the offset is committed, so that the file is never
         // shorter than the offset while the machine runs; no fsync: a power cut may take these
         // bytes, and the hub then reports fewer (`Uploads::reconcile`).
+        // The new offset is committed in the same hand-off to a blocking thread as the last
+        // bytes are written.
         let truncate_to = (!keep).then_some(up.offset);
-        file.finish(truncate_to)
+        let (hub, id) = (st.hub.clone(), up.upload_id.clone());
+        let commit =
+            (new_offset != up.offset).then(|| move || hub.uploads().set_offset(&id, new_offset));
+        file.finish(truncate_to, commit)
             .await
-            .map_err(|(what, e)| io_err(what, e))?;
+            .map_err(|(what, e)| io_err(what, e))??;
     }
     if staged && new_offset != up.offset {
         // Compare-and-set: only if no other request (in this process or another) moved the
@@ -381,12 +382,6 @@ async fn append(
             )
             .with(&UPLOAD_OFFSET, now));
         }
-    } else if new_offset != up.offset {
-        let id = up.upload_id.clone();
-        blocking(&st.hub, move |hub| {
-            hub.uploads().set_offset(&id, new_offset)
-        })
-        .await?;
     }
 
     if new_offset == up.length {
@@ -428,13 +423,17 @@ async fn append(
 
 /// Bytes of a `PATCH` body gathered before they go to the `.part` file in one write on a
 /// blocking thread: a body arrives in frames of a few KiB to a few hundred, and a write per frame
-/// was a hand-off to another thread per frame (the server's CPU per packet, BENCHMARKS.md).
-const WRITE_BATCH: usize = 256 * 1024;
+/// was a hand-off to another thread per frame (the server's CPU per packet, BENCHMARKS.md). At
+/// most this much of a body is held per `PATCH` (the kit's chunks are up to 1 MiB).
+const WRITE_BATCH: usize = 512 * 1024;
 
-/// The `.part` file of an upload being appended to, written in batches of [`WRITE_BATCH`] on
-/// tokio's blocking threads. An error names what failed (`open`, `write`, …) for the message.
+/// The `.part` file of an upload being appended to at `offset`, opened with the first batch and
+/// written in batches of [`WRITE_BATCH`] on tokio's blocking threads. An error names what failed
+/// (`open`, `write`, …) for the message.
 struct PartWriter {
-    /// `None` only while a batch is being written on a blocking thread.
+    path: std::path::PathBuf,
+    offset: u64,
+    /// `None` before the first batch, and while a batch is being written.
     file: Option<std::fs::File>,
     pending: Vec<axum::body::Bytes>,
     pending_len: usize,
@@ -443,26 +442,14 @@ struct PartWriter {
 type PartError = (&'static str, std::io::Error);
 
 impl PartWriter {
-    /// Opens `path` for appending at `offset`; bytes past it are a torn tail of an interrupted
-    /// `PATCH`, never trusted: cut off.
-    async fn open(path: std::path::PathBuf, offset: u64) -> Result<PartWriter, PartError> {
-        let file = tokio::task::spawn_blocking(move || {
-            use std::io::Seek;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .map_err(|e| ("open", e))?;
-            f.set_len(offset).map_err(|e| ("truncate", e))?;
-            f.seek(SeekFrom::Start(offset)).map_err(|e| ("seek", e))?;
-            Ok(f)
-        })
-        .await
-        .map_err(|e| ("open", std::io::Error::other(e)))??;
-        Ok(PartWriter {
-            file: Some(file),
+    fn new(path: std::path::PathBuf, offset: u64) -> PartWriter {
+        PartWriter {
+            path,
+            offset,
+            file: None,
             pending: Vec::new(),
             pending_len: 0,
-        })
+        }
     }
 
     /// Adds `frame`; writes the batch once it holds [`WRITE_BATCH`] bytes.
@@ -470,36 +457,62 @@ impl PartWriter {
         self.pending_len += frame.len();
         self.pending.push(frame);
         if self.pending_len >= WRITE_BATCH {
-            self.write_pending(None).await.map_err(|(_, e)| e)?;
+            self.write_pending(None, None::<fn() -> Result<(), crate::HubError>>)
+                .await
+                .map_err(|(_, e)| e)?
+                .map_err(std::io::Error::other)?;
         }
         Ok(())
     }
 
-    /// Writes what is pending, then cuts the file to `truncate_to` if given (a chunk discarded).
-    async fn finish(mut self, truncate_to: Option<u64>) -> Result<(), PartError> {
-        self.write_pending(truncate_to).await
+    /// Writes what is pending, cuts the file to `truncate_to` if given (a chunk discarded), then
+    /// runs `commit` (the new offset) on the same blocking thread.
+    async fn finish(
+        mut self,
+        truncate_to: Option<u64>,
+        commit: Option<impl FnOnce() -> Result<(), crate::HubError> + Send + 'static>,
+    ) -> Result<Result<(), crate::HubError>, PartError> {
+        self.write_pending(truncate_to, commit).await
     }
 
-    async fn write_pending(&mut self, truncate_to: Option<u64>) -> Result<(), PartError> {
-        let Some(mut file) = self.file.take() else {
-            return Err(("write", std::io::Error::other("an earlier write failed")));
-        };
+    async fn write_pending(
+        &mut self,
+        truncate_to: Option<u64>,
+        commit: Option<impl FnOnce() -> Result<(), crate::HubError> + Send + 'static>,
+    ) -> Result<Result<(), crate::HubError>, PartError> {
+        let file = self.file.take();
+        let (path, offset) = (self.path.clone(), self.offset);
         let batch = std::mem::take(&mut self.pending);
         self.pending_len = 0;
-        let file = tokio::task::spawn_blocking(move || {
-            use std::io::Write;
+        let (file, committed) = tokio::task::spawn_blocking(move || {
+            use std::io::{Seek, Write};
+            let mut file = match file {
+                Some(f) => f,
+                None => {
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(|e| ("open", e))?;
+                    // Bytes past the recorded offset are a torn tail of an interrupted PATCH:
+                    // never trusted.
+                    f.set_len(offset).map_err(|e| ("truncate", e))?;
+                    f.seek(SeekFrom::Start(offset)).map_err(|e| ("seek", e))?;
+                    f
+                }
+            };
             for b in &batch {
                 file.write_all(b).map_err(|e| ("write", e))?;
             }
             if let Some(len) = truncate_to {
                 file.set_len(len).map_err(|e| ("truncate", e))?;
             }
-            Ok(file)
+            let committed = commit.map_or(Ok(()), |c| c());
+            Ok::<_, PartError>((file, committed))
         })
         .await
         .map_err(|e| ("write", std::io::Error::other(e)))??;
         self.file = Some(file);
-        Ok(())
+        Ok(committed)
     }
 }
 
