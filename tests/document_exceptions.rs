@@ -143,10 +143,7 @@ fn a_biometric_visit_or_an_overlap_refuses_a_document_exception_and_nothing_star
     );
 
     // visit capture refuses it too, before any device is opened, and the draft is unchanged.
-    let id = json(new_visit(&home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = new_visit_id(&home, "lansia", &[]);
     run(
         &home,
         &[
@@ -173,10 +170,7 @@ fn a_biometric_visit_or_an_overlap_refuses_a_document_exception_and_nothing_star
 fn visit_capture_records_a_document_exception_from_the_flag_and_at_the_prompt() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
-    let id = json(new_visit(&home, "dokumen", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = new_visit_id(&home, "dokumen", &[]);
     // No camera needed: the exception stands for every document photo.
     let out = run(
         &home,
@@ -201,10 +195,7 @@ fn visit_capture_records_a_document_exception_from_the_flag_and_at_the_prompt() 
     assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
 
     // At the prompt of a document step: `x kk REASON` names one document.
-    let id = json(new_visit(&home, "dokumen", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = new_visit_id(&home, "dokumen", &[]);
     let out = jemput()
         .arg("--home")
         .arg(&home)
@@ -232,10 +223,7 @@ fn visit_capture_records_a_document_exception_from_the_flag_and_at_the_prompt() 
 fn at_a_later_document_prompt_every_photo_is_refused_beside_one_taken_and_asked_again() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
-    let id = json(new_visit(&home, "dokumen", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = new_visit_id(&home, "dokumen", &[]);
     let out = jemput()
         .arg("--home")
         .arg(&home)

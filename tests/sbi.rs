@@ -655,10 +655,7 @@ fn visit_capture_takes_the_face_and_fingers_from_sbi_devices() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = common::kit_with_office(d.path());
     kit_trusting(&home, &svc.ca_cert);
-    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = common::new_visit_id(&home, "lansia", &[]);
     let p = svc.port;
     let out = common::jemput()
         .arg("--home")
@@ -704,10 +701,7 @@ fn visit_capture_takes_the_face_and_fingers_from_sbi_devices() {
     // A kit that trusts no CA refuses to open the SBI scanner for a visit, saying how to fix it.
     let other = d.path().join("other-kit");
     let (other_home, _) = common::kit_with_office(&other);
-    let id = common::json(common::new_visit(&other_home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = common::new_visit_id(&other_home, "lansia", &[]);
     let out = common::jemput()
         .arg("--home")
         .arg(&other_home)
@@ -735,10 +729,7 @@ fn visit_capture_takes_the_fingers_slap_by_slap_in_three_captures() {
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = common::kit_with_office(d.path());
     kit_trusting(&home, &svc.ca_cert);
-    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = common::new_visit_id(&home, "lansia", &[]);
     let p = svc.port;
     let before = svc.captures().len();
     let out = common::jemput()
@@ -886,10 +877,7 @@ fn the_devices_quality_score_is_kept_beside_jemputs_for_sbi_captures_only() {
     let (home, keys) = common::kit_with_office(d.path());
     kit_trusting(&home, &svc.ca_cert);
     let p = svc.port;
-    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = common::new_visit_id(&home, "lansia", &[]);
     let out = common::jemput()
         .arg("--home")
         .arg(&home)
@@ -919,10 +907,7 @@ fn the_devices_quality_score_is_kept_beside_jemputs_for_sbi_captures_only() {
     assert!(face["quality"]["score"].as_u64().is_some(), "{face}");
 
     // The same visit's fingers from the EF01 device model: jemput's score only.
-    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = common::new_visit_id(&home, "lansia", &[]);
     let out = common::jemput()
         .arg("--home")
         .arg(&home)
@@ -950,10 +935,7 @@ fn visit_capture_retries_a_poor_finger_of_a_slap_by_taking_the_slap_again_for_it
     let d = tempfile::tempdir().unwrap();
     let (home, _) = common::kit_with_office(d.path());
     kit_trusting(&home, &svc.ca_cert);
-    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = common::new_visit_id(&home, "lansia", &[]);
     let before = svc.captures().len();
     let out = common::jemput()
         .arg("--home")

@@ -477,21 +477,25 @@ fn capture_finger_takes_one_named_finger_from_a_single_finger_sbi_scanner() {
     let before = svc.captures().len();
     let png = d.path().join("f/left-index.png");
     std::fs::create_dir_all(png.parent().unwrap()).unwrap();
-    let out = common::jemput()
-        .arg("--home")
-        .arg(&home)
-        .args([
-            "capture",
-            "finger",
-            &format!("sbi:{p}/1/0"),
-            "--finger",
-            "7",
-        ])
-        .arg("--out")
-        .arg(&png)
-        .arg("--json")
-        .output()
-        .unwrap();
+    // `jemput capture finger` of the left index (7) from the device, as the kit at `home`.
+    let capture = |home: &std::path::Path, out: &std::path::Path| {
+        common::jemput()
+            .arg("--home")
+            .arg(home)
+            .args([
+                "capture",
+                "finger",
+                &format!("sbi:{p}/1/0"),
+                "--finger",
+                "7",
+            ])
+            .arg("--out")
+            .arg(out)
+            .arg("--json")
+            .output()
+            .unwrap()
+    };
+    let out = capture(&home, &png);
     common::assert_success(&out);
     let r = common::stdout_json(&out);
     // One RCAPTURE, for the left index finger alone, of sub-device 0.
@@ -540,20 +544,7 @@ fn capture_finger_takes_one_named_finger_from_a_single_finger_sbi_scanner() {
     let other_home = other.join("kit");
     common::kit_trusting(&other_home, &other.join("keys/ca.pem"));
     let refused = d.path().join("refused.png");
-    let out = common::jemput()
-        .arg("--home")
-        .arg(&other_home)
-        .args([
-            "capture",
-            "finger",
-            &format!("sbi:{p}/1/0"),
-            "--finger",
-            "7",
-        ])
-        .arg("--out")
-        .arg(&refused)
-        .output()
-        .unwrap();
+    let out = capture(&other_home, &refused);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not trusted"), "{err}");
@@ -571,10 +562,7 @@ fn visit_capture_takes_the_fingers_one_by_one_from_a_single_finger_sbi_scanner()
     let d = tempfile::tempdir().unwrap();
     let (home, keys) = common::kit_with_office(d.path());
     common::kit_trusting(&home, &svc.ca_cert);
-    let id = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = common::new_visit_id(&home, "lansia", &[]);
     let sel = format!("sbi:{}/1/0", svc.port);
     let before = svc.captures().len();
     let out = common::jemput()
@@ -674,10 +662,7 @@ fn visit_capture_takes_the_fingers_one_by_one_from_a_single_finger_sbi_scanner()
         .assert()
         .success();
     common::kit_trusting(&other_home, &other.join("keys/ca.pem"));
-    let id = common::json(common::new_visit(&other_home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = common::new_visit_id(&other_home, "lansia", &[]);
     let out = common::jemput()
         .arg("--home")
         .arg(&other_home)

@@ -75,10 +75,7 @@ fn the_station_takes_the_fingers_4_4_2_from_an_sbi_slap_scanner_and_seals_them()
         &["sbi", "trust", "add", svc.ca_cert.to_str().unwrap()],
     )
     .success();
-    let visit = common::json(common::new_visit(&home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let visit = common::new_visit_id(&home, "lansia", &[]);
     let p = svc.port;
     let ui = Station::start(
         &home,

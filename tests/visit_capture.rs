@@ -17,10 +17,7 @@ const NIK: &str = VISIT_NIK;
 
 /// A visit started with nothing captured; its id.
 fn blank_visit(home: &Path) -> String {
-    json(new_visit(home, "lansia", &[]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    new_visit_id(home, "lansia", &[])
 }
 
 /// `jemput visit capture ID <args> --json`, run with nothing on stdin.

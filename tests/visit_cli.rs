@@ -161,18 +161,12 @@ fn a_worklist_id_the_kit_does_not_hold_is_refused_and_nothing_starts() {
 fn list_and_show_name_the_resident_the_step_reached_and_whether_it_is_ready() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
-    let partial = json(new_visit(
+    let partial = new_visit_id(
         &home,
         "lansia",
         &["--name", "Siti Aminah", "--exception", "face=refused"],
-    ))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let done = json(new_visit(&home, "lansia", &["--synthetic"]))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    );
+    let done = new_visit_id(&home, "lansia", &["--synthetic"]);
 
     let list = json(run(&home, &["visit", "list", "--json"]));
     let entry = |id: &str| {
@@ -292,14 +286,7 @@ fn seal_names_the_command_that_fixes_each_problem() {
 fn a_draft_is_discarded_only_with_a_reason_and_leaves_an_audit_line() {
     let d = tempfile::tempdir().unwrap();
     let (home, _) = kit_with_office(d.path());
-    let id = json(new_visit(
-        &home,
-        "lansia",
-        &["--exception", "7=amputated,permanent"],
-    ))["visit_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = new_visit_id(&home, "lansia", &["--exception", "7=amputated,permanent"]);
     run(&home, &["visit", "discard", &id])
         .failure()
         .stderr(predicate::str::contains("--reason"));

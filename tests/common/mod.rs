@@ -396,6 +396,14 @@ pub fn signed(b: reqwest::RequestBuilder, kit_id: &str, key: &SigningKey) -> req
 /// A valid NIK for visits started in tests (Kolaka Utara, a woman born 5 December 1950).
 pub const VISIT_NIK: &str = "7408014512500001";
 
+/// [`new_visit`]'s new visit id.
+pub fn new_visit_id(home: &Path, category: &str, extra: &[&str]) -> String {
+    json(new_visit(home, category, extra))["visit_id"]
+        .as_str()
+        .expect("visit new --json names the visit")
+        .to_string()
+}
+
 /// `jemput visit new --nik VISIT_NIK --category CATEGORY --consent resident --json EXTRA…`.
 pub fn new_visit(home: &Path, category: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     let mut args = vec![

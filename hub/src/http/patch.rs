@@ -359,7 +359,7 @@ async fn append(
         let truncate_to = (!keep).then_some(up.offset);
         let (hub, id) = (st.hub.clone(), up.upload_id.clone());
         let commit =
-            (new_offset != up.offset).then(|| move || hub.uploads().set_offset(&id, new_offset));
+            (new_offset != up.offset).then_some(move || hub.uploads().set_offset(&id, new_offset));
         file.finish(truncate_to, commit)
             .await
             .map_err(|(what, e)| io_err(what, e))??;
