@@ -1242,7 +1242,8 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
 /// Two processes sharing a data directory assemble the same upload at once: process A finishing
 /// the kit's last `PATCH` (held at the `registry` point, its copy of the staged bytes written and
 /// being checked), process B starting meanwhile and recovering every upload that holds all its
-/// bytes (held at `assembling`, its copy just created). Each has a copy of its own
+/// bytes (held at `assembling`, its copy just created; the upload's last change is moved back
+/// past `COMPLETION_SETTLE` so that B takes it, as it would one that A's crash left). Each has a copy of its own
 /// (`<upload id>.<pid>.part`), so A's checks read the whole packet and the kit gets its receipt.
 /// (They used to share `<upload id>.part`: B's creation emptied A's copy, A found the payload cut
 /// short, refused the packet for good with `422`, and the kit never sent it again; and a process
@@ -1269,6 +1270,8 @@ fn two_processes_completing_one_upload_at_once_each_use_their_own_copy() {
     let report = std::thread::scope(|s| {
         let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
         wait_for_file(&hold_a, "process A's completion", || read(&log_a));
+        pg.psql("UPDATE uploads SET updated_at = '2000-01-01T00:00:00.000000000Z'")
+            .unwrap();
         let port_b = free_port();
         let (_b, kill_b) = serve_holding(
             &one.data,
@@ -1309,6 +1312,78 @@ fn two_processes_completing_one_upload_at_once_each_use_their_own_copy() {
         .join(jemput_hub::PACKETS_DIR)
         .join(format!("{}.jpk", one.packet_id));
     assert_eq!(std::fs::read(stored).unwrap(), one.bytes);
+}
+
+/// A process starting while another completes an upload leaves that upload to it: process A
+/// holds in the completion of the kit's packet (its last byte just arrived), process B starts on
+/// the same database and serves without checking or storing the packet, and says nothing of an
+/// interrupted upload; A then stores it and the kit gets its receipt. (B used to take every
+/// complete upload for one a crash had interrupted: it checked and stored the packet a second
+/// time beside A and logged "finished an upload a restart interrupted" for one that was not.)
+#[test]
+fn a_process_starting_leaves_an_upload_being_completed_to_the_process_completing_it() {
+    let Some(pg) = jemput_testkit::postgres() else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let one = one_kit_on_postgres(&pg, d.path());
+    let (hold_a, hold_b) = (d.path().join("hold-a"), d.path().join("hold-b"));
+    let (log_a, log_b) = (d.path().join("a.log"), d.path().join("b.log"));
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let port_a = free_port();
+    let (_a, _kill_a) = serve_holding(
+        &one.data,
+        port_a,
+        &format!("registry:{}", hold_a.display()),
+        &log_a,
+    );
+    let endpoint = format!("http://127.0.0.1:{port_a}");
+    let report = std::thread::scope(|s| {
+        let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
+        wait_for_file(&hold_a, "process A's completion", || read(&log_a));
+        // B would hold at `registry` too, were it to check the packet.
+        let port_b = free_port();
+        let (_b, kill_b) = serve_holding(
+            &one.data,
+            port_b,
+            &format!("registry:{}", hold_b.display()),
+            &log_b,
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !read(&log_b).contains("listening on") {
+            assert!(
+                !hold_b.exists(),
+                "B checks the packet A is completing: {}",
+                read(&log_b)
+            );
+            assert!(
+                Instant::now() < deadline,
+                "B did not start: {}",
+                read(&log_b)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!hold_b.exists(), "{}", read(&log_b));
+        assert_eq!(
+            pg.psql("SELECT state FROM uploads").unwrap(),
+            "open",
+            "A is still holding"
+        );
+        std::fs::remove_file(&hold_a).unwrap();
+        let report = drain.join().unwrap();
+        drop(kill_b);
+        report
+    });
+    let p = &report.packets[0];
+    assert_eq!(
+        (p.outcome, p.error.as_deref()),
+        (Outcome::Acknowledged, None),
+        "{report:?}\nA:\n{}",
+        read(&log_a)
+    );
+    assert!(!read(&log_b).contains("interrupted"), "B: {}", read(&log_b));
+    assert_eq!(pg.psql("SELECT state FROM uploads").unwrap(), "done");
+    assert_eq!(pg.psql("SELECT count(*) FROM receipts").unwrap(), "1");
 }
 
 /// SIGKILL to a process of the test's when dropped (a failing assertion must not leave it).

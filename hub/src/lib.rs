@@ -903,7 +903,7 @@ impl Hub {
     /// again when a power cut may have damaged its bytes); expired uploads are removed.
     pub fn recover(&self) -> Result<(), HubError> {
         self.uploads.reconcile_at_start()?;
-        for up in self.uploads.complete_but_open()? {
+        for up in self.uploads.complete_but_open(jiff::Timestamp::now())? {
             // On PostgreSQL another process may have finished it since the list was read.
             let Some(up) = self
                 .uploads
@@ -912,9 +912,12 @@ impl Hub {
             else {
                 continue;
             };
-            match http::complete::complete(self, &up) {
-                Ok(_) => {
+            match http::complete::complete_saying(self, &up) {
+                Ok(c) if c.stored_now => {
                     tracing::info!(upload = %up.upload_id, "finished an upload a restart interrupted")
+                }
+                Ok(_) => {
+                    tracing::info!(upload = %up.upload_id, "an upload a restart interrupted had its packet stored already; ended it")
                 }
                 Err(e) => {
                     tracing::warn!(upload = %up.upload_id, "an interrupted upload was not stored: {}", e.message)

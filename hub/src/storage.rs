@@ -94,6 +94,12 @@ fn finish_row(
 /// Packet and upload files are readable by the hub's user only.
 const FILE_MODE: u32 = 0o600;
 
+/// How long after its last byte a complete upload on PostgreSQL is left to the process completing
+/// it before a starting process takes it as interrupted ([`Uploads::complete_but_open`]). A
+/// completion takes well under a second; one waiting for an unreachable object store gives up
+/// after about 10 s.
+pub const COMPLETION_SETTLE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// What storage holds for a verified packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldPacket {
@@ -850,10 +856,20 @@ impl Uploads {
     }
 
     /// Open uploads that hold all their bytes: a crash came between the last byte and storing.
-    pub fn complete_but_open(&self) -> Result<Vec<Upload>, HubError> {
+    ///
+    /// On PostgreSQL only those whose last byte came at least [`COMPLETION_SETTLE`] before `now`:
+    /// a younger one is most likely being completed right now by the process that took its last
+    /// `PATCH` (a process starting while others serve would otherwise check and store it a second
+    /// time, and say it finished an interrupted upload). Should that process have died, the kit's
+    /// next request for its receipt completes it, or the next start after the settling time does.
+    /// The embedded backend has one process: every such upload was interrupted.
+    pub fn complete_but_open(&self, now: Timestamp) -> Result<Vec<Upload>, HubError> {
         let db = match &self.state {
             Backend::Embedded(db) => db,
-            Backend::Postgres(pool) => return crate::pg::uploads::complete_but_open(pool),
+            Backend::Postgres(pool) => {
+                let settled_before = now.checked_sub(COMPLETION_SETTLE).unwrap_or(Timestamp::MIN);
+                return crate::pg::uploads::complete_but_open(pool, settled_before);
+            }
         };
         let conn = lock(db);
         let mut stmt = conn.prepare(&format!(

@@ -57,6 +57,18 @@ struct Checked {
 /// it. On any failure the upload is ended as failed and the answer is `422`; a packet that only
 /// failed the inner checks is kept in quarantine.
 pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
+    complete_saying(hub, up).map(|c| c.receipt)
+}
+
+/// A completion's receipt, and whether this completion stored the packet (`false`: another
+/// completion of the same packet had stored it first, and the receipt is that one's).
+pub(crate) struct Completed {
+    pub receipt: Receipt,
+    pub stored_now: bool,
+}
+
+/// [`complete`], saying whether it stored the packet itself.
+pub(crate) fn complete_saying(hub: &Hub, up: &Upload) -> Result<Completed, ApiError> {
     // The scale-out backend stages the bytes in the database: gather them here first.
     hub.uploads().prepare_part(up)?;
     match verify_part(hub, up) {
@@ -102,7 +114,10 @@ pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
             }
             hub.uploads()
                 .finish(&up.upload_id, UploadState::Done, None)?;
-            Ok(receipt)
+            Ok(Completed {
+                receipt,
+                stored_now,
+            })
         }
         Err(Refusal::Outer(why)) => fail(hub, up, why),
         Err(Refusal::Damaged(why)) => damaged(hub, up, why),
@@ -135,7 +150,7 @@ pub(crate) fn complete(hub: &Hub, up: &Upload) -> Result<Receipt, ApiError> {
 /// such a cut's, so the upload starts again from 0 instead of being refused: the kit is answered
 /// `409` with `Upload-Offset: 0`, asks `HEAD` and sends the packet again. Bytes this process wrote
 /// itself (the page cache holds what was written) judge the kit's packet: refused.
-fn damaged(hub: &Hub, up: &Upload, why: String) -> Result<Receipt, ApiError> {
+fn damaged<T>(hub: &Hub, up: &Upload, why: String) -> Result<T, ApiError> {
     let uploads = hub.uploads();
     if uploads.staged_in_database() {
         return fail(hub, up, why);
@@ -159,7 +174,7 @@ fn damaged(hub: &Hub, up: &Upload, why: String) -> Result<Receipt, ApiError> {
     .with(&UPLOAD_OFFSET, restart_at))
 }
 
-fn fail(hub: &Hub, up: &Upload, why: String) -> Result<Receipt, ApiError> {
+fn fail<T>(hub: &Hub, up: &Upload, why: String) -> Result<T, ApiError> {
     tracing::warn!(upload = %up.upload_id, packet = %up.packet_id, "packet refused: {why}");
     hub.uploads()
         .finish(&up.upload_id, UploadState::Failed, Some(&why))?;

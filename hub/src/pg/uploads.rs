@@ -254,11 +254,18 @@ pub(crate) fn finish(
     Ok(())
 }
 
-pub(crate) fn complete_but_open(pool: &Pool) -> Result<Vec<Upload>, HubError> {
+/// Open uploads holding all their bytes whose last change is older than `settled_before`.
+pub(crate) fn complete_but_open(
+    pool: &Pool,
+    settled_before: Timestamp,
+) -> Result<Vec<Upload>, HubError> {
     conn(pool)?
         .query(
-            &format!("SELECT {COLUMNS} FROM uploads WHERE state = 'open' AND \"offset\" = length"),
-            &[],
+            &format!(
+                "SELECT {COLUMNS} FROM uploads
+                 WHERE state = 'open' AND \"offset\" = length AND updated_at < $1"
+            ),
+            &[&ts_text(settled_before)],
         )?
         .iter()
         .map(upload)
