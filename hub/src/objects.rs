@@ -277,8 +277,52 @@ pub struct ObjectStorage {
     /// (`hub enroll-token`) works without them; `hub serve` refuses to start.
     store: Result<Arc<dyn ObjectStore>, String>,
     state: Backend,
+    /// The packet ids this process is storing now (embedded state only; on PostgreSQL an
+    /// advisory lock does this across processes).
+    storing: Storing,
     /// The bridge from the sync trait to the async client; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
+}
+
+/// The packet ids being stored, so that two completions of one packet id in this process store
+/// one after the other: the second then finds the first's receipt before it writes anything.
+/// Without it both could pass the "already held?" check, both write an object (different packets
+/// under one id go under different keys), and the one whose receipt lost left its object in the
+/// store, referenced by nothing. The put itself is not under the database's lock, so other
+/// packets' puts and the hub's other requests go on meanwhile.
+#[derive(Default)]
+struct Storing {
+    ids: std::sync::Mutex<std::collections::HashSet<String>>,
+    freed: std::sync::Condvar,
+}
+
+/// One packet id taken in [`Storing`]; freed when dropped.
+struct StoringId<'a> {
+    storing: &'a Storing,
+    id: String,
+}
+
+impl Storing {
+    /// Takes `id`, waiting while another completion in this process holds it.
+    fn take(&self, id: &str) -> StoringId<'_> {
+        let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        while ids.contains(id) {
+            ids = self.freed.wait(ids).unwrap_or_else(|e| e.into_inner());
+        }
+        ids.insert(id.to_string());
+        StoringId {
+            storing: self,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl Drop for StoringId<'_> {
+    fn drop(&mut self) {
+        let mut ids = self.storing.ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.remove(&self.id);
+        self.storing.freed.notify_all();
+    }
 }
 
 impl fmt::Debug for ObjectStorage {
@@ -334,6 +378,7 @@ impl ObjectStorage {
             url,
             store,
             state,
+            storing: Storing::default(),
             rt: Some(rt),
         })
     }
@@ -623,6 +668,7 @@ impl Storage for ObjectStorage {
             }
             Backend::Embedded(db) => db,
         };
+        let _storing = self.storing.take(&header.packet_id);
         if let Some(held) = held_row(&lock(db), &header.packet_id)? {
             return Ok(already(header, held));
         }
@@ -638,6 +684,8 @@ impl Storage for ObjectStorage {
         let mut conn = lock(db);
         let outcome = commit_receipt(&mut conn, header, size, &key, receipt)?;
         if let PutOutcome::Conflict(held) = &outcome {
+            // Not with `storing` held, in one process; should another process have written this
+            // database (it is the embedded backend's, one process's), say what is left over.
             tracing::warn!(
                 packet = %header.packet_id,
                 "another packet with this id was receipted meanwhile; the object {key} is left unreferenced (held: kit {})",
@@ -763,6 +811,110 @@ mod tests {
         ));
         assert!(!client_error("error sending request: connection refused"));
         assert!(!client_error("status code: 4"));
+    }
+
+    /// Object storage over the `object_store` crate's in-memory store (this test is of the
+    /// hub's ordering, not of S3: `tests/object_store.rs` runs against Garage) and an embedded
+    /// database in `dir`.
+    fn in_memory(dir: &Path) -> (ObjectStorage, Arc<object_store::memory::InMemory>) {
+        let mem = Arc::new(object_store::memory::InMemory::new());
+        let db = crate::open_db(&dir.join("hub.db")).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let storage = ObjectStorage {
+            url: ObjectUrl::parse(&config(None).url).unwrap(),
+            store: Ok(mem.clone()),
+            state: Backend::Embedded(Arc::new(std::sync::Mutex::new(db))),
+            storing: Storing::default(),
+            rt: Some(rt),
+        };
+        (storage, mem)
+    }
+
+    /// A packet `id` of `kit` (its header, the file of `bytes`, a receipt for it), in `dir`.
+    fn packet(
+        dir: &Path,
+        id: &str,
+        kit: &str,
+        bytes: &[u8],
+    ) -> (Header, PathBuf, jemput_core::wire::receipt::Receipt) {
+        use jemput_core::keys::SigningKey;
+        use jemput_core::wire::receipt::{Receipt, ReceiptBody};
+        let header = Header {
+            format_version: 1,
+            packet_id: id.into(),
+            kit_id: kit.into(),
+            kit_key: SigningKey::generate().public(),
+            created_at: jiff::Timestamp::now(),
+            recipients: vec![],
+            payload_length: bytes.len() as u64,
+            payload_sha256: hex::encode(Sha256::digest(bytes)),
+        };
+        let file = dir.join(format!("{kit}.part"));
+        std::fs::write(&file, bytes).unwrap();
+        let body = ReceiptBody {
+            receipt_version: 1,
+            hub_id: "hub-test".into(),
+            packet_id: id.into(),
+            kit_id: kit.into(),
+            payload_sha256: header.payload_sha256.clone(),
+            size: bytes.len() as u64,
+            received_at: jiff::Timestamp::now(),
+        };
+        (header, file, Receipt::sign(&body, &SigningKey::generate()))
+    }
+
+    /// The keys under `id/` in `mem`.
+    fn keys_in(mem: &Arc<object_store::memory::InMemory>, id: &str) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let listed = rt
+            .block_on(mem.list_with_delimiter(Some(&Key::from(id))))
+            .unwrap();
+        listed
+            .objects
+            .iter()
+            .map(|m| m.location.to_string())
+            .collect()
+    }
+
+    /// While a completion in this process is storing a packet id, a second packet under that
+    /// id waits, then finds the first's receipt and is refused without writing an object. (Both
+    /// used to pass the "already held?" check and write an object each; the one whose receipt
+    /// lost was left in the store, referenced by nothing.)
+    #[test]
+    fn a_second_packet_under_an_id_being_stored_waits_and_leaves_no_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let (storage, mem) = in_memory(dir.path());
+        let id = "0b7f6a55-43c4-4d3e-9b8a-3c1f2e5d6a70";
+        let (a, a_file, a_receipt) = packet(dir.path(), id, "kit-a", b"the first packet");
+        let (b, b_file, b_receipt) = packet(dir.path(), id, "kit-b", b"another packet");
+        // The first packet's completion is storing the id.
+        let first = storage.storing.take(id);
+        std::thread::scope(|s| {
+            let second = s.spawn(|| storage.put_packet(&b, &b_file, 14, &b_receipt));
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(!second.is_finished(), "the second put did not wait");
+            assert_eq!(keys_in(&mem, id), Vec::<String>::new());
+            // The first completion writes its object and commits its receipt, then lets go.
+            let Backend::Embedded(db) = &storage.state else {
+                unreachable!()
+            };
+            let key = storage.key_for(id, &a.payload_sha256);
+            crate::storage::commit_receipt(&mut lock(db), &a, 16, &key, &a_receipt).unwrap();
+            drop(first);
+            let outcome = second.join().unwrap().unwrap();
+            assert!(
+                matches!(&outcome, PutOutcome::Conflict(h) if h.kit_id == "kit-a"),
+                "{outcome:?}"
+            );
+        });
+        assert_eq!(keys_in(&mem, id), Vec::<String>::new());
+        assert!(a_file.exists());
     }
 
     fn config(file: Option<&str>) -> ObjectStoreConfig {
