@@ -1043,7 +1043,7 @@ struct OneKit {
     bytes: Vec<u8>,
 }
 
-fn one_kit_on_postgres(pg: &jemput_testkit::Postgres, dir: &Path) -> OneKit {
+fn one_kit_on_postgres(pg: &jemput_testkit::Postgres, dir: &Path, payload: usize) -> OneKit {
     let keys = jemput_core::keys::office::keygen(&dir.join("office")).unwrap();
     let data = dir.join("hub");
     hub_cmd(
@@ -1066,7 +1066,7 @@ fn one_kit_on_postgres(pg: &jemput_testkit::Postgres, dir: &Path) -> OneKit {
         .unwrap()
         .add("kit-0", &key.public(), None)
         .unwrap();
-    let (visit, files) = noise_visit(30_000, 1);
+    let (visit, files) = noise_visit(payload, 1);
     let sealed = packet::seal(
         &visit,
         &files,
@@ -1162,7 +1162,7 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
         return;
     };
     let d = tempfile::tempdir().unwrap();
-    let one = one_kit_on_postgres(&pg, d.path());
+    let one = one_kit_on_postgres(&pg, d.path(), 30_000);
     let hold = d.path().join("hold");
     let log = d.path().join("hub.log");
     let port = free_port();
@@ -1255,7 +1255,7 @@ fn two_processes_completing_one_upload_at_once_each_use_their_own_copy() {
         return;
     };
     let d = tempfile::tempdir().unwrap();
-    let one = one_kit_on_postgres(&pg, d.path());
+    let one = one_kit_on_postgres(&pg, d.path(), 30_000);
     let (hold_a, hold_b) = (d.path().join("hold-a"), d.path().join("hold-b"));
     let (log_a, log_b) = (d.path().join("a.log"), d.path().join("b.log"));
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
@@ -1326,7 +1326,7 @@ fn a_process_starting_leaves_an_upload_being_completed_to_the_process_completing
         return;
     };
     let d = tempfile::tempdir().unwrap();
-    let one = one_kit_on_postgres(&pg, d.path());
+    let one = one_kit_on_postgres(&pg, d.path(), 30_000);
     let (hold_a, hold_b) = (d.path().join("hold-a"), d.path().join("hold-b"));
     let (log_a, log_b) = (d.path().join("a.log"), d.path().join("b.log"));
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
@@ -1384,6 +1384,78 @@ fn a_process_starting_leaves_an_upload_being_completed_to_the_process_completing
     assert!(!read(&log_b).contains("interrupted"), "B: {}", read(&log_b));
     assert_eq!(pg.psql("SELECT state FROM uploads").unwrap(), "done");
     assert_eq!(pg.psql("SELECT count(*) FROM receipts").unwrap(), "1");
+}
+
+/// On PostgreSQL a `PATCH`'s chunk and offset are committed without waiting for the log to reach
+/// the disk (`synchronous_commit = off`), so a crash of the database may take the last ones the
+/// hub answered, both together. The kit asks `HEAD` before it resumes and sends them again. Here
+/// the hub is killed while it completes the packet (every byte staged), then the database loses
+/// the last staged chunk as such a crash would (its row and the offset it moved, in one
+/// transaction); a hub started again holds the smaller offset, and the kit's next drain sends the
+/// rest and gets its receipt for the packet, byte for byte.
+#[test]
+fn chunks_a_database_crash_took_after_they_were_answered_are_sent_again() {
+    let Some(pg) = jemput_testkit::postgres() else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    // Several chunks, the last staged in more than one row.
+    let one = one_kit_on_postgres(&pg, d.path(), 600_000);
+    let (hold, log) = (d.path().join("hold"), d.path().join("hub.log"));
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let (mut hub, kill) = serve_holding(
+        &one.data,
+        port,
+        &format!("registry:{}", hold.display()),
+        &log,
+    );
+    let first = std::thread::scope(|s| {
+        let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
+        wait_for_file(&hold, "the completion", || read(&log));
+        let _ = hub.kill();
+        let _ = hub.wait();
+        drain.join().unwrap()
+    });
+    drop(kill);
+    assert_ne!(first.packets[0].outcome, Outcome::Acknowledged, "{first:?}");
+    let length = one.bytes.len().to_string();
+    assert_eq!(
+        pg.psql("SELECT \"offset\" FROM uploads").unwrap(),
+        length,
+        "every byte was staged"
+    );
+    let lost_from = pg
+        .psql(
+            // The rows the last `PATCH`'s transaction wrote (they share its `xmin`).
+            "UPDATE uploads SET \"offset\" = (SELECT min(start) FROM upload_chunks WHERE xmin =
+                 (SELECT xmin FROM upload_chunks ORDER BY start DESC LIMIT 1));
+             DELETE FROM upload_chunks WHERE xmin =
+                 (SELECT xmin FROM upload_chunks ORDER BY start DESC LIMIT 1);
+             SELECT \"offset\" FROM uploads",
+        )
+        .unwrap();
+    let lost_from: usize = lost_from.lines().last().unwrap().parse().unwrap();
+    assert!(lost_from > 0 && lost_from < one.bytes.len(), "{lost_from}");
+
+    let (mut hub, _kill) = serve_holding(&one.data, port, "never:/nonexistent", &log);
+    let report = drain_once(&one.client, &endpoint, &one.kit);
+    let _ = hub.kill();
+    let _ = hub.wait();
+    let p = &report.packets[0];
+    assert_eq!(
+        (p.outcome, p.error.as_deref()),
+        (Outcome::Acknowledged, None),
+        "{report:?}\nhub log:\n{}",
+        read(&log)
+    );
+    assert_eq!(pg.psql("SELECT state FROM uploads").unwrap(), "done");
+    let stored = one
+        .data
+        .join(jemput_hub::PACKETS_DIR)
+        .join(format!("{}.jpk", one.packet_id));
+    assert_eq!(std::fs::read(stored).unwrap(), one.bytes);
 }
 
 /// SIGKILL to a process of the test's when dropped (a failing assertion must not leave it).

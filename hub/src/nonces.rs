@@ -24,7 +24,8 @@ pub(crate) enum Durability {
     /// Synced (`synchronous=FULL`): a request whose answer gives something away (a sync, a
     /// receipt) or creates something (an upload) is never served twice, whatever cuts the power.
     Synced,
-    /// Committed without an fsync (`synchronous=NORMAL`), for a `PATCH`. A power cut can take
+    /// Committed without an fsync (SQLite's `synchronous=NORMAL`, PostgreSQL's
+    /// `synchronous_commit = off` for the transaction), for a `PATCH`. A power cut can take
     /// such a nonce only with everything committed after it, the `PATCH`'s own offset included
     /// (the write-ahead log is kept in order: a later commit that survives carries the earlier
     /// ones with it). Replayed after the restart, the `PATCH` can then only append the kit's own
@@ -140,8 +141,15 @@ impl Nonces {
         let db = match &self.state {
             Backend::Embedded(db) => db,
             Backend::Postgres(pool) => {
-                let added =
-                    crate::pg::registry::take_nonce(pool, kit_id, nonce, t, oldest_kept(now))?;
+                let synced = durability == Durability::Synced;
+                let added = crate::pg::registry::take_nonce(
+                    pool,
+                    kit_id,
+                    nonce,
+                    t,
+                    oldest_kept(now),
+                    synced,
+                )?;
                 return Ok(if added {
                     Ok(())
                 } else {

@@ -193,6 +193,17 @@ pub(crate) fn connect(data: &Path, cfg: &PostgresConfig) -> Result<Pool, HubErro
 
 /// A connection from the pool, or why none could be had (the server is down or full), naming
 /// the database's URL (it never holds a password).
+/// Lets the transaction `tx` commit without waiting for its write-ahead log to reach the disk
+/// (`SET LOCAL synchronous_commit = off`: PostgreSQL documentation, "Asynchronous Commit"): for a
+/// `PATCH`'s chunk and offset and its request nonce, which the hub need not keep through a crash
+/// (`docs/scale-out.md`, "Durability"). A crash can lose such a commit only together with every
+/// commit after it (the log is written in order), and any synchronous commit — a receipt's —
+/// flushes the log up to itself, the asynchronous commits before it included.
+pub(crate) fn no_wal_flush(tx: &mut postgres::Transaction<'_>) -> Result<(), HubError> {
+    tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+    Ok(())
+}
+
 pub(crate) fn conn(
     pool: &Pool,
 ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, HubError> {

@@ -205,9 +205,13 @@ pub(crate) fn take_nonce(
     nonce: &str,
     t: i64,
     oldest_kept: i64,
+    synced: bool,
 ) -> Result<bool, HubError> {
     let mut c = conn(pool)?;
     let mut tx = c.transaction()?;
+    if !synced {
+        super::no_wal_flush(&mut tx)?;
+    }
     tx.execute("DELETE FROM request_nonces WHERE t < $1", &[&oldest_kept])?;
     let added = tx.execute(
         "INSERT INTO request_nonces (kit_id, nonce, t) VALUES ($1, $2, $3)

@@ -127,6 +127,9 @@ pub(crate) fn append(
     let end = at + data.len() as u64;
     let mut c = conn(pool)?;
     let mut tx = c.transaction()?;
+    // The chunk and its offset are committed together, so a crash takes both or neither; the
+    // kit asks `HEAD` before it resumes, so neither needs to be on disk before the answer.
+    super::no_wal_flush(&mut tx)?;
     let moved = tx.execute(
         "UPDATE uploads SET \"offset\" = $3, updated_at = $4
          WHERE upload_id = $1 AND \"offset\" = $2 AND state = 'open'",
