@@ -1104,26 +1104,132 @@ fn one_kit_on_postgres(pg: &jemput_testkit::Postgres, dir: &Path, payload: usize
     }
 }
 
-/// `jemput hub serve --plain-http` on `port` with `JEMPUT_TEST_HUB_HOLD=hold`, its log to `log`;
-/// returns once the port listens (the process binds before it opens the hub).
-fn serve_holding(data: &Path, port: u16, hold: &str, log: &Path) -> (Child, KillOnDrop) {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
-        .args(["hub", "serve", "--plain-http", "--data"])
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("RUST_LOG")
-        .env("JEMPUT_TEST_HUB_HOLD", hold)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let kill = KillOnDrop(child.id());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the hub did not listen");
-        std::thread::sleep(Duration::from_millis(20));
+/// A `jemput hub serve --plain-http` process of the tests below on `one`'s data, with
+/// `JEMPUT_TEST_HUB_HOLD=POINT:<hold>` and its log in `<log>`; killed when dropped.
+struct HeldHub {
+    child: Child,
+    _kill: KillOnDrop,
+    hold: PathBuf,
+    log: PathBuf,
+    endpoint: String,
+}
+
+impl HeldHub {
+    /// Starts it, its files `NAME.hold` and `NAME.log` in `dir`, holding at `point` (a point
+    /// the hub never passes, such as `never`, for none); returns once the port listens (the
+    /// process binds before it opens the hub).
+    fn start(one: &OneKit, dir: &Path, name: &str, point: &str) -> HeldHub {
+        Self::start_on(one, dir, name, point, free_port())
     }
-    (child, kill)
+
+    fn start_on(one: &OneKit, dir: &Path, name: &str, point: &str, port: u16) -> HeldHub {
+        let (hold, log) = (
+            dir.join(format!("{name}.hold")),
+            dir.join(format!("{name}.log")),
+        );
+        let child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+            .args(["hub", "serve", "--plain-http", "--data"])
+            .arg(&one.data)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("RUST_LOG")
+            .env(
+                "JEMPUT_TEST_HUB_HOLD",
+                format!("{point}:{}", hold.display()),
+            )
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let kill = KillOnDrop(child.id());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the hub did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        HeldHub {
+            child,
+            _kill: kill,
+            hold,
+            log,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn port(&self) -> u16 {
+        self.endpoint.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Waits until the hub holds at its point (`what` names what it is doing there).
+    fn wait_held(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.hold.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{what} never held: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Lets it go on from its hold point.
+    fn release(&self) {
+        std::fs::remove_file(&self.hold).unwrap();
+    }
+
+    /// Waits until it has opened the hub (its start-up recovery done) and serves.
+    fn wait_serving(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.log().contains("listening on") {
+            assert!(
+                Instant::now() < deadline,
+                "the hub did not start: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills it now (SIGKILL) and reaps it.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Drains `one`'s kit to it once.
+    fn drain(&self, one: &OneKit) -> jemput_kit::upload::UploadReport {
+        drain_once(&one.client, &self.endpoint, &one.kit)
+    }
+}
+
+impl OneKit {
+    /// The kit's packet is acknowledged in `report`, its upload ended once as done, and the hub
+    /// holds the packet byte for byte (`log`: the hub's, for the failure message).
+    fn assert_delivered(
+        &self,
+        pg: &jemput_testkit::Postgres,
+        report: &jemput_kit::upload::UploadReport,
+        log: &str,
+    ) {
+        let p = &report.packets[0];
+        assert_eq!(
+            (p.outcome, p.error.as_deref()),
+            (Outcome::Acknowledged, None),
+            "{report:?}\nhub log:\n{log}"
+        );
+        assert!(!log.contains("packet refused"), "{log}");
+        assert_eq!(pg.psql("SELECT state FROM uploads").unwrap(), "done");
+        assert_eq!(pg.psql("SELECT count(*) FROM receipts").unwrap(), "1");
+        let stored = self
+            .data
+            .join(jemput_hub::PACKETS_DIR)
+            .join(format!("{}.jpk", self.packet_id));
+        assert_eq!(std::fs::read(stored).unwrap(), self.bytes);
+    }
 }
 
 /// Drains `kit` to `endpoint` once, on a runtime of its own.
@@ -1141,14 +1247,6 @@ fn drain_once(client: &Client, endpoint: &str, kit: &Kit) -> jemput_kit::upload:
     .unwrap()
 }
 
-fn wait_for_file(f: &Path, what: &str, log: impl Fn() -> String) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f.exists() {
-        assert!(Instant::now() < deadline, "{what} never held: {}", log());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// A completion that cannot read the kit registry because PostgreSQL went away leaves the upload
 /// open and answers `503` with `Retry-After`; the kit asks again and gets its receipt once the
 /// database is back.
@@ -1163,46 +1261,36 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
     };
     let d = tempfile::tempdir().unwrap();
     let one = one_kit_on_postgres(&pg, d.path(), 30_000);
-    let hold = d.path().join("hold");
-    let log = d.path().join("hub.log");
-    let port = free_port();
-    let (mut hub, _kill) = serve_holding(
-        &one.data,
-        port,
-        &format!("registry:{}", hold.display()),
-        &log,
-    );
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let mut hub = HeldHub::start(&one, d.path(), "hub", "registry");
     let first = std::thread::scope(|s| {
-        let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
-        wait_for_file(&hold, "the completion", log_text);
+        let drain = s.spawn(|| hub.drain(&one));
+        hub.wait_held("the completion");
         pg.stop().unwrap();
-        std::fs::remove_file(&hold).unwrap();
+        hub.release();
         // The registry read waits for a connection (the pool's 15 s) and fails; the database
         // comes back right after, before anything else the completion does.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !log_text().contains("packet refused")
-            && !log_text().contains("cannot check the packet now")
+        while !hub.log().contains("packet refused")
+            && !hub.log().contains("cannot check the packet now")
         {
             assert!(
                 Instant::now() < deadline,
                 "the completion did not fail: {}",
-                log_text()
+                hub.log()
             );
             std::thread::sleep(Duration::from_millis(10));
         }
         pg.start_again().unwrap();
         // Later completions pass the hold point at once.
         while !drain.is_finished() {
-            let _ = std::fs::remove_file(&hold);
+            let _ = std::fs::remove_file(&hub.hold);
             std::thread::sleep(Duration::from_millis(10));
         }
         drain.join().unwrap()
     });
     // The completion was answered 503 with Retry-After: the kit stopped its drain there, as for
     // a busy hub, its packet still queued and the upload open; the next drain finishes it.
-    assert_eq!(first.retry_after_secs, Some(5), "{first:?}\n{}", log_text());
+    assert_eq!(first.retry_after_secs, Some(5), "{first:?}\n{}", hub.log());
     assert!(
         first
             .stopped
@@ -1211,44 +1299,27 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
         "{first:?}"
     );
     assert_ne!(first.packets[0].outcome, Outcome::Refused, "{first:?}");
-    let report = drain_once(&one.client, &endpoint, &one.kit);
-    let _ = hub.kill();
-    let _ = hub.wait();
-    let text = log_text();
-    let p = &report.packets[0];
-    assert_eq!(
-        (p.outcome, p.error.as_deref()),
-        (Outcome::Acknowledged, None),
-        "{report:?}\nhub log:\n{text}"
-    );
-    assert!(!text.contains("packet refused"), "{text}");
+    let report = hub.drain(&one);
+    hub.kill();
+    let text = hub.log();
+    one.assert_delivered(&pg, &report, &text);
     // The answer while the database was away named it.
     assert!(
         text.contains("cannot use the hub's PostgreSQL database postgresql://"),
         "{text}"
     );
-    assert_eq!(
-        pg.psql("SELECT state FROM uploads").unwrap(),
-        "done",
-        "the upload is finished once"
-    );
-    let stored = one
-        .data
-        .join(jemput_hub::PACKETS_DIR)
-        .join(format!("{}.jpk", one.packet_id));
-    assert_eq!(std::fs::read(stored).unwrap(), one.bytes);
 }
 
 /// Two processes sharing a data directory assemble the same upload at once: process A finishing
 /// the kit's last `PATCH` (held at the `registry` point, its copy of the staged bytes written and
 /// being checked), process B starting meanwhile and recovering every upload that holds all its
 /// bytes (held at `assembling`, its copy just created; the upload's last change is moved back
-/// past `COMPLETION_SETTLE` so that B takes it, as it would one that A's crash left). Each has a copy of its own
-/// (`<upload id>.<pid>.part`), so A's checks read the whole packet and the kit gets its receipt.
-/// (They used to share `<upload id>.part`: B's creation emptied A's copy, A found the payload cut
-/// short, refused the packet for good with `422`, and the kit never sent it again; and a process
-/// starting while another removed a copy could exit with "cannot remove …/uploads/….part: No such
-/// file or directory", which the kill test above found.)
+/// past `COMPLETION_SETTLE` so that B takes it, as it would one that A's crash left). Each has a
+/// copy of its own (`<upload id>.<pid>.part`), so A's checks read the whole packet and the kit
+/// gets its receipt. (They used to share `<upload id>.part`: B's creation emptied A's copy, A
+/// found the payload cut short, refused the packet for good with `422`, and the kit never sent it
+/// again; and a process starting while another removed a copy could exit with "cannot remove
+/// …/uploads/….part: No such file or directory", which the kill test above found.)
 #[test]
 fn two_processes_completing_one_upload_at_once_each_use_their_own_copy() {
     let Some(pg) = jemput_testkit::postgres() else {
@@ -1256,62 +1327,23 @@ fn two_processes_completing_one_upload_at_once_each_use_their_own_copy() {
     };
     let d = tempfile::tempdir().unwrap();
     let one = one_kit_on_postgres(&pg, d.path(), 30_000);
-    let (hold_a, hold_b) = (d.path().join("hold-a"), d.path().join("hold-b"));
-    let (log_a, log_b) = (d.path().join("a.log"), d.path().join("b.log"));
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    let port_a = free_port();
-    let (_a, _kill_a) = serve_holding(
-        &one.data,
-        port_a,
-        &format!("registry:{}", hold_a.display()),
-        &log_a,
-    );
-    let endpoint = format!("http://127.0.0.1:{port_a}");
+    let a = HeldHub::start(&one, d.path(), "a", "registry");
     let report = std::thread::scope(|s| {
-        let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
-        wait_for_file(&hold_a, "process A's completion", || read(&log_a));
+        let drain = s.spawn(|| a.drain(&one));
+        a.wait_held("process A's completion");
         pg.psql("UPDATE uploads SET updated_at = '2000-01-01T00:00:00.000000000Z'")
             .unwrap();
-        let port_b = free_port();
-        let (_b, kill_b) = serve_holding(
-            &one.data,
-            port_b,
-            &format!("assembling:{}", hold_b.display()),
-            &log_b,
-        );
-        wait_for_file(&hold_b, "process B's recovery", || read(&log_b));
+        let b = HeldHub::start(&one, d.path(), "b", "assembling");
+        b.wait_held("process B's recovery");
         // A goes on while B's copy is empty, and answers the kit.
-        std::fs::remove_file(&hold_a).unwrap();
+        a.release();
         let report = drain.join().unwrap();
-        std::fs::remove_file(&hold_b).unwrap();
         // B finds the upload done and starts serving.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !read(&log_b).contains("listening on") {
-            assert!(
-                Instant::now() < deadline,
-                "B did not start: {}",
-                read(&log_b)
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        drop(kill_b);
+        b.release();
+        b.wait_serving();
         report
     });
-    let p = &report.packets[0];
-    assert_eq!(
-        (p.outcome, p.error.as_deref()),
-        (Outcome::Acknowledged, None),
-        "{report:?}\nA:\n{}\nB:\n{}",
-        read(&log_a),
-        read(&log_b)
-    );
-    assert!(!read(&log_a).contains("packet refused"), "{}", read(&log_a));
-    assert_eq!(pg.psql("SELECT state FROM uploads").unwrap(), "done");
-    let stored = one
-        .data
-        .join(jemput_hub::PACKETS_DIR)
-        .join(format!("{}.jpk", one.packet_id));
-    assert_eq!(std::fs::read(stored).unwrap(), one.bytes);
+    one.assert_delivered(&pg, &report, &a.log());
 }
 
 /// A process starting while another completes an upload leaves that upload to it: process A
@@ -1327,70 +1359,40 @@ fn a_process_starting_leaves_an_upload_being_completed_to_the_process_completing
     };
     let d = tempfile::tempdir().unwrap();
     let one = one_kit_on_postgres(&pg, d.path(), 30_000);
-    let (hold_a, hold_b) = (d.path().join("hold-a"), d.path().join("hold-b"));
-    let (log_a, log_b) = (d.path().join("a.log"), d.path().join("b.log"));
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    let port_a = free_port();
-    let (_a, _kill_a) = serve_holding(
-        &one.data,
-        port_a,
-        &format!("registry:{}", hold_a.display()),
-        &log_a,
-    );
-    let endpoint = format!("http://127.0.0.1:{port_a}");
-    let report = std::thread::scope(|s| {
-        let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
-        wait_for_file(&hold_a, "process A's completion", || read(&log_a));
+    let a = HeldHub::start(&one, d.path(), "a", "registry");
+    let (report, b_log) = std::thread::scope(|s| {
+        let drain = s.spawn(|| a.drain(&one));
+        a.wait_held("process A's completion");
         // B would hold at `registry` too, were it to check the packet.
-        let port_b = free_port();
-        let (_b, kill_b) = serve_holding(
-            &one.data,
-            port_b,
-            &format!("registry:{}", hold_b.display()),
-            &log_b,
-        );
+        let b = HeldHub::start(&one, d.path(), "b", "registry");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !read(&log_b).contains("listening on") {
+        while !b.log().contains("listening on") {
             assert!(
-                !hold_b.exists(),
+                !b.hold.exists(),
                 "B checks the packet A is completing: {}",
-                read(&log_b)
+                b.log()
             );
-            assert!(
-                Instant::now() < deadline,
-                "B did not start: {}",
-                read(&log_b)
-            );
+            assert!(Instant::now() < deadline, "B did not start: {}", b.log());
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(!hold_b.exists(), "{}", read(&log_b));
+        assert!(!b.hold.exists(), "{}", b.log());
         assert_eq!(
             pg.psql("SELECT state FROM uploads").unwrap(),
             "open",
             "A is still holding"
         );
-        std::fs::remove_file(&hold_a).unwrap();
-        let report = drain.join().unwrap();
-        drop(kill_b);
-        report
+        a.release();
+        (drain.join().unwrap(), b.log())
     });
-    let p = &report.packets[0];
-    assert_eq!(
-        (p.outcome, p.error.as_deref()),
-        (Outcome::Acknowledged, None),
-        "{report:?}\nA:\n{}",
-        read(&log_a)
-    );
-    assert!(!read(&log_b).contains("interrupted"), "B: {}", read(&log_b));
-    assert_eq!(pg.psql("SELECT state FROM uploads").unwrap(), "done");
-    assert_eq!(pg.psql("SELECT count(*) FROM receipts").unwrap(), "1");
+    one.assert_delivered(&pg, &report, &a.log());
+    assert!(!b_log.contains("interrupted"), "B: {b_log}");
 }
 
 /// On PostgreSQL a `PATCH`'s chunk and offset are committed without waiting for the log to reach
 /// the disk (`synchronous_commit = off`), so a crash of the database may take the last ones the
 /// hub answered, both together. The kit asks `HEAD` before it resumes and sends them again. Here
 /// the hub is killed while it completes the packet (every byte staged), then the database loses
-/// the last staged chunk as such a crash would (its row and the offset it moved, in one
+/// the last staged chunk as such a crash would (its rows and the offset it moved, in one
 /// transaction); a hub started again holds the smaller offset, and the kit's next drain sends the
 /// rest and gets its receipt for the packet, byte for byte.
 #[test]
@@ -1401,29 +1403,18 @@ fn chunks_a_database_crash_took_after_they_were_answered_are_sent_again() {
     let d = tempfile::tempdir().unwrap();
     // Several chunks, the last staged in more than one row.
     let one = one_kit_on_postgres(&pg, d.path(), 600_000);
-    let (hold, log) = (d.path().join("hold"), d.path().join("hub.log"));
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    let port = free_port();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let (mut hub, kill) = serve_holding(
-        &one.data,
-        port,
-        &format!("registry:{}", hold.display()),
-        &log,
-    );
+    let mut hub = HeldHub::start(&one, d.path(), "hub", "registry");
+    let endpoint = hub.endpoint.clone();
     let first = std::thread::scope(|s| {
         let drain = s.spawn(|| drain_once(&one.client, &endpoint, &one.kit));
-        wait_for_file(&hold, "the completion", || read(&log));
-        let _ = hub.kill();
-        let _ = hub.wait();
+        hub.wait_held("the completion");
+        hub.kill();
         drain.join().unwrap()
     });
-    drop(kill);
     assert_ne!(first.packets[0].outcome, Outcome::Acknowledged, "{first:?}");
-    let length = one.bytes.len().to_string();
     assert_eq!(
         pg.psql("SELECT \"offset\" FROM uploads").unwrap(),
-        length,
+        one.bytes.len().to_string(),
         "every byte was staged"
     );
     let lost_from = pg
@@ -1439,23 +1430,10 @@ fn chunks_a_database_crash_took_after_they_were_answered_are_sent_again() {
     let lost_from: usize = lost_from.lines().last().unwrap().parse().unwrap();
     assert!(lost_from > 0 && lost_from < one.bytes.len(), "{lost_from}");
 
-    let (mut hub, _kill) = serve_holding(&one.data, port, "never:/nonexistent", &log);
-    let report = drain_once(&one.client, &endpoint, &one.kit);
-    let _ = hub.kill();
-    let _ = hub.wait();
-    let p = &report.packets[0];
-    assert_eq!(
-        (p.outcome, p.error.as_deref()),
-        (Outcome::Acknowledged, None),
-        "{report:?}\nhub log:\n{}",
-        read(&log)
-    );
-    assert_eq!(pg.psql("SELECT state FROM uploads").unwrap(), "done");
-    let stored = one
-        .data
-        .join(jemput_hub::PACKETS_DIR)
-        .join(format!("{}.jpk", one.packet_id));
-    assert_eq!(std::fs::read(stored).unwrap(), one.bytes);
+    let mut again = HeldHub::start_on(&one, d.path(), "again", "never", hub.port());
+    let report = again.drain(&one);
+    again.kill();
+    one.assert_delivered(&pg, &report, &again.log());
 }
 
 /// SIGKILL to a process of the test's when dropped (a failing assertion must not leave it).
