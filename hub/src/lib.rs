@@ -14,7 +14,7 @@
 //!                               (WAL, synchronous=FULL; 0600 with its -wal and -shm, in a 0700
 //!                               directory)
 //! <data>/uploads/<id>.part      bytes of an upload in progress, not fsynced: the hub resumes from
-//!                               min(`offset`, its length) (`storage`'s durability rules)
+//!                               min(`offset`, its length) (`uploads`' durability rules)
 //! <data>/packets/<packet id>.jpk verified packets, each with a receipt in the database
 //! <data>/quarantine/<packet id>.jpk packets that passed the outer checks but that the office
 //!                               identity could not open (no receipt; `.why` beside each)
@@ -53,6 +53,7 @@ pub mod server;
 pub mod storage;
 mod test_hold;
 pub mod tls;
+pub mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -75,7 +76,8 @@ pub use server::{
     serve, serve_tls_until, serve_tls_until_with, serve_until, serve_until_with, spawn_local,
     spawn_local_tls, ExtraRoutes, HubHandle,
 };
-pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage, Upload, UploadState, Uploads};
+pub use storage::{DirStorage, HeldPacket, PutOutcome, Storage};
+pub use uploads::{Upload, UploadState, Uploads};
 
 /// The hub config file, in the data directory.
 pub const CONFIG_FILE: &str = "hub.toml";

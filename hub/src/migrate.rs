@@ -780,7 +780,7 @@ fn check_packet(
 
 /// Gives each open upload its bytes (the first `offset` bytes of its `.part` file) as one staged
 /// chunk, lowering the offset where the file holds fewer (after a power cut: `PATCH`es are not
-/// fsynced, see `crate::storage`). Bytes a cut damaged in place are not seen here; the scale-out
+/// fsynced, see `crate::uploads`). Bytes a cut damaged in place are not seen here; the scale-out
 /// backend then refuses the packet at completion (its staged chunks are trusted), where the
 /// embedded hub would have restarted the upload.
 fn stage_uploads(data: &Path, source: &mut Source) -> Result<MigratedUploads, HubError> {
@@ -798,7 +798,7 @@ fn stage_uploads(data: &Path, source: &mut Source) -> Result<MigratedUploads, Hu
         let id = text(&row[id_col]).unwrap_or_default().to_string();
         let offset = int(&row[off_col]).unwrap_or(0).max(0) as u64;
         out.count += 1;
-        if !crate::storage::valid_upload_id(&id) {
+        if !crate::uploads::valid_upload_id(&id) {
             return Err(HubError::Corrupt {
                 what: "upload id",
                 value: id,

@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 use super::error::ApiError;
 use super::headers::UPLOAD_OFFSET;
 use crate::opener::{self, Opened};
-use crate::storage::{valid_packet_id, PutOutcome, Upload, UploadState};
+use crate::storage::{valid_packet_id, PutOutcome};
+use crate::uploads::{Upload, UploadState};
 use crate::Hub;
 
 /// Where packets that passed the outer checks but not the inner ones are kept, in the data
@@ -143,10 +144,10 @@ pub(crate) fn complete_saying(hub: &Hub, up: &Upload) -> Result<Completed, ApiEr
 }
 
 /// A complete upload whose bytes are not the packet's. `PATCH`es are answered without an fsync
-/// (`crate::storage`'s durability rules), so in the embedded backend a power cut can leave a
+/// (`crate::uploads`' durability rules), so in the embedded backend a power cut can leave a
 /// `.part` file shorter than the offset recorded (the hub then holds fewer bytes: the kit resumes
 /// from them) or of the right length with damaged blocks (only these checks see it). Bytes
-/// written before this process opened the hub ([`crate::storage::Uploads::carried_over`]) may be
+/// written before this process opened the hub ([`crate::uploads::Uploads::carried_over`]) may be
 /// such a cut's, so the upload starts again from 0 instead of being refused: the kit is answered
 /// `409` with `Upload-Offset: 0`, asks `HEAD` and sends the packet again. Bytes this process wrote
 /// itself (the page cache holds what was written) judge the kit's packet: refused.

@@ -19,7 +19,8 @@ use super::headers::{
 };
 use super::state::{blocking, AppState};
 use super::upload::{expires, is_expired};
-use crate::storage::{valid_packet_id, NewUpload, Upload, UploadState};
+use crate::storage::valid_packet_id;
+use crate::uploads::{NewUpload, Upload, UploadState};
 
 pub(crate) async fn create(
     State(st): State<Arc<AppState>>,

@@ -3,7 +3,7 @@
 //! arrive, a stalled or cut body kept up to what arrived, and completion when the last byte lands.
 //!
 //! A chunk is answered once it is written and its offset committed, without an fsync: only the
-//! completed packet is made durable, before its receipt (`crate::storage`'s durability rules,
+//! completed packet is made durable, before its receipt (`crate::uploads`' durability rules,
 //! `docs/hub-protocol.md` §6).
 
 use std::io::SeekFrom;
@@ -25,7 +25,7 @@ use super::headers::{
 };
 use super::state::{blocking, AppState};
 use super::upload::{expires, locked_upload, receipt_of};
-use crate::storage::{Upload, UploadState};
+use crate::uploads::{Upload, UploadState};
 
 /// Bodies of refused `PATCH`es up to this size are read and dropped, so the kit can read the answer
 /// on a connection that stays usable; larger ones are answered at once and the connection closed.

@@ -16,7 +16,8 @@ use super::headers::{
 };
 use super::state::{blocking, AppState};
 use crate::registry::KitEntry;
-use crate::storage::{valid_packet_id, valid_upload_id, Upload, UploadState};
+use crate::storage::valid_packet_id;
+use crate::uploads::{valid_upload_id, Upload, UploadState};
 
 /// Finds the authenticated kit's upload and takes its lock. Unknown ids, ids of another kit's
 /// uploads and ids that cannot be upload ids are all `404`; ended uploads `410`.
@@ -32,7 +33,7 @@ pub(crate) async fn locked_upload(
     let id2 = id.to_string();
     let kit_id = kit.kit_id.clone();
     // The offset reported and resumed from is never past the bytes the `.part` file holds (a
-    // power cut may have taken chunks whose offsets were committed: `storage`'s durability rules).
+    // power cut may have taken chunks whose offsets were committed: `uploads`' durability rules).
     let up = blocking(&st.hub, move |hub| {
         hub.uploads()
             .get(&id2)?

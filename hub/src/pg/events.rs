@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use postgres::{GenericClient, Row};
 
 use super::{conn, Pool};
-use crate::events::{Delivery, DeliveryState, EventKind, OpenedVisit, StatusEvent};
+use crate::events::model::{Delivery, DeliveryState, EventKind, OpenedVisit, StatusEvent};
 use crate::{parse_ts, ts_text, HubError};
 
 /// Writes an event to the outbox, in the transaction of the state change; `visit` is what an

@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use postgres::Row;
 
 use super::{conn, Pool};
-use crate::enroll::Refusal;
-use crate::registry::KitEntry;
+use crate::enroll::rules::{self, Refusal};
+use crate::registry::model::KitEntry;
 use crate::{parse_ts, ts_text, HubError};
 
 const KIT_COLUMNS: &str =
@@ -137,7 +137,7 @@ pub(crate) fn redeem(
         )
         .map_err(HubError::from)?;
     let Some(row) = row else {
-        return Err(crate::enroll::unknown_token());
+        return Err(rules::unknown_token());
     };
     let (secret_hash, name, expires, used_at, used_by): (
         String,
@@ -146,7 +146,7 @@ pub(crate) fn redeem(
         Option<String>,
         Option<String>,
     ) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-    crate::enroll::check_token(
+    rules::check_token(
         req,
         hub_cert_sha256,
         now,
@@ -162,7 +162,7 @@ pub(crate) fn redeem(
         )
         .map_err(HubError::from)?
         .map(|r| (r.get::<_, String>(0), r.get::<_, Option<String>>(1)));
-    if crate::enroll::check_existing(req, existing)? {
+    if rules::check_existing(req, existing)? {
         tx.execute(
             "INSERT INTO kits (kit_id, kit_key, name, added_at, enrolled_with)
              VALUES ($1, $2, $3, $4, $5)",

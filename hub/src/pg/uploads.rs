@@ -12,7 +12,7 @@ use postgres::Row;
 
 use super::{conn, u, Pool};
 use crate::events::EventKind;
-use crate::storage::{NewUpload, Upload, UploadState};
+use crate::uploads::model::{NewUpload, Upload, UploadState};
 use crate::{parse_ts, ts_text, HubError};
 
 const COLUMNS: &str = "upload_id, kit_id, packet_id, metadata, prelude, length, \"offset\", \
