@@ -129,7 +129,7 @@ async fn check(c: &Console, req: Request, next: Next) -> Response {
     let found = match cookie_value(req.headers(), COOKIE) {
         Some(id) => {
             let (office, id) = (c.office.clone(), id.to_string());
-            crate::pages::blocking(move || office.session(&id, now())).await
+            crate::pages::frame::blocking(move || office.session(&id, now())).await
         }
         None => Ok(None),
     };

@@ -3,6 +3,7 @@
 //! The pages that change something are in [`actions`].
 
 pub mod actions;
+pub(crate) mod frame;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use jemput_hub::events::DeliveryState;
-use jemput_hub::office::{LoginRefused, Role, Session};
+use jemput_hub::office::{LoginRefused, Session};
 use jemput_hub::packets::{PacketRow, PacketState};
 use jemput_web::i18n::Lang;
 use minijinja::{context, Value};
@@ -21,6 +22,7 @@ use serde::Deserialize;
 
 use crate::guard::{self, cookie, now, COOKIE, LOGIN_COOKIE};
 use crate::Console;
+use frame::{base, blocking, lang_of, message, redirect, time};
 
 /// Message ids the code (not a template) names.
 pub const MESSAGE_IDS: &[&str] = &[
@@ -72,45 +74,6 @@ pub fn routes(c: Arc<Console>) -> Router {
         .with_state(c)
 }
 
-pub(crate) fn redirect(to: &str) -> Response {
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r
-}
-
-pub(crate) fn lang_of(s: &Session) -> Lang {
-    Lang::parse(&s.lang).unwrap_or_default()
-}
-
-/// What every signed-in page gets: language, CSRF token, who is signed in, which tab.
-pub(crate) fn base(s: &Session, tab: &str) -> Value {
-    context! {
-        lang => lang_of(s).code(),
-        csrf => s.csrf,
-        user => s.account,
-        admin => s.role == Role::Admin,
-        tab => tab,
-    }
-}
-
-/// A page with a message (an error or a refusal) in the session's language.
-pub(crate) fn message(c: &Console, s: &Session, status: StatusCode, text: String) -> Response {
-    c.pages.page(
-        status,
-        "message.html",
-        &context! { ..base(s, ""), ..context! { text => text } },
-    )
-}
-
-/// Runs `f` (database or file work) off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f)
-        .await
-        .expect("console work panicked")
-}
-
 pub(crate) fn state_code(s: PacketState) -> &'static str {
     match s {
         PacketState::Receiving => "receiving",
@@ -135,10 +98,6 @@ fn kind_code(k: jemput_hub::events::EventKind) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
-}
-
-pub(crate) fn time(t: jiff::Timestamp) -> String {
-    format!("{t:.0}")
 }
 
 fn row_value(p: &PacketRow) -> Value {

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use jemput_web::i18n::Lang;
 
-use super::{base, blocking, lang_of, message, redirect, time};
+use super::frame::{base, blocking, lang_of, message, redirect, time};
 use crate::guard::{self, CSRF_FIELD};
 use crate::Console;
 
