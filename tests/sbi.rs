@@ -591,9 +591,10 @@ fn capture_through_an_untrusted_sbi_device_is_refused_and_writes_nothing() {
     assert!(!face.exists() && !dir.path().join("face.iso19794-5").exists());
 }
 
-/// A device service that breaks the hash chain, sends `data` unsigned, or signs wrongly (jemput's
-/// own service, told to misbehave, in this process): `capture finger` refuses each answer with
-/// its reason and writes nothing.
+/// A device service that breaks the hash chain, sends `data` unsigned, signs wrongly or answers
+/// for another transaction (jemput's own service, told to misbehave, in this process): `capture
+/// finger` refuses each answer with its reason and writes nothing, and `devices test` fails with
+/// the same reason.
 #[test]
 fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written() {
     use jemput_sbi_service::serve::{self, Fault};
@@ -642,6 +643,16 @@ fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written()
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(why), "{fault:?}: {err}");
         assert!(!slap_dir.exists(), "{fault:?}: files written");
+        // `devices test` goes through the same checks: the test fails, saying why.
+        let out = in_kit(
+            &home,
+            &["devices", "test", &format!("sbi:{port}/1/2"), "--json"],
+        );
+        assert!(!out.status.success(), "{fault:?} passed devices test");
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["ok"], false, "{fault:?}: {r}");
+        let error = r["error"].as_str().unwrap();
+        assert!(error.contains(why), "{fault:?}: {r}");
     }
 }
 

@@ -255,10 +255,13 @@ impl std::fmt::Debug for SbiCamera {
 impl SbiCamera {
     /// Finds the device `selector` names by discovery; its captures are checked against `trust`.
     pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
-        let link = Link::open(selector, trust)?;
+        Self::from_link(Link::open(selector, trust)?)
+    }
+
+    fn from_link(link: Link) -> Result<Self, SbiDeviceError> {
         if link.bio_type != "Face" {
             return Err(SbiDeviceError::WrongKind {
-                selector: selector.to_string(),
+                selector: link.selector.to_string(),
                 what: kind_name(&link.bio_type),
                 wanted: "camera (Face)",
             });
@@ -656,8 +659,11 @@ pub enum SbiFingerDevice {
 impl SbiFingerDevice {
     /// Finds the device `selector` names by discovery (one discovery for either kind).
     pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
-        let link = Link::open(selector, trust)?;
-        if selector.sub_id == 0 && link.bio_type == "Finger" {
+        Self::from_link(Link::open(selector, trust)?)
+    }
+
+    fn from_link(link: Link) -> Result<Self, SbiDeviceError> {
+        if link.selector.sub_id == 0 && link.bio_type == "Finger" {
             return SbiFingerScanner::from_link(link).map(SbiFingerDevice::Single);
         }
         SbiSlapScanner::from_link(link)
@@ -676,6 +682,35 @@ impl SbiFingerDevice {
         match self {
             SbiFingerDevice::Single(s) => &s.link.info,
             SbiFingerDevice::Slap(s) => &s.link.info,
+        }
+    }
+}
+
+/// Any SBI sub-device the kit can use, as discovery names it: a camera or a fingerprint scanner
+/// (what `jemput devices test sbi:…` takes one capture of).
+#[derive(Debug)]
+pub enum SbiDevice {
+    Camera(SbiCamera),
+    Finger(SbiFingerDevice),
+}
+
+impl SbiDevice {
+    /// Finds the device `selector` names by discovery and opens it as what discovery's digital ID
+    /// calls it (a Face device: a camera; a Finger device: by its sub-id); its captures are
+    /// checked against `trust`.
+    pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
+        let link = Link::open(selector, trust)?;
+        if link.bio_type == "Face" {
+            SbiCamera::from_link(link).map(SbiDevice::Camera)
+        } else {
+            SbiFingerDevice::from_link(link).map(SbiDevice::Finger)
+        }
+    }
+
+    pub fn info(&self) -> &DeviceInfo {
+        match self {
+            SbiDevice::Camera(c) => &c.link.info,
+            SbiDevice::Finger(f) => f.info(),
         }
     }
 }
