@@ -123,4 +123,6 @@ slap-all-missing = Every finger of this slap is marked missing: nothing is taken
 slap-result = Result by finger
 slap-mark-missing = Mark { $finger } missing (exception)
 slap-mark-missing-button = Mark missing
+slap-withdraw-missing = Not missing after all: { $finger }
+slap-withdraw-hint = The device is asked for this finger again at the next slap.
 action-capture-slap = Capture slap

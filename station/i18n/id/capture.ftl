@@ -120,4 +120,6 @@ slap-all-missing = Semua jari slap ini ditandai tidak ada: tidak ada yang diambi
 slap-result = Hasil per jari
 slap-mark-missing = Tandai { $finger } tidak ada (pengecualian)
 slap-mark-missing-button = Tandai tidak ada
+slap-withdraw-missing = Batalkan tanda tidak ada: { $finger }
+slap-withdraw-hint = Jari ini diminta lagi dari perangkat pada slap berikutnya.
 action-capture-slap = Ambil slap
