@@ -134,7 +134,7 @@ try {
     .then(() => true, () => false);
   check(proofOk, "finger 10's proof photo shows");
   check((await page.locator('#finger-10 .notice').innerText()).includes('Diperban'), 'finger 10 bandaged');
-  await shot(page, shots, '40b-jari-10-bukti');
+  await shot(page, shots, '40b-jari-10-bukti', true);
   const withdraw = page.locator('#withdraw-10');
   check((await withdraw.innerText()).includes('Batalkan tanda tidak ada'), `the un-mark button: ${await withdraw.innerText()}`);
   check((await page.locator('#withdraw-09').count()) === 1, 'finger 9 can be un-marked too');
@@ -204,7 +204,7 @@ try {
   check((await page.locator('#finger-01 .tag').innerText()) === 'done', 'the finger state in English');
   small = await smallCaptureTargets(page);
   check(small.length === 0, `touch targets under 44 px on the English slap page: ${small.join('; ')}`);
-  await shot(page, shots, '43b-two-thumbs-en');
+  await shot(page, shots, '43b-two-thumbs-en', true);
   await page.getByRole('button', { name: 'Bahasa Indonesia' }).click();
   await page.getByRole('heading', { level: 1, name: 'Dua ibu jari' }).waitFor();
   await page.locator('#slap-next').click();
