@@ -96,15 +96,16 @@ fn the_station_takes_the_fingers_4_4_2_from_an_sbi_slap_scanner_and_seals_them()
     eprintln!("slap_visit: {shown}");
 
     // The device was asked slap by slap: the left slap without finger 9 (sent as missing) but
-    // with finger 10 (marked missing, then un-marked: asked again, no exception for it), the
-    // right slap, then the right index alone twice more (below the threshold: the engine's
-    // retries), the two thumbs. The face and finger 10's proof photo are device 2's.
+    // with finger 10 (marked missing, then un-marked: asked again, no exception for it), the left
+    // middle finger alone (the operator's retake: the slap's other fingers sent as exceptions),
+    // the right slap, then the right index alone twice more (below the threshold: the engine's
+    // retries, likewise), the two thumbs. The face and finger 10's proof photo are device 2's.
     let captures = svc.captures().split_off(before);
     let slaps: Vec<&String> = captures
         .iter()
         .filter(|l| l.contains("device_id=1"))
         .collect();
-    assert_eq!(slaps.len(), 5, "{captures:#?}");
+    assert_eq!(slaps.len(), 6, "{captures:#?}");
     let photos = captures
         .iter()
         .filter(|l| l.contains("device_id=2"))
@@ -119,17 +120,28 @@ fn the_station_takes_the_fingers_4_4_2_from_an_sbi_slap_scanner_and_seals_them()
         "{slaps:#?}"
     );
     assert!(
-        slaps[1].contains("device_sub_id=2") && slaps[1].contains("exception=[]"),
+        slaps[1].contains("device_sub_id=1")
+            && slaps[1].contains("bio_sub_type=[\"Left MiddleFinger\"]")
+            && slaps[1].contains(
+                "exception=[\"Left IndexFinger\", \"Left RingFinger\", \"Left LittleFinger\"]"
+            ),
         "{slaps:#?}"
     );
-    for retry in &slaps[2..4] {
+    assert!(
+        slaps[2].contains("device_sub_id=2") && slaps[2].contains("exception=[]"),
+        "{slaps:#?}"
+    );
+    for retry in &slaps[3..5] {
         assert!(
             retry.contains("device_sub_id=2")
-                && retry.contains("bio_sub_type=[\"Right IndexFinger\"]"),
+                && retry.contains("bio_sub_type=[\"Right IndexFinger\"]")
+                && retry.contains(
+                    "exception=[\"Right MiddleFinger\", \"Right RingFinger\", \"Right LittleFinger\"]"
+                ),
             "{slaps:#?}"
         );
     }
-    assert!(slaps[4].contains("device_sub_id=3"), "{slaps:#?}");
+    assert!(slaps[5].contains("device_sub_id=3"), "{slaps:#?}");
 
     // The packet holds nine fingers from the slap scanner, each with its original ISO/IEC
     // 19794-4 record and the device's score, and finger 9's exception.

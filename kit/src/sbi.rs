@@ -492,8 +492,11 @@ impl SbiSlapScanner {
     }
 
     /// Like [`Self::capture_slap`], asking the device for the fingers of `wanted` only (a slap
-    /// taken again for the fingers still below the threshold); the slap's fingers in `missing`
-    /// are sent as exceptions.
+    /// taken again for the fingers still below the threshold, or for one finger the operator
+    /// retakes): they are the request's `bioSubType`, and every other finger of the slap — those
+    /// in `missing` and those not wanted — is sent in `exception[]`, SBI's way of asking a slap
+    /// device for fewer fingers, so that a device that takes the whole slap whatever `bioSubType`
+    /// says still returns only the fingers wanted.
     pub fn capture_fingers(
         &mut self,
         slap: Slap,
@@ -509,7 +512,7 @@ impl SbiSlapScanner {
             .collect();
         let exceptions: Vec<String> = fingers
             .iter()
-            .filter(|f| missing.contains(f))
+            .filter(|f| missing.contains(f) || !wanted.contains(f))
             .filter_map(|f| proto::finger_name(f.code()).map(str::to_string))
             .collect();
         if asked.is_empty() {

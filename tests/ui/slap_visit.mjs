@@ -2,7 +2,7 @@
 // run by tests/station_slaps.rs against `jemput sbi serve --sim --sim-poor-finger 2`): unlock ->
 // the visit (consent given) -> face from the SBI camera -> the left slap, with finger 9 marked
 // missing first, finger 10 marked missing with a proof photo and then un-marked, and the slap
-// taken (finger 9 and the slap by keyboard alone) -> the right slap (the poor right index
+// taken (finger 9 and the slap by keyboard alone), then finger 8 retaken alone -> the right slap (the poor right index
 // retried and kept forced) -> the two thumbs, their page also in English -> the signature as an
 // exception (no pad) -> review -> seal. Screenshots at 1366x768.
 // usage: node slap_visit.mjs URL PASSPHRASE VISIT_ID SCREENSHOT_DIR
@@ -153,7 +153,21 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Slap kiri: empat jari tangan kiri' }).waitFor();
   await results(page, ['07', '08', '09', '10']);
   check((await page.locator('#finger-09 img.capture-img').count()) === 0, 'no image for the missing finger');
-  await shot(page, shots, '41-slap-kiri-hasil');
+  await shot(page, shots, '41-slap-kiri-hasil', true);
+
+  // "Ambil ulang jari ini": finger 8 alone, the left slap's other fingers kept as they are.
+  const score07 = await page.locator('#finger-07 .finger-score').innerText();
+  const retake = page.locator('#retake-08');
+  check((await retake.innerText()).includes('Ambil ulang jari ini'), `the retake button: ${await retake.innerText()}`);
+  check((await page.locator('#retake-09').count()) === 0, 'no retake for a finger marked missing');
+  await retake.click();
+  await page.waitForURL(`**/visit/${visit}/slap/left`);
+  await imagesShow(page, ['07', '08', '10']);
+  check((await page.locator('#live-finger-08 li').count()) === 1, 'finger 8 taken once more');
+  check((await page.locator('#live-finger-07 li').count()) === 1, "finger 7's attempt still shown");
+  check((await page.locator('#finger-07 .finger-score').innerText()) === score07, 'finger 7 kept as it was');
+  check((await page.locator('#place-09.missing').count()) === 1, 'finger 9 still missing');
+  await results(page, ['07', '08', '09', '10']);
   await page.locator('#slap-next').click();
 
   // The right slap: its index reads poorly, so it is taken again alone and kept forced.

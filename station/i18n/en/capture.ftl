@@ -125,4 +125,6 @@ slap-mark-missing = Mark { $finger } missing (exception)
 slap-mark-missing-button = Mark missing
 slap-withdraw-missing = Not missing after all: { $finger }
 slap-withdraw-hint = The device is asked for this finger again at the next slap.
+slap-retake-finger = Retake this finger: { $finger }
+slap-retake-hint = Only this finger is asked of the device; the slap's other fingers stay as kept.
 action-capture-slap = Capture slap

@@ -122,4 +122,6 @@ slap-mark-missing = Tandai { $finger } tidak ada (pengecualian)
 slap-mark-missing-button = Tandai tidak ada
 slap-withdraw-missing = Batalkan tanda tidak ada: { $finger }
 slap-withdraw-hint = Jari ini diminta lagi dari perangkat pada slap berikutnya.
+slap-retake-finger = Ambil ulang jari ini: { $finger }
+slap-retake-hint = Hanya jari ini yang diminta dari perangkat; jari lain slap ini tetap seperti yang tersimpan.
 action-capture-slap = Ambil slap

@@ -116,18 +116,31 @@ pub async fn page(
     .await
 }
 
-/// `POST /visit/{id}/slap/{slap}/capture`: takes the slap; the page then shows what each finger
-/// came to.
+/// `POST /visit/{id}/slap/{slap}/capture`: takes the slap, or with `finger=NN` ("Ambil ulang
+/// jari ini") that finger of it alone, the others kept as they are; the page then shows what each
+/// finger came to.
 pub async fn capture(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
     Path((id, raw)): Path<(Uuid, String)>,
-    Form(_): Form<HashMap<String, String>>,
+    Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    let slap = parse(&raw).ok_or("no such slap");
-    on_draft(app, session, slap, Takes::Devices, move |a, lang, slap| {
-        run_slap(a, lang, id, slap)
-    })
+    let finger = f
+        .get("finger")
+        .map(|n| n.parse::<u8>().ok().and_then(FingerPosition::new));
+    let target = match (parse(&raw), finger) {
+        (None, _) => Err("no such slap"),
+        (Some(_), Some(None)) => Err("no such finger"),
+        (Some(slap), Some(Some(p))) if Slap::of(p) != slap => Err("no such finger in this slap"),
+        (Some(slap), finger) => Ok((slap, finger.flatten())),
+    };
+    on_draft(
+        app,
+        session,
+        target,
+        Takes::Devices,
+        move |a, lang, (slap, only)| run_slap(a, lang, id, slap, only),
+    )
     .await
 }
 
@@ -154,7 +167,9 @@ pub(super) fn finger_problem(
     }
 }
 
-fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Loaded {
+/// Takes `slap`, or only its finger `only` (the slap asked for that finger, the others sent as
+/// exceptions and their slots left as they are).
+fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap, only: Option<FingerPosition>) -> Loaded {
     let first = first_step(slap);
     let (home, drafts, visit, _) = match draft_for_step(app, id, first) {
         Ok(x) => x,
@@ -172,7 +187,7 @@ fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Loaded {
         Err(busy) => return page_with(busy_text(app, lang, busy)),
     };
     let fingers = slap.fingers();
-    for p in &fingers {
+    for p in fingers.iter().filter(|p| only.is_none_or(|o| o == **p)) {
         app.devices.clear_attempts(id, Step::Finger(*p));
     }
     let mut plan = plan(
@@ -210,7 +225,11 @@ fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Loaded {
         devices,
         plan,
         Role::Scanner,
-        |session| session.run_slap(slap, &mut live).map(|_| ()),
+        |session| match only {
+            // The session's finger step with a slap scanner asks the slap for that finger alone.
+            Some(p) => session.run(Step::Finger(p), &mut live).map(|_| ()),
+            None => session.run_slap(slap, &mut live).map(|_| ()),
+        },
     );
     match ran {
         Ok(_) => Loaded::Go(page_url(id, slap)),
