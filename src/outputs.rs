@@ -84,6 +84,20 @@ pub struct SbiFingerSummary {
     pub jemput_quality: u8,
 }
 
+impl SbiFingerSummary {
+    /// The finger `bio_sub_type` names, its decoded image scored by jemput, and the device's score.
+    pub fn of(bio_sub_type: String, image: &image::GrayImage, device_quality: f32) -> Self {
+        use jemput_core::imaging::quality::{FingerQuality, JemputFq};
+        SbiFingerSummary {
+            bio_sub_type,
+            width: image.width(),
+            height: image.height(),
+            device_quality,
+            jemput_quality: JemputFq.score(image).score,
+        }
+    }
+}
+
 /// `jemput devices --json`: every port listed, with candidate drivers, access and the fix, then
 /// every device of an SBI device service on the kit.
 pub type DevicesOutput = Vec<ListedDevice>;
@@ -141,6 +155,14 @@ impl CaptureSummary {
             height: img.height,
             ppi: img.ppi,
             grey_levels: seen.iter().filter(|s| **s).count() as u32,
+        }
+    }
+
+    pub fn photo(photo: &jemput_drivers::Photo) -> Self {
+        CaptureSummary::Photo {
+            width: photo.width,
+            height: photo.height,
+            bytes: photo.jpeg.len(),
         }
     }
 

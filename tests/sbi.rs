@@ -591,20 +591,17 @@ fn capture_through_an_untrusted_sbi_device_is_refused_and_writes_nothing() {
     assert!(!face.exists() && !dir.path().join("face.iso19794-5").exists());
 }
 
-/// A device service that breaks the hash chain, sends `data` unsigned, or signs wrongly (jemput's
-/// own service, told to misbehave, in this process): `capture finger` refuses each answer with
-/// its reason and writes nothing.
+/// A device service that breaks the hash chain, sends `data` unsigned, signs wrongly or answers
+/// for another transaction (jemput's own service, told to misbehave, in this process): `capture
+/// finger` refuses each answer with its reason and writes nothing, and `devices test` fails with
+/// the same reason.
 #[test]
 fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written() {
-    use jemput_sbi_service::serve::{self, Fault};
-    use jemput_sbi_service::{keys, sim};
+    use jemput_sbi_service::keys;
+    use jemput_sbi_service::serve::Fault;
+    use jemput_sbi_service::testing::{sim_backends, TestService};
     let dir = tempfile::tempdir().unwrap();
     keys::keygen(dir.path(), "Faulty Provider", "FAULTY0001").unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
     let home = dir.path().join("kit");
     kit_trusting(&home, &dir.path().join(keys::CA_CERT));
     for (fault, why) in [
@@ -613,20 +610,8 @@ fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written()
         (Fault::BadSignature, "signature is bad"),
         (Fault::OtherTransaction, "replayed"),
     ] {
-        let listener = runtime.block_on(serve::bind(Some(0))).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let backends: Vec<Box<dyn serve::Backend>> = vec![Box::new(sim::SimSlap {
-            person_seed: 5,
-            quality: 0.8,
-        })];
-        let svc = serve::Service::new(
-            port,
-            keys::load(dir.path()).unwrap().signer,
-            "Faulty Provider",
-            backends,
-        )
-        .with_fault(fault);
-        runtime.spawn(serve::serve(listener, svc, std::future::pending()));
+        let svc = TestService::start_with(Some(dir.path()), sim_backends(5), fault);
+        let port = svc.port;
         let slap_dir = dir.path().join(format!("slap-{port}"));
         let out = in_kit(
             &home,
@@ -642,6 +627,16 @@ fn a_chain_broken_unsigned_or_badly_signed_slap_is_refused_and_nothing_written()
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(why), "{fault:?}: {err}");
         assert!(!slap_dir.exists(), "{fault:?}: files written");
+        // `devices test` goes through the same checks: the test fails, saying why.
+        let out = in_kit(
+            &home,
+            &["devices", "test", &format!("sbi:{port}/1/2"), "--json"],
+        );
+        assert!(!out.status.success(), "{fault:?} passed devices test");
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["ok"], false, "{fault:?}: {r}");
+        let error = r["error"].as_str().unwrap();
+        assert!(error.contains(why), "{fault:?}: {r}");
     }
 }
 
@@ -847,26 +842,6 @@ fn visit_capture_takes_the_fingers_slap_by_slap_in_three_captures() {
     assert_eq!(&std::fs::read(record).unwrap()[..4], b"FIR\0");
 }
 
-/// Opens the packet `jemput seal` made of visit `id` into `out`; its manifest.
-fn seal_and_open(
-    home: &std::path::Path,
-    identity: &std::path::Path,
-    id: &str,
-    out: &std::path::Path,
-) -> Value {
-    let sealed = common::json(common::run(home, &["seal", id, "--json"]));
-    assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
-    let packet = sealed["sealed"][0]["path"].as_str().unwrap().to_string();
-    common::jemput()
-        .args(["open", &packet, "--identity"])
-        .arg(identity)
-        .arg("--out")
-        .arg(out)
-        .assert()
-        .success();
-    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
-}
-
 /// The device's own `qualityScore` is kept in the visit beside jemput's score for each finger and
 /// the face captured through SBI, and is in the sealed packet's manifest; a finger from the kit's
 /// own scanner (the EF01 device model) and a packet's exceptions carry none.
@@ -891,7 +866,7 @@ fn the_devices_quality_score_is_kept_beside_jemputs_for_sbi_captures_only() {
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("jemput-fq/1; device "), "{stderr}");
-    let manifest = seal_and_open(&home, &keys.identity_file, &id, &d.path().join("sbi"));
+    let manifest = common::seal_and_open(&home, &keys.identity_file, &id, &d.path().join("sbi"));
     let captures = &manifest["visit"]["captures"];
     for n in [1, 2, 3, 4, 5, 6, 7, 8, 10] {
         let f = &captures["fingers"][n.to_string()];
@@ -917,7 +892,7 @@ fn the_devices_quality_score_is_kept_beside_jemputs_for_sbi_captures_only() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let manifest = seal_and_open(&home, &keys.identity_file, &id, &d.path().join("ef01"));
+    let manifest = common::seal_and_open(&home, &keys.identity_file, &id, &d.path().join("ef01"));
     let f = &manifest["visit"]["captures"]["fingers"]["7"];
     assert_eq!(f["status"], "captured", "{f}");
     assert!(f["quality"]["score"].as_u64().is_some(), "{f}");

@@ -12,52 +12,9 @@ use std::time::Duration;
 use jemput_core::finger::FingerPosition;
 use jemput_drivers::{Camera, CaptureControl, DeviceError};
 use jemput_kit::sbi::{SbiCamera, SbiSlapScanner, Slap, SlapError};
-use jemput_sbi::client::SbiSelector;
-use jemput_sbi::trust::TrustStore;
-use jemput_sbi_service::serve::{self, Fault, Service};
-use jemput_sbi_service::{keys, sim};
-
-/// A simulated device service on its own runtime and thread, until the test ends.
-struct Running {
-    port: u16,
-    ca: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
-}
-
-fn start(fault: Fault) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    keys::keygen(dir.path(), "Kit Test Provider", "KITSLAP0001").unwrap();
-    let k = keys::load(dir.path()).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime.block_on(serve::bind(Some(0))).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let backends: Vec<Box<dyn serve::Backend>> = vec![
-        Box::new(sim::SimSlap {
-            person_seed: 3,
-            quality: 0.8,
-        }),
-        Box::new(sim::SimCamera { person_seed: 3 }),
-    ];
-    let svc = Service::new(port, k.signer, "Kit Test Provider", backends).with_fault(fault);
-    runtime.spawn(serve::serve(listener, svc, std::future::pending()));
-    Running {
-        port,
-        ca: dir.path().join(keys::CA_CERT),
-        _dir: dir,
-        _runtime: runtime,
-    }
-}
-
-fn trust(ca: &std::path::Path) -> TrustStore {
-    let mut t = TrustStore::new();
-    t.add_pem_file(ca).unwrap();
-    t
-}
+use jemput_sbi_service::keys;
+use jemput_sbi_service::serve::Fault;
+use jemput_sbi_service::testing::{sim_backends, trust_of, TestService};
 
 fn control() -> CaptureControl {
     CaptureControl {
@@ -66,14 +23,10 @@ fn control() -> CaptureControl {
     }
 }
 
-fn sel(port: u16, id: &str, sub: u8) -> SbiSelector {
-    format!("sbi:{port}/{id}/{sub}").parse().unwrap()
-}
-
 #[test]
 fn an_sbi_camera_is_a_camera_whose_photo_is_the_records_jpeg() {
-    let svc = start(Fault::None);
-    let cam = SbiCamera::open(&sel(svc.port, "2", 0), trust(&svc.ca)).unwrap();
+    let svc = TestService::sim(3);
+    let cam = SbiCamera::open(&svc.selector(2, 0), svc.trust()).unwrap();
     let mut cam: Box<dyn Camera + Send> = Box::new(cam);
     assert_eq!(cam.info().driver, "sbi");
     assert!(cam.info().model.contains("sim-camera"), "{:?}", cam.info());
@@ -84,18 +37,18 @@ fn an_sbi_camera_is_a_camera_whose_photo_is_the_records_jpeg() {
     assert!(photo.width >= 100 && photo.height >= 100, "{photo:?}");
 
     // The slap scanner is not a camera, and a camera is not a slap scanner.
-    let e = SbiCamera::open(&sel(svc.port, "1", 1), trust(&svc.ca)).unwrap_err();
+    let e = SbiCamera::open(&svc.selector(1, 1), svc.trust()).unwrap_err();
     assert!(e.to_string().contains("not a camera"), "{e}");
-    let e = SbiSlapScanner::open(&sel(svc.port, "2", 0), trust(&svc.ca)).unwrap_err();
+    let e = SbiSlapScanner::open(&svc.selector(2, 0), svc.trust()).unwrap_err();
     assert!(e.to_string().contains("not a slap scanner"), "{e}");
-    let e = SbiCamera::open(&sel(svc.port, "9", 0), trust(&svc.ca)).unwrap_err();
+    let e = SbiCamera::open(&svc.selector(9, 0), svc.trust()).unwrap_err();
     assert!(e.to_string().contains("lists no device 9"), "{e}");
 }
 
 #[test]
 fn the_4_4_2_with_a_missing_finger_gives_decoded_fingers_in_one_hash_chain() {
-    let svc = start(Fault::None);
-    let mut scanner = SbiSlapScanner::open(&sel(svc.port, "1", 1), trust(&svc.ca)).unwrap();
+    let svc = TestService::sim(3);
+    let mut scanner = SbiSlapScanner::open(&svc.selector(1, 1), svc.trust()).unwrap();
     assert_eq!(scanner.default_slap(), Slap::Left);
     let missing = [FingerPosition::new(9).unwrap()]; // left ring
     let mut all = Vec::new();
@@ -137,33 +90,36 @@ fn the_4_4_2_with_a_missing_finger_gives_decoded_fingers_in_one_hash_chain() {
 
 #[test]
 fn a_broken_chain_an_untrusted_ca_and_a_cancel_return_nothing() {
-    let svc = start(Fault::BrokenChain);
-    let mut scanner = SbiSlapScanner::open(&sel(svc.port, "1", 2), trust(&svc.ca)).unwrap();
+    let svc = TestService::start_with(None, sim_backends(3), Fault::BrokenChain);
+    let mut scanner = SbiSlapScanner::open(&svc.selector(1, 2), svc.trust()).unwrap();
     let e = scanner
         .capture_slap(Slap::Right, &[], &control())
         .unwrap_err();
     assert!(e.to_string().contains("hash chain is broken"), "{e}");
 
-    let good = start(Fault::None);
+    let good = TestService::sim(3);
     let other = tempfile::tempdir().unwrap();
     keys::keygen(other.path(), "Another Provider", "X1").unwrap();
     let mut untrusted = SbiSlapScanner::open(
-        &sel(good.port, "1", 3),
-        trust(&other.path().join(keys::CA_CERT)),
+        &good.selector(1, 3),
+        trust_of(&other.path().join(keys::CA_CERT)),
     )
     .unwrap();
     let e = untrusted
         .capture_slap(Slap::Thumbs, &[], &control())
         .unwrap_err();
     assert!(e.to_string().contains("not trusted"), "{e}");
-    let mut cam =
-        SbiCamera::open(&sel(good.port, "2", 0), trust(&other.path().join("ca.pem"))).unwrap();
+    let mut cam = SbiCamera::open(
+        &good.selector(2, 0),
+        trust_of(&other.path().join(keys::CA_CERT)),
+    )
+    .unwrap();
     let e = cam.capture_photo(&control()).unwrap_err();
     assert!(e.to_string().contains("not trusted"), "{e}");
 
     let c = control();
     c.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut cam = SbiCamera::open(&sel(good.port, "2", 0), trust(&good.ca)).unwrap();
+    let mut cam = SbiCamera::open(&good.selector(2, 0), good.trust()).unwrap();
     assert!(matches!(cam.capture_photo(&c), Err(DeviceError::Cancelled)));
     // The camera still works after a cancelled capture.
     cam.capture_photo(&control()).unwrap();
@@ -183,7 +139,7 @@ fn a_visit_takes_the_4_4_2_from_an_sbi_slap_scanner_keeping_the_original_records
     use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
     use jemput_kit::visit::session::VisitSession;
 
-    let svc = start(Fault::None);
+    let svc = TestService::sim(3);
     let dir = tempfile::tempdir().unwrap();
     let identity = age::x25519::Identity::generate();
     let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
@@ -196,7 +152,7 @@ fn a_visit_takes_the_4_4_2_from_an_sbi_slap_scanner_keeping_the_original_records
         },
     );
     let id = visit.id;
-    let scanner = SbiSlapScanner::open(&sel(svc.port, "1", 1), trust(&svc.ca)).unwrap();
+    let scanner = SbiSlapScanner::open(&svc.selector(1, 1), svc.trust()).unwrap();
     let devices = SessionDevices {
         slap_scanner: Some(scanner),
         ..Default::default()
@@ -284,7 +240,7 @@ fn a_slap_is_taken_again_for_the_fingers_below_the_threshold_only() {
     use jemput_kit::visit::sample::{synthetic_visit, SampleOptions};
     use jemput_kit::visit::session::VisitSession;
 
-    let svc = start(Fault::None);
+    let svc = TestService::sim(3);
     let dir = tempfile::tempdir().unwrap();
     let identity = age::x25519::Identity::generate();
     let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
@@ -296,7 +252,7 @@ fn a_slap_is_taken_again_for_the_fingers_below_the_threshold_only() {
             ..Default::default()
         },
     );
-    let scanner = SbiSlapScanner::open(&sel(svc.port, "1", 1), trust(&svc.ca)).unwrap();
+    let scanner = SbiSlapScanner::open(&svc.selector(1, 1), svc.trust()).unwrap();
     let devices = SessionDevices {
         slap_scanner: Some(scanner),
         ..Default::default()
@@ -364,7 +320,7 @@ fn the_session_steps_take_a_slap_scanner_finger_by_finger() {
     use jemput_kit::visit::session::VisitSession;
     use jemput_kit::visit::step::Step;
 
-    let svc = start(Fault::None);
+    let svc = TestService::sim(3);
     let dir = tempfile::tempdir().unwrap();
     let identity = age::x25519::Identity::generate();
     let drafts = Drafts::new(dir.path().join("drafts"), identity.to_public());
@@ -376,7 +332,7 @@ fn the_session_steps_take_a_slap_scanner_finger_by_finger() {
             ..Default::default()
         },
     );
-    let scanner = SbiSlapScanner::open(&sel(svc.port, "1", 2), trust(&svc.ca)).unwrap();
+    let scanner = SbiSlapScanner::open(&svc.selector(1, 2), svc.trust()).unwrap();
     let devices = SessionDevices {
         slap_scanner: Some(scanner),
         ..Default::default()

@@ -601,18 +601,7 @@ fn visit_capture_takes_the_fingers_one_by_one_from_a_single_finger_sbi_scanner()
     );
 
     let opened = d.path().join("opened");
-    let sealed = common::json(common::run(&home, &["seal", &id, "--json"]));
-    assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
-    let packet = sealed["sealed"][0]["path"].as_str().unwrap().to_string();
-    common::jemput()
-        .args(["open", &packet, "--identity"])
-        .arg(&keys.identity_file)
-        .arg("--out")
-        .arg(&opened)
-        .assert()
-        .success();
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(opened.join("manifest.json")).unwrap()).unwrap();
+    let manifest = common::seal_and_open(&home, &keys.identity_file, &id, &opened);
     let fingers = &manifest["visit"]["captures"]["fingers"];
     assert_eq!(fingers["9"]["status"], "exception", "{fingers}");
     let files = common::walk(&opened);

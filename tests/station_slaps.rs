@@ -2,7 +2,8 @@
 //! slap scanner's right index reading poorly, `--sim-poor-finger 2`), a kit trusting its CA, and
 //! `jemput ui --scanner sbi:PORT/1/1 --camera sbi:PORT/2/0`, driven by Debian's Chromium through
 //! playwright-core (`tests/ui/slap_visit.mjs`): the fingers go 4-4-2 — left slap with finger 9
-//! marked missing first, right slap, two thumbs — then the review and the seal. The service's log
+//! marked missing first and finger 10 marked missing with a proof photo and un-marked again,
+//! right slap, two thumbs (their page also in English) — then the review and the seal. The service's log
 //! shows what the device was asked, and the packet opened with the office identity holds what
 //! the pages showed. Needs the browser peers of `tests/station_ui.rs`.
 
@@ -94,15 +95,22 @@ fn the_station_takes_the_fingers_4_4_2_from_an_sbi_slap_scanner_and_seals_them()
     );
     eprintln!("slap_visit: {shown}");
 
-    // The device was asked slap by slap: the left slap without finger 9 (sent as missing), the
-    // right slap, then the right index alone twice more (below the threshold: the engine's
-    // retries), the two thumbs. The face's capture is device 2's.
+    // The device was asked slap by slap: the left slap without finger 9 (sent as missing) but
+    // with finger 10 (marked missing, then un-marked: asked again, no exception for it), the left
+    // middle finger alone (the operator's retake: the slap's other fingers sent as exceptions),
+    // the right slap, then the right index alone twice more (below the threshold: the engine's
+    // retries, likewise), the two thumbs. The face and finger 10's proof photo are device 2's.
     let captures = svc.captures().split_off(before);
     let slaps: Vec<&String> = captures
         .iter()
         .filter(|l| l.contains("device_id=1"))
         .collect();
-    assert_eq!(slaps.len(), 5, "{captures:#?}");
+    assert_eq!(slaps.len(), 6, "{captures:#?}");
+    let photos = captures
+        .iter()
+        .filter(|l| l.contains("device_id=2"))
+        .count();
+    assert_eq!(photos, 2, "the face and the proof photo: {captures:#?}");
     assert!(
         slaps[0].contains("device_sub_id=1")
             && slaps[0].contains("exception=[\"Left RingFinger\"]")
@@ -112,17 +120,28 @@ fn the_station_takes_the_fingers_4_4_2_from_an_sbi_slap_scanner_and_seals_them()
         "{slaps:#?}"
     );
     assert!(
-        slaps[1].contains("device_sub_id=2") && slaps[1].contains("exception=[]"),
+        slaps[1].contains("device_sub_id=1")
+            && slaps[1].contains("bio_sub_type=[\"Left MiddleFinger\"]")
+            && slaps[1].contains(
+                "exception=[\"Left IndexFinger\", \"Left RingFinger\", \"Left LittleFinger\"]"
+            ),
         "{slaps:#?}"
     );
-    for retry in &slaps[2..4] {
+    assert!(
+        slaps[2].contains("device_sub_id=2") && slaps[2].contains("exception=[]"),
+        "{slaps:#?}"
+    );
+    for retry in &slaps[3..5] {
         assert!(
             retry.contains("device_sub_id=2")
-                && retry.contains("bio_sub_type=[\"Right IndexFinger\"]"),
+                && retry.contains("bio_sub_type=[\"Right IndexFinger\"]")
+                && retry.contains(
+                    "exception=[\"Right MiddleFinger\", \"Right RingFinger\", \"Right LittleFinger\"]"
+                ),
             "{slaps:#?}"
         );
     }
-    assert!(slaps[4].contains("device_sub_id=3"), "{slaps:#?}");
+    assert!(slaps[5].contains("device_sub_id=3"), "{slaps:#?}");
 
     // The packet holds nine fingers from the slap scanner, each with its original ISO/IEC
     // 19794-4 record and the device's score, and finger 9's exception.
@@ -145,6 +164,8 @@ fn the_station_takes_the_fingers_4_4_2_from_an_sbi_slap_scanner_and_seals_them()
     let v = &opened["manifest"]["visit"];
     assert_eq!(v["id"], visit.as_str(), "{opened}");
     let files = opened["manifest"]["files"].to_string();
+    // Finger 10's exception was withdrawn: its proof photo left the draft.
+    assert!(!files.contains("proof-finger-10"), "{files}");
     let fingers = &v["captures"]["fingers"];
     for n in 1..=10u8 {
         let f = &fingers[n.to_string()];

@@ -255,10 +255,13 @@ impl std::fmt::Debug for SbiCamera {
 impl SbiCamera {
     /// Finds the device `selector` names by discovery; its captures are checked against `trust`.
     pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
-        let link = Link::open(selector, trust)?;
+        Self::from_link(Link::open(selector, trust)?)
+    }
+
+    fn from_link(link: Link) -> Result<Self, SbiDeviceError> {
         if link.bio_type != "Face" {
             return Err(SbiDeviceError::WrongKind {
-                selector: selector.to_string(),
+                selector: link.selector.to_string(),
                 what: kind_name(&link.bio_type),
                 wanted: "camera (Face)",
             });
@@ -489,8 +492,11 @@ impl SbiSlapScanner {
     }
 
     /// Like [`Self::capture_slap`], asking the device for the fingers of `wanted` only (a slap
-    /// taken again for the fingers still below the threshold); the slap's fingers in `missing`
-    /// are sent as exceptions.
+    /// taken again for the fingers still below the threshold, or for one finger the operator
+    /// retakes): they are the request's `bioSubType`, and every other finger of the slap — those
+    /// in `missing` and those not wanted — is sent in `exception[]`, SBI's way of asking a slap
+    /// device for fewer fingers, so that a device that takes the whole slap whatever `bioSubType`
+    /// says still returns only the fingers wanted.
     pub fn capture_fingers(
         &mut self,
         slap: Slap,
@@ -506,7 +512,7 @@ impl SbiSlapScanner {
             .collect();
         let exceptions: Vec<String> = fingers
             .iter()
-            .filter(|f| missing.contains(f))
+            .filter(|f| missing.contains(f) || !wanted.contains(f))
             .filter_map(|f| proto::finger_name(f.code()).map(str::to_string))
             .collect();
         if asked.is_empty() {
@@ -656,8 +662,11 @@ pub enum SbiFingerDevice {
 impl SbiFingerDevice {
     /// Finds the device `selector` names by discovery (one discovery for either kind).
     pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
-        let link = Link::open(selector, trust)?;
-        if selector.sub_id == 0 && link.bio_type == "Finger" {
+        Self::from_link(Link::open(selector, trust)?)
+    }
+
+    fn from_link(link: Link) -> Result<Self, SbiDeviceError> {
+        if link.selector.sub_id == 0 && link.bio_type == "Finger" {
             return SbiFingerScanner::from_link(link).map(SbiFingerDevice::Single);
         }
         SbiSlapScanner::from_link(link)
@@ -676,6 +685,35 @@ impl SbiFingerDevice {
         match self {
             SbiFingerDevice::Single(s) => &s.link.info,
             SbiFingerDevice::Slap(s) => &s.link.info,
+        }
+    }
+}
+
+/// Any SBI sub-device the kit can use, as discovery names it: a camera or a fingerprint scanner
+/// (what `jemput devices test sbi:…` takes one capture of).
+#[derive(Debug)]
+pub enum SbiDevice {
+    Camera(SbiCamera),
+    Finger(SbiFingerDevice),
+}
+
+impl SbiDevice {
+    /// Finds the device `selector` names by discovery and opens it as what discovery's digital ID
+    /// calls it (a Face device: a camera; a Finger device: by its sub-id); its captures are
+    /// checked against `trust`.
+    pub fn open(selector: &SbiSelector, trust: TrustStore) -> Result<Self, SbiDeviceError> {
+        let link = Link::open(selector, trust)?;
+        if link.bio_type == "Face" {
+            SbiCamera::from_link(link).map(SbiDevice::Camera)
+        } else {
+            SbiFingerDevice::from_link(link).map(SbiDevice::Finger)
+        }
+    }
+
+    pub fn info(&self) -> &DeviceInfo {
+        match self {
+            SbiDevice::Camera(c) => &c.link.info,
+            SbiDevice::Finger(f) => f.info(),
         }
     }
 }

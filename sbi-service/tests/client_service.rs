@@ -12,7 +12,8 @@ use jemput_sbi::client::{self, CaptureAsk};
 use jemput_sbi::trust::TrustStore;
 use jemput_sbi::{proto, SbiError};
 use jemput_sbi_service::keys;
-use jemput_sbi_service::serve::{self, Backend, CaptureFailure, Captured, Fault, Service};
+use jemput_sbi_service::serve::{self, Backend, CaptureFailure, Captured, Fault};
+use jemput_sbi_service::testing::{trust_of, TestService};
 
 /// A slap scanner whose "record" of a finger is a few bytes naming it.
 struct FixedSlap;
@@ -78,25 +79,12 @@ fn keys() -> &'static Keys {
 }
 
 fn trust() -> TrustStore {
-    let mut t = TrustStore::new();
-    t.add_pem_file(&keys().good.join(keys::CA_CERT)).unwrap();
-    t
+    trust_of(&keys().good.join(keys::CA_CERT))
 }
 
-/// Starts a service signing with the keys in `dir`; returns its port.
-async fn start(dir: &std::path::Path, fault: Fault) -> u16 {
-    let listener = serve::bind(Some(0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let k = keys::load(dir).unwrap();
-    let svc = Service::new(
-        port,
-        k.signer,
-        "Trusted Provider",
-        vec![Box::new(FixedSlap)],
-    )
-    .with_fault(fault);
-    tokio::spawn(serve::serve(listener, svc, std::future::pending()));
-    port
+/// A service of [`FixedSlap`] signing with the keys in `dir`, showing `fault`.
+fn start(dir: &std::path::Path, fault: Fault) -> TestService {
+    TestService::start_with(Some(dir), vec![Box::new(FixedSlap)], fault)
 }
 
 fn left_slap(port: u16) -> CaptureAsk {
@@ -115,7 +103,8 @@ fn left_slap(port: u16) -> CaptureAsk {
 async fn capture_with(
     fault: Fault,
 ) -> Result<Vec<jemput_sbi::verify::VerifiedBiometric>, SbiError> {
-    let port = start(&keys().good, fault).await;
+    let svc = start(&keys().good, fault);
+    let port = svc.port;
     client::capture(
         &left_slap(port),
         &trust(),
@@ -146,7 +135,8 @@ async fn a_left_slap_with_one_exception_gives_three_verified_fingers_chained() {
 
 #[tokio::test]
 async fn discovery_and_device_info_answer_and_info_is_signed_by_the_device() {
-    let port = start(&keys().good, Fault::None).await;
+    let svc = start(&keys().good, Fault::None);
+    let port = svc.port;
     let d = client::discover(port, Duration::from_secs(2))
         .await
         .unwrap();
@@ -165,7 +155,8 @@ async fn discovery_and_device_info_answer_and_info_is_signed_by_the_device() {
 
 #[tokio::test]
 async fn an_untrusted_device_certificate_is_refused() {
-    let port = start(&keys().other, Fault::None).await;
+    let svc = start(&keys().other, Fault::None);
+    let port = svc.port;
     let e = client::capture(&left_slap(port), &trust(), "tx-1", "")
         .await
         .unwrap_err();
@@ -205,7 +196,8 @@ async fn unsigned_or_wrongly_signed_data_is_refused() {
 
 #[tokio::test]
 async fn the_device_refuses_a_bad_transaction_id_an_unknown_device_and_too_many_fingers() {
-    let port = start(&keys().good, Fault::None).await;
+    let svc = start(&keys().good, Fault::None);
+    let port = svc.port;
     let e = client::capture(&left_slap(port), &trust(), "not valid!", "")
         .await
         .unwrap_err();
@@ -288,7 +280,8 @@ async fn garbage_a_hang_and_a_non_sbi_server_each_get_a_clear_error() {
 
 #[tokio::test]
 async fn a_scan_finds_the_service_and_names_what_else_answered() {
-    let sbi = start(&keys().good, Fault::None).await;
+    let svc = start(&keys().good, Fault::None);
+    let sbi = svc.port;
     let other = raw_server(Some(NOT_SBI)).await;
     let hang = raw_server(None).await;
     // Ephemeral ports lie far apart and other tests' servers may sit between them: scan each.
@@ -384,8 +377,8 @@ impl Backend for FixedSingle {
     }
 }
 
-/// Starts a service with `backend` as device 1; returns its port.
-async fn start_with(backend: std::sync::Arc<FixedSingle>) -> u16 {
+/// A service with `backend` as device 1, signing with the trusted keys.
+fn start_with(backend: std::sync::Arc<FixedSingle>) -> TestService {
     struct Shared(std::sync::Arc<FixedSingle>);
     impl Backend for Shared {
         fn bio_type(&self) -> &'static str {
@@ -416,17 +409,11 @@ async fn start_with(backend: std::sync::Arc<FixedSingle>) -> u16 {
             self.0.capture(sub_id, fingers, exceptions, control)
         }
     }
-    let listener = serve::bind(Some(0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let k = keys::load(&keys().good).unwrap();
-    let svc = Service::new(
-        port,
-        k.signer,
-        "Trusted Provider",
+    TestService::start_with(
+        Some(&keys().good),
         vec![Box::new(Shared(backend))],
-    );
-    tokio::spawn(serve::serve(listener, svc, std::future::pending()));
-    port
+        Fault::None,
+    )
 }
 
 fn single(port: u16, fingers: &[&str], exceptions: &[&str]) -> CaptureAsk {
@@ -452,7 +439,8 @@ fn code_of(e: &SbiError) -> &str {
 #[tokio::test]
 async fn a_single_finger_device_gives_the_finger_asked_for_or_unknown() {
     let backend = std::sync::Arc::new(FixedSingle::new());
-    let port = start_with(backend.clone()).await;
+    let svc = start_with(backend.clone());
+    let port = svc.port;
     let got = client::capture(&single(port, &["Right Thumb"], &[]), &trust(), "tx-s1", "")
         .await
         .unwrap();
@@ -480,7 +468,8 @@ async fn a_single_finger_device_gives_the_finger_asked_for_or_unknown() {
 
 #[tokio::test]
 async fn a_single_finger_device_refuses_two_fingers_an_excepted_one_or_a_slap_with_109() {
-    let port = start_with(std::sync::Arc::new(FixedSingle::new())).await;
+    let svc = start_with(std::sync::Arc::new(FixedSingle::new()));
+    let port = svc.port;
     for ask in [
         single(port, &["Right Thumb", "Left Thumb"], &[]),
         single(port, &["Right Thumb"], &["Right Thumb"]),
@@ -506,7 +495,8 @@ async fn a_device_failure_reaches_the_client_with_its_code_and_reason() {
         }),
         ..FixedSingle::new()
     };
-    let port = start_with(std::sync::Arc::new(backend)).await;
+    let svc = start_with(std::sync::Arc::new(backend));
+    let port = svc.port;
     let e = client::capture(&single(port, &[], &[]), &trust(), "tx-s4", "")
         .await
         .unwrap_err();
@@ -527,7 +517,8 @@ async fn a_device_busy_with_a_capture_answers_busy() {
         pause: Duration::from_millis(1500),
         ..FixedSingle::new()
     };
-    let port = start_with(std::sync::Arc::new(backend)).await;
+    let svc = start_with(std::sync::Arc::new(backend));
+    let port = svc.port;
     let first = tokio::spawn(async move {
         client::capture(&single(port, &[], &[]), &trust(), "tx-s5", "").await
     });
@@ -553,7 +544,8 @@ async fn a_client_that_goes_away_cancels_its_capture() {
         pause: Duration::from_secs(20),
         ..FixedSingle::new()
     });
-    let port = start_with(backend.clone()).await;
+    let svc = start_with(backend.clone());
+    let port = svc.port;
     let first = tokio::spawn(async move {
         client::capture(&single(port, &[], &[]), &trust(), "tx-c1", "").await
     });

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use jemput_sbi::client::CaptureAsk;
-use jemput_sbi_service::serve::{self, Service};
-use jemput_sbi_service::{keys, sim};
+use jemput_sbi_service::serve;
+use jemput_sbi_service::testing::{sim_backends, TestService};
 
 const INSTALL: &str = "pip install jsonschema pyjwt cryptography (scripts/install-test-peers)";
 
@@ -27,20 +27,9 @@ fn ask(bio_type: &str, device_id: &str, sub_id: u8, exceptions: &[&str]) -> Capt
 
 /// Runs the Python check against a simulated service showing `fault`; its exit and stdout.
 async fn python_check(fault: serve::Fault) -> (bool, String) {
+    let svc = TestService::start_with(None, sim_backends(7), fault);
+    let port = svc.port;
     let dir = tempfile::tempdir().unwrap();
-    keys::keygen(dir.path(), "Peer Test Provider", "PEERSLAP0001").unwrap();
-    let listener = serve::bind(Some(0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let k = keys::load(dir.path()).unwrap();
-    let backends: Vec<Box<dyn serve::Backend>> = vec![
-        Box::new(sim::SimSlap {
-            person_seed: 7,
-            quality: 0.8,
-        }),
-        Box::new(sim::SimCamera { person_seed: 7 }),
-    ];
-    let svc = Service::new(port, k.signer, "Peer Test Provider", backends).with_fault(fault);
-    tokio::spawn(serve::serve(listener, svc, std::future::pending()));
 
     // The 4-4-2 of one transaction (a missing left ring finger), then the face.
     let tx = jemput_sbi::client::new_transaction_id();
@@ -57,7 +46,7 @@ async fn python_check(fault: serve::Fault) -> (bool, String) {
     std::fs::write(&req_file, serde_json::to_vec(&requests).unwrap()).unwrap();
     let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mosip-sbi");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/sbi_check.py");
-    let ca = dir.path().join(keys::CA_CERT);
+    let ca = svc.ca_cert.clone();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
             .arg(script)

@@ -4,10 +4,8 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
-
 use clap::Args;
-use jemput::outputs::{CaptureSummary, DeviceTestOutput};
+use jemput::outputs::{CaptureSummary, DeviceTestOutput, SbiFingerSummary};
 use jemput_drivers::registry::{Capabilities, Identified};
 use jemput_drivers::DeviceError;
 
@@ -68,11 +66,7 @@ pub fn run(g: &super::Global, a: TestArgs) -> anyhow::Result<ExitCode> {
             cam.set_transfer_progress(bar.progress("photo"));
             let r = cam.capture_photo(&control);
             cam.set_transfer_progress(None);
-            r.map(|p| CaptureSummary::Photo {
-                width: p.width,
-                height: p.height,
-                bytes: p.jpeg.len(),
-            })
+            r.map(|p| CaptureSummary::photo(&p))
         }
         _ => Err(DeviceError::NotSupported(
             "this kind of device in `devices test`",
@@ -115,75 +109,69 @@ fn finish(report: &DeviceTestOutput, json: bool, interrupted: bool) -> anyhow::R
     })
 }
 
-/// `devices test sbi:PORT/ID/SUB`: the service's discovery must list the device (its time is the
-/// "open" time), then one registration capture, accepted only after every check against the
-/// kit's trust store (signatures, CA, transaction, time, hash chain, counts).
+/// `devices test sbi:PORT/ID/SUB`: the kit's own SBI device ([`jemput_kit::sbi::SbiDevice`], as
+/// `capture`, `visit capture` and `jemput ui` open it) found by the service's discovery (its time
+/// is the "open" time), then one capture, accepted only after every check against the kit's trust
+/// store (signatures, CA, transaction, time, hash chain, counts): a face, a slap's fingers or one
+/// finger ("UNKNOWN") of a single-finger scanner.
 fn sbi_test(
     home: &std::path::Path,
     sel: &jemput_sbi::client::SbiSelector,
     a: &TestArgs,
 ) -> anyhow::Result<ExitCode> {
-    use jemput_sbi::client;
+    use jemput_drivers::registry::Capability;
+    use jemput_kit::sbi::{SbiDevice, SbiFingerDevice, SlapError};
     let trust = super::sbi::kit_trust(home, &[])?;
-    let timeout = std::time::Duration::try_from_secs_f64(a.timeout)
-        .ok()
-        .filter(|t| !t.is_zero())
-        .context("--timeout takes a positive number of seconds")?;
-    let runtime = super::sbi::runtime()?;
+    let control = select::control(a.timeout)?;
     let begun = Instant::now();
-    let found = runtime
-        .block_on(client::discover(sel.port, client::SCAN_TIMEOUT))
-        .with_context(|| format!("{sel}: no SBI device service answered discovery"))?;
-    let sub = sel.sub_id.to_string();
-    let dev = found
-        .iter()
-        .find(|d| d.device_id == sel.device_id && d.device_sub_id.contains(&sub))
-        .with_context(|| {
-            format!(
-                "{sel}: the device service on port {} lists no device {} with sub-id {sub} \
-                 (`jemput devices` lists what it has)",
-                sel.port, sel.device_id
-            )
-        })?;
+    let mut dev = SbiDevice::open(sel, trust)?;
     let open_ms = begun.elapsed().as_millis() as u64;
-    // Discovery's digital ID is unsigned: it names the device here, the capture's signed one is
-    // what the capture is checked against.
-    let id: Option<jemput_sbi::proto::DigitalId> =
-        jemput_sbi::jws::unsigned_payload(&dev.digital_id)
-            .and_then(|b| serde_json::from_slice(&b).ok());
-    // Sub-id 0 is a camera or a single-finger scanner: discovery's digital ID says which.
-    let bio_type = match (&id, sel.sub_id) {
-        (Some(i), 0) if i.kind == "Finger" => "Finger",
-        (_, 0) => "Face",
-        _ => "Finger",
-    };
-    let capability = if bio_type == "Face" {
-        jemput_drivers::registry::Capability::Camera
-    } else {
-        jemput_drivers::registry::Capability::Fingerprint
+    let info = dev.info().clone();
+    let (capability, what) = match &dev {
+        SbiDevice::Camera(_) => (Capability::Camera, "look at the camera…"),
+        SbiDevice::Finger(SbiFingerDevice::Single(_)) => {
+            (Capability::Fingerprint, "place a finger on the scanner…")
+        }
+        SbiDevice::Finger(SbiFingerDevice::Slap(_)) => {
+            (Capability::Fingerprint, "place the fingers on the scanner…")
+        }
     };
     if !a.json {
-        output::note(match (capability, sel.sub_id) {
-            (jemput_drivers::registry::Capability::Camera, _) => "look at the camera…",
-            (_, 0) => "place a finger on the scanner…",
-            _ => "place the fingers on the scanner…",
-        });
+        output::note(what);
     }
-    let ask = super::sbi::ask_for(sel, bio_type, None, vec![], 40, timeout);
     let begun = Instant::now();
-    let got = runtime.block_on(client::capture(
-        &ask,
-        &trust,
-        &client::new_transaction_id(),
-        "",
-    ));
+    let result: Result<CaptureSummary, DeviceError> = match &mut dev {
+        SbiDevice::Camera(cam) => cam
+            .capture_face(&control)
+            .map(|(p, _)| CaptureSummary::photo(&p)),
+        SbiDevice::Finger(SbiFingerDevice::Single(scanner)) => {
+            scanner.capture_one(None, &control).map(|(image, _, b)| {
+                let name = b.bio_sub_type.unwrap_or_default();
+                CaptureSummary::SbiFingers {
+                    fingers: vec![SbiFingerSummary::of(name, &image, b.quality_score)],
+                }
+            })
+        }
+        SbiDevice::Finger(SbiFingerDevice::Slap(scanner)) => {
+            let slap = scanner.default_slap();
+            match scanner.capture_slap(slap, &[], &control) {
+                Ok(got) => Ok(CaptureSummary::SbiFingers {
+                    fingers: got
+                        .into_iter()
+                        .map(|f| SbiFingerSummary::of(f.name, &f.image, f.device_quality))
+                        .collect(),
+                }),
+                Err(SlapError::Device(e)) => Err(e),
+                // Only a slap with every finger missing, and none is sent as missing here.
+                Err(SlapError::Sbi(e)) => return Err(e.into()),
+            }
+        }
+    };
     let capture_ms = begun.elapsed().as_millis() as u64;
-    let (capture, error) = match got
-        .map_err(anyhow::Error::new)
-        .and_then(|g| sbi_summary(&g))
-    {
+    let interrupted = matches!(result, Err(DeviceError::Cancelled));
+    let (capture, error) = match result {
         Ok(c) => (Some(c), None),
-        Err(e) => (None, Some(format!("{e:#}"))),
+        Err(e) => (None, Some(e.to_string())),
     };
     let report = DeviceTestOutput {
         selector: sel.to_string(),
@@ -191,58 +179,14 @@ fn sbi_test(
         simulated: false,
         identified_by: Identified::SbiDiscovery,
         capability,
-        info: jemput_drivers::DeviceInfo {
-            driver: "sbi".into(),
-            model: id
-                .as_ref()
-                .map(|i| format!("{} {} ({})", i.make, i.model, dev.certification))
-                .unwrap_or_else(|| format!("SBI device {}", dev.device_id)),
-            serial: Some(dev.device_code.clone()),
-            firmware: Some(format!("SBI {}", dev.service_version)),
-        },
+        info,
         open_ms,
         ok: capture.is_some(),
         capture,
         capture_ms,
         error,
     };
-    finish(&report, a.json, false)
-}
-
-/// What a verified SBI capture holds, without its images.
-fn sbi_summary(got: &[jemput_sbi::verify::VerifiedBiometric]) -> anyhow::Result<CaptureSummary> {
-    if let Some(face) = got.iter().find(|b| b.bio_type == "Face") {
-        let rec = jemput_core::iso19794::read_face_record(&face.record)
-            .context("the ISO/IEC 19794-5 record")?;
-        let img = rec
-            .images
-            .first()
-            .context("the face record holds no image")?;
-        return Ok(CaptureSummary::Photo {
-            width: u32::from(img.width),
-            height: u32::from(img.height),
-            bytes: img.image.len(),
-        });
-    }
-    let mut fingers = Vec::new();
-    for b in got {
-        let name = b.bio_sub_type.clone().unwrap_or_default();
-        let rec = jemput_core::iso19794::read_finger_record(&b.record)
-            .with_context(|| format!("{name}: the ISO/IEC 19794-4 record"))?;
-        let rep = rec
-            .images
-            .first()
-            .context("the finger record holds no image")?;
-        let (_, jemput_quality) = super::sbi::finger_image(&name, &b.record)?;
-        fingers.push(jemput::outputs::SbiFingerSummary {
-            bio_sub_type: name,
-            width: u32::from(rep.width),
-            height: u32::from(rep.height),
-            device_quality: b.quality_score,
-            jemput_quality,
-        });
-    }
-    Ok(CaptureSummary::SbiFingers { fingers })
+    finish(&report, a.json, interrupted)
 }
 
 fn print_report(r: &DeviceTestOutput) {

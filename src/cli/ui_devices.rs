@@ -170,6 +170,7 @@ impl DeviceSource for Hardware {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jemput_sbi_service::testing::TestService;
 
     #[test]
     fn each_role_opens_by_its_selector_and_a_wrong_one_is_a_problem_not_an_error() {
@@ -196,37 +197,12 @@ mod tests {
         assert!(why.contains("sim:isdv4"), "{why}");
     }
 
-    /// An SBI device service with `backends` on loopback, in this process on a runtime of its
-    /// own: its port, and the directory of the keys it signs with (`keys::CA_CERT` its CA).
-    fn serve_sbi(
-        backends: Vec<Box<dyn jemput_sbi_service::serve::Backend>>,
-    ) -> (u16, tempfile::TempDir, tokio::runtime::Runtime) {
-        use jemput_sbi_service::{keys, serve};
-        let keys_dir = tempfile::tempdir().unwrap();
-        keys::keygen(keys_dir.path(), "Station Test Provider", "STATIONSBI01").unwrap();
-        let k = keys::load(keys_dir.path()).unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime.block_on(serve::bind(Some(0))).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let svc = serve::Service::new(port, k.signer, "Station Test Provider", backends);
-        runtime.spawn(serve::serve(listener, svc, std::future::pending()));
-        (port, keys_dir, runtime)
-    }
-
-    /// A kit home that trusts the CA of the keys in `keys_dir`.
-    fn home_trusting(keys_dir: &Path) -> tempfile::TempDir {
+    /// A kit home that trusts the CA at `ca`.
+    fn home_trusting(ca: &Path) -> tempfile::TempDir {
         let home = tempfile::tempdir().unwrap();
         let trust_dir = home.path().join(jemput_kit::sbi::TRUST_DIR);
         std::fs::create_dir_all(&trust_dir).unwrap();
-        std::fs::copy(
-            keys_dir.join(jemput_sbi_service::keys::CA_CERT),
-            trust_dir.join("station-test.pem"),
-        )
-        .unwrap();
+        std::fs::copy(ca, trust_dir.join("station-test.pem")).unwrap();
         home
     }
 
@@ -236,14 +212,8 @@ mod tests {
     /// on the panel saying how to trust it, never an error.
     #[test]
     fn sbi_selectors_open_the_kits_sbi_camera_and_slap_scanner() {
-        use jemput_sbi_service::sim;
-        let (port, keys_dir, _runtime) = serve_sbi(vec![
-            Box::new(sim::SimSlap {
-                person_seed: 5,
-                quality: 0.8,
-            }),
-            Box::new(sim::SimCamera { person_seed: 5 }),
-        ]);
+        let svc = TestService::sim(5);
+        let port = svc.port;
 
         let (visit, _) = jemput_kit::visit::sample::synthetic_visit(1, &Default::default());
         let hw = Hardware {
@@ -266,7 +236,7 @@ mod tests {
             assert!(why.contains("jemput sbi trust add"), "{why}");
         }
 
-        let home = home_trusting(keys_dir.path());
+        let home = home_trusting(&svc.ca_cert);
         let mut opened = hw.open(home.path(), &visit, &FaceSettings::default());
         assert!(opened.devices.camera.is_some(), "{:?}", opened.problems);
         assert!(
@@ -314,13 +284,14 @@ mod tests {
             1,
         )
         .unwrap();
-        let (port, keys_dir, _runtime) = serve_sbi(vec![backend]);
+        let svc = TestService::start(vec![backend]);
+        let port = svc.port;
         let (visit, _) = jemput_kit::visit::sample::synthetic_visit(1, &Default::default());
         let hw = Hardware {
             scanner: Some(format!("sbi:{port}/1/0").parse().unwrap()),
             ..Hardware::default()
         };
-        let home = home_trusting(keys_dir.path());
+        let home = home_trusting(&svc.ca_cert);
         let mut opened = hw.open(home.path(), &visit, &FaceSettings::default());
         assert!(opened.devices.slap_scanner.is_none());
         let scanner = opened

@@ -39,6 +39,10 @@ pub const TEMPLATES: &[jemput_web::render::Template] = &[
         "capture_devices.html",
         include_str!("../templates/capture_devices.html"),
     ),
+    (
+        "exception_fields.html",
+        include_str!("../templates/exception_fields.html"),
+    ),
     ("devices.html", include_str!("../templates/devices.html")),
 ];
 

@@ -295,6 +295,22 @@ pub fn seal_one(home: &Path) -> PathBuf {
     v["sealed"][0]["path"].as_str().unwrap().into()
 }
 
+/// Seals visit `id` of the kit at `home` (`jemput seal`, which must seal it) and opens the packet
+/// into `out` with the office identity at `identity`; the packet's manifest.
+pub fn seal_and_open(home: &Path, identity: &Path, id: &str, out: &Path) -> serde_json::Value {
+    let sealed = json(run(home, &["seal", id, "--json"]));
+    assert_eq!(sealed["failed"], serde_json::json!([]), "{sealed}");
+    let packet = sealed["sealed"][0]["path"].as_str().unwrap().to_string();
+    jemput()
+        .args(["open", &packet, "--identity"])
+        .arg(identity)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
 /// Creates an office and a kit home (low scrypt work factor to keep tests fast).
 pub fn kit_with_office(root: &Path) -> (PathBuf, OfficeKeys) {
     let keys = office::keygen(&root.join("office")).unwrap();

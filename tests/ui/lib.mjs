@@ -89,8 +89,8 @@ export async function smallCaptureTargets(page) {
   return s.filter((t) => !t.includes('type="radio"') && !t.includes('type="checkbox"')).concat(links);
 }
 
-export async function shot(page, dir, name) {
-  await page.screenshot({ path: `${dir}/${name}.png` });
+export async function shot(page, dir, name, fullPage = false) {
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage });
 }
 
 // What the review page (`/visit/ID/review`, open in `page`) shows, for the test to compare with

@@ -1,9 +1,10 @@
 // A visit's fingers 4-4-2 in the station with an SBI slap scanner (`jemput ui --scanner sbi:…`,
 // run by tests/station_slaps.rs against `jemput sbi serve --sim --sim-poor-finger 2`): unlock ->
 // the visit (consent given) -> face from the SBI camera -> the left slap, with finger 9 marked
-// missing first and the slap taken, both by keyboard alone -> the right slap (the poor right
-// index retried and kept forced) -> the two thumbs -> the signature as an exception (no pad) ->
-// review -> seal. Screenshots at 1366x768.
+// missing first, finger 10 marked missing with a proof photo and then un-marked, and the slap
+// taken (finger 9 and the slap by keyboard alone), then finger 8 retaken alone -> the right slap (the poor right index
+// retried and kept forced) -> the two thumbs, their page also in English -> the signature as an
+// exception (no pad) -> review -> seal. Screenshots at 1366x768.
 // usage: node slap_visit.mjs URL PASSPHRASE VISIT_ID SCREENSHOT_DIR
 // Prints what each finger's result showed (jemput's score, its text, its attempts), how many
 // attempts arrived live while a slap ran, and the packet id.
@@ -115,6 +116,36 @@ try {
   check((await page.locator('#place-07.asked').count()) === 1, 'finger 7 still asked for');
   check((await page.locator('#finger-09 .notice').innerText()).includes('Permanen'), 'the exception is permanent');
 
+  // Finger 10 marked missing (bandaged) with a proof photo from the SBI camera, then un-marked:
+  // its exception and the photo are gone, and the slap asks the device for it again.
+  await page.locator('#finger-10 summary').click();
+  await page.locator('#reason-10').selectOption('bandaged');
+  const proofBox = page.locator('#finger-10').getByLabel('Foto bukti (ambil foto dengan kamera)');
+  await proofBox.check();
+  check(await proofBox.isChecked(), 'the proof-photo box is ticked');
+  await page.locator('#finger-10').getByRole('button', { name: 'Tandai tidak ada' }).click();
+  await page.waitForURL(`**/visit/${visit}/slap/left`);
+  await page.locator('#place-10.missing').waitFor();
+  const proofOk = await page
+    .waitForFunction(() => {
+      const i = document.querySelector('#finger-10 img.capture-img.proof');
+      return i && i.complete && i.naturalWidth > 0;
+    }, null, { timeout: 20000 })
+    .then(() => true, () => false);
+  check(proofOk, "finger 10's proof photo shows");
+  check((await page.locator('#finger-10 .notice').innerText()).includes('Diperban'), 'finger 10 bandaged');
+  await shot(page, shots, '40b-jari-10-bukti', true);
+  const withdraw = page.locator('#withdraw-10');
+  check((await withdraw.innerText()).includes('Batalkan tanda tidak ada'), `the un-mark button: ${await withdraw.innerText()}`);
+  check((await page.locator('#withdraw-09').count()) === 1, 'finger 9 can be un-marked too');
+  check((await page.locator('#withdraw-07').count()) === 0, 'no un-mark for a finger not marked');
+  await withdraw.click();
+  await page.waitForURL(`**/visit/${visit}/slap/left`);
+  await page.locator('#place-10.asked').waitFor();
+  check((await page.locator('#finger-10 img.capture-img.proof').count()) === 0, "finger 10's proof photo gone");
+  check((await page.locator('#finger-10 .notice').count()) === 0, "finger 10's exception gone");
+  check((await page.locator('#place-09.missing').count()) === 1, 'finger 9 still missing');
+
   // The left slap, by keyboard: Tab to "Ambil slap", Enter.
   await watchLive(page);
   await byKeyboard(page, 'Ambil slap');
@@ -122,7 +153,21 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Slap kiri: empat jari tangan kiri' }).waitFor();
   await results(page, ['07', '08', '09', '10']);
   check((await page.locator('#finger-09 img.capture-img').count()) === 0, 'no image for the missing finger');
-  await shot(page, shots, '41-slap-kiri-hasil');
+  await shot(page, shots, '41-slap-kiri-hasil', true);
+
+  // "Ambil ulang jari ini": finger 8 alone, the left slap's other fingers kept as they are.
+  const score07 = await page.locator('#finger-07 .finger-score').innerText();
+  const retake = page.locator('#retake-08');
+  check((await retake.innerText()).includes('Ambil ulang jari ini'), `the retake button: ${await retake.innerText()}`);
+  check((await page.locator('#retake-09').count()) === 0, 'no retake for a finger marked missing');
+  await retake.click();
+  await page.waitForURL(`**/visit/${visit}/slap/left`);
+  await imagesShow(page, ['07', '08', '10']);
+  check((await page.locator('#live-finger-08 li').count()) === 1, 'finger 8 taken once more');
+  check((await page.locator('#live-finger-07 li').count()) === 1, "finger 7's attempt still shown");
+  check((await page.locator('#finger-07 .finger-score').innerText()) === score07, 'finger 7 kept as it was');
+  check((await page.locator('#place-09.missing').count()) === 1, 'finger 9 still missing');
+  await results(page, ['07', '08', '09', '10']);
   await page.locator('#slap-next').click();
 
   // The right slap: its index reads poorly, so it is taken again alone and kept forced.
@@ -147,6 +192,35 @@ try {
   const done = await page.locator('ol.slaps a.done').count();
   check(done === 3, `every slap done, saw ${done}`);
   await shot(page, shots, '43-dua-ibu-jari');
+
+  // The same slap page in English (the language switch comes back to it), then Indonesian again.
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Two thumbs' }).waitFor();
+  await page.waitForURL(`**/visit/${visit}/slap/thumbs`);
+  check((await page.getAttribute('html', 'lang')) === 'en', 'html lang is en');
+  const navEn = await page.locator('ol.slaps a').allInnerTexts();
+  check(navEn[0].includes('Left slap: the four fingers of the left hand') && navEn[0].includes('done'),
+    `the slaps in English: ${JSON.stringify(navEn)}`);
+  for (const [sel, want] of [
+    ['#h-slaps', 'Fingerprints by slap (4-4-2)'],
+    ['#h-shown', 'Result by finger'],
+    ['#h-place', 'Fingers to place'],
+    ['.slap-place', 'Place both thumbs together on the scanner, then press "Capture slap".'],
+    ['#finger-01', 'device score 85.0'],
+    ['#finger-01', 'Score '],
+    ['#finger-06 summary', 'Mark left thumb missing (exception)'],
+    ['.step-head .sub', '4 of 5 done'],
+  ]) {
+    const text = (await page.locator(sel).first().innerText()).replace(/\s+/g, ' ');
+    check(text.includes(want), `${sel} in English: ${want} not in ${text}`);
+  }
+  check((await page.getByRole('button', { name: 'Capture slap' }).count()) === 1, 'the capture button in English');
+  check((await page.locator('#finger-01 .tag').innerText()) === 'done', 'the finger state in English');
+  small = await smallCaptureTargets(page);
+  check(small.length === 0, `touch targets under 44 px on the English slap page: ${small.join('; ')}`);
+  await shot(page, shots, '43b-two-thumbs-en', true);
+  await page.getByRole('button', { name: 'Bahasa Indonesia' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Dua ibu jari' }).waitFor();
   await page.locator('#slap-next').click();
 
   // No signature pad: the signature as an exception, then the review.

@@ -67,7 +67,6 @@ pub fn capture_finger(
     observer: &mut dyn CaptureObserver,
 ) -> Result<FingerOutcome, CaptureError> {
     let mut run = PolicyRun::new(*policy);
-    let max_attempts = policy.max_attempts.max(1);
     scanner.set_finger(pos.code());
     loop {
         let attempt_no = run.next_attempt();
@@ -102,23 +101,9 @@ pub fn capture_finger(
             }
         };
         let step = run.attempt(attempt);
-        let next = match &step {
-            Step::Retry(_) => AttemptNext::Retry,
-            Step::Done(Outcome::Kept { forced: false, .. }) => AttemptNext::Accepted,
-            Step::Done(Outcome::Kept { kept_attempt, .. }) => AttemptNext::Forced {
-                kept_attempt: *kept_attempt,
-            },
-            Step::Done(Outcome::Exception { .. }) => AttemptNext::Exception,
-        };
-        observer.attempt(&AttemptEvent {
-            subject: Subject::Finger(pos),
-            attempt: attempt_no,
-            max_attempts,
-            algorithm: quality.algorithm_id().to_string(),
-            result,
-            next,
-            failed_checks: Vec::new(),
-        });
+        observer.attempt(&attempt_event(
+            pos, attempt_no, policy, quality, result, &step,
+        ));
         match step {
             Step::Retry(r) => run = r,
             Step::Done(Outcome::Kept {
@@ -239,14 +224,48 @@ pub fn finger_slot(
                 signature_kind: None,
             })
         }
-        FingerOutcome::Exception { failure, .. } => Slot::Exception(Exception {
-            reason: match failure {
-                Failure::BelowThreshold { .. } => ExceptionReason::PoorQuality,
-                Failure::NothingDetected => ExceptionReason::NotDetected,
+        FingerOutcome::Exception { failure, .. } => policy_exception(failure),
+    })
+}
+
+/// What the operator is told of finger `pos`'s attempt `attempt` (which gave `result`), given
+/// the policy's answer `step` to it: a single finger's and a slap's fingers' alike.
+pub(super) fn attempt_event<C>(
+    pos: FingerPosition,
+    attempt: u32,
+    policy: &ModalityPolicy,
+    quality: &dyn FingerQuality,
+    result: AttemptResult,
+    step: &Step<C>,
+) -> AttemptEvent {
+    AttemptEvent {
+        subject: Subject::Finger(pos),
+        attempt,
+        max_attempts: policy.max_attempts.max(1),
+        algorithm: quality.algorithm_id().to_string(),
+        result,
+        next: match step {
+            Step::Retry(_) => AttemptNext::Retry,
+            Step::Done(Outcome::Kept { forced: false, .. }) => AttemptNext::Accepted,
+            Step::Done(Outcome::Kept { kept_attempt, .. }) => AttemptNext::Forced {
+                kept_attempt: *kept_attempt,
             },
-            permanence: Permanence::Temporary,
-            proof_file: None,
-            noted_at: jiff::Timestamp::now(),
-        }),
+            Step::Done(Outcome::Exception { .. }) => AttemptNext::Exception,
+        },
+        failed_checks: Vec::new(),
+    }
+}
+
+/// The exception the policy records for a finger that did not reach the threshold (poor
+/// quality) or was never detected, for now (temporary).
+pub(super) fn policy_exception(failure: Failure) -> Slot {
+    Slot::Exception(Exception {
+        reason: match failure {
+            Failure::BelowThreshold { .. } => ExceptionReason::PoorQuality,
+            Failure::NothingDetected => ExceptionReason::NotDetected,
+        },
+        permanence: Permanence::Temporary,
+        proof_file: None,
+        noted_at: jiff::Timestamp::now(),
     })
 }

@@ -342,9 +342,30 @@ impl VisitSession {
             }
             return Err(e.into());
         }
-        self.remove_stale(previous.as_ref(), &slot);
+        self.remove_stale(previous.as_ref(), Some(&slot));
         self.ran.insert(step);
         Ok(())
+    }
+
+    /// Takes back the exception recorded for `subject` (a finger marked missing by mistake): its
+    /// slot is empty again, to be captured like any other, and the draft is saved; its proof
+    /// photo leaves the draft too. A capture is left as it is: `Ok(false)`, nothing changed.
+    pub fn withdraw_exception(&mut self, subject: Subject) -> Result<bool, CaptureError> {
+        let step = Step::from(subject);
+        if !matches!(slots::get(&self.visit, step), Some(Slot::Exception(_))) {
+            return Ok(false);
+        }
+        let previous = slots::take(&mut self.visit, step);
+        if let Err(e) = self.drafts.save_visit(&self.visit) {
+            // The draft still holds the exception: so does the session.
+            if let Some(old) = previous {
+                slots::put(&mut self.visit, step, old);
+            }
+            return Err(e.into());
+        }
+        self.remove_stale(previous.as_ref(), None);
+        self.ran.remove(&step);
+        Ok(true)
     }
 
     /// Records an exception for the photo of `document` (`all`: every document photo) of a
@@ -481,7 +502,7 @@ impl VisitSession {
                         .iter()
                         .find(|(s, _)| *s == Step::Finger(*pos))
                         .and_then(|(_, o)| o.as_ref());
-                    self.remove_stale(old, slot);
+                    self.remove_stale(old, Some(slot));
                     self.ran.insert(Step::Finger(*pos));
                 }
                 Ok(new)
@@ -552,7 +573,7 @@ impl VisitSession {
             Ok(slot) => {
                 slots::put(&mut self.visit, step, slot.clone());
                 self.drafts.save_visit(&self.visit)?;
-                self.remove_stale(previous.as_ref(), &slot);
+                self.remove_stale(previous.as_ref(), Some(&slot));
                 Ok(slot)
             }
             // A draft write failed: the files may be half new, so the slot stays empty.
@@ -676,8 +697,8 @@ impl VisitSession {
 
     /// Removes from the draft the files `old` used that `new` does not (the record saved without
     /// them already). A file that will not go is logged: it is encrypted, and goes with the draft.
-    fn remove_stale(&self, old: Option<&Slot>, new: &Slot) {
-        let keep = slots::files(new);
+    fn remove_stale(&self, old: Option<&Slot>, new: Option<&Slot>) {
+        let keep = new.map(slots::files).unwrap_or_default();
         for name in old.map(slots::files).unwrap_or_default() {
             if !keep.contains(&name) {
                 if let Err(e) = self.drafts.remove_file(self.visit.id, &name) {

@@ -7,16 +7,16 @@
 //! sent to the device as exceptions and recorded as the plan says.
 
 use jemput_core::imaging::finger::{encode_wsq, wsq_file_name, WSQ_MEDIA_TYPE};
-use jemput_core::visit::policy::{Attempt, Failure, Outcome, PolicyRun, Step};
+use jemput_core::visit::policy::{Attempt, Outcome, PolicyRun, Step};
 use jemput_core::visit::{
     Capture, Exception, ExceptionReason, FingerPosition, Permanence, Quality, Slot, Visit,
 };
 use jemput_drivers::FingerImage;
 
-use super::attempt::{AttemptEvent, AttemptNext, AttemptResult, CaptureObserver, Subject};
+use super::attempt::{AttemptResult, CaptureObserver};
 use super::draft::Drafts;
 use super::error::CaptureError;
-use super::fingers::FingerSettings;
+use super::fingers::{attempt_event, policy_exception, FingerSettings};
 use crate::sbi::{SbiSlapScanner, Slap, SlapError, SlapFinger};
 
 /// The name of the original ISO/IEC 19794-4 record kept beside finger `pos`'s WSQ.
@@ -67,7 +67,6 @@ pub fn slap_slots(
             }),
         }
     }
-    let max_attempts = settings.policy.max_attempts.max(1);
     while !running.is_empty() {
         let wanted: Vec<FingerPosition> = running.iter().map(|r| r.pos).collect();
         let got = scanner
@@ -110,26 +109,17 @@ pub fn slap_slots(
                 score,
                 capture: finger,
             });
-            let next = match &step {
-                Step::Retry(_) => AttemptNext::Retry,
-                Step::Done(Outcome::Kept { forced: false, .. }) => AttemptNext::Accepted,
-                Step::Done(Outcome::Kept { kept_attempt, .. }) => AttemptNext::Forced {
-                    kept_attempt: *kept_attempt,
-                },
-                Step::Done(Outcome::Exception { .. }) => AttemptNext::Exception,
-            };
-            observer.attempt(&AttemptEvent {
-                subject: Subject::Finger(r.pos),
-                attempt: attempt_no,
-                max_attempts,
-                algorithm: settings.quality.algorithm_id().to_string(),
-                result: AttemptResult::Scored {
+            observer.attempt(&attempt_event(
+                r.pos,
+                attempt_no,
+                settings.policy,
+                settings.quality,
+                AttemptResult::Scored {
                     score,
                     threshold: settings.policy.threshold,
                 },
-                next,
-                failed_checks: Vec::new(),
-            });
+                &step,
+            ));
             match step {
                 Step::Retry(run) => still.push(Running { pos: r.pos, run }),
                 Step::Done(Outcome::Kept {
@@ -145,18 +135,9 @@ pub fn slap_slots(
                     )?;
                     out.push((r.pos, slot));
                 }
-                Step::Done(Outcome::Exception { failure, .. }) => out.push((
-                    r.pos,
-                    Slot::Exception(Exception {
-                        reason: match failure {
-                            Failure::BelowThreshold { .. } => ExceptionReason::PoorQuality,
-                            Failure::NothingDetected => ExceptionReason::NotDetected,
-                        },
-                        permanence: Permanence::Temporary,
-                        proof_file: None,
-                        noted_at: jiff::Timestamp::now(),
-                    }),
-                )),
+                Step::Done(Outcome::Exception { failure, .. }) => {
+                    out.push((r.pos, policy_exception(failure)))
+                }
             }
         }
         running = still;

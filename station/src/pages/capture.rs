@@ -149,10 +149,9 @@ pub(super) type Draft = (
     HashMap<String, Vec<u8>>,
 );
 
-/// Loads the draft (with the unlocked key) and the kit home.
 /// The draft of visit `id` for a page or an action of `step`; `Err` is the answer instead: the
 /// visit is missing or has no such step, or its consent is not given yet (back to consent).
-fn draft_for_step(app: &App, id: Uuid, step: Step) -> Result<Draft, Loaded> {
+pub(super) fn draft_for_step(app: &App, id: Uuid, step: Step) -> Result<Draft, Loaded> {
     let draft = open_draft(app, id).map_err(Loaded::Missing)?;
     let visit = &draft.2;
     if !valid_step(visit, step) {
@@ -183,22 +182,55 @@ fn parse_step(raw: &str) -> Option<Step> {
     raw.parse::<Step>().ok()
 }
 
+/// Whether a job on a draft may take the station's devices (a capture, a proof photo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Takes {
+    Nothing,
+    Devices,
+}
+
+/// What every page and action on a draft's step or slap does around its own work: a locked kit
+/// goes to unlock, an address that names no `target` is not found, and `job` runs on a blocking
+/// thread (it loads the draft, may hold the devices) with the session's language; its answer is
+/// rendered. A job that stopped short (panicked) is not found; when it may have held the devices
+/// they are forgotten, so that the next step opens them afresh rather than finding them busy.
+pub(super) async fn on_draft<T: Send + 'static>(
+    app: Arc<App>,
+    session: Session,
+    target: Result<T, &'static str>,
+    takes: Takes,
+    job: impl FnOnce(&App, Lang, T) -> Loaded + Send + 'static,
+) -> Response {
+    if app.lock.locked(Instant::now()).is_some() {
+        return Redirect::to("/unlock").into_response();
+    }
+    let target = match target {
+        Ok(t) => t,
+        Err(why) => return (StatusCode::NOT_FOUND, why).into_response(),
+    };
+    let lang = session.lang;
+    let a = app.clone();
+    let done = tokio::task::spawn_blocking(move || job(&a, lang, target))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!("a job on a draft stopped: {e}");
+            if takes == Takes::Devices {
+                app.devices.abandon();
+            }
+            Loaded::Missing(format!("stopped: {e}"))
+        });
+    answer(&app, &session, done)
+}
+
 /// `GET /visit/{id}/step/{step}`.
 pub async fn page(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
     Path((id, raw)): Path<(Uuid, String)>,
 ) -> Response {
-    if app.lock.locked(Instant::now()).is_some() {
-        return Redirect::to("/unlock").into_response();
-    }
-    let Some(step) = parse_step(&raw) else {
-        return (StatusCode::NOT_FOUND, "no such step").into_response();
-    };
-    let lang = session.lang;
-    let a = app.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
-        let (home, _, visit, files) = match draft_for_step(&a, id, step) {
+    let step = parse_step(&raw).ok_or("no such step");
+    on_draft(app, session, step, Takes::Nothing, move |a, lang, step| {
+        let (home, _, visit, files) = match draft_for_step(a, id, step) {
             Ok(x) => x,
             Err(answer) => return answer,
         };
@@ -214,12 +246,10 @@ pub async fn page(
             .into_iter()
             .rfind(|s| *s < step && progress::filled(&visit, *s));
         Loaded::Page(Box::new(step_view(
-            &a, lang, &home, &visit, &files, step, None, last,
+            a, lang, &home, &visit, &files, step, None, last,
         )))
     })
     .await
-    .unwrap_or_else(|e| Loaded::Missing(e.to_string()));
-    answer(&app, &session, loaded)
 }
 
 /// Tells the station's devices (and so the browsers) about every attempt: a finger's under its
@@ -261,24 +291,68 @@ impl CaptureObserver for Live<'_> {
     }
 }
 
-/// Runs `step` on the devices and says where the browser goes or what the page shows.
-fn run_capture(app: &App, lang: Lang, id: Uuid, step: Step, kind: SignatureKind) -> Loaded {
-    let (home, drafts, visit, _) = match open_draft(app, id) {
-        Ok(x) => x,
-        Err(e) => return Loaded::Missing(e),
+/// Runs `run` on a session of `visit` over `devices` with `plan`, the location logged first when
+/// a GPS receiver is there, and gives the devices back (closed, with the problem, when the device
+/// of `role` failed): what a step's capture and a slap's share. `Ok`: the visit as saved and the
+/// step to go on with; `Err`: what went wrong, in the operator's words.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run_engine(
+    app: &App,
+    lang: Lang,
+    id: Uuid,
+    (drafts, visit): (jemput_kit::visit::Drafts, Visit),
+    devices: SessionDevices,
+    plan: CapturePlan,
+    role: Role,
+    run: impl FnOnce(&mut VisitSession) -> Result<(), CaptureError>,
+) -> Result<(Visit, Option<Step>), String> {
+    let mut session = match VisitSession::start(drafts, visit, devices, plan) {
+        Ok(s) => s,
+        Err(e) => {
+            app.devices.give_back(id, SessionDevices::default(), None);
+            return Err(problem_text(&app.i18n, lang, &e));
+        }
     };
-    if !valid_step(&visit, step) {
-        return Loaded::Missing(format!("this visit has no step {}", step.id()));
+    // The location is logged when a GPS receiver is there, never required.
+    if session.steps().contains(&Step::Location) && !session.is_done(Step::Location) {
+        let _ = session.run(Step::Location, &mut jemput_kit::visit::attempt::NoObserver);
     }
-    if !visit.consent.as_ref().is_some_and(|c| c.given) {
-        return Loaded::Go(format!("/visit/{id}/consent"));
+    let ran = run(&mut session);
+    let next = next_after(&session);
+    let (visit, devices) = session.into_parts();
+    match ran {
+        Ok(()) => {
+            app.devices.give_back(id, devices, None);
+            Ok((visit, next))
+        }
+        Err(e) => {
+            let text = problem_text(&app.i18n, lang, &e);
+            let failed = matches!(
+                e,
+                CaptureError::Device { .. } | CaptureError::NoDevice { .. }
+            )
+            .then(|| (role, text.clone()));
+            app.devices.give_back(id, devices, failed);
+            Err(text)
+        }
     }
-    let page_with = |app: &App, problem: String, last: Option<Step>| {
-        let (home, _, visit, files) = match open_draft(app, id) {
-            Ok(x) => x,
-            Err(e) => return Loaded::Missing(e),
-        };
-        Loaded::Page(Box::new(step_view(
+}
+
+/// The page of `step` saying `problem` (nothing was captured or recorded), or the page of the
+/// slap that takes the finger when the form came from there (`to_slap`).
+fn problem_page(
+    app: &App,
+    lang: Lang,
+    id: Uuid,
+    step: Step,
+    to_slap: bool,
+    problem: String,
+) -> Loaded {
+    if let (Step::Finger(p), true) = (step, to_slap) {
+        return super::slaps::finger_problem(app, lang, id, p, problem);
+    }
+    match open_draft(app, id) {
+        Ok((home, _, visit, files)) => Loaded::Page(Box::new(step_view(
             app,
             lang,
             &home,
@@ -286,42 +360,46 @@ fn run_capture(app: &App, lang: Lang, id: Uuid, step: Step, kind: SignatureKind)
             &files,
             step,
             Some(problem),
-            last,
-        )))
+            None,
+        ))),
+        Err(e) => Loaded::Missing(e),
+    }
+}
+
+/// Runs `step` on the devices and says where the browser goes or what the page shows.
+fn run_capture(app: &App, lang: Lang, id: Uuid, step: Step, kind: SignatureKind) -> Loaded {
+    let (home, drafts, visit, _) = match draft_for_step(app, id, step) {
+        Ok(x) => x,
+        Err(answer) => return answer,
     };
     let devices = match app
         .devices
         .take(&home.root, &visit, &home.config.face, step)
     {
         Ok(d) => d,
-        Err(busy) => return page_with(app, busy_text(app, lang, busy), None),
+        Err(busy) => {
+            return problem_page(app, lang, id, step, false, busy_text(app, lang, busy));
+        }
     };
     app.devices.clear_attempts(id, step);
     let plan = plan(&home, &visit, step, app.devices.realtime(), kind);
-    let mut session = match VisitSession::start(drafts, visit, devices, plan) {
-        Ok(s) => s,
-        Err(e) => {
-            app.devices.give_back(id, SessionDevices::default(), None);
-            return page_with(app, problem_text(&app.i18n, lang, &e), None);
-        }
-    };
-    // The location is logged when a GPS receiver is there, never required.
-    if session.steps().contains(&Step::Location) && !session.is_done(Step::Location) {
-        let _ = session.run(Step::Location, &mut jemput_kit::visit::attempt::NoObserver);
-    }
-    let ran = session.run(
+    let mut live = Live {
+        app,
+        visit: id,
         step,
-        &mut Live {
-            app,
-            visit: id,
-            step,
-        },
+    };
+    let ran = run_engine(
+        app,
+        lang,
+        id,
+        (drafts, visit),
+        devices,
+        plan,
+        Role::of(step),
+        |session| session.run(step, &mut live).map(|_| ()),
     );
-    let next = next_after(&session);
-    let (visit, devices) = session.into_parts();
     match ran {
-        Ok(_) => {
-            app.devices.give_back(id, devices, None);
+        Ok((visit, next)) => {
             // A finger kept without forcing goes on; anything else stays to be looked at.
             let accepted = match step {
                 Step::Finger(p) => {
@@ -335,16 +413,7 @@ fn run_capture(app: &App, lang: Lang, id: Uuid, step: Step, kind: SignatureKind)
                 Loaded::Go(format!("/visit/{id}/step/{}", step.id()))
             }
         }
-        Err(e) => {
-            let text = problem_text(&app.i18n, lang, &e);
-            let failed = matches!(
-                e,
-                CaptureError::Device { .. } | CaptureError::NoDevice { .. }
-            )
-            .then(|| (Role::of(step), text.clone()));
-            app.devices.give_back(id, devices, failed);
-            page_with(app, text, None)
-        }
+        Err(text) => problem_page(app, lang, id, step, false, text),
     }
 }
 
@@ -355,27 +424,16 @@ pub async fn capture(
     Path((id, raw)): Path<(Uuid, String)>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if app.lock.locked(Instant::now()).is_some() {
-        return Redirect::to("/unlock").into_response();
-    }
-    let Some(step) = parse_step(&raw) else {
-        return (StatusCode::NOT_FOUND, "no such step").into_response();
-    };
     let kind = match f.get("kind").map(String::as_str) {
         Some("simple_mark") => SignatureKind::SimpleMark,
         Some("written_name") => SignatureKind::WrittenName,
         _ => SignatureKind::Signature,
     };
-    let lang = session.lang;
-    let a = app.clone();
-    let done = tokio::task::spawn_blocking(move || run_capture(&a, lang, id, step, kind))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!("the capture of {raw} stopped: {e}");
-            app.devices.abandon();
-            Loaded::Missing(format!("the capture stopped: {e}"))
-        });
-    answer(&app, &session, done)
+    let step = parse_step(&raw).ok_or("no such step");
+    on_draft(app, session, step, Takes::Devices, move |a, lang, step| {
+        run_capture(a, lang, id, step, kind)
+    })
+    .await
 }
 
 pub(super) fn answer(app: &App, session: &Session, done: Loaded) -> Response {
@@ -388,19 +446,15 @@ pub(super) fn answer(app: &App, session: &Session, done: Loaded) -> Response {
 }
 
 /// `POST /visit/{id}/step/{step}/exception` ("Pengecualian"): `reason` (and `other` for its
-/// text), `permanence`, and for a document photo `document` (akta, kia, kk or all).
+/// text), `permanence`, and for a document photo `document` (akta, kia, kk or all); for a finger
+/// `proof=1` takes a proof photo with the camera, and `back=slap` goes back to the finger's slap.
 pub async fn exception(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
     Path((id, raw)): Path<(Uuid, String)>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if app.lock.locked(Instant::now()).is_some() {
-        return Redirect::to("/unlock").into_response();
-    }
-    let Some(step) = parse_step(&raw) else {
-        return (StatusCode::NOT_FOUND, "no such step").into_response();
-    };
+    let step = parse_step(&raw).ok_or("no such step");
     let field = |k: &str| f.get(k).cloned().unwrap_or_default();
     let reason = reason_of(&field("reason"), &field("other"));
     let permanence = if field("permanence") == "permanent" {
@@ -410,32 +464,22 @@ pub async fn exception(
     };
     let document = field("document").parse::<DocumentKind>().ok();
     // "Foto bukti": a proof photo beside a finger's exception, taken with the camera.
-    let proof = field("proof") == "1" && matches!(step, Step::Finger(_));
+    let proof = field("proof") == "1" && matches!(step, Ok(Step::Finger(_)));
     let back_to_slap = field("back") == "slap";
-    let lang = session.lang;
-    let a = app.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let (home, drafts, visit, files) = match draft_for_step(&a, id, step) {
+    let takes = if proof {
+        Takes::Devices
+    } else {
+        Takes::Nothing
+    };
+    on_draft(app, session, step, takes, move |a, lang, step| {
+        let (home, drafts, visit, _) = match draft_for_step(a, id, step) {
             Ok(x) => x,
             Err(answer) => return answer,
         };
-        // The step's page again (or the slap's it was sent from), with `text` saying why nothing
-        // was recorded.
-        let page = |visit: &Visit, text: String| match step {
-            Step::Finger(p) if back_to_slap => super::slaps::finger_problem(&a, lang, id, p, text),
-            _ => Loaded::Page(Box::new(step_view(
-                &a,
-                lang,
-                &home,
-                visit,
-                &files,
-                step,
-                Some(text),
-                None,
-            ))),
-        };
+        // The step's page again (or the slap's it was sent from), saying why nothing was recorded.
+        let page = |text: String| problem_page(a, lang, id, step, back_to_slap, text);
         let Some(reason) = reason else {
-            return page(&visit, a.i18n.text(lang, "capture-need-reason", None));
+            return page(a.i18n.text(lang, "capture-need-reason", None));
         };
         let plan = plan(
             &home,
@@ -451,7 +495,7 @@ pub async fn exception(
                 .take(&home.root, &visit, &home.config.face, Step::Face)
             {
                 Ok(d) => d,
-                Err(busy) => return page(&visit, busy_text(&a, lang, busy)),
+                Err(busy) => return page(busy_text(a, lang, busy)),
             }
         } else {
             SessionDevices::default()
@@ -482,7 +526,7 @@ pub async fn exception(
             .as_ref()
             .err()
             .map(|e| problem_text(&a.i18n, lang, e));
-        let (visit, devices) = session.into_parts();
+        let (_, devices) = session.into_parts();
         if proof {
             // The camera goes back; closed, to be opened afresh, when it failed.
             let camera_failed = matches!(
@@ -500,12 +544,57 @@ pub async fn exception(
                 _ => Loaded::Go(step_url(id, next)),
             },
             Ok(()) => Loaded::Go(step_url(id, next)),
-            Err(_) => page(&visit, failed.unwrap_or_default()),
+            Err(_) => page(failed.unwrap_or_default()),
         }
     })
     .await
-    .unwrap_or_else(|e| Loaded::Missing(e.to_string()));
-    answer(&app, &session, done)
+}
+
+/// `POST /visit/{id}/step/{step}/withdraw` ("Batalkan tanda tidak ada"): takes back the exception
+/// recorded for the step (a finger marked missing by mistake), which is then captured like any
+/// other — from a slap, the device is asked for it again. `back=slap` goes back to the finger's
+/// slap, otherwise to the step's page.
+pub async fn withdraw(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path((id, raw)): Path<(Uuid, String)>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let back_to_slap = f.get("back").is_some_and(|b| b == "slap");
+    let step = parse_step(&raw).ok_or("no such step");
+    on_draft(app, session, step, Takes::Nothing, move |a, lang, step| {
+        let (home, drafts, visit, _) = match draft_for_step(a, id, step) {
+            Ok(x) => x,
+            Err(answer) => return answer,
+        };
+        let Some(subject) = step.subject() else {
+            return Loaded::Missing("no exception for this step".into());
+        };
+        let plan = plan(
+            &home,
+            &visit,
+            step,
+            a.devices.realtime(),
+            SignatureKind::Signature,
+        );
+        let withdrawn = VisitSession::start(drafts, visit, SessionDevices::default(), plan)
+            .and_then(|mut session| session.withdraw_exception(subject));
+        match (withdrawn, step) {
+            (Err(e), _) => problem_page(
+                a,
+                lang,
+                id,
+                step,
+                back_to_slap,
+                problem_text(&a.i18n, lang, &e),
+            ),
+            (Ok(_), Step::Finger(p)) if back_to_slap => {
+                Loaded::Go(super::slaps::page_url(id, Slap::of(p)))
+            }
+            (Ok(_), _) => Loaded::Go(format!("/visit/{id}/step/{}", step.id())),
+        }
+    })
+    .await
 }
 
 /// A draft file as the browser shows it: a finger's WSQ as PNG, a photo or the rendered

@@ -54,6 +54,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/visit/{id}/step/{step}/exception",
             post(capture::exception),
         )
+        .route("/visit/{id}/step/{step}/withdraw", post(capture::withdraw))
         .route("/visit/{id}/slap/{slap}", get(slaps::page))
         .route("/visit/{id}/slap/{slap}/capture", post(slaps::capture))
         .route("/visit/{id}/image/{name}", get(capture::file))

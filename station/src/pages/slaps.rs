@@ -19,23 +19,24 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::{Extension, Form};
 use jemput_core::imaging::signature::SignatureKind;
-use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot, Visit};
+use jemput_core::visit::{ExceptionReason, FingerPosition, Permanence, Slot};
 use jemput_kit::sbi::Slap;
-use jemput_kit::visit::{CaptureError, SessionDevices, Step, VisitSession};
+use jemput_kit::visit::Step;
 use uuid::Uuid;
 
-use super::capture::{answer, busy_text, open_draft, plan, Live, Loaded};
+use super::capture::{
+    busy_text, draft_for_step, on_draft, open_draft, plan, run_engine, Live, Loaded, Takes,
+};
 use super::capture_view::step_url;
 use super::slap_view::{marked_missing, slap_view, SlapView};
 use super::{Base, Ctx};
-use crate::devices::{problem_text, Role};
+use crate::devices::Role;
 use crate::i18n::Lang;
 use crate::security::Session;
 use crate::App;
@@ -85,15 +86,10 @@ pub(super) fn render(app: &App, session: &Session, view: SlapView) -> Response {
     )
 }
 
-/// What a slap page or action may go on with: a biometric visit with its consent given.
-fn usable(visit: &Visit) -> Result<(), Loaded> {
-    if !visit.category.records_biometrics() {
-        return Err(Loaded::Missing("this visit takes no fingerprints".into()));
-    }
-    if !visit.consent.as_ref().is_some_and(|c| c.given) {
-        return Err(Loaded::Go(format!("/visit/{}/consent", visit.id)));
-    }
-    Ok(())
+/// The step of the slap's first finger: what the slap's pages and actions check the draft for
+/// (a biometric visit with its consent given), as a finger step's do.
+fn first_step(slap: Slap) -> Step {
+    Step::Finger(slap.fingers()[0])
 }
 
 /// `GET /visit/{id}/slap/{slap}`.
@@ -102,61 +98,50 @@ pub async fn page(
     Extension(session): Extension<Session>,
     Path((id, raw)): Path<(Uuid, String)>,
 ) -> Response {
-    if app.lock.locked(Instant::now()).is_some() {
-        return Redirect::to("/unlock").into_response();
-    }
-    let Some(slap) = parse(&raw) else {
-        return (StatusCode::NOT_FOUND, "no such slap").into_response();
-    };
-    let lang = session.lang;
-    let a = app.clone();
-    let shown = tokio::task::spawn_blocking(move || {
-        let (home, _, visit, files) = match open_draft(&a, id) {
+    let slap = parse(&raw).ok_or("no such slap");
+    on_draft(app, session, slap, Takes::Nothing, move |a, lang, slap| {
+        let (home, _, visit, files) = match draft_for_step(a, id, first_step(slap)) {
             Ok(x) => x,
-            Err(e) => return Loaded::Missing(e),
+            Err(answer) => return answer,
         };
-        if let Err(l) = usable(&visit) {
-            return l;
-        }
         a.devices.prepare(&home.root, &visit, &home.config.face);
         if !a.devices.slaps(id) {
             // No slap scanner (any more): the slap's fingers one by one.
-            let first = Step::Finger(slap.fingers()[0]);
-            return Loaded::Go(step_url(id, Some(first)));
+            return Loaded::Go(step_url(id, Some(first_step(slap))));
         }
         Loaded::Slap(Box::new(slap_view(
-            &a, lang, &home, &visit, &files, slap, None,
+            a, lang, &home, &visit, &files, slap, None,
         )))
     })
     .await
-    .unwrap_or_else(|e| Loaded::Missing(e.to_string()));
-    answer(&app, &session, shown)
 }
 
-/// `POST /visit/{id}/slap/{slap}/capture`: takes the slap; the page then shows what each finger
-/// came to.
+/// `POST /visit/{id}/slap/{slap}/capture`: takes the slap, or with `finger=NN` ("Ambil ulang
+/// jari ini") that finger of it alone, the others kept as they are; the page then shows what each
+/// finger came to.
 pub async fn capture(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
     Path((id, raw)): Path<(Uuid, String)>,
-    Form(_): Form<HashMap<String, String>>,
+    Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if app.lock.locked(Instant::now()).is_some() {
-        return Redirect::to("/unlock").into_response();
-    }
-    let Some(slap) = parse(&raw) else {
-        return (StatusCode::NOT_FOUND, "no such slap").into_response();
+    let finger = f
+        .get("finger")
+        .map(|n| n.parse::<u8>().ok().and_then(FingerPosition::new));
+    let target = match (parse(&raw), finger) {
+        (None, _) => Err("no such slap"),
+        (Some(_), Some(None)) => Err("no such finger"),
+        (Some(slap), Some(Some(p))) if Slap::of(p) != slap => Err("no such finger in this slap"),
+        (Some(slap), finger) => Ok((slap, finger.flatten())),
     };
-    let lang = session.lang;
-    let a = app.clone();
-    let shown = tokio::task::spawn_blocking(move || run_slap(&a, lang, id, slap))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!("the capture of the {} stopped: {e}", slap.name());
-            app.devices.abandon();
-            Loaded::Missing(format!("the capture stopped: {e}"))
-        });
-    answer(&app, &session, shown)
+    on_draft(
+        app,
+        session,
+        target,
+        Takes::Devices,
+        move |a, lang, (slap, only)| run_slap(a, lang, id, slap, only),
+    )
+    .await
 }
 
 /// The page of the slap that takes finger `p`, saying `problem` (an exception not recorded from
@@ -182,14 +167,14 @@ pub(super) fn finger_problem(
     }
 }
 
-fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Loaded {
-    let (home, drafts, visit, _) = match open_draft(app, id) {
+/// Takes `slap`, or only its finger `only` (the slap asked for that finger, the others sent as
+/// exceptions and their slots left as they are).
+fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap, only: Option<FingerPosition>) -> Loaded {
+    let first = first_step(slap);
+    let (home, drafts, visit, _) = match draft_for_step(app, id, first) {
         Ok(x) => x,
-        Err(e) => return Loaded::Missing(e),
+        Err(answer) => return answer,
     };
-    if let Err(l) = usable(&visit) {
-        return l;
-    }
     let page_with = |problem: String| finger_problem(app, lang, id, slap.fingers()[0], problem);
     let devices = match app.devices.take_for(
         &home.root,
@@ -202,10 +187,9 @@ fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Loaded {
         Err(busy) => return page_with(busy_text(app, lang, busy)),
     };
     let fingers = slap.fingers();
-    for p in &fingers {
+    for p in fingers.iter().filter(|p| only.is_none_or(|o| o == **p)) {
         app.devices.clear_attempts(id, Step::Finger(*p));
     }
-    let first = Step::Finger(fingers[0]);
     let mut plan = plan(
         &home,
         &visit,
@@ -228,41 +212,28 @@ fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap) -> Loaded {
         app.devices.give_back(id, devices, None);
         return Loaded::Go(page_url(id, slap));
     }
-    let mut session = match VisitSession::start(drafts, visit, devices, plan) {
-        Ok(s) => s,
-        Err(e) => {
-            app.devices.give_back(id, SessionDevices::default(), None);
-            return page_with(problem_text(&app.i18n, lang, &e));
-        }
+    let mut live = Live {
+        app,
+        visit: id,
+        step: first,
     };
-    // The location is logged when a GPS receiver is there, never required.
-    if session.steps().contains(&Step::Location) && !session.is_done(Step::Location) {
-        let _ = session.run(Step::Location, &mut jemput_kit::visit::attempt::NoObserver);
-    }
-    let ran = session.run_slap(
-        slap,
-        &mut Live {
-            app,
-            visit: id,
-            step: first,
+    let ran = run_engine(
+        app,
+        lang,
+        id,
+        (drafts, visit),
+        devices,
+        plan,
+        Role::Scanner,
+        |session| match only {
+            // The session's finger step with a slap scanner asks the slap for that finger alone.
+            Some(p) => session.run(Step::Finger(p), &mut live).map(|_| ()),
+            None => session.run_slap(slap, &mut live).map(|_| ()),
         },
     );
-    let (_, devices) = session.into_parts();
     match ran {
-        Ok(_) => {
-            app.devices.give_back(id, devices, None);
-            Loaded::Go(page_url(id, slap))
-        }
-        Err(e) => {
-            let text = problem_text(&app.i18n, lang, &e);
-            let failed = matches!(
-                e,
-                CaptureError::Device { .. } | CaptureError::NoDevice { .. }
-            )
-            .then(|| (Role::Scanner, text.clone()));
-            app.devices.give_back(id, devices, failed);
-            page_with(text)
-        }
+        Ok(_) => Loaded::Go(page_url(id, slap)),
+        Err(text) => page_with(text),
     }
 }
 

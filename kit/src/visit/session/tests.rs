@@ -335,6 +335,26 @@ fn running_a_step_again_replaces_only_its_slot_in_the_draft() {
     assert!(!files.iter().any(|f| f.name == "finger-02.wsq"));
     assert!(!r.file_on_disk(id, "finger-02.wsq"));
     assert!(r.file_on_disk(id, "finger-01.wsq"));
+
+    // Marked missing by mistake, with a proof photo: withdrawn, the finger is empty again in the
+    // draft, the photo gone, and it is captured like any other; a capture is never withdrawn.
+    s.record_exception_with_proof(
+        Subject::Finger(pos(2)),
+        ExceptionReason::BandagedOrInjured,
+        Permanence::Temporary,
+    )
+    .unwrap();
+    assert!(r.file_on_disk(id, "proof-finger-02.jpg"));
+    assert!(s.withdraw_exception(Subject::Finger(pos(2))).unwrap());
+    let (saved, files) = r.saved(id);
+    assert_eq!(saved.captures.fingers.get(&pos(2)), None);
+    assert!(!files.iter().any(|f| f.name == "proof-finger-02.jpg"));
+    assert!(!r.file_on_disk(id, "proof-finger-02.jpg"));
+    assert!(!s.withdraw_exception(Subject::Finger(pos(1))).unwrap());
+    assert!(!s.withdraw_exception(Subject::Finger(pos(2))).unwrap());
+    assert_eq!(r.saved(id).0.captures.fingers, saved.captures.fingers);
+    s.run(Step::Finger(pos(2)), &mut NoObserver).unwrap();
+    assert!(!captured(r.saved(id).0.captures.fingers.get(&pos(2))).forced);
 }
 
 #[test]
