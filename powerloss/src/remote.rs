@@ -15,7 +15,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::server::tear_words;
+use crate::server::{detach, tear_words};
 use crate::Tear;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -112,17 +112,6 @@ fn connection_of(at: &Path) -> Option<u32> {
         }
         f.get(2)?.split_once(':')?.1.parse().ok()
     })
-}
-
-/// Lazily unmounts `at` with `umount -l` (util-linux): gone from the namespace now, released
-/// when unused.
-pub(crate) fn detach(at: &Path) {
-    let _ = Command::new("umount")
-        .arg("-l")
-        .arg(at)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// A power-loss disk served by a process of its own; the methods of [`Disk`](crate::Disk).

@@ -154,6 +154,18 @@ pub fn serve(disk: &Disk, input: impl BufRead, mut output: impl Write) -> io::Re
     }
 }
 
+/// Lazily unmounts `at` with `umount -l` (util-linux): gone from the namespace now, released
+/// when unused.
+pub(crate) fn detach(at: &std::path::Path) {
+    use std::process::Stdio;
+    let _ = std::process::Command::new("umount")
+        .arg("-l")
+        .arg(at)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// Unmounts; if the mount is still in use, detaches it (`umount -l`) so that it is not left
 /// behind, and reports the failed unmount.
 ///
@@ -181,7 +193,7 @@ fn unmount_or_detach(m: Mounted) -> io::Result<()> {
         // thread ends as the kernel closes the connection.
         return Ok(());
     }
-    ended.inspect_err(|_| crate::remote::detach(&at))
+    ended.inspect_err(|_| detach(&at))
 }
 
 #[cfg(test)]

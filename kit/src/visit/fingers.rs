@@ -14,13 +14,17 @@ use jemput_drivers::{CaptureControl, DeviceError, FingerImage, FingerprintScanne
 use super::attempt::{AttemptEvent, AttemptNext, AttemptResult, CaptureObserver, Subject};
 use super::draft::Drafts;
 use super::error::CaptureError;
-use super::slaps::iso_record_file_name;
 use jemput_core::imaging::finger::{encode_wsq, wsq_file_name, WSQ_MEDIA_TYPE};
 use jemput_core::imaging::quality::FingerQuality;
 use jemput_core::visit::policy::{Attempt, Failure, ModalityPolicy, Outcome, PolicyRun, Step};
 use jemput_core::visit::{
     Capture, Exception, ExceptionReason, FingerPosition, Permanence, Quality, Slot, Visit,
 };
+
+/// The name of the original ISO/IEC 19794-4 record kept beside finger `pos`'s WSQ.
+pub fn iso_record_file_name(pos: FingerPosition) -> String {
+    format!("finger-{:02}.iso19794-4", pos.code())
+}
 
 /// How one finger ended.
 #[derive(Debug, Clone)]

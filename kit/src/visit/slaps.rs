@@ -16,13 +16,8 @@ use jemput_drivers::FingerImage;
 use super::attempt::{AttemptResult, CaptureObserver};
 use super::draft::Drafts;
 use super::error::CaptureError;
-use super::fingers::{attempt_event, policy_exception, FingerSettings};
+use super::fingers::{attempt_event, iso_record_file_name, policy_exception, FingerSettings};
 use crate::sbi::{SbiSlapScanner, Slap, SlapError, SlapFinger};
-
-/// The name of the original ISO/IEC 19794-4 record kept beside finger `pos`'s WSQ.
-pub fn iso_record_file_name(pos: FingerPosition) -> String {
-    format!("finger-{:02}.iso19794-4", pos.code())
-}
 
 /// A finger of the slap still going through the policy.
 struct Running {
