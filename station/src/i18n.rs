@@ -7,6 +7,15 @@
 
 pub use jemput_web::i18n::{message_ids, I18n, I18nError, Lang};
 
+/// The Indonesian or the English half of a kit message written "id / en".
+pub(crate) fn half(text: &str, lang: Lang) -> String {
+    match (text.split_once(" / "), lang) {
+        (Some((id, _)), Lang::Id) => id.to_string(),
+        (Some((_, en)), Lang::En) => en.to_string(),
+        (None, _) => text.to_string(),
+    }
+}
+
 /// The Fluent files of each language, embedded: (language, file name, source).
 pub const FILES: &[jemput_web::i18n::FtlFile] = &[
     (
@@ -84,6 +93,7 @@ pub fn load() -> Result<I18n, I18nError> {
 mod tests {
     use super::*;
     use fluent_bundle::FluentArgs;
+    use jemput_core::visit::nik;
     use std::collections::BTreeSet;
 
     fn ids(lang: Lang) -> BTreeSet<String> {
@@ -158,5 +168,13 @@ mod tests {
             i18n.text(Lang::Id, "no-such-message", None),
             "no-such-message"
         );
+    }
+
+    #[test]
+    fn a_kit_message_shows_in_the_sessions_language() {
+        let e = nik::parse("12").unwrap_err().to_string();
+        assert_eq!(half(&e, Lang::Id), "NIK harus 16 digit (ada 2)");
+        assert_eq!(half(&e, Lang::En), "NIK must be 16 digits (got 2)");
+        assert_eq!(half("one language only", Lang::En), "one language only");
     }
 }

@@ -439,7 +439,7 @@ pub(super) fn step_view(
     // With a slap scanner the fingers count as their three slaps.
     let by_slap = app.devices.slaps(id);
     let (done, needed_n) = if by_slap {
-        super::slap_view::count(visit)
+        super::slap_steps::count(visit)
     } else {
         progress::count(visit)
     };

@@ -3,10 +3,12 @@
 //! [`crate::security::guard`].
 
 pub mod capture;
+mod capture_frame;
 pub mod capture_view;
 pub mod home;
 pub mod live;
 pub mod review;
+pub mod slap_steps;
 pub mod slap_view;
 pub mod slaps;
 pub mod unlock;
@@ -136,7 +138,9 @@ async fn lang(
     // Only a page of the station's own, never an address elsewhere.
     let back = match f.back.as_str() {
         p @ ("/home" | "/unlock") => p,
-        p if capture::is_step_path(p) || slaps::is_slap_path(p) || visit::is_visit_path(p) => p,
+        p if capture::is_step_path(p) || slap_steps::is_slap_path(p) || visit::is_visit_path(p) => {
+            p
+        }
         _ => "/",
     };
     Redirect::to(back).into_response()

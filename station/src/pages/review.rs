@@ -442,7 +442,7 @@ fn problem_view(i18n: &I18n, lang: Lang, id: Uuid, p: &Problem) -> Option<Proble
                 i18n,
                 lang,
                 "review-problem-bad-nik",
-                &[("why", crate::pages::visit::half(e, lang))],
+                &[("why", crate::i18n::half(e, lang))],
             ),
             None,
         ),

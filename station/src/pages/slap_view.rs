@@ -15,7 +15,7 @@ use super::capture_view::{
     attempt_views, finger_id, finger_state, slot_view, step_url, threshold_of, who, AttemptView,
     SlotView, REASONS,
 };
-use super::slaps::{code, page_url, SLAPS};
+use super::slap_steps::{code, count, filled, page_url, slap_url_for, SLAPS};
 use crate::devices::{Role, RoleView};
 use crate::i18n::Lang;
 use crate::App;
@@ -42,57 +42,6 @@ pub fn message_ids_used() -> Vec<String> {
 pub(super) fn marked_missing(slot: Option<&Slot>) -> bool {
     matches!(slot, Some(Slot::Exception(e))
         if !matches!(e.reason, ExceptionReason::PoorQuality | ExceptionReason::NotDetected))
-}
-
-fn filled(visit: &Visit, p: FingerPosition) -> bool {
-    progress::filled(visit, Step::Finger(p))
-}
-
-/// The first slap, in 4-4-2 order, with a finger still empty.
-fn first_pending(visit: &Visit) -> Option<Slap> {
-    SLAPS
-        .into_iter()
-        .find(|s| s.fingers().into_iter().any(|p| !filled(visit, p)))
-}
-
-/// Where a finger step's address sends the browser when the fingers are taken by slap: an empty
-/// finger to the first slap still to take (so the visit goes on 4-4-2), a filled one to its own
-/// slap (to look at it or take it again).
-pub fn slap_url_for(visit: &Visit, p: FingerPosition) -> String {
-    let slap = if filled(visit, p) {
-        Slap::of(p)
-    } else {
-        first_pending(visit).unwrap_or(Slap::of(p))
-    };
-    page_url(visit.id, slap)
-}
-
-/// The progress when the fingers count as their slaps: (done, needed).
-pub fn count(visit: &Visit) -> (usize, usize) {
-    let needed = progress::needed(visit);
-    let others: Vec<Step> = needed
-        .iter()
-        .copied()
-        .filter(|s| !matches!(s, Step::Finger(_)))
-        .collect();
-    let slaps = if others.len() < needed.len() {
-        SLAPS.len()
-    } else {
-        0
-    };
-    let done_slaps = if slaps == 0 {
-        0
-    } else {
-        SLAPS
-            .iter()
-            .filter(|s| s.fingers().into_iter().all(|p| filled(visit, p)))
-            .count()
-    };
-    let done_others = others
-        .iter()
-        .filter(|s| progress::filled(visit, **s))
-        .count();
-    (done_others + done_slaps, others.len() + slaps)
 }
 
 /// Where the browser goes after `slap`: the next slap with an empty finger, else the first empty

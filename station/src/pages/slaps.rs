@@ -21,7 +21,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Form};
 use jemput_core::imaging::signature::SignatureKind;
@@ -30,61 +29,16 @@ use jemput_kit::sbi::Slap;
 use jemput_kit::visit::Step;
 use uuid::Uuid;
 
-use super::capture::{
+use super::capture_frame::{
     busy_text, draft_for_step, on_draft, open_draft, plan, run_engine, Live, Loaded, Takes,
 };
 use super::capture_view::step_url;
-use super::slap_view::{marked_missing, slap_view, SlapView};
-use super::{Base, Ctx};
+use super::slap_steps::{code, page_url, parse};
+use super::slap_view::{marked_missing, slap_view};
 use crate::devices::Role;
 use crate::i18n::Lang;
 use crate::security::Session;
 use crate::App;
-
-/// The slaps in the order the 4-4-2 takes them.
-pub const SLAPS: [Slap; 3] = [Slap::Left, Slap::Right, Slap::Thumbs];
-
-/// `left`, `right`, `thumbs`: a slap in the station's addresses.
-pub fn code(slap: Slap) -> &'static str {
-    match slap {
-        Slap::Left => "left",
-        Slap::Right => "right",
-        Slap::Thumbs => "thumbs",
-    }
-}
-
-fn parse(raw: &str) -> Option<Slap> {
-    SLAPS.into_iter().find(|s| code(*s) == raw)
-}
-
-/// `/visit/{id}/slap/{slap}`.
-pub fn page_url(id: Uuid, slap: Slap) -> String {
-    format!("/visit/{id}/slap/{}", code(slap))
-}
-
-/// Whether a page address is a slap page's, `/visit/{uuid}/slap/{slap}` (where the language
-/// switch may send the browser back to).
-pub fn is_slap_path(path: &str) -> bool {
-    let parts: Vec<&str> = path.split('/').collect();
-    matches!(
-        parts.as_slice(),
-        ["", "visit", id, "slap", slap] if id.parse::<Uuid>().is_ok() && parse(slap).is_some()
-    )
-}
-
-pub(super) fn render(app: &App, session: &Session, view: SlapView) -> Response {
-    // The language switch comes back to this slap.
-    let base = Base::new(
-        app,
-        session,
-        &format!("/visit/{}/slap/{}", view.id, view.slap),
-    );
-    app.pages.page(
-        StatusCode::OK,
-        "capture_slap.html",
-        &Ctx { base, page: view },
-    )
-}
 
 /// The step of the slap's first finger: what the slap's pages and actions check the draft for
 /// (a biometric visit with its consent given), as a finger step's do.
@@ -234,35 +188,5 @@ fn run_slap(app: &App, lang: Lang, id: Uuid, slap: Slap, only: Option<FingerPosi
     match ran {
         Ok(_) => Loaded::Go(page_url(id, slap)),
         Err(text) => page_with(text),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_slap_pages_own_address_is_a_slap_path() {
-        let id = "0b7d4d2e-5d7e-4f4f-9d59-1d2f3c4b5a69";
-        for slap in ["left", "right", "thumbs"] {
-            assert!(is_slap_path(&format!("/visit/{id}/slap/{slap}")), "{slap}");
-        }
-        for bad in [
-            format!("/visit/{id}/slap/middle"),
-            format!("/visit/{id}/slap/left/capture"),
-            format!("//evil.example/visit/{id}/slap/left"),
-            "/visit/not-a-uuid/slap/left".to_string(),
-        ] {
-            assert!(!is_slap_path(&bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_slaps_take_the_ten_fingers_in_4_4_2_order() {
-        let codes: Vec<Vec<u8>> = SLAPS
-            .iter()
-            .map(|s| s.fingers().iter().map(|p| p.code()).collect())
-            .collect();
-        assert_eq!(codes, [vec![7, 8, 9, 10], vec![2, 3, 4, 5], vec![6, 1]]);
     }
 }

@@ -21,7 +21,6 @@ use uuid::Uuid;
 
 use super::view::category_id;
 use super::{Base, Ctx};
-use crate::i18n::Lang;
 use crate::security::Session;
 use crate::App;
 
@@ -49,15 +48,6 @@ fn categories() -> Vec<(String, String)> {
         .into_iter()
         .map(|c| (c.code().to_string(), category_id(c)))
         .collect()
-}
-
-/// The Indonesian or the English half of a kit message written "id / en".
-pub(crate) fn half(text: &str, lang: Lang) -> String {
-    match (text.split_once(" / "), lang) {
-        (Some((id, _)), Lang::Id) => id.to_string(),
-        (Some((_, en)), Lang::En) => en.to_string(),
-        (None, _) => text.to_string(),
-    }
 }
 
 fn form_page(app: &App, session: &Session, status: StatusCode, view: NewVisitView) -> Response {
@@ -181,7 +171,7 @@ pub async fn new_submit(
         let info = match nik::parse(&view.nik) {
             Ok(i) => i,
             Err(e) => {
-                let text = half(&e.to_string(), session.lang);
+                let text = crate::i18n::half(&e.to_string(), session.lang);
                 return refuse(view, "visit-bad-nik", Some(text));
             }
         };
@@ -235,7 +225,7 @@ pub async fn new_submit(
     match started {
         Ok(id) => Redirect::to(&format!("/visit/{id}/consent")).into_response(),
         Err(e) => {
-            let text = half(&e, session.lang);
+            let text = crate::i18n::half(&e, session.lang);
             refuse(view, "visit-start-failed", Some(text))
         }
     }
@@ -417,13 +407,5 @@ mod tests {
         ] {
             assert!(!is_visit_path(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn a_kit_message_shows_in_the_sessions_language() {
-        let e = nik::parse("12").unwrap_err().to_string();
-        assert_eq!(half(&e, Lang::Id), "NIK harus 16 digit (ada 2)");
-        assert_eq!(half(&e, Lang::En), "NIK must be 16 digits (got 2)");
-        assert_eq!(half("one language only", Lang::En), "one language only");
     }
 }
