@@ -40,8 +40,12 @@ fn start(fault: Fault) -> Running {
         Box::new(sim::SimSlap {
             person_seed: 3,
             quality: 0.8,
+            finger_image: Default::default(),
         }),
-        Box::new(sim::SimCamera { person_seed: 3 }),
+        Box::new(sim::SimCamera {
+            person_seed: 3,
+            face_image: Default::default(),
+        }),
     ];
     let svc = Service::new(port, k.signer, "Kit Test Provider", backends).with_fault(fault);
     runtime.spawn(serve::serve(listener, svc, std::future::pending()));
@@ -71,7 +75,7 @@ fn sel(port: u16, id: &str, sub: u8) -> SbiSelector {
 }
 
 #[test]
-fn an_sbi_camera_is_a_camera_whose_photo_is_the_records_jpeg() {
+fn an_sbi_camera_is_a_camera_whose_photo_is_the_records_image_as_a_jpeg() {
     let svc = start(Fault::None);
     let cam = SbiCamera::open(&sel(svc.port, "2", 0), trust(&svc.ca)).unwrap();
     let mut cam: Box<dyn Camera + Send> = Box::new(cam);

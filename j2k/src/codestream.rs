@@ -1,7 +1,7 @@
 //! The codestream's marker segments (ITU-T T.800 Annex A): SOC, SIZ, COD, QCD in the main header,
 //! then one tile-part (SOT, SOD, the packets) and EOC.
 
-/// Marker codes (Table A.2).
+/// Marker codes (A.4, A.5, A.6).
 const SOC: u16 = 0xFF4F;
 const SIZ: u16 = 0xFF51;
 const COD: u16 = 0xFF52;
@@ -62,7 +62,7 @@ pub(crate) fn main_header(h: &Header) -> Vec<u8> {
     out.extend_from_slice(&[h.levels, 4, 4, 0, 1]);
 
     // QCD: no quantisation (Sqcd's low five bits 0) with the guard bits in its top three; then one
-    // byte per subband, its exponent in the top five bits (Table A.29).
+    // byte per subband, its exponent in the top five bits (A.6.4).
     put16(&mut out, QCD);
     put16(&mut out, 3 + h.exponents.len() as u16);
     out.push(h.guard_bits << 5);

@@ -1,6 +1,6 @@
 //! From pixels to the samples the wavelet transform takes (ITU-T T.800 Annex G): the DC level shift
-//! (G.1.2: an unsigned 8-bit sample minus 128) and, for RGB, the reversible colour transform
-//! (G.2.2, RCT), an integer transform the decoder undoes exactly:
+//! (G.1: an unsigned 8-bit sample minus 128) and, for RGB, the reversible colour transform (G.2,
+//! RCT), an integer transform the decoder undoes exactly:
 //!
 //! - `Y0 = ⌊(R + 2G + B) / 4⌋`
 //! - `Y1 = B − G`
@@ -34,7 +34,7 @@ pub(crate) fn rgb(pixels: &[u8]) -> [Vec<i32>; 3] {
 mod tests {
     use super::*;
 
-    /// The inverse RCT of T.800 G.2.2 gives back every pixel.
+    /// The inverse RCT of T.800 G.2 gives back every pixel.
     #[test]
     fn the_rct_is_reversible() {
         let mut px = Vec::new();

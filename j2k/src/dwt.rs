@@ -1,17 +1,17 @@
 //! The reversible 5/3 integer wavelet transform, forward direction (ITU-T T.800 Annex F.4).
 //!
-//! One level (F.4.2, 2D_SD) filters every column (VER_SD) and then every row (HOR_SD) of the current
+//! One level (2D_SD in F.4) filters every column (VER_SD) and then every row (HOR_SD) of the current
 //! low-pass region and reorders each line into its low-pass samples followed by its high-pass ones,
 //! so after `levels` levels the plane holds the subbands in the usual corner layout. Each line is
-//! lifted in place (F.4.8.2, Equations F-9 and F-10, the lifting form of the 5/3 filter):
+//! lifted in place by the two lifting steps of the reversible 5/3 filter:
 //!
 //! - high-pass, odd positions: `Y(2n+1) = X(2n+1) − ⌊(X(2n) + X(2n+2)) / 2⌋`
 //! - low-pass, even positions: `Y(2n) = X(2n) + ⌊(Y(2n−1) + Y(2n+1) + 2) / 4⌋`
 //!
-//! with the signal extended symmetrically about its first and last samples (F.4.8.1, periodic
-//! symmetric extension: `X(−1) = X(1)`, `X(n) = X(n−2)`). Lines start at coordinate 0 (one tile with
-//! no image offset), so the first sample is always a low-pass one and a line of one sample passes
-//! unchanged (F.4.8.2). Integer arithmetic throughout, so the inverse gives back every sample.
+//! with the signal extended symmetrically about its first and last samples (the periodic symmetric
+//! extension of Annex F: `X(−1) = X(1)`, `X(n) = X(n−2)`). Lines start at coordinate 0 (one tile
+//! with no image offset), so the first sample is always a low-pass one and a line of one sample
+//! passes unchanged. Integer arithmetic throughout, so the inverse (F.3) gives back every sample.
 
 /// Lifts one line in place, leaving it interleaved (low-pass at even positions).
 fn lift(x: &mut [i32]) {
@@ -65,7 +65,7 @@ pub(crate) fn forward(plane: &mut [i32], width: usize, height: usize, levels: u3
 mod tests {
     use super::*;
 
-    /// The inverse lifting steps (T.800 F.3.8.2), to check that the forward steps lose nothing.
+    /// The inverse lifting steps (T.800 F.3), to check that the forward steps lose nothing.
     fn unlift(y: &mut [i32]) {
         let n = y.len();
         if n < 2 {

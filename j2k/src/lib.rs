@@ -7,7 +7,7 @@
 //!
 //! | step | module | T.800 |
 //! |---|---|---|
-//! | DC level shift, reversible colour transform (RGB) | `colour` | G.1.2, G.2.2 |
+//! | DC level shift, reversible colour transform (RGB) | `colour` | G.1, G.2 |
 //! | reversible 5/3 integer wavelet, up to five levels | `dwt` | F.4 |
 //! | subbands and 64 × 64 code-blocks, one tile, one precinct per resolution | `subband` | B.5–B.7 |
 //! | bit-plane coding: significance, refinement and cleanup passes | `t1` | D |
@@ -161,8 +161,10 @@ pub fn encode(
 
     // QCD: εb = 8 + the subband's gain bits (E.1, the nominal range of 8-bit samples), and guard
     // bits enough for the largest coefficient of any component: Mb = G + εb − 1 (E-2) must cover
-    // every code-block's bit-planes. The colour differences of the RCT and the low-pass growth
-    // of the 5/3 filter over five levels stay within the three bits of G.
+    // every code-block's bit-planes. The 5/3 filters' worst-case gain over five levels (the sum
+    // of the absolute taps of the equivalent filters) is under 1.6 bits for LL, 2.3 for HL and
+    // LH, 3 for HH, and the RCT's colour differences have one bit more than the samples, so no
+    // image needs more than G = 4, well within the 3 bits of the field.
     let exponents: Vec<u8> = resolutions
         .iter()
         .flatten()

@@ -1,7 +1,7 @@
 //! The MQ arithmetic coder's encoder, ITU-T T.800 Annex C.2: an adaptive binary coder whose
-//! probability estimates come from the 47-state table C.2 (Table C.2 of T.800, the same state
-//! machine as the JBIG2 coder), with carry resolution by bit stuffing after an `FF` byte (C.2.7,
-//! BYTEOUT) and the shortest flush that keeps the codeword decodable (C.2.9, FLUSH with SETBITS).
+//! probability estimates come from the 47-state Table C.2 (the same state machine as the JBIG2
+//! coder), with carry resolution by bit stuffing after an `FF` byte (BYTEOUT) and a flush that
+//! keeps the codeword decodable (FLUSH with SETBITS). The procedure names are those of C.2.
 
 /// One row of Table C.2: the LPS probability estimate `Qe`, the next state after an MPS and after
 /// an LPS, and whether an LPS swaps the meaning of the MPS.
@@ -52,9 +52,9 @@ impl Context {
     }
 }
 
-/// The MQ encoder's registers (C.2.1): interval `a`, code register `c`, the countdown `ct` to the
+/// The MQ encoder's registers : interval `a`, code register `c`, the countdown `ct` to the
 /// next byte out, and the bytes so far. `out[0]` stands for the byte before the codeword
-/// (BPST − 1 in C.2.8); it never takes a carry, because the first interval is 0x8000 wide, and it
+/// (BPST − 1 in INITENC); it never takes a carry, because the first interval is 0x8000 wide, and it
 /// is dropped when the codeword is taken.
 #[derive(Debug)]
 pub(crate) struct MqEncoder {
@@ -65,7 +65,7 @@ pub(crate) struct MqEncoder {
 }
 
 impl MqEncoder {
-    /// INITENC (C.2.8).
+    /// INITENC.
     pub(crate) fn new() -> MqEncoder {
         MqEncoder {
             a: 0x8000,
@@ -75,7 +75,7 @@ impl MqEncoder {
         }
     }
 
-    /// ENCODE (C.2.2): codes `bit` in context `cx`, with CODEMPS (C.2.5) or CODELPS (C.2.4).
+    /// ENCODE: codes `bit` in context `cx`, with CODEMPS or CODELPS.
     #[inline]
     pub(crate) fn encode(&mut self, cx: &mut Context, bit: u32) {
         let row = &STATES[cx.state as usize];
@@ -108,7 +108,7 @@ impl MqEncoder {
         }
     }
 
-    /// RENORME (C.2.6): doubles the interval until it is at least 0x8000, shipping a byte each
+    /// RENORME: doubles the interval until it is at least 0x8000, shipping a byte each
     /// time eight (or seven, after `FF`) bits have left the code register.
     #[inline]
     fn renormalise(&mut self) {
@@ -125,7 +125,7 @@ impl MqEncoder {
         }
     }
 
-    /// BYTEOUT (C.2.7): a carry goes into the byte before, unless that byte is `FF`, after which
+    /// BYTEOUT: a carry goes into the byte before, unless that byte is `FF`, after which
     /// only seven bits are shipped (bit stuffing), so no `FF` is ever followed by a byte above
     /// `8F` inside the codeword.
     fn byte_out(&mut self) {
@@ -157,7 +157,7 @@ impl MqEncoder {
         self.ct = 8;
     }
 
-    /// FLUSH (C.2.9) with SETBITS: sets as many low bits of the code register as stay inside the
+    /// FLUSH with SETBITS: sets as many low bits of the code register as stay inside the
     /// interval, ships the last two bytes, and drops a final `FF` (a decoder reads `FF`s past the
     /// end anyway). Returns the codeword.
     pub(crate) fn finish(mut self) -> Vec<u8> {

@@ -2,12 +2,12 @@
 //! origin.
 //!
 //! With the image and tile offsets all zero, a tile-component of `w` × `h` samples has, at
-//! decomposition level `n`, low-pass extents `⌈w / 2ⁿ⌉` and high-pass extents `⌈w / 2ⁿ⌉ − ⌈w / 2ⁿ⁺¹⌉`
-//! (Equation B-15 with the offsets at zero). Resolution level 0 is the lowest LL subband; level `r`
-//! ≥ 1 holds the HL, LH and HH subbands of decomposition level `levels + 1 − r` (B.5). Each subband
-//! is cut into code-blocks on a grid anchored at 0 (B.7); with the default precincts of 2¹⁵
-//! (no precinct sizes in COD) each resolution level is one precinct, so code-blocks keep their
-//! nominal 64 × 64 size.
+//! decomposition level `n`, a low-pass extent of `⌈w / 2ⁿ⌉` and a high-pass extent of
+//! `⌈w / 2ⁿ⁻¹⌉ − ⌈w / 2ⁿ⌉` (B.5's subband coordinates with the offsets at zero). Resolution level 0
+//! is the lowest LL subband; level `r` ≥ 1 holds the HL, LH and HH subbands of decomposition level
+//! `levels + 1 − r` (B.5). Each subband is cut into code-blocks on a grid anchored at 0 (B.7); with
+//! the default precincts of 2¹⁵ (no precinct sizes in COD) each resolution level is one precinct,
+//! so code-blocks keep their nominal 64 × 64 size.
 
 /// A subband's orientation (B.5): which directions went through the high-pass filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +23,7 @@ pub(crate) enum Orientation {
 }
 
 impl Orientation {
-    /// `log2` of the subband's nominal gain (T.800 Table E.1's exponent offset): 0 for LL, 1 for
-    /// HL and LH, 2 for HH.
+    /// `log2` of the subband's nominal gain (Annex E): 0 for LL, 1 for HL and LH, 2 for HH.
     pub(crate) fn gain_bits(self) -> u8 {
         match self {
             Orientation::LL => 0,

@@ -2,7 +2,7 @@
 //! (here: exact) wavelet coefficients bit-plane by bit-plane, most significant first, into one MQ
 //! codeword (Annex C).
 //!
-//! Coefficients are scanned in stripes four rows high, column by column inside a stripe (D.2.1).
+//! Coefficients are scanned in stripes four rows high, column by column inside a stripe (D.1).
 //! The first bit-plane that holds a one has a cleanup pass only; every later one has a significance
 //! propagation pass (D.3.1), a magnitude refinement pass (D.3.3) and a cleanup pass (D.3.4), so a
 //! block of `p` magnitude bit-planes makes `3p − 2` passes. Nothing outside the code-block counts as
@@ -41,7 +41,7 @@ const CX_RUN: usize = 17;
 const CX_UNIFORM: usize = 18;
 const CONTEXTS: usize = 19;
 
-/// The contexts' start states (Table D.7): all at state 0 with MPS 0, but the uniform context at
+/// The contexts' start states (Table D.7, D.4): all at state 0 with MPS 0, but the uniform context at
 /// 46, the run-length context at 3 and the all-zero-neighbours zero-coding context at 4.
 fn start_contexts() -> [Context; CONTEXTS] {
     let mut cx = [Context::default(); CONTEXTS];
@@ -232,7 +232,7 @@ impl Block<'_> {
         (y + 1) * self.stride + x + 1
     }
 
-    /// Calls `f(x, y)` for every coefficient in the stripe scan order of D.2.1.
+    /// Calls `f(x, y)` for every coefficient in the stripe scan order of D.1.
     fn scan(&mut self, mut f: impl FnMut(&mut Self, usize, usize)) {
         for y0 in (0..self.height).step_by(4) {
             let rows = (self.height - y0).min(4);

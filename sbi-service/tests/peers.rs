@@ -36,8 +36,12 @@ async fn python_check(fault: serve::Fault) -> (bool, String) {
         Box::new(sim::SimSlap {
             person_seed: 7,
             quality: 0.8,
+            finger_image: Default::default(),
         }),
-        Box::new(sim::SimCamera { person_seed: 7 }),
+        Box::new(sim::SimCamera {
+            person_seed: 7,
+            face_image: Default::default(),
+        }),
     ];
     let svc = Service::new(port, k.signer, "Peer Test Provider", backends).with_fault(fault);
     tokio::spawn(serve::serve(listener, svc, std::future::pending()));

@@ -241,8 +241,12 @@ mod tests {
             Box::new(sim::SimSlap {
                 person_seed: 5,
                 quality: 0.8,
+                finger_image: Default::default(),
             }),
-            Box::new(sim::SimCamera { person_seed: 5 }),
+            Box::new(sim::SimCamera {
+                person_seed: 5,
+                face_image: Default::default(),
+            }),
         ]);
 
         let (visit, _) = jemput_kit::visit::sample::synthetic_visit(1, &Default::default());
@@ -312,6 +316,7 @@ mod tests {
             &"sim:ef01".parse().unwrap(),
             &OpenOptions::default(),
             1,
+            Default::default(),
         )
         .unwrap();
         let (port, keys_dir, _runtime) = serve_sbi(vec![backend]);
