@@ -138,10 +138,12 @@ fn the_hub_never_depends_on_the_kit_or_a_device_crate() {
 fn the_drivers_and_the_codec_depend_on_no_other_jemput_crate() {
     let jemput = ["jemput", "jemput-core", "jemput-kit", "jemput-hub"];
     assert_none_of("drivers/Cargo.toml", &jemput);
-    assert_none_of(
-        "wsq/Cargo.toml",
-        &[&jemput[..], &["jemput-drivers"]].concat(),
-    );
+    for codec in ["wsq/Cargo.toml", "j2k/Cargo.toml"] {
+        assert_none_of(
+            codec,
+            &[&jemput[..], &["jemput-drivers", "jemput-wsq", "jemput-j2k"]].concat(),
+        );
+    }
 }
 
 #[test]
@@ -287,6 +289,7 @@ fn the_power_loss_filesystem_is_for_tests_only() {
         "hub/Cargo.toml",
         "drivers/Cargo.toml",
         "wsq/Cargo.toml",
+        "j2k/Cargo.toml",
     ] {
         let deps = declared_as(manifest, &["dependencies", "build-dependencies"]);
         assert!(
@@ -319,6 +322,7 @@ fn the_test_kit_is_for_tests_only_and_depends_on_nothing() {
         "hub/Cargo.toml",
         "drivers/Cargo.toml",
         "wsq/Cargo.toml",
+        "j2k/Cargo.toml",
         "powerloss/Cargo.toml",
     ] {
         let deps = declared_as(manifest, &["dependencies", "build-dependencies"]);

@@ -529,6 +529,7 @@ fn with_fingers_original_the_devices_own_image_goes_in_the_type14_as_it_was_code
     let mut wsq1 = Vec::new();
     let mut raw4 = Vec::new();
     let mut png2 = Vec::new();
+    let mut jp2_8 = Vec::new();
     let s = sealed_visit(|visit, files| {
         let gray = |visit: &Visit, files: &[PacketFile], pos: u8| {
             let Some(Slot::Captured(c)) = visit.captures.fingers.get(&finger(pos)) else {
@@ -554,6 +555,25 @@ fn with_fingers_original_the_devices_own_image_goes_in_the_type14_as_it_was_code
         png2 = jemput_kit::visit::synth::png_gray(img.width, img.height, &img.pixels);
         let size = (img.width as u16, img.height as u16, 1000);
         keep_original(visit, files, 2, ImageFormat::Png, size, png2.clone());
+        // Finger 8: JPEG 2000 lossless, as jemput's own SBI service sends it.
+        let img = gray(visit, files, 8);
+        jp2_8 = jemput_j2k::encode(
+            img.width,
+            img.height,
+            jemput_j2k::Colour::Grey,
+            &img.pixels,
+            jemput_j2k::Container::Jp2,
+        )
+        .unwrap();
+        let size = (img.width as u16, img.height as u16, 500);
+        keep_original(
+            visit,
+            files,
+            8,
+            ImageFormat::Jpeg2000Lossless,
+            size,
+            jp2_8.clone(),
+        );
         // Finger 4: uncompressed 8-bit samples.
         let img = gray(visit, files, 4);
         raw4 = img.pixels.clone();
@@ -602,7 +622,7 @@ fn with_fingers_original_the_devices_own_image_goes_in_the_type14_as_it_was_code
         .assert()
         .success();
     let summary: serde_json::Value = serde_json::from_slice(&o.get_output().stdout).unwrap();
-    assert_eq!(summary["fingers_original"], serde_json::json!([1, 2, 4]));
+    assert_eq!(summary["fingers_original"], serde_json::json!([1, 2, 4, 8]));
     let notes = summary["notes"].to_string();
     assert!(
         notes.contains("finger 5: finger-05.iso19794-4 holds a jpeg image")
@@ -614,7 +634,11 @@ fn with_fingers_original_the_devices_own_image_goes_in_the_type14_as_it_was_code
         "{notes}"
     );
     let t = type14(&out);
-    let (r1, r2, r4, r5) = (&t[&1], &t[&2], &t[&4], &t[&5]);
+    let (r1, r2, r4, r5, r8) = (&t[&1], &t[&2], &t[&4], &t[&5], &t[&8]);
+    assert_eq!(
+        (text(r8, 11), &r8.field(999).unwrap().value),
+        ("JP2L".into(), &jp2_8)
+    );
     assert_eq!(
         (text(r1, 11), &r1.field(999).unwrap().value),
         ("WSQ20".into(), &wsq1)

@@ -179,10 +179,11 @@ fn nistitl_reads_what_jemput_writes_record_for_record() {
     assert_eq!(amp["fields"]["13"], "6");
 }
 
-/// With `--fingers original`, the devices' own images (here a WSQ coded at another bit rate and a
-/// PNG, each in an ISO/IEC 19794-4 record beside the packet's WSQ) are what nistitl reads in the
-/// Type-14s, with the CGA that names their coding, and Pillow (NBIS's decoder for WSQ) decodes
-/// each to the size the record states.
+/// With `--fingers original`, the devices' own images (here a WSQ coded at another bit rate, a
+/// PNG and a JPEG 2000 lossless JP2 as jemput's SBI service sends, each in an ISO/IEC 19794-4
+/// record beside the packet's WSQ) are what nistitl reads in the Type-14s, with the CGA that
+/// names their coding, and Pillow (NBIS's decoder for WSQ, OpenJPEG for JPEG 2000) decodes each
+/// to the size the record states.
 #[test]
 fn nistitl_reads_the_devices_original_finger_images() {
     use jemput_core::iso19794::{
@@ -193,7 +194,11 @@ fn nistitl_reads_the_devices_original_finger_images() {
     }
     let (mut visit, mut files) = synthetic_visit(77, &SampleOptions::default());
     let mut originals = Vec::new();
-    for (pos, format) in [(1u8, ImageFormat::Wsq), (2, ImageFormat::Png)] {
+    for (pos, format) in [
+        (1u8, ImageFormat::Wsq),
+        (2, ImageFormat::Png),
+        (3, ImageFormat::Jpeg2000Lossless),
+    ] {
         let position = FingerPosition::new(pos).unwrap();
         let Some(Slot::Captured(c)) = visit.captures.fingers.get_mut(&position) else {
             panic!()
@@ -208,6 +213,14 @@ fn nistitl_reads_the_devices_original_finger_images() {
                     ppi: Some(500),
                     restart_interval: None,
                 },
+            )
+            .unwrap(),
+            ImageFormat::Jpeg2000Lossless => jemput_j2k::encode(
+                img.width,
+                img.height,
+                jemput_j2k::Colour::Grey,
+                &img.pixels,
+                jemput_j2k::Container::Jp2,
             )
             .unwrap(),
             _ => jemput_kit::visit::synth::png_gray(img.width, img.height, &img.pixels),
@@ -251,10 +264,10 @@ fn nistitl_reads_the_devices_original_finger_images() {
                     && r["fields"]["13"].as_str().and_then(|s| s.parse().ok()) == Some(pos)
             })
             .unwrap_or_else(|| panic!("no Type-14 of finger {pos}"));
-        let cga = if format == ImageFormat::Wsq {
-            "WSQ20"
-        } else {
-            "PNG"
+        let cga = match format {
+            ImageFormat::Wsq => "WSQ20",
+            ImageFormat::Jpeg2000Lossless => "JP2L",
+            _ => "PNG",
         };
         assert_eq!(r["fields"]["11"], cga, "finger {pos}");
         assert_eq!(r["fields"]["999"]["sha256"], sha(&bytes), "finger {pos}");

@@ -138,11 +138,16 @@ fn a_left_slap_with_an_exception_gives_three_verified_fingers_and_a_face_its_pho
     let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["bio_sub_type"], "Face");
-    let jpeg = std::fs::read(got[0]["image"].as_str().unwrap()).unwrap();
-    assert_eq!(&jpeg[..2], [0xff, 0xd8]);
+    // The record's JPEG 2000 lossless photo, written as a PNG of the same pixels.
+    let image_path = got[0]["image"].as_str().unwrap();
+    assert!(image_path.ends_with("face.png"), "{image_path}");
     let record = got[0]["record"].as_str().unwrap();
     assert!(record.ends_with("face.iso19794-5"), "{record}");
-    image::load_from_memory(&jpeg).unwrap();
+    let rec = jemput_core::iso19794::read_face_record(&std::fs::read(record).unwrap()).unwrap();
+    assert_eq!(
+        rec.images[0].rgb_pixels().unwrap(),
+        image::open(image_path).unwrap().to_rgb8()
+    );
 }
 
 #[test]
@@ -363,7 +368,8 @@ fn names_in(dir: &std::path::Path) -> Vec<String> {
 }
 
 /// `jemput capture face sbi:…` and `jemput capture finger sbi:…` through the kit's trust store
-/// (no --ca): the face's JPEG is the one inside its ISO/IEC 19794-5 record, written beside it; a
+/// (no --ca): the face's JPEG is the photo of its ISO/IEC 19794-5 record (JPEG 2000 lossless),
+/// written beside it; a
 /// right slap gives four fingers, each PNG the pixels of its ISO/IEC 19794-4 record, which is the
 /// finger named, with the device's quality score beside jemput's own, and the hash chain of the
 /// transaction recomputed from the records.
@@ -402,7 +408,27 @@ fn capture_face_and_finger_take_sbi_selectors_and_write_the_original_records() {
     assert_eq!(record_path, dir.path().join("face.iso19794-5"));
     let rec =
         jemput_core::iso19794::read_face_record(&std::fs::read(&record_path).unwrap()).unwrap();
-    assert_eq!(rec.images[0].image, jpeg, "the record's own JPEG");
+    // The service sends MOSIP's registration format, JPEG 2000 lossless; the kit's JPEG is that
+    // record's photo re-encoded: the same size and, pixel by pixel, close to it.
+    let face_rec = &rec.images[0];
+    assert_eq!(
+        face_rec.format,
+        jemput_core::iso19794::ImageFormat::Jpeg2000Lossless
+    );
+    let original = face_rec.rgb_pixels().unwrap();
+    let written = img.to_rgb8();
+    assert_eq!(original.dimensions(), written.dimensions());
+    let diff: u64 = original
+        .as_raw()
+        .iter()
+        .zip(written.as_raw())
+        .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+        .sum();
+    let mean = diff as f64 / original.as_raw().len() as f64;
+    assert!(
+        mean < 4.0,
+        "the JPEG is {mean:.1} grey levels off the record's photo"
+    );
 
     let slap_dir = dir.path().join("right");
     let out = in_kit(
@@ -442,6 +468,10 @@ fn capture_face_and_finger_take_sbi_selectors_and_write_the_original_records() {
             f["position"].as_u64().unwrap()
         );
         assert_eq!(rec.images[0].ppi(), 500);
+        assert_eq!(
+            rec.images[0].format,
+            jemput_core::iso19794::ImageFormat::Jpeg2000Lossless
+        );
         assert_eq!(rec.images[0].grey_pixels().unwrap(), png, "{f}");
         prev = jemput_sbi::chain::next_hash(&prev, &record).unwrap();
         assert_eq!(f["hash"], prev, "{f}");

@@ -24,7 +24,7 @@ fn control() -> CaptureControl {
 }
 
 #[test]
-fn an_sbi_camera_is_a_camera_whose_photo_is_the_records_jpeg() {
+fn an_sbi_camera_is_a_camera_whose_photo_is_the_records_image_as_a_jpeg() {
     let svc = TestService::sim(3);
     let cam = SbiCamera::open(&svc.selector(2, 0), svc.trust()).unwrap();
     let mut cam: Box<dyn Camera + Send> = Box::new(cam);

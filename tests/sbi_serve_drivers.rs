@@ -100,15 +100,21 @@ fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_c
         (ef01.width, ef01.height)
     );
     assert_eq!(img.ppi(), ef01.ppi);
-    // The device quality is jemput's own score of the scanner's image; the client's is of the
-    // WSQ-decoded one: close, not equal.
+    // JPEG 2000 lossless by default (MOSIP's registration format): the client's PNG holds the
+    // record's pixels, and the device's quality (jemput's own score of the scanner's image) is
+    // the client's score of those same pixels.
+    assert_eq!(
+        img.format,
+        jemput_core::iso19794::ImageFormat::Jpeg2000Lossless
+    );
     let device = got["device_quality"].as_f64().unwrap();
     let jemput = got["jemput_quality"].as_f64().unwrap();
     assert!(device > 0.0 && device <= 100.0, "{got}");
-    assert!((device - jemput).abs() <= 10.0, "{got}");
+    assert_eq!(device, jemput, "{got}");
     assert_eq!(f64::from(img.quality[0].score), device, "{got}");
     let png = image::open(got["image"].as_str().unwrap()).unwrap();
     assert_eq!((png.width(), png.height()), (ef01.width, ef01.height));
+    assert_eq!(img.grey_pixels().unwrap(), png.to_luma8());
 
     // U.are.U 4000 (384 × 290 at 512 ppi), asked for no particular finger: "UNKNOWN", ISO code 0.
     let out = capture(&svc, 3, &svc.ca_cert, &dir.path().join("uru"), &[]);
@@ -123,7 +129,8 @@ fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_c
     );
     assert_eq!(img.ppi(), IMAGE_PPI);
 
-    // The PTP camera model's photo, kept as the JPEG it wrote, in an ISO/IEC 19794-5 record.
+    // The PTP camera model's photo in an ISO/IEC 19794-5 record: its pixels in JPEG 2000 lossless,
+    // written by `sbi capture` as a PNG.
     let out = capture(&svc, 2, &svc.ca_cert, &dir.path().join("face"), &[]);
     assert!(out.status.success(), "{out:?}");
     let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
@@ -137,8 +144,12 @@ fn ef01_uru4000_and_ptp_models_are_served_as_single_finger_scanners_and_a_face_c
         (u32::from(face.width), u32::from(face.height)),
         (FACE_WIDTH, FACE_HEIGHT)
     );
-    let jpeg = image::load_from_memory(&face.image).unwrap();
-    assert_eq!((jpeg.width(), jpeg.height()), (FACE_WIDTH, FACE_HEIGHT));
+    assert_eq!(
+        (face.format, face.colour_space),
+        (jemput_core::iso19794::ImageFormat::Jpeg2000Lossless, 1)
+    );
+    let png = image::open(got[0]["image"].as_str().unwrap()).unwrap();
+    assert_eq!(face.rgb_pixels().unwrap(), png.to_rgb8());
     let q = got[0]["device_quality"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&q), "{got:?}");
 
@@ -210,6 +221,76 @@ fn serve_without_devices_or_with_a_signature_pad_says_what_it_takes() {
         err.contains("signature pad") && err.contains("fingerprint scanners and cameras only"),
         "{err}"
     );
+}
+
+/// `--finger-image wsq --face-image jpeg`: the smaller, lossy images jemput served before JPEG
+/// 2000 lossless became the default, for a driver's scanner and camera and for the simulated ones.
+#[test]
+fn wsq_fingers_and_the_cameras_jpeg_on_request() {
+    let svc = SbiService::start(&[
+        "--sim",
+        "--device",
+        "sim:ef01",
+        "--device",
+        "sim:ptp",
+        "--finger-image",
+        "wsq",
+        "--face-image",
+        "jpeg",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = capture(&svc, 3, &svc.ca_cert, &dir.path().join("ef01"), &[]);
+    let (_, rec) = one_finger(&out);
+    assert_eq!(
+        rec.images[0].format,
+        jemput_core::iso19794::ImageFormat::Wsq
+    );
+    assert!(jemput_wsq::decode(&rec.images[0].image).is_ok());
+    for (id, what) in [(4, "camera model"), (2, "simulated camera")] {
+        let out = capture(&svc, id, &svc.ca_cert, &dir.path().join(what), &[]);
+        assert!(out.status.success(), "{out:?}");
+        let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let record = std::fs::read(got[0]["record"].as_str().unwrap()).unwrap();
+        let face = &jemput_core::iso19794::read_face_record(&record)
+            .unwrap()
+            .images[0];
+        assert_eq!(
+            face.format,
+            jemput_core::iso19794::ImageFormat::Jpeg,
+            "{what}"
+        );
+        // `sbi capture` writes the record's own JPEG beside it.
+        assert_eq!(
+            std::fs::read(got[0]["image"].as_str().unwrap()).unwrap(),
+            face.image
+        );
+    }
+    let out = common::jemput()
+        .args(["sbi", "capture", &format!("sbi:{}/1/1", svc.port), "--ca"])
+        .arg(&svc.ca_cert)
+        .args(["--json", "--out-dir"])
+        .arg(dir.path().join("slap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for f in &got {
+        let record = std::fs::read(f["record"].as_str().unwrap()).unwrap();
+        let rec = jemput_core::iso19794::read_finger_record(&record).unwrap();
+        assert_eq!(
+            rec.images[0].format,
+            jemput_core::iso19794::ImageFormat::Wsq,
+            "{f}"
+        );
+    }
+
+    let out = common::jemput()
+        .args(["sbi", "serve", "--sim", "--finger-image", "jpeg"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("jpeg2000-lossless or wsq"), "{err}");
 }
 
 /// The simulated slap scanner and camera of --sim and a driver's device, in one service.
@@ -512,16 +593,14 @@ fn capture_finger_takes_one_named_finger_from_a_single_finger_sbi_scanner() {
     let rec = jemput_core::iso19794::read_finger_record(&record).unwrap();
     let img = &rec.images[0];
     assert_eq!(img.position.code(), 7);
-    assert_eq!(img.format, jemput_core::iso19794::ImageFormat::Wsq);
-    let wsq = jemput_wsq::decode(&img.image).unwrap();
+    assert_eq!(
+        img.format,
+        jemput_core::iso19794::ImageFormat::Jpeg2000Lossless
+    );
     let written = image::open(&png).unwrap().to_luma8();
     assert_eq!(
-        (wsq.image.width, wsq.image.height),
-        (written.width(), written.height())
-    );
-    assert_eq!(
-        wsq.image.pixels,
-        written.into_raw(),
+        img.grey_pixels().unwrap(),
+        written,
         "the PNG is the record's image"
     );
     let ef01 = jemput_drivers::ef01::ids::module("R30x").unwrap();

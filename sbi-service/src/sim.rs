@@ -17,6 +17,8 @@ pub struct SimSlap {
     pub person_seed: u64,
     /// 0.0–1.0: how clean the prints are (the device's quality score is this × 100).
     pub quality: f32,
+    /// How the records code each print.
+    pub finger_image: records::FingerCoding,
 }
 
 impl Backend for SimSlap {
@@ -60,7 +62,7 @@ impl SimSlap {
             info: format!("finger position {f}"),
         })?;
         let img = synth::fingerprint(self.person_seed, pos, quality);
-        let record = records::finger_record(&img, f, (quality * 100.0) as u8)
+        let record = records::finger_record(&img, f, (quality * 100.0) as u8, self.finger_image)
             .map_err(|e| CaptureFailure { code: 102, info: e })?;
         Ok(Captured {
             sub_type: proto::finger_name(f).map(str::to_string),
@@ -142,6 +144,8 @@ impl Backend for SimSlapPoorFinger {
 #[derive(Debug, Clone)]
 pub struct SimCamera {
     pub person_seed: u64,
+    /// How the record codes the photo.
+    pub face_image: records::FaceCoding,
 }
 
 impl Backend for SimCamera {
@@ -171,8 +175,8 @@ impl Backend for SimCamera {
         _control: &jemput_drivers::CaptureControl,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         let img = synth::face(self.person_seed, [200, 40, 40]);
-        let record =
-            records::face_record(&img).map_err(|e| CaptureFailure { code: 102, info: e })?;
+        let record = records::face_record(&img, self.face_image)
+            .map_err(|e| CaptureFailure { code: 102, info: e })?;
         Ok(vec![Captured {
             sub_type: None,
             record,

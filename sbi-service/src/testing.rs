@@ -46,8 +46,12 @@ pub fn sim_backends(person_seed: u64) -> Vec<Box<dyn Backend>> {
         Box::new(SimSlap {
             person_seed,
             quality: 0.8,
+            finger_image: Default::default(),
         }),
-        Box::new(SimCamera { person_seed }),
+        Box::new(SimCamera {
+            person_seed,
+            face_image: Default::default(),
+        }),
     ]
 }
 

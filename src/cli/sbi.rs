@@ -138,6 +138,15 @@ pub struct ServeArgs {
     /// Line speed of the serial devices among them, when not their driver's usual one
     #[arg(long, value_name = "BAUD")]
     pub baud: Option<u32>,
+    /// How finger records code their image: jpeg2000-lossless (a JP2 file, as MOSIP asks of
+    /// registration devices) or wsq (0.75 bit per pixel, about a tenth of the size)
+    #[arg(long, value_name = "CODING", default_value = "jpeg2000-lossless")]
+    pub finger_image: jemput_sbi_service::records::FingerCoding,
+    /// How face records code their image: jpeg2000-lossless (the photo's pixels in a JP2 file,
+    /// as MOSIP asks of registration devices) or jpeg (the camera's own JPEG, several times
+    /// smaller)
+    #[arg(long, value_name = "CODING", default_value = "jpeg2000-lossless")]
+    pub face_image: jemput_sbi_service::records::FaceCoding,
     /// Sign with the keys `jemput sbi keygen` made in DIR (default: a throw-away test CA)
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
@@ -252,6 +261,7 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let slap = jemput_sbi_service::sim::SimSlap {
             person_seed: 18,
             quality: 0.85,
+            finger_image: a.finger_image,
         };
         backends.push(if a.sim_poor_finger.is_empty() {
             Box::new(slap)
@@ -267,6 +277,7 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
         });
         backends.push(Box::new(jemput_sbi_service::sim::SimCamera {
             person_seed: 18,
+            face_image: a.face_image,
         }));
         names.push("simulated slap scanner".to_string());
         names.push("simulated camera".to_string());
@@ -283,7 +294,11 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             baud: a.baud.filter(|_| serial),
             ..Default::default()
         };
-        let b = super::sbi_drivers::open(sel, &options, backends.len() + 1)?;
+        let codings = jemput_sbi_service::records::Codings {
+            finger: a.finger_image,
+            face: a.face_image,
+        };
+        let b = super::sbi_drivers::open(sel, &options, backends.len() + 1, codings)?;
         names.push(format!(
             "{sel}: {} {} ({} {})",
             b.bio_type(),
@@ -561,8 +576,21 @@ fn capture(home: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
                 .images
                 .first()
                 .context("the face record holds no image")?;
-            let path = a.out_dir.join(format!("{stem}.jpg"));
-            std::fs::write(&path, &first.image)?;
+            // A JPEG as the camera gave it; any other image (JPEG 2000 lossless, as MOSIP asks of
+            // registration cameras) decoded and written losslessly as a PNG.
+            let path = if first.format == jemput_core::iso19794::ImageFormat::Jpeg {
+                let path = a.out_dir.join(format!("{stem}.jpg"));
+                std::fs::write(&path, &first.image)?;
+                path
+            } else {
+                let rgb = first
+                    .rgb_pixels()
+                    .with_context(|| format!("{name}: the image does not decode"))?;
+                let path = a.out_dir.join(format!("{stem}.png"));
+                rgb.save_with_format(&path, image::ImageFormat::Png)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                path
+            };
             (path, None)
         } else {
             let (png, score) = finger_image(&name, &b.record)?;
@@ -601,29 +629,16 @@ fn capture(home: &std::path::Path, a: CaptureArgs) -> anyhow::Result<ExitCode> {
 /// A finger record's image as a PNG, with jemput's own quality score of it.
 pub(super) fn finger_image(name: &str, record: &[u8]) -> anyhow::Result<(Vec<u8>, u8)> {
     use jemput_core::imaging::quality::{FingerQuality, JemputFq};
-    use jemput_core::iso19794::ImageFormat;
     let rec = jemput_core::iso19794::read_finger_record(record)
         .with_context(|| format!("{name}: the ISO/IEC 19794-4 record"))?;
     let rep = rec
         .images
         .first()
         .context("the finger record holds no image")?;
-    let grey = match rep.format {
-        ImageFormat::Wsq => {
-            let d = jemput_wsq::decode(&rep.image).with_context(|| format!("{name}: WSQ"))?;
-            image::GrayImage::from_raw(d.image.width, d.image.height, d.image.pixels)
-        }
-        ImageFormat::Raw => image::GrayImage::from_raw(
-            u32::from(rep.width),
-            u32::from(rep.height),
-            rep.image.clone(),
-        ),
-        ImageFormat::Png | ImageFormat::Jpeg => image::load_from_memory(&rep.image)
-            .ok()
-            .map(|i| i.to_luma8()),
-        other => anyhow::bail!("{name}: images in {other:?} cannot be read yet"),
-    }
-    .with_context(|| format!("{name}: the image does not decode"))?;
+    // Any image a record may hold (WSQ, JPEG 2000, PNG, JPEG, raw), checked against its size.
+    let grey = rep
+        .grey_pixels()
+        .with_context(|| format!("{name}: the image does not decode"))?;
     let score = JemputFq.score(&grey).score;
     let png = jemput_drivers::synth::png_gray_image(&grey);
     Ok((png, score))

@@ -28,6 +28,7 @@ pub fn open(
     selector: &Selector,
     options: &OpenOptions,
     index: usize,
+    codings: records::Codings,
 ) -> anyhow::Result<Box<dyn Backend>> {
     let opened =
         registry::open(selector, options).map_err(|e| match super::select::hint_for(&e) {
@@ -62,6 +63,7 @@ pub fn open(
                 device: Mutex::new(Replugging::new(d, reopen)),
                 info,
                 serial,
+                coding: codings.finger,
             })
         }
         Capabilities::Camera(d) => {
@@ -75,6 +77,7 @@ pub fn open(
                 device: Mutex::new(Replugging::new(d, reopen)),
                 info,
                 serial,
+                coding: codings.face,
             })
         }
         _ => anyhow::bail!(
@@ -164,6 +167,7 @@ struct ScannerBackend {
     device: Mutex<Scanner>,
     info: DeviceInfo,
     serial: String,
+    coding: records::FingerCoding,
 }
 
 impl Backend for ScannerBackend {
@@ -213,7 +217,8 @@ impl Backend for ScannerBackend {
             )));
         }
         let quality = finger_quality(&img);
-        let record = records::finger_record(&img, position, quality).map_err(technical)?;
+        let record =
+            records::finger_record(&img, position, quality, self.coding).map_err(technical)?;
         Ok(vec![Captured {
             sub_type: Some(
                 proto::finger_name(position)
@@ -240,6 +245,7 @@ struct CameraBackend {
     device: Mutex<Cam>,
     info: DeviceInfo,
     serial: String,
+    coding: records::FaceCoding,
 }
 
 impl Backend for CameraBackend {
@@ -283,7 +289,7 @@ impl Backend for CameraBackend {
             .to_rgb8();
         let quality = device_quality.unwrap_or_else(|| f32::from(face_quality(&rgb)));
         let record =
-            records::face_record_jpeg(photo.jpeg, rgb.width(), rgb.height()).map_err(technical)?;
+            records::face_record_photo(photo.jpeg, &rgb, self.coding).map_err(technical)?;
         Ok(vec![Captured {
             sub_type: None,
             record,

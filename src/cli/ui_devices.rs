@@ -282,6 +282,7 @@ mod tests {
             &"sim:ef01".parse().unwrap(),
             &OpenOptions::default(),
             1,
+            Default::default(),
         )
         .unwrap();
         let svc = TestService::start(vec![backend]);
