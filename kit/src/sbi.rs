@@ -303,20 +303,30 @@ impl SbiCamera {
             };
             let mut stream = opened.map_err(|e| device_error(e, length))?;
             let mut given = 0;
-            loop {
+            let ended = loop {
                 let next = tokio::select! {
                     f = stream.next_frame() => f,
-                    _ = cancelled(&control.cancel) => return Ok(given),
+                    _ = cancelled(&control.cancel) => break Ok(given),
                 };
-                let Some(frame) = next.map_err(|e| device_error(e, client::FRAME_TIMEOUT))? else {
-                    return Ok(given);
+                let frame = match next {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => break Ok(given),
+                    Err(e) => break Err(device_error(e, client::FRAME_TIMEOUT)),
                 };
                 given += 1;
-                if !each(preview_photo(frame)?) {
-                    // Dropping the stream closes the connection: the service ends the preview.
-                    return Ok(given);
+                match preview_photo(frame) {
+                    Ok(photo) => {
+                        if !each(photo) {
+                            break Ok(given);
+                        }
+                    }
+                    Err(e) => break Err(e),
                 }
-            }
+            };
+            // Hung up at once (this runtime runs only while the kit uses the device): the
+            // service ends the preview and the device is free.
+            stream.close().await;
+            ended
         })
     }
 }

@@ -316,8 +316,12 @@ pub struct PreviewFrame {
     pub jpeg: Vec<u8>,
 }
 
-/// A device's live preview (`STREAM`) being read, frame by frame. Dropping it closes the
-/// connection, which ends the preview at the service.
+/// A device's live preview (`STREAM`) being read, frame by frame. Closing it ([`close`]) closes
+/// the connection, which ends the preview at the service. Merely dropped, the connection closes
+/// when its runtime next runs (its task does it): on a runtime that is only driven now and then
+/// (the kit's devices'), close it.
+///
+/// [`close`]: PreviewStream::close
 #[derive(Debug)]
 pub struct PreviewStream {
     port: u16,
@@ -405,6 +409,13 @@ pub async fn stream(
 }
 
 impl PreviewStream {
+    /// Hangs up: the connection closes now, and with it the preview at the service.
+    pub async fn close(self) {
+        drop(self.response);
+        // The connection's task closes the socket once it runs: let it run.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     /// The next frame, or `None` once the preview ended (its closing delimiter, or the service
     /// closed the connection); each waits [`FRAME_TIMEOUT`] at most.
     pub async fn next_frame(&mut self) -> Result<Option<PreviewFrame>, SbiError> {
