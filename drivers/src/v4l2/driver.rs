@@ -367,11 +367,10 @@ impl V4l2Camera {
 
 impl V4l2Camera {
     /// Live frames for a preview shown elsewhere (an SBI `STREAM`): streams, and gives `each` a
-    /// JPEG of a frame `interval` after `each` took the last one (MJPEG as sent, YUYV converted
-    /// and encoded; the frames in between, stale ones queued while `each` ran among them, are
-    /// queued again unconverted, so the one given is fresh), until `each`
-    /// returns `false` or `control` is cancelled. A broken frame is skipped. Returns the frames
-    /// given.
+    /// JPEG of a frame at most every `interval` (MJPEG as sent, YUYV converted and encoded) until
+    /// `each` returns `false` or `control` is cancelled. The frames in between, and any frame
+    /// with a newer one already waiting (queued while `each` ran), are queued again unconverted,
+    /// so the frame given is the freshest. A broken frame is skipped. Returns the frames given.
     pub fn live(
         &mut self,
         interval: Duration,
@@ -388,17 +387,21 @@ impl V4l2Camera {
                 Err(V4l2Error::Cancelled) => return Ok(given),
                 Err(e) => return Err(e),
             };
+            // A newer frame is waiting already (queued while `each` ran): this one is stale.
+            if self.fd.wait_readable(Duration::ZERO).unwrap_or(false) {
+                continue;
+            }
+            // A camera faster than the preview: the frames in between are let pass.
             if last.is_some_and(|t| t.elapsed() < interval) {
                 continue;
             }
             match frame_photo(n, quality, bytes) {
                 Ok(photo) => {
                     given += 1;
+                    last = Some(Instant::now());
                     if !each(photo) {
                         return Ok(given);
                     }
-                    // From when `each` is done: the frames queued meanwhile are stale.
-                    last = Some(Instant::now());
                 }
                 Err(e @ FrameError::Encode(_)) => return Err(V4l2Error::Frame { path, source: e }),
                 Err(e) => tracing::debug!(%e, "skipping a broken preview frame"),
