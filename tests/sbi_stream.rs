@@ -19,9 +19,10 @@ use jemput_sbi::SbiError;
 use jemput_sbi_service::sim;
 use serde_json::Value;
 
-/// `--sim` (1 the slap scanner, 2 the camera) and an EF01 model (3, a single-finger scanner).
+/// `--sim` (1 the slap scanner, 2 the camera), an EF01 model (3, a single-finger scanner) and a
+/// PTP camera model (4, stills only).
 fn start() -> SbiService {
-    SbiService::start(&["--sim", "--device", "sim:ef01"])
+    SbiService::start(&["--sim", "--device", "sim:ef01", "--device", "sim:ptp"])
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -247,6 +248,9 @@ fn the_slap_scanner_previews_its_slaps_and_what_cannot_preview_says_so() {
     let (code, info) = refused(p, "3", 0);
     assert_eq!(code, "501", "{info}");
     assert!(info.contains("no preview"), "{info}");
+    let (code, info) = refused(p, "4", 0);
+    assert_eq!(code, "501", "{info}");
+    assert!(info.contains("takes stills only"), "a PTP camera: {info}");
     // Not JSON: refused as the other verbs refuse it.
     let raw = stream_raw(p, "deviceId=2");
     assert_eq!(raw.status, 400);
