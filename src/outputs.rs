@@ -260,7 +260,7 @@ pub struct CaptureFaceOutput {
     /// Webcams: the negotiated V4L2 format and size, e.g. `YUYV 1280x720`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
-    /// Webcams: the preview frames streamed before the still (`--preview-frames`).
+    /// Webcams and SBI cameras: the preview frames streamed before the still (`--preview-frames`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<PreviewSummary>,
     /// SBI cameras: the original ISO/IEC 19794-5 record as the device signed it, written beside

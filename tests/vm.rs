@@ -156,7 +156,9 @@ fn check_this_runs_traces(dir: &std::path::Path) {
 /// The vivid part of the run: v4l2-ctl (the oracle) streamed a frame, `jemput devices --json`
 /// listed the node with the formats and sizes v4l2-ctl lists, a capture while v4l2-ctl streamed
 /// failed as busy naming it, and jemput's V4L2 driver took a still that decodes here, on the host, as a 640 × 480 image of vivid's test pattern (many
-/// colours, not a blank frame). Skipped, and said so, when the host has no v4l2-ctl.
+/// colours, not a blank frame); behind `jemput sbi serve --device v4l2:…`, the webcam gave
+/// `capture face sbi:… --preview-frames 10` ten `STREAM` frames (the driver's live frames) and
+/// then its capture. Skipped, and said so, when the host has no v4l2-ctl.
 fn check_vivid(stdout: &str, jpeg: &std::path::Path) {
     if stdout.contains("skipped: vivid part") {
         let (needs, how) = needs_and_how(stdout, "skipped: vivid part needs ")
@@ -169,6 +171,7 @@ fn check_vivid(stdout: &str, jpeg: &std::path::Path) {
         "vivid-formats",
         "vivid-capture",
         "vivid-busy",
+        "vivid-stream",
     ] {
         assert!(
             stdout.contains(&format!("RESULT {check} pass")),

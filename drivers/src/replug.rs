@@ -159,6 +159,16 @@ impl<D: Camera> Camera for Replugging<D> {
             d.preview(frames, c, each)
         })
     }
+    fn live_jpeg(
+        &mut self,
+        interval: std::time::Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Photo) -> bool,
+    ) -> Result<u64, DeviceError> {
+        self.run(control, D::set_transfer_progress, |d, c| {
+            d.live_jpeg(interval, c, each)
+        })
+    }
     fn calibrate(
         &mut self,
         settings: &CameraSettings,

@@ -159,6 +159,22 @@ pub trait Camera: Device {
         Err(DeviceError::NotSupported("preview frames"))
     }
 
+    /// Live frames as JPEGs, for a preview shown elsewhere (an SBI device service's `STREAM`):
+    /// calls `each` with a frame at most every `interval` (the camera's frames in between are let
+    /// pass, so the one given is fresh) until `each` returns `false` or `control`'s cancel flag is
+    /// raised; `control.timeout` bounds the wait for one frame. Returns the frames given. Cameras
+    /// without a live stream (a PTP camera here: jemput's driver takes stills only) answer
+    /// [`DeviceError::NotSupported`].
+    fn live_jpeg(
+        &mut self,
+        interval: Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Photo) -> bool,
+    ) -> Result<u64, DeviceError> {
+        let _ = (interval, control, each);
+        Err(DeviceError::NotSupported("live frames"))
+    }
+
     /// Sets what `settings` asks for (white balance, exposure bias, ISO) and reads back the
     /// exposure and white balance properties, for the record and for the operator; `control`
     /// bounds waiting for a camera that went away. Cameras that take no calibration answer
@@ -295,6 +311,14 @@ impl<T: Camera + ?Sized> Camera for Box<T> {
         each: &mut dyn FnMut(&FrameMeta),
     ) -> Result<PreviewStats, DeviceError> {
         (**self).preview(frames, control, each)
+    }
+    fn live_jpeg(
+        &mut self,
+        interval: Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Photo) -> bool,
+    ) -> Result<u64, DeviceError> {
+        (**self).live_jpeg(interval, control, each)
     }
     fn calibrate(
         &mut self,

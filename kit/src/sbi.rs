@@ -11,15 +11,15 @@
 //! thread blocks only that thread. Never call them from inside an async task.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use image::GrayImage;
 use jemput_core::finger::FingerPosition;
 use jemput_core::iso19794::{self, ImageFormat};
 use jemput_drivers::{
     Camera, CaptureControl, Device, DeviceError, DeviceInfo, FingerImage, FingerprintScanner,
-    Photo, NO_FINGER,
+    FrameMeta, Photo, PreviewStats, NO_FINGER,
 };
 use jemput_sbi::client::{self, CaptureAsk, SbiSelector};
 use jemput_sbi::proto::{self, DigitalId};
@@ -192,21 +192,11 @@ impl Link {
             requested_score: REQUESTED_SCORE,
             timeout: control.timeout.max(Duration::from_secs(1)),
         };
-        let cancel = control.cancel.clone();
         let (trust, tx, prev) = (&self.trust, &self.transaction_id, &self.last_hash);
         let got = self.runtime.block_on(async {
-            let capture = client::capture(&ask, trust, tx, prev);
-            let cancelled = async {
-                loop {
-                    if cancel.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            };
             tokio::select! {
-                r = capture => Some(r),
-                _ = cancelled => None,
+                r = client::capture(&ask, trust, tx, prev) => Some(r),
+                _ = cancelled(&control.cancel) => None,
             }
         });
         // A single-finger scanner that saw no finger (error 101) is an attempt that detected
@@ -222,6 +212,13 @@ impl Link {
             self.last_hash = last.hash.clone();
         }
         Ok(got)
+    }
+}
+
+/// Resolves once `cancel` is raised (looked at every 100 ms).
+async fn cancelled(cancel: &AtomicBool) {
+    while !cancel.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -289,6 +286,71 @@ impl SbiCamera {
         let photo = face_photo(&face.record)?;
         Ok((photo, face))
     }
+
+    /// The camera's live preview (`STREAM`) for `control.timeout` at most: `each` gets every
+    /// frame, checked to be a JPEG (its size read from its header), until it returns `false`,
+    /// the service ends the stream or `control` is cancelled. Returns the frames given. The
+    /// frames are **not signed** (the specification signs captures only): for the operator's
+    /// eyes, never kept as the photo, which is [`SbiCamera::capture_face`]'s.
+    pub fn preview_frames(
+        &mut self,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Photo) -> bool,
+    ) -> Result<u64, DeviceError> {
+        let length = control.timeout.max(Duration::from_secs(1));
+        let sel = &self.link.selector;
+        self.link.runtime.block_on(async {
+            let opened = tokio::select! {
+                s = client::stream(sel.port, &sel.device_id, sel.sub_id, length) => s,
+                _ = cancelled(&control.cancel) => return Ok(0),
+            };
+            let mut stream = opened.map_err(|e| device_error(e, length))?;
+            let mut given = 0;
+            let ended = loop {
+                let next = tokio::select! {
+                    f = stream.next_frame() => f,
+                    _ = cancelled(&control.cancel) => break Ok(given),
+                };
+                let frame = match next {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => break Ok(given),
+                    Err(e) => break Err(device_error(e, client::FRAME_TIMEOUT)),
+                };
+                given += 1;
+                match preview_photo(frame) {
+                    Ok(photo) => {
+                        if !each(photo) {
+                            break Ok(given);
+                        }
+                    }
+                    Err(e) => break Err(e),
+                }
+            };
+            // Hung up at once (this runtime runs only while the kit uses the device): the
+            // service ends the preview and the device is free.
+            stream.close().await;
+            ended
+        })
+    }
+}
+
+/// A preview frame as a photo: a JPEG whose header gives its size.
+fn preview_photo(frame: client::PreviewFrame) -> Result<Photo, DeviceError> {
+    let bad = |e: String| DeviceError::BadData(format!("SBI preview frame: {e}"));
+    if !frame.content_type.eq_ignore_ascii_case("image/jpeg") {
+        return Err(bad(format!("{:?}, not image/jpeg", frame.content_type)));
+    }
+    let (width, height) = image::ImageReader::with_format(
+        std::io::Cursor::new(&frame.jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .into_dimensions()
+    .map_err(|e| bad(e.to_string()))?;
+    Ok(Photo {
+        jpeg: frame.jpeg,
+        width,
+        height,
+    })
 }
 
 impl Device for SbiCamera {
@@ -307,6 +369,59 @@ impl Camera for SbiCamera {
 
     fn last_device_quality(&self) -> Option<f32> {
         self.last_quality
+    }
+
+    /// `frames` frames of the device's `STREAM` preview, each a JPEG checked as
+    /// [`SbiCamera::preview_frames`] checks it; the timestamps are from when the stream opened.
+    fn preview(
+        &mut self,
+        frames: u64,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(&FrameMeta),
+    ) -> Result<PreviewStats, DeviceError> {
+        let begun = Instant::now();
+        let (mut got, mut first, mut last) = (0u64, None, Duration::ZERO);
+        if frames > 0 {
+            self.preview_frames(control, &mut |photo| {
+                got += 1;
+                last = begun.elapsed();
+                first.get_or_insert(last);
+                each(&FrameMeta {
+                    count: got,
+                    sequence: u32::try_from(got).unwrap_or(u32::MAX),
+                    timestamp: last,
+                    bytes: photo.jpeg.len(),
+                });
+                got < frames
+            })?;
+        }
+        if control.cancel.load(Ordering::Relaxed) {
+            return Err(DeviceError::Cancelled);
+        }
+        if got < frames {
+            return Err(DeviceError::Timeout(
+                control.timeout,
+                "the SBI preview's frames",
+            ));
+        }
+        let fps = match first {
+            Some(a) if last > a && got > 1 => (got - 1) as f64 / (last - a).as_secs_f64(),
+            _ => 0.0,
+        };
+        Ok(PreviewStats {
+            frames: got,
+            elapsed: begun.elapsed(),
+            fps,
+        })
+    }
+
+    fn live_jpeg(
+        &mut self,
+        _interval: Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Photo) -> bool,
+    ) -> Result<u64, DeviceError> {
+        self.preview_frames(control, each)
     }
 }
 

@@ -203,6 +203,48 @@ pub struct BiometricData {
     pub quality_score: String,
 }
 
+/// `STREAM /stream` body (the specification's "Device Stream Request"): the device and sub-device
+/// whose live preview to send, and for how long (`timeout`, milliseconds; optional, five minutes
+/// when missing). The specification writes every value as a string, as elsewhere; a device service
+/// also takes them as JSON numbers, and `serialNo` (the device's serial number, discovery's
+/// `deviceCode`) in place of `deviceId`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamRequest {
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub device_id: String,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub device_sub_id: String,
+    #[serde(
+        default,
+        deserialize_with = "text_or_number",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub timeout: String,
+    #[serde(
+        default,
+        deserialize_with = "text_or_number",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub serial_no: String,
+}
+
+/// The media type of a `STREAM` answer: M-JPEG, each frame one part of a
+/// `multipart/x-mixed-replace` body (the specification: "Live Video stream … using M-JPEG").
+pub const STREAM_CONTENT_TYPE: &str = "multipart/x-mixed-replace";
+
+/// A JSON string, or a number taken as its text (`"1"` and `1` alike); `null` as empty.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        serde_json::Value::Null => Ok(String::new()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string or a number, found {other}"
+        ))),
+    }
+}
+
 /// The finger names of `bioSubType` and `exception[]`, by ISO/IEC 19794-4 finger position
 /// (1 right thumb … 10 left little).
 pub const FINGER_NAMES: [(u8, &str); 10] = [
@@ -307,5 +349,35 @@ mod tests {
             assert!(v.get(k).is_some(), "{k} missing from {v}");
         }
         assert!(now_string().ends_with('Z') && now_string().len() == 20);
+    }
+
+    #[test]
+    fn a_stream_request_takes_strings_or_numbers_and_writes_strings() {
+        let r: StreamRequest =
+            serde_json::from_str(r#"{"deviceId": 2, "deviceSubId": "0", "timeout": 4000}"#)
+                .unwrap();
+        assert_eq!(
+            (
+                r.device_id.as_str(),
+                r.device_sub_id.as_str(),
+                r.timeout.as_str()
+            ),
+            ("2", "0", "4000")
+        );
+        let r: StreamRequest =
+            serde_json::from_str(r#"{"serialNo": "AB12", "deviceSubId": 1}"#).unwrap();
+        assert_eq!((r.serial_no.as_str(), r.device_id.as_str()), ("AB12", ""));
+        assert!(serde_json::from_str::<StreamRequest>(r#"{"deviceId": [1]}"#).is_err());
+        let v = serde_json::to_value(StreamRequest {
+            device_id: "2".into(),
+            device_sub_id: "0".into(),
+            timeout: "4000".into(),
+            serial_no: String::new(),
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"deviceId": "2", "deviceSubId": "0", "timeout": "4000"})
+        );
     }
 }

@@ -89,7 +89,8 @@ pub struct FaceArgs {
     /// trust store is always used)
     #[arg(long = "ca", value_name = "FILE")]
     pub ca: Vec<PathBuf>,
-    /// Webcams: stream this many preview frames first and print the frame rate
+    /// Webcams and SBI cameras (their STREAM preview, unsigned): stream this many preview frames
+    /// first and print the frame rate
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub preview_frames: u64,
     /// Webcams: the largest frame size to negotiate (the largest offered size within it)
@@ -264,7 +265,8 @@ fn face(selector: Selector, a: FaceArgs) -> anyhow::Result<ExitCode> {
     let control = select::control(a.timeout)?;
     anyhow::ensure!(
         a.preview_frames == 0 || matches!(selector, Selector::V4l2(_)),
-        "--preview-frames is for webcams (v4l2:/dev/videoN); a PTP camera has no preview stream"
+        "--preview-frames is for webcams (v4l2:/dev/videoN) and SBI cameras (sbi:PORT/ID/0); a \
+         PTP camera has no preview stream"
     );
     let options = OpenOptions {
         wanted: Some(Capability::Camera),
@@ -331,8 +333,9 @@ fn face(selector: Selector, a: FaceArgs) -> anyhow::Result<ExitCode> {
     print_face(&report, a.json)
 }
 
-/// Streams `frames` preview frames (one line each on stderr, then the rate).
-fn preview_frames(
+/// Streams `frames` preview frames (one line each on stderr, then the rate): a webcam's, or an SBI
+/// camera's `STREAM`.
+pub(super) fn preview_frames(
     cam: &mut (dyn Camera + Send),
     frames: u64,
     control: &CaptureControl,

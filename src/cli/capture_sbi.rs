@@ -17,7 +17,9 @@ use jemput_drivers::Device;
 use jemput_kit::sbi::{SbiCamera, SbiFingerScanner, SbiSlapScanner, SlapError};
 use jemput_sbi::client::SbiSelector;
 
-use super::capture::{failed, print_face, print_finger, write_file, FaceArgs, FingerArgs};
+use super::capture::{
+    failed, preview_frames, print_face, print_finger, write_file, FaceArgs, FingerArgs,
+};
 use super::{output, select};
 
 /// The extension of a face's original record written beside its JPEG.
@@ -27,15 +29,18 @@ const FINGER_RECORD_EXT: &str = "iso19794-4";
 
 /// `capture face sbi:…`: the photo (the record's JPEG) and the original record beside it.
 pub fn face(home: &Path, sel: &SbiSelector, a: FaceArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        a.preview_frames == 0,
-        "--preview-frames is for webcams (v4l2:/dev/videoN); jemput does not take an SBI \
-         camera's STREAM preview yet"
-    );
     let trust = super::sbi::kit_trust(home, &a.ca)?;
     let control = select::control(a.timeout)?;
     let mut cam = SbiCamera::open(sel, trust)?;
     let info = cam.info().clone();
+    // The device's STREAM preview first, as a webcam's (frames unsigned: only the capture is kept).
+    let preview = match a.preview_frames {
+        0 => None,
+        n => match preview_frames(&mut cam, n, &control, a.json) {
+            Ok(p) => Some(p),
+            Err(e) => return failed(e, "the preview"),
+        },
+    };
     if !a.json {
         output::note(&format!("look at the camera of {}…", info.model));
     }
@@ -57,7 +62,7 @@ pub fn face(home: &Path, sel: &SbiSelector, a: FaceArgs) -> anyhow::Result<ExitC
         selector: sel.to_string(),
         capture_ms,
         format: None,
-        preview: None,
+        preview,
         record: Some(record),
         device_quality: Some(face.quality_score),
     };

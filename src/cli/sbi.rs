@@ -18,7 +18,7 @@ pub struct SbiArgs {
 pub enum SbiCommand {
     /// Make a device-provider CA (if DIR has none) and a device key and certificate under it
     Keygen(KeygenArgs),
-    /// Serve an SBI device service (MOSIPDISC, MOSIPDINFO, RCAPTURE) on 127.0.0.1 until Ctrl-C
+    /// Serve an SBI device service (MOSIPDISC, MOSIPDINFO, RCAPTURE, STREAM) on 127.0.0.1 until Ctrl-C
     Serve(ServeArgs),
     /// List the SBI device services on 127.0.0.1:4501–4600 and their devices (sbi:PORT/ID/SUBID)
     Devices(DevicesArgs),

@@ -1,6 +1,7 @@
 //! jemput's own drivers behind its SBI device service (`jemput sbi serve --device SELECTOR`): a
 //! fingerprint scanner (EF01, U.are.U) as a "Finger" / "Single" device, a camera (PTP, UVC) as a
-//! "Face" / "Full face" device (docs/sbi.md §6).
+//! "Face" / "Full face" device (docs/sbi.md §6). A webcam also gives the `STREAM` preview (its
+//! live frames); a PTP camera and the scanners answer that they give none.
 //!
 //! The adapters live in the binary: the kit's crates never depend on the device service
 //! (tests/architecture.rs). Each device is opened once when the service starts, kept behind a
@@ -9,15 +10,17 @@
 //! thread (`spawn_blocking`), so a driver's blocking calls never hold a runtime thread.
 
 use std::sync::{Mutex, TryLockError};
+use std::time::Duration;
 
 use jemput_drivers::registry::{self, Capabilities, OpenError, OpenOptions};
 use jemput_drivers::replug::Replugging;
 use jemput_drivers::{
-    Camera, CaptureControl, DeviceError, DeviceInfo, FingerprintScanner, Selector, NO_FINGER,
+    Camera, CaptureControl, Device, DeviceError, DeviceInfo, FingerprintScanner, Selector,
+    NO_FINGER,
 };
 use jemput_sbi::proto;
 use jemput_sbi_service::records;
-use jemput_sbi_service::serve::{Backend, CaptureFailure, Captured, UNKNOWN_FINGER};
+use jemput_sbi_service::serve::{no_preview, Backend, CaptureFailure, Captured, UNKNOWN_FINGER};
 
 type Scanner = Replugging<Box<dyn FingerprintScanner + Send>>;
 type Cam = Replugging<Box<dyn Camera + Send>>;
@@ -59,7 +62,7 @@ pub fn open(
                     "another kind of device answers at the selector now".into(),
                 )),
             });
-            Box::new(ScannerBackend {
+            Box::new(DriverBackend::<SingleFinger> {
                 device: Mutex::new(Replugging::new(d, reopen)),
                 info,
                 serial,
@@ -73,7 +76,7 @@ pub fn open(
                     "another kind of device answers at the selector now".into(),
                 )),
             });
-            Box::new(CameraBackend {
+            Box::new(DriverBackend::<FaceCamera> {
                 device: Mutex::new(Replugging::new(d, reopen)),
                 info,
                 serial,
@@ -162,20 +165,45 @@ fn technical(info: String) -> CaptureFailure {
     }
 }
 
-/// A single-finger scanner: "Finger", "Single", `deviceSubId` 0.
-struct ScannerBackend {
-    device: Mutex<Scanner>,
+/// A driver's device as an SBI device, whatever its kind: the device (one capture or preview at a
+/// time), its identity, and what its [`Role`] makes of it. The SBI accessors are written once here.
+struct DriverBackend<R: Role> {
+    device: Mutex<Replugging<Box<R::Device>>>,
     info: DeviceInfo,
     serial: String,
-    coding: records::FingerCoding,
+    /// How its records code the image.
+    coding: R::Coding,
 }
 
-impl Backend for ScannerBackend {
+/// What a kind of driver device is to SBI and how it captures and previews: all a
+/// [`DriverBackend`] of that kind writes on its own.
+trait Role: Send + Sync + 'static {
+    /// The drivers' trait object it drives.
+    type Device: ?Sized + Send;
+    /// How its records code the image (`jemput sbi serve --finger-image` / `--face-image`).
+    type Coding: Copy + Send + Sync;
+    const BIO_TYPE: &'static str;
+    const DEVICE_SUB_TYPE: &'static str;
+    fn capture(
+        device: &Mutex<Replugging<Box<Self::Device>>>,
+        fingers: &[u8],
+        control: &CaptureControl,
+        coding: Self::Coding,
+    ) -> Result<Vec<Captured>, CaptureFailure>;
+    fn preview(
+        device: &Mutex<Replugging<Box<Self::Device>>>,
+        interval: Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), CaptureFailure>;
+}
+
+impl<R: Role> Backend for DriverBackend<R> {
     fn bio_type(&self) -> &'static str {
-        "Finger"
+        R::BIO_TYPE
     }
     fn device_sub_type(&self) -> &'static str {
-        "Single"
+        R::DEVICE_SUB_TYPE
     }
     fn make(&self) -> String {
         self.info.driver.clone()
@@ -186,16 +214,44 @@ impl Backend for ScannerBackend {
     fn serial(&self) -> String {
         self.serial.clone()
     }
+    /// `deviceSubId` 0: neither kind has sub-devices.
     fn sub_ids(&self) -> Vec<u8> {
         vec![0]
     }
-
     fn capture(
         &self,
         _sub_id: u8,
         fingers: &[u8],
         _exceptions: &[String],
         control: &CaptureControl,
+    ) -> Result<Vec<Captured>, CaptureFailure> {
+        R::capture(&self.device, fingers, control, self.coding)
+    }
+    fn preview(
+        &self,
+        _sub_id: u8,
+        interval: Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), CaptureFailure> {
+        R::preview(&self.device, interval, control, each)
+    }
+}
+
+/// A single-finger scanner: "Finger", "Single", `deviceSubId` 0.
+struct SingleFinger;
+
+impl Role for SingleFinger {
+    type Device = dyn FingerprintScanner + Send;
+    type Coding = records::FingerCoding;
+    const BIO_TYPE: &'static str = "Finger";
+    const DEVICE_SUB_TYPE: &'static str = "Single";
+
+    fn capture(
+        device: &Mutex<Scanner>,
+        fingers: &[u8],
+        control: &CaptureControl,
+        coding: records::FingerCoding,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         // The service hands a single-finger device exactly one finger (0: not named).
         let &[position] = fingers else {
@@ -205,7 +261,7 @@ impl Backend for ScannerBackend {
             });
         };
         let img = {
-            let mut dev = take(&self.device)?;
+            let mut dev = take(device)?;
             dev.capture_finger(control).map_err(|e| failure(&e))?
         };
         if img.pixels.len() != (img.width as usize) * (img.height as usize) {
@@ -217,8 +273,7 @@ impl Backend for ScannerBackend {
             )));
         }
         let quality = finger_quality(&img);
-        let record =
-            records::finger_record(&img, position, quality, self.coding).map_err(technical)?;
+        let record = records::finger_record(&img, position, quality, coding).map_err(technical)?;
         Ok(vec![Captured {
             sub_type: Some(
                 proto::finger_name(position)
@@ -228,6 +283,19 @@ impl Backend for ScannerBackend {
             record,
             quality: f32::from(quality),
         }])
+    }
+
+    /// None: jemput's scanner drivers give one image per capture, waiting for a finger each time
+    /// (an EF01 takes about a second to send one over its serial link), not a live image.
+    fn preview(
+        _device: &Mutex<Scanner>,
+        _interval: Duration,
+        _control: &CaptureControl,
+        _each: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), CaptureFailure> {
+        Err(no_preview(
+            "a single-finger scanner gives one image per capture, not a live image",
+        ))
     }
 }
 
@@ -241,42 +309,22 @@ fn finger_quality(img: &jemput_drivers::FingerImage) -> u8 {
 }
 
 /// A camera: "Face", "Full face", `deviceSubId` 0.
-struct CameraBackend {
-    device: Mutex<Cam>,
-    info: DeviceInfo,
-    serial: String,
-    coding: records::FaceCoding,
-}
+struct FaceCamera;
 
-impl Backend for CameraBackend {
-    fn bio_type(&self) -> &'static str {
-        "Face"
-    }
-    fn device_sub_type(&self) -> &'static str {
-        "Full face"
-    }
-    fn make(&self) -> String {
-        self.info.driver.clone()
-    }
-    fn model(&self) -> String {
-        self.info.model.clone()
-    }
-    fn serial(&self) -> String {
-        self.serial.clone()
-    }
-    fn sub_ids(&self) -> Vec<u8> {
-        vec![0]
-    }
+impl Role for FaceCamera {
+    type Device = dyn Camera + Send;
+    type Coding = records::FaceCoding;
+    const BIO_TYPE: &'static str = "Face";
+    const DEVICE_SUB_TYPE: &'static str = "Full face";
 
     fn capture(
-        &self,
-        _sub_id: u8,
+        device: &Mutex<Cam>,
         _fingers: &[u8],
-        _exceptions: &[String],
         control: &CaptureControl,
+        coding: records::FaceCoding,
     ) -> Result<Vec<Captured>, CaptureFailure> {
         let (photo, device_quality) = {
-            let mut dev = take(&self.device)?;
+            let mut dev = take(device)?;
             let photo = dev.capture_photo(control).map_err(|e| failure(&e))?;
             (photo, dev.last_device_quality())
         };
@@ -288,13 +336,32 @@ impl Backend for CameraBackend {
             })?
             .to_rgb8();
         let quality = device_quality.unwrap_or_else(|| f32::from(face_quality(&rgb)));
-        let record =
-            records::face_record_photo(photo.jpeg, &rgb, self.coding).map_err(technical)?;
+        let record = records::face_record_photo(photo.jpeg, &rgb, coding).map_err(technical)?;
         Ok(vec![Captured {
             sub_type: None,
             record,
             quality,
         }])
+    }
+
+    /// The camera's live frames (a webcam's stream, `Camera::live_jpeg`), held for the preview; a
+    /// camera without one (PTP: jemput's driver takes stills only) answers [`no_preview`].
+    fn preview(
+        device: &Mutex<Cam>,
+        interval: Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), CaptureFailure> {
+        let mut dev = take(device)?;
+        match dev.live_jpeg(interval, control, &mut |photo| each(photo.jpeg)) {
+            Ok(_) => Ok(()),
+            Err(DeviceError::NotSupported(_)) => Err(no_preview(&format!(
+                "{} {} takes stills only",
+                dev.info().driver,
+                dev.info().model
+            ))),
+            Err(e) => Err(failure(&e)),
+        }
     }
 }
 

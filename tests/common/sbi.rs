@@ -95,3 +95,21 @@ impl Drop for SbiService {
 pub fn kit_trusting(home: &Path, ca: &Path) {
     super::run(home, &["sbi", "trust", "add", ca.to_str().unwrap()]).success();
 }
+
+impl SbiService {
+    /// The lines of the service's log holding `needle`, once there are `n` of them (waiting up to
+    /// `wait`; fewer after that).
+    pub fn log_lines(&self, needle: &str, n: usize, wait: std::time::Duration) -> Vec<String> {
+        let begun = std::time::Instant::now();
+        loop {
+            let got: Vec<String> = {
+                let log = self.log.lock().unwrap();
+                log.iter().filter(|l| l.contains(needle)).cloned().collect()
+            };
+            if got.len() >= n || begun.elapsed() >= wait {
+                return got;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}

@@ -85,7 +85,7 @@ vivid_checks() {
     sleep 0.1
   done
   if [ -z "$vnode" ]; then
-    for check in vivid-oracle vivid-formats vivid-capture; do result $check fail "no vivid video node"; done
+    for check in vivid-oracle vivid-formats vivid-capture vivid-stream; do result $check fail "no vivid video node"; done
     dmesg | tail -n 20
     return 0
   fi
@@ -151,6 +151,23 @@ vivid_checks() {
     result vivid-busy fail "capture exit $busy_rc while v4l2-ctl (pid $holder) streamed, see below"
     sed 's/^/@@ jemput: /' /tmp/vivid-busy.err /tmp/vivid-busy.json | head -n 40
   fi
+  # The webcam behind jemput's SBI device service: its STREAM preview (the V4L2 driver's live
+  # frames) read by jemput's SBI client, ten frames, then the signed capture.
+  jemput sbi serve --device "v4l2:$vnode" --port 4501 --json >/tmp/vivid-sbi.json 2>/tmp/vivid-sbi.err &
+  sbi=$!
+  for _ in $(seq 1 120); do grep -q '"ca_cert"' /tmp/vivid-sbi.json 2>/dev/null && break; sleep 0.5; done
+  ca=$(sed -n 's/.*"ca_cert": *"\([^"]*\)".*/\1/p' /tmp/vivid-sbi.json)
+  if [ -n "$ca" ] && jemput --home /tmp/sbi-kit sbi trust add "$ca" >/dev/null 2>/tmp/vivid-stream.err \
+    && timed jemput-sbi-stream jemput --home /tmp/sbi-kit capture face sbi:4501/1/0 --preview-frames 10 \
+      --out /tmp/out/sbi.jpg --json --timeout 60 >/tmp/vivid-stream.json 2>>/tmp/vivid-stream.err \
+    && grep -q '"frames": *10' /tmp/vivid-stream.json && is_jpeg /tmp/out/sbi.jpg; then
+    result vivid-stream pass "10 STREAM frames of the webcam through sbi serve at $(grep -o '"fps": *[0-9.]*' /tmp/vivid-stream.json | grep -o '[0-9.]*$') frames/s, then a $(wc -c </tmp/out/sbi.jpg) byte capture"
+  else
+    result vivid-stream fail "jemput capture face sbi:4501/1/0 --preview-frames 10 over sbi serve --device v4l2:$vnode, see below"
+    sed 's/^/@@ jemput: /' /tmp/vivid-sbi.err /tmp/vivid-stream.err /tmp/vivid-stream.json | head -n 40
+  fi
+  kill "$sbi" 2>/dev/null
+  wait "$sbi" 2>/dev/null
 }
 vivid_checks
 # ---- vivid (V4L2) part: end --------------------------------------------------------------------

@@ -445,7 +445,7 @@ fi
 # Every vivid check must have run; the still jemput took comes back base64-encoded and is saved
 # to $JEMPUT_VM_VIVID_JPEG when set (tests/vm.rs decodes it on the host).
 if [ -n "$vivid_enabled" ]; then
-  for check in vivid-oracle vivid-formats vivid-capture vivid-busy; do
+  for check in vivid-oracle vivid-formats vivid-capture vivid-busy vivid-stream; do
     grep -q "^@@ RESULT $check " "$work/console.txt" || { echo "RESULT $check fail never ran"; failed=1; }
   done
   if [ -n "${JEMPUT_VM_VIVID_JPEG:-}" ]; then

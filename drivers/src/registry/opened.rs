@@ -229,6 +229,14 @@ impl<D: Camera> Camera for WithModel<D> {
     ) -> Result<PreviewStats, DeviceError> {
         self.device.preview(frames, control, each)
     }
+    fn live_jpeg(
+        &mut self,
+        interval: std::time::Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Photo) -> bool,
+    ) -> Result<u64, DeviceError> {
+        self.device.live_jpeg(interval, control, each)
+    }
     fn calibrate(
         &mut self,
         settings: &CameraSettings,

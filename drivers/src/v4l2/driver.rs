@@ -352,22 +352,7 @@ impl V4l2Camera {
         let mut bad = 0;
         loop {
             let (_, bytes) = stream.next(control)?;
-            let made = if n.fourcc.is_jpeg() {
-                convert::check_mjpeg(bytes).map(|(jpeg, width, height)| Photo {
-                    jpeg: jpeg.to_vec(),
-                    width,
-                    height,
-                })
-            } else {
-                convert::yuyv_to_rgb(bytes, n.size.width, n.size.height, n.stride).and_then(|rgb| {
-                    Ok(Photo {
-                        jpeg: convert::encode_jpeg(&rgb, n.size.width, n.size.height, quality)?,
-                        width: n.size.width,
-                        height: n.size.height,
-                    })
-                })
-            };
-            match made {
+            match frame_photo(n, quality, bytes) {
                 Ok(photo) => return Ok(photo),
                 Err(e @ FrameError::Encode(_)) => return Err(V4l2Error::Frame { path, source: e }),
                 Err(e) if bad >= allowed => return Err(V4l2Error::Frame { path, source: e }),
@@ -377,6 +362,71 @@ impl V4l2Camera {
                 }
             }
         }
+    }
+}
+
+impl V4l2Camera {
+    /// Live frames for a preview shown elsewhere (an SBI `STREAM`): streams, and gives `each` a
+    /// JPEG of a frame at most every `interval` (MJPEG as sent, YUYV converted and encoded) until
+    /// `each` returns `false` or `control` is cancelled. The frames in between, and any frame
+    /// with a newer one already waiting (queued while `each` ran), are queued again unconverted,
+    /// so the frame given is the freshest. A broken frame is skipped. Returns the frames given.
+    pub fn live(
+        &mut self,
+        interval: Duration,
+        control: &CaptureControl,
+        mut each: impl FnMut(Photo) -> bool,
+    ) -> Result<u64, V4l2Error> {
+        let (n, quality) = (self.negotiated, self.config.jpeg_quality);
+        let path = self.path.clone();
+        let mut stream = Stream::start(&self.fd, &self.path, self.config.buffers)?;
+        let (mut given, mut last) = (0u64, None::<Instant>);
+        loop {
+            let bytes = match stream.next(control) {
+                Ok((_, bytes)) => bytes,
+                Err(V4l2Error::Cancelled) => return Ok(given),
+                Err(e) => return Err(e),
+            };
+            // A newer frame is waiting already (queued while `each` ran): this one is stale.
+            if self.fd.wait_readable(Duration::ZERO).unwrap_or(false) {
+                continue;
+            }
+            // A camera faster than the preview: the frames in between are let pass.
+            if last.is_some_and(|t| t.elapsed() < interval) {
+                continue;
+            }
+            match frame_photo(n, quality, bytes) {
+                Ok(photo) => {
+                    given += 1;
+                    last = Some(Instant::now());
+                    if !each(photo) {
+                        return Ok(given);
+                    }
+                }
+                Err(e @ FrameError::Encode(_)) => return Err(V4l2Error::Frame { path, source: e }),
+                Err(e) => tracing::debug!(%e, "skipping a broken preview frame"),
+            }
+        }
+    }
+}
+
+/// A frame as a JPEG photo: an MJPEG frame checked and kept as sent, a YUYV frame converted and
+/// encoded at `quality`.
+fn frame_photo(n: Negotiated, quality: u8, bytes: &[u8]) -> Result<Photo, FrameError> {
+    if n.fourcc.is_jpeg() {
+        convert::check_mjpeg(bytes).map(|(jpeg, width, height)| Photo {
+            jpeg: jpeg.to_vec(),
+            width,
+            height,
+        })
+    } else {
+        convert::yuyv_to_rgb(bytes, n.size.width, n.size.height, n.stride).and_then(|rgb| {
+            Ok(Photo {
+                jpeg: convert::encode_jpeg(&rgb, n.size.width, n.size.height, quality)?,
+                width: n.size.width,
+                height: n.size.height,
+            })
+        })
     }
 }
 
@@ -634,5 +684,15 @@ impl Camera for V4l2Camera {
         each: &mut dyn FnMut(&FrameMeta),
     ) -> Result<PreviewStats, DeviceError> {
         V4l2Camera::preview(self, frames, control, each).map_err(DeviceError::from)
+    }
+
+    fn live_jpeg(
+        &mut self,
+        interval: Duration,
+        control: &CaptureControl,
+        each: &mut dyn FnMut(Photo) -> bool,
+    ) -> Result<u64, DeviceError> {
+        self.live(interval, control, each)
+            .map_err(DeviceError::from)
     }
 }
