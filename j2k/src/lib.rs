@@ -29,6 +29,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod bits;
 mod codestream;
 mod colour;
 mod dwt;

@@ -7,7 +7,7 @@
 //! says "the value is larger than this bound" and raises the bound by one, a 1 bit says "the value
 //! is this bound"; it stops at `t` or once the value is known.
 
-use crate::t2::BitWriter;
+use crate::bits::BitWriter;
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
