@@ -6,6 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub use crate::fault::{io_fault, Awaited, Fault};
 use crate::transport::LinkError;
 use crate::usbip::ServerError;
 use crate::Capability;
@@ -151,45 +152,6 @@ pub struct NotCapable {
     pub(crate) sim: &'static str,
 }
 
-/// What an operator has to do about a device error, in the fewest kinds. Every error type of the
-/// drivers says which it is (`fault()`), each with a `match` that names every variant: a new
-/// variant does not compile until someone decides what it means for the operator. The kit turns
-/// a fault into the operator's words (`jemput_kit::visit::OperatorProblem`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fault {
-    /// Not there: not found, unplugged, gone mid-use. Plug it in, then try again.
-    Unplugged,
-    /// Another program holds it (the program's name when known). Close that program.
-    Busy { holder: Option<String> },
-    /// This user may not open it (udev rules, group membership). A technician fixes it.
-    NoPermission,
-    /// The device named is not one that does this step, or not a usable one of its kind.
-    WrongDevice,
-    /// The device failed while working: an error code, no answer, a damaged transfer. Replug it.
-    DeviceFault,
-    /// Nothing came in time from the person or the scene (not a device failure).
-    Timeout(Awaited),
-    /// The step was cancelled (Ctrl-C, the operator).
-    Cancelled,
-    /// The device sent something jemput cannot use (an image of the wrong size, not a JPEG).
-    BadData,
-    /// Not the device itself: a selector, a setting, the machine. The message says what.
-    Other,
-}
-
-/// What a [`Fault::Timeout`] waited for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Awaited {
-    /// A finger on the scanner.
-    Finger,
-    /// A signature (the pen on the pad).
-    Signature,
-    /// A photo or a video frame.
-    Photo,
-    /// A GPS fix.
-    Fix,
-}
-
 impl OpenError {
     /// What the operator has to do about it.
     pub fn fault(&self) -> Fault {
@@ -277,25 +239,6 @@ impl LinkError {
     }
 }
 
-/// The fault behind an OS error, as `transport::map_io` reads one.
-pub fn io_fault(e: &std::io::Error) -> Fault {
-    use std::io::ErrorKind;
-    match e.raw_os_error() {
-        Some(16) => return Fault::Busy { holder: None }, // EBUSY
-        Some(13) | Some(1) => return Fault::NoPermission, // EACCES, EPERM
-        Some(2) | Some(5) | Some(19) | Some(6) => return Fault::Unplugged, // ENOENT, EIO, ENODEV, ENXIO
-        _ => {}
-    }
-    match e.kind() {
-        ErrorKind::ResourceBusy => Fault::Busy { holder: None },
-        ErrorKind::PermissionDenied => Fault::NoPermission,
-        ErrorKind::NotFound | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Fault::Unplugged,
-        ErrorKind::TimedOut => Fault::DeviceFault,
-        ErrorKind::InvalidData => Fault::BadData,
-        _ => Fault::Other,
-    }
-}
-
 impl crate::DeviceError {
     /// What the operator has to do about it. A driver's error reaches the capture steps as one of
     /// these; what it waited for tells a timeout of the person from a device that stopped
@@ -317,16 +260,6 @@ impl crate::DeviceError {
             E::Io(e) => io_fault(e),
             E::Calibration(source) => boxed_fault(source.as_ref()).unwrap_or(Fault::Other),
         }
-    }
-}
-
-/// The device error for a driver error that has no variant of its own in
-/// [`crate::DeviceError`]: bad data when its fault says so, else a protocol error (the same
-/// message either way).
-pub(crate) fn unusable(fault: Fault, message: String) -> crate::DeviceError {
-    match fault {
-        Fault::BadData => crate::DeviceError::BadData(message),
-        _ => crate::DeviceError::Protocol(message),
     }
 }
 

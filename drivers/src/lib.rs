@@ -60,6 +60,7 @@ pub mod discover;
 pub mod ef01;
 pub mod error;
 pub mod factory;
+pub mod fault;
 mod finger;
 pub mod isdv4;
 pub mod nmea;

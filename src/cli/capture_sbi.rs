@@ -17,7 +17,7 @@ use jemput_drivers::Device;
 use jemput_kit::sbi::{SbiCamera, SbiFingerScanner, SbiSlapScanner, SlapError};
 use jemput_sbi::client::SbiSelector;
 
-use super::capture::{
+use super::capture_common::{
     failed, preview_frames, print_face, print_finger, write_file, FaceArgs, FingerArgs,
 };
 use super::{output, select};

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod args;
 pub mod calibrate;
 pub mod capture;
+pub mod capture_common;
 pub mod capture_sbi;
 pub mod completions;
 pub mod demo;
@@ -38,6 +39,7 @@ pub mod upload;
 pub mod usbip;
 pub mod visit;
 pub mod visit_capture;
+pub mod visit_common;
 pub mod worklist;
 
 use std::path::{Path, PathBuf};

@@ -98,7 +98,10 @@ fn with_fixes(
     for line in lines {
         out.push_str(&format!("\n  - {line}"));
         if let Some(p) = problems.iter().find(|p| p.to_string() == *line) {
-            out.push_str(&format!("\n    fix: {}", super::visit::fix_for(p, id)));
+            out.push_str(&format!(
+                "\n    fix: {}",
+                super::visit_common::fix_for(p, id)
+            ));
         }
     }
     out

@@ -33,7 +33,7 @@ use jemput_station::i18n::{I18n, Lang};
 use uuid::Uuid;
 
 use super::select::AnySelector;
-use super::visit::{parse_exception, ExceptionArg, Excused};
+use super::visit_common::{parse_exception, ExceptionArg, Excused};
 use super::Global;
 
 #[derive(Debug, Args)]
@@ -878,7 +878,7 @@ fn report(visit: &Visit, ran: &[Step], pending: &[Step], json: bool) -> anyhow::
     for p in &problems {
         println!("  not ready: {p}");
     }
-    for fix in super::visit::fixes(&problems, visit.id) {
+    for fix in super::visit_common::fixes(&problems, visit.id) {
         println!("  next: {fix}");
     }
     Ok(())

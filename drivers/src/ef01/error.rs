@@ -232,15 +232,15 @@ impl From<Ef01Error> for DeviceError {
             } => DeviceError::PermissionDenied,
             Ef01Error::NotSupported(what) => DeviceError::NotSupported(what),
             Ef01Error::Cancelled => DeviceError::Cancelled,
-            other => crate::error::unusable(other.fault(), other.to_string()),
+            other => crate::fault::unusable(other.fault(), other.to_string()),
         }
     }
 }
 
 impl Ef01Error {
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
-        use crate::error::{Awaited, Fault};
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
+        use crate::fault::{Awaited, Fault};
         match self {
             Ef01Error::Device { .. }
             | Ef01Error::Timeout { .. }

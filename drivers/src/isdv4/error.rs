@@ -89,15 +89,15 @@ impl From<Isdv4Error> for DeviceError {
                 source: LinkError::PermissionDenied(_),
                 ..
             } => DeviceError::PermissionDenied,
-            other => crate::error::unusable(other.fault(), other.to_string()),
+            other => crate::fault::unusable(other.fault(), other.to_string()),
         }
     }
 }
 
 impl Isdv4Error {
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
-        use crate::error::{Awaited, Fault};
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
+        use crate::fault::{Awaited, Fault};
         match self {
             Isdv4Error::NoReply { .. } | Isdv4Error::BadReply { .. } => Fault::DeviceFault,
             Isdv4Error::BadCaps { .. } => Fault::WrongDevice,

@@ -74,15 +74,15 @@ impl From<NmeaError> for DeviceError {
                 source: LinkError::PermissionDenied(_),
                 ..
             } => DeviceError::PermissionDenied,
-            other => crate::error::unusable(other.fault(), other.to_string()),
+            other => crate::fault::unusable(other.fault(), other.to_string()),
         }
     }
 }
 
 impl NmeaError {
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
-        use crate::error::{Awaited, Fault};
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
+        use crate::fault::{Awaited, Fault};
         match self {
             // Nothing readable on the port: not a receiver at this baud rate, or a dead one.
             NmeaError::NoData { .. } => Fault::DeviceFault,

@@ -205,7 +205,7 @@ impl From<PtpError> for DeviceError {
             PtpError::Usb { ref source, .. } => source
                 .device_error()
                 .unwrap_or_else(|| DeviceError::Protocol(e.to_string())),
-            other => crate::error::unusable(other.fault(), other.to_string()),
+            other => crate::fault::unusable(other.fault(), other.to_string()),
         }
     }
 }
@@ -246,9 +246,9 @@ pub enum PropertyError {
 }
 
 impl PtpError {
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
-        use crate::error::{Awaited, Fault};
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
+        use crate::fault::{Awaited, Fault};
         match self {
             PtpError::Response { .. }
             | PtpError::Timeout { .. }
@@ -265,10 +265,10 @@ impl PtpError {
 }
 
 impl super::OpenCameraError {
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
         use super::OpenCameraError as E;
-        use crate::error::Fault;
+        use crate::fault::Fault;
         match self {
             E::NotFound { .. } => Fault::Unplugged,
             E::Ambiguous { .. } | E::Usb(_) => Fault::Other,

@@ -98,7 +98,7 @@ pub fn open(
                 ..
             } => DeviceError::Disconnected,
             OpenCameraError::Driver { source, .. } => source.into(),
-            other => crate::error::unusable(other.fault(), other.to_string()),
+            other => crate::fault::unusable(other.fault(), other.to_string()),
         })
     });
     Ok(Box::new(Replugging::new(camera, reopen)))

@@ -79,15 +79,15 @@ impl From<UruError> for DeviceError {
             UruError::Usb { ref source, .. } => source
                 .device_error()
                 .unwrap_or_else(|| DeviceError::Protocol(e.to_string())),
-            other => crate::error::unusable(other.fault(), other.to_string()),
+            other => crate::fault::unusable(other.fault(), other.to_string()),
         }
     }
 }
 
 impl UruError {
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
-        use crate::error::{Awaited, Fault};
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
+        use crate::fault::{Awaited, Fault};
         match self {
             UruError::Disconnected { .. } => Fault::Unplugged,
             UruError::Timeout { .. }
@@ -105,10 +105,10 @@ impl UruError {
 }
 
 impl super::OpenReaderError {
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
         use super::OpenReaderError as E;
-        use crate::error::Fault;
+        use crate::fault::Fault;
         match self {
             E::NotFound { .. } => Fault::Unplugged,
             E::Ambiguous { .. } | E::Usb(_) => Fault::Other,

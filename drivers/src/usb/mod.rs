@@ -94,9 +94,9 @@ impl UsbError {
         }
     }
 
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
-        use crate::error::Fault;
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
+        use crate::fault::Fault;
         match self {
             UsbError::Timeout(_)
             | UsbError::Stall { .. }

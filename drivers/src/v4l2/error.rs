@@ -112,15 +112,15 @@ impl From<V4l2Error> for DeviceError {
             }
             V4l2Error::Timeout { waited, .. } => DeviceError::Timeout(waited, "a video frame"),
             V4l2Error::Cancelled => DeviceError::Cancelled,
-            other => crate::error::unusable(other.fault(), other.to_string()),
+            other => crate::fault::unusable(other.fault(), other.to_string()),
         }
     }
 }
 
 impl V4l2Error {
-    /// What the operator has to do about it (see [`crate::error::Fault`]).
-    pub fn fault(&self) -> crate::error::Fault {
-        use crate::error::{Awaited, Fault};
+    /// What the operator has to do about it (see [`crate::fault::Fault`]).
+    pub fn fault(&self) -> crate::fault::Fault {
+        use crate::fault::{Awaited, Fault};
         match self {
             V4l2Error::NotFound { .. } | V4l2Error::Disconnected { .. } => Fault::Unplugged,
             V4l2Error::PermissionDenied { .. } => Fault::NoPermission,
@@ -135,7 +135,7 @@ impl V4l2Error {
             V4l2Error::Timeout { .. } => Fault::Timeout(Awaited::Photo),
             V4l2Error::Frame { .. } => Fault::BadData,
             V4l2Error::Cancelled => Fault::Cancelled,
-            V4l2Error::Io { source, .. } => crate::error::io_fault(source),
+            V4l2Error::Io { source, .. } => crate::fault::io_fault(source),
         }
     }
 }
