@@ -64,13 +64,19 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The capture timeout a request asks for (`timeout`, milliseconds), within 1 s ..= [`MAX_TIMEOUT`].
 pub fn request_timeout(req: &CaptureRequest) -> Duration {
-    req.timeout
+    timeout_of(&req.timeout, DEFAULT_TIMEOUT, MAX_TIMEOUT)
+}
+
+/// A request's `timeout` (milliseconds, as text), `default` when it is missing or not a number,
+/// within 1 s ..= `max`.
+fn timeout_of(millis: &str, default: Duration, max: Duration) -> Duration {
+    millis
         .trim()
         .parse::<u64>()
         .ok()
         .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_TIMEOUT)
-        .clamp(Duration::from_secs(1), MAX_TIMEOUT)
+        .unwrap_or(default)
+        .clamp(Duration::from_secs(1), max)
 }
 
 /// The interval between preview frames: five a second, above the specification's minimum of three
@@ -98,13 +104,7 @@ pub fn no_preview(why: &str) -> CaptureFailure {
 
 /// How long a `STREAM` request asks for (`timeout`, milliseconds), within 1 s ..= [`STREAM_TIMEOUT`].
 pub fn stream_timeout(req: &StreamRequest) -> Duration {
-    req.timeout
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_millis)
-        .unwrap_or(STREAM_TIMEOUT)
-        .clamp(Duration::from_secs(1), STREAM_TIMEOUT)
+    timeout_of(&req.timeout, STREAM_TIMEOUT, STREAM_TIMEOUT)
 }
 
 /// When each preview frame is due: one every `interval` from the first, and after a frame that
