@@ -478,6 +478,39 @@ pub(crate) fn lock(db: &Db) -> std::sync::MutexGuard<'_, Connection> {
     db.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// SQL run through the connection's cache of prepared statements: the statements of a request
+/// are the same every time, and preparing each anew (SQLite parsing and planning it) was 8 % of
+/// the hub's CPU per packet in a profile (BENCHMARKS.md, "the server's CPU per packet"). The
+/// embedded backend's code calls these instead of rusqlite's `execute` and `query_row`.
+pub(crate) trait CachedSql {
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize>;
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl CachedSql for Connection {
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
+/// Distinct statements kept prepared per connection (rusqlite's default is 16, fewer than the
+/// hub's statements, so the least recently used would be prepared again and again).
+const STATEMENT_CACHE: usize = 256;
+
 /// Version 1: kits, uploads in progress, receipts.
 const V1_KITS_UPLOADS_RECEIPTS: &str = "
 CREATE TABLE kits (
@@ -644,6 +677,7 @@ pub(crate) fn open_db(path: &Path) -> Result<Connection, HubError> {
     let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(open_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
         .map_err(open_err)?;
@@ -886,7 +920,7 @@ impl Hub {
             Backend::Postgres(_) => return Ok(0),
         };
         let (busy, log): (i64, i64) = db
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            .row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .map_err(|source| HubError::OpenDb {
@@ -973,7 +1007,7 @@ mod tests {
         };
         let conn = Connection::open(db).unwrap();
         let n: i64 = conn
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .row("SELECT count(*) FROM t", [], |r| r.get(0))
             .unwrap();
         println!("ROWS={n}");
         // Closing here is the point: the last connection to close deletes the -wal file.
@@ -994,7 +1028,7 @@ mod tests {
             .unwrap();
         let _second = open_db(&db).unwrap();
         assert_eq!(rows_seen_by_another_process(&db), 1);
-        first.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        first.exec("INSERT INTO t VALUES (2)", []).unwrap();
         assert_eq!(
             rows_seen_by_another_process(&db),
             2,

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::CachedSql;
 use jemput_core::wire::auth::REPLAY_WINDOW_SECS;
 use rusqlite::params;
 
@@ -22,15 +23,18 @@ pub(crate) const MAX_NONCES: usize = 200_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Durability {
     /// Synced (`synchronous=FULL`): a request whose answer gives something away (a sync, a
-    /// receipt) or creates something (an upload) is never served twice, whatever cuts the power.
+    /// receipt, an enrollment) is never served twice, whatever cuts the power.
     Synced,
     /// Committed without an fsync (SQLite's `synchronous=NORMAL`, PostgreSQL's
-    /// `synchronous_commit = off` for the transaction), for a `PATCH`. A power cut can take
-    /// such a nonce only with everything committed after it, the `PATCH`'s own offset included
-    /// (the write-ahead log is kept in order: a later commit that survives carries the earlier
-    /// ones with it). Replayed after the restart, the `PATCH` can then only append the kit's own
-    /// signed and checksummed bytes at the offset it names, where the hub's offset is again:
-    /// what the kit sent it to do, once. The saving is an fsync per chunk.
+    /// `synchronous_commit = off` for the transaction), for a `PATCH` or a creation (`POST` of an
+    /// upload), whose effects are committed the same way after it. A power cut can take such a
+    /// nonce only with everything committed after it, the request's own effect included (the
+    /// write-ahead log is kept in order: a later commit that survives carries the earlier ones
+    /// with it). Replayed after the restart, a `PATCH` can then only append the kit's own signed
+    /// and checksummed bytes at the offset it names, where the hub's offset is again; a creation
+    /// can only open an upload for the kit's own signed packet prelude, which the cut took and
+    /// the kit makes again itself when its next request finds no upload (`404`). The saving is
+    /// an fsync per chunk and per packet.
     WithItsEffect,
 }
 
@@ -99,7 +103,7 @@ impl Nonces {
         }
         if let Backend::Embedded(db) = &state {
             let conn = lock(db);
-            conn.execute(
+            conn.exec(
                 "DELETE FROM request_nonces WHERE t < ?1",
                 [oldest_kept(now)],
             )?;
@@ -160,11 +164,11 @@ impl Nonces {
         let mut conn = lock(db);
         let insert = |conn: &mut rusqlite::Connection| -> Result<usize, rusqlite::Error> {
             let tx = conn.unchecked_transaction()?;
-            tx.execute(
+            tx.exec(
                 "DELETE FROM request_nonces WHERE t < ?1",
                 [oldest_kept(now)],
             )?;
-            let added = tx.execute(
+            let added = tx.exec(
                 "INSERT OR IGNORE INTO request_nonces (kit_id, nonce, t) VALUES (?1, ?2, ?3)",
                 params![kit_id, nonce, t],
             )?;
@@ -266,7 +270,7 @@ mod tests {
         assert_eq!(take(&n, "0123456789abcdef"), Err(NonceRefusal::Replayed));
         // The connection is back to synced commits for everything else.
         let sync: i64 = lock(&db)
-            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
     }

@@ -376,7 +376,7 @@ mod sqlite {
     use rusqlite::{params, OptionalExtension};
 
     use crate::pg::office::{AccountRow, AuditRow, SessionRow};
-    use crate::{lock, Db, HubError};
+    use crate::{lock, CachedSql, Db, HubError};
 
     fn audit_in(
         db: &rusqlite::Connection,
@@ -385,7 +385,7 @@ mod sqlite {
         action: &str,
         detail: &str,
     ) -> rusqlite::Result<()> {
-        db.execute(
+        db.exec(
             "INSERT INTO console_audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
             params![at, actor, action, detail],
         )?;
@@ -399,7 +399,7 @@ mod sqlite {
     ) -> Result<bool, HubError> {
         let mut db = lock(db);
         let tx = db.transaction()?;
-        let added = tx.execute(
+        let added = tx.exec(
             "INSERT INTO console_accounts (name, role, password_hash, created_at)
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
             params![name, role, hash, created_at],
@@ -415,7 +415,7 @@ mod sqlite {
     pub(super) fn accounts(db: &Db) -> Result<Vec<AccountRow>, HubError> {
         let db = lock(db);
         let mut stmt =
-            db.prepare("SELECT name, role, created_at FROM console_accounts ORDER BY name")?;
+            db.prepare_cached("SELECT name, role, created_at FROM console_accounts ORDER BY name")?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<Vec<_>, _>>()?;
@@ -429,10 +429,10 @@ mod sqlite {
     ) -> Result<bool, HubError> {
         let mut db = lock(db);
         let tx = db.transaction()?;
-        if tx.execute("DELETE FROM console_accounts WHERE name = ?1", [name])? == 0 {
+        if tx.exec("DELETE FROM console_accounts WHERE name = ?1", [name])? == 0 {
             return Ok(false);
         }
-        tx.execute("DELETE FROM console_sessions WHERE account = ?1", [name])?;
+        tx.exec("DELETE FROM console_sessions WHERE account = ?1", [name])?;
         audit_in(&tx, at, actor, "user.remove", name)?;
         tx.commit()?;
         Ok(true)
@@ -445,9 +445,9 @@ mod sqlite {
         since: i64,
     ) -> Result<[(i64, Option<i64>); 2], HubError> {
         let db = lock(db);
-        db.execute("DELETE FROM console_login_failures WHERE at <= ?1", [since])?;
+        db.exec("DELETE FROM console_login_failures WHERE at <= ?1", [since])?;
         let count = |col: &str, v: &str| -> rusqlite::Result<(i64, Option<i64>)> {
-            db.query_row(
+            db.row(
                 &format!(
                     "SELECT count(*), min(at) FROM console_login_failures WHERE {col} = ?1 AND at > ?2"
                 ),
@@ -460,7 +460,7 @@ mod sqlite {
 
     pub(super) fn credentials(db: &Db, name: &str) -> Result<Option<(String, String)>, HubError> {
         Ok(lock(db)
-            .query_row(
+            .row(
                 "SELECT password_hash, role FROM console_accounts WHERE name = ?1",
                 [name],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -469,7 +469,7 @@ mod sqlite {
     }
 
     pub(super) fn failed(db: &Db, name: &str, address: &str, at: i64) -> Result<(), HubError> {
-        lock(db).execute(
+        lock(db).exec(
             "INSERT INTO console_login_failures (account, address, at) VALUES (?1, ?2, ?3)",
             params![name, address, at],
         )?;
@@ -483,12 +483,12 @@ mod sqlite {
     ) -> Result<(), HubError> {
         let mut db = lock(db);
         let tx = db.transaction()?;
-        tx.execute(
+        tx.exec(
             "DELETE FROM console_login_failures WHERE account = ?1",
             [account],
         )?;
-        tx.execute("DELETE FROM console_sessions WHERE expires_at <= ?1", [now])?;
-        tx.execute(
+        tx.exec("DELETE FROM console_sessions WHERE expires_at <= ?1", [now])?;
+        tx.exec(
             "INSERT INTO console_sessions (id_sha256, account, csrf, lang, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id_sha256, account, csrf, lang, expires_at],
@@ -503,7 +503,7 @@ mod sqlite {
         now: i64,
     ) -> Result<Option<SessionRow>, HubError> {
         Ok(lock(db)
-            .query_row(
+            .row(
                 "SELECT s.account, a.role, s.csrf, s.lang, s.expires_at
                  FROM console_sessions s JOIN console_accounts a ON a.name = s.account
                  WHERE s.id_sha256 = ?1 AND s.expires_at > ?2",
@@ -514,7 +514,7 @@ mod sqlite {
     }
 
     pub(super) fn set_lang(db: &Db, id_sha256: &str, lang: &str) -> Result<(), HubError> {
-        lock(db).execute(
+        lock(db).exec(
             "UPDATE console_sessions SET lang = ?1 WHERE id_sha256 = ?2",
             params![lang, id_sha256],
         )?;
@@ -522,7 +522,7 @@ mod sqlite {
     }
 
     pub(super) fn logout(db: &Db, id_sha256: &str) -> Result<(), HubError> {
-        lock(db).execute(
+        lock(db).exec(
             "DELETE FROM console_sessions WHERE id_sha256 = ?1",
             [id_sha256],
         )?;
@@ -538,7 +538,7 @@ mod sqlite {
 
     pub(super) fn audit(db: &Db, limit: u32) -> Result<Vec<AuditRow>, HubError> {
         let db = lock(db);
-        let mut stmt = db.prepare(
+        let mut stmt = db.prepare_cached(
             "SELECT at, actor, action, detail FROM console_audit ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::CachedSql;
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 use schemars::JsonSchema;
@@ -167,7 +168,7 @@ fn record(
     // records it then, event included: nothing is lost, an opening may be done twice.
     crate::storage::unsynced(&mut conn, |conn| -> Result<(), HubError> {
         let tx = conn.transaction()?;
-        let changed = tx.execute(
+        let changed = tx.exec(
             "UPDATE openings SET state = ?2, reason = ?3, files = ?4, updated_at = ?5
              WHERE packet_id = ?1 AND state = 'pending'",
             params![
@@ -343,7 +344,7 @@ fn next_pending(hub: &Hub) -> Result<Option<(String, String, u64)>, HubError> {
         Backend::Postgres(_) => unreachable!("the scale-out opener uses open_next_shared"),
     };
     Ok(lock(db)
-        .query_row(
+        .row(
             "SELECT o.packet_id, r.kit_id, r.size FROM openings o
              JOIN receipts r ON r.packet_id = o.packet_id
              WHERE o.state = 'pending' ORDER BY o.updated_at, o.packet_id LIMIT 1",
@@ -445,7 +446,7 @@ pub(crate) fn requeue_not_opened(hub: &Hub) -> Result<usize, HubError> {
             )? as usize)
         }
     };
-    Ok(lock(db).execute(
+    Ok(lock(db).exec(
         "UPDATE openings SET state = 'pending' WHERE state = 'not_opened'",
         [],
     )?)

@@ -58,7 +58,7 @@ pub fn list(data: &Path) -> Result<Vec<PacketRow>, HubError> {
     let db = open_hub_db(data)?;
     let conn = lock(&db);
     let mut out = Vec::new();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT r.packet_id, r.kit_id, r.size, r.received_at, o.state, o.reason, o.files
          FROM receipts r LEFT JOIN openings o ON o.packet_id = r.packet_id
          ORDER BY r.received_at, r.packet_id",
@@ -94,7 +94,7 @@ pub fn list(data: &Path) -> Result<Vec<PacketRow>, HubError> {
             reason,
         });
     }
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT u.packet_id, u.kit_id, u.length, u.created_at, u.state, u.offset, u.note
          FROM uploads u
          WHERE u.state IN ('open', 'failed')

@@ -4,7 +4,7 @@
 //! progress are [`crate::uploads`]'.
 //!
 //! Durability (`docs/hub-protocol.md` §6): a verified packet's bytes are fsynced, then it is
-//! renamed into `packets/` and both directories are fsynced, all before its receipt row is
+//! renamed into `packets/` and that directory is fsynced, all before its receipt row is
 //! committed (`synchronous=FULL`); a receipt row therefore always names a durable file, and no
 //! receipt is signed for bytes that a power cut could still take. With an object store, the
 //! store's acknowledgement of the `PUT` stands in for the fsyncs.
@@ -12,6 +12,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::CachedSql;
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 
@@ -125,7 +126,7 @@ pub(crate) fn held_row(
     packet_id: &str,
 ) -> Result<Option<HeldPacket>, HubError> {
     let row = conn
-        .query_row(
+        .row(
             "SELECT packet_id, kit_id, payload_sha256, size, receipt FROM receipts
              WHERE packet_id = ?1",
             [packet_id],
@@ -182,7 +183,7 @@ pub(crate) fn commit_receipt(
     if let Some(held) = held_row(&tx, &header.packet_id)? {
         return Ok(already(header, held));
     }
-    tx.execute(
+    tx.exec(
         "INSERT INTO receipts (packet_id, kit_id, payload_sha256, size, file, received_at, receipt)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -195,7 +196,7 @@ pub(crate) fn commit_receipt(
             serde_json::to_string(receipt).expect("a receipt serialises"),
         ],
     )?;
-    tx.execute(
+    tx.exec(
         "INSERT INTO openings (packet_id, state, updated_at) VALUES (?1, 'pending', ?2)
          ON CONFLICT (packet_id) DO UPDATE SET state = 'pending', reason = NULL, updated_at = ?2",
         params![header.packet_id, body],
@@ -246,8 +247,10 @@ impl Storage for DirStorage {
         if !fsutil::skipped_for_test("hub-packets-dir") {
             fsutil::sync_dir(&self.packets).map_err(HubError::io("sync", &self.packets))?;
         }
-        let from = fsutil::parent_dir(file);
-        fsutil::sync_dir(&from).map_err(HubError::io("sync", &from))?;
+        // The directory the file left is not synced: a cut that keeps its old name there (the
+        // same file under two names) leaves a `.part` of a finished upload, which the hub
+        // removes with any `.part` no open upload owns when it opens (`Uploads::remove_expired`), or reads
+        // again, whole, if the upload's end was lost too (the packet is then already held).
         crate::test_hold::hold("moved");
         commit_receipt(
             &mut conn,

@@ -3,6 +3,7 @@
 //! for a valid token and gives what the kit needs: office recipients, hub key, certificate
 //! fingerprint, hub id.
 
+use crate::CachedSql;
 use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
@@ -90,7 +91,7 @@ impl Tokens {
                     continue;
                 }
             };
-            let inserted = lock(db).execute(
+            let inserted = lock(db).exec(
                 "INSERT INTO enroll_tokens (token_id, secret_sha256, name, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (token_id) DO NOTHING",
                 params![
@@ -178,7 +179,7 @@ impl Tokens {
             Option<String>,
         );
         let row: Option<Row> = tx
-            .query_row(
+            .row(
                 "SELECT secret_sha256, name, expires_at, used_at, used_by
                  FROM enroll_tokens WHERE token_id = ?1",
                 [&req.token_id],
@@ -198,14 +199,14 @@ impl Tokens {
             used_by,
         )?;
         let existing: Option<(String, Option<String>)> = tx
-            .query_row(
+            .row(
                 "SELECT kit_key, revoked_at FROM kits WHERE kit_id = ?1",
                 [&req.kit_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
         if check_existing(req, existing)? {
-            tx.execute(
+            tx.exec(
                 "INSERT INTO kits (kit_id, kit_key, name, added_at, enrolled_with)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
@@ -217,7 +218,7 @@ impl Tokens {
                 ],
             )?;
         }
-        tx.execute(
+        tx.exec(
             "UPDATE enroll_tokens SET used_at = ?2, used_by = ?3 WHERE token_id = ?1",
             params![req.token_id, ts_text(now), req.kit_id],
         )?;

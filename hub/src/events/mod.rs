@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use std::path::Path;
 
+use crate::CachedSql;
 use rusqlite::{params, Connection};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -136,7 +137,7 @@ pub(crate) fn enqueue_with_visit(
     visit: Option<&OpenedVisit>,
 ) -> Result<(), HubError> {
     let visit = visit.map(|v| serde_json::to_string(v).expect("a visit detail serialises"));
-    conn.execute(
+    conn.exec(
         "INSERT INTO events (kind, packet_id, kit_id, size, reason, created_at, visit)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -266,7 +267,7 @@ fn finish_event(
 
 /// Events not yet delivered to (or given up for) `url` whose next attempt is due at `now`.
 fn due(conn: &Connection, hub_id: &str, url: &str, now: Timestamp) -> Result<Vec<Due>, HubError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS}, d.attempts, d.last_error
          FROM events e LEFT JOIN deliveries d ON d.event_id = e.event_id AND d.url = ?1
          WHERE d.state IS NULL OR (d.state = 'pending' AND d.next_at <= ?2)
@@ -303,7 +304,7 @@ fn record(
     next_at: Timestamp,
     last_error: Option<&str>,
 ) -> Result<(), HubError> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO deliveries (event_id, url, state, attempts, next_at, last_error, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (event_id, url) DO UPDATE SET state = ?3, attempts = ?4, next_at = ?5,
@@ -343,7 +344,7 @@ pub fn deliveries(data: &Path) -> Result<Vec<Delivery>, HubError> {
     let db = open_hub_db(data)?;
     let conn = lock(&db);
     let hub_id = config.hub_id.clone();
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS}, d.state, d.attempts, d.last_error
          FROM events e LEFT JOIN deliveries d ON d.event_id = e.event_id AND d.url = ?1
          ORDER BY e.event_id"

@@ -83,9 +83,9 @@ pub(crate) async fn authenticate(
         }
     }
     // Kept in hub.sqlite before the request is served, so a restart does not forget it; a
-    // `PATCH`'s without an fsync (`crate::nonces::Durability`).
+    // `PATCH`'s and a creation's without an fsync (`crate::nonces::Durability`).
     let (kit_id, nonce, t) = (kit.kit_id.clone(), parsed.nonce.clone(), parsed.t);
-    let durability = if method == Method::PATCH {
+    let durability = if method == Method::PATCH || method == Method::POST {
         Durability::WithItsEffect
     } else {
         Durability::Synced

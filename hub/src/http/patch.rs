@@ -170,7 +170,7 @@ async fn patch_checks(
         .transpose()?;
     if checksum.is_none() && declared != Some(0) {
         return Err(ApiError::bad_request(
-            "missing Upload-Checksum: the request signature covers a PATCH body through its checksum (sha256 or sha1); send one",
+            "missing Upload-Checksum: the request signature covers a PATCH body through its checksum (blake3, sha256 or sha1); send one",
         ));
     }
     let offset_header = |o: u64| (UPLOAD_OFFSET.clone(), o.to_string());

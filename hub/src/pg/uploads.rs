@@ -38,6 +38,9 @@ pub(crate) fn create(pool: &Pool, upload_id: &str, new: &NewUpload<'_>) -> Resul
     let now = ts_text(Timestamp::now());
     let mut c = conn(pool)?;
     let mut tx = c.transaction()?;
+    // Like the embedded backend's creation (`Uploads::create`): a crash may take it, and the kit
+    // then creates the upload again; the receipt's commit is synchronous.
+    super::no_wal_flush(&mut tx)?;
     tx.execute(
         "INSERT INTO uploads (upload_id, kit_id, packet_id, metadata, prelude, length, \"offset\",
                               state, created_at, updated_at)

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::CachedSql;
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 
@@ -60,7 +61,7 @@ impl Registry {
             }
         };
         let conn = lock(db);
-        let inserted = conn.execute(
+        let inserted = conn.exec(
             "INSERT INTO kits (kit_id, kit_key, name, added_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (kit_id) DO NOTHING",
             params![kit_id, kit_key.to_string(), name, ts_text(now)],
@@ -77,7 +78,7 @@ impl Registry {
     pub fn revoke(&self, kit_id: &str) -> Result<KitEntry, HubError> {
         let changed = match &self.state {
             Backend::Embedded(db) => {
-                lock(db).execute(
+                lock(db).exec(
                     "UPDATE kits SET revoked_at = COALESCE(revoked_at, ?2) WHERE kit_id = ?1",
                     params![kit_id, ts_text(Timestamp::now())],
                 )? > 0
@@ -102,7 +103,7 @@ impl Registry {
                 return crate::pg::registry::touch(pool, kit_id, now, stale_before)
             }
         };
-        lock(db).execute(
+        lock(db).exec(
             "UPDATE kits SET last_seen_at = ?2
              WHERE kit_id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?3)",
             params![kit_id, ts_text(now), ts_text(stale_before)],
@@ -118,7 +119,7 @@ impl Registry {
         };
         let conn = lock(db);
         let row = conn
-            .query_row(
+            .row(
                 "SELECT kit_id, kit_key, name, added_at, revoked_at, enrolled_with, last_seen_at
                  FROM kits WHERE kit_id = ?1",
                 [kit_id],
@@ -135,7 +136,7 @@ impl Registry {
             Backend::Postgres(pool) => return crate::pg::registry::list(pool),
         };
         let conn = lock(db);
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT kit_id, kit_key, name, added_at, revoked_at, enrolled_with, last_seen_at
              FROM kits ORDER BY added_at, kit_id",
         )?;

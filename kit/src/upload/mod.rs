@@ -102,7 +102,7 @@ pub struct PacketResult {
 pub struct UploadReport {
     /// The tus creation URL packets were sent to.
     pub endpoint: String,
-    /// The per-chunk checksum sent (`sha256`, `sha1`), when the server offers the extension.
+    /// The per-chunk checksum sent (`blake3`, `sha256`, `sha1`), when the server offers the extension.
     pub checksum: Option<String>,
     /// Every packet that was waiting (sealed or uploading), oldest first.
     pub packets: Vec<PacketResult>,
