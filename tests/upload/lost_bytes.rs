@@ -1,6 +1,7 @@
 //! A hub that lost bytes it had acknowledged: the embedded hub answers a `PATCH` without an fsync
 //! (`docs/hub-protocol.md` §6), so a power cut may leave an upload's `.part` file shorter than
-//! its recorded offset, or of that length with its last blocks not what was written. Both are
+//! its recorded offset, or of that length with its last blocks not what was written; nor is an
+//! upload's creation synced, so a cut may take its file's name or its row. Each is
 //! made here with the hub stopped (what its next start finds after such a cut); the hub must
 //! then report only what it holds, and the kit's uploader must end with a receipt it verified
 //! for the packet byte for byte, never with a refusal.
@@ -222,4 +223,66 @@ async fn bytes_damaged_in_place_by_a_cut_restart_the_upload_instead_of_refusing_
     assert_eq!(stored, kit.packet_bytes(&id));
     assert_eq!(upload_states(&data), ["done"], "one upload, not refused");
     assert!(!data.join("quarantine").exists());
+}
+
+/// An upload's creation is not synced either (its empty `.part` file, its row): a cut can take
+/// the file's name and keep the row (a later synced commit carried the row to the disk).
+#[tokio::test]
+async fn an_upload_file_a_cut_took_is_made_again_empty_and_the_kit_sends_the_packet_from_0() {
+    let kit = Kit::new();
+    let id = kit.queue_packet(150_000);
+    let size = kit.packet_bytes(&id).len() as u64;
+    let hub = TestHub::new(&kit);
+    let data = hub.data.clone();
+    let (url, told) = upload_part_then_stop_the_hub(&kit, &hub, &id, 48_000).await;
+    let part = part_file(&data, &url);
+    std::fs::remove_file(&part).unwrap();
+
+    let _served = hub.serve();
+    assert_eq!(
+        std::fs::metadata(&part).map(|m| m.len()).ok(),
+        Some(0),
+        "the starting hub makes the file again, empty"
+    );
+    assert_eq!(
+        head_offset(&kit, &url).await,
+        0,
+        "it holds none of the {told} bytes"
+    );
+    let (store, report) = kit.drain(&hub.url(), Some(hub.key)).await;
+    let p = &report.packets[0];
+    assert_eq!(p.outcome, Outcome::Acknowledged, "{report:?}");
+    assert_eq!(p.resumed_from, Some(0), "{report:?}");
+    assert_eq!(p.bytes_sent, size, "the whole packet, into the same upload");
+    assert_eq!(store.get(&id).unwrap().unwrap().state, State::Acknowledged);
+    let stored = std::fs::read(data.join("packets").join(format!("{id}.jpk"))).unwrap();
+    assert_eq!(stored, kit.packet_bytes(&id));
+    assert_eq!(upload_states(&data), ["done"]);
+}
+
+/// A cut that took the creation's row too (and with it every later commit): the kit's recorded
+/// upload is unknown to the hub, which must answer so (`404`), and the kit creates the upload
+/// again and delivers the packet; the stray `.part` file is removed when the hub starts.
+#[tokio::test]
+async fn an_upload_whose_creation_a_cut_took_is_created_again_by_the_kit() {
+    let kit = Kit::new();
+    let id = kit.queue_packet(150_000);
+    let hub = TestHub::new(&kit);
+    let data = hub.data.clone();
+    let (url, _) = upload_part_then_stop_the_hub(&kit, &hub, &id, 48_000).await;
+    let part = part_file(&data, &url);
+    assert!(part.exists());
+    let db = rusqlite::Connection::open(data.join("hub.sqlite")).unwrap();
+    assert_eq!(db.execute("DELETE FROM uploads", []).unwrap(), 1);
+    drop(db);
+
+    let _served = hub.serve();
+    assert!(!part.exists(), "a .part no upload owns is removed at start");
+    let (store, report) = kit.drain(&hub.url(), Some(hub.key)).await;
+    let p = &report.packets[0];
+    assert_eq!(p.outcome, Outcome::Acknowledged, "{report:?}");
+    assert_eq!(store.get(&id).unwrap().unwrap().state, State::Acknowledged);
+    let stored = std::fs::read(data.join("packets").join(format!("{id}.jpk"))).unwrap();
+    assert_eq!(stored, kit.packet_bytes(&id));
+    assert_eq!(upload_states(&data), ["done"], "one upload: the new one");
 }
