@@ -93,7 +93,11 @@ impl HubProc {
             .append(true)
             .open(log)
             .unwrap();
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("jemput"))
+        // `JEMPUT_SO_HUB=PATH`: that `jemput` (a release build) as the hub, for figures.
+        let bin = std::env::var_os("JEMPUT_SO_HUB")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("jemput"));
+        let mut child = Command::new(bin)
             .args(["hub", "serve", "--plain-http", "--data"])
             .arg(data)
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -1475,7 +1479,8 @@ fn tree_cpu_secs(pid: u32) -> f64 {
 /// time and packets/s, the CPU seconds of each hub process (utime + stime from `/proc`), its peak
 /// memory (`VmHWM`), and the CPU of HAProxy, Garage and PostgreSQL (the postmaster and its
 /// backends). Every packet must be acknowledged, receipted once and stored once. CI runs the
-/// small default as a check; BENCHMARKS.md records a larger run:
+/// small default as a check; BENCHMARKS.md records a larger run (`JEMPUT_SO_HUB=PATH` runs that
+/// `jemput` as the hub processes, e.g. `target/release/jemput`):
 ///
 /// ```sh
 /// JEMPUT_SO_KITS=8 JEMPUT_SO_PACKETS=8 JEMPUT_SO_BYTES=2000000 \
