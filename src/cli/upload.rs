@@ -64,7 +64,6 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
                 base: Duration::from_secs_f64(a.first_wait),
                 ..Backoff::default()
             },
-            ..UploadOptions::default()
         },
     );
     // The pinned certificate applies to the enrolled hub; another --endpoint (any tus server)
