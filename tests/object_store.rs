@@ -2,7 +2,7 @@
 //! `jemput_testkit::garage` (no fake, no mock). A kit enrolls and uploads through `jemput hub
 //! serve`; the stored object is fetched with an independent client (curl's own SigV4 signing,
 //! `curl --aws-sigv4`) and is byte for byte the kit's packet; the opener reads it back. The object
-//! store stopped for 30 s in the middle of a drain: completions are answered `503` naming the
+//! store stopped for 15 s in the middle of a drain: completions are answered `503` naming the
 //! object store, every packet is receipted after it is back, and each receipted packet reads back
 //! from Garage. Bad credentials stop `hub serve` at start with the reason. And what Garage does
 //! with a conditional put (`If-None-Match: *`), which the hub's write-once scheme does not rely on.
@@ -395,7 +395,7 @@ fn drain(home: &Path, endpoint: &str) -> serde_json::Value {
 }
 
 #[test]
-fn the_object_store_down_for_30_s_mid_drain_delays_receipts_and_loses_nothing() {
+fn the_object_store_down_for_15_s_mid_drain_delays_receipts_and_loses_nothing() {
     if !garage::available() || !curl_peer() {
         return;
     }
@@ -470,7 +470,7 @@ fn the_object_store_down_for_30_s_mid_drain_delays_receipts_and_loses_nothing() 
     // While it is down: drains end with the hub's 503 naming the object store, nothing more is
     // receipted, and the packets stay queued on the kit.
     let mut reports = vec![drainer.join().unwrap()];
-    while stopped.elapsed() < Duration::from_secs(30) {
+    while stopped.elapsed() < STORE_DOWN {
         reports.push(drain(&home, &endpoint));
         assert_eq!(
             receipted(),

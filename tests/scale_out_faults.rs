@@ -18,7 +18,7 @@
 //!   kits' requests wait for a connection (up to 15 s, the pool's limit) and then fail with a
 //!   `503` and `Retry-After` naming PostgreSQL; no packet is refused, all are acknowledged after the restart, each
 //!   receipted packet is in Garage, and the three processes are the ones that started.
-//! - **The object store down for 30 s mid-load**, with PostgreSQL and three processes: no receipt
+//! - **The object store down for 30 s mid-load** ([`SCALE_OUT_STORE_DOWN`]), with PostgreSQL and three processes: no receipt
 //!   is committed while it is down, completions are answered `503` "object store unavailable",
 //!   and every packet is receipted and stored once it is back.
 //! - Two races the tests above found, each pinned by a test that holds a process at a point of
@@ -898,6 +898,10 @@ fn postgresql_stopped_for_20_s_mid_load_delays_uploads_and_loses_nothing() {
     c.assert_no_panic();
 }
 
+/// How long the scale-out outage test stops Garage: the 30 s the issue names for it (the embedded
+/// hub's test, `tests/object_store.rs`, stops it for [`STORE_DOWN`], which is shorter).
+const SCALE_OUT_STORE_DOWN: Duration = Duration::from_secs(30);
+
 #[test]
 fn the_object_store_down_for_30_s_under_three_processes_on_postgresql_receipts_nothing_meanwhile() {
     let Some(mut c) = fault_cluster() else { return };
@@ -932,7 +936,7 @@ fn the_object_store_down_for_30_s_under_three_processes_on_postgresql_receipts_n
             std::thread::sleep(Duration::from_secs(2));
             let before = count();
             let mut during = Vec::new();
-            while stopped.elapsed() < Duration::from_secs(30) {
+            while stopped.elapsed() < SCALE_OUT_STORE_DOWN {
                 during.push(count());
                 std::thread::sleep(Duration::from_secs(1));
             }
@@ -943,7 +947,8 @@ fn the_object_store_down_for_30_s_under_three_processes_on_postgresql_receipts_n
     };
     let seen = seen.into_inner().unwrap();
     eprintln!(
-        "object store stopped at {before}/{total} receipts for 30 s; {} drains; errors the kits saw: {:#?}",
+        "object store stopped at {before}/{total} receipts for {} s; {} drains; errors the kits saw: {:#?}",
+        SCALE_OUT_STORE_DOWN.as_secs(),
         seen.drains,
         distinct(&seen.errors)
     );
@@ -1208,6 +1213,24 @@ impl HeldHub {
     fn drain(&self, one: &OneKit) -> jemput_kit::upload::UploadReport {
         drain_once(&one.client, &self.endpoint, &one.kit)
     }
+
+    /// Lets it past its hold point each time it gets there, until `finished` says so.
+    fn release_until(&self, finished: impl Fn() -> bool) {
+        while !finished() {
+            let _ = std::fs::remove_file(&self.hold);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// [`HeldHub::drain`], the hub let past its hold point: a completion held there with no one
+    /// to release it would wait out the hold's minute (`hub/src/test_hold.rs`).
+    fn drain_released(&self, one: &OneKit) -> jemput_kit::upload::UploadReport {
+        std::thread::scope(|s| {
+            let drain = s.spawn(|| self.drain(one));
+            self.release_until(|| drain.is_finished());
+            drain.join().unwrap()
+        })
+    }
 }
 
 impl OneKit {
@@ -1286,10 +1309,7 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
         }
         pg.start_again().unwrap();
         // Later completions pass the hold point at once.
-        while !drain.is_finished() {
-            let _ = std::fs::remove_file(&hub.hold);
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        hub.release_until(|| drain.is_finished());
         drain.join().unwrap()
     });
     // The completion was answered 503 with Retry-After: the kit stopped its drain there, as for
@@ -1303,7 +1323,7 @@ fn a_completion_that_cannot_read_the_kit_registry_is_asked_again_not_refused() {
         "{first:?}"
     );
     assert_ne!(first.packets[0].outcome, Outcome::Refused, "{first:?}");
-    let report = hub.drain(&one);
+    let report = hub.drain_released(&one);
     hub.kill();
     let text = hub.log();
     one.assert_delivered(&pg, &report, &text);

@@ -3,8 +3,10 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
+use jemput_core::backoff::Backoff;
 use jemput_kit::seal;
 use jemput_kit::upload::{self, Outcome, PacketResult, Progress, UploadOptions, Uploader};
 
@@ -17,12 +19,27 @@ pub struct UploadArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Attempts per packet (and at reaching the server) before reporting it failed; waits grow
-    /// from 0.5 s to 30 s between attempts
+    /// from --first-wait to 30 s between attempts
     #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub attempts: u32,
+    /// Seconds to wait before the second attempt (decimals allowed, 0 to 30); each later wait
+    /// doubles, with jitter, up to 30 s
+    #[arg(long, default_value_t = 0.5, value_name = "SECS", value_parser = first_wait)]
+    pub first_wait: f64,
     /// Print the results as JSON (schemas/upload.schema.json)
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--first-wait`: seconds, from none up to the longest wait.
+fn first_wait(s: &str) -> Result<f64, String> {
+    let longest = Backoff::default().max.as_secs_f64();
+    match s.parse::<f64>() {
+        Ok(secs) if (0.0..=longest).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "a number of seconds from 0 to {longest}, such as 0.5"
+        )),
+    }
 }
 
 pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
@@ -43,7 +60,10 @@ pub fn run(g: &Global, a: UploadArgs) -> anyhow::Result<ExitCode> {
         UploadOptions {
             retention_hours: home.config.retention_hours,
             max_attempts: a.attempts,
-            ..UploadOptions::default()
+            backoff: Backoff {
+                base: Duration::from_secs_f64(a.first_wait),
+                ..Backoff::default()
+            },
         },
     );
     // The pinned certificate applies to the enrolled hub; another --endpoint (any tus server)

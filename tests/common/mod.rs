@@ -437,6 +437,12 @@ pub fn new_visit(home: &Path, category: &str, extra: &[&str]) -> assert_cmd::ass
     run(home, &args)
 }
 
+/// How long the embedded hub's object store outage test (`tests/object_store.rs`) stops Garage
+/// (the scale-out one keeps 30 s): longer than the hub retries a failed request to the store before it answers the
+/// kit `503` (`RETRY_FOR`, 10 s, in `hub/src/objects.rs`), so that the completions meanwhile fail
+/// instead of being retried into success once it is back.
+pub const STORE_DOWN: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Set to `postgres`, the kit-side suites (`tests/enroll.rs`, `tests/sync.rs`, `tests/upload/`,
 /// `tests/kill.rs`, `tests/load.rs`, `tests/hub_faults.rs`, `tests/tuspy.rs`; the hubs they make
 /// through [`init_hub`], [`init_hub_cli`] or [`hub_backend`])

@@ -59,6 +59,41 @@ fn jemput_upload_without_a_hub_says_how_to_set_one_and_an_unreachable_one_exits_
         );
 }
 
+/// `--first-wait` sets the wait before the second attempt (the later ones double from it); out
+/// of range, it is refused before anything is sent.
+#[test]
+fn first_wait_sets_the_wait_between_attempts_and_is_checked() {
+    let d = tempfile::tempdir().unwrap();
+    let (home, _) = kit_with_office(d.path());
+    seal_one(&home);
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let upload = |first_wait: &str| {
+        let t = std::time::Instant::now();
+        let out = run(
+            &home,
+            &[
+                "upload",
+                "--endpoint",
+                &closed,
+                "--attempts",
+                "2",
+                &format!("--first-wait={first_wait}"),
+            ],
+        );
+        (out, t.elapsed())
+    };
+    // Two attempts at reaching the server: one wait between them, at least half the first.
+    let (out, took) = upload("2.4");
+    out.code(1)
+        .stderr(predicate::str::contains("upload stopped"));
+    assert!(took >= std::time::Duration::from_millis(1200), "{took:?}");
+    for bad in ["31", "-1", "soon", "NaN"] {
+        let (out, _) = upload(bad);
+        out.code(2)
+            .stderr(predicate::str::contains("a number of seconds from 0 to 30"));
+    }
+}
+
 #[test]
 fn hub_url_and_retention_hours_are_settings_checked_when_set() {
     let d = tempfile::tempdir().unwrap();
