@@ -140,6 +140,15 @@ fn upload_states(data: &Path) -> Vec<String> {
     rows.map(Result::unwrap).collect()
 }
 
+/// The packet acknowledged on the kit, stored at the hub byte for byte, and the hub's one upload
+/// row `done` (`why` says which upload that is).
+fn assert_delivered(kit: &Kit, store: &jemput_kit::store::Store, data: &Path, id: &str, why: &str) {
+    assert_eq!(store.get(id).unwrap().unwrap().state, State::Acknowledged);
+    let stored = std::fs::read(data.join("packets").join(format!("{id}.jpk"))).unwrap();
+    assert_eq!(stored, kit.packet_bytes(id));
+    assert_eq!(upload_states(data), ["done"], "{why}");
+}
+
 #[tokio::test]
 async fn a_part_file_shorter_than_its_offset_after_a_cut_is_reported_shorter_and_the_kit_completes()
 {
@@ -178,10 +187,7 @@ async fn a_part_file_shorter_than_its_offset_after_a_cut_is_reported_shorter_and
         size - kept,
         "only the lost bytes were sent again"
     );
-    assert_eq!(store.get(&id).unwrap().unwrap().state, State::Acknowledged);
-    let stored = std::fs::read(data.join("packets").join(format!("{id}.jpk"))).unwrap();
-    assert_eq!(stored, kit.packet_bytes(&id));
-    assert_eq!(upload_states(&data), ["done"]);
+    assert_delivered(&kit, &store, &data, &id, "one upload, done");
 }
 
 #[tokio::test]
@@ -218,10 +224,7 @@ async fn bytes_damaged_in_place_by_a_cut_restart_the_upload_instead_of_refusing_
         (size - told) + size,
         "the rest, then the whole packet again"
     );
-    assert_eq!(store.get(&id).unwrap().unwrap().state, State::Acknowledged);
-    let stored = std::fs::read(data.join("packets").join(format!("{id}.jpk"))).unwrap();
-    assert_eq!(stored, kit.packet_bytes(&id));
-    assert_eq!(upload_states(&data), ["done"], "one upload, not refused");
+    assert_delivered(&kit, &store, &data, &id, "one upload, not refused");
     assert!(!data.join("quarantine").exists());
 }
 
@@ -254,10 +257,7 @@ async fn an_upload_file_a_cut_took_is_made_again_empty_and_the_kit_sends_the_pac
     assert_eq!(p.outcome, Outcome::Acknowledged, "{report:?}");
     assert_eq!(p.resumed_from, Some(0), "{report:?}");
     assert_eq!(p.bytes_sent, size, "the whole packet, into the same upload");
-    assert_eq!(store.get(&id).unwrap().unwrap().state, State::Acknowledged);
-    let stored = std::fs::read(data.join("packets").join(format!("{id}.jpk"))).unwrap();
-    assert_eq!(stored, kit.packet_bytes(&id));
-    assert_eq!(upload_states(&data), ["done"]);
+    assert_delivered(&kit, &store, &data, &id, "one upload, done");
 }
 
 /// A cut that took the creation's row too (and with it every later commit): the kit's recorded
@@ -281,8 +281,5 @@ async fn an_upload_whose_creation_a_cut_took_is_created_again_by_the_kit() {
     let (store, report) = kit.drain(&hub.url(), Some(hub.key)).await;
     let p = &report.packets[0];
     assert_eq!(p.outcome, Outcome::Acknowledged, "{report:?}");
-    assert_eq!(store.get(&id).unwrap().unwrap().state, State::Acknowledged);
-    let stored = std::fs::read(data.join("packets").join(format!("{id}.jpk"))).unwrap();
-    assert_eq!(stored, kit.packet_bytes(&id));
-    assert_eq!(upload_states(&data), ["done"], "one upload: the new one");
+    assert_delivered(&kit, &store, &data, &id, "one upload: the new one");
 }
