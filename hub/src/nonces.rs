@@ -33,8 +33,10 @@ pub(crate) enum Durability {
     /// with it). Replayed after the restart, a `PATCH` can then only append the kit's own signed
     /// and checksummed bytes at the offset it names, where the hub's offset is again; a creation
     /// can only open an upload for the kit's own signed packet prelude, which the cut took and
-    /// the kit makes again itself when its next request finds no upload (`404`). The saving is
-    /// an fsync per chunk and per packet.
+    /// the kit makes again itself when its next request finds no upload (`404`); or, for a packet
+    /// the hub holds by then, answer with that packet's receipt, which is no secret (the kit
+    /// that signed the request may ask for it at any time, `GET /v1/receipts/{id}`). The saving
+    /// is an fsync per chunk and per packet.
     WithItsEffect,
 }
 

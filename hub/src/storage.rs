@@ -249,8 +249,9 @@ impl Storage for DirStorage {
         }
         // The directory the file left is not synced: a cut that keeps its old name there (the
         // same file under two names) leaves a `.part` of a finished upload, which the hub
-        // removes with any `.part` no open upload owns when it opens (`Uploads::remove_expired`), or reads
-        // again, whole, if the upload's end was lost too (the packet is then already held).
+        // removes with any `.part` no open upload owns when it opens
+        // (`Uploads::remove_expired`), or reads again, whole, if the upload's end was lost too
+        // (the packet is then already held).
         crate::test_hold::hold("moved");
         commit_receipt(
             &mut conn,
